@@ -1,0 +1,57 @@
+# Thin wrapper over the CMake presets (CMakePresets.json). Every target is one command line.
+#   make            build everything (optimised) into build/, programs in build/bin/
+#   make check      install missing packages, build with ASan+UBSan, run every test (CI runs this)
+#   make asan       build the ASan+UBSan tree only (build-asan/)
+#   make fuzz T=http_request SECS=60   run one libFuzzer target (build-fuzz/)
+#   make bench      run the benchmarks in bench/ (numbers go to docs/BENCHMARKS.md by hand)
+#   make demo       run the tutorial demo end to end
+#   make format     clang-format every C file;  make lint: clang-tidy over the build
+JOBS ?= $(shell nproc)
+T ?=
+SECS ?= 60
+SRC_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
+
+.PHONY: all build check asan dev fuzz bench demo format lint bootstrap clean
+
+all: build
+
+bootstrap:
+	@scripts/bootstrap --quiet
+
+build: bootstrap
+	@cmake --preset release >/dev/null
+	@cmake --build build -j $(JOBS)
+
+dev: bootstrap
+	@cmake --preset dev >/dev/null
+	@cmake --build build-dev -j $(JOBS)
+
+asan: bootstrap
+	@cmake --preset asan >/dev/null
+	@cmake --build build-asan -j $(JOBS)
+
+check: asan
+	@scripts/check
+
+fuzz: bootstrap
+	@test -n "$(T)" || { echo "usage: make fuzz T=<target> [SECS=60]; targets: $$(ls fuzz/corpus)"; exit 2; }
+	@cmake --preset fuzz >/dev/null
+	@cmake --build build-fuzz -j $(JOBS) --target fuzz-$(T)
+	@mkdir -p build-fuzz/corpus/$(T)
+	build-fuzz/bin/fuzz-$(T) -max_total_time=$(SECS) -dict=fuzz/dict/$(T).dict \
+		build-fuzz/corpus/$(T) fuzz/corpus/$(T)
+
+bench: build
+	@scripts/bench
+
+demo: build
+	@scripts/demo
+
+format:
+	clang-format -i $(SRC_FILES)
+
+lint: dev
+	clang-tidy -p build-dev --quiet $(filter %.c,$(SRC_FILES))
+
+clean:
+	rm -rf build build-dev build-asan build-fuzz

@@ -1,0 +1,36 @@
+/* Growable byte buffers with a hard maximum: every buffer that grows from input has a limit. */
+#ifndef WDN_BASE_BUF_H
+#define WDN_BASE_BUF_H
+
+#include <stddef.h>
+
+#include "base/str.h"
+
+/** Owns data (malloc'd). len bytes are used of cap; growing past max fails with WDN_ELIMIT. */
+struct wdn_buf {
+    char *data;
+    size_t len;
+    size_t cap;
+    size_t max;
+};
+
+/** Prepares an empty buffer that may grow up to max bytes; allocates nothing yet. */
+void wdn_buf_init(struct wdn_buf *b, size_t max);
+/** Frees the bytes and leaves an empty buffer with the same max. */
+void wdn_buf_reset(struct wdn_buf *b);
+/** Ensures room for n more bytes. 0, WDN_ENOMEM or WDN_ELIMIT. */
+int wdn_buf_reserve(struct wdn_buf *b, size_t n);
+/** Appends n bytes. 0, WDN_ENOMEM or WDN_ELIMIT (then nothing is appended). */
+int wdn_buf_append(struct wdn_buf *b, const void *p, size_t n);
+/** Appends a NUL-terminated string. */
+int wdn_buf_append_cstr(struct wdn_buf *b, const char *s);
+/** Appends printf output. */
+int wdn_buf_printf(struct wdn_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/** Drops the first n bytes (n <= len), moving the rest to the front. */
+void wdn_buf_consume(struct wdn_buf *b, size_t n);
+/** NUL-terminates the contents without counting the NUL in len; returns data. NULL on error. */
+char *wdn_buf_cstr(struct wdn_buf *b);
+/** The contents as a slice (borrowed until the buffer changes). */
+struct wdn_str wdn_buf_str(const struct wdn_buf *b);
+
+#endif

@@ -1,0 +1,42 @@
+/* Every maximum warden enforces on input, in one place. Exceeding one is a clean 4xx or a
+ * configuration error, never a crash. Modules add their limits here, grouped by module. */
+#ifndef WDN_BASE_LIMITS_H
+#define WDN_BASE_LIMITS_H
+
+/* HTTP/1.1 (src/http). nginx defaults: 1k client header buffer, 4 x 8k large buffers. */
+#define WDN_HTTP_MAX_HEAD_BYTES 32768       /* request/status line + all headers -> 431 */
+#define WDN_HTTP_MAX_LINE_BYTES 8192        /* one request line or header line -> 431/414 */
+#define WDN_HTTP_MAX_HEADERS 100            /* header fields in one message -> 431 */
+#define WDN_HTTP_MAX_METHOD_BYTES 32        /* method token -> 400 */
+#define WDN_HTTP_MAX_TRAILER_BYTES 8192     /* all trailer fields of a chunked body -> 400 */
+#define WDN_HTTP_MAX_CHUNK_EXT_BYTES 1024   /* chunk extensions on one chunk-size line -> 400 */
+#define WDN_HTTP_MAX_BODY_BYTES (64u << 20) /* default request body cap -> 413 */
+#define WDN_HTTP_MAX_PIPELINE 32            /* queued pipelined requests per connection */
+#define WDN_HTTP_READ_BUF_BYTES 65536       /* per-connection read buffer */
+
+/* Time limits, milliseconds. */
+#define WDN_HTTP_HEADER_TIMEOUT_MS 10000    /* whole request head must arrive within */
+#define WDN_HTTP_IDLE_TIMEOUT_MS 60000      /* keep-alive idle connection */
+#define WDN_HTTP_READ_TIMEOUT_MS 30000      /* gap between body reads */
+#define WDN_HTTP_UPSTREAM_CONNECT_TIMEOUT_MS 5000
+#define WDN_HTTP_UPSTREAM_TIMEOUT_MS 60000  /* no byte from the upstream for this long */
+#define WDN_HTTP_SHUTDOWN_GRACE_MS 10000    /* graceful shutdown waits this long */
+#define WDN_HTTP_POOL_MAX_IDLE 64           /* idle keep-alive connections per upstream/worker */
+
+/* JOSE / JWT (src/jose). */
+#define WDN_JWT_MAX_TOKEN_BYTES 16384       /* compact JWS length */
+#define WDN_JWT_MAX_HEADER_BYTES 4096       /* decoded JOSE header */
+#define WDN_JSON_MAX_DEPTH 32               /* nesting of any JSON we parse */
+#define WDN_JWKS_MAX_BYTES (1u << 20)       /* JWKS document */
+#define WDN_JWKS_MAX_KEYS 64                /* keys kept from one JWKS */
+
+/* JSON-RPC / MCP (src/mcp). */
+#define WDN_JSONRPC_MAX_BYTES (4u << 20)    /* one JSON-RPC message or batch */
+#define WDN_SSE_MAX_EVENT_BYTES (1u << 20)  /* one server-sent event */
+
+/* Resources (src/resources). */
+#define WDN_YAML_MAX_BYTES (4u << 20)       /* one YAML file */
+#define WDN_YAML_MAX_DEPTH 32               /* nesting of YAML nodes */
+#define WDN_POLICY_MAX_RULES 4096           /* access-control rules in one configuration */
+
+#endif

@@ -1,0 +1,123 @@
+/* String slice helpers and the constant-time comparison used for every secret. */
+#include "base/str.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/error.h"
+
+struct wdn_str wdn_str_from_cstr(const char *s)
+{
+    struct wdn_str r = {s, s ? strlen(s) : 0};
+    return r;
+}
+
+bool wdn_str_eq(struct wdn_str a, struct wdn_str b)
+{
+    return a.len == b.len && (a.len == 0 || memcmp(a.p, b.p, a.len) == 0);
+}
+
+static inline unsigned char lower(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c;
+}
+
+bool wdn_str_eq_case(struct wdn_str a, struct wdn_str b)
+{
+    if (a.len != b.len)
+        return false;
+    for (size_t i = 0; i < a.len; i++) {
+        if (lower((unsigned char)a.p[i]) != lower((unsigned char)b.p[i]))
+            return false;
+    }
+    return true;
+}
+
+bool wdn_str_eq_cstr(struct wdn_str a, const char *b)
+{
+    return wdn_str_eq(a, wdn_str_from_cstr(b));
+}
+
+bool wdn_str_eq_case_cstr(struct wdn_str a, const char *b)
+{
+    return wdn_str_eq_case(a, wdn_str_from_cstr(b));
+}
+
+bool wdn_str_has_prefix(struct wdn_str s, struct wdn_str prefix)
+{
+    return s.len >= prefix.len && (prefix.len == 0 || memcmp(s.p, prefix.p, prefix.len) == 0);
+}
+
+struct wdn_str wdn_str_trim_ows(struct wdn_str s)
+{
+    while (s.len > 0 && (s.p[0] == ' ' || s.p[0] == '\t')) {
+        s.p++;
+        s.len--;
+    }
+    while (s.len > 0 && (s.p[s.len - 1] == ' ' || s.p[s.len - 1] == '\t'))
+        s.len--;
+    return s;
+}
+
+long wdn_str_index(struct wdn_str s, char c)
+{
+    const char *hit = s.len ? memchr(s.p, c, s.len) : NULL;
+    return hit ? (long)(hit - s.p) : -1;
+}
+
+int wdn_str_to_u64(struct wdn_str s, uint64_t max, uint64_t *out)
+{
+    uint64_t v = 0;
+
+    if (s.len == 0)
+        return WDN_EPARSE;
+    for (size_t i = 0; i < s.len; i++) {
+        unsigned d = (unsigned char)s.p[i] - '0';
+        if (d > 9)
+            return WDN_EPARSE;
+        if (d > max || v > (max - d) / 10)
+            return WDN_ERANGE;
+        v = v * 10 + d;
+    }
+    *out = v;
+    return 0;
+}
+
+char *wdn_str_dup(struct wdn_str s)
+{
+    char *r = malloc(s.len + 1);
+    if (r == NULL)
+        return NULL;
+    if (s.len)
+        memcpy(r, s.p, s.len);
+    r[s.len] = '\0';
+    return r;
+}
+
+bool wdn_ct_equal(const void *a, size_t alen, const void *b, size_t blen)
+{
+    const volatile unsigned char *x = a;
+    const volatile unsigned char *y = b;
+    unsigned char diff = 0;
+
+    if (alen != blen)
+        return false;
+    for (size_t i = 0; i < alen; i++)
+        diff |= x[i] ^ y[i];
+    return diff == 0;
+}
+
+int wdn_fmt(char *buf, size_t cap, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(buf, cap, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return WDN_EINVAL;
+    return (size_t)n < cap ? 0 : WDN_ELIMIT;
+}

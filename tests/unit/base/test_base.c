@@ -1,0 +1,114 @@
+/* Unit tests for src/base: slices, number parsing, buffers with limits, arenas, errors. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "base/arena.h"
+#include "base/buf.h"
+#include "base/diag.h"
+#include "base/error.h"
+#include "base/str.h"
+
+static void test_str_to_u64(void **state)
+{
+    uint64_t v = 0;
+    assert_int_equal(wdn_str_to_u64(WDN_STR("0"), UINT64_MAX, &v), 0);
+    assert_int_equal(v, 0);
+    assert_int_equal(wdn_str_to_u64(WDN_STR("18446744073709551615"), UINT64_MAX, &v), 0);
+    assert_true(v == UINT64_MAX);
+    assert_int_equal(wdn_str_to_u64(WDN_STR("18446744073709551616"), UINT64_MAX, &v), WDN_ERANGE);
+    assert_int_equal(wdn_str_to_u64(WDN_STR("+4"), UINT64_MAX, &v), WDN_EPARSE);
+    assert_int_equal(wdn_str_to_u64(WDN_STR("-1"), UINT64_MAX, &v), WDN_EPARSE);
+    assert_int_equal(wdn_str_to_u64(WDN_STR(" 4"), UINT64_MAX, &v), WDN_EPARSE);
+    assert_int_equal(wdn_str_to_u64(WDN_STR(""), UINT64_MAX, &v), WDN_EPARSE);
+    assert_int_equal(wdn_str_to_u64(WDN_STR("7"), 5, &v), WDN_ERANGE);
+    assert_int_equal(wdn_str_to_u64(WDN_STR("100"), 99, &v), WDN_ERANGE);
+    assert_int_equal(wdn_str_to_u64(WDN_STR("99"), 99, &v), 0);
+    assert_int_equal(v, 99);
+}
+
+static void test_str_compare(void **state)
+{
+    assert_true(wdn_str_eq_case(WDN_STR("Content-Length"), WDN_STR("content-length")));
+    assert_false(wdn_str_eq_case(WDN_STR("Content-Length"), WDN_STR("content-lengt")));
+    assert_true(wdn_str_eq_cstr(WDN_STR("abc"), "abc"));
+    assert_false(wdn_str_eq_cstr(WDN_STR("abc"), "abcd"));
+    struct wdn_str t = wdn_str_trim_ows(WDN_STR(" \t chunked\t "));
+    assert_true(wdn_str_eq_cstr(t, "chunked"));
+    assert_int_equal(wdn_str_index(WDN_STR("a?b"), '?'), 1);
+    assert_int_equal(wdn_str_index(WDN_STR("ab"), '?'), -1);
+}
+
+static void test_ct_equal(void **state)
+{
+    assert_true(wdn_ct_equal("secret", 6, "secret", 6));
+    assert_false(wdn_ct_equal("secret", 6, "secreT", 6));
+    assert_false(wdn_ct_equal("secret", 6, "secret!", 7));
+    assert_true(wdn_ct_equal("", 0, "", 0));
+}
+
+static void test_buf_limit(void **state)
+{
+    struct wdn_buf b;
+    wdn_buf_init(&b, 10);
+    assert_int_equal(wdn_buf_append(&b, "0123456789", 10), 0);
+    assert_int_equal(wdn_buf_append(&b, "x", 1), WDN_ELIMIT);
+    assert_int_equal(b.len, 10);
+    assert_string_equal(wdn_buf_cstr(&b), "0123456789");
+    wdn_buf_consume(&b, 4);
+    assert_string_equal(wdn_buf_cstr(&b), "456789");
+    assert_int_equal(wdn_buf_printf(&b, "%d", 1234), 0);
+    assert_string_equal(wdn_buf_cstr(&b), "4567891234");
+    assert_int_equal(wdn_buf_printf(&b, "%d", 5), WDN_ELIMIT);
+    wdn_buf_reset(&b);
+    assert_int_equal(b.len, 0);
+}
+
+static void test_arena(void **state)
+{
+    struct wdn_arena a;
+    wdn_arena_init(&a, 64, 1024);
+    char *s = wdn_arena_strdup(&a, WDN_STR("hello"));
+    assert_string_equal(s, "hello");
+    void *big = wdn_arena_alloc(&a, 512); /* larger than a block: gets its own */
+    assert_non_null(big);
+    char *t = wdn_arena_strdup(&a, WDN_STR("world"));
+    assert_string_equal(t, "world");
+    assert_string_equal(s, "hello");
+    assert_null(wdn_arena_alloc(&a, 1024)); /* over max_total */
+    wdn_arena_reset(&a);
+    assert_int_equal(a.total, 0);
+}
+
+static void test_errors(void **state)
+{
+    assert_string_equal(wdn_strerror(WDN_ENOMEM), "out of memory");
+    assert_string_equal(wdn_errname(WDN_ELIMIT), "LIMIT");
+    assert_string_equal(wdn_strerror(12345), "unknown error");
+    assert_int_equal(wdn_error_from_errno(104 /* ECONNRESET */), WDN_ECONNRESET);
+}
+
+static void test_diag(void **state)
+{
+    struct wdn_diag d;
+    char buf[600];
+    assert_int_equal(wdn_diag_set_at(&d, WDN_ECONFIG, "a.yaml", 3, 7, "unknown key %s", "foo"),
+                     WDN_ECONFIG);
+    assert_string_equal(wdn_diag_format(&d, buf, sizeof(buf)), "a.yaml:3:7: unknown key foo");
+    assert_int_equal(wdn_diag_set(NULL, WDN_EINVAL, "ignored"), WDN_EINVAL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_str_to_u64), cmocka_unit_test(test_str_compare),
+        cmocka_unit_test(test_ct_equal),   cmocka_unit_test(test_buf_limit),
+        cmocka_unit_test(test_arena),      cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_diag),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
