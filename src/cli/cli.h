@@ -19,5 +19,6 @@ int wdn_cli_dispatch(const struct wdn_cli_command *cmds, int argc, char **argv);
 int wdn_cli_is_help(const char *arg);
 
 int wdn_cli_version(int argc, char **argv);
+int wdn_cli_token(int argc, char **argv);
 
 #endif
