@@ -23,6 +23,19 @@
 #define WDN_HTTP_SHUTDOWN_GRACE_MS 10000    /* graceful shutdown waits this long */
 #define WDN_HTTP_POOL_MAX_IDLE 64           /* idle keep-alive connections per upstream/worker */
 
+/* TLS engine (src/http/tls.c) and the project CA (src/pki). */
+#define WDN_TLS_IN_BUF_BYTES 32768          /* ciphertext input buffer offered to one read */
+#define WDN_TLS_MAX_INPUT_BYTES (256u << 10) /* ciphertext waiting to be processed -> error */
+#define WDN_TLS_WRITE_CHUNK_BYTES 65536     /* plaintext accepted by one wdn_tls_write */
+#define WDN_TLS_OUT_HIGH_WATER 65536        /* pending ciphertext that stops new plaintext */
+#define WDN_TLS_MAX_OUTPUT_BYTES (1u << 20) /* pending ciphertext, hard cap -> fatal error */
+#define WDN_TLS_SESSION_CACHE_MAX 256       /* client sessions kept per context (endpoints) */
+#define WDN_TLS_VERIFY_DEPTH 4              /* certificates above the peer's leaf */
+#define WDN_SPIFFE_MAX_ID_BYTES 2048        /* a SPIFFE ID (the SPIFFE spec's maximum) */
+#define WDN_SPIFFE_MAX_TRUST_DOMAIN_BYTES 255 /* trust domain part of a SPIFFE ID */
+#define WDN_PKI_MAX_FILE_BYTES (64u << 10)  /* a PEM certificate or key file we read */
+#define WDN_PKI_MAX_SANS 64                 /* extra DNS names + IPs on a server certificate */
+
 /* JOSE / JWT (src/jose). */
 #define WDN_JWT_MAX_TOKEN_BYTES 16384       /* compact JWS length */
 #define WDN_JWT_MAX_HEADER_BYTES 4096       /* decoded JOSE header */
