@@ -31,7 +31,9 @@ struct wdn_http_header {
 struct wdn_http_request {
     struct wdn_str method;  /* token, e.g. "GET" */
     struct wdn_str target;  /* request-target exactly as sent */
-    struct wdn_str path;    /* target up to '?' (origin-form) */
+    struct wdn_str path;    /* target up to '?' (origin-form); for absolute-form the path part
+                               after the authority (empty when none); "*" for OPTIONS *;
+                               empty for CONNECT (authority-form) */
     struct wdn_str query;   /* after '?', without it; empty when none */
     int version_minor;      /* HTTP/1.<version_minor>: 0 or 1 */
     struct wdn_str host;    /* Host header value (required and unique on HTTP/1.1) */
@@ -90,6 +92,10 @@ struct wdn_http_chunked {
     size_t trailer_bytes; /* bytes of trailers so far */
     uint64_t total;       /* data bytes decoded so far */
     uint64_t max_total;   /* body limit: more data is WDN_ELIMIT (-> 413) */
+    /* On error: the status to answer (400, or 413 when max_total was exceeded) and a static
+     * reason for logs. Errors are sticky: later calls return the same code. */
+    int error_status;
+    const char *error_reason;
 };
 
 /** Prepares d for a new body of at most max_total data bytes. */
@@ -103,7 +109,8 @@ void wdn_http_chunked_init(struct wdn_http_chunked *d, uint64_t max_total);
  *   1          the body is complete (last chunk and trailers read); *consumed ends there;
  *   WDN_EPARSE a malformed chunk size, extension, CRLF or trailer (-> 400);
  *   WDN_ELIMIT more data than max_total (-> 413), or an over-long line/trailers (-> 400).
- * With len == 0 it returns 0 and consumes nothing.
+ * With len == 0 it returns 0 and consumes nothing. Once the body is complete every later call
+ * returns 1 and consumes nothing; after an error every later call returns the same error.
  */
 int wdn_http_chunked_decode(struct wdn_http_chunked *d, const char *in, size_t len,
                             size_t *consumed, struct wdn_str *data);
