@@ -1,0 +1,371 @@
+/* Project folders, the default project, locks and atomic file writes. */
+#include "project/project.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/error.h"
+#include "base/str.h"
+
+int wdn_project_home(char *buf, size_t cap)
+{
+    const char *home = getenv("WARDEN_HOME");
+
+    if (home && *home)
+        return wdn_fmt(buf, cap, "%s", home);
+    home = getenv("HOME");
+    if (home == NULL || *home == '\0')
+        return WDN_EINVAL;
+    return wdn_fmt(buf, cap, "%s/.warden", home);
+}
+
+bool wdn_project_valid_name(const char *name)
+{
+    size_t n = name ? strlen(name) : 0;
+
+    if (n == 0 || n > 63 || name[0] == '-' || name[n - 1] == '-')
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = name[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'))
+            return false;
+    }
+    return true;
+}
+
+int wdn_project_path(char *buf, size_t cap, const char *project, const char *rel)
+{
+    char home[WDN_PROJECT_PATH_MAX];
+    int rc = wdn_project_home(home, sizeof(home));
+
+    if (rc)
+        return rc;
+    if (!wdn_project_valid_name(project))
+        return WDN_EINVAL;
+    if (rel && *rel)
+        return wdn_fmt(buf, cap, "%s/projects/%s/%s", home, project, rel);
+    return wdn_fmt(buf, cap, "%s/projects/%s", home, project);
+}
+
+/* mkdir -p with mode for every created level. */
+static int mkdirs(const char *path, mode_t mode)
+{
+    char tmp[WDN_PROJECT_PATH_MAX];
+
+    if (wdn_fmt(tmp, sizeof(tmp), "%s", path))
+        return WDN_ELIMIT;
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(tmp, mode) != 0 && errno != EEXIST)
+            return wdn_error_from_errno(errno);
+        *p = '/';
+    }
+    if (mkdir(tmp, mode) != 0 && errno != EEXIST)
+        return wdn_error_from_errno(errno);
+    return 0;
+}
+
+bool wdn_project_exists(const char *project)
+{
+    char path[WDN_PROJECT_PATH_MAX];
+    struct stat st;
+
+    return wdn_project_path(path, sizeof(path), project, "project.json") == 0 &&
+           stat(path, &st) == 0;
+}
+
+int wdn_project_create(const char *project, struct wdn_diag *diag)
+{
+    static const char *const dirs[] = {"resources/component", "resources/configuration",
+                                       "resources/mcpserver", "appids", "registry", "logs"};
+    char path[WDN_PROJECT_PATH_MAX], doc[256];
+    int rc;
+
+    if (!wdn_project_valid_name(project))
+        return wdn_diag_set(diag, WDN_EINVAL,
+                            "invalid project name '%s': use 1-63 lower-case letters, digits and "
+                            "'-', not starting or ending with '-'",
+                            project);
+    if (wdn_project_exists(project))
+        return wdn_diag_set(diag, WDN_EEXISTS, "project '%s' already exists", project);
+    for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+        wdn_project_path(path, sizeof(path), project, dirs[i]);
+        rc = mkdirs(path, 0700);
+        if (rc)
+            return wdn_diag_set(diag, rc, "cannot create %s: %s", path, wdn_strerror(rc));
+    }
+    snprintf(doc, sizeof(doc), "{\"name\":\"%s\",\"created\":%lld}\n", project,
+             (long long)time(NULL));
+    wdn_project_path(path, sizeof(path), project, "project.json");
+    rc = wdn_project_write_atomic(path, doc, strlen(doc), 0600);
+    if (rc)
+        return wdn_diag_set(diag, rc, "cannot write %s: %s", path, wdn_strerror(rc));
+    return 0;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)ftw;
+    return (flag == FTW_DP ? rmdir(path) : unlink(path)) == 0 ? 0 : -1;
+}
+
+int wdn_project_delete(const char *project, struct wdn_diag *diag)
+{
+    char path[WDN_PROJECT_PATH_MAX], cur[128];
+
+    if (!wdn_project_exists(project))
+        return wdn_diag_set(diag, WDN_ENOTFOUND, "project '%s' does not exist", project);
+    wdn_project_path(path, sizeof(path), project, NULL);
+    if (nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
+        return wdn_diag_set(diag, wdn_error_from_errno(errno), "cannot remove %s: %s", path,
+                            strerror(errno));
+    if (wdn_project_current(cur, sizeof(cur)) == 0 && strcmp(cur, project) == 0) {
+        char home[WDN_PROJECT_PATH_MAX], f[WDN_PROJECT_PATH_MAX];
+        if (wdn_project_home(home, sizeof(home)) == 0 &&
+            wdn_fmt(f, sizeof(f), "%s/current-project", home) == 0)
+            unlink(f);
+    }
+    return 0;
+}
+
+int wdn_project_list_dir(const char *dir, const char *ext,
+                         int (*fn)(const char *name, void *arg), void *arg)
+{
+    struct dirent **ents = NULL;
+    size_t elen = ext ? strlen(ext) : 0;
+    int n = scandir(dir, &ents, NULL, alphasort), rc = 0;
+
+    if (n < 0)
+        return errno == ENOENT ? 0 : wdn_error_from_errno(errno);
+    for (int i = 0; i < n; i++) {
+        char name[256];
+        const char *d = ents[i]->d_name;
+        size_t len = strlen(d);
+        if (d[0] == '.' || rc != 0)
+            continue;
+        if (elen) {
+            if (len <= elen + 1 || d[len - elen - 1] != '.' || strcmp(d + len - elen, ext) != 0)
+                continue;
+            len -= elen + 1;
+        }
+        if (len >= sizeof(name))
+            continue;
+        memcpy(name, d, len);
+        name[len] = '\0';
+        rc = fn(name, arg);
+    }
+    for (int i = 0; i < n; i++)
+        free(ents[i]);
+    free(ents);
+    return rc;
+}
+
+static int list_project(const char *name, void *arg)
+{
+    struct {
+        int (*fn)(const char *, void *);
+        void *arg;
+    } *a = arg;
+    return wdn_project_valid_name(name) && wdn_project_exists(name) ? a->fn(name, a->arg) : 0;
+}
+
+int wdn_project_list(int (*fn)(const char *name, void *arg), void *arg)
+{
+    char home[WDN_PROJECT_PATH_MAX], dir[WDN_PROJECT_PATH_MAX];
+    struct {
+        int (*fn)(const char *, void *);
+        void *arg;
+    } a = {fn, arg};
+
+    if (wdn_project_home(home, sizeof(home)) || wdn_fmt(dir, sizeof(dir), "%s/projects", home))
+        return WDN_EINVAL;
+    return wdn_project_list_dir(dir, NULL, list_project, &a);
+}
+
+int wdn_project_use(const char *project, struct wdn_diag *diag)
+{
+    char home[WDN_PROJECT_PATH_MAX], f[WDN_PROJECT_PATH_MAX];
+
+    if (!wdn_project_exists(project))
+        return wdn_diag_set(diag, WDN_ENOTFOUND,
+                            "project '%s' does not exist (create it with 'warden project create "
+                            "%s')",
+                            project, project);
+    if (wdn_project_home(home, sizeof(home)) || wdn_fmt(f, sizeof(f), "%s/current-project", home))
+        return wdn_diag_set(diag, WDN_EINVAL, "cannot find the state folder: set WARDEN_HOME");
+    int rc = wdn_project_write_atomic(f, project, strlen(project), 0600);
+    if (rc)
+        return wdn_diag_set(diag, rc, "cannot write %s: %s", f, wdn_strerror(rc));
+    return 0;
+}
+
+int wdn_project_current(char *buf, size_t cap)
+{
+    char home[WDN_PROJECT_PATH_MAX], f[WDN_PROJECT_PATH_MAX];
+    struct wdn_buf b;
+    int rc;
+
+    if (wdn_project_home(home, sizeof(home)) || wdn_fmt(f, sizeof(f), "%s/current-project", home))
+        return WDN_EINVAL;
+    rc = wdn_project_read_file(f, 256, &b);
+    if (rc == 0) {
+        struct wdn_str s = wdn_str_trim_ows(wdn_buf_str(&b));
+        while (s.len && (s.p[s.len - 1] == '\n' || s.p[s.len - 1] == '\r'))
+            s.len--;
+        rc = s.len ? wdn_fmt(buf, cap, "%.*s", WDN_STR_FMT(s)) : WDN_ENOTFOUND;
+    }
+    wdn_buf_reset(&b);
+    return rc;
+}
+
+int wdn_project_resolve(const char *flag, char *buf, size_t cap, struct wdn_diag *diag)
+{
+    const char *env = getenv("WARDEN_PROJECT");
+    int rc = 0;
+
+    if (flag && *flag)
+        rc = wdn_fmt(buf, cap, "%s", flag);
+    else if (env && *env)
+        rc = wdn_fmt(buf, cap, "%s", env);
+    else if (wdn_project_current(buf, cap) != 0)
+        return wdn_diag_set(diag, WDN_ENOTFOUND,
+                            "no project given: pass --project NAME or set a default with "
+                            "'warden project use NAME'");
+    if (rc || !wdn_project_valid_name(buf))
+        return wdn_diag_set(diag, WDN_EINVAL, "invalid project name '%s'", flag ? flag : buf);
+    if (!wdn_project_exists(buf))
+        return wdn_diag_set(diag, WDN_ENOTFOUND,
+                            "project '%s' does not exist (create it with 'warden project create "
+                            "%s')",
+                            buf, buf);
+    return 0;
+}
+
+int wdn_project_lock(const char *project, int *fd)
+{
+    char path[WDN_PROJECT_PATH_MAX];
+    int rc = wdn_project_path(path, sizeof(path), project, "lock");
+
+    if (rc)
+        return rc;
+    *fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (*fd < 0)
+        return wdn_error_from_errno(errno);
+    while (flock(*fd, LOCK_EX) != 0) {
+        if (errno != EINTR) {
+            rc = wdn_error_from_errno(errno);
+            close(*fd);
+            *fd = -1;
+            return rc;
+        }
+    }
+    return 0;
+}
+
+void wdn_project_unlock(int fd)
+{
+    if (fd >= 0) {
+        flock(fd, LOCK_UN);
+        close(fd);
+    }
+}
+
+int wdn_project_write_atomic(const char *path, const void *data, size_t len, int mode)
+{
+    char tmp[WDN_PROJECT_PATH_MAX + 32], dir[WDN_PROJECT_PATH_MAX];
+    const char *p = data;
+    int fd = -1, rc = 0;
+
+    if (wdn_fmt(dir, sizeof(dir), "%s", path))
+        return WDN_ELIMIT;
+    char *slash = strrchr(dir, '/');
+    if (slash && slash != dir) {
+        *slash = '\0';
+        rc = mkdirs(dir, 0700);
+        if (rc)
+            return rc;
+    } else {
+        snprintf(dir, sizeof(dir), "%s", slash ? "/" : ".");
+    }
+    if (wdn_fmt(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()))
+        return WDN_ELIMIT;
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+    if (fd < 0)
+        return wdn_error_from_errno(errno);
+    fchmod(fd, (mode_t)mode); /* the umask must not widen or narrow what we asked for */
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            rc = wdn_error_from_errno(errno);
+            goto fail;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    if (fsync(fd) != 0) {
+        rc = wdn_error_from_errno(errno);
+        goto fail;
+    }
+    close(fd);
+    fd = -1;
+    if (rename(tmp, path) != 0) {
+        rc = wdn_error_from_errno(errno);
+        goto fail;
+    }
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        fsync(dfd);
+        close(dfd);
+    }
+    return 0;
+fail:
+    if (fd >= 0)
+        close(fd);
+    unlink(tmp);
+    return rc;
+}
+
+int wdn_project_read_file(const char *path, size_t max, struct wdn_buf *out)
+{
+    char chunk[4096];
+    int fd, rc = 0;
+
+    wdn_buf_init(out, max);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return wdn_error_from_errno(errno);
+    for (;;) {
+        ssize_t n = read(fd, chunk, sizeof(chunk));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            rc = wdn_error_from_errno(errno);
+            break;
+        }
+        if (n == 0)
+            break;
+        rc = wdn_buf_append(out, chunk, (size_t)n);
+        if (rc)
+            break;
+    }
+    close(fd);
+    if (rc == 0 && wdn_buf_cstr(out) == NULL)
+        rc = WDN_ENOMEM;
+    if (rc)
+        wdn_buf_reset(out);
+    return rc;
+}

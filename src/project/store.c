@@ -1,0 +1,292 @@
+/* Resources, app ID bindings and the sidecar registry, as files in a project folder. Bindings
+ * and registry entries are small JSON objects; resources keep the YAML text the user applied. */
+#include "project/store.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "base/error.h"
+#include "base/str.h"
+#include "project/project.h"
+
+#define RESOURCE_MAX (4u << 20)
+
+const char *wdn_store_change_name(enum wdn_store_change c)
+{
+    switch (c) {
+    case WDN_STORE_CREATED:
+        return "created";
+    case WDN_STORE_CONFIGURED:
+        return "configured";
+    default:
+        return "unchanged";
+    }
+}
+
+/* Names become file names: refuse anything that could leave the folder. */
+static bool safe_name(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n == 0 || n > 253 || s[0] == '.')
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_' || c == '.'))
+            return false;
+    }
+    return true;
+}
+
+static int entry_path(char *buf, size_t cap, const char *project, const char *folder,
+                      const char *name, const char *ext)
+{
+    char rel[512];
+    if (!safe_name(name))
+        return WDN_EINVAL;
+    if (wdn_fmt(rel, sizeof(rel), "%s/%s.%s", folder, name, ext))
+        return WDN_ELIMIT;
+    return wdn_project_path(buf, cap, project, rel);
+}
+
+/* Writes data unless the file already holds exactly it; reports what happened. */
+static int put_file(const char *path, const char *data, size_t len, enum wdn_store_change *change)
+{
+    struct wdn_buf old;
+    int rc = wdn_project_read_file(path, RESOURCE_MAX, &old);
+
+    if (rc == 0 && old.len == len && memcmp(old.data, data, len) == 0) {
+        wdn_buf_reset(&old);
+        if (change)
+            *change = WDN_STORE_UNCHANGED;
+        return 0;
+    }
+    if (change)
+        *change = rc == 0 ? WDN_STORE_CONFIGURED : WDN_STORE_CREATED;
+    wdn_buf_reset(&old);
+    return wdn_project_write_atomic(path, data, len, 0600);
+}
+
+int wdn_store_put_resource(const char *project, const char *kind, const char *name,
+                           const char *yaml, size_t len, enum wdn_store_change *change)
+{
+    char path[WDN_PROJECT_PATH_MAX], folder[64];
+    int rc = wdn_fmt(folder, sizeof(folder), "resources/%s", kind);
+
+    if (rc == 0)
+        rc = entry_path(path, sizeof(path), project, folder, name, "yaml");
+    return rc ? rc : put_file(path, yaml, len, change);
+}
+
+int wdn_store_get_resource(const char *project, const char *kind, const char *name,
+                           struct wdn_buf *out)
+{
+    char path[WDN_PROJECT_PATH_MAX], folder[64];
+    int rc = wdn_fmt(folder, sizeof(folder), "resources/%s", kind);
+
+    wdn_buf_init(out, RESOURCE_MAX);
+    if (rc == 0)
+        rc = entry_path(path, sizeof(path), project, folder, name, "yaml");
+    return rc ? rc : wdn_project_read_file(path, RESOURCE_MAX, out);
+}
+
+static int remove_path(const char *path)
+{
+    if (unlink(path) != 0)
+        return wdn_error_from_errno(errno);
+    return 0;
+}
+
+int wdn_store_delete_resource(const char *project, const char *kind, const char *name)
+{
+    char path[WDN_PROJECT_PATH_MAX], folder[64];
+    int rc = wdn_fmt(folder, sizeof(folder), "resources/%s", kind);
+
+    if (rc == 0)
+        rc = entry_path(path, sizeof(path), project, folder, name, "yaml");
+    return rc ? rc : remove_path(path);
+}
+
+int wdn_store_list_resources(const char *project, const char *kind,
+                             int (*fn)(const char *name, void *arg), void *arg)
+{
+    char path[WDN_PROJECT_PATH_MAX], folder[64];
+    int rc = wdn_fmt(folder, sizeof(folder), "resources/%s", kind);
+
+    if (rc == 0)
+        rc = wdn_project_path(path, sizeof(path), project, folder);
+    return rc ? rc : wdn_project_list_dir(path, "yaml", fn, arg);
+}
+
+int wdn_store_resources_dir(const char *project, char *buf, size_t cap)
+{
+    return wdn_project_path(buf, cap, project, "resources");
+}
+
+/* Reads a small JSON object file. */
+static int read_json(const char *path, json_t **out)
+{
+    struct wdn_buf b;
+    json_error_t jerr;
+    int rc = wdn_project_read_file(path, 64 * 1024, &b);
+
+    *out = NULL;
+    if (rc)
+        return rc;
+    *out = json_loadb(b.data, b.len, 0, &jerr);
+    wdn_buf_reset(&b);
+    if (*out == NULL || !json_is_object(*out)) {
+        json_decref(*out);
+        *out = NULL;
+        return WDN_EPARSE;
+    }
+    return 0;
+}
+
+static int write_json(const char *path, json_t *o, enum wdn_store_change *change)
+{
+    char *s = json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS);
+    int rc;
+
+    if (s == NULL)
+        return WDN_ENOMEM;
+    size_t n = strlen(s);
+    char *t = realloc(s, n + 2);
+    if (t == NULL) {
+        free(s);
+        return WDN_ENOMEM;
+    }
+    t[n] = '\n';
+    t[n + 1] = '\0';
+    rc = put_file(path, t, n + 1, change);
+    free(t);
+    return rc;
+}
+
+static int copy_str(char *dst, size_t cap, json_t *v)
+{
+    const char *s = json_string_value(v);
+    return wdn_fmt(dst, cap, "%s", s ? s : "");
+}
+
+int wdn_store_appid_path(const char *project, const char *app_id, char *buf, size_t cap)
+{
+    return entry_path(buf, cap, project, "appids", app_id, "json");
+}
+
+int wdn_store_put_appid(const char *project, const struct wdn_store_appid *a,
+                        enum wdn_store_change *change)
+{
+    char path[WDN_PROJECT_PATH_MAX];
+    int rc = wdn_store_appid_path(project, a->app_id, path, sizeof(path));
+    json_t *o;
+
+    if (rc)
+        return rc;
+    o = json_pack("{s:s, s:s}", "appId", a->app_id, "appConfig", a->app_config);
+    if (o == NULL)
+        return WDN_ENOMEM;
+    rc = write_json(path, o, change);
+    json_decref(o);
+    return rc;
+}
+
+int wdn_store_get_appid(const char *project, const char *app_id, struct wdn_store_appid *a)
+{
+    char path[WDN_PROJECT_PATH_MAX];
+    json_t *o = NULL;
+    int rc = wdn_store_appid_path(project, app_id, path, sizeof(path));
+
+    memset(a, 0, sizeof(*a));
+    if (rc == 0)
+        rc = read_json(path, &o);
+    if (rc == 0)
+        rc = copy_str(a->app_id, sizeof(a->app_id), json_object_get(o, "appId"));
+    if (rc == 0)
+        rc = copy_str(a->app_config, sizeof(a->app_config), json_object_get(o, "appConfig"));
+    json_decref(o);
+    return rc;
+}
+
+int wdn_store_delete_appid(const char *project, const char *app_id)
+{
+    char path[WDN_PROJECT_PATH_MAX];
+    int rc = wdn_store_appid_path(project, app_id, path, sizeof(path));
+    return rc ? rc : remove_path(path);
+}
+
+int wdn_store_list_appids(const char *project, int (*fn)(const char *name, void *arg), void *arg)
+{
+    char path[WDN_PROJECT_PATH_MAX];
+    int rc = wdn_project_path(path, sizeof(path), project, "appids");
+    return rc ? rc : wdn_project_list_dir(path, "json", fn, arg);
+}
+
+int wdn_store_registry_dir(const char *project, char *buf, size_t cap)
+{
+    return wdn_project_path(buf, cap, project, "registry");
+}
+
+int wdn_store_put_sidecar(const char *project, const struct wdn_store_sidecar *s)
+{
+    char path[WDN_PROJECT_PATH_MAX];
+    int rc = entry_path(path, sizeof(path), project, "registry", s->app_id, "json");
+    json_t *o;
+
+    if (rc)
+        return rc;
+    o = json_pack("{s:s, s:s, s:i, s:i, s:I}", "appId", s->app_id, "internalAddress",
+                  s->internal_addr, "httpPort", s->http_port, "appPort", s->app_port, "pid",
+                  (json_int_t)s->pid);
+    if (o == NULL)
+        return WDN_ENOMEM;
+    rc = write_json(path, o, NULL);
+    json_decref(o);
+    return rc;
+}
+
+int wdn_store_get_sidecar(const char *project, const char *app_id, struct wdn_store_sidecar *s)
+{
+    char path[WDN_PROJECT_PATH_MAX];
+    json_t *o = NULL;
+    int rc = entry_path(path, sizeof(path), project, "registry", app_id, "json");
+
+    memset(s, 0, sizeof(*s));
+    if (rc == 0)
+        rc = read_json(path, &o);
+    if (rc == 0)
+        rc = copy_str(s->app_id, sizeof(s->app_id), json_object_get(o, "appId"));
+    if (rc == 0)
+        rc = copy_str(s->internal_addr, sizeof(s->internal_addr),
+                      json_object_get(o, "internalAddress"));
+    if (rc == 0) {
+        s->http_port = (int)json_integer_value(json_object_get(o, "httpPort"));
+        s->app_port = (int)json_integer_value(json_object_get(o, "appPort"));
+        s->pid = (long)json_integer_value(json_object_get(o, "pid"));
+        /* An entry whose process is gone is stale: a crashed sidecar must not be dialled. */
+        if (s->pid > 0 && kill((pid_t)s->pid, 0) != 0 && errno == ESRCH)
+            rc = WDN_ESTATE;
+    }
+    json_decref(o);
+    return rc;
+}
+
+int wdn_store_remove_sidecar(const char *project, const char *app_id, long pid)
+{
+    struct wdn_store_sidecar cur;
+    char path[WDN_PROJECT_PATH_MAX];
+    int rc = wdn_store_get_sidecar(project, app_id, &cur);
+
+    if (rc != 0 && rc != WDN_ESTATE)
+        return rc;
+    if (pid > 0 && cur.pid != pid)
+        return 0;
+    rc = entry_path(path, sizeof(path), project, "registry", app_id, "json");
+    return rc ? rc : remove_path(path);
+}
