@@ -42,14 +42,42 @@
 #define WDN_JSON_MAX_DEPTH 32               /* nesting of any JSON we parse */
 #define WDN_JWKS_MAX_BYTES (1u << 20)       /* JWKS document */
 #define WDN_JWKS_MAX_KEYS 64                /* keys kept from one JWKS */
+#define WDN_JWK_MAX_KID_BYTES 256           /* one "kid" (JWK or token header) */
+#define WDN_JWK_MAX_RSA_BITS 8192           /* larger RSA keys are skipped (verify cost) */
+#define WDN_JWK_MAX_X5C_BYTES 16384         /* one decoded "x5c" certificate */
+#define WDN_JWT_MAX_AUDIENCES 32            /* "aud" array entries examined */
+#define WDN_JWT_MAX_SCOPES 256              /* scopes kept from "scope" / "scp" */
+#define WDN_OIDC_MAX_DISCOVERY_BYTES (256u << 10) /* discovery document */
+#define WDN_TOKEN_CACHE_MAX_ENTRIES (1u << 20)    /* verified-token cache capacity cap */
 
 /* JSON-RPC / MCP (src/mcp). */
 #define WDN_JSONRPC_MAX_BYTES (4u << 20)    /* one JSON-RPC message or batch */
 #define WDN_SSE_MAX_EVENT_BYTES (1u << 20)  /* one server-sent event */
+#define WDN_MCP_MAX_SESSIONS 1024          /* live Streamable HTTP sessions per server -> 503 */
+#define WDN_MCP_SESSION_IDLE_MS (30 * 60 * 1000) /* a session unused this long is dropped */
+#define WDN_MCP_MAX_TOOLS 1024             /* tools, resources, templates or prompts each */
+#define WDN_MCP_MAX_BATCH 64               /* messages in one 2025-03-26 batch -> 400 */
+#define WDN_MCP_MAX_INFLIGHT 4096          /* requests being handled at once (cancellation) */
+#define WDN_MCP_MAX_HEADER_VALUE 1024      /* an MCP header value we read or send */
+#define WDN_MCP_CLIENT_MAX_RESPONSE_BYTES (16u << 20) /* one HTTP response body to the client */
+#define WDN_MCP_CLIENT_TIMEOUT_MS 30000    /* one client HTTP exchange, default */
 
 /* Resources (src/resources). */
 #define WDN_YAML_MAX_BYTES (4u << 20)       /* one YAML file */
 #define WDN_YAML_MAX_DEPTH 32               /* nesting of YAML nodes */
 #define WDN_POLICY_MAX_RULES 4096           /* access-control rules in one configuration */
+#define WDN_YAML_MAX_NODES 200000           /* YAML nodes in one document */
+#define WDN_YAML_MAX_DOCS 1024              /* documents in one YAML file or stream */
+#define WDN_YAML_MAX_SCALAR_BYTES 65536     /* one scalar value */
+#define WDN_RES_MAX_LIST 4096               /* items in one list or mapping of a resource */
+#define WDN_RES_MAX_FILES 1024              /* YAML files taken from one folder */
+#define WDN_RES_MAX_RESOURCES 4096          /* resources in one set */
+#define WDN_RES_MAX_ERRORS 100              /* messages kept; later ones are counted, dropped */
+#define WDN_RES_MAX_NAME 253                /* metadata.name (DNS-1123 subdomain) */
+#define WDN_RES_MAX_APPID 128               /* an app ID */
+#define WDN_RES_MAX_PATH 4096               /* a file path we build */
+#define WDN_RES_ARENA_MAX (256u << 20)      /* memory of one loaded set */
+#define WDN_POLICY_MAX_OP_BYTES 4096        /* an operation (method path) the ACL evaluates */
+#define WDN_POLICY_MAX_SEGMENTS 128         /* path segments in one ACL operation */
 
 #endif

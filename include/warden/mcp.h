@@ -1,0 +1,404 @@
+/* The C MCP SDK: JSON-RPC 2.0 codec, a transport-neutral Streamable HTTP server core, a client. */
+#ifndef WARDEN_MCP_H
+#define WARDEN_MCP_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * Conventions: functions return 0 or a negative WDN_E* code (src/base/error.h). json_t values
+ * follow jansson's rules: "steals" means the callee takes the caller's reference (also on
+ * failure), "borrowed" means the callee neither keeps nor releases it beyond the call.
+ */
+
+/* ---------------------------------------------------------------------------------------- */
+/* Protocol versions                                                                          */
+
+#define WDN_MCP_V2025_03_26 "2025-03-26"
+#define WDN_MCP_V2025_06_18 "2025-06-18"
+#define WDN_MCP_V2025_11_25 "2025-11-25"
+#define WDN_MCP_V2026_07_28 "2026-07-28"
+/** The newest version negotiated through initialize (the "legacy", session era). */
+#define WDN_MCP_LATEST_LEGACY WDN_MCP_V2025_11_25
+
+/** True when v names a version this SDK implements (any of the four above). */
+bool wdn_mcp_version_supported(const char *v);
+/** True for versions without initialize (2026-07-28): per-request metadata, no sessions. */
+bool wdn_mcp_version_is_modern(const char *v);
+
+/* ---------------------------------------------------------------------------------------- */
+/* JSON-RPC 2.0                                                                               */
+
+#define WDN_JSONRPC_PARSE_ERROR (-32700)
+#define WDN_JSONRPC_INVALID_REQUEST (-32600)
+#define WDN_JSONRPC_METHOD_NOT_FOUND (-32601)
+#define WDN_JSONRPC_INVALID_PARAMS (-32602)
+#define WDN_JSONRPC_INTERNAL_ERROR (-32603)
+/** Implementation-defined range used by MCP transports. */
+#define WDN_MCP_ERR_TRANSPORT (-32000)
+#define WDN_MCP_ERR_SESSION_NOT_FOUND (-32001)
+/** 2026-07-28: the Mcp-* headers do not match the body (shares -32001 with the session error). */
+#define WDN_MCP_ERR_HEADER_MISMATCH (-32001)
+#define WDN_MCP_ERR_RESOURCE_NOT_FOUND (-32002)
+#define WDN_MCP_ERR_UNSUPPORTED_VERSION (-32004)
+
+enum wdn_jsonrpc_kind {
+    WDN_JSONRPC_REQUEST = 1,  /* method + id */
+    WDN_JSONRPC_NOTIFICATION, /* method, no id */
+    WDN_JSONRPC_RESULT,       /* id + result */
+    WDN_JSONRPC_ERROR,        /* id (may be null) + error */
+};
+
+/** One classified message. Every pointer is borrowed from the json_t it was classified from. */
+struct wdn_jsonrpc_msg {
+    enum wdn_jsonrpc_kind kind;
+    json_t *id;         /* string or integer; NULL for notifications; json null for some errors */
+    const char *method; /* requests and notifications */
+    json_t *params;     /* object or array, or NULL when absent */
+    json_t *result;     /* WDN_JSONRPC_RESULT */
+    json_t *error;      /* WDN_JSONRPC_ERROR */
+};
+
+/** Why a message was refused: the JSON-RPC code to answer with and a short message. */
+struct wdn_jsonrpc_fault {
+    int code;          /* WDN_JSONRPC_* */
+    json_t *id;        /* borrowed: the id when it could be read, else NULL (answer with null) */
+    char message[160]; /* safe to send back: never echoes more than a short excerpt of input */
+};
+
+/**
+ * Parses len bytes of UTF-8 JSON with the limits of src/base/limits.h (WDN_JSONRPC_MAX_BYTES,
+ * WDN_JSON_MAX_DEPTH, duplicate keys refused). On success *out is a new reference (object or
+ * array) owned by the caller. On failure fills fault (-32700 for bytes that are not JSON or
+ * exceed a limit, -32600 for JSON that is neither an object nor an array) and returns
+ * WDN_EPARSE or WDN_ELIMIT.
+ */
+int wdn_jsonrpc_parse(const char *buf, size_t len, json_t **out, struct wdn_jsonrpc_fault *fault);
+
+/**
+ * Classifies one JSON-RPC message (an element of a batch or a whole body). Ids must be strings
+ * or integers (never null, except in an error response); "jsonrpc" must be "2.0"; params, when
+ * present, must be an object or an array. 0 and fills msg, or WDN_EPROTO and fills fault
+ * (-32600 with the id when readable).
+ */
+int wdn_jsonrpc_classify(json_t *obj, struct wdn_jsonrpc_msg *msg, struct wdn_jsonrpc_fault *fault);
+
+/** A new result response {"jsonrpc","id","result"}; id borrowed, result stolen. NULL: no memory. */
+json_t *wdn_jsonrpc_make_result(json_t *id, json_t *result);
+/**
+ * A new error response; id borrowed (NULL gives "id": null), message copied, data stolen
+ * (may be NULL). NULL when out of memory.
+ */
+json_t *wdn_jsonrpc_make_error(json_t *id, int code, const char *message, json_t *data);
+/** A new request (id borrowed) or notification (id NULL); params stolen (may be NULL). */
+json_t *wdn_jsonrpc_make_request(json_t *id, const char *method, json_t *params);
+
+/* ---------------------------------------------------------------------------------------- */
+/* JSON Schema (the subset tools use)                                                         */
+
+/**
+ * Checks that schema uses only keywords the validator implements (type, enum, const,
+ * properties, required, additionalProperties, items, minItems, maxItems, minLength,
+ * maxLength, minimum, maximum, exclusiveMinimum, exclusiveMaximum, multipleOf, allOf, anyOf,
+ * oneOf, not, uniqueItems; annotations such as title, description, default, format, examples,
+ * $schema, $id and x-* are ignored). Refuses $ref, pattern and the other keywords it cannot
+ * enforce, so a schema is never silently half-checked. 0 or WDN_EUNSUPPORTED/WDN_EINVAL with
+ * a message in err (err may be NULL).
+ */
+int wdn_mcp_schema_check(const json_t *schema, char *err, size_t errcap);
+
+/**
+ * Validates instance against schema (both borrowed). 0 when valid; WDN_EINVAL with a message
+ * naming the failing location (e.g. "/b: expected number, got string") in err otherwise.
+ */
+int wdn_mcp_schema_validate(const json_t *schema, const json_t *instance, char *err, size_t errcap);
+
+/* ---------------------------------------------------------------------------------------- */
+/* Server                                                                                     */
+
+struct wdn_mcp_server;
+struct wdn_mcp_call;
+struct wdn_mcp_stream;
+
+/** Log levels of notifications/message (RFC 5424 order). */
+enum wdn_mcp_log_level {
+    WDN_MCP_LOG_DEBUG = 0,
+    WDN_MCP_LOG_INFO,
+    WDN_MCP_LOG_NOTICE,
+    WDN_MCP_LOG_WARNING,
+    WDN_MCP_LOG_ERROR,
+    WDN_MCP_LOG_CRITICAL,
+    WDN_MCP_LOG_ALERT,
+    WDN_MCP_LOG_EMERGENCY,
+};
+
+/** Server settings; strings are copied by wdn_mcp_server_new. */
+struct wdn_mcp_server_config {
+    const char *name;         /* serverInfo.name (required) */
+    const char *version;      /* serverInfo.version (required) */
+    const char *title;        /* optional */
+    const char *instructions; /* optional */
+    const char *path;         /* the MCP endpoint, e.g. "/mcp"; NULL accepts any path */
+    bool stateless;           /* no Mcp-Session-Id; GET and DELETE answer 405 */
+    bool sse_responses;       /* answer every request with an SSE stream (else JSON unless
+                                 the handler sends notifications first) */
+    /* Host header names accepted (hostname part, no port); NULL: localhost, 127.0.0.1, [::1].
+       A single "*" accepts any Host (behind a proxy that already checked it). */
+    const char *const *allowed_hosts;
+    /* Origin values accepted exactly (scheme://host[:port]); NULL: http(s) origins whose host
+       is in allowed_hosts. */
+    const char *const *allowed_origins;
+};
+
+/** A new server, or NULL (out of memory or missing name/version). Free with _free. */
+struct wdn_mcp_server *wdn_mcp_server_new(const struct wdn_mcp_server_config *cfg);
+/** Frees the server, its sessions and registrations; ends open GET streams. NULL is fine. */
+void wdn_mcp_server_free(struct wdn_mcp_server *srv);
+
+/**
+ * A tool handler. args is the validated "arguments" object (borrowed; {} when absent). Fill
+ * the result with the wdn_mcp_call_* functions. A negative return becomes an isError result
+ * (with the error's text unless the handler added content). Runs on the thread that called
+ * wdn_mcp_server_handle, without any server lock held.
+ */
+typedef int (*wdn_mcp_tool_fn)(struct wdn_mcp_call *call, json_t *args, void *ud);
+
+/** A tool. Strings and JSON texts are copied at registration; ud is borrowed. */
+struct wdn_mcp_tool {
+    const char *name;          /* 1-128 of [A-Za-z0-9_.-] */
+    const char *title;         /* optional */
+    const char *description;   /* optional but expected */
+    const char *input_schema;  /* JSON text of an object schema; NULL: {"type":"object"} */
+    const char *output_schema; /* optional JSON text; structuredContent is validated by it */
+    const char *annotations;   /* optional JSON text of ToolAnnotations */
+    wdn_mcp_tool_fn fn;
+    void *ud;
+};
+
+/** Registers a tool; WDN_EEXISTS for a duplicate name, WDN_EUNSUPPORTED for a bad schema. */
+int wdn_mcp_server_add_tool(struct wdn_mcp_server *srv, const struct wdn_mcp_tool *tool);
+
+/**
+ * Reads a resource. uri is the requested URI (for templates, the expanded one). Append
+ * content objects ({"uri","mimeType","text"} or {"uri","mimeType","blob"}) to contents
+ * (borrowed array). Return 0, WDN_ENOTFOUND (-> -32002) or another error (-> -32603).
+ */
+typedef int (*wdn_mcp_read_fn)(struct wdn_mcp_call *call, const char *uri, json_t *contents,
+                               void *ud);
+
+/** A resource (uri) or resource template (uri_template, RFC 6570 level 1 "{var}"). Copied. */
+struct wdn_mcp_resource {
+    const char *uri;          /* exactly one of uri and uri_template */
+    const char *uri_template;
+    const char *name;
+    const char *title;
+    const char *description;
+    const char *mime_type;
+    wdn_mcp_read_fn read;
+    void *ud;
+};
+
+/** Registers a resource or a template. WDN_EEXISTS, WDN_EINVAL, WDN_ELIMIT. */
+int wdn_mcp_server_add_resource(struct wdn_mcp_server *srv, const struct wdn_mcp_resource *r);
+
+/**
+ * Renders a prompt: args is the "arguments" object (borrowed, string values; required ones
+ * checked already). Set *messages to a new array of PromptMessage objects (ownership passes to
+ * the server). 0 or a negative code (-> -32603).
+ */
+typedef int (*wdn_mcp_prompt_fn)(struct wdn_mcp_call *call, json_t *args, json_t **messages,
+                                 void *ud);
+
+/**
+ * Completes an argument of a prompt or resource template: append candidate strings to values
+ * (borrowed array; the server keeps at most 100). ref_name is the prompt name or template.
+ */
+typedef int (*wdn_mcp_complete_fn)(const char *ref_name, const char *arg, const char *value,
+                                   json_t *values, void *ud);
+
+struct wdn_mcp_prompt_arg {
+    const char *name;
+    const char *description;
+    bool required;
+};
+
+/** A prompt. Copied at registration. */
+struct wdn_mcp_prompt {
+    const char *name;
+    const char *title;
+    const char *description;
+    const struct wdn_mcp_prompt_arg *args;
+    size_t nargs;
+    wdn_mcp_prompt_fn get;
+    void *ud;
+};
+
+int wdn_mcp_server_add_prompt(struct wdn_mcp_server *srv, const struct wdn_mcp_prompt *p);
+
+/** Sets the completion hook for completion/complete (prompts and templates). */
+void wdn_mcp_server_set_completer(struct wdn_mcp_server *srv, wdn_mcp_complete_fn fn, void *ud);
+
+/* Helpers a handler calls on its struct wdn_mcp_call (borrowed; valid during the handler). */
+
+/** Appends a text content block to the tool result. */
+int wdn_mcp_call_text(struct wdn_mcp_call *call, const char *text);
+/** Appends any content block (stolen): image, audio, resource, resource_link. */
+int wdn_mcp_call_content(struct wdn_mcp_call *call, json_t *block);
+/** Sets structuredContent (stolen, must be an object). */
+int wdn_mcp_call_structured(struct wdn_mcp_call *call, json_t *obj);
+/** Marks the result isError (tool execution failed). */
+void wdn_mcp_call_set_error(struct wdn_mcp_call *call);
+/**
+ * Sends notifications/progress when the request carried a progressToken (no-op otherwise).
+ * total <= 0 omits it; message may be NULL. Switches the response to an SSE stream.
+ */
+int wdn_mcp_call_progress(struct wdn_mcp_call *call, double progress, double total,
+                          const char *message);
+/** Sends notifications/message when level is at or above the session's level; data stolen. */
+int wdn_mcp_call_log(struct wdn_mcp_call *call, enum wdn_mcp_log_level level, const char *logger,
+                     json_t *data);
+/** True once the client cancelled this request (notifications/cancelled). */
+bool wdn_mcp_call_cancelled(const struct wdn_mcp_call *call);
+/** The protocol version this request is served under (static string). */
+const char *wdn_mcp_call_version(const struct wdn_mcp_call *call);
+
+/* The HTTP-level interface: the adapter translates its HTTP server's request to this. */
+
+/** A header as slices; neither is NUL-terminated. Names compare case-insensitively. */
+struct wdn_mcp_hdr {
+    const char *name;
+    size_t name_len;
+    const char *value;
+    size_t value_len;
+};
+
+/** One HTTP request as seen by the MCP endpoint; everything borrowed for the call. */
+struct wdn_mcp_http_request {
+    const char *method; /* "POST", "GET", "DELETE", ... (NUL-terminated) */
+    const char *target; /* request target, path and optional query (NUL-terminated) */
+    const struct wdn_mcp_hdr *headers;
+    size_t nheaders;
+    const char *body;
+    size_t body_len;
+};
+
+/** A response header; both strings NUL-terminated and valid only during the head callback. */
+struct wdn_mcp_out_header {
+    const char *name;
+    const char *value;
+};
+
+/**
+ * Where the server writes the answer. head is called exactly once, before any body bytes.
+ * body carries raw bytes: a JSON document, or SSE events already framed ("data: ...\n\n").
+ * When wdn_mcp_server_handle returns and *stream is NULL, the response is complete. end is
+ * called only for a stream left open (a GET stream) when the server closes it. Callbacks
+ * return 0, or non-zero when the connection is gone (the server then stops writing).
+ */
+struct wdn_mcp_http_out {
+    int (*head)(void *ud, int status, const struct wdn_mcp_out_header *headers, size_t n);
+    int (*body)(void *ud, const char *p, size_t n);
+    void (*end)(void *ud);
+    void *ud;
+};
+
+/**
+ * Handles one HTTP request to the MCP endpoint: every Streamable HTTP rule (Origin/Host 403,
+ * 405, 406, 415, 413, 400/404 sessions, protocol version header, 202 for notifications and
+ * responses, batches for 2025-03-26, 2026-07-28 request headers) and the JSON-RPC methods.
+ * Runs tool handlers synchronously. Returns 0 when an answer was written through out; when the
+ * answer is a long-lived GET stream, *stream is set and the caller must call
+ * wdn_mcp_server_stream_close when the connection goes away. Negative only when head could not
+ * be produced (out of memory before any byte was written): answer 500.
+ */
+int wdn_mcp_server_handle(struct wdn_mcp_server *srv, const struct wdn_mcp_http_request *req,
+                          const struct wdn_mcp_http_out *out, struct wdn_mcp_stream **stream);
+
+/** Detaches a GET stream whose connection closed; the server forgets out. Idempotent per stream. */
+void wdn_mcp_server_stream_close(struct wdn_mcp_server *srv, struct wdn_mcp_stream *stream);
+
+/**
+ * Sends a server notification (method, params stolen) on every open GET stream, e.g.
+ * notifications/tools/list_changed. Returns the number of streams written, or negative.
+ */
+int wdn_mcp_server_broadcast(struct wdn_mcp_server *srv, const char *method, json_t *params);
+
+/** Number of live sessions (for tests and metrics). */
+size_t wdn_mcp_server_session_count(struct wdn_mcp_server *srv);
+
+/* ---------------------------------------------------------------------------------------- */
+/* Client (libcurl, blocking)                                                                 */
+
+struct wdn_mcp_client;
+
+/**
+ * Supplies a bearer token for each HTTP request: write a NUL-terminated token into buf (cap
+ * bytes) and return 0, or return a negative code to fail the request. The client calls it
+ * before every request, so a provider with its own cache (the OAuth2 client) refreshes freely.
+ */
+typedef int (*wdn_mcp_token_fn)(void *ud, char *buf, size_t cap);
+
+/** Receives notifications (and server requests, which the client then answers) from SSE. */
+typedef void (*wdn_mcp_notify_fn)(void *ud, const char *method, json_t *params);
+
+/** Client settings; strings are copied by wdn_mcp_client_new. */
+struct wdn_mcp_client_config {
+    const char *url;              /* the MCP endpoint (http:// or https://) */
+    const char *protocol_version; /* requested version; NULL: WDN_MCP_LATEST_LEGACY */
+    const char *client_name;      /* clientInfo.name; NULL: "warden-mcp-client" */
+    const char *client_version;   /* NULL: WDN_VERSION */
+    const char *bearer_token;     /* static token, or NULL */
+    wdn_mcp_token_fn token_fn;    /* wins over bearer_token when set */
+    void *token_ud;
+    const char *const *extra_headers; /* NULL-terminated "Name: value" lines (dapr-api-token) */
+    long timeout_ms;                  /* 0: WDN_MCP_CLIENT_TIMEOUT_MS */
+    wdn_mcp_notify_fn on_notify;      /* optional */
+    void *notify_ud;
+};
+
+/** What went wrong in a client call; fields are 0/"" when they do not apply. */
+struct wdn_mcp_error {
+    int code;         /* WDN_E*: CONNREFUSED, TIMEOUT, HTTP_STATUS, PROTO, AUTH, DENIED ... */
+    long http_status; /* e.g. 401, 403, 404; 0 when no HTTP answer arrived */
+    long rpc_code;    /* the JSON-RPC error code when the server answered with an error */
+    char message[256];
+};
+
+/** A new client, or NULL (bad URL, no memory); err may be NULL. */
+struct wdn_mcp_client *wdn_mcp_client_new(const struct wdn_mcp_client_config *cfg,
+                                          struct wdn_mcp_error *err);
+/** Ends the session (DELETE) when one exists and frees the client. NULL is fine. */
+void wdn_mcp_client_free(struct wdn_mcp_client *c);
+
+/**
+ * Starts talking: initialize + notifications/initialized (legacy versions; keeps the
+ * Mcp-Session-Id and the negotiated version) or server/discover (2026-07-28). 401 gives
+ * WDN_EAUTH, 403 WDN_EDENIED, other statuses WDN_EHTTP_STATUS, with err->http_status set.
+ */
+int wdn_mcp_client_connect(struct wdn_mcp_client *c, struct wdn_mcp_error *err);
+/** The negotiated protocol version (static string) after connect, else NULL. */
+const char *wdn_mcp_client_version(const struct wdn_mcp_client *c);
+/** The server's initialize (or discover) result, borrowed, or NULL. */
+json_t *wdn_mcp_client_server_info(const struct wdn_mcp_client *c);
+
+/**
+ * Sends a request and waits for its response (JSON or SSE). params stolen (may be NULL). On
+ * success *result is a new reference. A JSON-RPC error answer gives WDN_EPROTO with
+ * err->rpc_code and the server's message.
+ */
+int wdn_mcp_client_request(struct wdn_mcp_client *c, const char *method, json_t *params,
+                           json_t **result, struct wdn_mcp_error *err);
+/** Sends a notification (params stolen); expects 202. */
+int wdn_mcp_client_notify(struct wdn_mcp_client *c, const char *method, json_t *params,
+                          struct wdn_mcp_error *err);
+/** tools/list, following nextCursor; *tools is a new array reference. */
+int wdn_mcp_client_list_tools(struct wdn_mcp_client *c, json_t **tools, struct wdn_mcp_error *err);
+/** tools/call; args stolen (NULL: {}); *result is the CallToolResult (new reference). */
+int wdn_mcp_client_call_tool(struct wdn_mcp_client *c, const char *name, json_t *args,
+                             json_t **result, struct wdn_mcp_error *err);
+/** The text of the first text block of a CallToolResult (borrowed from result), or NULL. */
+const char *wdn_mcp_result_text(const json_t *result);
+
+#endif
