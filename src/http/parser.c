@@ -385,6 +385,31 @@ static int target_form(struct head *h, struct wdn_http_request *req)
     return 0;
 }
 
+/*
+ * Checks the method at the start of a request line before the line is complete, so that a
+ * peer speaking something else (a TLS ClientHello, random bytes) is refused at once instead
+ * of after a line's worth of bytes. The same check runs however the bytes arrive, so the
+ * verdict does not depend on how they were split.
+ */
+static int method_early(struct head *h, size_t s)
+{
+    size_t p = s, end = s + WDN_HTTP_MAX_METHOD_BYTES + 1;
+
+    if (end > h->len)
+        end = h->len;
+    while (p < end && IS(h->buf[p], C_TCHAR))
+        p++;
+    if (p - s > WDN_HTTP_MAX_METHOD_BYTES)
+        return head_fail(h, WDN_EPARSE, 400, "method too long");
+    if (p == end)
+        return 0;
+    if (p == s && (h->buf[p] == '\r' || h->buf[p] == '\n'))
+        return 0; /* an empty line (or a bare LF, which next_line refuses) */
+    if (p == s || h->buf[p] != ' ')
+        return head_fail(h, WDN_EPARSE, 400, "invalid method");
+    return 0;
+}
+
 /* Parses the request line buf[s..cr). */
 static int parse_request_line(struct head *h, size_t s, size_t cr, struct wdn_http_request *req)
 {
@@ -563,6 +588,9 @@ int wdn_http_parse_request(const char *buf, size_t len, struct wdn_http_request 
     /* RFC 9112 2.2: empty lines before the request line are ignored. */
     do {
         s = h.pos;
+        rc = method_early(&h, s);
+        if (rc != 0)
+            goto out;
         rc = next_line(&h, WDN_HTTP_MAX_LINE_BYTES, 414, &cr);
         if (rc != 0)
             goto out;
