@@ -2,6 +2,11 @@
 #include "cli/cli.h"
 
 static const struct wdn_cli_command commands[] = {
+    {"apply", "Validate and store resources in a project (-f FILE|DIR|-)", wdn_cli_apply},
+    {"appid", "Manage app IDs and the configuration bound to each", wdn_cli_appid},
+    {"component", "List, show and delete components", wdn_cli_component},
+    {"configuration", "Create, list, show and delete configurations", wdn_cli_configuration},
+    {"project", "Create, select, list and delete projects", wdn_cli_project},
     {"token", "Fetch an OAuth2 access token (client credentials) and print it", wdn_cli_token},
     {"version", "Print the version", wdn_cli_version},
     {0, 0, 0},

@@ -20,5 +20,10 @@ int wdn_cli_is_help(const char *arg);
 
 int wdn_cli_version(int argc, char **argv);
 int wdn_cli_token(int argc, char **argv);
+int wdn_cli_project(int argc, char **argv);
+int wdn_cli_apply(int argc, char **argv);
+int wdn_cli_configuration(int argc, char **argv);
+int wdn_cli_component(int argc, char **argv);
+int wdn_cli_appid(int argc, char **argv);
 
 #endif

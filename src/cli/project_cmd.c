@@ -1,0 +1,185 @@
+/* `warden project`: create, use, get, list and delete projects (the unit of state). */
+#include <signal.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "base/error.h"
+#include "cli/args.h"
+#include "cli/cli.h"
+#include "cli/output.h"
+#include "project/project.h"
+#include "project/store.h"
+
+static const char project_usage[] =
+    "Usage: warden project <create|use|get|list|delete> [NAME] [options]\n"
+    "\n"
+    "Projects hold resources, app IDs, the project CA and the registry of running sidecars,\n"
+    "under $WARDEN_HOME (default ~/.warden).\n"
+    "\n"
+    "  project create NAME [--use]   create a project (and make it the default with --use)\n"
+    "  project use NAME              make NAME the default project\n"
+    "  project get [NAME] [-o json|yaml]   show a project (default: the default project)\n"
+    "  project list [-o json|yaml]   list projects; '*' marks the default\n"
+    "  project delete NAME [--yes]   stop what runs in the project and remove its state\n";
+
+static int collect(const char *name, void *arg)
+{
+    char cur[128] = "";
+    json_t *row;
+
+    wdn_project_current(cur, sizeof(cur));
+    row = json_pack("{s:s, s:s}", "name", name, "default", strcmp(cur, name) == 0 ? "*" : "");
+    json_array_append_new(arg, row);
+    return 0;
+}
+
+static int add_count(const char *name, void *arg)
+{
+    (void)name;
+    (*(int *)arg)++;
+    return 0;
+}
+
+/* Stops a project's running processes: `dev run` (which stops its apps and sidecars) and any
+ * sidecar still registered. */
+static void stop_running(const char *project)
+{
+    char path[WDN_PROJECT_PATH_MAX];
+    struct wdn_buf b;
+    json_t *names = json_array();
+    size_t i;
+    json_t *n;
+
+    if (wdn_project_path(path, sizeof(path), project, "run.pid") == 0 &&
+        wdn_project_read_file(path, 64, &b) == 0) {
+        long pid = strtol(b.data, NULL, 10);
+        wdn_buf_reset(&b);
+        if (pid > 1 && kill((pid_t)pid, SIGTERM) == 0) {
+            fprintf(stderr, "stopping 'warden dev run' (pid %ld)\n", pid);
+            for (int t = 0; t < 150 && kill((pid_t)pid, 0) == 0; t++)
+                usleep(100 * 1000);
+        }
+    }
+    wdn_store_registry_dir(project, path, sizeof(path));
+    wdn_project_list_dir(path, "json", collect, names);
+    json_array_foreach(names, i, n)
+    {
+        struct wdn_store_sidecar s;
+        const char *app = json_string_value(json_object_get(n, "name"));
+        if (wdn_store_get_sidecar(project, app, &s) == 0 && s.pid > 1) {
+            fprintf(stderr, "stopping sidecar %s (pid %ld)\n", app, s.pid);
+            kill((pid_t)s.pid, SIGTERM);
+        }
+    }
+    json_decref(names);
+}
+
+int wdn_cli_project(int argc, char **argv)
+{
+    const char *pos[3], *out = NULL;
+    size_t npos;
+    bool help, use = false, yes = false;
+    struct wdn_diag d;
+    const struct wdn_cli_opt opts[] = {
+        {"use", 0, NULL, &use, NULL, NULL, 0},
+        {"yes", 'y', NULL, &yes, NULL, NULL, 0},
+        {"output", 'o', &out, NULL, NULL, NULL, 0},
+        {0},
+    };
+    int fmt, rc = wdn_cli_parse(argc, argv, opts, pos, &npos, 3, &help);
+
+    if (rc)
+        return rc;
+    if (help || npos == 0) {
+        fputs(project_usage, help ? stdout : stderr);
+        return help ? WDN_CLI_OK : WDN_CLI_USAGE;
+    }
+    if ((fmt = wdn_cli_output_parse("project", out)) < 0)
+        return WDN_CLI_USAGE;
+    const char *verb = pos[0], *name = npos > 1 ? pos[1] : NULL;
+    if (npos > 2) {
+        wdn_cli_err("project", "unexpected argument '%s'", pos[2]);
+        return WDN_CLI_USAGE;
+    }
+    if (strcmp(verb, "create") == 0 && name) {
+        if (wdn_project_create(name, &d) != 0 || (use && wdn_project_use(name, &d) != 0)) {
+            wdn_cli_err("project", "%s", d.msg);
+            return d.code == WDN_EINVAL ? WDN_CLI_USAGE : WDN_CLI_FAIL;
+        }
+        printf("project/%s created%s\n", name, use ? " (now the default)" : "");
+        return WDN_CLI_OK;
+    }
+    if (strcmp(verb, "use") == 0 && name) {
+        if (wdn_project_use(name, &d) != 0) {
+            wdn_cli_err("project", "%s", d.msg);
+            return WDN_CLI_FAIL;
+        }
+        printf("default project is now %s\n", name);
+        return WDN_CLI_OK;
+    }
+    if (strcmp(verb, "list") == 0 && !name) {
+        static const char *const cols[] = {"default", "name"}, *const hdr[] = {"", "NAME"};
+        json_t *rows = json_array();
+        wdn_project_list(collect, rows);
+        wdn_cli_print_records(rows, fmt, cols, hdr, 2, 0);
+        json_decref(rows);
+        return WDN_CLI_OK;
+    }
+    if (strcmp(verb, "get") == 0) {
+        char p[128];
+        int napps = 0, ncomp = 0, ncfg = 0, nrun = 0;
+        if (wdn_project_resolve(name, p, sizeof(p), &d) != 0) {
+            wdn_cli_err("project", "%s", d.msg);
+            return WDN_CLI_FAIL;
+        }
+        char reg[WDN_PROJECT_PATH_MAX], count[4][16];
+        wdn_store_list_appids(p, add_count, &napps);
+        wdn_store_list_resources(p, WDN_KIND_COMPONENT, add_count, &ncomp);
+        wdn_store_list_resources(p, WDN_KIND_CONFIGURATION, add_count, &ncfg);
+        wdn_store_registry_dir(p, reg, sizeof(reg));
+        wdn_project_list_dir(reg, "json", add_count, &nrun);
+        snprintf(count[0], sizeof(count[0]), "%d", napps);
+        snprintf(count[1], sizeof(count[1]), "%d", ncomp);
+        snprintf(count[2], sizeof(count[2]), "%d", ncfg);
+        snprintf(count[3], sizeof(count[3]), "%d", nrun);
+        json_t *rows = json_pack("[{s:s, s:s, s:s, s:s, s:s}]", "name", p, "appIds", count[0],
+                                 "components", count[1], "configurations", count[2],
+                                 "runningSidecars", count[3]);
+        static const char *const cols[] = {"name", "appIds", "components", "configurations",
+                                           "runningSidecars"};
+        static const char *const hdr[] = {"NAME", "APP IDS", "COMPONENTS", "CONFIGURATIONS",
+                                          "RUNNING"};
+        wdn_cli_print_records(rows, fmt, cols, hdr, 5, 1);
+        json_decref(rows);
+        return WDN_CLI_OK;
+    }
+    if (strcmp(verb, "delete") == 0 && name) {
+        if (!wdn_project_exists(name)) {
+            wdn_cli_err("project", "project '%s' does not exist", name);
+            return WDN_CLI_FAIL;
+        }
+        if (!yes && isatty(STDIN_FILENO)) {
+            char answer[16] = "";
+            fprintf(stderr, "Delete project '%s' and everything in it? [y/N] ", name);
+            if (fgets(answer, sizeof(answer), stdin) == NULL ||
+                (answer[0] != 'y' && answer[0] != 'Y')) {
+                fprintf(stderr, "not deleted\n");
+                return WDN_CLI_FAIL;
+            }
+        }
+        stop_running(name);
+        if (wdn_project_delete(name, &d) != 0) {
+            wdn_cli_err("project", "%s", d.msg);
+            return WDN_CLI_FAIL;
+        }
+        printf("project/%s deleted\n", name);
+        return WDN_CLI_OK;
+    }
+    fputs(project_usage, stderr);
+    return WDN_CLI_USAGE;
+}
