@@ -229,16 +229,21 @@ static SSL_SESSION *session_get(struct wdn_tls_ctx *ctx, const char *key)
     return sess;
 }
 
-/* OpenSSL calls this on a client for every session (ticket) the server issues. Returning 1
- * hands our reference to the cache. */
+/* OpenSSL calls this on a client for every session (ticket) the server issues. The cache keeps
+ * a copy: the connection's own object is marked not resumable when the connection is freed
+ * without close_notify, which is how most HTTP connections end. Returns 0: OpenSSL keeps its
+ * reference. */
 static int new_session_cb(SSL *ssl, SSL_SESSION *sess)
 {
     struct wdn_tls *t = SSL_get_app_data(ssl);
+    SSL_SESSION *copy;
 
     if (t == NULL || t->session_key == NULL || !SSL_SESSION_is_resumable(sess))
         return 0;
-    session_put(t->ctx, t->session_key, sess);
-    return 1;
+    copy = SSL_SESSION_dup(sess);
+    if (copy != NULL)
+        session_put(t->ctx, t->session_key, copy);
+    return 0;
 }
 
 static int ctx_identity(SSL_CTX *sc, const struct wdn_tls_config *cfg, struct wdn_diag *d)
@@ -361,8 +366,9 @@ struct wdn_tls_ctx *wdn_tls_ctx_new(const struct wdn_tls_config *cfg, struct wdn
         wdn_diag_set(d, WDN_ETLS, "TLS: cipher list rejected (%s)", why);
         goto fail;
     }
-    SSL_CTX_set_mode(sc, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE |
-                             SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    /* No SSL_MODE_ENABLE_PARTIAL_WRITE: our BIO never blocks, so a write of up to
+     * WDN_TLS_WRITE_CHUNK_BYTES completes in one call instead of one record per call. */
+    SSL_CTX_set_mode(sc, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
     if (ctx_identity(sc, cfg, d) != 0 || ctx_trust(sc, cfg, d) != 0)
         goto fail;
 
@@ -556,7 +562,7 @@ static int tls_fail(struct wdn_tls *t, const char *what)
     ERR_clear_error();
     t->failed = true;
     if (t->err == NULL) {
-        if (vr != X509_V_OK && SSL_get0_peer_certificate(t->ssl) != NULL)
+        if (vr != X509_V_OK)
             snprintf(buf, sizeof(buf), "%s: %s; certificate: %s", what,
                      reason[0] ? reason : "failed", X509_verify_cert_error_string(vr));
         else
