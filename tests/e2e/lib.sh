@@ -1,0 +1,50 @@
+# Shared helpers for end-to-end tests: assertions that count and report, temp state, cleanup.
+# Source it from a run.sh; call e2e_done at the end.
+set -u
+E2E_PASS=0
+E2E_FAIL=0
+E2E_TMP=$(mktemp -d /tmp/wdn-e2e-XXXXXX)
+export WARDEN_HOME="$E2E_TMP/home"
+unset WARDEN_PROJECT AUTH0_DOMAIN AUTH0_CLIENT_ID AUTH0_CLIENT_SECRET AUTH0_AUDIENCE
+E2E_PIDS=""
+
+e2e_cleanup() {
+    for p in $E2E_PIDS; do kill "$p" 2>/dev/null; done
+    sleep 0.2
+    for p in $E2E_PIDS; do kill -9 "$p" 2>/dev/null; done
+    rm -rf "$E2E_TMP"
+}
+trap e2e_cleanup EXIT INT TERM
+
+ok() { E2E_PASS=$((E2E_PASS + 1)); echo "ok - $1"; }
+not_ok() { E2E_FAIL=$((E2E_FAIL + 1)); echo "not ok - $1"; shift; for l in "$@"; do echo "    $l"; done; }
+
+# expect_eq NAME ACTUAL EXPECTED
+expect_eq() {
+    if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "expected: $3" "actual:   $2"; fi
+}
+# expect_contains NAME HAYSTACK NEEDLE
+expect_contains() {
+    case "$2" in *"$3"*) ok "$1" ;; *) not_ok "$1" "expected to contain: $3" "actual: $2" ;; esac
+}
+# expect_not_contains NAME HAYSTACK NEEDLE
+expect_not_contains() {
+    case "$2" in *"$3"*) not_ok "$1" "expected not to contain: $3" "actual: $2" ;; *) ok "$1" ;; esac
+}
+# free_port: a free TCP port on 127.0.0.1
+free_port() {
+    node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
+}
+# wait_http URL [SECONDS]: until the URL answers at all
+wait_http() {
+    i=0
+    while [ $i -lt $((${2:-10} * 10)) ]; do
+        curl -s -o /dev/null "$1" && return 0
+        sleep 0.1; i=$((i + 1))
+    done
+    return 1
+}
+e2e_done() {
+    echo "$E2E_PASS passed, $E2E_FAIL failed"
+    [ "$E2E_FAIL" -eq 0 ]
+}
