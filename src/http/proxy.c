@@ -1,0 +1,371 @@
+/* The reverse proxy: glue between a server request (server.h) and a client exchange
+ * (client.h). Bodies stream without copies: a piece read on one side is written on the other
+ * straight from the read buffer, and that side pauses until the write has been handed to the
+ * kernel, which is the backpressure in both directions. */
+#include "http/proxy.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/error.h"
+#include "base/limits.h"
+
+/* ---- Header lists ------------------------------------------------------------------------- */
+
+int wdn_http_hdrs_add(struct wdn_http_hdrs *h, struct wdn_str name, struct wdn_str value)
+{
+    if (h->n >= sizeof(h->v) / sizeof(h->v[0]))
+        return WDN_ELIMIT;
+    h->v[h->n].name = name;
+    h->v[h->n].value = value;
+    h->n++;
+    return 0;
+}
+
+size_t wdn_http_hdrs_remove(struct wdn_http_hdrs *h, struct wdn_str name)
+{
+    size_t j = 0, removed = 0;
+
+    for (size_t i = 0; i < h->n; i++) {
+        if (wdn_str_eq_case(h->v[i].name, name)) {
+            removed++;
+            continue;
+        }
+        h->v[j++] = h->v[i];
+    }
+    h->n = j;
+    return removed;
+}
+
+int wdn_http_hdrs_set(struct wdn_http_hdrs *h, struct wdn_str name, struct wdn_str value)
+{
+    wdn_http_hdrs_remove(h, name);
+    return wdn_http_hdrs_add(h, name, value);
+}
+
+const struct wdn_http_header *wdn_http_hdrs_get(const struct wdn_http_hdrs *h, struct wdn_str name)
+{
+    return wdn_http_header_find(h->v, h->n, name);
+}
+
+/* True when a Connection header of in[] lists name as one of its tokens. */
+static bool named_by_connection(const struct wdn_http_header *in, size_t n, struct wdn_str name)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct wdn_str v;
+        if (!wdn_str_eq_case_cstr(in[i].name, "connection"))
+            continue;
+        v = in[i].value;
+        while (v.len > 0) {
+            long comma = wdn_str_index(v, ',');
+            struct wdn_str tok = {v.p, comma < 0 ? v.len : (size_t)comma};
+            if (wdn_str_eq_case(wdn_str_trim_ows(tok), name))
+                return true;
+            if (comma < 0)
+                break;
+            v.p += comma + 1;
+            v.len -= (size_t)comma + 1;
+        }
+    }
+    return false;
+}
+
+int wdn_http_hdrs_end_to_end(const struct wdn_http_header *in, size_t n, struct wdn_http_hdrs *out)
+{
+    bool has_connection = false;
+    int rc = 0;
+
+    for (size_t i = 0; i < n; i++)
+        has_connection = has_connection || wdn_str_eq_case_cstr(in[i].name, "connection");
+    out->n = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        struct wdn_str name = in[i].name;
+        if (wdn_http_is_hop_by_hop(name) || wdn_str_eq_case_cstr(name, "content-length") ||
+            wdn_str_eq_case_cstr(name, "transfer-encoding") ||
+            wdn_str_eq_case_cstr(name, "expect"))
+            continue;
+        if (has_connection && named_by_connection(in, n, name))
+            continue;
+        rc = wdn_http_hdrs_add(out, name, in[i].value);
+    }
+    return rc;
+}
+
+/* ---- One forwarded request ---------------------------------------------------------------- */
+
+struct pstate {
+    struct wdn_http_req *req;
+    struct wdn_http_exchange *x;
+    const struct wdn_http_proxy_hooks *hooks;
+    bool started;
+    bool head_method;
+};
+
+static const struct wdn_http_header text_plain = {{"Content-Type", 12}, {"text/plain", 10}};
+
+/* Ends the client's side according to how far we got, and frees the state. */
+static void finish(struct pstate *st, int status)
+{
+    struct wdn_http_req *req = st->req;
+
+    if (st->x) {
+        wdn_http_exchange_abort(st->x);
+        st->x = NULL;
+    }
+    if (status == 0) {
+        wdn_http_resp_end(req);
+    } else if (!st->started) {
+        if (status == WDN_ETIMEOUT)
+            wdn_http_respond(req, 504, &text_plain, 1, WDN_STR("Gateway Timeout\n"));
+        else if (status >= 400 && status <= 599)
+            wdn_http_respond(req, status, &text_plain, 1, WDN_STR("Request refused\n"));
+        else
+            wdn_http_respond(req, 502, &text_plain, 1, WDN_STR("Bad Gateway\n"));
+    } else {
+        wdn_http_resp_abort(req);
+    }
+    free(st);
+}
+
+static void on_client_gone(struct wdn_http_req *req, void *ud)
+{
+    finish(ud, WDN_ECLOSED);
+}
+
+static void on_client_written(struct wdn_http_req *req, int status, void *ud)
+{
+    struct pstate *st = ud;
+    if (status == 0 && st->x)
+        wdn_http_exchange_resume(st->x);
+}
+
+static void on_up_head(struct wdn_http_exchange *x, const struct wdn_http_response *res, void *ud)
+{
+    struct pstate *st = ud;
+    struct wdn_http_hdrs h;
+    uint64_t len = WDN_HTTP_LENGTH_UNKNOWN;
+    int rc;
+
+    rc = wdn_http_hdrs_end_to_end(res->headers, res->nheaders, &h);
+    if (rc == 0 && st->hooks && st->hooks->response_headers)
+        rc = st->hooks->response_headers(st->req, res->status, &h, st->hooks->ud);
+    if (rc) {
+        finish(st, WDN_EPROTO);
+        return;
+    }
+    if (res->body == WDN_HTTP_BODY_LENGTH) {
+        len = res->content_length;
+    } else if (res->body == WDN_HTTP_BODY_NONE) {
+        len = 0;
+        /* A reply to HEAD announces the length of what GET would return. */
+        const struct wdn_http_header *cl =
+            wdn_http_header_find(res->headers, res->nheaders, WDN_STR("content-length"));
+        uint64_t v;
+        if (st->head_method && cl && wdn_str_to_u64(cl->value, UINT64_MAX - 1, &v) == 0)
+            len = v;
+    }
+    rc = wdn_http_resp_start(st->req, res->status, h.v, h.n, len);
+    if (rc) {
+        finish(st, rc == WDN_ECLOSED ? WDN_ECLOSED : WDN_EPROTO);
+        return;
+    }
+    st->started = true;
+}
+
+static void on_up_body(struct wdn_http_exchange *x, struct wdn_str data, void *ud)
+{
+    struct pstate *st = ud;
+    int rc = wdn_http_resp_write(st->req, data, on_client_written, st);
+
+    if (rc == 0) {
+        wdn_http_exchange_pause(x);
+    } else if (rc != WDN_EINVAL) {
+        finish(st, WDN_ECLOSED);
+    }
+    /* WDN_EINVAL: a body the client must not get (HEAD, 304), or more than announced, which
+     * the parser's framing rules out: dropped. */
+}
+
+static void on_up_done(struct wdn_http_exchange *x, int status, void *ud)
+{
+    struct pstate *st = ud;
+    st->x = NULL;
+    finish(st, status);
+}
+
+static const struct wdn_http_exchange_cbs up_cbs = {
+    .on_head = on_up_head,
+    .on_body = on_up_body,
+    .on_done = on_up_done,
+};
+
+static void on_up_written(struct wdn_http_exchange *x, int status, void *ud)
+{
+    struct pstate *st = ud;
+    if (status == 0)
+        wdn_http_req_body_resume(st->req);
+}
+
+static void on_client_body(struct wdn_http_req *req, int status, struct wdn_str data, void *ud)
+{
+    struct pstate *st = ud;
+    int rc;
+
+    if (st->x == NULL)
+        return;
+    if (status == 0) {
+        rc = wdn_http_exchange_write(st->x, data, on_up_written, st);
+        if (rc == 0)
+            wdn_http_req_body_pause(req);
+        else
+            finish(st, WDN_EPROTO);
+    } else if (status == 1) {
+        if (wdn_http_exchange_end(st->x) != 0)
+            finish(st, WDN_EPROTO);
+    } else {
+        /* The client's body broke (bad chunking, over the limit, gone, timeout). */
+        finish(st, status == WDN_ELIMIT ? 413 : status == WDN_ETIMEOUT ? 408 : 400);
+    }
+}
+
+int wdn_http_proxy_forward(struct wdn_http_req *req, struct wdn_http_pool *pool,
+                           struct wdn_str target, const struct wdn_http_proxy_hooks *hooks)
+{
+    const struct wdn_http_request *head = wdn_http_req_head(req);
+    struct wdn_http_client_request rq;
+    struct wdn_http_hdrs h;
+    struct pstate *st;
+    int rc;
+
+    rc = wdn_http_hdrs_end_to_end(head->headers, head->nheaders, &h);
+    if (rc == 0 && hooks && hooks->request_headers)
+        rc = hooks->request_headers(req, &h, hooks->ud);
+    if (rc)
+        return rc;
+    st = calloc(1, sizeof(*st));
+    if (st == NULL)
+        return WDN_ENOMEM;
+    st->req = req;
+    st->hooks = hooks;
+    st->head_method = wdn_str_eq_cstr(head->method, "HEAD");
+    rq.method = head->method;
+    rq.target = target.len ? target : head->target;
+    rq.headers = h.v;
+    rq.nheaders = h.n;
+    if (head->body == WDN_HTTP_BODY_CHUNKED)
+        rq.body_length = UINT64_MAX;
+    else if (head->body == WDN_HTTP_BODY_LENGTH)
+        rq.body_length = head->content_length;
+    else
+        rq.body_length = 0;
+    rc = wdn_http_exchange_start(pool, &rq, &up_cbs, st, &st->x);
+    if (rc) {
+        free(st);
+        return rc;
+    }
+    wdn_http_req_on_gone(req, on_client_gone, st);
+    if (rq.body_length > 0)
+        wdn_http_req_read_body(req, on_client_body, st);
+    return 0;
+}
+
+/* ---- The ready-made handler --------------------------------------------------------------- */
+
+#define PROXY_MAX_WORKERS 256
+
+struct wdn_http_proxy {
+    struct wdn_http_handler base;
+    struct wdn_http_proxy_config cfg;
+    char *host;
+    char *server_name;
+    struct wdn_http_pool *pools[PROXY_MAX_WORKERS];
+};
+
+static int proxy_on_req(struct wdn_http_handler *self, struct wdn_http_req *req)
+{
+    struct wdn_http_proxy *p = (struct wdn_http_proxy *)self;
+    int id = wdn_http_worker_id(wdn_http_req_worker(req));
+    int rc;
+
+    if (id >= PROXY_MAX_WORKERS || p->pools[id] == NULL)
+        return WDN_ESTATE;
+    rc = wdn_http_proxy_forward(req, p->pools[id], (struct wdn_str){NULL, 0}, &p->cfg.hooks);
+    if (rc >= 400 && rc <= 599) {
+        wdn_http_respond(req, rc, &text_plain, 1, WDN_STR("Request refused\n"));
+        return 0;
+    }
+    if (rc) {
+        wdn_http_respond(req, 502, &text_plain, 1, WDN_STR("Bad Gateway\n"));
+        return 0;
+    }
+    return 0;
+}
+
+static int proxy_worker_start(struct wdn_http_handler *self, struct wdn_http_worker *w)
+{
+    struct wdn_http_proxy *p = (struct wdn_http_proxy *)self;
+    int id = wdn_http_worker_id(w);
+
+    if (id >= PROXY_MAX_WORKERS)
+        return WDN_ELIMIT;
+    return wdn_http_pool_new(wdn_http_worker_loop(w), &p->cfg.upstream, &p->pools[id]);
+}
+
+static void proxy_worker_stop(struct wdn_http_handler *self, struct wdn_http_worker *w)
+{
+    struct wdn_http_proxy *p = (struct wdn_http_proxy *)self;
+    int id = wdn_http_worker_id(w);
+
+    if (id < PROXY_MAX_WORKERS) {
+        wdn_http_pool_free(p->pools[id]);
+        p->pools[id] = NULL;
+    }
+}
+
+int wdn_http_proxy_new(const struct wdn_http_proxy_config *cfg, struct wdn_http_proxy **out)
+{
+    struct wdn_http_proxy *p = calloc(1, sizeof(*p));
+    int rc = WDN_ENOMEM;
+
+    *out = NULL;
+    if (p == NULL)
+        goto out;
+    p->cfg = *cfg;
+    if (cfg->upstream.host == NULL) {
+        rc = WDN_EINVAL;
+        goto out;
+    }
+    p->host = strdup(cfg->upstream.host);
+    if (p->host == NULL)
+        goto out;
+    p->cfg.upstream.host = p->host;
+    if (cfg->upstream.server_name) {
+        p->server_name = strdup(cfg->upstream.server_name);
+        if (p->server_name == NULL)
+            goto out;
+        p->cfg.upstream.server_name = p->server_name;
+    }
+    p->base.on_req = proxy_on_req;
+    p->base.on_worker_start = proxy_worker_start;
+    p->base.on_worker_stop = proxy_worker_stop;
+    *out = p;
+    p = NULL;
+    rc = 0;
+out:
+    wdn_http_proxy_free(p);
+    return rc;
+}
+
+struct wdn_http_handler *wdn_http_proxy_handler(struct wdn_http_proxy *p)
+{
+    return &p->base;
+}
+
+void wdn_http_proxy_free(struct wdn_http_proxy *p)
+{
+    if (p == NULL)
+        return;
+    free(p->host);
+    free(p->server_name);
+    free(p);
+}

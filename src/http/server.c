@@ -1,0 +1,367 @@
+/* The server's skeleton: listening sockets (one per worker, SO_REUSEPORT), worker threads with
+ * one libuv loop each, and graceful shutdown. Connections themselves live in conn.c. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "base/error.h"
+#include "base/limits.h"
+#include "http/server.h"
+#include "http/server_int.h"
+
+/* Parses "host:port" with a numeric IPv4 host or "[v6]:port" into *ss. */
+static int parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *sslen)
+{
+    char host[64];
+    const char *colon, *hs, *he;
+    char *end;
+    long port;
+
+    if (s == NULL)
+        return WDN_EINVAL;
+    if (s[0] == '[') {
+        he = strchr(s, ']');
+        if (he == NULL || he[1] != ':')
+            return WDN_EINVAL;
+        hs = s + 1;
+        colon = he + 1;
+    } else {
+        colon = strrchr(s, ':');
+        if (colon == NULL)
+            return WDN_EINVAL;
+        hs = s;
+        he = colon;
+    }
+    if ((size_t)(he - hs) >= sizeof(host) || he == hs)
+        return WDN_EINVAL;
+    memcpy(host, hs, (size_t)(he - hs));
+    host[he - hs] = '\0';
+    errno = 0;
+    port = strtol(colon + 1, &end, 10);
+    if (errno || *end != '\0' || end == colon + 1 || port < 0 || port > 65535)
+        return WDN_EINVAL;
+    memset(ss, 0, sizeof(*ss));
+    if (strcmp(host, "localhost") == 0)
+        strcpy(host, "127.0.0.1");
+    struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
+    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
+    if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
+        a4->sin_family = AF_INET;
+        a4->sin_port = htons((uint16_t)port);
+        *sslen = sizeof(*a4);
+        return 0;
+    }
+    if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
+        a6->sin6_family = AF_INET6;
+        a6->sin6_port = htons((uint16_t)port);
+        *sslen = sizeof(*a6);
+        return 0;
+    }
+    return WDN_EINVAL;
+}
+
+/* A listening socket with SO_REUSEPORT, so each worker accepts on its own socket and the
+ * kernel spreads connections across workers without a shared accept lock. */
+static int open_listener(struct sockaddr_storage *ss, socklen_t sslen, int *fd_out)
+{
+    int one = 1, rc = WDN_ESYS;
+    int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+    if (fd < 0)
+        return WDN_ESYS;
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0)
+        goto out;
+    if (bind(fd, (struct sockaddr *)ss, sslen) != 0) {
+        rc = errno == EADDRINUSE ? WDN_EEXISTS : WDN_ESYS;
+        goto out;
+    }
+    if (listen(fd, 1024) != 0)
+        goto out;
+    *fd_out = fd;
+    fd = -1;
+    rc = 0;
+out:
+    if (fd >= 0)
+        close(fd);
+    return rc;
+}
+
+static void on_connection(uv_stream_t *server, int status)
+{
+    struct wdn_http_worker *w = server->data;
+    if (status == 0 && !w->stopping)
+        wdn__http_conn_accept(w);
+}
+
+static void on_check(uv_check_t *h)
+{
+    wdn__http_conns_flush(h->data);
+}
+
+static void close_quiet(uv_handle_t *h)
+{
+    if (h && !uv_is_closing(h))
+        uv_close(h, NULL);
+}
+
+/* Everything served and every connection freed: let the handlers close their per-worker
+ * handles, then close ours so uv_run returns. */
+static void worker_finish(struct wdn_http_worker *w)
+{
+    const struct wdn_http_server_config *cfg = &w->srv->cfg;
+
+    if (w->finishing)
+        return;
+    w->finishing = true;
+    for (size_t i = 0; i < cfg->nhandlers; i++) {
+        if (cfg->handlers[i]->on_worker_stop)
+            cfg->handlers[i]->on_worker_stop(cfg->handlers[i], w);
+    }
+    close_quiet((uv_handle_t *)&w->grace_timer);
+    close_quiet((uv_handle_t *)&w->check);
+    close_quiet((uv_handle_t *)&w->stop_async);
+}
+
+void wdn__http_worker_conn_gone(struct wdn_http_worker *w)
+{
+    if (w->stopping && w->nconns == 0)
+        worker_finish(w);
+}
+
+static void on_grace(uv_timer_t *t)
+{
+    struct wdn_http_worker *w = t->data;
+    wdn__http_conns_kill(w);
+}
+
+static void on_stop(uv_async_t *a)
+{
+    struct wdn_http_worker *w = a->data;
+
+    if (w->stopping)
+        return;
+    w->stopping = true;
+    close_quiet((uv_handle_t *)&w->listener);
+    uv_timer_start(&w->grace_timer, on_grace, w->srv->cfg.shutdown_grace_ms, 0);
+    wdn__http_conns_stop(w);
+    if (w->nconns == 0)
+        worker_finish(w);
+}
+
+static void worker_main(void *arg)
+{
+    struct wdn_http_worker *w = arg;
+    const struct wdn_http_server_config *cfg = &w->srv->cfg;
+
+    for (size_t i = 0; i < cfg->nhandlers; i++) {
+        if (cfg->handlers[i]->on_worker_start &&
+            cfg->handlers[i]->on_worker_start(cfg->handlers[i], w) != 0) {
+            /* A worker whose handlers cannot start serves nothing; it stops at once so the
+             * others keep going and free() still joins it. */
+            on_stop(&w->stop_async);
+            break;
+        }
+    }
+    if (atomic_load(&w->srv->stop_requested))
+        on_stop(&w->stop_async);
+    uv_run(&w->loop, UV_RUN_DEFAULT);
+}
+
+static void walk_close(uv_handle_t *h, void *arg)
+{
+    close_quiet(h);
+}
+
+static void worker_destroy(struct wdn_http_worker *w)
+{
+    if (w->loop_ready) {
+        /* Normally every handle is closed by now; this only matters when start() failed
+         * half-way and the thread never ran. */
+        uv_walk(&w->loop, walk_close, NULL);
+        uv_run(&w->loop, UV_RUN_DEFAULT);
+        uv_loop_close(&w->loop);
+        w->loop_ready = false;
+    }
+    wdn__http_worker_free_wreqs(w);
+    if (w->listen_fd >= 0 && !w->fd_in_handle)
+        close(w->listen_fd);
+    w->listen_fd = -1;
+}
+
+static int worker_init(struct wdn_http_worker *w)
+{
+    int rc = WDN_ESYS;
+
+    if (uv_loop_init(&w->loop) != 0)
+        return WDN_ESYS;
+    w->loop_ready = true;
+    if (uv_tcp_init(&w->loop, &w->listener) != 0)
+        goto out;
+    w->listener.data = w;
+    if (uv_tcp_open(&w->listener, w->listen_fd) != 0)
+        goto out;
+    /* The handle owns the descriptor from here on. */
+    w->fd_in_handle = true;
+    if (uv_listen((uv_stream_t *)&w->listener, 1024, on_connection) != 0)
+        goto out;
+    if (uv_async_init(&w->loop, &w->stop_async, on_stop) != 0)
+        goto out;
+    w->stop_async.data = w;
+    if (uv_timer_init(&w->loop, &w->grace_timer) != 0)
+        goto out;
+    w->grace_timer.data = w;
+    if (uv_check_init(&w->loop, &w->check) != 0)
+        goto out;
+    w->check.data = w;
+    uv_check_start(&w->check, on_check);
+    rc = 0;
+out:
+    return rc;
+}
+
+int wdn_http_server_start(const struct wdn_http_server_config *cfg, struct wdn_http_server **out)
+{
+    struct wdn_http_server *srv = NULL;
+    struct sockaddr_storage ss;
+    socklen_t sslen = 0;
+    int rc, n, nthreads = 0;
+
+    *out = NULL;
+    rc = parse_listen(cfg->listen, &ss, &sslen);
+    if (rc)
+        goto out;
+    srv = calloc(1, sizeof(*srv));
+    if (srv == NULL) {
+        rc = WDN_ENOMEM;
+        goto out;
+    }
+    srv->cfg = *cfg;
+    if (!srv->cfg.header_timeout_ms)
+        srv->cfg.header_timeout_ms = WDN_HTTP_HEADER_TIMEOUT_MS;
+    if (!srv->cfg.idle_timeout_ms)
+        srv->cfg.idle_timeout_ms = WDN_HTTP_IDLE_TIMEOUT_MS;
+    if (!srv->cfg.read_timeout_ms)
+        srv->cfg.read_timeout_ms = WDN_HTTP_READ_TIMEOUT_MS;
+    if (!srv->cfg.shutdown_grace_ms)
+        srv->cfg.shutdown_grace_ms = WDN_HTTP_SHUTDOWN_GRACE_MS;
+    if (!srv->cfg.max_body_bytes)
+        srv->cfg.max_body_bytes = WDN_HTTP_MAX_BODY_BYTES;
+    n = cfg->workers > 0 ? cfg->workers : (int)sysconf(_SC_NPROCESSORS_ONLN);
+    if (n < 1)
+        n = 1;
+    if (n > 256)
+        n = 256;
+    srv->workers = calloc((size_t)n, sizeof(*srv->workers));
+    if (srv->workers == NULL) {
+        rc = WDN_ENOMEM;
+        goto out;
+    }
+    srv->nworkers = n;
+    for (int i = 0; i < n; i++) {
+        srv->workers[i].srv = srv;
+        srv->workers[i].id = i;
+        srv->workers[i].listen_fd = -1;
+    }
+    /* Port 0: the first socket picks the port, the others join it. */
+    for (int i = 0; i < n; i++) {
+        rc = open_listener(&ss, sslen, &srv->workers[i].listen_fd);
+        if (rc)
+            goto out;
+        if (i == 0) {
+            struct sockaddr_storage bound;
+            socklen_t blen = sizeof(bound);
+            if (getsockname(srv->workers[0].listen_fd, (struct sockaddr *)&bound, &blen) != 0) {
+                rc = WDN_ESYS;
+                goto out;
+            }
+            uint16_t p = bound.ss_family == AF_INET6
+                             ? ((struct sockaddr_in6 *)&bound)->sin6_port
+                             : ((struct sockaddr_in *)&bound)->sin_port;
+            srv->port = ntohs(p);
+            if (ss.ss_family == AF_INET6)
+                ((struct sockaddr_in6 *)&ss)->sin6_port = p;
+            else
+                ((struct sockaddr_in *)&ss)->sin_port = p;
+        }
+    }
+    for (int i = 0; i < n; i++) {
+        rc = worker_init(&srv->workers[i]);
+        if (rc)
+            goto out;
+    }
+    for (int i = 0; i < n; i++) {
+        if (uv_thread_create(&srv->workers[i].thread, worker_main, &srv->workers[i]) != 0) {
+            rc = WDN_ESYS;
+            goto out;
+        }
+        srv->workers[i].thread_started = true;
+        nthreads++;
+    }
+    *out = srv;
+    srv = NULL;
+    rc = 0;
+out:
+    if (srv) {
+        /* Threads already running stop and are joined before anything is freed. */
+        atomic_store(&srv->stop_requested, 1);
+        for (int i = 0; i < nthreads; i++)
+            uv_async_send(&srv->workers[i].stop_async);
+        for (int i = 0; i < nthreads; i++)
+            uv_thread_join(&srv->workers[i].thread);
+        if (srv->workers) {
+            for (int i = 0; i < srv->nworkers; i++)
+                worker_destroy(&srv->workers[i]);
+        }
+        free(srv->workers);
+        free(srv);
+    }
+    return rc;
+}
+
+int wdn_http_server_port(const struct wdn_http_server *srv)
+{
+    return srv->port;
+}
+
+void wdn_http_server_stop(struct wdn_http_server *srv)
+{
+    if (srv == NULL)
+        return;
+    atomic_store(&srv->stop_requested, 1);
+    for (int i = 0; i < srv->nworkers; i++)
+        uv_async_send(&srv->workers[i].stop_async);
+}
+
+void wdn_http_server_free(struct wdn_http_server *srv)
+{
+    if (srv == NULL)
+        return;
+    wdn_http_server_stop(srv);
+    for (int i = 0; i < srv->nworkers; i++) {
+        uv_thread_join(&srv->workers[i].thread);
+        worker_destroy(&srv->workers[i]);
+    }
+    free(srv->workers);
+    free(srv);
+}
+
+int wdn_http_worker_id(const struct wdn_http_worker *w)
+{
+    return w->id;
+}
+
+int wdn_http_worker_count(const struct wdn_http_worker *w)
+{
+    return w->srv->nworkers;
+}
+
+uv_loop_t *wdn_http_worker_loop(struct wdn_http_worker *w)
+{
+    return &w->loop;
+}
