@@ -6,6 +6,7 @@ static const struct wdn_cli_command commands[] = {
     {"appid", "Manage app IDs and the configuration bound to each", wdn_cli_appid},
     {"component", "List, show and delete components", wdn_cli_component},
     {"configuration", "Create, list, show and delete configurations", wdn_cli_configuration},
+    {"dev", "Run a multi-app run file locally, each app beside a sidecar (dev run -f)", wdn_cli_devrun},
     {"project", "Create, select, list and delete projects", wdn_cli_project},
     {"token", "Fetch an OAuth2 access token (client credentials) and print it", wdn_cli_token},
     {"version", "Print the version", wdn_cli_version},

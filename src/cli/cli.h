@@ -25,5 +25,6 @@ int wdn_cli_apply(int argc, char **argv);
 int wdn_cli_configuration(int argc, char **argv);
 int wdn_cli_component(int argc, char **argv);
 int wdn_cli_appid(int argc, char **argv);
+int wdn_cli_devrun(int argc, char **argv);
 
 #endif

@@ -1,0 +1,638 @@
+/* `warden dev run -f RUNFILE`: Dapr's multi-app run. Starts a sidecar per app, waits until each
+ * is healthy, then starts the apps with the Dapr environment (APP_ID, APP_PORT, DAPR_HTTP_PORT,
+ * DAPR_HTTP_ENDPOINT, DAPR_API_TOKEN); prefixes their output; on Ctrl+C stops the apps, then
+ * the sidecars, and leaves no process or registry entry behind. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <openssl/rand.h>
+#include <uv.h>
+
+#include "base/clock.h"
+#include "base/error.h"
+#include "cli/args.h"
+#include "cli/cli.h"
+#include "cli/devrun_proc.h"
+#include "project/project.h"
+#include "project/store.h"
+#include "resources/resources.h"
+
+extern char **environ;
+
+#define SIDECAR_START_MS 20000
+#define STOP_GRACE_MS 5000
+#define MAX_ENV 1024
+
+static const char devrun_usage[] =
+    "Usage: warden dev run -f RUNFILE [--project P]\n"
+    "\n"
+    "Runs every app of a Dapr multi-app run file, each beside its own sidecar, on this\n"
+    "machine. Sidecars start first (ports chosen free unless daprHTTPPort is given); once each\n"
+    "is healthy its app starts with APP_ID, APP_PORT, DAPR_HTTP_PORT, DAPR_HTTP_ENDPOINT,\n"
+    "DAPR_API_TOKEN (a per-app token its sidecar checks) and the file's env. Output is\n"
+    "prefixed '== APP - <id> ==' and '== SIDECAR - <id> ==' (per appLogDestination and\n"
+    "daprdLogDestination; logs also go to $WARDEN_HOME/projects/<p>/logs/). Ctrl+C stops the\n"
+    "apps, then the sidecars. Configuration changes made with the CLI meanwhile apply live.\n"
+    "\n"
+    "  -f, --file RUNFILE   the run file (version: 1, common:, apps:)\n"
+    "  -p, --project P      project (default: WARDEN_PROJECT, then 'warden project use');\n"
+    "                       created when it does not exist\n";
+
+struct app {
+    const struct wdn_res_run_app *spec;
+    char id[128];
+    int app_port, http_port;
+    char token[65];
+    struct wdn_proc *sidecar, *proc;
+    bool healthy, sidecar_done, app_done, started;
+    int app_status;
+};
+
+enum phase { PH_SIDECARS, PH_RUNNING, PH_STOPPING };
+
+struct devrun {
+    uv_loop_t *loop;
+    uv_signal_t sigint, sigterm;
+    uv_timer_t tick;
+    struct app *apps;
+    size_t n;
+    char project[128];
+    char self[1024];
+    enum phase phase;
+    uint64_t deadline;
+    int exit_code;
+    bool sidecars_stopping;
+};
+
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...)
+{
+    va_list ap;
+    char line[1024];
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    printf("== warden == %s\n", line);
+    fflush(stdout);
+}
+
+/* Picks a free port on 127.0.0.1 (0 on failure). */
+static int free_port(void)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t alen = sizeof(a);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), port = 0;
+
+    if (fd < 0)
+        return 0;
+    if (bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+        getsockname(fd, (struct sockaddr *)&a, &alen) == 0)
+        port = ntohs(a.sin_port);
+    close(fd);
+    return port;
+}
+
+/* True when something already listens on 127.0.0.1:port (or the port cannot be bound). */
+static bool port_taken(int port)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+    bool taken;
+
+    if (fd < 0)
+        return true;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    taken = bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0;
+    close(fd);
+    return taken;
+}
+
+/* GET /v1.0/healthz on the sidecar; true on a 204. Short timeouts: it runs on the loop. */
+static bool sidecar_healthy(int port)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    static const char req[] = "GET /v1.0/healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                              "Connection: close\r\n\r\n";
+    char buf[64] = "";
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    bool ok = false;
+
+    if (fd < 0)
+        return false;
+    struct timeval tv = {0, 300000};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    if (connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+        send(fd, req, sizeof(req) - 1, MSG_NOSIGNAL) == (ssize_t)(sizeof(req) - 1) &&
+        recv(fd, buf, sizeof(buf) - 1, 0) > 12)
+        ok = strncmp(buf, "HTTP/1.1 204", 12) == 0;
+    close(fd);
+    return ok;
+}
+
+static void random_token(char out[65])
+{
+    unsigned char r[32];
+    static const char hex[] = "0123456789abcdef";
+    RAND_bytes(r, sizeof(r));
+    for (int i = 0; i < 32; i++) {
+        out[2 * i] = hex[r[i] >> 4];
+        out[2 * i + 1] = hex[r[i] & 15];
+    }
+    out[64] = '\0';
+}
+
+static bool dest_console(const char *dest, const char *dflt)
+{
+    const char *d = dest ? dest : dflt;
+    return strcmp(d, "console") == 0 || strcmp(d, "fileAndConsole") == 0;
+}
+
+static bool dest_file(const char *dest, const char *dflt)
+{
+    const char *d = dest ? dest : dflt;
+    return strcmp(d, "file") == 0 || strcmp(d, "fileAndConsole") == 0;
+}
+
+static void all_stopped_check(struct devrun *r);
+
+static void on_sidecar_exit(struct wdn_proc *p, int status, void *ud)
+{
+    struct devrun *r = ud;
+    for (size_t i = 0; i < r->n; i++) {
+        struct app *a = &r->apps[i];
+        if (a->sidecar != p)
+            continue;
+        a->sidecar_done = true;
+        wdn_store_remove_sidecar(r->project, a->id, 0);
+        if (r->phase != PH_STOPPING) {
+            fprintf(stderr, "warden dev run: the sidecar of app '%s' exited with status %d%s\n%s",
+                    a->id, status, a->healthy ? "" : " before it became healthy",
+                    wdn_proc_tail(p));
+            r->exit_code = WDN_CLI_FAIL;
+            r->phase = PH_STOPPING;
+        }
+    }
+    all_stopped_check(r);
+}
+
+static void on_app_exit(struct wdn_proc *p, int status, void *ud)
+{
+    struct devrun *r = ud;
+    bool all_done = true;
+
+    for (size_t i = 0; i < r->n; i++) {
+        struct app *a = &r->apps[i];
+        if (a->proc == p) {
+            a->app_done = true;
+            a->app_status = status;
+            if (r->phase != PH_STOPPING) {
+                say("app '%s' exited with status %d", a->id, status);
+                if (status != 0)
+                    r->exit_code = WDN_CLI_FAIL;
+            }
+        }
+        if (a->proc && !a->app_done)
+            all_done = false;
+    }
+    if (all_done && r->phase == PH_RUNNING) {
+        say("every app has exited; stopping the sidecars");
+        r->phase = PH_STOPPING;
+    }
+    all_stopped_check(r);
+}
+
+/* Builds the app's environment: ours, then the run file's env, then the Dapr variables. */
+static int build_env(const struct app *a, char **env, char store[][1024])
+{
+    size_t n = 0, k = 0;
+    const struct wdn_res_map *fenv = &a->spec->sh.env;
+    static const char *const ours[] = {"APP_ID=", "APP_PORT=", "DAPR_HTTP_PORT=",
+                                       "DAPR_HTTP_ENDPOINT=", "DAPR_API_TOKEN=", "DAPR_GRPC_PORT="};
+
+    for (char **e = environ; *e && n < MAX_ENV - 32; e++) {
+        bool overridden = false;
+        for (size_t i = 0; i < sizeof(ours) / sizeof(ours[0]); i++)
+            overridden |= strncmp(*e, ours[i], strlen(ours[i])) == 0;
+        for (size_t i = 0; i < fenv->n && !overridden; i++) {
+            size_t l = strlen(fenv->v[i].name);
+            overridden = strncmp(*e, fenv->v[i].name, l) == 0 && (*e)[l] == '=';
+        }
+        if (!overridden)
+            env[n++] = *e;
+    }
+    for (size_t i = 0; i < fenv->n && k < 24; i++, k++) {
+        snprintf(store[k], 1024, "%s=%s", fenv->v[i].name, fenv->v[i].value);
+        env[n++] = store[k];
+    }
+    snprintf(store[k], 1024, "APP_ID=%s", a->id);
+    env[n++] = store[k++];
+    if (a->app_port > 0) {
+        snprintf(store[k], 1024, "APP_PORT=%d", a->app_port);
+        env[n++] = store[k++];
+    }
+    snprintf(store[k], 1024, "DAPR_HTTP_PORT=%d", a->http_port);
+    env[n++] = store[k++];
+    snprintf(store[k], 1024, "DAPR_HTTP_ENDPOINT=http://127.0.0.1:%d", a->http_port);
+    env[n++] = store[k++];
+    snprintf(store[k], 1024, "DAPR_API_TOKEN=%s", a->token);
+    env[n++] = store[k++];
+    env[n] = NULL;
+    return 0;
+}
+
+static int start_app(struct devrun *r, struct app *a)
+{
+    char *env[MAX_ENV];
+    static char store[32][1024];
+    char prefix[200], logf[WDN_PROJECT_PATH_MAX], rel[300];
+    const char *dest = a->spec->sh.app_log_destination;
+    int rc;
+
+    if (a->spec->command.n == 0) {
+        say("app '%s' has no command: running its sidecar only", a->id);
+        return 0;
+    }
+    build_env(a, env, store);
+    snprintf(prefix, sizeof(prefix), "== APP - %s ==", a->id);
+    snprintf(rel, sizeof(rel), "logs/%s-app.log", a->id);
+    wdn_project_path(logf, sizeof(logf), r->project, rel);
+    struct wdn_proc_spec spec = {
+        .argv = a->spec->command.v, .env = (const char *const *)env, .cwd = a->spec->app_dir,
+        .prefix = prefix, .color = "\033[36m", .to_console = dest_console(dest, "fileAndConsole"),
+        .log_file = dest_file(dest, "fileAndConsole") ? logf : NULL,
+    };
+    rc = wdn_proc_start(r->loop, &spec, on_app_exit, r, &a->proc);
+    if (rc) {
+        fprintf(stderr, "warden dev run: cannot start app '%s' (%s in %s): %s\n", a->id,
+                a->spec->command.v[0], a->spec->app_dir ? a->spec->app_dir : ".", uv_strerror(rc));
+        return WDN_CLI_FAIL;
+    }
+    say("app '%s' started (pid %d)%s", a->id, wdn_proc_pid(a->proc),
+        a->app_port > 0 ? "" : "");
+    return 0;
+}
+
+static int start_sidecar(struct devrun *r, struct app *a)
+{
+    char prefix[200], logf[WDN_PROJECT_PATH_MAX], rel[300], port_s[16], app_port_s[16], tok[128];
+    const char *argv[32];
+    char *env[MAX_ENV];
+    size_t n = 0, e = 0;
+    const char *dest = a->spec->sh.daprd_log_destination;
+
+    argv[n++] = r->self;
+    argv[n++] = "sidecar";
+    argv[n++] = "--app-id";
+    argv[n++] = a->id;
+    snprintf(port_s, sizeof(port_s), "%d", a->http_port);
+    argv[n++] = "--http-port";
+    argv[n++] = port_s;
+    if (a->app_port > 0) {
+        snprintf(app_port_s, sizeof(app_port_s), "%d", a->app_port);
+        argv[n++] = "--app-port";
+        argv[n++] = app_port_s;
+    }
+    argv[n++] = "--project";
+    argv[n++] = r->project;
+    if (a->spec->sh.app_protocol) {
+        argv[n++] = "--app-protocol";
+        argv[n++] = a->spec->sh.app_protocol;
+    }
+    if (a->spec->sh.log_level) {
+        argv[n++] = "--log-level";
+        argv[n++] = a->spec->sh.log_level;
+    }
+    if (a->spec->config_file) {
+        argv[n++] = "--config";
+        argv[n++] = a->spec->config_file;
+    }
+    argv[n] = NULL;
+    for (char **ev = environ; *ev && e < MAX_ENV - 2; ev++) {
+        if (strncmp(*ev, "DAPR_API_TOKEN=", 15) != 0)
+            env[e++] = *ev;
+    }
+    snprintf(tok, sizeof(tok), "DAPR_API_TOKEN=%s", a->token);
+    env[e++] = tok;
+    env[e] = NULL;
+    snprintf(prefix, sizeof(prefix), "== SIDECAR - %s ==", a->id);
+    snprintf(rel, sizeof(rel), "logs/%s-sidecar.log", a->id);
+    wdn_project_path(logf, sizeof(logf), r->project, rel);
+    struct wdn_proc_spec spec = {
+        .argv = argv, .env = (const char *const *)env, .prefix = prefix, .color = "\033[33m",
+        .to_console = dest_console(dest, "file"), .log_file = dest_file(dest, "file") ? logf : NULL,
+    };
+    int rc = wdn_proc_start(r->loop, &spec, on_sidecar_exit, r, &a->sidecar);
+    if (rc) {
+        fprintf(stderr, "warden dev run: cannot start the sidecar of '%s': %s\n", a->id,
+                uv_strerror(rc));
+        return WDN_CLI_FAIL;
+    }
+    return 0;
+}
+
+static void close_all(struct devrun *r)
+{
+    for (size_t i = 0; i < r->n; i++) {
+        wdn_proc_close(r->apps[i].proc);
+        wdn_proc_close(r->apps[i].sidecar);
+    }
+    uv_close((uv_handle_t *)&r->sigint, NULL);
+    uv_close((uv_handle_t *)&r->sigterm, NULL);
+    uv_close((uv_handle_t *)&r->tick, NULL);
+}
+
+/* Stopping is ordered: apps first, then (once every app is gone) the sidecars. */
+static void all_stopped_check(struct devrun *r)
+{
+    bool apps_running = false, sidecars_running = false;
+
+    if (r->phase != PH_STOPPING)
+        return;
+    for (size_t i = 0; i < r->n; i++) {
+        apps_running |= wdn_proc_running(r->apps[i].proc);
+        sidecars_running |= wdn_proc_running(r->apps[i].sidecar);
+    }
+    for (size_t i = 0; i < r->n; i++)
+        wdn_proc_stop(r->apps[i].proc, STOP_GRACE_MS);
+    if (apps_running)
+        return;
+    if (!r->sidecars_stopping) {
+        r->sidecars_stopping = true;
+        for (size_t i = 0; i < r->n; i++)
+            wdn_proc_stop(r->apps[i].sidecar, STOP_GRACE_MS);
+    }
+    if (!sidecars_running) {
+        for (size_t i = 0; i < r->n; i++)
+            wdn_store_remove_sidecar(r->project, r->apps[i].id, 0);
+        close_all(r);
+    }
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+    struct devrun *r = s->data;
+    if (r->phase == PH_STOPPING) {
+        say("stopping now");
+        for (size_t i = 0; i < r->n; i++) {
+            wdn_proc_stop(r->apps[i].proc, 0);
+            wdn_proc_stop(r->apps[i].sidecar, 0);
+        }
+        return;
+    }
+    say("received %s: stopping apps, then sidecars", signum == SIGINT ? "SIGINT" : "SIGTERM");
+    r->phase = PH_STOPPING;
+    all_stopped_check(r);
+}
+
+static void on_tick(uv_timer_t *t)
+{
+    struct devrun *r = t->data;
+    bool all_healthy = true;
+
+    if (r->phase == PH_STOPPING) {
+        all_stopped_check(r);
+        return;
+    }
+    if (r->phase != PH_SIDECARS)
+        return;
+    for (size_t i = 0; i < r->n; i++) {
+        struct app *a = &r->apps[i];
+        if (!a->healthy && sidecar_healthy(a->http_port)) {
+            a->healthy = true;
+            say("sidecar of '%s' is healthy (Dapr API on 127.0.0.1:%d)", a->id, a->http_port);
+        }
+        all_healthy &= a->healthy;
+    }
+    if (!all_healthy) {
+        if (wdn_clock_mono_ms() > r->deadline) {
+            for (size_t i = 0; i < r->n; i++) {
+                if (!r->apps[i].healthy)
+                    fprintf(stderr,
+                            "warden dev run: the sidecar of '%s' did not become healthy within "
+                            "%d s\n%s",
+                            r->apps[i].id, SIDECAR_START_MS / 1000,
+                            wdn_proc_tail(r->apps[i].sidecar));
+            }
+            r->exit_code = WDN_CLI_FAIL;
+            r->phase = PH_STOPPING;
+            all_stopped_check(r);
+        }
+        return;
+    }
+    r->phase = PH_RUNNING;
+    for (size_t i = 0; i < r->n; i++) {
+        if (start_app(r, &r->apps[i]) != 0) {
+            r->exit_code = WDN_CLI_FAIL;
+            r->phase = PH_STOPPING;
+            all_stopped_check(r);
+            return;
+        }
+    }
+    say("all apps started; press Ctrl+C to stop");
+}
+
+/* Checks ports and fills in the ones to choose. Returns 0 or prints what is wrong. */
+static int plan_ports(struct devrun *r)
+{
+    for (size_t i = 0; i < r->n; i++) {
+        struct app *a = &r->apps[i];
+        const struct wdn_res_run_app *s = a->spec;
+        a->app_port = s->app_port > 0 ? (int)s->app_port : 0;
+        if (a->app_port && port_taken(a->app_port)) {
+            fprintf(stderr, "warden dev run: port %d of app '%s' (appPort) is already in use\n",
+                    a->app_port, a->id);
+            return WDN_CLI_FAIL;
+        }
+        a->http_port = s->dapr_http_port > 0 ? (int)s->dapr_http_port : free_port();
+        if (s->dapr_http_port > 0 && port_taken(a->http_port)) {
+            fprintf(stderr,
+                    "warden dev run: port %d of app '%s' (daprHTTPPort) is already in use\n",
+                    a->http_port, a->id);
+            return WDN_CLI_FAIL;
+        }
+        if (a->http_port == 0)
+            return WDN_CLI_FAIL;
+        random_token(a->token);
+    }
+    return 0;
+}
+
+/* One dev run per project: an flock held while we run; run.pid for `project delete`. */
+static int take_run_lock(const char *project, int *fd)
+{
+    char path[WDN_PROJECT_PATH_MAX], pid[32];
+    struct wdn_buf b;
+
+    wdn_project_path(path, sizeof(path), project, "run.lock");
+    *fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (*fd < 0 || flock(*fd, LOCK_EX | LOCK_NB) != 0) {
+        wdn_project_path(path, sizeof(path), project, "run.pid");
+        long other = 0;
+        if (wdn_project_read_file(path, 64, &b) == 0) {
+            other = strtol(b.data, NULL, 10);
+            wdn_buf_reset(&b);
+        }
+        fprintf(stderr,
+                "warden dev run: project '%s' is already running (pid %ld); stop it first\n",
+                project, other);
+        return WDN_CLI_FAIL;
+    }
+    snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+    wdn_project_path(path, sizeof(path), project, "run.pid");
+    wdn_project_write_atomic(path, pid, strlen(pid), 0600);
+    return 0;
+}
+
+static void ensure_appids(struct devrun *r)
+{
+    int fd;
+    if (wdn_project_lock(r->project, &fd) != 0)
+        return;
+    for (size_t i = 0; i < r->n; i++) {
+        struct wdn_store_appid a;
+        if (wdn_store_get_appid(r->project, r->apps[i].id, &a) == WDN_ENOTFOUND) {
+            memset(&a, 0, sizeof(a));
+            snprintf(a.app_id, sizeof(a.app_id), "%s", r->apps[i].id);
+            wdn_store_put_appid(r->project, &a, NULL);
+            say("app ID '%s' created in project '%s'", a.app_id, r->project);
+        }
+    }
+    wdn_project_unlock(fd);
+}
+
+static int run(struct devrun *r)
+{
+    uv_loop_t loop;
+
+    uv_loop_init(&loop);
+    r->loop = &loop;
+    uv_signal_init(&loop, &r->sigint);
+    uv_signal_init(&loop, &r->sigterm);
+    uv_timer_init(&loop, &r->tick);
+    r->sigint.data = r->sigterm.data = r->tick.data = r;
+    uv_signal_start(&r->sigint, on_signal, SIGINT);
+    uv_signal_start(&r->sigterm, on_signal, SIGTERM);
+    r->phase = PH_SIDECARS;
+    r->deadline = wdn_clock_mono_ms() + SIDECAR_START_MS;
+    for (size_t i = 0; i < r->n; i++) {
+        if (start_sidecar(r, &r->apps[i]) != 0) {
+            r->exit_code = WDN_CLI_FAIL;
+            r->phase = PH_STOPPING;
+            break;
+        }
+    }
+    uv_timer_start(&r->tick, on_tick, 50, 100);
+    if (r->phase == PH_STOPPING)
+        all_stopped_check(r);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    uv_loop_close(&loop);
+    return r->exit_code;
+}
+
+int wdn_cli_devrun(int argc, char **argv)
+{
+    const char *pos[2], *file = NULL, *proj = NULL;
+    size_t npos;
+    bool help;
+    char msg[1200];
+    struct devrun r;
+    struct wdn_diag d;
+    struct wdn_resources *set = NULL;
+    const struct wdn_cli_opt opts[] = {
+        {"file", 'f', &file, NULL, NULL, NULL, 0},
+        {"project", 'p', &proj, NULL, NULL, NULL, 0},
+        {0},
+    };
+    int lock_fd = -1, rc;
+
+    /* `warden dev run ...`: argv[0] is "dev", argv[1] must be "run". */
+    if (argc < 2 || strcmp(argv[1], "run") != 0) {
+        if (argc >= 2 && wdn_cli_is_help(argv[1])) {
+            fputs(devrun_usage, stdout);
+            return WDN_CLI_OK;
+        }
+        fputs(devrun_usage, stderr);
+        return WDN_CLI_USAGE;
+    }
+    rc = wdn_cli_parse(argc - 1, argv + 1, opts, pos, &npos, 0, &help);
+    if (rc)
+        return rc;
+    if (help || file == NULL) {
+        fputs(devrun_usage, help ? stdout : stderr);
+        return help ? WDN_CLI_OK : WDN_CLI_USAGE;
+    }
+    memset(&r, 0, sizeof(r));
+    ssize_t sl = readlink("/proc/self/exe", r.self, sizeof(r.self) - 1);
+    if (sl <= 0) {
+        fprintf(stderr, "warden dev run: cannot find the warden executable\n");
+        return WDN_CLI_FAIL;
+    }
+    r.self[sl] = '\0';
+    set = wdn_resources_new();
+    rc = set ? wdn_resources_load_path(set, file) : WDN_ENOMEM;
+    for (size_t i = 0; set && i < set->n_msgs; i++)
+        fprintf(stderr, "%s\n", wdn_resources_msg_format(&set->msgs[i], msg, sizeof(msg)));
+    if (rc || set->n_errors || set->n_runfiles != 1 || set->runfiles[0]->n_apps == 0) {
+        if (set && set->n_errors == 0)
+            fprintf(stderr, "warden dev run: %s is not a run file with apps (version: 1, apps: "
+                            "[...])\n", file);
+        rc = WDN_CLI_FAIL;
+        goto out;
+    }
+    if (proj && *proj && !wdn_project_exists(proj)) {
+        if (wdn_project_create(proj, &d) != 0) {
+            fprintf(stderr, "warden dev run: %s\n", d.msg);
+            rc = WDN_CLI_FAIL;
+            goto out;
+        }
+        say("project '%s' created", proj);
+    }
+    if (wdn_project_resolve(proj, r.project, sizeof(r.project), &d) != 0) {
+        fprintf(stderr, "warden dev run: %s\n", d.msg);
+        rc = WDN_CLI_FAIL;
+        goto out;
+    }
+    const struct wdn_res_runfile *rf = set->runfiles[0];
+    r.n = rf->n_apps;
+    r.apps = calloc(r.n, sizeof(*r.apps));
+    if (r.apps == NULL) {
+        rc = WDN_CLI_FAIL;
+        goto out;
+    }
+    for (size_t i = 0; i < r.n; i++) {
+        r.apps[i].spec = &rf->apps[i];
+        snprintf(r.apps[i].id, sizeof(r.apps[i].id), "%s", rf->apps[i].app_id);
+    }
+    rc = take_run_lock(r.project, &lock_fd);
+    if (rc == 0)
+        rc = plan_ports(&r);
+    if (rc)
+        goto out;
+    ensure_appids(&r);
+    rc = run(&r);
+    say("stopped");
+out:
+    if (lock_fd >= 0) {
+        char path[WDN_PROJECT_PATH_MAX];
+        wdn_project_path(path, sizeof(path), r.project, "run.pid");
+        unlink(path);
+        close(lock_fd);
+    }
+    free(r.apps);
+    wdn_resources_free(set);
+    return rc;
+}
