@@ -585,8 +585,12 @@ int wdn_http_parse_request(const char *buf, size_t len, struct wdn_http_request 
         rc = WDN_EAGAIN;
         goto out;
     }
-    /* RFC 9112 2.2: empty lines before the request line are ignored. */
-    do {
+    /*
+     * RFC 9112 2.2: a server SHOULD ignore at least one empty line before the request line
+     * (some clients send a stray CRLF after a body). One is ignored, not more: a peer that
+     * trickles empty lines would otherwise make each re-parse walk all of them.
+     */
+    for (int empty = 0;; empty++) {
         s = h.pos;
         rc = method_early(&h, s);
         if (rc != 0)
@@ -594,7 +598,13 @@ int wdn_http_parse_request(const char *buf, size_t len, struct wdn_http_request 
         rc = next_line(&h, WDN_HTTP_MAX_LINE_BYTES, 414, &cr);
         if (rc != 0)
             goto out;
-    } while (cr == s);
+        if (cr != s)
+            break;
+        if (empty == 1) {
+            rc = head_fail(&h, WDN_EPARSE, 400, "more than one empty line before the request");
+            goto out;
+        }
+    }
     rc = parse_request_line(&h, s, cr, req);
     if (rc != 0)
         goto out;
