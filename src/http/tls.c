@@ -702,6 +702,11 @@ int wdn_tls_write(struct wdn_tls *t, const void *data, size_t n)
     return rc;
 }
 
+bool wdn_tls_has_buffered_input(const struct wdn_tls *t)
+{
+    return t->in_len > t->in_off || SSL_has_pending(t->ssl) == 1;
+}
+
 size_t wdn_tls_pending_output(const struct wdn_tls *t)
 {
     return t->out_len;

@@ -24,6 +24,9 @@
  *              flush();
  *   flush():   if (wdn_tls_pending_output(t)) { wdn_tls_take_output(t, &data, &len);
  *                  uv_write(... data, len ...); free(data) in the write callback }
+ *   pausing:   a parser that cannot take more plaintext stops the loop and uv_read_stop()s;
+ *              to resume, run the read loop first (wdn_tls_has_buffered_input may be true with
+ *              no new bytes to come), then uv_read_start() again.
  *   closing:   wdn_tls_close(t); flush(); then close the socket after the write completes.
  *   client:    after wdn_tls_new_client, call wdn_tls_handshake(t) and flush() to send the
  *              ClientHello; write the request once wdn_tls_handshake_done(t).
@@ -157,6 +160,12 @@ int wdn_tls_read(struct wdn_tls *t, void *buf, size_t cap);
  * WDN_ETLS / WDN_ESTATE (after wdn_tls_close or a fatal error).
  */
 int wdn_tls_write(struct wdn_tls *t, const void *data, size_t n);
+/**
+ * True when input is buffered in the engine (ciphertext not yet processed or plaintext already
+ * decrypted). A caller that stopped its read loop early (backpressure) must resume by calling
+ * wdn_tls_read until WDN_EAGAIN, not by waiting for the network: no new bytes may arrive.
+ */
+bool wdn_tls_has_buffered_input(const struct wdn_tls *t);
 /** Bytes of ciphertext waiting to be sent; cheap. */
 size_t wdn_tls_pending_output(const struct wdn_tls *t);
 /**

@@ -566,6 +566,26 @@ static void test_write_flow_control(void **state)
     free(head);
     transfer(&c, &s);
     assert_int_equal(s.got.len, WDN_TLS_WRITE_CHUNK_BYTES);
+    /* Plaintext left inside the engine when the reader stops early. */
+    wdn_buf_reset(&s.got);
+    assert_int_equal(wdn_tls_write(c.t, data, 10000), 10000);
+    char *blob;
+    size_t blen;
+    assert_int_equal(wdn_tls_take_output(c.t, &blob, &blen), 0);
+    assert_int_equal(wdn_tls_feed(s.t, blob, blen), 0);
+    free(blob);
+    assert_true(wdn_tls_has_buffered_input(s.t));
+    char small[100];
+    assert_int_equal(wdn_tls_read(s.t, small, sizeof(small)), 100);
+    assert_true(wdn_tls_has_buffered_input(s.t));
+    size_t total = 100;
+    int got;
+    while ((got = wdn_tls_read(s.t, small, sizeof(small))) > 0)
+        total += (size_t)got;
+    assert_int_equal(got, WDN_EAGAIN);
+    assert_int_equal(total, 10000);
+    assert_false(wdn_tls_has_buffered_input(s.t));
+
     char *none = (char *)1;
     size_t nlen = 5;
     assert_int_equal(wdn_tls_take_output(c.t, &none, &nlen), WDN_EAGAIN);
