@@ -190,10 +190,14 @@ json_t *wdn_jsonrpc_make_result(json_t *id, json_t *result)
         json_decref(result);
         return NULL;
     }
-    /* json_object_set_new consumes result even when it fails, so it goes first. */
-    if (json_object_set_new(m, "result", result) != 0 ||
-        json_object_set_new(m, "jsonrpc", json_string("2.0")) != 0 ||
+    if (json_object_set_new(m, "jsonrpc", json_string("2.0")) != 0 ||
         json_object_set(m, "id", id != NULL ? id : json_null()) != 0) {
+        json_decref(result);
+        json_decref(m);
+        return NULL;
+    }
+    /* json_object_set_new consumes result even when it fails. */
+    if (json_object_set_new(m, "result", result) != 0) {
         json_decref(m);
         return NULL;
     }

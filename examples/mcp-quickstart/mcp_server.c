@@ -1,0 +1,146 @@
+/* The tutorial's MCP server in C: stateless Streamable HTTP at /mcp with add, get_weather_alert,
+ * echo; the weather tool calls the weather service through its Dapr-compatible sidecar. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app.h"
+#include "base/diag.h"
+#include "base/error.h"
+#include "http/fetch.h"
+#include "mcp/http_adapter.h"
+#include "warden/mcp.h"
+
+static int tool_add(struct wdn_mcp_call *call, json_t *args, void *ud)
+{
+    char buf[32];
+
+    (void)ud;
+    snprintf(buf, sizeof(buf), "%lld",
+             (long long)(json_integer_value(json_object_get(args, "a")) +
+                         json_integer_value(json_object_get(args, "b"))));
+    return wdn_mcp_call_text(call, buf);
+}
+
+static int tool_echo(struct wdn_mcp_call *call, json_t *args, void *ud)
+{
+    char *text;
+    size_t n;
+    int rc;
+
+    (void)ud;
+    n = json_string_length(json_object_get(args, "message")) + 8;
+    text = malloc(n);
+    if (text == NULL)
+        return WDN_ENOMEM;
+    snprintf(text, n, "Echo: %s", json_string_value(json_object_get(args, "message")));
+    rc = wdn_mcp_call_text(call, text);
+    free(text);
+    return rc;
+}
+
+/* Runs on the HTTP server's thread pool, so the blocking call is fine. A failure is told to the
+ * model as the tool's text, as the tutorial's server does. */
+static int tool_weather(struct wdn_mcp_call *call, json_t *args, void *ud)
+{
+    const char *endpoint = app_env("DAPR_HTTP_ENDPOINT", NULL);
+    const char *token = app_env("DAPR_API_TOKEN", NULL);
+    char url[1024], port_url[64], auth[1200], text[1024];
+    const char *headers[3] = {"Content-Type: application/json", NULL, NULL};
+    struct wdn_fetch_request req;
+    struct wdn_fetch_response resp;
+    struct wdn_diag diag;
+    json_t *body = json_pack("{s:O}", "city", json_object_get(args, "city")), *answer = NULL;
+    char *payload = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    int rc;
+
+    (void)ud;
+    if (endpoint == NULL) {
+        snprintf(port_url, sizeof(port_url), "http://127.0.0.1:%s",
+                 app_env("DAPR_HTTP_PORT", "3500"));
+        endpoint = port_url;
+    }
+    snprintf(url, sizeof(url), "%s/v1.0/invoke/weather-service/method/weather-alert", endpoint);
+    if (token != NULL) {
+        snprintf(auth, sizeof(auth), "dapr-api-token: %s", token);
+        headers[1] = auth;
+    }
+    memset(&req, 0, sizeof(req));
+    req.method = "POST";
+    req.url = url;
+    req.headers = headers;
+    req.body = payload;
+    req.body_len = payload ? strlen(payload) : 0;
+    req.timeout_ms = 10000;
+    req.ca_file = wdn_fetch_ca_file_from_env();
+    rc = payload ? wdn_fetch(&req, &resp, &diag) : WDN_ENOMEM;
+    if (rc != 0) {
+        snprintf(text, sizeof(text), "Error fetching weather alert: %s", wdn_strerror(rc));
+    } else if (resp.status != 200) {
+        snprintf(text, sizeof(text), "Error fetching weather alert: HTTP %ld", resp.status);
+    } else {
+        answer = json_loadb(resp.body.data ? resp.body.data : "", resp.body.len, 0, NULL);
+        if (json_is_string(json_object_get(answer, "alert")))
+            snprintf(text, sizeof(text), "%s", json_string_value(json_object_get(answer, "alert")));
+        else
+            snprintf(text, sizeof(text), "Error fetching weather alert: unexpected response");
+    }
+    if (rc == 0)
+        wdn_fetch_response_reset(&resp);
+    json_decref(answer);
+    json_decref(body);
+    free(payload);
+    return wdn_mcp_call_text(call, text);
+}
+
+int main(int argc, char **argv)
+{
+    const char *hosts_env = getenv("MCP_ALLOWED_HOSTS");
+    const char *hosts[2] = {hosts_env, NULL};
+    struct wdn_mcp_server_config cfg = {
+        .name = "weather-tools",
+        .version = WDN_VERSION,
+        .path = "/mcp",
+        .stateless = true,
+        .allowed_hosts = hosts_env ? hosts : NULL,
+    };
+    struct wdn_mcp_tool tools[] = {
+        {.name = "add",
+         .description = "Add two numbers together.",
+         .input_schema = "{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"integer\"},"
+                         "\"b\":{\"type\":\"integer\"}},\"required\":[\"a\",\"b\"]}",
+         .fn = tool_add},
+        {.name = "get_weather_alert",
+         .description = "Get a weather alert for a given city.",
+         .input_schema = "{\"type\":\"object\",\"properties\":{\"city\":{\"type\":\"string\"}},"
+                         "\"required\":[\"city\"]}",
+         .fn = tool_weather},
+        {.name = "echo",
+         .description = "Echo back a message.",
+         .input_schema = "{\"type\":\"object\",\"properties\":{\"message\":{\"type\":\"string\"}},"
+                         "\"required\":[\"message\"]}",
+         .fn = tool_echo},
+    };
+    struct wdn_mcp_server *srv;
+    struct wdn_mcp_http_handler mh;
+    struct wdn_http_handler *chain[1];
+    size_t i;
+    int rc;
+
+    srv = wdn_mcp_server_new(&cfg);
+    if (srv == NULL) {
+        fprintf(stderr, "mcp_server: out of memory\n");
+        return 1;
+    }
+    for (i = 0; i < sizeof(tools) / sizeof(tools[0]); i++) {
+        if ((rc = wdn_mcp_server_add_tool(srv, &tools[i])) != 0) {
+            fprintf(stderr, "mcp_server: tool %s: %s\n", tools[i].name, wdn_strerror(rc));
+            wdn_mcp_server_free(srv);
+            return 1;
+        }
+    }
+    chain[0] = wdn_mcp_http_handler_init(&mh, srv, "/mcp", false);
+    rc = app_serve("mcp_server", chain, 1, app_port(argc, argv, 8000), 1);
+    wdn_mcp_server_free(srv);
+    return rc;
+}

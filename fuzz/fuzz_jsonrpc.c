@@ -1,0 +1,102 @@
+/* libFuzzer target: JSON-RPC message parsing and the MCP server's POST path on arbitrary bodies. */
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "warden/mcp.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static int tool_echo(struct wdn_mcp_call *call, json_t *args, void *ud)
+{
+    (void)ud;
+    wdn_mcp_call_progress(call, 1, 2, "working");
+    wdn_mcp_call_log(call, WDN_MCP_LOG_INFO, "fuzz", json_string("log"));
+    return wdn_mcp_call_text(call, json_string_value(json_object_get(args, "message")));
+}
+
+static int read_res(struct wdn_mcp_call *call, const char *uri, json_t *contents, void *ud)
+{
+    (void)call;
+    (void)ud;
+    return json_array_append_new(contents, json_pack("{s:s, s:s}", "uri", uri, "text", "x"));
+}
+
+static int get_prompt(struct wdn_mcp_call *call, json_t *args, json_t **messages, void *ud)
+{
+    (void)call;
+    (void)args;
+    (void)ud;
+    *messages = json_array();
+    return 0;
+}
+
+static int sink_head(void *ud, int status, const struct wdn_mcp_out_header *h, size_t n)
+{
+    (void)ud;
+    (void)status;
+    (void)h;
+    (void)n;
+    return 0;
+}
+
+static int sink_body(void *ud, const char *p, size_t n)
+{
+    (void)ud;
+    (void)p;
+    (void)n;
+    return 0;
+}
+
+static struct wdn_mcp_server *make_server(void)
+{
+    static const struct wdn_mcp_prompt_arg pa[] = {{"topic", NULL, true}};
+    struct wdn_mcp_server_config cfg = {.name = "fuzz", .version = "1", .stateless = true};
+    struct wdn_mcp_server *srv = wdn_mcp_server_new(&cfg);
+    struct wdn_mcp_tool echo = {
+        .name = "echo",
+        .input_schema = "{\"type\":\"object\",\"properties\":{\"message\":{\"type\":\"string\","
+                        "\"maxLength\":64},\"n\":{\"type\":\"integer\",\"minimum\":0},\"tags\":"
+                        "{\"type\":\"array\",\"items\":{\"enum\":[\"a\",\"b\"]},\"uniqueItems\":"
+                        "true}},\"required\":[\"message\"],\"additionalProperties\":false}",
+        .fn = tool_echo};
+    struct wdn_mcp_resource r = {.uri_template = "test://{id}/x", .name = "r", .read = read_res};
+    struct wdn_mcp_prompt p = {.name = "p", .args = pa, .nargs = 1, .get = get_prompt};
+
+    wdn_mcp_server_add_tool(srv, &echo);
+    wdn_mcp_server_add_resource(srv, &r);
+    wdn_mcp_server_add_prompt(srv, &p);
+    return srv;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static struct wdn_mcp_server *srv;
+    struct wdn_jsonrpc_fault f;
+    struct wdn_jsonrpc_msg m;
+    json_t *root = NULL;
+    static const struct wdn_mcp_hdr hdrs[] = {
+        {"Accept", 6, "application/json, text/event-stream", 36},
+        {"Content-Type", 12, "application/json", 16},
+        {"MCP-Protocol-Version", 20, "2025-03-26", 10},
+    };
+    struct wdn_mcp_http_out out = {sink_head, sink_body, NULL, NULL};
+    struct wdn_mcp_http_request req = {"POST", "/mcp", hdrs, 3, (const char *)data, size};
+    struct wdn_mcp_stream *st = NULL;
+
+    if (srv == NULL)
+        srv = make_server();
+    if (wdn_jsonrpc_parse((const char *)data, size, &root, &f) == 0) {
+        if (json_is_array(root)) {
+            size_t i;
+            for (i = 0; i < json_array_size(root); i++)
+                wdn_jsonrpc_classify(json_array_get(root, i), &m, &f);
+        } else {
+            wdn_jsonrpc_classify(root, &m, &f);
+        }
+        json_decref(root);
+    }
+    /* The whole POST path: batches (2025-03-26), dispatch, schema validation, SSE framing. */
+    wdn_mcp_server_handle(srv, &req, &out, &st);
+    return 0;
+}

@@ -1,0 +1,5 @@
+# Fuzz targets of the C MCP SDK (src/mcp): JSON-RPC bodies through the server, and SSE parsing.
+if(TARGET wdn_mcp)
+    wdn_fuzz_target(jsonrpc SOURCE ${CMAKE_SOURCE_DIR}/fuzz/fuzz_jsonrpc.c DEPS wdn_mcp)
+    wdn_fuzz_target(jsonrpc_sse SOURCE ${CMAKE_SOURCE_DIR}/fuzz/fuzz_jsonrpc_sse.c DEPS wdn_mcp)
+endif()

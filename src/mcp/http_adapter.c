@@ -1,0 +1,290 @@
+/* The bridge from the libuv HTTP server to the transport-neutral MCP core: one request at a time,
+ * the core on the thread pool (or inline), its output marshalled back to the loop. */
+#include "mcp/http_adapter.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/buf.h"
+#include "base/error.h"
+#include "base/limits.h"
+
+#define MAX_OUT_HEADERS 8
+
+struct mreq {
+    struct wdn_mcp_http_handler *h;
+    struct wdn_http_req *req;
+    uv_work_t work;
+    uv_async_t async;
+    struct wdn_mcp_http_request in;
+    struct wdn_mcp_hdr hdrs[WDN_HTTP_MAX_HEADERS];
+
+    /* Filled by the core from whatever thread runs it; guarded by mu. Callbacks signal the
+     * loop with uv_async_send while still holding mu, so the loop can never close the async
+     * handle between a callback's update and its signal. */
+    pthread_mutex_t mu;
+    bool head_ready, sse;
+    int status;
+    size_t nh;
+    char hname[MAX_OUT_HEADERS][32];
+    char hval[MAX_OUT_HEADERS][192];
+    struct wdn_buf pending;
+    bool work_done, server_ended, gone;
+    struct wdn_mcp_stream *stream;
+
+    /* Loop thread only. */
+    bool started, finished;
+};
+
+static void on_closed(uv_handle_t *handle)
+{
+    struct mreq *m = handle->data;
+
+    wdn_buf_reset(&m->pending);
+    pthread_mutex_destroy(&m->mu);
+    free(m);
+}
+
+static int o_head(void *ud, int status, const struct wdn_mcp_out_header *h, size_t n)
+{
+    struct mreq *m = ud;
+    size_t i;
+
+    pthread_mutex_lock(&m->mu);
+    m->status = status;
+    m->nh = 0;
+    for (i = 0; i < n && m->nh < MAX_OUT_HEADERS; i++) {
+        /* Values the core produces are short; a longer one would be cut, so it is dropped. */
+        if (strlen(h[i].name) >= sizeof(m->hname[0]) || strlen(h[i].value) >= sizeof(m->hval[0]))
+            continue;
+        strcpy(m->hname[m->nh], h[i].name);
+        strcpy(m->hval[m->nh], h[i].value);
+        if (strcasecmp(h[i].name, "Content-Type") == 0 &&
+            strcmp(h[i].value, "text/event-stream") == 0)
+            m->sse = true;
+        m->nh++;
+    }
+    m->head_ready = true;
+    uv_async_send(&m->async);
+    pthread_mutex_unlock(&m->mu);
+    return 0;
+}
+
+static int o_body(void *ud, const char *p, size_t n)
+{
+    struct mreq *m = ud;
+    int rc;
+
+    pthread_mutex_lock(&m->mu);
+    rc = m->gone ? WDN_ECLOSED : wdn_buf_append(&m->pending, p, n);
+    if (rc == 0)
+        uv_async_send(&m->async);
+    pthread_mutex_unlock(&m->mu);
+    return rc;
+}
+
+static void o_end(void *ud)
+{
+    struct mreq *m = ud;
+
+    pthread_mutex_lock(&m->mu);
+    m->server_ended = true;
+    m->stream = NULL; /* the core has let go of it */
+    uv_async_send(&m->async);
+    pthread_mutex_unlock(&m->mu);
+}
+
+/* Runs on the loop thread: writes what the core produced, ends the request when it is over. */
+static void flush(struct mreq *m)
+{
+    struct wdn_http_header hh[MAX_OUT_HEADERS];
+    struct wdn_mcp_stream *to_close = NULL;
+    struct wdn_buf out;
+    bool done, respond_whole = false;
+    int status = 0;
+    size_t i, nh = 0;
+
+    if (m->finished)
+        return;
+    wdn_buf_init(&out, m->pending.max);
+    pthread_mutex_lock(&m->mu);
+    if (!m->started && m->head_ready && (m->sse || m->work_done)) {
+        status = m->status;
+        nh = m->nh;
+        for (i = 0; i < nh; i++) {
+            hh[i].name = wdn_str_from_cstr(m->hname[i]);
+            hh[i].value = wdn_str_from_cstr(m->hval[i]);
+        }
+        respond_whole = !m->sse;
+    }
+    /* Take the pending bytes; the core may keep appending while we write. */
+    if ((m->started || status != 0) && m->pending.len > 0) {
+        out = m->pending;
+        wdn_buf_init(&m->pending, out.max);
+    }
+    if (m->gone && m->work_done && m->stream != NULL) {
+        to_close = m->stream;
+        m->stream = NULL;
+    }
+    done = m->work_done && (m->stream == NULL || m->server_ended || m->gone);
+    pthread_mutex_unlock(&m->mu);
+
+    /* Detach from the core first: after this returns it never calls us again. */
+    if (to_close != NULL)
+        wdn_mcp_server_stream_close(m->h->srv, to_close);
+    if (respond_whole) {
+        wdn_http_respond(m->req, status, hh, nh, wdn_buf_str(&out));
+        m->finished = true;
+    } else {
+        if (status != 0) {
+            wdn_http_resp_start(m->req, status, hh, nh, WDN_HTTP_LENGTH_UNKNOWN);
+            m->started = true;
+        }
+        if (m->started && out.len > 0)
+            wdn_http_resp_write(m->req, wdn_buf_str(&out), NULL, NULL);
+        if (done) {
+            if (m->started)
+                wdn_http_resp_end(m->req);
+            else
+                wdn_http_respond(m->req, 500, NULL, 0, WDN_STR(""));
+            m->finished = true;
+        }
+    }
+    wdn_buf_reset(&out);
+    if (m->finished)
+        uv_close((uv_handle_t *)&m->async, on_closed);
+}
+
+static void on_async(uv_async_t *a)
+{
+    flush(a->data);
+}
+
+static void do_work(uv_work_t *w)
+{
+    struct mreq *m = w->data;
+    struct wdn_mcp_http_out out = {o_head, o_body, o_end, m};
+    struct wdn_mcp_stream *st = NULL;
+    int rc;
+
+    rc = wdn_mcp_server_handle(m->h->srv, &m->in, &out, &st);
+    pthread_mutex_lock(&m->mu);
+    if (rc < 0 && !m->head_ready) {
+        m->status = 500;
+        m->nh = 0;
+        m->head_ready = true;
+    }
+    if (!m->server_ended)
+        m->stream = st;
+    pthread_mutex_unlock(&m->mu);
+}
+
+static void after_work(uv_work_t *w, int status)
+{
+    struct mreq *m = w->data;
+
+    (void)status;
+    pthread_mutex_lock(&m->mu);
+    m->work_done = true;
+    pthread_mutex_unlock(&m->mu);
+    flush(m);
+}
+
+static void start_work(struct mreq *m)
+{
+    m->work.data = m;
+    if (m->h->run_inline || uv_queue_work(wdn_http_req_loop(m->req), &m->work, do_work,
+                                          after_work) != 0) {
+        do_work(&m->work);
+        after_work(&m->work, 0);
+    }
+}
+
+static void on_gone(struct wdn_http_req *req, void *ud)
+{
+    struct mreq *m = ud;
+    bool run;
+
+    (void)req;
+    pthread_mutex_lock(&m->mu);
+    m->gone = true;
+    run = m->work_done;
+    pthread_mutex_unlock(&m->mu);
+    if (run)
+        flush(m);
+}
+
+static void on_body(struct wdn_http_req *req, int status, struct wdn_str body, void *ud)
+{
+    struct mreq *m = ud;
+
+    if (status < 0) {
+        wdn_http_respond(req, status == WDN_ELIMIT ? 413 : 400, NULL, 0, WDN_STR(""));
+        m->finished = true;
+        uv_close((uv_handle_t *)&m->async, on_closed);
+        return;
+    }
+    m->in.body = body.p;
+    m->in.body_len = body.len;
+    start_work(m);
+}
+
+static int on_req(struct wdn_http_handler *self, struct wdn_http_req *req)
+{
+    struct wdn_mcp_http_handler *h = (struct wdn_mcp_http_handler *)self;
+    const struct wdn_http_request *head = wdn_http_req_head(req);
+    struct wdn_arena *arena = wdn_http_req_arena(req);
+    struct mreq *m;
+    size_t i;
+
+    if (h->path != NULL && !wdn_str_eq_cstr(head->path, h->path))
+        return WDN_HTTP_DECLINED;
+    m = calloc(1, sizeof(*m));
+    if (m == NULL) {
+        wdn_http_respond(req, 503, NULL, 0, WDN_STR(""));
+        return 0;
+    }
+    m->h = h;
+    m->req = req;
+    pthread_mutex_init(&m->mu, NULL);
+    wdn_buf_init(&m->pending, 2 * (size_t)WDN_JSONRPC_MAX_BYTES);
+    m->in.method = wdn_arena_strdup(arena, head->method);
+    m->in.target = wdn_arena_strdup(arena, head->target);
+    if (m->in.method == NULL || m->in.target == NULL ||
+        uv_async_init(wdn_http_req_loop(req), &m->async, on_async) != 0) {
+        wdn_http_respond(req, 503, NULL, 0, WDN_STR(""));
+        wdn_buf_reset(&m->pending);
+        pthread_mutex_destroy(&m->mu);
+        free(m);
+        return 0;
+    }
+    m->async.data = m;
+    for (i = 0; i < head->nheaders && i < WDN_HTTP_MAX_HEADERS; i++) {
+        m->hdrs[i].name = head->headers[i].name.p;
+        m->hdrs[i].name_len = head->headers[i].name.len;
+        m->hdrs[i].value = head->headers[i].value.p;
+        m->hdrs[i].value_len = head->headers[i].value.len;
+    }
+    m->in.headers = m->hdrs;
+    m->in.nheaders = i;
+    wdn_http_req_set_data(req, m);
+    wdn_http_req_on_gone(req, on_gone, m);
+    if (wdn_http_req_has_body(req))
+        wdn_http_req_read_all(req, WDN_JSONRPC_MAX_BYTES, on_body, m);
+    else
+        start_work(m);
+    return 0;
+}
+
+struct wdn_http_handler *wdn_mcp_http_handler_init(struct wdn_mcp_http_handler *h,
+                                                   struct wdn_mcp_server *srv, const char *path,
+                                                   bool run_inline)
+{
+    memset(h, 0, sizeof(*h));
+    h->base.on_req = on_req;
+    h->srv = srv;
+    h->path = path;
+    h->run_inline = run_inline;
+    return &h->base;
+}
