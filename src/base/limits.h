@@ -67,6 +67,7 @@
 #define WDN_YAML_MAX_DEPTH 32               /* nesting of YAML nodes */
 #define WDN_POLICY_MAX_RULES 4096           /* access-control rules in one configuration */
 #define WDN_YAML_MAX_NODES 200000           /* YAML nodes in one document */
+#define WDN_YAML_MAX_FLOW_DEPTH 64          /* unclosed [ or { in one file (libyaml cost) */
 #define WDN_YAML_MAX_DOCS 1024              /* documents in one YAML file or stream */
 #define WDN_YAML_MAX_SCALAR_BYTES 65536     /* one scalar value */
 #define WDN_RES_MAX_LIST 4096               /* items in one list or mapping of a resource */
@@ -79,5 +80,23 @@
 #define WDN_RES_ARENA_MAX (256u << 20)      /* memory of one loaded set */
 #define WDN_POLICY_MAX_OP_BYTES 4096        /* an operation (method path) the ACL evaluates */
 #define WDN_POLICY_MAX_SEGMENTS 128         /* path segments in one ACL operation */
+
+/* Development OAuth2 issuer (src/oauth2/issuer*.c). */
+#define WDN_ISSUER_MAX_BODY_BYTES 16384     /* a token request body -> 413 */
+#define WDN_ISSUER_MAX_CLIENTS 256          /* clients from flags and the clients file */
+#define WDN_ISSUER_MAX_AUDIENCES 32         /* allowed audiences of one client */
+#define WDN_ISSUER_MAX_SCOPES 64            /* allowed scopes of one client, or asked for */
+#define WDN_ISSUER_MAX_FIELD_BYTES 1024     /* a client id, secret, audience or scope */
+#define WDN_ISSUER_MAX_KEYS 16              /* signing keys kept in the state folder */
+#define WDN_ISSUER_MAX_STATE_BYTES (64u << 10) /* keys.json or client.json we read */
+#define WDN_ISSUER_MAX_CLIENTS_FILE_BYTES (1u << 20) /* the --clients YAML file */
+
+/* Pipelines and the sidecar (src/pipeline, src/sidecar). */
+#define WDN_PIPELINE_TOKEN_CACHE_SLOTS 4096 /* verified tokens cached per bearer instance */
+#define WDN_SIDECAR_MAX_PEERS 1024          /* entries of a --peers file */
+#define WDN_SIDECAR_MAX_RESOURCE_PATHS 16   /* --resources-path given several times */
+#define WDN_SIDECAR_RELOAD_DEBOUNCE_MS 50   /* quiet time after a file event before reloading */
+#define WDN_SIDECAR_RESOLVE_TTL_MS 1000     /* a registry lookup is reused this long */
+#define WDN_SIDECAR_MAX_API_TOKEN 4096      /* DAPR_API_TOKEN / APP_API_TOKEN bytes */
 
 #endif
