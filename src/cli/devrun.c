@@ -216,12 +216,13 @@ static void on_app_exit(struct wdn_proc *p, int status, void *ud)
 }
 
 /* Builds the app's environment: ours, then the run file's env, then the Dapr variables. */
-static int build_env(const struct app *a, char **env, char store[][1024])
+static int build_env(const struct app *a, const char *bin_dir, char **env, char store[][4096])
 {
     size_t n = 0, k = 0;
     const struct wdn_res_map *fenv = &a->spec->sh.env;
-    static const char *const ours[] = {"APP_ID=", "APP_PORT=", "DAPR_HTTP_PORT=",
-                                       "DAPR_HTTP_ENDPOINT=", "DAPR_API_TOKEN=", "DAPR_GRPC_PORT="};
+    static const char *const ours[] = {"APP_ID=",         "APP_PORT=",          "DAPR_HTTP_PORT=",
+                                       "DAPR_HTTP_ENDPOINT=", "DAPR_API_TOKEN=", "DAPR_GRPC_PORT=",
+                                       "PATH="};
 
     for (char **e = environ; *e && n < MAX_ENV - 32; e++) {
         bool overridden = false;
@@ -235,20 +236,25 @@ static int build_env(const struct app *a, char **env, char store[][1024])
             env[n++] = *e;
     }
     for (size_t i = 0; i < fenv->n && k < 24; i++, k++) {
-        snprintf(store[k], 1024, "%s=%s", fenv->v[i].name, fenv->v[i].value);
+        snprintf(store[k], 4096, "%s=%s", fenv->v[i].name, fenv->v[i].value);
         env[n++] = store[k];
     }
-    snprintf(store[k], 1024, "APP_ID=%s", a->id);
+    /* The folder of the warden executable goes first on PATH, so a run file can name the apps
+     * built beside it (the quickstart's mcp_server, ...) without a path. */
+    const char *path = getenv("PATH");
+    snprintf(store[k], 4096, "PATH=%s%s%s", bin_dir, path ? ":" : "", path ? path : "");
+    env[n++] = store[k++];
+    snprintf(store[k], 4096, "APP_ID=%s", a->id);
     env[n++] = store[k++];
     if (a->app_port > 0) {
-        snprintf(store[k], 1024, "APP_PORT=%d", a->app_port);
+        snprintf(store[k], 4096, "APP_PORT=%d", a->app_port);
         env[n++] = store[k++];
     }
-    snprintf(store[k], 1024, "DAPR_HTTP_PORT=%d", a->http_port);
+    snprintf(store[k], 4096, "DAPR_HTTP_PORT=%d", a->http_port);
     env[n++] = store[k++];
-    snprintf(store[k], 1024, "DAPR_HTTP_ENDPOINT=http://127.0.0.1:%d", a->http_port);
+    snprintf(store[k], 4096, "DAPR_HTTP_ENDPOINT=http://127.0.0.1:%d", a->http_port);
     env[n++] = store[k++];
-    snprintf(store[k], 1024, "DAPR_API_TOKEN=%s", a->token);
+    snprintf(store[k], 4096, "DAPR_API_TOKEN=%s", a->token);
     env[n++] = store[k++];
     env[n] = NULL;
     return 0;
@@ -257,7 +263,7 @@ static int build_env(const struct app *a, char **env, char store[][1024])
 static int start_app(struct devrun *r, struct app *a)
 {
     char *env[MAX_ENV];
-    static char store[32][1024];
+    static char store[32][4096];
     char prefix[200], logf[WDN_PROJECT_PATH_MAX], rel[300];
     const char *dest = a->spec->sh.app_log_destination;
     int rc;
@@ -266,7 +272,12 @@ static int start_app(struct devrun *r, struct app *a)
         say("app '%s' has no command: running its sidecar only", a->id);
         return 0;
     }
-    build_env(a, env, store);
+    char bin_dir[1024];
+    snprintf(bin_dir, sizeof(bin_dir), "%s", r->self);
+    char *slash = strrchr(bin_dir, '/');
+    if (slash)
+        *slash = '\0';
+    build_env(a, bin_dir, env, store);
     snprintf(prefix, sizeof(prefix), "== APP - %s ==", a->id);
     snprintf(rel, sizeof(rel), "logs/%s-app.log", a->id);
     wdn_project_path(logf, sizeof(logf), r->project, rel);
