@@ -429,7 +429,7 @@ static void cc_alloc(struct wdn__http_transport *tx, char **base, size_t *len)
         return;
     }
     /* Squeeze out consumed bytes unless a paused consumer still holds them. */
-    if (cc->pos > 0 && !(cc->x && cc->x->paused) && !(cc->x && !cc->x->head_done)) {
+    if (cc->pos > 0 && !(cc->x && cc->x->paused)) {
         memmove(cc->rbuf, cc->rbuf + cc->pos, cc->rlen - cc->pos);
         cc->rlen -= cc->pos;
         cc->pos = 0;
@@ -610,6 +610,12 @@ static void cc_process(struct cconn *cc)
         }
     }
     cc->in_process = false;
+    if (!cc->closing && cc->x && !cc->x->paused && cc->pos > 0) {
+        /* Consumed bytes leave the buffer (the head's slices died with on_head). */
+        memmove(cc->rbuf, cc->rbuf + cc->pos, cc->rlen - cc->pos);
+        cc->rlen -= cc->pos;
+        cc->pos = 0;
+    }
     if (!cc->closing && cc->x) {
         /* Backpressure: stop reading while the consumer holds a piece and the buffer is full. */
         if (cc->x->paused || cc->rlen >= CLIENT_READ_BUF_BYTES)
