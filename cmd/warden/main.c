@@ -7,6 +7,8 @@ static const struct wdn_cli_command commands[] = {
     {"component", "List, show and delete components", wdn_cli_component},
     {"configuration", "Create, list, show and delete configurations", wdn_cli_configuration},
     {"dev", "Run a multi-app run file locally, each app beside a sidecar (dev run -f)", wdn_cli_devrun},
+    {"issuer", "Run the development OAuth2 issuer (client credentials, JWKS); issuer rotate",
+     wdn_cli_issuer},
     {"project", "Create, select, list and delete projects", wdn_cli_project},
     {"token", "Fetch an OAuth2 access token (client credentials) and print it", wdn_cli_token},
     {"version", "Print the version", wdn_cli_version},
