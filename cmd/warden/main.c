@@ -4,6 +4,7 @@
 static const struct wdn_cli_command commands[] = {
     {"apply", "Validate and store resources in a project (-f FILE|DIR|-)", wdn_cli_apply},
     {"appid", "Manage app IDs and the configuration bound to each", wdn_cli_appid},
+    {"check", "Check resources and run files; print every error as file:line:col", wdn_cli_check},
     {"component", "List, show and delete components", wdn_cli_component},
     {"configuration", "Create, list, show and delete configurations", wdn_cli_configuration},
     {"dev", "Run a multi-app run file locally, each app beside a sidecar (dev run -f)", wdn_cli_devrun},
