@@ -1,0 +1,330 @@
+/* TLS on the server and the client: an HTTPS server that requires client certificates and
+ * shows the handler the verified peer's SPIFFE ID, a client that verifies the server's IP SAN,
+ * keep-alive over TLS, failures (no client certificate, wrong server name), and the proxy
+ * forwarding to a TLS upstream. Certificates are made in memory for each run. */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include <cmocka.h>
+
+#include "base/buf.h"
+#include "base/error.h"
+#include "base/str.h"
+#include "http/client.h"
+#include "http/proxy.h"
+#include "http/server.h"
+#include "http/tls.h"
+#include "test_server_util.h"
+
+#define SPIFFE_CALLER "spiffe://public/ns/default/caller"
+
+/* ---- Certificates ------------------------------------------------------------------------- */
+
+static void add_ext(X509 *x, X509 *issuer, int nid, const char *value)
+{
+    X509V3_CTX ctx;
+    X509_EXTENSION *ext;
+
+    X509V3_set_ctx_nodb(&ctx);
+    X509V3_set_ctx(&ctx, issuer ? issuer : x, x, NULL, NULL, 0);
+    ext = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
+    assert_non_null(ext);
+    X509_add_ext(x, ext, -1);
+    X509_EXTENSION_free(ext);
+}
+
+static X509 *make_cert(EVP_PKEY *key, const char *cn, X509 *issuer, EVP_PKEY *issuer_key,
+                       const char *san)
+{
+    static long serial = 1;
+    X509 *x = X509_new();
+    X509_NAME *name;
+
+    X509_set_version(x, 2);
+    ASN1_INTEGER_set(X509_get_serialNumber(x), serial++);
+    X509_gmtime_adj(X509_getm_notBefore(x), -60);
+    X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+    X509_set_pubkey(x, key);
+    name = X509_get_subject_name(x);
+    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
+    X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer) : name);
+    add_ext(x, issuer, NID_subject_key_identifier, "hash");
+    if (issuer == NULL) {
+        add_ext(x, NULL, NID_basic_constraints, "critical,CA:TRUE");
+        add_ext(x, NULL, NID_key_usage, "critical,keyCertSign,cRLSign");
+    } else {
+        add_ext(x, issuer, NID_authority_key_identifier, "keyid");
+        add_ext(x, issuer, NID_basic_constraints, "critical,CA:FALSE");
+        add_ext(x, issuer, NID_key_usage, "critical,digitalSignature");
+        add_ext(x, issuer, NID_ext_key_usage, "serverAuth,clientAuth");
+        add_ext(x, issuer, NID_subject_alt_name, san);
+    }
+    assert_true(X509_sign(x, issuer_key ? issuer_key : key, EVP_sha256()) > 0);
+    return x;
+}
+
+struct pki {
+    EVP_PKEY *ca_key, *srv_key, *cli_key;
+    X509 *ca, *srv, *cli;
+};
+
+static void pki_make(struct pki *p)
+{
+    p->ca_key = EVP_EC_gen("P-256");
+    p->srv_key = EVP_EC_gen("P-256");
+    p->cli_key = EVP_EC_gen("P-256");
+    p->ca = make_cert(p->ca_key, "test CA", NULL, NULL, NULL);
+    p->srv = make_cert(p->srv_key, "server", p->ca, p->ca_key, "IP:127.0.0.1");
+    p->cli = make_cert(p->cli_key, "caller", p->ca, p->ca_key, "URI:" SPIFFE_CALLER);
+}
+
+static void pki_free(struct pki *p)
+{
+    X509_free(p->ca);
+    X509_free(p->srv);
+    X509_free(p->cli);
+    EVP_PKEY_free(p->ca_key);
+    EVP_PKEY_free(p->srv_key);
+    EVP_PKEY_free(p->cli_key);
+}
+
+/* ---- The HTTPS server: answers with the caller's verified SPIFFE ID ----------------------- */
+
+static const struct wdn_http_header text = {{"Content-Type", 12}, {"text/plain", 10}};
+
+static int whoami(struct wdn_http_handler *self, struct wdn_http_req *req)
+{
+    struct wdn_tls *t = wdn_http_req_tls(req);
+    struct wdn_str id = {NULL, 0};
+
+    if (!wdn_http_req_is_tls(req) || t == NULL || wdn_tls_peer_spiffe_id(t, &id) != 0) {
+        wdn_http_respond(req, 403, &text, 1, WDN_STR("no identity\n"));
+        return 0;
+    }
+    wdn_http_respond(req, 200, &text, 1, id);
+    return 0;
+}
+
+static struct wdn_http_handler who = {.on_req = whoami};
+static struct wdn_http_handler *chain[] = {&who};
+
+struct fixture {
+    struct pki pki;
+    struct wdn_tls_ctx *srv_ctx;
+    struct wdn_tls_ctx *cli_ctx;
+    struct wdn_tls_ctx *anon_ctx; /* trusts the CA but has no client certificate */
+    struct wdn_http_server *srv;
+    int port;
+    uv_loop_t loop;
+};
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    struct wdn_diag d;
+
+    pki_make(&f->pki);
+    struct wdn_tls_config sc = {.server = true, .cert = f->pki.srv, .key = f->pki.srv_key,
+                                .ca = f->pki.ca, .verify = WDN_TLS_VERIFY_REQUIRED};
+    struct wdn_tls_config cc = {.server = false, .cert = f->pki.cli, .key = f->pki.cli_key,
+                                .ca = f->pki.ca, .verify = WDN_TLS_VERIFY_REQUIRED};
+    struct wdn_tls_config ac = {.server = false, .ca = f->pki.ca,
+                                .verify = WDN_TLS_VERIFY_REQUIRED};
+    f->srv_ctx = wdn_tls_ctx_new(&sc, &d);
+    f->cli_ctx = wdn_tls_ctx_new(&cc, &d);
+    f->anon_ctx = wdn_tls_ctx_new(&ac, &d);
+    if (f->srv_ctx == NULL || f->cli_ctx == NULL || f->anon_ctx == NULL)
+        return -1;
+    struct wdn_http_server_config cfg = {.listen = "127.0.0.1:0", .workers = 1,
+                                         .handlers = chain, .nhandlers = 1, .tls = f->srv_ctx};
+    if (wdn_http_server_start(&cfg, &f->srv) != 0)
+        return -1;
+    f->port = wdn_http_server_port(f->srv);
+    uv_loop_init(&f->loop);
+    *state = f;
+    return 0;
+}
+
+static void tick(uv_timer_t *t)
+{
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    uv_timer_t guard;
+
+    uv_timer_init(&f->loop, &guard);
+    uv_timer_start(&guard, tick, 10, 10);
+    for (int i = 0; i < 20; i++)
+        uv_run(&f->loop, UV_RUN_ONCE);
+    uv_close((uv_handle_t *)&guard, NULL);
+    uv_run(&f->loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&f->loop), 0);
+    wdn_http_server_free(f->srv);
+    wdn_tls_ctx_free(f->srv_ctx);
+    wdn_tls_ctx_free(f->cli_ctx);
+    wdn_tls_ctx_free(f->anon_ctx);
+    pki_free(&f->pki);
+    free(f);
+    return 0;
+}
+
+/* ---- Client harness ----------------------------------------------------------------------- */
+
+struct result {
+    bool done;
+    int status;
+    int http_status;
+    struct wdn_buf body;
+};
+
+static void on_head(struct wdn_http_exchange *x, const struct wdn_http_response *res, void *ud)
+{
+    ((struct result *)ud)->http_status = res->status;
+}
+
+static void on_body(struct wdn_http_exchange *x, struct wdn_str data, void *ud)
+{
+    wdn_buf_append(&((struct result *)ud)->body, data.p, data.len);
+}
+
+static void on_done(struct wdn_http_exchange *x, int status, void *ud)
+{
+    struct result *r = ud;
+    r->done = true;
+    r->status = status;
+}
+
+static const struct wdn_http_exchange_cbs cbs = {on_head, on_body, on_done};
+
+static void request(struct fixture *f, struct wdn_http_pool *pool, struct result *r)
+{
+    struct wdn_http_client_request rq = {WDN_STR("GET"), WDN_STR("/whoami"), NULL, 0, 0};
+    struct wdn_http_exchange *x;
+    uv_timer_t guard;
+    long deadline = tu_now_ms() + 5000;
+
+    memset(r, 0, sizeof(*r));
+    wdn_buf_init(&r->body, 1 << 16);
+    assert_int_equal(wdn_http_exchange_start(pool, &rq, &cbs, r, &x), 0);
+    uv_timer_init(&f->loop, &guard);
+    uv_timer_start(&guard, tick, 20, 20);
+    while (!r->done && tu_now_ms() < deadline)
+        uv_run(&f->loop, UV_RUN_ONCE);
+    uv_close((uv_handle_t *)&guard, NULL);
+    uv_run(&f->loop, UV_RUN_NOWAIT);
+    assert_true(r->done);
+}
+
+/* ---- Tests -------------------------------------------------------------------------------- */
+
+static void test_mtls_peer_identity_and_reuse(void **state)
+{
+    struct fixture *f = *state;
+    struct wdn_http_pool_config pc = {.host = "127.0.0.1", .port = f->port, .tls = f->cli_ctx};
+    struct wdn_http_pool *pool;
+    struct result r;
+
+    assert_int_equal(wdn_http_pool_new(&f->loop, &pc, &pool), 0);
+    for (int i = 0; i < 3; i++) {
+        request(f, pool, &r);
+        assert_int_equal(r.status, 0);
+        assert_int_equal(r.http_status, 200);
+        assert_true(wdn_str_eq_cstr(wdn_buf_str(&r.body), SPIFFE_CALLER));
+        wdn_buf_reset(&r.body);
+    }
+    assert_int_equal(wdn_http_pool_connects(pool), 1);
+    wdn_http_pool_free(pool);
+}
+
+static void test_no_client_cert_refused(void **state)
+{
+    struct fixture *f = *state;
+    struct wdn_http_pool_config pc = {.host = "127.0.0.1", .port = f->port, .tls = f->anon_ctx};
+    struct wdn_http_pool *pool;
+    struct result r;
+
+    assert_int_equal(wdn_http_pool_new(&f->loop, &pc, &pool), 0);
+    request(f, pool, &r);
+    /* TLS 1.3: the client learns of the refusal from the server's alert (ETLS) or the close. */
+    assert_true(r.status < 0);
+    assert_int_equal(r.http_status, 0);
+    wdn_buf_reset(&r.body);
+    wdn_http_pool_free(pool);
+}
+
+static void test_wrong_server_name_refused(void **state)
+{
+    struct fixture *f = *state;
+    struct wdn_http_pool_config pc = {.host = "127.0.0.1", .port = f->port, .tls = f->cli_ctx,
+                                      .server_name = "other.example"};
+    struct wdn_http_pool *pool;
+    struct result r;
+
+    assert_int_equal(wdn_http_pool_new(&f->loop, &pc, &pool), 0);
+    request(f, pool, &r);
+    assert_int_equal(r.status, WDN_ETLS);
+    assert_int_equal(r.http_status, 0);
+    wdn_buf_reset(&r.body);
+    wdn_http_pool_free(pool);
+}
+
+static void test_plain_client_on_tls_port(void **state)
+{
+    struct fixture *f = *state;
+    char out[4096];
+    int closed = 0;
+    const char *r = "GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+
+    /* Plain HTTP to the TLS port gets no HTTP answer, just a close. */
+    assert_int_equal(tu_raw(f->port, r, strlen(r), out, sizeof(out), &closed), -1);
+    assert_true(closed);
+}
+
+static void test_proxy_to_tls_upstream(void **state)
+{
+    struct fixture *f = *state;
+    struct wdn_http_proxy_config pcfg = {
+        .upstream = {.host = "127.0.0.1", .port = f->port, .tls = f->cli_ctx}};
+    struct wdn_http_proxy *proxy;
+    struct wdn_http_server *px;
+    struct wdn_http_handler *pchain[1];
+    char out[4096];
+    int closed = 0;
+    const char *r = "GET /whoami HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n";
+
+    assert_int_equal(wdn_http_proxy_new(&pcfg, &proxy), 0);
+    pchain[0] = wdn_http_proxy_handler(proxy);
+    struct wdn_http_server_config cfg = {.listen = "127.0.0.1:0", .workers = 1,
+                                         .handlers = pchain, .nhandlers = 1};
+    assert_int_equal(wdn_http_server_start(&cfg, &px), 0);
+    assert_int_equal(tu_raw(wdn_http_server_port(px), r, strlen(r), out, sizeof(out), &closed),
+                     200);
+    assert_non_null(strstr(out, "\r\n\r\n" SPIFFE_CALLER));
+    wdn_http_server_free(px);
+    wdn_http_proxy_free(proxy);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_mtls_peer_identity_and_reuse, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_no_client_cert_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_wrong_server_name_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_plain_client_on_tls_port, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_proxy_to_tls_upstream, setup, teardown),
+    };
+    signal(SIGPIPE, SIG_IGN);
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
