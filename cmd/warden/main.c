@@ -10,6 +10,8 @@ static const struct wdn_cli_command commands[] = {
     {"dev", "Run a multi-app run file locally, each app beside a sidecar (dev run -f)", wdn_cli_devrun},
     {"issuer", "Run the development OAuth2 issuer (client credentials, JWKS); issuer rotate",
      wdn_cli_issuer},
+    {"mcpserver", "Grant, revoke and test per-tool access to MCP servers (mcpserver access)",
+     wdn_cli_mcpserver},
     {"project", "Create, select, list and delete projects", wdn_cli_project},
     {"token", "Fetch an OAuth2 access token (client credentials) and print it", wdn_cli_token},
     {"version", "Print the version", wdn_cli_version},

@@ -26,6 +26,7 @@ int wdn_cli_configuration(int argc, char **argv);
 int wdn_cli_component(int argc, char **argv);
 int wdn_cli_appid(int argc, char **argv);
 int wdn_cli_devrun(int argc, char **argv);
+int wdn_cli_mcpserver(int argc, char **argv);
 int wdn_cli_check(int argc, char **argv);
 int wdn_cli_issuer(int argc, char **argv);
 
