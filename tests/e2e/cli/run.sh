@@ -56,6 +56,19 @@ expect_contains "component list" "$out" "middleware.http.bearer"
 out=$($W component delete bearer); expect_eq "component delete" "$out" "component/bearer deleted"
 $W component get bearer >/dev/null 2>&1; expect_eq "deleted component is gone" "$?" "1"
 
+out=$($W mcpserver access grant mcp-server --caller mcp-client --allow-tools add,echo)
+expect_eq "mcpserver grant" "$out" "mcpserver/mcp-server: mcp-client may call add,echo"
+out=$($W mcpserver access test mcp-server --caller mcp-client --tool echo); rc=$?
+expect_eq "granted tool allowed (exit 0)" "$rc:$(echo "$out" | cut -d: -f1)" "0:ALLOWED"
+out=$($W mcpserver access test mcp-server --caller mcp-client --tool get_weather_alert); rc=$?
+expect_eq "ungranted tool denied (exit 1)" "$rc:$(echo "$out" | cut -d: -f1)" "1:DENIED"
+out=$($W mcpserver access test mcp-server --caller weather-service --tool add); rc=$?
+expect_eq "other caller denied" "$rc" "1"
+$W mcpserver access revoke mcp-server --caller mcp-client --allow-tools echo --yes >/dev/null
+$W mcpserver access test mcp-server --caller mcp-client --tool echo >/dev/null; expect_eq "revoked tool denied" "$?" "1"
+$W mcpserver access test mcp-server --caller mcp-client --tool add >/dev/null; expect_eq "other grant kept" "$?" "0"
+$W mcpserver access grant mcp-server --caller 'bad id!' --allow-tools add >/dev/null 2>&1; expect_eq "bad caller is a usage error" "$?" "2"
+
 out=$(WARDEN_PROJECT= $W project delete mcp-access-qs </dev/null); expect_eq "project delete" "$out" "project/mcp-access-qs deleted"
 $W appid list >/dev/null 2>&1; expect_eq "no default project after delete" "$?" "1"
 e2e_done
