@@ -53,6 +53,9 @@ void wdn__res_msg(struct wdn_resources *set, bool warning, const char *file, uns
 }
 
 static void node_vmsg(struct wdn__res_ctx *ctx, bool warning, unsigned line, unsigned col,
+                      const char *fmt, va_list ap) __attribute__((format(printf, 5, 0)));
+
+static void node_vmsg(struct wdn__res_ctx *ctx, bool warning, unsigned line, unsigned col,
                       const char *fmt, va_list ap)
 {
     char text[480];

@@ -80,7 +80,7 @@ struct wdn__res_priv {
 void wdn__res_msg(struct wdn_resources *set, bool warning, const char *file, unsigned line,
                   unsigned col, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 void wdn__res_vmsg(struct wdn_resources *set, bool warning, const char *file, unsigned line,
-                   unsigned col, const char *fmt, va_list ap);
+                   unsigned col, const char *fmt, va_list ap) __attribute__((format(printf, 6, 0)));
 /* An error at node (1-based position), prefixed with the current field path. */
 void wdn__res_err(struct wdn__res_ctx *ctx, const yaml_node_t *node, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
