@@ -14,6 +14,7 @@
 
 #include "base/error.h"
 #include "base/limits.h"
+#include "resources/internal.h"
 #include "resources/resources.h"
 
 static char vec_dir[1024];
@@ -755,6 +756,55 @@ static void test_bad_several_file(void **state)
     wdn_resources_free(set);
 }
 
+/* ---- docs/resources.md describes every field of the schema tables ---------------------------- */
+
+static char *doc_text;
+
+/* A field is documented when its name appears in backquotes, alone or as the last part of a
+ * dotted path (`spec.type`, `handlers[].name`). */
+static bool documented(const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *p = strstr(doc_text, name); p; p = strstr(p + 1, name)) {
+        if (p > doc_text && (p[-1] == '`' || p[-1] == '.') && p[n] == '`')
+            return true;
+    }
+    return false;
+}
+
+static void walk_schema(const struct wdn__res_schema *s, int *missing)
+{
+    for (const struct wdn__res_field *f = s->fields; f->name; f++) {
+        if (f->type != WDN__RES_INLINE && !documented(f->name)) {
+            print_error("docs/resources.md does not describe `%s` (%s)\n", f->name, s->what);
+            (*missing)++;
+        }
+        if (f->sub)
+            walk_schema(f->sub, missing);
+    }
+}
+
+static void test_docs_cover_schema(void **state)
+{
+    char path[1200];
+    const char *src = getenv("WDN_SOURCE_DIR");
+    snprintf(path, sizeof(path), "%s/docs/resources.md", src ? src : "../..");
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    doc_text = calloc(1, 1 << 20);
+    assert_non_null(doc_text);
+    size_t n = fread(doc_text, 1, (1 << 20) - 1, f);
+    fclose(f);
+    assert_true(n > 0);
+    int missing = 0;
+    walk_schema(&wdn__res_component_schema, &missing);
+    walk_schema(&wdn__res_configuration_schema, &missing);
+    walk_schema(&wdn__res_mcpserver_schema, &missing);
+    walk_schema(&wdn__res_runfile_schema, &missing);
+    free(doc_text);
+    assert_int_equal(missing, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -777,6 +827,7 @@ int main(void)
         cmocka_unit_test(test_runfile_merge),
         cmocka_unit_test(test_folder),
         cmocka_unit_test(test_bad_several_file),
+        cmocka_unit_test(test_docs_cover_schema),
     };
     return cmocka_run_group_tests(tests, setup_paths, NULL);
 }
