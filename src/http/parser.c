@@ -46,9 +46,6 @@ static const unsigned char cls[256] = {
 #define IS(c, f) ((cls[(unsigned char)(c)] & (f)) != 0)
 #define IS_WS(c) ((c) == ' ' || (c) == '\t')
 
-/* Below this size an incomplete head is simply re-parsed; see wdn_http_parse_request. */
-#define REPARSE_SMALL_BYTES 1024
-
 /* Where a head parse stands: the buffer, the start of the next line, and the error. */
 struct head {
     const char *buf;
@@ -106,6 +103,38 @@ static int next_line(struct head *h, size_t max_line, int line_status, size_t *c
     return 0;
 }
 
+/* Word-at-a-time tests (Hacker's Delight / "Bit Twiddling Hacks"): exact as booleans. */
+#define ONES UINT64_C(0x0101010101010101)
+#define HIGHS UINT64_C(0x8080808080808080)
+#define HAS_ZERO(x) ((((x)-ONES) & ~(x)&HIGHS) != 0)
+#define HAS_LESS(x, n) ((((x)-ONES * (n)) & ~(x)&HIGHS) != 0)
+
+/*
+ * Scans field-value bytes from p and returns the index of the first other byte (at most cr,
+ * where buf[cr] == '\r'). Eight bytes at a time while a word holds no control byte or DEL,
+ * since long values (tokens, cookies) are the bulk of a head.
+ */
+static size_t scan_value(const char *b, size_t p, size_t cr)
+{
+    for (;;) {
+        size_t stop;
+
+        while (cr - p >= 8) {
+            uint64_t x;
+            memcpy(&x, b + p, 8);
+            if (HAS_LESS(x, 0x20) || HAS_ZERO(x ^ (ONES * 0x7f)))
+                break;
+            p += 8;
+        }
+        /* A word with HTAB or a bad byte: byte by byte through it, then fast again. */
+        stop = cr - p > 8 ? p + 8 : cr;
+        while (p < stop && IS(b[p], C_VALUE))
+            p++;
+        if (p < stop || p == cr)
+            return p;
+    }
+}
+
 /*
  * Parses the header line buf[s..cr) into *out. The caller guarantees buf[cr] == '\r', which
  * ends every scan below without a bounds check.
@@ -132,8 +161,7 @@ static int parse_field_line(struct head *h, size_t s, size_t cr, struct wdn_http
     while (IS_WS(b[p]))
         p++;
     v = p;
-    while (IS(b[p], C_VALUE))
-        p++;
+    p = scan_value(b, p, cr);
     if (p != cr)
         return head_fail(h, WDN_EPARSE, 400, "control character in a header value");
     e = p;
@@ -551,26 +579,6 @@ static void request_reset(struct wdn_http_request *req)
     req->error_reason = NULL;
 }
 
-/*
- * An incomplete head far from any limit is not worth re-parsing on every read: a client that
- * trickles a large head byte by byte would otherwise cost a full parse per byte. It is parsed
- * when it is small, when a line just ended (so bad lines are refused as soon as they arrive),
- * or when it may have outgrown a limit. Skipping changes when an error is seen, never which.
- */
-static bool worth_parsing(const char *buf, size_t len)
-{
-    const char *last;
-    size_t tail;
-
-    if (len <= REPARSE_SMALL_BYTES || len >= WDN_HTTP_MAX_HEAD_BYTES || buf[len - 1] == '\n')
-        return true;
-    if (memmem(buf, len, "\r\n\r\n", 4) != NULL)
-        return true;
-    last = memrchr(buf, '\n', len);
-    tail = last ? len - (size_t)(last - buf) - 1 : len;
-    return tail > WDN_HTTP_MAX_LINE_BYTES;
-}
-
 int wdn_http_parse_request(const char *buf, size_t len, struct wdn_http_request *req,
                            size_t *head_len)
 {
@@ -581,10 +589,6 @@ int wdn_http_parse_request(const char *buf, size_t len, struct wdn_http_request 
 
     request_reset(req);
     *head_len = 0;
-    if (!worth_parsing(buf, len)) {
-        rc = WDN_EAGAIN;
-        goto out;
-    }
     /*
      * RFC 9112 2.2: a server SHOULD ignore at least one empty line before the request line
      * (some clients send a stray CRLF after a body). One is ignored, not more: a peer that
@@ -756,10 +760,6 @@ int wdn_http_parse_response(const char *buf, size_t len, struct wdn_str request_
     res->nheaders = 0;
     res->error_reason = NULL;
     *head_len = 0;
-    if (!worth_parsing(buf, len)) {
-        rc = WDN_EAGAIN;
-        goto out;
-    }
     s = h.pos;
     rc = next_line(&h, WDN_HTTP_MAX_LINE_BYTES, 431, &cr);
     if (rc != 0)
