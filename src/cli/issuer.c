@@ -448,7 +448,9 @@ static int serve(struct serve_opts *o)
         chain[0] = handler;
         struct wdn_http_server_config sc = {.listen = listen, .workers = 1, .handlers = chain,
                                             .nhandlers = 1, .tls = tls,
-                                            .max_body_bytes = WDN_ISSUER_MAX_BODY_BYTES,
+                                            /* The handler caps token requests itself
+                                             * and answers with an OAuth2 error. */
+                                            .max_body_bytes = 4 * WDN_ISSUER_MAX_BODY_BYTES,
                                             .shutdown_grace_ms = 2000,
                                             .server_name = "warden-issuer"};
         int src = wdn_http_server_start(&sc, &srv);

@@ -1,0 +1,162 @@
+# warden issuer over real sockets with curl: every endpoint and error of the token endpoint,
+# discovery, JWKS, `warden token` against it (each auth method), HTTPS with the project CA and
+# the printed export lines, a generated client kept across restarts, rotation while running,
+# and a clean stop on SIGTERM.
+. "$(dirname "$0")/../lib.sh"
+BIN=$1
+W="$BIN/warden"
+S="$E2E_TMP/state"
+
+# start_issuer OUTFILE ARGS...: starts the issuer in the background, waits for its export
+# lines, sets IPID and PORT.
+start_issuer() {
+    out=$1; shift
+    timeout 120 "$W" issuer --port 0 "$@" >"$out" 2>"$out.err" &
+    IPID=$!
+    E2E_PIDS="$E2E_PIDS $IPID"
+    i=0
+    while [ $i -lt 300 ] && ! grep -q '^export AUTH0_DOMAIN' "$out"; do sleep 0.1; i=$((i + 1)); done
+    PORT=$(sed -n 's/^export AUTH0_DOMAIN=127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$out")
+}
+stop_issuer() {
+    kill -TERM "$IPID" 2>/dev/null
+    wait "$IPID"
+    STOP_RC=$?
+}
+# post ARGS...: POST to the token endpoint; prints "STATUS BODY"
+post() {
+    curl -s -m 10 -o "$E2E_TMP/body" -w '%{http_code}' "$U/oauth/token" "$@" >"$E2E_TMP/code"
+    echo "$(cat "$E2E_TMP/code") $(cat "$E2E_TMP/body")"
+}
+err_of() { printf '%s' "$1" | cut -d' ' -f2- | jq -r .error; }
+code_of() { printf '%s' "$1" | cut -d' ' -f1; }
+# expect_err NAME RESULT STATUS ERROR
+expect_err() { expect_eq "$1" "$(code_of "$2") $(err_of "$2")" "$3 $4"; }
+jwt_part() { printf '%s' "$1" | cut -d. -f"$2" | tr '_-' '/+' | { b=$(cat); while [ $((${#b} % 4)) -ne 0 ]; do b="$b="; done; printf '%s' "$b"; } | base64 -d; }
+
+# ---- plain HTTP, flag clients --------------------------------------------------------------
+start_issuer "$E2E_TMP/o1" --http --client c1:s3cret --client 'c 2:p+w&d' --audience https://api/ \
+    --audience https://other/ --scope "read write" --state "$S"
+expect_contains "prints the export line" "$(cat "$E2E_TMP/o1")" "export AUTH0_DOMAIN=127.0.0.1:$PORT AUTH0_CLIENT_ID=c1 AUTH0_CLIENT_SECRET=s3cret AUTH0_AUDIENCE=https://api/"
+expect_contains "prints the generic token URL" "$(cat "$E2E_TMP/o1")" "OAUTH2_TOKEN_URL=http://127.0.0.1:$PORT/oauth/token"
+U="http://127.0.0.1:$PORT"
+
+r=$(post -u c1:s3cret -d grant_type=client_credentials)
+expect_eq "basic: 200" "$(code_of "$r")" "200"
+TOK=$(printf '%s' "$r" | cut -d' ' -f2- | jq -r .access_token)
+expect_eq "basic: token_type" "$(printf '%s' "$r" | cut -d' ' -f2- | jq -r .token_type)" "Bearer"
+expect_eq "basic: expires_in" "$(printf '%s' "$r" | cut -d' ' -f2- | jq -r .expires_in)" "3600"
+expect_eq "basic: scope" "$(printf '%s' "$r" | cut -d' ' -f2- | jq -r .scope)" "read write"
+claims=$(jwt_part "$TOK" 2)
+expect_eq "claims: iss" "$(printf '%s' "$claims" | jq -r .iss)" "http://127.0.0.1:$PORT/"
+expect_eq "claims: sub" "$(printf '%s' "$claims" | jq -r .sub)" "c1@clients"
+expect_eq "claims: aud" "$(printf '%s' "$claims" | jq -r .aud)" "https://api/"
+expect_eq "claims: client_id" "$(printf '%s' "$claims" | jq -r .client_id)" "c1"
+expect_eq "claims: lifetime" "$(printf '%s' "$claims" | jq -r '.exp - .iat')" "3600"
+expect_eq "header: typ" "$(jwt_part "$TOK" 1 | jq -r .typ)" "at+jwt"
+KID1=$(jwt_part "$TOK" 1 | jq -r .kid)
+
+hdrs=$(curl -s -m 10 -D - -o /dev/null "$U/oauth/token" -u c1:s3cret -d grant_type=client_credentials | tr -d '\r')
+expect_contains "token: Cache-Control no-store" "$hdrs" "Cache-Control: no-store"
+expect_contains "token: Pragma no-cache" "$hdrs" "Pragma: no-cache"
+expect_contains "token: JSON" "$hdrs" "Content-Type: application/json"
+
+r=$(post -u 'c%202:p%2Bw%26d' -d grant_type=client_credentials)
+expect_eq "basic with form-encoded id and secret" "$(code_of "$r")" "200"
+r=$(post -d grant_type=client_credentials -d client_id=c1 -d client_secret=s3cret -d scope=read \
+    --data-urlencode resource=https://other/)
+expect_eq "post: 200" "$(code_of "$r")" "200"
+expect_eq "post: resource becomes aud" "$(jwt_part "$(printf '%s' "$r" | cut -d' ' -f2- | jq -r .access_token)" 2 | jq -r .aud)" "https://other/"
+r=$(post -H 'Content-Type: application/json' \
+    -d '{"client_id":"c1","client_secret":"s3cret","audience":"https://other/","grant_type":"client_credentials"}')
+expect_eq "json (Auth0): 200" "$(code_of "$r")" "200"
+
+r=$(post -u c1:wrong -d grant_type=client_credentials); expect_err "wrong secret" "$r" 401 invalid_client
+wrong_body=$(printf '%s' "$r" | cut -d' ' -f2-)
+r=$(post -u nobody:s3cret -d grant_type=client_credentials); expect_err "unknown client" "$r" 401 invalid_client
+expect_eq "unknown client and wrong secret look alike" "$(printf '%s' "$r" | cut -d' ' -f2-)" "$wrong_body"
+hdrs=$(curl -s -m 10 -D - -o /dev/null "$U/oauth/token" -u c1:wrong -d grant_type=client_credentials | tr -d '\r')
+expect_contains "401 has WWW-Authenticate Basic" "$hdrs" 'WWW-Authenticate: Basic realm="warden issuer"'
+r=$(post -d grant_type=client_credentials); expect_err "no client authentication" "$r" 401 invalid_client
+r=$(post -u c1:s3cret -d scope=read); expect_err "missing grant_type" "$r" 400 invalid_request
+r=$(post -u c1:s3cret -d grant_type=password -d username=u -d password=p); expect_err "unsupported grant" "$r" 400 unsupported_grant_type
+r=$(post -u c1:s3cret -d grant_type=client_credentials -d 'scope=read admin'); expect_err "bad scope" "$r" 400 invalid_scope
+r=$(post -u c1:s3cret -d grant_type=client_credentials -d audience=https://evil/); expect_err "bad audience" "$r" 400 invalid_target
+r=$(post -u c1:s3cret -d grant_type=client_credentials -d resource=https://evil/); expect_err "bad resource" "$r" 400 invalid_target
+r=$(post -u c1:s3cret -d grant_type=client_credentials -d grant_type=client_credentials); expect_err "duplicate parameter" "$r" 400 invalid_request
+r=$(post -u c1:s3cret -d grant_type=client_credentials -d client_id=c1 -d client_secret=s3cret); expect_err "basic and post at once" "$r" 400 invalid_request
+r=$(post -u c1:s3cret -H 'Content-Type: text/plain' -d grant_type=client_credentials); expect_err "wrong content type" "$r" 400 invalid_request
+head -c 20000 /dev/zero | tr '\0' a >"$E2E_TMP/big"
+r=$(post -u c1:s3cret --data-binary @"$E2E_TMP/big"); expect_err "oversized body" "$r" 413 invalid_request
+code=$(curl -s -m 10 -o /dev/null -w '%{http_code}' "$U/oauth/token"); expect_eq "GET token endpoint is 405" "$code" "405"
+code=$(curl -s -m 10 -o /dev/null -w '%{http_code}' "$U/nothing"); expect_eq "other paths 404" "$code" "404"
+
+oidc=$(curl -s -m 10 "$U/.well-known/openid-configuration")
+asm=$(curl -s -m 10 "$U/.well-known/oauth-authorization-server")
+expect_eq "discovery: issuer" "$(printf '%s' "$oidc" | jq -r .issuer)" "http://127.0.0.1:$PORT/"
+expect_eq "discovery: token_endpoint" "$(printf '%s' "$oidc" | jq -r .token_endpoint)" "$U/oauth/token"
+expect_eq "discovery: grant types" "$(printf '%s' "$oidc" | jq -c .grant_types_supported)" '["client_credentials"]'
+expect_eq "discovery: auth methods" "$(printf '%s' "$oidc" | jq -c .token_endpoint_auth_methods_supported)" '["client_secret_basic","client_secret_post"]'
+expect_eq "discovery: scopes" "$(printf '%s' "$oidc" | jq -c .scopes_supported)" '["read","write"]'
+expect_eq "discovery: algorithms" "$(printf '%s' "$oidc" | jq -c .id_token_signing_alg_values_supported)" '["RS256"]'
+expect_eq "RFC 8414 document is the same" "$asm" "$oidc"
+JWKS_URI=$(printf '%s' "$oidc" | jq -r .jwks_uri)
+hdrs=$(curl -s -m 10 -D - -o "$E2E_TMP/jwks" "$JWKS_URI" | tr -d '\r')
+expect_contains "jwks: max-age" "$hdrs" "Cache-Control: public, max-age=60"
+expect_eq "jwks: one key with the token's kid" "$(jq -r '[.keys[].kid] | join(",")' "$E2E_TMP/jwks")" "$KID1"
+expect_eq "jwks: no private parts" "$(jq -r '.keys[0] | has("d")' "$E2E_TMP/jwks")" "false"
+
+# warden token (the lead's client) against it, each auth method
+for m in client_secret_basic client_secret_post json; do
+    t=$("$W" token --token-url "$U/oauth/token" --client-id c1 --client-secret s3cret \
+        --audience https://api/ --auth-method $m 2>"$E2E_TMP/tokerr")
+    expect_eq "warden token --auth-method $m" "$(jwt_part "$t" 2 | jq -r .sub)" "c1@clients"
+done
+"$W" token --token-url "$U/oauth/token" --client-id c1 --client-secret nope >/dev/null 2>"$E2E_TMP/tokerr"
+expect_eq "warden token with a wrong secret fails" "$?" "1"
+expect_contains "and says why" "$(cat "$E2E_TMP/tokerr")" "invalid_client"
+
+# rotation while running
+rot=$("$W" issuer rotate --state "$S" --overlap 3600)
+expect_contains "rotate prints the new key" "$rot" "new signing key"
+r=$(post -u c1:s3cret -d grant_type=client_credentials)
+KID2=$(jwt_part "$(printf '%s' "$r" | cut -d' ' -f2- | jq -r .access_token)" 1 | jq -r .kid)
+[ -n "$KID2" ] && [ "$KID2" != "$KID1" ]; expect_eq "running issuer signs with the new key" "$?" "0"
+expect_eq "jwks publishes both keys" "$(curl -s -m 10 "$JWKS_URI" | jq -r '[.keys[].kid] | sort | join(",")')" "$(printf '%s\n%s\n' "$KID1" "$KID2" | sort | paste -sd,)"
+expect_eq "key files are 0600" "$(stat -c %a "$S/keys/$KID2.pem") $(stat -c %a "$S/keys.json")" "600 600"
+
+stop_issuer; expect_eq "SIGTERM stops it cleanly" "$STOP_RC" "0"
+expect_not_contains "log holds no secret" "$(cat "$E2E_TMP/o1.err")" "s3cret"
+expect_not_contains "log holds no token" "$(cat "$E2E_TMP/o1.err")" "$TOK"
+expect_contains "log has one line per token request" "$(cat "$E2E_TMP/o1.err")" "event=token method=POST path=/oauth/token status=401 error=invalid_client"
+
+# ---- HTTPS with the project CA, generated client, the tutorial's environment ---------------
+"$W" project create p1 >/dev/null
+start_issuer "$E2E_TMP/o2" --project p1 --alg ES256
+expect_contains "HTTPS issuer prints the CA" "$(cat "$E2E_TMP/o2")" "export WARDEN_CA_FILE=$WARDEN_HOME/projects/p1/ca/ca.crt SSL_CERT_FILE="
+exports=$(grep '^export' "$E2E_TMP/o2")
+gen=$(sed -n 's/.*AUTH0_CLIENT_ID=\([^ ]*\) AUTH0_CLIENT_SECRET=\([^ ]*\) .*/\1:\2/p' "$E2E_TMP/o2")
+expect_contains "generated client has the default audience" "$exports" "AUTH0_AUDIENCE=https://warden.local/api/"
+t=$(env -i PATH="$PATH" HOME="$E2E_TMP" sh -c "$exports; exec \"$W\" token" 2>"$E2E_TMP/tokerr")
+expect_eq "tutorial env (AUTH0_* + WARDEN_CA_FILE) gets a token over HTTPS" "$(jwt_part "$t" 2 | jq -r .iss)" "https://127.0.0.1:$PORT/"
+expect_eq "--alg ES256" "$(jwt_part "$t" 1 | jq -r .alg)" "ES256"
+code=$(curl -s -m 10 -o /dev/null -w '%{http_code}' --cacert "$WARDEN_HOME/projects/p1/ca/ca.crt" "https://127.0.0.1:$PORT/.well-known/openid-configuration")
+expect_eq "curl trusts it with the CA file" "$code" "200"
+curl -s -m 10 -o /dev/null "https://127.0.0.1:$PORT/.well-known/openid-configuration"
+expect_eq "and not without" "$?" "60"
+stop_issuer; expect_eq "stop" "$STOP_RC" "0"
+start_issuer "$E2E_TMP/o3" --project p1 --alg ES256
+gen2=$(sed -n 's/.*AUTH0_CLIENT_ID=\([^ ]*\) AUTH0_CLIENT_SECRET=\([^ ]*\) .*/\1:\2/p' "$E2E_TMP/o3")
+expect_eq "generated client survives a restart" "$gen2" "$gen"
+stop_issuer; expect_eq "stop again" "$STOP_RC" "0"
+
+# ---- usage errors ---------------------------------------------------------------------------
+timeout 10 "$W" issuer --port 0 --alg HS256 >/dev/null 2>&1; expect_eq "--alg HS256 is refused" "$?" "2"
+timeout 10 "$W" issuer --port 0 --client nocolon >/dev/null 2>&1; expect_eq "--client without a secret" "$?" "2"
+timeout 10 "$W" issuer --port 0 --project nope >/dev/null 2>&1; expect_eq "unknown project" "$?" "1"
+printf 'clients:\n  - id: a\n    colour: red\n' >"$E2E_TMP/bad.yaml"
+out=$(timeout 10 "$W" issuer --port 0 --clients "$E2E_TMP/bad.yaml" --http 2>&1); rc=$?
+expect_eq "bad clients file fails" "$rc" "1"
+expect_contains "with file:line:col" "$out" "bad.yaml:3:5:"
+
+e2e_done
