@@ -70,8 +70,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             const struct wdn_res_mcp_rule *rule = &srv->spec.rules[r];
             for (size_t t = 0; t < rule->tools.n && rule->callers.n; t++) {
                 struct wdn_mcp_decision dec;
-                CHECK(wdn_mcp_policy_eval(p, rule->callers.v[0], rule->tools.v[t], NULL,
-                                          &dec) == 0);
+                CHECK(wdn_mcp_policy_eval(p, rule->callers.v[0], rule->tools.v[t], NULL, &dec) ==
+                      0);
                 /* A deny rule that names the caller and the tool always wins. */
                 if (rule->action && strcmp(rule->action, "deny") == 0 &&
                     strcmp(rule->callers.v[0], "*") != 0 && strchr(rule->tools.v[t], '*') == NULL)

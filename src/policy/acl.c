@@ -20,9 +20,9 @@ static const char *const verbs[] = {"GET",     "HEAD",    "POST",  "PUT",   "DEL
 enum { NONE = -1, DENY = 0, ALLOW = 1 };
 
 struct acl_op {
-    const char *name;             /* as configured, for decisions and logs */
+    const char *name;                /* as configured, for decisions and logs */
     signed char verb_action[NVERBS]; /* NONE, DENY or ALLOW per verb */
-    signed char action;           /* the operation's action (gRPC) */
+    signed char action;              /* the operation's action (gRPC) */
 };
 
 struct trie_node {
@@ -203,7 +203,8 @@ static const struct acl_op *trie_search(const struct trie_node *root, const char
         if (node == NULL)
             return NULL;
         if (node->data) {
-            /* A single-star wildcard node short of the end is a one-segment wildcard: keep descending. */
+            /* A single-star wildcard node short of the end is a one-segment wildcard: keep
+             * descending. */
             if (!is_end && has_suffix(node->seg, "/*") && !has_suffix(node->seg, "/**")) {
                 p = end + 1;
                 continue;
@@ -246,8 +247,8 @@ int wdn_acl_compile(const struct wdn_res_access_control *spec, bool http, struct
 
     *out = NULL;
     /* Dapr: no trustDomain, no defaultAction and no policies = no access control at all. */
-    if (spec == NULL || (spec->trust_domain == NULL && spec->default_action == NULL &&
-                         spec->n_policies == 0))
+    if (spec == NULL ||
+        (spec->trust_domain == NULL && spec->default_action == NULL && spec->n_policies == 0))
         return 0;
     if (spec->n_policies > WDN_POLICY_MAX_RULES)
         return wdn_diag_set(diag, WDN_ECONFIG, "more than %u access control policies",
@@ -257,9 +258,9 @@ int wdn_acl_compile(const struct wdn_res_access_control *spec, bool http, struct
         goto out;
     wdn_arena_init(&acl->arena, 8192, 0);
     acl->http = http;
-    acl->trust_domain = spec->trust_domain ? wdn_arena_strdup(&acl->arena,
-                                                               wdn_str_from_cstr(spec->trust_domain))
-                                           : "public";
+    acl->trust_domain = spec->trust_domain
+                            ? wdn_arena_strdup(&acl->arena, wdn_str_from_cstr(spec->trust_domain))
+                            : "public";
     if (acl->trust_domain == NULL)
         goto out;
     if (spec->default_action)
@@ -320,8 +321,8 @@ int wdn_acl_compile(const struct wdn_res_access_control *spec, bool http, struct
             for (size_t v = 0; v < os->verbs.n; v++) {
                 int vi = verb_index(os->verbs.v[v]);
                 if (vi < 0) {
-                    rc = wdn_diag_set_at(diag, WDN_ECONFIG, os->pos.file, os->pos.line,
-                                         os->pos.col, "unknown httpVerb \"%s\"", os->verbs.v[v]);
+                    rc = wdn_diag_set_at(diag, WDN_ECONFIG, os->pos.file, os->pos.line, os->pos.col,
+                                         "unknown httpVerb \"%s\"", os->verbs.v[v]);
                     goto out;
                 }
                 op->verb_action[vi] = op->action;
@@ -551,8 +552,7 @@ const char *wdn_acl_deny_message(const struct wdn_acl_caller *caller, const char
                  caller->trust_domain ? caller->trust_domain : "", caller->ns ? caller->ns : "",
                  caller->app_id, operation ? operation : "", verb && verb[0] ? verb : "NONE");
     else
-        snprintf(buf, cap,
-                 "access control policy has denied access to id:  operation: %s verb: %s",
+        snprintf(buf, cap, "access control policy has denied access to id:  operation: %s verb: %s",
                  operation ? operation : "", verb && verb[0] ? verb : "NONE");
     return buf;
 }

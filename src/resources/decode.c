@@ -88,8 +88,7 @@ void wdn__res_warn(struct wdn__res_ctx *ctx, const yaml_node_t *node, const char
     va_end(ap);
 }
 
-void wdn__res_err_at(struct wdn__res_ctx *ctx, const struct wdn_res_pos *pos, const char *fmt,
-                     ...)
+void wdn__res_err_at(struct wdn__res_ctx *ctx, const struct wdn_res_pos *pos, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -397,7 +396,8 @@ static void decode_strlist(struct wdn__res_ctx *ctx, const struct wdn__res_field
         return;
     }
     for (size_t i = 0; i < n; i++) {
-        const yaml_node_t *item = yaml_document_get_node(ctx->doc, node->data.sequence.items.start[i]);
+        const yaml_node_t *item =
+            yaml_document_get_node(ctx->doc, node->data.sequence.items.start[i]);
         size_t mark = wdn__res_path_push(ctx, "[%zu]", i);
         const char *s = get_scalar(ctx, item, "a string");
         if (s && s[0] == '\0')
@@ -504,7 +504,8 @@ static void decode_objlist(struct wdn__res_ctx *ctx, const struct wdn__res_field
         return;
     }
     for (size_t i = 0; i < n; i++) {
-        const yaml_node_t *item = yaml_document_get_node(ctx->doc, node->data.sequence.items.start[i]);
+        const yaml_node_t *item =
+            yaml_document_get_node(ctx->doc, node->data.sequence.items.start[i]);
         size_t mark = wdn__res_path_push(ctx, "[%zu]", i);
         wdn__res_decode(ctx, f->sub, items + i * f->sub->size, item);
         wdn__res_path_pop(ctx, mark);
@@ -590,8 +591,7 @@ void wdn__res_decode(struct wdn__res_ctx *ctx, const struct wdn__res_schema *sch
     struct wdn_res_pos pos;
 
     if (node->type != YAML_MAPPING_NODE) {
-        wdn__res_err(ctx, node, "expected a mapping (%s), found %s", schema->what,
-                     node_kind(node));
+        wdn__res_err(ctx, node, "expected a mapping (%s), found %s", schema->what, node_kind(node));
         return;
     }
     if (!tag_ok(node)) {

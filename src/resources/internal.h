@@ -41,17 +41,17 @@ struct wdn__res_field {
     enum wdn__res_type type;
     unsigned flags;
     size_t off;
-    size_t count_off;                   /* OBJLIST only */
-    const struct wdn__res_schema *sub;  /* OBJ, OBJLIST, INLINE */
-    const char *const *enums;           /* ENUM: NULL-terminated */
-    int64_t min, max;                   /* INT */
-    wdn__res_strcheck check;            /* STR, STRLIST items, MAP keys: extra validation */
-    const char *note;                   /* WARN: why it is ignored */
+    size_t count_off;                  /* OBJLIST only */
+    const struct wdn__res_schema *sub; /* OBJ, OBJLIST, INLINE */
+    const char *const *enums;          /* ENUM: NULL-terminated */
+    int64_t min, max;                  /* INT */
+    wdn__res_strcheck check;           /* STR, STRLIST items, MAP keys: extra validation */
+    const char *note;                  /* WARN: why it is ignored */
 };
 
 struct wdn__res_schema {
-    const char *what; /* for messages: "Component", "handler" ... */
-    size_t size;      /* sizeof the struct (OBJLIST items) */
+    const char *what;                    /* for messages: "Component", "handler" ... */
+    size_t size;                         /* sizeof the struct (OBJLIST items) */
     const struct wdn__res_field *fields; /* terminated by name == NULL */
     /* Runs after the fields were decoded (and only when the node was a mapping). */
     void (*check)(struct wdn__res_ctx *ctx, void *obj, const yaml_node_t *node);
@@ -87,8 +87,8 @@ void wdn__res_err(struct wdn__res_ctx *ctx, const yaml_node_t *node, const char 
 void wdn__res_warn(struct wdn__res_ctx *ctx, const yaml_node_t *node, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Same at a stored position. */
-void wdn__res_err_at(struct wdn__res_ctx *ctx, const struct wdn_res_pos *pos, const char *fmt,
-                     ...) __attribute__((format(printf, 3, 4)));
+void wdn__res_err_at(struct wdn__res_ctx *ctx, const struct wdn_res_pos *pos, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* Decodes mapping node into obj (zeroed, schema->size bytes). */
 void wdn__res_decode(struct wdn__res_ctx *ctx, const struct wdn__res_schema *schema, void *obj,

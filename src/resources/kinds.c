@@ -7,25 +7,48 @@
 
 #include "base/limits.h"
 
-#define FIELD(n, t, fl, type, member) {n, t, fl, offsetof(type, member), 0, NULL, NULL, 0, 0, NULL, NULL}
+#define FIELD(n, t, fl, type, member)                                                              \
+    {                                                                                              \
+        n, t, fl, offsetof(type, member), 0, NULL, NULL, 0, 0, NULL, NULL                          \
+    }
 #define FIELD_CHK(n, t, fl, type, member, chk)                                                     \
-    {n, t, fl, offsetof(type, member), 0, NULL, NULL, 0, 0, chk, NULL}
+    {                                                                                              \
+        n, t, fl, offsetof(type, member), 0, NULL, NULL, 0, 0, chk, NULL                           \
+    }
 #define FIELD_ENUM(n, fl, type, member, list)                                                      \
-    {n, WDN__RES_ENUM, fl, offsetof(type, member), 0, NULL, list, 0, 0, NULL, NULL}
+    {                                                                                              \
+        n, WDN__RES_ENUM, fl, offsetof(type, member), 0, NULL, list, 0, 0, NULL, NULL              \
+    }
 #define FIELD_INT(n, fl, type, member, lo, hi)                                                     \
-    {n, WDN__RES_INT, fl, offsetof(type, member), 0, NULL, NULL, lo, hi, NULL, NULL}
+    {                                                                                              \
+        n, WDN__RES_INT, fl, offsetof(type, member), 0, NULL, NULL, lo, hi, NULL, NULL             \
+    }
 #define FIELD_OBJ(n, fl, type, member, schema)                                                     \
-    {n, WDN__RES_OBJ, fl, offsetof(type, member), 0, &schema, NULL, 0, 0, NULL, NULL}
+    {                                                                                              \
+        n, WDN__RES_OBJ, fl, offsetof(type, member), 0, &schema, NULL, 0, 0, NULL, NULL            \
+    }
 #define FIELD_LIST(n, fl, type, member, count, schema)                                             \
-    {n, WDN__RES_OBJLIST, fl, offsetof(type, member), offsetof(type, count), &schema, NULL, 0, 0,  \
-     NULL, NULL}
+    {                                                                                              \
+        n, WDN__RES_OBJLIST, fl, offsetof(type, member), offsetof(type, count), &schema, NULL, 0,  \
+            0, NULL, NULL                                                                          \
+    }
 #define FIELD_INLINE(type, member, schema)                                                         \
-    {"", WDN__RES_INLINE, 0, offsetof(type, member), 0, &schema, NULL, 0, 0, NULL, NULL}
-#define FIELD_WARN(n, note) {n, WDN__RES_ANY, WDN__RES_F_WARN, 0, 0, NULL, NULL, 0, 0, NULL, note}
+    {                                                                                              \
+        "", WDN__RES_INLINE, 0, offsetof(type, member), 0, &schema, NULL, 0, 0, NULL, NULL         \
+    }
+#define FIELD_WARN(n, note)                                                                        \
+    {                                                                                              \
+        n, WDN__RES_ANY, WDN__RES_F_WARN, 0, 0, NULL, NULL, 0, 0, NULL, note                       \
+    }
 #define FIELD_WARN_T(n, t, type, member, note)                                                     \
-    {n, t, WDN__RES_F_WARN, offsetof(type, member), 0, NULL, NULL, INT64_MIN + 1, INT64_MAX, NULL, \
-     note}
-#define FIELD_END {NULL, WDN__RES_ANY, 0, 0, 0, NULL, NULL, 0, 0, NULL, NULL}
+    {                                                                                              \
+        n, t, WDN__RES_F_WARN, offsetof(type, member), 0, NULL, NULL, INT64_MIN + 1, INT64_MAX,    \
+            NULL, note                                                                             \
+    }
+#define FIELD_END                                                                                  \
+    {                                                                                              \
+        NULL, WDN__RES_ANY, 0, 0, 0, NULL, NULL, 0, 0, NULL, NULL                                  \
+    }
 
 #define REQ WDN__RES_F_REQUIRED
 #define NONEMPTY WDN__RES_F_NONEMPTY
@@ -124,8 +147,7 @@ static const struct wdn__res_schema component_spec_schema = {
     component_spec_check};
 
 static const struct wdn__res_field component_auth_fields[] = {
-    FIELD("secretStore", WDN__RES_STR, REQ | NONEMPTY, struct wdn_res_component_auth,
-          secret_store),
+    FIELD("secretStore", WDN__RES_STR, REQ | NONEMPTY, struct wdn_res_component_auth, secret_store),
     FIELD_END,
 };
 static const struct wdn__res_schema component_auth_schema = {
@@ -168,8 +190,8 @@ static const struct wdn__res_field pipeline_fields[] = {
 static const struct wdn__res_schema pipeline_schema = {"pipeline", sizeof(struct wdn_res_pipeline),
                                                        pipeline_fields, NULL};
 
-static const char *const http_verbs[] = {"GET",     "HEAD",  "POST",  "PUT", "DELETE",
-                                         "CONNECT", "OPTIONS", "TRACE", "PATCH", "*", NULL};
+static const char *const http_verbs[] = {"GET",     "HEAD",  "POST",  "PUT", "DELETE", "CONNECT",
+                                         "OPTIONS", "TRACE", "PATCH", "*",   NULL};
 
 static const char *check_verb(const char *s)
 {
@@ -267,8 +289,7 @@ static void policy_check(struct wdn__res_ctx *ctx, void *obj, const yaml_node_t 
 }
 
 static const struct wdn__res_field policy_fields[] = {
-    FIELD_CHK("appId", WDN__RES_STR, REQ, struct wdn_res_acl_policy, app_id,
-              wdn__res_check_app_id),
+    FIELD_CHK("appId", WDN__RES_STR, REQ, struct wdn_res_acl_policy, app_id, wdn__res_check_app_id),
     FIELD_ENUM("defaultAction", CI, struct wdn_res_acl_policy, default_action, actions),
     FIELD("trustDomain", WDN__RES_STR, REQ | NONEMPTY, struct wdn_res_acl_policy, trust_domain),
     FIELD("namespace", WDN__RES_STR, REQ | NONEMPTY, struct wdn_res_acl_policy, ns),
@@ -319,8 +340,7 @@ static const struct wdn__res_schema access_control_schema = {
 
 static const struct wdn__res_field config_spec_fields[] = {
     FIELD_OBJ("httpPipeline", 0, struct wdn_res_config_spec, http_pipeline, pipeline_schema),
-    FIELD_OBJ("appHttpPipeline", 0, struct wdn_res_config_spec, app_http_pipeline,
-              pipeline_schema),
+    FIELD_OBJ("appHttpPipeline", 0, struct wdn_res_config_spec, app_http_pipeline, pipeline_schema),
     FIELD_OBJ("accessControl", 0, struct wdn_res_config_spec, access_control,
               access_control_schema),
     /* Dapr's other Configuration keys (pkg/config/configuration.go): known, not used here. */
@@ -391,8 +411,7 @@ static void mcp_rule_check(struct wdn__res_ctx *ctx, void *obj, const yaml_node_
 
     /* A condition on a deny rule would make the deny depend on what the token carries, so a
      * caller could dodge it by asking for fewer scopes. Conditions narrow grants only. */
-    if (r->action && strcmp(r->action, "deny") == 0 &&
-        (r->require_scopes.n || r->require_claims.n))
+    if (r->action && strcmp(r->action, "deny") == 0 && (r->require_scopes.n || r->require_claims.n))
         wdn__res_err(ctx, node,
                      "requireScopes and requireClaims apply to allow rules only (a deny rule "
                      "with conditions could be dodged by a token without them)");
@@ -431,8 +450,7 @@ static const struct wdn__res_schema mcp_http_schema = {
     "streamableHTTP", sizeof(struct wdn_res_mcp_http_endpoint), mcp_http_fields, NULL};
 
 static const struct wdn__res_field mcp_endpoint_fields[] = {
-    FIELD_OBJ("streamableHTTP", REQ, struct wdn_res_mcp_endpoint, streamable_http,
-              mcp_http_schema),
+    FIELD_OBJ("streamableHTTP", REQ, struct wdn_res_mcp_endpoint, streamable_http, mcp_http_schema),
     FIELD_END,
 };
 static const struct wdn__res_schema mcp_endpoint_schema = {
@@ -534,8 +552,7 @@ static const struct wdn__res_field run_app_fields[] = {
     FIELD("appChannelAddress", WDN__RES_STR, NONEMPTY, APP, app_channel_address),
     FIELD_INT("appPort", 0, APP, app_port, -1, 65535),
     FIELD_INT("daprHTTPPort", 0, APP, dapr_http_port, -1, 65535),
-    FIELD_WARN_T("daprGRPCPort", WDN__RES_INT, APP, dapr_grpc_port,
-                 "warden has no gRPC API"),
+    FIELD_WARN_T("daprGRPCPort", WDN__RES_INT, APP, dapr_grpc_port, "warden has no gRPC API"),
     FIELD_WARN_T("daprInternalGRPCPort", WDN__RES_INT, APP, dapr_internal_grpc_port,
                  "sidecars talk HTTP over mTLS on a port warden picks"),
     FIELD_INT("metricsPort", 0, APP, metrics_port, -1, 65535),
@@ -563,5 +580,5 @@ static const struct wdn__res_field runfile_fields[] = {
     FIELD_LIST("apps", REQ | NONEMPTY, struct wdn_res_runfile, apps, n_apps, run_app_schema),
     FIELD_END,
 };
-const struct wdn__res_schema wdn__res_runfile_schema = {
-    "run file", sizeof(struct wdn_res_runfile), runfile_fields, NULL};
+const struct wdn__res_schema wdn__res_runfile_schema = {"run file", sizeof(struct wdn_res_runfile),
+                                                        runfile_fields, NULL};

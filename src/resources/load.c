@@ -124,7 +124,7 @@ static bool check_tree(struct wdn__res_ctx *ctx)
                     if (ids[k] < 1 || (size_t)ids[k] > n || refs[ids[k]]++) {
                         wdn__res_err(ctx, yaml_document_get_node(doc, ids[k]),
                                      "this node is used again through a YAML alias; aliases "
-                                 "are not allowed in resources");
+                                     "are not allowed in resources");
                         ok = false;
                     }
                 }
@@ -149,8 +149,8 @@ static bool check_depth(struct wdn__res_ctx *ctx, yaml_node_t *node, unsigned de
                 return false;
         }
     } else if (node->type == YAML_MAPPING_NODE) {
-        for (yaml_node_pair_t *p = node->data.mapping.pairs.start;
-             p < node->data.mapping.pairs.top; p++) {
+        for (yaml_node_pair_t *p = node->data.mapping.pairs.start; p < node->data.mapping.pairs.top;
+             p++) {
             if (!check_depth(ctx, yaml_document_get_node(ctx->doc, p->key), depth + 1) ||
                 !check_depth(ctx, yaml_document_get_node(ctx->doc, p->value), depth + 1))
                 return false;
@@ -201,15 +201,17 @@ static void load_document(struct wdn__res_ctx *ctx, const char *base_dir)
 
     if (kind_node == NULL) {
         /* The multi-app run file has no kind; it is known by its version and apps. */
-        if (wdn__res_map_get(ctx->doc, root, "apps") || wdn__res_map_get(ctx->doc, root, "version")) {
+        if (wdn__res_map_get(ctx->doc, root, "apps") ||
+            wdn__res_map_get(ctx->doc, root, "version")) {
             struct wdn_res_runfile *rf = new_resource(ctx, &wdn__res_runfile_schema, root);
             if (rf == NULL)
                 return;
             wdn__res_runfile_finish(ctx, rf, base_dir);
             rc = push_ptr((void ***)&set->runfiles, &set->n_runfiles, &priv->cap_runfiles, rf);
         } else {
-            wdn__res_err(ctx, root, "missing \"kind\" (Component, Configuration, MCPServer), "
-                                    "and not a run file (version, apps)");
+            wdn__res_err(ctx, root,
+                         "missing \"kind\" (Component, Configuration, MCPServer), "
+                         "and not a run file (version, apps)");
         }
         goto out;
     }
@@ -219,13 +221,13 @@ static void load_document(struct wdn__res_ctx *ctx, const char *base_dir)
     }
     if (strcmp(kind, "Component") == 0 || strcmp(kind, "Configuration") == 0) {
         if (api && strcmp(api, "dapr.io/v1alpha1") != 0)
-            wdn__res_err(ctx, api_node, "apiVersion of a %s must be dapr.io/v1alpha1, not \"%.64s\"",
-                         kind, api);
+            wdn__res_err(ctx, api_node,
+                         "apiVersion of a %s must be dapr.io/v1alpha1, not \"%.64s\"", kind, api);
         if (kind[1] == 'o' && kind[2] == 'm') {
             struct wdn_res_component *c = new_resource(ctx, &wdn__res_component_schema, root);
             if (c)
-                rc = push_ptr((void ***)&set->components, &set->n_components,
-                              &priv->cap_components, c);
+                rc = push_ptr((void ***)&set->components, &set->n_components, &priv->cap_components,
+                              c);
         } else {
             struct wdn_res_configuration *c =
                 new_resource(ctx, &wdn__res_configuration_schema, root);
@@ -243,8 +245,7 @@ static void load_document(struct wdn__res_ctx *ctx, const char *base_dir)
         }
         struct wdn_res_mcpserver *m = new_resource(ctx, &wdn__res_mcpserver_schema, root);
         if (m)
-            rc = push_ptr((void ***)&set->mcpservers, &set->n_mcpservers, &priv->cap_mcpservers,
-                          m);
+            rc = push_ptr((void ***)&set->mcpservers, &set->n_mcpservers, &priv->cap_mcpservers, m);
     } else if (strcmp(kind, "Subscription") == 0 || strcmp(kind, "Resiliency") == 0 ||
                strcmp(kind, "HTTPEndpoint") == 0) {
         /* Dapr kinds with no bearing on authentication or authorization: skipping one cannot
@@ -265,8 +266,7 @@ out:
  * raw bytes first. Brackets inside quoted or block scalars count too: a resource never holds
  * that many unclosed ones, and a scanner that tried to skip quotes could be fooled.
  */
-static bool flow_depth_ok(struct wdn_resources *set, const char *file, const char *data,
-                          size_t len)
+static bool flow_depth_ok(struct wdn_resources *set, const char *file, const char *data, size_t len)
 {
     unsigned depth = 0, line = 1, col = 1;
 
@@ -378,8 +378,7 @@ static int read_file(struct wdn_resources *set, const char *path, char **out, si
         goto out;
     }
     if ((uintmax_t)st.st_size > WDN_YAML_MAX_BYTES) {
-        wdn__res_msg(set, false, path, 0, 0, "file is larger than %u bytes",
-                     WDN_YAML_MAX_BYTES);
+        wdn__res_msg(set, false, path, 0, 0, "file is larger than %u bytes", WDN_YAML_MAX_BYTES);
         goto out;
     }
     data = malloc((size_t)st.st_size + 1);

@@ -111,9 +111,9 @@ struct wdn_res_pipeline {
 
 struct wdn_res_acl_operation {
     struct wdn_res_pos pos;
-    const char *name;              /* e.g. "mcp", "invoke/STAR", "api/STAR-STAR" (see docs) */
-    struct wdn_res_strlist verbs;  /* httpVerb: GET, POST, ... or * */
-    const char *action;            /* "allow" or "deny" (canonical lower case) */
+    const char *name;             /* e.g. "mcp", "invoke/STAR", "api/STAR-STAR" (see docs) */
+    struct wdn_res_strlist verbs; /* httpVerb: GET, POST, ... or * */
+    const char *action;           /* "allow" or "deny" (canonical lower case) */
 };
 
 struct wdn_res_acl_policy {
@@ -127,7 +127,7 @@ struct wdn_res_acl_policy {
 };
 
 struct wdn_res_access_control {
-    struct wdn_res_pos pos; /* line 0 when absent */
+    struct wdn_res_pos pos;     /* line 0 when absent */
     const char *default_action; /* "allow", "deny" or NULL */
     const char *trust_domain;
     struct wdn_res_acl_policy *policies;
@@ -194,10 +194,10 @@ struct wdn_res_mcpserver {
 struct wdn_res_run_shared {
     struct wdn_res_pos pos; /* of `common` (line 0 inside an app) */
     const char *config_file_path;
-    const char *app_protocol;   /* http (default), https, grpc, grpcs, h2c */
+    const char *app_protocol; /* http (default), https, grpc, grpcs, h2c */
     const char *api_listen_addresses;
     int enable_profiling;
-    const char *log_level;      /* debug, info (default), warn, error, fatal, panic */
+    const char *log_level; /* debug, info (default), warn, error, fatal, panic */
     int64_t app_max_concurrency;
     const char *placement_host_address;
     const char *scheduler_host_address;
@@ -221,10 +221,10 @@ struct wdn_res_run_shared {
 struct wdn_res_run_app {
     struct wdn_res_pos pos;
     struct wdn_res_run_shared sh;
-    const char *app_id;        /* defaults to the base name of appDirPath */
-    const char *app_dir_path;  /* as written */
+    const char *app_id;       /* defaults to the base name of appDirPath */
+    const char *app_dir_path; /* as written */
     const char *app_channel_address;
-    int64_t app_port;          /* WDN_RES_INT_UNSET or 0..65535 */
+    int64_t app_port; /* WDN_RES_INT_UNSET or 0..65535 */
     int64_t dapr_http_port;
     int64_t dapr_grpc_port;
     int64_t dapr_internal_grpc_port;
@@ -312,19 +312,19 @@ int wdn_resources_validate(struct wdn_resources *set, const char *app_id);
  * Pipeline check for one Configuration as one app will run it (used by the sidecar at start
  * and on reload): like wdn_resources_validate but only for cfg and app_id. Adds errors.
  */
-int wdn_resources_check_pipeline(struct wdn_resources *set,
-                                 const struct wdn_res_configuration *cfg, const char *app_id);
+int wdn_resources_check_pipeline(struct wdn_resources *set, const struct wdn_res_configuration *cfg,
+                                 const char *app_id);
 
 /** True when comp is loaded by app_id: its scopes are empty or list app_id exactly. */
 bool wdn_resources_component_in_scope(const struct wdn_res_component *comp, const char *app_id);
 
 /** Finders by metadata.name (NULL when absent); results are borrowed from the set. */
 const struct wdn_res_component *wdn_resources_find_component(const struct wdn_resources *set,
-                                                              const char *name);
+                                                             const char *name);
 const struct wdn_res_configuration *
 wdn_resources_find_configuration(const struct wdn_resources *set, const char *name);
 const struct wdn_res_mcpserver *wdn_resources_find_mcpserver(const struct wdn_resources *set,
-                                                              const char *name);
+                                                             const char *name);
 
 /** The value of a Component's spec.metadata entry (plain value only), or NULL. */
 const char *wdn_resources_component_meta(const struct wdn_res_component *comp, const char *name);

@@ -26,7 +26,8 @@ static const char *resolve(struct wdn__res_ctx *ctx, const struct wdn_res_pos *p
     } else if (strcmp(rel, ".") == 0)
         n = snprintf(buf, sizeof(buf), "%s", base);
     else
-        n = snprintf(buf, sizeof(buf), "%s/%s", base, rel[0] == '.' && rel[1] == '/' ? rel + 2 : rel);
+        n = snprintf(buf, sizeof(buf), "%s/%s", base,
+                     rel[0] == '.' && rel[1] == '/' ? rel + 2 : rel);
     if (n < 0 || (size_t)n >= sizeof(buf)) {
         wdn__res_err_at(ctx, pos, "path too long: %.64s", rel);
         return NULL;
@@ -60,8 +61,7 @@ static const char *must_resolve(struct wdn__res_ctx *ctx, const struct wdn_res_p
     return p;
 }
 
-static int append(struct wdn__res_ctx *ctx, struct wdn_res_strlist *l, const char *s,
-                  size_t cap)
+static int append(struct wdn__res_ctx *ctx, struct wdn_res_strlist *l, const char *s, size_t cap)
 {
     if (s == NULL || l->n >= cap)
         return 0;
@@ -81,8 +81,9 @@ static void resolve_resources(struct wdn__res_ctx *ctx, struct wdn_res_runfile *
     if (out.v == NULL)
         return;
     for (size_t i = 0; i < own->resources_paths.n; i++)
-        append(ctx, &out, must_resolve(ctx, &app->pos, "resourcesPaths entry", app->app_dir,
-                                       own->resources_paths.v[i]),
+        append(ctx, &out,
+               must_resolve(ctx, &app->pos, "resourcesPaths entry", app->app_dir,
+                            own->resources_paths.v[i]),
                cap);
     if (own->resources_path)
         append(ctx, &out,
@@ -109,8 +110,8 @@ static void resolve_config(struct wdn__res_ctx *ctx, struct wdn_res_run_app *app
     char local[WDN_RES_MAX_PATH];
 
     if (app->sh.config_file_path) {
-        app->config_file = must_resolve(ctx, &app->pos, "configFilePath", app->app_dir,
-                                        app->sh.config_file_path);
+        app->config_file =
+            must_resolve(ctx, &app->pos, "configFilePath", app->app_dir, app->sh.config_file_path);
         return;
     }
     if (app->app_dir &&
@@ -248,8 +249,9 @@ void wdn__res_runfile_finish(struct wdn__res_ctx *ctx, struct wdn_res_runfile *r
         /* App paths (other than appDirPath itself) are relative to the app's folder. */
         app->app_dir = resolve(ctx, &app->pos, rf->base_dir, app->app_dir_path);
         if (app->app_dir && !exists(app->app_dir, true))
-            wdn__res_err_at(ctx, &app->pos, "appDirPath \"%.128s\" is not a folder (resolved to "
-                                            "%.200s)",
+            wdn__res_err_at(ctx, &app->pos,
+                            "appDirPath \"%.128s\" is not a folder (resolved to "
+                            "%.200s)",
                             app->app_dir_path, app->app_dir);
         if (app->app_id == NULL && app->app_dir) {
             const char *slash = strrchr(app->app_dir, '/');

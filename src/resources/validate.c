@@ -31,7 +31,7 @@ bool wdn_resources_component_in_scope(const struct wdn_res_component *comp, cons
     } while (0)
 
 const struct wdn_res_component *wdn_resources_find_component(const struct wdn_resources *set,
-                                                              const char *name)
+                                                             const char *name)
 {
     FIND_BY_NAME(set->components, set->n_components, name);
 }
@@ -43,7 +43,7 @@ wdn_resources_find_configuration(const struct wdn_resources *set, const char *na
 }
 
 const struct wdn_res_mcpserver *wdn_resources_find_mcpserver(const struct wdn_resources *set,
-                                                              const char *name)
+                                                             const char *name)
 {
     FIND_BY_NAME(set->mcpservers, set->n_mcpservers, name);
 }
@@ -131,8 +131,8 @@ static void check_config(struct wdn_resources *set, const struct wdn_res_configu
         check_handler(set, cfg, "appHttpPipeline", i, &a->handlers[i], app_id);
 }
 
-int wdn_resources_check_pipeline(struct wdn_resources *set,
-                                 const struct wdn_res_configuration *cfg, const char *app_id)
+int wdn_resources_check_pipeline(struct wdn_resources *set, const struct wdn_res_configuration *cfg,
+                                 const char *app_id)
 {
     size_t before;
 

@@ -16,50 +16,49 @@
 #include "resources/resources.h"
 
 /* Dapr's initializeAccessControlList spec, written as the YAML a user would write. */
-static const char dapr_spec[] =
-    "apiVersion: dapr.io/v1alpha1\n"
-    "kind: Configuration\n"
-    "metadata: {name: acl}\n"
-    "spec:\n"
-    "  accessControl:\n"
-    "    defaultAction: deny\n"
-    "    trustDomain: abcd\n"
-    "    policies:\n"
-    "    - appId: app1\n"
-    "      defaultAction: allow\n"
-    "      trustDomain: public\n"
-    "      namespace: ns1\n"
-    "      operations:\n"
-    "      - {name: /op1, httpVerb: [POST, GET], action: allow}\n"
-    "      - {name: /op2, httpVerb: ['*'], action: deny}\n"
-    "    - appId: app2\n"
-    "      defaultAction: deny\n"
-    "      trustDomain: domain1\n"
-    "      namespace: ns2\n"
-    "      operations:\n"
-    "      - {name: /op3/a/*, httpVerb: [PUT, GET], action: allow}\n"
-    "      - {name: /op4, httpVerb: [POST], action: allow}\n"
-    "    - appId: app3\n"
-    "      trustDomain: domain1\n"
-    "      namespace: ns1\n"
-    "      operations:\n"
-    "      - {name: /op5, httpVerb: [POST], action: allow}\n"
-    "    - appId: app4\n"
-    "      defaultAction: deny\n"
-    "      trustDomain: domain1\n"
-    "      namespace: ns2\n"
-    "      operations:\n"
-    "      - {name: /op6, action: allow}\n"
-    "      - {name: /op7/a/b/*, action: allow}\n"
-    "      - {name: /op7/a/b/c/f, action: allow}\n"
-    "      - {name: /op7/a/b*, action: allow}\n"
-    "      - {name: /op7/c/**, action: allow}\n"
-    "    - appId: app1\n"
-    "      defaultAction: allow\n"
-    "      trustDomain: public\n"
-    "      namespace: ns4\n"
-    "      operations:\n"
-    "      - {name: /op6, httpVerb: ['*'], action: allow}\n";
+static const char dapr_spec[] = "apiVersion: dapr.io/v1alpha1\n"
+                                "kind: Configuration\n"
+                                "metadata: {name: acl}\n"
+                                "spec:\n"
+                                "  accessControl:\n"
+                                "    defaultAction: deny\n"
+                                "    trustDomain: abcd\n"
+                                "    policies:\n"
+                                "    - appId: app1\n"
+                                "      defaultAction: allow\n"
+                                "      trustDomain: public\n"
+                                "      namespace: ns1\n"
+                                "      operations:\n"
+                                "      - {name: /op1, httpVerb: [POST, GET], action: allow}\n"
+                                "      - {name: /op2, httpVerb: ['*'], action: deny}\n"
+                                "    - appId: app2\n"
+                                "      defaultAction: deny\n"
+                                "      trustDomain: domain1\n"
+                                "      namespace: ns2\n"
+                                "      operations:\n"
+                                "      - {name: /op3/a/*, httpVerb: [PUT, GET], action: allow}\n"
+                                "      - {name: /op4, httpVerb: [POST], action: allow}\n"
+                                "    - appId: app3\n"
+                                "      trustDomain: domain1\n"
+                                "      namespace: ns1\n"
+                                "      operations:\n"
+                                "      - {name: /op5, httpVerb: [POST], action: allow}\n"
+                                "    - appId: app4\n"
+                                "      defaultAction: deny\n"
+                                "      trustDomain: domain1\n"
+                                "      namespace: ns2\n"
+                                "      operations:\n"
+                                "      - {name: /op6, action: allow}\n"
+                                "      - {name: /op7/a/b/*, action: allow}\n"
+                                "      - {name: /op7/a/b/c/f, action: allow}\n"
+                                "      - {name: /op7/a/b*, action: allow}\n"
+                                "      - {name: /op7/c/**, action: allow}\n"
+                                "    - appId: app1\n"
+                                "      defaultAction: allow\n"
+                                "      trustDomain: public\n"
+                                "      namespace: ns4\n"
+                                "      operations:\n"
+                                "      - {name: /op6, httpVerb: ['*'], action: allow}\n";
 
 static struct wdn_acl *compile_text(const char *text, bool http)
 {
@@ -273,12 +272,12 @@ static void test_normalize(void **state)
 /* A refused path is denied even where everything is allowed. */
 static void test_refused_paths_deny(void **state)
 {
-    struct wdn_acl *acl = compile_text(
-        "apiVersion: dapr.io/v1alpha1\nkind: Configuration\nmetadata: {name: c}\n"
-        "spec:\n  accessControl:\n    defaultAction: allow\n    policies:\n"
-        "    - appId: a\n      trustDomain: public\n      namespace: default\n"
-        "      operations: [{name: /admin/**, httpVerb: ['*'], action: deny}]\n",
-        true);
+    struct wdn_acl *acl =
+        compile_text("apiVersion: dapr.io/v1alpha1\nkind: Configuration\nmetadata: {name: c}\n"
+                     "spec:\n  accessControl:\n    defaultAction: allow\n    policies:\n"
+                     "    - appId: a\n      trustDomain: public\n      namespace: default\n"
+                     "      operations: [{name: /admin/**, httpVerb: ['*'], action: deny}]\n",
+                     true);
     struct wdn_acl_caller c = {"public", "default", "a"};
     struct wdn_acl_decision d;
 
@@ -386,20 +385,21 @@ static struct wdn_mcp_policy *mcp_compile(const char *text)
     return p;
 }
 
-static const char weather_policy[] = "apiVersion: warden.dev/v1alpha1\n"
-                                     "kind: MCPServer\n"
-                                     "metadata: {name: mcp-server}\n"
-                                     "spec:\n"
-                                     "  appId: mcp-server\n"
-                                     "  rules:\n"
-                                     "  - {callers: [mcp-client], tools: [add, echo], action: allow}\n"
-                                     "  - callers: [mcp-client]\n"
-                                     "    tools: ['get_*']\n"
-                                     "    action: allow\n"
-                                     "    requireScopes: ['weather:read']\n"
-                                     "  - {callers: ['*'], tools: ['admin_*'], action: deny}\n"
-                                     "  - {callers: [ops], tools: ['*'], action: allow,\n"
-                                     "     requireClaims: {team: sre}}\n";
+static const char weather_policy[] =
+    "apiVersion: warden.dev/v1alpha1\n"
+    "kind: MCPServer\n"
+    "metadata: {name: mcp-server}\n"
+    "spec:\n"
+    "  appId: mcp-server\n"
+    "  rules:\n"
+    "  - {callers: [mcp-client], tools: [add, echo], action: allow}\n"
+    "  - callers: [mcp-client]\n"
+    "    tools: ['get_*']\n"
+    "    action: allow\n"
+    "    requireScopes: ['weather:read']\n"
+    "  - {callers: ['*'], tools: ['admin_*'], action: deny}\n"
+    "  - {callers: [ops], tools: ['*'], action: allow,\n"
+    "     requireClaims: {team: sre}}\n";
 
 static void test_mcp_policy(void **state)
 {
@@ -466,10 +466,11 @@ static void test_mcp_policy(void **state)
 
 static void test_mcp_default_allow(void **state)
 {
-    struct wdn_mcp_policy *p = mcp_compile("apiVersion: warden.dev/v1alpha1\nkind: MCPServer\n"
-                                           "metadata: {name: s}\nspec:\n  appId: s\n"
-                                           "  defaultAction: allow\n  rules:\n"
-                                           "  - {callers: [untrusted], tools: ['*'], action: deny}\n");
+    struct wdn_mcp_policy *p =
+        mcp_compile("apiVersion: warden.dev/v1alpha1\nkind: MCPServer\n"
+                    "metadata: {name: s}\nspec:\n  appId: s\n"
+                    "  defaultAction: allow\n  rules:\n"
+                    "  - {callers: [untrusted], tools: ['*'], action: deny}\n");
     struct wdn_mcp_decision d;
 
     wdn_mcp_policy_eval(p, "anyone", "anything", NULL, &d);
@@ -496,11 +497,16 @@ static void test_mcp_default_allow(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_dapr_http_cases),    cmocka_unit_test(test_dapr_grpc_cases),
-        cmocka_unit_test(test_dapr_parse_defaults), cmocka_unit_test(test_decision_detail),
-        cmocka_unit_test(test_normalize),          cmocka_unit_test(test_refused_paths_deny),
-        cmocka_unit_test(test_tutorial_deny),      cmocka_unit_test(test_spiffe),
-        cmocka_unit_test(test_glob),               cmocka_unit_test(test_mcp_policy),
+        cmocka_unit_test(test_dapr_http_cases),
+        cmocka_unit_test(test_dapr_grpc_cases),
+        cmocka_unit_test(test_dapr_parse_defaults),
+        cmocka_unit_test(test_decision_detail),
+        cmocka_unit_test(test_normalize),
+        cmocka_unit_test(test_refused_paths_deny),
+        cmocka_unit_test(test_tutorial_deny),
+        cmocka_unit_test(test_spiffe),
+        cmocka_unit_test(test_glob),
+        cmocka_unit_test(test_mcp_policy),
         cmocka_unit_test(test_mcp_default_allow),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

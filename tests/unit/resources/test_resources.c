@@ -328,8 +328,7 @@ static void test_errors_yaml(void **state)
            "t.yaml:3:18: metadata.name: YAML tag tag:yaml.org,2002:int is not supported\n");
     expect(COMP_HEAD "metadata: {name: \"a\\0b\"}\nspec: {type: t, version: v1}\n",
            "t.yaml:3:18: metadata.name: value contains a NUL byte\n");
-    expect("[a, b]\n",
-           "t.yaml:1:1: a resource must be a mapping with apiVersion and kind\n");
+    expect("[a, b]\n", "t.yaml:1:1: a resource must be a mapping with apiVersion and kind\n");
     expect("apiVersion: dapr.io/v1alpha1\nmetadata: {name: x}\n",
            "t.yaml:1:1: missing \"kind\" (Component, Configuration, MCPServer), and not a run "
            "file (version, apps)\n");
@@ -400,22 +399,21 @@ static void test_size_limit(void **state)
 
 static void test_configuration_acl(void **state)
 {
-    struct wdn_resources *set = load_text(CFG_HEAD
-                                          "spec:\n"
-                                          "  accessControl:\n"
-                                          "    defaultAction: Deny\n"
-                                          "    trustDomain: public\n"
-                                          "    policies:\n"
-                                          "    - appId: mcp-client\n"
-                                          "      defaultAction: allow\n"
-                                          "      trustDomain: public\n"
-                                          "      namespace: default\n"
-                                          "      operations:\n"
-                                          "      - name: /mcp\n"
-                                          "        httpVerb: [POST, '*']\n"
-                                          "        action: deny\n"
-                                          "      - name: api/**\n"
-                                          "        action: ALLOW\n");
+    struct wdn_resources *set = load_text(CFG_HEAD "spec:\n"
+                                                   "  accessControl:\n"
+                                                   "    defaultAction: Deny\n"
+                                                   "    trustDomain: public\n"
+                                                   "    policies:\n"
+                                                   "    - appId: mcp-client\n"
+                                                   "      defaultAction: allow\n"
+                                                   "      trustDomain: public\n"
+                                                   "      namespace: default\n"
+                                                   "      operations:\n"
+                                                   "      - name: /mcp\n"
+                                                   "        httpVerb: [POST, '*']\n"
+                                                   "        action: deny\n"
+                                                   "      - name: api/**\n"
+                                                   "        action: ALLOW\n");
     assert_int_equal(set->n_msgs, 0);
     const struct wdn_res_access_control *ac = &set->configurations[0]->spec.access_control;
     assert_string_equal(ac->default_action, "deny"); /* canonical spelling */
@@ -552,8 +550,8 @@ static char tmp_root[256];
 static void make_dirs(const char *root)
 {
     char p[512];
-    const char *dirs[] = {"mcp_client", "mcp_server", "weather_service", "resources",
-                          "mcp_server/.dapr", "mcp_server/.dapr/resources"};
+    const char *dirs[] = {"mcp_client", "mcp_server",       "weather_service",
+                          "resources",  "mcp_server/.dapr", "mcp_server/.dapr/resources"};
     for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
         snprintf(p, sizeof(p), "%s/%s", root, dirs[i]);
         mkdir(p, 0755);
@@ -609,7 +607,7 @@ static void test_runfile_tutorial(void **state)
     assert_int_equal(a->sh.env.n, 1);
     assert_string_equal(a->sh.env.v[0].name, "APP_PORT");
     assert_string_equal(a->sh.env.v[0].value, "5001");
-    assert_string_equal(a->sh.log_level, "info"); /* from common */
+    assert_string_equal(a->sh.log_level, "info");             /* from common */
     assert_string_equal(a->sh.daprd_log_destination, "file"); /* Dapr's default */
     assert_int_equal(a->dapr_http_port, WDN_RES_INT_UNSET);
     snprintf(want, sizeof(want), "%s/mcp_client", rf->base_dir);
@@ -638,9 +636,8 @@ static void test_runfile_tutorial(void **state)
 
 static void test_errors_runfile(void **state)
 {
-    expect("version: 2\napps: []\n",
-           "t.yaml:1:10: version: 2 is out of range [1, 1]\n"
-           "t.yaml:2:7: apps: must not be empty\n");
+    expect("version: 2\napps: []\n", "t.yaml:1:10: version: 2 is out of range [1, 1]\n"
+                                     "t.yaml:2:7: apps: must not be empty\n");
     expect("version: 1\napps:\n- appID: a\n  appDirPath: /\n  appPort: 70000\n  colour: red\n"
            "  appProtocol: HTTP\n  command: python main.py\n  env: {1X: y}\n"
            "  enableAppHealthCheck: 'false'\n",
