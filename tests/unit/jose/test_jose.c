@@ -865,6 +865,46 @@ static void test_pem_roundtrip_0600(void **state)
     rmdir(dir);
 }
 
+static void test_x5c_only_rsa_key(void **state)
+{
+    /* Some issuers publish only a certificate chain for a key: the first certificate's key is
+     * used, and it is the same key as its n/e form (same thumbprint). */
+    char dir[] = "/tmp/wdn-x5c-XXXXXX", cmd[1024], path[256], b64[4096], doc[4600];
+    FILE *f;
+    size_t n;
+    struct wdn_jwks *ks;
+
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/k.pem", dir);
+    assert_int_equal(wdn_jose_key_save_pem(rsa, path, NULL), 0);
+    snprintf(cmd, sizeof(cmd),
+             "openssl req -x509 -key %s -subj /CN=x5c -days 1 -outform DER 2>/dev/null"
+             " | openssl base64 -A > %s/c.b64",
+             path, dir);
+    assert_int_equal(system(cmd), 0);
+    snprintf(path, sizeof(path), "%s/c.b64", dir);
+    f = fopen(path, "r");
+    assert_non_null(f);
+    n = fread(b64, 1, sizeof(b64) - 1, f);
+    fclose(f);
+    b64[n] = '\0';
+    snprintf(doc, sizeof(doc), "{\"keys\":[{\"kty\":\"RSA\",\"kid\":\"rsa1\",\"x5c\":[\"%s\"]}]}", b64);
+    ks = parse(doc);
+    assert_int_equal(wdn_jwks_count(ks), 1);
+    assert_memory_equal(wdn_jwk_thumbprint(wdn_jwks_key(ks, 0)),
+                        wdn_jwk_thumbprint(wdn_jwks_key(keys, 0)), 32);
+    assert_reason(verify_with(ks, sign(rsa, claims(""))), WDN_JWT_OK);
+    wdn_jwks_release(ks);
+    /* A truncated certificate is skipped, not fatal. */
+    b64[n - 8] = '\0';
+    snprintf(doc, sizeof(doc), "{\"keys\":[{\"kty\":\"RSA\",\"kid\":\"rsa1\",\"x5c\":[\"%s\"]}]}", b64);
+    ks = parse(doc);
+    assert_int_equal(wdn_jwks_count(ks), 0);
+    wdn_jwks_release(ks);
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 static void test_default_kid_is_thumbprint(void **state)
 {
     struct wdn_jose_key *k = wdn_jose_key_generate(WDN_JOSE_ES256, 0, NULL, NULL);
@@ -925,6 +965,7 @@ int main(void)
         cmocka_unit_test(test_jwks_documents),
         cmocka_unit_test(test_openssl_cli_tokens),
         cmocka_unit_test(test_pem_roundtrip_0600),
+        cmocka_unit_test(test_x5c_only_rsa_key),
         cmocka_unit_test(test_default_kid_is_thumbprint),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
