@@ -289,6 +289,52 @@ static bool flow_depth_ok(struct wdn_resources *set, const char *file, const cha
     return true;
 }
 
+/*
+ * libyaml's loader builds the whole node graph before we can count it, about a hundred bytes
+ * per node: a 4 MiB file of "[1,1,1,..." would cost hundreds of megabytes. A first pass over
+ * the event stream (constant memory) counts nodes per document and stops at the limit. A syntax
+ * error here is left for the loading pass, which reports it with its place.
+ */
+static bool node_count_ok(struct wdn_resources *set, const char *file, const char *data, size_t len)
+{
+    yaml_parser_t parser;
+    yaml_event_t ev;
+    size_t nodes = 0;
+    bool ok = true, done = false;
+
+    if (!yaml_parser_initialize(&parser))
+        return true; /* the loading pass fails the same way and says so */
+    yaml_parser_set_input_string(&parser, (const unsigned char *)data, len);
+    while (!done && ok) {
+        if (!yaml_parser_parse(&parser, &ev))
+            break;
+        switch (ev.type) {
+        case YAML_DOCUMENT_START_EVENT:
+            nodes = 0;
+            break;
+        case YAML_SCALAR_EVENT:
+        case YAML_SEQUENCE_START_EVENT:
+        case YAML_MAPPING_START_EVENT:
+        case YAML_ALIAS_EVENT:
+            if (++nodes > WDN_YAML_MAX_NODES) {
+                wdn__res_msg(set, false, file, (unsigned)ev.start_mark.line + 1,
+                             (unsigned)ev.start_mark.column + 1, "document has more than %u nodes",
+                             WDN_YAML_MAX_NODES);
+                ok = false;
+            }
+            break;
+        case YAML_STREAM_END_EVENT:
+            done = true;
+            break;
+        default:
+            break;
+        }
+        yaml_event_delete(&ev);
+    }
+    yaml_parser_delete(&parser);
+    return ok;
+}
+
 /* Parses every document of one stream. */
 static int load_stream(struct wdn_resources *set, const char *file, const char *base_dir,
                        const char *data, size_t len)
@@ -310,7 +356,7 @@ static int load_stream(struct wdn_resources *set, const char *file, const char *
                      WDN_YAML_MAX_BYTES);
         return WDN_ECONFIG;
     }
-    if (!flow_depth_ok(set, ctx.file, data, len))
+    if (!flow_depth_ok(set, ctx.file, data, len) || !node_count_ok(set, ctx.file, data, len))
         return WDN_ECONFIG;
     if (!yaml_parser_initialize(&parser))
         return WDN_ENOMEM;

@@ -366,6 +366,51 @@ static void test_depth_limit(void **state)
     wdn_resources_free(set);
 }
 
+static void test_more_limits(void **state)
+{
+    size_t cap = 2 * 200001 + 64;
+    char *text = malloc(cap);
+    struct wdn_resources *set;
+
+    /* Nodes are counted before libyaml builds the document. */
+    size_t n = (size_t)sprintf(text, "a: [");
+    for (int i = 0; i < 200001; i++)
+        n += (size_t)sprintf(text + n, "1,");
+    sprintf(text + n - 1, "]\n");
+    set = load_text(text);
+    assert_string_equal(messages(set), "t.yaml:1:399999: document has more than 200000 nodes\n");
+    wdn_resources_free(set);
+    free(text);
+
+    /* Unclosed flow collections are counted on the raw bytes first. */
+    char deep[200];
+    memset(deep, '[', 70);
+    strcpy(deep + 70, "\n");
+    expect(deep, "t.yaml:1:65: more than 64 unclosed '[' or '{' (flow nesting limit)\n");
+
+    /* A value longer than 64 KiB, a list longer than 4096 items. */
+    text = malloc(70000 + 256);
+    n = (size_t)sprintf(text, COMP_HEAD "metadata: {name: b}\nspec:\n  type: t\n  version: ");
+    memset(text + n, 'v', 65537);
+    strcpy(text + n + 65537, "\n");
+    expect(text, "t.yaml:6:12: spec.version: value is longer than 65536 bytes\n");
+    free(text);
+    text = malloc(4097 * 3 + 256);
+    n = (size_t)sprintf(text, COMP_HEAD "metadata: {name: b}\nspec: {type: t, version: v1}\n"
+                                        "scopes: [");
+    for (int i = 0; i < 4097; i++)
+        n += (size_t)sprintf(text + n, "a,");
+    sprintf(text + n - 1, "]\n");
+    expect(text, "t.yaml:5:9: scopes: more than 4096 items\n");
+    free(text);
+
+    /* Keys of a free-form map are unique too. */
+    expect("version: 1\napps:\n- appID: a\n  appDirPath: /\n  env: {A: '1', B: '2', A: '3'}\n",
+           "t.yaml:5:25: apps[0].env: duplicate key \"A\"\n");
+    expect("apiVersion: dapr.io/v1alpha1\nkind: [Component]\n",
+           "t.yaml:2:7: \"kind\" must be a string\n");
+}
+
 static void test_error_cap(void **state)
 {
     char *text = malloc(300 * 16 + 256);
@@ -814,6 +859,7 @@ int main(void)
         cmocka_unit_test(test_errors_yaml),
         cmocka_unit_test(test_depth_limit),
         cmocka_unit_test(test_error_cap),
+        cmocka_unit_test(test_more_limits),
         cmocka_unit_test(test_size_limit),
         cmocka_unit_test(test_configuration_acl),
         cmocka_unit_test(test_errors_configuration),
