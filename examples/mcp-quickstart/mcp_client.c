@@ -1,0 +1,196 @@
+/* The tutorial's MCP client app in C: POST /run lists the tools of the MCP server (through the
+ * sidecar), calls add and get_weather_alert, and answers with the tutorial's JSON. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app.h"
+#include "base/error.h"
+#include "warden/mcp.h"
+
+#include <curl/curl.h>
+
+struct run {
+    uv_work_t work;
+    struct wdn_http_req *req;
+    int status;
+    json_t *doc;
+};
+
+/*
+ * The bearer token hook. MCP_BEARER_TOKEN gives a static token. The OAuth2 client credentials
+ * flow of the tutorial (AUTH0_* variables) plugs in here once warden's OAuth2 client exists; until
+ * then a configured AUTH0_DOMAIN fails the call rather than silently sending no token.
+ */
+static int token_provider(void *ud, char *buf, size_t cap)
+{
+    const char *tok = app_env("MCP_BEARER_TOKEN", NULL);
+
+    (void)ud;
+    if (tok != NULL)
+        return wdn_fmt(buf, cap, "%s", tok);
+    if (app_env("AUTH0_DOMAIN", NULL) != NULL)
+        return WDN_EUNSUPPORTED;
+    buf[0] = '\0';
+    return 0;
+}
+
+static json_t *detail(const char *error, const char *message)
+{
+    return json_pack("{s:{s:s, s:s}}", "detail", "error", error, "message", message);
+}
+
+/* Maps a client failure to the tutorial's HTTP answer. */
+static void fail_with(struct run *r, const struct wdn_mcp_error *e)
+{
+    char msg[320];
+
+    if (e->http_status > 0) {
+        snprintf(msg, sizeof(msg), "MCP server returned HTTP %ld", e->http_status);
+        r->status = (int)e->http_status;
+        r->doc = detail("ACCESS_DENIED", msg);
+    } else {
+        snprintf(msg, sizeof(msg), "Failed to connect to MCP server: %s", e->message);
+        r->status = 502;
+        r->doc = detail("MCP_CONNECTION_FAILED", msg);
+    }
+}
+
+static void call_tool(struct wdn_mcp_client *c, const char *name, json_t *args, json_t *out,
+                      const char *key, json_t *errors)
+{
+    struct wdn_mcp_error e;
+    json_t *result = NULL;
+    char msg[400];
+
+    if (wdn_mcp_client_call_tool(c, name, args, &result, &e) != 0) {
+        snprintf(msg, sizeof(msg), "%s: %s", name, e.message);
+        json_array_append_new(errors, json_string(msg));
+        json_object_set_new(out, key, json_null());
+        return;
+    }
+    if (json_is_true(json_object_get(result, "isError"))) {
+        snprintf(msg, sizeof(msg), "%s: %s", name,
+                 wdn_mcp_result_text(result) ? wdn_mcp_result_text(result) : "tool error");
+        json_array_append_new(errors, json_string(msg));
+    }
+    json_object_set_new(out, key, wdn_mcp_result_text(result)
+                                      ? json_string(wdn_mcp_result_text(result))
+                                      : json_null());
+    json_decref(result);
+}
+
+static void do_run(uv_work_t *w)
+{
+    struct run *r = w->data;
+    const char *endpoint = app_env("DAPR_HTTP_ENDPOINT", NULL);
+    const char *api_token = app_env("DAPR_API_TOKEN", NULL);
+    char url[1024], port_url[64], hdr[1100];
+    const char *extra[2] = {NULL, NULL};
+    struct wdn_mcp_client_config cfg;
+    struct wdn_mcp_client *c = NULL;
+    struct wdn_mcp_error e;
+    json_t *tools = NULL, *list, *errors, *t;
+    size_t i;
+
+    if (endpoint == NULL) {
+        snprintf(port_url, sizeof(port_url), "http://127.0.0.1:%s",
+                 app_env("DAPR_HTTP_PORT", "3500"));
+        endpoint = port_url;
+    }
+    snprintf(url, sizeof(url), "%s/v1.0/invoke/mcp-server/method/mcp",
+             app_env("MCP_SERVER_URL", NULL) ? "" : endpoint);
+    if (app_env("MCP_SERVER_URL", NULL) != NULL)
+        snprintf(url, sizeof(url), "%s", app_env("MCP_SERVER_URL", NULL));
+    if (api_token != NULL) {
+        snprintf(hdr, sizeof(hdr), "dapr-api-token: %s", api_token);
+        extra[0] = hdr;
+    }
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.url = url;
+    cfg.client_name = "mcp-client";
+    cfg.token_fn = token_provider;
+    cfg.extra_headers = extra;
+    cfg.timeout_ms = 30000;
+    c = wdn_mcp_client_new(&cfg, &e);
+    if (c == NULL || wdn_mcp_client_connect(c, &e) != 0 ||
+        wdn_mcp_client_list_tools(c, &tools, &e) != 0) {
+        fail_with(r, &e);
+        goto out;
+    }
+    list = json_array();
+    errors = json_array();
+    json_array_foreach(tools, i, t) {
+        json_array_append_new(list, json_pack("{s:O, s:O}", "name", json_object_get(t, "name"),
+                                              "description",
+                                              json_object_get(t, "description")
+                                                  ? json_object_get(t, "description")
+                                                  : json_string("")));
+    }
+    r->doc = json_object();
+    json_object_set_new(r->doc, "tools", list);
+    call_tool(c, "add", json_pack("{s:i, s:i}", "a", 2, "b", 3), r->doc, "add_result", errors);
+    call_tool(c, "get_weather_alert", json_pack("{s:s}", "city", "Chicago"), r->doc,
+              "weather_alert", errors);
+    json_object_set_new(r->doc, "errors", errors);
+    r->status = 200;
+out:
+    json_decref(tools);
+    wdn_mcp_client_free(c);
+}
+
+static void after_run(uv_work_t *w, int status)
+{
+    struct run *r = w->data;
+
+    (void)status;
+    if (r->doc == NULL) {
+        r->status = 500;
+        r->doc = detail("INTERNAL", "out of memory");
+    }
+    app_respond_json(r->req, r->status, r->doc);
+    json_decref(r->doc);
+    free(r);
+}
+
+static int on_req(struct wdn_http_handler *self, struct wdn_http_req *req)
+{
+    const struct wdn_http_request *h = wdn_http_req_head(req);
+    struct run *r;
+    json_t *doc;
+
+    (void)self;
+    if (wdn_str_eq_cstr(h->path, "/run") && wdn_str_eq_cstr(h->method, "POST")) {
+        r = calloc(1, sizeof(*r));
+        if (r == NULL) {
+            wdn_http_respond(req, 503, NULL, 0, WDN_STR(""));
+            return 0;
+        }
+        r->req = req;
+        r->work.data = r;
+        /* The MCP conversation blocks, so it runs on the thread pool. */
+        if (uv_queue_work(wdn_http_req_loop(req), &r->work, do_run, after_run) != 0) {
+            free(r);
+            wdn_http_respond(req, 503, NULL, 0, WDN_STR(""));
+        }
+        return 0;
+    }
+    if (wdn_str_eq_cstr(h->path, "/") && wdn_str_eq_cstr(h->method, "GET")) {
+        doc = json_pack("{s:s, s:s}", "status", "ok", "service", "mcp-client");
+        app_respond_json(req, 200, doc);
+    } else {
+        doc = json_pack("{s:s}", "detail", "Not Found");
+        app_respond_json(req, 404, doc);
+    }
+    json_decref(doc);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    struct wdn_http_handler h = {.on_req = on_req};
+    struct wdn_http_handler *chain[] = {&h};
+
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    return app_serve("mcp_client", chain, 1, app_port(argc, argv, 5001), 1);
+}
