@@ -51,6 +51,8 @@ static size_t json_escape(char *out, size_t cap, const char *msg)
 }
 
 static void log_vwrite(enum wdn_log_level level, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+static void log_vwrite(enum wdn_log_level level, const char *fmt, va_list ap)
 {
     char msg[2048], line[4608], ts[40];
     struct timespec now;
