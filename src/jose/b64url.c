@@ -1,33 +1,29 @@
 /* base64url and base64 codecs: strict decoders for untrusted tokens and keys, one encoder. */
 #include "jose/b64url.h"
 
+#include <pthread.h>
+#include <string.h>
+
 #include "base/error.h"
 
 static const char url_alphabet[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
-/* Maps one character to its 6-bit value, or -1. Written as comparisons rather than a table
- * indexed by the byte so that a signed char can never index out of bounds. */
-static int val(unsigned char c, int url)
+/* Decoding tables, 256 entries indexed by the byte as unsigned char: 0-63 for alphabet
+ * characters, 64 for everything else. Built once, read-only after that. */
+static unsigned char tab_url[256], tab_std[256];
+static pthread_once_t tab_once = PTHREAD_ONCE_INIT;
+
+static void tab_init(void)
 {
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (url) {
-        if (c == '-')
-            return 62;
-        if (c == '_')
-            return 63;
-    } else {
-        if (c == '+')
-            return 62;
-        if (c == '/')
-            return 63;
+    static const char std_alphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    memset(tab_url, 64, sizeof(tab_url));
+    memset(tab_std, 64, sizeof(tab_std));
+    for (int i = 0; i < 64; i++) {
+        tab_url[(unsigned char)url_alphabet[i]] = (unsigned char)i;
+        tab_std[(unsigned char)std_alphabet[i]] = (unsigned char)i;
     }
-    return -1;
 }
 
 size_t wdn_b64url_decoded_max(size_t n)
@@ -48,6 +44,10 @@ static int decode(const char *p, size_t n, int url, unsigned char *out, size_t c
     unsigned acc = 0;
     int bits = 0;
     int rc = WDN_EPARSE;
+    const unsigned char *tab;
+
+    pthread_once(&tab_once, tab_init);
+    tab = url ? tab_url : tab_std;
 
     if (n % 4 == 1)
         goto out;
@@ -57,10 +57,10 @@ static int decode(const char *p, size_t n, int url, unsigned char *out, size_t c
         goto out;
     }
     for (size_t i = 0; i < n; i++) {
-        int v = val((unsigned char)p[i], url);
-        if (v < 0)
+        unsigned v = tab[(unsigned char)p[i]];
+        if (v > 63)
             goto out;
-        acc = (acc << 6) | (unsigned)v;
+        acc = (acc << 6) | v;
         bits += 6;
         if (bits >= 8) {
             bits -= 8;
