@@ -140,7 +140,8 @@ static enum wdn_jwt_reason check_header(json_t *h, const struct wdn_jwt_rules *r
     if (typ != NULL && (!json_is_string(typ) || !typ_ok(json_string_value(typ))))
         return WDN_JWT_BAD_TYP;
     if (k != NULL) {
-        if (!json_is_string(k) || json_string_length(k) > WDN_JWK_MAX_KID_BYTES)
+        if (!json_is_string(k) || json_string_length(k) == 0 ||
+            json_string_length(k) > WDN_JWK_MAX_KID_BYTES)
             return WDN_JWT_MALFORMED;
         *kid = (struct wdn_str){json_string_value(k), json_string_length(k)};
     }
@@ -162,7 +163,8 @@ static enum wdn_jwt_reason select_key(const struct wdn_jwks *keys, bool has_kid,
     for (size_t i = 0; i < keys->n; i++) {
         const struct wdn_jwk *k = &keys->keys[i];
         if (has_kid) {
-            if (!wdn_str_eq((struct wdn_str){k->kid, k->kid_len}, kid))
+            /* A key published without kid is only ever chosen for tokens without one. */
+            if (k->kid_len == 0 || !wdn_str_eq((struct wdn_str){k->kid, k->kid_len}, kid))
                 continue;
             kid_matches++;
         }

@@ -468,6 +468,10 @@ static void test_unknown_kid(void **state)
                   WDN_JWT_UNKNOWN_KID);
     assert_reason(verify(sign_raw(rsa, "{\"alg\":\"RS256\",\"kid\":\"rsa\"}", claims(""))),
                   WDN_JWT_UNKNOWN_KID);
+    assert_reason(verify(sign_raw(rsa, "{\"alg\":\"RS256\",\"kid\":\"\"}", claims(""))),
+                  WDN_JWT_MALFORMED);
+    assert_reason(verify(sign_raw(rsa, "{\"alg\":\"RS256\",\"kid\":7}", claims(""))),
+                  WDN_JWT_MALFORMED);
 }
 
 static void test_rsa_1024(void **state)
