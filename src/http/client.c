@@ -38,6 +38,7 @@ struct cconn {
     bool in_process;
     bool again;
     bool reused;
+    int eof; /* the stream ended (a WDN_E* code) while an exchange was on it */
     int handles_open;
     unsigned writes_pending;
     struct wdn_http_exchange *x;
@@ -446,20 +447,15 @@ static void cc_read(struct wdn__http_transport *tx, ssize_t n)
     if (cc->closing)
         return;
     if (n < 0) {
-        if (x && x->head_done && x->res.body == WDN_HTTP_BODY_UNTIL_CLOSE && !x->body_done &&
-            n == UV_EOF) {
-            /* The end of a close-delimited body. */
-            x->body_done = true;
-            x->res.keep_alive = false;
-            cc_process(cc);
-            if (!cc->closing && cc->x == x && x->paused)
-                wdn__http_tx_read_stop(&cc->tx);
+        if (x == NULL) {
+            cc_close(cc);
             return;
         }
-        if (x)
-            cc_fail(cc, map_uv_error(n));
-        else
-            cc_close(cc);
+        /* The end of the stream: what is already buffered still counts (a complete response
+         * followed by a close, or a close-delimited body); the state machine decides. */
+        cc->eof = map_uv_error(n);
+        wdn__http_tx_read_stop(&cc->tx);
+        cc_process(cc);
         return;
     }
     if (x == NULL) {
@@ -502,7 +498,7 @@ static void x_finish(struct wdn_http_exchange *x, int status)
     if (cc) {
         cc->x = NULL;
         x->cc = NULL;
-        if (status == 0 && x->res.keep_alive && x->req_ended && cc->pos == cc->rlen &&
+        if (status == 0 && x->res.keep_alive && x->req_ended && cc->pos == cc->rlen && !cc->eof &&
             !cc->closing && !p->closing && p->nidle < p->max_idle && cc->qhead == NULL) {
             list_unlink(&p->busy, cc);
             cc->state = CC_IDLE;
@@ -543,7 +539,9 @@ static void cc_process(struct cconn *cc)
             rc = wdn_http_parse_response(cc->rbuf + cc->pos, cc->rlen - cc->pos, m, &x->res,
                                          &head_len);
             if (rc == WDN_EAGAIN) {
-                if (cc->rlen >= CLIENT_READ_BUF_BYTES)
+                if (cc->eof)
+                    cc_fail(cc, cc->eof);
+                else if (cc->rlen >= CLIENT_READ_BUF_BYTES)
                     cc_fail(cc, WDN_EPROTO);
                 break;
             }
@@ -581,6 +579,14 @@ static void cc_process(struct cconn *cc)
             break;
         }
         avail = cc->rlen - cc->pos;
+        if (avail == 0 && cc->eof) {
+            if (x->res.body == WDN_HTTP_BODY_UNTIL_CLOSE && cc->eof == WDN_ECLOSED) {
+                x->body_done = true; /* the end of a close-delimited body */
+                continue;
+            }
+            cc_fail(cc, cc->eof);
+            break;
+        }
         if (avail == 0)
             break;
         if (x->res.body == WDN_HTTP_BODY_LENGTH) {
@@ -617,8 +623,10 @@ static void cc_process(struct cconn *cc)
         cc->pos = 0;
     }
     if (!cc->closing && cc->x) {
-        /* Backpressure: stop reading while the consumer holds a piece and the buffer is full. */
-        if (cc->x->paused || cc->rlen >= CLIENT_READ_BUF_BYTES)
+        /* Backpressure: reading stops only when the buffer is full (the consumer holds a piece
+         * or the upstream sent ahead); stopping at every pause would cost two epoll_ctl calls
+         * per response. */
+        if (cc->rlen >= CLIENT_READ_BUF_BYTES || cc->eof)
             wdn__http_tx_read_stop(&cc->tx);
         else
             wdn__http_tx_read_start(&cc->tx);
@@ -664,8 +672,8 @@ static struct cconn *cc_new(struct wdn_http_pool *p)
     p->nconns++;
     p->connects++;
     list_push(&p->busy, cc);
-    if (wdn__http_tx_init(&cc->tx, &cc_tx_cbs, &cc->tcp, p->tls, false,
-                          p->server_name, p->session_key) != 0 ||
+    if (wdn__http_tx_init(&cc->tx, &cc_tx_cbs, &cc->tcp, p->tls, false, p->server_name,
+                          p->session_key) != 0 ||
         uv_tcp_connect(&cc->connect, &cc->tcp, (struct sockaddr *)&p->addr, on_connect) != 0) {
         /* Fails on the next turn through the usual path, so callers see one code path. */
         uv_timer_start(&cc->timer, on_cc_timer, 0, 0);
@@ -877,9 +885,9 @@ static int build_head(struct wdn_http_pool *p, struct wdn_http_exchange *x,
     }
     if (rc == 0 && rq->body_length == UINT64_MAX) {
         rc = wdn_buf_append_cstr(b, "Transfer-Encoding: chunked\r\n");
-    } else if (rc == 0 && (rq->body_length > 0 || wdn_str_eq_cstr(rq->method, "POST") ||
-                           wdn_str_eq_cstr(rq->method, "PUT") ||
-                           wdn_str_eq_cstr(rq->method, "PATCH"))) {
+    } else if (rc == 0 &&
+               (rq->body_length > 0 || wdn_str_eq_cstr(rq->method, "POST") ||
+                wdn_str_eq_cstr(rq->method, "PUT") || wdn_str_eq_cstr(rq->method, "PATCH"))) {
         rc = wdn_fmt(line, sizeof(line), "Content-Length: %llu\r\n",
                      (unsigned long long)rq->body_length);
         if (rc == 0)
@@ -1015,10 +1023,8 @@ int wdn_http_exchange_end(struct wdn_http_exchange *x)
 void wdn_http_exchange_pause(struct wdn_http_exchange *x)
 {
     x->paused = true;
-    if (x->cc) {
-        wdn__http_tx_read_stop(&x->cc->tx);
+    if (x->cc)
         cc_timer_update(x->cc);
-    }
 }
 
 void wdn_http_exchange_resume(struct wdn_http_exchange *x)

@@ -24,12 +24,13 @@ struct wdn_tls_ctx;
 /** An upstream and how to talk to it. Strings are copied; tls is referenced (borrowed: it
  * must outlive the pool). Zero values take the defaults of base/limits.h. */
 struct wdn_http_pool_config {
-    const char *host;             /* numeric IPv4/IPv6 address or "localhost" */
+    const char *host; /* numeric IPv4/IPv6 address or "localhost" */
     int port;
     struct wdn_tls_ctx *tls;      /* a client context: HTTPS; NULL: plain HTTP */
     const char *server_name;      /* name the server certificate must match; NULL = host */
     uint64_t connect_timeout_ms;  /* WDN_HTTP_UPSTREAM_CONNECT_TIMEOUT_MS */
-    uint64_t response_timeout_ms; /* no byte from the upstream for this long: WDN_HTTP_UPSTREAM_TIMEOUT_MS */
+    uint64_t response_timeout_ms; /* no byte from the upstream for this long:
+                                     WDN_HTTP_UPSTREAM_TIMEOUT_MS */
     uint64_t idle_timeout_ms;     /* idle pooled connection kept this long: 30 s */
     size_t max_idle;              /* idle connections kept: WDN_HTTP_POOL_MAX_IDLE */
 };
@@ -65,13 +66,13 @@ void wdn_http_client_free(struct wdn_http_client *cl);
 
 /** What to send. Everything is borrowed for the call only (the head is serialized at once). */
 struct wdn_http_client_request {
-    struct wdn_str method;                  /* "GET" */
-    struct wdn_str target;                  /* "/path?query" */
-    const struct wdn_http_header *headers;  /* without Content-Length, Transfer-Encoding,
-                                               Connection; a Host is added when missing */
+    struct wdn_str method;                 /* "GET" */
+    struct wdn_str target;                 /* "/path?query" */
+    const struct wdn_http_header *headers; /* without Content-Length, Transfer-Encoding,
+                                              Connection; a Host is added when missing */
     size_t nheaders;
-    uint64_t body_length;                   /* 0: no body; WDN_HTTP_LENGTH_UNKNOWN (server.h)
-                                               or UINT64_MAX: chunked */
+    uint64_t body_length; /* 0: no body; WDN_HTTP_LENGTH_UNKNOWN (server.h)
+                             or UINT64_MAX: chunked */
 };
 
 /**

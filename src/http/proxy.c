@@ -81,8 +81,7 @@ int wdn_http_hdrs_end_to_end(const struct wdn_http_header *in, size_t n, struct 
     for (size_t i = 0; i < n && rc == 0; i++) {
         struct wdn_str name = in[i].name;
         if (wdn_http_is_hop_by_hop(name) || wdn_str_eq_case_cstr(name, "content-length") ||
-            wdn_str_eq_case_cstr(name, "transfer-encoding") ||
-            wdn_str_eq_case_cstr(name, "expect"))
+            wdn_str_eq_case_cstr(name, "transfer-encoding") || wdn_str_eq_case_cstr(name, "expect"))
             continue;
         if (has_connection && named_by_connection(in, n, name))
             continue;

@@ -280,9 +280,8 @@ int wdn_http_server_start(const struct wdn_http_server_config *cfg, struct wdn_h
                 rc = WDN_ESYS;
                 goto out;
             }
-            uint16_t p = bound.ss_family == AF_INET6
-                             ? ((struct sockaddr_in6 *)&bound)->sin6_port
-                             : ((struct sockaddr_in *)&bound)->sin_port;
+            uint16_t p = bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
+                                                     : ((struct sockaddr_in *)&bound)->sin_port;
             srv->port = ntohs(p);
             if (ss.ss_family == AF_INET6)
                 ((struct sockaddr_in6 *)&ss)->sin6_port = p;

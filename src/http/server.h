@@ -50,17 +50,18 @@ struct wdn_http_handler {
 
 /** Server settings. Every pointer is borrowed and must outlive the server. Zero = default. */
 struct wdn_http_server_config {
-    const char *listen;                  /* "127.0.0.1:8080", "[::1]:8080", "0.0.0.0:0" */
-    int workers;                         /* worker threads; 0 = number of cores */
+    const char *listen;                       /* "127.0.0.1:8080", "[::1]:8080", "0.0.0.0:0" */
+    int workers;                              /* worker threads; 0 = number of cores */
     struct wdn_http_handler *const *handlers; /* the chain, tried in order */
     size_t nhandlers;
-    uint64_t header_timeout_ms;          /* whole head must arrive within (WDN_HTTP_HEADER_TIMEOUT_MS) */
-    uint64_t idle_timeout_ms;            /* keep-alive idle (WDN_HTTP_IDLE_TIMEOUT_MS) */
-    uint64_t read_timeout_ms;            /* gap between body reads / stalled writes (WDN_HTTP_READ_TIMEOUT_MS) */
-    uint64_t shutdown_grace_ms;          /* graceful shutdown bound (WDN_HTTP_SHUTDOWN_GRACE_MS) */
-    uint64_t max_body_bytes;             /* request body cap -> 413 (WDN_HTTP_MAX_BODY_BYTES) */
-    struct wdn_tls_ctx *tls;             /* serve HTTPS with this server context; NULL = plain */
-    const char *server_name;             /* Server header value; NULL = none */
+    uint64_t header_timeout_ms; /* whole head must arrive within (WDN_HTTP_HEADER_TIMEOUT_MS) */
+    uint64_t idle_timeout_ms;   /* keep-alive idle (WDN_HTTP_IDLE_TIMEOUT_MS) */
+    uint64_t
+        read_timeout_ms; /* gap between body reads / stalled writes (WDN_HTTP_READ_TIMEOUT_MS) */
+    uint64_t shutdown_grace_ms; /* graceful shutdown bound (WDN_HTTP_SHUTDOWN_GRACE_MS) */
+    uint64_t max_body_bytes;    /* request body cap -> 413 (WDN_HTTP_MAX_BODY_BYTES) */
+    struct wdn_tls_ctx *tls;    /* serve HTTPS with this server context; NULL = plain */
+    const char *server_name;    /* Server header value; NULL = none */
 };
 
 /**
@@ -156,8 +157,7 @@ void wdn_http_req_body_resume(struct wdn_http_req *req);
  */
 typedef void (*wdn_http_full_body_cb)(struct wdn_http_req *req, int status, struct wdn_str body,
                                       void *ud);
-int wdn_http_req_read_all(struct wdn_http_req *req, size_t max, wdn_http_full_body_cb cb,
-                          void *ud);
+int wdn_http_req_read_all(struct wdn_http_req *req, size_t max, wdn_http_full_body_cb cb, void *ud);
 
 /* ---- The response ----------------------------------------------------------------------- */
 

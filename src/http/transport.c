@@ -155,8 +155,8 @@ static void tls_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 }
 
 int wdn__http_tx_init(struct wdn__http_transport *tx, const struct wdn__http_transport_cbs *cbs,
-                      uv_tcp_t *tcp, struct wdn_tls_ctx *ctx, bool server,
-                      const char *server_name, const char *session_key)
+                      uv_tcp_t *tcp, struct wdn_tls_ctx *ctx, bool server, const char *server_name,
+                      const char *session_key)
 {
     tx->cbs = cbs;
     tx->tcp = tcp;

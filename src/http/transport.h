@@ -61,8 +61,8 @@ struct wdn__http_transport {
 /* Sets up the transport on a connected (or connecting) tcp handle. With ctx, the connection is
  * TLS: server side when server is true; otherwise client side, verifying server_name. */
 int wdn__http_tx_init(struct wdn__http_transport *tx, const struct wdn__http_transport_cbs *cbs,
-                      uv_tcp_t *tcp, struct wdn_tls_ctx *ctx, bool server,
-                      const char *server_name, const char *session_key);
+                      uv_tcp_t *tcp, struct wdn_tls_ctx *ctx, bool server, const char *server_name,
+                      const char *session_key);
 /* Starts the TLS client handshake (no-op for plain); the ready callback follows. */
 int wdn__http_tx_connected(struct wdn__http_transport *tx);
 /* True when application data may be written (plain, or TLS after the handshake). */

@@ -198,7 +198,10 @@ static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
     struct wdn_http_server_config cfg = {
-        .listen = "127.0.0.1:0", .workers = 1, .handlers = up_chain, .nhandlers = 1,
+        .listen = "127.0.0.1:0",
+        .workers = 1,
+        .handlers = up_chain,
+        .nhandlers = 1,
     };
     if (wdn_http_server_start(&cfg, &f->srv) != 0)
         return -1;
@@ -351,8 +354,8 @@ static void raw_case(struct fixture *f, const char *reply, bool reset, int want_
     struct result r;
 
     raw_up_start(&u);
-    struct wdn_http_pool_config pc = {.host = "127.0.0.1", .port = u.port,
-                                      .response_timeout_ms = timeout_ms};
+    struct wdn_http_pool_config pc = {
+        .host = "127.0.0.1", .port = u.port, .response_timeout_ms = timeout_ms};
     result_init(&r);
     assert_int_equal(wdn_http_pool_new(&f->loop, &pc, &pool), 0);
     struct wdn_http_client_request rq = get("/");

@@ -106,8 +106,7 @@ static int up_on_req(struct wdn_http_handler *self, struct wdn_http_req *req)
 
     atomic_fetch_add(&g_upstream_reqs, 1);
     if (wdn_str_eq_cstr(path, "/sse") || wdn_str_eq_cstr(path, "/endless")) {
-        static const struct wdn_http_header sse = {{"Content-Type", 12},
-                                                   {"text/event-stream", 17}};
+        static const struct wdn_http_header sse = {{"Content-Type", 12}, {"text/event-stream", 17}};
         struct up_stream *s = calloc(1, sizeof(*s));
         s->req = req;
         s->sse = wdn_str_eq_cstr(path, "/sse");
@@ -193,11 +192,13 @@ static int start(void **state, int upstream_port)
 {
     struct fixture *f = calloc(1, sizeof(*f));
     struct wdn_http_server_config ucfg = {
-        .listen = "127.0.0.1:0", .workers = 1, .handlers = up_chain, .nhandlers = 1,
+        .listen = "127.0.0.1:0",
+        .workers = 1,
+        .handlers = up_chain,
+        .nhandlers = 1,
     };
     struct wdn_http_proxy_config pcfg = {
-        .upstream = {.host = "127.0.0.1", .response_timeout_ms = 500,
-                     .connect_timeout_ms = 1000},
+        .upstream = {.host = "127.0.0.1", .response_timeout_ms = 500, .connect_timeout_ms = 1000},
         .hooks = {.request_headers = add_headers},
     };
     struct wdn_http_server_config pxcfg = {.listen = "127.0.0.1:0", .workers = 1};

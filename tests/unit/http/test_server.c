@@ -243,8 +243,8 @@ static const struct bad_case bad_cases[] = {
     {"te-identity-chunked",
      "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: identity, chunked\r\n\r\n0\r\n\r\n", 0,
      501},
-    {"te-xchunked", "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: xchunked\r\n\r\n0\r\n\r\n",
-     0, 501},
+    {"te-xchunked",
+     "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: xchunked\r\n\r\n0\r\n\r\n", 0, 501},
     {"te-leading-space-line",
      "POST /echo HTTP/1.1\r\n Transfer-Encoding: chunked\r\nHost: a\r\n\r\n0\r\n\r\n", 0, 400},
     {"te-folded-after-host",
@@ -267,8 +267,8 @@ static const struct bad_case bad_cases[] = {
      "fffffffffffffffff1\r\nabc\r\n0\r\n\r\n",
      0, 400},
     {"chunk-size-not-hex",
-     "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n", 0,
-     400},
+     "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n",
+     0, 400},
 };
 
 static void test_strict_rules(void **state)

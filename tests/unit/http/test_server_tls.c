@@ -134,19 +134,28 @@ static int setup(void **state)
     struct wdn_diag d;
 
     pki_make(&f->pki);
-    struct wdn_tls_config sc = {.server = true, .cert = f->pki.srv, .key = f->pki.srv_key,
-                                .ca = f->pki.ca, .verify = WDN_TLS_VERIFY_REQUIRED};
-    struct wdn_tls_config cc = {.server = false, .cert = f->pki.cli, .key = f->pki.cli_key,
-                                .ca = f->pki.ca, .verify = WDN_TLS_VERIFY_REQUIRED};
-    struct wdn_tls_config ac = {.server = false, .ca = f->pki.ca,
+    struct wdn_tls_config sc = {.server = true,
+                                .cert = f->pki.srv,
+                                .key = f->pki.srv_key,
+                                .ca = f->pki.ca,
                                 .verify = WDN_TLS_VERIFY_REQUIRED};
+    struct wdn_tls_config cc = {.server = false,
+                                .cert = f->pki.cli,
+                                .key = f->pki.cli_key,
+                                .ca = f->pki.ca,
+                                .verify = WDN_TLS_VERIFY_REQUIRED};
+    struct wdn_tls_config ac = {
+        .server = false, .ca = f->pki.ca, .verify = WDN_TLS_VERIFY_REQUIRED};
     f->srv_ctx = wdn_tls_ctx_new(&sc, &d);
     f->cli_ctx = wdn_tls_ctx_new(&cc, &d);
     f->anon_ctx = wdn_tls_ctx_new(&ac, &d);
     if (f->srv_ctx == NULL || f->cli_ctx == NULL || f->anon_ctx == NULL)
         return -1;
-    struct wdn_http_server_config cfg = {.listen = "127.0.0.1:0", .workers = 1,
-                                         .handlers = chain, .nhandlers = 1, .tls = f->srv_ctx};
+    struct wdn_http_server_config cfg = {.listen = "127.0.0.1:0",
+                                         .workers = 1,
+                                         .handlers = chain,
+                                         .nhandlers = 1,
+                                         .tls = f->srv_ctx};
     if (wdn_http_server_start(&cfg, &f->srv) != 0)
         return -1;
     f->port = wdn_http_server_port(f->srv);
@@ -267,8 +276,8 @@ static void test_no_client_cert_refused(void **state)
 static void test_wrong_server_name_refused(void **state)
 {
     struct fixture *f = *state;
-    struct wdn_http_pool_config pc = {.host = "127.0.0.1", .port = f->port, .tls = f->cli_ctx,
-                                      .server_name = "other.example"};
+    struct wdn_http_pool_config pc = {
+        .host = "127.0.0.1", .port = f->port, .tls = f->cli_ctx, .server_name = "other.example"};
     struct wdn_http_pool *pool;
     struct result r;
 
@@ -306,8 +315,8 @@ static void test_proxy_to_tls_upstream(void **state)
 
     assert_int_equal(wdn_http_proxy_new(&pcfg, &proxy), 0);
     pchain[0] = wdn_http_proxy_handler(proxy);
-    struct wdn_http_server_config cfg = {.listen = "127.0.0.1:0", .workers = 1,
-                                         .handlers = pchain, .nhandlers = 1};
+    struct wdn_http_server_config cfg = {
+        .listen = "127.0.0.1:0", .workers = 1, .handlers = pchain, .nhandlers = 1};
     assert_int_equal(wdn_http_server_start(&cfg, &px), 0);
     assert_int_equal(tu_raw(wdn_http_server_port(px), r, strlen(r), out, sizeof(out), &closed),
                      200);
