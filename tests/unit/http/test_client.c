@@ -406,6 +406,13 @@ static void test_upstream_until_close(void **state)
     raw_case(*state, "HTTP/1.0 200 OK\r\n\r\nall of it", false, 0, 0, 1, 0);
 }
 
+static void test_complete_response_then_close(void **state)
+{
+    /* The whole response and the close arrive together: the response still counts. */
+    raw_case(*state, "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc", false,
+             0, 0, 1, 0);
+}
+
 static void test_upstream_silent_timeout(void **state)
 {
     raw_case(*state, NULL, false, WDN_ETIMEOUT, WDN_ETIMEOUT, 0, 300);
@@ -424,6 +431,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_upstream_closes_mid_body, setup, teardown),
         cmocka_unit_test_setup_teardown(test_upstream_malformed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_upstream_until_close, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_complete_response_then_close, setup, teardown),
         cmocka_unit_test_setup_teardown(test_upstream_silent_timeout, setup, teardown),
     };
     signal(SIGPIPE, SIG_IGN);
