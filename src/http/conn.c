@@ -251,6 +251,19 @@ static bool header_ok(const struct wdn_http_header *h)
     return true;
 }
 
+/* Appends v in decimal. */
+static int append_u64(struct wdn_buf *b, uint64_t v)
+{
+    char tmp[24];
+    size_t i = sizeof(tmp);
+
+    do {
+        tmp[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    return wdn_buf_append(b, tmp + i, sizeof(tmp) - i);
+}
+
 static int append_str(struct wdn_buf *b, struct wdn_str s)
 {
     return wdn_buf_append(b, s.p, s.len);
@@ -280,9 +293,17 @@ static int format_head(struct wdn__http_conn *c, struct wdn_buf *b, int status,
             has_server = true;
     }
     update_date(w);
-    rc = wdn_fmt(line, sizeof(line), "HTTP/1.1 %d %s\r\n", status, reason_phrase(status));
+    /* Formatted by hand: printf per response is measurable on a hello benchmark. */
+    memcpy(line, "HTTP/1.1 ", 9);
+    line[9] = (char)('0' + status / 100);
+    line[10] = (char)('0' + status / 10 % 10);
+    line[11] = (char)('0' + status % 10);
+    line[12] = ' ';
+    rc = wdn_buf_append(b, line, 13);
     if (rc == 0)
-        rc = wdn_buf_append_cstr(b, line);
+        rc = wdn_buf_append_cstr(b, reason_phrase(status));
+    if (rc == 0)
+        rc = wdn_buf_append(b, "\r\n", 2);
     if (rc == 0 && !has_date)
         rc = wdn_buf_append(b, w->date, w->date_len);
     if (rc == 0 && w->srv->cfg.server_name && !has_server) {
@@ -302,9 +323,11 @@ static int format_head(struct wdn__http_conn *c, struct wdn_buf *b, int status,
             rc = wdn_buf_append(b, "\r\n", 2);
     }
     if (rc == 0 && framing == 'L') {
-        rc = wdn_fmt(line, sizeof(line), "Content-Length: %llu\r\n", (unsigned long long)length);
+        rc = wdn_buf_append(b, "Content-Length: ", 16);
         if (rc == 0)
-            rc = wdn_buf_append_cstr(b, line);
+            rc = append_u64(b, length);
+        if (rc == 0)
+            rc = wdn_buf_append(b, "\r\n", 2);
     } else if (rc == 0 && framing == 'C') {
         rc = wdn_buf_append_cstr(b, "Transfer-Encoding: chunked\r\n");
     }

@@ -119,6 +119,28 @@ static void stream_gone(struct wdn_http_req *req, void *ud)
     atomic_fetch_add(&g_gone, 1);
 }
 
+/* Work off the loop (a blocking call in libuv's thread pool), answered from after-work. */
+static atomic_int g_work_closed; /* after-work answers that found the client gone */
+
+struct work {
+    uv_work_t w;
+    struct wdn_http_req *req;
+};
+
+static void work_run(uv_work_t *w)
+{
+    tu_sleep_ms(200);
+}
+
+static void work_after(uv_work_t *w, int status)
+{
+    struct work *k = w->data;
+    int rc = wdn_http_respond(k->req, 200, &text, 1, WDN_STR("worked"));
+    if (rc == WDN_ECLOSED)
+        atomic_fetch_add(&g_work_closed, 1);
+    free(k);
+}
+
 static int first_on_req(struct wdn_http_handler *self, struct wdn_http_req *req)
 {
     const struct wdn_http_request *h = wdn_http_req_head(req);
@@ -152,6 +174,13 @@ static int first_on_req(struct wdn_http_handler *self, struct wdn_http_req *req)
             wdn_http_resp_start(req, 200, &sse, 1, WDN_HTTP_LENGTH_UNKNOWN);
             uv_timer_start(&l->timer, stream_tick, 20, 20);
         }
+        return 0;
+    }
+    if (wdn_str_eq_cstr(path, "/work")) {
+        struct work *k = calloc(1, sizeof(*k));
+        k->req = req;
+        k->w.data = k;
+        uv_queue_work(wdn_http_req_loop(req), &k->w, work_run, work_after);
         return 0;
     }
     if (wdn_str_eq_cstr(path, "/next"))
@@ -600,6 +629,33 @@ static void test_stream_and_client_vanishes(void **state)
     assert_int_equal(tu_raw(f->port, again, strlen(again), out, sizeof(out), &closed), 200);
 }
 
+static void test_answer_after_thread_pool_work(void **state)
+{
+    struct fixture *f = *state;
+    char out[4096];
+    int closed = 0;
+    int closed0 = atomic_load(&g_work_closed);
+    const char *r = "GET /work HTTP/1.1\r\nHost: a\r\n\r\n";
+    int fd = testnet_connect(f->port, 3000);
+
+    /* Answered later, on the loop, after the work ran elsewhere; the connection lives on. */
+    assert_int_equal(testnet_send_all(fd, r, strlen(r)), 0);
+    tu_recv_until(fd, out, sizeof(out), "worked", 1, 3000, &closed);
+    assert_int_equal(tu_status(out), 200);
+    assert_false(closed);
+    /* The client vanishes while the work runs: the late answer is a harmless WDN_ECLOSED. */
+    assert_int_equal(testnet_send_all(fd, r, strlen(r)), 0);
+    tu_sleep_ms(50);
+    struct linger lg = {1, 0};
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+    close(fd);
+    for (int i = 0; i < 100 && atomic_load(&g_work_closed) == closed0; i++)
+        tu_sleep_ms(20);
+    assert_int_equal(atomic_load(&g_work_closed), closed0 + 1);
+    const char *again = "GET /alive HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n";
+    assert_int_equal(tu_raw(f->port, again, strlen(again), out, sizeof(out), &closed), 200);
+}
+
 /* ---- Graceful shutdown -------------------------------------------------------------------- */
 
 static void test_graceful_shutdown(void **state)
@@ -658,6 +714,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_body_many_small_chunks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_expect_continue, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stream_and_client_vanishes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_answer_after_thread_pool_work, setup, teardown),
         cmocka_unit_test_setup_teardown(test_graceful_shutdown, setup, teardown),
     };
     signal(SIGPIPE, SIG_IGN);
