@@ -1,0 +1,182 @@
+/* Internal structures of the sidecar shared by its files: the immutable configuration
+ * snapshot, the daemon state, metrics, name resolution and the forwarding glue. */
+#ifndef WDN_SIDECAR_INTERNAL_H
+#define WDN_SIDECAR_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "base/buf.h"
+#include "http/client.h"
+#include "http/proxy.h"
+#include "http/server.h"
+#include "jose/jwt.h"
+#include "pipeline/pipeline.h"
+#include "policy/policy.h"
+#include "sidecar/sidecar.h"
+
+#define WDN__SC_MAX_WORKERS 64
+#define WDN__SC_MAX_WATCHES 32
+
+/* ---- Configuration snapshot: immutable once built, reference-counted ---------------------- */
+
+struct wdn__sc_component {
+    char *name;
+    char *type;
+    char *version;
+};
+
+struct wdn__sc_cfg {
+    atomic_int refs;
+    uint64_t generation;
+    char *config_name;                 /* "" when no Configuration applies */
+    struct wdn_acl *acl;               /* NULL: no access control (allow all, as Dapr) */
+    struct wdn_pipeline *http_pipeline; /* NULL when empty */
+    struct wdn_pipeline *app_pipeline;
+    struct wdn__sc_component *components; /* in scope for this app, for /v1.0/metadata */
+    size_t n_components;
+};
+
+/** Builds a snapshot from the sources named by the options. Errors are logged; d gets the
+ * first. */
+int wdn__sc_cfg_build(struct wdn_sidecar *sc, struct wdn__sc_cfg **out, struct wdn_diag *d);
+/** The current snapshot with one reference (any thread). */
+struct wdn__sc_cfg *wdn__sc_cfg_get(struct wdn_sidecar *sc);
+/** Drops a reference (any thread). */
+void wdn__sc_cfg_release(struct wdn__sc_cfg *cfg);
+/** Installs cfg as current (takes the caller's reference), releasing the previous one. */
+void wdn__sc_cfg_install(struct wdn_sidecar *sc, struct wdn__sc_cfg *cfg);
+/** Starts watching the sources on the main loop (reload on change). */
+int wdn__sc_watch_start(struct wdn_sidecar *sc);
+void wdn__sc_watch_stop(struct wdn_sidecar *sc);
+
+/* ---- Metrics ------------------------------------------------------------------------------ */
+
+enum { WDN__SC_PORT_API = 0, WDN__SC_PORT_INTERNAL = 1 };
+#define WDN__SC_HIST_BUCKETS 14
+
+struct wdn__sc_metrics {
+    atomic_uint_fast64_t requests[2][600];            /* by port and status */
+    atomic_uint_fast64_t auth_failures[WDN_MW_REASON_COUNT];
+    atomic_uint_fast64_t jwt_failures[WDN_JWT_REASON_COUNT];
+    atomic_uint_fast64_t acl[2][5];                   /* [allowed][by] */
+    atomic_uint_fast64_t hist[2][WDN__SC_HIST_BUCKETS + 1];
+    atomic_uint_fast64_t hist_sum_us[2];
+    atomic_uint_fast64_t reloads_ok, reloads_failed;
+    atomic_uint_fast64_t generation;
+};
+
+void wdn__sc_metrics_request(struct wdn_sidecar *sc, int port, int status, uint64_t t0_ns);
+void wdn__sc_metrics_render(struct wdn_sidecar *sc, struct wdn_buf *out);
+
+/* ---- Name resolution ---------------------------------------------------------------------- */
+
+struct wdn__sc_peer {
+    char app_id[WDN_RES_MAX_APPID + 1];
+    char host[64];
+    int port;
+    uint64_t expires_ms; /* cache entries; 0 for --peers entries */
+};
+
+int wdn__sc_peers_load(struct wdn_sidecar *sc, const char *file, struct wdn_diag *d);
+/** Where app_id's sidecar listens (mTLS). 0, WDN_ENOTFOUND, WDN_ESTATE (its process is gone). */
+int wdn__sc_resolve(struct wdn_sidecar *sc, const char *app_id, struct wdn__sc_peer *out);
+/** Forgets a cached registry entry (after a connection failure). */
+void wdn__sc_resolve_forget(struct wdn_sidecar *sc, const char *app_id);
+
+/* ---- The daemon --------------------------------------------------------------------------- */
+
+struct wdn__sc_listener {
+    struct wdn_http_handler base; /* first */
+    struct wdn_sidecar *sc;
+    int port_kind;
+    struct wdn_http_handler *chain[1]; /* the server borrows the chain: it lives here */
+    struct wdn_http_client *clients[WDN__SC_MAX_WORKERS];
+};
+
+struct wdn_sidecar {
+    /* Options (owned copies). */
+    char *app_id;
+    int app_port;
+    char *app_address;
+    char *listen_address;
+    char *internal_address;
+    int http_port, internal_port, metrics_port;
+    char *resources_paths[WDN_SIDECAR_MAX_RESOURCE_PATHS];
+    size_t n_resources_paths;
+    char *config;
+    char *project;
+    char *api_token;
+    char *app_api_token;
+    int workers;
+    bool handle_signals;
+
+    /* Configuration. */
+    pthread_mutex_t cfg_mu;
+    struct wdn__sc_cfg *cfg;
+    struct wdn_mw_registry *reg;
+    uint64_t generation;
+
+    /* mTLS. */
+    struct wdn_tls_ctx *tls_server;
+    struct wdn_tls_ctx *tls_client;
+
+    /* Listeners. */
+    struct wdn__sc_listener api, internal, metrics;
+    struct wdn_http_server *srv_api, *srv_internal, *srv_metrics;
+    int bound_http, bound_internal, bound_metrics;
+
+    /* Name resolution. */
+    pthread_mutex_t peers_mu;
+    struct wdn__sc_peer *peers; /* static entries first, then cached registry entries */
+    size_t n_static, n_peers, cap_peers;
+
+    /* The main loop: signals, file watches, reload debounce, periodic housekeeping. */
+    uv_loop_t loop;
+    uv_async_t stop_async;
+    uv_signal_t sigint, sigterm;
+    uv_timer_t debounce, housekeeping;
+    uv_fs_event_t watches[WDN__SC_MAX_WATCHES];
+    size_t n_watches;
+    bool loop_ready;
+    bool registered;
+
+    struct wdn__sc_metrics m;
+    atomic_uint_fast64_t next_req_id;
+};
+
+/* ---- Handlers and forwarding -------------------------------------------------------------- */
+
+int wdn__sc_api_on_req(struct wdn_http_handler *self, struct wdn_http_req *req);
+int wdn__sc_internal_on_req(struct wdn_http_handler *self, struct wdn_http_req *req);
+int wdn__sc_metrics_on_req(struct wdn_http_handler *self, struct wdn_http_req *req);
+int wdn__sc_worker_start(struct wdn_http_handler *self, struct wdn_http_worker *w);
+void wdn__sc_worker_stop(struct wdn_http_handler *self, struct wdn_http_worker *w);
+
+/** Answers with Dapr's error JSON {"errorCode":code,"message":msg} and records metrics. */
+void wdn__sc_error(struct wdn_sidecar *sc, struct wdn_http_req *req, int port, uint64_t t0,
+                   int status, const char *code, const char *msg);
+/** Answers in one call and records metrics. */
+void wdn__sc_respond(struct wdn_sidecar *sc, struct wdn_http_req *req, int port, uint64_t t0,
+                     int status, const struct wdn_http_header *h, size_t n, struct wdn_str body);
+
+/** What a forwarded request needs besides the request: where errors name, how to count. */
+struct wdn__sc_fwd_info {
+    int port;          /* WDN__SC_PORT_* for metrics */
+    uint64_t t0;       /* start, monotonic ns */
+    const char *app_id; /* the target app ID, for error messages (arena string) */
+    bool to_app;       /* app channel (true) or peer sidecar (false) */
+};
+
+/**
+ * Forwards req to pool with headers h (borrowed for the call) and target (arena), streaming
+ * both ways; failures before the response head are answered in Dapr's shape. Takes ownership
+ * of the request on 0; on error the request is still the caller's.
+ */
+int wdn__sc_forward(struct wdn_sidecar *sc, struct wdn_http_req *req, struct wdn_http_pool *pool,
+                    struct wdn_str target, const struct wdn_http_hdrs *h,
+                    const struct wdn__sc_fwd_info *info);
+
+#endif

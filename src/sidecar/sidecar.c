@@ -1,0 +1,439 @@
+/* The sidecar's life: options, the project CA and this app's workload certificate, the three
+ * listeners (API, mTLS internal, metrics), registration for name resolution, the main loop
+ * (signals, file watches, housekeeping) and a clean shutdown. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/error.h"
+#include "base/log.h"
+#include "http/tls.h"
+#include "pki/pki.h"
+#include "project/project.h"
+#include "project/store.h"
+#include "sidecar/internal.h"
+
+static char *dup_or_null(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+/* mkdir -p with mode 0700. */
+static int mkdirs(const char *path)
+{
+    char buf[WDN_RES_MAX_PATH];
+    size_t n = strlen(path);
+
+    if (n == 0 || n >= sizeof(buf))
+        return WDN_EINVAL;
+    memcpy(buf, path, n + 1);
+    for (size_t i = 1; i <= n; i++) {
+        if (buf[i] == '/' || buf[i] == '\0') {
+            char c = buf[i];
+            buf[i] = '\0';
+            if (mkdir(buf, 0700) != 0 && errno != EEXIST)
+                return WDN_EIO;
+            buf[i] = c;
+        }
+    }
+    return 0;
+}
+
+/* The CA folder and an exclusive lock around "load, or create and save" so that two sidecars
+ * starting together end up with one CA. Project mode: <project>/ca under the project lock.
+ * Files mode: --ca-dir, else $WARDEN_HOME/ca, locked with <dir>/.lock. */
+static int load_or_create_ca(struct wdn_sidecar *sc, const char *ca_dir,
+                             struct wdn_pki_cert **out, struct wdn_diag *d)
+{
+    char dir[WDN_RES_MAX_PATH], crt[WDN_RES_MAX_PATH + 16], lockp[WDN_RES_MAX_PATH + 16];
+    int lockfd = -1, rc;
+
+    *out = NULL;
+    if (sc->project) {
+        rc = wdn_project_path(dir, sizeof(dir), sc->project, "ca");
+        if (rc == 0)
+            rc = wdn_project_lock(sc->project, &lockfd);
+        if (rc)
+            return wdn_diag_set(d, rc, "cannot lock project %s: %s", sc->project,
+                                wdn_strerror(rc));
+    } else {
+        if (ca_dir)
+            rc = wdn_fmt(dir, sizeof(dir), "%s", ca_dir);
+        else if ((rc = wdn_project_home(dir, sizeof(dir) - 4)) == 0)
+            strcat(dir, "/ca");
+        if (rc == 0)
+            rc = mkdirs(dir);
+        if (rc == 0)
+            rc = wdn_fmt(lockp, sizeof(lockp), "%s/.lock", dir);
+        if (rc)
+            return wdn_diag_set(d, rc, "cannot create the CA folder %s", dir);
+        lockfd = open(lockp, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        if (lockfd < 0 || flock(lockfd, LOCK_EX) != 0) {
+            if (lockfd >= 0)
+                close(lockfd);
+            return wdn_diag_set(d, WDN_EIO, "cannot lock %s: %s", lockp, strerror(errno));
+        }
+    }
+    wdn_fmt(crt, sizeof(crt), "%s/" WDN_PKI_CA_CERT_FILE, dir);
+    if (access(crt, F_OK) == 0) {
+        *out = wdn_pki_ca_load(dir, d);
+    } else {
+        *out = wdn_pki_ca_create(sc->project ? sc->project : "local", d);
+        if (*out && wdn_pki_ca_save(*out, dir, d) != 0) {
+            wdn_pki_cert_free(*out);
+            *out = NULL;
+        }
+        if (*out)
+            wdn_log_info("created the CA in %s", dir);
+    }
+    if (sc->project)
+        wdn_project_unlock(lockfd);
+    else
+        close(lockfd);
+    return *out ? 0 : (d && d->code ? d->code : WDN_ECONFIG);
+}
+
+static int setup_tls(struct wdn_sidecar *sc, const char *ca_dir, struct wdn_diag *d)
+{
+    struct wdn_pki_cert *ca = NULL, *wl = NULL;
+    struct wdn_pki_workload_opts wo = {.app_id = sc->app_id};
+    int rc;
+
+    rc = load_or_create_ca(sc, ca_dir, &ca, d);
+    if (rc)
+        goto out;
+    wl = wdn_pki_issue_workload(ca, &wo, d);
+    if (wl == NULL) {
+        rc = WDN_ECONFIG;
+        goto out;
+    }
+    struct wdn_tls_config sconf = {.server = true, .cert = wl->cert, .key = wl->key,
+                                   .ca = ca->cert, .verify = WDN_TLS_VERIFY_REQUIRED};
+    struct wdn_tls_config cconf = {.server = false, .cert = wl->cert, .key = wl->key,
+                                   .ca = ca->cert, .verify = WDN_TLS_VERIFY_REQUIRED};
+    sc->tls_server = wdn_tls_ctx_new(&sconf, d);
+    sc->tls_client = sc->tls_server ? wdn_tls_ctx_new(&cconf, d) : NULL;
+    rc = sc->tls_client ? 0 : WDN_ETLS;
+out:
+    wdn_pki_cert_free(wl);
+    wdn_pki_cert_free(ca);
+    return rc;
+}
+
+int wdn_sidecar_new(const struct wdn_sidecar_opts *o, struct wdn_sidecar **out,
+                    struct wdn_diag *d)
+{
+    struct wdn_sidecar *sc = calloc(1, sizeof(*sc));
+    struct wdn__sc_cfg *cfg = NULL;
+    int rc = WDN_ENOMEM;
+
+    *out = NULL;
+    wdn_diag_clear(d);
+    if (sc == NULL)
+        return WDN_ENOMEM;
+    pthread_mutex_init(&sc->cfg_mu, NULL);
+    pthread_mutex_init(&sc->peers_mu, NULL);
+    sc->bound_http = sc->bound_internal = sc->bound_metrics = -1;
+    if (o->app_id == NULL || !wdn_resources_valid_app_id(o->app_id)) {
+        rc = wdn_diag_set(d, WDN_EINVAL, "--app-id is required: 1..%d of [A-Za-z0-9_-]",
+                          WDN_RES_MAX_APPID);
+        goto out;
+    }
+    if (o->app_protocol && strcmp(o->app_protocol, "http") != 0) {
+        rc = wdn_diag_set(d, WDN_EUNSUPPORTED, "--app-protocol %s is not supported (http only)",
+                          o->app_protocol);
+        goto out;
+    }
+    if (o->api_token && strlen(o->api_token) > WDN_SIDECAR_MAX_API_TOKEN) {
+        rc = wdn_diag_set(d, WDN_ELIMIT, "DAPR_API_TOKEN is too long");
+        goto out;
+    }
+    sc->app_id = strdup(o->app_id);
+    sc->app_port = o->app_port;
+    sc->app_address = strdup(o->app_address ? o->app_address : "127.0.0.1");
+    sc->listen_address = strdup(o->listen_address ? o->listen_address : "127.0.0.1");
+    sc->internal_address = strdup(o->internal_address ? o->internal_address : "127.0.0.1");
+    sc->http_port = o->http_port;
+    sc->internal_port = o->internal_port;
+    sc->metrics_port = o->metrics_port;
+    sc->config = dup_or_null(o->config);
+    sc->project = dup_or_null(o->project);
+    sc->api_token = o->api_token && *o->api_token ? strdup(o->api_token) : NULL;
+    sc->app_api_token = o->app_api_token && *o->app_api_token ? strdup(o->app_api_token) : NULL;
+    sc->workers = o->workers;
+    sc->handle_signals = o->handle_signals;
+    sc->reg = wdn_mw_registry_new();
+    if (!sc->app_id || !sc->app_address || !sc->listen_address || !sc->internal_address ||
+        !sc->reg)
+        goto out;
+    for (size_t i = 0; i < o->n_resources_paths && i < WDN_SIDECAR_MAX_RESOURCE_PATHS; i++) {
+        sc->resources_paths[i] = strdup(o->resources_paths[i]);
+        if (sc->resources_paths[i] == NULL)
+            goto out;
+        sc->n_resources_paths++;
+    }
+    if (sc->project && !wdn_project_exists(sc->project)) {
+        rc = wdn_diag_set(d, WDN_ENOTFOUND, "project '%s' does not exist (warden project create)",
+                          sc->project);
+        goto out;
+    }
+    if (o->peers_file) {
+        rc = wdn__sc_peers_load(sc, o->peers_file, d);
+        if (rc)
+            goto out;
+    }
+    rc = wdn__sc_cfg_build(sc, &cfg, d);
+    if (rc)
+        goto out;
+    cfg->generation = sc->generation = 1;
+    atomic_store(&sc->m.generation, 1);
+    wdn__sc_cfg_install(sc, cfg);
+    rc = setup_tls(sc, o->ca_dir, d);
+    if (rc)
+        goto out;
+    *out = sc;
+    sc = NULL;
+out:
+    wdn_sidecar_free(sc);
+    return rc;
+}
+
+/* ---- Running ----------------------------------------------------------------------------- */
+
+static void on_closed(uv_handle_t *h)
+{
+}
+
+static void shutdown_loop(struct wdn_sidecar *sc)
+{
+    if (!sc->loop_ready)
+        return;
+    sc->loop_ready = false;
+    wdn_http_server_stop(sc->srv_api);
+    wdn_http_server_stop(sc->srv_internal);
+    wdn_http_server_stop(sc->srv_metrics);
+    wdn__sc_watch_stop(sc);
+    uv_close((uv_handle_t *)&sc->housekeeping, on_closed);
+    uv_close((uv_handle_t *)&sc->stop_async, on_closed);
+    if (sc->handle_signals) {
+        uv_close((uv_handle_t *)&sc->sigint, on_closed);
+        uv_close((uv_handle_t *)&sc->sigterm, on_closed);
+    }
+}
+
+static void on_stop(uv_async_t *a)
+{
+    shutdown_loop(a->data);
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+    struct wdn_sidecar *sc = s->data;
+    wdn_log_info("signal %d: shutting down", signum);
+    shutdown_loop(sc);
+}
+
+struct hk_state {
+    struct wdn_sidecar *sc;
+};
+
+/* Logs key set transitions (loaded, failing) once per change, not on every tick. */
+static void log_mw(const struct wdn_mw_stats *s, void *arg)
+{
+    static __thread char last[16][256];
+    static __thread uint64_t last_err[16];
+    static __thread bool last_loaded[16];
+    size_t slot = 0;
+
+    (void)arg;
+    for (const char *p = s->name; *p; p++)
+        slot = slot * 31 + (unsigned char)*p;
+    slot %= 16;
+    if (s->keys_loaded && !last_loaded[slot])
+        wdn_log_info("jwks loaded component=%s keys=%zu", s->name, s->keys);
+    if (s->refresh_errors != last_err[slot] && s->last_error[0] &&
+        strcmp(last[slot], s->last_error) != 0)
+        wdn_log_warn("jwks refresh failed component=%s error=\"%s\"%s", s->name, s->last_error,
+                     s->keys_loaded ? " (the last good key set stays in use)"
+                                    : " (protected requests get 503 until it loads)");
+    last_loaded[slot] = s->keys_loaded;
+    last_err[slot] = s->refresh_errors;
+    memcpy(last[slot], s->last_error, sizeof(last[slot]));
+}
+
+static void on_housekeeping(uv_timer_t *t)
+{
+    struct wdn_sidecar *sc = t->data;
+    wdn_mw_registry_gc(sc->reg);
+    wdn_mw_registry_stats(sc->reg, log_mw, NULL);
+}
+
+static int listen_on(const char *addr, int port, char *buf, size_t cap)
+{
+    if (strchr(addr, ':'))
+        return wdn_fmt(buf, cap, "[%s]:%d", addr, port);
+    return wdn_fmt(buf, cap, "%s:%d", addr, port);
+}
+
+static int start_server(struct wdn_sidecar *sc, struct wdn__sc_listener *l, const char *addr,
+                        int port, int workers, struct wdn_tls_ctx *tls,
+                        struct wdn_http_server **srv, int *bound, const char *what,
+                        struct wdn_diag *d)
+{
+    struct wdn_http_server_config c = {.handlers = l->chain, .nhandlers = 1, .workers = workers,
+                                       .tls = tls};
+    char listen[128];
+    int rc;
+
+    l->chain[0] = &l->base;
+    listen_on(addr, port, listen, sizeof(listen));
+    c.listen = listen;
+    c.shutdown_grace_ms = 5000;
+    rc = wdn_http_server_start(&c, srv);
+    if (rc)
+        return wdn_diag_set(d, rc, "cannot listen on %s for the %s port: %s", listen, what,
+                            wdn_strerror(rc));
+    *bound = wdn_http_server_port(*srv);
+    return 0;
+}
+
+int wdn_sidecar_run(struct wdn_sidecar *sc, struct wdn_diag *d)
+{
+    struct wdn_store_sidecar rec;
+    int rc;
+
+    wdn_diag_clear(d);
+    uv_loop_init(&sc->loop);
+    uv_async_init(&sc->loop, &sc->stop_async, on_stop);
+    sc->stop_async.data = sc;
+    uv_timer_init(&sc->loop, &sc->housekeeping);
+    sc->housekeeping.data = sc;
+    if (sc->handle_signals) {
+        uv_signal_init(&sc->loop, &sc->sigint);
+        uv_signal_init(&sc->loop, &sc->sigterm);
+        sc->sigint.data = sc->sigterm.data = sc;
+        uv_signal_start(&sc->sigint, on_signal, SIGINT);
+        uv_signal_start(&sc->sigterm, on_signal, SIGTERM);
+    }
+    sc->loop_ready = true;
+
+    sc->api = (struct wdn__sc_listener){
+        .base = {.on_req = wdn__sc_api_on_req,
+                 .on_worker_start = wdn__sc_worker_start,
+                 .on_worker_stop = wdn__sc_worker_stop},
+        .sc = sc,
+        .port_kind = WDN__SC_PORT_API};
+    sc->internal = (struct wdn__sc_listener){
+        .base = {.on_req = wdn__sc_internal_on_req,
+                 .on_worker_start = wdn__sc_worker_start,
+                 .on_worker_stop = wdn__sc_worker_stop},
+        .sc = sc,
+        .port_kind = WDN__SC_PORT_INTERNAL};
+    sc->metrics = (struct wdn__sc_listener){.base = {.on_req = wdn__sc_metrics_on_req}, .sc = sc};
+    rc = start_server(sc, &sc->api, sc->listen_address, sc->http_port, sc->workers, NULL,
+                      &sc->srv_api, &sc->bound_http, "API (--http-port)", d);
+    if (rc == 0)
+        rc = start_server(sc, &sc->internal, sc->internal_address, sc->internal_port,
+                          sc->workers, sc->tls_server, &sc->srv_internal, &sc->bound_internal,
+                          "internal mTLS (--internal-port)", d);
+    if (rc == 0 && sc->metrics_port >= 0)
+        rc = start_server(sc, &sc->metrics, sc->listen_address, sc->metrics_port, 1, NULL,
+                          &sc->srv_metrics, &sc->bound_metrics, "metrics (--metrics-port)", d);
+    if (rc == 0 && sc->project) {
+        memset(&rec, 0, sizeof(rec));
+        wdn_fmt(rec.app_id, sizeof(rec.app_id), "%s", sc->app_id);
+        wdn_fmt(rec.internal_addr, sizeof(rec.internal_addr), "%s:%d",
+                strcmp(sc->internal_address, "0.0.0.0") == 0 ? "127.0.0.1"
+                                                             : sc->internal_address,
+                sc->bound_internal);
+        rec.http_port = sc->bound_http;
+        rec.app_port = sc->app_port;
+        rec.pid = (long)getpid();
+        rc = wdn_store_put_sidecar(sc->project, &rec);
+        if (rc)
+            wdn_diag_set(d, rc, "cannot register in project %s: %s", sc->project,
+                         wdn_strerror(rc));
+        else
+            sc->registered = true;
+    }
+    if (rc == 0)
+        rc = wdn__sc_watch_start(sc);
+    if (rc == 0) {
+        struct wdn__sc_cfg *cfg = wdn__sc_cfg_get(sc);
+        printf("warden sidecar ready: app-id=%s http-port=%d internal-port=%d metrics-port=%d\n",
+               sc->app_id, sc->bound_http, sc->bound_internal, sc->bound_metrics);
+        fflush(stdout);
+        wdn_log_info("sidecar ready app_id=%s http_port=%d internal_port=%d metrics_port=%d "
+                     "app=%s:%d config=%s project=%s",
+                     sc->app_id, sc->bound_http, sc->bound_internal, sc->bound_metrics,
+                     sc->app_address, sc->app_port, cfg->config_name[0] ? cfg->config_name : "-",
+                     sc->project ? sc->project : "-");
+        wdn__sc_cfg_release(cfg);
+        uv_timer_start(&sc->housekeeping, on_housekeeping, 200, 1000);
+    }
+    if (rc)
+        shutdown_loop(sc);
+    uv_run(&sc->loop, UV_RUN_DEFAULT);
+
+    wdn_http_server_free(sc->srv_api);
+    wdn_http_server_free(sc->srv_internal);
+    wdn_http_server_free(sc->srv_metrics);
+    sc->srv_api = sc->srv_internal = sc->srv_metrics = NULL;
+    if (sc->registered) {
+        wdn_store_remove_sidecar(sc->project, sc->app_id, (long)getpid());
+        sc->registered = false;
+    }
+    uv_loop_close(&sc->loop);
+    if (rc == 0)
+        wdn_log_info("sidecar stopped app_id=%s", sc->app_id);
+    return rc;
+}
+
+void wdn_sidecar_stop(struct wdn_sidecar *sc)
+{
+    uv_async_send(&sc->stop_async);
+}
+
+int wdn_sidecar_http_port(const struct wdn_sidecar *sc)
+{
+    return sc->bound_http;
+}
+
+int wdn_sidecar_internal_port(const struct wdn_sidecar *sc)
+{
+    return sc->bound_internal;
+}
+
+int wdn_sidecar_metrics_port(const struct wdn_sidecar *sc)
+{
+    return sc->bound_metrics;
+}
+
+void wdn_sidecar_free(struct wdn_sidecar *sc)
+{
+    if (sc == NULL)
+        return;
+    wdn__sc_cfg_install(sc, NULL);
+    wdn_mw_registry_free(sc->reg);
+    wdn_tls_ctx_free(sc->tls_server);
+    wdn_tls_ctx_free(sc->tls_client);
+    free(sc->peers);
+    for (size_t i = 0; i < sc->n_resources_paths; i++)
+        free(sc->resources_paths[i]);
+    free(sc->app_id);
+    free(sc->app_address);
+    free(sc->listen_address);
+    free(sc->internal_address);
+    free(sc->config);
+    free(sc->project);
+    free(sc->api_token);
+    free(sc->app_api_token);
+    pthread_mutex_destroy(&sc->cfg_mu);
+    pthread_mutex_destroy(&sc->peers_mu);
+    free(sc);
+}
