@@ -29,5 +29,6 @@ int wdn_cli_devrun(int argc, char **argv);
 int wdn_cli_mcpserver(int argc, char **argv);
 int wdn_cli_check(int argc, char **argv);
 int wdn_cli_issuer(int argc, char **argv);
+int wdn_cli_sidecar(int argc, char **argv);
 
 #endif
