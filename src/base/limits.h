@@ -13,11 +13,12 @@
 #define WDN_HTTP_MAX_BODY_BYTES (64u << 20) /* default request body cap -> 413 */
 #define WDN_HTTP_MAX_PIPELINE 32            /* queued pipelined requests per connection */
 #define WDN_HTTP_READ_BUF_BYTES 65536       /* per-connection read buffer */
+#define WDN_HTTP_MAX_WRITE_QUEUE_BYTES (8u << 20) /* unsent response bytes -> WDN_EBUSY */
 
 /* Time limits, milliseconds. */
 #define WDN_HTTP_HEADER_TIMEOUT_MS 10000    /* whole request head must arrive within */
 #define WDN_HTTP_IDLE_TIMEOUT_MS 60000      /* keep-alive idle connection */
-#define WDN_HTTP_READ_TIMEOUT_MS 30000      /* gap between body reads */
+#define WDN_HTTP_READ_TIMEOUT_MS 30000      /* gap between body reads; a stalled write */
 #define WDN_HTTP_UPSTREAM_CONNECT_TIMEOUT_MS 5000
 #define WDN_HTTP_UPSTREAM_TIMEOUT_MS 60000  /* no byte from the upstream for this long */
 #define WDN_HTTP_SHUTDOWN_GRACE_MS 10000    /* graceful shutdown waits this long */

@@ -482,6 +482,8 @@ static void on_write(struct wdn__http_wreq *wr, int status)
     struct wdn_http_req *r = &c->req;
 
     c->writes_pending--;
+    if (c->timer_mode == T_WRITE && c->writes_pending > 0 && !c->closing && status >= 0)
+        uv_timer_start(&c->timer, on_timer, c->w->srv->cfg.read_timeout_ms, 0);
     if (wr->cb && wr->req_gen == r->gen && r->owned)
         wr->cb(r, status < 0 ? WDN_ECLOSED : 0, wr->ud);
     wreq_put(c->w, wr);
@@ -505,6 +507,9 @@ static int conn_write(struct wdn__http_conn *c, struct wdn__http_wreq *wr, uv_bu
     wr->c = c;
     wr->req_gen = c->req.gen;
     c->writes_pending++;
+    /* A client that stops reading gets read_timeout_ms per write before it is dropped. */
+    if (c->timer_mode == T_NONE && c->state != C_HEAD && !c->lingering)
+        timer_set(c, T_WRITE, c->w->srv->cfg.read_timeout_ms);
     rc = wdn__http_tx_write(&c->tx, wr, bufs, n, on_write);
     if (rc) {
         c->writes_pending--;
@@ -755,6 +760,8 @@ static void update_io(struct wdn__http_conn *c)
         if (r->body_cb && !r->body_paused && !r->body_done && !r->body_reported &&
             c->rlen == c->body_pos)
             timer_set(c, T_READ, cfg->read_timeout_ms);
+        else if (c->writes_pending)
+            timer_set(c, T_WRITE, cfg->read_timeout_ms);
         else
             timer_set(c, T_NONE, 0);
     } else {
@@ -1223,6 +1230,8 @@ int wdn_http_resp_write(struct wdn_http_req *req, struct wdn_str data, wdn_http_
         return WDN_EINVAL;
     if (req->length_known && data.len > req->resp_left)
         return WDN_EINVAL;
+    if (c->tcp.write_queue_size > WDN_HTTP_MAX_WRITE_QUEUE_BYTES)
+        return WDN_EBUSY; /* the client does not read: wait for a write callback */
     req->resp_left -= req->length_known ? data.len : 0;
     wr = req->head_wr;
     if (wr) {

@@ -190,8 +190,11 @@ typedef void (*wdn_http_write_cb)(struct wdn_http_req *req, int status, void *ud
 /**
  * Writes a piece of the body and sends it at once (one chunk when chunked), so an SSE event
  * reaches the client without waiting. With cb NULL the data is copied; with cb the data is
- * borrowed until cb runs (zero copy). Writes beyond content_length are WDN_EINVAL. 0, WDN_ECLOSED,
- * WDN_ESTATE (not started or already ended).
+ * borrowed until cb runs (zero copy); cb runs iff this returns 0. Writes beyond content_length,
+ * or any body for HEAD/204/304, are WDN_EINVAL. WDN_EBUSY when more than
+ * WDN_HTTP_MAX_WRITE_QUEUE_BYTES wait unsent (a client that does not read: use the callback to
+ * pace writes). A client that accepts nothing for read_timeout_ms is disconnected. 0,
+ * WDN_ECLOSED, WDN_ESTATE (not started or already ended).
  */
 int wdn_http_resp_write(struct wdn_http_req *req, struct wdn_str data, wdn_http_write_cb cb,
                         void *ud);

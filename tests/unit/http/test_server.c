@@ -141,6 +141,24 @@ static void work_after(uv_work_t *w, int status)
     free(k);
 }
 
+/* Writes 64 KiB pieces, each after the previous one left, until the client is dropped. */
+static char g_flood[65536];
+static atomic_int g_flood_gone;
+
+static void flood_written(struct wdn_http_req *req, int status, void *ud)
+{
+    if (status != 0 || wdn_http_req_gone(req)) {
+        atomic_fetch_add(&g_flood_gone, 1);
+        wdn_http_resp_end(req);
+        return;
+    }
+    if (wdn_http_resp_write(req, (struct wdn_str){g_flood, sizeof(g_flood)}, flood_written, NULL) !=
+        0) {
+        atomic_fetch_add(&g_flood_gone, 1);
+        wdn_http_resp_end(req);
+    }
+}
+
 static int first_on_req(struct wdn_http_handler *self, struct wdn_http_req *req)
 {
     const struct wdn_http_request *h = wdn_http_req_head(req);
@@ -181,6 +199,11 @@ static int first_on_req(struct wdn_http_handler *self, struct wdn_http_req *req)
         k->req = req;
         k->w.data = k;
         uv_queue_work(wdn_http_req_loop(req), &k->w, work_run, work_after);
+        return 0;
+    }
+    if (wdn_str_eq_cstr(path, "/flood")) {
+        wdn_http_resp_start(req, 200, &text, 1, WDN_HTTP_LENGTH_UNKNOWN);
+        flood_written(req, 0, NULL);
         return 0;
     }
     if (wdn_str_eq_cstr(path, "/next"))
@@ -656,6 +679,24 @@ static void test_answer_after_thread_pool_work(void **state)
     assert_int_equal(tu_raw(f->port, again, strlen(again), out, sizeof(out), &closed), 200);
 }
 
+static void test_client_that_never_reads(void **state)
+{
+    struct fixture *f = *state;
+    const char *r = "GET /flood HTTP/1.1\r\nHost: a\r\n\r\n";
+    int gone0 = atomic_load(&g_flood_gone);
+    int fd = testnet_connect(f->port, 3000);
+    int small = 4096;
+
+    /* A small receive window so the server's writes stall soon. */
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+    assert_int_equal(testnet_send_all(fd, r, strlen(r)), 0);
+    for (int i = 0; i < 250 && atomic_load(&g_flood_gone) == gone0; i++)
+        tu_sleep_ms(20);
+    /* Dropped after the write stalled for read_timeout_ms, the handler told. */
+    assert_int_equal(atomic_load(&g_flood_gone), gone0 + 1);
+    close(fd);
+}
+
 /* ---- Graceful shutdown -------------------------------------------------------------------- */
 
 static void test_graceful_shutdown(void **state)
@@ -715,6 +756,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_expect_continue, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stream_and_client_vanishes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_answer_after_thread_pool_work, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_client_that_never_reads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_graceful_shutdown, setup, teardown),
     };
     signal(SIGPIPE, SIG_IGN);
