@@ -259,6 +259,16 @@ int wdn_mcp_call_progress(struct wdn_mcp_call *call, double progress, double tot
 /** Sends notifications/message when level is at or above the session's level; data stolen. */
 int wdn_mcp_call_log(struct wdn_mcp_call *call, enum wdn_mcp_log_level level, const char *logger,
                      json_t *data);
+/**
+ * Sends a request to the client (sampling/createMessage, elicitation/create, roots/list) on
+ * this request's SSE stream and waits up to timeout_ms for the client's reply, which arrives on
+ * another POST. params stolen. On success *result is a new reference to the reply's result. A
+ * JSON-RPC error reply gives WDN_EPROTO with its message in errmsg; WDN_ESTATE when there is no
+ * session (stateless servers and 2026-07-28 cannot carry server requests); WDN_ETIMEOUT.
+ * Blocks the calling thread, so the server must run handlers off the HTTP loop thread.
+ */
+int wdn_mcp_call_request(struct wdn_mcp_call *call, const char *method, json_t *params,
+                         long timeout_ms, json_t **result, char *errmsg, size_t errcap);
 /** True once the client cancelled this request (notifications/cancelled). */
 bool wdn_mcp_call_cancelled(const struct wdn_mcp_call *call);
 /** The protocol version this request is served under (static string). */

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/buf.h"
 #include "base/clock.h"
@@ -64,6 +65,14 @@ struct inflight {
     struct inflight *next;
 };
 
+/* A request the server sent to the client (sampling, elicitation) and awaits on a POST. */
+struct pending {
+    char session[SESSION_ID_LEN + 1];
+    char id[32];
+    json_t *reply; /* the whole response message once it arrived */
+    struct pending *next;
+};
+
 struct wdn_mcp_server {
     char *name, *version, *title, *instructions, *path;
     bool stateless, sse_responses;
@@ -86,6 +95,9 @@ struct wdn_mcp_server {
     struct wdn_mcp_stream *streams;
     struct inflight *inflight;
     size_t ninflight;
+    struct pending *pending;
+    pthread_cond_t reply_cv; /* signalled when a pending request got its reply */
+    uint64_t next_request_id;
     int stateless_log_level;
 };
 
@@ -174,6 +186,7 @@ struct wdn_mcp_server *wdn_mcp_server_new(const struct wdn_mcp_server_config *cf
     if (srv == NULL)
         return NULL;
     pthread_mutex_init(&srv->mu, NULL);
+    pthread_cond_init(&srv->reply_cv, NULL);
     srv->stateless = cfg->stateless;
     srv->sse_responses = cfg->sse_responses;
     srv->stateless_log_level = -1;
@@ -233,6 +246,7 @@ void wdn_mcp_server_free(struct wdn_mcp_server *srv)
     free(srv->path);
     free_list(srv->hosts);
     free_list(srv->origins);
+    pthread_cond_destroy(&srv->reply_cv);
     pthread_mutex_destroy(&srv->mu);
     free(srv);
 }
@@ -854,6 +868,109 @@ int wdn_mcp_call_log(struct wdn_mcp_call *call, enum wdn_mcp_log_level level, co
     }
     send_notification(call->ex, "notifications/message", p);
     return 0;
+}
+
+int wdn_mcp_call_request(struct wdn_mcp_call *call, const char *method, json_t *params,
+                         long timeout_ms, json_t **result, char *errmsg, size_t errcap)
+{
+    struct wdn_mcp_server *srv = call->ex->srv;
+    struct pending *p = NULL, **pp;
+    struct timespec deadline;
+    json_t *id = NULL, *req = NULL, *err;
+    int rc = WDN_ESTATE;
+
+    *result = NULL;
+    if (errmsg != NULL && errcap > 0)
+        errmsg[0] = '\0';
+    /* Server requests need a stream to travel on and a session to match the reply to. */
+    if (call->ex->session[0] == '\0' || call->ex->modern) {
+        json_decref(params);
+        goto out;
+    }
+    rc = WDN_ENOMEM;
+    p = calloc(1, sizeof(*p));
+    if (p == NULL) {
+        json_decref(params);
+        goto out;
+    }
+    memcpy(p->session, call->ex->session, sizeof(p->session));
+    pthread_mutex_lock(&srv->mu);
+    snprintf(p->id, sizeof(p->id), "srv-%llu", (unsigned long long)++srv->next_request_id);
+    p->next = srv->pending;
+    srv->pending = p;
+    pthread_mutex_unlock(&srv->mu);
+    id = json_string(p->id);
+    req = wdn_jsonrpc_make_request(id, method, params);
+    if (req == NULL)
+        goto unlink;
+    ex_event(call->ex, req);
+    if (call->ex->dead) {
+        rc = WDN_ECLOSED;
+        goto unlink;
+    }
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += timeout_ms / 1000;
+    deadline.tv_nsec += (timeout_ms % 1000) * 1000000L;
+    if (deadline.tv_nsec >= 1000000000L) {
+        deadline.tv_sec++;
+        deadline.tv_nsec -= 1000000000L;
+    }
+    rc = 0;
+    pthread_mutex_lock(&srv->mu);
+    while (p->reply == NULL && rc == 0)
+        rc = pthread_cond_timedwait(&srv->reply_cv, &srv->mu, &deadline) == 0 ? 0 : WDN_ETIMEOUT;
+    if (p->reply != NULL)
+        rc = 0;
+    pthread_mutex_unlock(&srv->mu);
+    if (rc != 0)
+        goto unlink;
+    err = json_object_get(p->reply, "error");
+    if (err != NULL) {
+        rc = WDN_EPROTO;
+        if (errmsg != NULL)
+            snprintf(errmsg, errcap, "%s",
+                     json_string_value(json_object_get(err, "message"))
+                         ? json_string_value(json_object_get(err, "message"))
+                         : "error");
+    } else {
+        *result = json_incref(json_object_get(p->reply, "result"));
+    }
+unlink:
+    if (p != NULL) {
+        pthread_mutex_lock(&srv->mu);
+        for (pp = &srv->pending; *pp != NULL; pp = &(*pp)->next) {
+            if (*pp == p) {
+                *pp = p->next;
+                break;
+            }
+        }
+        pthread_mutex_unlock(&srv->mu);
+        json_decref(p->reply);
+        free(p);
+    }
+out:
+    json_decref(req);
+    json_decref(id);
+    return rc;
+}
+
+/* A response from the client: hand it to the handler waiting for it, if any. */
+static void deliver_reply(struct exchange *ex, json_t *msg, const struct wdn_jsonrpc_msg *m)
+{
+    struct pending *p;
+
+    if (!json_is_string(m->id))
+        return;
+    pthread_mutex_lock(&ex->srv->mu);
+    for (p = ex->srv->pending; p != NULL; p = p->next) {
+        if (p->reply == NULL && strcmp(p->session, ex->session) == 0 &&
+            strcmp(p->id, json_string_value(m->id)) == 0) {
+            p->reply = json_incref(msg);
+            pthread_cond_broadcast(&ex->srv->reply_cv);
+            break;
+        }
+    }
+    pthread_mutex_unlock(&ex->srv->mu);
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -1491,7 +1608,8 @@ static void process_body(struct exchange *ex, const struct wdn_mcp_http_request 
                 m_cancelled(ex, m.params);
             continue;
         } else if (m.kind == WDN_JSONRPC_RESULT || m.kind == WDN_JSONRPC_ERROR) {
-            continue; /* answers to server requests; nothing is waiting for them */
+            deliver_reply(ex, el, &m); /* answers to sampling, elicitation ... */
+            continue;
         } else if (batch && strcmp(m.method, "initialize") == 0) {
             resp = wdn_jsonrpc_make_error(m.id, WDN_JSONRPC_INVALID_REQUEST,
                                           "Invalid Request: initialize must be sent alone", NULL);
