@@ -1,0 +1,305 @@
+/* Unit tests for the libcurl MCP client against the SDK's own server on the libuv HTTP server:
+ * versions, sessions, SSE answers, the token hook, extra headers and HTTP status errors. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <curl/curl.h>
+
+#include "base/error.h"
+#include "mcp/http_adapter.h"
+#include "warden/mcp.h"
+
+/* A gate in front of the MCP handler: requires "Authorization: Bearer good" and
+ * "dapr-api-token: secret"; "Bearer forbidden" gets 403. */
+static int gate(struct wdn_http_handler *self, struct wdn_http_req *req)
+{
+    const struct wdn_http_header *auth = wdn_http_req_header(req, WDN_STR("Authorization"));
+    const struct wdn_http_header *api = wdn_http_req_header(req, WDN_STR("dapr-api-token"));
+
+    (void)self;
+    if (auth != NULL && wdn_str_eq_cstr(auth->value, "Bearer forbidden"))
+        return wdn_http_respond(req, 403, NULL, 0, WDN_STR("Forbidden")), 0;
+    if (auth == NULL || !wdn_str_eq_cstr(auth->value, "Bearer good") || api == NULL ||
+        !wdn_str_eq_cstr(api->value, "secret"))
+        return wdn_http_respond(req, 401, NULL, 0, WDN_STR("Unauthorized")), 0;
+    return WDN_HTTP_DECLINED;
+}
+
+static int tool_add(struct wdn_mcp_call *call, json_t *args, void *ud)
+{
+    char buf[32];
+
+    (void)ud;
+    snprintf(buf, sizeof(buf), "%lld",
+             (long long)(json_integer_value(json_object_get(args, "a")) +
+                         json_integer_value(json_object_get(args, "b"))));
+    return wdn_mcp_call_text(call, buf);
+}
+
+static int tool_progress(struct wdn_mcp_call *call, json_t *args, void *ud)
+{
+    (void)args;
+    (void)ud;
+    wdn_mcp_call_log(call, WDN_MCP_LOG_INFO, "t", json_string("working"));
+    return wdn_mcp_call_text(call, "done");
+}
+
+static int tool_ask(struct wdn_mcp_call *call, json_t *args, void *ud)
+{
+    json_t *result = NULL;
+    char err[128];
+    int rc;
+
+    (void)args;
+    (void)ud;
+    rc = wdn_mcp_call_request(call, "ping", NULL, 5000, &result, err, sizeof(err));
+    json_decref(result);
+    return wdn_mcp_call_text(call, rc == 0 ? "pong" : "no pong");
+}
+
+struct fixture {
+    struct wdn_mcp_server *mcp;
+    struct wdn_http_server *http;
+    struct wdn_mcp_http_handler mh;
+    struct wdn_http_handler gate;
+    char url[128];
+};
+
+static struct fixture fx;
+
+static int start(bool stateless)
+{
+    struct wdn_mcp_server_config cfg = {.name = "t", .version = "1", .path = "/mcp",
+                                        .stateless = stateless};
+    struct wdn_mcp_tool add = {.name = "add",
+                               .description = "Add two numbers together.",
+                               .input_schema = "{\"type\":\"object\",\"properties\":{\"a\":"
+                                               "{\"type\":\"integer\"},\"b\":{\"type\":"
+                                               "\"integer\"}},\"required\":[\"a\",\"b\"]}",
+                               .fn = tool_add};
+    struct wdn_mcp_tool prog = {.name = "progress", .fn = tool_progress};
+    struct wdn_mcp_tool ask = {.name = "ask", .fn = tool_ask};
+    static struct wdn_http_handler *chain[2];
+    struct wdn_http_server_config hc;
+
+    memset(&fx, 0, sizeof(fx));
+    fx.mcp = wdn_mcp_server_new(&cfg);
+    if (fx.mcp == NULL || wdn_mcp_server_add_tool(fx.mcp, &add) != 0 ||
+        wdn_mcp_server_add_tool(fx.mcp, &prog) != 0 || wdn_mcp_server_add_tool(fx.mcp, &ask) != 0)
+        return -1;
+    fx.gate.on_req = gate;
+    chain[0] = &fx.gate;
+    chain[1] = wdn_mcp_http_handler_init(&fx.mh, fx.mcp, "/mcp", false);
+    memset(&hc, 0, sizeof(hc));
+    hc.listen = "127.0.0.1:0";
+    hc.workers = 1;
+    hc.handlers = chain;
+    hc.nhandlers = 2;
+    hc.shutdown_grace_ms = 500;
+    if (wdn_http_server_start(&hc, &fx.http) != 0)
+        return -1;
+    snprintf(fx.url, sizeof(fx.url), "http://127.0.0.1:%d/mcp", wdn_http_server_port(fx.http));
+    return 0;
+}
+
+static int setup_sessions(void **state)
+{
+    (void)state;
+    return start(false);
+}
+
+static int setup_stateless(void **state)
+{
+    (void)state;
+    return start(true);
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    wdn_http_server_stop(fx.http);
+    wdn_http_server_free(fx.http);
+    wdn_mcp_server_free(fx.mcp);
+    return 0;
+}
+
+static const char *const api_headers[] = {"dapr-api-token: secret", NULL};
+
+static int token_good(void *ud, char *buf, size_t cap)
+{
+    (*(int *)ud)++;
+    return wdn_fmt(buf, cap, "good");
+}
+
+static struct wdn_mcp_client *client(const char *version, const char *token, struct wdn_mcp_error *e)
+{
+    struct wdn_mcp_client_config cfg;
+
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.url = fx.url;
+    cfg.protocol_version = version;
+    cfg.bearer_token = token;
+    cfg.extra_headers = api_headers;
+    cfg.timeout_ms = 5000;
+    return wdn_mcp_client_new(&cfg, e);
+}
+
+static void roundtrip(const char *version, const char *expect_version, bool expect_session)
+{
+    struct wdn_mcp_error e;
+    struct wdn_mcp_client *c = client(version, "good", &e);
+    json_t *tools = NULL, *result = NULL;
+    size_t before = wdn_mcp_server_session_count(fx.mcp);
+
+    assert_non_null(c);
+    assert_int_equal(wdn_mcp_client_connect(c, &e), 0);
+    assert_string_equal(wdn_mcp_client_version(c), expect_version);
+    assert_int_equal(wdn_mcp_server_session_count(fx.mcp), before + (expect_session ? 1 : 0));
+    assert_int_equal(wdn_mcp_client_list_tools(c, &tools, &e), 0);
+    assert_int_equal(json_array_size(tools), 3);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(tools, 0), "name")), "add");
+    assert_int_equal(wdn_mcp_client_call_tool(c, "add", json_pack("{s:i, s:i}", "a", 2, "b", 3),
+                                              &result, &e),
+                     0);
+    assert_string_equal(wdn_mcp_result_text(result), "5");
+    json_decref(result);
+    /* A JSON-RPC error carries its code. */
+    assert_int_equal(wdn_mcp_client_call_tool(c, "nope", NULL, &result, &e), WDN_EPROTO);
+    assert_int_equal(e.rpc_code, -32602);
+    assert_null(result);
+    json_decref(tools);
+    wdn_mcp_client_free(c);
+    /* free ends the session with DELETE. */
+    assert_int_equal(wdn_mcp_server_session_count(fx.mcp), before);
+}
+
+static void test_versions_with_sessions(void **state)
+{
+    (void)state;
+    roundtrip("2025-03-26", "2025-03-26", true);
+    roundtrip("2025-06-18", "2025-06-18", true);
+    roundtrip("2025-11-25", "2025-11-25", true);
+    roundtrip(NULL, "2025-11-25", true);
+    /* 2026-07-28: server/discover, no initialize and no session. */
+    roundtrip("2026-07-28", "2026-07-28", false);
+}
+
+static void test_stateless(void **state)
+{
+    (void)state;
+    roundtrip("2025-06-18", "2025-06-18", false);
+    roundtrip("2026-07-28", "2026-07-28", false);
+}
+
+static int notes;
+
+static void on_note(void *ud, const char *method, json_t *params)
+{
+    (void)ud;
+    (void)params;
+    if (strcmp(method, "notifications/message") == 0)
+        notes++;
+}
+
+static void test_sse_and_server_requests(void **state)
+{
+    struct wdn_mcp_client_config cfg;
+    struct wdn_mcp_error e;
+    struct wdn_mcp_client *c;
+    json_t *result = NULL;
+    int calls = 0;
+    (void)state;
+
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.url = fx.url;
+    cfg.token_fn = token_good;
+    cfg.token_ud = &calls;
+    cfg.extra_headers = api_headers;
+    cfg.on_notify = on_note;
+    c = wdn_mcp_client_new(&cfg, &e);
+    assert_int_equal(wdn_mcp_client_connect(c, &e), 0);
+    /* The token provider is asked for every request. */
+    assert_int_equal(calls, 2);
+    notes = 0;
+    assert_int_equal(wdn_mcp_client_call_tool(c, "progress", NULL, &result, &e), 0);
+    assert_string_equal(wdn_mcp_result_text(result), "done");
+    assert_int_equal(notes, 1);
+    json_decref(result);
+    /* The server pings the client inside the SSE stream; the client answers on a new POST. */
+    assert_int_equal(wdn_mcp_client_call_tool(c, "ask", NULL, &result, &e), 0);
+    assert_string_equal(wdn_mcp_result_text(result), "pong");
+    json_decref(result);
+    wdn_mcp_client_free(c);
+}
+
+static void test_http_errors(void **state)
+{
+    struct wdn_mcp_error e;
+    struct wdn_mcp_client *c;
+    struct wdn_mcp_client_config cfg;
+    (void)state;
+
+    c = client(NULL, NULL, &e);
+    assert_int_equal(wdn_mcp_client_connect(c, &e), WDN_EAUTH);
+    assert_int_equal(e.http_status, 401);
+    assert_string_equal(e.message, "MCP server returned HTTP 401");
+    wdn_mcp_client_free(c);
+
+    c = client(NULL, "forbidden", &e);
+    assert_int_equal(wdn_mcp_client_connect(c, &e), WDN_EDENIED);
+    assert_int_equal(e.http_status, 403);
+    wdn_mcp_client_free(c);
+
+    /* 404 for a path that is not the MCP endpoint. */
+    memset(&cfg, 0, sizeof(cfg));
+    snprintf(fx.url + strlen(fx.url) - 4, 8, "/nope");
+    c = client(NULL, "good", &e);
+    assert_int_equal(wdn_mcp_client_connect(c, &e), WDN_EHTTP_STATUS);
+    assert_int_equal(e.http_status, 404);
+    wdn_mcp_client_free(c);
+    snprintf(fx.url + strlen(fx.url) - 5, 8, "/mcp");
+
+    /* Nobody listening: a connection error without an HTTP status. */
+    cfg.url = "http://127.0.0.1:1/mcp";
+    cfg.timeout_ms = 2000;
+    c = wdn_mcp_client_new(&cfg, &e);
+    assert_int_equal(wdn_mcp_client_connect(c, &e), WDN_ECONNREFUSED);
+    assert_int_equal(e.http_status, 0);
+    wdn_mcp_client_free(c);
+
+    /* Bad configuration is refused up front. */
+    cfg.url = "ftp://x";
+    assert_null(wdn_mcp_client_new(&cfg, &e));
+    assert_int_equal(e.code, WDN_EINVAL);
+    cfg.url = fx.url;
+    cfg.bearer_token = "a\r\nX-Injected: 1";
+    assert_null(wdn_mcp_client_new(&cfg, &e));
+    cfg.bearer_token = NULL;
+    cfg.protocol_version = "2024-01-01";
+    assert_null(wdn_mcp_client_new(&cfg, &e));
+    assert_int_equal(e.code, WDN_EUNSUPPORTED);
+}
+
+int main(void)
+{
+    const struct CMUnitTest sessions[] = {
+        cmocka_unit_test(test_versions_with_sessions),
+        cmocka_unit_test(test_sse_and_server_requests),
+        cmocka_unit_test(test_http_errors),
+    };
+    const struct CMUnitTest stateless[] = {
+        cmocka_unit_test(test_stateless),
+    };
+    int rc;
+
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    rc = cmocka_run_group_tests(sessions, setup_sessions, teardown);
+    rc |= cmocka_run_group_tests(stateless, setup_stateless, teardown);
+    curl_global_cleanup();
+    return rc;
+}
