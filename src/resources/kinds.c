@@ -109,7 +109,6 @@ static const struct wdn__res_schema meta_item_schema = {
 static void component_spec_check(struct wdn__res_ctx *ctx, void *obj, const yaml_node_t *node)
 {
     struct wdn_res_component_spec *spec = obj;
-    const yaml_node_t *md = wdn__res_map_get(ctx->doc, node, "metadata");
 
     for (size_t i = 0; i < spec->n_metadata; i++) {
         for (size_t j = 0; j < i; j++) {
@@ -124,7 +123,6 @@ static void component_spec_check(struct wdn__res_ctx *ctx, void *obj, const yaml
             }
         }
     }
-    (void)md;
     if (spec->ignore_errors == 1) {
         const yaml_node_t *n = wdn__res_map_get(ctx->doc, node, "ignoreErrors");
         wdn__res_warn(ctx, n ? n : node,

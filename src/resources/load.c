@@ -223,7 +223,7 @@ static void load_document(struct wdn__res_ctx *ctx, const char *base_dir)
         if (api && strcmp(api, "dapr.io/v1alpha1") != 0)
             wdn__res_err(ctx, api_node,
                          "apiVersion of a %s must be dapr.io/v1alpha1, not \"%.64s\"", kind, api);
-        if (kind[1] == 'o' && kind[2] == 'm') {
+        if (strcmp(kind, "Component") == 0) {
             struct wdn_res_component *c = new_resource(ctx, &wdn__res_component_schema, root);
             if (c)
                 rc = push_ptr((void ***)&set->components, &set->n_components, &priv->cap_components,
@@ -403,6 +403,11 @@ static int load_stream(struct wdn_resources *set, const char *file, const char *
 int wdn_resources_load_buffer(struct wdn_resources *set, const char *name, const char *base_dir,
                               const char *data, size_t len)
 {
+    /* libyaml asserts on a NULL input even when it is empty. */
+    if (data == NULL) {
+        data = "";
+        len = 0;
+    }
     return load_stream(set, name ? name : "-", base_dir ? base_dir : ".", data, len);
 }
 

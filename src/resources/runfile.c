@@ -70,8 +70,8 @@ static int append(struct wdn__res_ctx *ctx, struct wdn_res_strlist *l, const cha
 }
 
 /* Effective resources folders of one app, in Dapr's precedence order. */
-static void resolve_resources(struct wdn__res_ctx *ctx, struct wdn_res_runfile *rf,
-                              struct wdn_res_run_app *app, const struct wdn_res_strlist *common)
+static void resolve_resources(struct wdn__res_ctx *ctx, struct wdn_res_run_app *app,
+                              const struct wdn_res_strlist *common)
 {
     const struct wdn_res_run_shared *own = &app->sh;
     size_t cap = own->resources_paths.n + 1 + common->n + 1;
@@ -100,7 +100,6 @@ static void resolve_resources(struct wdn__res_ctx *ctx, struct wdn_res_runfile *
         for (size_t i = 0; i < common->n; i++)
             append(ctx, &out, common->v[i], cap);
     }
-    (void)rf;
     app->resources = out;
 }
 
@@ -263,7 +262,7 @@ void wdn__res_runfile_finish(struct wdn__res_ctx *ctx, struct wdn_res_runfile *r
                                 "no appID, and the folder name \"%.64s\" is not a valid app ID",
                                 baseptr);
         }
-        resolve_resources(ctx, rf, app, &common_res);
+        resolve_resources(ctx, app, &common_res);
         resolve_config(ctx, app, common_config);
         merge_shared(ctx, &app->sh, &rf->common);
         for (size_t j = 0; j < i && app->app_id; j++) {
