@@ -457,7 +457,7 @@ void wdn_mcp_server_set_completer(struct wdn_mcp_server *srv, wdn_mcp_complete_f
 
 static int ex_head(struct exchange *ex, int status, const char *ctype, const char *allow)
 {
-    struct wdn_mcp_out_header h[6];
+    struct wdn_mcp_out_header h[6] = {{NULL, NULL}};
     size_t n = 0;
 
     if (ex->head_sent)
