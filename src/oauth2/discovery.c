@@ -37,7 +37,7 @@ static int split_url(const char *url, struct wdn_str *origin, struct wdn_str *pa
 
 int wdn_oauth2_well_known_url(const char *url, const char *name, char *buf, size_t cap)
 {
-    struct wdn_str origin, path;
+    struct wdn_str origin = {0}, path = {0};
     int rc = split_url(url, &origin, &path);
 
     if (rc)
@@ -180,7 +180,7 @@ int wdn_oauth2_discover(const char *resource_url, const char *www_authenticate,
         if (wdn_oauth2_well_known_url(resource_url, "oauth-protected-resource", urls[n],
                                       URL_MAX) == 0)
             n++;
-        struct wdn_str origin, path;
+        struct wdn_str origin = {0}, path = {0};
         if (split_url(resource_url, &origin, &path) == 0 && path.len > 1 &&
             wdn_fmt(urls[n], URL_MAX, "%.*s/.well-known/oauth-protected-resource",
                     WDN_STR_FMT(origin)) == 0)
@@ -197,7 +197,7 @@ int wdn_oauth2_discover(const char *resource_url, const char *www_authenticate,
     const char *res = json_string_value(json_object_get(prm, "resource"));
     json_t *servers = json_object_get(prm, "authorization_servers");
     const char *as = json_string_value(json_array_get(servers, 0));
-    struct wdn_str origin, path;
+    struct wdn_str origin = {0}, path = {0};
     char expect[URL_MAX];
     split_url(resource_url, &origin, &path);
     wdn_fmt(expect, sizeof(expect), "%.*s%.*s", WDN_STR_FMT(origin), WDN_STR_FMT(path));
