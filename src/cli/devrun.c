@@ -281,8 +281,13 @@ static int start_app(struct devrun *r, struct app *a)
     snprintf(prefix, sizeof(prefix), "== APP - %s ==", a->id);
     snprintf(rel, sizeof(rel), "logs/%s-app.log", a->id);
     wdn_project_path(logf, sizeof(logf), r->project, rel);
+    /* The run file's command list is not NULL-terminated; exec needs it to be. */
+    const char *cmd[64];
+    size_t nc = a->spec->command.n < 63 ? a->spec->command.n : 63;
+    memcpy(cmd, a->spec->command.v, nc * sizeof(cmd[0]));
+    cmd[nc] = NULL;
     struct wdn_proc_spec spec = {
-        .argv = a->spec->command.v, .env = (const char *const *)env, .cwd = a->spec->app_dir,
+        .argv = cmd, .env = (const char *const *)env, .cwd = a->spec->app_dir,
         .prefix = prefix, .color = "\033[36m", .to_console = dest_console(dest, "fileAndConsole"),
         .log_file = dest_file(dest, "fileAndConsole") ? logf : NULL,
     };
