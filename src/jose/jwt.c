@@ -116,8 +116,7 @@ static bool typ_ok(const char *typ)
 }
 
 /* Header checks that need no key: alg, crit, typ, kid. */
-static enum wdn_jwt_reason check_header(json_t *h, const struct wdn_jwt_rules *rules,
-                                        enum wdn_jose_alg *alg, struct wdn_str *kid)
+static enum wdn_jwt_reason check_header(json_t *h, enum wdn_jose_alg *alg, struct wdn_str *kid)
 {
     json_t *a = json_object_get(h, "alg"), *crit = json_object_get(h, "crit");
     json_t *typ = json_object_get(h, "typ"), *k = json_object_get(h, "kid");
@@ -145,10 +144,82 @@ static enum wdn_jwt_reason check_header(json_t *h, const struct wdn_jwt_rules *r
             return WDN_JWT_MALFORMED;
         *kid = (struct wdn_str){json_string_value(k), json_string_length(k)};
     }
-    if (rules->allowed_algs != 0 && !(rules->allowed_algs & WDN_JOSE_ALG_BIT(*alg)))
-        return WDN_JWT_ALG_NOT_ALLOWED;
     /* jku, x5u, jwk, x5c, x5t: deliberately never read. */
     return WDN_JWT_OK;
+}
+
+/* Per-thread memory of recently accepted protected headers. Every token an issuer signs with
+ * one key carries the same header bytes, so a header byte-identical to one that already
+ * passed check_header has the same alg and kid: the JSON parse is skipped. Only headers that
+ * passed every check are remembered, and only short ones. */
+#define HDR_SLOTS 4
+#define HDR_MAX 384
+
+struct hdr_memo {
+    size_t len;
+    char b64[HDR_MAX];
+    enum wdn_jose_alg alg;
+    size_t kid_len;
+    bool has_kid;
+    char kid[WDN_JWK_MAX_KID_BYTES];
+};
+
+static _Thread_local struct hdr_memo hdr_memo[HDR_SLOTS];
+static _Thread_local unsigned hdr_next;
+
+static const struct hdr_memo *hdr_lookup(struct wdn_str b64)
+{
+    for (int i = 0; i < HDR_SLOTS; i++) {
+        const struct hdr_memo *m = &hdr_memo[i];
+        if (m->len != 0 && m->len == b64.len && memcmp(m->b64, b64.p, b64.len) == 0)
+            return m;
+    }
+    return NULL;
+}
+
+static void hdr_remember(struct wdn_str b64, enum wdn_jose_alg alg, struct wdn_str kid)
+{
+    struct hdr_memo *m;
+
+    if (b64.len == 0 || b64.len > HDR_MAX || kid.len > WDN_JWK_MAX_KID_BYTES)
+        return;
+    m = &hdr_memo[hdr_next++ % HDR_SLOTS];
+    m->len = b64.len;
+    memcpy(m->b64, b64.p, b64.len);
+    m->alg = alg;
+    m->has_kid = kid.p != NULL;
+    m->kid_len = kid.len;
+    if (kid.len)
+        memcpy(m->kid, kid.p, kid.len);
+}
+
+/* The header's alg and kid (kid slices into *h_out's storage or the memo; both outlive the
+ * call). */
+static enum wdn_jwt_reason read_header(struct wdn_str b64, json_t **h_out, enum wdn_jose_alg *alg,
+                                       struct wdn_str *kid)
+{
+    unsigned char hbuf[WDN_JWT_MAX_HEADER_BYTES];
+    const struct hdr_memo *m = hdr_lookup(b64);
+    size_t hlen = 0;
+    enum wdn_jwt_reason r;
+    int rc;
+
+    if (m != NULL) {
+        *alg = m->alg;
+        if (m->has_kid)
+            *kid = (struct wdn_str){m->kid, m->kid_len};
+        return WDN_JWT_OK;
+    }
+    rc = wdn_b64url_decode(b64, hbuf, sizeof(hbuf), &hlen);
+    if (rc != 0)
+        return rc == WDN_ELIMIT ? WDN_JWT_TOKEN_TOO_LARGE : WDN_JWT_MALFORMED;
+    *h_out = parse_object(hbuf, hlen);
+    if (*h_out == NULL)
+        return WDN_JWT_MALFORMED;
+    r = check_header(*h_out, alg, kid);
+    if (r == WDN_JWT_OK)
+        hdr_remember(b64, *alg, *kid);
+    return r;
 }
 
 /* Chooses the key: by kid when the token has one; without kid only when exactly one key of
@@ -335,9 +406,9 @@ static enum wdn_jwt_reason check_claims(json_t *pl, struct wdn_jwt *j,
 enum wdn_jwt_reason wdn_jwt_verify(const struct wdn_jwks *keys, const struct wdn_jwt_rules *rules,
                                    struct wdn_str token, int64_t now, struct wdn_jwt **out)
 {
-    unsigned char hbuf[WDN_JWT_MAX_HEADER_BYTES], sig[WDN_JWK_MAX_RSA_BITS / 8];
-    unsigned char *pbuf = NULL;
-    size_t hlen = 0, plen = 0, siglen = 0;
+    unsigned char sig[WDN_JWK_MAX_RSA_BITS / 8];
+    unsigned char pbuf[WDN_JWT_MAX_TOKEN_BYTES / 4 * 3 + 3];
+    size_t plen = 0, siglen = 0;
     struct parts p;
     json_t *header = NULL, *payload = NULL;
     enum wdn_jose_alg alg = WDN_JOSE_ALG_UNKNOWN;
@@ -357,19 +428,13 @@ enum wdn_jwt_reason wdn_jwt_verify(const struct wdn_jwks *keys, const struct wdn
         r = WDN_JWT_MALFORMED;
         goto out;
     }
-    rc = wdn_b64url_decode(p.header, hbuf, sizeof(hbuf), &hlen);
-    if (rc != 0) {
-        r = rc == WDN_ELIMIT ? WDN_JWT_TOKEN_TOO_LARGE : WDN_JWT_MALFORMED;
-        goto out;
-    }
-    header = parse_object(hbuf, hlen);
-    if (header == NULL) {
-        r = WDN_JWT_MALFORMED;
-        goto out;
-    }
-    r = check_header(header, rules, &alg, &kid);
+    r = read_header(p.header, &header, &alg, &kid);
     if (r != WDN_JWT_OK)
         goto out;
+    if (rules->allowed_algs != 0 && !(rules->allowed_algs & WDN_JOSE_ALG_BIT(alg))) {
+        r = WDN_JWT_ALG_NOT_ALLOWED;
+        goto out;
+    }
     /* The signature and payload must decode before any key is looked at. */
     rc = wdn_b64url_decode(p.sig, sig, sizeof(sig), &siglen);
     if (rc == WDN_ELIMIT) {
@@ -380,12 +445,7 @@ enum wdn_jwt_reason wdn_jwt_verify(const struct wdn_jwks *keys, const struct wdn
         r = WDN_JWT_MALFORMED;
         goto out;
     }
-    pbuf = malloc(wdn_b64url_decoded_max(p.payload.len));
-    if (pbuf == NULL) {
-        r = WDN_JWT_INTERNAL;
-        goto out;
-    }
-    if (wdn_b64url_decode(p.payload, pbuf, wdn_b64url_decoded_max(p.payload.len), &plen) != 0) {
+    if (wdn_b64url_decode(p.payload, pbuf, sizeof(pbuf), &plen) != 0) {
         r = WDN_JWT_MALFORMED;
         goto out;
     }
@@ -437,7 +497,6 @@ out:
     wdn_jwt_release(j);
     json_decref(payload);
     json_decref(header);
-    free(pbuf);
     return r;
 }
 
