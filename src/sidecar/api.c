@@ -500,7 +500,7 @@ int wdn__sc_internal_on_req(struct wdn_http_handler *self, struct wdn_http_req *
         wdn_fmt(msg, sizeof(msg),
                 "failed to invoke, id: %s, err: rpc error: code = PermissionDenied desc = %s",
                 sc->app_id, deny);
-        wdn_log_info("decision=deny req=%llu acl=%s policy=%s operation=%s caller=%s verb=%s "
+        wdn_log_info("decision=deny req=%llu acl=\"%s\" policy=%s operation=%s caller=%s verb=%s "
                      "path=%.*s status=403",
                      (unsigned long long)next_id(sc), dec.reason ? dec.reason : "-",
                      dec.policy_app_id ? dec.policy_app_id : "-",
@@ -509,7 +509,7 @@ int wdn__sc_internal_on_req(struct wdn_http_handler *self, struct wdn_http_req *
         wdn__sc_error(sc, req, P, t0, 403, "ERR_DIRECT_INVOKE", msg);
         goto out;
     }
-    wdn_log_debug("decision=allow acl=%s caller=%s verb=%s", dec.reason ? dec.reason : "-",
+    wdn_log_debug("decision=allow acl=\"%s\" caller=%s verb=%s", dec.reason ? dec.reason : "-",
                   caller.app_id, verb);
     tp = wdn_http_req_header(req, WDN_STR("traceparent"));
     invoke_app(sc, req, P, t0, cfg, dup_str(req, caller.app_id).p, method,

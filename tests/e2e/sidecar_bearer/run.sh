@@ -1,0 +1,143 @@
+# The sidecar in files-only mode with the tutorial's two YAML files (bearer-component.yaml after
+# envsubst, mcp-server-oauth.yaml verbatim) and a local HTTPS test issuer: the API token, 401s
+# with RFC 6750 challenges, 200 with a valid token, 503 until the key set loads, metadata and
+# metrics, and configurations the sidecar must refuse at start (file and line named).
+BIN=$1
+. "$WDN_SOURCE_DIR/tests/e2e/lib.sh"
+. "$WDN_SOURCE_DIR/tests/e2e/sidecar-support/common.sh"
+VEC="$WDN_SOURCE_DIR/tests/vectors/resources"
+cd "$E2E_TMP"
+
+# An HTTPS issuer, as in the tutorial (https://${AUTH0_DOMAIN}/), trusted through WARDEN_CA_FILE.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=127.0.0.1 \
+    -addext subjectAltName=IP:127.0.0.1 -keyout iss.key -out iss.crt 2>/dev/null
+timeout 300 node "$SUPPORT/issuer.js" iss.port --https iss.crt iss.key &
+E2E_PIDS="$E2E_PIDS $!"
+wait_file iss.port 15 || { echo "issuer did not start"; exit 1; }
+IPORT=$(cat iss.port)
+export WARDEN_CA_FILE="$E2E_TMP/iss.crt"
+ISS="https://127.0.0.1:$IPORT"
+token() { curl -s --cacert iss.crt "$ISS/token?$1"; }
+
+start_app app
+APORT=$PORT_app
+mkdir res
+AUTH0_DOMAIN="127.0.0.1:$IPORT" AUTH0_AUDIENCE="https://api.test/" \
+    envsubst < "$VEC/bearer-component.yaml" > res/bearer-component.yaml
+cp "$VEC/mcp-server-oauth.yaml" res/
+
+DAPR_API_TOKEN=api-secret APP_API_TOKEN=app-secret start_sidecar sc --app-id mcp-server \
+    --app-port "$APORT" --http-port 0 --metrics-port 0 --resources-path res \
+    --config mcp-server-oauth --ca-dir "$E2E_TMP/ca" || exit 1
+H=$(sc_port sc http)
+M=$(sc_port sc metrics)
+U="http://127.0.0.1:$H/v1.0/invoke/mcp-server/method/mcp"
+A="dapr-api-token: api-secret"
+# The key set loads in the background; wait for it (the 503 case is tested below).
+for i in $(seq 50); do curl -s "http://127.0.0.1:$M/metrics" | grep -q 'warden_jwks_loaded{component="bearer"} 1' && break; sleep 0.1; done
+
+expect_eq "healthz without the API token" "$(status "http://127.0.0.1:$H/v1.0/healthz")" 204
+expect_eq "healthz/outbound" "$(status "http://127.0.0.1:$H/v1.0/healthz/outbound")" 204
+expect_eq "no dapr-api-token -> 401" "$(status "$U" -X POST)" 401
+expect_eq "wrong dapr-api-token -> 401" "$(status "$U" -X POST -H 'dapr-api-token: nope')" 401
+body=$(curl -s -X POST "$U" -H 'dapr-api-token: nope')
+expect_eq "API token refusal body (Dapr's)" "$body" "invalid api token"
+
+hdrs=$(curl -s -D - -o body.txt -X POST "$U" -H "$A" -d '{}')
+expect_contains "no bearer token -> 401" "$hdrs" "HTTP/1.1 401"
+expect_contains "401 carries WWW-Authenticate: Bearer" "$hdrs" "WWW-Authenticate: Bearer"
+expect_not_contains "no error= without a token (RFC 6750 3.1)" "$hdrs" 'error="invalid_token"'
+expect_eq "401 body is Unauthorized" "$(cat body.txt)" "Unauthorized"
+
+TOK=$(token "aud=https://api.test/")
+out=$(curl -s -X POST "$U?x=1&y=%2F" -H "$A" -H "Authorization: Bearer $TOK" \
+    -H 'dapr-caller-app-id: spoofed' -H 'traceparent: 00-0123456789abcdef0123456789abcdef-0123456789abcdef-01' -d '{"a":1}')
+expect_contains "valid token reaches the app" "$out" '"url":"/mcp?x=1&y=%2F"'
+expect_contains "body streamed to the app" "$out" '"body":"{\"a\":1}"'
+expect_contains "APP_API_TOKEN sent to the app" "$out" '"dapr-api-token":"app-secret"'
+expect_not_contains "DAPR_API_TOKEN never forwarded" "$out" 'api-secret'
+expect_contains "caller app id set by the sidecar" "$out" '"dapr-caller-app-id":"mcp-server"'
+expect_not_contains "spoofed caller header dropped" "$out" 'spoofed'
+expect_not_contains "incoming traceparent replaced" "$out" '0123456789abcdef0123456789abcdef'
+expect_contains "traceparent set" "$out" '"traceparent":"00-'
+expect_contains "Authorization forwarded (Dapr's default)" "$out" '"authorization":"Bearer '
+out2=$(curl -s -H "$A" -H "Authorization: Bearer $TOK" -H 'dapr-app-id: mcp-server' \
+    "http://127.0.0.1:$H/mcp/tools?z=2")
+expect_contains "dapr-app-id header form" "$out2" '"url":"/mcp/tools?z=2"'
+
+hdrs=$(curl -s -D - -o /dev/null -X POST "$U" -H "$A" -H "Authorization: Bearer $(token 'aud=https://other/')")
+expect_contains "wrong audience -> 401" "$hdrs" "HTTP/1.1 401"
+expect_contains "invalid_token challenge" "$hdrs" 'error="invalid_token", error_description="the token is not meant for this audience"'
+expect_eq "expired token -> 401" "$(status "$U" -X POST -H "$A" -H "Authorization: Bearer $(token 'aud=https://api.test/&exp=-3600')")" 401
+expect_eq "wrong issuer -> 401" "$(status "$U" -X POST -H "$A" -H "Authorization: Bearer $(token 'aud=https://api.test/&iss=https://evil/')")" 401
+expect_eq "signed by an untrusted key -> 401" "$(status "$U" -X POST -H "$A" -H "Authorization: Bearer $(token 'aud=https://api.test/&untrusted=1')")" 401
+expect_eq "unknown kid -> 401" "$(status "$U" -X POST -H "$A" -H "Authorization: Bearer $(token 'aud=https://api.test/&kid=other')")" 401
+expect_eq "garbage token -> 401" "$(status "$U" -X POST -H "$A" -H "Authorization: Bearer not.a.jwt-at-all")" 401
+expect_eq "Basic scheme -> 401" "$(status "$U" -X POST -H "$A" -H "Authorization: Basic dXNlcjpwYXNz")" 401
+hdrs=$(curl -s -D - -o /dev/null -X POST "$U?access_token=$TOK" -H "$A" -H "Authorization: Bearer $TOK")
+expect_contains "token in the query string refused" "$hdrs" 'error="invalid_request"'
+expect_eq "valid token again (cached) -> 200" "$(status "$U" -X POST -H "$A" -H "Authorization: Bearer $TOK")" 200
+
+meta=$(curl -s -H "$A" "http://127.0.0.1:$H/v1.0/metadata")
+expect_contains "metadata id" "$meta" '"id":"mcp-server"'
+expect_contains "metadata components" "$meta" '"components":[{"name":"bearer","type":"middleware.http.bearer","version":"v1"'
+expect_contains "metadata configuration" "$meta" '"configuration":"mcp-server-oauth"'
+
+met=$(curl -s "http://127.0.0.1:$M/metrics")
+expect_contains "metrics: 401s counted" "$met" 'warden_requests_total{port="api",code="401"}'
+expect_contains "metrics: missing_token" "$met" 'warden_auth_failures_total{reason="missing_token"} 1'
+expect_contains "metrics: wrong_audience" "$met" 'warden_auth_failures_total{reason="wrong_audience"} 1'
+expect_contains "metrics: jwks loaded" "$met" 'warden_jwks_loaded{component="bearer"} 1'
+expect_contains "metrics: cache hit" "$met" 'warden_token_cache_total{component="bearer",result="hit"}'
+expect_contains "metrics: histogram" "$met" 'warden_request_duration_seconds_bucket{port="api",le="+Inf"}'
+expect_not_contains "no token in the logs" "$(cat sc.err)" "$TOK"
+expect_contains "one log line per decision" "$(cat sc.err)" 'decision=deny req='
+
+# 503 until the first key set is loaded, then 200.
+curl -s --cacert iss.crt "$ISS/admin/jwks-off" >/dev/null
+sed 's/name: bearer$/name: bearer2/' res/bearer-component.yaml > res2.yaml
+sed 's/name: bearer$/name: bearer2/; s/mcp-server-oauth/cfg2/' "$VEC/mcp-server-oauth.yaml" >> res2.yaml.cfg
+mkdir res2 && mv res2.yaml res2/c.yaml && mv res2.yaml.cfg res2/cfg.yaml
+start_sidecar sc2 --app-id mcp-server --app-port "$APORT" --http-port 0 --resources-path res2 \
+    --config cfg2 --ca-dir "$E2E_TMP/ca" || exit 1
+H2=$(sc_port sc2 http)
+hdrs=$(curl -s -D - -o body.txt -X POST "http://127.0.0.1:$H2/v1.0/invoke/mcp-server/method/mcp" -H "Authorization: Bearer $TOK")
+expect_contains "key set not loaded -> 503" "$hdrs" "HTTP/1.1 503"
+expect_contains "503 says why" "$(cat body.txt)" "key set has not been loaded"
+curl -s --cacert iss.crt "$ISS/admin/jwks-on" >/dev/null
+st=0
+for i in $(seq 100); do
+    st=$(status "http://127.0.0.1:$H2/v1.0/invoke/mcp-server/method/mcp" -X POST -H "Authorization: Bearer $TOK")
+    [ "$st" = 200 ] && break
+    sleep 0.1
+done
+expect_eq "200 once the key set loads" "$st" 200
+kill "$PID_sc2"
+
+# Refused at start: a handler without its component (file and line named), the component
+# without envsubst, and the component scoped away from the app.
+mkdir bad1
+cp "$VEC/mcp-server-oauth.yaml" bad1/
+"$BIN/warden" sidecar --app-id mcp-server --http-port 0 --resources-path bad1 \
+    --config mcp-server-oauth --ca-dir "$E2E_TMP/ca" >/dev/null 2>bad1.err
+expect_eq "missing handler: non-zero exit" "$?" 1
+expect_contains "missing handler: file and line" "$(cat bad1.err)" "bad1/mcp-server-oauth.yaml:10:"
+mkdir bad2
+cp "$VEC/mcp-server-oauth.yaml" "$VEC/bearer-component.yaml" bad2/
+"$BIN/warden" sidecar --app-id mcp-server --http-port 0 --resources-path bad2 \
+    --config mcp-server-oauth --ca-dir "$E2E_TMP/ca" >/dev/null 2>bad2.err
+expect_eq "unexpanded variable: non-zero exit" "$?" 1
+expect_contains "unexpanded variable: file and line" "$(cat bad2.err)" "bad2/bearer-component.yaml:9:"
+"$BIN/warden" sidecar --app-id mcp-client --http-port 0 --resources-path res \
+    --config mcp-server-oauth --ca-dir "$E2E_TMP/ca" >/dev/null 2>bad3.err
+expect_eq "scoped away: non-zero exit" "$?" 1
+expect_contains "scoped away: named" "$(cat bad3.err)" "mcp-server-oauth.yaml:10:"
+"$BIN/warden" sidecar --app-id mcp-server --http-port 0 --resources-path res \
+    --config nope --ca-dir "$E2E_TMP/ca" >/dev/null 2>bad4.err
+expect_eq "unknown configuration: non-zero exit" "$?" 1
+
+# Clean shutdown on SIGTERM.
+kill -TERM "$PID_sc"
+wait "$PID_sc"
+expect_eq "SIGTERM: exit 0" "$?" 0
+e2e_done
