@@ -39,10 +39,11 @@ bool wdn_mcp_version_is_modern(const char *v);
 /** Implementation-defined range used by MCP transports. */
 #define WDN_MCP_ERR_TRANSPORT (-32000)
 #define WDN_MCP_ERR_SESSION_NOT_FOUND (-32001)
-/** 2026-07-28: the Mcp-* headers do not match the body (shares -32001 with the session error). */
-#define WDN_MCP_ERR_HEADER_MISMATCH (-32001)
-#define WDN_MCP_ERR_RESOURCE_NOT_FOUND (-32002)
-#define WDN_MCP_ERR_UNSUPPORTED_VERSION (-32004)
+#define WDN_MCP_ERR_RESOURCE_NOT_FOUND (-32002) /* before 2026-07-28; then -32602 */
+/** 2026-07-28 codes (the -32020..-32099 range the spec reserves for itself). */
+#define WDN_MCP_ERR_HEADER_MISMATCH (-32020)
+#define WDN_MCP_ERR_MISSING_CAPABILITY (-32021)
+#define WDN_MCP_ERR_UNSUPPORTED_VERSION (-32022)
 
 enum wdn_jsonrpc_kind {
     WDN_JSONRPC_REQUEST = 1,  /* method + id */

@@ -855,7 +855,9 @@ int wdn_mcp_call_log(struct wdn_mcp_call *call, enum wdn_mcp_log_level level, co
         json_decref(data);
         return WDN_EINVAL;
     }
-    if (call->ex->log_level >= 0 && (int)level < call->ex->log_level) {
+    /* -2: a 2026-07-28 request that asked for no log messages. */
+    if (call->ex->log_level == -2 ||
+        (call->ex->log_level >= 0 && (int)level < call->ex->log_level)) {
         json_decref(data);
         return 0;
     }
@@ -995,17 +997,18 @@ static json_t *fail(struct rpc_err *e, int code, const char *fmt, ...)
     return NULL;
 }
 
-static json_t *capabilities(struct wdn_mcp_server *srv)
+static json_t *capabilities(struct wdn_mcp_server *srv, bool modern)
 {
     json_t *c = json_object();
-    bool lc = !srv->stateless;
+    /* Change notifications need a GET stream, which only sessions of the older versions have. */
+    bool lc = !srv->stateless && !modern;
 
     if (c == NULL)
         return NULL;
     json_object_set_new(c, "tools", json_pack("{s:b}", "listChanged", lc));
     json_object_set_new(c, "logging", json_object());
     if (srv->nresources > 0)
-        json_object_set_new(c, "resources", json_pack("{s:b, s:b}", "subscribe", 1,
+        json_object_set_new(c, "resources", json_pack("{s:b, s:b}", "subscribe", !modern,
                                                       "listChanged", lc));
     if (srv->nprompts > 0)
         json_object_set_new(c, "prompts", json_pack("{s:b}", "listChanged", lc));
@@ -1027,7 +1030,7 @@ static json_t *m_initialize(struct exchange *ex, const char *version)
 {
     struct wdn_mcp_server *srv = ex->srv;
     json_t *r = json_pack("{s:s, s:o, s:o}", "protocolVersion", version, "capabilities",
-                          capabilities(srv), "serverInfo", server_info(srv));
+                          capabilities(srv, false), "serverInfo", server_info(srv));
 
     if (r != NULL && srv->instructions != NULL)
         json_object_set_new(r, "instructions", json_string(srv->instructions));
@@ -1039,7 +1042,7 @@ static json_t *m_discover(struct exchange *ex)
     struct wdn_mcp_server *srv = ex->srv;
     json_t *r = json_pack("{s:[ssss], s:o, s:o}", "supportedVersions", WDN_MCP_V2026_07_28,
                           WDN_MCP_V2025_11_25, WDN_MCP_V2025_06_18, WDN_MCP_V2025_03_26,
-                          "capabilities", capabilities(srv), "serverInfo", server_info(srv));
+                          "capabilities", capabilities(srv, true), "serverInfo", server_info(srv));
 
     if (r != NULL && srv->instructions != NULL)
         json_object_set_new(r, "instructions", json_string(srv->instructions));
@@ -1270,7 +1273,8 @@ static json_t *m_resources_read(struct exchange *ex, json_t *params, json_t *id,
             r = &srv->resources[i];
     if (r == NULL) {
         e->data = json_pack("{s:O}", "uri", uri);
-        return fail(e, WDN_MCP_ERR_RESOURCE_NOT_FOUND, "Resource not found");
+        return fail(e, ex->modern ? WDN_JSONRPC_INVALID_PARAMS : WDN_MCP_ERR_RESOURCE_NOT_FOUND,
+                    "Resource not found");
     }
     contents = json_array();
     if (contents == NULL)
@@ -1280,7 +1284,8 @@ static json_t *m_resources_read(struct exchange *ex, json_t *params, json_t *id,
     call_done(&call);
     if (rc == WDN_ENOTFOUND) {
         e->data = json_pack("{s:O}", "uri", uri);
-        fail(e, WDN_MCP_ERR_RESOURCE_NOT_FOUND, "Resource not found");
+        fail(e, ex->modern ? WDN_JSONRPC_INVALID_PARAMS : WDN_MCP_ERR_RESOURCE_NOT_FOUND,
+             "Resource not found");
     } else if (rc < 0) {
         fail(e, WDN_JSONRPC_INTERNAL_ERROR, "Internal error: %s", wdn_strerror(rc));
     } else {
@@ -1478,7 +1483,7 @@ static json_t *dispatch(struct exchange *ex, const struct wdn_jsonrpc_msg *m, in
         r = m_prompts_get(ex, params, m->id, &e);
     } else if (strcmp(meth, "completion/complete") == 0) {
         r = m_complete(ex, params, &e);
-    } else if (strcmp(meth, "logging/setLevel") == 0) {
+    } else if (strcmp(meth, "logging/setLevel") == 0 && !ex->modern) {
         r = m_set_level(ex, params, &e);
     } else {
         fail(&e, WDN_JSONRPC_METHOD_NOT_FOUND, "Method not found: %.64s", meth);
@@ -1487,8 +1492,16 @@ static json_t *dispatch(struct exchange *ex, const struct wdn_jsonrpc_msg *m, in
             *http_status = 404;
     }
     if (r != NULL) {
-        if (ex->modern)
+        if (ex->modern) {
             json_object_set_new(r, "resultType", json_string("complete"));
+            /* 2026-07-28 caching hints on lists, reads and discovery. "private" with no
+             * freshness is the safe choice: a sidecar may filter lists per caller. */
+            if (strstr(meth, "/list") != NULL || strcmp(meth, "resources/read") == 0 ||
+                strcmp(meth, "server/discover") == 0) {
+                json_object_set_new(r, "ttlMs", json_integer(0));
+                json_object_set_new(r, "cacheScope", json_string("private"));
+            }
+        }
         return wdn_jsonrpc_make_result(m->id, r);
     }
     if (e.code == 0)
@@ -1509,7 +1522,8 @@ static bool path_matches(const struct wdn_mcp_server *srv, const char *target)
     return n == strlen(srv->path) && strncmp(target, srv->path, n) == 0;
 }
 
-/* 2026-07-28: Mcp-Method, Mcp-Name and the _meta protocol version must mirror the body. */
+/* 2026-07-28: Mcp-Method, Mcp-Name and the _meta protocol version must mirror the body.
+ * Returns 0, -1 for a header mismatch (-32020), 1 for missing _meta fields (-32602). */
 static int check_modern_headers(struct exchange *ex, const struct wdn_mcp_http_request *req,
                                 const struct wdn_jsonrpc_msg *m, char *why, size_t cap)
 {
@@ -1542,15 +1556,35 @@ static int check_modern_headers(struct exchange *ex, const struct wdn_mcp_http_r
         }
     }
     if (m->kind == WDN_JSONRPC_REQUEST) {
+        /* Every request carries its version, identity and capabilities in _meta. */
         meta = json_object_get(m->params, "_meta");
         pv = json_string_value(json_object_get(meta, "io.modelcontextprotocol/protocolVersion"));
-        if (pv == NULL || strcmp(pv, ex->version) != 0) {
+        if (!json_is_object(meta) || pv == NULL ||
+            !json_is_object(json_object_get(meta, "io.modelcontextprotocol/clientCapabilities"))) {
+            snprintf(why, cap, "Invalid params: _meta must carry io.modelcontextprotocol/"
+                               "protocolVersion and io.modelcontextprotocol/clientCapabilities");
+            return 1;
+        }
+        if (strcmp(pv, ex->version) != 0) {
             snprintf(why, cap,
                      "Header mismatch: MCP-Protocol-Version does not match _meta protocolVersion");
             return -1;
         }
     }
     return 0;
+}
+
+/* 2026-07-28: the log level travels with each request; without it, no log messages. */
+static int modern_log_level(const struct wdn_jsonrpc_msg *m)
+{
+    const char *lvl = json_string_value(json_object_get(json_object_get(m->params, "_meta"),
+                                                        "io.modelcontextprotocol/logLevel"));
+    int i;
+
+    for (i = 0; lvl != NULL && i < 8; i++)
+        if (strcmp(lvl, log_levels[i]) == 0)
+            return i;
+    return -2;
 }
 
 static bool is_initialize(const json_t *msg)
@@ -1597,11 +1631,15 @@ static void process_body(struct exchange *ex, const struct wdn_mcp_http_request 
                 json_decref(responses);
                 return;
             }
-            if (check_modern_headers(ex, req, &m, why, sizeof(why)) != 0) {
-                ex_error(ex, 400, m.id, WDN_MCP_ERR_HEADER_MISMATCH, why, NULL);
+            int bad = check_modern_headers(ex, req, &m, why, sizeof(why));
+            if (bad != 0) {
+                ex_error(ex, 400, m.id,
+                         bad < 0 ? WDN_MCP_ERR_HEADER_MISMATCH : WDN_JSONRPC_INVALID_PARAMS, why,
+                         NULL);
                 json_decref(responses);
                 return;
             }
+            ex->log_level = modern_log_level(&m);
         }
         if (m.kind == WDN_JSONRPC_NOTIFICATION) {
             if (strcmp(m.method, "notifications/cancelled") == 0)
@@ -1890,8 +1928,17 @@ int wdn_mcp_server_handle(struct wdn_mcp_server *srv, const struct wdn_mcp_http_
                                      WDN_MCP_V2025_11_25, WDN_MCP_V2025_06_18,
                                      WDN_MCP_V2025_03_26, "requested", pv.p,
                                      pv.len < 64 ? pv.len : (size_t)64);
-            snprintf(msg, sizeof(msg), "Bad Request: Unsupported protocol version");
-            ex_error(&ex, 400, NULL, WDN_MCP_ERR_UNSUPPORTED_VERSION, msg, data);
+            json_t *body = NULL, *id = NULL;
+            struct wdn_jsonrpc_fault f;
+            snprintf(msg, sizeof(msg), "Unsupported protocol version");
+            /* The error names the request it answers when the body lets us read its id. */
+            if (req->body_len > 0 && wdn_jsonrpc_parse(req->body, req->body_len, &body, &f) == 0) {
+                id = json_object_get(body, "id");
+                if (!json_is_string(id) && !json_is_integer(id))
+                    id = NULL;
+            }
+            ex_error(&ex, 400, id, WDN_MCP_ERR_UNSUPPORTED_VERSION, msg, data);
+            json_decref(body);
             goto out;
         }
         ex.version = sv;

@@ -330,8 +330,8 @@ async function cClient() {
   ts.server.close();
 }
 
-function runConformance(url, args) {
-  const bin = path.join(here, 'node_modules/@modelcontextprotocol/conformance/dist/index.js');
+function runConformance(url, args, pkg = '@modelcontextprotocol/conformance') {
+  const bin = path.join(here, 'node_modules', pkg, 'dist/index.js');
   const r = spawnSync(process.execPath, ['--import', path.join(here, 'fs-globsync-shim.mjs'), bin, 'server', '--url', url, ...args],
     { encoding: 'utf8', timeout: 150000, cwd: here });
   return { code: r.status, out: `${r.stdout}\n${r.stderr}` };
@@ -345,7 +345,15 @@ async function conformance() {
   console.log(summary);
   const scenarios = (summary.match(/^[✓✗] /gm) || []).length;
   const failed = (summary.match(/^✗ /gm) || []).length;
-  check(r.code === 0 && scenarios >= 30 && failed === 0, `conformance suite: ${scenarios - failed}/${scenarios} scenarios pass`);
+  check(r.code === 0 && scenarios >= 30 && failed === 0, `conformance suite 0.1.16: ${scenarios - failed}/${scenarios} scenarios pass`);
+  // The 0.2.0 pre-release knows 2026-07-28 (stateless, per-request _meta, Mcp-* headers).
+  const r2 = runConformance(`http://127.0.0.1:${conf.port}/mcp`, ['--spec-version', '2026-07-28'], 'conformance-2026-07-28');
+  const summary2 = r2.out.slice(r2.out.indexOf('=== SUMMARY ==='));
+  console.log(summary2);
+  const scenarios2 = (summary2.match(/^[✓✗] /gm) || []).length;
+  const failed2 = (summary2.match(/^✗ /gm) || []).length;
+  check(r2.code === 0 && scenarios2 >= 20 && failed2 === 0,
+    `conformance suite 0.2.0-alpha.12, --spec-version 2026-07-28: ${scenarios2 - failed2}/${scenarios2} scenarios pass`);
   await stopApp(conf);
 }
 

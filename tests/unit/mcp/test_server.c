@@ -603,7 +603,7 @@ static void test_protocol_version_header(void **state)
     j = post(srv, sid, "2099-01-01", ping, &c);
     assert_int_equal(c.status, 400);
     assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "error"), "code")),
-                     -32004);
+                     -32022);
     assert_non_null(json_object_get(json_object_get(json_object_get(j, "error"), "data"),
                                     "supported"));
     json_decref(j);
@@ -963,7 +963,9 @@ static json_t *post_modern(struct wdn_mcp_server *srv, const char *const *extra,
     return cap_json(c);
 }
 
-#define META "\"_meta\":{\"io.modelcontextprotocol/protocolVersion\":\"2026-07-28\"}"
+#define META                                                                                       \
+    "\"_meta\":{\"io.modelcontextprotocol/protocolVersion\":\"2026-07-28\","                      \
+    "\"io.modelcontextprotocol/clientCapabilities\":{}}"
 
 static void test_modern_stateless(void **state)
 {
@@ -1003,7 +1005,8 @@ static void test_modern_stateless(void **state)
     j = post_modern(srv, NULL, call, &c);
     assert_int_equal(c.status, 400);
     assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "error"), "code")),
-                     -32001);
+                     -32020);
+    assert_int_equal(json_integer_value(json_object_get(j, "id")), 3);
     json_decref(j);
     cap_free(&c);
     j = post_modern(srv, m_call_wrong, call, &c);
@@ -1024,6 +1027,8 @@ static void test_modern_stateless(void **state)
         const char *m[] = {"Mcp-Method: tools/list", NULL};
         j = post_modern(srv, m, "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"tools/list\"}", &c);
         assert_int_equal(c.status, 400);
+        assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "error"), "code")),
+                         -32602);
         json_decref(j);
         cap_free(&c);
         j = post_modern(srv, m,
@@ -1043,6 +1048,30 @@ static void test_modern_stateless(void **state)
         assert_int_equal(c.status, 404);
         assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "error"), "code")),
                          -32601);
+        json_decref(j);
+        cap_free(&c);
+    }
+    {
+        const char *m[] = {"Mcp-Method: logging/setLevel", NULL};
+        j = post_modern(srv, m, "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"logging/setLevel\","
+                                "\"params\":{\"level\":\"info\"," META "}}",
+                        &c);
+        assert_int_equal(c.status, 404);
+        json_decref(j);
+        cap_free(&c);
+    }
+    /* Lists carry caching hints. */
+    {
+        const char *m[] = {"Mcp-Method: tools/list", NULL};
+        j = post_modern(srv, m, "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"tools/list\","
+                                "\"params\":{" META "}}",
+                        &c);
+        assert_int_equal(c.status, 200);
+        assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "result"), "ttlMs")),
+                         0);
+        assert_string_equal(json_string_value(json_object_get(json_object_get(j, "result"),
+                                                              "cacheScope")),
+                            "private");
         json_decref(j);
         cap_free(&c);
     }
