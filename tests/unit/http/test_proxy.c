@@ -12,6 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <netinet/in.h>
+#include <pthread.h>
+
 #include <cmocka.h>
 
 #include "base/buf.h"
@@ -186,6 +189,7 @@ struct fixture {
     struct wdn_http_handler *px_chain[1];
     int up_port;
     int px_port;
+    struct rst_up *raw;
 };
 
 static int start(void **state, int upstream_port)
@@ -234,12 +238,17 @@ static int setup_down(void **state)
     return start(state, testnet_free_port());
 }
 
+struct rst_up;
+static void rst_up_stop(struct rst_up *u);
+
 static int teardown(void **state)
 {
     struct fixture *f = *state;
     wdn_http_server_free(f->px);
     wdn_http_proxy_free(f->proxy);
     wdn_http_server_free(f->up);
+    if (f->raw)
+        rst_up_stop(f->raw);
     free(f);
     return 0;
 }
@@ -455,6 +464,79 @@ static void test_upstream_down_502(void **state)
     close(fd);
 }
 
+/* A raw upstream thread: reads one request, sends a head announcing 1000 bytes and a few of
+ * them, then resets the connection (SO_LINGER 0). */
+struct rst_up {
+    int lfd;
+    int port;
+    pthread_t thread;
+};
+
+static void *rst_up_main(void *arg)
+{
+    struct rst_up *u = arg;
+    char buf[4096];
+    int fd = accept(u->lfd, NULL, NULL);
+    struct linger lg = {1, 0};
+    struct timeval tv = {2, 0};
+    const char *reply = "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\npartial";
+
+    if (fd < 0)
+        return NULL;
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    (void)recv(fd, buf, sizeof(buf), 0);
+    testnet_send_all(fd, reply, strlen(reply));
+    tu_sleep_ms(100);
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+    close(fd);
+    return NULL;
+}
+
+static int setup_rst(void **state)
+{
+    struct rst_up *u = calloc(1, sizeof(*u));
+    struct sockaddr_in a = {0};
+    socklen_t alen = sizeof(a);
+    struct fixture *f;
+
+    u->lfd = socket(AF_INET, SOCK_STREAM, 0);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (bind(u->lfd, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(u->lfd, 8) != 0)
+        return -1;
+    getsockname(u->lfd, (struct sockaddr *)&a, &alen);
+    u->port = ntohs(a.sin_port);
+    pthread_create(&u->thread, NULL, rst_up_main, u);
+    if (start(state, u->port) != 0)
+        return -1;
+    f = *state;
+    f->raw = u;
+    return 0;
+}
+
+static void rst_up_stop(struct rst_up *u)
+{
+    shutdown(u->lfd, SHUT_RDWR);
+    pthread_join(u->thread, NULL);
+    close(u->lfd);
+    free(u);
+}
+
+static void test_upstream_rst_mid_body(void **state)
+{
+    struct fixture *f = *state;
+    char out[8192];
+    int closed = 0;
+    const char *r = "GET /x HTTP/1.1\r\nHost: a\r\n\r\n";
+
+    /* The head and the first bytes pass; the reset ends the client's connection early. */
+    assert_int_equal(tu_raw(f->px_port, r, strlen(r), out, sizeof(out), &closed), 200);
+    assert_true(closed);
+    assert_non_null(strstr(out, "Content-Length: 1000\r\n"));
+    assert_non_null(strstr(out, "\r\n\r\npartial"));
+    assert_true(strlen(strstr(out, "\r\n\r\n") + 4) < 1000);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -468,6 +550,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_upstream_silent_504, setup, teardown),
         cmocka_unit_test_setup_teardown(test_client_vanishes_mid_stream, setup, teardown),
         cmocka_unit_test_setup_teardown(test_upstream_down_502, setup_down, teardown),
+        cmocka_unit_test_setup_teardown(test_upstream_rst_mid_body, setup_rst, teardown),
     };
     signal(SIGPIPE, SIG_IGN);
     big_init();
