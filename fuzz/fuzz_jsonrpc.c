@@ -75,14 +75,41 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct wdn_jsonrpc_fault f;
     struct wdn_jsonrpc_msg m;
     json_t *root = NULL;
-    static const struct wdn_mcp_hdr hdrs[] = {
+    /* The first byte picks the era: 2025-03-26 (batches), 2026-07-28 (Mcp-* headers checked
+     * against the body), or no version header; the rest is the body. */
+    static const struct wdn_mcp_hdr legacy[] = {
         {"Accept", 6, "application/json, text/event-stream", 36},
         {"Content-Type", 12, "application/json", 16},
         {"MCP-Protocol-Version", 20, "2025-03-26", 10},
     };
+    static const struct wdn_mcp_hdr modern[] = {
+        {"Accept", 6, "application/json, text/event-stream", 36},
+        {"Content-Type", 12, "application/json", 16},
+        {"MCP-Protocol-Version", 20, "2026-07-28", 10},
+        {"Mcp-Method", 10, "tools/call", 10},
+        {"Mcp-Name", 8, "echo", 4},
+    };
     struct wdn_mcp_http_out out = {sink_head, sink_body, NULL, NULL};
-    struct wdn_mcp_http_request req = {"POST", "/mcp", hdrs, 3, (const char *)data, size};
+    struct wdn_mcp_http_request req = {"POST", "/mcp", legacy, 3, NULL, 0};
     struct wdn_mcp_stream *st = NULL;
+
+    if (size == 0)
+        return 0;
+    switch (data[0] % 3) {
+    case 1:
+        req.headers = modern;
+        req.nheaders = 5;
+        break;
+    case 2:
+        req.nheaders = 2;
+        break;
+    default:
+        break;
+    }
+    data++;
+    size--;
+    req.body = (const char *)data;
+    req.body_len = size;
 
     if (srv == NULL)
         srv = make_server();
