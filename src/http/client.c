@@ -8,6 +8,7 @@
 #include "http/client.h"
 
 #include <arpa/inet.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 #define CLIENT_READ_BUF_BYTES 65536
 #define POOL_IDLE_TIMEOUT_MS 30000
 #define FREE_MAX 64
+#define DNS_TTL_MS 30000 /* a resolved name is reused this long */
 
 enum { CC_CONNECTING, CC_BUSY, CC_IDLE };
 
@@ -38,7 +40,8 @@ struct cconn {
     bool in_process;
     bool again;
     bool reused;
-    int eof; /* the stream ended (a WDN_E* code) while an exchange was on it */
+    bool waiting_dns; /* connects once the pool's name is resolved */
+    int eof;          /* the stream ended (a WDN_E* code) while an exchange was on it */
     int handles_open;
     unsigned writes_pending;
     struct wdn_http_exchange *x;
@@ -78,6 +81,10 @@ struct wdn_http_pool {
     char *session_key;
     struct wdn_tls_ctx *tls;
     struct sockaddr_storage addr;
+    bool numeric;         /* host is an address literal: addr never changes */
+    bool resolving;       /* a uv_getaddrinfo is in flight */
+    uint64_t resolved_at; /* loop time of the last successful resolution; 0 = never */
+    uv_getaddrinfo_t gai;
     uint64_t connect_timeout_ms;
     uint64_t response_timeout_ms;
     uint64_t idle_timeout_ms;
@@ -255,7 +262,7 @@ static void cc_maybe_free(struct cconn *cc)
     free(cc->rbuf);
     free(cc);
     p->nconns--;
-    if (p->closing && p->nconns == 0)
+    if (p->closing && p->nconns == 0 && !p->resolving)
         pool_destroy(p);
 }
 
@@ -655,6 +662,85 @@ static void on_connect(uv_connect_t *req, int status)
         cc_ready(&cc->tx);
 }
 
+static void cc_connect(struct cconn *cc)
+{
+    struct wdn_http_pool *p = cc->pool;
+
+    cc->waiting_dns = false;
+    if (uv_tcp_connect(&cc->connect, &cc->tcp, (struct sockaddr *)&p->addr, on_connect) != 0)
+        uv_timer_start(&cc->timer, on_cc_timer, 0, 0);
+}
+
+static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
+{
+    struct wdn_http_pool *p = req->data;
+    struct addrinfo *pick = NULL;
+    struct cconn *cc, *next;
+
+    p->resolving = false;
+    /* IPv4 first: local services usually listen on 127.0.0.1 while "localhost" may come back
+     * as ::1 first. */
+    for (struct addrinfo *ai = res; status == 0 && ai; ai = ai->ai_next) {
+        if (ai->ai_family == AF_INET && pick == NULL)
+            pick = ai;
+    }
+    for (struct addrinfo *ai = res; status == 0 && ai && pick == NULL; ai = ai->ai_next) {
+        if (ai->ai_family == AF_INET6)
+            pick = ai;
+    }
+    if (pick && pick->ai_addrlen <= sizeof(p->addr)) {
+        memset(&p->addr, 0, sizeof(p->addr));
+        memcpy(&p->addr, pick->ai_addr, pick->ai_addrlen);
+        if (pick->ai_family == AF_INET)
+            ((struct sockaddr_in *)&p->addr)->sin_port = htons((uint16_t)p->port);
+        else
+            ((struct sockaddr_in6 *)&p->addr)->sin6_port = htons((uint16_t)p->port);
+        p->resolved_at = uv_now(p->loop);
+        if (p->resolved_at == 0)
+            p->resolved_at = 1;
+    }
+    if (res)
+        uv_freeaddrinfo(res);
+    if (p->closing) {
+        if (p->nconns == 0)
+            pool_destroy(p);
+        return;
+    }
+    for (cc = p->busy; cc; cc = next) {
+        next = cc->next;
+        if (!cc->waiting_dns || cc->closing)
+            continue;
+        if (pick)
+            cc_connect(cc);
+        else
+            cc_fail(cc, WDN_EDNS);
+    }
+}
+
+/* Starts resolving the pool's host name unless that is already under way. */
+static void pool_resolve(struct wdn_http_pool *p)
+{
+    struct addrinfo hints;
+    char port[8];
+
+    if (p->resolving)
+        return;
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    snprintf(port, sizeof(port), "%d", p->port);
+    p->gai.data = p;
+    p->resolving = true;
+    if (uv_getaddrinfo(p->loop, &p->gai, on_resolved, p->host, port, &hints) != 0) {
+        /* Reported to the waiting connections at once, from the loop. */
+        p->resolving = false;
+        for (struct cconn *cc = p->busy; cc; cc = cc->next) {
+            if (cc->waiting_dns)
+                uv_timer_start(&cc->timer, on_cc_timer, 0, 0);
+        }
+    }
+}
+
 static struct cconn *cc_new(struct wdn_http_pool *p)
 {
     struct cconn *cc = calloc(1, sizeof(*cc));
@@ -672,14 +758,20 @@ static struct cconn *cc_new(struct wdn_http_pool *p)
     p->nconns++;
     p->connects++;
     list_push(&p->busy, cc);
+    /* The connect timeout covers name resolution too. */
+    uv_timer_start(&cc->timer, on_cc_timer, p->connect_timeout_ms, 0);
     if (wdn__http_tx_init(&cc->tx, &cc_tx_cbs, &cc->tcp, p->tls, false, p->server_name,
-                          p->session_key) != 0 ||
-        uv_tcp_connect(&cc->connect, &cc->tcp, (struct sockaddr *)&p->addr, on_connect) != 0) {
+                          p->session_key) != 0) {
         /* Fails on the next turn through the usual path, so callers see one code path. */
         uv_timer_start(&cc->timer, on_cc_timer, 0, 0);
         return cc;
     }
-    uv_timer_start(&cc->timer, on_cc_timer, p->connect_timeout_ms, 0);
+    if (!p->numeric && (p->resolved_at == 0 || uv_now(p->loop) - p->resolved_at > DNS_TTL_MS)) {
+        cc->waiting_dns = true;
+        pool_resolve(p);
+        return cc;
+    }
+    cc_connect(cc);
     return cc;
 }
 
@@ -695,6 +787,22 @@ static void cc_attach(struct cconn *cc, struct wdn_http_exchange *x)
 }
 
 /* ---- Public API --------------------------------------------------------------------------- */
+
+/* A DNS name as RFC 1123 allows it: letters, digits, '-' and '.', at most 253 bytes. */
+static bool host_name_ok(const char *h)
+{
+    size_t n = strlen(h);
+
+    if (n == 0 || n > 253 || h[0] == '-' || h[0] == '.')
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char ch = h[i];
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+              ch == '-' || ch == '.'))
+            return false;
+    }
+    return true;
+}
 
 int wdn_http_pool_new(uv_loop_t *loop, const struct wdn_http_pool_config *cfg,
                       struct wdn_http_pool **out)
@@ -712,16 +820,17 @@ int wdn_http_pool_new(uv_loop_t *loop, const struct wdn_http_pool_config *cfg,
         rc = WDN_ENOMEM;
         goto out;
     }
-    if (strcmp(host, "localhost") == 0)
-        host = "127.0.0.1";
     struct sockaddr_in *a4 = (struct sockaddr_in *)&p->addr;
     struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&p->addr;
+    p->numeric = true;
     if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
         a4->sin_family = AF_INET;
         a4->sin_port = htons((uint16_t)cfg->port);
     } else if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
         a6->sin6_family = AF_INET6;
         a6->sin6_port = htons((uint16_t)cfg->port);
+    } else if (host_name_ok(host)) {
+        p->numeric = false; /* resolved asynchronously on first connect (uv_getaddrinfo) */
     } else {
         goto out;
     }
@@ -769,7 +878,9 @@ void wdn_http_pool_free(struct wdn_http_pool *p)
         }
         cc_close(cc);
     }
-    if (p->nconns == 0)
+    if (p->resolving)
+        uv_cancel((uv_req_t *)&p->gai);
+    else if (p->nconns == 0)
         pool_destroy(p);
 }
 

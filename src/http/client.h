@@ -24,7 +24,8 @@ struct wdn_tls_ctx;
 /** An upstream and how to talk to it. Strings are copied; tls is referenced (borrowed: it
  * must outlive the pool). Zero values take the defaults of base/limits.h. */
 struct wdn_http_pool_config {
-    const char *host; /* numeric IPv4/IPv6 address or "localhost" */
+    const char *host; /* IPv4/IPv6 literal, or a DNS name resolved off the loop
+                         (uv_getaddrinfo, IPv4 first, reused for 30 s) */
     int port;
     struct wdn_tls_ctx *tls;      /* a client context: HTTPS; NULL: plain HTTP */
     const char *server_name;      /* name the server certificate must match; NULL = host */
@@ -81,7 +82,8 @@ struct wdn_http_client_request {
  * returns or, if it called wdn_http_exchange_pause, until wdn_http_exchange_resume. on_done:
  * the last call: 0 when the response was complete, else WDN_ECONNREFUSED (upstream down),
  * WDN_ECONNRESET (reset), WDN_ECLOSED (closed early), WDN_ETIMEOUT (connect or response
- * timeout), WDN_EPROTO (malformed response), WDN_ETLS; the exchange is freed after it returns.
+ * timeout), WDN_EPROTO (malformed response), WDN_ETLS, WDN_EDNS (the name did not resolve); the
+ * exchange is freed after it returns.
  */
 struct wdn_http_exchange_cbs {
     void (*on_head)(struct wdn_http_exchange *x, const struct wdn_http_response *res, void *ud);

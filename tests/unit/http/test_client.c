@@ -345,6 +345,45 @@ static void test_upstream_down(void **state)
     wdn_http_pool_free(pool);
 }
 
+static void test_host_names(void **state)
+{
+    struct fixture *f = *state;
+    struct wdn_http_pool *pool;
+    struct wdn_http_exchange *x;
+    struct result r;
+
+    /* A name, resolved off the loop: "localhost" comes from /etc/hosts. */
+    struct wdn_http_pool_config pc = {.host = "localhost", .port = f->port};
+    assert_int_equal(wdn_http_pool_new(&f->loop, &pc, &pool), 0);
+    for (int i = 0; i < 2; i++) {
+        result_init(&r);
+        struct wdn_http_client_request rq = get("/named");
+        assert_int_equal(wdn_http_exchange_start(pool, &rq, &cbs, &r, &x), 0);
+        run_until(&f->loop, &r);
+        assert_int_equal(r.status, 0);
+        assert_true(wdn_str_eq_cstr(wdn_buf_str(&r.body), "/named"));
+        wdn_buf_reset(&r.body);
+    }
+    wdn_http_pool_free(pool);
+
+    /* A name that cannot exist (RFC 6761 .invalid): a clean error, never a hang. */
+    struct wdn_http_pool_config bad = {
+        .host = "no-such-host.invalid", .port = f->port, .connect_timeout_ms = 2000};
+    assert_int_equal(wdn_http_pool_new(&f->loop, &bad, &pool), 0);
+    result_init(&r);
+    struct wdn_http_client_request rq = get("/");
+    assert_int_equal(wdn_http_exchange_start(pool, &rq, &cbs, &r, &x), 0);
+    run_until(&f->loop, &r);
+    assert_true(r.done);
+    assert_true(r.status == WDN_EDNS || r.status == WDN_ETIMEOUT);
+    wdn_buf_reset(&r.body);
+    wdn_http_pool_free(pool);
+
+    /* Not a host at all. */
+    struct wdn_http_pool_config junk = {.host = "a b/c", .port = f->port};
+    assert_int_equal(wdn_http_pool_new(&f->loop, &junk, &pool), WDN_EINVAL);
+}
+
 static void raw_case(struct fixture *f, const char *reply, bool reset, int want_status,
                      int alt_status, int want_heads, uint64_t timeout_ms)
 {
@@ -425,6 +464,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_chunked_response, setup, teardown),
         cmocka_unit_test_setup_teardown(test_streaming_request_body, setup, teardown),
         cmocka_unit_test_setup_teardown(test_upstream_down, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_host_names, setup, teardown),
         cmocka_unit_test_setup_teardown(test_upstream_reset_before_head, setup, teardown),
         cmocka_unit_test_setup_teardown(test_upstream_closes_before_head, setup, teardown),
         cmocka_unit_test_setup_teardown(test_upstream_reset_mid_body, setup, teardown),
