@@ -33,17 +33,16 @@ static int t_image(struct wdn_mcp_call *call, json_t *args, void *ud)
 
 static int t_audio(struct wdn_mcp_call *call, json_t *args, void *ud)
 {
-    return wdn_mcp_call_content(
-        call, json_pack("{s:s, s:s, s:s}", "type", "audio", "data", WAV_B64, "mimeType",
-                        "audio/wav"));
+    return wdn_mcp_call_content(call, json_pack("{s:s, s:s, s:s}", "type", "audio", "data", WAV_B64,
+                                                "mimeType", "audio/wav"));
 }
 
 static int t_embedded(struct wdn_mcp_call *call, json_t *args, void *ud)
 {
-    return wdn_mcp_call_content(
-        call, json_pack("{s:s, s:{s:s, s:s, s:s}}", "type", "resource", "resource", "uri",
-                        "test://embedded-resource", "mimeType", "text/plain", "text",
-                        "This is an embedded resource content."));
+    return wdn_mcp_call_content(call, json_pack("{s:s, s:{s:s, s:s, s:s}}", "type", "resource",
+                                                "resource", "uri", "test://embedded-resource",
+                                                "mimeType", "text/plain", "text",
+                                                "This is an embedded resource content."));
 }
 
 static int t_mixed(struct wdn_mcp_call *call, json_t *args, void *ud)
@@ -55,8 +54,8 @@ static int t_mixed(struct wdn_mcp_call *call, json_t *args, void *ud)
     if (rc == 0)
         rc = wdn_mcp_call_content(
             call, json_pack("{s:s, s:{s:s, s:s, s:s}}", "type", "resource", "resource", "uri",
-                            "test://mixed-content-resource", "mimeType", "application/json",
-                            "text", "{\"test\":\"data\",\"value\":123}"));
+                            "test://mixed-content-resource", "mimeType", "application/json", "text",
+                            "{\"test\":\"data\",\"value\":123}"));
     return rc;
 }
 
@@ -112,11 +111,11 @@ static int ask_client(struct wdn_mcp_call *call, const char *method, json_t *par
                      : "unknown",
                  s ? s : "null");
     } else {
-        snprintf(text, sizeof(text), "%s%s", prefix,
-                 json_string_value(json_object_get(json_object_get(result, "content"), "text"))
-                     ? json_string_value(
-                           json_object_get(json_object_get(result, "content"), "text"))
-                     : "");
+        snprintf(
+            text, sizeof(text), "%s%s", prefix,
+            json_string_value(json_object_get(json_object_get(result, "content"), "text"))
+                ? json_string_value(json_object_get(json_object_get(result, "content"), "text"))
+                : "");
     }
     free(s);
     json_decref(result);
@@ -125,20 +124,20 @@ static int ask_client(struct wdn_mcp_call *call, const char *method, json_t *par
 
 static int t_sampling(struct wdn_mcp_call *call, json_t *args, void *ud)
 {
-    json_t *params = json_pack("{s:[{s:s, s:{s:s, s:O}}], s:i}", "messages", "role", "user",
-                               "content", "type", "text", "text", json_object_get(args, "prompt"),
-                               "maxTokens", 100);
+    json_t *params =
+        json_pack("{s:[{s:s, s:{s:s, s:O}}], s:i}", "messages", "role", "user", "content", "type",
+                  "text", "text", json_object_get(args, "prompt"), "maxTokens", 100);
 
     return ask_client(call, "sampling/createMessage", params, "LLM response: ", false);
 }
 
 static int t_elicitation(struct wdn_mcp_call *call, json_t *args, void *ud)
 {
-    json_t *params = json_pack(
-        "{s:O, s:{s:s, s:{s:{s:s, s:s}, s:{s:s, s:s}}, s:[ss]}}", "message",
-        json_object_get(args, "message"), "requestedSchema", "type", "object", "properties",
-        "username", "type", "string", "description", "User's response", "email", "type", "string",
-        "description", "User's email address", "required", "username", "email");
+    json_t *params = json_pack("{s:O, s:{s:s, s:{s:{s:s, s:s}, s:{s:s, s:s}}, s:[ss]}}", "message",
+                               json_object_get(args, "message"), "requestedSchema", "type",
+                               "object", "properties", "username", "type", "string", "description",
+                               "User's response", "email", "type", "string", "description",
+                               "User's email address", "required", "username", "email");
 
     return ask_client(call, "elicitation/create", params, "User response: ", true);
 }
@@ -209,8 +208,7 @@ static int r_read(struct wdn_mcp_call *call, const char *uri, json_t *contents, 
         id[n] = '\0';
         snprintf(text, sizeof(text),
                  "{\"id\":\"%s\",\"templateTest\":true,\"data\":\"Data for ID: %s\"}", id, id);
-        c = json_pack("{s:s, s:s, s:s}", "uri", uri, "mimeType", "application/json", "text",
-                      text);
+        c = json_pack("{s:s, s:s, s:s}", "uri", uri, "mimeType", "application/json", "text", text);
     } else {
         return WDN_ENOTFOUND;
     }
@@ -244,11 +242,11 @@ static int p_args(struct wdn_mcp_call *call, json_t *args, json_t **messages, vo
 
 static int p_embedded(struct wdn_mcp_call *call, json_t *args, json_t **messages, void *ud)
 {
-    *messages = json_pack("[{s:s, s:{s:s, s:{s:O, s:s, s:s}}}, o]", "role", "user", "content",
-                          "type", "resource", "resource", "uri",
-                          json_object_get(args, "resourceUri"), "mimeType", "text/plain", "text",
-                          "Embedded resource content for testing.",
-                          user_text("Please process the embedded resource above."));
+    *messages =
+        json_pack("[{s:s, s:{s:s, s:{s:O, s:s, s:s}}}, o]", "role", "user", "content", "type",
+                  "resource", "resource", "uri", json_object_get(args, "resourceUri"), "mimeType",
+                  "text/plain", "text", "Embedded resource content for testing.",
+                  user_text("Please process the embedded resource above."));
     return *messages ? 0 : WDN_ENOMEM;
 }
 
@@ -274,9 +272,8 @@ static int complete(const char *ref, const char *arg, const char *value, json_t 
 
 int main(int argc, char **argv)
 {
-    struct wdn_mcp_server_config cfg = {.name = "warden-conformance-server",
-                                        .version = WDN_VERSION,
-                                        .path = "/mcp"};
+    struct wdn_mcp_server_config cfg = {
+        .name = "warden-conformance-server", .version = WDN_VERSION, .path = "/mcp"};
     const struct wdn_mcp_tool tools[] = {
         {"test_simple_text", NULL, "Returns simple text", NO_ARGS, NULL, NULL, t_simple_text, NULL},
         {"test_image_content", NULL, "Returns an image", NO_ARGS, NULL, NULL, t_image, NULL},
@@ -285,8 +282,8 @@ int main(int argc, char **argv)
          t_embedded, NULL},
         {"test_multiple_content_types", NULL, "Returns text, image and resource", NO_ARGS, NULL,
          NULL, t_mixed, NULL},
-        {"test_tool_with_logging", NULL, "Sends three log messages", NO_ARGS, NULL, NULL,
-         t_logging, NULL},
+        {"test_tool_with_logging", NULL, "Sends three log messages", NO_ARGS, NULL, NULL, t_logging,
+         NULL},
         {"test_error_handling", NULL, "Always fails", NO_ARGS, NULL, NULL, t_error, NULL},
         {"test_tool_with_progress", NULL, "Reports progress", NO_ARGS, NULL, NULL, t_progress,
          NULL},
@@ -320,8 +317,8 @@ int main(int argc, char **argv)
     const struct wdn_mcp_prompt prompts[] = {
         {"test_simple_prompt", NULL, "A simple prompt", NULL, 0, p_simple, NULL},
         {"test_prompt_with_arguments", NULL, "A prompt with arguments", two, 2, p_args, NULL},
-        {"test_prompt_with_embedded_resource", NULL, "A prompt with a resource", uri, 1,
-         p_embedded, NULL},
+        {"test_prompt_with_embedded_resource", NULL, "A prompt with a resource", uri, 1, p_embedded,
+         NULL},
         {"test_prompt_with_image", NULL, "A prompt with an image", NULL, 0, p_image, NULL},
     };
     struct wdn_mcp_server *srv;

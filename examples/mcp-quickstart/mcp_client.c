@@ -74,9 +74,9 @@ static void call_tool(struct wdn_mcp_client *c, const char *name, json_t *args, 
                  wdn_mcp_result_text(result) ? wdn_mcp_result_text(result) : "tool error");
         json_array_append_new(errors, json_string(msg));
     }
-    json_object_set_new(out, key, wdn_mcp_result_text(result)
-                                      ? json_string(wdn_mcp_result_text(result))
-                                      : json_null());
+    json_object_set_new(out, key,
+                        wdn_mcp_result_text(result) ? json_string(wdn_mcp_result_text(result))
+                                                    : json_null());
     json_decref(result);
 }
 
@@ -120,12 +120,12 @@ static void do_run(uv_work_t *w)
     }
     list = json_array();
     errors = json_array();
-    json_array_foreach(tools, i, t) {
-        json_array_append_new(list, json_pack("{s:O, s:O}", "name", json_object_get(t, "name"),
-                                              "description",
-                                              json_object_get(t, "description")
-                                                  ? json_object_get(t, "description")
-                                                  : json_string("")));
+    json_array_foreach(tools, i, t)
+    {
+        json_array_append_new(
+            list, json_pack("{s:O, s:O}", "name", json_object_get(t, "name"), "description",
+                            json_object_get(t, "description") ? json_object_get(t, "description")
+                                                              : json_string("")));
     }
     r->doc = json_object();
     json_object_set_new(r->doc, "tools", list);

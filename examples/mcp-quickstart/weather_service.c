@@ -1,4 +1,5 @@
-/* The tutorial's weather service: POST /weather-alert {"city"} -> {"city","alert"}; GET / health. */
+/* The tutorial's weather service: POST /weather-alert {"city"} -> {"city","alert"}; GET / health.
+ */
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>

@@ -191,7 +191,7 @@ typedef int (*wdn_mcp_read_fn)(struct wdn_mcp_call *call, const char *uri, json_
 
 /** A resource (uri) or resource template (uri_template, RFC 6570 level 1 "{var}"). Copied. */
 struct wdn_mcp_resource {
-    const char *uri;          /* exactly one of uri and uri_template */
+    const char *uri; /* exactly one of uri and uri_template */
     const char *uri_template;
     const char *name;
     const char *title;

@@ -79,8 +79,8 @@ static bool header_value_ok(const char *s)
 
 static const char *static_version(const char *v)
 {
-    static const char *const all[] = {WDN_MCP_V2026_07_28, WDN_MCP_V2025_11_25,
-                                      WDN_MCP_V2025_06_18, WDN_MCP_V2025_03_26};
+    static const char *const all[] = {WDN_MCP_V2026_07_28, WDN_MCP_V2025_11_25, WDN_MCP_V2025_06_18,
+                                      WDN_MCP_V2025_03_26};
     size_t i;
 
     for (i = 0; v != NULL && i < 4; i++)
@@ -399,9 +399,10 @@ static void body_error(const struct wdn_buf *b, long *code, char *msg, size_t ca
 
     if (json_is_object(e)) {
         *code = (long)json_integer_value(json_object_get(e, "code"));
-        snprintf(msg, cap, "%s", json_string_value(json_object_get(e, "message"))
-                                     ? json_string_value(json_object_get(e, "message"))
-                                     : "");
+        snprintf(msg, cap, "%s",
+                 json_string_value(json_object_get(e, "message"))
+                     ? json_string_value(json_object_get(e, "message"))
+                     : "");
     }
     json_decref(j);
 }
@@ -568,10 +569,11 @@ static int request_raw(struct wdn_mcp_client *c, const char *method, json_t *par
         e = json_object_get(resp, "error");
         if (e != NULL) {
             rc = WDN_EPROTO;
-            err_set(err, rc, status ? *status : 0, (long)json_integer_value(json_object_get(e, "code")),
-                    "%s", json_string_value(json_object_get(e, "message"))
-                              ? json_string_value(json_object_get(e, "message"))
-                              : "error without message");
+            err_set(err, rc, status ? *status : 0,
+                    (long)json_integer_value(json_object_get(e, "code")), "%s",
+                    json_string_value(json_object_get(e, "message"))
+                        ? json_string_value(json_object_get(e, "message"))
+                        : "error without message");
         } else if (!json_is_object(json_object_get(resp, "result"))) {
             rc = WDN_EPROTO;
             err_set(err, rc, 0, 0, "response without a result object");
@@ -706,8 +708,8 @@ int wdn_mcp_client_list_tools(struct wdn_mcp_client *c, json_t **tools, struct w
 int wdn_mcp_client_call_tool(struct wdn_mcp_client *c, const char *name, json_t *args,
                              json_t **result, struct wdn_mcp_error *err)
 {
-    json_t *params = json_pack("{s:s, s:o}", "name", name, "arguments",
-                               args != NULL ? args : json_object());
+    json_t *params =
+        json_pack("{s:s, s:o}", "name", name, "arguments", args != NULL ? args : json_object());
 
     return wdn_mcp_client_request(c, "tools/call", params, result, err);
 }
@@ -717,7 +719,8 @@ const char *wdn_mcp_result_text(const json_t *result)
     json_t *content = json_object_get(result, "content"), *b;
     size_t i;
 
-    json_array_foreach(content, i, b) {
+    json_array_foreach(content, i, b)
+    {
         if (json_is_string(json_object_get(b, "type")) &&
             strcmp(json_string_value(json_object_get(b, "type")), "text") == 0)
             return json_string_value(json_object_get(b, "text"));

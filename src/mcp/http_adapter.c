@@ -194,8 +194,8 @@ static void after_work(uv_work_t *w, int status)
 static void start_work(struct mreq *m)
 {
     m->work.data = m;
-    if (m->h->run_inline || uv_queue_work(wdn_http_req_loop(m->req), &m->work, do_work,
-                                          after_work) != 0) {
+    if (m->h->run_inline ||
+        uv_queue_work(wdn_http_req_loop(m->req), &m->work, do_work, after_work) != 0) {
         do_work(&m->work);
         after_work(&m->work, 0);
     }

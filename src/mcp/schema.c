@@ -11,16 +11,35 @@
 
 /* Keywords that only annotate: accepted and ignored, as JSON Schema 2020-12 says. */
 static const char *const annotations[] = {
-    "$schema", "$id", "$comment", "title", "description", "default", "examples", "format",
-    "deprecated", "readOnly", "writeOnly", "contentMediaType", "contentEncoding", "$defs",
-    "definitions", NULL};
+    "$schema",         "$id",    "$comment",    "title",    "description", "default",
+    "examples",        "format", "deprecated",  "readOnly", "writeOnly",   "contentMediaType",
+    "contentEncoding", "$defs",  "definitions", NULL};
 
 /* Keywords the validator enforces. */
-static const char *const implemented[] = {
-    "type", "enum", "const", "properties", "required", "additionalProperties", "items",
-    "minItems", "maxItems", "minLength", "maxLength", "minimum", "maximum", "exclusiveMinimum",
-    "exclusiveMaximum", "multipleOf", "allOf", "anyOf", "oneOf", "not", "uniqueItems",
-    "minProperties", "maxProperties", NULL};
+static const char *const implemented[] = {"type",
+                                          "enum",
+                                          "const",
+                                          "properties",
+                                          "required",
+                                          "additionalProperties",
+                                          "items",
+                                          "minItems",
+                                          "maxItems",
+                                          "minLength",
+                                          "maxLength",
+                                          "minimum",
+                                          "maximum",
+                                          "exclusiveMinimum",
+                                          "exclusiveMaximum",
+                                          "multipleOf",
+                                          "allOf",
+                                          "anyOf",
+                                          "oneOf",
+                                          "not",
+                                          "uniqueItems",
+                                          "minProperties",
+                                          "maxProperties",
+                                          NULL};
 
 static bool in_list(const char *k, const char *const *list)
 {
@@ -57,7 +76,8 @@ static int check(const json_t *s, int depth, char *err, size_t cap)
         return 0;
     if (!json_is_object(s))
         return errf(err, cap, WDN_EINVAL, "a schema must be an object or a boolean");
-    json_object_foreach((json_t *)s, k, v) {
+    json_object_foreach((json_t *)s, k, v)
+    {
         if (strncmp(k, "x-", 2) == 0 || in_list(k, annotations))
             continue;
         if (!in_list(k, implemented))
@@ -67,7 +87,8 @@ static int check(const json_t *s, int depth, char *err, size_t cap)
             json_t *pv;
             if (!json_is_object(v))
                 return errf(err, cap, WDN_EINVAL, "properties must be an object");
-            json_object_foreach(v, pk, pv) {
+            json_object_foreach(v, pk, pv)
+            {
                 if ((rc = check(pv, depth + 1, err, cap)) != 0)
                     return rc;
             }
@@ -75,8 +96,7 @@ static int check(const json_t *s, int depth, char *err, size_t cap)
                    strcmp(k, "additionalProperties") == 0) {
             if ((rc = check(v, depth + 1, err, cap)) != 0)
                 return rc;
-        } else if (strcmp(k, "allOf") == 0 || strcmp(k, "anyOf") == 0 ||
-                   strcmp(k, "oneOf") == 0) {
+        } else if (strcmp(k, "allOf") == 0 || strcmp(k, "anyOf") == 0 || strcmp(k, "oneOf") == 0) {
             if (!json_is_array(v) || json_array_size(v) == 0)
                 return errf(err, cap, WDN_EINVAL, "%s must be a non-empty array", k);
             for (i = 0; i < json_array_size(v); i++)
@@ -287,13 +307,14 @@ static int validate(const json_t *s, const json_t *x, const char *path, int dept
             for (i = 0; i < json_array_size(v); i++) {
                 const char *name = json_string_value(json_array_get(v, i));
                 if (name != NULL && json_object_get(x, name) == NULL)
-                    return errf(err, cap, WDN_EINVAL, "%s: missing required property \"%s\"",
-                                where, name);
+                    return errf(err, cap, WDN_EINVAL, "%s: missing required property \"%s\"", where,
+                                name);
             }
         }
         props = json_object_get(s, "properties");
         v = json_object_get(s, "additionalProperties");
-        json_object_foreach((json_t *)x, k, pv) {
+        json_object_foreach((json_t *)x, k, pv)
+        {
             json_t *ps = props != NULL ? json_object_get(props, k) : NULL;
             if (ps != NULL) {
                 if ((rc = validate_child(ps, pv, path, k, depth, err, cap)) != 0)
@@ -325,8 +346,7 @@ static int validate(const json_t *s, const json_t *x, const char *path, int dept
         if (matches != 1)
             return errf(err, cap, WDN_EINVAL, "%s: must match exactly one of oneOf", where);
     }
-    if ((v = json_object_get(s, "not")) != NULL &&
-        validate(v, x, path, depth + 1, NULL, 0) == 0)
+    if ((v = json_object_get(s, "not")) != NULL && validate(v, x, path, depth + 1, NULL, 0) == 0)
         return errf(err, cap, WDN_EINVAL, "%s: matches a forbidden schema", where);
     return 0;
 }

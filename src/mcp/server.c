@@ -128,8 +128,8 @@ static const char *const log_levels[] = {"debug", "info",     "notice", "warning
 
 static const char *static_version(const char *v)
 {
-    static const char *const all[] = {WDN_MCP_V2026_07_28, WDN_MCP_V2025_11_25,
-                                      WDN_MCP_V2025_06_18, WDN_MCP_V2025_03_26};
+    static const char *const all[] = {WDN_MCP_V2026_07_28, WDN_MCP_V2025_11_25, WDN_MCP_V2025_06_18,
+                                      WDN_MCP_V2025_03_26};
     size_t i;
 
     for (i = 0; v != NULL && i < 4; i++)
@@ -361,7 +361,8 @@ int wdn_mcp_server_add_resource(struct wdn_mcp_server *srv, const struct wdn_mcp
     size_t i;
     int rc = WDN_EINVAL;
 
-    if (r == NULL || r->name == NULL || r->read == NULL || (r->uri == NULL) == (r->uri_template == NULL))
+    if (r == NULL || r->name == NULL || r->read == NULL ||
+        (r->uri == NULL) == (r->uri_template == NULL))
         goto out;
     rc = WDN_ELIMIT;
     if (srv->nresources >= WDN_MCP_MAX_TOOLS)
@@ -374,9 +375,10 @@ int wdn_mcp_server_add_resource(struct wdn_mcp_server *srv, const struct wdn_mcp
     }
     rc = WDN_ENOMEM;
     def = json_object();
-    if (def == NULL || set_str(def, "uri", r->uri) || set_str(def, "uriTemplate", r->uri_template) ||
-        set_str(def, "name", r->name) || set_str(def, "title", r->title) ||
-        set_str(def, "description", r->description) || set_str(def, "mimeType", r->mime_type))
+    if (def == NULL || set_str(def, "uri", r->uri) ||
+        set_str(def, "uriTemplate", r->uri_template) || set_str(def, "name", r->name) ||
+        set_str(def, "title", r->title) || set_str(def, "description", r->description) ||
+        set_str(def, "mimeType", r->mime_type))
         goto out;
     slot = &srv->resources[srv->nresources];
     memset(slot, 0, sizeof(*slot));
@@ -557,8 +559,8 @@ static bool find_header(const struct wdn_mcp_http_request *req, const char *name
         struct wdn_str n = {req->headers[i].name, req->headers[i].name_len};
         if (wdn_str_eq_case(n, want)) {
             if (*count == 0)
-                *val = wdn_str_trim_ows((struct wdn_str){req->headers[i].value,
-                                                         req->headers[i].value_len});
+                *val = wdn_str_trim_ows(
+                    (struct wdn_str){req->headers[i].value, req->headers[i].value_len});
             (*count)++;
         }
     }
@@ -591,8 +593,8 @@ static bool accepts(struct wdn_str accept, const char *type, const char *subtype
             tmp[m] = '\0';
             if (strstr(tmp, ";q=0") != NULL && strstr(tmp, ";q=0.") == NULL)
                 continue;
-            if (strstr(tmp, ";q=0.0") != NULL && strspn(strstr(tmp, ";q=0.") + 5, "0") ==
-                                                     strlen(strstr(tmp, ";q=0.") + 5))
+            if (strstr(tmp, ";q=0.0") != NULL &&
+                strspn(strstr(tmp, ";q=0.") + 5, "0") == strlen(strstr(tmp, ";q=0.") + 5))
                 continue;
         }
         long slash = wdn_str_index(mt, '/');
@@ -1008,8 +1010,8 @@ static json_t *capabilities(struct wdn_mcp_server *srv, bool modern)
     json_object_set_new(c, "tools", json_pack("{s:b}", "listChanged", lc));
     json_object_set_new(c, "logging", json_object());
     if (srv->nresources > 0)
-        json_object_set_new(c, "resources", json_pack("{s:b, s:b}", "subscribe", !modern,
-                                                      "listChanged", lc));
+        json_object_set_new(c, "resources",
+                            json_pack("{s:b, s:b}", "subscribe", !modern, "listChanged", lc));
     if (srv->nprompts > 0)
         json_object_set_new(c, "prompts", json_pack("{s:b}", "listChanged", lc));
     if (srv->nprompts > 0 || srv->nresources > 0 || srv->completer != NULL)
@@ -1127,8 +1129,8 @@ static void call_done(struct wdn_mcp_call *call)
 
 static json_t *tool_error_result(const char *text)
 {
-    return json_pack("{s:[{s:s, s:s}], s:b}", "content", "type", "text", "text", text,
-                     "isError", 1);
+    return json_pack("{s:[{s:s, s:s}], s:b}", "content", "type", "text", "text", text, "isError",
+                     1);
 }
 
 static json_t *m_tools_call(struct exchange *ex, json_t *params, json_t *id, struct rpc_err *e)
@@ -1149,8 +1151,7 @@ static json_t *m_tools_call(struct exchange *ex, json_t *params, json_t *id, str
         if (strcmp(srv->tools[i].name, json_string_value(name)) == 0)
             t = &srv->tools[i];
     if (t == NULL)
-        return fail(e, WDN_JSONRPC_INVALID_PARAMS, "Unknown tool: %.128s",
-                    json_string_value(name));
+        return fail(e, WDN_JSONRPC_INVALID_PARAMS, "Unknown tool: %.128s", json_string_value(name));
     if (args == NULL || json_is_null(args))
         args = owned_args = json_object();
     if (!json_is_object(args)) {
@@ -1250,8 +1251,7 @@ static bool template_match(const char *t, const char *u)
     return *u == '\0';
 }
 
-static json_t *m_resources_read(struct exchange *ex, json_t *params, json_t *id,
-                                struct rpc_err *e)
+static json_t *m_resources_read(struct exchange *ex, json_t *params, json_t *id, struct rpc_err *e)
 {
     struct wdn_mcp_server *srv = ex->srv;
     json_t *uri = json_object_get(params, "uri");
@@ -1330,7 +1330,8 @@ static json_t *m_prompts_get(struct exchange *ex, json_t *params, json_t *id, st
         args = owned = json_object();
     if (!json_is_object(args))
         return fail(e, WDN_JSONRPC_INVALID_PARAMS, "Invalid params: arguments must be an object");
-    json_object_foreach(args, k, v) {
+    json_object_foreach(args, k, v)
+    {
         if (!json_is_string(v)) {
             json_decref(owned);
             return fail(e, WDN_JSONRPC_INVALID_PARAMS,
@@ -1338,7 +1339,8 @@ static json_t *m_prompts_get(struct exchange *ex, json_t *params, json_t *id, st
         }
     }
     decl = json_object_get(p->def, "arguments");
-    json_array_foreach(decl, i, a) {
+    json_array_foreach(decl, i, a)
+    {
         const char *an = json_string_value(json_object_get(a, "name"));
         if (json_is_true(json_object_get(a, "required")) && json_object_get(args, an) == NULL) {
             json_decref(owned);
@@ -1454,8 +1456,8 @@ static json_t *dispatch(struct exchange *ex, const struct wdn_jsonrpc_msg *m, in
         if (want == NULL)
             fail(&e, WDN_JSONRPC_INVALID_PARAMS, "Invalid params: protocolVersion is required");
         else
-            r = m_initialize(ex, v != NULL && !wdn_mcp_version_is_modern(v) ? v
-                                                                             : WDN_MCP_LATEST_LEGACY);
+            r = m_initialize(
+                ex, v != NULL && !wdn_mcp_version_is_modern(v) ? v : WDN_MCP_LATEST_LEGACY);
     } else if (strcmp(meth, "server/discover") == 0) {
         r = m_discover(ex);
     } else if (strcmp(meth, "ping") == 0 && !ex->modern) {
@@ -1561,8 +1563,9 @@ static int check_modern_headers(struct exchange *ex, const struct wdn_mcp_http_r
         pv = json_string_value(json_object_get(meta, "io.modelcontextprotocol/protocolVersion"));
         if (!json_is_object(meta) || pv == NULL ||
             !json_is_object(json_object_get(meta, "io.modelcontextprotocol/clientCapabilities"))) {
-            snprintf(why, cap, "Invalid params: _meta must carry io.modelcontextprotocol/"
-                               "protocolVersion and io.modelcontextprotocol/clientCapabilities");
+            snprintf(why, cap,
+                     "Invalid params: _meta must carry io.modelcontextprotocol/"
+                     "protocolVersion and io.modelcontextprotocol/clientCapabilities");
             return 1;
         }
         if (strcmp(pv, ex->version) != 0) {
@@ -1577,8 +1580,8 @@ static int check_modern_headers(struct exchange *ex, const struct wdn_mcp_http_r
 /* 2026-07-28: the log level travels with each request; without it, no log messages. */
 static int modern_log_level(const struct wdn_jsonrpc_msg *m)
 {
-    const char *lvl = json_string_value(json_object_get(json_object_get(m->params, "_meta"),
-                                                        "io.modelcontextprotocol/logLevel"));
+    const char *lvl = json_string_value(
+        json_object_get(json_object_get(m->params, "_meta"), "io.modelcontextprotocol/logLevel"));
     int i;
 
     for (i = 0; lvl != NULL && i < 8; i++)
@@ -1589,8 +1592,7 @@ static int modern_log_level(const struct wdn_jsonrpc_msg *m)
 
 static bool is_initialize(const json_t *msg)
 {
-    return json_is_object(msg) &&
-           json_is_string(json_object_get(msg, "method")) &&
+    return json_is_object(msg) && json_is_string(json_object_get(msg, "method")) &&
            strcmp(json_string_value(json_object_get(msg, "method")), "initialize") == 0 &&
            json_object_get(msg, "id") != NULL;
 }
@@ -1688,8 +1690,8 @@ static void handle_post(struct exchange *ex, const struct wdn_mcp_http_request *
     struct session *s;
     long semi;
 
-    if (!find_header(req, "Accept", &accept, &c_acc) ||
-        !accepts(accept, "application", "json") || !accepts(accept, "text", "event-stream")) {
+    if (!find_header(req, "Accept", &accept, &c_acc) || !accepts(accept, "application", "json") ||
+        !accepts(accept, "text", "event-stream")) {
         ex_error(ex, 406, NULL, WDN_MCP_ERR_TRANSPORT,
                  "Not Acceptable: Client must accept both application/json and text/event-stream",
                  NULL);
@@ -1714,8 +1716,7 @@ static void handle_post(struct exchange *ex, const struct wdn_mcp_http_request *
     }
     if (json_is_array(root)) {
         /* Batches exist only in 2025-03-26; the header (or the session) says which applies. */
-        if (ex->modern || json_array_size(root) == 0 ||
-            json_array_size(root) > WDN_MCP_MAX_BATCH) {
+        if (ex->modern || json_array_size(root) == 0 || json_array_size(root) > WDN_MCP_MAX_BATCH) {
             ex_error(ex, 400, NULL, WDN_JSONRPC_INVALID_REQUEST,
                      json_array_size(root) == 0 ? "Invalid Request: empty batch"
                                                 : "Invalid Request: batch not supported",
@@ -1925,9 +1926,8 @@ int wdn_mcp_server_handle(struct wdn_mcp_server *srv, const struct wdn_mcp_http_
         if (sv == NULL) {
             char msg[96];
             json_t *data = json_pack("{s:[ssss], s:s%}", "supported", WDN_MCP_V2026_07_28,
-                                     WDN_MCP_V2025_11_25, WDN_MCP_V2025_06_18,
-                                     WDN_MCP_V2025_03_26, "requested", pv.p,
-                                     pv.len < 64 ? pv.len : (size_t)64);
+                                     WDN_MCP_V2025_11_25, WDN_MCP_V2025_06_18, WDN_MCP_V2025_03_26,
+                                     "requested", pv.p, pv.len < 64 ? pv.len : (size_t)64);
             json_t *body = NULL, *id = NULL;
             struct wdn_jsonrpc_fault f;
             snprintf(msg, sizeof(msg), "Unsupported protocol version");

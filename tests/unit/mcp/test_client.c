@@ -74,8 +74,8 @@ static struct fixture fx;
 
 static int start(bool stateless)
 {
-    struct wdn_mcp_server_config cfg = {.name = "t", .version = "1", .path = "/mcp",
-                                        .stateless = stateless};
+    struct wdn_mcp_server_config cfg = {
+        .name = "t", .version = "1", .path = "/mcp", .stateless = stateless};
     struct wdn_mcp_tool add = {.name = "add",
                                .description = "Add two numbers together.",
                                .input_schema = "{\"type\":\"object\",\"properties\":{\"a\":"
@@ -136,7 +136,8 @@ static int token_good(void *ud, char *buf, size_t cap)
     return wdn_fmt(buf, cap, "good");
 }
 
-static struct wdn_mcp_client *client(const char *version, const char *token, struct wdn_mcp_error *e)
+static struct wdn_mcp_client *client(const char *version, const char *token,
+                                     struct wdn_mcp_error *e)
 {
     struct wdn_mcp_client_config cfg;
 
@@ -162,10 +163,11 @@ static void roundtrip(const char *version, const char *expect_version, bool expe
     assert_int_equal(wdn_mcp_server_session_count(fx.mcp), before + (expect_session ? 1 : 0));
     assert_int_equal(wdn_mcp_client_list_tools(c, &tools, &e), 0);
     assert_int_equal(json_array_size(tools), 3);
-    assert_string_equal(json_string_value(json_object_get(json_array_get(tools, 0), "name")), "add");
-    assert_int_equal(wdn_mcp_client_call_tool(c, "add", json_pack("{s:i, s:i}", "a", 2, "b", 3),
-                                              &result, &e),
-                     0);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(tools, 0), "name")),
+                        "add");
+    assert_int_equal(
+        wdn_mcp_client_call_tool(c, "add", json_pack("{s:i, s:i}", "a", 2, "b", 3), &result, &e),
+        0);
     assert_string_equal(wdn_mcp_result_text(result), "5");
     json_decref(result);
     /* A JSON-RPC error carries its code. */

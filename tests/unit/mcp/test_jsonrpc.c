@@ -97,17 +97,16 @@ static void test_classify_kinds(void **state)
     assert_int_equal(json_integer_value(m.id), 7);
     json_decref(j);
 
-    assert_int_equal(classify("{\"jsonrpc\":\"2.0\",\"id\":\"a\",\"method\":\"x\",\"params\":{}}", &m,
-                              &f, &j),
-                     0);
+    assert_int_equal(
+        classify("{\"jsonrpc\":\"2.0\",\"id\":\"a\",\"method\":\"x\",\"params\":{}}", &m, &f, &j),
+        0);
     assert_int_equal(m.kind, WDN_JSONRPC_REQUEST);
     assert_string_equal(json_string_value(m.id), "a");
     assert_true(json_is_object(m.params));
     json_decref(j);
 
-    assert_int_equal(classify("{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}", &m,
-                              &f, &j),
-                     0);
+    assert_int_equal(
+        classify("{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}", &m, &f, &j), 0);
     assert_int_equal(m.kind, WDN_JSONRPC_NOTIFICATION);
     assert_null(m.id);
     json_decref(j);
@@ -127,16 +126,16 @@ static void test_classify_kinds(void **state)
 static void test_classify_invalid(void **state)
 {
     static const char *const bad[] = {
-        "{\"jsonrpc\":\"2.0\",\"id\":null,\"method\":\"ping\"}",  /* null id */
-        "{\"jsonrpc\":\"2.0\",\"id\":1.5,\"method\":\"ping\"}",   /* real id */
-        "{\"jsonrpc\":\"2.0\",\"id\":true,\"method\":\"ping\"}",  /* bool id */
-        "{\"jsonrpc\":\"2.0\",\"id\":{},\"method\":\"ping\"}",    /* object id */
-        "{\"jsonrpc\":\"1.0\",\"id\":1,\"method\":\"ping\"}",     /* version */
-        "{\"id\":1,\"method\":\"ping\"}",                         /* no version */
-        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":5}",            /* method type */
-        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"\"}",         /* empty method */
+        "{\"jsonrpc\":\"2.0\",\"id\":null,\"method\":\"ping\"}", /* null id */
+        "{\"jsonrpc\":\"2.0\",\"id\":1.5,\"method\":\"ping\"}",  /* real id */
+        "{\"jsonrpc\":\"2.0\",\"id\":true,\"method\":\"ping\"}", /* bool id */
+        "{\"jsonrpc\":\"2.0\",\"id\":{},\"method\":\"ping\"}",   /* object id */
+        "{\"jsonrpc\":\"1.0\",\"id\":1,\"method\":\"ping\"}",    /* version */
+        "{\"id\":1,\"method\":\"ping\"}",                        /* no version */
+        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":5}",           /* method type */
+        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"\"}",        /* empty method */
         "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"a\",\"params\":3}",
-        "{\"jsonrpc\":\"2.0\",\"id\":1}",                         /* nothing */
+        "{\"jsonrpc\":\"2.0\",\"id\":1}", /* nothing */
         "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":1,\"error\":{}}",
         "{\"jsonrpc\":\"2.0\",\"id\":null,\"result\":{}}",
         "{\"jsonrpc\":\"2.0\",\"id\":1,\"error\":{\"code\":\"x\",\"message\":\"m\"}}",
@@ -176,9 +175,8 @@ static void test_builders(void **state)
 
     e = wdn_jsonrpc_make_error(NULL, -32700, "Parse error", NULL);
     s = json_dumps(e, JSON_COMPACT | JSON_SORT_KEYS);
-    assert_string_equal(s,
-                        "{\"error\":{\"code\":-32700,\"message\":\"Parse error\"},\"id\":null,"
-                        "\"jsonrpc\":\"2.0\"}");
+    assert_string_equal(s, "{\"error\":{\"code\":-32700,\"message\":\"Parse error\"},\"id\":null,"
+                           "\"jsonrpc\":\"2.0\"}");
     free(s);
     json_decref(e);
 
@@ -241,9 +239,10 @@ static void test_schema(void **state)
                               "\"maxItems\":3}",
                               "[\"ab\",\"\xc3\xa9\xc3\xa9\"]", err, sizeof(err)),
                      0);
-    assert_int_equal(validate("{\"type\":\"array\",\"items\":{\"type\":\"string\",\"maxLength\":2}}",
-                              "[\"ab\",\"abc\"]", err, sizeof(err)),
-                     WDN_EINVAL);
+    assert_int_equal(
+        validate("{\"type\":\"array\",\"items\":{\"type\":\"string\",\"maxLength\":2}}",
+                 "[\"ab\",\"abc\"]", err, sizeof(err)),
+        WDN_EINVAL);
     assert_string_equal(err, "/1: longer than 2 characters");
     assert_int_equal(validate("{\"minimum\":1,\"exclusiveMaximum\":5}", "5", err, sizeof(err)),
                      WDN_EINVAL);

@@ -172,8 +172,8 @@ static int tool_structured(struct wdn_mcp_call *call, json_t *args, void *ud)
 {
     (void)ud;
     json_t *bad = json_object_get(args, "bad");
-    return wdn_mcp_call_structured(call, json_pack("{s:o}", "sum",
-                                                   bad ? json_incref(bad) : json_integer(3)));
+    return wdn_mcp_call_structured(
+        call, json_pack("{s:o}", "sum", bad ? json_incref(bad) : json_integer(3)));
 }
 
 static int tool_fail(struct wdn_mcp_call *call, json_t *args, void *ud)
@@ -224,8 +224,11 @@ static int completer(const char *ref, const char *arg, const char *value, json_t
 
 static struct wdn_mcp_server *make_server(bool stateless)
 {
-    struct wdn_mcp_server_config cfg = {.name = "test", .version = "1.0", .path = "/mcp",
-                                        .stateless = stateless, .instructions = "be nice"};
+    struct wdn_mcp_server_config cfg = {.name = "test",
+                                        .version = "1.0",
+                                        .path = "/mcp",
+                                        .stateless = stateless,
+                                        .instructions = "be nice"};
     struct wdn_mcp_server *srv = wdn_mcp_server_new(&cfg);
     struct wdn_mcp_tool add = {
         .name = "add",
@@ -240,13 +243,13 @@ static struct wdn_mcp_server *make_server(bool stateless)
                               .fn = tool_structured};
     struct wdn_mcp_tool fl = {.name = "fail", .fn = tool_fail};
     struct wdn_mcp_tool wc = {.name = "wait_cancel", .fn = tool_wait_cancel};
-    struct wdn_mcp_resource r1 = {.uri = "test://static", .name = "static", .mime_type = "text/plain",
-                                  .read = read_res};
-    struct wdn_mcp_resource r2 = {.uri_template = "test://items/{id}", .name = "item",
-                                  .read = read_res};
+    struct wdn_mcp_resource r1 = {
+        .uri = "test://static", .name = "static", .mime_type = "text/plain", .read = read_res};
+    struct wdn_mcp_resource r2 = {
+        .uri_template = "test://items/{id}", .name = "item", .read = read_res};
     struct wdn_mcp_prompt_arg pa[] = {{"topic", "what about", true}};
-    struct wdn_mcp_prompt p = {.name = "ask", .description = "Ask", .args = pa, .nargs = 1,
-                               .get = get_prompt};
+    struct wdn_mcp_prompt p = {
+        .name = "ask", .description = "Ask", .args = pa, .nargs = 1, .get = get_prompt};
 
     assert_non_null(srv);
     assert_int_equal(wdn_mcp_server_add_tool(srv, &add), 0);
@@ -323,16 +326,16 @@ static void test_initialize_session(void **state)
     assert_int_equal(strlen(sid), 64);
     assert_int_equal(strspn(sid, "0123456789abcdef"), 64);
     j = cap_json(&c);
-    assert_string_equal(json_string_value(json_object_get(json_object_get(j, "result"),
-                                                          "protocolVersion")),
-                        "2025-06-18");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(j, "result"), "protocolVersion")),
+        "2025-06-18");
     assert_string_equal(json_string_value(json_object_get(
                             json_object_get(json_object_get(j, "result"), "serverInfo"), "name")),
                         "test");
-    assert_non_null(json_object_get(json_object_get(json_object_get(j, "result"), "capabilities"),
-                                    "tools"));
-    assert_non_null(json_object_get(json_object_get(json_object_get(j, "result"), "capabilities"),
-                                    "prompts"));
+    assert_non_null(
+        json_object_get(json_object_get(json_object_get(j, "result"), "capabilities"), "tools"));
+    assert_non_null(
+        json_object_get(json_object_get(json_object_get(j, "result"), "capabilities"), "prompts"));
     json_decref(j);
 
     /* A second session gets a different random id. */
@@ -341,9 +344,9 @@ static void test_initialize_session(void **state)
     assert_string_not_equal(cap_header(&c2, "Mcp-Session-Id"), sid);
     /* An unknown version is answered with the latest, not an error. */
     j = cap_json(&c2);
-    assert_string_equal(json_string_value(json_object_get(json_object_get(j, "result"),
-                                                          "protocolVersion")),
-                        "2025-11-25");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(j, "result"), "protocolVersion")),
+        "2025-11-25");
     json_decref(j);
     assert_int_equal(wdn_mcp_server_session_count(srv), 2);
     cap_free(&c);
@@ -505,8 +508,11 @@ static void test_origin_and_host(void **state)
     {
         const char *hosts[] = {"mcp.internal", NULL};
         const char *origins[] = {"https://app.example", NULL};
-        struct wdn_mcp_server_config cfg = {.name = "t", .version = "1", .stateless = true,
-                                            .allowed_hosts = hosts, .allowed_origins = origins};
+        struct wdn_mcp_server_config cfg = {.name = "t",
+                                            .version = "1",
+                                            .stateless = true,
+                                            .allowed_hosts = hosts,
+                                            .allowed_origins = origins};
         const char *h1[] = {ACCEPT_BOTH, CT_JSON, "Host: mcp.internal:80",
                             "Origin: https://app.example", NULL};
         const char *h2[] = {ACCEPT_BOTH, CT_JSON, "Host: localhost", NULL};
@@ -604,8 +610,8 @@ static void test_protocol_version_header(void **state)
     assert_int_equal(c.status, 400);
     assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "error"), "code")),
                      -32022);
-    assert_non_null(json_object_get(json_object_get(json_object_get(j, "error"), "data"),
-                                    "supported"));
+    assert_non_null(
+        json_object_get(json_object_get(json_object_get(j, "error"), "data"), "supported"));
     json_decref(j);
     cap_free(&c);
     /* Any supported version is accepted, not only the negotiated one. */
@@ -664,9 +670,9 @@ static void test_batches(void **state)
     assert_int_equal(json_array_size(j), 3);
     assert_int_equal(json_integer_value(json_object_get(json_array_get(j, 0), "id")), 1);
     assert_int_equal(json_integer_value(json_object_get(json_array_get(j, 1), "id")), 2);
-    assert_int_equal(json_integer_value(json_object_get(
-                         json_object_get(json_array_get(j, 2), "error"), "code")),
-                     -32600);
+    assert_int_equal(
+        json_integer_value(json_object_get(json_object_get(json_array_get(j, 2), "error"), "code")),
+        -32600);
     json_decref(j);
     cap_free(&c);
     j = post(srv, NULL, "2025-06-18", batch, &c);
@@ -737,9 +743,10 @@ static void test_tools_call(void **state)
     cap_free(&c);
 
     j = call_tool(srv, "structured", "{}", &c);
-    assert_int_equal(json_integer_value(json_object_get(
-                         json_object_get(json_object_get(j, "result"), "structuredContent"), "sum")),
-                     3);
+    assert_int_equal(
+        json_integer_value(json_object_get(
+            json_object_get(json_object_get(j, "result"), "structuredContent"), "sum")),
+        3);
     assert_string_equal(result_text(j), "{\"sum\":3}");
     json_decref(j);
     cap_free(&c);
@@ -868,31 +875,29 @@ static void test_resources_prompts_completion(void **state)
     json_t *j;
     (void)state;
 
-    j = post(srv, NULL, "2025-11-25", "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"resources/list\"}",
-             &c);
-    assert_int_equal(json_array_size(json_object_get(json_object_get(j, "result"), "resources")), 1);
+    j = post(srv, NULL, "2025-11-25",
+             "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"resources/list\"}", &c);
+    assert_int_equal(json_array_size(json_object_get(json_object_get(j, "result"), "resources")),
+                     1);
     json_decref(j);
     cap_free(&c);
     j = post(srv, NULL, "2025-11-25",
              "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"resources/templates/list\"}", &c);
-    assert_string_equal(json_string_value(json_object_get(
-                            json_array_get(json_object_get(json_object_get(j, "result"),
-                                                           "resourceTemplates"),
-                                           0),
-                            "uriTemplate")),
-                        "test://items/{id}");
+    assert_string_equal(
+        json_string_value(json_object_get(
+            json_array_get(json_object_get(json_object_get(j, "result"), "resourceTemplates"), 0),
+            "uriTemplate")),
+        "test://items/{id}");
     json_decref(j);
     cap_free(&c);
     j = post(srv, NULL, "2025-11-25",
              "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"resources/read\",\"params\":{\"uri\":"
              "\"test://items/42\"}}",
              &c);
-    assert_string_equal(json_string_value(json_object_get(
-                            json_array_get(json_object_get(json_object_get(j, "result"),
-                                                           "contents"),
-                                           0),
-                            "uri")),
-                        "test://items/42");
+    assert_string_equal(
+        json_string_value(json_object_get(
+            json_array_get(json_object_get(json_object_get(j, "result"), "contents"), 0), "uri")),
+        "test://items/42");
     json_decref(j);
     cap_free(&c);
     j = post(srv, NULL, "2025-11-25",
@@ -923,14 +928,13 @@ static void test_resources_prompts_completion(void **state)
              "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"prompts/get\",\"params\":{\"name\":"
              "\"ask\",\"arguments\":{\"topic\":\"rain\"}}}",
              &c);
-    assert_string_equal(json_string_value(json_object_get(
-                            json_object_get(json_array_get(json_object_get(
-                                                               json_object_get(j, "result"),
-                                                               "messages"),
-                                                           0),
-                                            "content"),
-                            "text")),
-                        "rain");
+    assert_string_equal(
+        json_string_value(json_object_get(
+            json_object_get(
+                json_array_get(json_object_get(json_object_get(j, "result"), "messages"), 0),
+                "content"),
+            "text")),
+        "rain");
     json_decref(j);
     cap_free(&c);
     j = post(srv, NULL, "2025-11-25",
@@ -938,12 +942,11 @@ static void test_resources_prompts_completion(void **state)
              "{\"type\":\"ref/prompt\",\"name\":\"ask\"},\"argument\":{\"name\":\"topic\","
              "\"value\":\"wea\"}}}",
              &c);
-    assert_string_equal(json_string_value(json_array_get(
-                            json_object_get(json_object_get(json_object_get(j, "result"),
-                                                            "completion"),
-                                            "values"),
-                            0)),
-                        "weather");
+    assert_string_equal(
+        json_string_value(json_array_get(
+            json_object_get(json_object_get(json_object_get(j, "result"), "completion"), "values"),
+            0)),
+        "weather");
     json_decref(j);
     cap_free(&c);
     wdn_mcp_server_free(srv);
@@ -964,7 +967,7 @@ static json_t *post_modern(struct wdn_mcp_server *srv, const char *const *extra,
 }
 
 #define META                                                                                       \
-    "\"_meta\":{\"io.modelcontextprotocol/protocolVersion\":\"2026-07-28\","                      \
+    "\"_meta\":{\"io.modelcontextprotocol/protocolVersion\":\"2026-07-28\","                       \
     "\"io.modelcontextprotocol/clientCapabilities\":{}}"
 
 static void test_modern_stateless(void **state)
@@ -987,12 +990,10 @@ static void test_modern_stateless(void **state)
     j = post_modern(srv, m_disc, disc, &c);
     assert_int_equal(c.status, 200);
     assert_null(cap_header(&c, "Mcp-Session-Id"));
-    assert_int_equal(json_array_size(json_object_get(json_object_get(j, "result"),
-                                                     "supportedVersions")),
-                     4);
-    assert_string_equal(json_string_value(json_object_get(json_object_get(j, "result"),
-                                                          "resultType")),
-                        "complete");
+    assert_int_equal(
+        json_array_size(json_object_get(json_object_get(j, "result"), "supportedVersions")), 4);
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(j, "result"), "resultType")), "complete");
     json_decref(j);
     cap_free(&c);
 
@@ -1042,9 +1043,8 @@ static void test_modern_stateless(void **state)
     /* Unknown methods are 404 with -32601; ping is gone in this version. */
     {
         const char *m[] = {"Mcp-Method: ping", NULL};
-        j = post_modern(srv, m, "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"ping\",\"params\":{" META
-                                "}}",
-                        &c);
+        j = post_modern(
+            srv, m, "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"ping\",\"params\":{" META "}}", &c);
         assert_int_equal(c.status, 404);
         assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "error"), "code")),
                          -32601);
@@ -1053,8 +1053,9 @@ static void test_modern_stateless(void **state)
     }
     {
         const char *m[] = {"Mcp-Method: logging/setLevel", NULL};
-        j = post_modern(srv, m, "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"logging/setLevel\","
-                                "\"params\":{\"level\":\"info\"," META "}}",
+        j = post_modern(srv, m,
+                        "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"logging/setLevel\","
+                        "\"params\":{\"level\":\"info\"," META "}}",
                         &c);
         assert_int_equal(c.status, 404);
         json_decref(j);
@@ -1063,20 +1064,23 @@ static void test_modern_stateless(void **state)
     /* Lists carry caching hints. */
     {
         const char *m[] = {"Mcp-Method: tools/list", NULL};
-        j = post_modern(srv, m, "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"tools/list\","
-                                "\"params\":{" META "}}",
+        j = post_modern(srv, m,
+                        "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"tools/list\","
+                        "\"params\":{" META "}}",
                         &c);
         assert_int_equal(c.status, 200);
         assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "result"), "ttlMs")),
                          0);
-        assert_string_equal(json_string_value(json_object_get(json_object_get(j, "result"),
-                                                              "cacheScope")),
-                            "private");
+        assert_string_equal(
+            json_string_value(json_object_get(json_object_get(j, "result"), "cacheScope")),
+            "private");
         json_decref(j);
         cap_free(&c);
     }
     /* Batches, GET and DELETE do not exist in this version. */
-    j = post_modern(srv, m_disc, "[" "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"server/discover\"}]",
+    j = post_modern(srv, m_disc,
+                    "["
+                    "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"server/discover\"}]",
                     &c);
     assert_int_equal(c.status, 400);
     json_decref(j);
