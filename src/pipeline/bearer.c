@@ -43,6 +43,7 @@ struct bearer {
     const char *scopes[WDN_JWT_MAX_SCOPES];
     size_t n_scopes;
     char *jwks_url;    /* configured, or NULL for discovery */
+    char *jwks_inline; /* metadata "jwks": a fixed key set, no fetching */
     char *resource_metadata;
     char *www_missing; /* WWW-Authenticate for a request without a token */
     char *required_scope_text; /* "a b c" for insufficient_scope challenges */
@@ -231,6 +232,15 @@ static int apply_meta(struct bearer *b, const struct wdn_res_component *c, struc
             b->jwks_url = *v ? strdup(v) : NULL;
             if (*v && strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0)
                 rc = meta_err(d, c, it, "jwksURL must be an http:// or https:// URL", NULL);
+        } else if (strcmp(n, "jwks") == 0) {
+            struct wdn_diag jd;
+            struct wdn_jwks *ks = wdn_jwks_parse(wdn_str_from_cstr(v), &jd);
+            free(b->jwks_inline);
+            b->jwks_inline = strdup(v);
+            if (ks == NULL || wdn_jwks_count(ks) == 0)
+                rc = meta_err(d, c, it, "jwks must be a JSON Web Key Set with a usable key: ",
+                              ks ? "none is usable" : jd.msg);
+            wdn_jwks_release(ks);
         } else if (strcmp(n, "clockSkew") == 0) {
             if (parse_duration(v, &b->rules.clock_skew_s) != 0)
                 rc = meta_err(d, c, it, "clockSkew must be a duration up to 1h: 90, 90s, 2m",
@@ -269,7 +279,7 @@ static int apply_meta(struct bearer *b, const struct wdn_res_component *c, struc
             rc = meta_err(d, c, it, "unknown metadata field ", n);
             if (d)
                 strncat(d->msg,
-                        " (known: issuer, audience, jwksURL, clockSkew, requiredScopes, "
+                        " (known: issuer, audience, jwksURL, jwks, clockSkew, requiredScopes, "
                         "forwardClaims, stripToken, resourceMetadata)",
                         sizeof(d->msg) - strlen(d->msg) - 1);
         }
@@ -280,7 +290,9 @@ static int apply_meta(struct bearer *b, const struct wdn_res_component *c, struc
         return meta_err(d, c, it_iss, "metadata property 'issuer' is required", NULL);
     if (b->n_aud == 0)
         return meta_err(d, c, it_aud, "metadata property 'audience' is required", NULL);
-    if (b->jwks_url == NULL && strncmp(b->issuer, "https://", 8) != 0 &&
+    if (b->jwks_url && b->jwks_inline)
+        return meta_err(d, c, it_iss, "set jwksURL or jwks, not both", NULL);
+    if (b->jwks_url == NULL && b->jwks_inline == NULL && strncmp(b->issuer, "https://", 8) != 0 &&
         strncmp(b->issuer, "http://", 7) != 0)
         return meta_err(d, c, it_iss,
                         "issuer must be an http(s) URL for discovery (or set jwksURL)", NULL);
@@ -514,6 +526,7 @@ static void bearer_destroy(struct wdn__mw *m)
     free(b->aud_store);
     free(b->scope_store);
     free(b->jwks_url);
+    free(b->jwks_inline);
     free(b->resource_metadata);
     free(b->www_missing);
     free(b->required_scope_text);
@@ -569,6 +582,18 @@ static int bearer_create(const struct wdn_res_component *c, struct wdn__mw **out
     b->cache = calloc(WDN_PIPELINE_TOKEN_CACHE_SLOTS, sizeof(*b->cache));
     if (!b->www_missing || !b->required_scope_text || !b->cache)
         goto out;
+    if (b->jwks_inline) {
+        /* A fixed key set: loaded once, never fetched. */
+        b->keys = wdn_jwks_parse(wdn_str_from_cstr(b->jwks_inline), NULL);
+        if (b->keys == NULL)
+            goto out;
+        atomic_store(&b->nkeys, wdn_jwks_count(b->keys));
+        atomic_store(&b->loaded, true);
+        *out = &b->base;
+        b = NULL;
+        rc = 0;
+        goto out;
+    }
     if (pthread_create(&b->thr, NULL, refresh_main, b) != 0) {
         rc = WDN_ESYS;
         goto out;
