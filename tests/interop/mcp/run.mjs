@@ -266,6 +266,14 @@ async function tsClient() {
     await transport.terminateSession();
     await client.close();
   }
+  // Versions the SDK still accepts but we do not implement: we answer our latest, it agrees.
+  for (const version of ['2024-11-05', '2024-10-07']) {
+    const { client, transport } = await tsConnect(`http://127.0.0.1:${mcp.port}/mcp`, version);
+    check(transport.protocolVersion === '2025-11-25', `asking ${version} negotiates 2025-11-25`);
+    const r = await client.callTool({ name: 'add', arguments: { a: 2, b: 3 } });
+    check(r.content[0].text === '5', `${version} -> 2025-11-25: add`);
+    await client.close();
+  }
   await stopApp(mcp);
   await stopApp(conf);
 }
