@@ -5,13 +5,17 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
 #include <curl/curl.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "base/error.h"
 #include "mcp/http_adapter.h"
+#include "support/testnet.h"
 #include "warden/mcp.h"
 
 /* A gate in front of the MCP handler: requires "Authorization: Bearer good" and
@@ -287,12 +291,96 @@ static void test_http_errors(void **state)
     assert_int_equal(e.code, WDN_EUNSUPPORTED);
 }
 
+/* Reads from fd until needle shows up in buf (NUL-terminated) or the socket times out. */
+static bool read_until(int fd, char *buf, size_t cap, size_t *len, const char *needle)
+{
+    while (strstr(buf, needle) == NULL) {
+        ssize_t n = recv(fd, buf + *len, cap - 1 - *len, 0);
+        if (n <= 0)
+            return false;
+        *len += (size_t)n;
+        buf[*len] = '\0';
+    }
+    return true;
+}
+
+static int port_of_url(void)
+{
+    return (int)strtol(strrchr(fx.url, ':') + 1, NULL, 10);
+}
+
+/* The GET stream through the adapter: opened, fed by broadcast, and forgotten when the client
+ * disconnects (the server must never write to a closed connection's state). */
+static void test_get_stream_lifecycle(void **state)
+{
+    static const char body[] =
+        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{\"protocolVersion\":"
+        "\"2025-11-25\",\"capabilities\":{},\"clientInfo\":{\"name\":\"raw\",\"version\":\"1\"}}}";
+    char req[2048], buf[8192], sid[80];
+    const char *p;
+    size_t len = 0;
+    int fd, i, n = 0, closed = 0;
+    (void)state;
+
+    fd = testnet_connect(port_of_url(), 5000);
+    assert_true(fd >= 0);
+    snprintf(req, sizeof(req),
+             "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer good\r\n"
+             "dapr-api-token: secret\r\nAccept: application/json, text/event-stream\r\n"
+             "Content-Type: application/json\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n%s",
+             strlen(body), body);
+    assert_int_equal(testnet_send_all(fd, req, strlen(req)), 0);
+    assert_true(testnet_recv_until_close(fd, buf, sizeof(buf), &closed) > 0);
+    close(fd);
+    p = strcasestr(buf, "\r\nMcp-Session-Id: ");
+    assert_non_null(p);
+    p += 18;
+    while (p[n] != '\r' && n < 79)
+        n++;
+    memcpy(sid, p, (size_t)n);
+    sid[n] = '\0';
+    assert_int_equal(strlen(sid), 64);
+
+    fd = testnet_connect(port_of_url(), 5000);
+    assert_true(fd >= 0);
+    snprintf(req, sizeof(req),
+             "GET /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer good\r\n"
+             "dapr-api-token: secret\r\nAccept: text/event-stream\r\nMcp-Session-Id: %s\r\n\r\n",
+             sid);
+    assert_int_equal(testnet_send_all(fd, req, strlen(req)), 0);
+    buf[0] = '\0';
+    assert_true(read_until(fd, buf, sizeof(buf), &len, "\r\n\r\n"));
+    assert_non_null(strstr(buf, "200"));
+    assert_non_null(strcasestr(buf, "text/event-stream"));
+    assert_int_equal(wdn_mcp_server_broadcast(fx.mcp, "notifications/tools/list_changed", NULL), 1);
+    assert_true(read_until(fd, buf, sizeof(buf), &len, "notifications/tools/list_changed"));
+    close(fd);
+    /* The adapter notices the disconnect and detaches the stream. */
+    for (i = 0; i < 200; i++) {
+        if (wdn_mcp_server_broadcast(fx.mcp, "notifications/tools/list_changed", NULL) == 0)
+            break;
+        usleep(10000);
+    }
+    assert_true(i < 200);
+
+    fd = testnet_connect(port_of_url(), 5000);
+    snprintf(req, sizeof(req),
+             "DELETE /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer good\r\n"
+             "dapr-api-token: secret\r\nMcp-Session-Id: %s\r\nConnection: close\r\n\r\n",
+             sid);
+    assert_int_equal(testnet_send_all(fd, req, strlen(req)), 0);
+    assert_true(testnet_recv_until_close(fd, buf, sizeof(buf), &closed) > 0);
+    assert_non_null(strstr(buf, "HTTP/1.1 200"));
+    close(fd);
+}
+
 int main(void)
 {
     const struct CMUnitTest sessions[] = {
         cmocka_unit_test(test_versions_with_sessions),
         cmocka_unit_test(test_sse_and_server_requests),
         cmocka_unit_test(test_http_errors),
+        cmocka_unit_test(test_get_stream_lifecycle),
     };
     const struct CMUnitTest stateless[] = {
         cmocka_unit_test(test_stateless),
