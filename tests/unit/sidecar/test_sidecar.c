@@ -1,0 +1,212 @@
+/* Unit tests of the sidecar's pieces: the --peers file and name resolution, the metrics text,
+ * configuration refusals at start (file:line), and a start/stop cycle on free ports. The
+ * end-to-end behaviour (invocation, mTLS, ACL, pipelines, reload) is in tests/e2e/sidecar_*. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "base/clock.h"
+#include "base/error.h"
+#include "base/log.h"
+#include "jose/crypto.h"
+#include "sidecar/internal.h"
+
+static char dir[] = "/tmp/wdn-sc-unit-XXXXXX";
+
+static void write_file(const char *name, const char *text)
+{
+    char path[512];
+    FILE *f;
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static int setup(void **state)
+{
+    char home[600];
+    if (mkdtemp(dir) == NULL)
+        return -1;
+    snprintf(home, sizeof(home), "%s/home", dir);
+    setenv("WARDEN_HOME", home, 1);
+    wdn_log_init("test", WDN_LOG_ERROR, false);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    char cmd[600];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    if (system(cmd) != 0)
+        return -1;
+    wdn_jose_thread_cleanup();
+    return 0;
+}
+
+static struct wdn_sidecar *bare(void)
+{
+    struct wdn_sidecar *sc = calloc(1, sizeof(*sc));
+    pthread_mutex_init(&sc->peers_mu, NULL);
+    pthread_mutex_init(&sc->cfg_mu, NULL);
+    return sc;
+}
+
+static void bare_free(struct wdn_sidecar *sc)
+{
+    free(sc->peers);
+    pthread_mutex_destroy(&sc->peers_mu);
+    pthread_mutex_destroy(&sc->cfg_mu);
+    free(sc);
+}
+
+static void test_peers(void **state)
+{
+    struct wdn_sidecar *sc = bare();
+    struct wdn__sc_peer p;
+    struct wdn_diag d;
+    char path[512];
+
+    write_file("peers", "# static map\nmcp-server 127.0.0.1:4001\n\nweather [::1]:4002 # v6\n");
+    snprintf(path, sizeof(path), "%s/peers", dir);
+    assert_int_equal(wdn__sc_peers_load(sc, path, &d), 0);
+    assert_int_equal(sc->n_static, 2);
+    assert_int_equal(wdn__sc_resolve(sc, "mcp-server", &p), 0);
+    assert_string_equal(p.host, "127.0.0.1");
+    assert_int_equal(p.port, 4001);
+    assert_int_equal(wdn__sc_resolve(sc, "weather", &p), 0);
+    assert_string_equal(p.host, "::1");
+    assert_int_equal(p.port, 4002);
+    assert_int_equal(wdn__sc_resolve(sc, "nobody", &p), WDN_ENOTFOUND);
+    /* Forgetting touches cached registry entries only, never the static map. */
+    wdn__sc_resolve_forget(sc, "mcp-server");
+    assert_int_equal(wdn__sc_resolve(sc, "mcp-server", &p), 0);
+    bare_free(sc);
+
+    sc = bare();
+    write_file("peers-bad", "ok 127.0.0.1:1\nbad-line-without-address\n");
+    snprintf(path, sizeof(path), "%s/peers-bad", dir);
+    wdn_diag_clear(&d);
+    assert_int_equal(wdn__sc_peers_load(sc, path, &d), WDN_ECONFIG);
+    assert_int_equal(d.line, 2);
+    bare_free(sc);
+
+    sc = bare();
+    write_file("peers-port", "a 127.0.0.1:99999\n");
+    snprintf(path, sizeof(path), "%s/peers-port", dir);
+    assert_int_equal(wdn__sc_peers_load(sc, path, &d), WDN_ECONFIG);
+    bare_free(sc);
+}
+
+static void test_metrics(void **state)
+{
+    struct wdn_sidecar *sc = bare();
+    struct wdn_buf b;
+
+    wdn__sc_metrics_request(sc, WDN__SC_PORT_API, 200, wdn_clock_mono_ns());
+    wdn__sc_metrics_request(sc, WDN__SC_PORT_API, 200, wdn_clock_mono_ns());
+    wdn__sc_metrics_request(sc, WDN__SC_PORT_INTERNAL, 403, wdn_clock_mono_ns() - 3000000);
+    wdn__sc_metrics_request(sc, WDN__SC_PORT_API, 42, wdn_clock_mono_ns()); /* clamped */
+    sc->m.auth_failures[WDN_MW_MISSING_TOKEN] = 3;
+    sc->m.acl[0][WDN_ACL_BY_APP] = 1;
+    wdn_buf_init(&b, 1 << 20);
+    wdn__sc_metrics_render(sc, &b);
+    const char *t = wdn_buf_cstr(&b);
+    assert_non_null(strstr(t, "warden_requests_total{port=\"api\",code=\"200\"} 2\n"));
+    assert_non_null(strstr(t, "warden_requests_total{port=\"internal\",code=\"403\"} 1\n"));
+    assert_non_null(strstr(t, "warden_requests_total{port=\"api\",code=\"599\"} 1\n"));
+    assert_non_null(
+        strstr(t, "warden_request_duration_seconds_bucket{port=\"internal\",le=\"0.0025\"} 0\n"));
+    assert_non_null(
+        strstr(t, "warden_request_duration_seconds_bucket{port=\"internal\",le=\"0.005\"} 1\n"));
+    assert_non_null(strstr(t, "warden_request_duration_seconds_count{port=\"api\"} 3\n"));
+    assert_non_null(strstr(t, "warden_auth_failures_total{reason=\"missing_token\"} 3\n"));
+    assert_non_null(strstr(t, "warden_acl_decisions_total{decision=\"deny\",by=\"app\"} 1\n"));
+    assert_non_null(strstr(t, "# TYPE warden_request_duration_seconds histogram\n"));
+    wdn_buf_reset(&b);
+    bare_free(sc);
+}
+
+static const char cfg_yaml[] = "apiVersion: dapr.io/v1alpha1\nkind: Configuration\n"
+                               "metadata:\n  name: cfg\nspec:\n  appHttpPipeline:\n"
+                               "    handlers:\n    - name: missing\n"
+                               "      type: middleware.http.bearer\n";
+
+static void test_refuses_missing_handler(void **state)
+{
+    struct wdn_sidecar_opts o = {.app_id = "app", .http_port = 0, .metrics_port = -1};
+    struct wdn_sidecar *sc = NULL;
+    struct wdn_diag d;
+    char res[512];
+
+    snprintf(res, sizeof(res), "%s/res", dir);
+    assert_int_equal(mkdir(res, 0700), 0);
+    write_file("res/cfg.yaml", cfg_yaml);
+    o.resources_paths[0] = res;
+    o.n_resources_paths = 1;
+    o.config = "cfg";
+    assert_int_equal(wdn_sidecar_new(&o, &sc, &d), WDN_ECONFIG);
+    assert_null(sc);
+    assert_non_null(strstr(d.file, "res/cfg.yaml"));
+    assert_int_equal(d.line, 8);
+    o.config = "absent";
+    assert_int_equal(wdn_sidecar_new(&o, &sc, &d), WDN_ECONFIG);
+    o.app_id = "bad id";
+    assert_int_equal(wdn_sidecar_new(&o, &sc, &d), WDN_EINVAL);
+}
+
+static void *runner(void *arg)
+{
+    struct wdn_diag d;
+    return (void *)(intptr_t)wdn_sidecar_run(arg, &d);
+}
+
+static void test_start_stop(void **state)
+{
+    struct wdn_sidecar_opts o = {.app_id = "app", .http_port = 0, .metrics_port = 0,
+                                 .workers = 1};
+    struct wdn_sidecar *sc = NULL;
+    struct wdn_diag d;
+    pthread_t t;
+    void *ret;
+    char ca[512];
+
+    snprintf(ca, sizeof(ca), "%s/ca", dir);
+    o.ca_dir = ca;
+    assert_int_equal(wdn_sidecar_new(&o, &sc, &d), 0);
+    assert_int_equal(pthread_create(&t, NULL, runner, sc), 0);
+    for (int i = 0; i < 200 && wdn_sidecar_metrics_port(sc) <= 0; i++)
+        usleep(10000);
+    usleep(50000);
+    assert_true(wdn_sidecar_http_port(sc) > 0);
+    assert_true(wdn_sidecar_internal_port(sc) > 0);
+    assert_true(wdn_sidecar_metrics_port(sc) > 0);
+    wdn_sidecar_stop(sc);
+    assert_int_equal(pthread_join(t, &ret), 0);
+    assert_int_equal((int)(intptr_t)ret, 0);
+    wdn_sidecar_free(sc);
+    /* The CA was created once and is reused. */
+    assert_int_equal(access("/dev/null", F_OK), 0);
+    snprintf(ca, sizeof(ca), "%s/ca/ca.crt", dir);
+    assert_int_equal(access(ca, F_OK), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_peers),
+        cmocka_unit_test(test_metrics),
+        cmocka_unit_test(test_refuses_missing_handler),
+        cmocka_unit_test(test_start_stop),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
