@@ -336,6 +336,12 @@ void wdn_mcp_server_stream_close(struct wdn_mcp_server *srv, struct wdn_mcp_stre
  */
 int wdn_mcp_server_broadcast(struct wdn_mcp_server *srv, const char *method, json_t *params);
 
+/**
+ * Sends notifications/resources/updated {uri} on the GET stream of every session that
+ * subscribed to uri (resources/subscribe). Returns the number of streams written, or negative.
+ */
+int wdn_mcp_server_resource_updated(struct wdn_mcp_server *srv, const char *uri);
+
 /** Number of live sessions (for tests and metrics). */
 size_t wdn_mcp_server_session_count(struct wdn_mcp_server *srv);
 

@@ -48,6 +48,7 @@ struct session {
     char id[SESSION_ID_LEN + 1];
     char version[16];
     int log_level; /* -1: not set, every level is sent */
+    json_t *subs;  /* resources/subscribe: an object whose keys are the subscribed URIs */
     uint64_t last_used_ms;
     struct session *next;
 };
@@ -224,6 +225,7 @@ void wdn_mcp_server_free(struct wdn_mcp_server *srv)
     while (srv->sessions != NULL) {
         struct session *s = srv->sessions;
         srv->sessions = s->next;
+        json_decref(s->subs);
         free(s);
     }
     for (i = 0; i < srv->ntools; i++) {
@@ -693,15 +695,27 @@ static struct session *session_find(struct wdn_mcp_server *srv, struct wdn_str i
     return NULL;
 }
 
+static bool session_has_stream(const struct wdn_mcp_server *srv, const struct session *s)
+{
+    const struct wdn_mcp_stream *st;
+
+    for (st = srv->streams; st != NULL; st = st->next)
+        if (strcmp(st->session, s->id) == 0)
+            return true;
+    return false;
+}
+
 static void session_sweep(struct wdn_mcp_server *srv, uint64_t now)
 {
     struct session **pp = &srv->sessions;
 
     while (*pp != NULL) {
         struct session *s = *pp;
-        if (now - s->last_used_ms > WDN_MCP_SESSION_IDLE_MS) {
+        /* A session whose client listens on a GET stream is in use, however quiet. */
+        if (now - s->last_used_ms > WDN_MCP_SESSION_IDLE_MS && !session_has_stream(srv, s)) {
             *pp = s->next;
             srv->nsessions--;
+            json_decref(s->subs);
             free(s);
         } else {
             pp = &s->next;
@@ -759,6 +773,7 @@ static void session_delete(struct wdn_mcp_server *srv, struct session *victim)
             sp = &st->next;
         }
     }
+    json_decref(victim->subs);
     free(victim);
 }
 
@@ -1399,6 +1414,36 @@ static json_t *m_complete(struct exchange *ex, json_t *params, struct rpc_err *e
     return res;
 }
 
+/* Remembers (or forgets) a subscription for the session, so that
+ * wdn_mcp_server_resource_updated reaches its GET stream. Stateless servers just acknowledge. */
+static json_t *m_subscribe(struct exchange *ex, json_t *params, bool on, struct rpc_err *e)
+{
+    const char *uri = json_string_value(json_object_get(params, "uri"));
+    struct session *s;
+    int rc = 0;
+
+    if (uri == NULL)
+        return fail(e, WDN_JSONRPC_INVALID_PARAMS, "Invalid params: uri must be a string");
+    if (ex->session[0] == '\0')
+        return json_object();
+    pthread_mutex_lock(&ex->srv->mu);
+    s = session_find(ex->srv, wdn_str_from_cstr(ex->session));
+    if (s != NULL && on) {
+        if (s->subs == NULL)
+            s->subs = json_object();
+        if (s->subs == NULL || json_object_size(s->subs) >= WDN_MCP_MAX_TOOLS)
+            rc = WDN_ELIMIT;
+        else
+            rc = json_object_set_new(s->subs, uri, json_true()) == 0 ? 0 : WDN_ENOMEM;
+    } else if (s != NULL) {
+        json_object_del(s->subs, uri);
+    }
+    pthread_mutex_unlock(&ex->srv->mu);
+    if (rc != 0)
+        return fail(e, WDN_JSONRPC_INTERNAL_ERROR, "Internal error: too many subscriptions");
+    return json_object();
+}
+
 static json_t *m_set_level(struct exchange *ex, json_t *params, struct rpc_err *e)
 {
     const char *lvl = json_string_value(json_object_get(params, "level"));
@@ -1475,10 +1520,7 @@ static json_t *dispatch(struct exchange *ex, const struct wdn_jsonrpc_msg *m, in
     } else if ((strcmp(meth, "resources/subscribe") == 0 ||
                 strcmp(meth, "resources/unsubscribe") == 0) &&
                !ex->modern) {
-        if (!json_is_string(json_object_get(params, "uri")))
-            fail(&e, WDN_JSONRPC_INVALID_PARAMS, "Invalid params: uri must be a string");
-        else
-            r = json_object();
+        r = m_subscribe(ex, params, strcmp(meth, "resources/subscribe") == 0, &e);
     } else if (strcmp(meth, "prompts/list") == 0) {
         r = m_prompts_list(ex);
     } else if (strcmp(meth, "prompts/get") == 0) {
@@ -1994,6 +2036,36 @@ int wdn_mcp_server_broadcast(struct wdn_mcp_server *srv, const char *method, jso
     for (st = srv->streams; st != NULL; st = st->next)
         if (st->out.body(st->out.ud, b.data, b.len) == 0)
             count++;
+    pthread_mutex_unlock(&srv->mu);
+    wdn_buf_reset(&b);
+    json_decref(n);
+    return count;
+}
+
+int wdn_mcp_server_resource_updated(struct wdn_mcp_server *srv, const char *uri)
+{
+    json_t *n = wdn_jsonrpc_make_request(NULL, "notifications/resources/updated",
+                                         json_pack("{s:s}", "uri", uri));
+    struct wdn_mcp_stream *st;
+    struct session *s;
+    struct wdn_buf b;
+    int count = 0;
+
+    if (n == NULL)
+        return WDN_ENOMEM;
+    wdn_buf_init(&b, WDN_SSE_MAX_EVENT_BYTES);
+    if (sse_frame(&b, n) != 0) {
+        json_decref(n);
+        wdn_buf_reset(&b);
+        return WDN_ENOMEM;
+    }
+    pthread_mutex_lock(&srv->mu);
+    for (st = srv->streams; st != NULL; st = st->next) {
+        s = session_find(srv, wdn_str_from_cstr(st->session));
+        if (s != NULL && json_object_get(s->subs, uri) != NULL &&
+            st->out.body(st->out.ud, b.data, b.len) == 0)
+            count++;
+    }
     pthread_mutex_unlock(&srv->mu);
     wdn_buf_reset(&b);
     json_decref(n);

@@ -848,6 +848,28 @@ static void test_get_stream_and_broadcast(void **state)
     assert_non_null(strstr(wdn_buf_cstr(&c.body), "notifications/tools/list_changed"));
     assert_non_null(strstr(wdn_buf_cstr(&c.body), "event: message\ndata: {"));
 
+    /* Subscriptions route resource updates to this session's stream only. */
+    assert_int_equal(wdn_mcp_server_resource_updated(srv, "test://static"), 0);
+    {
+        struct cap cs;
+        json_t *j = post(srv, sid, "2025-11-25",
+                         "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"resources/subscribe\","
+                         "\"params\":{\"uri\":\"test://static\"}}",
+                         &cs);
+        assert_non_null(json_object_get(j, "result"));
+        json_decref(j);
+        cap_free(&cs);
+        assert_int_equal(wdn_mcp_server_resource_updated(srv, "test://static"), 1);
+        assert_int_equal(wdn_mcp_server_resource_updated(srv, "test://other"), 0);
+        assert_non_null(strstr(wdn_buf_cstr(&c.body), "notifications/resources/updated"));
+        j = post(srv, sid, "2025-11-25",
+                 "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"resources/unsubscribe\","
+                 "\"params\":{\"uri\":\"test://static\"}}",
+                 &cs);
+        json_decref(j);
+        cap_free(&cs);
+        assert_int_equal(wdn_mcp_server_resource_updated(srv, "test://static"), 0);
+    }
     /* The client goes away: the stream is forgotten, a new GET may open one. */
     wdn_mcp_server_stream_close(srv, st);
     assert_int_equal(wdn_mcp_server_broadcast(srv, "notifications/tools/list_changed", NULL), 0);
