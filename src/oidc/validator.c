@@ -9,6 +9,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -462,8 +463,12 @@ enum wdn_jwt_reason wdn_oidc_verify(struct wdn_oidc_validator *v, struct wdn_str
         request_refetch(v);
     if (r == WDN_JWT_KEY_SET_NOT_LOADED && v->remote)
         request_refetch(v);
-    if (r == WDN_JWT_OK && v->cache != NULL)
-        wdn_token_cache_put(v->cache, digest, j, wdn_jwt_exp(j) + v->skew_s);
+    if (r == WDN_JWT_OK && v->cache != NULL) {
+        /* exp is the issuer's number and may be huge: saturate instead of overflowing. */
+        int64_t exp = wdn_jwt_exp(j);
+        int64_t until = exp > INT64_MAX - v->skew_s ? INT64_MAX : exp + v->skew_s;
+        wdn_token_cache_put(v->cache, digest, j, until);
+    }
     if (claims)
         *claims = j;
     else

@@ -282,6 +282,18 @@ static void test_static_jwks_and_cache(void **state)
     assert_int_equal(st.cache_entries, 1);
     /* The cache honours expiry (exp + skew) at hit time. */
     assert_reason(wdn_oidc_verify(v, wdn_str_from_cstr(t), NOW + 600 + 60, NULL), WDN_JWT_EXPIRED);
+    /* An exp at the end of time is cached without overflowing. */
+    {
+        char claims[256];
+        struct wdn_buf b;
+        snprintf(claims, sizeof(claims),
+                 "{\"iss\":\"%s\",\"aud\":\"api\",\"exp\":9223372036854775807}", srv.issuer);
+        wdn_buf_init(&b, 16384);
+        assert_int_equal(wdn_jws_sign(ka, wdn_str_from_cstr(claims), NULL, &b), 0);
+        assert_reason(check(v, wdn_buf_cstr(&b)), WDN_JWT_OK);
+        assert_reason(check(v, wdn_buf_cstr(&b)), WDN_JWT_OK);
+        wdn_buf_reset(&b);
+    }
     /* Rejections are never cached. */
     assert_reason(check(v, "x.y.z"), WDN_JWT_MALFORMED);
     assert_reason(check(v, "x.y.z"), WDN_JWT_MALFORMED);
