@@ -184,6 +184,17 @@ static int t_sep1330(struct wdn_mcp_call *call, json_t *args, void *ud)
     return ask_client(call, "elicitation/create", params, "Elicitation completed: ", true);
 }
 
+static int t_schema_2020_12(struct wdn_mcp_call *call, json_t *args, void *ud)
+{
+    char text[256];
+
+    snprintf(text, sizeof(text), "Hello, %s",
+             json_string_value(json_object_get(args, "name"))
+                 ? json_string_value(json_object_get(args, "name"))
+                 : "anonymous");
+    return wdn_mcp_call_text(call, text);
+}
+
 /* ---- resources ---- */
 
 static int r_read(struct wdn_mcp_call *call, const char *uri, json_t *contents, void *ud)
@@ -299,6 +310,12 @@ int main(int argc, char **argv)
          NULL, t_sep1034, NULL},
         {"test_elicitation_sep1330_enums", NULL, "Elicitation with enums", NO_ARGS, NULL, NULL,
          t_sep1330, NULL},
+        {"json_schema_2020_12_tool", NULL, "Tool with JSON Schema 2020-12 features",
+         "{\"$schema\":\"https://json-schema.org/draft/2020-12/schema\",\"type\":\"object\","
+         "\"$defs\":{\"address\":{\"type\":\"object\",\"properties\":{\"street\":{\"type\":"
+         "\"string\"},\"city\":{\"type\":\"string\"}}}},\"properties\":{\"name\":{\"type\":"
+         "\"string\"},\"address\":{\"$ref\":\"#/$defs/address\"}},\"additionalProperties\":false}",
+         NULL, NULL, t_schema_2020_12, NULL},
     };
     const struct wdn_mcp_resource resources[] = {
         {"test://static-text", NULL, "static-text", NULL, "A static text resource", "text/plain",

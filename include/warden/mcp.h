@@ -103,9 +103,10 @@ json_t *wdn_jsonrpc_make_request(json_t *id, const char *method, json_t *params)
  * Checks that schema uses only keywords the validator implements (type, enum, const,
  * properties, required, additionalProperties, items, minItems, maxItems, minLength,
  * maxLength, minimum, maximum, exclusiveMinimum, exclusiveMaximum, multipleOf, allOf, anyOf,
- * oneOf, not, uniqueItems; annotations such as title, description, default, format, examples,
- * $schema, $id and x-* are ignored). Refuses $ref, pattern and the other keywords it cannot
- * enforce, so a schema is never silently half-checked. 0 or WDN_EUNSUPPORTED/WDN_EINVAL with
+ * oneOf, not, uniqueItems, $ref to "#..." JSON pointers inside the schema, $defs; annotations
+ * such as title, description, default, format, examples, $schema, $id and x-* are ignored).
+ * Refuses remote $ref, pattern and the other keywords it cannot enforce, so a schema is never
+ * silently half-checked. 0 or WDN_EUNSUPPORTED/WDN_EINVAL with
  * a message in err (err may be NULL).
  */
 int wdn_mcp_schema_check(const json_t *schema, char *err, size_t errcap);

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/error.h"
@@ -11,9 +12,9 @@
 
 /* Keywords that only annotate: accepted and ignored, as JSON Schema 2020-12 says. */
 static const char *const annotations[] = {
-    "$schema",         "$id",    "$comment",    "title",    "description", "default",
-    "examples",        "format", "deprecated",  "readOnly", "writeOnly",   "contentMediaType",
-    "contentEncoding", "$defs",  "definitions", NULL};
+    "$schema",         "$id",    "$comment",   "title",    "description", "default",
+    "examples",        "format", "deprecated", "readOnly", "writeOnly",   "contentMediaType",
+    "contentEncoding", NULL};
 
 /* Keywords the validator enforces. */
 static const char *const implemented[] = {"type",
@@ -39,6 +40,9 @@ static const char *const implemented[] = {"type",
                                           "uniqueItems",
                                           "minProperties",
                                           "maxProperties",
+                                          "$ref",
+                                          "$defs",
+                                          "definitions",
                                           NULL};
 
 static bool in_list(const char *k, const char *const *list)
@@ -63,7 +67,56 @@ static int errf(char *err, size_t cap, int code, const char *fmt, ...)
     return code;
 }
 
+/*
+ * Resolves a local reference ("#", "#/$defs/address", with ~0 and ~1 escapes) inside root.
+ * Remote references are refused at registration, so nothing is ever fetched.
+ */
+static const json_t *resolve_ref(const json_t *root, const char *ref)
+{
+    const json_t *cur = root;
+    char seg[256];
+    size_t n;
+
+    if (ref == NULL || ref[0] != '#')
+        return NULL;
+    ref++;
+    while (*ref == '/') {
+        ref++;
+        n = 0;
+        while (*ref != '\0' && *ref != '/' && n + 1 < sizeof(seg)) {
+            if (ref[0] == '~' && (ref[1] == '0' || ref[1] == '1')) {
+                seg[n++] = ref[1] == '0' ? '~' : '/';
+                ref += 2;
+            } else {
+                seg[n++] = *ref++;
+            }
+        }
+        seg[n] = '\0';
+        if (*ref != '\0' && *ref != '/')
+            return NULL; /* segment too long */
+        if (json_is_object(cur)) {
+            cur = json_object_get(cur, seg);
+        } else if (json_is_array(cur)) {
+            char *end;
+            unsigned long i = strtoul(seg, &end, 10);
+            cur = (*end == '\0' && seg[0] != '\0') ? json_array_get(cur, i) : NULL;
+        } else {
+            cur = NULL;
+        }
+        if (cur == NULL)
+            return NULL;
+    }
+    return *ref == '\0' ? cur : NULL;
+}
+
+static int check_in(const json_t *root, const json_t *s, int depth, char *err, size_t cap);
+
 static int check(const json_t *s, int depth, char *err, size_t cap)
+{
+    return check_in(s, s, depth, err, cap);
+}
+
+static int check_in(const json_t *root, const json_t *s, int depth, char *err, size_t cap)
 {
     const char *k;
     json_t *v;
@@ -82,25 +135,30 @@ static int check(const json_t *s, int depth, char *err, size_t cap)
             continue;
         if (!in_list(k, implemented))
             return errf(err, cap, WDN_EUNSUPPORTED, "unsupported schema keyword \"%s\"", k);
-        if (strcmp(k, "properties") == 0) {
+        if (strcmp(k, "$ref") == 0) {
+            if (!json_is_string(v) || resolve_ref(root, json_string_value(v)) == NULL)
+                return errf(err, cap, WDN_EUNSUPPORTED,
+                            "$ref must point inside the schema (\"#/$defs/...\")");
+        } else if (strcmp(k, "properties") == 0 || strcmp(k, "$defs") == 0 ||
+                   strcmp(k, "definitions") == 0) {
             const char *pk;
             json_t *pv;
             if (!json_is_object(v))
-                return errf(err, cap, WDN_EINVAL, "properties must be an object");
+                return errf(err, cap, WDN_EINVAL, "%s must be an object", k);
             json_object_foreach(v, pk, pv)
             {
-                if ((rc = check(pv, depth + 1, err, cap)) != 0)
+                if ((rc = check_in(root, pv, depth + 1, err, cap)) != 0)
                     return rc;
             }
         } else if (strcmp(k, "items") == 0 || strcmp(k, "not") == 0 ||
                    strcmp(k, "additionalProperties") == 0) {
-            if ((rc = check(v, depth + 1, err, cap)) != 0)
+            if ((rc = check_in(root, v, depth + 1, err, cap)) != 0)
                 return rc;
         } else if (strcmp(k, "allOf") == 0 || strcmp(k, "anyOf") == 0 || strcmp(k, "oneOf") == 0) {
             if (!json_is_array(v) || json_array_size(v) == 0)
                 return errf(err, cap, WDN_EINVAL, "%s must be a non-empty array", k);
             for (i = 0; i < json_array_size(v); i++)
-                if ((rc = check(json_array_get(v, i), depth + 1, err, cap)) != 0)
+                if ((rc = check_in(root, json_array_get(v, i), depth + 1, err, cap)) != 0)
                     return rc;
         } else if (strcmp(k, "required") == 0) {
             if (!json_is_array(v))
@@ -192,20 +250,20 @@ static size_t utf8_len(const char *s, size_t n)
     return cps;
 }
 
-static int validate(const json_t *s, const json_t *x, const char *path, int depth, char *err,
-                    size_t cap);
+static int validate(const json_t *root, const json_t *s, const json_t *x, const char *path,
+                    int depth, char *err, size_t cap);
 
-static int validate_child(const json_t *s, const json_t *x, const char *path, const char *seg,
-                          int depth, char *err, size_t cap)
+static int validate_child(const json_t *root, const json_t *s, const json_t *x, const char *path,
+                          const char *seg, int depth, char *err, size_t cap)
 {
     char sub[256];
 
     snprintf(sub, sizeof(sub), "%s/%s", path, seg);
-    return validate(s, x, sub, depth + 1, err, cap);
+    return validate(root, s, x, sub, depth + 1, err, cap);
 }
 
-static int validate(const json_t *s, const json_t *x, const char *path, int depth, char *err,
-                    size_t cap)
+static int validate(const json_t *root, const json_t *s, const json_t *x, const char *path,
+                    int depth, char *err, size_t cap)
 {
     const char *where = path[0] ? path : "/";
     json_t *v, *props;
@@ -221,6 +279,15 @@ static int validate(const json_t *s, const json_t *x, const char *path, int dept
     if (!json_is_object(s))
         return errf(err, cap, WDN_EINVAL, "%s: invalid schema", where);
 
+    /* A reference is checked in place; its siblings still apply (2020-12). Cycles end at the
+     * depth limit. */
+    if ((v = json_object_get(s, "$ref")) != NULL) {
+        const json_t *target = resolve_ref(root, json_string_value(v));
+        if (target == NULL)
+            return errf(err, cap, WDN_EINVAL, "%s: unresolvable $ref", where);
+        if ((rc = validate(root, target, x, path, depth + 1, err, cap)) != 0)
+            return rc;
+    }
     if ((v = json_object_get(s, "type")) != NULL) {
         bool ok = false;
         if (json_is_string(v)) {
@@ -290,7 +357,8 @@ static int validate(const json_t *s, const json_t *x, const char *path, int dept
             for (i = 0; i < n; i++) {
                 char seg[32];
                 snprintf(seg, sizeof(seg), "%zu", i);
-                if ((rc = validate_child(v, json_array_get(x, i), path, seg, depth, err, cap)))
+                if ((rc =
+                         validate_child(root, v, json_array_get(x, i), path, seg, depth, err, cap)))
                     return rc;
             }
         }
@@ -317,36 +385,37 @@ static int validate(const json_t *s, const json_t *x, const char *path, int dept
         {
             json_t *ps = props != NULL ? json_object_get(props, k) : NULL;
             if (ps != NULL) {
-                if ((rc = validate_child(ps, pv, path, k, depth, err, cap)) != 0)
+                if ((rc = validate_child(root, ps, pv, path, k, depth, err, cap)) != 0)
                     return rc;
             } else if (json_is_false(v)) {
                 return errf(err, cap, WDN_EINVAL, "%s: unexpected property \"%s\"", where, k);
             } else if (json_is_object(v)) {
-                if ((rc = validate_child(v, pv, path, k, depth, err, cap)) != 0)
+                if ((rc = validate_child(root, v, pv, path, k, depth, err, cap)) != 0)
                     return rc;
             }
         }
     }
     if ((v = json_object_get(s, "allOf")) != NULL) {
         for (i = 0; i < json_array_size(v); i++)
-            if ((rc = validate(json_array_get(v, i), x, path, depth + 1, err, cap)) != 0)
+            if ((rc = validate(root, json_array_get(v, i), x, path, depth + 1, err, cap)) != 0)
                 return rc;
     }
     if ((v = json_object_get(s, "anyOf")) != NULL) {
         bool ok = false;
         for (i = 0; i < json_array_size(v) && !ok; i++)
-            ok = validate(json_array_get(v, i), x, path, depth + 1, NULL, 0) == 0;
+            ok = validate(root, json_array_get(v, i), x, path, depth + 1, NULL, 0) == 0;
         if (!ok)
             return errf(err, cap, WDN_EINVAL, "%s: matches none of anyOf", where);
     }
     if ((v = json_object_get(s, "oneOf")) != NULL) {
         size_t matches = 0;
         for (i = 0; i < json_array_size(v); i++)
-            matches += validate(json_array_get(v, i), x, path, depth + 1, NULL, 0) == 0;
+            matches += validate(root, json_array_get(v, i), x, path, depth + 1, NULL, 0) == 0;
         if (matches != 1)
             return errf(err, cap, WDN_EINVAL, "%s: must match exactly one of oneOf", where);
     }
-    if ((v = json_object_get(s, "not")) != NULL && validate(v, x, path, depth + 1, NULL, 0) == 0)
+    if ((v = json_object_get(s, "not")) != NULL &&
+        validate(root, v, x, path, depth + 1, NULL, 0) == 0)
         return errf(err, cap, WDN_EINVAL, "%s: matches a forbidden schema", where);
     return 0;
 }
@@ -355,5 +424,5 @@ int wdn_mcp_schema_validate(const json_t *schema, const json_t *instance, char *
 {
     if (err != NULL && errcap > 0)
         err[0] = '\0';
-    return validate(schema, instance, "", 0, err, errcap);
+    return validate(schema, schema, instance, "", 0, err, errcap);
 }

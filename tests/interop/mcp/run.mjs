@@ -255,7 +255,7 @@ async function tsClient() {
 
     ({ client, transport } = await tsConnect(`http://127.0.0.1:${conf.port}/mcp`, version));
     check(transport.protocolVersion === version && transport.sessionId, `conformance server negotiates ${version} with a session`);
-    check((await client.listTools()).tools.length === 12, `${version}: conformance tools/list`);
+    check((await client.listTools()).tools.length === 13, `${version}: conformance tools/list`);
     r = await client.callTool({ name: 'test_simple_text', arguments: {} });
     check(r.content[0].text === 'This is a simple text response for testing.', `${version}: test_simple_text`);
     const progress = [];
@@ -354,6 +354,10 @@ async function conformance() {
   const scenarios = (summary.match(/^[✓✗] /gm) || []).length;
   const failed = (summary.match(/^✗ /gm) || []).length;
   check(r.code === 0 && scenarios >= 30 && failed === 0, `conformance suite 0.1.16: ${scenarios - failed}/${scenarios} scenarios pass`);
+  // Pending in 0.1.16 (not in the default suite), supported here: local $ref and $defs.
+  const rs = runConformance(`http://127.0.0.1:${conf.port}/mcp`, ['--scenario', 'json-schema-2020-12']);
+  const ms = /Passed: (\d+)\/(\d+), (\d+) failed/.exec(rs.out);
+  check(rs.code === 0 && ms && ms[3] === '0', `pending scenario json-schema-2020-12 (${ms ? ms[0] : rs.out.slice(-300)})`);
   // The 0.2.0 pre-release knows 2026-07-28 (stateless, per-request _meta, Mcp-* headers).
   const r2 = runConformance(`http://127.0.0.1:${conf.port}/mcp`, ['--spec-version', '2026-07-28'], 'conformance-2026-07-28');
   const summary2 = r2.out.slice(r2.out.indexOf('=== SUMMARY ==='));

@@ -261,15 +261,47 @@ static void test_schema(void **state)
     assert_int_equal(validate("{\"not\":{\"const\":3}}", "3", err, sizeof(err)), WDN_EINVAL);
 }
 
+static void test_schema_refs(void **state)
+{
+    /* The conformance suite's JSON Schema 2020-12 tool, plus a recursive definition. */
+    const char *addr =
+        "{\"$schema\":\"https://json-schema.org/draft/2020-12/schema\",\"type\":\"object\","
+        "\"$defs\":{\"address\":{\"type\":\"object\",\"properties\":{\"street\":{\"type\":"
+        "\"string\"},\"city\":{\"type\":\"string\"}}}},\"properties\":{\"name\":{\"type\":"
+        "\"string\"},\"address\":{\"$ref\":\"#/$defs/address\"}},\"additionalProperties\":false}";
+    const char *tree = "{\"$defs\":{\"node\":{\"type\":\"object\",\"properties\":{\"kids\":"
+                       "{\"type\":\"array\",\"items\":{\"$ref\":\"#/$defs/node\"}}}}},"
+                       "\"$ref\":\"#/$defs/node\"}";
+    const char *self = "{\"$ref\":\"#\"}";
+    char err[256];
+    (void)state;
+
+    assert_int_equal(
+        validate(addr, "{\"name\":\"a\",\"address\":{\"city\":\"x\"}}", err, sizeof(err)), 0);
+    assert_int_equal(validate(addr, "{\"address\":{\"city\":5}}", err, sizeof(err)), WDN_EINVAL);
+    assert_string_equal(err, "/address/city: expected string, got integer");
+    assert_int_equal(validate(tree, "{\"kids\":[{\"kids\":[]},{}]}", err, sizeof(err)), 0);
+    assert_int_equal(validate(tree, "{\"kids\":[{\"kids\":[3]}]}", err, sizeof(err)), WDN_EINVAL);
+    /* A reference loop ends at the depth limit instead of recursing forever. */
+    assert_int_equal(validate(self, "1", err, sizeof(err)), WDN_EINVAL);
+}
+
 static void test_schema_check_refuses_unknown(void **state)
 {
     json_t *s;
     char err[128];
     (void)state;
 
+    /* References must resolve inside the schema; nothing is ever fetched. */
     s = json_loads("{\"type\":\"object\",\"properties\":{\"a\":{\"$ref\":\"#/x\"}}}", 0, NULL);
     assert_int_equal(wdn_mcp_schema_check(s, err, sizeof(err)), WDN_EUNSUPPORTED);
-    assert_string_equal(err, "unsupported schema keyword \"$ref\"");
+    json_decref(s);
+    s = json_loads("{\"$ref\":\"https://example.com/schema.json\"}", 0, NULL);
+    assert_int_equal(wdn_mcp_schema_check(s, err, sizeof(err)), WDN_EUNSUPPORTED);
+    json_decref(s);
+    s = json_loads("{\"$defs\":{\"a\":{\"type\":\"string\",\"if\":{}}}}", 0, NULL);
+    assert_int_equal(wdn_mcp_schema_check(s, err, sizeof(err)), WDN_EUNSUPPORTED);
+    assert_string_equal(err, "unsupported schema keyword \"if\"");
     json_decref(s);
     s = json_loads("{\"type\":\"string\",\"pattern\":\"^a\"}", 0, NULL);
     assert_int_equal(wdn_mcp_schema_check(s, err, sizeof(err)), WDN_EUNSUPPORTED);
@@ -295,6 +327,7 @@ int main(void)
         cmocka_unit_test(test_builders),
         cmocka_unit_test(test_versions),
         cmocka_unit_test(test_schema),
+        cmocka_unit_test(test_schema_refs),
         cmocka_unit_test(test_schema_check_refuses_unknown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

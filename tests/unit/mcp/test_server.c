@@ -1193,7 +1193,7 @@ static void test_registration_rules(void **state)
     t.name = "ok";
     t.input_schema = "{\"type\":\"string\"}";
     assert_int_equal(wdn_mcp_server_add_tool(srv, &t), WDN_EINVAL);
-    t.input_schema = "{\"type\":\"object\",\"properties\":{\"a\":{\"$ref\":\"#\"}}}";
+    t.input_schema = "{\"type\":\"object\",\"properties\":{\"a\":{\"$ref\":\"http://x/s\"}}}";
     assert_int_equal(wdn_mcp_server_add_tool(srv, &t), WDN_EUNSUPPORTED);
     t.input_schema = "{not json";
     assert_int_equal(wdn_mcp_server_add_tool(srv, &t), WDN_EINVAL);
