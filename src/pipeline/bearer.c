@@ -753,6 +753,47 @@ out:
     return out;
 }
 
+/* Copies the token's scopes and claims (as text) into the request's arena for later checks. */
+static void export_auth(const struct wdn_jwt *j, struct wdn_arena *a, struct wdn_pipeline_out *out)
+{
+    size_t ns = wdn_jwt_scope_count(j);
+    const json_t *claims = wdn_jwt_claims(j);
+    const char *key;
+    json_t *v;
+
+    out->scopes = ns ? wdn_arena_alloc(a, ns * sizeof(*out->scopes)) : NULL;
+    for (size_t i = 0; out->scopes && i < ns; i++) {
+        char *s = wdn_arena_strdup(a, wdn_jwt_scope(j, i));
+        if (s)
+            out->scopes[out->n_scopes++] = s;
+    }
+    out->claims = wdn_arena_alloc(a, WDN_PIPELINE_MAX_CLAIMS * sizeof(*out->claims));
+    if (out->claims == NULL || !json_is_object(claims))
+        return;
+    json_object_foreach((json_t *)claims, key, v)
+    {
+        size_t n = json_is_array(v) ? json_array_size(v) : 1;
+        for (size_t i = 0; i < n && out->n_claims < WDN_PIPELINE_MAX_CLAIMS; i++) {
+            json_t *e = json_is_array(v) ? json_array_get(v, i) : v;
+            char *text = NULL, *copy;
+            if (json_is_string(e))
+                copy = wdn_arena_strdup(a, wdn_str_from_cstr(json_string_value(e)));
+            else if (json_is_number(e) || json_is_boolean(e)) {
+                text = json_dumps(e, JSON_ENCODE_ANY | JSON_COMPACT);
+                copy = text ? wdn_arena_strdup(a, wdn_str_from_cstr(text)) : NULL;
+                free(text);
+            } else
+                continue;
+            char *name = wdn_arena_strdup(a, wdn_str_from_cstr(key));
+            if (copy && name) {
+                out->claims[out->n_claims].name = name;
+                out->claims[out->n_claims].value = copy;
+                out->n_claims++;
+            }
+        }
+    }
+}
+
 static int bearer_run(struct wdn__mw *m, const struct wdn_pipeline_req *rq,
                       struct wdn_pipeline_out *out)
 {
@@ -837,6 +878,8 @@ static int bearer_run(struct wdn__mw *m, const struct wdn_pipeline_req *rq,
     }
     if (wdn_jwt_sub(jwt))
         out->subject = wdn_arena_strdup(rq->arena, wdn_str_from_cstr(wdn_jwt_sub(jwt)));
+    if (rq->want_auth)
+        export_auth(jwt, rq->arena, out);
 out:
     wdn_jwt_release(jwt);
     wdn_jwks_release(keys);

@@ -38,6 +38,15 @@ enum wdn_mw_reason {
 /** The reason's snake_case name ("missing_token"), static. */
 const char *wdn_mw_reason_name(enum wdn_mw_reason r);
 
+/** One claim of a verified token as text (an array claim gives one entry per element). */
+struct wdn_pipeline_claim {
+    const char *name;
+    const char *value;
+};
+
+/** Most claims exported from one token (want_auth). */
+#define WDN_PIPELINE_MAX_CLAIMS 64
+
 /** Most header edits one pipeline run may ask for. */
 #define WDN_PIPELINE_MAX_EDITS 32
 
@@ -64,6 +73,13 @@ struct wdn_pipeline_out {
     int jwt_reason;             /* enum wdn_jwt_reason when reason is INVALID_TOKEN, else 0 */
     const char *subject;        /* "sub" of a verified token (arena copy), or NULL */
     bool cached;                /* the token came from the verified-token cache */
+
+    /* With want_auth: what the verified token grants, for authorization further on (the MCP
+     * tool policy). Arena copies; all empty when no token was verified. */
+    const char **scopes;
+    size_t n_scopes;
+    struct wdn_pipeline_claim *claims;
+    size_t n_claims;
 };
 
 /** What a run looks at. Borrowed for the call. */
@@ -71,6 +87,7 @@ struct wdn_pipeline_req {
     const struct wdn_http_request *head; /* method, path, query, headers */
     struct wdn_arena *arena;             /* the request's arena, for strings in out */
     int64_t now;                         /* Unix seconds (0 = the clock) */
+    bool want_auth;                      /* export scopes and claims into the out */
 };
 
 /** One middleware instance's health, for /metrics. */

@@ -5,6 +5,7 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 
 #include "base/clock.h"
@@ -148,6 +149,21 @@ static struct wdn_str query_suffix(const struct wdn_http_request *head)
     return (struct wdn_str){head->target.p + q, head->target.len - (size_t)q};
 }
 
+/* 1 when the method path is the MCP endpoint the policy guards or below it, compared after
+ * normalisation (percent-decoding, dot segments) and case-insensitively, so "/MCP", "/mcp/" or
+ * "/./mcp" cannot slip past; -1 when it cannot be normalised; 0 otherwise. */
+static int mcp_guarded(const struct wdn__sc_cfg *cfg, struct wdn_str method)
+{
+    char norm[WDN_POLICY_MAX_OP_BYTES];
+    size_t n = strlen(cfg->mcp_path);
+
+    if (wdn_acl_normalize(method.p, method.len, norm, sizeof(norm)) != 0)
+        return -1;
+    if (strncasecmp(norm, cfg->mcp_path, n) == 0 && (norm[n] == '\0' || norm[n] == '/'))
+        return 1;
+    return 0;
+}
+
 /* Sends the request to this sidecar's app: the app pipeline first, then the app channel.
  * caller is the verified (or, for self-invocation, own) app ID. ingress holds the edits of the
  * httpPipeline, if the request came in through the API port. */
@@ -156,7 +172,8 @@ static void invoke_app(struct wdn_sidecar *sc, struct wdn_http_req *req, int por
                        struct wdn_str traceparent, const struct wdn_pipeline_out *ingress)
 {
     const struct wdn_http_request *head = wdn_http_req_head(req);
-    struct wdn_pipeline_req prq = {.head = head, .arena = wdn_http_req_arena(req)};
+    struct wdn_pipeline_req prq = {.head = head, .arena = wdn_http_req_arena(req),
+                                   .want_auth = cfg->mcp != NULL};
     struct wdn_pipeline_out po;
     struct wdn_http_pool_config pc = {.host = sc->app_address, .port = sc->app_port};
     struct wdn_http_client *cl = worker_client(sc, req, port);
@@ -205,6 +222,20 @@ static void invoke_app(struct wdn_sidecar *sc, struct wdn_http_req *req, int por
         rc = wdn_http_hdrs_add(h, WDN_STR("dapr-api-token"), dup_str(req, sc->app_api_token));
     if (rc == 0)
         rc = wdn_http_client_pool(cl, &pc, &pool);
+    if (rc == 0 && cfg->mcp) {
+        switch (mcp_guarded(cfg, method)) {
+        case 1:
+            wdn__sc_mcp_check(sc, req, cfg, caller, &po, pool, wdn_str_from_cstr(target), h,
+                              &info);
+            return;
+        case -1:
+            wdn__sc_error(sc, req, port, t0, 400, "ERR_DIRECT_INVOKE",
+                          "the method path cannot be normalised safely");
+            return;
+        default:
+            break;
+        }
+    }
     if (rc == 0)
         rc = wdn__sc_forward(sc, req, pool, wdn_str_from_cstr(target), h, &info);
     if (rc)

@@ -29,6 +29,9 @@ static void cfg_free(struct wdn__sc_cfg *c)
     }
     free(c->components);
     free(c->config_name);
+    wdn_mcp_policy_free(c->mcp);
+    free(c->mcp_name);
+    free(c->mcp_path);
     free(c);
 }
 
@@ -141,6 +144,43 @@ static int pick_config(struct wdn_sidecar *sc, struct wdn_resources *set,
     return 0;
 }
 
+/* The MCPServer whose spec.appId is this app, compiled; the path it guards is the path of its
+ * endpoint URL ("/mcp" when it has none). Two for one app is an error. */
+static int compile_mcp(struct wdn_sidecar *sc, const struct wdn_resources *set,
+                       struct wdn__sc_cfg *c, struct wdn_diag *d)
+{
+    const struct wdn_res_mcpserver *found = NULL;
+    const char *url, *p;
+    int rc;
+
+    for (size_t i = 0; i < set->n_mcpservers; i++) {
+        const struct wdn_res_mcpserver *m = set->mcpservers[i];
+        if (m->spec.app_id == NULL || strcmp(m->spec.app_id, sc->app_id) != 0)
+            continue;
+        if (found)
+            return wdn_diag_set_at(d, WDN_ECONFIG, m->pos.file, m->pos.line, m->pos.col,
+                                   "MCPServer '%s': app '%s' is already guarded by MCPServer "
+                                   "'%s'",
+                                   m->metadata.name, sc->app_id, found->metadata.name);
+        found = m;
+    }
+    if (found == NULL)
+        return 0;
+    rc = wdn_mcp_policy_compile(found, &c->mcp, d);
+    if (rc)
+        return rc;
+    url = found->spec.endpoint.streamable_http.url;
+    p = url ? strstr(url, "://") : NULL;
+    p = p ? strchr(p + 3, '/') : NULL;
+    c->mcp_name = strdup(found->metadata.name);
+    c->mcp_path = strdup(p && p[1] ? p : "/mcp");
+    if (c->mcp_path && strchr(c->mcp_path, '?'))
+        *strchr(c->mcp_path, '?') = '\0';
+    for (size_t n = c->mcp_path ? strlen(c->mcp_path) : 0; n > 1 && c->mcp_path[n - 1] == '/';)
+        c->mcp_path[--n] = '\0';
+    return c->mcp_name && c->mcp_path ? 0 : WDN_ENOMEM;
+}
+
 int wdn__sc_cfg_build(struct wdn_sidecar *sc, struct wdn__sc_cfg **out, struct wdn_diag *d)
 {
     struct wdn_resources *set = wdn_resources_new();
@@ -198,6 +238,9 @@ int wdn__sc_cfg_build(struct wdn_sidecar *sc, struct wdn__sc_cfg **out, struct w
         if (rc)
             goto fail;
     }
+    rc = compile_mcp(sc, set, c, d);
+    if (rc)
+        goto fail;
     rc = WDN_ENOMEM;
     c->config_name = strdup(name);
     c->components = calloc(set->n_components + 1, sizeof(*c->components));
@@ -252,10 +295,10 @@ static void reload(uv_timer_t *t)
     atomic_store(&sc->m.generation, c->generation);
     atomic_fetch_add(&sc->m.reloads_ok, 1);
     wdn_log_info("configuration reloaded generation=%llu config=%s acl=%s http_pipeline=%zu "
-                 "app_http_pipeline=%zu",
+                 "app_http_pipeline=%zu mcp_policy=%s",
                  (unsigned long long)c->generation, c->config_name[0] ? c->config_name : "-",
                  c->acl ? "on" : "off", wdn_pipeline_count(c->http_pipeline),
-                 wdn_pipeline_count(c->app_pipeline));
+                 wdn_pipeline_count(c->app_pipeline), c->mcp_name ? c->mcp_name : "-");
     wdn__sc_cfg_install(sc, c);
 }
 

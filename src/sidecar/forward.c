@@ -147,9 +147,9 @@ static void on_client_body(struct wdn_http_req *req, int status, struct wdn_str 
     }
 }
 
-int wdn__sc_forward(struct wdn_sidecar *sc, struct wdn_http_req *req, struct wdn_http_pool *pool,
-                    struct wdn_str target, const struct wdn_http_hdrs *h,
-                    const struct wdn__sc_fwd_info *info)
+static int forward(struct wdn_sidecar *sc, struct wdn_http_req *req, struct wdn_http_pool *pool,
+                   struct wdn_str target, const struct wdn_http_hdrs *h,
+                   const struct wdn__sc_fwd_info *info, const struct wdn_str *body)
 {
     const struct wdn_http_request *head = wdn_http_req_head(req);
     struct wdn_http_client_request rq;
@@ -166,7 +166,9 @@ int wdn__sc_forward(struct wdn_sidecar *sc, struct wdn_http_req *req, struct wdn
     rq.target = target;
     rq.headers = h->v;
     rq.nheaders = h->n;
-    if (head->body == WDN_HTTP_BODY_CHUNKED)
+    if (body)
+        rq.body_length = body->len;
+    else if (head->body == WDN_HTTP_BODY_CHUNKED)
         rq.body_length = UINT64_MAX;
     else if (head->body == WDN_HTTP_BODY_LENGTH)
         rq.body_length = head->content_length;
@@ -178,7 +180,28 @@ int wdn__sc_forward(struct wdn_sidecar *sc, struct wdn_http_req *req, struct wdn
         return rc;
     }
     wdn_http_req_on_gone(req, on_client_gone, f);
-    if (rq.body_length > 0)
+    if (body) {
+        /* Copied by the client (cb NULL); the exchange owns the bytes from here. */
+        if ((body->len && wdn_http_exchange_write(f->x, *body, NULL, NULL) != 0) ||
+            wdn_http_exchange_end(f->x) != 0)
+            finish(f, WDN_EPROTO);
+    } else if (rq.body_length > 0) {
         wdn_http_req_read_body(req, on_client_body, f);
+    }
     return 0;
+}
+
+int wdn__sc_forward(struct wdn_sidecar *sc, struct wdn_http_req *req, struct wdn_http_pool *pool,
+                    struct wdn_str target, const struct wdn_http_hdrs *h,
+                    const struct wdn__sc_fwd_info *info)
+{
+    return forward(sc, req, pool, target, h, info, NULL);
+}
+
+int wdn__sc_forward_body(struct wdn_sidecar *sc, struct wdn_http_req *req,
+                         struct wdn_http_pool *pool, struct wdn_str target,
+                         const struct wdn_http_hdrs *h, const struct wdn__sc_fwd_info *info,
+                         struct wdn_str body)
+{
+    return forward(sc, req, pool, target, h, info, &body);
 }

@@ -37,6 +37,9 @@ struct wdn__sc_cfg {
     struct wdn_pipeline *app_pipeline;
     struct wdn__sc_component *components; /* in scope for this app, for /v1.0/metadata */
     size_t n_components;
+    struct wdn_mcp_policy *mcp;        /* the MCPServer guarding this app, or NULL */
+    char *mcp_name;                    /* its name */
+    char *mcp_path;                    /* the app path it guards ("/mcp") */
 };
 
 /** Builds a snapshot from the sources named by the options. Errors are logged; d gets the
@@ -149,11 +152,23 @@ struct wdn_sidecar {
 
 /* ---- Handlers and forwarding -------------------------------------------------------------- */
 
+struct wdn__sc_fwd_info;
+
 int wdn__sc_api_on_req(struct wdn_http_handler *self, struct wdn_http_req *req);
 int wdn__sc_internal_on_req(struct wdn_http_handler *self, struct wdn_http_req *req);
 int wdn__sc_metrics_on_req(struct wdn_http_handler *self, struct wdn_http_req *req);
 int wdn__sc_worker_start(struct wdn_http_handler *self, struct wdn_http_worker *w);
 void wdn__sc_worker_stop(struct wdn_http_handler *self, struct wdn_http_worker *w);
+
+/**
+ * The MCP tool policy on a request to the guarded path: reads the JSON-RPC body, answers 404 to
+ * a caller without any grant and 403 to a tools/call of a tool not granted, else forwards
+ * (wdn__sc_forward_body). Takes the request; takes its own reference on cfg.
+ */
+void wdn__sc_mcp_check(struct wdn_sidecar *sc, struct wdn_http_req *req, struct wdn__sc_cfg *cfg,
+                       const char *caller, const struct wdn_pipeline_out *auth,
+                       struct wdn_http_pool *pool, struct wdn_str target,
+                       const struct wdn_http_hdrs *h, const struct wdn__sc_fwd_info *info);
 
 /** Answers with Dapr's error JSON {"errorCode":code,"message":msg} and records metrics. */
 void wdn__sc_error(struct wdn_sidecar *sc, struct wdn_http_req *req, int port, uint64_t t0,
@@ -178,5 +193,10 @@ struct wdn__sc_fwd_info {
 int wdn__sc_forward(struct wdn_sidecar *sc, struct wdn_http_req *req, struct wdn_http_pool *pool,
                     struct wdn_str target, const struct wdn_http_hdrs *h,
                     const struct wdn__sc_fwd_info *info);
+/** The same with a request body already read in full (borrowed until the call returns). */
+int wdn__sc_forward_body(struct wdn_sidecar *sc, struct wdn_http_req *req,
+                         struct wdn_http_pool *pool, struct wdn_str target,
+                         const struct wdn_http_hdrs *h, const struct wdn__sc_fwd_info *info,
+                         struct wdn_str body);
 
 #endif

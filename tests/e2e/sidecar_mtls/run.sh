@@ -77,6 +77,38 @@ sleep 0.5
 expect_contains "broken file logged with file:line:col" "$(cat server.err)" "allow-a.yaml:6:3"
 expect_eq "last good configuration kept" "$(status "$U/hello")" 200
 
+# The MCP tool policy (kind MCPServer) at the callee: tools/call of granted tools only.
+"$W" configuration create allow-a --project p --default-action allow >/dev/null
+"$W" mcpserver access grant srv-mcp --caller client --allow-tools add,echo --app-id server \
+    --project p >/dev/null || not_ok "mcpserver access grant"
+call() { # PATH TOOL
+    curl -s -m 10 -o mcp.out -w '%{http_code}' -X POST "$U/$1" -H 'Content-Type: application/json' \
+        -d "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"tools/call\",\"params\":{\"name\":\"$2\",\"arguments\":{}}}"
+}
+st=0
+for i in $(seq 40); do st=$(call mcp admin); [ "$st" = 403 ] && break; sleep 0.05; done
+expect_eq "ungranted tool -> 403" "$st" 403
+expect_contains "JSON-RPC error for the denied tool" "$(cat mcp.out)" '"id":7,"error":{"code":-32003'
+expect_eq "granted tool -> 200" "$(call mcp add)" 200
+expect_contains "granted call reaches the app unchanged" "$(cat mcp.out)" '\"name\":\"add\"'
+expect_eq "path variant /MCP guarded" "$(call MCP admin)" 403
+expect_eq "path variant /mcp/ guarded" "$(call mcp/ admin)" 403
+expect_eq "path variant /./mcp guarded" "$(call ./mcp admin)" 403
+expect_eq "path variant %6Dcp guarded" "$(call %6Dcp admin)" 403
+st=$(curl -s -m 10 -o /dev/null -w '%{http_code}' -X POST "$U/mcp" \
+    -d '[{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo"}},{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"drop_db"}}]')
+expect_eq "batch with one ungranted tool -> 403" "$st" 403
+expect_eq "tools/list passes" "$(curl -s -m 10 -o /dev/null -w '%{http_code}' -X POST "$U/mcp" -d '{"jsonrpc":"2.0","id":1,"method":"tools/list"}')" 200
+expect_eq "unparseable body refused" "$(curl -s -m 10 -o /dev/null -w '%{http_code}' -X POST "$U/mcp" -d '{not json')" 400
+expect_eq "other paths unaffected" "$(status "$U/hello")" 200
+"$W" mcpserver access revoke srv-mcp --caller client --all --yes --project p >/dev/null
+st=0
+for i in $(seq 40); do st=$(call mcp add); [ "$st" = 404 ] && break; sleep 0.05; done
+expect_eq "caller without any grant -> 404" "$st" 404
+rm -f "$WARDEN_HOME/projects/p/resources/mcpserver/srv-mcp.yaml"
+for i in $(seq 40); do [ "$(call mcp add)" = 200 ] && break; sleep 0.05; done
+expect_eq "policy removed -> 200" "$(call mcp admin)" 200
+
 # Server-sent events through two sidecars, one by one (events are 400 ms apart).
 sse=$(timeout 20 node "$SUPPORT/sse_client.js" "$U/sse")
 expect_contains "SSE status and count" "$sse" "status=200 events=3"

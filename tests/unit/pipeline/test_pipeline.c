@@ -95,11 +95,13 @@ static char *claims(const char *aud, int64_t exp_delta, const char *extra)
 }
 
 /* Runs p on a request with the given Authorization value (NULL = none) and query. */
+static bool want_auth;
+
 static void run(struct wdn_pipeline *p, const char *auth, const char *query,
                 struct wdn_arena *a, struct wdn_pipeline_out *out)
 {
     struct wdn_http_request head;
-    struct wdn_pipeline_req rq = {.head = &head, .arena = a};
+    struct wdn_pipeline_req rq = {.head = &head, .arena = a, .want_auth = want_auth};
 
     memset(&head, 0, sizeof(head));
     head.method = WDN_STR("POST");
@@ -262,11 +264,26 @@ static void test_bearer_scopes_claims_strip(void **state)
     free(tok);
     free(c);
 
-    c = claims("https://api.test/", 600, ",\"scope\":\"mcp:call mcp:read other\"");
+    c = claims("https://api.test/", 600,
+               ",\"scope\":\"mcp:call mcp:read other\",\"groups\":[\"a\",\"b\"],\"n\":5");
     tok = sign(key, c);
     assert_true(asprintf(&auth, "Bearer %s", tok) > 0);
+    want_auth = true;
     run(p, auth, NULL, &a, &o);
+    want_auth = false;
     assert_int_equal(o.status, 0);
+    /* Scopes and claims exported for the MCP tool policy. */
+    assert_int_equal(o.n_scopes, 3);
+    assert_string_equal(o.scopes[1], "mcp:read");
+    int groups = 0, sub = 0, num = 0;
+    for (size_t i = 0; i < o.n_claims; i++) {
+        groups += strcmp(o.claims[i].name, "groups") == 0;
+        sub += strcmp(o.claims[i].name, "sub") == 0 && strcmp(o.claims[i].value, "user-1") == 0;
+        num += strcmp(o.claims[i].name, "n") == 0 && strcmp(o.claims[i].value, "5") == 0;
+    }
+    assert_int_equal(groups, 2);
+    assert_int_equal(sub, 1);
+    assert_int_equal(num, 1);
     for (size_t i = 0; i < o.nremove; i++) {
         removed_user |= wdn_str_eq_case_cstr(o.remove[i], "x-user");
         removed_auth |= wdn_str_eq_case_cstr(o.remove[i], "authorization");
