@@ -1,0 +1,93 @@
+# `warden dev run` when things go wrong: a malformed run file, a port already taken, an app
+# that exits at start, a second dev run of the same project, Ctrl+C during start-up. Each gives
+# a clear message and leaves no process and no registry entry behind.
+. "$(dirname "$0")/../lib.sh"
+W="$1/warden"
+PATH="$1:$PATH"
+D=$E2E_TMP/run
+mkdir -p "$D"
+PROJ=e2e-$$
+$W project create "$PROJ" >/dev/null
+
+no_leftovers() { # no sidecar of this test's project still running, no registry entry
+    sleep 0.3
+    left=$(pgrep -f -- "--project $PROJ" | wc -l)
+    reg=$(ls "$WARDEN_HOME/projects/$PROJ/registry" 2>/dev/null | wc -l)
+    expect_eq "$1: nothing left behind" "$left/$reg" "0/0"
+}
+
+cat > "$D/bad.yaml" <<'YAML'
+version: 1
+apps:
+  - appID: a
+    appPort: 80000
+    comand: ["x"]
+YAML
+out=$($W dev run -f "$D/bad.yaml" --project "$PROJ" 2>&1); rc=$?
+expect_eq "malformed run file fails" "$rc" "1"
+expect_contains "bad field named with line and column" "$out" "bad.yaml:5:5:"
+expect_contains "bad port named with line and column" "$out" "bad.yaml:4:"
+no_leftovers "malformed run file"
+
+# A port already taken: hold one with a listener.
+PORT=$(free_port)
+node -e "require('net').createServer().listen($PORT,'127.0.0.1',()=>require('fs').writeFileSync('$E2E_TMP/held',''))" & HOLD=$!
+E2E_PIDS="$E2E_PIDS $HOLD"
+i=0; while [ ! -e "$E2E_TMP/held" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+cat > "$D/taken.yaml" <<YAML
+version: 1
+apps:
+  - appID: svc
+    appDirPath: .
+    appPort: $PORT
+    command: ["hello-server", "--listen", "127.0.0.1:$PORT"]
+YAML
+out=$($W dev run -f "$D/taken.yaml" --project "$PROJ" 2>&1); rc=$?
+expect_eq "port in use fails" "$rc" "1"
+expect_contains "port in use is named" "$out" "port $PORT of app 'svc' (appPort) is already in use"
+no_leftovers "port in use"
+kill $HOLD 2>/dev/null
+
+# An app that exits at start.
+cat > "$D/exits.yaml" <<'YAML'
+version: 1
+apps:
+  - appID: quitter
+    appDirPath: .
+    command: ["sh", "-c", "echo giving up; exit 3"]
+YAML
+out=$(timeout 60 $W dev run -f "$D/exits.yaml" --project "$PROJ" 2>&1); rc=$?
+expect_eq "app exiting makes dev run fail" "$rc" "1"
+expect_contains "exit status reported" "$out" "app 'quitter' exited with status 3"
+expect_contains "app output prefixed" "$out" "== APP - quitter == giving up"
+no_leftovers "app exits at start"
+
+# A second dev run of the same project, while the first runs.
+P2=$(free_port)
+cat > "$D/long.yaml" <<YAML
+version: 1
+apps:
+  - appID: svc
+    appDirPath: .
+    appPort: $P2
+    command: ["hello-server", "--listen", "127.0.0.1:$P2"]
+YAML
+$W dev run -f "$D/long.yaml" --project "$PROJ" > "$E2E_TMP/first.log" 2>&1 & FIRST=$!
+E2E_PIDS="$E2E_PIDS $FIRST"
+wait_http "http://127.0.0.1:$P2/" 30
+out=$($W dev run -f "$D/long.yaml" --project "$PROJ" 2>&1); rc=$?
+expect_eq "second dev run refused" "$rc" "1"
+expect_contains "second dev run names the first" "$out" "is already running (pid $FIRST)"
+reg=$(ls "$WARDEN_HOME/projects/$PROJ/registry" | tr '\n' ' ')
+expect_eq "first run registered its sidecar" "$reg" "svc.json "
+kill -INT $FIRST; wait $FIRST; rc=$?
+expect_eq "Ctrl+C stops dev run cleanly" "$rc" "0"
+expect_contains "apps stopped before sidecars" "$(cat "$E2E_TMP/first.log")" "stopping apps, then sidecars"
+no_leftovers "second dev run"
+
+# Ctrl+C during start-up (before the sidecar is healthy).
+$W dev run -f "$D/long.yaml" --project "$PROJ" > "$E2E_TMP/early.log" 2>&1 & EARLY=$!
+sleep 0.05
+kill -INT $EARLY; wait $EARLY
+no_leftovers "Ctrl+C during start-up"
+e2e_done
