@@ -54,9 +54,27 @@ int app_respond_json(struct wdn_http_req *req, int status, const json_t *doc)
     return rc;
 }
 
+/* The first handler of every app: one access-log line per request (method and path, never
+ * headers or bodies), so a test can see whether a request reached the app at all. */
+struct access_log {
+    struct wdn_http_handler base;
+    const char *name;
+};
+
+static int log_request(struct wdn_http_handler *self, struct wdn_http_req *req)
+{
+    const struct access_log *l = (const struct access_log *)self;
+    const struct wdn_http_request *h = wdn_http_req_head(req);
+
+    fprintf(stderr, "%s: %.*s %.*s\n", l->name, WDN_STR_FMT(h->method), WDN_STR_FMT(h->path));
+    return WDN_HTTP_DECLINED;
+}
+
 int app_serve(const char *name, struct wdn_http_handler *const *handlers, size_t n, int port,
               int workers)
 {
+    struct access_log log = {{.on_req = log_request}, name};
+    struct wdn_http_handler *chain[16];
     struct wdn_http_server_config cfg;
     struct wdn_http_server *srv = NULL;
     char listen[64];
@@ -78,8 +96,12 @@ int app_serve(const char *name, struct wdn_http_handler *const *handlers, size_t
     memset(&cfg, 0, sizeof(cfg));
     cfg.listen = listen;
     cfg.workers = workers;
-    cfg.handlers = handlers;
-    cfg.nhandlers = n;
+    if (n + 1 > sizeof(chain) / sizeof(chain[0]))
+        return 2;
+    chain[0] = &log.base;
+    memcpy(chain + 1, handlers, n * sizeof(*handlers));
+    cfg.handlers = chain;
+    cfg.nhandlers = n + 1;
     cfg.shutdown_grace_ms = 2000;
     rc = wdn_http_server_start(&cfg, &srv);
     if (rc != 0) {

@@ -6,6 +6,7 @@
 
 #include "app.h"
 #include "base/error.h"
+#include "oauth2/client.h"
 #include "warden/mcp.h"
 
 #include <curl/curl.h>
@@ -18,20 +19,53 @@ struct run {
 };
 
 /*
- * The bearer token hook. MCP_BEARER_TOKEN gives a static token. The OAuth2 client credentials
- * flow of the tutorial (AUTH0_* variables) plugs in here once warden's OAuth2 client exists; until
- * then a configured AUTH0_DOMAIN fails the call rather than silently sending no token.
+ * The bearer token hook. MCP_BEARER_TOKEN gives a static token. Otherwise, when AUTH0_DOMAIN,
+ * AUTH0_CLIENT_ID, AUTH0_CLIENT_SECRET and AUTH0_AUDIENCE are set (or the generic OAUTH2_*
+ * set), warden's OAuth2 client fetches a token with the client credentials grant, as the
+ * tutorial's client does, and caches it until shortly before it expires (the tutorial's sample
+ * fetches one per call). With neither, requests carry no token.
  */
+static struct wdn_oauth2_client *oauth2;
+
 static int token_provider(void *ud, char *buf, size_t cap)
 {
     const char *tok = app_env("MCP_BEARER_TOKEN", NULL);
+    struct wdn_diag d;
+    int rc;
 
     (void)ud;
     if (tok != NULL)
         return wdn_fmt(buf, cap, "%s", tok);
-    if (app_env("AUTH0_DOMAIN", NULL) != NULL)
-        return WDN_EUNSUPPORTED;
-    buf[0] = '\0';
+    if (oauth2 == NULL) {
+        buf[0] = '\0';
+        return 0;
+    }
+    rc = wdn_oauth2_client_token(oauth2, buf, cap, &d);
+    if (rc)
+        fprintf(stderr, "mcp_client: cannot get an access token: %s\n", d.msg);
+    return rc;
+}
+
+/* Reads the OAuth2 settings from the environment; a half-set configuration is an error. */
+static int oauth2_init(void)
+{
+    struct wdn_oauth2_config cfg;
+    struct wdn_diag d;
+    static char url[1024];
+    int rc = wdn_oauth2_config_from_env(&cfg, url, sizeof(url), &d);
+
+    if (rc == WDN_ENOTFOUND) {
+        if (app_env("AUTH0_DOMAIN", NULL) != NULL || app_env("OAUTH2_TOKEN_URL", NULL) != NULL)
+            fprintf(stderr, "mcp_client: %s\n", d.msg);
+        return 0;
+    }
+    if (rc == 0)
+        oauth2 = wdn_oauth2_client_new(&cfg, &d);
+    if (oauth2 == NULL) {
+        fprintf(stderr, "mcp_client: OAuth2 client: %s\n", d.msg);
+        return -1;
+    }
+    fprintf(stderr, "mcp_client: OAuth2 client credentials from %s\n", cfg.token_url);
     return 0;
 }
 
@@ -191,6 +225,13 @@ int main(int argc, char **argv)
     struct wdn_http_handler h = {.on_req = on_req};
     struct wdn_http_handler *chain[] = {&h};
 
+    int rc;
+
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    return app_serve("mcp_client", chain, 1, app_port(argc, argv, 5001), 1);
+    if (oauth2_init() != 0)
+        return 1;
+    rc = app_serve("mcp_client", chain, 1, app_port(argc, argv, 5001), 1);
+    wdn_oauth2_client_free(oauth2);
+    curl_global_cleanup();
+    return rc;
 }
