@@ -17,18 +17,40 @@ struct fwd {
     struct wdn__sc_fwd_info info;
     bool started;
     bool head_method;
+
+    /* Whole-response rewrite (MCP tools/list): the 200 response is buffered, not streamed. The
+     * rewrite's state lives in the request's arena, so it is finished (done) before the
+     * request is released. */
+    struct wdn__sc_xform xf;
+    bool has_xf;
+    bool buffering;
+    int status;
+    struct wdn_http_hdrs *hdrs; /* copies in the request's arena */
+    struct wdn_str ctype;
+    struct wdn_buf buf;
 };
 
 /* Ends the client's side according to how far we got, and frees the state. */
 static void finish(struct fwd *f, int status)
 {
     struct wdn_http_req *req = f->req;
+    struct wdn_buf out;
+    bool rewritten = false;
 
     if (f->x) {
         wdn_http_exchange_abort(f->x);
         f->x = NULL;
     }
-    if (status == 0) {
+    wdn_buf_init(&out, WDN_MCP_CLIENT_MAX_RESPONSE_BYTES);
+    if (status == 0 && f->buffering)
+        rewritten = f->xf.transform(f->xf.ud, f->ctype, wdn_buf_str(&f->buf), &out) == 0;
+    if (f->has_xf && f->xf.done)
+        f->xf.done(f->xf.ud);
+    if (status == 0 && f->buffering) {
+        wdn__sc_metrics_request(f->sc, f->info.port, f->status, f->info.t0);
+        wdn_http_respond(req, f->status, f->hdrs->v, f->hdrs->n,
+                         rewritten ? wdn_buf_str(&out) : wdn_buf_str(&f->buf));
+    } else if (status == 0) {
         wdn_http_resp_end(req);
     } else if (f->started) {
         /* The upstream broke mid-body: the client must see a truncated response. */
@@ -50,7 +72,32 @@ static void finish(struct fwd *f, int status)
                      f->info.to_app ? "app" : "sidecar", wdn_errname(status), code);
         wdn__sc_error(f->sc, req, f->info.port, f->info.t0, code, "ERR_DIRECT_INVOKE", msg);
     }
+    wdn_buf_reset(&out);
+    wdn_buf_reset(&f->buf);
     free(f);
+}
+
+/* Keeps the response head for a buffered response: copies into the request's arena. */
+static int keep_head(struct fwd *f, const struct wdn_http_response *res,
+                     const struct wdn_http_hdrs *h)
+{
+    struct wdn_arena *a = wdn_http_req_arena(f->req);
+
+    f->hdrs = wdn_arena_alloc(a, sizeof(*f->hdrs));
+    if (f->hdrs == NULL)
+        return WDN_ENOMEM;
+    f->hdrs->n = 0;
+    for (size_t i = 0; i < h->n; i++) {
+        char *n = wdn_arena_strdup(a, h->v[i].name), *v = wdn_arena_strdup(a, h->v[i].value);
+        if (n == NULL || v == NULL)
+            return WDN_ENOMEM;
+        wdn_http_hdrs_add(f->hdrs, wdn_str_from_cstr(n), wdn_str_from_cstr(v));
+        if (wdn_str_eq_case_cstr(h->v[i].name, "content-type"))
+            f->ctype = wdn_str_from_cstr(v);
+    }
+    f->status = res->status;
+    f->buffering = true;
+    return 0;
 }
 
 static void on_client_gone(struct wdn_http_req *req, void *ud)
@@ -77,6 +124,11 @@ static void on_up_head(struct wdn_http_exchange *x, const struct wdn_http_respon
         finish(f, WDN_EPROTO);
         return;
     }
+    if (f->has_xf && res->status == 200 && !f->head_method) {
+        if (keep_head(f, res, &h) != 0)
+            finish(f, WDN_ENOMEM);
+        return;
+    }
     if (res->body == WDN_HTTP_BODY_LENGTH) {
         len = res->content_length;
     } else if (res->body == WDN_HTTP_BODY_NONE) {
@@ -100,8 +152,14 @@ static void on_up_head(struct wdn_http_exchange *x, const struct wdn_http_respon
 static void on_up_body(struct wdn_http_exchange *x, struct wdn_str data, void *ud)
 {
     struct fwd *f = ud;
-    int rc = wdn_http_resp_write(f->req, data, on_client_written, f);
+    int rc;
 
+    if (f->buffering) {
+        if (wdn_buf_append(&f->buf, data.p, data.len) != 0)
+            finish(f, WDN_ELIMIT);
+        return;
+    }
+    rc = wdn_http_resp_write(f->req, data, on_client_written, f);
     if (rc == 0)
         wdn_http_exchange_pause(x);
     else if (rc != WDN_EINVAL)
@@ -149,7 +207,8 @@ static void on_client_body(struct wdn_http_req *req, int status, struct wdn_str 
 
 static int forward(struct wdn_sidecar *sc, struct wdn_http_req *req, struct wdn_http_pool *pool,
                    struct wdn_str target, const struct wdn_http_hdrs *h,
-                   const struct wdn__sc_fwd_info *info, const struct wdn_str *body)
+                   const struct wdn__sc_fwd_info *info, const struct wdn_str *body,
+                   const struct wdn__sc_xform *xf)
 {
     const struct wdn_http_request *head = wdn_http_req_head(req);
     struct wdn_http_client_request rq;
@@ -161,6 +220,11 @@ static int forward(struct wdn_sidecar *sc, struct wdn_http_req *req, struct wdn_
     f->sc = sc;
     f->req = req;
     f->info = *info;
+    if (xf) {
+        f->xf = *xf;
+        f->has_xf = true;
+    }
+    wdn_buf_init(&f->buf, WDN_MCP_CLIENT_MAX_RESPONSE_BYTES);
     f->head_method = wdn_str_eq_cstr(head->method, "HEAD");
     rq.method = head->method;
     rq.target = target;
@@ -176,6 +240,7 @@ static int forward(struct wdn_sidecar *sc, struct wdn_http_req *req, struct wdn_
         rq.body_length = 0;
     rc = wdn_http_exchange_start(pool, &rq, &up_cbs, f, &f->x);
     if (rc) {
+        /* The caller still owns the request and the rewrite (it calls done itself). */
         free(f);
         return rc;
     }
@@ -195,13 +260,13 @@ int wdn__sc_forward(struct wdn_sidecar *sc, struct wdn_http_req *req, struct wdn
                     struct wdn_str target, const struct wdn_http_hdrs *h,
                     const struct wdn__sc_fwd_info *info)
 {
-    return forward(sc, req, pool, target, h, info, NULL);
+    return forward(sc, req, pool, target, h, info, NULL, NULL);
 }
 
 int wdn__sc_forward_body(struct wdn_sidecar *sc, struct wdn_http_req *req,
                          struct wdn_http_pool *pool, struct wdn_str target,
                          const struct wdn_http_hdrs *h, const struct wdn__sc_fwd_info *info,
-                         struct wdn_str body)
+                         struct wdn_str body, const struct wdn__sc_xform *xf)
 {
-    return forward(sc, req, pool, target, h, info, &body);
+    return forward(sc, req, pool, target, h, info, &body, xf);
 }

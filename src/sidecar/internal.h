@@ -193,10 +193,23 @@ struct wdn__sc_fwd_info {
 int wdn__sc_forward(struct wdn_sidecar *sc, struct wdn_http_req *req, struct wdn_http_pool *pool,
                     struct wdn_str target, const struct wdn_http_hdrs *h,
                     const struct wdn__sc_fwd_info *info);
-/** The same with a request body already read in full (borrowed until the call returns). */
+/**
+ * A rewrite of a whole 200 response (the MCP tools/list filter): transform gets the content
+ * type and the buffered body and appends a replacement to out (return 0), or returns non-zero to
+ * send the body unchanged. done is always called once when the forward ends.
+ */
+struct wdn__sc_xform {
+    int (*transform)(void *ud, struct wdn_str content_type, struct wdn_str body,
+                     struct wdn_buf *out);
+    void (*done)(void *ud);
+    void *ud;
+};
+
+/** The same with a request body already read in full (borrowed until the call returns) and an
+ * optional response rewrite (borrowed until done). */
 int wdn__sc_forward_body(struct wdn_sidecar *sc, struct wdn_http_req *req,
                          struct wdn_http_pool *pool, struct wdn_str target,
                          const struct wdn_http_hdrs *h, const struct wdn__sc_fwd_info *info,
-                         struct wdn_str body);
+                         struct wdn_str body, const struct wdn__sc_xform *xf);
 
 #endif

@@ -3,6 +3,7 @@
 //   /sse            three server-sent events, 400 ms apart (streaming through the sidecars)
 //   /status/N       an empty answer with status N
 //   /slow?ms=N      answers after N milliseconds
+//   a JSON-RPC tools/list body: the tools add, echo, admin_reset (as SSE with ?sse=1)
 // Usage: node app.js PORTFILE   (listens on a free 127.0.0.1 port and writes it to PORTFILE)
 'use strict';
 const http = require('http');
@@ -21,6 +22,20 @@ const server = http.createServer((req, res) => {
                 if (++i < 3) setTimeout(tick, 400); else res.end();
             };
             tick();
+            return;
+        }
+        let rpc = null;
+        try { rpc = JSON.parse(Buffer.concat(chunks).toString()); } catch (e) { rpc = null; }
+        if (rpc && rpc.method === 'tools/list') {
+            const answer = JSON.stringify({jsonrpc: '2.0', id: rpc.id, result: {tools: [
+                {name: 'add', description: 'Add'}, {name: 'echo'}, {name: 'admin_reset'}]}});
+            if (url.searchParams.get('sse') === '1') {
+                res.writeHead(200, {'Content-Type': 'text/event-stream'});
+                res.end(`event: message\nid: 1\ndata: ${answer}\n\n`);
+            } else {
+                res.writeHead(200, {'Content-Type': 'application/json'});
+                res.end(answer);
+            }
             return;
         }
         const m = /^\/status\/(\d{3})$/.exec(url.pathname);

@@ -98,7 +98,10 @@ expect_eq "path variant %6Dcp guarded" "$(call %6Dcp admin)" 403
 st=$(curl -s -m 10 -o /dev/null -w '%{http_code}' -X POST "$U/mcp" \
     -d '[{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo"}},{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"drop_db"}}]')
 expect_eq "batch with one ungranted tool -> 403" "$st" 403
-expect_eq "tools/list passes" "$(curl -s -m 10 -o /dev/null -w '%{http_code}' -X POST "$U/mcp" -d '{"jsonrpc":"2.0","id":1,"method":"tools/list"}')" 200
+out=$(curl -s -m 10 -X POST "$U/mcp" -d '{"jsonrpc":"2.0","id":1,"method":"tools/list"}')
+expect_eq "tools/list filtered to the granted tools (JSON)" "$out" '{"jsonrpc":"2.0","id":1,"result":{"tools":[{"name":"add","description":"Add"},{"name":"echo"}]}}'
+out=$(curl -s -m 10 -X POST "$U/mcp?sse=1" -d '{"jsonrpc":"2.0","id":2,"method":"tools/list"}')
+expect_eq "tools/list filtered (SSE)" "$out" "$(printf 'event: message\nid: 1\ndata: {"jsonrpc":"2.0","id":2,"result":{"tools":[{"name":"add","description":"Add"},{"name":"echo"}]}}')"
 expect_eq "unparseable body refused" "$(curl -s -m 10 -o /dev/null -w '%{http_code}' -X POST "$U/mcp" -d '{not json')" 400
 expect_eq "other paths unaffected" "$(status "$U/hello")" 200
 "$W" mcpserver access revoke srv-mcp --caller client --all --yes --project p >/dev/null
