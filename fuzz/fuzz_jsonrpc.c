@@ -55,10 +55,15 @@ static struct wdn_mcp_server *make_server(void)
     struct wdn_mcp_server *srv = wdn_mcp_server_new(&cfg);
     struct wdn_mcp_tool echo = {
         .name = "echo",
-        .input_schema = "{\"type\":\"object\",\"properties\":{\"message\":{\"type\":\"string\","
-                        "\"maxLength\":64},\"n\":{\"type\":\"integer\",\"minimum\":0},\"tags\":"
-                        "{\"type\":\"array\",\"items\":{\"enum\":[\"a\",\"b\"]},\"uniqueItems\":"
-                        "true}},\"required\":[\"message\"],\"additionalProperties\":false}",
+        .input_schema =
+            "{\"type\":\"object\",\"$defs\":{\"tag\":{\"enum\":[\"a\",\"b\"]},\"node\":{"
+            "\"type\":\"object\",\"properties\":{\"kids\":{\"type\":\"array\",\"items\":"
+            "{\"$ref\":\"#/$defs/node\"}}},\"additionalProperties\":false}},\"properties\":{"
+            "\"message\":{\"type\":\"string\",\"maxLength\":64},\"n\":{\"type\":\"integer\","
+            "\"minimum\":0,\"multipleOf\":3},\"tags\":{\"type\":\"array\",\"items\":{\"$ref\":"
+            "\"#/$defs/tag\"},\"uniqueItems\":true},\"tree\":{\"$ref\":\"#/$defs/node\"},"
+            "\"choice\":{\"oneOf\":[{\"type\":\"string\"},{\"type\":\"number\"}]}},"
+            "\"required\":[\"message\"],\"additionalProperties\":false}",
         .fn = tool_echo};
     struct wdn_mcp_resource r = {.uri_template = "test://{id}/x", .name = "r", .read = read_res};
     struct wdn_mcp_prompt p = {.name = "p", .args = pa, .nargs = 1, .get = get_prompt};
