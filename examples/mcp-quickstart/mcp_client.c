@@ -132,10 +132,11 @@ static void do_run(uv_work_t *w)
                  app_env("DAPR_HTTP_PORT", "3500"));
         endpoint = port_url;
     }
-    snprintf(url, sizeof(url), "%s/v1.0/invoke/mcp-server/method/mcp",
-             app_env("MCP_SERVER_URL", NULL) ? "" : endpoint);
+    /* MCP_SERVER_URL (not in the tutorial) talks to a server directly, without a sidecar. */
     if (app_env("MCP_SERVER_URL", NULL) != NULL)
         snprintf(url, sizeof(url), "%s", app_env("MCP_SERVER_URL", NULL));
+    else
+        snprintf(url, sizeof(url), "%s/v1.0/invoke/mcp-server/method/mcp", endpoint);
     if (api_token != NULL) {
         snprintf(hdr, sizeof(hdr), "dapr-api-token: %s", api_token);
         extra[0] = hdr;

@@ -207,6 +207,21 @@ async function quickstart() {
   await post(client.port, '/run');
   check(seen >= 5, `dapr-api-token sent on every sidecar call (${seen})`);
 
+  // The token hook: a static token reaches the MCP server's sidecar, and the MCP server never
+  // passes it on to the weather service (token passthrough is forbidden).
+  const authSeen = { mcp: [], weather: [] };
+  fwd.server.on('request', (req) => {
+    const who = req.url.includes('/mcp-server/') ? 'mcp' : 'weather';
+    authSeen[who].push(req.headers.authorization || '');
+  });
+  const client2 = await startApp('mcp_client', { ...env, MCP_BEARER_TOKEN: 'tok-123' });
+  r = await post(client2.port, '/run');
+  check(r.status === 200 && authSeen.mcp.length > 0 && authSeen.mcp.every((a) => a === 'Bearer tok-123'),
+    'MCP_BEARER_TOKEN sent as Authorization on every MCP request');
+  check(authSeen.weather.length > 0 && authSeen.weather.every((a) => a === ''),
+    'the MCP server does not pass the token on to the weather service');
+  await stopApp(client2);
+
   await stopApp(mcp);
   r = await post(client.port, '/run');
   check(r.status === 500 || r.status === 502, `MCP server down behind the forwarder -> ${r.status}`);
