@@ -1,0 +1,156 @@
+#!/bin/sh
+# Sidecar benchmarks (docs/benchmarks/sidecar.md). Usage: bench/sidecar/run.sh BIN [SECONDS]
+# where BIN is a Release build's bin folder (warden, hello-server, wdn-fixedrate).
+#  1. requests/s through one sidecar with the bearer middleware (a valid, cached token) against
+#     nginx proxy_pass (no auth) to the same hello-server, and the hello-server alone;
+#  2. latency added by two sidecars with mTLS at 1000 req/s (open loop) against the app alone;
+#  3. the sidecar's idle RSS.
+set -u
+BIN=$(cd "$1" && pwd)
+SECS=${2:-10}
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
+TMP=$(mktemp -d /tmp/wdn-bench-sc-XXXXXX)
+PIDS=""
+cleanup() {
+    for p in $PIDS; do kill "$p" 2>/dev/null; done
+    [ -f "$TMP/nginx.pid" ] && kill "$(cat "$TMP/nginx.pid")" 2>/dev/null
+    sleep 0.3
+    rm -rf "$TMP"
+}
+trap cleanup EXIT INT TERM
+export WARDEN_HOME="$TMP/home"
+free_port() {
+    node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
+}
+wait_ready() { # FILE
+    i=0
+    while [ $i -lt 100 ] && ! grep -q 'ready:' "$1" 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
+}
+port_of() { sed -n "s/.* $2-port=\([0-9-]*\).*/\1/p" "$1"; }
+rss() { # PID of the `timeout` wrapper: the sidecar is its child. RSS, private (USS) and PSS.
+    awk '/^Rss:/ {r=$2} /^Pss:/ {p=$2} /^Private_(Clean|Dirty):/ {u+=$2}
+         END {printf "RSS %d kB (private %d kB, PSS %d kB)", r, u, p}' \
+        "/proc/$(pgrep -P "$1" | head -1)/smaps_rollup"
+}
+
+# A fixed ES256 key set and a token valid until 2100 (the fuzz seeds' key, iss/aud below).
+JWKS=$(sed -n 's/.*const char \*jwks = "\(.*\)";/\1/p' "$SRC/fuzz/fuzz_pipeline_bearer.c" | sed 's/\\"/"/g')
+TOK=$(sed -n 's/^Bearer \(.*\)$/\1/p' "$SRC/fuzz/corpus/pipeline_bearer/valid")
+
+APP=$(free_port)
+timeout 600 "$BIN/hello-server" --listen "127.0.0.1:$APP" --workers 1 &
+PIDS="$PIDS $!"
+
+mkdir -p "$TMP/res"
+cat > "$TMP/res/bearer.yaml" <<YAML
+apiVersion: dapr.io/v1alpha1
+kind: Component
+metadata:
+  name: bearer
+spec:
+  type: middleware.http.bearer
+  version: v1
+  metadata:
+  - name: issuer
+    value: "https://issuer.test/"
+  - name: audience
+    value: fuzz
+  - name: jwks
+    value: '$JWKS'
+---
+apiVersion: dapr.io/v1alpha1
+kind: Configuration
+metadata:
+  name: auth
+spec:
+  appHttpPipeline:
+    handlers:
+    - name: bearer
+      type: middleware.http.bearer
+YAML
+
+echo "== 1. throughput, wrk -t1 -c32 -d${SECS}s, every server with one worker"
+timeout 600 "$BIN/warden" sidecar --app-id app --app-port "$APP" --http-port 0 --workers 1 \
+    --resources-path "$TMP/res" --config auth --ca-dir "$TMP/ca" --log-level warn \
+    >"$TMP/s1.out" 2>"$TMP/s1.err" &
+PIDS="$PIDS $!"
+S1PID=$!
+wait_ready "$TMP/s1.out"
+H=$(port_of "$TMP/s1.out" http)
+NG=$(free_port)
+mkdir -p "$TMP/nginx/logs"
+cat > "$TMP/nginx.conf" <<NGINX
+worker_processes 1;
+pid $TMP/nginx.pid;
+error_log $TMP/nginx/error.log warn;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    upstream app { server 127.0.0.1:$APP; keepalive 64; }
+    server {
+        listen 127.0.0.1:$NG;
+        location / {
+            proxy_pass http://app;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }
+    }
+}
+NGINX
+nginx -c "$TMP/nginx.conf" -p "$TMP/nginx" -g 'daemon on;' 2>/dev/null || echo "nginx failed to start"
+sleep 0.3
+U="http://127.0.0.1:$H/v1.0/invoke/app/method/mcp"
+code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TOK" "$U")
+[ "$code" = 200 ] || echo "warning: the token was refused ($code)"
+code=$(curl -s -o /dev/null -w '%{http_code}' "$U")
+[ "$code" = 401 ] || echo "warning: no token was not refused ($code)"
+run_wrk() { # NAME URL [HEADER]
+    if [ $# -ge 3 ]; then r=$(wrk -t1 -c32 -d"${SECS}s" -H "$3" "$2" | awk '/Requests\/sec/ {print $2}')
+    else r=$(wrk -t1 -c32 -d"${SECS}s" "$2" | awk '/Requests\/sec/ {print $2}'); fi
+    echo "$1 $r"
+}
+for round in 1 2; do
+    run_wrk "hello-server-direct" "http://127.0.0.1:$APP/mcp"
+    run_wrk "nginx-proxy_pass" "http://127.0.0.1:$NG/mcp"
+    run_wrk "sidecar-bearer" "$U" "Authorization: Bearer $TOK"
+done
+echo "RSS of the sidecar after the load: $(rss $S1PID)"
+kill "$(cat "$TMP/nginx.pid")" 2>/dev/null
+kill "$S1PID"
+
+echo "== 2. latency at 1000 req/s, 16 connections, ${SECS}s, open loop (wdn-fixedrate)"
+PA=$(free_port)
+PB=$(free_port)
+printf 'caller 127.0.0.1:%s\ncallee 127.0.0.1:%s\n' "$PA" "$PB" > "$TMP/peers"
+timeout 600 "$BIN/warden" sidecar --app-id callee --app-port "$APP" --http-port 0 \
+    --internal-port "$PB" --workers 1 --peers "$TMP/peers" --ca-dir "$TMP/ca" --log-level warn \
+    >"$TMP/b.out" 2>"$TMP/b.err" &
+PIDS="$PIDS $!"
+timeout 600 "$BIN/warden" sidecar --app-id caller --http-port 0 --internal-port "$PA" \
+    --workers 1 --peers "$TMP/peers" --ca-dir "$TMP/ca" --log-level warn \
+    >"$TMP/a.out" 2>"$TMP/a.err" &
+PIDS="$PIDS $!"
+APID=$!
+wait_ready "$TMP/a.out"
+wait_ready "$TMP/b.out"
+HA=$(port_of "$TMP/a.out" http)
+V="http://127.0.0.1:$HA/v1.0/invoke/callee/method/mcp"
+code=$(curl -s -o /dev/null -w '%{http_code}' "$V")
+[ "$code" = 200 ] || echo "warning: invocation through two sidecars answered $code"
+echo "idle RSS of a sidecar before load: $(rss $APID)"
+# Warm-up: connections and TLS sessions are set up once, as in steady state.
+"$BIN/wdn-fixedrate" -u "$V" -r 1000 -c 16 -d 2 >/dev/null
+for round in 1 2; do
+    echo "direct:        $("$BIN/wdn-fixedrate" -u "http://127.0.0.1:$APP/mcp" -r 1000 -c 16 -d "$SECS")"
+    echo "two sidecars:  $("$BIN/wdn-fixedrate" -u "$V" -r 1000 -c 16 -d "$SECS")"
+done
+
+echo "== 3. idle RSS"
+timeout 600 "$BIN/warden" sidecar --app-id idle --app-port "$APP" --http-port 0 \
+    --resources-path "$TMP/res" --config auth --ca-dir "$TMP/ca" --log-level warn \
+    >"$TMP/i.out" 2>"$TMP/i.err" &
+PIDS="$PIDS $!"
+IPID=$!
+wait_ready "$TMP/i.out"
+sleep 2
+echo "sidecar (bearer configuration, default workers) VmRSS: $(rss $IPID)"
