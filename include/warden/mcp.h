@@ -382,6 +382,9 @@ struct wdn_mcp_error {
     long http_status; /* e.g. 401, 403, 404; 0 when no HTTP answer arrived */
     long rpc_code;    /* the JSON-RPC error code when the server answered with an error */
     char message[256];
+    /* The WWW-Authenticate challenge of a 401/403 ("" when none): its resource_metadata
+     * (RFC 9728) and scope tell an OAuth2 token provider where and what to ask for. */
+    char www_authenticate[512];
 };
 
 /** A new client, or NULL (bad URL, no memory); err may be NULL. */

@@ -50,6 +50,7 @@ struct xfer {
     json_t *want_id;
     json_t *response; /* the matching response, once seen */
     char session[SESSION_MAX + 1];
+    char www_authenticate[512];
     int fault;
 };
 
@@ -64,6 +65,7 @@ static void err_set(struct wdn_mcp_error *e, int code, long http, long rpc, cons
     e->code = code;
     e->http_status = http;
     e->rpc_code = rpc;
+    e->www_authenticate[0] = '\0';
     va_start(ap, fmt);
     vsnprintf(e->message, sizeof(e->message), fmt, ap);
     va_end(ap);
@@ -170,6 +172,19 @@ static size_t on_header(char *buf, size_t size, size_t n, void *ud)
     static const char name[] = "mcp-session-id:";
     struct wdn_str v;
 
+    static const char wa[] = "www-authenticate:";
+
+    if (len > sizeof(wa) - 1 && strncasecmp(buf, wa, sizeof(wa) - 1) == 0 &&
+        x->www_authenticate[0] == '\0') {
+        v = wdn_str_trim_ows((struct wdn_str){buf + sizeof(wa) - 1, len - (sizeof(wa) - 1)});
+        while (v.len > 0 && (v.p[v.len - 1] == '\r' || v.p[v.len - 1] == '\n'))
+            v.len--;
+        if (v.len < sizeof(x->www_authenticate)) {
+            memcpy(x->www_authenticate, v.p, v.len);
+            x->www_authenticate[v.len] = '\0';
+        }
+        return len;
+    }
     if (len > sizeof(name) - 1 && strncasecmp(buf, name, sizeof(name) - 1) == 0) {
         v = wdn_str_trim_ows((struct wdn_str){buf + sizeof(name) - 1, len - (sizeof(name) - 1)});
         while (v.len > 0 && (v.p[v.len - 1] == '\r' || v.p[v.len - 1] == '\n'))
@@ -479,6 +494,8 @@ static int post_on(struct wdn_mcp_client *c, CURL *h, json_t *msg, json_t *want_
         rc = status == 401 ? WDN_EAUTH : status == 403 ? WDN_EDENIED : WDN_EHTTP_STATUS;
         err_set(err, rc, status, rpc, "MCP server returned HTTP %ld%s%s", status,
                 msgbuf[0] ? ": " : "", msgbuf);
+        if (err != NULL)
+            memcpy(err->www_authenticate, x.www_authenticate, sizeof(err->www_authenticate));
         if (status == 404 && c->session[0] != '\0')
             c->session[0] = '\0'; /* the session is gone; the caller must reconnect */
         goto out;

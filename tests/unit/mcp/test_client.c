@@ -29,8 +29,13 @@ static int gate(struct wdn_http_handler *self, struct wdn_http_req *req)
     if (auth != NULL && wdn_str_eq_cstr(auth->value, "Bearer forbidden"))
         return wdn_http_respond(req, 403, NULL, 0, WDN_STR("Forbidden")), 0;
     if (auth == NULL || !wdn_str_eq_cstr(auth->value, "Bearer good") || api == NULL ||
-        !wdn_str_eq_cstr(api->value, "secret"))
-        return wdn_http_respond(req, 401, NULL, 0, WDN_STR("Unauthorized")), 0;
+        !wdn_str_eq_cstr(api->value, "secret")) {
+        struct wdn_http_header h = {
+            WDN_STR("WWW-Authenticate"),
+            WDN_STR("Bearer resource_metadata=\"http://127.0.0.1/.well-known/"
+                    "oauth-protected-resource/mcp\"")};
+        return wdn_http_respond(req, 401, &h, 1, WDN_STR("Unauthorized")), 0;
+    }
     return WDN_HTTP_DECLINED;
 }
 
@@ -254,6 +259,8 @@ static void test_http_errors(void **state)
     assert_int_equal(wdn_mcp_client_connect(c, &e), WDN_EAUTH);
     assert_int_equal(e.http_status, 401);
     assert_string_equal(e.message, "MCP server returned HTTP 401");
+    assert_string_equal(e.www_authenticate, "Bearer resource_metadata=\"http://127.0.0.1/"
+                                            ".well-known/oauth-protected-resource/mcp\"");
     wdn_mcp_client_free(c);
 
     c = client(NULL, "forbidden", &e);
