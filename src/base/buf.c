@@ -57,6 +57,7 @@ int wdn_buf_append(struct wdn_buf *b, const void *p, size_t n)
         return rc;
     memcpy(b->data + b->len, p, n);
     b->len += n;
+    b->data[b->len] = '\0'; /* room is always reserved: the contents stay a C string */
     return 0;
 }
 
@@ -89,10 +90,13 @@ void wdn_buf_consume(struct wdn_buf *b, size_t n)
 {
     if (n >= b->len) {
         b->len = 0;
+        if (b->data)
+            b->data[0] = '\0';
         return;
     }
     memmove(b->data, b->data + n, b->len - n);
     b->len -= n;
+    b->data[b->len] = '\0';
 }
 
 char *wdn_buf_cstr(struct wdn_buf *b)

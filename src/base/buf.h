@@ -6,7 +6,10 @@
 
 #include "base/str.h"
 
-/** Owns data (malloc'd). len bytes are used of cap; growing past max fails with WDN_ELIMIT. */
+/**
+ * Owns data (malloc'd). len bytes are used of cap; growing past max fails with WDN_ELIMIT.
+ * Once anything was appended, data[len] is always a NUL (room for it is always reserved).
+ */
 struct wdn_buf {
     char *data;
     size_t len;

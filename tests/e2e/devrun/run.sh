@@ -85,9 +85,11 @@ expect_eq "Ctrl+C stops dev run cleanly" "$rc" "0"
 expect_contains "apps stopped before sidecars" "$(cat "$E2E_TMP/first.log")" "stopping apps, then sidecars"
 no_leftovers "second dev run"
 
-# Ctrl+C during start-up (before the sidecar is healthy).
+# Ctrl+C during start-up: as soon as the sidecar process exists, before the app starts.
 $W dev run -f "$D/long.yaml" --project "$PROJ" > "$E2E_TMP/early.log" 2>&1 & EARLY=$!
-sleep 0.05
+E2E_PIDS="$E2E_PIDS $EARLY"
+i=0; until pgrep -f -- "sidecar --app-id svc .*--project $PROJ" >/dev/null || [ $i -gt 200 ]; do sleep 0.02; i=$((i + 1)); done
 kill -INT $EARLY; wait $EARLY
+expect_contains "Ctrl+C during start-up is handled" "$(cat "$E2E_TMP/early.log")" "received SIGINT"
 no_leftovers "Ctrl+C during start-up"
 e2e_done
