@@ -184,6 +184,14 @@ static int t_sep1330(struct wdn_mcp_call *call, json_t *args, void *ud)
     return ask_client(call, "elicitation/create", params, "Elicitation completed: ", true);
 }
 
+static int t_custom_header(struct wdn_mcp_call *call, json_t *args, void *ud)
+{
+    char text[300];
+
+    snprintf(text, sizeof(text), "region=%s", json_string_value(json_object_get(args, "region")));
+    return wdn_mcp_call_text(call, text);
+}
+
 static int t_schema_2020_12(struct wdn_mcp_call *call, json_t *args, void *ud)
 {
     char text[256];
@@ -310,6 +318,10 @@ int main(int argc, char **argv)
          NULL, t_sep1034, NULL},
         {"test_elicitation_sep1330_enums", NULL, "Elicitation with enums", NO_ARGS, NULL, NULL,
          t_sep1330, NULL},
+        {"test_custom_header", NULL, "Echoes a parameter mirrored in the Mcp-Param-Region header",
+         "{\"type\":\"object\",\"properties\":{\"region\":{\"type\":\"string\","
+         "\"x-mcp-header\":\"Region\"}},\"required\":[\"region\"]}",
+         NULL, NULL, t_custom_header, NULL},
         {"json_schema_2020_12_tool", NULL, "Tool with JSON Schema 2020-12 features",
          "{\"$schema\":\"https://json-schema.org/draft/2020-12/schema\",\"type\":\"object\","
          "\"$defs\":{\"address\":{\"type\":\"object\",\"properties\":{\"street\":{\"type\":"

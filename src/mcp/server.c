@@ -25,6 +25,7 @@ struct tool {
     json_t *def; /* the tools/list entry */
     json_t *input_schema;
     json_t *output_schema;
+    json_t *xheaders; /* [{"h": header suffix, "p": [property path...]}] from x-mcp-header */
     wdn_mcp_tool_fn fn;
     void *ud;
 };
@@ -231,6 +232,7 @@ void wdn_mcp_server_free(struct wdn_mcp_server *srv)
     for (i = 0; i < srv->ntools; i++) {
         free(srv->tools[i].name);
         json_decref(srv->tools[i].def);
+        json_decref(srv->tools[i].xheaders);
     }
     for (i = 0; i < srv->nresources; i++) {
         free(srv->resources[i].uri);
@@ -296,6 +298,65 @@ static json_t *load_schema(const char *text, int *rc)
     return s;
 }
 
+static bool is_tchar(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+}
+
+/*
+ * Collects the x-mcp-header annotations of an input schema (2026-07-28): each names a header
+ * Mcp-Param-<name> that must mirror a primitive argument. Names must be tokens, unique without
+ * regard to case, on string, integer or boolean properties; anything else refuses the tool.
+ */
+static int collect_xheaders(json_t *schema, json_t *path, json_t *out, int depth)
+{
+    json_t *props = json_object_get(schema, "properties"), *ps, *p;
+    const char *k, *h, *type;
+    size_t i;
+    int rc;
+
+    if (depth > WDN_JSON_MAX_DEPTH)
+        return WDN_ELIMIT;
+    json_object_foreach(props, k, ps)
+    {
+        json_t *sub = json_copy(path);
+        if (sub == NULL || json_array_append_new(sub, json_string(k)) != 0) {
+            json_decref(sub);
+            return WDN_ENOMEM;
+        }
+        h = json_string_value(json_object_get(ps, "x-mcp-header"));
+        if (json_object_get(ps, "x-mcp-header") != NULL) {
+            type = json_string_value(json_object_get(ps, "type"));
+            rc = h != NULL && h[0] != '\0' && strlen(h) < 64 && type != NULL &&
+                         (strcmp(type, "string") == 0 || strcmp(type, "integer") == 0 ||
+                          strcmp(type, "boolean") == 0)
+                     ? 0
+                     : WDN_EINVAL;
+            for (i = 0; rc == 0 && h[i] != '\0'; i++)
+                if (!is_tchar(h[i]))
+                    rc = WDN_EINVAL;
+            json_array_foreach(out, i, p)
+            {
+                if (rc == 0 && strcasecmp(json_string_value(json_object_get(p, "h")), h) == 0)
+                    rc = WDN_EINVAL;
+            }
+            if (rc == 0 &&
+                json_array_append_new(out, json_pack("{s:s, s:O}", "h", h, "p", sub)) != 0)
+                rc = WDN_ENOMEM;
+            if (rc != 0) {
+                json_decref(sub);
+                return rc;
+            }
+        }
+        rc = collect_xheaders(ps, sub, out, depth + 1);
+        json_decref(sub);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
 int wdn_mcp_server_add_tool(struct wdn_mcp_server *srv, const struct wdn_mcp_tool *t)
 {
     struct tool *slot;
@@ -343,6 +404,20 @@ int wdn_mcp_server_add_tool(struct wdn_mcp_server *srv, const struct wdn_mcp_too
     slot->def = def;
     slot->input_schema = json_object_get(def, "inputSchema");
     slot->output_schema = json_object_get(def, "outputSchema");
+    slot->xheaders = json_array();
+    {
+        json_t *root_path = json_array();
+        rc = slot->xheaders == NULL || root_path == NULL
+                 ? WDN_ENOMEM
+                 : collect_xheaders(slot->input_schema, root_path, slot->xheaders, 0);
+        json_decref(root_path);
+    }
+    if (rc != 0) {
+        json_decref(slot->xheaders);
+        free(slot->name);
+        slot->def = NULL;
+        goto out;
+    }
     slot->fn = t->fn;
     slot->ud = t->ud;
     srv->ntools++;
@@ -1619,6 +1694,124 @@ static int check_modern_headers(struct exchange *ex, const struct wdn_mcp_http_r
     return 0;
 }
 
+/* Strict standard base64 (padding required, no whitespace) into out; returns the length or -1. */
+static long b64_decode(const char *in, size_t n, unsigned char *out, size_t cap)
+{
+    static const char alphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t i, o = 0;
+    int j;
+
+    if (n % 4 != 0)
+        return -1;
+    for (i = 0; i < n; i += 4) {
+        unsigned v = 0;
+        int pad = 0;
+        for (j = 0; j < 4; j++) {
+            const char *p;
+            char c = in[i + (size_t)j];
+            if (c == '=' && i + 4 == n && j >= 2) {
+                pad++;
+                v <<= 6;
+                continue;
+            }
+            if (pad > 0 || c == '\0' || (p = strchr(alphabet, c)) == NULL)
+                return -1;
+            v = (v << 6) | (unsigned)(p - alphabet);
+        }
+        if (o + 3 - (size_t)pad > cap)
+            return -1;
+        out[o++] = (unsigned char)(v >> 16);
+        if (pad < 2)
+            out[o++] = (unsigned char)(v >> 8);
+        if (pad < 1)
+            out[o++] = (unsigned char)v;
+    }
+    return (long)o;
+}
+
+/*
+ * 2026-07-28 x-mcp-header: every annotated argument present in the body must arrive in its
+ * Mcp-Param-<name> header too, literally or as =?base64?...?=, with the same value. 0 or -1
+ * (HeaderMismatch, with the reason in why).
+ */
+static int check_param_headers(struct exchange *ex, const struct wdn_mcp_http_request *req,
+                               const struct wdn_jsonrpc_msg *m, char *why, size_t cap)
+{
+    const char *name = json_string_value(json_object_get(m->params, "name"));
+    json_t *args = json_object_get(m->params, "arguments"), *xh, *val, *seg;
+    unsigned char dec[WDN_MCP_MAX_HEADER_VALUE];
+    char hname[80], want[64];
+    struct tool *t = NULL;
+    size_t i, k;
+
+    if (strcmp(m->method, "tools/call") != 0 || name == NULL)
+        return 0;
+    for (i = 0; i < ex->srv->ntools && t == NULL; i++)
+        if (strcmp(ex->srv->tools[i].name, name) == 0)
+            t = &ex->srv->tools[i];
+    if (t == NULL)
+        return 0;
+    json_array_foreach(t->xheaders, i, xh)
+    {
+        struct wdn_str hv = {0};
+        const char *got;
+        size_t got_len;
+        int count;
+
+        val = args;
+        json_array_foreach(json_object_get(xh, "p"), k, seg)
+        {
+            val = json_object_get(val, json_string_value(seg));
+        }
+        if (val == NULL || json_is_null(val))
+            continue; /* no value, no header expected */
+        snprintf(hname, sizeof(hname), "Mcp-Param-%s", json_string_value(json_object_get(xh, "h")));
+        if (!find_header(req, hname, &hv, &count) || count != 1) {
+            snprintf(why, cap, "Header mismatch: %s header is required", hname);
+            return -1;
+        }
+        got = hv.p;
+        got_len = hv.len;
+        if (hv.len >= 11 && strncmp(hv.p, "=?base64?", 9) == 0 &&
+            strncmp(hv.p + hv.len - 2, "?=", 2) == 0) {
+            long n = b64_decode(hv.p + 9, hv.len - 11, dec, sizeof(dec));
+            if (n < 0) {
+                snprintf(why, cap, "Header mismatch: %s is not valid base64", hname);
+                return -1;
+            }
+            got = (const char *)dec;
+            got_len = (size_t)n;
+        }
+        if (json_is_string(val)) {
+            if (got_len != json_string_length(val) ||
+                memcmp(got, json_string_value(val), got_len) != 0)
+                goto mismatch;
+        } else if (json_is_boolean(val)) {
+            const char *b = json_is_true(val) ? "true" : "false";
+            if (got_len != strlen(b) || memcmp(got, b, got_len) != 0)
+                goto mismatch;
+        } else if (json_is_number(val)) {
+            /* Numerically, so "42.0" matches 42. */
+            char *end;
+            double d;
+            if (got_len == 0 || got_len >= sizeof(want))
+                goto mismatch;
+            memcpy(want, got, got_len);
+            want[got_len] = '\0';
+            d = strtod(want, &end);
+            if (*end != '\0' || d != json_number_value(val))
+                goto mismatch;
+        } else {
+            goto mismatch;
+        }
+    }
+    return 0;
+mismatch:
+    snprintf(why, cap, "Header mismatch: %s does not match the body", hname);
+    return -1;
+}
+
 /* 2026-07-28: the log level travels with each request; without it, no log messages. */
 static int modern_log_level(const struct wdn_jsonrpc_msg *m)
 {
@@ -1676,6 +1869,8 @@ static void process_body(struct exchange *ex, const struct wdn_mcp_http_request 
                 return;
             }
             int bad = check_modern_headers(ex, req, &m, why, sizeof(why));
+            if (bad == 0 && m.kind == WDN_JSONRPC_REQUEST)
+                bad = check_param_headers(ex, req, &m, why, sizeof(why));
             if (bad != 0) {
                 ex_error(ex, 400, m.id,
                          bad < 0 ? WDN_MCP_ERR_HEADER_MISMATCH : WDN_JSONRPC_INVALID_PARAMS, why,

@@ -270,7 +270,7 @@ async function tsClient() {
 
     ({ client, transport } = await tsConnect(`http://127.0.0.1:${conf.port}/mcp`, version));
     check(transport.protocolVersion === version && transport.sessionId, `conformance server negotiates ${version} with a session`);
-    check((await client.listTools()).tools.length === 13, `${version}: conformance tools/list`);
+    check((await client.listTools()).tools.length === 14, `${version}: conformance tools/list`);
     r = await client.callTool({ name: 'test_simple_text', arguments: {} });
     check(r.content[0].text === 'This is a simple text response for testing.', `${version}: test_simple_text`);
     const progress = [];
@@ -381,6 +381,12 @@ async function conformance() {
   const failed2 = (summary2.match(/^✗ /gm) || []).length;
   check(r2.code === 0 && scenarios2 >= 20 && failed2 === 0,
     `conformance suite 0.2.0-alpha.12, --spec-version 2026-07-28: ${scenarios2 - failed2}/${scenarios2} scenarios pass`);
+  // Draft-suite scenarios of 2026-07-28 that the SDK implements, run by name.
+  for (const s of ['caching', 'http-header-validation', 'sep-2164-resource-not-found', 'http-custom-header-server-validation']) {
+    const rr = runConformance(`http://127.0.0.1:${conf.port}/mcp`, ['--spec-version', '2026-07-28', '--scenario', s], 'conformance-2026-07-28');
+    const mm = /Passed: (\d+)\/(\d+), (\d+) failed/.exec(rr.out);
+    check(rr.code === 0 && mm && mm[3] === '0', `2026-07-28 scenario ${s} (${mm ? mm[0] : rr.out.slice(-300)})`);
+  }
   await stopApp(conf);
 }
 

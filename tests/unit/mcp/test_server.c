@@ -1138,6 +1138,77 @@ static void test_modern_stateless(void **state)
     wdn_mcp_server_free(srv);
 }
 
+static int tool_ok(struct wdn_mcp_call *call, json_t *args, void *ud)
+{
+    (void)args;
+    (void)ud;
+    return wdn_mcp_call_text(call, "ok");
+}
+
+static void test_modern_param_headers(void **state)
+{
+    struct wdn_mcp_server_config cfg = {.name = "t", .version = "1", .stateless = true};
+    struct wdn_mcp_server *srv = wdn_mcp_server_new(&cfg);
+    struct wdn_mcp_tool t = {
+        .name = "sql",
+        .input_schema = "{\"type\":\"object\",\"properties\":{\"region\":{\"type\":\"string\","
+                        "\"x-mcp-header\":\"Region\"},\"opts\":{\"type\":\"object\",\"properties\":"
+                        "{\"n\":{\"type\":\"integer\",\"x-mcp-header\":\"N\"}}}},"
+                        "\"required\":[\"region\"]}",
+        .fn = tool_ok};
+    const char *body =
+        "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"tools/call\",\"params\":{"
+        "\"name\":\"sql\",\"arguments\":{\"region\":\"us-west1\",\"opts\":{\"n\":42}}," META "}}";
+    const char *ok[] = {"Mcp-Method: tools/call", "Mcp-Name: sql", "Mcp-Param-Region: us-west1",
+                        "Mcp-Param-N: 42.0", NULL};
+    const char *b64[] = {"Mcp-Method: tools/call", "Mcp-Name: sql",
+                         "mcp-param-region: =?base64?dXMtd2VzdDE=?=", "Mcp-Param-N: 42", NULL};
+    const char *badpad[] = {"Mcp-Method: tools/call", "Mcp-Name: sql",
+                            "Mcp-Param-Region: =?base64?dXMtd2VzdDE?=", "Mcp-Param-N: 42", NULL};
+    const char *missing[] = {"Mcp-Method: tools/call", "Mcp-Name: sql", "Mcp-Param-N: 42", NULL};
+    const char *wrong[] = {"Mcp-Method: tools/call", "Mcp-Name: sql", "Mcp-Param-Region: eu",
+                           "Mcp-Param-N: 42", NULL};
+    const char *wrong_n[] = {"Mcp-Method: tools/call", "Mcp-Name: sql",
+                             "Mcp-Param-Region: us-west1", "Mcp-Param-N: 43", NULL};
+    const char *const *bad[] = {badpad, missing, wrong, wrong_n};
+    struct cap c;
+    json_t *j;
+    size_t i;
+    (void)state;
+
+    assert_int_equal(wdn_mcp_server_add_tool(srv, &t), 0);
+    j = post_modern(srv, ok, body, &c);
+    assert_int_equal(c.status, 200);
+    assert_string_equal(result_text(j), "ok");
+    json_decref(j);
+    cap_free(&c);
+    j = post_modern(srv, b64, body, &c);
+    assert_int_equal(c.status, 200);
+    json_decref(j);
+    cap_free(&c);
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        j = post_modern(srv, bad[i], body, &c);
+        assert_int_equal(c.status, 400);
+        assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "error"), "code")),
+                         -32020);
+        json_decref(j);
+        cap_free(&c);
+    }
+    /* Annotations that cannot be mirrored safely refuse the tool. */
+    t.name = "bad1";
+    t.input_schema = "{\"type\":\"object\",\"properties\":{\"x\":{\"type\":\"number\","
+                     "\"x-mcp-header\":\"X\"}}}";
+    assert_int_equal(wdn_mcp_server_add_tool(srv, &t), WDN_EINVAL);
+    t.input_schema = "{\"type\":\"object\",\"properties\":{\"x\":{\"type\":\"string\","
+                     "\"x-mcp-header\":\"A B\"}}}";
+    assert_int_equal(wdn_mcp_server_add_tool(srv, &t), WDN_EINVAL);
+    t.input_schema = "{\"type\":\"object\",\"properties\":{\"x\":{\"type\":\"string\","
+                     "\"x-mcp-header\":\"Dup\"},\"y\":{\"type\":\"string\",\"x-mcp-header\":"
+                     "\"dup\"}}}";
+    assert_int_equal(wdn_mcp_server_add_tool(srv, &t), WDN_EINVAL);
+    wdn_mcp_server_free(srv);
+}
+
 struct canceller {
     struct wdn_mcp_server *srv;
     const char *sid;
@@ -1221,6 +1292,7 @@ int main(void)
         cmocka_unit_test(test_get_stream_and_broadcast),
         cmocka_unit_test(test_resources_prompts_completion),
         cmocka_unit_test(test_modern_stateless),
+        cmocka_unit_test(test_modern_param_headers),
         cmocka_unit_test(test_cancellation),
         cmocka_unit_test(test_registration_rules),
     };
