@@ -192,6 +192,20 @@ static int t_custom_header(struct wdn_mcp_call *call, json_t *args, void *ud)
     return wdn_mcp_call_text(call, text);
 }
 
+/* Diagnostic fixtures of the 2026-07-28 suite. */
+static int t_missing_capability(struct wdn_mcp_call *call, json_t *args, void *ud)
+{
+    int rc = wdn_mcp_call_require_capability(call, "sampling");
+
+    return rc != 0 ? rc : wdn_mcp_call_text(call, "sampling is declared");
+}
+
+static int t_logging_tool(struct wdn_mcp_call *call, json_t *args, void *ud)
+{
+    wdn_mcp_call_log(call, WDN_MCP_LOG_INFO, "conformance", json_string("a log message"));
+    return wdn_mcp_call_text(call, "logged");
+}
+
 static int t_schema_2020_12(struct wdn_mcp_call *call, json_t *args, void *ud)
 {
     char text[256];
@@ -318,6 +332,10 @@ int main(int argc, char **argv)
          NULL, t_sep1034, NULL},
         {"test_elicitation_sep1330_enums", NULL, "Elicitation with enums", NO_ARGS, NULL, NULL,
          t_sep1330, NULL},
+        {"test_missing_capability", NULL, "Needs the client's sampling capability", NO_ARGS, NULL,
+         NULL, t_missing_capability, NULL},
+        {"test_logging_tool", NULL, "Sends one log message", NO_ARGS, NULL, NULL, t_logging_tool,
+         NULL},
         {"test_custom_header", NULL, "Echoes a parameter mirrored in the Mcp-Param-Region header",
          "{\"type\":\"object\",\"properties\":{\"region\":{\"type\":\"string\","
          "\"x-mcp-header\":\"Region\"}},\"required\":[\"region\"]}",

@@ -271,6 +271,14 @@ int wdn_mcp_call_log(struct wdn_mcp_call *call, enum wdn_mcp_log_level level, co
  */
 int wdn_mcp_call_request(struct wdn_mcp_call *call, const char *method, json_t *params,
                          long timeout_ms, json_t **result, char *errmsg, size_t errcap);
+/**
+ * Checks that the client declared a capability ("sampling", "elicitation", "roots") in
+ * initialize (or, for 2026-07-28, in this request's _meta). 0 when declared or unknown (a
+ * stateless server of the initialize era cannot know). Otherwise WDN_EUNSUPPORTED: return it
+ * from the tool handler and the client gets MissingRequiredClientCapability (-32021, with
+ * data.requiredCapabilities; HTTP 400 on 2026-07-28) instead of a result.
+ */
+int wdn_mcp_call_require_capability(struct wdn_mcp_call *call, const char *capability);
 /** True once the client cancelled this request (notifications/cancelled). */
 bool wdn_mcp_call_cancelled(const struct wdn_mcp_call *call);
 /** The protocol version this request is served under (static string). */

@@ -50,6 +50,7 @@ struct session {
     char version[16];
     int log_level; /* -1: not set, every level is sent */
     json_t *subs;  /* resources/subscribe: an object whose keys are the subscribed URIs */
+    json_t *caps;  /* the client's capabilities from initialize */
     uint64_t last_used_ms;
     struct session *next;
 };
@@ -113,6 +114,7 @@ struct exchange {
     const char *version;              /* effective protocol version (static string) */
     bool modern;
     int log_level;
+    json_t *client_caps; /* owned reference: the session's, or NULL when unknown */
 };
 
 struct wdn_mcp_call {
@@ -122,6 +124,8 @@ struct wdn_mcp_call {
     json_t *structured;
     bool is_error;
     struct inflight *inf;
+    json_t *caps;            /* borrowed: the client's capabilities, NULL when unknown */
+    const char *missing_cap; /* set by wdn_mcp_call_require_capability */
 };
 
 static const char *const loopback_hosts[] = {"localhost", "127.0.0.1", "[::1]", NULL};
@@ -227,6 +231,7 @@ void wdn_mcp_server_free(struct wdn_mcp_server *srv)
         struct session *s = srv->sessions;
         srv->sessions = s->next;
         json_decref(s->subs);
+        json_decref(s->caps);
         free(s);
     }
     for (i = 0; i < srv->ntools; i++) {
@@ -791,6 +796,7 @@ static void session_sweep(struct wdn_mcp_server *srv, uint64_t now)
             *pp = s->next;
             srv->nsessions--;
             json_decref(s->subs);
+            json_decref(s->caps);
             free(s);
         } else {
             pp = &s->next;
@@ -849,6 +855,7 @@ static void session_delete(struct wdn_mcp_server *srv, struct session *victim)
         }
     }
     json_decref(victim->subs);
+    json_decref(victim->caps);
     free(victim);
 }
 
@@ -897,6 +904,16 @@ int wdn_mcp_call_structured(struct wdn_mcp_call *call, json_t *obj)
 void wdn_mcp_call_set_error(struct wdn_mcp_call *call)
 {
     call->is_error = true;
+}
+
+int wdn_mcp_call_require_capability(struct wdn_mcp_call *call, const char *capability)
+{
+    /* Unknown capabilities (a stateless server of the initialize era) are not held against
+     * the client; declared ones are checked. */
+    if (call->caps == NULL || json_object_get(call->caps, capability) != NULL)
+        return 0;
+    call->missing_cap = capability;
+    return WDN_EUNSUPPORTED;
 }
 
 bool wdn_mcp_call_cancelled(const struct wdn_mcp_call *call)
@@ -1204,6 +1221,8 @@ static void call_init(struct wdn_mcp_call *call, struct exchange *ex, json_t *pa
 
     memset(call, 0, sizeof(*call));
     call->ex = ex;
+    call->caps = ex->modern ? json_object_get(meta, "io.modelcontextprotocol/clientCapabilities")
+                            : ex->client_caps;
     if (json_is_string(tok) || json_is_integer(tok))
         call->progress_token = tok;
     if (id != NULL)
@@ -1263,6 +1282,12 @@ static json_t *m_tools_call(struct exchange *ex, json_t *params, json_t *id, str
         return fail(e, WDN_JSONRPC_INTERNAL_ERROR, "Internal error: out of memory");
     }
     rc = t->fn(&call, args, t->ud);
+    if (call.missing_cap != NULL) {
+        e->data = json_pack("{s:{s:{}}}", "requiredCapabilities", call.missing_cap);
+        fail(e, WDN_MCP_ERR_MISSING_CAPABILITY, "Missing required client capability: %.64s",
+             call.missing_cap);
+        goto out;
+    }
     if (rc < 0) {
         call.is_error = true;
         if (json_array_size(call.content) == 0) {
@@ -1623,6 +1648,8 @@ static json_t *dispatch(struct exchange *ex, const struct wdn_jsonrpc_msg *m, in
         }
         return wdn_jsonrpc_make_result(m->id, r);
     }
+    if (e.code == WDN_MCP_ERR_MISSING_CAPABILITY)
+        *http_status = 400;
     if (e.code == 0)
         fail(&e, WDN_JSONRPC_INTERNAL_ERROR, "Internal error: out of memory");
     return wdn_jsonrpc_make_error(m->id, e.code, e.msg, e.data);
@@ -1988,6 +2015,10 @@ static void handle_post(struct exchange *ex, const struct wdn_mcp_http_request *
             }
             pthread_mutex_lock(&srv->mu);
             rc = session_create(srv, v, ex->session);
+            if (rc == 0) {
+                json_t *caps = json_object_get(json_object_get(root, "params"), "capabilities");
+                srv->sessions->caps = json_is_object(caps) ? json_deep_copy(caps) : json_object();
+            }
             pthread_mutex_unlock(&srv->mu);
             if (rc != 0) {
                 ex_error(ex, 503, json_object_get(root, "id"), WDN_MCP_ERR_TRANSPORT,
@@ -2011,6 +2042,7 @@ static void handle_post(struct exchange *ex, const struct wdn_mcp_http_request *
             s->last_used_ms = wdn_clock_mono_ms();
             memcpy(ex->session, s->id, sizeof(ex->session));
             ex->log_level = s->log_level;
+            ex->client_caps = json_incref(s->caps);
             if (!has_pv)
                 ex->version = static_version(s->version);
         }
@@ -2190,9 +2222,8 @@ int wdn_mcp_server_handle(struct wdn_mcp_server *srv, const struct wdn_mcp_http_
     else
         ex_status(&ex, 405, srv->stateless || ex.modern ? "POST" : "GET, POST, DELETE");
 out:
-    if (!ex.head_sent)
-        return WDN_ENOMEM;
-    return 0;
+    json_decref(ex.client_caps);
+    return ex.head_sent ? 0 : WDN_ENOMEM;
 }
 
 void wdn_mcp_server_stream_close(struct wdn_mcp_server *srv, struct wdn_mcp_stream *stream)

@@ -270,7 +270,7 @@ async function tsClient() {
 
     ({ client, transport } = await tsConnect(`http://127.0.0.1:${conf.port}/mcp`, version));
     check(transport.protocolVersion === version && transport.sessionId, `conformance server negotiates ${version} with a session`);
-    check((await client.listTools()).tools.length === 14, `${version}: conformance tools/list`);
+    check((await client.listTools()).tools.length === 16, `${version}: conformance tools/list`);
     r = await client.callTool({ name: 'test_simple_text', arguments: {} });
     check(r.content[0].text === 'This is a simple text response for testing.', `${version}: test_simple_text`);
     const progress = [];

@@ -1209,6 +1209,68 @@ static void test_modern_param_headers(void **state)
     wdn_mcp_server_free(srv);
 }
 
+static int tool_needs_sampling(struct wdn_mcp_call *call, json_t *args, void *ud)
+{
+    int rc = wdn_mcp_call_require_capability(call, "sampling");
+
+    (void)args;
+    (void)ud;
+    return rc != 0 ? rc : wdn_mcp_call_text(call, "ok");
+}
+
+static void test_required_capability(void **state)
+{
+    struct wdn_mcp_server_config cfg = {.name = "t", .version = "1"};
+    struct wdn_mcp_server *srv = wdn_mcp_server_new(&cfg);
+    struct wdn_mcp_tool t = {.name = "s", .fn = tool_needs_sampling};
+    const char *h[] = {ACCEPT_BOTH, CT_JSON, NULL};
+    const char *call = "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\",\"params\":{"
+                       "\"name\":\"s\"}}";
+    const char *m[] = {"Mcp-Method: tools/call", "Mcp-Name: s", NULL};
+    char sid[128];
+    struct cap c;
+    json_t *j;
+    (void)state;
+
+    assert_int_equal(wdn_mcp_server_add_tool(srv, &t), 0);
+    /* initialize without sampling: the tool is refused with -32021 naming it. */
+    open_session(srv, "2025-11-25", sid, sizeof(sid));
+    j = post(srv, sid, "2025-11-25", call, &c);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "error"), "code")),
+                     -32021);
+    assert_non_null(
+        json_object_get(json_object_get(json_object_get(json_object_get(j, "error"), "data"),
+                                        "requiredCapabilities"),
+                        "sampling"));
+    json_decref(j);
+    cap_free(&c);
+    /* initialize with sampling: allowed. */
+    cap_init(&c);
+    do_req(srv, "POST", h,
+           "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{"
+           "\"protocolVersion\":\"2025-11-25\",\"capabilities\":{\"sampling\":{}},"
+           "\"clientInfo\":{\"name\":\"t\",\"version\":\"1\"}}}",
+           &c);
+    snprintf(sid, sizeof(sid), "Mcp-Session-Id: %s", cap_header(&c, "Mcp-Session-Id"));
+    cap_free(&c);
+    j = post(srv, sid, "2025-11-25", call, &c);
+    assert_string_equal(result_text(j), "ok");
+    json_decref(j);
+    cap_free(&c);
+    /* 2026-07-28: the capabilities of this request's _meta count; HTTP 400. */
+    j = post_modern(srv, m,
+                    "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"tools/call\",\"params\":{"
+                    "\"name\":\"s\"," META "}}",
+                    &c);
+    assert_int_equal(c.status, 400);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "error"), "code")),
+                     -32021);
+    assert_int_equal(json_integer_value(json_object_get(j, "id")), 3);
+    json_decref(j);
+    cap_free(&c);
+    wdn_mcp_server_free(srv);
+}
+
 struct canceller {
     struct wdn_mcp_server *srv;
     const char *sid;
@@ -1293,6 +1355,7 @@ int main(void)
         cmocka_unit_test(test_resources_prompts_completion),
         cmocka_unit_test(test_modern_stateless),
         cmocka_unit_test(test_modern_param_headers),
+        cmocka_unit_test(test_required_capability),
         cmocka_unit_test(test_cancellation),
         cmocka_unit_test(test_registration_rules),
     };
