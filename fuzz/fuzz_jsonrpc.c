@@ -59,7 +59,8 @@ static struct wdn_mcp_server *make_server(void)
             "{\"type\":\"object\",\"$defs\":{\"tag\":{\"enum\":[\"a\",\"b\"]},\"node\":{"
             "\"type\":\"object\",\"properties\":{\"kids\":{\"type\":\"array\",\"items\":"
             "{\"$ref\":\"#/$defs/node\"}}},\"additionalProperties\":false}},\"properties\":{"
-            "\"message\":{\"type\":\"string\",\"maxLength\":64},\"n\":{\"type\":\"integer\","
+            "\"message\":{\"type\":\"string\",\"maxLength\":64,\"x-mcp-header\":\"Msg\"},\"n\":{"
+            "\"type\":\"integer\","
             "\"minimum\":0,\"multipleOf\":3},\"tags\":{\"type\":\"array\",\"items\":{\"$ref\":"
             "\"#/$defs/tag\"},\"uniqueItems\":true},\"tree\":{\"$ref\":\"#/$defs/node\"},"
             "\"choice\":{\"oneOf\":[{\"type\":\"string\"},{\"type\":\"number\"}]}},"
@@ -81,22 +82,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct wdn_jsonrpc_msg m;
     json_t *root = NULL;
     /* The first byte picks the era: 2025-03-26 (batches), 2026-07-28 (Mcp-* headers checked
-     * against the body), or no version header; the rest is the body. */
+     * against the body; then the next byte n and n bytes are the Mcp-Param-Msg header, literal
+     * or =?base64?...?=), or no version header; the rest is the body. */
     static const struct wdn_mcp_hdr legacy[] = {
         {"Accept", 6, "application/json, text/event-stream", 36},
         {"Content-Type", 12, "application/json", 16},
         {"MCP-Protocol-Version", 20, "2025-03-26", 10},
     };
-    static const struct wdn_mcp_hdr modern[] = {
+    struct wdn_mcp_hdr modern[] = {
         {"Accept", 6, "application/json, text/event-stream", 36},
         {"Content-Type", 12, "application/json", 16},
         {"MCP-Protocol-Version", 20, "2026-07-28", 10},
         {"Mcp-Method", 10, "tools/call", 10},
         {"Mcp-Name", 8, "echo", 4},
+        {"Mcp-Param-Msg", 13, "", 0},
     };
     struct wdn_mcp_http_out out = {sink_head, sink_body, NULL, NULL};
     struct wdn_mcp_http_request req = {"POST", "/mcp", legacy, 3, NULL, 0};
     struct wdn_mcp_stream *st = NULL;
+    size_t skip = 1;
 
     if (size == 0)
         return 0;
@@ -104,6 +108,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     case 1:
         req.headers = modern;
         req.nheaders = 5;
+        if (size >= 2 && (size_t)data[1] <= size - 2) {
+            modern[5].value = (const char *)data + 2;
+            modern[5].value_len = data[1];
+            req.nheaders = 6;
+            skip = 2 + (size_t)data[1];
+        }
         break;
     case 2:
         req.nheaders = 2;
@@ -111,8 +121,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     default:
         break;
     }
-    data++;
-    size--;
+    data += skip;
+    size -= skip;
     req.body = (const char *)data;
     req.body_len = size;
 
