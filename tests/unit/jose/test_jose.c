@@ -909,6 +909,87 @@ static void test_x5c_only_rsa_key(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* A JWKS of one key's public JWK with members changed: set (name=value JSON) or removed. */
+static struct wdn_jwks *variant(const struct wdn_jose_key *k, const char *set_name,
+                                const char *set_json, const char *del_name)
+{
+    char *jwk = wdn_jose_key_public_jwk(k);
+    json_t *o = json_loads(jwk, 0, NULL);
+    json_t *doc = json_pack("{s:[o]}", "keys", o);
+    char *txt;
+    struct wdn_jwks *ks;
+
+    if (del_name)
+        json_object_del(o, del_name);
+    if (set_name)
+        json_object_set_new(o, set_name, json_loads(set_json, JSON_DECODE_ANY, NULL));
+    txt = json_dumps(doc, 0);
+    ks = parse(txt);
+    free(txt);
+    json_decref(doc);
+    free(jwk);
+    return ks;
+}
+
+static void test_use_and_key_ops(void **state)
+{
+    struct wdn_jwks *ks;
+
+    ks = variant(ec, "use", "\"enc\"", NULL);
+    assert_int_equal(wdn_jwks_count(ks), 0);
+    wdn_jwks_release(ks);
+    ks = variant(ec, "key_ops", "[\"sign\",\"encrypt\"]", NULL);
+    assert_int_equal(wdn_jwks_count(ks), 0);
+    wdn_jwks_release(ks);
+    ks = variant(ec, "key_ops", "[\"verify\"]", NULL);
+    assert_int_equal(wdn_jwks_count(ks), 1);
+    assert_reason(verify_with(ks, sign(ec, claims(""))), WDN_JWT_OK);
+    wdn_jwks_release(ks);
+    ks = variant(ec, "alg", "\"RSA-OAEP\"", NULL);
+    assert_int_equal(wdn_jwks_count(ks), 0);
+    wdn_jwks_release(ks);
+    ks = variant(ec, "kid", "17", NULL);
+    assert_int_equal(wdn_jwks_count(ks), 0);
+    wdn_jwks_release(ks);
+}
+
+static void test_rsa_and_ec_variants(void **state)
+{
+    /* RS384/RS512/PS384/PS512 against an RSA key published without alg, ES384 on P-384. */
+    static const enum wdn_jose_alg rsa_algs[] = {WDN_JOSE_RS384, WDN_JOSE_RS512, WDN_JOSE_PS384,
+                                                 WDN_JOSE_PS512};
+    char dir[] = "/tmp/wdn-var-XXXXXX", path[256];
+    struct wdn_jwks *ks = variant(rsa, NULL, NULL, "alg");
+    struct wdn_jose_key *e384 = wdn_jose_key_generate(WDN_JOSE_ES384, 0, "e384", NULL);
+    char *doc = wdn_jose_jwks_export((const struct wdn_jose_key *const *)&e384, 1);
+    struct wdn_jwks *ks384 = parse(doc);
+    struct wdn_jwt *j = NULL;
+
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/rsa.pem", dir);
+    assert_int_equal(wdn_jose_key_save_pem(rsa, path, NULL), 0);
+    for (size_t i = 0; i < 4; i++) {
+        struct wdn_jose_key *k = wdn_jose_key_load_pem(path, rsa_algs[i], "rsa1", NULL);
+        assert_non_null(k);
+        assert_reason(wdn_jwt_verify(ks, &rules, wdn_str_from_cstr(sign(k, claims(""))), NOW, &j),
+                      WDN_JWT_OK);
+        assert_int_equal(wdn_jwt_alg(j), rsa_algs[i]);
+        wdn_jwt_release(j);
+        j = NULL;
+        wdn_jose_key_free(k);
+    }
+    unlink(path);
+    rmdir(dir);
+    assert_reason(verify_with(ks384, sign(e384, claims(""))), WDN_JWT_OK);
+    /* The P-384 key verifies ES384 only: an ES256 header naming it is a mismatch. */
+    assert_reason(verify_with(ks384, sign_raw(ec, "{\"alg\":\"ES256\",\"kid\":\"e384\"}", claims(""))),
+                  WDN_JWT_KEY_ALG_MISMATCH);
+    wdn_jwks_release(ks384);
+    wdn_jwks_release(ks);
+    free(doc);
+    wdn_jose_key_free(e384);
+}
+
 static void test_default_kid_is_thumbprint(void **state)
 {
     struct wdn_jose_key *k = wdn_jose_key_generate(WDN_JOSE_ES256, 0, NULL, NULL);
@@ -970,6 +1051,8 @@ int main(void)
         cmocka_unit_test(test_openssl_cli_tokens),
         cmocka_unit_test(test_pem_roundtrip_0600),
         cmocka_unit_test(test_x5c_only_rsa_key),
+        cmocka_unit_test(test_use_and_key_ops),
+        cmocka_unit_test(test_rsa_and_ec_variants),
         cmocka_unit_test(test_default_kid_is_thumbprint),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
