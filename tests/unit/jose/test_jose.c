@@ -829,6 +829,29 @@ static void test_openssl_cli_tokens(void **state)
         free(doc);
         wdn_jose_key_free(k);
     }
+    /* PSS with a salt shorter than the hash is refused. */
+    {
+        struct wdn_jose_key *k;
+        struct wdn_jwks *ks;
+        char *doc, tok[4096];
+        FILE *f;
+        size_t n;
+        snprintf(path, sizeof(path), "%s/rsa.pub.pem", dir);
+        k = wdn_jose_key_load_pem(path, WDN_JOSE_PS256, "ossl-rsa", NULL);
+        doc = wdn_jose_jwks_export((const struct wdn_jose_key *const *)&k, 1);
+        ks = parse(doc);
+        snprintf(path, sizeof(path), "%s/ps256_salt20.jwt", dir);
+        f = fopen(path, "r");
+        assert_non_null(f);
+        n = fread(tok, 1, sizeof(tok) - 1, f);
+        fclose(f);
+        tok[n] = '\0';
+        assert_reason(wdn_jwt_verify(ks, &rules, (struct wdn_str){tok, n}, NOW, NULL),
+                      WDN_JWT_BAD_SIGNATURE);
+        wdn_jwks_release(ks);
+        free(doc);
+        wdn_jose_key_free(k);
+    }
     snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
     assert_int_equal(system(cmd), 0);
 }

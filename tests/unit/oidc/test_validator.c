@@ -294,6 +294,24 @@ static void test_static_jwks_and_cache(void **state)
         assert_reason(check(v, wdn_buf_cstr(&b)), WDN_JWT_OK);
         wdn_buf_reset(&b);
     }
+    wdn_oidc_validator_free(v);
+    /* Required scopes and the algorithm allow-list reach the rules. */
+    {
+        static const char *const need[] = {"mcp:tools"};
+        config(&c);
+        c.jwks_json = jwks_ab;
+        c.required_scopes = need;
+        c.n_required_scopes = 1;
+        c.allowed_algs = WDN_JOSE_ALG_BIT(WDN_JOSE_ES256);
+        v = wdn_oidc_validator_new(&c, NULL);
+        assert_non_null(v);
+        assert_reason(check(v, t), WDN_JWT_ALG_NOT_ALLOWED);
+        {
+            char *tb = token(kb, "bob");
+            assert_reason(check(v, tb), WDN_JWT_INSUFFICIENT_SCOPE);
+            free(tb);
+        }
+    }
     /* Rejections are never cached. */
     assert_reason(check(v, "x.y.z"), WDN_JWT_MALFORMED);
     assert_reason(check(v, "x.y.z"), WDN_JWT_MALFORMED);

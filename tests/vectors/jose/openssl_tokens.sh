@@ -2,7 +2,7 @@
 # Tokens from an independent implementation: the openssl command line signs JWTs that the
 # unit tests (tests/unit/jose/test_jose.c, test_openssl_cli_tokens) then verify with warden.
 # Usage: openssl_tokens.sh OUTDIR [NOW]. Writes OUTDIR/{rsa,ec,ed}.pub.pem and
-# OUTDIR/{rs256,ps256,es256,eddsa}.jwt. Claims: iss https://issuer.example/, aud api,
+# OUTDIR/{rs256,ps256,es256,eddsa}.jwt, and ps256_salt20.jwt (must be refused). Claims: iss https://issuer.example/, aud api,
 # sub openssl-cli, exp NOW+3600. Commands used, per algorithm:
 #   RS256: openssl dgst -sha256 -sign rsa.pem
 #   PS256: openssl dgst -sha256 -sign rsa.pem -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:32
@@ -35,6 +35,11 @@ si=$(input PS256 ossl-rsa)
 printf '%s' "$si" > si.txt
 sig=$(openssl dgst -sha256 -sign rsa.pem -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:32 si.txt | b64url)
 printf '%s.%s' "$si" "$sig" > ps256.jwt
+
+# A PS256 token with a 20-byte salt: RFC 7518 section 3.5 fixes the salt at the hash length,
+# so this one must be refused (negative case, ps256_salt20.jwt).
+sig=$(openssl dgst -sha256 -sign rsa.pem -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:20 si.txt | b64url)
+printf '%s.%s' "$si" "$sig" > ps256_salt20.jwt
 
 si=$(input ES256 ossl-ec)
 printf '%s' "$si" > si.txt
