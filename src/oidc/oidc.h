@@ -48,7 +48,7 @@ const char *wdn_oidc_status_name(enum wdn_oidc_status s);
 struct wdn_oidc_stats {
     uint64_t cache_hits, cache_misses, cache_entries, cache_evictions;
     uint64_t fetch_ok, fetch_failed;    /* JWKS fetch attempts (discovery included) */
-    uint64_t refetch_unknown_kid;       /* refetches triggered by an unknown kid */
+    uint64_t refetch_unknown_kid;       /* refetches requested by verify: unknown kid or no keys */
     uint64_t keys;                      /* keys in the current set */
     int64_t loaded_at;                  /* Unix seconds of the current set, 0 = never */
 };

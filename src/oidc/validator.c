@@ -50,6 +50,7 @@ struct wdn_oidc_validator {
     bool thread_started;
     atomic_bool stop;
     bool refetch;
+    bool fetching; /* a refresh is in progress: a new request would not see newer keys */
     bool last_failed;
     char *jwks_uri; /* from discovery, or a copy of jwks_url; refresh thread only */
     uint64_t fetch_ok, fetch_failed, refetch_kid;
@@ -244,10 +245,12 @@ static void *run(void *arg)
             continue;
         }
         v->refetch = false;
+        v->fetching = true;
         pthread_mutex_unlock(&v->mu);
         wdn_diag_clear(&d);
         rc = refresh(v, &next_ms, &d);
         pthread_mutex_lock(&v->mu);
+        v->fetching = false;
         if (rc == 0) {
             v->fetch_ok++;
             v->last_failed = false;
@@ -426,9 +429,12 @@ static void request_refetch(struct wdn_oidc_validator *v)
     if (!atomic_compare_exchange_strong(&v->last_refetch_ms, &last, now))
         return;
     pthread_mutex_lock(&v->mu);
-    v->refetch = true;
-    v->refetch_kid++;
-    pthread_cond_signal(&v->wake);
+    /* A fetch already under way (the first load, typically) answers this request too. */
+    if (!v->fetching) {
+        v->refetch = true;
+        v->refetch_kid++;
+        pthread_cond_signal(&v->wake);
+    }
     pthread_mutex_unlock(&v->mu);
 }
 
