@@ -40,9 +40,7 @@ size_t wdn_b64url_encoded_len(size_t n)
 static int decode(const char *p, size_t n, int url, unsigned char *out, size_t cap,
                   size_t *outlen)
 {
-    size_t o = 0, need;
-    unsigned acc = 0;
-    int bits = 0;
+    size_t o = 0, i = 0, need;
     int rc = WDN_EPARSE;
     const unsigned char *tab;
 
@@ -56,21 +54,36 @@ static int decode(const char *p, size_t n, int url, unsigned char *out, size_t c
         rc = WDN_ELIMIT;
         goto out;
     }
-    for (size_t i = 0; i < n; i++) {
-        unsigned v = tab[(unsigned char)p[i]];
-        if (v > 63)
+    /* Whole quanta: four characters, three bytes. Invalid characters map to 64, so one OR
+     * of the four values tells whether any was invalid. */
+    for (; i + 4 <= n; i += 4) {
+        unsigned a = tab[(unsigned char)p[i]], b = tab[(unsigned char)p[i + 1]];
+        unsigned c = tab[(unsigned char)p[i + 2]], d = tab[(unsigned char)p[i + 3]];
+        unsigned v = a << 18 | b << 12 | c << 6 | d;
+        if ((a | b | c | d) > 63)
             goto out;
-        acc = (acc << 6) | v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out[o++] = (unsigned char)(acc >> bits);
-            acc &= (1u << bits) - 1;
-        }
+        out[o] = (unsigned char)(v >> 16);
+        out[o + 1] = (unsigned char)(v >> 8);
+        out[o + 2] = (unsigned char)v;
+        o += 3;
     }
-    /* Leftover bits must be zero: otherwise two encodings would decode to the same bytes. */
-    if (acc != 0)
-        goto out;
+    /* A final partial quantum of 2 or 3 characters; its unused low bits must be zero, or two
+     * encodings would decode to the same bytes. */
+    if (n - i == 2) {
+        unsigned a = tab[(unsigned char)p[i]], b = tab[(unsigned char)p[i + 1]];
+        unsigned v = a << 6 | b;
+        if ((a | b) > 63 || (v & 0xf) != 0)
+            goto out;
+        out[o++] = (unsigned char)(v >> 4);
+    } else if (n - i == 3) {
+        unsigned a = tab[(unsigned char)p[i]], b = tab[(unsigned char)p[i + 1]];
+        unsigned c = tab[(unsigned char)p[i + 2]];
+        unsigned v = a << 12 | b << 6 | c;
+        if ((a | b | c) > 63 || (v & 0x3) != 0)
+            goto out;
+        out[o++] = (unsigned char)(v >> 10);
+        out[o++] = (unsigned char)(v >> 2);
+    }
     *outlen = o;
     rc = 0;
 out:
