@@ -47,31 +47,33 @@ static struct wdn_str dup_str(struct wdn_http_req *req, const char *s)
     return p ? wdn_str_from_cstr(p) : (struct wdn_str){"", 0};
 }
 
+/* Trace and span IDs need to be unique, not secret: a per-thread xorshift generator seeded
+ * once from the kernel keeps the getrandom system call off the request path. */
+static uint64_t rand64(void)
+{
+    static __thread uint64_t s[2];
+
+    if (s[0] == 0 && s[1] == 0) {
+        if (getrandom(s, sizeof(s), GRND_NONBLOCK) != (ssize_t)sizeof(s) || (s[0] | s[1]) == 0) {
+            s[0] = wdn_clock_mono_ns() | 1;
+            s[1] = (uint64_t)(uintptr_t)&s ^ 0x9e3779b97f4a7c15u;
+        }
+    }
+    uint64_t x = s[0], y = s[1];
+    s[0] = y;
+    x ^= x << 23;
+    s[1] = x ^ y ^ (x >> 17) ^ (y >> 26);
+    return s[1] + y;
+}
+
 /* A fresh W3C traceparent (version 00, sampled) in the request's arena. */
 static struct wdn_str new_traceparent(struct wdn_http_req *req)
 {
-    static const char hex[] = "0123456789abcdef";
-    unsigned char r[24];
+    uint64_t a = rand64() | 1, b = rand64(), c = rand64() | 1;
     char buf[56];
-    size_t k = 0;
 
-    if (getrandom(r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r))
-        for (size_t i = 0; i < sizeof(r); i++)
-            r[i] = (unsigned char)(wdn_clock_mono_ns() >> (i % 8));
-    r[0] |= 1;  /* never the all-zero trace ID */
-    r[16] |= 1; /* nor the all-zero span ID */
-    memcpy(buf, "00-", 3);
-    k = 3;
-    for (size_t i = 0; i < 16; i++) {
-        buf[k++] = hex[r[i] >> 4];
-        buf[k++] = hex[r[i] & 15];
-    }
-    buf[k++] = '-';
-    for (size_t i = 16; i < 24; i++) {
-        buf[k++] = hex[r[i] >> 4];
-        buf[k++] = hex[r[i] & 15];
-    }
-    memcpy(buf + k, "-01", 4);
+    wdn_fmt(buf, sizeof(buf), "00-%016llx%016llx-%016llx-01", (unsigned long long)a,
+            (unsigned long long)b, (unsigned long long)c);
     return dup_str(req, buf);
 }
 
