@@ -79,7 +79,7 @@ static char *vec_path(const char *name)
 static void test_tutorial_template(void **state)
 {
     struct wdn_resources *set = wdn_resources_new();
-    char want[2048];
+    char want[8192];
 
     assert_int_equal(wdn_resources_load_path(set, vec_path("bearer-component.yaml")), 0);
     assert_int_equal(set->n_errors, 0);
@@ -143,7 +143,7 @@ static void test_tutorial_files_load(void **state)
     assert_int_equal(set->n_errors, 0);
     /* Any other app bound to this Configuration would run without authentication in Dapr. */
     assert_int_equal(wdn_resources_check_pipeline(set, cfg, "mcp-client"), WDN_ECONFIG);
-    char want[2048], cfg_path[1200];
+    char want[8192], cfg_path[1200];
     snprintf(cfg_path, sizeof(cfg_path), "%s", vec_path("mcp-server-oauth.yaml"));
     snprintf(want, sizeof(want),
              "%s:10:7: Configuration \"mcp-server-oauth\" appHttpPipeline.handlers[0]: Component "
@@ -157,7 +157,7 @@ static void test_tutorial_files_load(void **state)
 static void test_pipeline_missing_component(void **state)
 {
     struct wdn_resources *set = wdn_resources_new();
-    char want[1024];
+    char want[8192];
 
     assert_int_equal(wdn_resources_load_path(set, vec_path("mcp-server-oauth.yaml")), 0);
     assert_int_equal(wdn_resources_validate(set, "mcp-server"), WDN_ECONFIG);
@@ -624,7 +624,7 @@ static void rm_tree(const char *root)
 
 static void test_runfile_tutorial(void **state)
 {
-    char rf_path[512], want[1024];
+    char rf_path[512], want[8192];
     struct wdn_resources *set;
 
     snprintf(tmp_root, sizeof(tmp_root), "/tmp/wdn-res-test-XXXXXX");
@@ -776,7 +776,7 @@ static void test_folder(void **state)
 static void test_bad_several_file(void **state)
 {
     struct wdn_resources *set = wdn_resources_new();
-    char want[4096];
+    char want[16384];
     const char *f = vec_path("bad-several.yaml");
 
     assert_int_equal(wdn_resources_load_path(set, f), WDN_ECONFIG);
