@@ -3,6 +3,7 @@
  * (signals, file watches, housekeeping) and a clean shutdown. */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -223,6 +224,10 @@ static void shutdown_loop(struct wdn_sidecar *sc)
     if (sc->handle_signals) {
         uv_close((uv_handle_t *)&sc->sigint, on_closed);
         uv_close((uv_handle_t *)&sc->sigterm, on_closed);
+        /* Closing the handles restored the default actions; a second signal (timeout(1) and
+         * shells signal the whole process group) must not kill the graceful shutdown. */
+        signal(SIGINT, SIG_IGN);
+        signal(SIGTERM, SIG_IGN);
     }
 }
 
