@@ -305,7 +305,7 @@ static int start_app(struct devrun *r, struct app *a)
 static int start_sidecar(struct devrun *r, struct app *a)
 {
     char prefix[200], logf[WDN_PROJECT_PATH_MAX], rel[300], port_s[16], app_port_s[16], tok[128];
-    const char *argv[32];
+    const char *argv[64];
     char *env[MAX_ENV];
     size_t n = 0, e = 0;
     const char *dest = a->spec->sh.daprd_log_destination;
@@ -335,6 +335,11 @@ static int start_sidecar(struct devrun *r, struct app *a)
     if (a->spec->config_file) {
         argv[n++] = "--config";
         argv[n++] = a->spec->config_file;
+    }
+    /* The run file's resources folders come on top of the project's stored resources. */
+    for (size_t i = 0; i < a->spec->resources.n && n + 3 < sizeof(argv) / sizeof(argv[0]); i++) {
+        argv[n++] = "--resources-path";
+        argv[n++] = a->spec->resources.v[i];
     }
     argv[n] = NULL;
     for (char **ev = environ; *ev && e < MAX_ENV - 2; ev++) {
