@@ -550,7 +550,7 @@ static void test_slow_client(void **state)
     }
     for (int i = 0; i < 4; i++) {
         tu_sleep_ms(150);
-        assert_int_equal(testnet_send_all(fd, "abcd" + i, 1), 0);
+        assert_int_equal(testnet_send_all(fd, &"abcd"[i], 1), 0);
     }
     tu_recv_until(fd, out, sizeof(out), "len=4:abcd", 1, 3000, &closed);
     assert_int_equal(tu_status(out), 200);
