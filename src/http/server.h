@@ -152,8 +152,10 @@ void wdn_http_req_body_pause(struct wdn_http_req *req);
 void wdn_http_req_body_resume(struct wdn_http_req *req);
 
 /**
- * Reads the whole body (up to max bytes, 0 = the server's limit) into the request's arena and
- * calls cb once: status 0 with the body, or < 0 (WDN_ELIMIT when over max, or the errors above).
+ * Reads the whole body (up to max bytes, 0 = the server's limit) into a buffer owned by the
+ * request (freed when it ends; the body slice is valid until then) and calls cb once: status 0
+ * with the body, or < 0 (WDN_ELIMIT when over max, known from Content-Length before reading,
+ * or the errors above).
  */
 typedef void (*wdn_http_full_body_cb)(struct wdn_http_req *req, int status, struct wdn_str body,
                                       void *ud);
