@@ -71,11 +71,9 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
     return len;
 }
 
-static int map_curl_error(CURLcode c, const struct fetch_ctx *ctx)
+int wdn_fetch_curl_error(int curl_code)
 {
-    if (ctx->over_limit)
-        return WDN_ELIMIT;
-    switch (c) {
+    switch ((CURLcode)curl_code) {
     case CURLE_COULDNT_CONNECT:
         return WDN_ECONNREFUSED;
     case CURLE_OPERATION_TIMEDOUT:
@@ -88,6 +86,10 @@ static int map_curl_error(CURLcode c, const struct fetch_ctx *ctx)
     case CURLE_SSL_CACERT_BADFILE:
     case CURLE_SSL_CERTPROBLEM:
         return WDN_ETLS;
+    case CURLE_GOT_NOTHING:
+    case CURLE_RECV_ERROR:
+    case CURLE_SEND_ERROR:
+        return WDN_ECONNRESET;
     case CURLE_URL_MALFORMAT:
     case CURLE_UNSUPPORTED_PROTOCOL:
         return WDN_EINVAL;
@@ -153,7 +155,7 @@ int wdn_fetch(const struct wdn_fetch_request *req, struct wdn_fetch_response *re
     c = curl_easy_perform(h);
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
     if (c != CURLE_OK) {
-        rc = map_curl_error(c, &ctx);
+        rc = ctx.over_limit ? WDN_ELIMIT : wdn_fetch_curl_error(c);
         if (rc == WDN_ELIMIT)
             wdn_diag_set(diag, rc, "response from %s is larger than %zu bytes", req->url,
                          ctx.max);

@@ -38,6 +38,12 @@ struct wdn_fetch_response {
 int wdn_fetch(const struct wdn_fetch_request *req, struct wdn_fetch_response *resp,
               struct wdn_diag *diag);
 
+/**
+ * Maps a libcurl result (a CURLcode) to WDN_E*: refused, timeout, DNS, TLS, reset, bad URL,
+ * out of memory, else WDN_EIO. For every libcurl caller, so all report failures alike.
+ */
+int wdn_fetch_curl_error(int curl_code);
+
 /** Frees what a response owns. */
 void wdn_fetch_response_reset(struct wdn_fetch_response *resp);
 

@@ -10,6 +10,7 @@
 
 #include "base/buf.h"
 #include "base/error.h"
+#include "http/fetch.h"
 #include "base/limits.h"
 #include "base/str.h"
 #include "mcp/sse.h"
@@ -279,28 +280,6 @@ static size_t on_body(char *buf, size_t size, size_t n, void *ud)
     return len;
 }
 
-static int curl_to_wdn(CURLcode cc)
-{
-    switch (cc) {
-    case CURLE_COULDNT_CONNECT:
-        return WDN_ECONNREFUSED;
-    case CURLE_OPERATION_TIMEDOUT:
-        return WDN_ETIMEOUT;
-    case CURLE_COULDNT_RESOLVE_HOST:
-    case CURLE_COULDNT_RESOLVE_PROXY:
-        return WDN_EDNS;
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_PEER_FAILED_VERIFICATION:
-        return WDN_ETLS;
-    case CURLE_GOT_NOTHING:
-    case CURLE_RECV_ERROR:
-    case CURLE_SEND_ERROR:
-        return WDN_ECONNRESET;
-    default:
-        return WDN_EIO;
-    }
-}
-
 static struct curl_slist *add_header(struct curl_slist *l, bool *ok, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static struct curl_slist *add_header(struct curl_slist *l, bool *ok, const char *fmt, ...)
@@ -481,7 +460,7 @@ static int post_on(struct wdn_mcp_client *c, CURL *h, json_t *msg, json_t *want_
             rc = x.fault;
             err_set(err, rc, status, 0, "MCP response too large or malformed");
         } else {
-            rc = curl_to_wdn(cc);
+            rc = wdn_fetch_curl_error(cc);
             err_set(err, rc, status, 0, "cannot reach MCP server: %s",
                     errbuf[0] ? errbuf : curl_easy_strerror(cc));
         }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "base/json_scan.h"
 #include "base/limits.h"
 #include "base/str.h"
 
@@ -19,36 +20,8 @@ static void fault_set(struct wdn_jsonrpc_fault *f, int code, json_t *id, const c
 
 /*
  * jansson recurses once per nesting level and its own cap (2048) is far above what any MCP
- * message needs, so the nesting is measured on the raw bytes first. The scan tracks only
- * whether it is inside a string; the parser that follows checks everything else.
+ * message needs, so wdn_jsonrpc_parse measures the nesting on the raw bytes first.
  */
-static int depth_ok(const char *p, size_t n, int max)
-{
-    int depth = 0;
-    bool in_str = false;
-    size_t i;
-
-    for (i = 0; i < n; i++) {
-        char c = p[i];
-        if (in_str) {
-            if (c == '\\')
-                i++;
-            else if (c == '"')
-                in_str = false;
-            continue;
-        }
-        if (c == '"') {
-            in_str = true;
-        } else if (c == '{' || c == '[') {
-            if (++depth > max)
-                return 0;
-        } else if (c == '}' || c == ']') {
-            depth--;
-        }
-    }
-    return 1;
-}
-
 int wdn_jsonrpc_parse(const char *buf, size_t len, json_t **out, struct wdn_jsonrpc_fault *fault)
 {
     json_error_t jerr;
@@ -61,7 +34,7 @@ int wdn_jsonrpc_parse(const char *buf, size_t len, json_t **out, struct wdn_json
         rc = WDN_ELIMIT;
         goto out;
     }
-    if (!depth_ok(buf, len, WDN_JSON_MAX_DEPTH)) {
+    if (!wdn_json_depth_ok(buf, len, WDN_JSON_MAX_DEPTH)) {
         fault_set(fault, WDN_JSONRPC_PARSE_ERROR, NULL, "Parse error: nesting too deep");
         rc = WDN_ELIMIT;
         goto out;
