@@ -466,6 +466,17 @@ static int serve(struct serve_opts *o)
         goto out;
     }
 
+    /* Signals are handled before the export lines go out: whoever waits for them may stop us
+     * at once, and that must be a clean stop. */
+    if (uv_loop_init(&loop) != 0)
+        goto out;
+    loop_ok = 1;
+    g_srv = srv;
+    uv_signal_init(&loop, &sigint);
+    uv_signal_init(&loop, &sigterm);
+    uv_signal_start(&sigint, on_signal, SIGINT);
+    uv_signal_start(&sigterm, on_signal, SIGTERM);
+
     /* What a user pastes. Secrets are printed on purpose: this is a development server and
      * the user needs them in the environment of the client. */
     {
@@ -487,14 +498,6 @@ static int serve(struct serve_opts *o)
     }
     wdn_log_info("event=start issuer=%s clients=%zu", issuer_url, nclients);
 
-    if (uv_loop_init(&loop) != 0)
-        goto out;
-    loop_ok = 1;
-    g_srv = srv;
-    uv_signal_init(&loop, &sigint);
-    uv_signal_init(&loop, &sigterm);
-    uv_signal_start(&sigint, on_signal, SIGINT);
-    uv_signal_start(&sigterm, on_signal, SIGTERM);
     uv_run(&loop, UV_RUN_DEFAULT);
     uv_close((uv_handle_t *)&sigint, NULL);
     uv_close((uv_handle_t *)&sigterm, NULL);
