@@ -281,30 +281,3 @@ int wdn__jose_verify(const struct wdn_jwk *k, enum wdn_jose_alg alg, const unsig
     }
     return r == 1 ? 0 : WDN_EAUTH;
 }
-
-bool wdn__json_depth_ok(const char *p, size_t n, int max)
-{
-    int depth = 0;
-    bool in_str = false;
-
-    for (size_t i = 0; i < n; i++) {
-        char c = p[i];
-        if (in_str) {
-            if (c == '\\')
-                i++;
-            else if (c == '"')
-                in_str = false;
-            continue;
-        }
-        if (c == '"') {
-            in_str = true;
-        } else if (c == '{' || c == '[') {
-            if (++depth > max)
-                return false;
-        } else if (c == '}' || c == ']') {
-            if (--depth < 0)
-                return false;
-        }
-    }
-    return true;
-}

@@ -51,7 +51,5 @@ json_t *wdn__jose_public_members(EVP_PKEY *pkey);
 int wdn__jose_thumbprint(EVP_PKEY *pkey, unsigned char out[32]);
 /** The ECDSA coordinate size of an EC key's group (32/48/66), 0 when not a supported curve. */
 size_t wdn__jose_ec_coord(EVP_PKEY *pkey, enum wdn_jose_alg *alg);
-/** Counts nesting of [ and { outside strings; false when deeper than max or unbalanced. */
-bool wdn__json_depth_ok(const char *p, size_t n, int max);
 
 #endif

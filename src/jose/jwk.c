@@ -11,6 +11,7 @@
 #include <openssl/x509.h>
 
 #include "base/error.h"
+#include "base/json_scan.h"
 #include "base/limits.h"
 #include "jose/b64url.h"
 #include "jose/crypto.h"
@@ -301,7 +302,7 @@ static json_t *load_json(struct wdn_str s, size_t max, struct wdn_diag *d)
         wdn_diag_set(d, WDN_ELIMIT, "JWKS of %zu bytes exceeds the limit of %zu", s.len, max);
         return NULL;
     }
-    if (!wdn__json_depth_ok(s.p, s.len, WDN_JSON_MAX_DEPTH)) {
+    if (!wdn_json_depth_ok(s.p, s.len, WDN_JSON_MAX_DEPTH)) {
         wdn_diag_set(d, WDN_ELIMIT, "JWKS nests deeper than %d levels", WDN_JSON_MAX_DEPTH);
         return NULL;
     }

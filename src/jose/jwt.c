@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "base/json_scan.h"
 #include "base/limits.h"
 #include "jose/b64url.h"
 #include "jose/internal.h"
@@ -92,7 +93,7 @@ static json_t *parse_object(const unsigned char *p, size_t n)
 {
     json_t *v;
 
-    if (!wdn__json_depth_ok((const char *)p, n, WDN_JSON_MAX_DEPTH))
+    if (!wdn_json_depth_ok((const char *)p, n, WDN_JSON_MAX_DEPTH))
         return NULL;
     v = json_loadb((const char *)p, n, JSON_REJECT_DUPLICATES, NULL);
     if (v != NULL && !json_is_object(v)) {
