@@ -27,6 +27,9 @@ wait_ready() { # FILE
     while [ $i -lt 100 ] && ! grep -q 'ready:' "$1" 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
 }
 port_of() { sed -n "s/.* $2-port=\([0-9-]*\).*/\1/p" "$1"; }
+cpu_ticks() { # PID of the `timeout` wrapper: utime+stime of the sidecar, in clock ticks
+    awk '{print $14 + $15}' "/proc/$(pgrep -P "$1" | head -1)/stat"
+}
 rss() { # PID of the `timeout` wrapper: the sidecar is its child. RSS, private (USS) and PSS.
     awk '/^Rss:/ {r=$2} /^Pss:/ {p=$2} /^Private_(Clean|Dirty):/ {u+=$2}
          END {printf "RSS %d kB (private %d kB, PSS %d kB)", r, u, p}' \
@@ -126,6 +129,7 @@ timeout 600 "$BIN/warden" sidecar --app-id callee --app-port "$APP" --http-port 
     --internal-port "$PB" --workers 1 --peers "$TMP/peers" --ca-dir "$TMP/ca" --log-level warn \
     >"$TMP/b.out" 2>"$TMP/b.err" &
 PIDS="$PIDS $!"
+BPID=$!
 timeout 600 "$BIN/warden" sidecar --app-id caller --http-port 0 --internal-port "$PA" \
     --workers 1 --peers "$TMP/peers" --ca-dir "$TMP/ca" --log-level warn \
     >"$TMP/a.out" 2>"$TMP/a.err" &
@@ -140,9 +144,13 @@ code=$(curl -s -o /dev/null -w '%{http_code}' "$V")
 echo "idle RSS of a sidecar before load: $(rss $APID)"
 # Warm-up: connections and TLS sessions are set up once, as in steady state.
 "$BIN/wdn-fixedrate" -u "$V" -r 1000 -c 16 -d 2 >/dev/null
-for round in 1 2; do
+for round in 1 2 3; do
     echo "direct:        $("$BIN/wdn-fixedrate" -u "http://127.0.0.1:$APP/mcp" -r 1000 -c 16 -d "$SECS")"
+    a0=$(cpu_ticks $APID); b0=$(cpu_ticks $BPID)
     echo "two sidecars:  $("$BIN/wdn-fixedrate" -u "$V" -r 1000 -c 16 -d "$SECS")"
+    a1=$(cpu_ticks $APID); b1=$(cpu_ticks $BPID)
+    hz=$(getconf CLK_TCK)
+    echo "  CPU per sidecar at 1000 req/s: caller $(echo "($a1 - $a0) / $hz / $SECS" | bc -l | cut -c1-5) cores, callee $(echo "($b1 - $b0) / $hz / $SECS" | bc -l | cut -c1-5) cores"
 done
 
 echo "== 3. idle RSS"
