@@ -134,10 +134,8 @@ static void pipeline_refused(struct wdn_sidecar *sc, struct wdn_http_req *req, i
     wdn__sc_respond(sc, req, port, t0, po->status, po->headers, po->nheaders, po->body);
 }
 
-static struct wdn_http_client *worker_client(struct wdn_sidecar *sc, struct wdn_http_req *req,
-                                             int port)
+static struct wdn_http_client *worker_client(struct wdn__sc_listener *l, struct wdn_http_req *req)
 {
-    struct wdn__sc_listener *l = port == WDN__SC_PORT_API ? &sc->api : &sc->internal;
     int id = wdn_http_worker_id(wdn_http_req_worker(req));
     return id < WDN__SC_MAX_WORKERS ? l->clients[id] : NULL;
 }
@@ -169,7 +167,8 @@ static int mcp_guarded(const struct wdn__sc_cfg *cfg, struct wdn_str method)
 /* Sends the request to this sidecar's app: the app pipeline first, then the app channel.
  * caller is the verified (or, for self-invocation, own) app ID. ingress holds the edits of the
  * httpPipeline, if the request came in through the API port. */
-static void invoke_app(struct wdn_sidecar *sc, struct wdn_http_req *req, int port, uint64_t t0,
+static void invoke_app(struct wdn_sidecar *sc, struct wdn__sc_listener *l,
+                       struct wdn_http_req *req, int port, uint64_t t0,
                        struct wdn__sc_cfg *cfg, const char *caller, struct wdn_str method,
                        struct wdn_str traceparent, const struct wdn_pipeline_out *ingress)
 {
@@ -178,7 +177,7 @@ static void invoke_app(struct wdn_sidecar *sc, struct wdn_http_req *req, int por
                                    .want_auth = cfg->mcp != NULL};
     struct wdn_pipeline_out po;
     struct wdn_http_pool_config pc = {.host = sc->app_address, .port = sc->app_port};
-    struct wdn_http_client *cl = worker_client(sc, req, port);
+    struct wdn_http_client *cl = worker_client(l, req);
     struct wdn_http_pool *pool = NULL;
     struct wdn__sc_fwd_info info = {.port = port, .t0 = t0, .app_id = sc->app_id, .to_app = true};
     struct wdn_http_hdrs *h;
@@ -265,7 +264,7 @@ static void invoke_remote(struct wdn_sidecar *sc, struct wdn_http_req *req, uint
 {
     const struct wdn_http_request *head = wdn_http_req_head(req);
     struct wdn__sc_fwd_info info = {.port = WDN__SC_PORT_API, .t0 = t0, .app_id = app_id};
-    struct wdn_http_client *cl = worker_client(sc, req, WDN__SC_PORT_API);
+    struct wdn_http_client *cl = worker_client(&sc->api, req);
     struct wdn_http_pool *pool = NULL;
     struct wdn_http_hdrs *h;
     struct wdn__sc_peer peer;
@@ -287,9 +286,11 @@ static void invoke_remote(struct wdn_sidecar *sc, struct wdn_http_req *req, uint
     struct wdn_http_pool_config pc = {
         .host = peer.host,
         .port = peer.port,
-        .tls = sc->tls_client,
         .server_name = dns_label(app_id) ? app_id : NULL,
     };
+    pthread_mutex_lock(&sc->tls_mu);
+    pc.tls = sc->tls_client;
+    pthread_mutex_unlock(&sc->tls_mu);
     h = wdn_arena_alloc(wdn_http_req_arena(req), sizeof(*h));
     wdn_buf_init(&t, WDN_HTTP_MAX_LINE_BYTES);
     rc = wdn_buf_printf(&t, "/v1.0/invoke/%s/method/%.*s%.*s", app_id, WDN_STR_FMT(method),
@@ -479,7 +480,8 @@ int wdn__sc_api_on_req(struct wdn_http_handler *self, struct wdn_http_req *req)
         goto out;
     }
     if (strcmp(idbuf, sc->app_id) == 0)
-        invoke_app(sc, req, P, t0, cfg, sc->app_id, method, new_traceparent(req), &po);
+        invoke_app(sc, &sc->api, req, P, t0, cfg, sc->app_id, method, new_traceparent(req),
+                   &po);
     else
         invoke_remote(sc, req, t0, dup_str(req, idbuf).p, method, &po);
 out:
@@ -545,7 +547,8 @@ int wdn__sc_internal_on_req(struct wdn_http_handler *self, struct wdn_http_req *
     wdn_log_debug("decision=allow acl=\"%s\" caller=%s verb=%s", dec.reason ? dec.reason : "-",
                   caller.app_id, verb);
     tp = wdn_http_req_header(req, WDN_STR("traceparent"));
-    invoke_app(sc, req, P, t0, cfg, dup_str(req, caller.app_id).p, method,
+    invoke_app(sc, (struct wdn__sc_listener *)self, req, P, t0, cfg,
+               dup_str(req, caller.app_id).p, method,
                tp ? tp->value : (struct wdn_str){NULL, 0}, NULL);
 out:
     wdn__sc_cfg_release(cfg);

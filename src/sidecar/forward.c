@@ -18,6 +18,15 @@ struct fwd {
     bool started;
     bool head_method;
 
+    /* What a retry needs: a pooled keep-alive connection that the upstream closed just as we
+     * reused it fails before any response byte; a request whose body we still have (none, or
+     * read in full) is sent once more on a fresh connection, as HTTP clients do. */
+    struct wdn_http_pool *pool;
+    struct wdn_http_client_request rq;
+    struct wdn_str body;
+    bool have_body; /* the whole body is in `body` */
+    bool retried;
+
     /* Whole-response rewrite (MCP tools/list): the 200 response is buffered, not streamed. The
      * rewrite's state lives in the request's arena, so it is finished (done) before the
      * request is released. */
@@ -166,10 +175,36 @@ static void on_up_body(struct wdn_http_exchange *x, struct wdn_str data, void *u
         finish(f, WDN_ECLOSED);
 }
 
+static const struct wdn_http_exchange_cbs up_cbs;
+
+static int start_exchange(struct fwd *f)
+{
+    int rc = wdn_http_exchange_start(f->pool, &f->rq, &up_cbs, f, &f->x);
+
+    if (rc == 0 && f->have_body) {
+        /* Copied by the client (cb NULL); the exchange owns the bytes from here. */
+        if ((f->body.len && wdn_http_exchange_write(f->x, f->body, NULL, NULL) != 0) ||
+            wdn_http_exchange_end(f->x) != 0) {
+            wdn_http_exchange_abort(f->x);
+            f->x = NULL;
+            rc = WDN_EPROTO;
+        }
+    }
+    return rc;
+}
+
 static void on_up_done(struct wdn_http_exchange *x, int status, void *ud)
 {
     struct fwd *f = ud;
+
     f->x = NULL;
+    if ((status == WDN_ECLOSED || status == WDN_ECONNRESET) && !f->started && !f->buffering &&
+        !f->retried && (f->rq.body_length == 0 || f->have_body) &&
+        !wdn_http_req_gone(f->req)) {
+        f->retried = true;
+        if (start_exchange(f) == 0)
+            return;
+    }
     finish(f, status);
 }
 
@@ -211,7 +246,6 @@ static int forward(struct wdn_sidecar *sc, struct wdn_http_req *req, struct wdn_
                    const struct wdn__sc_xform *xf)
 {
     const struct wdn_http_request *head = wdn_http_req_head(req);
-    struct wdn_http_client_request rq;
     struct fwd *f = calloc(1, sizeof(*f));
     int rc;
 
@@ -220,39 +254,38 @@ static int forward(struct wdn_sidecar *sc, struct wdn_http_req *req, struct wdn_
     f->sc = sc;
     f->req = req;
     f->info = *info;
+    f->pool = pool;
     if (xf) {
         f->xf = *xf;
         f->has_xf = true;
     }
     wdn_buf_init(&f->buf, WDN_MCP_CLIENT_MAX_RESPONSE_BYTES);
     f->head_method = wdn_str_eq_cstr(head->method, "HEAD");
-    rq.method = head->method;
-    rq.target = target;
-    rq.headers = h->v;
-    rq.nheaders = h->n;
-    if (body)
-        rq.body_length = body->len;
-    else if (head->body == WDN_HTTP_BODY_CHUNKED)
-        rq.body_length = UINT64_MAX;
-    else if (head->body == WDN_HTTP_BODY_LENGTH)
-        rq.body_length = head->content_length;
-    else
-        rq.body_length = 0;
-    rc = wdn_http_exchange_start(pool, &rq, &up_cbs, f, &f->x);
+    /* The method, target and headers live in the request (its head or its arena) until the
+     * request ends, so a retry can send them again. */
+    f->rq.method = head->method;
+    f->rq.target = target;
+    f->rq.headers = h->v;
+    f->rq.nheaders = h->n;
+    if (body) {
+        f->body = *body;
+        f->have_body = true;
+        f->rq.body_length = body->len;
+    } else if (head->body == WDN_HTTP_BODY_CHUNKED) {
+        f->rq.body_length = UINT64_MAX;
+    } else if (head->body == WDN_HTTP_BODY_LENGTH) {
+        f->rq.body_length = head->content_length;
+    }
+    rc = start_exchange(f);
     if (rc) {
         /* The caller still owns the request and the rewrite (it calls done itself). */
+        wdn_buf_reset(&f->buf);
         free(f);
         return rc;
     }
     wdn_http_req_on_gone(req, on_client_gone, f);
-    if (body) {
-        /* Copied by the client (cb NULL); the exchange owns the bytes from here. */
-        if ((body->len && wdn_http_exchange_write(f->x, *body, NULL, NULL) != 0) ||
-            wdn_http_exchange_end(f->x) != 0)
-            finish(f, WDN_EPROTO);
-    } else if (rq.body_length > 0) {
+    if (!body && f->rq.body_length > 0)
         wdn_http_req_read_body(req, on_client_body, f);
-    }
     return 0;
 }
 

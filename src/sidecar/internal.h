@@ -19,6 +19,7 @@
 
 #define WDN__SC_MAX_WORKERS 64
 #define WDN__SC_MAX_WATCHES 32
+#define WDN__SC_MAX_RETIRED 128 /* TLS contexts kept after rotations (pools borrow them) */
 
 /* ---- Configuration snapshot: immutable once built, reference-counted ---------------------- */
 
@@ -122,12 +123,23 @@ struct wdn_sidecar {
     struct wdn_mw_registry *reg;
     uint64_t generation;
 
-    /* mTLS. */
+    /* mTLS. The contexts are replaced when the workload certificate is rotated: the internal
+     * listener is restarted on the same port (SO_REUSEPORT) with the new server context, and
+     * new peer pools use the new client context. Old contexts stay until the end (pools of
+     * the API workers borrow them). */
+    char *ca_dir;
+    pthread_mutex_t tls_mu;
     struct wdn_tls_ctx *tls_server;
     struct wdn_tls_ctx *tls_client;
+    struct wdn_tls_ctx *retired[WDN__SC_MAX_RETIRED];
+    size_t n_retired;
+    uv_timer_t rotate;
+    uint64_t rotate_ms;
 
-    /* Listeners. */
-    struct wdn__sc_listener api, internal, metrics;
+    /* Listeners. internal[cur] serves; the other one is the previous certificate's. */
+    struct wdn__sc_listener api, internal[2], metrics;
+    int cur;
+    bool internal_busy[2]; /* that listener's old server is still being freed */
     struct wdn_http_server *srv_api, *srv_internal, *srv_metrics;
     int bound_http, bound_internal, bound_metrics;
 
@@ -186,7 +198,7 @@ struct wdn__sc_fwd_info {
 };
 
 /**
- * Forwards req to pool with headers h (borrowed for the call) and target (arena), streaming
+ * Forwards req to pool with headers h and target (both in the request's arena), streaming
  * both ways; failures before the response head are answered in Dapr's shape. Takes ownership
  * of the request on 0; on error the request is still the caller's.
  */

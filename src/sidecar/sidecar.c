@@ -99,13 +99,17 @@ static int load_or_create_ca(struct wdn_sidecar *sc, const char *ca_dir,
     return *out ? 0 : (d && d->code ? d->code : WDN_ECONFIG);
 }
 
-static int setup_tls(struct wdn_sidecar *sc, const char *ca_dir, struct wdn_diag *d)
+/* A fresh workload certificate from the CA (read from disk each time, so the CA key is not
+ * kept in memory) and the server and client contexts built on it. */
+static int make_tls(struct wdn_sidecar *sc, struct wdn_tls_ctx **srv, struct wdn_tls_ctx **cli,
+                    struct wdn_diag *d)
 {
     struct wdn_pki_cert *ca = NULL, *wl = NULL;
     struct wdn_pki_workload_opts wo = {.app_id = sc->app_id};
     int rc;
 
-    rc = load_or_create_ca(sc, ca_dir, &ca, d);
+    *srv = *cli = NULL;
+    rc = load_or_create_ca(sc, sc->ca_dir, &ca, d);
     if (rc)
         goto out;
     wl = wdn_pki_issue_workload(ca, &wo, d);
@@ -117,9 +121,13 @@ static int setup_tls(struct wdn_sidecar *sc, const char *ca_dir, struct wdn_diag
                                    .ca = ca->cert, .verify = WDN_TLS_VERIFY_REQUIRED};
     struct wdn_tls_config cconf = {.server = false, .cert = wl->cert, .key = wl->key,
                                    .ca = ca->cert, .verify = WDN_TLS_VERIFY_REQUIRED};
-    sc->tls_server = wdn_tls_ctx_new(&sconf, d);
-    sc->tls_client = sc->tls_server ? wdn_tls_ctx_new(&cconf, d) : NULL;
-    rc = sc->tls_client ? 0 : WDN_ETLS;
+    *srv = wdn_tls_ctx_new(&sconf, d);
+    *cli = *srv ? wdn_tls_ctx_new(&cconf, d) : NULL;
+    rc = *cli ? 0 : WDN_ETLS;
+    if (rc) {
+        wdn_tls_ctx_free(*srv);
+        *srv = NULL;
+    }
 out:
     wdn_pki_cert_free(wl);
     wdn_pki_cert_free(ca);
@@ -139,6 +147,7 @@ int wdn_sidecar_new(const struct wdn_sidecar_opts *o, struct wdn_sidecar **out,
         return WDN_ENOMEM;
     pthread_mutex_init(&sc->cfg_mu, NULL);
     pthread_mutex_init(&sc->peers_mu, NULL);
+    pthread_mutex_init(&sc->tls_mu, NULL);
     sc->bound_http = sc->bound_internal = sc->bound_metrics = -1;
     if (o->app_id == NULL || !wdn_resources_valid_app_id(o->app_id)) {
         rc = wdn_diag_set(d, WDN_EINVAL, "--app-id is required: 1..%d of [A-Za-z0-9_-]",
@@ -168,6 +177,14 @@ int wdn_sidecar_new(const struct wdn_sidecar_opts *o, struct wdn_sidecar **out,
     sc->app_api_token = o->app_api_token && *o->app_api_token ? strdup(o->app_api_token) : NULL;
     sc->workers = o->workers;
     sc->handle_signals = o->handle_signals;
+    sc->ca_dir = dup_or_null(o->ca_dir);
+    /* Workload certificates are valid 24 h: a new one every 12 h (tests set it shorter). */
+    sc->rotate_ms = 12ull * 3600 * 1000;
+    {
+        const char *r = getenv("WARDEN_SIDECAR_ROTATE_MS");
+        if (r && strtoull(r, NULL, 10) >= 100)
+            sc->rotate_ms = strtoull(r, NULL, 10);
+    }
     sc->reg = wdn_mw_registry_new();
     if (!sc->app_id || !sc->app_address || !sc->listen_address || !sc->internal_address ||
         !sc->reg)
@@ -194,7 +211,7 @@ int wdn_sidecar_new(const struct wdn_sidecar_opts *o, struct wdn_sidecar **out,
     cfg->generation = sc->generation = 1;
     atomic_store(&sc->m.generation, 1);
     wdn__sc_cfg_install(sc, cfg);
-    rc = setup_tls(sc, o->ca_dir, d);
+    rc = make_tls(sc, &sc->tls_server, &sc->tls_client, d);
     if (rc)
         goto out;
     *out = sc;
@@ -220,6 +237,7 @@ static void shutdown_loop(struct wdn_sidecar *sc)
     wdn_http_server_stop(sc->srv_metrics);
     wdn__sc_watch_stop(sc);
     uv_close((uv_handle_t *)&sc->housekeeping, on_closed);
+    uv_close((uv_handle_t *)&sc->rotate, on_closed);
     uv_close((uv_handle_t *)&sc->stop_async, on_closed);
     if (sc->handle_signals) {
         uv_close((uv_handle_t *)&sc->sigint, on_closed);
@@ -307,6 +325,93 @@ static int start_server(struct wdn_sidecar *sc, struct wdn__sc_listener *l, cons
     return 0;
 }
 
+static void init_internal(struct wdn_sidecar *sc, int i)
+{
+    sc->internal[i] = (struct wdn__sc_listener){
+        .base = {.on_req = wdn__sc_internal_on_req,
+                 .on_worker_start = wdn__sc_worker_start,
+                 .on_worker_stop = wdn__sc_worker_stop},
+        .sc = sc,
+        .port_kind = WDN__SC_PORT_INTERNAL};
+}
+
+/* The previous internal listener ends in the thread pool: freeing a server waits for its
+ * workers (in-flight requests get the shutdown grace). */
+struct free_job {
+    uv_work_t w; /* first */
+    struct wdn_sidecar *sc;
+    struct wdn_http_server *srv;
+    int idx;
+};
+
+static void free_server_work(uv_work_t *w)
+{
+    wdn_http_server_free(((struct free_job *)w)->srv);
+}
+
+static void free_server_done(uv_work_t *w, int status)
+{
+    struct free_job *j = (struct free_job *)w;
+    j->sc->internal_busy[j->idx] = false;
+    free(j);
+}
+
+/* Rotates the workload certificate: new contexts, a new internal listener on the same port,
+ * the old one stopped gracefully. On failure the current certificate stays (and is retried
+ * at the next tick). */
+static void on_rotate(uv_timer_t *t)
+{
+    struct wdn_sidecar *sc = t->data;
+    struct wdn_tls_ctx *srv_ctx = NULL, *cli_ctx = NULL;
+    struct wdn_http_server *srv = NULL, *old;
+    struct wdn_diag d;
+    struct free_job *w;
+    int next = 1 - sc->cur, bound = -1;
+    char buf[1024];
+
+    if (sc->internal_busy[next]) {
+        wdn_log_warn("certificate rotation postponed: the previous listener is still closing");
+        return;
+    }
+    w = calloc(1, sizeof(*w));
+    if (w == NULL || sc->n_retired + 2 > WDN__SC_MAX_RETIRED) {
+        wdn_log_error("certificate rotation skipped: %s",
+                      w ? "too many rotations; restart the sidecar" : "out of memory");
+        free(w);
+        return;
+    }
+    if (make_tls(sc, &srv_ctx, &cli_ctx, &d) != 0) {
+        wdn_log_error("certificate rotation failed: %s", wdn_diag_format(&d, buf, sizeof(buf)));
+        free(w);
+        return;
+    }
+    init_internal(sc, next);
+    if (start_server(sc, &sc->internal[next], sc->internal_address, sc->bound_internal,
+                     sc->workers, srv_ctx, &srv, &bound, "internal mTLS", &d) != 0) {
+        wdn_log_error("certificate rotation failed: %s", wdn_diag_format(&d, buf, sizeof(buf)));
+        wdn_tls_ctx_free(srv_ctx);
+        wdn_tls_ctx_free(cli_ctx);
+        free(w);
+        return;
+    }
+    old = sc->srv_internal;
+    sc->srv_internal = srv;
+    sc->cur = next;
+    pthread_mutex_lock(&sc->tls_mu);
+    sc->retired[sc->n_retired++] = sc->tls_client;
+    sc->retired[sc->n_retired++] = sc->tls_server;
+    sc->tls_client = cli_ctx;
+    sc->tls_server = srv_ctx;
+    pthread_mutex_unlock(&sc->tls_mu);
+    wdn_http_server_stop(old);
+    w->sc = sc;
+    w->srv = old;
+    w->idx = 1 - next;
+    sc->internal_busy[w->idx] = true;
+    uv_queue_work(&sc->loop, &w->w, free_server_work, free_server_done);
+    wdn_log_info("workload certificate rotated app_id=%s internal_port=%d", sc->app_id, bound);
+}
+
 int wdn_sidecar_run(struct wdn_sidecar *sc, struct wdn_diag *d)
 {
     struct wdn_store_sidecar rec;
@@ -318,6 +423,8 @@ int wdn_sidecar_run(struct wdn_sidecar *sc, struct wdn_diag *d)
     sc->stop_async.data = sc;
     uv_timer_init(&sc->loop, &sc->housekeeping);
     sc->housekeeping.data = sc;
+    uv_timer_init(&sc->loop, &sc->rotate);
+    sc->rotate.data = sc;
     if (sc->handle_signals) {
         uv_signal_init(&sc->loop, &sc->sigint);
         uv_signal_init(&sc->loop, &sc->sigterm);
@@ -333,17 +440,12 @@ int wdn_sidecar_run(struct wdn_sidecar *sc, struct wdn_diag *d)
                  .on_worker_stop = wdn__sc_worker_stop},
         .sc = sc,
         .port_kind = WDN__SC_PORT_API};
-    sc->internal = (struct wdn__sc_listener){
-        .base = {.on_req = wdn__sc_internal_on_req,
-                 .on_worker_start = wdn__sc_worker_start,
-                 .on_worker_stop = wdn__sc_worker_stop},
-        .sc = sc,
-        .port_kind = WDN__SC_PORT_INTERNAL};
+    init_internal(sc, 0);
     sc->metrics = (struct wdn__sc_listener){.base = {.on_req = wdn__sc_metrics_on_req}, .sc = sc};
     rc = start_server(sc, &sc->api, sc->listen_address, sc->http_port, sc->workers, NULL,
                       &sc->srv_api, &sc->bound_http, "API (--http-port)", d);
     if (rc == 0)
-        rc = start_server(sc, &sc->internal, sc->internal_address, sc->internal_port,
+        rc = start_server(sc, &sc->internal[0], sc->internal_address, sc->internal_port,
                           sc->workers, sc->tls_server, &sc->srv_internal, &sc->bound_internal,
                           "internal mTLS (--internal-port)", d);
     if (rc == 0 && sc->metrics_port >= 0)
@@ -380,6 +482,7 @@ int wdn_sidecar_run(struct wdn_sidecar *sc, struct wdn_diag *d)
                      sc->project ? sc->project : "-");
         wdn__sc_cfg_release(cfg);
         uv_timer_start(&sc->housekeeping, on_housekeeping, 200, 1000);
+        uv_timer_start(&sc->rotate, on_rotate, sc->rotate_ms, sc->rotate_ms);
     }
     if (rc)
         shutdown_loop(sc);
@@ -427,6 +530,10 @@ void wdn_sidecar_free(struct wdn_sidecar *sc)
     wdn_mw_registry_free(sc->reg);
     wdn_tls_ctx_free(sc->tls_server);
     wdn_tls_ctx_free(sc->tls_client);
+    for (size_t i = 0; i < sc->n_retired; i++)
+        wdn_tls_ctx_free(sc->retired[i]);
+    free(sc->ca_dir);
+    pthread_mutex_destroy(&sc->tls_mu);
     free(sc->peers);
     for (size_t i = 0; i < sc->n_resources_paths; i++)
         free(sc->resources_paths[i]);

@@ -1,12 +1,15 @@
 # Two sidecars in files-only mode resolving each other through a static map (--peers), sharing
 # a CA folder (--ca-dir): invocation over mTLS, access control from a --config file, a sidecar
-# with another CA refused, and the --config file reloaded live when it changes.
+# with another CA refused, the --config file reloaded live when it changes, and the workload
+# certificates rotated every half second (WARDEN_SIDECAR_ROTATE_MS) under load without a failed
+# request.
 BIN=$1
 . "$WDN_SOURCE_DIR/tests/e2e/lib.sh"
 . "$WDN_SOURCE_DIR/tests/e2e/sidecar-support/common.sh"
 cd "$E2E_TMP"
 
 start_app b
+export WARDEN_SIDECAR_ROTATE_MS=500
 PA=$(free_port)
 PB=$(free_port)
 PC=$(free_port)
@@ -54,4 +57,17 @@ sed 's/httpVerb: \[GET\]/httpVerb: [GET, POST]/' acl.yaml > acl.new && mv acl.ne
 st=0
 for i in $(seq 40); do st=$(status "http://127.0.0.1:$A/v1.0/invoke/b/method/api/x" -X POST); [ "$st" = 200 ] && break; sleep 0.05; done
 expect_eq "--config file reloaded live" "$st" 200
+
+# Certificates rotate under load: every request succeeds, old and new listeners overlap.
+timeout 60 node "$SUPPORT/load.js" "http://127.0.0.1:$A/v1.0/invoke/b/method/api/x" 8 3 > load.txt
+res=$(cat load.txt)
+expect_contains "requests under rotation ($res)" "$res" "200="
+expect_eq "no failure under rotation" "$(echo "$res" | tr ' ' '\n' | grep -v '^200=' | wc -l)" 0
+n=$(grep -c 'workload certificate rotated' b.err)
+if [ "$n" -ge 4 ]; then ok "callee rotated $n times"; else not_ok "callee rotated" "$n times"; fi
+n=$(grep -c 'workload certificate rotated' a.err)
+if [ "$n" -ge 4 ]; then ok "caller rotated $n times"; else not_ok "caller rotated" "$n times"; fi
+kill -TERM "$PID_b"
+wait "$PID_b"
+expect_eq "clean exit after rotations" "$?" 0
 e2e_done
