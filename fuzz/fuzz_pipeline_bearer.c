@@ -29,8 +29,12 @@ static void init(void)
     struct wdn_resources *set = wdn_resources_new();
     struct wdn_diag d;
     char *doc = malloc(sizeof(yaml) + 1024);
-    const char *jwks = "{\"keys\":[{\"kty\":\"EC\",\"x\":\"ktgd6T4o66SwTzvqi_NM3cSiNljzX9jxa3XdKwN2gp8\",\"y\":\"7tDNAcrqPrIvAkoAi__Jd1nbc9n85tOWTXhvXoLg0dc\",\"crv\":\"P-256\",\"kid\":\"fz\",\"alg\":\"ES256\",\"use\":\"sig\"}]}";
-    const char *mark = strstr(yaml, "%JWKS" "%");
+    const char *jwks =
+        "{\"keys\":[{\"kty\":\"EC\",\"x\":\"ktgd6T4o66SwTzvqi_NM3cSiNljzX9jxa3XdKwN2gp8\",\"y\":"
+        "\"7tDNAcrqPrIvAkoAi__Jd1nbc9n85tOWTXhvXoLg0dc\",\"crv\":\"P-256\",\"kid\":\"fz\",\"alg\":"
+        "\"ES256\",\"use\":\"sig\"}]}";
+    const char *mark = strstr(yaml, "%JWKS"
+                                    "%");
     size_t pre = (size_t)(mark - yaml);
 
     memcpy(doc, yaml, pre);

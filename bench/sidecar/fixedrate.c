@@ -177,9 +177,15 @@ int main(int argc, char **argv)
                 return 2;
             }
             break;
-        case 'r': rate = atof(optarg); break;
-        case 'c': conns = atoi(optarg); break;
-        case 'd': secs = atof(optarg); break;
+        case 'r':
+            rate = atof(optarg);
+            break;
+        case 'c':
+            conns = atoi(optarg);
+            break;
+        case 'd':
+            secs = atof(optarg);
+            break;
         case 'H':
             if (nhdrs < MAX_HDRS)
                 hdrs[nhdrs++] = optarg;
@@ -210,7 +216,8 @@ int main(int argc, char **argv)
         free(ws[i].lat);
     }
     qsort(all, total, sizeof(double), cmp);
-#define PCT(p) (total ? all[(size_t)fmin((double)total - 1, floor((p) / 100.0 * (double)total))] : 0)
+#define PCT(p)                                                                                     \
+    (total ? all[(size_t)fmin((double)total - 1, floor((p) / 100.0 * (double)total))] : 0)
     printf("requests=%zu rate=%.0f/s errors=%zu p50=%.3fms p90=%.3fms p99=%.3fms p99.9=%.3fms "
            "max=%.3fms\n",
            total, (double)total / secs, errors, PCT(50), PCT(90), PCT(99), PCT(99.9),

@@ -65,9 +65,9 @@ static int parse_port(const char *flag, const char *v, int *out)
 int wdn_cli_sidecar(int argc, char **argv)
 {
     const char *app_id = NULL, *app_port = NULL, *proto = NULL, *chan = NULL, *http = NULL,
-               *dhttp = NULL, *internal = NULL, *dinternal = NULL, *metrics = NULL,
-               *config = NULL, *project = NULL, *peers = NULL, *ca_dir = NULL, *workers = NULL,
-               *level = NULL, *listen = NULL, *iaddr = NULL;
+               *dhttp = NULL, *internal = NULL, *dinternal = NULL, *metrics = NULL, *config = NULL,
+               *project = NULL, *peers = NULL, *ca_dir = NULL, *workers = NULL, *level = NULL,
+               *listen = NULL, *iaddr = NULL;
     const char *paths[WDN_SIDECAR_MAX_RESOURCE_PATHS];
     const char *cpaths[WDN_SIDECAR_MAX_RESOURCE_PATHS];
     size_t npaths = 0, ncpaths = 0, npos = 0;
@@ -134,7 +134,8 @@ int wdn_cli_sidecar(int argc, char **argv)
         metrics = getenv("DAPR_METRICS_PORT");
     o.http_port = 3500;
     o.metrics_port = -1;
-    if (parse_port("--app-port", app_port, &o.app_port) || parse_port("--http-port", http, &o.http_port) ||
+    if (parse_port("--app-port", app_port, &o.app_port) ||
+        parse_port("--http-port", http, &o.http_port) ||
         parse_port("--internal-port", internal, &o.internal_port) ||
         parse_port("--metrics-port", metrics, &o.metrics_port))
         return WDN_CLI_USAGE;

@@ -36,7 +36,7 @@ struct bearer {
 
     /* Configuration, immutable after create. */
     char *issuer;
-    char *aud_store;   /* audiences split in place */
+    char *aud_store; /* audiences split in place */
     const char *audiences[WDN_JWT_MAX_AUDIENCES];
     size_t n_aud;
     char *scope_store;
@@ -45,7 +45,7 @@ struct bearer {
     char *jwks_url;    /* configured, or NULL for discovery */
     char *jwks_inline; /* metadata "jwks": a fixed key set, no fetching */
     char *resource_metadata;
-    char *www_missing; /* WWW-Authenticate for a request without a token */
+    char *www_missing;         /* WWW-Authenticate for a request without a token */
     char *required_scope_text; /* "a b c" for insufficient_scope challenges */
     struct claim_fwd *claims;
     size_t n_claims;
@@ -243,8 +243,7 @@ static int apply_meta(struct bearer *b, const struct wdn_res_component *c, struc
             wdn_jwks_release(ks);
         } else if (strcmp(n, "clockSkew") == 0) {
             if (parse_duration(v, &b->rules.clock_skew_s) != 0)
-                rc = meta_err(d, c, it, "clockSkew must be a duration up to 1h: 90, 90s, 2m",
-                              NULL);
+                rc = meta_err(d, c, it, "clockSkew must be a duration up to 1h: 90, 90s, 2m", NULL);
         } else if (strcmp(n, "requiredScopes") == 0) {
             free(b->scope_store);
             b->scope_store = strdup(v);
@@ -304,7 +303,7 @@ static int apply_meta(struct bearer *b, const struct wdn_res_component *c, struc
 #define BEARER_FETCH_TIMEOUT_MS 5000
 #define BEARER_REFRESH_MAX_S 600 /* refreshed at least this often */
 #define BEARER_REFRESH_MIN_S 60
-#define BEARER_KICK_MIN_MS 5000  /* refetch on an unknown kid at most this often */
+#define BEARER_KICK_MIN_MS 5000 /* refetch on an unknown kid at most this often */
 
 /* Records why a fetch failed: "<what> <url>: <detail>". */
 static void set_error(struct bearer *b, const char *what, const char *url, const char *detail)
@@ -342,8 +341,8 @@ static char *discover(struct bearer *b)
 
     if (ilen && b->issuer[ilen - 1] == '/')
         ilen--;
-    if (wdn_fmt(url, sizeof(url), "%.*s/.well-known/openid-configuration", (int)ilen,
-                b->issuer) != 0) {
+    if (wdn_fmt(url, sizeof(url), "%.*s/.well-known/openid-configuration", (int)ilen, b->issuer) !=
+        0) {
         set_error(b, "discovery", b->issuer, "issuer URL too long");
         return NULL;
     }
@@ -366,7 +365,8 @@ static char *discover(struct bearer *b)
     }
     if (!json_is_string(json_object_get(doc, "issuer")) ||
         strcmp(json_string_value(json_object_get(doc, "issuer")), b->issuer) != 0) {
-        set_error(b, "discovery", url, "the issuer in the document does not match the configured issuer");
+        set_error(b, "discovery", url,
+                  "the issuer in the document does not match the configured issuer");
         goto out;
     }
     if (!json_is_string(json_object_get(doc, "jwks_uri")) ||
@@ -667,12 +667,11 @@ static struct wdn_str challenge(struct bearer *b, struct wdn_arena *a, const cha
     char buf[2048];
     int rc;
 
-    rc = wdn_fmt(buf, sizeof(buf), "Bearer error=\"%s\", error_description=\"%s\"%s%s%s%s%s%s",
-                 err, desc, with_scope ? ", scope=\"" : "",
-                 with_scope ? b->required_scope_text : "", with_scope ? "\"" : "",
-                 b->resource_metadata ? ", resource_metadata=\"" : "",
-                 b->resource_metadata ? b->resource_metadata : "",
-                 b->resource_metadata ? "\"" : "");
+    rc =
+        wdn_fmt(buf, sizeof(buf), "Bearer error=\"%s\", error_description=\"%s\"%s%s%s%s%s%s", err,
+                desc, with_scope ? ", scope=\"" : "", with_scope ? b->required_scope_text : "",
+                with_scope ? "\"" : "", b->resource_metadata ? ", resource_metadata=\"" : "",
+                b->resource_metadata ? b->resource_metadata : "", b->resource_metadata ? "\"" : "");
     if (rc != 0)
         return WDN_STR("Bearer error=\"invalid_token\"");
     char *s = wdn_arena_strdup(a, wdn_str_from_cstr(buf));
@@ -700,8 +699,8 @@ static bool token_in_query(struct wdn_str q)
 static struct wdn_jwt *cache_get(struct bearer *b, const unsigned char h[32],
                                  const struct wdn_jwks *keys, int64_t now)
 {
-    struct centry *e = &b->cache[(h[0] | (h[1] << 8) | ((size_t)h[2] << 16)) %
-                                 WDN_PIPELINE_TOKEN_CACHE_SLOTS];
+    struct centry *e =
+        &b->cache[(h[0] | (h[1] << 8) | ((size_t)h[2] << 16)) % WDN_PIPELINE_TOKEN_CACHE_SLOTS];
     struct wdn_jwt *j = NULL;
 
     pthread_mutex_lock(&b->cache_mu);
@@ -720,8 +719,8 @@ static struct wdn_jwt *cache_get(struct bearer *b, const unsigned char h[32],
 
 static void cache_put(struct bearer *b, const unsigned char h[32], struct wdn_jwt *j)
 {
-    struct centry *e = &b->cache[(h[0] | (h[1] << 8) | ((size_t)h[2] << 16)) %
-                                 WDN_PIPELINE_TOKEN_CACHE_SLOTS];
+    struct centry *e =
+        &b->cache[(h[0] | (h[1] << 8) | ((size_t)h[2] << 16)) % WDN_PIPELINE_TOKEN_CACHE_SLOTS];
     struct wdn_jwt *old;
 
     pthread_mutex_lock(&b->cache_mu);
@@ -770,8 +769,7 @@ static void export_auth(const struct wdn_jwt *j, struct wdn_arena *a, struct wdn
     out->claims = wdn_arena_alloc(a, WDN_PIPELINE_MAX_CLAIMS * sizeof(*out->claims));
     if (out->claims == NULL || !json_is_object(claims))
         return;
-    json_object_foreach((json_t *)claims, key, v)
-    {
+    json_object_foreach ((json_t *)claims, key, v) {
         size_t n = json_is_array(v) ? json_array_size(v) : 1;
         for (size_t i = 0; i < n && out->n_claims < WDN_PIPELINE_MAX_CLAIMS; i++) {
             json_t *e = json_is_array(v) ? json_array_get(v, i) : v;

@@ -27,7 +27,7 @@ struct wdn__mw {
     atomic_int refs;
     char *name;
     char *ctype;
-    char *fingerprint; /* name, type, version and metadata: identical Components share */
+    char *fingerprint;    /* name, type, version and metadata: identical Components share */
     struct wdn__mw *next; /* registry list */
 };
 

@@ -24,7 +24,7 @@
     X(MALFORMED_HEADER, 2)                                                                         \
     X(TOKEN_IN_QUERY, 3)                                                                           \
     X(KEYS_NOT_LOADED, 4)                                                                          \
-    X(INVALID_TOKEN, 5) /* the JWT reason says which check failed */                            \
+    X(INVALID_TOKEN, 5) /* the JWT reason says which check failed */                               \
     X(INSUFFICIENT_SCOPE, 6)                                                                       \
     X(INTERNAL, 7)
 
@@ -68,11 +68,11 @@ struct wdn_pipeline_out {
 
     /* For the one log line per decision: which handler decided, why, and (never the token)
      * the subject and the JWT check that failed, when there was a token. */
-    const char *handler;        /* the handler's component name, or NULL when none decided */
-    enum wdn_mw_reason reason;  /* WDN_MW_OK when everything passed */
-    int jwt_reason;             /* enum wdn_jwt_reason when reason is INVALID_TOKEN, else 0 */
-    const char *subject;        /* "sub" of a verified token (arena copy), or NULL */
-    bool cached;                /* the token came from the verified-token cache */
+    const char *handler;       /* the handler's component name, or NULL when none decided */
+    enum wdn_mw_reason reason; /* WDN_MW_OK when everything passed */
+    int jwt_reason;            /* enum wdn_jwt_reason when reason is INVALID_TOKEN, else 0 */
+    const char *subject;       /* "sub" of a verified token (arena copy), or NULL */
+    bool cached;               /* the token came from the verified-token cache */
 
     /* With want_auth: what the verified token grants, for authorization further on (the MCP
      * tool policy). Arena copies; all empty when no token was verified. */
@@ -92,15 +92,15 @@ struct wdn_pipeline_req {
 
 /** One middleware instance's health, for /metrics. */
 struct wdn_mw_stats {
-    const char *name;          /* component name (borrowed from the instance) */
-    const char *type;          /* component type */
-    bool keys_loaded;          /* a key set has been loaded at least once */
-    size_t keys;               /* keys in the current set */
-    uint64_t refresh_ok;       /* successful key set fetches */
-    uint64_t refresh_errors;   /* failed fetches (discovery or JWKS) */
-    uint64_t cache_hits;       /* verified-token cache */
+    const char *name;        /* component name (borrowed from the instance) */
+    const char *type;        /* component type */
+    bool keys_loaded;        /* a key set has been loaded at least once */
+    size_t keys;             /* keys in the current set */
+    uint64_t refresh_ok;     /* successful key set fetches */
+    uint64_t refresh_errors; /* failed fetches (discovery or JWKS) */
+    uint64_t cache_hits;     /* verified-token cache */
     uint64_t cache_misses;
-    char last_error[256];      /* why the last key set fetch failed, "" after a success */
+    char last_error[256]; /* why the last key set fetch failed, "" after a success */
 };
 
 /**

@@ -79,8 +79,8 @@ static struct wdn_str new_traceparent(struct wdn_http_req *req)
 
 /* Headers a caller may never set: the sidecars own them. */
 static const char *const sidecar_owned[] = {
-    "dapr-api-token", "dapr-app-id", "dapr-caller-app-id", "dapr-callee-app-id",
-    "dapr-caller-namespace", "host",
+    "dapr-api-token",     "dapr-app-id",           "dapr-caller-app-id",
+    "dapr-callee-app-id", "dapr-caller-namespace", "host",
 };
 
 /* The forwarded header list: end-to-end headers of the request, minus what the sidecars own,
@@ -167,14 +167,14 @@ static int mcp_guarded(const struct wdn__sc_cfg *cfg, struct wdn_str method)
 /* Sends the request to this sidecar's app: the app pipeline first, then the app channel.
  * caller is the verified (or, for self-invocation, own) app ID. ingress holds the edits of the
  * httpPipeline, if the request came in through the API port. */
-static void invoke_app(struct wdn_sidecar *sc, struct wdn__sc_listener *l,
-                       struct wdn_http_req *req, int port, uint64_t t0,
-                       struct wdn__sc_cfg *cfg, const char *caller, struct wdn_str method,
-                       struct wdn_str traceparent, const struct wdn_pipeline_out *ingress)
+static void invoke_app(struct wdn_sidecar *sc, struct wdn__sc_listener *l, struct wdn_http_req *req,
+                       int port, uint64_t t0, struct wdn__sc_cfg *cfg, const char *caller,
+                       struct wdn_str method, struct wdn_str traceparent,
+                       const struct wdn_pipeline_out *ingress)
 {
     const struct wdn_http_request *head = wdn_http_req_head(req);
-    struct wdn_pipeline_req prq = {.head = head, .arena = wdn_http_req_arena(req),
-                                   .want_auth = cfg->mcp != NULL};
+    struct wdn_pipeline_req prq = {
+        .head = head, .arena = wdn_http_req_arena(req), .want_auth = cfg->mcp != NULL};
     struct wdn_pipeline_out po;
     struct wdn_http_pool_config pc = {.host = sc->app_address, .port = sc->app_port};
     struct wdn_http_client *cl = worker_client(l, req);
@@ -226,8 +226,7 @@ static void invoke_app(struct wdn_sidecar *sc, struct wdn__sc_listener *l,
     if (rc == 0 && cfg->mcp) {
         switch (mcp_guarded(cfg, method)) {
         case 1:
-            wdn__sc_mcp_check(sc, req, cfg, caller, &po, pool, wdn_str_from_cstr(target), h,
-                              &info);
+            wdn__sc_mcp_check(sc, req, cfg, caller, &po, pool, wdn_str_from_cstr(target), h, &info);
             return;
         case -1:
             wdn__sc_error(sc, req, port, t0, 400, "ERR_DIRECT_INVOKE",
@@ -382,10 +381,10 @@ static void metadata(struct wdn_sidecar *sc, struct wdn_http_req *req, uint64_t 
     char *s;
 
     for (size_t i = 0; i < cfg->n_components; i++)
-        json_array_append_new(comps, json_pack("{s:s, s:s, s:s, s:[]}", "name",
-                                               cfg->components[i].name, "type",
-                                               cfg->components[i].type, "version",
-                                               cfg->components[i].version, "capabilities"));
+        json_array_append_new(comps,
+                              json_pack("{s:s, s:s, s:s, s:[]}", "name", cfg->components[i].name,
+                                        "type", cfg->components[i].type, "version",
+                                        cfg->components[i].version, "capabilities"));
     json_object_set_new(o, "id", json_string(sc->app_id));
     json_object_set_new(o, "runtimeVersion", json_string("warden-" WDN_VERSION));
     json_object_set_new(o, "enabledFeatures", json_array());
@@ -433,10 +432,9 @@ int wdn__sc_api_on_req(struct wdn_http_handler *self, struct wdn_http_req *req)
         return 0;
     }
     if (sc->api_token) {
-        const struct wdn_http_header *t =
-            wdn_http_req_header(req, WDN_STR("dapr-api-token"));
-        if (t == NULL || !wdn_ct_equal(t->value.p, t->value.len, sc->api_token,
-                                       strlen(sc->api_token))) {
+        const struct wdn_http_header *t = wdn_http_req_header(req, WDN_STR("dapr-api-token"));
+        if (t == NULL ||
+            !wdn_ct_equal(t->value.p, t->value.len, sc->api_token, strlen(sc->api_token))) {
             wdn_log_info("decision=deny req=%llu reason=%s status=401 path=%.*s",
                          (unsigned long long)next_id(sc),
                          t ? "invalid_api_token" : "missing_api_token", WDN_STR_FMT(head->path));
@@ -480,8 +478,7 @@ int wdn__sc_api_on_req(struct wdn_http_handler *self, struct wdn_http_req *req)
         goto out;
     }
     if (strcmp(idbuf, sc->app_id) == 0)
-        invoke_app(sc, &sc->api, req, P, t0, cfg, sc->app_id, method, new_traceparent(req),
-                   &po);
+        invoke_app(sc, &sc->api, req, P, t0, cfg, sc->app_id, method, new_traceparent(req), &po);
     else
         invoke_remote(sc, req, t0, dup_str(req, idbuf).p, method, &po);
 out:
@@ -547,9 +544,8 @@ int wdn__sc_internal_on_req(struct wdn_http_handler *self, struct wdn_http_req *
     wdn_log_debug("decision=allow acl=\"%s\" caller=%s verb=%s", dec.reason ? dec.reason : "-",
                   caller.app_id, verb);
     tp = wdn_http_req_header(req, WDN_STR("traceparent"));
-    invoke_app(sc, (struct wdn__sc_listener *)self, req, P, t0, cfg,
-               dup_str(req, caller.app_id).p, method,
-               tp ? tp->value : (struct wdn_str){NULL, 0}, NULL);
+    invoke_app(sc, (struct wdn__sc_listener *)self, req, P, t0, cfg, dup_str(req, caller.app_id).p,
+               method, tp ? tp->value : (struct wdn_str){NULL, 0}, NULL);
 out:
     wdn__sc_cfg_release(cfg);
     return 0;

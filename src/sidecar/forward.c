@@ -199,8 +199,7 @@ static void on_up_done(struct wdn_http_exchange *x, int status, void *ud)
 
     f->x = NULL;
     if ((status == WDN_ECLOSED || status == WDN_ECONNRESET) && !f->started && !f->buffering &&
-        !f->retried && (f->rq.body_length == 0 || f->have_body) &&
-        !wdn_http_req_gone(f->req)) {
+        !f->retried && (f->rq.body_length == 0 || f->have_body) && !wdn_http_req_gone(f->req)) {
         f->retried = true;
         if (start_exchange(f) == 0)
             return;

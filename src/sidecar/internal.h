@@ -32,15 +32,15 @@ struct wdn__sc_component {
 struct wdn__sc_cfg {
     atomic_int refs;
     uint64_t generation;
-    char *config_name;                 /* "" when no Configuration applies */
-    struct wdn_acl *acl;               /* NULL: no access control (allow all, as Dapr) */
+    char *config_name;                  /* "" when no Configuration applies */
+    struct wdn_acl *acl;                /* NULL: no access control (allow all, as Dapr) */
     struct wdn_pipeline *http_pipeline; /* NULL when empty */
     struct wdn_pipeline *app_pipeline;
     struct wdn__sc_component *components; /* in scope for this app, for /v1.0/metadata */
     size_t n_components;
-    struct wdn_mcp_policy *mcp;        /* the MCPServer guarding this app, or NULL */
-    char *mcp_name;                    /* its name */
-    char *mcp_path;                    /* the app path it guards ("/mcp") */
+    struct wdn_mcp_policy *mcp; /* the MCPServer guarding this app, or NULL */
+    char *mcp_name;             /* its name */
+    char *mcp_path;             /* the app path it guards ("/mcp") */
 };
 
 /** Builds a snapshot from the sources named by the options. Errors are logged; d gets the
@@ -62,10 +62,10 @@ enum { WDN__SC_PORT_API = 0, WDN__SC_PORT_INTERNAL = 1 };
 #define WDN__SC_HIST_BUCKETS 14
 
 struct wdn__sc_metrics {
-    atomic_uint_fast64_t requests[2][600];            /* by port and status */
+    atomic_uint_fast64_t requests[2][600]; /* by port and status */
     atomic_uint_fast64_t auth_failures[WDN_MW_REASON_COUNT];
     atomic_uint_fast64_t jwt_failures[WDN_JWT_REASON_COUNT];
-    atomic_uint_fast64_t acl[2][5];                   /* [allowed][by] */
+    atomic_uint_fast64_t acl[2][5]; /* [allowed][by] */
     atomic_uint_fast64_t hist[2][WDN__SC_HIST_BUCKETS + 1];
     atomic_uint_fast64_t hist_sum_us[2];
     atomic_uint_fast64_t reloads_ok, reloads_failed;
@@ -191,10 +191,10 @@ void wdn__sc_respond(struct wdn_sidecar *sc, struct wdn_http_req *req, int port,
 
 /** What a forwarded request needs besides the request: where errors name, how to count. */
 struct wdn__sc_fwd_info {
-    int port;          /* WDN__SC_PORT_* for metrics */
-    uint64_t t0;       /* start, monotonic ns */
+    int port;           /* WDN__SC_PORT_* for metrics */
+    uint64_t t0;        /* start, monotonic ns */
     const char *app_id; /* the target app ID, for error messages (arena string) */
-    bool to_app;       /* app channel (true) or peer sidecar (false) */
+    bool to_app;        /* app channel (true) or peer sidecar (false) */
 };
 
 /**

@@ -34,7 +34,8 @@ static bool filter_doc(struct mcp_ctx *m, json_t *doc)
     if (json_is_array(doc)) {
         size_t i;
         json_t *e;
-        json_array_foreach(doc, i, e) changed |= filter_doc(m, e);
+        json_array_foreach (doc, i, e)
+            changed |= filter_doc(m, e);
         return changed;
     }
     json_t *tools = json_object_get(json_object_get(doc, "result"), "tools");
@@ -184,8 +185,8 @@ static void deny_tool(struct mcp_ctx *m, struct wdn_http_req *req, json_t *id, c
     char *s;
 
     wdn_fmt(msg, sizeof(msg), "access denied: tool '%s' is not granted to '%s'", tool, m->caller);
-    o = json_pack("{s:s, s:O?, s:{s:i, s:s}}", "jsonrpc", "2.0", "id", id, "error", "code",
-                  -32003, "message", msg);
+    o = json_pack("{s:s, s:O?, s:{s:i, s:s}}", "jsonrpc", "2.0", "id", id, "error", "code", -32003,
+                  "message", msg);
     s = o ? json_dumps(o, JSON_COMPACT) : NULL;
     wdn__sc_respond(m->sc, req, m->info.port, m->info.t0, 403, &json_ct, 1,
                     s ? wdn_str_from_cstr(s) : WDN_STR("{}"));
@@ -207,8 +208,8 @@ static void on_body(struct wdn_http_req *req, int status, struct wdn_str body, v
         if (status == WDN_ECLOSED) {
             wdn_http_resp_end(req);
         } else {
-            wdn__sc_error(m->sc, req, m->info.port, m->info.t0,
-                          status == WDN_ELIMIT ? 413 : 400, "ERR_DIRECT_INVOKE",
+            wdn__sc_error(m->sc, req, m->info.port, m->info.t0, status == WDN_ELIMIT ? 413 : 400,
+                          "ERR_DIRECT_INVOKE",
                           status == WDN_ELIMIT ? "request body too large" : "bad request body");
         }
         goto out;
@@ -225,8 +226,7 @@ static void on_body(struct wdn_http_req *req, int status, struct wdn_str body, v
         if (json_is_array(doc)) {
             size_t i;
             json_t *e;
-            json_array_foreach(doc, i, e)
-            {
+            json_array_foreach (doc, i, e) {
                 if (!message_allowed(m, e, &tool, &why, &lists)) {
                     ok = false;
                     denied_id = json_object_get(e, "id");
@@ -273,8 +273,8 @@ void wdn__sc_mcp_check(struct wdn_sidecar *sc, struct wdn_http_req *req, struct 
     struct wdn_mcp_claim *claims = NULL;
 
     if (m == NULL || (m->h = wdn_arena_alloc(a, sizeof(*m->h))) == NULL ||
-        (auth->n_claims && (claims = wdn_arena_alloc(a, auth->n_claims * sizeof(*claims))) ==
-                               NULL)) {
+        (auth->n_claims &&
+         (claims = wdn_arena_alloc(a, auth->n_claims * sizeof(*claims))) == NULL)) {
         wdn__sc_error(sc, req, info->port, info->t0, 500, "ERR_DIRECT_INVOKE", "out of memory");
         return;
     }

@@ -7,9 +7,8 @@
 #include "base/clock.h"
 #include "sidecar/internal.h"
 
-static const double buckets[WDN__SC_HIST_BUCKETS] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025,
-                                                     0.005,  0.01,    0.025,  0.05,  0.1,
-                                                     0.25,   0.5,     1,      5};
+static const double buckets[WDN__SC_HIST_BUCKETS] = {
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5};
 static const char *const port_names[2] = {"api", "internal"};
 static const char *const acl_by_names[5] = {"none", "global", "app", "operation", "invalid"};
 
@@ -124,8 +123,7 @@ void wdn__sc_metrics_render(struct wdn_sidecar *sc, struct wdn_buf *out)
         for (int b = 0; b < 5; b++) {
             uint64_t v = ld(&sc->m.acl[a][b]);
             if (v)
-                wdn_buf_printf(out,
-                               "warden_acl_decisions_total{decision=\"%s\",by=\"%s\"} %llu\n",
+                wdn_buf_printf(out, "warden_acl_decisions_total{decision=\"%s\",by=\"%s\"} %llu\n",
                                a ? "allow" : "deny", acl_by_names[b], (unsigned long long)v);
         }
     wdn_buf_printf(out, "# HELP warden_jwks_refresh_total Key set fetches per bearer component.\n"

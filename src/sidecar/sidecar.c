@@ -48,8 +48,8 @@ static int mkdirs(const char *path)
 /* The CA folder and an exclusive lock around "load, or create and save" so that two sidecars
  * starting together end up with one CA. Project mode: <project>/ca under the project lock.
  * Files mode: --ca-dir, else $WARDEN_HOME/ca, locked with <dir>/.lock. */
-static int load_or_create_ca(struct wdn_sidecar *sc, const char *ca_dir,
-                             struct wdn_pki_cert **out, struct wdn_diag *d)
+static int load_or_create_ca(struct wdn_sidecar *sc, const char *ca_dir, struct wdn_pki_cert **out,
+                             struct wdn_diag *d)
 {
     char dir[WDN_RES_MAX_PATH], crt[WDN_RES_MAX_PATH + 16], lockp[WDN_RES_MAX_PATH + 16];
     int lockfd = -1, rc;
@@ -60,8 +60,7 @@ static int load_or_create_ca(struct wdn_sidecar *sc, const char *ca_dir,
         if (rc == 0)
             rc = wdn_project_lock(sc->project, &lockfd);
         if (rc)
-            return wdn_diag_set(d, rc, "cannot lock project %s: %s", sc->project,
-                                wdn_strerror(rc));
+            return wdn_diag_set(d, rc, "cannot lock project %s: %s", sc->project, wdn_strerror(rc));
     } else {
         if (ca_dir)
             rc = wdn_fmt(dir, sizeof(dir), "%s", ca_dir);
@@ -117,10 +116,16 @@ static int make_tls(struct wdn_sidecar *sc, struct wdn_tls_ctx **srv, struct wdn
         rc = WDN_ECONFIG;
         goto out;
     }
-    struct wdn_tls_config sconf = {.server = true, .cert = wl->cert, .key = wl->key,
-                                   .ca = ca->cert, .verify = WDN_TLS_VERIFY_REQUIRED};
-    struct wdn_tls_config cconf = {.server = false, .cert = wl->cert, .key = wl->key,
-                                   .ca = ca->cert, .verify = WDN_TLS_VERIFY_REQUIRED};
+    struct wdn_tls_config sconf = {.server = true,
+                                   .cert = wl->cert,
+                                   .key = wl->key,
+                                   .ca = ca->cert,
+                                   .verify = WDN_TLS_VERIFY_REQUIRED};
+    struct wdn_tls_config cconf = {.server = false,
+                                   .cert = wl->cert,
+                                   .key = wl->key,
+                                   .ca = ca->cert,
+                                   .verify = WDN_TLS_VERIFY_REQUIRED};
     *srv = wdn_tls_ctx_new(&sconf, d);
     *cli = *srv ? wdn_tls_ctx_new(&cconf, d) : NULL;
     rc = *cli ? 0 : WDN_ETLS;
@@ -134,8 +139,7 @@ out:
     return rc;
 }
 
-int wdn_sidecar_new(const struct wdn_sidecar_opts *o, struct wdn_sidecar **out,
-                    struct wdn_diag *d)
+int wdn_sidecar_new(const struct wdn_sidecar_opts *o, struct wdn_sidecar **out, struct wdn_diag *d)
 {
     struct wdn_sidecar *sc = calloc(1, sizeof(*sc));
     struct wdn__sc_cfg *cfg = NULL;
@@ -186,8 +190,7 @@ int wdn_sidecar_new(const struct wdn_sidecar_opts *o, struct wdn_sidecar **out,
             sc->rotate_ms = strtoull(r, NULL, 10);
     }
     sc->reg = wdn_mw_registry_new();
-    if (!sc->app_id || !sc->app_address || !sc->listen_address || !sc->internal_address ||
-        !sc->reg)
+    if (!sc->app_id || !sc->app_address || !sc->listen_address || !sc->internal_address || !sc->reg)
         goto out;
     for (size_t i = 0; i < o->n_resources_paths && i < WDN_SIDECAR_MAX_RESOURCE_PATHS; i++) {
         sc->resources_paths[i] = strdup(o->resources_paths[i]);
@@ -308,8 +311,8 @@ static int start_server(struct wdn_sidecar *sc, struct wdn__sc_listener *l, cons
                         struct wdn_http_server **srv, int *bound, const char *what,
                         struct wdn_diag *d)
 {
-    struct wdn_http_server_config c = {.handlers = l->chain, .nhandlers = 1, .workers = workers,
-                                       .tls = tls};
+    struct wdn_http_server_config c = {
+        .handlers = l->chain, .nhandlers = 1, .workers = workers, .tls = tls};
     char listen[128];
     int rc;
 
@@ -327,12 +330,11 @@ static int start_server(struct wdn_sidecar *sc, struct wdn__sc_listener *l, cons
 
 static void init_internal(struct wdn_sidecar *sc, int i)
 {
-    sc->internal[i] = (struct wdn__sc_listener){
-        .base = {.on_req = wdn__sc_internal_on_req,
-                 .on_worker_start = wdn__sc_worker_start,
-                 .on_worker_stop = wdn__sc_worker_stop},
-        .sc = sc,
-        .port_kind = WDN__SC_PORT_INTERNAL};
+    sc->internal[i] = (struct wdn__sc_listener){.base = {.on_req = wdn__sc_internal_on_req,
+                                                         .on_worker_start = wdn__sc_worker_start,
+                                                         .on_worker_stop = wdn__sc_worker_stop},
+                                                .sc = sc,
+                                                .port_kind = WDN__SC_PORT_INTERNAL};
 }
 
 /* The previous internal listener ends in the thread pool: freeing a server waits for its
@@ -386,8 +388,8 @@ static void on_rotate(uv_timer_t *t)
         return;
     }
     init_internal(sc, next);
-    if (start_server(sc, &sc->internal[next], sc->internal_address, sc->bound_internal,
-                     sc->workers, srv_ctx, &srv, &bound, "internal mTLS", &d) != 0) {
+    if (start_server(sc, &sc->internal[next], sc->internal_address, sc->bound_internal, sc->workers,
+                     srv_ctx, &srv, &bound, "internal mTLS", &d) != 0) {
         wdn_log_error("certificate rotation failed: %s", wdn_diag_format(&d, buf, sizeof(buf)));
         wdn_tls_ctx_free(srv_ctx);
         wdn_tls_ctx_free(cli_ctx);
@@ -434,12 +436,11 @@ int wdn_sidecar_run(struct wdn_sidecar *sc, struct wdn_diag *d)
     }
     sc->loop_ready = true;
 
-    sc->api = (struct wdn__sc_listener){
-        .base = {.on_req = wdn__sc_api_on_req,
-                 .on_worker_start = wdn__sc_worker_start,
-                 .on_worker_stop = wdn__sc_worker_stop},
-        .sc = sc,
-        .port_kind = WDN__SC_PORT_API};
+    sc->api = (struct wdn__sc_listener){.base = {.on_req = wdn__sc_api_on_req,
+                                                 .on_worker_start = wdn__sc_worker_start,
+                                                 .on_worker_stop = wdn__sc_worker_stop},
+                                        .sc = sc,
+                                        .port_kind = WDN__SC_PORT_API};
     init_internal(sc, 0);
     sc->metrics = (struct wdn__sc_listener){.base = {.on_req = wdn__sc_metrics_on_req}, .sc = sc};
     rc = start_server(sc, &sc->api, sc->listen_address, sc->http_port, sc->workers, NULL,
@@ -455,16 +456,14 @@ int wdn_sidecar_run(struct wdn_sidecar *sc, struct wdn_diag *d)
         memset(&rec, 0, sizeof(rec));
         wdn_fmt(rec.app_id, sizeof(rec.app_id), "%s", sc->app_id);
         wdn_fmt(rec.internal_addr, sizeof(rec.internal_addr), "%s:%d",
-                strcmp(sc->internal_address, "0.0.0.0") == 0 ? "127.0.0.1"
-                                                             : sc->internal_address,
+                strcmp(sc->internal_address, "0.0.0.0") == 0 ? "127.0.0.1" : sc->internal_address,
                 sc->bound_internal);
         rec.http_port = sc->bound_http;
         rec.app_port = sc->app_port;
         rec.pid = (long)getpid();
         rc = wdn_store_put_sidecar(sc->project, &rec);
         if (rc)
-            wdn_diag_set(d, rc, "cannot register in project %s: %s", sc->project,
-                         wdn_strerror(rc));
+            wdn_diag_set(d, rc, "cannot register in project %s: %s", sc->project, wdn_strerror(rc));
         else
             sc->registered = true;
     }

@@ -12,25 +12,25 @@
 
 /** How to run. Every pointer is borrowed for wdn_sidecar_new only (copies are kept). */
 struct wdn_sidecar_opts {
-    const char *app_id;              /* required */
-    int app_port;                    /* 0: no app channel (invocations of this app fail) */
-    const char *app_protocol;        /* "http" (the only one supported); NULL = http */
-    const char *app_address;         /* app channel host; NULL = 127.0.0.1 */
-    const char *listen_address;      /* API listener; NULL = 127.0.0.1 */
-    const char *internal_address;    /* mTLS listener; NULL = 127.0.0.1 */
-    int http_port;                   /* API port; 0 = a free one */
-    int internal_port;               /* mTLS port; 0 = a free one */
-    int metrics_port;                /* /metrics; 0 = a free one, < 0 = off */
+    const char *app_id;           /* required */
+    int app_port;                 /* 0: no app channel (invocations of this app fail) */
+    const char *app_protocol;     /* "http" (the only one supported); NULL = http */
+    const char *app_address;      /* app channel host; NULL = 127.0.0.1 */
+    const char *listen_address;   /* API listener; NULL = 127.0.0.1 */
+    const char *internal_address; /* mTLS listener; NULL = 127.0.0.1 */
+    int http_port;                /* API port; 0 = a free one */
+    int internal_port;            /* mTLS port; 0 = a free one */
+    int metrics_port;             /* /metrics; 0 = a free one, < 0 = off */
     const char *resources_paths[WDN_SIDECAR_MAX_RESOURCE_PATHS]; /* files or folders */
     size_t n_resources_paths;
-    const char *config;              /* a Configuration's name, or a YAML file; NULL = none */
-    const char *project;             /* project mode: resources, binding, CA and registry */
-    const char *peers_file;          /* static name resolution: "app-id host:port" lines */
-    const char *ca_dir;              /* files mode: the CA folder (default $WARDEN_HOME/ca) */
-    const char *api_token;           /* DAPR_API_TOKEN: required from callers when set */
-    const char *app_api_token;       /* APP_API_TOKEN: sent to the app when set */
-    int workers;                     /* worker threads per listener; 0 = cores */
-    bool handle_signals;             /* stop cleanly on SIGINT and SIGTERM */
+    const char *config;        /* a Configuration's name, or a YAML file; NULL = none */
+    const char *project;       /* project mode: resources, binding, CA and registry */
+    const char *peers_file;    /* static name resolution: "app-id host:port" lines */
+    const char *ca_dir;        /* files mode: the CA folder (default $WARDEN_HOME/ca) */
+    const char *api_token;     /* DAPR_API_TOKEN: required from callers when set */
+    const char *app_api_token; /* APP_API_TOKEN: sent to the app when set */
+    int workers;               /* worker threads per listener; 0 = cores */
+    bool handle_signals;       /* stop cleanly on SIGINT and SIGTERM */
 };
 
 struct wdn_sidecar;

@@ -97,8 +97,8 @@ static char *claims(const char *aud, int64_t exp_delta, const char *extra)
 /* Runs p on a request with the given Authorization value (NULL = none) and query. */
 static bool want_auth;
 
-static void run(struct wdn_pipeline *p, const char *auth, const char *query,
-                struct wdn_arena *a, struct wdn_pipeline_out *out)
+static void run(struct wdn_pipeline *p, const char *auth, const char *query, struct wdn_arena *a,
+                struct wdn_pipeline_out *out)
 {
     struct wdn_http_request head;
     struct wdn_pipeline_req rq = {.head = &head, .arena = a, .want_auth = want_auth};
@@ -257,8 +257,8 @@ static void test_bearer_scopes_claims_strip(void **state)
     run(p, auth, NULL, &a, &o);
     assert_int_equal(o.status, 403);
     assert_int_equal(o.reason, WDN_MW_INSUFFICIENT_SCOPE);
-    assert_non_null(strstr(hdr(&o, "WWW-Authenticate"),
-                           "error=\"insufficient_scope\", error_description="));
+    assert_non_null(
+        strstr(hdr(&o, "WWW-Authenticate"), "error=\"insufficient_scope\", error_description="));
     assert_non_null(strstr(hdr(&o, "WWW-Authenticate"), "scope=\"mcp:read mcp:call\""));
     free(auth);
     free(tok);
@@ -368,7 +368,8 @@ static void count_stats(const struct wdn_mw_stats *s, void *arg)
 /* Rebuilding with an unchanged Component shares the instance (key set, cache). */
 static void test_registry_shares(void **state)
 {
-    struct wdn_resources *set = load(NULL, NULL), *set2 = load("  - name: clockSkew\n    value: 2m\n", NULL);
+    struct wdn_resources *set = load(NULL, NULL),
+                         *set2 = load("  - name: clockSkew\n    value: 2m\n", NULL);
     struct wdn_mw_registry *reg = wdn_mw_registry_new();
     struct wdn_pipeline *p1 = NULL, *p2 = NULL, *p3 = NULL;
     struct wdn_diag d;
@@ -442,12 +443,9 @@ static void test_reason_names(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_bearer_answers),
-        cmocka_unit_test(test_bearer_scopes_claims_strip),
-        cmocka_unit_test(test_build_refusals),
-        cmocka_unit_test(test_registry_shares),
-        cmocka_unit_test(test_keys_not_loaded),
-        cmocka_unit_test(test_reason_names),
+        cmocka_unit_test(test_bearer_answers),  cmocka_unit_test(test_bearer_scopes_claims_strip),
+        cmocka_unit_test(test_build_refusals),  cmocka_unit_test(test_registry_shares),
+        cmocka_unit_test(test_keys_not_loaded), cmocka_unit_test(test_reason_names),
     };
     return cmocka_run_group_tests(tests, setup_keys, teardown_keys);
 }

@@ -172,8 +172,7 @@ static void *runner(void *arg)
 
 static void test_start_stop(void **state)
 {
-    struct wdn_sidecar_opts o = {.app_id = "app", .http_port = 0, .metrics_port = 0,
-                                 .workers = 1};
+    struct wdn_sidecar_opts o = {.app_id = "app", .http_port = 0, .metrics_port = 0, .workers = 1};
     struct wdn_sidecar *sc = NULL;
     struct wdn_diag d;
     pthread_t t;
