@@ -93,7 +93,6 @@
 #define WDN_ISSUER_MAX_CLIENTS_FILE_BYTES (1u << 20) /* the --clients YAML file */
 
 /* Pipelines and the sidecar (src/pipeline, src/sidecar). */
-#define WDN_PIPELINE_TOKEN_CACHE_SLOTS 4096 /* verified tokens cached per bearer instance */
 #define WDN_SIDECAR_MAX_PEERS 1024          /* entries of a --peers file */
 #define WDN_SIDECAR_MAX_RESOURCE_PATHS 16   /* --resources-path given several times */
 #define WDN_SIDECAR_RELOAD_DEBOUNCE_MS 50   /* quiet time after a file event before reloading */

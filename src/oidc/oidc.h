@@ -75,6 +75,10 @@ void wdn_oidc_validator_free(struct wdn_oidc_validator *v);
 enum wdn_jwt_reason wdn_oidc_verify(struct wdn_oidc_validator *v, struct wdn_str token,
                                     int64_t now, struct wdn_jwt **claims);
 
+/** wdn_oidc_verify that also says (cached non-NULL) whether the verified-token cache answered. */
+enum wdn_jwt_reason wdn_oidc_verify_ex(struct wdn_oidc_validator *v, struct wdn_str token,
+                                       int64_t now, struct wdn_jwt **claims, bool *cached);
+
 /** Current key set status. */
 enum wdn_oidc_status wdn_oidc_status(struct wdn_oidc_validator *v);
 /** Counters. */

@@ -441,6 +441,12 @@ static void request_refetch(struct wdn_oidc_validator *v)
 enum wdn_jwt_reason wdn_oidc_verify(struct wdn_oidc_validator *v, struct wdn_str token,
                                     int64_t now, struct wdn_jwt **claims)
 {
+    return wdn_oidc_verify_ex(v, token, now, claims, NULL);
+}
+
+enum wdn_jwt_reason wdn_oidc_verify_ex(struct wdn_oidc_validator *v, struct wdn_str token,
+                                       int64_t now, struct wdn_jwt **claims, bool *cached)
+{
     unsigned char digest[32];
     struct wdn_jwks *keys;
     struct wdn_jwt *j = NULL;
@@ -448,6 +454,8 @@ enum wdn_jwt_reason wdn_oidc_verify(struct wdn_oidc_validator *v, struct wdn_str
 
     if (claims)
         *claims = NULL;
+    if (cached)
+        *cached = false;
     if (token.len > WDN_JWT_MAX_TOKEN_BYTES)
         return WDN_JWT_TOKEN_TOO_LARGE;
     if (v->cache != NULL) {
@@ -455,6 +463,8 @@ enum wdn_jwt_reason wdn_oidc_verify(struct wdn_oidc_validator *v, struct wdn_str
             return WDN_JWT_INTERNAL;
         j = wdn_token_cache_get(v->cache, digest, now);
         if (j != NULL) {
+            if (cached)
+                *cached = true;
             if (claims)
                 *claims = j;
             else

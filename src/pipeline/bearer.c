@@ -1,13 +1,12 @@
 /* middleware.http.bearer: OAuth2 bearer tokens (RFC 6750) checked as JWTs against the issuer's
  * key set. Dapr's metadata (issuer, audience, jwksURL) plus warden's additions (several
  * audiences, clockSkew, requiredScopes, forwardClaims, stripToken, resourceMetadata); see
- * docs/sidecar.md. The key set is fetched by a background thread per instance (discovery when
- * jwksURL is empty), so a request never waits on the network: until the first key set is in,
- * protected requests get 503, never 200. Verified tokens are cached by their SHA-256. */
+ * docs/sidecar.md. Tokens are checked by the OIDC validator (src/oidc): its background thread
+ * fetches the key set (discovery when jwksURL is empty), so a request never waits on the
+ * network: until the first key set is in, protected requests get 503, never 200. Verified
+ * tokens are cached there by their SHA-256. */
 #include <errno.h>
 #include <jansson.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -17,18 +16,13 @@
 #include "base/error.h"
 #include "base/limits.h"
 #include "http/fetch.h"
-#include "jose/crypto.h"
 #include "jose/jwt.h"
+#include "oidc/oidc.h"
 #include "pipeline/internal.h"
 
 struct claim_fwd {
     char *claim;
     char *header;
-};
-
-struct centry {
-    unsigned char hash[32];
-    struct wdn_jwt *jwt; /* one reference, or NULL for an empty slot */
 };
 
 struct bearer {
@@ -53,25 +47,8 @@ struct bearer {
     struct wdn_jwt_rules rules;
     char *ca_file;
 
-    /* The current key set, swapped by the refresh thread. */
-    pthread_mutex_t keys_mu;
-    struct wdn_jwks *keys;
-    atomic_bool loaded;
-    atomic_size_t nkeys;
-    atomic_uint_fast64_t refresh_ok, refresh_err, hits, misses;
-    char last_error[256]; /* under keys_mu */
-
-    /* The refresh thread. */
-    pthread_t thr;
-    bool thr_started;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    bool stop, kick;
-    uint64_t last_kick_ms;
-
-    /* Verified tokens, direct-mapped by hash. */
-    pthread_mutex_t cache_mu;
-    struct centry *cache;
+    /* Key set, refresh and verified-token cache. */
+    struct wdn_oidc_validator *v;
 };
 
 /* ---- Metadata ---------------------------------------------------------------------------- */
@@ -230,8 +207,8 @@ static int apply_meta(struct bearer *b, const struct wdn_res_component *c, struc
         } else if (strcmp(n, "jwksURL") == 0 || strcmp(n, "jwksUrl") == 0) {
             free(b->jwks_url);
             b->jwks_url = *v ? strdup(v) : NULL;
-            if (*v && strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0)
-                rc = meta_err(d, c, it, "jwksURL must be an http:// or https:// URL", NULL);
+            if (*v && strncmp(v, "https://", 8) != 0)
+                rc = meta_err(d, c, it, "jwksURL must be an https:// URL", NULL);
         } else if (strcmp(n, "jwks") == 0) {
             struct wdn_diag jd;
             struct wdn_jwks *ks = wdn_jwks_parse(wdn_str_from_cstr(v), &jd);
@@ -291,211 +268,10 @@ static int apply_meta(struct bearer *b, const struct wdn_res_component *c, struc
         return meta_err(d, c, it_aud, "metadata property 'audience' is required", NULL);
     if (b->jwks_url && b->jwks_inline)
         return meta_err(d, c, it_iss, "set jwksURL or jwks, not both", NULL);
-    if (b->jwks_url == NULL && b->jwks_inline == NULL && strncmp(b->issuer, "https://", 8) != 0 &&
-        strncmp(b->issuer, "http://", 7) != 0)
+    if (b->jwks_url == NULL && b->jwks_inline == NULL && strncmp(b->issuer, "https://", 8) != 0)
         return meta_err(d, c, it_iss,
-                        "issuer must be an http(s) URL for discovery (or set jwksURL)", NULL);
+                        "issuer must be an https:// URL for discovery (or set jwksURL)", NULL);
     return 0;
-}
-
-/* ---- Key set refresh --------------------------------------------------------------------- */
-
-#define BEARER_FETCH_TIMEOUT_MS 5000
-#define BEARER_REFRESH_MAX_S 600 /* refreshed at least this often */
-#define BEARER_REFRESH_MIN_S 60
-#define BEARER_KICK_MIN_MS 5000 /* refetch on an unknown kid at most this often */
-
-/* Records why a fetch failed: "<what> <url>: <detail>". */
-static void set_error(struct bearer *b, const char *what, const char *url, const char *detail)
-{
-    pthread_mutex_lock(&b->keys_mu);
-    wdn_fmt(b->last_error, sizeof(b->last_error), "%s %s: %s", what, url ? url : "",
-            detail ? detail : "");
-    pthread_mutex_unlock(&b->keys_mu);
-}
-
-static int64_t max_age(const char *cc)
-{
-    const char *p = strstr(cc, "max-age=");
-    long long v;
-
-    if (p == NULL)
-        return -1;
-    v = strtoll(p + 8, NULL, 10);
-    return v > 0 ? v : -1;
-}
-
-/* Discovery (OpenID Connect Discovery 1.0, issuer compared byte for byte as Dapr does):
- * returns a malloc'd jwks_uri or NULL. */
-static char *discover(struct bearer *b)
-{
-    struct wdn_fetch_request rq = {.timeout_ms = BEARER_FETCH_TIMEOUT_MS,
-                                   .ca_file = b->ca_file,
-                                   .max_response = WDN_OIDC_MAX_DISCOVERY_BYTES};
-    struct wdn_fetch_response resp;
-    struct wdn_diag d;
-    char url[2048];
-    size_t ilen = strlen(b->issuer);
-    json_t *doc = NULL;
-    char *out = NULL;
-
-    if (ilen && b->issuer[ilen - 1] == '/')
-        ilen--;
-    if (wdn_fmt(url, sizeof(url), "%.*s/.well-known/openid-configuration", (int)ilen, b->issuer) !=
-        0) {
-        set_error(b, "discovery", b->issuer, "issuer URL too long");
-        return NULL;
-    }
-    rq.url = url;
-    wdn_diag_clear(&d);
-    if (wdn_fetch(&rq, &resp, &d) != 0) {
-        set_error(b, "discovery", url, d.msg);
-        goto out;
-    }
-    if (resp.status != 200) {
-        char st[32];
-        wdn_fmt(st, sizeof(st), "status %ld", resp.status);
-        set_error(b, "discovery", url, st);
-        goto out;
-    }
-    doc = json_loadb(resp.body.data, resp.body.len, JSON_REJECT_DUPLICATES, NULL);
-    if (!json_is_object(doc)) {
-        set_error(b, "discovery", url, "not a JSON object");
-        goto out;
-    }
-    if (!json_is_string(json_object_get(doc, "issuer")) ||
-        strcmp(json_string_value(json_object_get(doc, "issuer")), b->issuer) != 0) {
-        set_error(b, "discovery", url,
-                  "the issuer in the document does not match the configured issuer");
-        goto out;
-    }
-    if (!json_is_string(json_object_get(doc, "jwks_uri")) ||
-        json_string_length(json_object_get(doc, "jwks_uri")) == 0) {
-        set_error(b, "discovery", url, "the document does not contain a 'jwks_uri'");
-        goto out;
-    }
-    out = strdup(json_string_value(json_object_get(doc, "jwks_uri")));
-out:
-    json_decref(doc);
-    wdn_fetch_response_reset(&resp);
-    return out;
-}
-
-/* One refresh. Returns 0 and the next interval, or an error (the last good set stays). */
-static int refresh(struct bearer *b, char **discovered, int64_t *next_s)
-{
-    struct wdn_fetch_request rq = {.timeout_ms = BEARER_FETCH_TIMEOUT_MS,
-                                   .ca_file = b->ca_file,
-                                   .max_response = WDN_JWKS_MAX_BYTES};
-    struct wdn_fetch_response resp;
-    struct wdn_jwks *set = NULL, *old;
-    struct wdn_diag d;
-    int64_t age;
-    int rc = WDN_EIO;
-
-    memset(&resp, 0, sizeof(resp));
-    if (b->jwks_url == NULL && *discovered == NULL) {
-        *discovered = discover(b);
-        if (*discovered == NULL)
-            return WDN_EIO;
-    }
-    rq.url = b->jwks_url ? b->jwks_url : *discovered;
-    wdn_diag_clear(&d);
-    if (wdn_fetch(&rq, &resp, &d) != 0) {
-        set_error(b, "JWKS", rq.url, d.msg);
-        goto out;
-    }
-    if (resp.status != 200) {
-        char st[32];
-        wdn_fmt(st, sizeof(st), "status %ld", resp.status);
-        set_error(b, "JWKS", rq.url, st);
-        goto out;
-    }
-    set = wdn_jwks_parse((struct wdn_str){resp.body.data, resp.body.len}, &d);
-    if (set == NULL) {
-        set_error(b, "JWKS", rq.url, d.msg);
-        goto out;
-    }
-    if (wdn_jwks_count(set) == 0) {
-        set_error(b, "JWKS", rq.url, "no usable signing key");
-        goto out;
-    }
-    pthread_mutex_lock(&b->keys_mu);
-    old = b->keys;
-    b->keys = set;
-    b->last_error[0] = '\0';
-    pthread_mutex_unlock(&b->keys_mu);
-    atomic_store(&b->nkeys, wdn_jwks_count(set));
-    atomic_store(&b->loaded, true);
-    set = old;
-    age = max_age(resp.cache_control);
-    *next_s = BEARER_REFRESH_MAX_S;
-    if (age > 0 && age < *next_s)
-        *next_s = age < BEARER_REFRESH_MIN_S ? BEARER_REFRESH_MIN_S : age;
-    rc = 0;
-out:
-    if (rc && *discovered) {
-        /* Rediscover next time: the issuer may have moved its keys. */
-        free(*discovered);
-        *discovered = NULL;
-    }
-    wdn_jwks_release(set);
-    wdn_fetch_response_reset(&resp);
-    return rc;
-}
-
-static void *refresh_main(void *arg)
-{
-    struct bearer *b = arg;
-    char *discovered = NULL;
-    unsigned failures = 0;
-
-    pthread_mutex_lock(&b->mu);
-    while (!b->stop) {
-        int64_t next_s = BEARER_REFRESH_MAX_S;
-        struct timespec until;
-        int rc;
-
-        b->kick = false;
-        pthread_mutex_unlock(&b->mu);
-        rc = refresh(b, &discovered, &next_s);
-        if (rc == 0) {
-            atomic_fetch_add(&b->refresh_ok, 1);
-            failures = 0;
-        } else {
-            atomic_fetch_add(&b->refresh_err, 1);
-            /* Before the first key set, retry quickly (1, 2, 4 ... 30 s); afterwards the last
-             * good set serves while we retry (5, 10 ... 300 s). */
-            if (!atomic_load(&b->loaded))
-                next_s = failures >= 5 ? 30 : (1 << failures);
-            else
-                next_s = failures >= 6 ? 300 : (5 << failures);
-            failures++;
-        }
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += next_s;
-        pthread_mutex_lock(&b->mu);
-        while (!b->stop && !b->kick)
-            if (pthread_cond_timedwait(&b->cv, &b->mu, &until) == ETIMEDOUT)
-                break;
-    }
-    pthread_mutex_unlock(&b->mu);
-    free(discovered);
-    wdn_jose_thread_cleanup();
-    return NULL;
-}
-
-static void kick(struct bearer *b)
-{
-    uint64_t now = wdn_clock_mono_ms();
-
-    pthread_mutex_lock(&b->mu);
-    if (b->last_kick_ms == 0 || now - b->last_kick_ms >= BEARER_KICK_MIN_MS) {
-        b->last_kick_ms = now;
-        b->kick = true;
-        pthread_cond_signal(&b->cv);
-    }
-    pthread_mutex_unlock(&b->mu);
 }
 
 /* ---- Instance ---------------------------------------------------------------------------- */
@@ -504,19 +280,7 @@ static void bearer_destroy(struct wdn__mw *m)
 {
     struct bearer *b = (struct bearer *)m;
 
-    if (b->thr_started) {
-        pthread_mutex_lock(&b->mu);
-        b->stop = true;
-        pthread_cond_signal(&b->cv);
-        pthread_mutex_unlock(&b->mu);
-        pthread_join(b->thr, NULL);
-    }
-    if (b->cache) {
-        for (size_t i = 0; i < WDN_PIPELINE_TOKEN_CACHE_SLOTS; i++)
-            wdn_jwt_release(b->cache[i].jwt);
-        free(b->cache);
-    }
-    wdn_jwks_release(b->keys);
+    wdn_oidc_validator_free(b->v);
     for (size_t i = 0; i < b->n_claims; i++) {
         free(b->claims[i].claim);
         free(b->claims[i].header);
@@ -531,10 +295,6 @@ static void bearer_destroy(struct wdn__mw *m)
     free(b->www_missing);
     free(b->required_scope_text);
     free(b->ca_file);
-    pthread_mutex_destroy(&b->keys_mu);
-    pthread_mutex_destroy(&b->mu);
-    pthread_cond_destroy(&b->cv);
-    pthread_mutex_destroy(&b->cache_mu);
     free(b);
 }
 
@@ -550,10 +310,6 @@ static int bearer_create(const struct wdn_res_component *c, struct wdn__mw **out
     wdn_buf_init(&w, 8192);
     if (b == NULL)
         return WDN_ENOMEM;
-    pthread_mutex_init(&b->keys_mu, NULL);
-    pthread_mutex_init(&b->mu, NULL);
-    pthread_cond_init(&b->cv, NULL);
-    pthread_mutex_init(&b->cache_mu, NULL);
     b->base.vt = &wdn__mw_bearer;
     wdn_jwt_rules_init(&b->rules);
     rc = apply_meta(b, c, d);
@@ -579,26 +335,31 @@ static int bearer_create(const struct wdn_res_component *c, struct wdn__mw **out
         if (wdn_buf_printf(&w, "%s%s", i ? " " : "", b->scopes[i]) != 0)
             goto out;
     b->required_scope_text = strdup(w.len ? wdn_buf_cstr(&w) : "");
-    b->cache = calloc(WDN_PIPELINE_TOKEN_CACHE_SLOTS, sizeof(*b->cache));
-    if (!b->www_missing || !b->required_scope_text || !b->cache)
+    if (!b->www_missing || !b->required_scope_text)
         goto out;
-    if (b->jwks_inline) {
-        /* A fixed key set: loaded once, never fetched. */
-        b->keys = wdn_jwks_parse(wdn_str_from_cstr(b->jwks_inline), NULL);
-        if (b->keys == NULL)
-            goto out;
-        atomic_store(&b->nkeys, wdn_jwks_count(b->keys));
-        atomic_store(&b->loaded, true);
-        *out = &b->base;
-        b = NULL;
-        rc = 0;
+    struct wdn_oidc_config oc;
+    wdn_oidc_config_init(&oc);
+    oc.issuer = b->issuer;
+    oc.audiences = b->audiences;
+    oc.n_audiences = b->n_aud;
+    oc.clock_skew_s = b->rules.clock_skew_s;
+    oc.required_scopes = b->scopes;
+    oc.n_required_scopes = b->n_scopes;
+    oc.jwks_json = b->jwks_inline;
+    oc.jwks_url = b->jwks_url;
+    oc.ca_file = b->ca_file;
+    b->v = wdn_oidc_validator_new(&oc, d);
+    if (b->v == NULL) {
+        rc = d ? d->code : WDN_ECONFIG;
+        if (d) {
+            /* Point at the component, as the metadata errors do. */
+            char msg[sizeof(d->msg)];
+            memcpy(msg, d->msg, sizeof(msg));
+            wdn_diag_set_at(d, rc, c->pos.file, c->pos.line, c->pos.col, "component \"%.64s\": %.400s",
+                            c->metadata.name, msg);
+        }
         goto out;
     }
-    if (pthread_create(&b->thr, NULL, refresh_main, b) != 0) {
-        rc = WDN_ESYS;
-        goto out;
-    }
-    b->thr_started = true;
     *out = &b->base;
     b = NULL;
     rc = 0;
@@ -611,22 +372,22 @@ out:
 
 static bool bearer_ready(struct wdn__mw *m)
 {
-    return atomic_load(&((struct bearer *)m)->loaded);
+    return wdn_oidc_status(((struct bearer *)m)->v) != WDN_OIDC_NEVER_LOADED;
 }
 
 static void bearer_stats(struct wdn__mw *m, struct wdn_mw_stats *s)
 {
     struct bearer *b = (struct bearer *)m;
+    struct wdn_oidc_stats st;
 
-    s->keys_loaded = atomic_load(&b->loaded);
-    s->keys = atomic_load(&b->nkeys);
-    s->refresh_ok = atomic_load(&b->refresh_ok);
-    s->refresh_errors = atomic_load(&b->refresh_err);
-    s->cache_hits = atomic_load(&b->hits);
-    s->cache_misses = atomic_load(&b->misses);
-    pthread_mutex_lock(&b->keys_mu);
-    memcpy(s->last_error, b->last_error, sizeof(s->last_error));
-    pthread_mutex_unlock(&b->keys_mu);
+    wdn_oidc_stats(b->v, &st);
+    s->keys_loaded = st.loaded_at != 0;
+    s->keys = st.keys;
+    s->refresh_ok = st.fetch_ok;
+    s->refresh_errors = st.fetch_failed;
+    s->cache_hits = st.cache_hits;
+    s->cache_misses = st.cache_misses;
+    wdn_oidc_last_error(b->v, s->last_error, sizeof(s->last_error));
 }
 
 /* ---- Per request ------------------------------------------------------------------------- */
@@ -696,41 +457,6 @@ static bool token_in_query(struct wdn_str q)
     return false;
 }
 
-static struct wdn_jwt *cache_get(struct bearer *b, const unsigned char h[32],
-                                 const struct wdn_jwks *keys, int64_t now)
-{
-    struct centry *e =
-        &b->cache[(h[0] | (h[1] << 8) | ((size_t)h[2] << 16)) % WDN_PIPELINE_TOKEN_CACHE_SLOTS];
-    struct wdn_jwt *j = NULL;
-
-    pthread_mutex_lock(&b->cache_mu);
-    if (e->jwt && memcmp(e->hash, h, 32) == 0)
-        j = wdn_jwt_ref(e->jwt);
-    pthread_mutex_unlock(&b->cache_mu);
-    /* A cached token stays good only while it has not expired and the key that verified it is
-     * still in the current key set (a rotated-out key revokes its tokens). */
-    if (j && (now > wdn_jwt_exp(j) + b->rules.clock_skew_s ||
-              !wdn_jwks_has_thumbprint(keys, wdn_jwt_key_thumbprint(j)))) {
-        wdn_jwt_release(j);
-        j = NULL;
-    }
-    return j;
-}
-
-static void cache_put(struct bearer *b, const unsigned char h[32], struct wdn_jwt *j)
-{
-    struct centry *e =
-        &b->cache[(h[0] | (h[1] << 8) | ((size_t)h[2] << 16)) % WDN_PIPELINE_TOKEN_CACHE_SLOTS];
-    struct wdn_jwt *old;
-
-    pthread_mutex_lock(&b->cache_mu);
-    old = e->jwt;
-    memcpy(e->hash, h, 32);
-    e->jwt = wdn_jwt_ref(j);
-    pthread_mutex_unlock(&b->cache_mu);
-    wdn_jwt_release(old);
-}
-
 /* A claim's value as header text, or NULL when absent or unsafe in a header. */
 static char *claim_value(const struct wdn_jwt *j, const char *name, struct wdn_arena *a)
 {
@@ -798,10 +524,8 @@ static int bearer_run(struct wdn__mw *m, const struct wdn_pipeline_req *rq,
     struct bearer *b = (struct bearer *)m;
     const struct wdn_http_request *head = rq->head;
     const struct wdn_http_header *auth;
-    struct wdn_jwks *keys = NULL;
     struct wdn_jwt *jwt = NULL;
     struct wdn_str tok;
-    unsigned char h[32];
     enum wdn_jwt_reason r;
     int64_t now = rq->now ? rq->now : wdn_clock_unix();
     int rc = 0;
@@ -827,28 +551,12 @@ static int bearer_run(struct wdn__mw *m, const struct wdn_pipeline_req *rq,
         goto out;
     }
     tok = wdn_str_trim_ows((struct wdn_str){auth->value.p + 7, auth->value.len - 7});
-    pthread_mutex_lock(&b->keys_mu);
-    keys = b->keys ? wdn_jwks_ref(b->keys) : NULL;
-    pthread_mutex_unlock(&b->keys_mu);
-    if (keys == NULL) {
-        kick(b);
+    /* Never blocks: an unknown kid or a missing key set schedules a (debounced) refetch. */
+    r = wdn_oidc_verify_ex(b->v, tok, now, &jwt, &out->cached);
+    if (r == WDN_JWT_KEY_SET_NOT_LOADED) {
         deny(b, out, 503, WDN_MW_KEYS_NOT_LOADED, (struct wdn_str){NULL, 0});
         goto out;
     }
-    if (tok.len > WDN_JWT_MAX_TOKEN_BYTES || wdn_jose_sha256(tok.p, tok.len, h) != 0) {
-        r = tok.len > WDN_JWT_MAX_TOKEN_BYTES ? WDN_JWT_TOKEN_TOO_LARGE : WDN_JWT_INTERNAL;
-    } else if ((jwt = cache_get(b, h, keys, now)) != NULL) {
-        atomic_fetch_add_explicit(&b->hits, 1, memory_order_relaxed);
-        out->cached = true;
-        r = WDN_JWT_OK;
-    } else {
-        atomic_fetch_add_explicit(&b->misses, 1, memory_order_relaxed);
-        r = wdn_jwt_verify(keys, &b->rules, tok, now, &jwt);
-        if (r == WDN_JWT_OK)
-            cache_put(b, h, jwt);
-    }
-    if (r == WDN_JWT_UNKNOWN_KID)
-        kick(b);
     if (r == WDN_JWT_INSUFFICIENT_SCOPE) {
         out->jwt_reason = r;
         deny(b, out, 403, WDN_MW_INSUFFICIENT_SCOPE,
@@ -880,7 +588,6 @@ static int bearer_run(struct wdn__mw *m, const struct wdn_pipeline_req *rq,
         export_auth(jwt, rq->arena, out);
 out:
     wdn_jwt_release(jwt);
-    wdn_jwks_release(keys);
     return rc;
 }
 

@@ -404,7 +404,7 @@ static void test_keys_not_loaded(void **state)
         "  type: middleware.http.bearer\n  version: v1\n  metadata:\n"
         "  - name: issuer\n    value: \"https://issuer.test/\"\n"
         "  - name: audience\n    value: aud\n"
-        "  - name: jwksURL\n    value: \"http://127.0.0.1:1/jwks\"\n"
+        "  - name: jwksURL\n    value: \"https://127.0.0.1:1/jwks\"\n"
         "---\napiVersion: dapr.io/v1alpha1\nkind: Configuration\nmetadata:\n  name: cfg\n"
         "spec:\n  appHttpPipeline:\n    handlers:\n    - name: bearer\n"
         "      type: middleware.http.bearer\n";
