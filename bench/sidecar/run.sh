@@ -37,7 +37,10 @@ rss() { # PID of the `timeout` wrapper: the sidecar is its child. RSS, private (
 }
 
 # A fixed ES256 key set and a token valid until 2100 (the fuzz seeds' key, iss/aud below).
-JWKS=$(sed -n 's/.*const char \*jwks = "\(.*\)";/\1/p' "$SRC/fuzz/fuzz_pipeline_bearer.c" | sed 's/\\"/"/g')
+# The C string literal may span several lines (clang-format): join its pieces, then unescape.
+JWKS=$(awk '/const char \*jwks =/ {f=1; next} f {print; if (/;[[:space:]]*$/) exit}' \
+        "$SRC/fuzz/fuzz_pipeline_bearer.c" | sed -e 's/^[[:space:]]*"//' -e 's/";*[[:space:]]*$//' |
+    tr -d '\n' | sed 's/\\"/"/g')
 TOK=$(sed -n 's/^Bearer \(.*\)$/\1/p' "$SRC/fuzz/corpus/pipeline_bearer/valid")
 
 APP=$(free_port)
