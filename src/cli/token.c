@@ -6,12 +6,14 @@
 #include <string.h>
 
 #include <curl/curl.h>
+#include <jansson.h>
 
 #include "base/diag.h"
 #include "base/error.h"
 #include "base/limits.h"
 #include "cli/cli.h"
 #include "http/fetch.h"
+#include "jose/b64url.h"
 #include "oauth2/client.h"
 
 static const char token_usage[] =
@@ -34,7 +36,47 @@ static const char token_usage[] =
     "  --scope S              space-separated scopes\n"
     "  --auth-method M        client_secret_basic (default), client_secret_post or json\n"
     "  --ca-file FILE         trust the CAs in FILE (PEM)\n"
+    "  --decode               also print the token's JOSE header and claims (not verified),\n"
+    "                         as JSON, after the token\n"
     "  -h, --help             this help\n";
+
+/* Prints one base64url part of a JWS as indented JSON. */
+static int print_part(struct wdn_str part)
+{
+    unsigned char buf[WDN_JWT_MAX_TOKEN_BYTES];
+    size_t n;
+    json_error_t jerr;
+    json_t *j;
+
+    if (wdn_b64url_decode(part, buf, sizeof(buf), &n) != 0)
+        return -1;
+    j = json_loadb((const char *)buf, n, 0, &jerr);
+    if (j == NULL)
+        return -1;
+    char *s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    json_decref(j);
+    if (s == NULL)
+        return -1;
+    printf("%s\n", s);
+    free(s);
+    return 0;
+}
+
+/* --decode: the header and the claims, for debugging a provider's tokens. Not a verification. */
+static int print_decoded(const char *token)
+{
+    struct wdn_str t = wdn_str_from_cstr(token);
+    long d1 = wdn_str_index(t, '.');
+    if (d1 <= 0)
+        return -1;
+    struct wdn_str rest = {t.p + d1 + 1, t.len - (size_t)d1 - 1};
+    long d2 = wdn_str_index(rest, '.');
+    if (d2 <= 0)
+        return -1;
+    if (print_part((struct wdn_str){t.p, (size_t)d1}) != 0)
+        return -1;
+    return print_part((struct wdn_str){rest.p, (size_t)d2});
+}
 
 int wdn_cli_token(int argc, char **argv)
 {
@@ -43,14 +85,15 @@ int wdn_cli_token(int argc, char **argv)
         {"client-secret", required_argument, NULL, 's'}, {"audience", required_argument, NULL, 'a'},
         {"resource", required_argument, NULL, 'r'}, {"scope", required_argument, NULL, 'o'},
         {"auth-method", required_argument, NULL, 'm'}, {"ca-file", required_argument, NULL, 'c'},
-        {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
+        {"decode", no_argument, NULL, 'd'}, {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     struct wdn_oauth2_config cfg = {0};
     struct wdn_oauth2_client *client = NULL;
     struct wdn_diag diag;
     const char *method = NULL;
     char url[1024], token[WDN_JWT_MAX_TOKEN_BYTES + 1], msg[1024];
-    int c, rc = WDN_CLI_FAIL;
+    int c, decode = 0, rc = WDN_CLI_FAIL;
 
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -63,6 +106,7 @@ int wdn_cli_token(int argc, char **argv)
         case 'o': cfg.scope = optarg; break;
         case 'm': method = optarg; break;
         case 'c': cfg.ca_file = optarg; break;
+        case 'd': decode = 1; break;
         case 'h': fputs(token_usage, stdout); return WDN_CLI_OK;
         default: fputs(token_usage, stderr); return WDN_CLI_USAGE;
         }
@@ -118,6 +162,10 @@ int wdn_cli_token(int argc, char **argv)
     }
     printf("%s\n", token);
     rc = WDN_CLI_OK;
+    if (decode && print_decoded(token) != 0) {
+        fprintf(stderr, "warden token: the token is not a compact JWS (three base64url parts)\n");
+        rc = WDN_CLI_FAIL;
+    }
 out:
     wdn_oauth2_client_free(client);
     curl_global_cleanup();

@@ -115,6 +115,9 @@ done
 "$W" token --token-url "$U/oauth/token" --client-id c1 --client-secret nope >/dev/null 2>"$E2E_TMP/tokerr"
 expect_eq "warden token with a wrong secret fails" "$?" "1"
 expect_contains "and says why" "$(cat "$E2E_TMP/tokerr")" "invalid_client"
+dec=$("$W" token --token-url "$U/oauth/token" --client-id c1 --client-secret s3cret \
+    --audience https://api/ --decode 2>/dev/null | tail -n +2 | jq -s -c '[.[0].typ, .[1].sub]')
+expect_eq "warden token --decode prints header and claims" "$dec" '["at+jwt","c1@clients"]'
 
 # rotation while running
 rot=$("$W" issuer rotate --state "$S" --overlap 3600)
