@@ -98,8 +98,7 @@ struct wdn_http_pool {
     bool closing;
     struct wdn_http_exchange *free_x;
     size_t nfree_x;
-    struct wdn__http_wreq *free_wr;
-    size_t nfree_wr;
+    struct wdn__http_wreq_cache wreqs;
     struct wdn_http_pool *next; /* in a wdn_http_client */
 };
 
@@ -118,40 +117,12 @@ static void cc_attach(struct cconn *cc, struct wdn_http_exchange *x);
 
 static struct wdn__http_wreq *wr_get(struct wdn_http_pool *p)
 {
-    struct wdn__http_wreq *wr = p->free_wr;
-
-    if (wr) {
-        p->free_wr = wr->next_free;
-        p->nfree_wr--;
-        wr->buf.len = 0;
-    } else {
-        wr = calloc(1, sizeof(*wr));
-        if (wr == NULL)
-            return NULL;
-        wdn_buf_init(&wr->buf, (size_t)WDN_HTTP_MAX_BODY_BYTES + 65536);
-    }
-    wr->x = NULL;
-    wr->xcb = NULL;
-    wr->ud = NULL;
-    wr->qnext = NULL;
-    wr->nbufs = 0;
-    return wr;
+    return wdn__http_wreq_get(&p->wreqs);
 }
 
 static void wr_put(struct wdn_http_pool *p, struct wdn__http_wreq *wr)
 {
-    free(wr->tls_out);
-    wr->tls_out = NULL;
-    if (wr->buf.cap > 65536)
-        wdn_buf_reset(&wr->buf);
-    if (p->nfree_wr >= FREE_MAX) {
-        wdn_buf_reset(&wr->buf);
-        free(wr);
-        return;
-    }
-    wr->next_free = p->free_wr;
-    p->free_wr = wr;
-    p->nfree_wr++;
+    wdn__http_wreq_put(&p->wreqs, wr, FREE_MAX, 65536);
 }
 
 static struct wdn_http_exchange *x_get(struct wdn_http_pool *p)
@@ -211,12 +182,7 @@ static void pool_destroy(struct wdn_http_pool *p)
         wdn_buf_reset(&x->head);
         free(x);
     }
-    while (p->free_wr) {
-        struct wdn__http_wreq *wr = p->free_wr;
-        p->free_wr = wr->next_free;
-        wdn_buf_reset(&wr->buf);
-        free(wr);
-    }
+    wdn__http_wreq_cache_drain(&p->wreqs);
     free(p->host);
     free(p->server_name);
     free(p->session_key);

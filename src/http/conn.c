@@ -94,51 +94,17 @@ static void conn_close(struct wdn__http_conn *c);
 
 static struct wdn__http_wreq *wreq_get(struct wdn_http_worker *w)
 {
-    struct wdn__http_wreq *wr = w->free_wreqs;
-
-    if (wr) {
-        w->free_wreqs = wr->next_free;
-        w->nfree_wreqs--;
-        wr->buf.len = 0;
-    } else {
-        wr = calloc(1, sizeof(*wr));
-        if (wr == NULL)
-            return NULL;
-        wdn_buf_init(&wr->buf, (size_t)WDN_HTTP_MAX_BODY_BYTES + 65536);
-    }
-    wr->cb = NULL;
-    wr->ud = NULL;
-    wr->c = NULL;
-    return wr;
+    return wdn__http_wreq_get(&w->wreqs);
 }
 
 static void wreq_put(struct wdn_http_worker *w, struct wdn__http_wreq *wr)
 {
-    if (wr == NULL)
-        return;
-    free(wr->tls_out);
-    wr->tls_out = NULL;
-    if (wr->buf.cap > WREQ_KEEP_BYTES)
-        wdn_buf_reset(&wr->buf);
-    if (w->nfree_wreqs >= WREQ_FREE_MAX) {
-        wdn_buf_reset(&wr->buf);
-        free(wr);
-        return;
-    }
-    wr->next_free = w->free_wreqs;
-    w->free_wreqs = wr;
-    w->nfree_wreqs++;
+    wdn__http_wreq_put(&w->wreqs, wr, WREQ_FREE_MAX, WREQ_KEEP_BYTES);
 }
 
 void wdn__http_worker_free_wreqs(struct wdn_http_worker *w)
 {
-    while (w->free_wreqs) {
-        struct wdn__http_wreq *wr = w->free_wreqs;
-        w->free_wreqs = wr->next_free;
-        wdn_buf_reset(&wr->buf);
-        free(wr);
-    }
-    w->nfree_wreqs = 0;
+    wdn__http_wreq_cache_drain(&w->wreqs);
 }
 
 /* ---- Small helpers ---------------------------------------------------------------------- */

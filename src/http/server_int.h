@@ -34,8 +34,7 @@ struct wdn_http_worker {
     struct wdn__http_conn *conns; /* every open connection, doubly linked */
     size_t nconns;
     struct wdn__http_conn *flush; /* connections with a response head waiting to be sent */
-    struct wdn__http_wreq *free_wreqs;
-    size_t nfree_wreqs;
+    struct wdn__http_wreq_cache wreqs;
     long date_sec;
     char date[64]; /* "Date: ...\r\n" */
     size_t date_len;

@@ -4,8 +4,10 @@
 #include "http/transport.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "base/error.h"
+#include "base/limits.h"
 #include "http/tls.h"
 
 /* A write of ciphertext produced outside an HTTP write (handshake, close_notify, or an early
@@ -307,4 +309,55 @@ bool wdn__http_tx_is_tls(const struct wdn__http_transport *tx)
 struct wdn_tls *wdn__http_tx_tls(struct wdn__http_transport *tx)
 {
     return tx->tls;
+}
+
+struct wdn__http_wreq *wdn__http_wreq_get(struct wdn__http_wreq_cache *c)
+{
+    struct wdn__http_wreq *wr = c->free;
+    struct wdn_buf buf;
+
+    if (wr) {
+        c->free = wr->next_free;
+        c->n--;
+        buf = wr->buf;
+        buf.len = 0;
+    } else {
+        wr = malloc(sizeof(*wr));
+        if (wr == NULL)
+            return NULL;
+        wdn_buf_init(&buf, (size_t)WDN_HTTP_MAX_BODY_BYTES + 65536);
+    }
+    memset(wr, 0, sizeof(*wr));
+    wr->buf = buf;
+    return wr;
+}
+
+void wdn__http_wreq_put(struct wdn__http_wreq_cache *c, struct wdn__http_wreq *wr, size_t max,
+                        size_t keep_bytes)
+{
+    if (wr == NULL)
+        return;
+    free(wr->tls_out);
+    wr->tls_out = NULL;
+    if (wr->buf.cap > keep_bytes)
+        wdn_buf_reset(&wr->buf);
+    if (c->n >= max) {
+        wdn_buf_reset(&wr->buf);
+        free(wr);
+        return;
+    }
+    wr->next_free = c->free;
+    c->free = wr;
+    c->n++;
+}
+
+void wdn__http_wreq_cache_drain(struct wdn__http_wreq_cache *c)
+{
+    while (c->free) {
+        struct wdn__http_wreq *wr = c->free;
+        c->free = wr->next_free;
+        wdn_buf_reset(&wr->buf);
+        free(wr);
+    }
+    c->n = 0;
 }

@@ -36,6 +36,22 @@ struct wdn__http_wreq {
     unsigned nbufs;
 };
 
+/* A free list of write requests with a cap (one per worker, one per client pool), so the
+ * steady state allocates nothing. Used on one loop thread only. */
+struct wdn__http_wreq_cache {
+    struct wdn__http_wreq *free;
+    size_t n;
+};
+
+/* A clean write request (buf empty, every pointer field NULL), or NULL when out of memory. */
+struct wdn__http_wreq *wdn__http_wreq_get(struct wdn__http_wreq_cache *c);
+/* Returns wr (NULL is fine): frees its TLS output and keeps it for reuse while the cache holds
+ * fewer than max; a buffer grown past keep_bytes is released. */
+void wdn__http_wreq_put(struct wdn__http_wreq_cache *c, struct wdn__http_wreq *wr, size_t max,
+                        size_t keep_bytes);
+/* Frees every cached request. */
+void wdn__http_wreq_cache_drain(struct wdn__http_wreq_cache *c);
+
 /* Callbacks into the connection that owns the transport. */
 struct wdn__http_transport_cbs {
     /* Where the next plaintext bytes go; *len 0 means "no room now" (reading pauses). */
