@@ -64,6 +64,12 @@ static void log_vwrite(enum wdn_log_level level, const char *fmt, va_list ap)
     gmtime_r(&now.tv_sec, &tm);
     strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
     vsnprintf(msg, sizeof(msg), fmt, ap);
+    /* Messages carry request-derived text (paths, client IDs): a control byte must not start a
+     * forged log line or drive a terminal, so each becomes '?'. */
+    for (unsigned char *p = (unsigned char *)msg; *p; p++) {
+        if (*p < 0x20 || *p == 0x7f)
+            *p = '?';
+    }
     if (log_json) {
         k = snprintf(line, sizeof(line), "{\"time\":\"%s.%03ldZ\",\"level\":\"%s\",\"app\":\"%s\",\"msg\":\"",
                      ts, now.tv_nsec / 1000000, level_names[level], log_prog);

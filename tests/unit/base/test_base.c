@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -11,6 +12,7 @@
 #include "base/buf.h"
 #include "base/diag.h"
 #include "base/error.h"
+#include "base/log.h"
 #include "base/str.h"
 
 static void test_str_to_u64(void **state)
@@ -102,13 +104,33 @@ static void test_diag(void **state)
     assert_int_equal(wdn_diag_set(NULL, WDN_EINVAL, "ignored"), WDN_EINVAL);
 }
 
+/* A control byte in a logged value cannot start a second (forged) log line. */
+static void test_log_no_injection(void **state)
+{
+    int fds[2], saved = dup(2);
+    char buf[512] = "";
+    assert_int_equal(pipe(fds), 0);
+    dup2(fds[1], 2);
+    wdn_log_init("t", WDN_LOG_INFO, false);
+    wdn_log_info("client_id=%s", "evil\nlevel=error forged");
+    dup2(saved, 2);
+    close(fds[1]);
+    ssize_t n = read(fds[0], buf, sizeof(buf) - 1);
+    close(fds[0]);
+    close(saved);
+    assert_true(n > 0);
+    buf[n] = '\0';
+    assert_non_null(strstr(buf, "client_id=evil?level=error forged\n"));
+    assert_ptr_equal(strchr(buf, '\n'), buf + n - 1); /* exactly one line */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_str_to_u64), cmocka_unit_test(test_str_compare),
         cmocka_unit_test(test_ct_equal),   cmocka_unit_test(test_buf_limit),
         cmocka_unit_test(test_arena),      cmocka_unit_test(test_errors),
-        cmocka_unit_test(test_diag),
+        cmocka_unit_test(test_diag),       cmocka_unit_test(test_log_no_injection),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
