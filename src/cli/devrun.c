@@ -215,55 +215,93 @@ static void on_app_exit(struct wdn_proc *p, int status, void *ud)
     all_stopped_check(r);
 }
 
-/* Builds the app's environment: ours, then the run file's env, then the Dapr variables. */
-static int build_env(const struct app *a, const char *bin_dir, char **env, char store[][4096])
+/* An environment under construction: entries borrowed from ours, or malloc'd (owned). */
+struct envb {
+    char *v[MAX_ENV + 1];
+    size_t n;
+    char *owned[MAX_ENV];
+    size_t nowned;
+};
+
+static int env_add(struct envb *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int env_add(struct envb *e, const char *fmt, ...)
 {
-    size_t n = 0, k = 0;
+    va_list ap;
+    char *s;
+    int rc;
+
+    if (e->n >= MAX_ENV)
+        return WDN_ELIMIT;
+    va_start(ap, fmt);
+    rc = vasprintf(&s, fmt, ap);
+    va_end(ap);
+    if (rc < 0)
+        return WDN_ENOMEM;
+    e->owned[e->nowned++] = s;
+    e->v[e->n++] = s;
+    e->v[e->n] = NULL;
+    return 0;
+}
+
+static void env_free(struct envb *e)
+{
+    for (size_t i = 0; i < e->nowned; i++)
+        free(e->owned[i]);
+    e->nowned = e->n = 0;
+}
+
+/* Builds the app's environment: ours, then the run file's env, then the Dapr variables. The
+ * folder of the warden executable goes first on PATH (the file's PATH, else ours), so a run
+ * file can name the apps built beside it (the quickstart's mcp_server, ...) without a path. */
+static int build_env(const struct app *a, const char *bin_dir, struct envb *e)
+{
     const struct wdn_res_map *fenv = &a->spec->sh.env;
     static const char *const ours[] = {"APP_ID=",         "APP_PORT=",          "DAPR_HTTP_PORT=",
                                        "DAPR_HTTP_ENDPOINT=", "DAPR_API_TOKEN=", "DAPR_GRPC_PORT=",
                                        "PATH="};
+    const char *path = getenv("PATH");
+    int rc = 0;
 
-    for (char **e = environ; *e && n < MAX_ENV - 32; e++) {
+    for (char **v = environ; *v && rc == 0; v++) {
         bool overridden = false;
         for (size_t i = 0; i < sizeof(ours) / sizeof(ours[0]); i++)
-            overridden |= strncmp(*e, ours[i], strlen(ours[i])) == 0;
+            overridden |= strncmp(*v, ours[i], strlen(ours[i])) == 0;
         for (size_t i = 0; i < fenv->n && !overridden; i++) {
             size_t l = strlen(fenv->v[i].name);
-            overridden = strncmp(*e, fenv->v[i].name, l) == 0 && (*e)[l] == '=';
+            overridden = strncmp(*v, fenv->v[i].name, l) == 0 && (*v)[l] == '=';
         }
-        if (!overridden)
-            env[n++] = *e;
+        if (overridden)
+            continue;
+        if (e->n >= MAX_ENV)
+            rc = WDN_ELIMIT;
+        else
+            e->v[e->n++] = *v;
     }
-    for (size_t i = 0; i < fenv->n && k < 24; i++, k++) {
-        snprintf(store[k], 4096, "%s=%s", fenv->v[i].name, fenv->v[i].value);
-        env[n++] = store[k];
+    for (size_t i = 0; i < fenv->n && rc == 0; i++) {
+        if (strcmp(fenv->v[i].name, "PATH") == 0)
+            path = fenv->v[i].value;
+        else
+            rc = env_add(e, "%s=%s", fenv->v[i].name, fenv->v[i].value);
     }
-    /* The folder of the warden executable goes first on PATH, so a run file can name the apps
-     * built beside it (the quickstart's mcp_server, ...) without a path. */
-    const char *path = getenv("PATH");
-    snprintf(store[k], 4096, "PATH=%s%s%s", bin_dir, path ? ":" : "", path ? path : "");
-    env[n++] = store[k++];
-    snprintf(store[k], 4096, "APP_ID=%s", a->id);
-    env[n++] = store[k++];
-    if (a->app_port > 0) {
-        snprintf(store[k], 4096, "APP_PORT=%d", a->app_port);
-        env[n++] = store[k++];
-    }
-    snprintf(store[k], 4096, "DAPR_HTTP_PORT=%d", a->http_port);
-    env[n++] = store[k++];
-    snprintf(store[k], 4096, "DAPR_HTTP_ENDPOINT=http://127.0.0.1:%d", a->http_port);
-    env[n++] = store[k++];
-    snprintf(store[k], 4096, "DAPR_API_TOKEN=%s", a->token);
-    env[n++] = store[k++];
-    env[n] = NULL;
-    return 0;
+    if (rc == 0)
+        rc = env_add(e, "PATH=%s%s%s", bin_dir, path ? ":" : "", path ? path : "");
+    if (rc == 0)
+        rc = env_add(e, "APP_ID=%s", a->id);
+    if (rc == 0 && a->app_port > 0)
+        rc = env_add(e, "APP_PORT=%d", a->app_port);
+    if (rc == 0)
+        rc = env_add(e, "DAPR_HTTP_PORT=%d", a->http_port);
+    if (rc == 0)
+        rc = env_add(e, "DAPR_HTTP_ENDPOINT=http://127.0.0.1:%d", a->http_port);
+    if (rc == 0)
+        rc = env_add(e, "DAPR_API_TOKEN=%s", a->token);
+    e->v[e->n] = NULL;
+    return rc;
 }
 
 static int start_app(struct devrun *r, struct app *a)
 {
-    char *env[MAX_ENV];
-    static char store[32][4096];
+    struct envb *env = NULL;
     char prefix[200], logf[WDN_PROJECT_PATH_MAX], rel[300];
     const char *dest = a->spec->sh.app_log_destination;
     int rc;
@@ -277,21 +315,36 @@ static int start_app(struct devrun *r, struct app *a)
     char *slash = strrchr(bin_dir, '/');
     if (slash)
         *slash = '\0';
-    build_env(a, bin_dir, env, store);
+    /* The run file's command list is not NULL-terminated; exec needs it to be. */
+    const char *cmd[64];
+    if (a->spec->command.n >= sizeof(cmd) / sizeof(cmd[0])) {
+        fprintf(stderr, "warden dev run: the command of app '%s' has more than %zu words\n", a->id,
+                sizeof(cmd) / sizeof(cmd[0]) - 1);
+        return WDN_CLI_FAIL;
+    }
+    memcpy(cmd, a->spec->command.v, a->spec->command.n * sizeof(cmd[0]));
+    cmd[a->spec->command.n] = NULL;
+    env = calloc(1, sizeof(*env));
+    rc = env ? build_env(a, bin_dir, env) : WDN_ENOMEM;
+    if (rc) {
+        fprintf(stderr, "warden dev run: cannot build the environment of app '%s': %s\n", a->id,
+                wdn_strerror(rc));
+        if (env)
+            env_free(env);
+        free(env);
+        return WDN_CLI_FAIL;
+    }
     snprintf(prefix, sizeof(prefix), "== APP - %s ==", a->id);
     snprintf(rel, sizeof(rel), "logs/%s-app.log", a->id);
     wdn_project_path(logf, sizeof(logf), r->project, rel);
-    /* The run file's command list is not NULL-terminated; exec needs it to be. */
-    const char *cmd[64];
-    size_t nc = a->spec->command.n < 63 ? a->spec->command.n : 63;
-    memcpy(cmd, a->spec->command.v, nc * sizeof(cmd[0]));
-    cmd[nc] = NULL;
     struct wdn_proc_spec spec = {
-        .argv = cmd, .env = (const char *const *)env, .cwd = a->spec->app_dir,
+        .argv = cmd, .env = (const char *const *)env->v, .cwd = a->spec->app_dir,
         .prefix = prefix, .color = "\033[36m", .to_console = dest_console(dest, "fileAndConsole"),
         .log_file = dest_file(dest, "fileAndConsole") ? logf : NULL,
     };
     rc = wdn_proc_start(r->loop, &spec, on_app_exit, r, &a->proc);
+    env_free(env); /* exec has copied it */
+    free(env);
     if (rc) {
         fprintf(stderr, "warden dev run: cannot start app '%s' (%s in %s): %s\n", a->id,
                 a->spec->command.v[0], a->spec->app_dir ? a->spec->app_dir : ".", uv_strerror(rc));
