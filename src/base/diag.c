@@ -5,6 +5,16 @@
 #include <stdio.h>
 #include <string.h>
 
+/* Messages often quote what a peer sent (an error_description, a file's text): control bytes
+ * become '?' so a message can be printed or logged safely. */
+static void scrub(char *m)
+{
+    for (unsigned char *p = (unsigned char *)m; *p; p++) {
+        if (*p < 0x20 || *p == 0x7f)
+            *p = '?';
+    }
+}
+
 void wdn_diag_clear(struct wdn_diag *d)
 {
     if (d)
@@ -22,6 +32,7 @@ int wdn_diag_set(struct wdn_diag *d, int code, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(d->msg, sizeof(d->msg), fmt, ap);
     va_end(ap);
+    scrub(d->msg);
     return code;
 }
 
@@ -40,6 +51,7 @@ int wdn_diag_set_at(struct wdn_diag *d, int code, const char *file, unsigned lin
     va_start(ap, fmt);
     vsnprintf(d->msg, sizeof(d->msg), fmt, ap);
     va_end(ap);
+    scrub(d->msg);
     return code;
 }
 
