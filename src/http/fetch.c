@@ -1,175 +1,931 @@
-/* libcurl behind a small blocking interface. Redirects are never followed (a token or key URL
- * that redirects elsewhere is a configuration error to surface, not to hide), only http and
- * https are allowed, and the response body is capped. */
+/* The blocking HTTP/1.1 client: one request per connection over a non-blocking socket driven by
+ * poll, with OpenSSL on memory BIOs for https (so every byte goes through send(MSG_NOSIGNAL)
+ * and the same deadline and stop-flag checks as plain http), http_proxy/https_proxy support,
+ * and the strict parser of http/parser.h for the response. Redirects are never followed: a
+ * token or key URL that redirects elsewhere is a configuration error to surface, not to hide,
+ * and following one could carry a token to another host. */
 #include "http/fetch.h"
 
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
-#include <curl/curl.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
+#include "base/clock.h"
 #include "base/error.h"
+#include "base/limits.h"
+#include "http/fetch_int.h"
 
-struct fetch_ctx {
-    struct wdn_fetch_response *resp;
-    size_t max;
-    int over_limit;
+#define IO_CHUNK 16384
+#define STOPPED 1 /* a callback asked to end the transfer: success */
+
+/* One transfer in progress. */
+struct xfer {
+    const char *method;
+    const char *url; /* for messages; never a header, they may hold tokens */
+    struct wdn_diag *diag;
+    atomic_bool *stop;
+    uint64_t deadline; /* monotonic ms */
+    int fd;
+    SSL_CTX *ctx;
+    SSL *ssl;
+    BIO *rbio, *wbio; /* owned by ssl */
+    bool sock_eof;
+    bool tls_unclean_eof;
 };
 
-static size_t on_body(char *p, size_t size, size_t n, void *arg)
+static int xfail(struct xfer *x, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int xfail(struct xfer *x, int code, const char *fmt, ...)
 {
-    struct fetch_ctx *ctx = arg;
-    size_t len = size * n;
+    char msg[512];
+    va_list ap;
 
-    if (ctx->resp->body.len + len > ctx->max) {
-        ctx->over_limit = 1;
-        return 0; /* makes curl fail the transfer with CURLE_WRITE_ERROR */
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    return wdn_diag_set(x->diag, code, "%s %s: %s", x->method, x->url, msg);
+}
+
+/* Waits until fd is ready for events, the deadline passes or the stop flag rises, in slices
+ * short enough that a stop request is seen promptly. */
+static int wait_io(struct xfer *x, short events, uint64_t until)
+{
+    for (;;) {
+        struct pollfd p = {x->fd, events, 0};
+        uint64_t now;
+        int n;
+
+        if (x->stop != NULL && atomic_load(x->stop))
+            return WDN_ECANCELED;
+        now = wdn_clock_mono_ms();
+        if (now >= until)
+            return WDN_ETIMEOUT;
+        n = poll(&p, 1, (int)(until - now < WDN_FETCH_POLL_SLICE_MS ? until - now
+                                                                   : WDN_FETCH_POLL_SLICE_MS));
+        if (n > 0)
+            return 0; /* also on POLLERR/POLLHUP: the next call reports what happened */
+        if (n < 0 && errno != EINTR)
+            return WDN_EIO;
     }
-    if (wdn_buf_append(&ctx->resp->body, p, len) != 0)
-        return 0;
-    return len;
 }
 
-/* Copies the value of header `name` from a raw header line into out, once (first one wins). */
-static void take_header(const char *line, size_t len, const char *name, char *out, size_t cap)
+static int wait_fail(struct xfer *x, int rc, const char *what)
 {
-    size_t nlen = strlen(name);
-
-    if (out[0] != '\0' || len <= nlen || strncasecmp(line, name, nlen) != 0 || line[nlen] != ':')
-        return;
-    const char *v = line + nlen + 1;
-    const char *end = line + len;
-    while (v < end && (*v == ' ' || *v == '\t'))
-        v++;
-    while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\t'))
-        end--;
-    size_t vlen = (size_t)(end - v);
-    if (vlen >= cap)
-        vlen = cap - 1;
-    memcpy(out, v, vlen);
-    out[vlen] = '\0';
+    if (rc == WDN_ECANCELED)
+        return xfail(x, rc, "canceled %s", what);
+    if (rc == WDN_ETIMEOUT)
+        return xfail(x, rc, "timed out %s", what);
+    return xfail(x, rc, "poll failed %s: %s", what, strerror(errno));
 }
 
-static size_t on_header(char *p, size_t size, size_t n, void *arg)
-{
-    struct fetch_ctx *ctx = arg;
-    size_t len = size * n;
+/* ---------------------------------------------------------------------------------------- */
+/* Connecting                                                                                 */
 
-    /* A new status line (e.g. after 100 Continue) starts a new set of headers. */
-    if (len > 5 && strncmp(p, "HTTP/", 5) == 0) {
-        ctx->resp->content_type[0] = '\0';
-        ctx->resp->cache_control[0] = '\0';
-        ctx->resp->www_authenticate[0] = '\0';
-        return len;
-    }
-    take_header(p, len, "content-type", ctx->resp->content_type, sizeof(ctx->resp->content_type));
-    take_header(p, len, "cache-control", ctx->resp->cache_control,
-                sizeof(ctx->resp->cache_control));
-    take_header(p, len, "www-authenticate", ctx->resp->www_authenticate,
-                sizeof(ctx->resp->www_authenticate));
-    return len;
-}
-
-int wdn_fetch_curl_error(int curl_code)
+static int connect_one(struct xfer *x, const struct addrinfo *ai, uint64_t until, int *err)
 {
-    switch ((CURLcode)curl_code) {
-    case CURLE_COULDNT_CONNECT:
-        return WDN_ECONNREFUSED;
-    case CURLE_OPERATION_TIMEDOUT:
-        return WDN_ETIMEOUT;
-    case CURLE_COULDNT_RESOLVE_HOST:
-    case CURLE_COULDNT_RESOLVE_PROXY:
-        return WDN_EDNS;
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_PEER_FAILED_VERIFICATION:
-    case CURLE_SSL_CACERT_BADFILE:
-    case CURLE_SSL_CERTPROBLEM:
-        return WDN_ETLS;
-    case CURLE_GOT_NOTHING:
-    case CURLE_RECV_ERROR:
-    case CURLE_SEND_ERROR:
-        return WDN_ECONNRESET;
-    case CURLE_URL_MALFORMAT:
-    case CURLE_UNSUPPORTED_PROTOCOL:
-        return WDN_EINVAL;
-    case CURLE_OUT_OF_MEMORY:
-        return WDN_ENOMEM;
-    default:
+    socklen_t len = sizeof(*err);
+    int one = 1, rc;
+
+    x->fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
+    if (x->fd < 0) {
+        *err = errno;
         return WDN_EIO;
     }
+    (void)setsockopt(x->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (connect(x->fd, ai->ai_addr, ai->ai_addrlen) == 0)
+        return 0;
+    if (errno != EINPROGRESS) {
+        *err = errno;
+        rc = WDN_ECONNREFUSED;
+        goto fail;
+    }
+    rc = wait_io(x, POLLOUT, until);
+    if (rc != 0)
+        goto fail;
+    if (getsockopt(x->fd, SOL_SOCKET, SO_ERROR, err, &len) != 0)
+        *err = errno;
+    if (*err == 0)
+        return 0;
+    rc = *err == ETIMEDOUT ? WDN_ETIMEOUT : WDN_ECONNREFUSED;
+fail:
+    close(x->fd);
+    x->fd = -1;
+    return rc;
+}
+
+/* Connects to host:port, trying every address getaddrinfo returns in turn; each attempt gets
+ * an equal share of what is left of the connect budget, so one black-holed address cannot use
+ * it all. */
+static int do_connect(struct xfer *x, const struct wdn__fetch_url *to, long connect_ms)
+{
+    struct addrinfo hints, *res = NULL, *ai;
+    char port[8];
+    uint64_t until = wdn_clock_mono_ms() + (uint64_t)connect_ms;
+    int rc = WDN_ECONNREFUSED, g, err = 0;
+    size_t left = 0;
+
+    if (until > x->deadline)
+        until = x->deadline;
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICSERV | (to->ip ? AI_NUMERICHOST : 0);
+    snprintf(port, sizeof(port), "%u", (unsigned)to->port);
+    g = getaddrinfo(to->host, port, &hints, &res);
+    if (g != 0) {
+        rc = xfail(x, g == EAI_MEMORY ? WDN_ENOMEM : WDN_EDNS, "cannot resolve host %s: %s",
+                   to->host, g == EAI_SYSTEM ? strerror(errno) : gai_strerror(g));
+        goto out;
+    }
+    for (ai = res; ai != NULL; ai = ai->ai_next)
+        left++;
+    for (ai = res; ai != NULL; ai = ai->ai_next, left--) {
+        uint64_t now = wdn_clock_mono_ms();
+        uint64_t slot = now < until ? now + (until - now) / left : now;
+        rc = connect_one(x, ai, left == 1 ? until : slot, &err);
+        if (rc == 0 || rc == WDN_ECANCELED)
+            break;
+        if (rc == WDN_ETIMEOUT && wdn_clock_mono_ms() >= until)
+            break;
+    }
+    if (rc == WDN_ECANCELED)
+        rc = xfail(x, rc, "canceled while connecting to %s port %u", to->host, to->port);
+    else if (rc == WDN_ETIMEOUT)
+        rc = xfail(x, rc, "timed out connecting to %s port %u", to->host, to->port);
+    else if (rc != 0)
+        rc = xfail(x, rc, "cannot connect to %s port %u: %s", to->host, to->port,
+                   err ? strerror(err) : "no address");
+out:
+    if (res != NULL)
+        freeaddrinfo(res);
+    return rc;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Plain socket I/O                                                                           */
+
+static int raw_send_all(struct xfer *x, const char *p, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = send(x->fd, p, len, MSG_NOSIGNAL);
+        if (n > 0) {
+            p += n;
+            len -= (size_t)n;
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            int rc = wait_io(x, POLLOUT, x->deadline);
+            if (rc != 0)
+                return wait_fail(x, rc, "sending the request");
+            continue;
+        }
+        return xfail(x, WDN_ECONNRESET, "connection lost while sending the request: %s",
+                     strerror(errno));
+    }
+    return 0;
+}
+
+/* Reads what is available (waiting for at least one byte); *n == 0 at end of stream. */
+static int raw_recv(struct xfer *x, char *buf, size_t cap, size_t *n, const char *what)
+{
+    for (;;) {
+        ssize_t r = recv(x->fd, buf, cap, 0);
+        if (r >= 0) {
+            *n = (size_t)r;
+            return 0;
+        }
+        if (errno == EINTR)
+            continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            int rc = wait_io(x, POLLIN, x->deadline);
+            if (rc != 0)
+                return wait_fail(x, rc, what);
+            continue;
+        }
+        if (errno == ECONNRESET)
+            return xfail(x, WDN_ECONNRESET, "connection reset %s", what);
+        return xfail(x, WDN_EIO, "receive failed %s: %s", what, strerror(errno));
+    }
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* TLS over memory BIOs                                                                       */
+
+static int tls_flush(struct xfer *x)
+{
+    char tmp[IO_CHUNK];
+    int n;
+
+    while ((n = BIO_read(x->wbio, tmp, (int)sizeof(tmp))) > 0) {
+        int rc = raw_send_all(x, tmp, (size_t)n);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+static int tls_fill(struct xfer *x, const char *what)
+{
+    char tmp[IO_CHUNK];
+    size_t n = 0;
+    int rc = raw_recv(x, tmp, sizeof(tmp), &n, what);
+
+    if (rc != 0)
+        return rc;
+    if (n == 0) {
+        x->sock_eof = true;
+        return 0;
+    }
+    if (BIO_write(x->rbio, tmp, (int)n) != (int)n)
+        return xfail(x, WDN_ENOMEM, "out of memory");
+    return 0;
+}
+
+/* Reports a TLS failure with its reason: the certificate check's verdict when that failed
+ * (untrusted issuer, name mismatch, expiry), else OpenSSL's first queued error. */
+static int tls_fail(struct xfer *x, const char *what)
+{
+    long vr = x->ssl ? SSL_get_verify_result(x->ssl) : X509_V_OK;
+    unsigned long e = ERR_peek_error();
+    char buf[256];
+    int rc;
+
+    if (vr != X509_V_OK) {
+        rc = xfail(x, WDN_ETLS, "TLS certificate verification failed: %s",
+                   X509_verify_cert_error_string(vr));
+    } else if (e != 0) {
+        ERR_error_string_n(e, buf, sizeof(buf));
+        rc = xfail(x, WDN_ETLS, "TLS %s failed: %s", what, buf);
+    } else {
+        rc = xfail(x, WDN_ETLS, "TLS %s failed", what);
+    }
+    ERR_clear_error();
+    return rc;
+}
+
+static int tls_start(struct xfer *x, const struct wdn__fetch_url *u, const char *ca_file)
+{
+    static const unsigned char alpn[] = "\x08http/1.1";
+    int rc;
+
+    ERR_clear_error();
+    x->ctx = SSL_CTX_new(TLS_client_method());
+    if (x->ctx == NULL)
+        return xfail(x, WDN_ENOMEM, "cannot create a TLS context");
+    SSL_CTX_set_min_proto_version(x->ctx, TLS1_2_VERSION);
+    SSL_CTX_set_verify(x->ctx, SSL_VERIFY_PEER, NULL);
+    SSL_CTX_set_options(x->ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
+    if (ca_file != NULL) {
+        if (SSL_CTX_load_verify_locations(x->ctx, ca_file, NULL) != 1) {
+            ERR_clear_error();
+            return xfail(x, WDN_ETLS, "cannot load CA certificates from %s", ca_file);
+        }
+    } else if (SSL_CTX_set_default_verify_paths(x->ctx) != 1) {
+        return tls_fail(x, "trust store loading");
+    }
+    x->ssl = SSL_new(x->ctx);
+    if (x->ssl == NULL)
+        return xfail(x, WDN_ENOMEM, "cannot create a TLS connection");
+    x->rbio = BIO_new(BIO_s_mem());
+    x->wbio = BIO_new(BIO_s_mem());
+    if (x->rbio == NULL || x->wbio == NULL) {
+        BIO_free(x->rbio);
+        BIO_free(x->wbio);
+        x->rbio = x->wbio = NULL;
+        return xfail(x, WDN_ENOMEM, "out of memory");
+    }
+    SSL_set_bio(x->ssl, x->rbio, x->wbio);
+    SSL_set_connect_state(x->ssl);
+    if (u->ip) {
+        /* No SNI for address literals (RFC 6066 3); the certificate must name the address. */
+        if (X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(x->ssl), u->host) != 1)
+            return xfail(x, WDN_EINVAL, "cannot check the certificate against %s", u->host);
+    } else {
+        SSL_set_hostflags(x->ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+        if (SSL_set_tlsext_host_name(x->ssl, u->host) != 1 || SSL_set1_host(x->ssl, u->host) != 1)
+            return tls_fail(x, "set-up");
+    }
+    (void)SSL_set_alpn_protos(x->ssl, alpn, sizeof(alpn) - 1);
+    for (;;) {
+        int r, e;
+
+        ERR_clear_error();
+        r = SSL_do_handshake(x->ssl);
+        rc = tls_flush(x);
+        if (rc != 0)
+            return rc;
+        if (r == 1)
+            return 0;
+        e = SSL_get_error(x->ssl, r);
+        if (e != SSL_ERROR_WANT_READ)
+            return tls_fail(x, "handshake");
+        if (x->sock_eof)
+            return xfail(x, WDN_ETLS, "the server closed the connection during the TLS handshake");
+        rc = tls_fill(x, "during the TLS handshake");
+        if (rc != 0)
+            return rc;
+    }
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Either                                                                                     */
+
+static int conn_write(struct xfer *x, const char *p, size_t len)
+{
+    if (x->ssl == NULL)
+        return raw_send_all(x, p, len);
+    while (len > 0) {
+        size_t chunk = len < IO_CHUNK ? len : IO_CHUNK, w = 0;
+        int rc;
+
+        ERR_clear_error();
+        if (SSL_write_ex(x->ssl, p, chunk, &w) != 1)
+            return tls_fail(x, "write");
+        rc = tls_flush(x);
+        if (rc != 0)
+            return rc;
+        p += w;
+        len -= w;
+    }
+    return 0;
+}
+
+/* Reads at least one byte, or *n == 0 at the end of the stream. A TLS stream that ends without
+ * close_notify sets tls_unclean_eof: fine when the HTTP framing says the message is complete,
+ * a possible truncation when the body runs until close. */
+static int conn_read(struct xfer *x, char *buf, size_t cap, size_t *n, const char *what)
+{
+    if (x->ssl == NULL)
+        return raw_recv(x, buf, cap, n, what);
+    for (;;) {
+        size_t got = 0;
+        int r, e, rc;
+
+        ERR_clear_error();
+        r = SSL_read_ex(x->ssl, buf, cap, &got);
+        rc = tls_flush(x);
+        if (rc != 0)
+            return rc;
+        if (r == 1) {
+            *n = got;
+            return 0;
+        }
+        e = SSL_get_error(x->ssl, r);
+        if (e == SSL_ERROR_ZERO_RETURN) {
+            *n = 0;
+            return 0;
+        }
+        if (e != SSL_ERROR_WANT_READ)
+            return tls_fail(x, "read");
+        if (x->sock_eof) {
+            x->tls_unclean_eof = true;
+            *n = 0;
+            return 0;
+        }
+        rc = tls_fill(x, what);
+        if (rc != 0)
+            return rc;
+    }
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Request                                                                                    */
+
+static bool tchar(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+}
+
+static bool is_token(const char *p, size_t len)
+{
+    size_t i;
+
+    if (len == 0)
+        return false;
+    for (i = 0; i < len; i++)
+        if (!tchar((unsigned char)p[i]))
+            return false;
+    return true;
+}
+
+static bool name_is(const char *p, size_t len, const char *name)
+{
+    return strlen(name) == len && strncasecmp(p, name, len) == 0;
+}
+
+/* Appends "host[:port]" (IPv6 in brackets; the port only when not the scheme's default). */
+static int put_authority(struct wdn_buf *b, const struct wdn__fetch_url *u, bool always_port)
+{
+    bool port = always_port || u->port != (u->tls ? 443 : 80);
+
+    return wdn_buf_printf(b, u->ipv6 ? "[%s]" : "%s", u->host) ||
+           (port && wdn_buf_printf(b, ":%u", (unsigned)u->port));
+}
+
+static int put_proxy_auth(struct wdn_buf *b, const struct wdn__fetch_url *proxy)
+{
+    unsigned char enc[4 * ((WDN_FETCH_MAX_PROXY_AUTH_BYTES + 2) / 3) + 1];
+    size_t alen = strlen(proxy->auth);
+    int rc;
+
+    if (alen == 0)
+        return 0;
+    EVP_EncodeBlock(enc, (const unsigned char *)proxy->auth, (int)alen);
+    rc = wdn_buf_printf(b, "Proxy-Authorization: Basic %s\r\n", enc);
+    OPENSSL_cleanse(enc, sizeof(enc));
+    return rc;
+}
+
+/* Builds the request head into b, which is reserved once at its final size so that no copy of
+ * a header (it may carry a token) is left behind in freed memory by a reallocation. */
+static int build_head(struct xfer *x, const struct wdn_fetch_request *req,
+                      const struct wdn__fetch_url *u, const struct wdn__fetch_url *proxy,
+                      struct wdn_buf *b)
+{
+    const char *const *h;
+    bool has_ua = false, has_accept = false, absolute = proxy != NULL && !u->tls;
+    size_t need = 512 + 2 * strlen(u->host) + u->target.len + strlen(x->method);
+    int rc;
+
+    if (strlen(x->method) > WDN_HTTP_MAX_METHOD_BYTES || !is_token(x->method, strlen(x->method)))
+        return xfail(x, WDN_EINVAL, "invalid method");
+    for (h = req->headers; h != NULL && *h != NULL; h++) {
+        const char *colon = strchr(*h, ':');
+        size_t nlen = colon ? (size_t)(colon - *h) : 0;
+
+        if (colon == NULL || !is_token(*h, nlen))
+            return xfail(x, WDN_EINVAL, "request header %zu is not \"Name: value\"",
+                         (size_t)(h - req->headers) + 1);
+        for (const char *v = colon + 1; *v != '\0'; v++)
+            if (((unsigned char)*v < 0x20 && *v != '\t') || *v == 0x7f)
+                return xfail(x, WDN_EINVAL, "request header %.*s holds a control character",
+                             (int)nlen, *h);
+        if (name_is(*h, nlen, "host") || name_is(*h, nlen, "content-length") ||
+            name_is(*h, nlen, "transfer-encoding") || name_is(*h, nlen, "connection"))
+            return xfail(x, WDN_EINVAL, "request header %.*s is set by the client itself",
+                         (int)nlen, *h);
+        has_ua |= name_is(*h, nlen, "user-agent");
+        has_accept |= name_is(*h, nlen, "accept");
+        need += strlen(*h) + 2;
+    }
+    if (proxy != NULL)
+        need += 4 * ((WDN_FETCH_MAX_PROXY_AUTH_BYTES + 2) / 3) + 64;
+    if (need > WDN_FETCH_MAX_REQUEST_HEAD_BYTES)
+        return xfail(x, WDN_ELIMIT, "request headers larger than %u bytes",
+                     (unsigned)WDN_FETCH_MAX_REQUEST_HEAD_BYTES);
+    wdn_buf_init(b, need);
+    if (wdn_buf_reserve(b, need) != 0)
+        return xfail(x, WDN_ENOMEM, "out of memory");
+    rc = wdn_buf_printf(b, "%s ", x->method);
+    if (absolute)
+        rc = rc || wdn_buf_append_cstr(b, "http://") || put_authority(b, u, false);
+    if (u->target.len == 0 || u->target.p[0] == '?')
+        rc = rc || wdn_buf_append_cstr(b, "/");
+    rc = rc || wdn_buf_append(b, u->target.p, u->target.len) ||
+         wdn_buf_append_cstr(b, " HTTP/1.1\r\nHost: ") || put_authority(b, u, false) ||
+         wdn_buf_append_cstr(b, "\r\n");
+    if (!has_ua)
+        rc = rc || wdn_buf_append_cstr(b, "User-Agent: warden/" WDN_VERSION "\r\n");
+    if (!has_accept)
+        rc = rc || wdn_buf_append_cstr(b, "Accept: */*\r\n");
+    for (h = req->headers; h != NULL && *h != NULL && rc == 0; h++)
+        rc = wdn_buf_append_cstr(b, *h) || wdn_buf_append_cstr(b, "\r\n");
+    if (absolute)
+        rc = rc || put_proxy_auth(b, proxy);
+    if (req->body != NULL)
+        rc = rc || wdn_buf_printf(b, "Content-Length: %zu\r\n", req->body_len);
+    rc = rc || wdn_buf_append_cstr(b, "Connection: close\r\n\r\n");
+    if (rc != 0)
+        return xfail(x, WDN_ELIMIT, "request headers too large");
+    return 0;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Response                                                                                   */
+
+struct rd {
+    char *buf;
+    size_t cap;      /* allocated */
+    size_t head_cap; /* most head bytes accepted */
+    size_t have;     /* bytes in buf */
+};
+
+/* Reads until a final (non-1xx) response head parsed; leaves its bytes at the front of r->buf
+ * and the head's size in *head_len. */
+static int read_head(struct xfer *x, struct rd *r, struct wdn_str method,
+                     struct wdn_http_response *res, size_t *head_len)
+{
+    for (;;) {
+        size_t n = 0;
+        int rc;
+
+        if (r->have > 0) {
+            rc = wdn_http_parse_response(r->buf, r->have, method, res, head_len);
+            if (rc == 0 && *head_len > r->head_cap)
+                return xfail(x, WDN_ELIMIT, "response head larger than %zu bytes", r->head_cap);
+            if (rc == 0 && res->status == 101)
+                return xfail(x, WDN_EIO, "unexpected 101 Switching Protocols");
+            if (rc == 0 && res->status < 200) {
+                memmove(r->buf, r->buf + *head_len, r->have - *head_len);
+                r->have -= *head_len;
+                continue;
+            }
+            if (rc == 0)
+                return 0;
+            if (rc == WDN_ELIMIT)
+                return xfail(x, WDN_ELIMIT, "response head too large: %s",
+                             res->error_reason ? res->error_reason : "limit exceeded");
+            if (rc != WDN_EAGAIN)
+                return xfail(x, WDN_EIO, "malformed response: %s",
+                             res->error_reason ? res->error_reason : "parse error");
+            if (r->have >= r->head_cap)
+                return xfail(x, WDN_ELIMIT, "response head larger than %zu bytes", r->head_cap);
+        }
+        rc = conn_read(x, r->buf + r->have, r->cap - r->have, &n, "waiting for the response");
+        if (rc != 0)
+            return rc;
+        if (n == 0)
+            return xfail(x, WDN_ECONNRESET, r->have == 0
+                                                 ? "the server closed the connection without "
+                                                   "a response"
+                                                 : "the server closed the connection in the "
+                                                   "middle of the response head");
+        r->have += n;
+    }
+}
+
+struct sink {
+    const struct wdn_fetch_callbacks *cb;
+    size_t max;
+    size_t total;
+};
+
+/* Hands body bytes to the caller: 0 to go on, STOPPED, or an error. */
+static int deliver(struct xfer *x, struct sink *s, const char *p, size_t len)
+{
+    int r;
+
+    if (len == 0)
+        return 0;
+    if (len > s->max - s->total)
+        return xfail(x, WDN_ELIMIT, "response body larger than %zu bytes", s->max);
+    s->total += len;
+    if (s->cb == NULL || s->cb->on_body == NULL)
+        return 0;
+    r = s->cb->on_body(s->cb->ud, p, len);
+    if (r < 0)
+        return xfail(x, r, "the response was refused while reading its body: %s",
+                     wdn_strerror(r));
+    return r > 0 ? STOPPED : 0;
+}
+
+static int read_body_length(struct xfer *x, struct rd *r, struct sink *s, size_t off,
+                            uint64_t length)
+{
+    uint64_t left = length;
+    size_t n = r->have - off;
+    int rc;
+
+    if (length > s->max)
+        return xfail(x, WDN_ELIMIT, "response body of %llu bytes is larger than %zu",
+                     (unsigned long long)length, s->max);
+    if (n > left)
+        n = (size_t)left;
+    rc = deliver(x, s, r->buf + off, n);
+    left -= n;
+    while (rc == 0 && left > 0) {
+        rc = conn_read(x, r->buf, r->cap, &n, "reading the response body");
+        if (rc != 0)
+            break;
+        if (n == 0)
+            return xfail(x, WDN_ECONNRESET,
+                         "the server closed the connection after %llu of %llu body bytes",
+                         (unsigned long long)(length - left), (unsigned long long)length);
+        if (n > left)
+            n = (size_t)left;
+        rc = deliver(x, s, r->buf, n);
+        left -= n;
+    }
+    return rc;
+}
+
+static int read_body_chunked(struct xfer *x, struct rd *r, struct sink *s, size_t off)
+{
+    struct wdn_http_chunked ch;
+    const char *p = r->buf + off;
+    size_t len = r->have - off;
+    int rc;
+
+    wdn_http_chunked_init(&ch, s->max == SIZE_MAX ? UINT64_MAX : (uint64_t)s->max);
+    for (;;) {
+        while (len > 0) {
+            struct wdn_str data = {NULL, 0};
+            size_t used = 0;
+            int d = wdn_http_chunked_decode(&ch, p, len, &used, &data);
+
+            if (d == WDN_ELIMIT && ch.error_status == 413)
+                return xfail(x, WDN_ELIMIT, "response body larger than %zu bytes", s->max);
+            if (d < 0)
+                return xfail(x, WDN_EIO, "malformed chunked body: %s",
+                             ch.error_reason ? ch.error_reason : "parse error");
+            rc = deliver(x, s, data.p, data.len);
+            if (rc != 0)
+                return rc;
+            if (d == 1)
+                return 0;
+            if (used == 0)
+                break;
+            p += used;
+            len -= used;
+        }
+        rc = conn_read(x, r->buf, r->cap, &len, "reading the response body");
+        if (rc != 0)
+            return rc;
+        if (len == 0)
+            return xfail(x, WDN_ECONNRESET,
+                         "the server closed the connection in the middle of a chunked body");
+        p = r->buf;
+    }
+}
+
+static int read_body_close(struct xfer *x, struct rd *r, struct sink *s, size_t off)
+{
+    size_t n;
+    int rc = deliver(x, s, r->buf + off, r->have - off);
+
+    while (rc == 0) {
+        rc = conn_read(x, r->buf, r->cap, &n, "reading the response body");
+        if (rc != 0)
+            break;
+        if (n == 0) {
+            if (x->tls_unclean_eof)
+                return xfail(x, WDN_ECONNRESET, "the TLS connection ended without close_notify "
+                                                "before the end of the body was known");
+            break;
+        }
+        rc = deliver(x, s, r->buf, n);
+    }
+    return rc;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Proxies                                                                                    */
+
+/* Decides whether a proxy from the environment applies; *use tells. */
+static int pick_proxy(struct xfer *x, const struct wdn__fetch_url *u, bool ignore_env,
+                      struct wdn__fetch_url *proxy, bool *use)
+{
+    const char *v, *np;
+    char why[128];
+
+    *use = false;
+    if (ignore_env)
+        return 0;
+    v = wdn__fetch_proxy_pick(u->tls, getenv("http_proxy"), getenv("https_proxy"),
+                              getenv("HTTPS_PROXY"), getenv("all_proxy"), getenv("ALL_PROXY"));
+    if (v == NULL)
+        return 0;
+    np = getenv("no_proxy");
+    if (np == NULL)
+        np = getenv("NO_PROXY");
+    if (wdn__fetch_no_proxy(np, u))
+        return 0;
+    /* The proxy URL itself is not quoted: it may carry a password. */
+    if (wdn__fetch_url_parse(v, true, proxy, why, sizeof(why)) != 0)
+        return xfail(x, WDN_EINVAL, "invalid proxy setting in the environment: %s", why);
+    *use = true;
+    return 0;
+}
+
+/* Opens a CONNECT tunnel through the proxy x is connected to. */
+static int tunnel(struct xfer *x, const struct wdn__fetch_url *u,
+                  const struct wdn__fetch_url *proxy, struct rd *r)
+{
+    struct wdn_http_response res;
+    struct wdn_buf b;
+    size_t head_len = 0;
+    int rc;
+
+    wdn_buf_init(&b, 2048);
+    rc = wdn_buf_append_cstr(&b, "CONNECT ") || put_authority(&b, u, true) ||
+         wdn_buf_append_cstr(&b, " HTTP/1.1\r\nHost: ") || put_authority(&b, u, true) ||
+         wdn_buf_append_cstr(&b, "\r\nUser-Agent: warden/" WDN_VERSION "\r\n") ||
+         put_proxy_auth(&b, proxy) || wdn_buf_append_cstr(&b, "\r\n");
+    if (rc != 0) {
+        rc = xfail(x, WDN_ENOMEM, "out of memory");
+        goto out;
+    }
+    rc = raw_send_all(x, b.data, b.len);
+    if (rc != 0)
+        goto out;
+    rc = read_head(x, r, WDN_STR("CONNECT"), &res, &head_len);
+    if (rc != 0)
+        goto out;
+    if (res.status == 407) {
+        rc = xfail(x, WDN_EAUTH, "the proxy requires authentication (407)");
+        goto out;
+    }
+    if (res.status < 200 || res.status > 299) {
+        rc = xfail(x, WDN_ECONNREFUSED, "the proxy refused the tunnel with status %d",
+                   res.status);
+        goto out;
+    }
+    /* The server speaks only after our ClientHello: bytes here would be the proxy's. */
+    if (r->have != head_len) {
+        rc = xfail(x, WDN_EIO, "the proxy sent data after its CONNECT response");
+        goto out;
+    }
+    r->have = 0;
+out:
+    if (b.data != NULL)
+        OPENSSL_cleanse(b.data, b.cap);
+    wdn_buf_reset(&b);
+    return rc;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+
+int wdn_fetch_stream(const struct wdn_fetch_request *req, const struct wdn_fetch_callbacks *cb,
+                     long *status, struct wdn_diag *diag)
+{
+    struct xfer x;
+    struct wdn__fetch_url u, proxy;
+    struct wdn_http_response res;
+    struct wdn_buf head;
+    struct rd r = {NULL, 0, 0, 0};
+    struct sink s = {cb, 0, 0};
+    bool use_proxy = false;
+    long timeout = req->timeout_ms > 0 ? req->timeout_ms : WDN_FETCH_DEFAULT_TIMEOUT_MS;
+    long connect_ms = req->connect_timeout_ms > 0 ? req->connect_timeout_ms : 10000;
+    size_t head_len = 0;
+    char why[128];
+    int rc;
+
+    memset(&x, 0, sizeof(x));
+    x.method = req->method ? req->method : "GET";
+    x.url = req->url ? req->url : "(no URL)";
+    x.diag = diag;
+    x.stop = req->stop;
+    x.fd = -1;
+    x.deadline = wdn_clock_mono_ms() + (uint64_t)timeout;
+    wdn_buf_init(&head, 0);
+    if (status != NULL)
+        *status = 0;
+    if (connect_ms > timeout)
+        connect_ms = timeout;
+    s.max = req->max_response ? req->max_response : WDN_FETCH_DEFAULT_MAX_BODY;
+    if (wdn__fetch_url_parse(req->url, false, &u, why, sizeof(why)) != 0) {
+        rc = xfail(&x, WDN_EINVAL, "invalid URL: %s", why);
+        goto out;
+    }
+    if (req->https_only && !u.tls) {
+        rc = xfail(&x, WDN_EINVAL, "only https:// URLs are allowed here");
+        goto out;
+    }
+    rc = pick_proxy(&x, &u, req->no_proxy_env, &proxy, &use_proxy);
+    if (rc != 0)
+        goto out;
+    rc = build_head(&x, req, &u, use_proxy ? &proxy : NULL, &head);
+    if (rc != 0)
+        goto out;
+    r.head_cap = req->max_head && req->max_head < WDN_HTTP_MAX_HEAD_BYTES
+                     ? req->max_head
+                     : WDN_HTTP_MAX_HEAD_BYTES;
+    r.cap = r.head_cap + IO_CHUNK;
+    r.buf = malloc(r.cap);
+    if (r.buf == NULL) {
+        rc = xfail(&x, WDN_ENOMEM, "out of memory");
+        goto out;
+    }
+    rc = do_connect(&x, use_proxy ? &proxy : &u, connect_ms);
+    if (rc != 0)
+        goto out;
+    if (use_proxy && u.tls) {
+        rc = tunnel(&x, &u, &proxy, &r);
+        if (rc != 0)
+            goto out;
+    }
+    if (u.tls) {
+        rc = tls_start(&x, &u, req->ca_file);
+        if (rc != 0)
+            goto out;
+    }
+    rc = conn_write(&x, head.data, head.len);
+    if (rc == 0 && req->body != NULL && req->body_len > 0)
+        rc = conn_write(&x, req->body, req->body_len);
+    if (rc != 0)
+        goto out;
+    rc = read_head(&x, &r, wdn_str_from_cstr(x.method), &res, &head_len);
+    if (rc != 0)
+        goto out;
+    if (status != NULL)
+        *status = res.status;
+    if (cb != NULL && cb->on_head != NULL) {
+        struct wdn_fetch_head h = {res.status, res.headers, res.nheaders};
+        int hr = cb->on_head(cb->ud, &h);
+        if (hr != 0) {
+            rc = hr > 0 ? 0 : xfail(&x, hr, "the response was refused: %s", wdn_strerror(hr));
+            goto out;
+        }
+    }
+    switch (res.body) {
+    case WDN_HTTP_BODY_NONE:
+        rc = 0;
+        break;
+    case WDN_HTTP_BODY_LENGTH:
+        rc = read_body_length(&x, &r, &s, head_len, res.content_length);
+        break;
+    case WDN_HTTP_BODY_CHUNKED:
+        rc = read_body_chunked(&x, &r, &s, head_len);
+        break;
+    default:
+        rc = read_body_close(&x, &r, &s, head_len);
+        break;
+    }
+    if (rc == STOPPED)
+        rc = 0;
+out:
+    if (x.ssl != NULL)
+        SSL_free(x.ssl);
+    SSL_CTX_free(x.ctx);
+    ERR_clear_error();
+    if (x.fd >= 0)
+        close(x.fd);
+    if (head.data != NULL)
+        OPENSSL_cleanse(head.data, head.cap);
+    wdn_buf_reset(&head);
+    free(r.buf);
+    return rc;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Collected responses                                                                        */
+
+/* Copies the first header named name into out (truncated to cap - 1 bytes), once. */
+static void take_header(const struct wdn_fetch_head *h, const char *name, char *out, size_t cap)
+{
+    const struct wdn_http_header *hd =
+        wdn_http_header_find(h->headers, h->nheaders, wdn_str_from_cstr(name));
+    size_t n;
+
+    out[0] = '\0';
+    if (hd == NULL)
+        return;
+    n = hd->value.len < cap - 1 ? hd->value.len : cap - 1;
+    memcpy(out, hd->value.p, n);
+    out[n] = '\0';
+}
+
+static int collect_head(void *ud, const struct wdn_fetch_head *h)
+{
+    struct wdn_fetch_response *resp = ud;
+
+    resp->status = h->status;
+    take_header(h, "content-type", resp->content_type, sizeof(resp->content_type));
+    take_header(h, "cache-control", resp->cache_control, sizeof(resp->cache_control));
+    take_header(h, "www-authenticate", resp->www_authenticate, sizeof(resp->www_authenticate));
+    return 0;
+}
+
+static int collect_body(void *ud, const char *data, size_t len)
+{
+    struct wdn_fetch_response *resp = ud;
+
+    return wdn_buf_append(&resp->body, data, len);
 }
 
 int wdn_fetch(const struct wdn_fetch_request *req, struct wdn_fetch_response *resp,
               struct wdn_diag *diag)
 {
-    struct fetch_ctx ctx = {resp, req->max_response ? req->max_response : (1u << 20), 0};
-    struct curl_slist *hdrs = NULL;
-    char errbuf[CURL_ERROR_SIZE] = "";
-    CURLcode c;
-    CURL *h = NULL;
-    int rc = 0;
+    struct wdn_fetch_request r = *req;
+    struct wdn_fetch_callbacks cb = {collect_head, collect_body, resp};
+    int rc;
 
     memset(resp, 0, sizeof(*resp));
-    wdn_buf_init(&resp->body, ctx.max);
-    if (req->url == NULL ||
-        (strncmp(req->url, "https://", 8) != 0 && strncmp(req->url, "http://", 7) != 0)) {
-        rc = wdn_diag_set(diag, WDN_EINVAL, "URL must start with https:// or http://: %s",
-                          req->url ? req->url : "(none)");
-        goto out;
-    }
-    h = curl_easy_init();
-    if (h == NULL) {
-        rc = wdn_diag_set(diag, WDN_ENOMEM, "cannot create a libcurl handle");
-        goto out;
-    }
-    for (const char *const *p = req->headers; p && *p; p++) {
-        struct curl_slist *next = curl_slist_append(hdrs, *p);
-        if (next == NULL) {
-            rc = wdn_diag_set(diag, WDN_ENOMEM, "out of memory building request headers");
-            goto out;
-        }
-        hdrs = next;
-    }
-    curl_easy_setopt(h, CURLOPT_URL, req->url);
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, req->timeout_ms > 0 ? req->timeout_ms : 10000L);
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-    curl_easy_setopt(h, CURLOPT_USERAGENT, "warden/" WDN_VERSION);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &ctx);
-    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(h, CURLOPT_HEADERDATA, &ctx);
-    if (hdrs)
-        curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-    if (req->ca_file)
-        curl_easy_setopt(h, CURLOPT_CAINFO, req->ca_file);
-    if (req->method)
-        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req->method);
-    if (req->body) {
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, req->body);
-        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
-    }
-    c = curl_easy_perform(h);
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
-    if (c != CURLE_OK) {
-        rc = ctx.over_limit ? WDN_ELIMIT : wdn_fetch_curl_error(c);
-        if (rc == WDN_ELIMIT)
-            wdn_diag_set(diag, rc, "response from %s is larger than %zu bytes", req->url,
-                         ctx.max);
-        else
-            wdn_diag_set(diag, rc, "request to %s failed: %s", req->url,
-                         errbuf[0] ? errbuf : curl_easy_strerror(c));
-        goto out;
-    }
-    if (wdn_buf_cstr(&resp->body) == NULL)
+    if (r.max_response == 0 || r.max_response == SIZE_MAX)
+        r.max_response = WDN_FETCH_DEFAULT_MAX_BODY;
+    wdn_buf_init(&resp->body, r.max_response);
+    rc = wdn_fetch_stream(&r, &cb, &resp->status, diag);
+    if (rc == 0 && wdn_buf_cstr(&resp->body) == NULL)
         rc = wdn_diag_set(diag, WDN_ENOMEM, "out of memory");
-out:
-    curl_slist_free_all(hdrs);
-    if (h)
-        curl_easy_cleanup(h);
     return rc;
 }
 

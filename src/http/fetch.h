@@ -1,23 +1,42 @@
-/* Blocking outbound HTTP(S) requests through libcurl, for calls that are not on the proxy data
- * path: token endpoints, discovery documents, JWKS. Callers run them off the event loop. */
+/* Blocking outbound HTTP(S)/1.1 requests over plain sockets and OpenSSL, for calls that are not
+ * on the proxy data path: token endpoints, discovery documents, JWKS, the MCP client. Callers
+ * run them off the event loop. One request per connection; redirects are never followed;
+ * responses are parsed by the strict parser of http/parser.h. See docs/fetch.md. */
 #ifndef WDN_HTTP_FETCH_H
 #define WDN_HTTP_FETCH_H
 
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "base/buf.h"
 #include "base/diag.h"
+#include "http/parser.h"
 
-/** What to send. Every pointer is borrowed for the duration of the call. */
+/** What to send. Every pointer is borrowed for the duration of the call. Zero fields take the
+ * defaults named here, so `{.url = u}` is a complete GET. */
 struct wdn_fetch_request {
     const char *method;          /* "GET" when NULL */
-    const char *url;             /* http:// or https:// only */
-    const char *const *headers;  /* NULL-terminated list of "Name: value", or NULL */
-    const void *body;            /* request body, or NULL */
+    const char *url;             /* http:// or https:// only; no user@ part */
+    const char *const *headers;  /* NULL-terminated list of "Name: value", or NULL. Host,
+                                    Content-Length, Transfer-Encoding and Connection are ours
+                                    and refused here; User-Agent and Accept replace ours. */
+    const void *body;            /* request body, or NULL (then no Content-Length is sent) */
     size_t body_len;
-    long timeout_ms;             /* whole transfer; 0 = 10 s */
-    const char *ca_file;         /* trust these CAs instead of the system's; NULL = default */
-    size_t max_response;         /* response body cap; 0 = 1 MiB; more is WDN_ELIMIT */
+    long timeout_ms;             /* whole transfer; 0 = WDN_FETCH_DEFAULT_TIMEOUT_MS */
+    long connect_timeout_ms;     /* TCP connect (every address in turn); 0 = the smaller of
+                                    timeout_ms and 10 s */
+    const char *ca_file;         /* trust these CAs instead of the system's; NULL = default
+                                    paths (which honour SSL_CERT_FILE and SSL_CERT_DIR) */
+    size_t max_response;         /* response body cap; 0 = WDN_FETCH_DEFAULT_MAX_BODY; more is
+                                    WDN_ELIMIT; SIZE_MAX for none (streaming callers) */
+    size_t max_head;             /* response head cap; 0 = WDN_HTTP_MAX_HEAD_BYTES (also the
+                                    most the parser accepts); more is WDN_ELIMIT */
+    bool https_only;             /* refuse http:// URLs with WDN_EINVAL */
+    bool no_proxy_env;           /* ignore http_proxy/https_proxy/... from the environment */
+    atomic_bool *stop;           /* when set, becomes true to abandon the transfer: the call
+                                    returns WDN_ECANCELED within WDN_FETCH_POLL_SLICE_MS of a
+                                    wait (name resolution itself is not interruptible) */
 };
 
 /** What came back. Owned by the caller: wdn_fetch_response_reset frees it. */
@@ -31,25 +50,54 @@ struct wdn_fetch_response {
 
 /**
  * Performs the request, following no redirects (a redirect is returned as is). Returns 0 when
- * a response arrived (whatever its status), WDN_ECONNREFUSED, WDN_ETIMEOUT, WDN_ETLS,
- * WDN_EDNS, WDN_ELIMIT (body over max_response), WDN_EINVAL (bad URL or scheme) or WDN_EIO,
- * with a message in diag (may be NULL). resp is initialised by the call.
+ * a response arrived (whatever its status), else WDN_ECONNREFUSED, WDN_ETIMEOUT, WDN_ETLS (with
+ * the verification failure's reason), WDN_EDNS, WDN_ECONNRESET (closed early), WDN_ELIMIT (head
+ * over max_head or body over max_response), WDN_EINVAL (bad URL, scheme, header or proxy
+ * setting), WDN_ECANCELED (stop flag), WDN_ENOMEM or WDN_EIO (malformed response, other
+ * failures), with a message naming the URL (never a header) in diag (may be NULL).
+ * resp is initialised by the call, also on failure.
  */
 int wdn_fetch(const struct wdn_fetch_request *req, struct wdn_fetch_response *resp,
               struct wdn_diag *diag);
 
+/** The status line and headers of a streamed response. Borrowed, valid during the callback. */
+struct wdn_fetch_head {
+    int status;
+    const struct wdn_http_header *headers;
+    size_t nheaders;
+};
+
+/** Called once with the final response head (1xx heads are skipped). Return 0 to go on, 1 to
+ * stop the transfer (the call then returns 0), or a negative WDN_E* to fail with it. */
+typedef int (*wdn_fetch_head_fn)(void *ud, const struct wdn_fetch_head *head);
+/** Called with each piece of decoded body (chunked framing removed); data is borrowed for the
+ * call. Returns like wdn_fetch_head_fn. */
+typedef int (*wdn_fetch_body_fn)(void *ud, const char *data, size_t len);
+
+/** The callbacks of a streaming request; on_head and on_body may be NULL. */
+struct wdn_fetch_callbacks {
+    wdn_fetch_head_fn on_head;
+    wdn_fetch_body_fn on_body;
+    void *ud;
+};
+
 /**
- * Maps a libcurl result (a CURLcode) to WDN_E*: refused, timeout, DNS, TLS, reset, bad URL,
- * out of memory, else WDN_EIO. For every libcurl caller, so all report failures alike.
+ * Performs the request like wdn_fetch, handing the response to cb as it arrives instead of
+ * collecting it. A callback that returns 1 ends the transfer early, which is success (0); one
+ * that returns a negative code ends it with that code (diag then says the caller stopped it).
+ * Body bytes past req->max_response are WDN_ELIMIT. *status (may be NULL) receives the final
+ * status, 0 when none arrived.
  */
-int wdn_fetch_curl_error(int curl_code);
+int wdn_fetch_stream(const struct wdn_fetch_request *req, const struct wdn_fetch_callbacks *cb,
+                     long *status, struct wdn_diag *diag);
 
 /** Frees what a response owns. */
 void wdn_fetch_response_reset(struct wdn_fetch_response *resp);
 
 /**
  * The CA bundle warden's outbound clients trust, from the environment: WARDEN_CA_FILE, then
- * CURL_CA_BUNDLE, then SSL_CERT_FILE; NULL when none is set (the system store is used).
+ * CURL_CA_BUNDLE (still honoured for existing set-ups), then SSL_CERT_FILE; NULL when none is
+ * set (the system store is used).
  */
 const char *wdn_fetch_ca_file_from_env(void);
 

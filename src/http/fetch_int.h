@@ -1,0 +1,53 @@
+/* Internal to src/http's blocking client: URL parsing and the proxy decision (fetch_url.c),
+ * pure functions of their inputs so the fuzzer and the tests can drive them directly. */
+#ifndef WDN_HTTP_FETCH_INT_H
+#define WDN_HTTP_FETCH_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/limits.h"
+#include "base/str.h"
+
+/** A parsed http:// or https:// URL. */
+struct wdn__fetch_url {
+    bool tls;                              /* https */
+    bool ip;                               /* host is an IPv4 or IPv6 literal */
+    bool ipv6;                             /* host is an IPv6 literal (bracketed in the URL) */
+    uint16_t port;                         /* explicit or the scheme's default */
+    char host[WDN_FETCH_MAX_HOST_BYTES + 1]; /* without brackets, as written */
+    struct wdn_str target;                 /* path and query, borrowed from the input, without
+                                              the fragment; empty means "/" */
+    char auth[WDN_FETCH_MAX_PROXY_AUTH_BYTES + 1]; /* proxies only: "user:password",
+                                                      percent-decoded; "" when none */
+};
+
+/**
+ * Parses url (NUL-terminated, borrowed: u->target points into it). Targets (proxy false) must be
+ * http:// or https:// with no userinfo. Proxy URLs (proxy true) may omit the scheme (http is
+ * assumed), may carry "user:password@", must be http://, and default to port 1080 as curl does.
+ * Returns 0 or WDN_EINVAL with a reason in why (cap bytes, may be NULL for none).
+ */
+int wdn__fetch_url_parse(const char *url, bool proxy, struct wdn__fetch_url *u, char *why,
+                         size_t cap);
+
+/**
+ * True when host (a parsed URL's host) must bypass a proxy: it matches the no_proxy list
+ * (curl's rules: comma- or space-separated, "*" matches everything, names match themselves and
+ * their subdomains, a leading dot is ignored, IP literals match exactly or by CIDR prefix) or it
+ * is a loopback destination (localhost, *.localhost, 127.0.0.0/8, ::1). list may be NULL.
+ */
+bool wdn__fetch_no_proxy(const char *list, const struct wdn__fetch_url *host);
+
+/**
+ * The proxy setting that applies to target from explicit values (NULL = unset), in curl's order:
+ * http:// targets use http_proxy (the lowercase name only, as curl, so a CGI "Proxy:" request
+ * header cannot steer it), https:// targets https_proxy then HTTPS_PROXY; both fall back to
+ * all_proxy then ALL_PROXY. Returns the chosen value (borrowed) or NULL.
+ */
+const char *wdn__fetch_proxy_pick(bool tls, const char *http_proxy, const char *https_proxy,
+                                  const char *https_proxy_upper, const char *all_proxy,
+                                  const char *all_proxy_upper);
+
+#endif
