@@ -24,6 +24,15 @@
 #define WDN_HTTP_SHUTDOWN_GRACE_MS 10000    /* graceful shutdown waits this long */
 #define WDN_HTTP_POOL_MAX_IDLE 64           /* idle keep-alive connections per upstream/worker */
 
+/* The blocking outbound client (src/http/fetch*.c): token endpoints, discovery, JWKS, MCP. */
+#define WDN_FETCH_MAX_URL_BYTES 8192        /* a URL we request or a proxy URL */
+#define WDN_FETCH_MAX_HOST_BYTES 255        /* host part of a URL (a DNS name's maximum) */
+#define WDN_FETCH_MAX_PROXY_AUTH_BYTES 512  /* "user:password" of a proxy URL, decoded */
+#define WDN_FETCH_MAX_REQUEST_HEAD_BYTES 65536 /* request line + headers we send */
+#define WDN_FETCH_DEFAULT_MAX_BODY (1u << 20) /* response body cap when the caller sets none */
+#define WDN_FETCH_DEFAULT_TIMEOUT_MS 10000  /* whole transfer when the caller sets none */
+#define WDN_FETCH_POLL_SLICE_MS 50          /* longest wait between two looks at a stop flag */
+
 /* TLS engine (src/http/tls.c) and the project CA (src/pki). */
 #define WDN_TLS_IN_BUF_BYTES 32768          /* ciphertext input buffer offered to one read */
 #define WDN_TLS_MAX_INPUT_BYTES (256u << 10) /* ciphertext waiting to be processed -> error */
