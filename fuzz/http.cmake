@@ -8,3 +8,7 @@ if(TARGET wdn_http)
     wdn_fuzz_target(http_chunked SOURCE ${CMAKE_SOURCE_DIR}/fuzz/fuzz_http_chunked.c
         DEPS wdn_http)
 endif()
+# The blocking client's URL parser and proxy decision (src/http/fetch_url.c).
+if(TARGET wdn_http)
+    wdn_fuzz_target(http_url SOURCE ${CMAKE_SOURCE_DIR}/fuzz/fuzz_http_url.c DEPS wdn_http)
+endif()

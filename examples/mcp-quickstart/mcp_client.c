@@ -9,7 +9,6 @@
 #include "oauth2/client.h"
 #include "warden/mcp.h"
 
-#include <curl/curl.h>
 
 struct run {
     uv_work_t work;
@@ -228,11 +227,9 @@ int main(int argc, char **argv)
 
     int rc;
 
-    curl_global_init(CURL_GLOBAL_DEFAULT);
     if (oauth2_init() != 0)
         return 1;
     rc = app_serve("mcp_client", chain, 1, app_port(argc, argv, 5001), 1);
     wdn_oauth2_client_free(oauth2);
-    curl_global_cleanup();
     return rc;
 }

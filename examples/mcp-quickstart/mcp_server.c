@@ -11,7 +11,6 @@
 #include "mcp/http_adapter.h"
 #include "warden/mcp.h"
 
-#include <curl/curl.h>
 
 static int tool_add(struct wdn_mcp_call *call, json_t *args, void *ud)
 {
@@ -129,8 +128,6 @@ int main(int argc, char **argv)
     size_t i;
     int rc;
 
-    /* libcurl's global state must be set up before the thread pool uses it. */
-    curl_global_init(CURL_GLOBAL_DEFAULT);
     srv = wdn_mcp_server_new(&cfg);
     if (srv == NULL) {
         fprintf(stderr, "mcp_server: out of memory\n");

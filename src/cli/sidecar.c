@@ -1,7 +1,6 @@
 /* `warden sidecar`: runs the daemon beside one app (src/sidecar). Flags follow daprd's names
  * where one exists (--app-id, --app-port, --dapr-http-port, --resources-path, --config ...),
  * and the environment variables daprd reads (DAPR_API_TOKEN, APP_API_TOKEN, DAPR_HTTP_PORT). */
-#include <curl/curl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -165,7 +164,6 @@ int wdn_cli_sidecar(int argc, char **argv)
     o.handle_signals = true;
 
     signal(SIGPIPE, SIG_IGN);
-    curl_global_init(CURL_GLOBAL_DEFAULT);
     rc = wdn_sidecar_new(&o, &sc, &d);
     if (rc == 0)
         rc = wdn_sidecar_run(sc, &d);
@@ -173,6 +171,5 @@ int wdn_cli_sidecar(int argc, char **argv)
         wdn_cli_err("sidecar", "%s", wdn_diag_format(&d, buf, sizeof(buf)));
     wdn_sidecar_free(sc);
     wdn_jose_thread_cleanup();
-    curl_global_cleanup();
     return rc ? WDN_CLI_FAIL : WDN_CLI_OK;
 }

@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <curl/curl.h>
 #include <jansson.h>
 
 #include "base/diag.h"
@@ -153,7 +152,6 @@ int wdn_cli_token(int argc, char **argv)
             return WDN_CLI_USAGE;
         }
     }
-    curl_global_init(CURL_GLOBAL_DEFAULT);
     client = wdn_oauth2_client_new(&cfg, &diag);
     if (client == NULL ||
         wdn_oauth2_client_token(client, token, sizeof(token), &diag) != 0) {
@@ -168,6 +166,5 @@ int wdn_cli_token(int argc, char **argv)
     }
 out:
     wdn_oauth2_client_free(client);
-    curl_global_cleanup();
     return rc;
 }

@@ -1,12 +1,13 @@
-/* The MCP client over libcurl: Streamable HTTP with JSON or SSE answers, sessions, tokens. */
+/* The MCP client over the blocking client of http/fetch.h: Streamable HTTP with JSON or SSE
+ * answers, sessions, tokens. Redirects are never followed: a token must not travel elsewhere. */
 #include "warden/mcp.h"
 
-#include <curl/curl.h>
 #include <openssl/crypto.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "base/buf.h"
 #include "base/error.h"
@@ -29,12 +30,12 @@ struct wdn_mcp_client {
     char *static_token;
     wdn_mcp_token_fn token_fn;
     void *token_ud;
-    struct curl_slist *extra;
+    char **extra; /* NULL-terminated copies of the extra header lines */
+    size_t nextra;
     long timeout_ms;
     wdn_mcp_notify_fn on_notify;
     void *notify_ud;
 
-    CURL *curl;
     char session[SESSION_MAX + 1];
     const char *version; /* negotiated, static */
     bool modern;
@@ -42,7 +43,7 @@ struct wdn_mcp_client {
     json_int_t next_id;
 };
 
-/* State of one HTTP exchange while curl runs it. */
+/* State of one HTTP exchange while it runs. */
 struct xfer {
     struct wdn_mcp_client *c;
     struct wdn_buf body;
@@ -126,26 +127,25 @@ struct wdn_mcp_client *wdn_mcp_client_new(const struct wdn_mcp_client_config *cf
         (cfg->bearer_token && !c->static_token))
         goto nomem;
     for (h = cfg->extra_headers; h != NULL && *h != NULL; h++) {
-        struct curl_slist *n;
         if (strchr(*h, ':') == NULL || !header_value_ok(*h)) {
             err_set(err, WDN_EINVAL, 0, 0, "extra header must be \"Name: value\"");
             wdn_mcp_client_free(c);
             return NULL;
         }
-        n = curl_slist_append(c->extra, *h);
-        if (n == NULL)
-            goto nomem;
-        c->extra = n;
+        c->nextra++;
     }
+    c->extra = calloc(c->nextra + 1, sizeof(*c->extra));
+    if (c->extra == NULL)
+        goto nomem;
+    for (size_t i = 0; i < c->nextra; i++)
+        if ((c->extra[i] = strdup(cfg->extra_headers[i])) == NULL)
+            goto nomem;
     c->token_fn = cfg->token_fn;
     c->token_ud = cfg->token_ud;
     c->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : WDN_MCP_CLIENT_TIMEOUT_MS;
     c->on_notify = cfg->on_notify;
     c->notify_ud = cfg->notify_ud;
     c->next_id = 1;
-    c->curl = curl_easy_init();
-    if (c->curl == NULL)
-        goto nomem;
     return c;
 nomem:
     err_set(err, WDN_ENOMEM, 0, 0, "out of memory");
@@ -166,41 +166,36 @@ json_t *wdn_mcp_client_server_info(const struct wdn_mcp_client *c)
 /* ---------------------------------------------------------------------------------------- */
 /* One HTTP exchange                                                                          */
 
-static size_t on_header(char *buf, size_t size, size_t n, void *ud)
+/* Copies a header value into out when it fits (cap with the NUL); false otherwise. */
+static bool copy_value(struct wdn_str v, char *out, size_t cap)
+{
+    if (v.len >= cap)
+        return false;
+    memcpy(out, v.p, v.len);
+    out[v.len] = '\0';
+    return true;
+}
+
+static int on_head(void *ud, const struct wdn_fetch_head *head)
 {
     struct xfer *x = ud;
-    size_t len = size * n;
-    static const char name[] = "mcp-session-id:";
-    struct wdn_str v;
+    const struct wdn_http_header *h;
 
-    static const char wa[] = "www-authenticate:";
-
-    if (len > sizeof(wa) - 1 && strncasecmp(buf, wa, sizeof(wa) - 1) == 0 &&
-        x->www_authenticate[0] == '\0') {
-        v = wdn_str_trim_ows((struct wdn_str){buf + sizeof(wa) - 1, len - (sizeof(wa) - 1)});
-        while (v.len > 0 && (v.p[v.len - 1] == '\r' || v.p[v.len - 1] == '\n'))
-            v.len--;
-        if (v.len < sizeof(x->www_authenticate)) {
-            memcpy(x->www_authenticate, v.p, v.len);
-            x->www_authenticate[v.len] = '\0';
-        }
-        return len;
+    h = wdn_http_header_find(head->headers, head->nheaders, WDN_STR("content-type"));
+    x->is_sse = h != NULL && h->value.len >= 17 && strncasecmp(h->value.p, "text/event-stream", 17) == 0;
+    h = wdn_http_header_find(head->headers, head->nheaders, WDN_STR("www-authenticate"));
+    if (h != NULL)
+        (void)copy_value(h->value, x->www_authenticate, sizeof(x->www_authenticate));
+    h = wdn_http_header_find(head->headers, head->nheaders, WDN_STR("mcp-session-id"));
+    /* Visible ASCII only, bounded: the value goes back out in our headers. */
+    if (h != NULL && h->value.len > 0 && h->value.len <= SESSION_MAX) {
+        size_t i;
+        for (i = 0; i < h->value.len; i++)
+            if (h->value.p[i] < 0x21 || h->value.p[i] > 0x7e)
+                return 0;
+        (void)copy_value(h->value, x->session, sizeof(x->session));
     }
-    if (len > sizeof(name) - 1 && strncasecmp(buf, name, sizeof(name) - 1) == 0) {
-        v = wdn_str_trim_ows((struct wdn_str){buf + sizeof(name) - 1, len - (sizeof(name) - 1)});
-        while (v.len > 0 && (v.p[v.len - 1] == '\r' || v.p[v.len - 1] == '\n'))
-            v.len--;
-        /* Visible ASCII only, bounded: the value goes back out in our headers. */
-        if (v.len > 0 && v.len <= SESSION_MAX) {
-            size_t i;
-            for (i = 0; i < v.len; i++)
-                if (v.p[i] < 0x21 || v.p[i] > 0x7e)
-                    return len;
-            memcpy(x->session, v.p, v.len);
-            x->session[v.len] = '\0';
-        }
-    }
-    return len;
+    return 0;
 }
 
 static void send_reply(struct wdn_mcp_client *c, json_t *msg);
@@ -252,83 +247,108 @@ static int on_sse_event(void *ud, const char *event, const char *data, size_t le
     return rc;
 }
 
-static size_t on_body(char *buf, size_t size, size_t n, void *ud)
+static int on_body(void *ud, const char *buf, size_t len)
 {
     struct xfer *x = ud;
-    size_t len = size * n;
     int rc;
 
-    if (x->is_sse < 0) {
-        char *ct = NULL;
-        curl_easy_getinfo(x->c->curl, CURLINFO_CONTENT_TYPE, &ct);
-        x->is_sse = ct != NULL && strncasecmp(ct, "text/event-stream", 17) == 0;
-    }
     if (x->is_sse) {
         rc = wdn__sse_feed(&x->sse, buf, len, on_sse_event, x);
         if (rc == 1)
-            return 0; /* the response arrived: end the transfer early */
-        if (rc != 0) {
-            x->fault = rc;
-            return 0;
-        }
-        return len;
+            return 1; /* the response arrived: end the transfer early */
+        if (rc != 0)
+            x->fault = rc < 0 ? rc : WDN_EPROTO;
+        return x->fault;
     }
     if (wdn_buf_append(&x->body, buf, len) != 0) {
         x->fault = WDN_ELIMIT;
-        return 0;
+        return x->fault;
     }
-    return len;
+    return 0;
 }
 
-static struct curl_slist *add_header(struct curl_slist *l, bool *ok, const char *fmt, ...)
+/* Request header lines, each malloc'd; the list is NULL-terminated for struct
+ * wdn_fetch_request. Lines are wiped before they are freed: one may hold a token. */
+struct hdrs {
+    char **v;
+    size_t n, cap;
+};
+
+static void add_line(struct hdrs *h, bool *ok, char *line)
+{
+    if (line == NULL || h->n + 1 >= h->cap) {
+        *ok = false;
+        free(line);
+        return;
+    }
+    h->v[h->n++] = line;
+    h->v[h->n] = NULL;
+}
+
+static void add_header(struct hdrs *h, bool *ok, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-static struct curl_slist *add_header(struct curl_slist *l, bool *ok, const char *fmt, ...)
+static void add_header(struct hdrs *h, bool *ok, const char *fmt, ...)
 {
     char line[WDN_MCP_MAX_HEADER_VALUE + 64];
-    struct curl_slist *n;
     va_list ap;
     int w;
 
     if (!*ok)
-        return l;
+        return;
     va_start(ap, fmt);
     w = vsnprintf(line, sizeof(line), fmt, ap);
     va_end(ap);
     if (w < 0 || (size_t)w >= sizeof(line) || !header_value_ok(line)) {
         *ok = false;
-        return l;
+        return;
     }
-    n = curl_slist_append(l, line);
-    if (n == NULL)
-        *ok = false;
-    return n ? n : l;
+    add_line(h, ok, strdup(line));
 }
 
-/* Builds the request headers; the Authorization line is cleansed from memory afterwards by
- * curl_slist_free_all's caller (we overwrite the token buffer here). */
-static struct curl_slist *build_headers(struct wdn_mcp_client *c, const json_t *msg,
-                                        struct wdn_mcp_error *err)
+/* Cleans the token out of the header lines before freeing them. */
+static void free_headers(struct hdrs *h)
 {
-    struct curl_slist *h = NULL, *e;
+    size_t i;
+
+    for (i = 0; i < h->n; i++) {
+        OPENSSL_cleanse(h->v[i], strlen(h->v[i]));
+        free(h->v[i]);
+    }
+    free(h->v);
+    memset(h, 0, sizeof(*h));
+}
+
+/* Builds the request headers into h (0), or fills err and returns its code. */
+static int build_headers(struct wdn_mcp_client *c, const json_t *msg, struct hdrs *h,
+                         struct wdn_mcp_error *err)
+{
     bool ok = true;
     const char *method = json_string_value(json_object_get(msg, "method"));
+    size_t i;
 
-    h = add_header(h, &ok, "Content-Type: application/json");
-    h = add_header(h, &ok, "Accept: application/json, text/event-stream");
+    memset(h, 0, sizeof(*h));
+    h->cap = 16 + c->nextra;
+    h->v = calloc(h->cap, sizeof(*h->v));
+    if (h->v == NULL) {
+        err_set(err, WDN_ENOMEM, 0, 0, "out of memory");
+        return WDN_ENOMEM;
+    }
+    add_header(h, &ok, "Content-Type: application/json");
+    add_header(h, &ok, "Accept: application/json, text/event-stream");
     if (c->version != NULL)
-        h = add_header(h, &ok, "MCP-Protocol-Version: %s", c->version);
+        add_header(h, &ok, "MCP-Protocol-Version: %s", c->version);
     if (c->session[0] != '\0')
-        h = add_header(h, &ok, "Mcp-Session-Id: %s", c->session);
+        add_header(h, &ok, "Mcp-Session-Id: %s", c->session);
     if (c->modern && method != NULL) {
         json_t *params = json_object_get(msg, "params");
         const char *name = NULL;
-        h = add_header(h, &ok, "Mcp-Method: %s", method);
+        add_header(h, &ok, "Mcp-Method: %s", method);
         if (strcmp(method, "tools/call") == 0 || strcmp(method, "prompts/get") == 0)
             name = json_string_value(json_object_get(params, "name"));
         else if (strcmp(method, "resources/read") == 0)
             name = json_string_value(json_object_get(params, "uri"));
         if (name != NULL)
-            h = add_header(h, &ok, "Mcp-Name: %s", name);
+            add_header(h, &ok, "Mcp-Name: %s", name);
     }
     if (c->token_fn != NULL || c->static_token != NULL) {
         char tok[WDN_JWT_MAX_TOKEN_BYTES + 1];
@@ -342,47 +362,31 @@ static struct curl_slist *build_headers(struct wdn_mcp_client *c, const json_t *
         }
         if (rc != 0) {
             OPENSSL_cleanse(tok, sizeof(tok));
-            curl_slist_free_all(h);
+            free_headers(h);
             err_set(err, rc, 0, 0, "token provider failed: %s", wdn_strerror(rc));
-            return NULL;
+            return rc;
         }
         if (tok[0] != '\0') {
             size_t n = strlen(tok) + 32;
             char *line = malloc(n);
             if (line == NULL || !header_value_ok(tok)) {
                 ok = false;
+                free(line);
             } else {
                 snprintf(line, n, "Authorization: Bearer %s", tok);
-                e = curl_slist_append(h, line);
-                OPENSSL_cleanse(line, n);
-                if (e == NULL)
-                    ok = false;
-                else
-                    h = e;
+                add_line(h, &ok, line);
             }
-            free(line);
         }
         OPENSSL_cleanse(tok, sizeof(tok));
     }
-    for (e = c->extra; e != NULL && ok; e = e->next)
-        h = add_header(h, &ok, "%s", e->data);
+    for (i = 0; i < c->nextra && ok; i++)
+        add_header(h, &ok, "%s", c->extra[i]);
     if (!ok) {
-        curl_slist_free_all(h);
+        free_headers(h);
         err_set(err, WDN_EINVAL, 0, 0, "cannot build request headers");
-        return NULL;
+        return WDN_EINVAL;
     }
-    return h;
-}
-
-/* Cleans the token out of the header list before freeing it. */
-static void free_headers(struct curl_slist *h)
-{
-    struct curl_slist *e;
-
-    for (e = h; e != NULL; e = e->next)
-        if (strncasecmp(e->data, "Authorization:", 14) == 0)
-            OPENSSL_cleanse(e->data, strlen(e->data));
-    curl_slist_free_all(h);
+    return 0;
 }
 
 /* The message of a JSON-RPC error body, if the body is one. */
@@ -402,23 +406,24 @@ static void body_error(const struct wdn_buf *b, long *code, char *msg, size_t ca
 }
 
 /*
- * POSTs msg on handle h. When want_id is set the answer must carry the response (JSON body or
- * an SSE event); *response receives it. Without want_id, 202 (or any 2xx) is success.
+ * POSTs msg. When want_id is set the answer must carry the response (JSON body or an SSE
+ * event); *response receives it. Without want_id, 202 (or any 2xx) is success. Only the main
+ * exchanges (not the replies sent from inside an SSE stream) adopt a session id.
  */
-static int post_on(struct wdn_mcp_client *c, CURL *h, json_t *msg, json_t *want_id,
+static int post_on(struct wdn_mcp_client *c, bool main_exchange, json_t *msg, json_t *want_id,
                    json_t **response, long *status_out, struct wdn_mcp_error *err)
 {
     struct xfer x;
-    struct curl_slist *hdrs = NULL;
+    struct hdrs hdrs = {NULL, 0, 0};
+    struct wdn_diag diag;
     char *body = NULL;
-    char errbuf[CURL_ERROR_SIZE] = "";
     long status = 0;
-    CURLcode cc;
     int rc = WDN_ENOMEM;
 
     memset(&x, 0, sizeof(x));
+    memset(&diag, 0, sizeof(diag));
     x.c = c;
-    x.is_sse = -1;
+    x.is_sse = 0;
     x.want_id = want_id;
     wdn_buf_init(&x.body, WDN_MCP_CLIENT_MAX_RESPONSE_BYTES);
     wdn__sse_init(&x.sse, WDN_SSE_MAX_EVENT_BYTES);
@@ -429,40 +434,32 @@ static int post_on(struct wdn_mcp_client *c, CURL *h, json_t *msg, json_t *want_
         err_set(err, WDN_ENOMEM, 0, 0, "out of memory");
         goto out;
     }
-    hdrs = build_headers(c, msg, err);
-    if (hdrs == NULL) {
-        rc = err ? err->code : WDN_EINVAL;
+    rc = build_headers(c, msg, &hdrs, err);
+    if (rc != 0)
         goto out;
+    {
+        struct wdn_fetch_request req = {
+            .method = "POST",
+            .url = c->url,
+            .headers = (const char *const *)hdrs.v,
+            .body = body,
+            .body_len = strlen(body),
+            .timeout_ms = c->timeout_ms,
+            .connect_timeout_ms = c->timeout_ms < 10000 ? c->timeout_ms : 10000L,
+            /* SSE streams may run long; the JSON body and each event have their own caps. */
+            .max_response = SIZE_MAX,
+        };
+        struct wdn_fetch_callbacks cb = {on_head, on_body, &x};
+        rc = wdn_fetch_stream(&req, &cb, &status, &diag);
     }
-    curl_easy_reset(h);
-    curl_easy_setopt(h, CURLOPT_URL, c->url);
-    curl_easy_setopt(h, CURLOPT_POST, 1L);
-    curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, c->timeout_ms);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, c->timeout_ms < 10000 ? c->timeout_ms : 10000L);
-    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L); /* never carry a token to another place */
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(h, CURLOPT_HEADERDATA, &x);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &x);
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-    cc = curl_easy_perform(h);
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
     if (status_out != NULL)
         *status_out = status;
-    /* A write abort after the response arrived is how an SSE stream is left early. */
-    if (cc != CURLE_OK && !(cc == CURLE_WRITE_ERROR && x.response != NULL && x.fault == 0)) {
+    if (rc != 0) {
         if (x.fault != 0) {
             rc = x.fault;
             err_set(err, rc, status, 0, "MCP response too large or malformed");
         } else {
-            rc = wdn_fetch_curl_error(cc);
-            err_set(err, rc, status, 0, "cannot reach MCP server: %s",
-                    errbuf[0] ? errbuf : curl_easy_strerror(cc));
+            err_set(err, rc, status, 0, "cannot reach MCP server: %s", diag.msg);
         }
         goto out;
     }
@@ -479,7 +476,7 @@ static int post_on(struct wdn_mcp_client *c, CURL *h, json_t *msg, json_t *want_
             c->session[0] = '\0'; /* the session is gone; the caller must reconnect */
         goto out;
     }
-    if (x.session[0] != '\0' && h == c->curl)
+    if (x.session[0] != '\0' && main_exchange)
         memcpy(c->session, x.session, sizeof(c->session));
     if (want_id == NULL) {
         rc = 0;
@@ -505,20 +502,15 @@ out:
     json_decref(x.response);
     wdn_buf_reset(&x.body);
     wdn__sse_reset(&x.sse);
-    free_headers(hdrs);
+    free_headers(&hdrs);
     free(body);
     return rc;
 }
 
-/* Answers a server request from inside an SSE stream, on a handle of its own. */
+/* Answers a server request from inside an SSE stream, on a connection of its own. */
 static void send_reply(struct wdn_mcp_client *c, json_t *msg)
 {
-    CURL *h = curl_easy_init();
-
-    if (h == NULL)
-        return;
-    post_on(c, h, msg, NULL, NULL, NULL, NULL);
-    curl_easy_cleanup(h);
+    post_on(c, false, msg, NULL, NULL, NULL, NULL);
 }
 
 /* Adds the per-request metadata of the stateless era to params. */
@@ -560,7 +552,7 @@ static int request_raw(struct wdn_mcp_client *c, const char *method, json_t *par
         err_set(err, WDN_ENOMEM, 0, 0, "out of memory");
         return WDN_ENOMEM;
     }
-    rc = post_on(c, c->curl, msg, id, &resp, status, err);
+    rc = post_on(c, true, msg, id, &resp, status, err);
     if (rc == 0) {
         e = json_object_get(resp, "error");
         if (e != NULL) {
@@ -603,7 +595,7 @@ int wdn_mcp_client_notify(struct wdn_mcp_client *c, const char *method, json_t *
         err_set(err, WDN_ENOMEM, 0, 0, "out of memory");
         return WDN_ENOMEM;
     }
-    rc = post_on(c, c->curl, msg, NULL, NULL, NULL, err);
+    rc = post_on(c, true, msg, NULL, NULL, NULL, err);
     json_decref(msg);
     return rc;
 }
@@ -724,37 +716,27 @@ const char *wdn_mcp_result_text(const json_t *result)
     return NULL;
 }
 
-static size_t discard(char *buf, size_t size, size_t n, void *ud)
-{
-    (void)buf;
-    (void)ud;
-    return size * n;
-}
-
 void wdn_mcp_client_free(struct wdn_mcp_client *c)
 {
     if (c == NULL)
         return;
-    if (c->curl != NULL && c->session[0] != '\0') {
+    if (c->session[0] != '\0') {
         /* Tell the server the session is over; its answer does not matter. */
-        struct curl_slist *h = build_headers(c, NULL, NULL);
-        char errbuf[CURL_ERROR_SIZE];
-        if (h != NULL) {
-            curl_easy_reset(c->curl);
-            curl_easy_setopt(c->curl, CURLOPT_URL, c->url);
-            curl_easy_setopt(c->curl, CURLOPT_CUSTOMREQUEST, "DELETE");
-            curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, h);
-            curl_easy_setopt(c->curl, CURLOPT_NOSIGNAL, 1L);
-            curl_easy_setopt(c->curl, CURLOPT_TIMEOUT_MS, 2000L);
-            curl_easy_setopt(c->curl, CURLOPT_ERRORBUFFER, errbuf);
-            curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, discard);
-            curl_easy_perform(c->curl);
+        struct hdrs h;
+        if (build_headers(c, NULL, &h, NULL) == 0) {
+            struct wdn_fetch_request req = {
+                .method = "DELETE",
+                .url = c->url,
+                .headers = (const char *const *)h.v,
+                .timeout_ms = 2000,
+                };
+            (void)wdn_fetch_stream(&req, NULL, NULL, NULL);
+            free_headers(&h);
         }
-        free_headers(h);
     }
-    if (c->curl != NULL)
-        curl_easy_cleanup(c->curl);
-    curl_slist_free_all(c->extra);
+    for (size_t i = 0; c->extra != NULL && i < c->nextra; i++)
+        free(c->extra[i]);
+    free(c->extra);
     if (c->static_token != NULL)
         OPENSSL_cleanse(c->static_token, strlen(c->static_token));
     free(c->static_token);

@@ -1,4 +1,4 @@
-/* Internal to src/oidc: one blocking HTTPS GET with libcurl, for the key-refresh thread only. */
+/* Internal to src/oidc: one blocking HTTPS GET for the key-refresh thread, on http/fetch.h. */
 #ifndef WDN_OIDC_FETCH_H
 #define WDN_OIDC_FETCH_H
 
@@ -15,14 +15,12 @@ struct wdn__oidc_fetch {
     int64_t max_age;    /* from Cache-Control, -1 when absent */
 };
 
-/** Initialises the libcurl library once per process (thread-safe). */
-void wdn__oidc_curl_init(void);
-
 /**
- * GETs an https URL (no redirects, no other protocols) with a total timeout, a body limit
- * of max_bytes and an abort flag checked during the transfer. ca_file NULL means the system
- * store. out->body must be initialised by the caller. 0 when a response arrived (any status),
- * else WDN_E* with d filled.
+ * GETs an https URL (no redirects, no other scheme) with a total timeout, a body limit of
+ * max_bytes and an abort flag checked while waiting. ca_file NULL means the system store.
+ * out->body must be initialised by the caller. 0 when a response arrived (any status), else
+ * WDN_E* (WDN_ELIMIT over max_bytes, WDN_ETIMEOUT, WDN_ECANCELED when stop rose, WDN_ETLS...)
+ * with d filled.
  */
 int wdn__oidc_fetch(const char *url, const char *ca_file, unsigned timeout_ms, size_t max_bytes,
                     atomic_bool *stop, struct wdn__oidc_fetch *out, struct wdn_diag *d);

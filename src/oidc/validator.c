@@ -378,7 +378,6 @@ struct wdn_oidc_validator *wdn_oidc_validator_new(const struct wdn_oidc_config *
             goto fail;
         }
     }
-    wdn__oidc_curl_init();
     if (pthread_create(&v->thread, NULL, run, v) != 0) {
         wdn_diag_set(d, WDN_ESYS, "cannot start the key refresh thread");
         goto fail;

@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <curl/curl.h>
 #include <jansson.h>
 
 #include "base/limits.h"
@@ -42,7 +41,6 @@ int main(int argc, char **argv)
     json_t *ctx = NULL, *tools = NULL;
     int rc = 1;
 
-    curl_global_init(CURL_GLOBAL_DEFAULT);
     ctx = ctx_s ? json_loads(ctx_s, 0, NULL) : NULL;
     const char *id = json_string_value(json_object_get(ctx, "client_id"));
     const char *secret = json_string_value(json_object_get(ctx, "client_secret"));
@@ -93,6 +91,5 @@ out:
     wdn_oauth2_discovered_reset(&disc);
     wdn_fetch_response_reset(&probe);
     json_decref(ctx);
-    curl_global_cleanup();
     return rc;
 }

@@ -1,7 +1,6 @@
 /* Interop probe: the SDK's C client against any MCP server. Usage: mcp_probe URL [VERSION].
  * Connects, lists tools, calls add {a:2,b:3} and echo {message:"hi"} when present, and prints one
  * JSON line {"version","tools","add","echo"}; on failure {"error","http_status"} and exit 1. */
-#include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,7 +45,6 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: mcp_probe URL [VERSION]\n");
         return 2;
     }
-    curl_global_init(CURL_GLOBAL_DEFAULT);
     memset(&cfg, 0, sizeof(cfg));
     cfg.url = argv[1];
     cfg.protocol_version = argc > 2 ? argv[2] : NULL;
@@ -71,6 +69,5 @@ int main(int argc, char **argv)
 out:
     json_decref(tools);
     wdn_mcp_client_free(c);
-    curl_global_cleanup();
     return rc;
 }

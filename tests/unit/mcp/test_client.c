@@ -1,4 +1,4 @@
-/* Unit tests for the libcurl MCP client against the SDK's own server on the libuv HTTP server:
+/* Unit tests for the MCP client against the SDK's own server on the libuv HTTP server:
  * versions, sessions, SSE answers, the token hook, extra headers and HTTP status errors. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include <cmocka.h>
-#include <curl/curl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -394,9 +393,7 @@ int main(void)
     };
     int rc;
 
-    curl_global_init(CURL_GLOBAL_DEFAULT);
     rc = cmocka_run_group_tests(sessions, setup_sessions, teardown);
     rc |= cmocka_run_group_tests(stateless, setup_stateless, teardown);
-    curl_global_cleanup();
     return rc;
 }

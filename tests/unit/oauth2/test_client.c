@@ -11,7 +11,6 @@
 #include <unistd.h>
 
 #include <cmocka.h>
-#include <curl/curl.h>
 
 #include "../support/childproc.h"
 #include "base/error.h"
@@ -27,7 +26,6 @@ static int setup(void **state)
     char script[1024];
     snprintf(script, sizeof(script), "%s/tests/unit/oauth2/mock_as.js", getenv("WDN_SOURCE_DIR"));
     char *argv[] = {"node", script, NULL};
-    curl_global_init(CURL_GLOBAL_DEFAULT);
     if (childproc_start(&as, argv, 10000) != 0)
         return -1;
     snprintf(token_url, sizeof(token_url), "http://127.0.0.1:%d/oauth/token", as.port);
@@ -37,7 +35,6 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     childproc_stop(&as);
-    curl_global_cleanup();
     return 0;
 }
 

@@ -12,7 +12,6 @@
 #include <string.h>
 
 #include <cmocka.h>
-#include <curl/curl.h>
 
 #include "../support/testnet.h"
 #include "base/clock.h"
@@ -49,7 +48,6 @@ static int setup(void **state)
     struct wdn_diag d;
     char cmd[300];
 
-    curl_global_init(CURL_GLOBAL_DEFAULT);
     snprintf(dir, sizeof(dir), "/tmp/wdn-issuer-http-XXXXXX");
     if (mkdtemp(dir) == NULL || wdn_issuer_keys_ensure(dir, 0, 3600, wdn_clock_unix(), NULL,
                                                        &d) != 0)
@@ -102,7 +100,6 @@ static int teardown(void **state)
     wdn_issuer_free(iss);
     wdn_tls_ctx_free(tls);
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    curl_global_cleanup();
     return system(cmd) == 0 ? 0 : -1;
 }
 

@@ -14,7 +14,6 @@
 #include <unistd.h>
 
 #include <cmocka.h>
-#include <curl/curl.h>
 
 #include "../support/childproc.h"
 #include "base/clock.h"
@@ -42,7 +41,6 @@ static int setup(void **state)
     snprintf(script, sizeof(script), "%s/tests/interop/oauth2/oidc_server.mjs",
              getenv("WDN_SOURCE_DIR"));
     char *argv[] = {"node", script, NULL};
-    curl_global_init(CURL_GLOBAL_DEFAULT);
     if (childproc_start(&as, argv, 30000) != 0)
         return -1;
     snprintf(issuer, sizeof(issuer), "http://127.0.0.1:%d", as.port);
@@ -63,7 +61,6 @@ static int teardown(void **state)
     childproc_stop(&as);
     wdn_jwks_release(keys);
     wdn_oauth2_discovered_reset(&disc);
-    curl_global_cleanup();
     return 0;
 }
 

@@ -10,7 +10,6 @@
 #include <string.h>
 
 #include <cmocka.h>
-#include <curl/curl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -19,6 +18,7 @@
 #include "base/buf.h"
 #include "base/clock.h"
 #include "base/error.h"
+#include "http/fetch.h"
 #include "jose/crypto.h"
 #include "jose/sign.h"
 #include "oidc/oidc.h"
@@ -102,36 +102,27 @@ done:
         fprintf(stderr, "cannot remove %s\n", s->dir);
 }
 
-static size_t collect(char *p, size_t size, size_t n, void *arg)
-{
-    struct wdn_buf *b = arg;
-    wdn_buf_append(b, p, size * n);
-    return size * n;
-}
-
 /* A control request to the test server; returns the HTTP status. */
 static long ctl(const char *path, const char *body, char *resp, size_t cap)
 {
-    CURL *h = curl_easy_init();
     char url[256];
+    struct wdn_fetch_request req = {0};
+    struct wdn_fetch_response r;
     long status = 0;
-    struct wdn_buf b;
 
-    wdn_buf_init(&b, 65536);
     snprintf(url, sizeof(url), "%s%s", srv.base, path);
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_CAINFO, srv.ca);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 5000L);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
-    if (body != NULL)
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-    if (curl_easy_perform(h) == CURLE_OK)
-        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    req.method = body != NULL ? "POST" : "GET";
+    req.url = url;
+    req.body = body;
+    req.body_len = body != NULL ? strlen(body) : 0;
+    req.timeout_ms = 5000;
+    req.ca_file = srv.ca;
+    req.max_response = 65536;
+    if (wdn_fetch(&req, &r, NULL) == 0)
+        status = r.status;
     if (resp != NULL)
-        wdn_fmt(resp, cap, "%.*s", (int)b.len, b.data ? b.data : "");
-    wdn_buf_reset(&b);
-    curl_easy_cleanup(h);
+        wdn_fmt(resp, cap, "%.*s", (int)r.body.len, r.body.data ? r.body.data : "");
+    wdn_fetch_response_reset(&r);
     return status;
 }
 
@@ -196,7 +187,6 @@ static int setup(void **state)
     const struct wdn_jose_key *both[2];
     char *s;
 
-    curl_global_init(CURL_GLOBAL_DEFAULT);
     ka = wdn_jose_key_generate(WDN_JOSE_RS256, 2048, "key-a", NULL);
     kb = wdn_jose_key_generate(WDN_JOSE_ES256, 0, "key-b", NULL);
     both[0] = ka;
@@ -219,7 +209,6 @@ static int teardown(void **state)
     wdn_jose_key_free(ka);
     wdn_jose_key_free(kb);
     wdn_jose_thread_cleanup();
-    curl_global_cleanup();
     return 0;
 }
 
