@@ -283,23 +283,13 @@ static int tls_fail(struct xfer *x, const char *what)
 static int tls_start(struct xfer *x, const struct wdn__fetch_url *u, const char *ca_file)
 {
     static const unsigned char alpn[] = "\x08http/1.1";
+    char why[320];
     int rc;
 
     ERR_clear_error();
-    x->ctx = SSL_CTX_new(TLS_client_method());
+    x->ctx = wdn__fetch_ssl_ctx(ca_file, why, sizeof(why));
     if (x->ctx == NULL)
-        return xfail(x, WDN_ENOMEM, "cannot create a TLS context");
-    SSL_CTX_set_min_proto_version(x->ctx, TLS1_2_VERSION);
-    SSL_CTX_set_verify(x->ctx, SSL_VERIFY_PEER, NULL);
-    SSL_CTX_set_options(x->ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
-    if (ca_file != NULL) {
-        if (SSL_CTX_load_verify_locations(x->ctx, ca_file, NULL) != 1) {
-            ERR_clear_error();
-            return xfail(x, WDN_ETLS, "cannot load CA certificates from %s", ca_file);
-        }
-    } else if (SSL_CTX_set_default_verify_paths(x->ctx) != 1) {
-        return tls_fail(x, "trust store loading");
-    }
+        return xfail(x, WDN_ETLS, "%s", why);
     x->ssl = SSL_new(x->ctx);
     if (x->ssl == NULL)
         return xfail(x, WDN_ENOMEM, "cannot create a TLS connection");

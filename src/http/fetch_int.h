@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <openssl/ssl.h>
+
 #include "base/limits.h"
 #include "base/str.h"
 
@@ -49,5 +51,14 @@ bool wdn__fetch_no_proxy(const char *list, const struct wdn__fetch_url *host);
 const char *wdn__fetch_proxy_pick(bool tls, const char *http_proxy, const char *https_proxy,
                                   const char *https_proxy_upper, const char *all_proxy,
                                   const char *all_proxy_upper);
+
+/**
+ * A client SSL_CTX (TLS 1.2 minimum, peer verification on) trusting ca_file, or the system's
+ * default paths when NULL. Cached per ca_file and reused while the file (for the system store:
+ * SSL_CERT_FILE, SSL_CERT_DIR and the default file) is unchanged; thread-safe. The caller owns
+ * one reference (SSL_CTX_free). NULL with a reason in why (cap bytes) when the CAs cannot be
+ * loaded.
+ */
+SSL_CTX *wdn__fetch_ssl_ctx(const char *ca_file, char *why, size_t cap);
 
 #endif

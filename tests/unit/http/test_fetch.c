@@ -470,6 +470,47 @@ static void test_https_untrusted(void **state)
     wdn_fetch_response_reset(&r);
 }
 
+static int copy_file(const char *from, const char *to)
+{
+    char cmd[400];
+
+    snprintf(cmd, sizeof(cmd), "cp %s %s.tmp && mv %s.tmp %s", from, to, to, to);
+    return system(cmd);
+}
+
+/* TLS contexts are cached per CA file, but a changed file is read again. */
+static void test_https_ca_file_changes(void **state)
+{
+    struct wdn_fetch_response r;
+    struct wdn_diag d = {0};
+    char ca[160];
+    (void)state;
+
+    snprintf(ca, sizeof(ca), "%s/rotating.pem", srv.dir);
+    assert_int_equal(copy_file(srv.ca, ca), 0);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(get(U("https://127.0.0.1:%d/cl", srv.https), ca, &r, &d), 0);
+        wdn_fetch_response_reset(&r);
+    }
+    assert_int_equal(copy_file(srv.other_ca, ca), 0);
+    assert_int_equal(get(U("https://127.0.0.1:%d/cl", srv.https), ca, &r, &d), WDN_ETLS);
+    wdn_fetch_response_reset(&r);
+    assert_int_equal(copy_file(srv.ca, ca), 0);
+    assert_int_equal(get(U("https://127.0.0.1:%d/cl", srv.https), ca, &r, &d), 0);
+    wdn_fetch_response_reset(&r);
+    /* The system store (no ca_file) does not trust the test CA. */
+    assert_int_equal(get(U("https://127.0.0.1:%d/cl", srv.https), NULL, &r, &d), WDN_ETLS);
+    assert_non_null(strstr(d.msg, "verification failed"));
+    wdn_fetch_response_reset(&r);
+    /* SSL_CERT_FILE steers the system store, and a change of it is seen at once. */
+    setenv("SSL_CERT_FILE", srv.ca, 1);
+    assert_int_equal(get(U("https://127.0.0.1:%d/cl", srv.https), NULL, &r, &d), 0);
+    wdn_fetch_response_reset(&r);
+    unsetenv("SSL_CERT_FILE");
+    assert_int_equal(get(U("https://127.0.0.1:%d/cl", srv.https), NULL, &r, &d), WDN_ETLS);
+    wdn_fetch_response_reset(&r);
+}
+
 /* ---------------------------------------------------------------------------------------- */
 /* Proxies                                                                                    */
 
@@ -690,6 +731,23 @@ static void test_ca_from_env(void **state)
     unsetenv("SSL_CERT_FILE");
 }
 
+static void test_ctx_cache(void **state)
+{
+    char why[320] = "";
+    SSL_CTX *a, *b;
+    (void)state;
+
+    unsetenv("SSL_CERT_FILE");
+    a = wdn__fetch_ssl_ctx(NULL, why, sizeof(why));
+    b = wdn__fetch_ssl_ctx(NULL, why, sizeof(why));
+    assert_non_null(a);
+    assert_ptr_equal(a, b); /* built once, shared */
+    SSL_CTX_free(a);
+    SSL_CTX_free(b);
+    assert_null(wdn__fetch_ssl_ctx("/nonexistent/ca.pem", why, sizeof(why)));
+    assert_non_null(strstr(why, "/nonexistent/ca.pem"));
+}
+
 int main(void)
 {
     const struct CMUnitTest pure[] = {
@@ -697,6 +755,7 @@ int main(void)
         cmocka_unit_test(test_no_proxy),
         cmocka_unit_test(test_proxy_pick),
         cmocka_unit_test(test_ca_from_env),
+        cmocka_unit_test(test_ctx_cache),
     };
     const struct CMUnitTest net[] = {
         cmocka_unit_test(test_content_length),
@@ -716,6 +775,7 @@ int main(void)
         cmocka_unit_test(test_https_ok),
         cmocka_unit_test(test_https_wrong_name),
         cmocka_unit_test(test_https_untrusted),
+        cmocka_unit_test(test_https_ca_file_changes),
         cmocka_unit_test(test_http_proxy),
         cmocka_unit_test(test_connect_proxy),
     };
