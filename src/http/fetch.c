@@ -84,6 +84,15 @@ static int wait_io(struct xfer *x, short events, uint64_t until)
     }
 }
 
+/* The deadline and the stop flag, also checked before each read and write: a peer that always
+ * has data ready would otherwise never let a wait see them. */
+static int check_time(struct xfer *x)
+{
+    if (x->stop != NULL && atomic_load(x->stop))
+        return WDN_ECANCELED;
+    return wdn_clock_mono_ms() >= x->deadline ? WDN_ETIMEOUT : 0;
+}
+
 static int wait_fail(struct xfer *x, int rc, const char *what)
 {
     if (rc == WDN_ECANCELED)
@@ -182,7 +191,12 @@ out:
 static int raw_send_all(struct xfer *x, const char *p, size_t len)
 {
     while (len > 0) {
-        ssize_t n = send(x->fd, p, len, MSG_NOSIGNAL);
+        int rc = check_time(x);
+        ssize_t n;
+
+        if (rc != 0)
+            return wait_fail(x, rc, "sending the request");
+        n = send(x->fd, p, len, MSG_NOSIGNAL);
         if (n > 0) {
             p += n;
             len -= (size_t)n;
@@ -191,7 +205,7 @@ static int raw_send_all(struct xfer *x, const char *p, size_t len)
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            int rc = wait_io(x, POLLOUT, x->deadline);
+            rc = wait_io(x, POLLOUT, x->deadline);
             if (rc != 0)
                 return wait_fail(x, rc, "sending the request");
             continue;
@@ -206,7 +220,12 @@ static int raw_send_all(struct xfer *x, const char *p, size_t len)
 static int raw_recv(struct xfer *x, char *buf, size_t cap, size_t *n, const char *what)
 {
     for (;;) {
-        ssize_t r = recv(x->fd, buf, cap, 0);
+        int rc = check_time(x);
+        ssize_t r;
+
+        if (rc != 0)
+            return wait_fail(x, rc, what);
+        r = recv(x->fd, buf, cap, 0);
         if (r >= 0) {
             *n = (size_t)r;
             return 0;
@@ -214,7 +233,7 @@ static int raw_recv(struct xfer *x, char *buf, size_t cap, size_t *n, const char
         if (errno == EINTR)
             continue;
         if (errno == EAGAIN || errno == EWOULDBLOCK) {
-            int rc = wait_io(x, POLLIN, x->deadline);
+            rc = wait_io(x, POLLIN, x->deadline);
             if (rc != 0)
                 return wait_fail(x, rc, what);
             continue;

@@ -15,6 +15,7 @@
 //   /hang          reads the request, never answers
 //   /continue      100 Continue, then 200 "after-100"
 //   /stream        200 text/event-stream, "data: one\n\n" then silence (until the client leaves)
+//   /flood         200 text/event-stream written as fast as the client reads, forever
 //   /short         Content-Length 10 but 3 bytes, then close
 //   /redirect      302 to /cl (must be returned, not followed)
 //   anything else  200 with the request head and body echoed back as the body
@@ -61,6 +62,14 @@ function answer(sock, head, body) {
   if (p === '/hang') return;
   if (p === '/continue') return sock.end('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nafter-100');
   if (p === '/stream') return w('HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n\r\ndata: one\n\n');
+  if (p === '/flood') {
+    w('HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\n');
+    const chunk = 'data: ' + 'z'.repeat(8000) + '\n\n';
+    const pump = () => { while (!sock.destroyed && sock.write(chunk)); };
+    sock.on('drain', pump);
+    sock.on('close', () => sock.removeAllListeners('drain'));
+    return pump();
+  }
   if (p === '/short') return sock.end('HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc');
   if (p === '/redirect') return sock.end('HTTP/1.1 302 Found\r\nLocation: /cl\r\nContent-Length: 0\r\n\r\n');
   const echo = head + '\r\n\r\n' + body;

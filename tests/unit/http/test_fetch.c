@@ -398,6 +398,33 @@ static void test_stream_stop_early(void **state)
     assert_string_equal(s.body, "data: one\n\n");
 }
 
+static int count_body(void *ud, const char *p, size_t n)
+{
+    (void)p;
+    *(size_t *)ud += n;
+    return 0;
+}
+
+/* A server that always has data ready still meets the deadline (and the cap). */
+static void test_stream_deadline(void **state)
+{
+    size_t got = 0;
+    struct wdn_fetch_callbacks cb = {NULL, count_body, &got};
+    struct wdn_fetch_request req = {.timeout_ms = 500, .max_response = SIZE_MAX};
+    uint64_t t0 = wdn_clock_mono_ms();
+    (void)state;
+
+    req.url = U("http://127.0.0.1:%d/flood", srv.http);
+    assert_int_equal(wdn_fetch_stream(&req, &cb, NULL, NULL), WDN_ETIMEOUT);
+    assert_true(wdn_clock_mono_ms() - t0 < 2000);
+    assert_true(got > 0);
+    req.timeout_ms = 10000;
+    req.max_response = 100000;
+    got = 0;
+    assert_int_equal(wdn_fetch_stream(&req, &cb, NULL, NULL), WDN_ELIMIT);
+    assert_true(got <= 100000);
+}
+
 static int refuse_head(void *ud, const struct wdn_fetch_head *h)
 {
     (void)ud;
@@ -772,6 +799,7 @@ int main(void)
         cmocka_unit_test(test_refused),
         cmocka_unit_test(test_stream_stop_early),
         cmocka_unit_test(test_stream_callback_error),
+        cmocka_unit_test(test_stream_deadline),
         cmocka_unit_test(test_https_ok),
         cmocka_unit_test(test_https_wrong_name),
         cmocka_unit_test(test_https_untrusted),
