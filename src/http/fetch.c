@@ -49,7 +49,8 @@ struct xfer {
     bool tls_unclean_eof;
 };
 
-static int xfail(struct xfer *x, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int xfail(struct xfer *x, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static int xfail(struct xfer *x, int code, const char *fmt, ...)
 {
     char msg[512];
@@ -75,8 +76,9 @@ static int wait_io(struct xfer *x, short events, uint64_t until)
         now = wdn_clock_mono_ms();
         if (now >= until)
             return WDN_ETIMEOUT;
-        n = poll(&p, 1, (int)(until - now < WDN_FETCH_POLL_SLICE_MS ? until - now
-                                                                   : WDN_FETCH_POLL_SLICE_MS));
+        n = poll(
+            &p, 1,
+            (int)(until - now < WDN_FETCH_POLL_SLICE_MS ? until - now : WDN_FETCH_POLL_SLICE_MS));
         if (n > 0)
             return 0; /* also on POLLERR/POLLHUP: the next call reports what happened */
         if (n < 0 && errno != EINTR)
@@ -572,11 +574,11 @@ static int read_head(struct xfer *x, struct rd *r, struct wdn_str method,
         if (rc != 0)
             return rc;
         if (n == 0)
-            return xfail(x, WDN_ECONNRESET, r->have == 0
-                                                 ? "the server closed the connection without "
-                                                   "a response"
-                                                 : "the server closed the connection in the "
-                                                   "middle of the response head");
+            return xfail(x, WDN_ECONNRESET,
+                         r->have == 0 ? "the server closed the connection without "
+                                        "a response"
+                                      : "the server closed the connection in the "
+                                        "middle of the response head");
         r->have += n;
     }
 }
@@ -601,8 +603,7 @@ static int deliver(struct xfer *x, struct sink *s, const char *p, size_t len)
         return 0;
     r = s->cb->on_body(s->cb->ud, p, len);
     if (r < 0)
-        return xfail(x, r, "the response was refused while reading its body: %s",
-                     wdn_strerror(r));
+        return xfail(x, r, "the response was refused while reading its body: %s", wdn_strerror(r));
     return r > 0 ? STOPPED : 0;
 }
 
@@ -686,8 +687,9 @@ static int read_body_close(struct xfer *x, struct rd *r, struct sink *s, size_t 
             break;
         if (n == 0) {
             if (x->tls_unclean_eof)
-                return xfail(x, WDN_ECONNRESET, "the TLS connection ended without close_notify "
-                                                "before the end of the body was known");
+                return xfail(x, WDN_ECONNRESET,
+                             "the TLS connection ended without close_notify "
+                             "before the end of the body was known");
             break;
         }
         rc = deliver(x, s, r->buf, n);
@@ -753,8 +755,7 @@ static int tunnel(struct xfer *x, const struct wdn__fetch_url *u,
         goto out;
     }
     if (res.status < 200 || res.status > 299) {
-        rc = xfail(x, WDN_ECONNREFUSED, "the proxy refused the tunnel with status %d",
-                   res.status);
+        rc = xfail(x, WDN_ECONNREFUSED, "the proxy refused the tunnel with status %d", res.status);
         goto out;
     }
     /* The server speaks only after our ClientHello: bytes here would be the proxy's. */
@@ -815,9 +816,8 @@ int wdn_fetch_stream(const struct wdn_fetch_request *req, const struct wdn_fetch
     rc = build_head(&x, req, &u, use_proxy ? &proxy : NULL, &head);
     if (rc != 0)
         goto out;
-    r.head_cap = req->max_head && req->max_head < WDN_HTTP_MAX_HEAD_BYTES
-                     ? req->max_head
-                     : WDN_HTTP_MAX_HEAD_BYTES;
+    r.head_cap = req->max_head && req->max_head < WDN_HTTP_MAX_HEAD_BYTES ? req->max_head
+                                                                          : WDN_HTTP_MAX_HEAD_BYTES;
     r.cap = r.head_cap + IO_CHUNK;
     r.buf = malloc(r.cap);
     if (r.buf == NULL) {

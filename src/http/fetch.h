@@ -16,36 +16,36 @@
 /** What to send. Every pointer is borrowed for the duration of the call. Zero fields take the
  * defaults named here, so `{.url = u}` is a complete GET. */
 struct wdn_fetch_request {
-    const char *method;          /* "GET" when NULL */
-    const char *url;             /* http:// or https:// only; no user@ part */
-    const char *const *headers;  /* NULL-terminated list of "Name: value", or NULL. Host,
-                                    Content-Length, Transfer-Encoding and Connection are ours
-                                    and refused here; User-Agent and Accept replace ours. */
-    const void *body;            /* request body, or NULL (then no Content-Length is sent) */
+    const char *method;         /* "GET" when NULL */
+    const char *url;            /* http:// or https:// only; no user@ part */
+    const char *const *headers; /* NULL-terminated list of "Name: value", or NULL. Host,
+                                   Content-Length, Transfer-Encoding and Connection are ours
+                                   and refused here; User-Agent and Accept replace ours. */
+    const void *body;           /* request body, or NULL (then no Content-Length is sent) */
     size_t body_len;
-    long timeout_ms;             /* whole transfer; 0 = WDN_FETCH_DEFAULT_TIMEOUT_MS */
-    long connect_timeout_ms;     /* TCP connect (every address in turn); 0 = the smaller of
-                                    timeout_ms and 10 s */
-    const char *ca_file;         /* trust these CAs instead of the system's; NULL = default
-                                    paths (which honour SSL_CERT_FILE and SSL_CERT_DIR) */
-    size_t max_response;         /* response body cap; 0 = WDN_FETCH_DEFAULT_MAX_BODY; more is
-                                    WDN_ELIMIT; SIZE_MAX for none (streaming callers) */
-    size_t max_head;             /* response head cap; 0 = WDN_HTTP_MAX_HEAD_BYTES (also the
-                                    most the parser accepts); more is WDN_ELIMIT */
-    bool https_only;             /* refuse http:// URLs with WDN_EINVAL */
-    bool no_proxy_env;           /* ignore http_proxy/https_proxy/... from the environment */
-    atomic_bool *stop;           /* when set, becomes true to abandon the transfer: the call
-                                    returns WDN_ECANCELED within WDN_FETCH_POLL_SLICE_MS of a
-                                    wait (name resolution itself is not interruptible) */
+    long timeout_ms;         /* whole transfer; 0 = WDN_FETCH_DEFAULT_TIMEOUT_MS */
+    long connect_timeout_ms; /* TCP connect (every address in turn); 0 = the smaller of
+                                timeout_ms and 10 s */
+    const char *ca_file;     /* trust these CAs instead of the system's; NULL = default
+                                paths (which honour SSL_CERT_FILE and SSL_CERT_DIR) */
+    size_t max_response;     /* response body cap; 0 = WDN_FETCH_DEFAULT_MAX_BODY; more is
+                                WDN_ELIMIT; SIZE_MAX for none (streaming callers) */
+    size_t max_head;         /* response head cap; 0 = WDN_HTTP_MAX_HEAD_BYTES (also the
+                                most the parser accepts); more is WDN_ELIMIT */
+    bool https_only;         /* refuse http:// URLs with WDN_EINVAL */
+    bool no_proxy_env;       /* ignore http_proxy/https_proxy/... from the environment */
+    atomic_bool *stop;       /* when set, becomes true to abandon the transfer: the call
+                                returns WDN_ECANCELED within WDN_FETCH_POLL_SLICE_MS of a
+                                wait (name resolution itself is not interruptible) */
 };
 
 /** What came back. Owned by the caller: wdn_fetch_response_reset frees it. */
 struct wdn_fetch_response {
-    long status;                  /* HTTP status; 0 when no response arrived */
-    struct wdn_buf body;          /* NUL-terminated via wdn_buf_cstr */
-    char content_type[128];       /* "" when absent */
-    char cache_control[256];      /* "" when absent */
-    char www_authenticate[1024];  /* first WWW-Authenticate header, "" when absent */
+    long status;                 /* HTTP status; 0 when no response arrived */
+    struct wdn_buf body;         /* NUL-terminated via wdn_buf_cstr */
+    char content_type[128];      /* "" when absent */
+    char cache_control[256];     /* "" when absent */
+    char www_authenticate[1024]; /* first WWW-Authenticate header, "" when absent */
 };
 
 /**

@@ -14,13 +14,13 @@
 
 /** A parsed http:// or https:// URL. */
 struct wdn__fetch_url {
-    bool tls;                              /* https */
-    bool ip;                               /* host is an IPv4 or IPv6 literal */
-    bool ipv6;                             /* host is an IPv6 literal (bracketed in the URL) */
-    uint16_t port;                         /* explicit or the scheme's default */
+    bool tls;                                /* https */
+    bool ip;                                 /* host is an IPv4 or IPv6 literal */
+    bool ipv6;                               /* host is an IPv6 literal (bracketed in the URL) */
+    uint16_t port;                           /* explicit or the scheme's default */
     char host[WDN_FETCH_MAX_HOST_BYTES + 1]; /* without brackets, as written */
-    struct wdn_str target;                 /* path and query, borrowed from the input, without
-                                              the fragment; empty means "/" */
+    struct wdn_str target;                   /* path and query, borrowed from the input, without
+                                                the fragment; empty means "/" */
     char auth[WDN_FETCH_MAX_PROXY_AUTH_BYTES + 1]; /* proxies only: "user:password",
                                                       percent-decoded; "" when none */
 };

@@ -18,10 +18,10 @@
 #define CACHE_SLOTS 8
 
 struct slot {
-    SSL_CTX *ctx;     /* one reference held by the cache */
-    char *ca_file;    /* NULL: the system store */
-    char *env;        /* system store: "SSL_CERT_FILE\nSSL_CERT_DIR" when it was built */
-    struct stat st;   /* of the CA file (or the default one) when it was built */
+    SSL_CTX *ctx;   /* one reference held by the cache */
+    char *ca_file;  /* NULL: the system store */
+    char *env;      /* system store: "SSL_CERT_FILE\nSSL_CERT_DIR" when it was built */
+    struct stat st; /* of the CA file (or the default one) when it was built */
     bool have_st;
     unsigned long used; /* last use, for eviction */
 };
@@ -112,8 +112,8 @@ SSL_CTX *wdn__fetch_ssl_ctx(const char *ca_file, char *why, size_t cap)
         if (c->ctx == NULL || (victim->ctx != NULL && c->used < victim->used))
             victim = c;
     }
-    if (s != NULL && (s->have_st != have_st || (have_st && !same_stat(&s->st, &st)) ||
-                      !same_str(s->env, env))) {
+    if (s != NULL &&
+        (s->have_st != have_st || (have_st && !same_stat(&s->st, &st)) || !same_str(s->env, env))) {
         slot_clear(s); /* changed since: build afresh */
         victim = s;
         s = NULL;

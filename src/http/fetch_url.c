@@ -60,8 +60,8 @@ static int pct_decode(const char *s, size_t len, char *out, size_t cap)
 
 static bool name_char(char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '.' || c == '_';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '.' || c == '_';
 }
 
 /* Parses "host[:port]" or "[v6][:port]" from a[0..len) into u. */
@@ -153,8 +153,9 @@ int wdn__fetch_url_parse(const char *url, bool proxy, struct wdn__fetch_url *u, 
     } else if (proxy && strstr(url, "://") == NULL) {
         p = url; /* "host:port" means an http proxy, as curl reads it */
     } else {
-        return fail(why, cap, proxy ? "only http:// proxies are supported"
-                                    : "the URL must start with http:// or https://");
+        return fail(why, cap,
+                    proxy ? "only http:// proxies are supported"
+                          : "the URL must start with http:// or https://");
     }
     u->port = proxy ? 1080 : u->tls ? 443 : 80;
     auth_end = p + strcspn(p, "/?#");

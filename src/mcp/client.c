@@ -182,7 +182,8 @@ static int on_head(void *ud, const struct wdn_fetch_head *head)
     const struct wdn_http_header *h;
 
     h = wdn_http_header_find(head->headers, head->nheaders, WDN_STR("content-type"));
-    x->is_sse = h != NULL && h->value.len >= 17 && strncasecmp(h->value.p, "text/event-stream", 17) == 0;
+    x->is_sse =
+        h != NULL && h->value.len >= 17 && strncasecmp(h->value.p, "text/event-stream", 17) == 0;
     h = wdn_http_header_find(head->headers, head->nheaders, WDN_STR("www-authenticate"));
     if (h != NULL)
         (void)copy_value(h->value, x->www_authenticate, sizeof(x->www_authenticate));
@@ -729,7 +730,7 @@ void wdn_mcp_client_free(struct wdn_mcp_client *c)
                 .url = c->url,
                 .headers = (const char *const *)h.v,
                 .timeout_ms = 2000,
-                };
+            };
             (void)wdn_fetch_stream(&req, NULL, NULL, NULL);
             free_headers(&h);
         }

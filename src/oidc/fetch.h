@@ -10,9 +10,9 @@
 #include "base/diag.h"
 
 struct wdn__oidc_fetch {
-    long status;        /* HTTP status, 0 when no response */
+    long status; /* HTTP status, 0 when no response */
     struct wdn_buf body;
-    int64_t max_age;    /* from Cache-Control, -1 when absent */
+    int64_t max_age; /* from Cache-Control, -1 when absent */
 };
 
 /**

@@ -184,8 +184,7 @@ static void test_truncated_body(void **state)
     struct wdn_diag d = {0};
     (void)state;
 
-    assert_int_equal(get(U("http://127.0.0.1:%d/short", srv.http), NULL, &r, &d),
-                     WDN_ECONNRESET);
+    assert_int_equal(get(U("http://127.0.0.1:%d/short", srv.http), NULL, &r, &d), WDN_ECONNRESET);
     assert_non_null(strstr(d.msg, "3 of 10"));
     wdn_fetch_response_reset(&r);
 }
@@ -195,8 +194,8 @@ static void test_truncated_body(void **state)
 static void test_request_format(void **state)
 {
     static const char *const hdrs[] = {"Authorization: Bearer t0k", "X-Test: 1", NULL};
-    struct wdn_fetch_request req = {.method = "POST", .headers = hdrs, .body = "a=b",
-                                    .body_len = 3, .timeout_ms = 5000};
+    struct wdn_fetch_request req = {
+        .method = "POST", .headers = hdrs, .body = "a=b", .body_len = 3, .timeout_ms = 5000};
     struct wdn_fetch_response r;
     const char *b;
     char host[64];
@@ -484,8 +483,7 @@ static void test_https_untrusted(void **state)
     char missing[160];
     (void)state;
 
-    assert_int_equal(get(U("https://127.0.0.1:%d/cl", srv.https), srv.other_ca, &r, &d),
-                     WDN_ETLS);
+    assert_int_equal(get(U("https://127.0.0.1:%d/cl", srv.https), srv.other_ca, &r, &d), WDN_ETLS);
     assert_non_null(strstr(d.msg, "verification failed"));
     wdn_fetch_response_reset(&r);
     snprintf(missing, sizeof(missing), "%s/nope.pem", srv.dir);
@@ -546,8 +544,8 @@ static int proxy_stats(int *connects, int *forwards)
     struct wdn_fetch_response r;
     int rc = get(U("http://127.0.0.1:%d/stats", srv.proxy), NULL, &r, NULL);
 
-    if (rc == 0 && sscanf(wdn_buf_cstr(&r.body), "{\"connects\":%d,\"forwards\":%d}", connects,
-                          forwards) != 2)
+    if (rc == 0 &&
+        sscanf(wdn_buf_cstr(&r.body), "{\"connects\":%d,\"forwards\":%d}", connects, forwards) != 2)
         rc = -1;
     wdn_fetch_response_reset(&r);
     return rc;
@@ -639,10 +637,23 @@ static void test_url_parse(void **state)
     struct wdn__fetch_url u;
     char why[128];
     static const char *const bad[] = {
-        "",  "http://",           "http:///x",         "http://a:0/",     "http://a:65536/",
-        "http://a:/",             "http://a:x/",       "http://[::1/",    "http://[::1]x/",
-        "http://[fe80::1%eth0]/", "http://a b/",       "http://a/\x01",   "http://u@a/",
-        "mailto:x",               "http://a_b$/",      "http://a:123456/", "//a/",
+        "",
+        "http://",
+        "http:///x",
+        "http://a:0/",
+        "http://a:65536/",
+        "http://a:/",
+        "http://a:x/",
+        "http://[::1/",
+        "http://[::1]x/",
+        "http://[fe80::1%eth0]/",
+        "http://a b/",
+        "http://a/\x01",
+        "http://u@a/",
+        "mailto:x",
+        "http://a_b$/",
+        "http://a:123456/",
+        "//a/",
     };
     (void)state;
 
@@ -651,9 +662,8 @@ static void test_url_parse(void **state)
     assert_int_equal(u.port, 443);
     assert_string_equal(u.host, "Example.com");
     assert_int_equal(u.target.len, 0);
-    assert_int_equal(wdn__fetch_url_parse("http://[::1]:8080/a/b?c=d#e", false, &u, why,
-                                          sizeof(why)),
-                     0);
+    assert_int_equal(
+        wdn__fetch_url_parse("http://[::1]:8080/a/b?c=d#e", false, &u, why, sizeof(why)), 0);
     assert_true(u.ipv6 && u.ip);
     assert_string_equal(u.host, "::1");
     assert_int_equal(u.port, 8080);
@@ -670,9 +680,8 @@ static void test_url_parse(void **state)
     /* Proxies: scheme optional, credentials decoded, default port 1080, no path. */
     assert_int_equal(wdn__fetch_url_parse("proxy.corp", true, &u, why, sizeof(why)), 0);
     assert_int_equal(u.port, 1080);
-    assert_int_equal(wdn__fetch_url_parse("http://a%40b:p%3A@proxy:3128/", true, &u, why,
-                                          sizeof(why)),
-                     0);
+    assert_int_equal(
+        wdn__fetch_url_parse("http://a%40b:p%3A@proxy:3128/", true, &u, why, sizeof(why)), 0);
     assert_string_equal(u.auth, "a@b:p:");
     assert_int_equal(u.port, 3128);
     assert_int_equal(wdn__fetch_url_parse("https://proxy:3128", true, &u, why, sizeof(why)),
@@ -778,10 +787,8 @@ static void test_ctx_cache(void **state)
 int main(void)
 {
     const struct CMUnitTest pure[] = {
-        cmocka_unit_test(test_url_parse),
-        cmocka_unit_test(test_no_proxy),
-        cmocka_unit_test(test_proxy_pick),
-        cmocka_unit_test(test_ca_from_env),
+        cmocka_unit_test(test_url_parse),  cmocka_unit_test(test_no_proxy),
+        cmocka_unit_test(test_proxy_pick), cmocka_unit_test(test_ca_from_env),
         cmocka_unit_test(test_ctx_cache),
     };
     const struct CMUnitTest net[] = {
