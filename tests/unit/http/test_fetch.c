@@ -497,9 +497,11 @@ static void test_https_untrusted(void **state)
 
 static int copy_file(const char *from, const char *to)
 {
-    char cmd[400];
+    char cmd[1024];
+    int n = snprintf(cmd, sizeof(cmd), "cp %s %s.tmp && mv %s.tmp %s", from, to, to, to);
 
-    snprintf(cmd, sizeof(cmd), "cp %s %s.tmp && mv %s.tmp %s", from, to, to, to);
+    if (n < 0 || (size_t)n >= sizeof(cmd))
+        return -1;
     return system(cmd);
 }
 
