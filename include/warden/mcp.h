@@ -355,7 +355,7 @@ int wdn_mcp_server_resource_updated(struct wdn_mcp_server *srv, const char *uri)
 size_t wdn_mcp_server_session_count(struct wdn_mcp_server *srv);
 
 /* ---------------------------------------------------------------------------------------- */
-/* Client (libcurl, blocking)                                                                 */
+/* Client (blocking, on warden's own HTTP/1.1 client in src/http/fetch.h)                     */
 
 struct wdn_mcp_client;
 

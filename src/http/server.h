@@ -4,7 +4,7 @@
  * Threads: the server runs `workers` threads, each with its own libuv loop and its own
  * SO_REUSEPORT listening socket; a connection lives and dies on one worker. Every function
  * below that takes a request must be called on that request's worker thread (the loop thread).
- * Work done elsewhere (a blocking libcurl call in the thread pool) comes back to the loop with
+ * Work done elsewhere (a blocking wdn_fetch in the thread pool) comes back to the loop with
  * uv_queue_work's after-work callback or a uv_async_t, and answers from there.
  *
  * Ownership of a request: a handler that takes a request (on_req returns 0) owns it until it

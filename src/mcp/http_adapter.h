@@ -13,7 +13,7 @@
  * are borrowed and must outlive the HTTP server.
  *
  * Threads: with run_inline false the core (and so every tool handler) runs on libuv's thread
- * pool, so handlers may block (a libcurl call); with run_inline true it runs on the worker's
+ * pool, so handlers may block (a wdn_fetch call); with run_inline true it runs on the worker's
  * loop thread, which is faster for handlers that never block.
  */
 struct wdn_mcp_http_handler {

@@ -1,7 +1,7 @@
 /* The validator: configuration, the key-refresh thread and the verify path.
  *
  * Threads. Request threads call wdn_oidc_verify; one refresh thread per validator fetches
- * discovery and JWKS documents with blocking libcurl calls. They share the current key set
+ * discovery and JWKS documents with blocking wdn_fetch_stream calls (src/http/fetch.h). They share the current key set
  * through a pointer guarded by keys_mu, held only to copy the pointer and take a reference,
  * so verification never waits for a fetch. A key set is immutable; the refresh thread builds
  * a new one and swaps it in, and the old one is freed by whoever drops the last reference. */
