@@ -374,6 +374,49 @@ static int parse_invoke(struct wdn_str path, struct wdn_str *id, struct wdn_str 
     return 0;
 }
 
+/* The MCP proxy endpoint: /v1.0/mcp/<name> goes to the app of the MCPServer called <name>, on
+ * the path of its endpoint URL, exactly as /v1.0/invoke/<app>/method/<path> would (so the
+ * server's sidecar applies its access control and MCP policy to this caller). The route's
+ * strings belong to the configuration snapshot, which a reload may free while the request is
+ * still in flight: they are copied into the request's arena. */
+static void invoke_mcp(struct wdn_sidecar *sc, struct wdn_http_req *req, uint64_t t0,
+                       struct wdn__sc_cfg *cfg, const struct wdn_pipeline_out *po)
+{
+    const struct wdn_http_request *head = wdn_http_req_head(req);
+    static const struct wdn_str prefix = WDN_STR("/v1.0/mcp/");
+    struct wdn_str name = {head->path.p + prefix.len, head->path.len - prefix.len};
+    const struct wdn__sc_mcp_route *r = NULL;
+    char msg[WDN_RES_MAX_NAME + 64];
+
+    for (size_t i = 0; i < cfg->n_mcp_routes && name.len > 0; i++)
+        if (wdn_str_eq_cstr(name, cfg->mcp_routes[i].name))
+            r = &cfg->mcp_routes[i];
+    if (r == NULL) {
+        /* Echo the name only when it could be a resource name (a-z 0-9 . -). */
+        bool plain = name.len > 0 && name.len <= WDN_RES_MAX_NAME;
+        for (size_t i = 0; plain && i < name.len; i++)
+            plain = (name.p[i] >= 'a' && name.p[i] <= 'z') || (name.p[i] >= '0' && name.p[i] <= '9') ||
+                    name.p[i] == '.' || name.p[i] == '-';
+        if (plain)
+            wdn_fmt(msg, sizeof(msg), "no MCP server named '%.*s'", WDN_STR_FMT(name));
+        else
+            wdn_fmt(msg, sizeof(msg), "no MCP server with that name");
+        wdn__sc_error(sc, req, WDN__SC_PORT_API, t0, 404, "ERR_MCP_SERVER_NOT_FOUND", msg);
+        return;
+    }
+    struct wdn_str app = dup_str(req, r->app_id);
+    struct wdn_str method = dup_str(req, r->path + 1);
+    if (app.len == 0 || method.len == 0) {
+        wdn__sc_error(sc, req, WDN__SC_PORT_API, t0, 500, "ERR_DIRECT_INVOKE", "out of memory");
+        return;
+    }
+    if (strcmp(app.p, sc->app_id) == 0)
+        invoke_app(sc, &sc->api, req, WDN__SC_PORT_API, t0, cfg, sc->app_id, method,
+                   new_traceparent(req), po);
+    else
+        invoke_remote(sc, req, t0, app.p, method, po);
+}
+
 static void metadata(struct wdn_sidecar *sc, struct wdn_http_req *req, uint64_t t0,
                      struct wdn__sc_cfg *cfg)
 {
@@ -453,6 +496,10 @@ int wdn__sc_api_on_req(struct wdn_http_handler *self, struct wdn_http_req *req)
             metadata(sc, req, t0, cfg);
         else
             wdn__sc_respond(sc, req, P, t0, 405, &plain_ct, 1, WDN_STR("Method Not Allowed"));
+        goto out;
+    }
+    if (wdn_str_has_prefix(head->path, WDN_STR("/v1.0/mcp/"))) {
+        invoke_mcp(sc, req, t0, cfg, &po);
         goto out;
     }
     hid = wdn_http_req_header(req, WDN_STR("dapr-app-id"));

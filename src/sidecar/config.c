@@ -32,6 +32,12 @@ static void cfg_free(struct wdn__sc_cfg *c)
     wdn_mcp_policy_free(c->mcp);
     free(c->mcp_name);
     free(c->mcp_path);
+    for (size_t i = 0; i < c->n_mcp_routes; i++) {
+        free(c->mcp_routes[i].name);
+        free(c->mcp_routes[i].app_id);
+        free(c->mcp_routes[i].path);
+    }
+    free(c->mcp_routes);
     free(c);
 }
 
@@ -144,13 +150,29 @@ static int pick_config(struct wdn_sidecar *sc, struct wdn_resources *set,
     return 0;
 }
 
+/* The app path an MCPServer's endpoint URL names, without query or trailing slashes; "/mcp"
+ * when the URL is absent or has no path. Caller frees; NULL when out of memory. */
+static char *endpoint_path(const struct wdn_res_mcpserver *m)
+{
+    const char *url = m->spec.endpoint.streamable_http.url;
+    const char *p = url ? strstr(url, "://") : NULL;
+    char *path;
+
+    p = p ? strchr(p + 3, '/') : NULL;
+    path = strdup(p && p[1] ? p : "/mcp");
+    if (path && strchr(path, '?'))
+        *strchr(path, '?') = '\0';
+    for (size_t n = path ? strlen(path) : 0; n > 1 && path[n - 1] == '/';)
+        path[--n] = '\0';
+    return path;
+}
+
 /* The MCPServer whose spec.appId is this app, compiled; the path it guards is the path of its
  * endpoint URL ("/mcp" when it has none). Two for one app is an error. */
 static int compile_mcp(struct wdn_sidecar *sc, const struct wdn_resources *set,
                        struct wdn__sc_cfg *c, struct wdn_diag *d)
 {
     const struct wdn_res_mcpserver *found = NULL;
-    const char *url, *p;
     int rc;
 
     for (size_t i = 0; i < set->n_mcpservers; i++) {
@@ -169,16 +191,30 @@ static int compile_mcp(struct wdn_sidecar *sc, const struct wdn_resources *set,
     rc = wdn_mcp_policy_compile(found, &c->mcp, d);
     if (rc)
         return rc;
-    url = found->spec.endpoint.streamable_http.url;
-    p = url ? strstr(url, "://") : NULL;
-    p = p ? strchr(p + 3, '/') : NULL;
     c->mcp_name = strdup(found->metadata.name);
-    c->mcp_path = strdup(p && p[1] ? p : "/mcp");
-    if (c->mcp_path && strchr(c->mcp_path, '?'))
-        *strchr(c->mcp_path, '?') = '\0';
-    for (size_t n = c->mcp_path ? strlen(c->mcp_path) : 0; n > 1 && c->mcp_path[n - 1] == '/';)
-        c->mcp_path[--n] = '\0';
+    c->mcp_path = endpoint_path(found);
     return c->mcp_name && c->mcp_path ? 0 : WDN_ENOMEM;
+}
+
+/* Every MCPServer by name, for the proxy endpoint /v1.0/mcp/<name>: which app serves it and on
+ * which path. Names are unique per kind (the loader refuses duplicates). */
+static int compile_mcp_routes(const struct wdn_resources *set, struct wdn__sc_cfg *c)
+{
+    if (set->n_mcpservers == 0)
+        return 0;
+    c->mcp_routes = calloc(set->n_mcpservers, sizeof(*c->mcp_routes));
+    if (c->mcp_routes == NULL)
+        return WDN_ENOMEM;
+    for (size_t i = 0; i < set->n_mcpservers; i++) {
+        const struct wdn_res_mcpserver *m = set->mcpservers[i];
+        struct wdn__sc_mcp_route *r = &c->mcp_routes[c->n_mcp_routes++];
+        r->name = strdup(m->metadata.name);
+        r->app_id = strdup(m->spec.app_id ? m->spec.app_id : "");
+        r->path = endpoint_path(m);
+        if (r->name == NULL || r->app_id == NULL || r->path == NULL)
+            return WDN_ENOMEM;
+    }
+    return 0;
 }
 
 int wdn__sc_cfg_build(struct wdn_sidecar *sc, struct wdn__sc_cfg **out, struct wdn_diag *d)
@@ -241,6 +277,9 @@ int wdn__sc_cfg_build(struct wdn_sidecar *sc, struct wdn__sc_cfg **out, struct w
     rc = compile_mcp(sc, set, c, d);
     if (rc)
         goto fail;
+    rc = compile_mcp_routes(set, c);
+    if (rc)
+        goto out;
     rc = WDN_ENOMEM;
     c->config_name = strdup(name);
     c->components = calloc(set->n_components + 1, sizeof(*c->components));

@@ -29,6 +29,13 @@ struct wdn__sc_component {
     char *version;
 };
 
+/* Where /v1.0/mcp/<name> goes: the MCPServer's app and the path of its endpoint. */
+struct wdn__sc_mcp_route {
+    char *name;
+    char *app_id;
+    char *path; /* "/mcp" */
+};
+
 struct wdn__sc_cfg {
     atomic_int refs;
     uint64_t generation;
@@ -41,6 +48,8 @@ struct wdn__sc_cfg {
     struct wdn_mcp_policy *mcp; /* the MCPServer guarding this app, or NULL */
     char *mcp_name;             /* its name */
     char *mcp_path;             /* the app path it guards ("/mcp") */
+    struct wdn__sc_mcp_route *mcp_routes; /* every MCPServer known here, by name */
+    size_t n_mcp_routes;
 };
 
 /** Builds a snapshot from the sources named by the options. Errors are logged; d gets the

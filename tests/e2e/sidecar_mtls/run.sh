@@ -81,8 +81,8 @@ expect_eq "last good configuration kept" "$(status "$U/hello")" 200
 "$W" configuration create allow-a --project p --default-action allow >/dev/null
 "$W" mcpserver access grant srv-mcp --caller client --allow-tools add,echo --app-id server \
     --project p >/dev/null || not_ok "mcpserver access grant"
-call() { # PATH TOOL
-    curl -s -m 10 -o mcp.out -w '%{http_code}' -X POST "$U/$1" -H 'Content-Type: application/json' \
+call() { # PATH TOOL [BASE]
+    curl -s -m 10 -o mcp.out -w '%{http_code}' -X POST "${3:-$U}/$1" -H 'Content-Type: application/json' \
         -d "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"tools/call\",\"params\":{\"name\":\"$2\",\"arguments\":{}}}"
 }
 st=0
@@ -104,6 +104,17 @@ out=$(curl -s -m 10 -X POST "$U/mcp?sse=1" -d '{"jsonrpc":"2.0","id":2,"method":
 expect_eq "tools/list filtered (SSE)" "$out" "$(printf 'event: message\nid: 1\ndata: {"jsonrpc":"2.0","id":2,"result":{"tools":[{"name":"add","description":"Add"},{"name":"echo"}]}}')"
 expect_eq "unparseable body refused" "$(curl -s -m 10 -o /dev/null -w '%{http_code}' -X POST "$U/mcp" -d '{not json')" 400
 expect_eq "other paths unaffected" "$(status "$U/hello")" 200
+# The MCP proxy endpoint /v1.0/mcp/<name>: the same call, addressed by the MCPServer's name.
+M="http://127.0.0.1:$C/v1.0/mcp"
+expect_eq "MCP endpoint: ungranted tool -> 403" "$(call srv-mcp admin "$M")" 403
+expect_eq "MCP endpoint: granted tool -> 200" "$(call srv-mcp add "$M")" 200
+expect_contains "MCP endpoint reaches the server app's /mcp" "$(cat mcp.out)" '"url":"/mcp"'
+expect_contains "MCP endpoint: caller from the certificate" "$(cat mcp.out)" '"dapr-caller-app-id":"client"'
+st=$(curl -s -m 10 -o mcp.out -w '%{http_code}' -X POST "$M/nope" -d '{}')
+expect_eq "unknown MCP server -> 404" "$st" 404
+expect_eq "unknown MCP server -> error body" "$(cat mcp.out)" '{"errorCode":"ERR_MCP_SERVER_NOT_FOUND","message":"no MCP server named '"'nope'"'"}'
+st=$(curl -s -m 10 -o mcp.out -w '%{http_code}' -X POST "$M/srv-mcp/x" -d '{}')
+expect_eq "MCP endpoint with a sub-path -> 404" "$st" 404
 "$W" mcpserver access revoke srv-mcp --caller client --all --yes --project p >/dev/null
 st=0
 for i in $(seq 40); do st=$(call mcp add); [ "$st" = 404 ] && break; sleep 0.05; done
