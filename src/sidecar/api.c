@@ -395,8 +395,8 @@ static void invoke_mcp(struct wdn_sidecar *sc, struct wdn_http_req *req, uint64_
         /* Echo the name only when it could be a resource name (a-z 0-9 . -). */
         bool plain = name.len > 0 && name.len <= WDN_RES_MAX_NAME;
         for (size_t i = 0; plain && i < name.len; i++)
-            plain = (name.p[i] >= 'a' && name.p[i] <= 'z') || (name.p[i] >= '0' && name.p[i] <= '9') ||
-                    name.p[i] == '.' || name.p[i] == '-';
+            plain = (name.p[i] >= 'a' && name.p[i] <= 'z') ||
+                    (name.p[i] >= '0' && name.p[i] <= '9') || name.p[i] == '.' || name.p[i] == '-';
         if (plain)
             wdn_fmt(msg, sizeof(msg), "no MCP server named '%.*s'", WDN_STR_FMT(name));
         else
