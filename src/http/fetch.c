@@ -1,420 +1,28 @@
-/* The blocking HTTP/1.1 client: one request per connection over a non-blocking socket driven by
- * poll, with OpenSSL on memory BIOs for https (so every byte goes through send(MSG_NOSIGNAL)
- * and the same deadline and stop-flag checks as plain http), http_proxy/https_proxy support,
- * and the strict parser of http/parser.h for the response. Redirects are never followed: a
+/* The blocking HTTP/1.1 client: one request per connection (fetch_conn.c connects and moves
+ * the bytes, through TLS for https), http_proxy/https_proxy support with CONNECT tunnels, and
+ * the strict parser of http/parser.h for the response. Redirects are never followed: a
  * token or key URL that redirects elsewhere is a configuration error to surface, not to hide,
  * and following one could carry a token to another host. */
 #include "http/fetch.h"
 
-#include <errno.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <poll.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
-#include <openssl/x509v3.h>
 
 #include "base/clock.h"
 #include "base/error.h"
 #include "base/limits.h"
 #include "http/fetch_int.h"
 
-#define IO_CHUNK 16384
 #define STOPPED 1 /* a callback asked to end the transfer: success */
-
-/* One transfer in progress. */
-struct xfer {
-    const char *method;
-    const char *url; /* for messages; never a header, they may hold tokens */
-    struct wdn_diag *diag;
-    atomic_bool *stop;
-    uint64_t deadline; /* monotonic ms */
-    int fd;
-    SSL_CTX *ctx;
-    SSL *ssl;
-    BIO *rbio, *wbio; /* owned by ssl */
-    bool sock_eof;
-    bool tls_unclean_eof;
-};
-
-static int xfail(struct xfer *x, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int xfail(struct xfer *x, int code, const char *fmt, ...)
-{
-    char msg[512];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    return wdn_diag_set(x->diag, code, "%s %s: %s", x->method, x->url, msg);
-}
-
-/* Waits until fd is ready for events, the deadline passes or the stop flag rises, in slices
- * short enough that a stop request is seen promptly. */
-static int wait_io(struct xfer *x, short events, uint64_t until)
-{
-    for (;;) {
-        struct pollfd p = {x->fd, events, 0};
-        uint64_t now;
-        int n;
-
-        if (x->stop != NULL && atomic_load(x->stop))
-            return WDN_ECANCELED;
-        now = wdn_clock_mono_ms();
-        if (now >= until)
-            return WDN_ETIMEOUT;
-        n = poll(
-            &p, 1,
-            (int)(until - now < WDN_FETCH_POLL_SLICE_MS ? until - now : WDN_FETCH_POLL_SLICE_MS));
-        if (n > 0)
-            return 0; /* also on POLLERR/POLLHUP: the next call reports what happened */
-        if (n < 0 && errno != EINTR)
-            return WDN_EIO;
-    }
-}
-
-/* The deadline and the stop flag, also checked before each read and write: a peer that always
- * has data ready would otherwise never let a wait see them. */
-static int check_time(struct xfer *x)
-{
-    if (x->stop != NULL && atomic_load(x->stop))
-        return WDN_ECANCELED;
-    return wdn_clock_mono_ms() >= x->deadline ? WDN_ETIMEOUT : 0;
-}
-
-static int wait_fail(struct xfer *x, int rc, const char *what)
-{
-    if (rc == WDN_ECANCELED)
-        return xfail(x, rc, "canceled %s", what);
-    if (rc == WDN_ETIMEOUT)
-        return xfail(x, rc, "timed out %s", what);
-    return xfail(x, rc, "poll failed %s: %s", what, strerror(errno));
-}
-
-/* ---------------------------------------------------------------------------------------- */
-/* Connecting                                                                                 */
-
-static int connect_one(struct xfer *x, const struct addrinfo *ai, uint64_t until, int *err)
-{
-    socklen_t len = sizeof(*err);
-    int one = 1, rc;
-
-    x->fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
-    if (x->fd < 0) {
-        *err = errno;
-        return WDN_EIO;
-    }
-    (void)setsockopt(x->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    if (connect(x->fd, ai->ai_addr, ai->ai_addrlen) == 0)
-        return 0;
-    if (errno != EINPROGRESS) {
-        *err = errno;
-        rc = WDN_ECONNREFUSED;
-        goto fail;
-    }
-    rc = wait_io(x, POLLOUT, until);
-    if (rc != 0)
-        goto fail;
-    if (getsockopt(x->fd, SOL_SOCKET, SO_ERROR, err, &len) != 0)
-        *err = errno;
-    if (*err == 0)
-        return 0;
-    rc = *err == ETIMEDOUT ? WDN_ETIMEOUT : WDN_ECONNREFUSED;
-fail:
-    close(x->fd);
-    x->fd = -1;
-    return rc;
-}
-
-/* Connects to host:port, trying every address getaddrinfo returns in turn; each attempt gets
- * an equal share of what is left of the connect budget, so one black-holed address cannot use
- * it all. */
-static int do_connect(struct xfer *x, const struct wdn__fetch_url *to, long connect_ms)
-{
-    struct addrinfo hints, *res = NULL, *ai;
-    char port[8];
-    uint64_t until = wdn_clock_mono_ms() + (uint64_t)connect_ms;
-    int rc = WDN_ECONNREFUSED, g, err = 0;
-    size_t left = 0;
-
-    if (until > x->deadline)
-        until = x->deadline;
-    memset(&hints, 0, sizeof(hints));
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_NUMERICSERV | (to->ip ? AI_NUMERICHOST : 0);
-    snprintf(port, sizeof(port), "%u", (unsigned)to->port);
-    g = getaddrinfo(to->host, port, &hints, &res);
-    if (g != 0) {
-        rc = xfail(x, g == EAI_MEMORY ? WDN_ENOMEM : WDN_EDNS, "cannot resolve host %s: %s",
-                   to->host, g == EAI_SYSTEM ? strerror(errno) : gai_strerror(g));
-        goto out;
-    }
-    for (ai = res; ai != NULL; ai = ai->ai_next)
-        left++;
-    for (ai = res; ai != NULL; ai = ai->ai_next, left--) {
-        uint64_t now = wdn_clock_mono_ms();
-        uint64_t slot = now < until ? now + (until - now) / left : now;
-        rc = connect_one(x, ai, left == 1 ? until : slot, &err);
-        if (rc == 0 || rc == WDN_ECANCELED)
-            break;
-        if (rc == WDN_ETIMEOUT && wdn_clock_mono_ms() >= until)
-            break;
-    }
-    if (rc == WDN_ECANCELED)
-        rc = xfail(x, rc, "canceled while connecting to %s port %u", to->host, to->port);
-    else if (rc == WDN_ETIMEOUT)
-        rc = xfail(x, rc, "timed out connecting to %s port %u", to->host, to->port);
-    else if (rc != 0)
-        rc = xfail(x, rc, "cannot connect to %s port %u: %s", to->host, to->port,
-                   err ? strerror(err) : "no address");
-out:
-    if (res != NULL)
-        freeaddrinfo(res);
-    return rc;
-}
-
-/* ---------------------------------------------------------------------------------------- */
-/* Plain socket I/O                                                                           */
-
-static int raw_send_all(struct xfer *x, const char *p, size_t len)
-{
-    while (len > 0) {
-        int rc = check_time(x);
-        ssize_t n;
-
-        if (rc != 0)
-            return wait_fail(x, rc, "sending the request");
-        n = send(x->fd, p, len, MSG_NOSIGNAL);
-        if (n > 0) {
-            p += n;
-            len -= (size_t)n;
-            continue;
-        }
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            rc = wait_io(x, POLLOUT, x->deadline);
-            if (rc != 0)
-                return wait_fail(x, rc, "sending the request");
-            continue;
-        }
-        return xfail(x, WDN_ECONNRESET, "connection lost while sending the request: %s",
-                     strerror(errno));
-    }
-    return 0;
-}
-
-/* Reads what is available (waiting for at least one byte); *n == 0 at end of stream. */
-static int raw_recv(struct xfer *x, char *buf, size_t cap, size_t *n, const char *what)
-{
-    for (;;) {
-        int rc = check_time(x);
-        ssize_t r;
-
-        if (rc != 0)
-            return wait_fail(x, rc, what);
-        r = recv(x->fd, buf, cap, 0);
-        if (r >= 0) {
-            *n = (size_t)r;
-            return 0;
-        }
-        if (errno == EINTR)
-            continue;
-        if (errno == EAGAIN || errno == EWOULDBLOCK) {
-            rc = wait_io(x, POLLIN, x->deadline);
-            if (rc != 0)
-                return wait_fail(x, rc, what);
-            continue;
-        }
-        if (errno == ECONNRESET)
-            return xfail(x, WDN_ECONNRESET, "connection reset %s", what);
-        return xfail(x, WDN_EIO, "receive failed %s: %s", what, strerror(errno));
-    }
-}
-
-/* ---------------------------------------------------------------------------------------- */
-/* TLS over memory BIOs                                                                       */
-
-static int tls_flush(struct xfer *x)
-{
-    char tmp[IO_CHUNK];
-    int n;
-
-    while ((n = BIO_read(x->wbio, tmp, (int)sizeof(tmp))) > 0) {
-        int rc = raw_send_all(x, tmp, (size_t)n);
-        if (rc != 0)
-            return rc;
-    }
-    return 0;
-}
-
-static int tls_fill(struct xfer *x, const char *what)
-{
-    char tmp[IO_CHUNK];
-    size_t n = 0;
-    int rc = raw_recv(x, tmp, sizeof(tmp), &n, what);
-
-    if (rc != 0)
-        return rc;
-    if (n == 0) {
-        x->sock_eof = true;
-        return 0;
-    }
-    if (BIO_write(x->rbio, tmp, (int)n) != (int)n)
-        return xfail(x, WDN_ENOMEM, "out of memory");
-    return 0;
-}
-
-/* Reports a TLS failure with its reason: the certificate check's verdict when that failed
- * (untrusted issuer, name mismatch, expiry), else OpenSSL's first queued error. */
-static int tls_fail(struct xfer *x, const char *what)
-{
-    long vr = x->ssl ? SSL_get_verify_result(x->ssl) : X509_V_OK;
-    unsigned long e = ERR_peek_error();
-    char buf[256];
-    int rc;
-
-    if (vr != X509_V_OK) {
-        rc = xfail(x, WDN_ETLS, "TLS certificate verification failed: %s",
-                   X509_verify_cert_error_string(vr));
-    } else if (e != 0) {
-        ERR_error_string_n(e, buf, sizeof(buf));
-        rc = xfail(x, WDN_ETLS, "TLS %s failed: %s", what, buf);
-    } else {
-        rc = xfail(x, WDN_ETLS, "TLS %s failed", what);
-    }
-    ERR_clear_error();
-    return rc;
-}
-
-static int tls_start(struct xfer *x, const struct wdn__fetch_url *u, const char *ca_file)
-{
-    static const unsigned char alpn[] = "\x08http/1.1";
-    char why[320];
-    int rc;
-
-    ERR_clear_error();
-    x->ctx = wdn__fetch_ssl_ctx(ca_file, why, sizeof(why));
-    if (x->ctx == NULL)
-        return xfail(x, WDN_ETLS, "%s", why);
-    x->ssl = SSL_new(x->ctx);
-    if (x->ssl == NULL)
-        return xfail(x, WDN_ENOMEM, "cannot create a TLS connection");
-    x->rbio = BIO_new(BIO_s_mem());
-    x->wbio = BIO_new(BIO_s_mem());
-    if (x->rbio == NULL || x->wbio == NULL) {
-        BIO_free(x->rbio);
-        BIO_free(x->wbio);
-        x->rbio = x->wbio = NULL;
-        return xfail(x, WDN_ENOMEM, "out of memory");
-    }
-    SSL_set_bio(x->ssl, x->rbio, x->wbio);
-    SSL_set_connect_state(x->ssl);
-    if (u->ip) {
-        /* No SNI for address literals (RFC 6066 3); the certificate must name the address. */
-        if (X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(x->ssl), u->host) != 1)
-            return xfail(x, WDN_EINVAL, "cannot check the certificate against %s", u->host);
-    } else {
-        SSL_set_hostflags(x->ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-        if (SSL_set_tlsext_host_name(x->ssl, u->host) != 1 || SSL_set1_host(x->ssl, u->host) != 1)
-            return tls_fail(x, "set-up");
-    }
-    (void)SSL_set_alpn_protos(x->ssl, alpn, sizeof(alpn) - 1);
-    for (;;) {
-        int r, e;
-
-        ERR_clear_error();
-        r = SSL_do_handshake(x->ssl);
-        rc = tls_flush(x);
-        if (rc != 0)
-            return rc;
-        if (r == 1)
-            return 0;
-        e = SSL_get_error(x->ssl, r);
-        if (e != SSL_ERROR_WANT_READ)
-            return tls_fail(x, "handshake");
-        if (x->sock_eof)
-            return xfail(x, WDN_ETLS, "the server closed the connection during the TLS handshake");
-        rc = tls_fill(x, "during the TLS handshake");
-        if (rc != 0)
-            return rc;
-    }
-}
-
-/* ---------------------------------------------------------------------------------------- */
-/* Either                                                                                     */
-
-static int conn_write(struct xfer *x, const char *p, size_t len)
-{
-    if (x->ssl == NULL)
-        return raw_send_all(x, p, len);
-    while (len > 0) {
-        size_t chunk = len < IO_CHUNK ? len : IO_CHUNK, w = 0;
-        int rc;
-
-        ERR_clear_error();
-        if (SSL_write_ex(x->ssl, p, chunk, &w) != 1)
-            return tls_fail(x, "write");
-        rc = tls_flush(x);
-        if (rc != 0)
-            return rc;
-        p += w;
-        len -= w;
-    }
-    return 0;
-}
-
-/* Reads at least one byte, or *n == 0 at the end of the stream. A TLS stream that ends without
- * close_notify sets tls_unclean_eof: fine when the HTTP framing says the message is complete,
- * a possible truncation when the body runs until close. */
-static int conn_read(struct xfer *x, char *buf, size_t cap, size_t *n, const char *what)
-{
-    if (x->ssl == NULL)
-        return raw_recv(x, buf, cap, n, what);
-    for (;;) {
-        size_t got = 0;
-        int r, e, rc;
-
-        ERR_clear_error();
-        r = SSL_read_ex(x->ssl, buf, cap, &got);
-        rc = tls_flush(x);
-        if (rc != 0)
-            return rc;
-        if (r == 1) {
-            *n = got;
-            return 0;
-        }
-        e = SSL_get_error(x->ssl, r);
-        if (e == SSL_ERROR_ZERO_RETURN) {
-            *n = 0;
-            return 0;
-        }
-        if (e != SSL_ERROR_WANT_READ)
-            return tls_fail(x, "read");
-        if (x->sock_eof) {
-            x->tls_unclean_eof = true;
-            *n = 0;
-            return 0;
-        }
-        rc = tls_fill(x, what);
-        if (rc != 0)
-            return rc;
-    }
-}
 
 /* ---------------------------------------------------------------------------------------- */
 /* Request                                                                                    */
@@ -467,7 +75,7 @@ static int put_proxy_auth(struct wdn_buf *b, const struct wdn__fetch_url *proxy)
 
 /* Builds the request head into b, which is reserved once at its final size so that no copy of
  * a header (it may carry a token) is left behind in freed memory by a reallocation. */
-static int build_head(struct xfer *x, const struct wdn_fetch_request *req,
+static int build_head(struct wdn__fetch_xfer *x, const struct wdn_fetch_request *req,
                       const struct wdn__fetch_url *u, const struct wdn__fetch_url *proxy,
                       struct wdn_buf *b)
 {
@@ -477,22 +85,22 @@ static int build_head(struct xfer *x, const struct wdn_fetch_request *req,
     int rc;
 
     if (strlen(x->method) > WDN_HTTP_MAX_METHOD_BYTES || !is_token(x->method, strlen(x->method)))
-        return xfail(x, WDN_EINVAL, "invalid method");
+        return wdn__fetch_fail(x, WDN_EINVAL, "invalid method");
     for (h = req->headers; h != NULL && *h != NULL; h++) {
         const char *colon = strchr(*h, ':');
         size_t nlen = colon ? (size_t)(colon - *h) : 0;
 
         if (colon == NULL || !is_token(*h, nlen))
-            return xfail(x, WDN_EINVAL, "request header %zu is not \"Name: value\"",
-                         (size_t)(h - req->headers) + 1);
+            return wdn__fetch_fail(x, WDN_EINVAL, "request header %zu is not \"Name: value\"",
+                                   (size_t)(h - req->headers) + 1);
         for (const char *v = colon + 1; *v != '\0'; v++)
             if (((unsigned char)*v < 0x20 && *v != '\t') || *v == 0x7f)
-                return xfail(x, WDN_EINVAL, "request header %.*s holds a control character",
-                             (int)nlen, *h);
+                return wdn__fetch_fail(
+                    x, WDN_EINVAL, "request header %.*s holds a control character", (int)nlen, *h);
         if (name_is(*h, nlen, "host") || name_is(*h, nlen, "content-length") ||
             name_is(*h, nlen, "transfer-encoding") || name_is(*h, nlen, "connection"))
-            return xfail(x, WDN_EINVAL, "request header %.*s is set by the client itself",
-                         (int)nlen, *h);
+            return wdn__fetch_fail(x, WDN_EINVAL, "request header %.*s is set by the client itself",
+                                   (int)nlen, *h);
         has_ua |= name_is(*h, nlen, "user-agent");
         has_accept |= name_is(*h, nlen, "accept");
         need += strlen(*h) + 2;
@@ -500,11 +108,11 @@ static int build_head(struct xfer *x, const struct wdn_fetch_request *req,
     if (proxy != NULL)
         need += 4 * ((WDN_FETCH_MAX_PROXY_AUTH_BYTES + 2) / 3) + 64;
     if (need > WDN_FETCH_MAX_REQUEST_HEAD_BYTES)
-        return xfail(x, WDN_ELIMIT, "request headers larger than %u bytes",
-                     (unsigned)WDN_FETCH_MAX_REQUEST_HEAD_BYTES);
+        return wdn__fetch_fail(x, WDN_ELIMIT, "request headers larger than %u bytes",
+                               (unsigned)WDN_FETCH_MAX_REQUEST_HEAD_BYTES);
     wdn_buf_init(b, need);
     if (wdn_buf_reserve(b, need) != 0)
-        return xfail(x, WDN_ENOMEM, "out of memory");
+        return wdn__fetch_fail(x, WDN_ENOMEM, "out of memory");
     rc = wdn_buf_printf(b, "%s ", x->method);
     if (absolute)
         rc = rc || wdn_buf_append_cstr(b, "http://") || put_authority(b, u, false);
@@ -525,7 +133,7 @@ static int build_head(struct xfer *x, const struct wdn_fetch_request *req,
         rc = rc || wdn_buf_printf(b, "Content-Length: %zu\r\n", req->body_len);
     rc = rc || wdn_buf_append_cstr(b, "Connection: close\r\n\r\n");
     if (rc != 0)
-        return xfail(x, WDN_ELIMIT, "request headers too large");
+        return wdn__fetch_fail(x, WDN_ELIMIT, "request headers too large");
     return 0;
 }
 
@@ -541,7 +149,7 @@ struct rd {
 
 /* Reads until a final (non-1xx) response head parsed; leaves its bytes at the front of r->buf
  * and the head's size in *head_len. */
-static int read_head(struct xfer *x, struct rd *r, struct wdn_str method,
+static int read_head(struct wdn__fetch_xfer *x, struct rd *r, struct wdn_str method,
                      struct wdn_http_response *res, size_t *head_len)
 {
     for (;;) {
@@ -551,9 +159,10 @@ static int read_head(struct xfer *x, struct rd *r, struct wdn_str method,
         if (r->have > 0) {
             rc = wdn_http_parse_response(r->buf, r->have, method, res, head_len);
             if (rc == 0 && *head_len > r->head_cap)
-                return xfail(x, WDN_ELIMIT, "response head larger than %zu bytes", r->head_cap);
+                return wdn__fetch_fail(x, WDN_ELIMIT, "response head larger than %zu bytes",
+                                       r->head_cap);
             if (rc == 0 && res->status == 101)
-                return xfail(x, WDN_EIO, "unexpected 101 Switching Protocols");
+                return wdn__fetch_fail(x, WDN_EIO, "unexpected 101 Switching Protocols");
             if (rc == 0 && res->status < 200) {
                 memmove(r->buf, r->buf + *head_len, r->have - *head_len);
                 r->have -= *head_len;
@@ -562,23 +171,24 @@ static int read_head(struct xfer *x, struct rd *r, struct wdn_str method,
             if (rc == 0)
                 return 0;
             if (rc == WDN_ELIMIT)
-                return xfail(x, WDN_ELIMIT, "response head too large: %s",
-                             res->error_reason ? res->error_reason : "limit exceeded");
+                return wdn__fetch_fail(x, WDN_ELIMIT, "response head too large: %s",
+                                       res->error_reason ? res->error_reason : "limit exceeded");
             if (rc != WDN_EAGAIN)
-                return xfail(x, WDN_EIO, "malformed response: %s",
-                             res->error_reason ? res->error_reason : "parse error");
+                return wdn__fetch_fail(x, WDN_EIO, "malformed response: %s",
+                                       res->error_reason ? res->error_reason : "parse error");
             if (r->have >= r->head_cap)
-                return xfail(x, WDN_ELIMIT, "response head larger than %zu bytes", r->head_cap);
+                return wdn__fetch_fail(x, WDN_ELIMIT, "response head larger than %zu bytes",
+                                       r->head_cap);
         }
-        rc = conn_read(x, r->buf + r->have, r->cap - r->have, &n, "waiting for the response");
+        rc = wdn__fetch_read(x, r->buf + r->have, r->cap - r->have, &n, "waiting for the response");
         if (rc != 0)
             return rc;
         if (n == 0)
-            return xfail(x, WDN_ECONNRESET,
-                         r->have == 0 ? "the server closed the connection without "
-                                        "a response"
-                                      : "the server closed the connection in the "
-                                        "middle of the response head");
+            return wdn__fetch_fail(x, WDN_ECONNRESET,
+                                   r->have == 0 ? "the server closed the connection without "
+                                                  "a response"
+                                                : "the server closed the connection in the "
+                                                  "middle of the response head");
         r->have += n;
     }
 }
@@ -590,24 +200,25 @@ struct sink {
 };
 
 /* Hands body bytes to the caller: 0 to go on, STOPPED, or an error. */
-static int deliver(struct xfer *x, struct sink *s, const char *p, size_t len)
+static int deliver(struct wdn__fetch_xfer *x, struct sink *s, const char *p, size_t len)
 {
     int r;
 
     if (len == 0)
         return 0;
     if (len > s->max - s->total)
-        return xfail(x, WDN_ELIMIT, "response body larger than %zu bytes", s->max);
+        return wdn__fetch_fail(x, WDN_ELIMIT, "response body larger than %zu bytes", s->max);
     s->total += len;
     if (s->cb == NULL || s->cb->on_body == NULL)
         return 0;
     r = s->cb->on_body(s->cb->ud, p, len);
     if (r < 0)
-        return xfail(x, r, "the response was refused while reading its body: %s", wdn_strerror(r));
+        return wdn__fetch_fail(x, r, "the response was refused while reading its body: %s",
+                               wdn_strerror(r));
     return r > 0 ? STOPPED : 0;
 }
 
-static int read_body_length(struct xfer *x, struct rd *r, struct sink *s, size_t off,
+static int read_body_length(struct wdn__fetch_xfer *x, struct rd *r, struct sink *s, size_t off,
                             uint64_t length)
 {
     uint64_t left = length;
@@ -615,20 +226,20 @@ static int read_body_length(struct xfer *x, struct rd *r, struct sink *s, size_t
     int rc;
 
     if (length > s->max)
-        return xfail(x, WDN_ELIMIT, "response body of %llu bytes is larger than %zu",
-                     (unsigned long long)length, s->max);
+        return wdn__fetch_fail(x, WDN_ELIMIT, "response body of %llu bytes is larger than %zu",
+                               (unsigned long long)length, s->max);
     if (n > left)
         n = (size_t)left;
     rc = deliver(x, s, r->buf + off, n);
     left -= n;
     while (rc == 0 && left > 0) {
-        rc = conn_read(x, r->buf, r->cap, &n, "reading the response body");
+        rc = wdn__fetch_read(x, r->buf, r->cap, &n, "reading the response body");
         if (rc != 0)
             break;
         if (n == 0)
-            return xfail(x, WDN_ECONNRESET,
-                         "the server closed the connection after %llu of %llu body bytes",
-                         (unsigned long long)(length - left), (unsigned long long)length);
+            return wdn__fetch_fail(x, WDN_ECONNRESET,
+                                   "the server closed the connection after %llu of %llu body bytes",
+                                   (unsigned long long)(length - left), (unsigned long long)length);
         if (n > left)
             n = (size_t)left;
         rc = deliver(x, s, r->buf, n);
@@ -637,7 +248,7 @@ static int read_body_length(struct xfer *x, struct rd *r, struct sink *s, size_t
     return rc;
 }
 
-static int read_body_chunked(struct xfer *x, struct rd *r, struct sink *s, size_t off)
+static int read_body_chunked(struct wdn__fetch_xfer *x, struct rd *r, struct sink *s, size_t off)
 {
     struct wdn_http_chunked ch;
     const char *p = r->buf + off;
@@ -652,10 +263,11 @@ static int read_body_chunked(struct xfer *x, struct rd *r, struct sink *s, size_
             int d = wdn_http_chunked_decode(&ch, p, len, &used, &data);
 
             if (d == WDN_ELIMIT && ch.error_status == 413)
-                return xfail(x, WDN_ELIMIT, "response body larger than %zu bytes", s->max);
+                return wdn__fetch_fail(x, WDN_ELIMIT, "response body larger than %zu bytes",
+                                       s->max);
             if (d < 0)
-                return xfail(x, WDN_EIO, "malformed chunked body: %s",
-                             ch.error_reason ? ch.error_reason : "parse error");
+                return wdn__fetch_fail(x, WDN_EIO, "malformed chunked body: %s",
+                                       ch.error_reason ? ch.error_reason : "parse error");
             rc = deliver(x, s, data.p, data.len);
             if (rc != 0)
                 return rc;
@@ -666,30 +278,31 @@ static int read_body_chunked(struct xfer *x, struct rd *r, struct sink *s, size_
             p += used;
             len -= used;
         }
-        rc = conn_read(x, r->buf, r->cap, &len, "reading the response body");
+        rc = wdn__fetch_read(x, r->buf, r->cap, &len, "reading the response body");
         if (rc != 0)
             return rc;
         if (len == 0)
-            return xfail(x, WDN_ECONNRESET,
-                         "the server closed the connection in the middle of a chunked body");
+            return wdn__fetch_fail(
+                x, WDN_ECONNRESET,
+                "the server closed the connection in the middle of a chunked body");
         p = r->buf;
     }
 }
 
-static int read_body_close(struct xfer *x, struct rd *r, struct sink *s, size_t off)
+static int read_body_close(struct wdn__fetch_xfer *x, struct rd *r, struct sink *s, size_t off)
 {
     size_t n;
     int rc = deliver(x, s, r->buf + off, r->have - off);
 
     while (rc == 0) {
-        rc = conn_read(x, r->buf, r->cap, &n, "reading the response body");
+        rc = wdn__fetch_read(x, r->buf, r->cap, &n, "reading the response body");
         if (rc != 0)
             break;
         if (n == 0) {
             if (x->tls_unclean_eof)
-                return xfail(x, WDN_ECONNRESET,
-                             "the TLS connection ended without close_notify "
-                             "before the end of the body was known");
+                return wdn__fetch_fail(x, WDN_ECONNRESET,
+                                       "the TLS connection ended without close_notify "
+                                       "before the end of the body was known");
             break;
         }
         rc = deliver(x, s, r->buf, n);
@@ -701,7 +314,7 @@ static int read_body_close(struct xfer *x, struct rd *r, struct sink *s, size_t 
 /* Proxies                                                                                    */
 
 /* Decides whether a proxy from the environment applies; *use tells. */
-static int pick_proxy(struct xfer *x, const struct wdn__fetch_url *u, bool ignore_env,
+static int pick_proxy(struct wdn__fetch_xfer *x, const struct wdn__fetch_url *u, bool ignore_env,
                       struct wdn__fetch_url *proxy, bool *use)
 {
     const char *v, *np;
@@ -721,13 +334,13 @@ static int pick_proxy(struct xfer *x, const struct wdn__fetch_url *u, bool ignor
         return 0;
     /* The proxy URL itself is not quoted: it may carry a password. */
     if (wdn__fetch_url_parse(v, true, proxy, why, sizeof(why)) != 0)
-        return xfail(x, WDN_EINVAL, "invalid proxy setting in the environment: %s", why);
+        return wdn__fetch_fail(x, WDN_EINVAL, "invalid proxy setting in the environment: %s", why);
     *use = true;
     return 0;
 }
 
 /* Opens a CONNECT tunnel through the proxy x is connected to. */
-static int tunnel(struct xfer *x, const struct wdn__fetch_url *u,
+static int tunnel(struct wdn__fetch_xfer *x, const struct wdn__fetch_url *u,
                   const struct wdn__fetch_url *proxy, struct rd *r)
 {
     struct wdn_http_response res;
@@ -741,26 +354,27 @@ static int tunnel(struct xfer *x, const struct wdn__fetch_url *u,
          wdn_buf_append_cstr(&b, "\r\nUser-Agent: warden/" WDN_VERSION "\r\n") ||
          put_proxy_auth(&b, proxy) || wdn_buf_append_cstr(&b, "\r\n");
     if (rc != 0) {
-        rc = xfail(x, WDN_ENOMEM, "out of memory");
+        rc = wdn__fetch_fail(x, WDN_ENOMEM, "out of memory");
         goto out;
     }
-    rc = raw_send_all(x, b.data, b.len);
+    rc = wdn__fetch_raw_send(x, b.data, b.len);
     if (rc != 0)
         goto out;
     rc = read_head(x, r, WDN_STR("CONNECT"), &res, &head_len);
     if (rc != 0)
         goto out;
     if (res.status == 407) {
-        rc = xfail(x, WDN_EAUTH, "the proxy requires authentication (407)");
+        rc = wdn__fetch_fail(x, WDN_EAUTH, "the proxy requires authentication (407)");
         goto out;
     }
     if (res.status < 200 || res.status > 299) {
-        rc = xfail(x, WDN_ECONNREFUSED, "the proxy refused the tunnel with status %d", res.status);
+        rc = wdn__fetch_fail(x, WDN_ECONNREFUSED, "the proxy refused the tunnel with status %d",
+                             res.status);
         goto out;
     }
     /* The server speaks only after our ClientHello: bytes here would be the proxy's. */
     if (r->have != head_len) {
-        rc = xfail(x, WDN_EIO, "the proxy sent data after its CONNECT response");
+        rc = wdn__fetch_fail(x, WDN_EIO, "the proxy sent data after its CONNECT response");
         goto out;
     }
     r->have = 0;
@@ -776,7 +390,7 @@ out:
 int wdn_fetch_stream(const struct wdn_fetch_request *req, const struct wdn_fetch_callbacks *cb,
                      long *status, struct wdn_diag *diag)
 {
-    struct xfer x;
+    struct wdn__fetch_xfer x;
     struct wdn__fetch_url u, proxy;
     struct wdn_http_response res;
     struct wdn_buf head;
@@ -803,11 +417,11 @@ int wdn_fetch_stream(const struct wdn_fetch_request *req, const struct wdn_fetch
         connect_ms = timeout;
     s.max = req->max_response ? req->max_response : WDN_FETCH_DEFAULT_MAX_BODY;
     if (wdn__fetch_url_parse(req->url, false, &u, why, sizeof(why)) != 0) {
-        rc = xfail(&x, WDN_EINVAL, "invalid URL: %s", why);
+        rc = wdn__fetch_fail(&x, WDN_EINVAL, "invalid URL: %s", why);
         goto out;
     }
     if (req->https_only && !u.tls) {
-        rc = xfail(&x, WDN_EINVAL, "only https:// URLs are allowed here");
+        rc = wdn__fetch_fail(&x, WDN_EINVAL, "only https:// URLs are allowed here");
         goto out;
     }
     rc = pick_proxy(&x, &u, req->no_proxy_env, &proxy, &use_proxy);
@@ -818,13 +432,13 @@ int wdn_fetch_stream(const struct wdn_fetch_request *req, const struct wdn_fetch
         goto out;
     r.head_cap = req->max_head && req->max_head < WDN_HTTP_MAX_HEAD_BYTES ? req->max_head
                                                                           : WDN_HTTP_MAX_HEAD_BYTES;
-    r.cap = r.head_cap + IO_CHUNK;
+    r.cap = r.head_cap + WDN__FETCH_IO_CHUNK;
     r.buf = malloc(r.cap);
     if (r.buf == NULL) {
-        rc = xfail(&x, WDN_ENOMEM, "out of memory");
+        rc = wdn__fetch_fail(&x, WDN_ENOMEM, "out of memory");
         goto out;
     }
-    rc = do_connect(&x, use_proxy ? &proxy : &u, connect_ms);
+    rc = wdn__fetch_connect(&x, use_proxy ? &proxy : &u, connect_ms);
     if (rc != 0)
         goto out;
     if (use_proxy && u.tls) {
@@ -833,13 +447,13 @@ int wdn_fetch_stream(const struct wdn_fetch_request *req, const struct wdn_fetch
             goto out;
     }
     if (u.tls) {
-        rc = tls_start(&x, &u, req->ca_file);
+        rc = wdn__fetch_tls_start(&x, &u, req->ca_file);
         if (rc != 0)
             goto out;
     }
-    rc = conn_write(&x, head.data, head.len);
+    rc = wdn__fetch_write(&x, head.data, head.len);
     if (rc == 0 && req->body != NULL && req->body_len > 0)
-        rc = conn_write(&x, req->body, req->body_len);
+        rc = wdn__fetch_write(&x, req->body, req->body_len);
     if (rc != 0)
         goto out;
     rc = read_head(&x, &r, wdn_str_from_cstr(x.method), &res, &head_len);
@@ -851,7 +465,8 @@ int wdn_fetch_stream(const struct wdn_fetch_request *req, const struct wdn_fetch
         struct wdn_fetch_head h = {res.status, res.headers, res.nheaders};
         int hr = cb->on_head(cb->ud, &h);
         if (hr != 0) {
-            rc = hr > 0 ? 0 : xfail(&x, hr, "the response was refused: %s", wdn_strerror(hr));
+            rc = hr > 0 ? 0
+                        : wdn__fetch_fail(&x, hr, "the response was refused: %s", wdn_strerror(hr));
             goto out;
         }
     }

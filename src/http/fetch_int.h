@@ -1,14 +1,17 @@
 /* Internal to src/http's blocking client: URL parsing and the proxy decision (fetch_url.c),
- * pure functions of their inputs so the fuzzer and the tests can drive them directly. */
+ * pure functions of their inputs so the fuzzer and the tests can drive them directly; the TLS
+ * context cache (fetch_tls.c); the connection of one transfer (fetch_conn.c). */
 #ifndef WDN_HTTP_FETCH_INT_H
 #define WDN_HTTP_FETCH_INT_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include <openssl/ssl.h>
 
+#include "base/diag.h"
 #include "base/limits.h"
 #include "base/str.h"
 
@@ -60,5 +63,47 @@ const char *wdn__fetch_proxy_pick(bool tls, const char *http_proxy, const char *
  * loaded.
  */
 SSL_CTX *wdn__fetch_ssl_ctx(const char *ca_file, char *why, size_t cap);
+
+/* ---- The connection of one transfer (fetch_conn.c) --------------------------------------- */
+
+#define WDN__FETCH_IO_CHUNK 16384 /* bytes moved per read or write */
+
+/** One transfer in progress: its connection, deadline and where failures are reported. */
+struct wdn__fetch_xfer {
+    const char *method;
+    const char *url; /* for messages; never a header, they may hold tokens */
+    struct wdn_diag *diag;
+    atomic_bool *stop;
+    uint64_t deadline; /* monotonic ms */
+    int fd;
+    SSL_CTX *ctx;
+    SSL *ssl;
+    BIO *rbio, *wbio; /* owned by ssl */
+    bool sock_eof;
+    bool tls_unclean_eof;
+};
+
+/** Records a failure in x->diag as "METHOD URL: message" and returns code. */
+int wdn__fetch_fail(struct wdn__fetch_xfer *x, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/** Connects x->fd to `to` (every address getaddrinfo gives, in turn, within connect_ms and the
+ * deadline). 0 or a failure recorded with wdn__fetch_fail. */
+int wdn__fetch_connect(struct wdn__fetch_xfer *x, const struct wdn__fetch_url *to, long connect_ms);
+
+/** Sends len bytes on the plain socket (a proxy CONNECT request, before TLS starts). */
+int wdn__fetch_raw_send(struct wdn__fetch_xfer *x, const char *p, size_t len);
+
+/** Starts TLS to u over the connected socket: SNI, peer verification against ca_file (or the
+ * system store), host name or IP check, handshake within the deadline. */
+int wdn__fetch_tls_start(struct wdn__fetch_xfer *x, const struct wdn__fetch_url *u,
+                         const char *ca_file);
+
+/** Writes all of p (through TLS when started). */
+int wdn__fetch_write(struct wdn__fetch_xfer *x, const char *p, size_t len);
+
+/** Reads at most cap bytes into buf; *n = 0 at the end of the stream. `what` names the step for
+ * messages ("reading the response"). */
+int wdn__fetch_read(struct wdn__fetch_xfer *x, char *buf, size_t cap, size_t *n, const char *what);
 
 #endif

@@ -1,0 +1,395 @@
+/* The blocking client's connection: connecting with a deadline (every address in turn), raw
+ * socket I/O through poll with the stop flag checked in short slices, and OpenSSL on memory
+ * BIOs for https, so every byte goes through send(MSG_NOSIGNAL) under the same deadline.
+ * What goes over the connection (request, response, proxies) is fetch.c's business. */
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include "base/clock.h"
+#include "base/error.h"
+#include "base/limits.h"
+#include "http/fetch_int.h"
+
+int wdn__fetch_fail(struct wdn__fetch_xfer *x, int code, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    return wdn_diag_set(x->diag, code, "%s %s: %s", x->method, x->url, msg);
+}
+
+/* Waits until fd is ready for events, the deadline passes or the stop flag rises, in slices
+ * short enough that a stop request is seen promptly. */
+static int wait_io(struct wdn__fetch_xfer *x, short events, uint64_t until)
+{
+    for (;;) {
+        struct pollfd p = {x->fd, events, 0};
+        uint64_t now;
+        int n;
+
+        if (x->stop != NULL && atomic_load(x->stop))
+            return WDN_ECANCELED;
+        now = wdn_clock_mono_ms();
+        if (now >= until)
+            return WDN_ETIMEOUT;
+        n = poll(
+            &p, 1,
+            (int)(until - now < WDN_FETCH_POLL_SLICE_MS ? until - now : WDN_FETCH_POLL_SLICE_MS));
+        if (n > 0)
+            return 0; /* also on POLLERR/POLLHUP: the next call reports what happened */
+        if (n < 0 && errno != EINTR)
+            return WDN_EIO;
+    }
+}
+
+/* The deadline and the stop flag, also checked before each read and write: a peer that always
+ * has data ready would otherwise never let a wait see them. */
+static int check_time(struct wdn__fetch_xfer *x)
+{
+    if (x->stop != NULL && atomic_load(x->stop))
+        return WDN_ECANCELED;
+    return wdn_clock_mono_ms() >= x->deadline ? WDN_ETIMEOUT : 0;
+}
+
+static int wait_fail(struct wdn__fetch_xfer *x, int rc, const char *what)
+{
+    if (rc == WDN_ECANCELED)
+        return wdn__fetch_fail(x, rc, "canceled %s", what);
+    if (rc == WDN_ETIMEOUT)
+        return wdn__fetch_fail(x, rc, "timed out %s", what);
+    return wdn__fetch_fail(x, rc, "poll failed %s: %s", what, strerror(errno));
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Connecting                                                                                 */
+
+static int connect_one(struct wdn__fetch_xfer *x, const struct addrinfo *ai, uint64_t until,
+                       int *err)
+{
+    socklen_t len = sizeof(*err);
+    int one = 1, rc;
+
+    x->fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
+    if (x->fd < 0) {
+        *err = errno;
+        return WDN_EIO;
+    }
+    (void)setsockopt(x->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (connect(x->fd, ai->ai_addr, ai->ai_addrlen) == 0)
+        return 0;
+    if (errno != EINPROGRESS) {
+        *err = errno;
+        rc = WDN_ECONNREFUSED;
+        goto fail;
+    }
+    rc = wait_io(x, POLLOUT, until);
+    if (rc != 0)
+        goto fail;
+    if (getsockopt(x->fd, SOL_SOCKET, SO_ERROR, err, &len) != 0)
+        *err = errno;
+    if (*err == 0)
+        return 0;
+    rc = *err == ETIMEDOUT ? WDN_ETIMEOUT : WDN_ECONNREFUSED;
+fail:
+    close(x->fd);
+    x->fd = -1;
+    return rc;
+}
+
+/* Connects to host:port, trying every address getaddrinfo returns in turn; each attempt gets
+ * an equal share of what is left of the connect budget, so one black-holed address cannot use
+ * it all. */
+int wdn__fetch_connect(struct wdn__fetch_xfer *x, const struct wdn__fetch_url *to, long connect_ms)
+{
+    struct addrinfo hints, *res = NULL, *ai;
+    char port[8];
+    uint64_t until = wdn_clock_mono_ms() + (uint64_t)connect_ms;
+    int rc = WDN_ECONNREFUSED, g, err = 0;
+    size_t left = 0;
+
+    if (until > x->deadline)
+        until = x->deadline;
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICSERV | (to->ip ? AI_NUMERICHOST : 0);
+    snprintf(port, sizeof(port), "%u", (unsigned)to->port);
+    g = getaddrinfo(to->host, port, &hints, &res);
+    if (g != 0) {
+        rc = wdn__fetch_fail(x, g == EAI_MEMORY ? WDN_ENOMEM : WDN_EDNS,
+                             "cannot resolve host %s: %s", to->host,
+                             g == EAI_SYSTEM ? strerror(errno) : gai_strerror(g));
+        goto out;
+    }
+    for (ai = res; ai != NULL; ai = ai->ai_next)
+        left++;
+    for (ai = res; ai != NULL; ai = ai->ai_next, left--) {
+        uint64_t now = wdn_clock_mono_ms();
+        uint64_t slot = now < until ? now + (until - now) / left : now;
+        rc = connect_one(x, ai, left == 1 ? until : slot, &err);
+        if (rc == 0 || rc == WDN_ECANCELED)
+            break;
+        if (rc == WDN_ETIMEOUT && wdn_clock_mono_ms() >= until)
+            break;
+    }
+    if (rc == WDN_ECANCELED)
+        rc = wdn__fetch_fail(x, rc, "canceled while connecting to %s port %u", to->host, to->port);
+    else if (rc == WDN_ETIMEOUT)
+        rc = wdn__fetch_fail(x, rc, "timed out connecting to %s port %u", to->host, to->port);
+    else if (rc != 0)
+        rc = wdn__fetch_fail(x, rc, "cannot connect to %s port %u: %s", to->host, to->port,
+                             err ? strerror(err) : "no address");
+out:
+    if (res != NULL)
+        freeaddrinfo(res);
+    return rc;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Plain socket I/O                                                                           */
+
+int wdn__fetch_raw_send(struct wdn__fetch_xfer *x, const char *p, size_t len)
+{
+    while (len > 0) {
+        int rc = check_time(x);
+        ssize_t n;
+
+        if (rc != 0)
+            return wait_fail(x, rc, "sending the request");
+        n = send(x->fd, p, len, MSG_NOSIGNAL);
+        if (n > 0) {
+            p += n;
+            len -= (size_t)n;
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            rc = wait_io(x, POLLOUT, x->deadline);
+            if (rc != 0)
+                return wait_fail(x, rc, "sending the request");
+            continue;
+        }
+        return wdn__fetch_fail(x, WDN_ECONNRESET, "connection lost while sending the request: %s",
+                               strerror(errno));
+    }
+    return 0;
+}
+
+/* Reads what is available (waiting for at least one byte); *n == 0 at end of stream. */
+static int raw_recv(struct wdn__fetch_xfer *x, char *buf, size_t cap, size_t *n, const char *what)
+{
+    for (;;) {
+        int rc = check_time(x);
+        ssize_t r;
+
+        if (rc != 0)
+            return wait_fail(x, rc, what);
+        r = recv(x->fd, buf, cap, 0);
+        if (r >= 0) {
+            *n = (size_t)r;
+            return 0;
+        }
+        if (errno == EINTR)
+            continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            rc = wait_io(x, POLLIN, x->deadline);
+            if (rc != 0)
+                return wait_fail(x, rc, what);
+            continue;
+        }
+        if (errno == ECONNRESET)
+            return wdn__fetch_fail(x, WDN_ECONNRESET, "connection reset %s", what);
+        return wdn__fetch_fail(x, WDN_EIO, "receive failed %s: %s", what, strerror(errno));
+    }
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* TLS over memory BIOs                                                                       */
+
+static int tls_flush(struct wdn__fetch_xfer *x)
+{
+    char tmp[WDN__FETCH_IO_CHUNK];
+    int n;
+
+    while ((n = BIO_read(x->wbio, tmp, (int)sizeof(tmp))) > 0) {
+        int rc = wdn__fetch_raw_send(x, tmp, (size_t)n);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+static int tls_fill(struct wdn__fetch_xfer *x, const char *what)
+{
+    char tmp[WDN__FETCH_IO_CHUNK];
+    size_t n = 0;
+    int rc = raw_recv(x, tmp, sizeof(tmp), &n, what);
+
+    if (rc != 0)
+        return rc;
+    if (n == 0) {
+        x->sock_eof = true;
+        return 0;
+    }
+    if (BIO_write(x->rbio, tmp, (int)n) != (int)n)
+        return wdn__fetch_fail(x, WDN_ENOMEM, "out of memory");
+    return 0;
+}
+
+/* Reports a TLS failure with its reason: the certificate check's verdict when that failed
+ * (untrusted issuer, name mismatch, expiry), else OpenSSL's first queued error. */
+static int tls_fail(struct wdn__fetch_xfer *x, const char *what)
+{
+    long vr = x->ssl ? SSL_get_verify_result(x->ssl) : X509_V_OK;
+    unsigned long e = ERR_peek_error();
+    char buf[256];
+    int rc;
+
+    if (vr != X509_V_OK) {
+        rc = wdn__fetch_fail(x, WDN_ETLS, "TLS certificate verification failed: %s",
+                             X509_verify_cert_error_string(vr));
+    } else if (e != 0) {
+        ERR_error_string_n(e, buf, sizeof(buf));
+        rc = wdn__fetch_fail(x, WDN_ETLS, "TLS %s failed: %s", what, buf);
+    } else {
+        rc = wdn__fetch_fail(x, WDN_ETLS, "TLS %s failed", what);
+    }
+    ERR_clear_error();
+    return rc;
+}
+
+int wdn__fetch_tls_start(struct wdn__fetch_xfer *x, const struct wdn__fetch_url *u,
+                         const char *ca_file)
+{
+    static const unsigned char alpn[] = "\x08http/1.1";
+    char why[320];
+    int rc;
+
+    ERR_clear_error();
+    x->ctx = wdn__fetch_ssl_ctx(ca_file, why, sizeof(why));
+    if (x->ctx == NULL)
+        return wdn__fetch_fail(x, WDN_ETLS, "%s", why);
+    x->ssl = SSL_new(x->ctx);
+    if (x->ssl == NULL)
+        return wdn__fetch_fail(x, WDN_ENOMEM, "cannot create a TLS connection");
+    x->rbio = BIO_new(BIO_s_mem());
+    x->wbio = BIO_new(BIO_s_mem());
+    if (x->rbio == NULL || x->wbio == NULL) {
+        BIO_free(x->rbio);
+        BIO_free(x->wbio);
+        x->rbio = x->wbio = NULL;
+        return wdn__fetch_fail(x, WDN_ENOMEM, "out of memory");
+    }
+    SSL_set_bio(x->ssl, x->rbio, x->wbio);
+    SSL_set_connect_state(x->ssl);
+    if (u->ip) {
+        /* No SNI for address literals (RFC 6066 3); the certificate must name the address. */
+        if (X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(x->ssl), u->host) != 1)
+            return wdn__fetch_fail(x, WDN_EINVAL, "cannot check the certificate against %s",
+                                   u->host);
+    } else {
+        SSL_set_hostflags(x->ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+        if (SSL_set_tlsext_host_name(x->ssl, u->host) != 1 || SSL_set1_host(x->ssl, u->host) != 1)
+            return tls_fail(x, "set-up");
+    }
+    (void)SSL_set_alpn_protos(x->ssl, alpn, sizeof(alpn) - 1);
+    for (;;) {
+        int r, e;
+
+        ERR_clear_error();
+        r = SSL_do_handshake(x->ssl);
+        rc = tls_flush(x);
+        if (rc != 0)
+            return rc;
+        if (r == 1)
+            return 0;
+        e = SSL_get_error(x->ssl, r);
+        if (e != SSL_ERROR_WANT_READ)
+            return tls_fail(x, "handshake");
+        if (x->sock_eof)
+            return wdn__fetch_fail(x, WDN_ETLS,
+                                   "the server closed the connection during the TLS handshake");
+        rc = tls_fill(x, "during the TLS handshake");
+        if (rc != 0)
+            return rc;
+    }
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Either                                                                                     */
+
+int wdn__fetch_write(struct wdn__fetch_xfer *x, const char *p, size_t len)
+{
+    if (x->ssl == NULL)
+        return wdn__fetch_raw_send(x, p, len);
+    while (len > 0) {
+        size_t chunk = len < WDN__FETCH_IO_CHUNK ? len : WDN__FETCH_IO_CHUNK, w = 0;
+        int rc;
+
+        ERR_clear_error();
+        if (SSL_write_ex(x->ssl, p, chunk, &w) != 1)
+            return tls_fail(x, "write");
+        rc = tls_flush(x);
+        if (rc != 0)
+            return rc;
+        p += w;
+        len -= w;
+    }
+    return 0;
+}
+
+/* Reads at least one byte, or *n == 0 at the end of the stream. A TLS stream that ends without
+ * close_notify sets tls_unclean_eof: fine when the HTTP framing says the message is complete,
+ * a possible truncation when the body runs until close. */
+int wdn__fetch_read(struct wdn__fetch_xfer *x, char *buf, size_t cap, size_t *n, const char *what)
+{
+    if (x->ssl == NULL)
+        return raw_recv(x, buf, cap, n, what);
+    for (;;) {
+        size_t got = 0;
+        int r, e, rc;
+
+        ERR_clear_error();
+        r = SSL_read_ex(x->ssl, buf, cap, &got);
+        rc = tls_flush(x);
+        if (rc != 0)
+            return rc;
+        if (r == 1) {
+            *n = got;
+            return 0;
+        }
+        e = SSL_get_error(x->ssl, r);
+        if (e == SSL_ERROR_ZERO_RETURN) {
+            *n = 0;
+            return 0;
+        }
+        if (e != SSL_ERROR_WANT_READ)
+            return tls_fail(x, "read");
+        if (x->sock_eof) {
+            x->tls_unclean_eof = true;
+            *n = 0;
+            return 0;
+        }
+        rc = tls_fill(x, what);
+        if (rc != 0)
+            return rc;
+    }
+}
