@@ -107,5 +107,15 @@
 #define WDN_SIDECAR_RELOAD_DEBOUNCE_MS 50   /* quiet time after a file event before reloading */
 #define WDN_SIDECAR_RESOLVE_TTL_MS 1000     /* a registry lookup is reused this long */
 #define WDN_SIDECAR_MAX_API_TOKEN 4096      /* DAPR_API_TOKEN / APP_API_TOKEN bytes */
+#define WDN_SIDECAR_MAX_HOST_BYTES 253      /* a peer's host name (DNS), as RFC 1035 allows */
+#define WDN_SIDECAR_MAX_PEER_DNS_BYTES 256  /* the --peer-dns template */
+#define WDN_SIDECAR_DNS_TTL_MS 10000        /* resolved peer addresses are reused this long */
+#define WDN_SIDECAR_DNS_RETRY_MS 1000       /* a name is not looked up again sooner than this */
+#define WDN_SIDECAR_DNS_MAX_NAMES 256       /* peer host names whose addresses are cached */
+#define WDN_SIDECAR_DNS_MAX_ADDRS 8         /* addresses kept per name, tried in turn */
+#define WDN_SIDECAR_MAX_CERT_FILE_BYTES (256u << 10) /* tls.crt, tls.key or ca.crt of --cert-dir */
+#define WDN_SIDECAR_MAX_CERT_CHAIN 8        /* intermediates after the leaf in tls.crt */
+#define WDN_SIDECAR_MAX_TRUST_CERTS 64      /* certificates in ca.crt */
+#define WDN_SIDECAR_CERT_POLL_MS 10000      /* --cert-dir re-read this often besides inotify */
 
 #endif

@@ -36,7 +36,15 @@ static const char usage[] =
     "  --project P                 project mode: resources, the app ID's bound Configuration,\n"
     "                              the project CA and the registry of sidecars\n"
     "  --peers FILE                static name resolution: 'app-id host:port' per line\n"
+    "                              (host: an address or a DNS name)\n"
+    "  --peer-dns TEMPLATE         DNS name of any other app's sidecar (env WARDEN_PEER_DNS),\n"
+    "                              e.g. '{app-id}-warden.{namespace}.svc.cluster.local:50002'\n"
+    "  --namespace NS              this app's namespace (env NAMESPACE; default 'default')\n"
+    "  --trust-domain TD           SPIFFE trust domain (default 'public')\n"
     "  --ca-dir DIR                files mode: the CA folder (default $WARDEN_HOME/ca)\n"
+    "  --cert-dir DIR              certificates issued elsewhere: tls.crt, tls.key, ca.crt\n"
+    "                              (a Kubernetes TLS Secret); no CA key; exclusive with\n"
+    "                              --ca-dir\n"
     "  --workers N                 worker threads per listener (default: cores)\n"
     "  --log-level LEVEL           error, warn, info (default), debug\n"
     "  --log-as-json               one JSON object per log line\n"
@@ -66,7 +74,8 @@ int wdn_cli_sidecar(int argc, char **argv)
     const char *app_id = NULL, *app_port = NULL, *proto = NULL, *chan = NULL, *http = NULL,
                *dhttp = NULL, *internal = NULL, *dinternal = NULL, *metrics = NULL, *config = NULL,
                *project = NULL, *peers = NULL, *ca_dir = NULL, *workers = NULL, *level = NULL,
-               *listen = NULL, *iaddr = NULL;
+               *listen = NULL, *iaddr = NULL, *cert_dir = NULL, *peer_dns = NULL, *ns = NULL,
+               *td = NULL;
     const char *paths[WDN_SIDECAR_MAX_RESOURCE_PATHS];
     const char *cpaths[WDN_SIDECAR_MAX_RESOURCE_PATHS];
     size_t npaths = 0, ncpaths = 0, npos = 0;
@@ -95,6 +104,10 @@ int wdn_cli_sidecar(int argc, char **argv)
         {"project", 0, &project, NULL, NULL, NULL, 0},
         {"peers", 0, &peers, NULL, NULL, NULL, 0},
         {"ca-dir", 0, &ca_dir, NULL, NULL, NULL, 0},
+        {"cert-dir", 0, &cert_dir, NULL, NULL, NULL, 0},
+        {"peer-dns", 0, &peer_dns, NULL, NULL, NULL, 0},
+        {"namespace", 0, &ns, NULL, NULL, NULL, 0},
+        {"trust-domain", 0, &td, NULL, NULL, NULL, 0},
         {"workers", 0, &workers, NULL, NULL, NULL, 0},
         {"log-level", 0, &level, NULL, NULL, NULL, 0},
         {"log-as-json", 0, NULL, &json, NULL, NULL, 0},
@@ -159,6 +172,14 @@ int wdn_cli_sidecar(int argc, char **argv)
     o.project = project;
     o.peers_file = peers;
     o.ca_dir = ca_dir;
+    o.cert_dir = cert_dir;
+    o.peer_dns = peer_dns ? peer_dns : getenv("WARDEN_PEER_DNS");
+    if (o.peer_dns && *o.peer_dns == '\0')
+        o.peer_dns = NULL;
+    o.ns = ns ? ns : getenv("NAMESPACE");
+    if (o.ns && *o.ns == '\0')
+        o.ns = NULL;
+    o.trust_domain = td;
     o.api_token = getenv("DAPR_API_TOKEN");
     o.app_api_token = getenv("APP_API_TOKEN");
     o.handle_signals = true;

@@ -19,7 +19,9 @@
 
 #define WDN__SC_MAX_WORKERS 64
 #define WDN__SC_MAX_WATCHES 32
-#define WDN__SC_MAX_RETIRED 128 /* TLS contexts kept after rotations (pools borrow them) */
+#define WDN__SC_MAX_RETIRED 2048 /* TLS contexts kept after rotations (pools borrow them): two
+                                  per rotation, so 1024 rotations (cert-manager renewing an
+                                  hourly certificate: over a month) before a restart is needed */
 
 /* ---- Configuration snapshot: immutable once built, reference-counted ---------------------- */
 
@@ -88,16 +90,72 @@ void wdn__sc_metrics_render(struct wdn_sidecar *sc, struct wdn_buf *out);
 
 struct wdn__sc_peer {
     char app_id[WDN_RES_MAX_APPID + 1];
-    char host[64];
+    char host[WDN_SIDECAR_MAX_HOST_BYTES + 1]; /* an address literal or a DNS name */
     int port;
     uint64_t expires_ms; /* cache entries; 0 for --peers entries */
 };
 
+/** One peer host name's addresses, resolved on the main loop (uv_getaddrinfo); resolve.c. */
+struct wdn__sc_dns;
+
 int wdn__sc_peers_load(struct wdn_sidecar *sc, const char *file, struct wdn_diag *d);
-/** Where app_id's sidecar listens (mTLS). 0, WDN_ENOTFOUND, WDN_ESTATE (its process is gone). */
+/**
+ * Where app_id's sidecar listens (mTLS): the --peers map, then the project registry, then the
+ * --peer-dns template. A host name comes back as one of its cached addresses when a recent
+ * lookup has them (tried in turn after failures), else as the name itself (the connection pool
+ * resolves it off the loop) while the cache is refreshed on the main loop. Never blocks on DNS.
+ * 0, WDN_ENOTFOUND, WDN_ESTATE (its process is gone), WDN_EINVAL (the app ID is not a DNS label,
+ * so the template cannot name it).
+ */
 int wdn__sc_resolve(struct wdn_sidecar *sc, const char *app_id, struct wdn__sc_peer *out);
-/** Forgets a cached registry entry (after a connection failure). */
+/** Forgets a cached registry entry and moves on to the name's next address (after a connection
+ * failure). */
 void wdn__sc_resolve_forget(struct wdn_sidecar *sc, const char *app_id);
+/** Why wdn__sc_resolve failed, in words for Dapr's error message (static). */
+const char *wdn__sc_resolve_strerror(int rc);
+/**
+ * Checks a --peer-dns template: "HOST:PORT" where HOST is DNS name characters with the
+ * placeholders {app-id} (required) and {namespace}, and PORT a number 1..65535. ns is the
+ * namespace. 0 or WDN_EINVAL with d saying what is wrong (naming the flag).
+ */
+int wdn__sc_dns_template_check(const char *tmpl, const char *ns, struct wdn_diag *d);
+/**
+ * Expands a checked template for app_id into host (cap bytes, NUL-terminated) and *port.
+ * 0, WDN_EINVAL when app_id is not a DNS label (1..63 letters, digits and inner hyphens),
+ * WDN_ELIMIT when the name would be too long.
+ */
+int wdn__sc_dns_template_expand(const char *tmpl, const char *ns, const char *app_id, char *host,
+                                size_t cap, int *port);
+/** True when s is one DNS label: 1..63 of letters, digits and inner hyphens. */
+bool wdn__sc_dns_label(const char *s);
+/** Starts the address cache's wake-up on the main loop; stop closes it (the loop runs on). */
+int wdn__sc_dns_start(struct wdn_sidecar *sc);
+void wdn__sc_dns_stop(struct wdn_sidecar *sc);
+/** Frees the address cache (after the main loop ended). */
+void wdn__sc_dns_free(struct wdn_sidecar *sc);
+
+/* ---- Workload certificates from --cert-dir (certs.c) -------------------------------------- */
+
+/**
+ * Reads --cert-dir (tls.crt: the leaf then intermediates, tls.key, ca.crt: the trust bundle),
+ * checks that the key matches, that the leaf's only URI SAN is this sidecar's SPIFFE ID, that it
+ * chains to ca.crt and is valid now, and builds the server and client contexts (owned by the
+ * caller). digest gets a SHA-256 of the three files' bytes. 0 or WDN_ECONFIG/WDN_EIO/WDN_ETLS
+ * with d saying what to fix.
+ */
+int wdn__sc_certs_load(struct wdn_sidecar *sc, struct wdn_tls_ctx **srv, struct wdn_tls_ctx **cli,
+                       unsigned char digest[32], struct wdn_diag *d);
+/** Watches --cert-dir on the main loop (inotify plus a poll) and installs a changed set that
+ * passes every check; a broken one is logged and the current one kept. */
+int wdn__sc_certs_watch_start(struct wdn_sidecar *sc);
+void wdn__sc_certs_watch_stop(struct wdn_sidecar *sc);
+/**
+ * Installs new contexts (taking both): a new internal listener on the same port with srv, the
+ * previous one drained, new peer connections with cli. Main loop only. 0, or an error (logged
+ * with what) and the contexts freed, the current ones kept.
+ */
+int wdn__sc_tls_install(struct wdn_sidecar *sc, struct wdn_tls_ctx *srv, struct wdn_tls_ctx *cli,
+                        const char *what);
 
 /* ---- The daemon --------------------------------------------------------------------------- */
 
@@ -137,6 +195,14 @@ struct wdn_sidecar {
      * new peer pools use the new client context. Old contexts stay until the end (pools of
      * the API workers borrow them). */
     char *ca_dir;
+    char *cert_dir;     /* certificates provisioned from outside: no CA key, no issuing */
+    char *trust_domain; /* of this sidecar's SPIFFE ID */
+    char *ns;           /* namespace: SPIFFE ID and the {namespace} of --peer-dns */
+    char *spiffe_id;    /* spiffe://<trust_domain>/ns/<ns>/<app_id> */
+    unsigned char cert_digest[32], cert_bad_digest[32]; /* the installed and last refused sets */
+    uv_fs_event_t cert_event;
+    uv_timer_t cert_poll, cert_debounce;
+    bool cert_watching;
     pthread_mutex_t tls_mu;
     struct wdn_tls_ctx *tls_server;
     struct wdn_tls_ctx *tls_client;
@@ -156,6 +222,11 @@ struct wdn_sidecar {
     pthread_mutex_t peers_mu;
     struct wdn__sc_peer *peers; /* static entries first, then cached registry entries */
     size_t n_static, n_peers, cap_peers;
+    char *peer_dns;                                       /* --peer-dns template, or NULL */
+    struct wdn__sc_dns *dns[WDN_SIDECAR_DNS_MAX_NAMES]; /* under peers_mu */
+    size_t n_dns;
+    uv_async_t dns_async; /* wakes the main loop to start lookups */
+    bool dns_ready;       /* dns_async may be sent to (under peers_mu) */
 
     /* The main loop: signals, file watches, reload debounce, periodic housekeeping. */
     uv_loop_t loop;

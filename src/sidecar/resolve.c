@@ -1,14 +1,87 @@
 /* Name resolution: which host:port an app ID's sidecar listens on for mTLS. A static map
- * (--peers FILE, "app-id host:port" per line) wins; in project mode the registry of running
- * sidecars (one file per app ID, written by each sidecar at start) is read and cached briefly. */
+ * (--peers FILE, "app-id host:port" per line, host a numeric address or a DNS name) wins; in
+ * project mode the registry of running sidecars (one file per app ID, written by each sidecar
+ * at start) is read and cached briefly; last, a DNS name template (--peer-dns, Kubernetes
+ * style: "{app-id}-warden.{namespace}.svc.cluster.local:50002") names any other app ID.
+ *
+ * Host names are never resolved on the calling (worker) thread. Their addresses are looked up
+ * on the main loop (uv_getaddrinfo runs in libuv's thread pool) and cached for a short TTL,
+ * because getaddrinfo gives no TTL and Kubernetes pod addresses change. Until a lookup has
+ * answered, the name itself goes to the connection pool, which resolves it off the loop too.
+ * After a connection failure the next address of the name is used, and once every address has
+ * failed the name is looked up again. */
+#include <arpa/inet.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/clock.h"
 #include "base/error.h"
+#include "base/log.h"
 #include "project/store.h"
 #include "sidecar/internal.h"
+
+struct wdn__sc_dns {
+    struct wdn_sidecar *sc;
+    char host[WDN_SIDECAR_MAX_HOST_BYTES + 1];
+    int port;
+    char addrs[WDN_SIDECAR_DNS_MAX_ADDRS][INET6_ADDRSTRLEN];
+    size_t naddrs, cur, fails;
+    uint64_t expires_ms;  /* the addresses are used until then */
+    uint64_t next_try_ms; /* no new lookup before then */
+    uint64_t used_ms;     /* last asked for (eviction picks the oldest) */
+    bool wanted, in_flight;
+    uv_getaddrinfo_t gai;
+};
+
+static bool is_numeric(const char *h)
+{
+    unsigned char b[16];
+
+    return inet_pton(AF_INET, h, b) == 1 || inet_pton(AF_INET6, h, b) == 1;
+}
+
+bool wdn__sc_dns_label(const char *s)
+{
+    size_t n = strlen(s);
+
+    if (n == 0 || n > 63 || s[0] == '-' || s[n - 1] == '-')
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-'))
+            return false;
+    }
+    return true;
+}
+
+/* A host name as RFC 1123 allows it: dot-separated labels of letters, digits and inner
+ * hyphens, at most 253 bytes; one trailing dot (a fully qualified name) is fine. */
+static bool dns_name_ok(const char *s)
+{
+    size_t n = strlen(s), start = 0;
+
+    if (n > 0 && s[n - 1] == '.')
+        n--;
+    if (n == 0 || n > WDN_SIDECAR_MAX_HOST_BYTES)
+        return false;
+    for (size_t i = 0; i <= n; i++) {
+        if (i < n && s[i] != '.')
+            continue;
+        char label[64];
+        size_t len = i - start;
+        if (len == 0 || len > 63)
+            return false;
+        memcpy(label, s + start, len);
+        label[len] = '\0';
+        if (!wdn__sc_dns_label(label))
+            return false;
+        start = i + 1;
+    }
+    return true;
+}
 
 /* Splits "host:port" or "[v6]:port" into host (without brackets) and port. */
 static int split_hostport(const char *s, char *host, size_t hcap, int *port)
@@ -28,6 +101,8 @@ static int split_hostport(const char *s, char *host, size_t hcap, int *port)
     }
     if (hlen == 0 || hlen >= hcap)
         return WDN_EINVAL;
+    if (colon[1] < '0' || colon[1] > '9')
+        return WDN_EINVAL;
     p = strtol(colon + 1, &end, 10);
     if (*end != '\0' || p <= 0 || p > 65535)
         return WDN_EINVAL;
@@ -36,6 +111,117 @@ static int split_hostport(const char *s, char *host, size_t hcap, int *port)
     *port = (int)p;
     return 0;
 }
+
+/* ---- The --peer-dns template ------------------------------------------------------------- */
+
+/* Expands tmpl; *why (static) says what is wrong when it returns WDN_EINVAL. */
+static int expand(const char *tmpl, const char *ns, const char *app_id, char *host, size_t cap,
+                  int *port, const char **why)
+{
+    const char *colon = strrchr(tmpl, ':');
+    size_t k = 0, n_app = 0;
+    char *end;
+    long p;
+
+    *why = NULL;
+    if (strlen(tmpl) > WDN_SIDECAR_MAX_PEER_DNS_BYTES) {
+        *why = "it is too long";
+        return WDN_ELIMIT;
+    }
+    if (colon == NULL || colon[1] < '0' || colon[1] > '9') {
+        *why = "it must end with :PORT";
+        return WDN_EINVAL;
+    }
+    p = strtol(colon + 1, &end, 10);
+    if (*end != '\0' || p <= 0 || p > 65535) {
+        *why = "the port must be a number 1..65535";
+        return WDN_EINVAL;
+    }
+    for (const char *s = tmpl; s < colon;) {
+        const char *val = NULL;
+        size_t vlen;
+        if (*s == '{') {
+            if (strncmp(s, "{app-id}", 8) == 0) {
+                val = app_id;
+                s += 8;
+                n_app++;
+            } else if (strncmp(s, "{namespace}", 11) == 0) {
+                val = ns;
+                s += 11;
+            } else {
+                *why = "unknown placeholder (there are {app-id} and {namespace})";
+                return WDN_EINVAL;
+            }
+            vlen = strlen(val);
+        } else {
+            val = s++;
+            vlen = 1;
+        }
+        if (k + vlen >= cap) {
+            *why = "the host name would be longer than 253 bytes";
+            return WDN_ELIMIT;
+        }
+        memcpy(host + k, val, vlen);
+        k += vlen;
+    }
+    host[k] = '\0';
+    if (n_app == 0) {
+        *why = "it must contain {app-id}";
+        return WDN_EINVAL;
+    }
+    if (!dns_name_ok(host)) {
+        *why = "the host is not a DNS name (dot-separated labels of letters, digits and inner "
+               "hyphens)";
+        return WDN_EINVAL;
+    }
+    *port = (int)p;
+    return 0;
+}
+
+int wdn__sc_dns_template_check(const char *tmpl, const char *ns, struct wdn_diag *d)
+{
+    char host[WDN_SIDECAR_MAX_HOST_BYTES + 1];
+    const char *why = NULL;
+    int port, rc;
+
+    if (strstr(tmpl, "{namespace}") && !wdn__sc_dns_label(ns))
+        return wdn_diag_set(d, WDN_EINVAL,
+                            "--peer-dns uses {namespace}, but the namespace '%s' (--namespace, "
+                            "env NAMESPACE) is not a DNS label",
+                            ns);
+    rc = expand(tmpl, ns, "a", host, sizeof(host), &port, &why);
+    if (rc)
+        return wdn_diag_set(d, WDN_EINVAL,
+                            "--peer-dns '%s': %s (example: "
+                            "'{app-id}-warden.{namespace}.svc.cluster.local:50002')",
+                            tmpl, why ? why : "invalid");
+    return 0;
+}
+
+int wdn__sc_dns_template_expand(const char *tmpl, const char *ns, const char *app_id, char *host,
+                                size_t cap, int *port)
+{
+    const char *why;
+
+    if (!wdn__sc_dns_label(app_id))
+        return WDN_EINVAL;
+    return expand(tmpl, ns, app_id, host, cap, port, &why);
+}
+
+const char *wdn__sc_resolve_strerror(int rc)
+{
+    switch (rc) {
+    case WDN_ESTATE:
+        return "its sidecar is not running";
+    case WDN_EINVAL:
+        return "the app ID is not a DNS label (letters, digits and inner hyphens, at most 63), "
+               "so the --peer-dns template cannot name it";
+    default:
+        return "no sidecar found for this app ID";
+    }
+}
+
+/* ---- The --peers file -------------------------------------------------------------------- */
 
 static int add_peer(struct wdn_sidecar *sc, const struct wdn__sc_peer *p)
 {
@@ -65,7 +251,7 @@ int wdn__sc_peers_load(struct wdn_sidecar *sc, const char *file, struct wdn_diag
         return wdn_diag_set(d, WDN_EIO, "cannot open peers file %s", file);
     while (rc == 0 && fgets(line, sizeof(line), f)) {
         struct wdn__sc_peer p;
-        char id[256], addr[256];
+        char id[256], addr[300];
         char *hash = strchr(line, '#');
         int n;
 
@@ -73,13 +259,15 @@ int wdn__sc_peers_load(struct wdn_sidecar *sc, const char *file, struct wdn_diag
         if (hash)
             *hash = '\0';
         memset(&p, 0, sizeof(p));
-        n = sscanf(line, "%255s %255s", id, addr);
+        n = sscanf(line, "%255s %299s", id, addr);
         if (n <= 0)
             continue;
         if (n != 2 || !wdn_resources_valid_app_id(id) ||
-            split_hostport(addr, p.host, sizeof(p.host), &p.port) != 0) {
+            split_hostport(addr, p.host, sizeof(p.host), &p.port) != 0 ||
+            !(is_numeric(p.host) || dns_name_ok(p.host))) {
             rc = wdn_diag_set_at(d, WDN_ECONFIG, file, lineno, 1,
-                                 "expected 'app-id host:port' (a numeric address or localhost)");
+                                 "expected 'app-id host:port' (host: an IPv4 or [IPv6] address "
+                                 "or a DNS name; port 1..65535)");
             break;
         }
         if (sc->n_static >= WDN_SIDECAR_MAX_PEERS) {
@@ -95,7 +283,10 @@ int wdn__sc_peers_load(struct wdn_sidecar *sc, const char *file, struct wdn_diag
     return rc;
 }
 
-int wdn__sc_resolve(struct wdn_sidecar *sc, const char *app_id, struct wdn__sc_peer *out)
+/* ---- Resolving ---------------------------------------------------------------------------- */
+
+/* The static map, the registry cache, the registry, then the template. */
+static int find_target(struct wdn_sidecar *sc, const char *app_id, struct wdn__sc_peer *out)
 {
     struct wdn_store_sidecar rec;
     uint64_t now = wdn_clock_mono_ms();
@@ -113,38 +304,261 @@ int wdn__sc_resolve(struct wdn_sidecar *sc, const char *app_id, struct wdn__sc_p
         break;
     }
     pthread_mutex_unlock(&sc->peers_mu);
-    if (rc == 0 || sc->project == NULL)
-        return rc;
+    if (rc == 0)
+        return 0;
 
-    rc = wdn_store_get_sidecar(sc->project, app_id, &rec);
-    if (rc)
+    if (sc->project != NULL) {
+        rc = wdn_store_get_sidecar(sc->project, app_id, &rec);
+        if (rc == 0) {
+            memset(out, 0, sizeof(*out));
+            if (split_hostport(rec.internal_addr, out->host, sizeof(out->host), &out->port) != 0)
+                rc = WDN_ENOTFOUND;
+        }
+        if (rc == 0) {
+            memcpy(out->app_id, app_id, strlen(app_id) + 1);
+            out->expires_ms = now + WDN_SIDECAR_RESOLVE_TTL_MS;
+            pthread_mutex_lock(&sc->peers_mu);
+            size_t i = sc->n_static;
+            for (; i < sc->n_peers; i++)
+                if (strcmp(sc->peers[i].app_id, app_id) == 0)
+                    break;
+            if (i < sc->n_peers)
+                sc->peers[i] = *out;
+            else if (sc->n_peers - sc->n_static < WDN_SIDECAR_MAX_PEERS)
+                add_peer(sc, out);
+            pthread_mutex_unlock(&sc->peers_mu);
+            return 0;
+        }
+    }
+    if (sc->peer_dns == NULL)
         return rc;
     memset(out, 0, sizeof(*out));
-    if (split_hostport(rec.internal_addr, out->host, sizeof(out->host), &out->port) != 0)
-        return WDN_ENOTFOUND;
-    memcpy(out->app_id, app_id, strlen(app_id) + 1);
-    out->expires_ms = now + WDN_SIDECAR_RESOLVE_TTL_MS;
+    rc = wdn__sc_dns_template_expand(sc->peer_dns, sc->ns, app_id, out->host, sizeof(out->host),
+                                     &out->port);
+    if (rc == WDN_EINVAL)
+        wdn_log_warn("cannot resolve app_id=%s: not a DNS label (letters, digits and inner "
+                     "hyphens, at most 63), so --peer-dns cannot name it; map it in --peers",
+                     app_id);
+    else if (rc)
+        wdn_log_warn("cannot resolve app_id=%s: --peer-dns gives a name that is too long", app_id);
+    if (rc == 0)
+        memcpy(out->app_id, app_id, strlen(app_id) + 1);
+    return rc;
+}
 
+static struct wdn__sc_dns *dns_find(struct wdn_sidecar *sc, const char *host, int port)
+{
+    for (size_t i = 0; i < sc->n_dns; i++)
+        if (sc->dns[i]->port == port && strcmp(sc->dns[i]->host, host) == 0)
+            return sc->dns[i];
+    return NULL;
+}
+
+/* A cache slot for host:port (peers_mu held): a new one while there is room, else the least
+ * recently used one without a lookup in flight; NULL when every slot is busy. */
+static struct wdn__sc_dns *dns_slot(struct wdn_sidecar *sc, const char *host, int port)
+{
+    struct wdn__sc_dns *e = NULL;
+
+    if (sc->n_dns < WDN_SIDECAR_DNS_MAX_NAMES) {
+        e = calloc(1, sizeof(*e));
+        if (e == NULL)
+            return NULL;
+        sc->dns[sc->n_dns++] = e;
+    } else {
+        for (size_t i = 0; i < sc->n_dns; i++)
+            if (!sc->dns[i]->in_flight && (e == NULL || sc->dns[i]->used_ms < e->used_ms))
+                e = sc->dns[i];
+        if (e == NULL)
+            return NULL;
+        memset(e, 0, sizeof(*e));
+    }
+    e->sc = sc;
+    memcpy(e->host, host, strlen(host) + 1);
+    e->port = port;
+    e->gai.data = e;
+    return e;
+}
+
+/* Replaces out->host by a fresh cached address, or keeps the name and asks the main loop for a
+ * lookup. */
+static void pick_address(struct wdn_sidecar *sc, struct wdn__sc_peer *out)
+{
+    uint64_t now = wdn_clock_mono_ms();
+    struct wdn__sc_dns *e;
+
+    if (is_numeric(out->host))
+        return;
     pthread_mutex_lock(&sc->peers_mu);
-    {
-        size_t i = sc->n_static;
-        for (; i < sc->n_peers; i++)
-            if (strcmp(sc->peers[i].app_id, app_id) == 0)
-                break;
-        if (i < sc->n_peers)
-            sc->peers[i] = *out;
-        else if (sc->n_peers - sc->n_static < WDN_SIDECAR_MAX_PEERS)
-            add_peer(sc, out);
+    e = dns_find(sc, out->host, out->port);
+    if (e == NULL)
+        e = dns_slot(sc, out->host, out->port);
+    if (e != NULL) {
+        e->used_ms = now;
+        if (e->naddrs > 0 && e->expires_ms > now) {
+            memcpy(out->host, e->addrs[e->cur], strlen(e->addrs[e->cur]) + 1);
+        } else if (!e->in_flight && !e->wanted && now >= e->next_try_ms && sc->dns_ready) {
+            e->wanted = true;
+            uv_async_send(&sc->dns_async);
+        }
     }
     pthread_mutex_unlock(&sc->peers_mu);
-    return 0;
+}
+
+int wdn__sc_resolve(struct wdn_sidecar *sc, const char *app_id, struct wdn__sc_peer *out)
+{
+    int rc = find_target(sc, app_id, out);
+
+    if (rc == 0)
+        pick_address(sc, out);
+    return rc;
 }
 
 void wdn__sc_resolve_forget(struct wdn_sidecar *sc, const char *app_id)
 {
+    char host[WDN_SIDECAR_MAX_HOST_BYTES + 1];
+    int port = 0;
+    bool named = false;
+
     pthread_mutex_lock(&sc->peers_mu);
-    for (size_t i = sc->n_static; i < sc->n_peers; i++)
-        if (strcmp(sc->peers[i].app_id, app_id) == 0)
+    for (size_t i = 0; i < sc->n_peers; i++) {
+        if (strcmp(sc->peers[i].app_id, app_id) != 0)
+            continue;
+        if (i >= sc->n_static) {
             sc->peers[i].expires_ms = 0;
+        } else {
+            memcpy(host, sc->peers[i].host, sizeof(host));
+            port = sc->peers[i].port;
+            named = true;
+        }
+    }
+    if (!named && sc->peer_dns != NULL)
+        named = wdn__sc_dns_template_expand(sc->peer_dns, sc->ns, app_id, host, sizeof(host),
+                                            &port) == 0;
+    if (named) {
+        struct wdn__sc_dns *e = dns_find(sc, host, port);
+        if (e != NULL && e->naddrs > 0) {
+            e->cur = (e->cur + 1) % e->naddrs;
+            if (++e->fails >= e->naddrs) {
+                /* Every address failed once: look the name up again. */
+                e->expires_ms = 0;
+                e->next_try_ms = 0;
+                e->fails = 0;
+            }
+        }
+    }
     pthread_mutex_unlock(&sc->peers_mu);
+}
+
+/* ---- Lookups on the main loop ------------------------------------------------------------- */
+
+static void on_dns_done(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
+{
+    struct wdn__sc_dns *e = req->data;
+    struct wdn_sidecar *sc = e->sc;
+    char addrs[WDN_SIDECAR_DNS_MAX_ADDRS][INET6_ADDRSTRLEN];
+    size_t n = 0;
+    uint64_t now = wdn_clock_mono_ms();
+
+    /* IPv4 first, as the connection pool does; duplicates (one per socket type) dropped. */
+    for (int fam = 0; fam < 2; fam++) {
+        for (struct addrinfo *ai = status == 0 ? res : NULL; ai; ai = ai->ai_next) {
+            char buf[INET6_ADDRSTRLEN];
+            const void *a;
+            bool dup = false;
+            if (n == WDN_SIDECAR_DNS_MAX_ADDRS)
+                break;
+            if (fam == 0 && ai->ai_family == AF_INET)
+                a = &((struct sockaddr_in *)ai->ai_addr)->sin_addr;
+            else if (fam == 1 && ai->ai_family == AF_INET6)
+                a = &((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr;
+            else
+                continue;
+            if (inet_ntop(ai->ai_family, a, buf, sizeof(buf)) == NULL)
+                continue;
+            for (size_t i = 0; i < n && !dup; i++)
+                dup = strcmp(addrs[i], buf) == 0;
+            if (!dup)
+                memcpy(addrs[n++], buf, sizeof(buf));
+        }
+    }
+    if (res)
+        uv_freeaddrinfo(res);
+    pthread_mutex_lock(&sc->peers_mu);
+    e->in_flight = false;
+    e->next_try_ms = now + WDN_SIDECAR_DNS_RETRY_MS;
+    e->naddrs = n;
+    e->cur = e->fails = 0;
+    e->expires_ms = n > 0 ? now + WDN_SIDECAR_DNS_TTL_MS : 0;
+    memcpy(e->addrs, addrs, n * sizeof(addrs[0]));
+    if (n > 0)
+        wdn_log_debug("resolved host=%s addresses=%zu first=%s", e->host, n, addrs[0]);
+    else
+        wdn_log_info("cannot resolve host=%s: %s", e->host,
+                     status ? uv_strerror(status) : "no address");
+    pthread_mutex_unlock(&sc->peers_mu);
+}
+
+static void on_dns_async(uv_async_t *a)
+{
+    struct wdn_sidecar *sc = a->data;
+    struct addrinfo hints;
+
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    pthread_mutex_lock(&sc->peers_mu);
+    for (size_t i = 0; i < sc->n_dns; i++) {
+        struct wdn__sc_dns *e = sc->dns[i];
+        char port[8];
+        if (!e->wanted || e->in_flight || !sc->dns_ready)
+            continue;
+        e->wanted = false;
+        e->in_flight = true;
+        snprintf(port, sizeof(port), "%d", e->port);
+        if (uv_getaddrinfo(&sc->loop, &e->gai, on_dns_done, e->host, port, &hints) != 0) {
+            e->in_flight = false;
+            e->next_try_ms = wdn_clock_mono_ms() + WDN_SIDECAR_DNS_RETRY_MS;
+        }
+    }
+    pthread_mutex_unlock(&sc->peers_mu);
+}
+
+int wdn__sc_dns_start(struct wdn_sidecar *sc)
+{
+    int rc = uv_async_init(&sc->loop, &sc->dns_async, on_dns_async);
+
+    if (rc)
+        return wdn_error_from_errno(rc);
+    sc->dns_async.data = sc;
+    pthread_mutex_lock(&sc->peers_mu);
+    sc->dns_ready = true;
+    pthread_mutex_unlock(&sc->peers_mu);
+    return 0;
+}
+
+static void on_dns_closed(uv_handle_t *h)
+{
+    (void)h;
+}
+
+void wdn__sc_dns_stop(struct wdn_sidecar *sc)
+{
+    bool was;
+
+    pthread_mutex_lock(&sc->peers_mu);
+    was = sc->dns_ready;
+    sc->dns_ready = false;
+    pthread_mutex_unlock(&sc->peers_mu);
+    if (was)
+        uv_close((uv_handle_t *)&sc->dns_async, on_dns_closed);
+}
+
+void wdn__sc_dns_free(struct wdn_sidecar *sc)
+{
+    for (size_t i = 0; i < sc->n_dns; i++)
+        free(sc->dns[i]);
+    sc->n_dns = 0;
+    free(sc->peer_dns);
+    sc->peer_dns = NULL;
 }

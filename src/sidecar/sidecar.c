@@ -104,10 +104,13 @@ static int make_tls(struct wdn_sidecar *sc, struct wdn_tls_ctx **srv, struct wdn
                     struct wdn_diag *d)
 {
     struct wdn_pki_cert *ca = NULL, *wl = NULL;
-    struct wdn_pki_workload_opts wo = {.app_id = sc->app_id};
+    struct wdn_pki_workload_opts wo = {
+        .app_id = sc->app_id, .trust_domain = sc->trust_domain, .ns = sc->ns};
     int rc;
 
     *srv = *cli = NULL;
+    if (sc->cert_dir)
+        return wdn__sc_certs_load(sc, srv, cli, sc->cert_digest, d);
     rc = load_or_create_ca(sc, sc->ca_dir, &ca, d);
     if (rc)
         goto out;
@@ -182,6 +185,35 @@ int wdn_sidecar_new(const struct wdn_sidecar_opts *o, struct wdn_sidecar **out, 
     sc->workers = o->workers;
     sc->handle_signals = o->handle_signals;
     sc->ca_dir = dup_or_null(o->ca_dir);
+    if (o->cert_dir && o->ca_dir) {
+        rc = wdn_diag_set(d, WDN_EINVAL,
+                          "--cert-dir and --ca-dir cannot be used together: --cert-dir takes "
+                          "certificates issued elsewhere, --ca-dir issues them from a local CA");
+        goto out;
+    }
+    sc->cert_dir = dup_or_null(o->cert_dir);
+    sc->trust_domain = strdup(o->trust_domain ? o->trust_domain : WDN_PKI_DEFAULT_TRUST_DOMAIN);
+    sc->ns = strdup(o->ns ? o->ns : WDN_PKI_DEFAULT_NAMESPACE);
+    sc->spiffe_id = malloc(WDN_SPIFFE_MAX_ID_BYTES + 1);
+    if (!sc->trust_domain || !sc->ns || !sc->spiffe_id || (o->cert_dir && !sc->cert_dir))
+        goto out;
+    rc = wdn_pki_spiffe_format(sc->spiffe_id, WDN_SPIFFE_MAX_ID_BYTES + 1, sc->trust_domain,
+                               sc->ns, sc->app_id, d);
+    if (rc) {
+        char why[512];
+        wdn_fmt(why, sizeof(why), "%s", d ? d->msg : "invalid");
+        rc = wdn_diag_set(d, WDN_EINVAL, "--trust-domain/--namespace: %s", why);
+        goto out;
+    }
+    if (o->peer_dns) {
+        rc = wdn__sc_dns_template_check(o->peer_dns, sc->ns, d);
+        if (rc)
+            goto out;
+        sc->peer_dns = strdup(o->peer_dns);
+        rc = WDN_ENOMEM;
+        if (sc->peer_dns == NULL)
+            goto out;
+    }
     /* Workload certificates are valid 24 h: a new one every 12 h (tests set it shorter). */
     sc->rotate_ms = 12ull * 3600 * 1000;
     {
@@ -239,6 +271,8 @@ static void shutdown_loop(struct wdn_sidecar *sc)
     wdn_http_server_stop(sc->srv_internal);
     wdn_http_server_stop(sc->srv_metrics);
     wdn__sc_watch_stop(sc);
+    wdn__sc_certs_watch_stop(sc);
+    wdn__sc_dns_stop(sc);
     uv_close((uv_handle_t *)&sc->housekeeping, on_closed);
     uv_close((uv_handle_t *)&sc->rotate, on_closed);
     uv_close((uv_handle_t *)&sc->stop_async, on_closed);
@@ -358,43 +392,32 @@ static void free_server_done(uv_work_t *w, int status)
     free(j);
 }
 
-/* Rotates the workload certificate: new contexts, a new internal listener on the same port,
- * the old one stopped gracefully. On failure the current certificate stays (and is retried
- * at the next tick). */
-static void on_rotate(uv_timer_t *t)
+/* Installs new contexts: a new internal listener on the same port, the old one stopped
+ * gracefully. On failure the current certificate stays. */
+int wdn__sc_tls_install(struct wdn_sidecar *sc, struct wdn_tls_ctx *srv_ctx,
+                        struct wdn_tls_ctx *cli_ctx, const char *what)
 {
-    struct wdn_sidecar *sc = t->data;
-    struct wdn_tls_ctx *srv_ctx = NULL, *cli_ctx = NULL;
     struct wdn_http_server *srv = NULL, *old;
     struct wdn_diag d;
-    struct free_job *w;
+    struct free_job *w = NULL;
     int next = 1 - sc->cur, bound = -1;
     char buf[1024];
 
     if (sc->internal_busy[next]) {
-        wdn_log_warn("certificate rotation postponed: the previous listener is still closing");
-        return;
+        wdn_log_warn("%s postponed: the previous listener is still closing", what);
+        goto fail;
     }
     w = calloc(1, sizeof(*w));
     if (w == NULL || sc->n_retired + 2 > WDN__SC_MAX_RETIRED) {
-        wdn_log_error("certificate rotation skipped: %s",
+        wdn_log_error("%s skipped: %s", what,
                       w ? "too many rotations; restart the sidecar" : "out of memory");
-        free(w);
-        return;
-    }
-    if (make_tls(sc, &srv_ctx, &cli_ctx, &d) != 0) {
-        wdn_log_error("certificate rotation failed: %s", wdn_diag_format(&d, buf, sizeof(buf)));
-        free(w);
-        return;
+        goto fail;
     }
     init_internal(sc, next);
     if (start_server(sc, &sc->internal[next], sc->internal_address, sc->bound_internal, sc->workers,
                      srv_ctx, &srv, &bound, "internal mTLS", &d) != 0) {
-        wdn_log_error("certificate rotation failed: %s", wdn_diag_format(&d, buf, sizeof(buf)));
-        wdn_tls_ctx_free(srv_ctx);
-        wdn_tls_ctx_free(cli_ctx);
-        free(w);
-        return;
+        wdn_log_error("%s failed: %s", what, wdn_diag_format(&d, buf, sizeof(buf)));
+        goto fail;
     }
     old = sc->srv_internal;
     sc->srv_internal = srv;
@@ -411,7 +434,34 @@ static void on_rotate(uv_timer_t *t)
     w->idx = 1 - next;
     sc->internal_busy[w->idx] = true;
     uv_queue_work(&sc->loop, &w->w, free_server_work, free_server_done);
-    wdn_log_info("workload certificate rotated app_id=%s internal_port=%d", sc->app_id, bound);
+    wdn_log_info("workload certificate %s app_id=%s internal_port=%d",
+                 sc->cert_dir ? "reloaded" : "rotated", sc->app_id, bound);
+    return 0;
+fail:
+    free(w);
+    wdn_tls_ctx_free(srv_ctx);
+    wdn_tls_ctx_free(cli_ctx);
+    return WDN_ESTATE;
+}
+
+/* Rotates the issued workload certificate (--ca-dir and project mode). On failure the current
+ * certificate stays (and is retried at the next tick). */
+static void on_rotate(uv_timer_t *t)
+{
+    struct wdn_sidecar *sc = t->data;
+    struct wdn_tls_ctx *srv_ctx = NULL, *cli_ctx = NULL;
+    struct wdn_diag d;
+    char buf[1024];
+
+    if (sc->internal_busy[1 - sc->cur]) {
+        wdn_log_warn("certificate rotation postponed: the previous listener is still closing");
+        return;
+    }
+    if (make_tls(sc, &srv_ctx, &cli_ctx, &d) != 0) {
+        wdn_log_error("certificate rotation failed: %s", wdn_diag_format(&d, buf, sizeof(buf)));
+        return;
+    }
+    wdn__sc_tls_install(sc, srv_ctx, cli_ctx, "certificate rotation");
 }
 
 int wdn_sidecar_run(struct wdn_sidecar *sc, struct wdn_diag *d)
@@ -435,6 +485,9 @@ int wdn_sidecar_run(struct wdn_sidecar *sc, struct wdn_diag *d)
         uv_signal_start(&sc->sigterm, on_signal, SIGTERM);
     }
     sc->loop_ready = true;
+    rc = wdn__sc_dns_start(sc);
+    if (rc)
+        wdn_diag_set(d, rc, "cannot start the name resolver: %s", wdn_strerror(rc));
 
     sc->api = (struct wdn__sc_listener){.base = {.on_req = wdn__sc_api_on_req,
                                                  .on_worker_start = wdn__sc_worker_start,
@@ -443,7 +496,8 @@ int wdn_sidecar_run(struct wdn_sidecar *sc, struct wdn_diag *d)
                                         .port_kind = WDN__SC_PORT_API};
     init_internal(sc, 0);
     sc->metrics = (struct wdn__sc_listener){.base = {.on_req = wdn__sc_metrics_on_req}, .sc = sc};
-    rc = start_server(sc, &sc->api, sc->listen_address, sc->http_port, sc->workers, NULL,
+    if (rc == 0)
+        rc = start_server(sc, &sc->api, sc->listen_address, sc->http_port, sc->workers, NULL,
                       &sc->srv_api, &sc->bound_http, "API (--http-port)", d);
     if (rc == 0)
         rc = start_server(sc, &sc->internal[0], sc->internal_address, sc->internal_port,
@@ -481,7 +535,10 @@ int wdn_sidecar_run(struct wdn_sidecar *sc, struct wdn_diag *d)
                      sc->project ? sc->project : "-");
         wdn__sc_cfg_release(cfg);
         uv_timer_start(&sc->housekeeping, on_housekeeping, 200, 1000);
-        uv_timer_start(&sc->rotate, on_rotate, sc->rotate_ms, sc->rotate_ms);
+        if (sc->cert_dir)
+            wdn__sc_certs_watch_start(sc);
+        else
+            uv_timer_start(&sc->rotate, on_rotate, sc->rotate_ms, sc->rotate_ms);
     }
     if (rc)
         shutdown_loop(sc);
@@ -532,6 +589,11 @@ void wdn_sidecar_free(struct wdn_sidecar *sc)
     for (size_t i = 0; i < sc->n_retired; i++)
         wdn_tls_ctx_free(sc->retired[i]);
     free(sc->ca_dir);
+    free(sc->cert_dir);
+    free(sc->trust_domain);
+    free(sc->ns);
+    free(sc->spiffe_id);
+    wdn__sc_dns_free(sc);
     pthread_mutex_destroy(&sc->tls_mu);
     free(sc->peers);
     for (size_t i = 0; i < sc->n_resources_paths; i++)

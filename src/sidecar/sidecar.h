@@ -27,6 +27,12 @@ struct wdn_sidecar_opts {
     const char *project;       /* project mode: resources, binding, CA and registry */
     const char *peers_file;    /* static name resolution: "app-id host:port" lines */
     const char *ca_dir;        /* files mode: the CA folder (default $WARDEN_HOME/ca) */
+    const char *cert_dir;      /* tls.crt, tls.key, ca.crt issued elsewhere (no CA key here);
+                                  exclusive with ca_dir */
+    const char *trust_domain;  /* of the SPIFFE ID; NULL = "public" */
+    const char *ns;            /* namespace (SPIFFE ID, --peer-dns); NULL = "default" */
+    const char *peer_dns;      /* name template for app IDs not in peers_file or the registry:
+                                  "{app-id}-warden.{namespace}.svc.cluster.local:50002" */
     const char *api_token;     /* DAPR_API_TOKEN: required from callers when set */
     const char *app_api_token; /* APP_API_TOKEN: sent to the app when set */
     int workers;               /* worker threads per listener; 0 = cores */

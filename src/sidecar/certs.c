@@ -1,0 +1,395 @@
+/* Workload certificates provisioned from outside (--cert-dir): the Kubernetes TLS Secret layout
+ * (tls.crt, tls.key, ca.crt) that cert-manager, its csi-driver-spiffe or any other issuer
+ * writes. The sidecar holds no CA key and issues nothing; it checks that the certificate is its
+ * own (the SPIFFE ID), that it chains to the trust bundle and is valid now, and reloads the set
+ * when the files change, keeping the current one when a new set fails a check. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+#include "base/error.h"
+#include "base/log.h"
+#include "base/str.h"
+#include "http/tls.h"
+#include "sidecar/internal.h"
+
+/* The files as read, so the checks, the digest and the contexts all see the same bytes. */
+struct cert_files {
+    struct wdn_buf crt, key, ca;
+};
+
+static int read_file(const char *dir, const char *name, struct wdn_buf *out, struct wdn_diag *d)
+{
+    char path[WDN_RES_MAX_PATH + 16];
+    char chunk[4096];
+    FILE *f = NULL;
+    size_t n;
+    int rc = WDN_EIO;
+
+    if (wdn_fmt(path, sizeof(path), "%s/%s", dir, name) != 0)
+        return wdn_diag_set(d, WDN_ELIMIT, "--cert-dir: the path %s/%s is too long", dir, name);
+    f = fopen(path, "rb");
+    if (f == NULL) {
+        wdn_diag_set(d, WDN_EIO, "--cert-dir: cannot read %s: %s", path, strerror(errno));
+        goto out;
+    }
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+        if (wdn_buf_append(out, chunk, n) != 0) {
+            rc = wdn_diag_set(d, WDN_ELIMIT, "--cert-dir: %s is larger than %u bytes", path,
+                              WDN_SIDECAR_MAX_CERT_FILE_BYTES);
+            goto out;
+        }
+    }
+    if (ferror(f)) {
+        wdn_diag_set(d, WDN_EIO, "--cert-dir: cannot read %s", path);
+        goto out;
+    }
+    rc = 0;
+out:
+    if (f)
+        fclose(f);
+    return rc;
+}
+
+/* OpenSSL would prompt on the terminal for an encrypted key: refuse instead. */
+static int no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+    (void)buf;
+    (void)size;
+    (void)rwflag;
+    (void)u;
+    return 0;
+}
+
+static BIO *bio_of(const struct wdn_buf *b)
+{
+    struct wdn_str s = wdn_buf_str(b);
+    return BIO_new_mem_buf(s.p, (int)s.len);
+}
+
+/* Every PEM certificate in b, in order. At least one, at most max; else NULL. */
+static STACK_OF(X509) *read_certs(const struct wdn_buf *b, size_t max)
+{
+    STACK_OF(X509) *sk = sk_X509_new_null();
+    BIO *bio = bio_of(b);
+    X509 *x;
+
+    if (sk == NULL || bio == NULL)
+        goto fail;
+    while ((x = PEM_read_bio_X509(bio, NULL, no_passphrase, NULL)) != NULL) {
+        if ((size_t)sk_X509_num(sk) >= max || sk_X509_push(sk, x) <= 0) {
+            X509_free(x);
+            goto fail;
+        }
+    }
+    ERR_clear_error(); /* the end of the input reads as an error */
+    if (sk_X509_num(sk) == 0)
+        goto fail;
+    BIO_free(bio);
+    return sk;
+fail:
+    ERR_clear_error();
+    BIO_free(bio);
+    sk_X509_pop_free(sk, X509_free);
+    return NULL;
+}
+
+static void digest_of(const struct cert_files *f, unsigned char out[32])
+{
+    EVP_MD_CTX *c = EVP_MD_CTX_new();
+    const struct wdn_buf *parts[3] = {&f->crt, &f->key, &f->ca};
+    unsigned len = 32;
+
+    if (c == NULL || EVP_DigestInit_ex(c, EVP_sha256(), NULL) != 1)
+        goto out;
+    for (int i = 0; i < 3; i++) {
+        struct wdn_str s = wdn_buf_str(parts[i]);
+        uint64_t n = s.len;
+        /* Lengths first, so bytes cannot move from one file to the next unnoticed. */
+        if (EVP_DigestUpdate(c, &n, sizeof(n)) != 1 || EVP_DigestUpdate(c, s.p, s.len) != 1)
+            goto out;
+    }
+    EVP_DigestFinal_ex(c, out, &len);
+out:
+    EVP_MD_CTX_free(c);
+}
+
+static void serial_hex(X509 *x, char *buf, size_t cap)
+{
+    BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
+    char *hex = bn ? BN_bn2hex(bn) : NULL;
+
+    wdn_fmt(buf, cap, "%s", hex ? hex : "?");
+    OPENSSL_free(hex);
+    BN_free(bn);
+}
+
+/* The checks a certificate set must pass, on parsed objects. */
+static int check_set(struct wdn_sidecar *sc, X509 *leaf, STACK_OF(X509) *chain, EVP_PKEY *key,
+                     X509_STORE *store, struct wdn_diag *d)
+{
+    X509_STORE_CTX *vc = NULL;
+    char id[WDN_SPIFFE_MAX_ID_BYTES + 1];
+    size_t idlen = 0;
+    int rc = WDN_ECONFIG;
+
+    if (X509_check_private_key(leaf, key) != 1) {
+        wdn_diag_set(d, rc, "--cert-dir: tls.key does not match the certificate in tls.crt");
+        goto out;
+    }
+    if (wdn_tls_x509_spiffe_id(leaf, id, sizeof(id), &idlen) != 0) {
+        wdn_diag_set(d, rc,
+                     "--cert-dir: tls.crt names no SPIFFE ID (it needs exactly one URI SAN "
+                     "spiffe://... and must not be a CA); expected %s",
+                     sc->spiffe_id);
+        goto out;
+    }
+    if (!wdn_ct_equal(id, idlen, sc->spiffe_id, strlen(sc->spiffe_id))) {
+        wdn_diag_set(d, rc,
+                     "--cert-dir: tls.crt names %s, but this sidecar is %s (from --app-id, "
+                     "--namespace and --trust-domain)",
+                     id, sc->spiffe_id);
+        goto out;
+    }
+    if (X509_check_purpose(leaf, X509_PURPOSE_SSL_SERVER, 0) != 1 ||
+        X509_check_purpose(leaf, X509_PURPOSE_SSL_CLIENT, 0) != 1) {
+        wdn_diag_set(d, rc,
+                     "--cert-dir: tls.crt cannot serve as both TLS server and client certificate "
+                     "(its extendedKeyUsage needs serverAuth and clientAuth)");
+        goto out;
+    }
+    vc = X509_STORE_CTX_new();
+    if (vc == NULL || X509_STORE_CTX_init(vc, store, leaf, chain) != 1) {
+        rc = wdn_diag_set(d, WDN_ENOMEM, "--cert-dir: out of memory");
+        goto out;
+    }
+    if (X509_verify_cert(vc) != 1) {
+        int err = X509_STORE_CTX_get_error(vc);
+        wdn_diag_set(d, rc, "--cert-dir: tls.crt does not verify against ca.crt: %s",
+                     X509_verify_cert_error_string(err));
+        goto out;
+    }
+    rc = 0;
+out:
+    X509_STORE_CTX_free(vc);
+    ERR_clear_error();
+    return rc;
+}
+
+/* Loads the set; 1 (nothing built) when its digest equals unchanged (may be NULL). */
+static int load_set(struct wdn_sidecar *sc, const unsigned char *unchanged,
+                    struct wdn_tls_ctx **srv, struct wdn_tls_ctx **cli, unsigned char digest[32],
+                    struct wdn_diag *d)
+{
+    struct cert_files f;
+    STACK_OF(X509) *crts = NULL, *cas = NULL, *chain = NULL;
+    X509_STORE *store = NULL;
+    EVP_PKEY *key = NULL;
+    BIO *kb = NULL;
+    X509 *leaf;
+    int rc;
+
+    *srv = *cli = NULL;
+    memset(digest, 0, 32);
+    wdn_buf_init(&f.crt, WDN_SIDECAR_MAX_CERT_FILE_BYTES);
+    wdn_buf_init(&f.key, WDN_SIDECAR_MAX_CERT_FILE_BYTES);
+    wdn_buf_init(&f.ca, WDN_SIDECAR_MAX_CERT_FILE_BYTES);
+    rc = read_file(sc->cert_dir, "tls.crt", &f.crt, d);
+    if (rc == 0)
+        rc = read_file(sc->cert_dir, "tls.key", &f.key, d);
+    if (rc == 0)
+        rc = read_file(sc->cert_dir, "ca.crt", &f.ca, d);
+    if (rc)
+        goto out;
+    digest_of(&f, digest);
+    if (unchanged != NULL && memcmp(digest, unchanged, 32) == 0) {
+        rc = 1;
+        goto out;
+    }
+    rc = WDN_ECONFIG;
+    crts = read_certs(&f.crt, 1 + WDN_SIDECAR_MAX_CERT_CHAIN);
+    if (crts == NULL) {
+        wdn_diag_set(d, rc,
+                     "--cert-dir: tls.crt holds no PEM certificate (or more than %d after the "
+                     "leaf)",
+                     WDN_SIDECAR_MAX_CERT_CHAIN);
+        goto out;
+    }
+    cas = read_certs(&f.ca, WDN_SIDECAR_MAX_TRUST_CERTS);
+    if (cas == NULL) {
+        wdn_diag_set(d, rc, "--cert-dir: ca.crt holds no PEM certificate (or more than %d)",
+                     WDN_SIDECAR_MAX_TRUST_CERTS);
+        goto out;
+    }
+    kb = bio_of(&f.key);
+    key = kb ? PEM_read_bio_PrivateKey(kb, NULL, no_passphrase, NULL) : NULL;
+    ERR_clear_error();
+    if (key == NULL) {
+        wdn_diag_set(d, rc, "--cert-dir: tls.key holds no unencrypted PEM private key");
+        goto out;
+    }
+    leaf = sk_X509_value(crts, 0);
+    chain = sk_X509_new_null();
+    store = X509_STORE_new();
+    if (chain == NULL || store == NULL) {
+        rc = wdn_diag_set(d, WDN_ENOMEM, "--cert-dir: out of memory");
+        goto out;
+    }
+    for (int i = 1; i < sk_X509_num(crts); i++)
+        if (sk_X509_push(chain, sk_X509_value(crts, i)) <= 0) {
+            rc = wdn_diag_set(d, WDN_ENOMEM, "--cert-dir: out of memory");
+            goto out;
+        }
+    for (int i = 0; i < sk_X509_num(cas); i++)
+        if (X509_STORE_add_cert(store, sk_X509_value(cas, i)) != 1) {
+            ERR_clear_error(); /* a duplicate in the bundle is harmless */
+        }
+    rc = check_set(sc, leaf, chain, key, store, d);
+    if (rc)
+        goto out;
+
+    /* The contexts trust the first bundle certificate through the config and the others
+     * through the context's store, so nothing is read from disk again. */
+    for (int side = 0; side < 2 && rc == 0; side++) {
+        struct wdn_tls_config c = {.server = side == 0,
+                                   .cert = leaf,
+                                   .chain = sk_X509_num(chain) > 0 ? chain : NULL,
+                                   .key = key,
+                                   .ca = sk_X509_value(cas, 0),
+                                   .verify = WDN_TLS_VERIFY_REQUIRED};
+        struct wdn_tls_ctx *ctx = wdn_tls_ctx_new(&c, d);
+        if (ctx == NULL) {
+            rc = WDN_ETLS;
+            break;
+        }
+        X509_STORE *cs = SSL_CTX_get_cert_store(wdn_tls_ctx_ssl_ctx(ctx));
+        for (int i = 1; i < sk_X509_num(cas); i++)
+            if (X509_STORE_add_cert(cs, sk_X509_value(cas, i)) != 1)
+                ERR_clear_error();
+        *(side == 0 ? srv : cli) = ctx;
+    }
+    if (rc) {
+        wdn_tls_ctx_free(*srv);
+        wdn_tls_ctx_free(*cli);
+        *srv = *cli = NULL;
+    } else {
+        char serial[80];
+        serial_hex(leaf, serial, sizeof(serial));
+        wdn_log_info("workload certificate loaded from %s spiffe_id=%s serial=%s chain=%d "
+                     "trusted=%d",
+                     sc->cert_dir, sc->spiffe_id, serial, sk_X509_num(chain), sk_X509_num(cas));
+    }
+out:
+    ERR_clear_error();
+    BIO_free(kb);
+    EVP_PKEY_free(key);
+    X509_STORE_free(store);
+    sk_X509_free(chain); /* borrowed from crts */
+    sk_X509_pop_free(crts, X509_free);
+    sk_X509_pop_free(cas, X509_free);
+    wdn_buf_reset(&f.crt);
+    wdn_buf_reset(&f.key);
+    wdn_buf_reset(&f.ca);
+    return rc;
+}
+
+int wdn__sc_certs_load(struct wdn_sidecar *sc, struct wdn_tls_ctx **srv, struct wdn_tls_ctx **cli,
+                       unsigned char digest[32], struct wdn_diag *d)
+{
+    return load_set(sc, NULL, srv, cli, digest, d);
+}
+
+/* ---- Watching ----------------------------------------------------------------------------- */
+
+/* Reads the folder again; installs the set when it differs from the current one and passes
+ * every check. A set refused once is not reported again until it changes. */
+static void reload(struct wdn_sidecar *sc)
+{
+    struct wdn_tls_ctx *srv = NULL, *cli = NULL;
+    unsigned char digest[32];
+    struct wdn_diag d;
+    char buf[1024];
+    int rc;
+
+    wdn_diag_clear(&d);
+    rc = load_set(sc, sc->cert_digest, &srv, &cli, digest, &d);
+    if (rc == 1)
+        return; /* the same bytes (a touch, or an event for another file) */
+    if (rc) {
+        /* A half-written set (the files are replaced one by one) is refused here too; the
+         * event of the last file brings the complete set. */
+        if (rc != WDN_EIO && memcmp(digest, sc->cert_bad_digest, 32) != 0) {
+            memcpy(sc->cert_bad_digest, digest, 32);
+            wdn_log_error("certificate reload refused (the current certificate stays): %s",
+                          wdn_diag_format(&d, buf, sizeof(buf)));
+        } else if (rc == WDN_EIO) {
+            wdn_log_warn("certificate reload postponed: %s", wdn_diag_format(&d, buf, sizeof(buf)));
+        }
+        return;
+    }
+    if (wdn__sc_tls_install(sc, srv, cli, "certificate reload from --cert-dir") == 0)
+        memcpy(sc->cert_digest, digest, 32);
+}
+
+static void on_cert_debounce(uv_timer_t *t)
+{
+    reload(t->data);
+}
+
+static void on_cert_event(uv_fs_event_t *h, const char *filename, int events, int status)
+{
+    struct wdn_sidecar *sc = h->data;
+
+    (void)filename;
+    (void)events;
+    (void)status;
+    /* Kubernetes replaces a mounted Secret by swapping a symlink; editors and cp write in
+     * several steps: wait for quiet before reading. */
+    uv_timer_start(&sc->cert_debounce, on_cert_debounce, WDN_SIDECAR_RELOAD_DEBOUNCE_MS * 2, 0);
+}
+
+static void on_cert_poll(uv_timer_t *t)
+{
+    reload(t->data);
+}
+
+int wdn__sc_certs_watch_start(struct wdn_sidecar *sc)
+{
+    int rc;
+
+    uv_timer_init(&sc->loop, &sc->cert_debounce);
+    uv_timer_init(&sc->loop, &sc->cert_poll);
+    uv_fs_event_init(&sc->loop, &sc->cert_event);
+    sc->cert_debounce.data = sc->cert_poll.data = sc->cert_event.data = sc;
+    sc->cert_watching = true;
+    rc = uv_fs_event_start(&sc->cert_event, on_cert_event, sc->cert_dir, 0);
+    if (rc)
+        wdn_log_warn("cannot watch %s (%s): it is re-read every %d s", sc->cert_dir,
+                     uv_strerror(rc), WDN_SIDECAR_CERT_POLL_MS / 1000);
+    /* inotify misses a folder that is itself replaced (a remount): poll as well. */
+    uv_timer_start(&sc->cert_poll, on_cert_poll, WDN_SIDECAR_CERT_POLL_MS,
+                   WDN_SIDECAR_CERT_POLL_MS);
+    return 0;
+}
+
+static void on_closed(uv_handle_t *h)
+{
+    (void)h;
+}
+
+void wdn__sc_certs_watch_stop(struct wdn_sidecar *sc)
+{
+    if (!sc->cert_watching)
+        return;
+    sc->cert_watching = false;
+    uv_close((uv_handle_t *)&sc->cert_event, on_closed);
+    uv_close((uv_handle_t *)&sc->cert_debounce, on_closed);
+    uv_close((uv_handle_t *)&sc->cert_poll, on_closed);
+}
