@@ -67,6 +67,17 @@ long wdn_str_index(struct wdn_str s, char c)
     return hit ? (long)(hit - s.p) : -1;
 }
 
+int wdn_hex_value(unsigned char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
 int wdn_str_to_u64(struct wdn_str s, uint64_t max, uint64_t *out)
 {
     uint64_t v = 0;

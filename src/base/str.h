@@ -38,6 +38,8 @@ long wdn_str_index(struct wdn_str s, char c);
  * at most max. Returns 0 and sets *out, WDN_EPARSE for a bad byte, WDN_ERANGE for overflow.
  */
 int wdn_str_to_u64(struct wdn_str s, uint64_t max, uint64_t *out);
+/** The value of one hexadecimal digit (0-9, a-f, A-F), or -1 for any other byte. */
+int wdn_hex_value(unsigned char c);
 /** A malloc'd NUL-terminated copy (caller frees), or NULL when out of memory. */
 char *wdn_str_dup(struct wdn_str s);
 

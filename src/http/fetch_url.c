@@ -12,23 +12,13 @@
 #include <strings.h>
 
 #include "base/error.h"
+#include "base/str.h"
 
 static int fail(char *why, size_t cap, const char *msg)
 {
     if (why != NULL && cap > 0)
         snprintf(why, cap, "%s", msg);
     return WDN_EINVAL;
-}
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
 }
 
 /* Percent-decodes s[0..len) into out (cap bytes with the NUL). -1 on a bad escape, a NUL byte
@@ -43,8 +33,8 @@ static int pct_decode(const char *s, size_t len, char *out, size_t cap)
             int hi, lo;
             if (len - i < 3)
                 return -1;
-            hi = hexval(s[i + 1]);
-            lo = hexval(s[i + 2]);
+            hi = wdn_hex_value((unsigned char)s[i + 1]);
+            lo = wdn_hex_value((unsigned char)s[i + 2]);
             if (hi < 0 || lo < 0)
                 return -1;
             c = hi * 16 + lo;

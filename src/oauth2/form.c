@@ -8,11 +8,12 @@
 #include <openssl/evp.h>
 
 #include "base/error.h"
+#include "base/str.h"
 
 static int is_unreserved(unsigned char c)
 {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '.' || c == '_' || c == '~';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '.' || c == '_' || c == '~';
 }
 
 int wdn_form_encode(struct wdn_buf *out, struct wdn_str s)
@@ -47,17 +48,6 @@ int wdn_form_add(struct wdn_buf *out, const char *name, const char *value)
     return rc;
 }
 
-static int hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 char *wdn_form_percent_decode(struct wdn_str s, int plus_is_space)
 {
     char *out = malloc(s.len + 1);
@@ -71,8 +61,8 @@ char *wdn_form_percent_decode(struct wdn_str s, int plus_is_space)
             int hi, lo;
             if (i + 2 >= s.len)
                 goto bad;
-            hi = hexval((unsigned char)s.p[i + 1]);
-            lo = hexval((unsigned char)s.p[i + 2]);
+            hi = wdn_hex_value((unsigned char)s.p[i + 1]);
+            lo = wdn_hex_value((unsigned char)s.p[i + 2]);
             if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
                 goto bad;
             out[o++] = (char)(hi << 4 | lo);

@@ -9,6 +9,7 @@
 
 #include "base/arena.h"
 #include "base/error.h"
+#include "base/str.h"
 #include "base/limits.h"
 
 /* Dapr's HTTPExtension verbs, plus "*" (any verb) at the end. */
@@ -355,17 +356,6 @@ void wdn_acl_free(struct wdn_acl *acl)
 
 /* ---- normalisation and evaluation -------------------------------------------------------- */
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 int wdn_acl_normalize(const char *op, size_t len, char *out, size_t cap)
 {
     size_t o = 0, seg_start, nseg = 0;
@@ -384,8 +374,8 @@ int wdn_acl_normalize(const char *op, size_t len, char *out, size_t cap)
         while (i < len && op[i] != '/') {
             unsigned char c = (unsigned char)op[i];
             if (c == '%') {
-                int hi = i + 2 < len ? hexval(op[i + 1]) : -1;
-                int lo = i + 2 < len ? hexval(op[i + 2]) : -1;
+                int hi = i + 2 < len ? wdn_hex_value((unsigned char)op[i + 1]) : -1;
+                int lo = i + 2 < len ? wdn_hex_value((unsigned char)op[i + 2]) : -1;
                 if (hi < 0 || lo < 0)
                     return WDN_EPERM;
                 c = (unsigned char)(hi * 16 + lo);
