@@ -1,0 +1,244 @@
+/* Unit tests of multi-host name resolution (src/sidecar/resolve.c): the --peer-dns template
+ * (checking and expansion), host names in --peers, the lookup order, and the address cache
+ * filled on the main loop and advanced after a connection failure. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "base/clock.h"
+#include "base/error.h"
+#include "base/log.h"
+#include "sidecar/internal.h"
+
+static const char *k8s = "{app-id}-warden.{namespace}.svc.cluster.local:50002";
+
+static struct wdn_sidecar *bare(const char *tmpl)
+{
+    struct wdn_sidecar *sc = calloc(1, sizeof(*sc));
+    assert_non_null(sc);
+    pthread_mutex_init(&sc->peers_mu, NULL);
+    sc->ns = strdup("prod");
+    sc->peer_dns = tmpl ? strdup(tmpl) : NULL;
+    return sc;
+}
+
+static void bare_free(struct wdn_sidecar *sc)
+{
+    wdn__sc_dns_free(sc);
+    free(sc->peers);
+    free(sc->ns);
+    pthread_mutex_destroy(&sc->peers_mu);
+    free(sc);
+}
+
+static void test_dns_label(void **state)
+{
+    (void)state;
+    assert_true(wdn__sc_dns_label("mcp-server"));
+    assert_true(wdn__sc_dns_label("A1"));
+    assert_false(wdn__sc_dns_label("my_app"));
+    assert_false(wdn__sc_dns_label("-x"));
+    assert_false(wdn__sc_dns_label("x-"));
+    assert_false(wdn__sc_dns_label(""));
+    assert_false(wdn__sc_dns_label("a.b"));
+    char long_label[65];
+    memset(long_label, 'a', 64);
+    long_label[64] = '\0';
+    assert_false(wdn__sc_dns_label(long_label));
+    long_label[63] = '\0';
+    assert_true(wdn__sc_dns_label(long_label));
+}
+
+static void expect_bad(const char *tmpl, const char *ns, const char *needle)
+{
+    struct wdn_diag d;
+    wdn_diag_clear(&d);
+    assert_int_equal(wdn__sc_dns_template_check(tmpl, ns, &d), WDN_EINVAL);
+    if (strstr(d.msg, needle) == NULL)
+        fail_msg("'%s': message '%s' lacks '%s'", tmpl, d.msg, needle);
+    assert_non_null(strstr(d.msg, "--peer-dns"));
+}
+
+static void test_template_check(void **state)
+{
+    struct wdn_diag d;
+    char big[WDN_SIDECAR_MAX_PEER_DNS_BYTES + 16];
+
+    (void)state;
+    assert_int_equal(wdn__sc_dns_template_check(k8s, "default", &d), 0);
+    assert_int_equal(wdn__sc_dns_template_check("{app-id}:3500", "x_y", &d), 0); /* ns unused */
+    assert_int_equal(wdn__sc_dns_template_check("{app-id}.peers.example.:1", "d", &d), 0);
+    expect_bad("peers.local:50002", "default", "must contain {app-id}");
+    expect_bad("{app_id}.svc:1", "default", "unknown placeholder");
+    expect_bad("{app-id}.{ns}.svc:1", "default", "unknown placeholder");
+    expect_bad("{app-id}.svc", "default", "must end with :PORT");
+    expect_bad("{app-id}.svc:", "default", "must end with :PORT");
+    expect_bad("{app-id}.svc:0", "default", "1..65535");
+    expect_bad("{app-id}.svc:70000", "default", "1..65535");
+    expect_bad("{app-id}.svc:80x", "default", "1..65535");
+    expect_bad("{app-id}..svc:80", "default", "not a DNS name");
+    expect_bad("{app-id}.under_score:80", "default", "not a DNS name");
+    expect_bad("{app-id}.sv c:80", "default", "not a DNS name");
+    expect_bad("[{app-id}]:80", "default", "not a DNS name");
+    wdn_diag_clear(&d);
+    assert_int_equal(wdn__sc_dns_template_check(k8s, "Not_A_Label", &d), WDN_EINVAL);
+    assert_non_null(strstr(d.msg, "namespace 'Not_A_Label'"));
+    memset(big, 'a', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    memcpy(big, "{app-id}", 8);
+    memcpy(big + sizeof(big) - 4, ":80", 3);
+    expect_bad(big, "default", "too long");
+}
+
+static void test_template_expand(void **state)
+{
+    char host[WDN_SIDECAR_MAX_HOST_BYTES + 1], app[130];
+    int port = 0;
+
+    (void)state;
+    assert_int_equal(wdn__sc_dns_template_expand(k8s, "prod", "mcp-server", host, sizeof(host),
+                                                 &port),
+                     0);
+    assert_string_equal(host, "mcp-server-warden.prod.svc.cluster.local");
+    assert_int_equal(port, 50002);
+    assert_int_equal(
+        wdn__sc_dns_template_expand("{app-id}.{app-id}:7", "d", "Ab", host, sizeof(host), &port),
+        0);
+    assert_string_equal(host, "Ab.Ab");
+    assert_int_equal(port, 7);
+    /* App IDs may hold '_' and be 128 long; DNS labels may not. */
+    assert_int_equal(
+        wdn__sc_dns_template_expand(k8s, "prod", "my_app", host, sizeof(host), &port), WDN_EINVAL);
+    memset(app, 'a', 64);
+    app[64] = '\0';
+    assert_int_equal(wdn__sc_dns_template_expand(k8s, "prod", app, host, sizeof(host), &port),
+                     WDN_EINVAL);
+    /* A name that would pass 253 bytes. */
+    memset(app, 'a', 63);
+    app[63] = '\0';
+    assert_int_equal(wdn__sc_dns_template_expand("{app-id}.{app-id}.{app-id}.{app-id}.x:1", "d",
+                                                 app, host, sizeof(host), &port),
+                     WDN_ELIMIT);
+    /* The small buffer is never overrun. */
+    char small[8];
+    assert_int_equal(
+        wdn__sc_dns_template_expand(k8s, "prod", "mcp", small, sizeof(small), &port), WDN_ELIMIT);
+}
+
+static void test_peers_names_and_order(void **state)
+{
+    char path[] = "/tmp/wdn-sc-resolve-XXXXXX";
+    struct wdn_sidecar *sc = bare(k8s);
+    struct wdn__sc_peer p;
+    struct wdn_diag d;
+    int fd = mkstemp(path);
+    FILE *f;
+
+    (void)state;
+    assert_true(fd >= 0);
+    f = fdopen(fd, "w");
+    fputs("b 10.1.2.3:4001\nc peer.example.internal:50002 # a name\nd [::1]:9\n", f);
+    fclose(f);
+    assert_int_equal(wdn__sc_peers_load(sc, path, &d), 0);
+    assert_int_equal(sc->n_static, 3);
+    /* The static map first. */
+    assert_int_equal(wdn__sc_resolve(sc, "c", &p), 0);
+    assert_string_equal(p.host, "peer.example.internal"); /* no lookup yet: the name itself */
+    assert_int_equal(p.port, 50002);
+    assert_int_equal(wdn__sc_resolve(sc, "b", &p), 0);
+    assert_string_equal(p.host, "10.1.2.3");
+    /* Then the template. */
+    assert_int_equal(wdn__sc_resolve(sc, "weather", &p), 0);
+    assert_string_equal(p.host, "weather-warden.prod.svc.cluster.local");
+    assert_int_equal(p.port, 50002);
+    assert_string_equal(p.app_id, "weather");
+    assert_int_equal(wdn__sc_resolve(sc, "my_app", &p), WDN_EINVAL);
+    assert_non_null(strstr(wdn__sc_resolve_strerror(WDN_EINVAL), "not a DNS label"));
+    assert_non_null(strstr(wdn__sc_resolve_strerror(WDN_ENOTFOUND), "no sidecar found"));
+    bare_free(sc);
+
+    /* Without a template, an unknown app ID is not found. */
+    sc = bare(NULL);
+    assert_int_equal(wdn__sc_peers_load(sc, path, &d), 0);
+    assert_int_equal(wdn__sc_resolve(sc, "weather", &p), WDN_ENOTFOUND);
+    bare_free(sc);
+
+    /* Host names must be DNS names. */
+    const char *bad[] = {"x under_score.example:1\n", "x -lead.example:1\n", "x a..b:1\n",
+                         "x host:\n", "x host:+5\n"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        sc = bare(NULL);
+        f = fopen(path, "w");
+        fputs(bad[i], f);
+        fclose(f);
+        wdn_diag_clear(&d);
+        assert_int_equal(wdn__sc_peers_load(sc, path, &d), WDN_ECONFIG);
+        assert_non_null(strstr(d.msg, "DNS name"));
+        bare_free(sc);
+    }
+    unlink(path);
+}
+
+/* Runs the loop until the lookup has answered (at most 5 s). */
+static void run_until_resolved(struct wdn_sidecar *sc, const char *app_id, const char *want)
+{
+    struct wdn__sc_peer p;
+    uint64_t end = wdn_clock_mono_ms() + 5000;
+
+    while (wdn_clock_mono_ms() < end) {
+        uv_run(&sc->loop, UV_RUN_NOWAIT);
+        assert_int_equal(wdn__sc_resolve(sc, app_id, &p), 0);
+        if (strcmp(p.host, want) == 0)
+            return;
+        usleep(5000);
+    }
+    fail_msg("%s never resolved to %s", app_id, want);
+}
+
+static void test_address_cache(void **state)
+{
+    struct wdn_sidecar *sc = bare("{app-id}:4100");
+    struct wdn__sc_peer p;
+
+    (void)state;
+    assert_int_equal(uv_loop_init(&sc->loop), 0);
+    assert_int_equal(wdn__sc_dns_start(sc), 0);
+    /* First: the name goes to the pool, a lookup starts on the loop. */
+    assert_int_equal(wdn__sc_resolve(sc, "localhost", &p), 0);
+    assert_string_equal(p.host, "localhost");
+    assert_int_equal(p.port, 4100);
+    run_until_resolved(sc, "localhost", "127.0.0.1");
+    /* A connection failure on the only address: the name is looked up again. */
+    wdn__sc_resolve_forget(sc, "localhost");
+    assert_int_equal(wdn__sc_resolve(sc, "localhost", &p), 0);
+    assert_string_equal(p.host, "localhost");
+    run_until_resolved(sc, "localhost", "127.0.0.1");
+    wdn__sc_dns_stop(sc);
+    uv_run(&sc->loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&sc->loop), 0);
+    /* After stop nothing is queued: the name itself comes back. */
+    wdn__sc_resolve_forget(sc, "localhost");
+    assert_int_equal(wdn__sc_resolve(sc, "localhost", &p), 0);
+    assert_string_equal(p.host, "localhost");
+    bare_free(sc);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_dns_label),
+        cmocka_unit_test(test_template_check),
+        cmocka_unit_test(test_template_expand),
+        cmocka_unit_test(test_peers_names_and_order),
+        cmocka_unit_test(test_address_cache),
+    };
+    wdn_log_init("test", WDN_LOG_ERROR, false);
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
