@@ -20,11 +20,11 @@
 #include "base/error.h"
 #include "http/fetch.h"
 #include "http/fetch_int.h"
+#include "../support/childproc.h"
 #include "../support/testnet.h"
 
 static struct {
-    pid_t pid;
-    int in_fd;
+    struct childproc proc;
     int http, https, wrong, proxy;
     char dir[64];
     char ca[128], other_ca[128];
@@ -53,42 +53,20 @@ static void clear_proxy_env(void)
 
 static int setup(void **state)
 {
-    int in[2], out[2];
     char script[1024], line[128] = "";
     const char *src = getenv("WDN_SOURCE_DIR");
-    struct pollfd p;
-    size_t n = 0;
     (void)state;
 
     signal(SIGPIPE, SIG_IGN);
     clear_proxy_env();
     snprintf(script, sizeof(script), "%s/tests/unit/http/fetch_server.js", src ? src : ".");
     snprintf(srv.dir, sizeof(srv.dir), "/tmp/wdn-fetch-XXXXXX");
-    if (mkdtemp(srv.dir) == NULL || pipe(in) != 0 || pipe(out) != 0)
+    if (mkdtemp(srv.dir) == NULL)
         return -1;
-    srv.pid = fork();
-    if (srv.pid == 0) {
-        dup2(in[0], 0);
-        dup2(out[1], 1);
-        close(in[1]);
-        close(out[0]);
-        execlp("node", "node", script, srv.dir, (char *)NULL);
-        _exit(127);
-    }
-    close(in[0]);
-    close(out[1]);
-    srv.in_fd = in[1];
-    p.fd = out[0];
-    p.events = POLLIN;
     /* Four certificates with the openssl command line, then node: allow a busy machine 30 s. */
-    while (n < sizeof(line) - 1 && poll(&p, 1, 30000) == 1) {
-        ssize_t r = read(out[0], line + n, 1);
-        if (r <= 0 || line[n] == '\n')
-            break;
-        n++;
-    }
-    line[n] = '\0';
-    close(out[0]);
+    char *argv[] = {"node", script, srv.dir, NULL};
+    if (childproc_start_piped(&srv.proc, argv, 30000, line, sizeof(line)) != 0)
+        return -1;
     if (sscanf(line, "PORTS %d %d %d %d", &srv.http, &srv.https, &srv.wrong, &srv.proxy) != 4)
         return -1;
     snprintf(srv.ca, sizeof(srv.ca), "%s/ca.pem", srv.dir);
@@ -99,18 +77,9 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     char cmd[128];
-    int status;
     (void)state;
 
-    close(srv.in_fd); /* the server exits when its stdin closes */
-    for (int i = 0; i < 100; i++) {
-        if (waitpid(srv.pid, &status, WNOHANG) == srv.pid)
-            goto done;
-        usleep(50000);
-    }
-    kill(srv.pid, SIGKILL);
-    waitpid(srv.pid, &status, 0);
-done:
+    childproc_stop(&srv.proc); /* the server exits when its stdin closes */
     snprintf(cmd, sizeof(cmd), "rm -rf %s", srv.dir);
     if (system(cmd) != 0)
         fprintf(stderr, "cannot remove %s\n", srv.dir);

@@ -22,12 +22,12 @@
 #include "jose/crypto.h"
 #include "jose/sign.h"
 #include "oidc/oidc.h"
+#include "../support/childproc.h"
 
 #define NOW 1700000000
 
 struct server {
-    pid_t pid;
-    int in_fd;
+    struct childproc proc;
     int port;
     char dir[64];
     char ca[128];
@@ -42,39 +42,17 @@ static const char *const auds[] = {"api"};
 
 static int server_start(struct server *s)
 {
-    int in[2], out[2];
     char script[1024], line[64] = "";
     const char *src = getenv("WDN_SOURCE_DIR");
-    struct pollfd p;
-    size_t n = 0;
 
     snprintf(script, sizeof(script), "%s/tests/unit/oidc/jwks_server.js", src ? src : ".");
     strcpy(s->dir, "/tmp/wdn-oidc-XXXXXX");
-    if (mkdtemp(s->dir) == NULL || pipe(in) != 0 || pipe(out) != 0)
+    if (mkdtemp(s->dir) == NULL)
         return -1;
-    s->pid = fork();
-    if (s->pid == 0) {
-        dup2(in[0], 0);
-        dup2(out[1], 1);
-        close(in[1]);
-        close(out[0]);
-        execlp("node", "node", script, s->dir, (char *)NULL);
-        _exit(127);
-    }
-    close(in[0]);
-    close(out[1]);
-    s->in_fd = in[1];
-    p.fd = out[0];
-    p.events = POLLIN;
     /* "PORT <n>\n", within 20 s (openssl and node start-up on a busy machine). */
-    while (n < sizeof(line) - 1 && poll(&p, 1, 20000) == 1) {
-        ssize_t r = read(out[0], line + n, 1);
-        if (r <= 0 || line[n] == '\n')
-            break;
-        n++;
-    }
-    line[n] = '\0';
-    close(out[0]);
+    char *argv[] = {"node", script, s->dir, NULL};
+    if (childproc_start_piped(&s->proc, argv, 20000, line, sizeof(line)) != 0)
+        return -1;
     if (sscanf(line, "PORT %d", &s->port) != 1)
         return -1;
     snprintf(s->ca, sizeof(s->ca), "%s/cert.pem", s->dir);
@@ -86,17 +64,8 @@ static int server_start(struct server *s)
 static void server_stop(struct server *s)
 {
     char cmd[128];
-    int status;
 
-    close(s->in_fd); /* the server exits when its stdin closes */
-    for (int i = 0; i < 100; i++) {
-        if (waitpid(s->pid, &status, WNOHANG) == s->pid)
-            goto done;
-        usleep(50000);
-    }
-    kill(s->pid, SIGKILL);
-    waitpid(s->pid, &status, 0);
-done:
+    childproc_stop(&s->proc); /* the server exits when its stdin closes */
     snprintf(cmd, sizeof(cmd), "rm -rf %s", s->dir);
     if (system(cmd) != 0)
         fprintf(stderr, "cannot remove %s\n", s->dir);
@@ -147,9 +116,8 @@ static char *token(const struct wdn_jose_key *k, const char *sub)
 {
     char claims[512];
     struct wdn_buf b;
-    snprintf(claims, sizeof(claims),
-             "{\"iss\":\"%s\",\"aud\":\"api\",\"sub\":\"%s\",\"exp\":%d}", srv.issuer, sub,
-             NOW + 600);
+    snprintf(claims, sizeof(claims), "{\"iss\":\"%s\",\"aud\":\"api\",\"sub\":\"%s\",\"exp\":%d}",
+             srv.issuer, sub, NOW + 600);
     wdn_buf_init(&b, 16384);
     assert_int_equal(wdn_jws_sign(k, wdn_str_from_cstr(claims), NULL, &b), 0);
     return wdn_buf_cstr(&b);
@@ -167,7 +135,7 @@ static enum wdn_jwt_reason check(struct wdn_oidc_validator *v, const char *tok)
     do {                                                                                           \
         enum wdn_jwt_reason g_ = (got), w_ = (want);                                               \
         if (g_ != w_)                                                                              \
-            fail_msg("reason %s, expected %s", wdn_jwt_reason_name(g_), wdn_jwt_reason_name(w_)); \
+            fail_msg("reason %s, expected %s", wdn_jwt_reason_name(g_), wdn_jwt_reason_name(w_));  \
     } while (0)
 
 static void config(struct wdn_oidc_config *c)
@@ -361,8 +329,9 @@ static void test_random_kid_flood(void **state)
             struct wdn_buf b;
             snprintf(hdr, sizeof(hdr), "{\"alg\":\"RS256\",\"kid\":\"rnd-%d-%d\"}", round, n++);
             wdn_buf_init(&b, 16384);
-            assert_int_equal(wdn_jws_sign_raw(ka, wdn_str_from_cstr(hdr),
-                                              WDN_STR("{\"exp\":1800000000}"), &b), 0);
+            assert_int_equal(
+                wdn_jws_sign_raw(ka, wdn_str_from_cstr(hdr), WDN_STR("{\"exp\":1800000000}"), &b),
+                0);
             tok = wdn_buf_cstr(&b);
             assert_reason(check(v, tok), WDN_JWT_UNKNOWN_KID);
             wdn_buf_reset(&b);
