@@ -47,7 +47,11 @@ make_ca ca
 make_ca other-ca
 make_leaf ca certs/a a 0x0A01
 make_leaf ca certs/b b 0x0B01
-make_leaf ca certs/localhost localhost 0x0C01
+# The callee "localhost" gets the layout of a mounted Kubernetes Secret: the files are symlinks
+# into ..data, itself a symlink to a timestamped folder, swapped atomically on update.
+make_leaf ca certs/lk/..v1 localhost 0x0C01
+ln -s ..v1 certs/lk/..data
+for f in tls.crt tls.key ca.crt; do ln -s "..data/$f" "certs/lk/$f"; done
 make_leaf other-ca certs/b-other b 0x0B99
 expect_eq "openssl made the certificates" "$(ls certs/a certs/b | grep -c tls.crt)" 2
 
@@ -84,7 +88,7 @@ COMMON="--namespace $NS --trust-domain $TD --http-port 0"
 start_sidecar b --app-id b --app-port "$PORT_b" --internal-port "$PB" $COMMON \
     --cert-dir "$E2E_TMP/certs/b" --config "$E2E_TMP/acl.yaml" || exit 1
 start_sidecar l --app-id localhost --app-port "$PORT_l" --internal-port "$PL" $COMMON \
-    --cert-dir "$E2E_TMP/certs/localhost" || exit 1
+    --cert-dir "$E2E_TMP/certs/lk" || exit 1
 start_sidecar a --app-id a --internal-port "$PA" $COMMON --cert-dir "$E2E_TMP/certs/a" \
     --peers peers --peer-dns "{app-id}:$PL" || exit 1
 A=$(sc_port a http)
@@ -148,6 +152,16 @@ expect_eq "replaced certificate picked up" "$s" "serial=0B02"
 expect_contains "reload logged" "$(cat b.err)" "workload certificate reloaded app_id=b"
 expect_eq "invocation after the reload" "$(status "http://127.0.0.1:$A/v1.0/invoke/b/method/api/items")" 200
 
+# The Kubernetes way: a new folder, then the ..data symlink swapped in one rename.
+expect_eq "serving the first certificate (Secret layout)" "$(serial_of "$PL")" "serial=0C01"
+make_leaf ca certs/lk/..v2 localhost 0x0C02
+ln -s ..v2 certs/lk/..data_tmp && mv -T certs/lk/..data_tmp certs/lk/..data
+s=""
+for i in $(seq 50); do s=$(serial_of "$PL"); [ "$s" = "serial=0C02" ] && break; sleep 0.1; done
+expect_eq "Secret update (symlink swap) picked up" "$s" "serial=0C02"
+expect_contains "invocation after the Secret update" "$(curl -s -m 10 "http://127.0.0.1:$A/v1.0/invoke/localhost/method/x")" '"dapr-caller-app-id":"a"'
+expect_not_contains "no refused set on the way (the swap is atomic)" "$(cat l.err)" "refused"
+
 # A broken replacement (a leaf of another app) is refused; the current certificate stays.
 cp certs/a/tls.crt certs/b/tls.crt.new && cp certs/a/tls.key certs/b/tls.key.new
 mv certs/b/tls.crt.new certs/b/tls.crt && mv certs/b/tls.key.new certs/b/tls.key
@@ -158,6 +172,16 @@ printf 'garbage\n' > certs/b/tls.crt
 sleep 0.5
 expect_eq "garbage ignored too" "$(serial_of "$PB")" "serial=0B02"
 expect_eq "invocation with the kept certificate" "$(status "http://127.0.0.1:$A/v1.0/invoke/b/method/api/items")" 200
+
+# The flags and resources of deploy/kubernetes/ start a sidecar (namespace from env NAMESPACE).
+NS=mcp-demo TD=public make_leaf ca certs/k8s mcp-server 0x0D01
+NAMESPACE=mcp-demo start_sidecar k8s --app-id=mcp-server --app-port=8000 --http-port=0 \
+    --internal-port=0 --resources-path="$WDN_SOURCE_DIR/deploy/kubernetes/resources" \
+    --config=mcp-server --cert-dir="$E2E_TMP/certs/k8s" \
+    --peer-dns='{app-id}-warden.{namespace}.svc.cluster.local:50002' --log-as-json
+expect_contains "deploy/kubernetes sidecar flags work" "$(cat k8s.out)" "ready: app-id=mcp-server"
+expect_contains "its SPIFFE ID" "$(cat k8s.err)" "spiffe://public/ns/mcp-demo/mcp-server"
+kill -TERM "$PID_k8s"
 
 kill -TERM "$PID_b" "$PID_a" "$PID_l"
 wait "$PID_b"
