@@ -84,11 +84,19 @@ spec:
         httpVerb: [GET]
         action: allow
 YAML
+# Its resources come the way a mounted ConfigMap brings them (the same symlink layout).
+lk_config() { # lk_config DIR ACTION
+    mkdir -p "res-lk/$1"
+    printf 'apiVersion: dapr.io/v1alpha1\nkind: Configuration\nmetadata:\n  name: lk\nspec:\n  accessControl:\n    defaultAction: %s\n    trustDomain: %s\n' "$2" "$TD" > "res-lk/$1/lk.yaml"
+}
+lk_config ..v1 allow
+ln -s ..v1 res-lk/..data
+ln -s ..data/lk.yaml res-lk/lk.yaml
 COMMON="--namespace $NS --trust-domain $TD --http-port 0"
 start_sidecar b --app-id b --app-port "$PORT_b" --internal-port "$PB" $COMMON \
     --cert-dir "$E2E_TMP/certs/b" --config "$E2E_TMP/acl.yaml" || exit 1
 start_sidecar l --app-id localhost --app-port "$PORT_l" --internal-port "$PL" $COMMON \
-    --cert-dir "$E2E_TMP/certs/lk" || exit 1
+    --cert-dir "$E2E_TMP/certs/lk" --resources-path "$E2E_TMP/res-lk" --config lk || exit 1
 start_sidecar a --app-id a --internal-port "$PA" $COMMON --cert-dir "$E2E_TMP/certs/a" \
     --peers peers --peer-dns "{app-id}:$PL" || exit 1
 A=$(sc_port a http)
@@ -106,6 +114,17 @@ expect_eq "ACL: verb not allowed (POST)" "$(status "http://127.0.0.1:$A/v1.0/inv
 out=$(curl -s -m 10 "http://127.0.0.1:$A/v1.0/invoke/localhost/method/hello")
 expect_contains "invocation through --peer-dns" "$out" '"dapr-callee-app-id":"localhost"'
 expect_contains "callee saw the caller" "$out" '"dapr-caller-app-id":"a"'
+
+# The ConfigMap changes (symlink swap): applied within a second.
+lk_config ..v2 deny
+ln -s ..v2 res-lk/..data_tmp && mv -T res-lk/..data_tmp res-lk/..data
+st=0
+for i in $(seq 20); do st=$(status "http://127.0.0.1:$A/v1.0/invoke/localhost/method/hello"); [ "$st" = 403 ] && break; sleep 0.05; done
+expect_eq "ConfigMap update (symlink swap) applied" "$st" 403
+lk_config ..v3 allow
+ln -s ..v3 res-lk/..data_tmp && mv -T res-lk/..data_tmp res-lk/..data
+for i in $(seq 20); do st=$(status "http://127.0.0.1:$A/v1.0/invoke/localhost/method/hello"); [ "$st" = 200 ] && break; sleep 0.05; done
+expect_eq "ConfigMap update back" "$st" 200
 
 # Not a DNS label: refused clearly, no DNS query.
 out=$(curl -s -m 10 -w ' %{http_code}' "http://127.0.0.1:$A/v1.0/invoke/my_app/method/x")
