@@ -71,6 +71,16 @@
 #define WDN_MCP_MAX_HEADER_VALUE 1024      /* an MCP header value we read or send */
 #define WDN_MCP_CLIENT_MAX_RESPONSE_BYTES (16u << 20) /* one HTTP response body to the client */
 #define WDN_MCP_CLIENT_TIMEOUT_MS 30000    /* one client HTTP exchange, default */
+#define WDN_MCP_RESUME_MAX_EVENTS 256      /* events kept for replay per resumable SSE stream */
+#define WDN_MCP_RESUME_MAX_BYTES (2u << 20) /* bytes kept for replay per resumable SSE stream */
+#define WDN_MCP_RESUME_MAX_TOTAL_BYTES (64u << 20) /* replay bytes of all streams of a server */
+#define WDN_MCP_RESUME_MAX_STREAMS 16      /* resumable SSE streams kept per session */
+#define WDN_MCP_RESUME_TTL_MS 60000        /* a stream is kept this long after it ended or lost
+                                              its connection */
+#define WDN_MCP_RESUME_MAX_RETRY_MS 60000  /* largest retry: a server may set (sse_poll_ms) */
+#define WDN_MCP_CLIENT_RESUME_MAX 16       /* client reconnections (GET + Last-Event-ID) per call */
+#define WDN_MCP_CLIENT_RESUME_WAIT_MS 250  /* client wait before reconnecting without retry: */
+#define WDN_MCP_CLIENT_RESUME_MAX_WAIT_MS 10000 /* longest retry: wait the client honours */
 
 /* Resources (src/resources). */
 #define WDN_YAML_MAX_BYTES (4u << 20)       /* one YAML file */
@@ -117,5 +127,6 @@
 #define WDN_SIDECAR_MAX_CERT_CHAIN 8        /* intermediates after the leaf in tls.crt */
 #define WDN_SIDECAR_MAX_TRUST_CERTS 64      /* certificates in ca.crt */
 #define WDN_SIDECAR_CERT_POLL_MS 10000      /* --cert-dir re-read this often besides inotify */
+#define WDN_SIDECAR_CERT_EXPIRY_WARN_SECS 3600 /* warn when the --cert-dir leaf is this close */
 
 #endif

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/bio.h>
 #include <openssl/err.h>
@@ -186,7 +187,7 @@ out:
 /* Loads the set; 1 (nothing built) when its digest equals unchanged (may be NULL). */
 static int load_set(struct wdn_sidecar *sc, const unsigned char *unchanged,
                     struct wdn_tls_ctx **srv, struct wdn_tls_ctx **cli, unsigned char digest[32],
-                    struct wdn_diag *d)
+                    int64_t *not_after, struct wdn_diag *d)
 {
     struct cert_files f;
     STACK_OF(X509) *crts = NULL, *cas = NULL, *chain = NULL;
@@ -281,6 +282,9 @@ static int load_set(struct wdn_sidecar *sc, const unsigned char *unchanged,
         *srv = *cli = NULL;
     } else {
         char serial[80];
+        struct tm tm;
+        memset(&tm, 0, sizeof(tm));
+        *not_after = ASN1_TIME_to_tm(X509_get0_notAfter(leaf), &tm) == 1 ? (int64_t)timegm(&tm) : 0;
         serial_hex(leaf, serial, sizeof(serial));
         wdn_log_info("workload certificate loaded from %s spiffe_id=%s serial=%s chain=%d "
                      "trusted=%d",
@@ -303,7 +307,7 @@ out:
 int wdn__sc_certs_load(struct wdn_sidecar *sc, struct wdn_tls_ctx **srv, struct wdn_tls_ctx **cli,
                        unsigned char digest[32], struct wdn_diag *d)
 {
-    return load_set(sc, NULL, srv, cli, digest, d);
+    return load_set(sc, NULL, srv, cli, digest, &sc->cert_not_after, d);
 }
 
 /* ---- Watching ----------------------------------------------------------------------------- */
@@ -315,11 +319,12 @@ static void reload(struct wdn_sidecar *sc)
     struct wdn_tls_ctx *srv = NULL, *cli = NULL;
     unsigned char digest[32];
     struct wdn_diag d;
+    int64_t not_after = 0;
     char buf[1024];
     int rc;
 
     wdn_diag_clear(&d);
-    rc = load_set(sc, sc->cert_digest, &srv, &cli, digest, &d);
+    rc = load_set(sc, sc->cert_digest, &srv, &cli, digest, &not_after, &d);
     if (rc == 1)
         return; /* the same bytes (a touch, or an event for another file) */
     if (rc) {
@@ -334,8 +339,31 @@ static void reload(struct wdn_sidecar *sc)
         }
         return;
     }
-    if (wdn__sc_tls_install(sc, srv, cli, "certificate reload from --cert-dir") == 0)
+    if (wdn__sc_tls_install(sc, srv, cli, "certificate reload from --cert-dir") == 0) {
         memcpy(sc->cert_digest, digest, 32);
+        sc->cert_not_after = not_after;
+        sc->cert_expiry_warned = 0;
+    }
+}
+
+/* Nobody renewed the certificate: say so before peers start refusing it, and when they do. */
+static void check_expiry(struct wdn_sidecar *sc)
+{
+    int64_t now = (int64_t)time(NULL), left = sc->cert_not_after - now;
+
+    if (sc->cert_not_after == 0)
+        return;
+    if (left <= 0 && sc->cert_expiry_warned < 2) {
+        sc->cert_expiry_warned = 2;
+        wdn_log_error("the workload certificate in %s has expired: peers refuse it until the "
+                      "files are renewed",
+                      sc->cert_dir);
+    } else if (left > 0 && left < WDN_SIDECAR_CERT_EXPIRY_WARN_SECS &&
+               sc->cert_expiry_warned < 1) {
+        sc->cert_expiry_warned = 1;
+        wdn_log_warn("the workload certificate in %s expires in %lld s and has not been renewed",
+                     sc->cert_dir, (long long)left);
+    }
 }
 
 static void on_cert_debounce(uv_timer_t *t)
@@ -358,6 +386,7 @@ static void on_cert_event(uv_fs_event_t *h, const char *filename, int events, in
 static void on_cert_poll(uv_timer_t *t)
 {
     reload(t->data);
+    check_expiry(t->data);
 }
 
 int wdn__sc_certs_watch_start(struct wdn_sidecar *sc)

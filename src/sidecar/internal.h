@@ -200,6 +200,8 @@ struct wdn_sidecar {
     char *ns;           /* namespace: SPIFFE ID and the {namespace} of --peer-dns */
     char *spiffe_id;    /* spiffe://<trust_domain>/ns/<ns>/<app_id> */
     unsigned char cert_digest[32], cert_bad_digest[32]; /* the installed and last refused sets */
+    int64_t cert_not_after;                             /* the installed leaf's, Unix time */
+    int cert_expiry_warned;                             /* 1: soon, 2: expired (logged once) */
     uv_fs_event_t cert_event;
     uv_timer_t cert_poll, cert_debounce;
     bool cert_watching;

@@ -336,11 +336,11 @@ static int find_target(struct wdn_sidecar *sc, const char *app_id, struct wdn__s
     rc = wdn__sc_dns_template_expand(sc->peer_dns, sc->ns, app_id, out->host, sizeof(out->host),
                                      &out->port);
     if (rc == WDN_EINVAL)
-        wdn_log_warn("cannot resolve app_id=%s: not a DNS label (letters, digits and inner "
+        wdn_log_info("cannot resolve app_id=%s: not a DNS label (letters, digits and inner "
                      "hyphens, at most 63), so --peer-dns cannot name it; map it in --peers",
                      app_id);
     else if (rc)
-        wdn_log_warn("cannot resolve app_id=%s: --peer-dns gives a name that is too long", app_id);
+        wdn_log_info("cannot resolve app_id=%s: --peer-dns gives a name that is too long", app_id);
     if (rc == 0)
         memcpy(out->app_id, app_id, strlen(app_id) + 1);
     return rc;
@@ -380,8 +380,10 @@ static struct wdn__sc_dns *dns_slot(struct wdn_sidecar *sc, const char *host, in
     return e;
 }
 
-/* Replaces out->host by a fresh cached address, or keeps the name and asks the main loop for a
- * lookup. */
+/* Replaces out->host by a cached address, or keeps the name; asks the main loop for a lookup
+ * when the addresses are older than the TTL. Addresses past the TTL are still used while the
+ * new lookup runs (pods that went away fail over to the next address); after every address
+ * failed, or when a lookup found none, the name goes to the pool, which resolves it itself. */
 static void pick_address(struct wdn_sidecar *sc, struct wdn__sc_peer *out)
 {
     uint64_t now = wdn_clock_mono_ms();
@@ -395,9 +397,10 @@ static void pick_address(struct wdn_sidecar *sc, struct wdn__sc_peer *out)
         e = dns_slot(sc, out->host, out->port);
     if (e != NULL) {
         e->used_ms = now;
-        if (e->naddrs > 0 && e->expires_ms > now) {
+        if (e->naddrs > 0)
             memcpy(out->host, e->addrs[e->cur], strlen(e->addrs[e->cur]) + 1);
-        } else if (!e->in_flight && !e->wanted && now >= e->next_try_ms && sc->dns_ready) {
+        if (e->expires_ms <= now && !e->in_flight && !e->wanted && now >= e->next_try_ms &&
+            sc->dns_ready) {
             e->wanted = true;
             uv_async_send(&sc->dns_async);
         }
@@ -441,6 +444,7 @@ void wdn__sc_resolve_forget(struct wdn_sidecar *sc, const char *app_id)
             e->cur = (e->cur + 1) % e->naddrs;
             if (++e->fails >= e->naddrs) {
                 /* Every address failed once: look the name up again. */
+                e->naddrs = 0;
                 e->expires_ms = 0;
                 e->next_try_ms = 0;
                 e->fails = 0;
@@ -487,10 +491,14 @@ static void on_dns_done(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
     pthread_mutex_lock(&sc->peers_mu);
     e->in_flight = false;
     e->next_try_ms = now + WDN_SIDECAR_DNS_RETRY_MS;
-    e->naddrs = n;
-    e->cur = e->fails = 0;
-    e->expires_ms = n > 0 ? now + WDN_SIDECAR_DNS_TTL_MS : 0;
-    memcpy(e->addrs, addrs, n * sizeof(addrs[0]));
+    /* A failed lookup keeps the addresses it had (a DNS hiccup should not stop traffic to
+     * pods that are fine); connection failures still walk through them and clear them. */
+    if (n > 0) {
+        e->naddrs = n;
+        e->cur = e->fails = 0;
+        e->expires_ms = now + WDN_SIDECAR_DNS_TTL_MS;
+        memcpy(e->addrs, addrs, n * sizeof(addrs[0]));
+    }
     if (n > 0)
         wdn_log_debug("resolved host=%s addresses=%zu first=%s", e->host, n, addrs[0]);
     else
