@@ -128,6 +128,11 @@ int wdn__sc_dns_template_expand(const char *tmpl, const char *ns, const char *ap
                                 size_t cap, int *port);
 /** True when s is one DNS label: 1..63 of letters, digits and inner hyphens. */
 bool wdn__sc_dns_label(const char *s);
+/** Stores addresses (numeric, borrowed) for host:port as a lookup would, for n <=
+ * WDN_SIDECAR_DNS_MAX_ADDRS (more are dropped). For tests of the failover order. 0 or WDN_ENOMEM/
+ * WDN_EBUSY (no free slot), WDN_EINVAL (not numeric). */
+int wdn__sc_dns_put(struct wdn_sidecar *sc, const char *host, int port, const char *const *addrs,
+                    size_t n);
 /** Starts the address cache's wake-up on the main loop; stop closes it (the loop runs on). */
 int wdn__sc_dns_start(struct wdn_sidecar *sc);
 void wdn__sc_dns_stop(struct wdn_sidecar *sc);

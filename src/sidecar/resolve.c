@@ -454,6 +454,37 @@ void wdn__sc_resolve_forget(struct wdn_sidecar *sc, const char *app_id)
     pthread_mutex_unlock(&sc->peers_mu);
 }
 
+int wdn__sc_dns_put(struct wdn_sidecar *sc, const char *host, int port, const char *const *addrs,
+                    size_t n)
+{
+    struct wdn__sc_dns *e;
+    int rc = 0;
+
+    if (n > WDN_SIDECAR_DNS_MAX_ADDRS)
+        n = WDN_SIDECAR_DNS_MAX_ADDRS;
+    if (strlen(host) > WDN_SIDECAR_MAX_HOST_BYTES)
+        return WDN_EINVAL;
+    for (size_t i = 0; i < n; i++)
+        if (!is_numeric(addrs[i]) || strlen(addrs[i]) >= INET6_ADDRSTRLEN)
+            return WDN_EINVAL;
+    pthread_mutex_lock(&sc->peers_mu);
+    e = dns_find(sc, host, port);
+    if (e == NULL)
+        e = dns_slot(sc, host, port);
+    if (e == NULL) {
+        rc = WDN_EBUSY;
+    } else {
+        for (size_t i = 0; i < n; i++)
+            memcpy(e->addrs[i], addrs[i], strlen(addrs[i]) + 1);
+        e->naddrs = n;
+        e->cur = e->fails = 0;
+        e->expires_ms = wdn_clock_mono_ms() + WDN_SIDECAR_DNS_TTL_MS;
+        e->next_try_ms = 0;
+    }
+    pthread_mutex_unlock(&sc->peers_mu);
+    return rc;
+}
+
 /* ---- Lookups on the main loop ------------------------------------------------------------- */
 
 static void on_dns_done(uv_getaddrinfo_t *req, int status, struct addrinfo *res)

@@ -230,6 +230,48 @@ static void test_address_cache(void **state)
     bare_free(sc);
 }
 
+/* Several addresses for one name: used in turn after connection failures, and once all have
+ * failed the name goes back to the pool (and a new lookup). */
+static void test_failover_order(void **state)
+{
+    struct wdn_sidecar *sc = bare("{app-id}-warden.{namespace}.svc.cluster.local:50002");
+    const char *addrs[] = {"10.0.0.1", "10.0.0.2", "fd00::3"};
+    struct wdn__sc_peer p;
+
+    (void)state;
+    assert_int_equal(
+        wdn__sc_dns_put(sc, "weather-warden.prod.svc.cluster.local", 50002, addrs, 3), 0);
+    assert_int_equal(wdn__sc_resolve(sc, "weather", &p), 0);
+    assert_string_equal(p.host, "10.0.0.1");
+    assert_int_equal(wdn__sc_resolve(sc, "weather", &p), 0);
+    assert_string_equal(p.host, "10.0.0.1"); /* no failure: the same address */
+    wdn__sc_resolve_forget(sc, "weather");
+    assert_int_equal(wdn__sc_resolve(sc, "weather", &p), 0);
+    assert_string_equal(p.host, "10.0.0.2");
+    wdn__sc_resolve_forget(sc, "weather");
+    assert_int_equal(wdn__sc_resolve(sc, "weather", &p), 0);
+    assert_string_equal(p.host, "fd00::3");
+    wdn__sc_resolve_forget(sc, "weather");
+    assert_int_equal(wdn__sc_resolve(sc, "weather", &p), 0);
+    assert_string_equal(p.host, "weather-warden.prod.svc.cluster.local");
+    /* Another app's failure does not move this one. */
+    assert_int_equal(
+        wdn__sc_dns_put(sc, "weather-warden.prod.svc.cluster.local", 50002, addrs, 3), 0);
+    wdn__sc_resolve_forget(sc, "other");
+    assert_int_equal(wdn__sc_resolve(sc, "weather", &p), 0);
+    assert_string_equal(p.host, "10.0.0.1");
+    /* The cache is bounded: the least recently used names make room. */
+    for (int i = 0; i < WDN_SIDECAR_DNS_MAX_NAMES + 10; i++) {
+        char h[32];
+        snprintf(h, sizeof(h), "h%d.example", i);
+        assert_int_equal(wdn__sc_dns_put(sc, h, 1, addrs, 1), 0);
+    }
+    assert_int_equal(sc->n_dns, WDN_SIDECAR_DNS_MAX_NAMES);
+    const char *bad[] = {"not-an-address"};
+    assert_int_equal(wdn__sc_dns_put(sc, "x", 1, bad, 1), WDN_EINVAL);
+    bare_free(sc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -238,6 +280,7 @@ int main(void)
         cmocka_unit_test(test_template_expand),
         cmocka_unit_test(test_peers_names_and_order),
         cmocka_unit_test(test_address_cache),
+        cmocka_unit_test(test_failover_order),
     };
     wdn_log_init("test", WDN_LOG_ERROR, false);
     return cmocka_run_group_tests(tests, NULL, NULL);
