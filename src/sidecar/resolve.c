@@ -389,7 +389,9 @@ static void pick_address(struct wdn_sidecar *sc, struct wdn__sc_peer *out)
     uint64_t now = wdn_clock_mono_ms();
     struct wdn__sc_dns *e;
 
-    if (is_numeric(out->host))
+    /* The caller checks the callee's certificate against the app ID when it is a DNS label,
+     * else against the host: then the host must stay the name the certificate carries. */
+    if (is_numeric(out->host) || !wdn__sc_dns_label(out->app_id))
         return;
     pthread_mutex_lock(&sc->peers_mu);
     e = dns_find(sc, out->host, out->port);

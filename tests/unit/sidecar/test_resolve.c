@@ -260,6 +260,16 @@ static void test_failover_order(void **state)
     wdn__sc_resolve_forget(sc, "other");
     assert_int_equal(wdn__sc_resolve(sc, "weather", &p), 0);
     assert_string_equal(p.host, "10.0.0.1");
+    /* An app ID that is not a DNS label keeps the host name: the callee's certificate is
+     * checked against it. */
+    struct wdn__sc_peer st = {.app_id = "my_app", .host = "peer.example.internal", .port = 7};
+    sc->peers = malloc(sizeof(st));
+    assert_non_null(sc->peers);
+    sc->peers[0] = st;
+    sc->n_static = sc->n_peers = sc->cap_peers = 1;
+    assert_int_equal(wdn__sc_dns_put(sc, "peer.example.internal", 7, addrs, 3), 0);
+    assert_int_equal(wdn__sc_resolve(sc, "my_app", &p), 0);
+    assert_string_equal(p.host, "peer.example.internal");
     /* The cache is bounded: the least recently used names make room. */
     for (int i = 0; i < WDN_SIDECAR_DNS_MAX_NAMES + 10; i++) {
         char h[32];
