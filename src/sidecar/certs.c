@@ -76,7 +76,7 @@ static BIO *bio_of(const struct wdn_buf *b)
 }
 
 /* Every PEM certificate in b, in order. At least one, at most max; else NULL. */
-static STACK_OF(X509) *read_certs(const struct wdn_buf *b, size_t max)
+static STACK_OF(X509) * read_certs(const struct wdn_buf *b, size_t max)
 {
     STACK_OF(X509) *sk = sk_X509_new_null();
     BIO *bio = bio_of(b);
@@ -133,7 +133,7 @@ static void serial_hex(X509 *x, char *buf, size_t cap)
 }
 
 /* The checks a certificate set must pass, on parsed objects. */
-static int check_set(struct wdn_sidecar *sc, X509 *leaf, STACK_OF(X509) *chain, EVP_PKEY *key,
+static int check_set(struct wdn_sidecar *sc, X509 *leaf, STACK_OF(X509) * chain, EVP_PKEY *key,
                      X509_STORE *store, struct wdn_diag *d)
 {
     X509_STORE_CTX *vc = NULL;
@@ -358,8 +358,7 @@ static void check_expiry(struct wdn_sidecar *sc)
         wdn_log_error("the workload certificate in %s has expired: peers refuse it until the "
                       "files are renewed",
                       sc->cert_dir);
-    } else if (left > 0 && left < WDN_SIDECAR_CERT_EXPIRY_WARN_SECS &&
-               sc->cert_expiry_warned < 1) {
+    } else if (left > 0 && left < WDN_SIDECAR_CERT_EXPIRY_WARN_SECS && sc->cert_expiry_warned < 1) {
         sc->cert_expiry_warned = 1;
         wdn_log_warn("the workload certificate in %s expires in %lld s and has not been renewed",
                      sc->cert_dir, (long long)left);

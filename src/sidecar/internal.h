@@ -19,9 +19,9 @@
 
 #define WDN__SC_MAX_WORKERS 64
 #define WDN__SC_MAX_WATCHES 32
-#define WDN__SC_MAX_RETIRED 2048 /* TLS contexts kept after rotations (pools borrow them): two
-                                  per rotation, so 1024 rotations (cert-manager renewing an
-                                  hourly certificate: over a month) before a restart is needed */
+/* TLS contexts kept after rotations (pools borrow them): two per rotation, so 1024 rotations
+ * (cert-manager renewing an hourly certificate: over a month) before a restart is needed. */
+#define WDN__SC_MAX_RETIRED 2048
 
 /* ---- Configuration snapshot: immutable once built, reference-counted ---------------------- */
 
@@ -229,7 +229,7 @@ struct wdn_sidecar {
     pthread_mutex_t peers_mu;
     struct wdn__sc_peer *peers; /* static entries first, then cached registry entries */
     size_t n_static, n_peers, cap_peers;
-    char *peer_dns;                                       /* --peer-dns template, or NULL */
+    char *peer_dns;                                     /* --peer-dns template, or NULL */
     struct wdn__sc_dns *dns[WDN_SIDECAR_DNS_MAX_NAMES]; /* under peers_mu */
     size_t n_dns;
     uv_async_t dns_async; /* wakes the main loop to start lookups */

@@ -197,8 +197,8 @@ int wdn_sidecar_new(const struct wdn_sidecar_opts *o, struct wdn_sidecar **out, 
     sc->spiffe_id = malloc(WDN_SPIFFE_MAX_ID_BYTES + 1);
     if (!sc->trust_domain || !sc->ns || !sc->spiffe_id || (o->cert_dir && !sc->cert_dir))
         goto out;
-    rc = wdn_pki_spiffe_format(sc->spiffe_id, WDN_SPIFFE_MAX_ID_BYTES + 1, sc->trust_domain,
-                               sc->ns, sc->app_id, d);
+    rc = wdn_pki_spiffe_format(sc->spiffe_id, WDN_SPIFFE_MAX_ID_BYTES + 1, sc->trust_domain, sc->ns,
+                               sc->app_id, d);
     if (rc) {
         char why[512];
         wdn_fmt(why, sizeof(why), "%s", d ? d->msg : "invalid");
@@ -498,7 +498,7 @@ int wdn_sidecar_run(struct wdn_sidecar *sc, struct wdn_diag *d)
     sc->metrics = (struct wdn__sc_listener){.base = {.on_req = wdn__sc_metrics_on_req}, .sc = sc};
     if (rc == 0)
         rc = start_server(sc, &sc->api, sc->listen_address, sc->http_port, sc->workers, NULL,
-                      &sc->srv_api, &sc->bound_http, "API (--http-port)", d);
+                          &sc->srv_api, &sc->bound_http, "API (--http-port)", d);
     if (rc == 0)
         rc = start_server(sc, &sc->internal[0], sc->internal_address, sc->internal_port,
                           sc->workers, sc->tls_server, &sc->srv_internal, &sc->bound_internal,

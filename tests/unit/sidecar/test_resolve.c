@@ -103,9 +103,8 @@ static void test_template_expand(void **state)
     int port = 0;
 
     (void)state;
-    assert_int_equal(wdn__sc_dns_template_expand(k8s, "prod", "mcp-server", host, sizeof(host),
-                                                 &port),
-                     0);
+    assert_int_equal(
+        wdn__sc_dns_template_expand(k8s, "prod", "mcp-server", host, sizeof(host), &port), 0);
     assert_string_equal(host, "mcp-server-warden.prod.svc.cluster.local");
     assert_int_equal(port, 50002);
     assert_int_equal(
@@ -114,8 +113,8 @@ static void test_template_expand(void **state)
     assert_string_equal(host, "Ab.Ab");
     assert_int_equal(port, 7);
     /* App IDs may hold '_' and be 128 long; DNS labels may not. */
-    assert_int_equal(
-        wdn__sc_dns_template_expand(k8s, "prod", "my_app", host, sizeof(host), &port), WDN_EINVAL);
+    assert_int_equal(wdn__sc_dns_template_expand(k8s, "prod", "my_app", host, sizeof(host), &port),
+                     WDN_EINVAL);
     memset(app, 'a', 64);
     app[64] = '\0';
     assert_int_equal(wdn__sc_dns_template_expand(k8s, "prod", app, host, sizeof(host), &port),
@@ -128,8 +127,8 @@ static void test_template_expand(void **state)
                      WDN_ELIMIT);
     /* The small buffer is never overrun. */
     char small[8];
-    assert_int_equal(
-        wdn__sc_dns_template_expand(k8s, "prod", "mcp", small, sizeof(small), &port), WDN_ELIMIT);
+    assert_int_equal(wdn__sc_dns_template_expand(k8s, "prod", "mcp", small, sizeof(small), &port),
+                     WDN_ELIMIT);
 }
 
 static void test_peers_names_and_order(void **state)
@@ -239,8 +238,8 @@ static void test_failover_order(void **state)
     struct wdn__sc_peer p;
 
     (void)state;
-    assert_int_equal(
-        wdn__sc_dns_put(sc, "weather-warden.prod.svc.cluster.local", 50002, addrs, 3), 0);
+    assert_int_equal(wdn__sc_dns_put(sc, "weather-warden.prod.svc.cluster.local", 50002, addrs, 3),
+                     0);
     assert_int_equal(wdn__sc_resolve(sc, "weather", &p), 0);
     assert_string_equal(p.host, "10.0.0.1");
     assert_int_equal(wdn__sc_resolve(sc, "weather", &p), 0);
@@ -255,8 +254,8 @@ static void test_failover_order(void **state)
     assert_int_equal(wdn__sc_resolve(sc, "weather", &p), 0);
     assert_string_equal(p.host, "weather-warden.prod.svc.cluster.local");
     /* Another app's failure does not move this one. */
-    assert_int_equal(
-        wdn__sc_dns_put(sc, "weather-warden.prod.svc.cluster.local", 50002, addrs, 3), 0);
+    assert_int_equal(wdn__sc_dns_put(sc, "weather-warden.prod.svc.cluster.local", 50002, addrs, 3),
+                     0);
     wdn__sc_resolve_forget(sc, "other");
     assert_int_equal(wdn__sc_resolve(sc, "weather", &p), 0);
     assert_string_equal(p.host, "10.0.0.1");
@@ -285,12 +284,9 @@ static void test_failover_order(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_dns_label),
-        cmocka_unit_test(test_template_check),
-        cmocka_unit_test(test_template_expand),
-        cmocka_unit_test(test_peers_names_and_order),
-        cmocka_unit_test(test_address_cache),
-        cmocka_unit_test(test_failover_order),
+        cmocka_unit_test(test_dns_label),       cmocka_unit_test(test_template_check),
+        cmocka_unit_test(test_template_expand), cmocka_unit_test(test_peers_names_and_order),
+        cmocka_unit_test(test_address_cache),   cmocka_unit_test(test_failover_order),
     };
     wdn_log_init("test", WDN_LOG_ERROR, false);
     return cmocka_run_group_tests(tests, NULL, NULL);
