@@ -86,6 +86,14 @@ static int t_progress(struct wdn_mcp_call *call, json_t *args, void *ud)
     return wdn_mcp_call_text(call, "Tool with progress executed successfully");
 }
 
+/* SSE polling (server-sse-polling): the server closed this POST's connection after the priming
+ * event; the tool takes a while, and its result reaches the client on its GET + Last-Event-ID. */
+static int t_reconnection(struct wdn_mcp_call *call, json_t *args, void *ud)
+{
+    usleep(200000);
+    return wdn_mcp_call_text(call, "Reconnection test completed");
+}
+
 /* Asks the client something and reports the answer as the tool's text. */
 static int ask_client(struct wdn_mcp_call *call, const char *method, json_t *params,
                       const char *prefix, bool elicitation)
@@ -306,7 +314,13 @@ static int complete(const char *ref, const char *arg, const char *value, json_t 
 int main(int argc, char **argv)
 {
     struct wdn_mcp_server_config cfg = {
-        .name = "warden-conformance-server", .version = WDN_VERSION, .path = "/mcp"};
+        .name = "warden-conformance-server",
+        .version = WDN_VERSION,
+        .path = "/mcp",
+        /* Resumable streams and SSE polling: a tools/call's POST stream closes after its
+         * priming event and the client fetches the result with GET + Last-Event-ID. */
+        .resumable = true,
+        .sse_poll_ms = 100};
     const struct wdn_mcp_tool tools[] = {
         {"test_simple_text", NULL, "Returns simple text", NO_ARGS, NULL, NULL, t_simple_text, NULL},
         {"test_image_content", NULL, "Returns an image", NO_ARGS, NULL, NULL, t_image, NULL},
@@ -320,6 +334,8 @@ int main(int argc, char **argv)
         {"test_error_handling", NULL, "Always fails", NO_ARGS, NULL, NULL, t_error, NULL},
         {"test_tool_with_progress", NULL, "Reports progress", NO_ARGS, NULL, NULL, t_progress,
          NULL},
+        {"test_reconnection", NULL, "Answers after its SSE connection was closed (polling)",
+         NO_ARGS, NULL, NULL, t_reconnection, NULL},
         {"test_sampling", NULL, "Asks the client's LLM",
          "{\"type\":\"object\",\"properties\":{\"prompt\":{\"type\":\"string\"}},"
          "\"required\":[\"prompt\"]}",

@@ -152,6 +152,17 @@ struct wdn_mcp_server_config {
     /* Origin values accepted exactly (scheme://host[:port]); NULL: http(s) origins whose host
        is in allowed_hosts. */
     const char *const *allowed_origins;
+    /* Resumable SSE streams (sessions of 2025-11-25 and later only; stateless servers cannot
+       resume): every SSE event carries an id "<stream>-<seq>", each SSE stream opens with a
+       priming event (an id and empty data), and the last events of each stream are kept
+       (WDN_MCP_RESUME_* in src/base/limits.h) so that a client which lost the connection
+       resumes with GET + Last-Event-ID and gets the rest of that stream only. */
+    bool resumable;
+    /* SSE polling (SEP-1699), 0 = off; implies resumable. Priming events carry
+       "retry: sse_poll_ms" (at most WDN_MCP_RESUME_MAX_RETRY_MS), and the POST stream of a
+       tools/call is closed right after its priming event, so that no connection is held while
+       the tool runs: the client reconnects with GET + Last-Event-ID and gets the result. */
+    long sse_poll_ms;
 };
 
 /** A new server, or NULL (out of memory or missing name/version). Free with _free. */
@@ -314,8 +325,11 @@ struct wdn_mcp_out_header {
  * Where the server writes the answer. head is called exactly once, before any body bytes.
  * body carries raw bytes: a JSON document, or SSE events already framed ("data: ...\n\n").
  * When wdn_mcp_server_handle returns and *stream is NULL, the response is complete. end is
- * called only for a stream left open (a GET stream) when the server closes it. Callbacks
- * return 0, or non-zero when the connection is gone (the server then stops writing).
+ * called for a stream left open (a GET stream) when the server closes it, and, on a server
+ * with sse_poll_ms, while wdn_mcp_server_handle still runs, when it closes the connection of a
+ * POST's SSE stream early (the request goes on; the rest of its stream waits for a GET with
+ * Last-Event-ID); body is not called after end. An out without end is never closed early.
+ * Callbacks return 0, or non-zero when the connection is gone (the server then stops writing).
  */
 struct wdn_mcp_http_out {
     int (*head)(void *ud, int status, const struct wdn_mcp_out_header *headers, size_t n);
@@ -336,7 +350,10 @@ struct wdn_mcp_http_out {
 int wdn_mcp_server_handle(struct wdn_mcp_server *srv, const struct wdn_mcp_http_request *req,
                           const struct wdn_mcp_http_out *out, struct wdn_mcp_stream **stream);
 
-/** Detaches a GET stream whose connection closed; the server forgets out. Idempotent per stream. */
+/**
+ * Detaches a GET stream whose connection closed; the server forgets out. Idempotent per stream.
+ * A resumable stream stays resumable (GET + Last-Event-ID) for WDN_MCP_RESUME_TTL_MS.
+ */
 void wdn_mcp_server_stream_close(struct wdn_mcp_server *srv, struct wdn_mcp_stream *stream);
 
 /**

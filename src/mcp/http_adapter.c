@@ -33,8 +33,9 @@ struct mreq {
     bool work_done, server_ended, gone;
     struct wdn_mcp_stream *stream;
 
-    /* Loop thread only. */
-    bool started, finished;
+    /* Loop thread only. responded: the HTTP response is over (the core may still run, after it
+     * closed a POST's SSE connection early for polling); finished: everything is over. */
+    bool started, responded, finished;
 };
 
 static void on_closed(uv_handle_t *handle)
@@ -77,7 +78,7 @@ static int o_body(void *ud, const char *p, size_t n)
     int rc;
 
     pthread_mutex_lock(&m->mu);
-    rc = m->gone ? WDN_ECLOSED : wdn_buf_append(&m->pending, p, n);
+    rc = m->gone || m->server_ended ? WDN_ECLOSED : wdn_buf_append(&m->pending, p, n);
     if (rc == 0)
         uv_async_send(&m->async);
     pthread_mutex_unlock(&m->mu);
@@ -101,7 +102,7 @@ static void flush(struct mreq *m)
     struct wdn_http_header hh[MAX_OUT_HEADERS];
     struct wdn_mcp_stream *to_close = NULL;
     struct wdn_buf out;
-    bool done, respond_whole = false;
+    bool done, end_early, respond_whole = false;
     int status = 0;
     size_t i, nh = 0;
 
@@ -128,13 +129,18 @@ static void flush(struct mreq *m)
         m->stream = NULL;
     }
     done = m->work_done && (m->stream == NULL || m->server_ended || m->gone);
+    /* The core ended a POST's SSE connection while the request still runs (polling). */
+    end_early = !m->work_done && m->server_ended;
     pthread_mutex_unlock(&m->mu);
 
     /* Detach from the core first: after this returns it never calls us again. */
     if (to_close != NULL)
         wdn_mcp_server_stream_close(m->h->srv, to_close);
-    if (respond_whole) {
+    if (m->responded) {
+        m->finished = done;
+    } else if (respond_whole) {
         wdn_http_respond(m->req, status, hh, nh, wdn_buf_str(&out));
+        m->responded = true;
         m->finished = true;
     } else {
         if (status != 0) {
@@ -143,12 +149,15 @@ static void flush(struct mreq *m)
         }
         if (m->started && out.len > 0)
             wdn_http_resp_write(m->req, wdn_buf_str(&out), NULL, NULL);
-        if (done) {
+        if (done || (end_early && m->started)) {
             if (m->started)
                 wdn_http_resp_end(m->req);
             else
                 wdn_http_respond(m->req, 500, NULL, 0, WDN_STR(""));
-            m->finished = true;
+            /* The request is released: nothing touches m->req from here on. */
+            m->responded = true;
+            m->req = NULL;
+            m->finished = done;
         }
     }
     wdn_buf_reset(&out);

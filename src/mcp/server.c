@@ -45,6 +45,35 @@ struct prompt {
     void *ud;
 };
 
+/* One event kept for replay: its framed bytes, id line included. */
+struct revent {
+    struct revent *next;
+    uint64_t seq;
+    size_t len;
+    char data[];
+};
+
+/*
+ * A resumable SSE stream (a POST's answer or a standalone GET stream) of a session. Its events
+ * are numbered from 1 (the priming event is "<id>-0" and is not kept) and the last ones are kept
+ * within the WDN_MCP_RESUME_* limits, so that a client that lost the connection can come back
+ * with GET + Last-Event-ID. At most one connection is attached at a time (live).
+ */
+struct rstream {
+    uint64_t id; /* unique within the server, so event ids are unique within a session */
+    bool is_get; /* a standalone GET stream, else a POST's answer */
+    bool ended;  /* the response went out (or the session ended): no more events */
+    uint64_t next_seq, first_seq; /* next number to give; oldest event still kept */
+    struct revent *head, *tail;
+    size_t nevents, nbytes;
+    uint64_t idle_since_ms;       /* when it ended or lost its connection; 0: in use */
+    int refs;                     /* the session's list, plus a request still running */
+    bool unlinked;                /* no longer in its session's list */
+    struct wdn_mcp_http_out live; /* the attached connection; live.body NULL when none */
+    struct wdn_mcp_stream *handle; /* the GET connection attached, when it is one */
+    struct rstream *next;
+};
+
 struct session {
     char id[SESSION_ID_LEN + 1];
     char version[16];
@@ -52,12 +81,17 @@ struct session {
     json_t *subs;  /* resources/subscribe: an object whose keys are the subscribed URIs */
     json_t *caps;  /* the client's capabilities from initialize */
     uint64_t last_used_ms;
+    struct rstream *rs; /* resumable streams, newest first */
+    size_t nrs;
     struct session *next;
 };
 
+/* An open GET connection: a standalone stream, or a resumed one (GET + Last-Event-ID). */
 struct wdn_mcp_stream {
     struct wdn_mcp_http_out out;
     char session[SESSION_ID_LEN + 1];
+    struct rstream *rs; /* the resumable stream it carries, or NULL */
+    bool standalone;    /* carries server notifications (not a POST's answer) */
     struct wdn_mcp_stream *next;
 };
 
@@ -79,6 +113,8 @@ struct pending {
 struct wdn_mcp_server {
     char *name, *version, *title, *instructions, *path;
     bool stateless, sse_responses;
+    bool resumable;
+    long poll_ms;
     char **hosts;   /* NULL-terminated; NULL means the loopback names */
     char **origins; /* NULL-terminated or NULL */
     bool any_host;
@@ -102,6 +138,8 @@ struct wdn_mcp_server {
     pthread_cond_t reply_cv; /* signalled when a pending request got its reply */
     uint64_t next_request_id;
     int stateless_log_level;
+    uint64_t next_stream_id;
+    size_t resume_bytes; /* bytes kept for replay by all streams */
 };
 
 /* One HTTP exchange: how the answer is being written. */
@@ -115,6 +153,8 @@ struct exchange {
     bool modern;
     int log_level;
     json_t *client_caps; /* owned reference: the session's, or NULL when unknown */
+    bool resumable;      /* the session's SSE streams get ids and replay buffers */
+    struct rstream *rs;  /* this POST's resumable stream (one reference), or NULL */
 };
 
 struct wdn_mcp_call {
@@ -195,6 +235,10 @@ struct wdn_mcp_server *wdn_mcp_server_new(const struct wdn_mcp_server_config *cf
     pthread_cond_init(&srv->reply_cv, NULL);
     srv->stateless = cfg->stateless;
     srv->sse_responses = cfg->sse_responses;
+    srv->poll_ms = cfg->sse_poll_ms > 0 ? cfg->sse_poll_ms : 0;
+    if (srv->poll_ms > WDN_MCP_RESUME_MAX_RETRY_MS)
+        srv->poll_ms = WDN_MCP_RESUME_MAX_RETRY_MS;
+    srv->resumable = cfg->resumable || srv->poll_ms > 0;
     srv->stateless_log_level = -1;
     srv->name = xstrdup(cfg->name);
     srv->version = xstrdup(cfg->version);
@@ -214,25 +258,22 @@ struct wdn_mcp_server *wdn_mcp_server_new(const struct wdn_mcp_server_config *cf
     return srv;
 }
 
+static void session_destroy(struct wdn_mcp_server *srv, struct session *victim);
+
 void wdn_mcp_server_free(struct wdn_mcp_server *srv)
 {
     size_t i;
 
     if (srv == NULL)
         return;
+    while (srv->sessions != NULL)
+        session_destroy(srv, srv->sessions);
     while (srv->streams != NULL) {
         struct wdn_mcp_stream *st = srv->streams;
         srv->streams = st->next;
         if (st->out.end != NULL)
             st->out.end(st->out.ud);
         free(st);
-    }
-    while (srv->sessions != NULL) {
-        struct session *s = srv->sessions;
-        srv->sessions = s->next;
-        json_decref(s->subs);
-        json_decref(s->caps);
-        free(s);
     }
     for (i = 0; i < srv->ntools; i++) {
         free(srv->tools[i].name);
@@ -583,20 +624,6 @@ static int sse_frame(struct wdn_buf *b, const json_t *msg)
     return rc;
 }
 
-static void ex_event(struct exchange *ex, const json_t *msg)
-{
-    struct wdn_buf b;
-
-    if (!ex->head_sent) {
-        ex->sse = true;
-        ex_head(ex, 200, "text/event-stream", NULL);
-    }
-    wdn_buf_init(&b, WDN_SSE_MAX_EVENT_BYTES);
-    if (sse_frame(&b, msg) == 0)
-        ex_body(ex, b.data, b.len);
-    wdn_buf_reset(&b);
-}
-
 /* Sends a whole JSON body with a status, the way every HTTP-level error is answered. */
 static void ex_json(struct exchange *ex, int status, const json_t *doc)
 {
@@ -763,6 +790,220 @@ static bool origin_allowed(const struct wdn_mcp_server *srv, struct wdn_str orig
 }
 
 /* ---------------------------------------------------------------------------------------- */
+/* Resumable streams (the caller holds srv->mu)                                               */
+
+static void stream_unlink(struct wdn_mcp_server *srv, struct wdn_mcp_stream *st)
+{
+    struct wdn_mcp_stream **pp;
+
+    for (pp = &srv->streams; *pp != NULL; pp = &(*pp)->next) {
+        if (*pp == st) {
+            *pp = st->next;
+            break;
+        }
+    }
+}
+
+/*
+ * Lets go of the connection a stream is attached to. A GET connection is ended (the client
+ * sees its stream end and may resume) and its handle freed; a POST's connection is ended when
+ * end_post is set (polling, or a client that resumed elsewhere), else just forgotten.
+ */
+static void rs_detach(struct wdn_mcp_server *srv, struct rstream *rs, bool end_post)
+{
+    if (rs->handle != NULL) {
+        struct wdn_mcp_stream *h = rs->handle;
+        stream_unlink(srv, h);
+        if (h->out.end != NULL)
+            h->out.end(h->out.ud);
+        free(h);
+    } else if (rs->live.body != NULL && end_post && rs->live.end != NULL) {
+        rs->live.end(rs->live.ud);
+    }
+    rs->handle = NULL;
+    memset(&rs->live, 0, sizeof(rs->live));
+    rs->idle_since_ms = wdn_clock_mono_ms();
+}
+
+static void rs_drop_head(struct wdn_mcp_server *srv, struct rstream *rs)
+{
+    struct revent *ev = rs->head;
+
+    rs->head = ev->next;
+    if (rs->head == NULL)
+        rs->tail = NULL;
+    rs->nevents--;
+    rs->nbytes -= ev->len;
+    srv->resume_bytes -= ev->len;
+    rs->first_seq = ev->seq + 1;
+    free(ev);
+}
+
+static void rs_release(struct wdn_mcp_server *srv, struct rstream *rs)
+{
+    if (--rs->refs > 0)
+        return;
+    while (rs->head != NULL)
+        rs_drop_head(srv, rs);
+    free(rs);
+}
+
+/* Takes a stream out of its session: no more events, its connection ended. */
+static void rs_unlink(struct wdn_mcp_server *srv, struct session *s, struct rstream *rs)
+{
+    struct rstream **pp;
+
+    for (pp = &s->rs; *pp != NULL; pp = &(*pp)->next) {
+        if (*pp == rs) {
+            *pp = rs->next;
+            s->nrs--;
+            break;
+        }
+    }
+    rs->unlinked = true;
+    rs->ended = true;
+    rs_detach(srv, rs, true);
+    rs_release(srv, rs);
+}
+
+/* Drops the streams nobody used for WDN_MCP_RESUME_TTL_MS (a running request keeps its own). */
+static void rs_sweep(struct wdn_mcp_server *srv, struct session *s, uint64_t now)
+{
+    struct rstream *rs = s->rs, *next;
+
+    for (; rs != NULL; rs = next) {
+        next = rs->next;
+        if (rs->refs == 1 && rs->idle_since_ms != 0 &&
+            now - rs->idle_since_ms > WDN_MCP_RESUME_TTL_MS)
+            rs_unlink(srv, s, rs);
+    }
+}
+
+/*
+ * A new resumable stream in session s, holding two references (the session's and the
+ * caller's), or NULL when the session already keeps WDN_MCP_RESUME_MAX_STREAMS streams that
+ * are all in use (the answer is then an SSE stream without ids) or memory ran out.
+ */
+static struct rstream *rs_new(struct wdn_mcp_server *srv, struct session *s, bool is_get)
+{
+    struct rstream *rs, *victim = NULL;
+
+    rs_sweep(srv, s, wdn_clock_mono_ms());
+    if (s->nrs >= WDN_MCP_RESUME_MAX_STREAMS) {
+        /* The oldest stream that no connection or request uses makes room. */
+        for (rs = s->rs; rs != NULL; rs = rs->next)
+            if (rs->refs == 1 && rs->live.body == NULL)
+                victim = rs;
+        if (victim == NULL)
+            return NULL;
+        rs_unlink(srv, s, victim);
+    }
+    rs = calloc(1, sizeof(*rs));
+    if (rs == NULL)
+        return NULL;
+    rs->id = ++srv->next_stream_id;
+    rs->is_get = is_get;
+    rs->next_seq = 1;
+    rs->first_seq = 1;
+    rs->refs = 2;
+    rs->next = s->rs;
+    s->rs = rs;
+    s->nrs++;
+    return rs;
+}
+
+/* The priming event: an id and empty data, with the polling interval when there is one. */
+static int rs_priming(const struct wdn_mcp_server *srv, const struct rstream *rs, char *buf,
+                      size_t cap)
+{
+    int n = srv->poll_ms > 0
+                ? snprintf(buf, cap, "id: %llu-0\nretry: %ld\ndata: \n\n",
+                           (unsigned long long)rs->id, srv->poll_ms)
+                : snprintf(buf, cap, "id: %llu-0\ndata: \n\n", (unsigned long long)rs->id);
+
+    return n > 0 && (size_t)n < cap ? n : 0;
+}
+
+/*
+ * Sends one message on a resumable stream: numbered, kept for replay (the oldest events go
+ * when a limit is reached), and written to the attached connection, if any. A connection that
+ * cannot take it (gone, or too slow: its buffer is full) is ended cleanly; the client resumes
+ * from what it got, or learns with a 400 that the events it missed were dropped.
+ */
+static void rs_emit(struct wdn_mcp_server *srv, struct rstream *rs, const json_t *msg)
+{
+    char *js = NULL;
+    struct revent *ev = NULL;
+    size_t cap;
+    int n;
+
+    if (rs->ended)
+        return;
+    js = json_dumps(msg, JSON_COMPACT);
+    if (js == NULL)
+        return;
+    cap = strlen(js) + 80;
+    ev = malloc(sizeof(*ev) + cap);
+    if (ev == NULL)
+        goto out;
+    n = snprintf(ev->data, cap, "id: %llu-%llu\nevent: message\ndata: %s\n\n",
+                 (unsigned long long)rs->id, (unsigned long long)rs->next_seq, js);
+    if (n <= 0 || (size_t)n >= cap)
+        goto out;
+    ev->len = (size_t)n;
+    ev->seq = rs->next_seq++;
+    ev->next = NULL;
+    if (rs->live.body != NULL && rs->live.body(rs->live.ud, ev->data, ev->len) != 0)
+        rs_detach(srv, rs, true);
+    while (rs->head != NULL && (rs->nevents + 1 > WDN_MCP_RESUME_MAX_EVENTS ||
+                                rs->nbytes + ev->len > WDN_MCP_RESUME_MAX_BYTES ||
+                                srv->resume_bytes + ev->len > WDN_MCP_RESUME_MAX_TOTAL_BYTES))
+        rs_drop_head(srv, rs);
+    if (ev->len > WDN_MCP_RESUME_MAX_BYTES ||
+        srv->resume_bytes + ev->len > WDN_MCP_RESUME_MAX_TOTAL_BYTES) {
+        /* Too big to keep: a resume from before it can no longer be complete. */
+        rs->first_seq = ev->seq + 1;
+        goto out;
+    }
+    if (rs->tail != NULL)
+        rs->tail->next = ev;
+    else
+        rs->head = ev;
+    rs->tail = ev;
+    rs->nevents++;
+    rs->nbytes += ev->len;
+    srv->resume_bytes += ev->len;
+    ev = NULL;
+out:
+    free(ev);
+    free(js);
+}
+
+/* Reads "<stream>-<seq>", two decimal numbers without sign or leading spaces. */
+static bool event_id_parse(struct wdn_str v, uint64_t *stream, uint64_t *seq)
+{
+    uint64_t *cur = stream;
+    size_t i, digits = 0;
+
+    *stream = *seq = 0;
+    if (v.len == 0 || v.len > 41)
+        return false;
+    for (i = 0; i < v.len; i++) {
+        char c = v.p[i];
+        if (c == '-' && cur == stream && digits > 0) {
+            cur = seq;
+            digits = 0;
+            continue;
+        }
+        if (c < '0' || c > '9' || digits >= 20 || *cur > (UINT64_MAX - (uint64_t)(c - '0')) / 10)
+            return false;
+        *cur = *cur * 10 + (uint64_t)(c - '0');
+        digits++;
+    }
+    return cur == seq && digits > 0;
+}
+
+/* ---------------------------------------------------------------------------------------- */
 /* Sessions (the caller holds srv->mu)                                                        */
 
 static struct session *session_find(struct wdn_mcp_server *srv, struct wdn_str id)
@@ -793,11 +1034,7 @@ static void session_sweep(struct wdn_mcp_server *srv, uint64_t now)
         struct session *s = *pp;
         /* A session whose client listens on a GET stream is in use, however quiet. */
         if (now - s->last_used_ms > WDN_MCP_SESSION_IDLE_MS && !session_has_stream(srv, s)) {
-            *pp = s->next;
-            srv->nsessions--;
-            json_decref(s->subs);
-            json_decref(s->caps);
-            free(s);
+            session_destroy(srv, s);
         } else {
             pp = &s->next;
         }
@@ -831,7 +1068,8 @@ static int session_create(struct wdn_mcp_server *srv, const char *version, char 
     return 0;
 }
 
-static void session_delete(struct wdn_mcp_server *srv, struct session *victim)
+/* Unlinks a session and frees it: its connections are ended, its resumable streams dropped. */
+static void session_destroy(struct wdn_mcp_server *srv, struct session *victim)
 {
     struct session **pp;
     struct wdn_mcp_stream **sp = &srv->streams;
@@ -843,6 +1081,8 @@ static void session_delete(struct wdn_mcp_server *srv, struct session *victim)
             break;
         }
     }
+    while (victim->rs != NULL)
+        rs_unlink(srv, victim, victim->rs);
     while (*sp != NULL) {
         struct wdn_mcp_stream *st = *sp;
         if (strcmp(st->session, victim->id) == 0) {
@@ -867,6 +1107,103 @@ size_t wdn_mcp_server_session_count(struct wdn_mcp_server *srv)
     n = srv->nsessions;
     pthread_mutex_unlock(&srv->mu);
     return n;
+}
+
+static bool session_resumable(const struct wdn_mcp_server *srv, const struct session *s)
+{
+    /* Priming events carry empty data, which clients before 2025-11-25 may not expect. */
+    return srv->resumable && strcmp(s->version, WDN_MCP_V2025_11_25) >= 0;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* SSE answers to a POST                                                                      */
+
+/*
+ * Turns the answer into an SSE stream: the head, and in a resumable session a stream record
+ * whose priming event goes out first. The head goes out under the lock so that a client that
+ * resumes at once finds the stream in place.
+ */
+static void ex_sse_begin(struct exchange *ex)
+{
+    struct wdn_mcp_server *srv = ex->srv;
+    struct session *s;
+    char prime[96];
+    int n;
+
+    if (ex->head_sent)
+        return;
+    ex->sse = true;
+    if (!ex->resumable) {
+        ex_head(ex, 200, "text/event-stream", NULL);
+        return;
+    }
+    pthread_mutex_lock(&srv->mu);
+    s = session_find(srv, wdn_str_from_cstr(ex->session));
+    ex->rs = s != NULL ? rs_new(srv, s, false) : NULL;
+    ex_head(ex, 200, "text/event-stream", NULL);
+    if (ex->rs != NULL) {
+        n = rs_priming(srv, ex->rs, prime, sizeof(prime));
+        ex_body(ex, prime, (size_t)n);
+        if (!ex->dead)
+            ex->rs->live = *ex->out;
+        else
+            ex->rs->idle_since_ms = wdn_clock_mono_ms();
+    }
+    pthread_mutex_unlock(&srv->mu);
+}
+
+static void ex_event(struct exchange *ex, const json_t *msg)
+{
+    struct wdn_buf b;
+
+    ex_sse_begin(ex);
+    if (ex->rs != NULL) {
+        pthread_mutex_lock(&ex->srv->mu);
+        rs_emit(ex->srv, ex->rs, msg);
+        pthread_mutex_unlock(&ex->srv->mu);
+        return;
+    }
+    wdn_buf_init(&b, WDN_SSE_MAX_EVENT_BYTES);
+    if (sse_frame(&b, msg) == 0)
+        ex_body(ex, b.data, b.len);
+    wdn_buf_reset(&b);
+}
+
+/*
+ * Polling: closes the POST's connection right after the priming event, so that no connection
+ * is held while the request runs; the client comes back with GET + Last-Event-ID.
+ */
+static void ex_poll_close(struct exchange *ex)
+{
+    if (ex->srv->poll_ms <= 0 || !ex->resumable || ex->out->end == NULL || ex->head_sent)
+        return;
+    ex_sse_begin(ex);
+    if (ex->rs == NULL)
+        return;
+    pthread_mutex_lock(&ex->srv->mu);
+    if (ex->rs->live.ud == ex->out->ud && ex->rs->live.body != NULL)
+        rs_detach(ex->srv, ex->rs, true);
+    pthread_mutex_unlock(&ex->srv->mu);
+    ex->dead = true; /* nothing more goes to this connection, only to the stream */
+}
+
+/* The request is over: its stream ends, and the connection that carries it now (a resumed
+ * GET) is ended too; the POST's own connection is left to the caller. */
+static void ex_finish(struct exchange *ex)
+{
+    struct rstream *rs = ex->rs;
+
+    if (rs == NULL)
+        return;
+    pthread_mutex_lock(&ex->srv->mu);
+    rs->ended = true;
+    if (rs->handle != NULL || (rs->live.body != NULL && rs->live.ud != ex->out->ud))
+        rs_detach(ex->srv, rs, true);
+    else
+        rs_detach(ex->srv, rs, false);
+    rs_release(ex->srv, rs);
+    pthread_mutex_unlock(&ex->srv->mu);
+    ex->rs = NULL;
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -1015,7 +1352,8 @@ int wdn_mcp_call_request(struct wdn_mcp_call *call, const char *method, json_t *
     if (req == NULL)
         goto unlink;
     ex_event(call->ex, req);
-    if (call->ex->dead) {
+    /* A resumable stream keeps the request for the client's next GET; others lose it. */
+    if (call->ex->dead && call->ex->rs == NULL) {
         rc = WDN_ECLOSED;
         goto unlink;
     }
@@ -1918,6 +2256,8 @@ static void process_body(struct exchange *ex, const struct wdn_mcp_http_request 
             resp = wdn_jsonrpc_make_error(m.id, WDN_JSONRPC_INVALID_REQUEST,
                                           "Invalid Request: initialize must be sent alone", NULL);
         } else {
+            if (!batch && strcmp(m.method, "tools/call") == 0)
+                ex_poll_close(ex);
             resp = dispatch(ex, &m, &status);
         }
         any_request = true;
@@ -2043,6 +2383,7 @@ static void handle_post(struct exchange *ex, const struct wdn_mcp_http_request *
             memcpy(ex->session, s->id, sizeof(ex->session));
             ex->log_level = s->log_level;
             ex->client_caps = json_incref(s->caps);
+            ex->resumable = session_resumable(srv, s);
             if (!has_pv)
                 ex->version = static_version(s->version);
         }
@@ -2067,14 +2408,68 @@ out:
     json_decref(root);
 }
 
+/*
+ * GET + Last-Event-ID: replays the events of that stream after that id, then keeps the
+ * connection as the stream's own while it is still open. Only the session's own streams are
+ * found, so no message of another stream (or session) is ever replayed. An id that is
+ * malformed, unknown, expired, or older than what was kept gets 400 (the client cannot get
+ * the whole stream back, so it must not think it did).
+ */
+static void handle_resume(struct exchange *ex, struct session *s, struct wdn_str last,
+                          const struct wdn_mcp_http_out *out, struct wdn_mcp_stream **stream)
+{
+    struct wdn_mcp_server *srv = ex->srv;
+    struct rstream *rs = NULL;
+    struct revent *ev;
+    struct wdn_mcp_stream *h;
+    uint64_t sid, seq;
+
+    if (event_id_parse(last, &sid, &seq)) {
+        rs_sweep(srv, s, wdn_clock_mono_ms());
+        for (rs = s->rs; rs != NULL && rs->id != sid; rs = rs->next)
+            ;
+    }
+    if (rs == NULL || seq >= rs->next_seq || seq + 1 < rs->first_seq) {
+        ex_error(ex, 400, NULL, WDN_MCP_ERR_TRANSPORT,
+                 rs == NULL ? "Bad Request: unknown or expired Last-Event-ID"
+                            : "Bad Request: events after Last-Event-ID are no longer available",
+                 NULL);
+        return;
+    }
+    /* The client says its old connection is gone: this one takes over. */
+    rs_detach(srv, rs, true);
+    ex->sse = true;
+    ex_head(ex, 200, "text/event-stream", NULL);
+    for (ev = rs->head; ev != NULL && !ex->dead; ev = ev->next)
+        if (ev->seq > seq)
+            ex_body(ex, ev->data, ev->len);
+    if (rs->ended || ex->dead)
+        return; /* all there is: the answer is complete */
+    h = calloc(1, sizeof(*h));
+    if (h == NULL)
+        return;
+    h->out = *out;
+    memcpy(h->session, s->id, sizeof(h->session));
+    h->rs = rs;
+    h->standalone = rs->is_get;
+    h->next = srv->streams;
+    srv->streams = h;
+    rs->live = *out;
+    rs->handle = h;
+    rs->idle_since_ms = 0;
+    *stream = h;
+}
+
 static void handle_get(struct exchange *ex, const struct wdn_mcp_http_request *req,
                        const struct wdn_mcp_http_out *out, struct wdn_mcp_stream **stream)
 {
     struct wdn_mcp_server *srv = ex->srv;
-    struct wdn_str accept = {0}, sid = {0};
+    struct wdn_str accept = {0}, sid = {0}, last = {0};
     struct wdn_mcp_stream *st, *it;
+    struct rstream *rs = NULL, *r, *next;
     struct session *s;
-    int c, c_sid;
+    char prime[96];
+    int c, c_sid, c_last;
 
     if (srv->stateless || ex->modern) {
         ex_status(ex, 405, srv->stateless ? "POST" : "GET, POST, DELETE");
@@ -2090,6 +2485,7 @@ static void handle_get(struct exchange *ex, const struct wdn_mcp_http_request *r
                  "Bad Request: Mcp-Session-Id header is required", NULL);
         return;
     }
+    find_header(req, "Last-Event-ID", &last, &c_last);
     pthread_mutex_lock(&srv->mu);
     s = session_find(srv, sid);
     if (s == NULL) {
@@ -2097,8 +2493,20 @@ static void handle_get(struct exchange *ex, const struct wdn_mcp_http_request *r
         ex_error(ex, 404, NULL, WDN_MCP_ERR_SESSION_NOT_FOUND, "Session not found", NULL);
         return;
     }
+    s->last_used_ms = wdn_clock_mono_ms();
+    ex->resumable = session_resumable(srv, s);
+    /* Without resumability the header means nothing here: a plain GET stream, as before. */
+    if (ex->resumable && c_last > 0) {
+        if (c_last == 1)
+            handle_resume(ex, s, wdn_str_trim_ows(last), out, stream);
+        else
+            ex_error(ex, 400, NULL, WDN_MCP_ERR_TRANSPORT,
+                     "Bad Request: duplicate Last-Event-ID", NULL);
+        pthread_mutex_unlock(&srv->mu);
+        return;
+    }
     for (it = srv->streams; it != NULL; it = it->next) {
-        if (strcmp(it->session, s->id) == 0) {
+        if (it->standalone && strcmp(it->session, s->id) == 0) {
             pthread_mutex_unlock(&srv->mu);
             ex_error(ex, 409, NULL, WDN_MCP_ERR_TRANSPORT,
                      "Conflict: only one SSE stream is allowed per session", NULL);
@@ -2111,12 +2519,29 @@ static void handle_get(struct exchange *ex, const struct wdn_mcp_http_request *r
         ex_status(ex, 500, NULL);
         return;
     }
+    if (ex->resumable) {
+        /* A fresh GET gives up the old standalone stream: one per session, never two. */
+        for (r = s->rs; r != NULL; r = next) {
+            next = r->next;
+            if (r->is_get)
+                rs_unlink(srv, s, r);
+        }
+        rs = rs_new(srv, s, true);
+        if (rs != NULL) {
+            rs->refs--; /* only the session holds a GET stream */
+            rs->live = *out;
+            rs->handle = st;
+        }
+    }
     st->out = *out;
+    st->rs = rs;
+    st->standalone = true;
     memcpy(st->session, s->id, sizeof(st->session));
-    s->last_used_ms = wdn_clock_mono_ms();
     /* The head goes out under the lock so that no broadcast can overtake it. */
     ex->sse = true;
     ex_head(ex, 200, "text/event-stream", NULL);
+    if (rs != NULL)
+        ex_body(ex, prime, (size_t)rs_priming(srv, rs, prime, sizeof(prime)));
     st->next = srv->streams;
     srv->streams = st;
     *stream = st;
@@ -2142,7 +2567,7 @@ static void handle_delete(struct exchange *ex, const struct wdn_mcp_http_request
     pthread_mutex_lock(&srv->mu);
     s = session_find(srv, sid);
     if (s != NULL)
-        session_delete(srv, s);
+        session_destroy(srv, s);
     pthread_mutex_unlock(&srv->mu);
     if (s == NULL)
         ex_error(ex, 404, NULL, WDN_MCP_ERR_SESSION_NOT_FOUND, "Session not found", NULL);
@@ -2222,6 +2647,7 @@ int wdn_mcp_server_handle(struct wdn_mcp_server *srv, const struct wdn_mcp_http_
     else
         ex_status(&ex, 405, srv->stateless || ex.modern ? "POST" : "GET, POST, DELETE");
 out:
+    ex_finish(&ex);
     json_decref(ex.client_caps);
     return ex.head_sent ? 0 : WDN_ENOMEM;
 }
@@ -2236,6 +2662,12 @@ void wdn_mcp_server_stream_close(struct wdn_mcp_server *srv, struct wdn_mcp_stre
     for (pp = &srv->streams; *pp != NULL; pp = &(*pp)->next) {
         if (*pp == stream) {
             *pp = stream->next;
+            if (stream->rs != NULL && stream->rs->handle == stream) {
+                /* The client went away; the stream waits for it to come back. */
+                stream->rs->handle = NULL;
+                memset(&stream->rs->live, 0, sizeof(stream->rs->live));
+                stream->rs->idle_since_ms = wdn_clock_mono_ms();
+            }
             free(stream);
             break;
         }
@@ -2247,6 +2679,8 @@ int wdn_mcp_server_broadcast(struct wdn_mcp_server *srv, const char *method, jso
 {
     json_t *n = wdn_jsonrpc_make_request(NULL, method, params);
     struct wdn_mcp_stream *st;
+    struct session *s;
+    struct rstream *rs;
     struct wdn_buf b;
     int count = 0;
 
@@ -2260,8 +2694,17 @@ int wdn_mcp_server_broadcast(struct wdn_mcp_server *srv, const char *method, jso
     }
     pthread_mutex_lock(&srv->mu);
     for (st = srv->streams; st != NULL; st = st->next)
-        if (st->out.body(st->out.ud, b.data, b.len) == 0)
+        if (st->rs == NULL && st->standalone && st->out.body(st->out.ud, b.data, b.len) == 0)
             count++;
+    /* A resumable GET stream keeps the message even while its client is reconnecting. */
+    for (s = srv->sessions; s != NULL; s = s->next) {
+        for (rs = s->rs; rs != NULL; rs = rs->next) {
+            if (rs->is_get && !rs->ended) {
+                rs_emit(srv, rs, n);
+                count++;
+            }
+        }
+    }
     pthread_mutex_unlock(&srv->mu);
     wdn_buf_reset(&b);
     json_decref(n);
@@ -2274,6 +2717,7 @@ int wdn_mcp_server_resource_updated(struct wdn_mcp_server *srv, const char *uri)
                                          json_pack("{s:s}", "uri", uri));
     struct wdn_mcp_stream *st;
     struct session *s;
+    struct rstream *rs;
     struct wdn_buf b;
     int count = 0;
 
@@ -2287,10 +2731,22 @@ int wdn_mcp_server_resource_updated(struct wdn_mcp_server *srv, const char *uri)
     }
     pthread_mutex_lock(&srv->mu);
     for (st = srv->streams; st != NULL; st = st->next) {
+        if (st->rs != NULL || !st->standalone)
+            continue;
         s = session_find(srv, wdn_str_from_cstr(st->session));
         if (s != NULL && json_object_get(s->subs, uri) != NULL &&
             st->out.body(st->out.ud, b.data, b.len) == 0)
             count++;
+    }
+    for (s = srv->sessions; s != NULL; s = s->next) {
+        if (json_object_get(s->subs, uri) == NULL)
+            continue;
+        for (rs = s->rs; rs != NULL; rs = rs->next) {
+            if (rs->is_get && !rs->ended) {
+                rs_emit(srv, rs, n);
+                count++;
+            }
+        }
     }
     pthread_mutex_unlock(&srv->mu);
     wdn_buf_reset(&b);
