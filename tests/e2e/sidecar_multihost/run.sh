@@ -192,6 +192,24 @@ sleep 0.5
 expect_eq "garbage ignored too" "$(serial_of "$PB")" "serial=0B02"
 expect_eq "invocation with the kept certificate" "$(status "http://127.0.0.1:$A/v1.0/invoke/b/method/api/items")" 200
 
+# An intermediate CA: tls.crt holds the leaf then the intermediate, ca.crt only the root; the
+# server sends the chain (verified by openssl against the root alone).
+mkdir -p inter
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout inter/ca.key \
+    -subj "/CN=test intermediate" -out inter.csr 2>/dev/null
+printf 'basicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign\n' > inter.ext
+openssl x509 -req -in inter.csr -CA ca/ca.crt -CAkey ca/ca.key -set_serial 0x1001 -days 1 \
+    -extfile inter.ext -out inter/ca.crt 2>/dev/null
+make_leaf inter certs/m m 0x0E01
+cat inter/ca.crt >> certs/m/tls.crt
+cp ca/ca.crt certs/m/ca.crt
+start_sidecar m --app-id m --internal-port 0 $COMMON --cert-dir "$E2E_TMP/certs/m" || exit 1
+PM=$(sc_port m internal)
+out=$(timeout 10 openssl s_client -connect "127.0.0.1:$PM" -cert certs/a/tls.crt -key certs/a/tls.key \
+    -CAfile ca/ca.crt -verify_return_error </dev/null 2>&1)
+expect_contains "leaf + intermediate verify against the root" "$out" "Verify return code: 0 (ok)"
+kill -TERM "$PID_m"
+
 # The flags and resources of deploy/kubernetes/ start a sidecar (namespace from env NAMESPACE).
 NS=mcp-demo TD=public make_leaf ca certs/k8s mcp-server 0x0D01
 NAMESPACE=mcp-demo start_sidecar k8s --app-id=mcp-server --app-port=8000 --http-port=0 \
