@@ -8,8 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "base/buf.h"
+#include "base/clock.h"
 #include "base/error.h"
 #include "http/fetch.h"
 #include "base/limits.h"
@@ -54,6 +56,7 @@ struct xfer {
     char session[SESSION_MAX + 1];
     char www_authenticate[512];
     int fault;
+    char last_id[256]; /* the stream's last event id: where a resumption starts ("" none) */
 };
 
 static void err_set(struct wdn_mcp_error *e, int code, long http, long rpc, const char *fmt, ...)
@@ -236,8 +239,9 @@ static int on_sse_event(void *ud, const char *event, const char *data, size_t le
     struct wdn_jsonrpc_fault f;
     json_t *msg = NULL;
     int rc;
-    (void)id;
 
+    /* The event-stream format's last event id: kept across events, reset by an empty id. */
+    snprintf(x->last_id, sizeof(x->last_id), "%s", id);
     /* Priming events carry an empty data field; other event types are not ours. */
     if (len == 0 || strcmp(event, "message") != 0)
         return 0;
@@ -319,9 +323,10 @@ static void free_headers(struct hdrs *h)
     memset(h, 0, sizeof(*h));
 }
 
-/* Builds the request headers into h (0), or fills err and returns its code. */
-static int build_headers(struct wdn_mcp_client *c, const json_t *msg, struct hdrs *h,
-                         struct wdn_mcp_error *err)
+/* Builds the request headers into h (0), or fills err and returns its code. With last_id,
+ * the headers of a GET that resumes an SSE stream (msg is then NULL). */
+static int build_headers(struct wdn_mcp_client *c, const json_t *msg, const char *last_id,
+                         struct hdrs *h, struct wdn_mcp_error *err)
 {
     bool ok = true;
     const char *method = json_string_value(json_object_get(msg, "method"));
@@ -334,8 +339,13 @@ static int build_headers(struct wdn_mcp_client *c, const json_t *msg, struct hdr
         err_set(err, WDN_ENOMEM, 0, 0, "out of memory");
         return WDN_ENOMEM;
     }
-    add_header(h, &ok, "Content-Type: application/json");
-    add_header(h, &ok, "Accept: application/json, text/event-stream");
+    if (last_id != NULL) {
+        add_header(h, &ok, "Accept: text/event-stream");
+        add_header(h, &ok, "Last-Event-ID: %s", last_id);
+    } else {
+        add_header(h, &ok, "Content-Type: application/json");
+        add_header(h, &ok, "Accept: application/json, text/event-stream");
+    }
     if (c->version != NULL)
         add_header(h, &ok, "MCP-Protocol-Version: %s", c->version);
     if (c->session[0] != '\0')
@@ -406,6 +416,107 @@ static void body_error(const struct wdn_buf *b, long *code, char *msg, size_t ca
     json_decref(j);
 }
 
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+    while (nanosleep(&ts, &ts) != 0)
+        ;
+}
+
+/*
+ * The SSE answer to a request ended before its response and the server numbered its events:
+ * reconnect with GET + Last-Event-ID (after the server's retry: time, bounded) and read on,
+ * at most WDN_MCP_CLIENT_RESUME_MAX times and within the call's time budget (deadline_ms on
+ * the monotonic clock). 0 once x->response arrived; otherwise fills err like any failed call.
+ */
+static int resume_stream(struct wdn_mcp_client *c, struct xfer *x, uint64_t deadline_ms,
+                         struct wdn_mcp_error *err)
+{
+    struct hdrs hdrs = {NULL, 0, 0};
+    struct wdn_diag diag;
+    long status = 0, wait, retry_ms;
+    uint64_t now;
+    int attempt, rc = WDN_EPROTO;
+
+    err_set(err, rc, 0, 0, "MCP server sent no response to the request");
+    for (attempt = 0; attempt < WDN_MCP_CLIENT_RESUME_MAX && x->response == NULL; attempt++) {
+        if (x->last_id[0] == '\0')
+            break; /* nothing to resume from */
+        wait = x->sse.retry_ms >= 0 ? x->sse.retry_ms : WDN_MCP_CLIENT_RESUME_WAIT_MS;
+        if (wait > WDN_MCP_CLIENT_RESUME_MAX_WAIT_MS)
+            wait = WDN_MCP_CLIENT_RESUME_MAX_WAIT_MS;
+        now = wdn_clock_mono_ms();
+        if (now + (uint64_t)wait + 1 >= deadline_ms) {
+            rc = WDN_ETIMEOUT;
+            err_set(err, rc, 0, 0, "MCP response did not arrive in time (stream resumed %d times)",
+                    attempt);
+            break;
+        }
+        sleep_ms(wait);
+        rc = build_headers(c, NULL, x->last_id, &hdrs, err);
+        if (rc != 0)
+            break;
+        /* A new connection is a new event stream; the reconnection time carries over. */
+        retry_ms = x->sse.retry_ms;
+        wdn__sse_reset(&x->sse);
+        wdn__sse_init(&x->sse, WDN_SSE_MAX_EVENT_BYTES);
+        x->sse.retry_ms = retry_ms;
+        x->body.len = 0;
+        x->is_sse = 0;
+        memset(&diag, 0, sizeof(diag));
+        status = 0;
+        {
+            long left = (long)(deadline_ms - wdn_clock_mono_ms());
+            struct wdn_fetch_request req = {
+                .method = "GET",
+                .url = c->url,
+                .headers = (const char *const *)hdrs.v,
+                .timeout_ms = left > 0 ? left : 1,
+                .connect_timeout_ms = left < 10000 ? (left > 0 ? left : 1) : 10000L,
+                .max_response = SIZE_MAX,
+            };
+            struct wdn_fetch_callbacks cb = {on_head, on_body, x};
+            rc = wdn_fetch_stream(&req, &cb, &status, &diag);
+        }
+        free_headers(&hdrs);
+        if (rc != 0) {
+            if (x->fault != 0) {
+                rc = x->fault;
+                err_set(err, rc, status, 0, "MCP response too large or malformed");
+                break;
+            }
+            /* The network failed again: try once more while attempts and time remain. */
+            err_set(err, rc, 0, 0, "cannot resume the MCP stream: %s", diag.msg);
+            continue;
+        }
+        if (status < 200 || status > 299) {
+            long rpc = 0;
+            char msgbuf[160] = "";
+            body_error(&x->body, &rpc, msgbuf, sizeof(msgbuf));
+            rc = status == 401 ? WDN_EAUTH : status == 403 ? WDN_EDENIED : WDN_EHTTP_STATUS;
+            err_set(err, rc, status, rpc, "MCP server refused to resume the stream: HTTP %ld%s%s",
+                    status, msgbuf[0] ? ": " : "", msgbuf);
+            if (err != NULL)
+                memcpy(err->www_authenticate, x->www_authenticate, sizeof(err->www_authenticate));
+            break;
+        }
+        if (!x->is_sse) {
+            rc = WDN_EPROTO;
+            err_set(err, rc, status, 0, "MCP server resumed the stream without text/event-stream");
+            break;
+        }
+        rc = WDN_EPROTO;
+        err_set(err, rc, status, 0, "MCP server sent no response to the request");
+    }
+    if (x->response != NULL) {
+        rc = 0;
+        if (err != NULL)
+            memset(err, 0, sizeof(*err));
+    }
+    return rc;
+}
+
 /*
  * POSTs msg. When want_id is set the answer must carry the response (JSON body or an SSE
  * event); *response receives it. Without want_id, 202 (or any 2xx) is success. Only the main
@@ -420,6 +531,7 @@ static int post_on(struct wdn_mcp_client *c, bool main_exchange, json_t *msg, js
     char *body = NULL;
     long status = 0;
     int rc = WDN_ENOMEM;
+    uint64_t deadline_ms = wdn_clock_mono_ms() + (uint64_t)c->timeout_ms;
 
     memset(&x, 0, sizeof(x));
     memset(&diag, 0, sizeof(diag));
@@ -435,7 +547,7 @@ static int post_on(struct wdn_mcp_client *c, bool main_exchange, json_t *msg, js
         err_set(err, WDN_ENOMEM, 0, 0, "out of memory");
         goto out;
     }
-    rc = build_headers(c, msg, &hdrs, err);
+    rc = build_headers(c, msg, NULL, &hdrs, err);
     if (rc != 0)
         goto out;
     {
@@ -490,6 +602,12 @@ static int post_on(struct wdn_mcp_client *c, bool main_exchange, json_t *msg, js
             on_message(&x, j);
             json_decref(j);
         }
+    }
+    /* An SSE answer that ended early (the server polls, or the network broke) resumes. */
+    if (x.response == NULL && x.is_sse && x.last_id[0] != '\0') {
+        rc = resume_stream(c, &x, deadline_ms, err);
+        if (rc != 0)
+            goto out;
     }
     if (x.response == NULL) {
         rc = WDN_EPROTO;
@@ -724,7 +842,7 @@ void wdn_mcp_client_free(struct wdn_mcp_client *c)
     if (c->session[0] != '\0') {
         /* Tell the server the session is over; its answer does not matter. */
         struct hdrs h;
-        if (build_headers(c, NULL, &h, NULL) == 0) {
+        if (build_headers(c, NULL, NULL, &h, NULL) == 0) {
             struct wdn_fetch_request req = {
                 .method = "DELETE",
                 .url = c->url,

@@ -11,6 +11,7 @@ void wdn__sse_init(struct wdn__sse_parser *p, size_t max_event)
     memset(p, 0, sizeof(*p));
     wdn_buf_init(&p->line, max_event);
     wdn_buf_init(&p->data, max_event);
+    p->retry_ms = -1;
 }
 
 void wdn__sse_reset(struct wdn__sse_parser *p)
@@ -76,8 +77,17 @@ static int process_line(struct wdn__sse_parser *p, const char *line, size_t len,
             memcpy(p->id, val, vlen);
             p->id[vlen] = '\0';
         }
+    } else if (flen == 5 && memcmp(line, "retry", 5) == 0) {
+        /* Only ASCII digits count, as the format says; anything longer than nine digits
+         * (over a week) is ignored rather than overflowing. */
+        long v = 0;
+        size_t i;
+        for (i = 0; i < vlen && i < 10 && val[i] >= '0' && val[i] <= '9'; i++)
+            v = v * 10 + (val[i] - '0');
+        if (vlen > 0 && vlen < 10 && i == vlen)
+            p->retry_ms = v;
     }
-    /* "retry" and unknown fields are ignored. */
+    /* Unknown fields are ignored. */
     return 0;
 }
 

@@ -24,6 +24,7 @@ struct wdn__sse_parser {
     bool data_seen;
     bool last_cr;  /* the previous chunk ended in CR: a leading LF belongs to it */
     bool bom_done; /* a UTF-8 BOM at the very start is skipped once */
+    long retry_ms; /* the last "retry:" field (ASCII digits only), -1 when none came */
 };
 
 /** Prepares an empty parser; events may be up to max_event bytes. */
