@@ -2,6 +2,7 @@
  * versions, sessions, SSE answers, the token hook, extra headers and HTTP status errors. */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -13,9 +14,13 @@
 #include <unistd.h>
 
 #include "base/error.h"
+#include "base/limits.h"
 #include "mcp/http_adapter.h"
 #include "support/testnet.h"
 #include "warden/mcp.h"
+
+/* GETs that carried Last-Event-ID (the client resuming a stream), counted by the gate. */
+static atomic_int resumes;
 
 /* A gate in front of the MCP handler: requires "Authorization: Bearer good" and
  * "dapr-api-token: secret"; "Bearer forbidden" gets 403. */
@@ -25,6 +30,8 @@ static int gate(struct wdn_http_handler *self, struct wdn_http_req *req)
     const struct wdn_http_header *api = wdn_http_req_header(req, WDN_STR("dapr-api-token"));
 
     (void)self;
+    if (wdn_http_req_header(req, WDN_STR("Last-Event-ID")) != NULL)
+        resumes++;
     if (auth != NULL && wdn_str_eq_cstr(auth->value, "Bearer forbidden"))
         return wdn_http_respond(req, 403, NULL, 0, WDN_STR("Forbidden")), 0;
     if (auth == NULL || !wdn_str_eq_cstr(auth->value, "Bearer good") || api == NULL ||
@@ -70,6 +77,29 @@ static int tool_ask(struct wdn_mcp_call *call, json_t *args, void *ud)
     return wdn_mcp_call_text(call, rc == 0 ? "pong" : "no pong");
 }
 
+/* Slow enough that the client's resumption finds it still running (polling). */
+static int tool_slow(struct wdn_mcp_call *call, json_t *args, void *ud)
+{
+    (void)args;
+    (void)ud;
+    wdn_mcp_call_log(call, WDN_MCP_LOG_INFO, "t", json_string("started"));
+    usleep(300000);
+    wdn_mcp_call_log(call, WDN_MCP_LOG_INFO, "t", json_string("finished"));
+    return wdn_mcp_call_text(call, "slow done");
+}
+
+/* More messages than a stream keeps, before the client comes back: it cannot resume. */
+static int tool_flood(struct wdn_mcp_call *call, json_t *args, void *ud)
+{
+    int i;
+
+    (void)args;
+    (void)ud;
+    for (i = 0; i < WDN_MCP_RESUME_MAX_EVENTS + 10; i++)
+        wdn_mcp_call_log(call, WDN_MCP_LOG_INFO, "t", json_string("flood"));
+    return wdn_mcp_call_text(call, "flooded");
+}
+
 struct fixture {
     struct wdn_mcp_server *mcp;
     struct wdn_http_server *http;
@@ -80,10 +110,13 @@ struct fixture {
 
 static struct fixture fx;
 
-static int start(bool stateless)
+static int start(bool stateless, long poll_ms)
 {
-    struct wdn_mcp_server_config cfg = {
-        .name = "t", .version = "1", .path = "/mcp", .stateless = stateless};
+    struct wdn_mcp_server_config cfg = {.name = "t",
+                                        .version = "1",
+                                        .path = "/mcp",
+                                        .stateless = stateless,
+                                        .sse_poll_ms = poll_ms};
     struct wdn_mcp_tool add = {.name = "add",
                                .description = "Add two numbers together.",
                                .input_schema = "{\"type\":\"object\",\"properties\":{\"a\":"
@@ -92,6 +125,8 @@ static int start(bool stateless)
                                .fn = tool_add};
     struct wdn_mcp_tool prog = {.name = "progress", .fn = tool_progress};
     struct wdn_mcp_tool ask = {.name = "ask", .fn = tool_ask};
+    struct wdn_mcp_tool slow = {.name = "slow", .fn = tool_slow};
+    struct wdn_mcp_tool flood = {.name = "flood", .fn = tool_flood};
     static struct wdn_http_handler *chain[2];
     struct wdn_http_server_config hc;
 
@@ -99,6 +134,10 @@ static int start(bool stateless)
     fx.mcp = wdn_mcp_server_new(&cfg);
     if (fx.mcp == NULL || wdn_mcp_server_add_tool(fx.mcp, &add) != 0 ||
         wdn_mcp_server_add_tool(fx.mcp, &prog) != 0 || wdn_mcp_server_add_tool(fx.mcp, &ask) != 0)
+        return -1;
+    /* The extra tools only where the tool list is not counted. */
+    if (poll_ms > 0 && (wdn_mcp_server_add_tool(fx.mcp, &slow) != 0 ||
+                        wdn_mcp_server_add_tool(fx.mcp, &flood) != 0))
         return -1;
     fx.gate.on_req = gate;
     chain[0] = &fx.gate;
@@ -118,13 +157,19 @@ static int start(bool stateless)
 static int setup_sessions(void **state)
 {
     (void)state;
-    return start(false);
+    return start(false, 0);
+}
+
+static int setup_polling(void **state)
+{
+    (void)state;
+    return start(false, 200);
 }
 
 static int setup_stateless(void **state)
 {
     (void)state;
-    return start(true);
+    return start(true, 0);
 }
 
 static int teardown(void **state)
@@ -380,6 +425,68 @@ static void test_get_stream_lifecycle(void **state)
     close(fd);
 }
 
+/* Against a polling server: every tools/call's POST stream closes after its priming event,
+ * and the client gets notifications, server requests and the result on GET + Last-Event-ID. */
+static void test_polling_resume(void **state)
+{
+    struct wdn_mcp_client_config cfg;
+    struct wdn_mcp_error e;
+    struct wdn_mcp_client *c;
+    json_t *result = NULL;
+    (void)state;
+
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.url = fx.url;
+    cfg.bearer_token = "good";
+    cfg.extra_headers = api_headers;
+    cfg.on_notify = on_note;
+    cfg.timeout_ms = 5000;
+    c = wdn_mcp_client_new(&cfg, &e);
+    assert_non_null(c);
+    assert_int_equal(wdn_mcp_client_connect(c, &e), 0);
+    assert_string_equal(wdn_mcp_client_version(c), "2025-11-25");
+    resumes = 0;
+    assert_int_equal(
+        wdn_mcp_client_call_tool(c, "add", json_pack("{s:i, s:i}", "a", 2, "b", 3), &result, &e),
+        0);
+    assert_string_equal(wdn_mcp_result_text(result), "5");
+    json_decref(result);
+    assert_int_equal(resumes, 1);
+    /* Still running when the client comes back: the rest arrives live. */
+    notes = 0;
+    assert_int_equal(wdn_mcp_client_call_tool(c, "slow", NULL, &result, &e), 0);
+    assert_string_equal(wdn_mcp_result_text(result), "slow done");
+    assert_int_equal(notes, 2);
+    json_decref(result);
+    assert_int_equal(resumes, 2);
+    /* A server request that waits in the stream for the client to come back. */
+    assert_int_equal(wdn_mcp_client_call_tool(c, "ask", NULL, &result, &e), 0);
+    assert_string_equal(wdn_mcp_result_text(result), "pong");
+    json_decref(result);
+    /* Events the server no longer has: the resumption is refused and the call fails cleanly. */
+    assert_int_equal(wdn_mcp_client_call_tool(c, "flood", NULL, &result, &e), WDN_EHTTP_STATUS);
+    assert_null(result);
+    assert_int_equal(e.http_status, 400);
+    assert_non_null(strstr(e.message, "refused to resume"));
+    /* The session goes on. */
+    assert_int_equal(
+        wdn_mcp_client_call_tool(c, "add", json_pack("{s:i, s:i}", "a", 1, "b", 1), &result, &e),
+        0);
+    assert_string_equal(wdn_mcp_result_text(result), "2");
+    json_decref(result);
+    wdn_mcp_client_free(c);
+
+    /* An older version: no ids, so no polling, and the answer comes on the POST. */
+    c = client("2025-06-18", "good", &e);
+    assert_int_equal(wdn_mcp_client_connect(c, &e), 0);
+    resumes = 0;
+    assert_int_equal(wdn_mcp_client_call_tool(c, "slow", NULL, &result, &e), 0);
+    assert_string_equal(wdn_mcp_result_text(result), "slow done");
+    assert_int_equal(resumes, 0);
+    json_decref(result);
+    wdn_mcp_client_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest sessions[] = {
@@ -391,9 +498,13 @@ int main(void)
     const struct CMUnitTest stateless[] = {
         cmocka_unit_test(test_stateless),
     };
+    const struct CMUnitTest polling[] = {
+        cmocka_unit_test(test_polling_resume),
+    };
     int rc;
 
     rc = cmocka_run_group_tests(sessions, setup_sessions, teardown);
     rc |= cmocka_run_group_tests(stateless, setup_stateless, teardown);
+    rc |= cmocka_run_group_tests(polling, setup_polling, teardown);
     return rc;
 }
