@@ -275,8 +275,7 @@ static void invoke_remote(struct wdn_sidecar *sc, struct wdn_http_req *req, uint
     rc = wdn__sc_resolve(sc, app_id, &peer);
     if (rc) {
         wdn_fmt(msg, sizeof(msg), "failed to invoke, id: %s, err: %s", app_id,
-                rc == WDN_ESTATE ? "its sidecar is not running"
-                                 : "no sidecar found for this app ID");
+                wdn__sc_resolve_strerror(rc));
         wdn_log_info("invoke failed app_id=%s err=%s", app_id, wdn_errname(rc));
         wdn__sc_error(sc, req, WDN__SC_PORT_API, t0, 500, "ERR_DIRECT_INVOKE", msg);
         return;
@@ -320,8 +319,10 @@ static void invoke_remote(struct wdn_sidecar *sc, struct wdn_http_req *req, uint
                       "ERR_DIRECT_INVOKE", "failed to invoke: the request could not be forwarded");
 }
 
-/* Percent-decodes an app ID segment into buf; strips a ".default" namespace suffix. */
-static int decode_app_id(struct wdn_str s, char *buf, size_t cap)
+/* Percent-decodes an app ID segment into buf; strips the ".<namespace>" suffix of this sidecar's
+ * own namespace (Dapr's "app.namespace" form). Another namespace is refused: cross-namespace
+ * invocation is not supported, and sending it to a same-named app here would be wrong. */
+static int decode_app_id(struct wdn_str s, const char *ns, char *buf, size_t cap)
 {
     size_t k = 0;
 
@@ -343,8 +344,11 @@ static int decode_app_id(struct wdn_str s, char *buf, size_t cap)
         buf[k++] = c;
     }
     buf[k] = '\0';
-    if (k > 8 && strcmp(buf + k - 8, ".default") == 0)
-        buf[k - 8] = '\0';
+    char *dot = strchr(buf, '.');
+    if (dot != NULL && strcmp(dot + 1, ns) != 0)
+        return wdn_resources_valid_app_id(dot + 1) ? WDN_EUNSUPPORTED : WDN_EINVAL;
+    if (dot != NULL)
+        *dot = '\0';
     return wdn_resources_valid_app_id(buf) ? 0 : WDN_EINVAL;
 }
 
@@ -463,7 +467,8 @@ int wdn__sc_api_on_req(struct wdn_http_handler *self, struct wdn_http_req *req)
     struct wdn__sc_cfg *cfg = NULL;
     struct wdn_str id, method;
     const struct wdn_http_header *hid;
-    char idbuf[WDN_RES_MAX_APPID + 16];
+    char idbuf[WDN_RES_MAX_APPID + 1 + 63 + 1]; /* "app.namespace", a namespace is a DNS label */
+    int rc;
     const int P = WDN__SC_PORT_API;
 
     if (wdn_str_eq_cstr(head->path, "/v1.0/healthz") ||
@@ -520,7 +525,13 @@ int wdn__sc_api_on_req(struct wdn_http_handler *self, struct wdn_http_req *req)
         wdn__sc_respond(sc, req, P, t0, 404, &plain_ct, 1, WDN_STR("404 page not found\n"));
         goto out;
     }
-    if (decode_app_id(id, idbuf, sizeof(idbuf)) != 0) {
+    rc = decode_app_id(id, sc->ns, idbuf, sizeof(idbuf));
+    if (rc == WDN_EUNSUPPORTED) {
+        wdn__sc_error(sc, req, P, t0, 400, "ERR_DIRECT_INVOKE",
+                      "invalid app id: invoking an app in another namespace is not supported");
+        goto out;
+    }
+    if (rc != 0) {
         wdn__sc_error(sc, req, P, t0, 400, "ERR_DIRECT_INVOKE", "invalid app id");
         goto out;
     }

@@ -28,6 +28,10 @@ expect_contains "invocation across two sidecars" "$out" '"url":"/hello/world?q=1
 expect_contains "caller from the certificate" "$out" '"dapr-caller-app-id":"client"'
 expect_contains "callee set" "$out" '"dapr-callee-app-id":"server"'
 expect_not_contains "spoofed header dropped" "$out" 'admin'
+out=$(curl -s -m 10 "http://127.0.0.1:$C/v1.0/invoke/server.default/method/hello")
+expect_contains "app.namespace form (own namespace)" "$out" '"url":"/hello"'
+out=$(curl -s -m 10 -w ' %{http_code}' "http://127.0.0.1:$C/v1.0/invoke/server.prod/method/hello")
+expect_eq "another namespace refused clearly" "$out" '{"errorCode":"ERR_DIRECT_INVOKE","message":"invalid app id: invoking an app in another namespace is not supported"} 400'
 out=$(curl -s -m 10 -X PUT "$U/upload" --data-binary @"$BIN/warden" -o /dev/null -w '%{http_code}')
 expect_eq "large request body streams through" "$out" 200
 out=$(curl -s -m 10 -X POST "$U/echo" -H 'Transfer-Encoding: chunked' -d 'chunked-body')
