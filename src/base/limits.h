@@ -23,6 +23,8 @@
 #define WDN_HTTP_UPSTREAM_TIMEOUT_MS 60000  /* no byte from the upstream for this long */
 #define WDN_HTTP_SHUTDOWN_GRACE_MS 10000    /* graceful shutdown waits this long */
 #define WDN_HTTP_POOL_MAX_IDLE 64           /* idle keep-alive connections per upstream/worker */
+#define WDN_HTTP_POOL_EVICT_MS 60000        /* a client's pool without connections this long goes */
+#define WDN_HTTP_POOL_SWEEP_MS 5000         /* how often a client looks for such pools */
 
 /* The blocking outbound client (src/http/fetch*.c): token endpoints, discovery, JWKS, MCP. */
 #define WDN_FETCH_MAX_URL_BYTES 8192        /* a URL we request or a proxy URL */

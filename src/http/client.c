@@ -16,6 +16,7 @@
 #include "base/error.h"
 #include "base/limits.h"
 #include "http/server.h"
+#include "http/tls.h"
 #include "http/transport.h"
 
 #define CLIENT_READ_BUF_BYTES 65536
@@ -95,6 +96,7 @@ struct wdn_http_pool {
     size_t nconns;
     uint64_t connects;
     uint64_t gen;
+    uint64_t last_used; /* loop ms: the last exchange started or connection closed */
     bool closing;
     struct wdn_http_exchange *free_x;
     size_t nfree_x;
@@ -105,6 +107,9 @@ struct wdn_http_pool {
 struct wdn_http_client {
     uv_loop_t *loop;
     struct wdn_http_pool *pools;
+    size_t npools;
+    uint64_t swept_at; /* loop ms */
+    uint64_t evict_ms; /* WDN_HTTP_POOL_EVICT_MS */
 };
 
 static void cc_process(struct cconn *cc);
@@ -183,6 +188,7 @@ static void pool_destroy(struct wdn_http_pool *p)
         free(x);
     }
     wdn__http_wreq_cache_drain(&p->wreqs);
+    wdn_tls_ctx_free(p->tls);
     free(p->host);
     free(p->server_name);
     free(p->session_key);
@@ -228,6 +234,7 @@ static void cc_maybe_free(struct cconn *cc)
     free(cc->rbuf);
     free(cc);
     p->nconns--;
+    p->last_used = uv_now(p->loop);
     if (p->closing && p->nconns == 0 && !p->resolving)
         pool_destroy(p);
 }
@@ -802,7 +809,8 @@ int wdn_http_pool_new(uv_loop_t *loop, const struct wdn_http_pool_config *cfg,
     }
     p->loop = loop;
     p->port = cfg->port;
-    p->tls = cfg->tls;
+    p->tls = wdn_tls_ctx_ref(cfg->tls);
+    p->last_used = uv_now(loop);
     p->host = strdup(cfg->host);
     p->server_name = strdup(cfg->server_name ? cfg->server_name : cfg->host);
     if (wdn_fmt(key, sizeof(key), "%s:%d", cfg->host, cfg->port) != 0)
@@ -868,8 +876,44 @@ int wdn_http_client_new(uv_loop_t *loop, struct wdn_http_client **out)
     if (cl == NULL)
         return WDN_ENOMEM;
     cl->loop = loop;
+    cl->swept_at = uv_now(loop);
+    cl->evict_ms = WDN_HTTP_POOL_EVICT_MS;
     *out = cl;
     return 0;
+}
+
+/* Frees the pools that have had no connection for evict_ms: upstreams come and go (peers move
+ * to new addresses, TLS contexts are replaced by certificate rotation), and a pool per upstream
+ * ever used would otherwise grow without bound. A pool without connections has no exchange in
+ * flight, so nobody holds it. */
+static void sweep(struct wdn_http_client *cl)
+{
+    uint64_t now = uv_now(cl->loop);
+    struct wdn_http_pool **pp = &cl->pools;
+
+    if (now - cl->swept_at < WDN_HTTP_POOL_SWEEP_MS && cl->evict_ms >= WDN_HTTP_POOL_SWEEP_MS)
+        return;
+    cl->swept_at = now;
+    while (*pp != NULL) {
+        struct wdn_http_pool *p = *pp;
+        if (p->nconns == 0 && !p->resolving && now - p->last_used >= cl->evict_ms) {
+            *pp = p->next;
+            cl->npools--;
+            wdn_http_pool_free(p);
+        } else {
+            pp = &p->next;
+        }
+    }
+}
+
+void wdn_http_client_set_evict_ms(struct wdn_http_client *cl, uint64_t ms)
+{
+    cl->evict_ms = ms;
+}
+
+size_t wdn_http_client_npools(const struct wdn_http_client *cl)
+{
+    return cl->npools;
 }
 
 int wdn_http_client_pool(struct wdn_http_client *cl, const struct wdn_http_pool_config *cfg,
@@ -879,6 +923,7 @@ int wdn_http_client_pool(struct wdn_http_client *cl, const struct wdn_http_pool_
     const char *sn = cfg->server_name ? cfg->server_name : cfg->host;
     int rc;
 
+    sweep(cl);
     for (p = cl->pools; p; p = p->next) {
         if (p->port == cfg->port && p->tls == cfg->tls && cfg->host &&
             strcmp(p->host, cfg->host) == 0 && sn && strcmp(p->server_name, sn) == 0) {
@@ -891,6 +936,7 @@ int wdn_http_client_pool(struct wdn_http_client *cl, const struct wdn_http_pool_
         return rc;
     p->next = cl->pools;
     cl->pools = p;
+    cl->npools++;
     *out = p;
     return 0;
 }
@@ -999,6 +1045,7 @@ int wdn_http_exchange_start(struct wdn_http_pool *p, const struct wdn_http_clien
     x->req_chunked = rq->body_length == UINT64_MAX;
     x->req_left = x->req_chunked ? 0 : rq->body_length;
     x->req_ended = rq->body_length == 0;
+    p->last_used = uv_now(p->loop);
     /* The most recently used idle connection first: it is the least likely to have been
      * closed by the upstream's idle timeout. */
     cc = p->idle;

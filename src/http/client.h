@@ -27,7 +27,7 @@ struct wdn_http_pool_config {
     const char *host; /* IPv4/IPv6 literal, or a DNS name resolved off the loop
                          (uv_getaddrinfo, IPv4 first, reused for 30 s) */
     int port;
-    struct wdn_tls_ctx *tls;      /* a client context: HTTPS; NULL: plain HTTP */
+    struct wdn_tls_ctx *tls;      /* client context for HTTPS (the pool holds a reference) */
     const char *server_name;      /* name the server certificate must match; NULL = host */
     uint64_t connect_timeout_ms;  /* WDN_HTTP_UPSTREAM_CONNECT_TIMEOUT_MS */
     uint64_t response_timeout_ms; /* no byte from the upstream for this long:
@@ -64,6 +64,11 @@ int wdn_http_client_pool(struct wdn_http_client *cl, const struct wdn_http_pool_
                          struct wdn_http_pool **out);
 /** Frees every pool (as wdn_http_pool_free) and the client. NULL is fine. */
 void wdn_http_client_free(struct wdn_http_client *cl);
+/** How long a pool may have no connection before wdn_http_client_pool frees it (default
+ * WDN_HTTP_POOL_EVICT_MS; tests shorten it). */
+void wdn_http_client_set_evict_ms(struct wdn_http_client *cl, uint64_t ms);
+/** Pools the client holds now. */
+size_t wdn_http_client_npools(const struct wdn_http_client *cl);
 
 /** What to send. Everything is borrowed for the call only (the head is serialized at once). */
 struct wdn_http_client_request {

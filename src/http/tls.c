@@ -438,6 +438,13 @@ void wdn_tls_ctx_free(struct wdn_tls_ctx *ctx)
     ctx_release(ctx);
 }
 
+struct wdn_tls_ctx *wdn_tls_ctx_ref(struct wdn_tls_ctx *ctx)
+{
+    if (ctx != NULL)
+        atomic_fetch_add(&ctx->refs, 1);
+    return ctx;
+}
+
 SSL_CTX *wdn_tls_ctx_ssl_ctx(struct wdn_tls_ctx *ctx)
 {
     return ctx->ssl_ctx;

@@ -112,6 +112,8 @@ struct wdn_tls;
 struct wdn_tls_ctx *wdn_tls_ctx_new(const struct wdn_tls_config *cfg, struct wdn_diag *d);
 /** Drops the caller's reference; the context lives on while connections use it. NULL is ok. */
 void wdn_tls_ctx_free(struct wdn_tls_ctx *ctx);
+/** Takes one more reference (any thread), released with wdn_tls_ctx_free; returns ctx. */
+struct wdn_tls_ctx *wdn_tls_ctx_ref(struct wdn_tls_ctx *ctx);
 /** The underlying SSL_CTX (borrowed), for settings this API does not cover. */
 SSL_CTX *wdn_tls_ctx_ssl_ctx(struct wdn_tls_ctx *ctx);
 

@@ -286,9 +286,6 @@ static void invoke_remote(struct wdn_sidecar *sc, struct wdn_http_req *req, uint
         .port = peer.port,
         .server_name = dns_label(app_id) ? app_id : NULL,
     };
-    pthread_mutex_lock(&sc->tls_mu);
-    pc.tls = sc->tls_client;
-    pthread_mutex_unlock(&sc->tls_mu);
     h = wdn_arena_alloc(wdn_http_req_arena(req), sizeof(*h));
     wdn_buf_init(&t, WDN_HTTP_MAX_LINE_BYTES);
     rc = wdn_buf_printf(&t, "/v1.0/invoke/%s/method/%.*s%.*s", app_id, WDN_STR_FMT(method),
@@ -310,8 +307,15 @@ static void invoke_remote(struct wdn_sidecar *sc, struct wdn_http_req *req, uint
         rc = wdn_http_hdrs_add(h, WDN_STR("dapr-callee-app-id"), dup_str(req, app_id));
     if (rc == 0)
         rc = wdn_http_hdrs_add(h, WDN_STR("traceparent"), new_traceparent(req));
-    if (rc == 0)
+    if (rc == 0) {
+        /* A reference of our own: a certificate rotation on the main thread may drop the
+         * sidecar's at any moment; the pool takes its own when it is created. */
+        pthread_mutex_lock(&sc->tls_mu);
+        pc.tls = wdn_tls_ctx_ref(sc->tls_client);
+        pthread_mutex_unlock(&sc->tls_mu);
         rc = wdn_http_client_pool(cl, &pc, &pool);
+        wdn_tls_ctx_free(pc.tls);
+    }
     if (rc == 0)
         rc = wdn__sc_forward(sc, req, pool, target, h, &info);
     if (rc)

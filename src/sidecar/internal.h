@@ -21,7 +21,6 @@
 #define WDN__SC_MAX_WATCHES 32
 /* TLS contexts kept after rotations (pools borrow them): two per rotation, so 1024 rotations
  * (cert-manager renewing an hourly certificate: over a month) before a restart is needed. */
-#define WDN__SC_MAX_RETIRED 2048
 
 /* ---- Configuration snapshot: immutable once built, reference-counted ---------------------- */
 
@@ -213,8 +212,6 @@ struct wdn_sidecar {
     pthread_mutex_t tls_mu;
     struct wdn_tls_ctx *tls_server;
     struct wdn_tls_ctx *tls_client;
-    struct wdn_tls_ctx *retired[WDN__SC_MAX_RETIRED];
-    size_t n_retired;
     uv_timer_t rotate;
     uint64_t rotate_ms;
 

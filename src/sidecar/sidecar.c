@@ -377,6 +377,7 @@ struct free_job {
     uv_work_t w; /* first */
     struct wdn_sidecar *sc;
     struct wdn_http_server *srv;
+    struct wdn_tls_ctx *srv_ctx; /* the old listener's context: it accepts until it is freed */
     int idx;
 };
 
@@ -389,6 +390,7 @@ static void free_server_done(uv_work_t *w, int status)
 {
     struct free_job *j = (struct free_job *)w;
     j->sc->internal_busy[j->idx] = false;
+    wdn_tls_ctx_free(j->srv_ctx);
     free(j);
 }
 
@@ -408,9 +410,8 @@ int wdn__sc_tls_install(struct wdn_sidecar *sc, struct wdn_tls_ctx *srv_ctx,
         goto fail;
     }
     w = calloc(1, sizeof(*w));
-    if (w == NULL || sc->n_retired + 2 > WDN__SC_MAX_RETIRED) {
-        wdn_log_error("%s skipped: %s", what,
-                      w ? "too many rotations; restart the sidecar" : "out of memory");
+    if (w == NULL) {
+        wdn_log_error("%s skipped: out of memory", what);
         goto fail;
     }
     init_internal(sc, next);
@@ -422,9 +423,12 @@ int wdn__sc_tls_install(struct wdn_sidecar *sc, struct wdn_tls_ctx *srv_ctx,
     old = sc->srv_internal;
     sc->srv_internal = srv;
     sc->cur = next;
+    /* The old client context lives on in the pools and connections that hold it (a worker
+     * takes its own reference under tls_mu); the old server context until the old listener is
+     * freed. */
     pthread_mutex_lock(&sc->tls_mu);
-    sc->retired[sc->n_retired++] = sc->tls_client;
-    sc->retired[sc->n_retired++] = sc->tls_server;
+    wdn_tls_ctx_free(sc->tls_client);
+    w->srv_ctx = sc->tls_server;
     sc->tls_client = cli_ctx;
     sc->tls_server = srv_ctx;
     pthread_mutex_unlock(&sc->tls_mu);
@@ -586,8 +590,6 @@ void wdn_sidecar_free(struct wdn_sidecar *sc)
     wdn_mw_registry_free(sc->reg);
     wdn_tls_ctx_free(sc->tls_server);
     wdn_tls_ctx_free(sc->tls_client);
-    for (size_t i = 0; i < sc->n_retired; i++)
-        wdn_tls_ctx_free(sc->retired[i]);
     free(sc->ca_dir);
     free(sc->cert_dir);
     free(sc->trust_domain);

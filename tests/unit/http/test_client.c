@@ -256,6 +256,61 @@ static void test_keepalive_reuse(void **state)
     wdn_http_pool_free(pool);
 }
 
+/* Runs the loop for ms (timers fire, connections close). */
+static void run_for(uv_loop_t *loop, long ms)
+{
+    uv_timer_t guard;
+    long until = tu_now_ms() + ms;
+
+    uv_timer_init(loop, &guard);
+    uv_timer_start(&guard, tick, 5, 5);
+    while (tu_now_ms() < until)
+        uv_run(loop, UV_RUN_ONCE);
+    uv_close((uv_handle_t *)&guard, NULL);
+    uv_run(loop, UV_RUN_NOWAIT);
+}
+
+/* A client frees the pools that have had no connection for a while, and only those. */
+static void test_client_evicts_unused_pools(void **state)
+{
+    struct fixture *f = *state;
+    struct wdn_http_client *cl;
+    struct wdn_http_pool *a, *b, *c;
+    struct wdn_http_exchange *x;
+    struct result r;
+    /* A keeps its connection 200 ms after use; B and C never connect. */
+    struct wdn_http_pool_config pa = {.host = "127.0.0.1", .port = f->port, .idle_timeout_ms = 200};
+    struct wdn_http_pool_config pb = {.host = "127.0.0.1", .port = 1};
+    struct wdn_http_pool_config pcc = {.host = "127.0.0.1", .port = 2};
+
+    assert_int_equal(wdn_http_client_new(&f->loop, &cl), 0);
+    wdn_http_client_set_evict_ms(cl, 50);
+    assert_int_equal(wdn_http_client_pool(cl, &pa, &a), 0);
+    result_init(&r);
+    struct wdn_http_client_request rq = get("/a");
+    assert_int_equal(wdn_http_exchange_start(a, &rq, &cbs, &r, &x), 0);
+    run_until(&f->loop, &r);
+    assert_int_equal(r.http_status, 200);
+    wdn_buf_reset(&r.body);
+    assert_int_equal(wdn_http_pool_idle(a), 1);
+    assert_int_equal(wdn_http_client_pool(cl, &pb, &b), 0);
+    assert_int_equal(wdn_http_client_npools(cl), 2);
+    /* 100 ms later: B (never connected) goes, A (an idle connection) stays. */
+    run_for(&f->loop, 100);
+    assert_int_equal(wdn_http_client_pool(cl, &pcc, &c), 0);
+    assert_int_equal(wdn_http_client_npools(cl), 2);
+    struct wdn_http_pool *again;
+    assert_int_equal(wdn_http_client_pool(cl, &pa, &again), 0);
+    assert_ptr_equal(again, a);
+    /* A's connection closes at its idle timeout; 50 ms after that A goes too (and C, unused
+     * since): the lookup finds a fresh C alone. */
+    run_for(&f->loop, 330);
+    assert_int_equal(wdn_http_pool_idle(a), 0);
+    assert_int_equal(wdn_http_client_pool(cl, &pcc, &c), 0);
+    assert_int_equal(wdn_http_client_npools(cl), 1);
+    wdn_http_client_free(cl);
+}
+
 static void test_chunked_response(void **state)
 {
     struct fixture *f = *state;
@@ -461,6 +516,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_keepalive_reuse, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_client_evicts_unused_pools, setup, teardown),
         cmocka_unit_test_setup_teardown(test_chunked_response, setup, teardown),
         cmocka_unit_test_setup_teardown(test_streaming_request_body, setup, teardown),
         cmocka_unit_test_setup_teardown(test_upstream_down, setup, teardown),
