@@ -85,12 +85,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
      * against the body; then the next byte n and n bytes are the Mcp-Param-Msg header, literal
      * or =?base64?...?=), or no version header; the rest is the body. */
     static const struct wdn_mcp_hdr legacy[] = {
-        {"Accept", 6, "application/json, text/event-stream", 36},
+        {"Accept", 6, "application/json, text/event-stream", 35},
         {"Content-Type", 12, "application/json", 16},
         {"MCP-Protocol-Version", 20, "2025-03-26", 10},
     };
     struct wdn_mcp_hdr modern[] = {
-        {"Accept", 6, "application/json, text/event-stream", 36},
+        {"Accept", 6, "application/json, text/event-stream", 35},
         {"Content-Type", 12, "application/json", 16},
         {"MCP-Protocol-Version", 20, "2026-07-28", 10},
         {"Mcp-Method", 10, "tools/call", 10},

@@ -3,3 +3,7 @@ if(TARGET wdn_mcp)
     wdn_fuzz_target(jsonrpc SOURCE ${CMAKE_SOURCE_DIR}/fuzz/fuzz_jsonrpc.c DEPS wdn_mcp)
     wdn_fuzz_target(jsonrpc_sse SOURCE ${CMAKE_SOURCE_DIR}/fuzz/fuzz_jsonrpc_sse.c DEPS wdn_mcp)
 endif()
+if(TARGET wdn_mcp)
+    # Last-Event-ID through the resumption path of a session with resumable streams.
+    wdn_fuzz_target(mcp_resume SOURCE ${CMAKE_SOURCE_DIR}/fuzz/fuzz_mcp_resume.c DEPS wdn_mcp)
+endif()
