@@ -16,6 +16,7 @@
 #include "base/buf.h"
 #include "base/error.h"
 #include "base/limits.h"
+#include "mcp/sse.h"
 #include "warden/mcp.h"
 
 /* ---- a capturing HTTP output ---- */
@@ -682,6 +683,43 @@ static void test_stream_limit(void **state)
     wdn_mcp_server_free(srv);
 }
 
+static char last_id[256];
+static int nprime;
+
+static int on_sse(void *ud, const char *event, const char *data, size_t len, const char *id)
+{
+    (void)ud;
+    (void)event;
+    (void)data;
+    snprintf(last_id, sizeof(last_id), "%s", id);
+    if (len == 0)
+        nprime++;
+    return 0;
+}
+
+/* The client's SSE parser: retry: takes ASCII digits only; ids carry over between events. */
+static void test_sse_retry_and_ids(void **state)
+{
+    static const char in[] = "id: 4-0\nretry: 1500\ndata: \n\n"
+                             "retry: 12a\nretry: -5\nretry: 99999999999\nretry:\n"
+                             "event: message\ndata: {}\n\n";
+    static const char in2[] = "retry: 0\nid\ndata: x\n\n";
+    struct wdn__sse_parser p;
+    (void)state;
+
+    wdn__sse_init(&p, 4096);
+    assert_int_equal(p.retry_ms, -1);
+    nprime = 0;
+    assert_int_equal(wdn__sse_feed(&p, in, sizeof(in) - 1, on_sse, NULL), 0);
+    assert_int_equal(p.retry_ms, 1500);
+    assert_int_equal(nprime, 1);
+    assert_string_equal(last_id, "4-0");
+    assert_int_equal(wdn__sse_feed(&p, in2, strlen(in2), on_sse, NULL), 0);
+    assert_int_equal(p.retry_ms, 0);
+    assert_string_equal(last_id, "");
+    wdn__sse_reset(&p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -689,7 +727,7 @@ int main(void)
         cmocka_unit_test(test_unknown_ids),     cmocka_unit_test(test_isolation),
         cmocka_unit_test(test_not_resumable),   cmocka_unit_test(test_polling),
         cmocka_unit_test(test_event_limit),     cmocka_unit_test(test_get_stream),
-        cmocka_unit_test(test_stream_limit),
+        cmocka_unit_test(test_stream_limit),    cmocka_unit_test(test_sse_retry_and_ids),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
