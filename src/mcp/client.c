@@ -567,6 +567,11 @@ static int post_on(struct wdn_mcp_client *c, bool main_exchange, json_t *msg, js
     }
     if (status_out != NULL)
         *status_out = status;
+    /* An SSE answer whose connection broke after the server numbered its events is resumed
+     * below like one the server closed; other failures are final. */
+    if (rc != 0 && rc != WDN_ETIMEOUT && x.fault == 0 && status >= 200 && status <= 299 &&
+        x.is_sse && want_id != NULL && x.response == NULL && x.last_id[0] != '\0')
+        rc = 0;
     if (rc != 0) {
         if (x.fault != 0) {
             rc = x.fault;

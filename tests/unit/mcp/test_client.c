@@ -9,7 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <arpa/inet.h>
 #include <cmocka.h>
+#include <netinet/in.h>
+#include <pthread.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -487,6 +490,139 @@ static void test_polling_resume(void **state)
     wdn_mcp_client_free(c);
 }
 
+/* ---- a hand-written server whose SSE connection breaks mid-answer ---- */
+
+struct fake {
+    int lfd, port;
+    char last_id[64]; /* the Last-Event-ID of the resuming GET */
+    int gets;
+};
+
+/* Reads one request (head and Content-Length body) into buf; its length, or -1. */
+static ssize_t fake_read(int fd, char *buf, size_t cap)
+{
+    size_t len = 0;
+    char *eoh = NULL, *cl;
+    ssize_t n;
+
+    buf[0] = '\0';
+    while (eoh == NULL || len < (size_t)(eoh - buf) + 4 + (size_t)(cl ? atoi(cl + 16) : 0)) {
+        n = recv(fd, buf + len, cap - 1 - len, 0);
+        if (n <= 0)
+            return -1;
+        len += (size_t)n;
+        buf[len] = '\0';
+        eoh = strstr(buf, "\r\n\r\n");
+        cl = strcasestr(buf, "Content-Length: ");
+    }
+    return (ssize_t)len;
+}
+
+static void fake_send(int fd, const char *s)
+{
+    (void)testnet_send_all(fd, s, strlen(s));
+}
+
+static void *fake_main(void *arg)
+{
+    struct fake *f = arg;
+    char buf[8192], out[1024];
+    const char *body, *h;
+    int fd, i;
+
+    for (i = 0; i < 6; i++) {
+        fd = accept(f->lfd, NULL, NULL);
+        if (fd < 0)
+            break;
+        if (fake_read(fd, buf, sizeof(buf)) < 0) {
+            close(fd);
+            continue;
+        }
+        body = strstr(buf, "\r\n\r\n") + 4;
+        if (strncmp(buf, "GET ", 4) == 0) {
+            f->gets++;
+            h = strcasestr(buf, "\r\nLast-Event-ID: ");
+            if (h != NULL)
+                sscanf(h + 17, "%63[^\r]", f->last_id);
+            fake_send(fd, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                          "Connection: close\r\n\r\n"
+                          "id: 7-2\nevent: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":2,"
+                          "\"result\":{\"content\":[{\"type\":\"text\",\"text\":\"resumed\"}]}}"
+                          "\n\n");
+        } else if (strstr(body, "\"initialize\"") != NULL) {
+            const char *res = "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"protocolVersion\":"
+                              "\"2025-11-25\",\"capabilities\":{},\"serverInfo\":{\"name\":"
+                              "\"fake\",\"version\":\"1\"}}}";
+            snprintf(out, sizeof(out),
+                     "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nMcp-Session-Id: s1\r\n"
+                     "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
+                     strlen(res), res);
+            fake_send(fd, out);
+        } else if (strstr(body, "\"tools/call\"") != NULL) {
+            /* Two numbered events, then the connection breaks in the middle of the chunked
+             * body, with no last chunk: the client must resume from 7-1. */
+            fake_send(fd, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                          "Transfer-Encoding: chunked\r\n\r\n");
+            snprintf(out, sizeof(out), "%s",
+                     "id: 7-0\ndata: \n\nid: 7-1\nevent: message\ndata: {\"jsonrpc\":\"2.0\","
+                     "\"method\":\"notifications/message\",\"params\":{\"level\":\"info\","
+                     "\"data\":\"x\"}}\n\n");
+            snprintf(buf, sizeof(buf), "%zx\r\n%s\r\n", strlen(out), out);
+            fake_send(fd, buf);
+        } else {
+            fake_send(fd, "HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        }
+        close(fd);
+    }
+    return NULL;
+}
+
+/* The connection of an SSE answer breaks: the client resumes with the last id it saw. */
+static void test_broken_stream_resumes(void **state)
+{
+    struct fake f;
+    struct sockaddr_in a;
+    socklen_t alen = sizeof(a);
+    struct wdn_mcp_client_config cfg;
+    struct wdn_mcp_error e;
+    struct wdn_mcp_client *c;
+    json_t *result = NULL;
+    char url[64];
+    pthread_t t;
+    (void)state;
+
+    memset(&f, 0, sizeof(f));
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    f.lfd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(f.lfd >= 0);
+    assert_int_equal(bind(f.lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(listen(f.lfd, 8), 0);
+    assert_int_equal(getsockname(f.lfd, (struct sockaddr *)&a, &alen), 0);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/mcp", ntohs(a.sin_port));
+    assert_int_equal(pthread_create(&t, NULL, fake_main, &f), 0);
+
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.url = url;
+    cfg.timeout_ms = 5000;
+    cfg.on_notify = on_note;
+    c = wdn_mcp_client_new(&cfg, &e);
+    assert_non_null(c);
+    assert_int_equal(wdn_mcp_client_connect(c, &e), 0);
+    notes = 0;
+    assert_int_equal(wdn_mcp_client_call_tool(c, "x", NULL, &result, &e), 0);
+    assert_string_equal(wdn_mcp_result_text(result), "resumed");
+    assert_int_equal(notes, 1);
+    json_decref(result);
+    wdn_mcp_client_free(c); /* DELETE: the sixth connection */
+    shutdown(f.lfd, SHUT_RDWR);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    close(f.lfd);
+    assert_int_equal(f.gets, 1);
+    assert_string_equal(f.last_id, "7-1");
+}
+
 int main(void)
 {
     const struct CMUnitTest sessions[] = {
@@ -500,6 +636,7 @@ int main(void)
     };
     const struct CMUnitTest polling[] = {
         cmocka_unit_test(test_polling_resume),
+        cmocka_unit_test(test_broken_stream_resumes),
     };
     int rc;
 
