@@ -1,0 +1,5 @@
+# libFuzzer targets of src/sidecar: the --peer-dns template and the --peers file parser.
+if(TARGET wdn_sidecar)
+    wdn_fuzz_target(sidecar_names SOURCE ${CMAKE_SOURCE_DIR}/fuzz/fuzz_sidecar_names.c
+        DEPS wdn_sidecar)
+endif()
