@@ -342,9 +342,11 @@ struct wdn_mcp_http_out {
  * Handles one HTTP request to the MCP endpoint: every Streamable HTTP rule (Origin/Host 403,
  * 405, 406, 415, 413, 400/404 sessions, protocol version header, 202 for notifications and
  * responses, batches for 2025-03-26, 2026-07-28 request headers) and the JSON-RPC methods.
- * Runs tool handlers synchronously. Returns 0 when an answer was written through out; when the
- * answer is a long-lived GET stream, *stream is set and the caller must call
- * wdn_mcp_server_stream_close when the connection goes away. Negative only when head could not
+ * Runs tool handlers synchronously. With resumable streams (cfg.resumable, cfg.sse_poll_ms), a
+ * GET with Last-Event-ID replays the rest of that stream of the session (400 for an id it
+ * cannot resume from). Returns 0 when an answer was written through out; when the answer is a
+ * long-lived GET stream (a standalone one, or a resumed stream still running), *stream is set
+ * and the caller must call wdn_mcp_server_stream_close when the connection goes away. Negative only when head could not
  * be produced (out of memory before any byte was written): answer 500.
  */
 int wdn_mcp_server_handle(struct wdn_mcp_server *srv, const struct wdn_mcp_http_request *req,
