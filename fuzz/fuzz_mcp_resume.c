@@ -58,8 +58,12 @@ static void request(struct wdn_mcp_server *srv, const char *method, const char *
         {"Mcp-Session-Id", 14, sid, strlen(sid)},
     };
     struct wdn_mcp_http_out out = {sink_head, sink_body, sink_end, NULL};
-    struct wdn_mcp_http_request req = {method, "/mcp", h, sid[0] ? 3 : 2, body,
-                                       body ? strlen(body) : 0};
+    struct wdn_mcp_http_request req = {.method = method,
+                                       .target = "/mcp",
+                                       .headers = h,
+                                       .nheaders = sid[0] ? 3 : 2,
+                                       .body = body,
+                                       .body_len = body ? strlen(body) : 0};
     struct wdn_mcp_stream *st = NULL;
     int i;
 
@@ -90,8 +94,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         goto out;
     sid[0] = '\0';
     request(srv, "POST", NULL, 0, 0,
-            "{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"initialize\",\"params\":{\"protocolVersion\":"
-            "\"2025-11-25\",\"capabilities\":{},\"clientInfo\":{\"name\":\"f\",\"version\":\"1\"}}}");
+            "{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"initialize\",\"params\":{"
+            "\"protocolVersion\":\"2025-11-25\",\"capabilities\":{},\"clientInfo\":{"
+            "\"name\":\"f\",\"version\":\"1\"}}}");
     if (sid[0] == '\0')
         goto out;
     /* Stream 1: a tools/call whose POST closes after its priming event (polling). */

@@ -346,8 +346,8 @@ struct wdn_mcp_http_out {
  * GET with Last-Event-ID replays the rest of that stream of the session (400 for an id it
  * cannot resume from). Returns 0 when an answer was written through out; when the answer is a
  * long-lived GET stream (a standalone one, or a resumed stream still running), *stream is set
- * and the caller must call wdn_mcp_server_stream_close when the connection goes away. Negative only when head could not
- * be produced (out of memory before any byte was written): answer 500.
+ * and the caller must call wdn_mcp_server_stream_close when the connection goes away. Negative only
+ * when head could not be produced (out of memory before any byte was written): answer 500.
  */
 int wdn_mcp_server_handle(struct wdn_mcp_server *srv, const struct wdn_mcp_http_request *req,
                           const struct wdn_mcp_http_out *out, struct wdn_mcp_stream **stream);

@@ -66,10 +66,10 @@ struct rstream {
     uint64_t next_seq, first_seq; /* next number to give; oldest event still kept */
     struct revent *head, *tail;
     size_t nevents, nbytes;
-    uint64_t idle_since_ms;       /* when it ended or lost its connection; 0: in use */
-    int refs;                     /* the session's list, plus a request still running */
-    bool unlinked;                /* no longer in its session's list */
-    struct wdn_mcp_http_out live; /* the attached connection; live.body NULL when none */
+    uint64_t idle_since_ms;        /* when it ended or lost its connection; 0: in use */
+    int refs;                      /* the session's list, plus a request still running */
+    bool unlinked;                 /* no longer in its session's list */
+    struct wdn_mcp_http_out live;  /* the attached connection; live.body NULL when none */
     struct wdn_mcp_stream *handle; /* the GET connection attached, when it is one */
     struct rstream *next;
 };
@@ -2500,8 +2500,8 @@ static void handle_get(struct exchange *ex, const struct wdn_mcp_http_request *r
         if (c_last == 1)
             handle_resume(ex, s, wdn_str_trim_ows(last), out, stream);
         else
-            ex_error(ex, 400, NULL, WDN_MCP_ERR_TRANSPORT,
-                     "Bad Request: duplicate Last-Event-ID", NULL);
+            ex_error(ex, 400, NULL, WDN_MCP_ERR_TRANSPORT, "Bad Request: duplicate Last-Event-ID",
+                     NULL);
         pthread_mutex_unlock(&srv->mu);
         return;
     }

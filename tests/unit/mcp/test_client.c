@@ -570,7 +570,8 @@ static void *fake_main(void *arg)
             snprintf(buf, sizeof(buf), "%zx\r\n%s\r\n", strlen(out), out);
             fake_send(fd, buf);
         } else {
-            fake_send(fd, "HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+            fake_send(fd,
+                      "HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
         }
         close(fd);
     }
