@@ -71,7 +71,7 @@ static void request(struct wdn_mcp_server *srv, const char *method, const char *
         h[req.nheaders++] = (struct wdn_mcp_hdr){"Last-Event-ID", 13, last, last_len};
     wdn_mcp_server_handle(srv, &req, &out, &st);
     if (st != NULL)
-        wdn_mcp_server_stream_close(srv, st);
+        wdn_mcp_server_stream_close(srv, st, out.ud);
 }
 
 /* Input: the first byte sets the number of progress events (times two, so that the replay

@@ -353,10 +353,14 @@ int wdn_mcp_server_handle(struct wdn_mcp_server *srv, const struct wdn_mcp_http_
                           const struct wdn_mcp_http_out *out, struct wdn_mcp_stream **stream);
 
 /**
- * Detaches a GET stream whose connection closed; the server forgets out. Idempotent per stream.
- * A resumable stream stays resumable (GET + Last-Event-ID) for WDN_MCP_RESUME_TTL_MS.
+ * Detaches a GET stream whose connection closed; the server forgets out. ud is the out.ud the
+ * stream was opened with: the server may end and free a stream on its own (calling out->end)
+ * while the caller is about to close it, and a new stream may then have the same address; the
+ * pair (stream, ud) cannot be mistaken for it. Idempotent per stream. A resumable stream stays
+ * resumable (GET + Last-Event-ID) for WDN_MCP_RESUME_TTL_MS.
  */
-void wdn_mcp_server_stream_close(struct wdn_mcp_server *srv, struct wdn_mcp_stream *stream);
+void wdn_mcp_server_stream_close(struct wdn_mcp_server *srv, struct wdn_mcp_stream *stream,
+                                 const void *ud);
 
 /**
  * Sends a server notification (method, params stolen) on every open GET stream, e.g.

@@ -135,7 +135,7 @@ static void flush(struct mreq *m)
 
     /* Detach from the core first: after this returns it never calls us again. */
     if (to_close != NULL)
-        wdn_mcp_server_stream_close(m->h->srv, to_close);
+        wdn_mcp_server_stream_close(m->h->srv, to_close, m);
     if (m->responded) {
         m->finished = done;
     } else if (respond_whole) {

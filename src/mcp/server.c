@@ -364,8 +364,7 @@ static int collect_xheaders(json_t *schema, json_t *path, json_t *out, int depth
 
     if (depth > WDN_JSON_MAX_DEPTH)
         return WDN_ELIMIT;
-    json_object_foreach(props, k, ps)
-    {
+    json_object_foreach (props, k, ps) {
         json_t *sub = json_copy(path);
         if (sub == NULL || json_array_append_new(sub, json_string(k)) != 0) {
             json_decref(sub);
@@ -382,8 +381,7 @@ static int collect_xheaders(json_t *schema, json_t *path, json_t *out, int depth
             for (i = 0; rc == 0 && h[i] != '\0'; i++)
                 if (!is_tchar(h[i]))
                     rc = WDN_EINVAL;
-            json_array_foreach(out, i, p)
-            {
+            json_array_foreach (out, i, p) {
                 if (rc == 0 && strcasecmp(json_string_value(json_object_get(p, "h")), h) == 0)
                     rc = WDN_EINVAL;
             }
@@ -1783,8 +1781,7 @@ static json_t *m_prompts_get(struct exchange *ex, json_t *params, json_t *id, st
         args = owned = json_object();
     if (!json_is_object(args))
         return fail(e, WDN_JSONRPC_INVALID_PARAMS, "Invalid params: arguments must be an object");
-    json_object_foreach(args, k, v)
-    {
+    json_object_foreach (args, k, v) {
         if (!json_is_string(v)) {
             json_decref(owned);
             return fail(e, WDN_JSONRPC_INVALID_PARAMS,
@@ -1792,8 +1789,7 @@ static json_t *m_prompts_get(struct exchange *ex, json_t *params, json_t *id, st
         }
     }
     decl = json_object_get(p->def, "arguments");
-    json_array_foreach(decl, i, a)
-    {
+    json_array_foreach (decl, i, a) {
         const char *an = json_string_value(json_object_get(a, "name"));
         if (json_is_true(json_object_get(a, "required")) && json_object_get(args, an) == NULL) {
             json_decref(owned);
@@ -2117,16 +2113,14 @@ static int check_param_headers(struct exchange *ex, const struct wdn_mcp_http_re
             t = &ex->srv->tools[i];
     if (t == NULL)
         return 0;
-    json_array_foreach(t->xheaders, i, xh)
-    {
+    json_array_foreach (t->xheaders, i, xh) {
         struct wdn_str hv = {0};
         const char *got;
         size_t got_len;
         int count;
 
         val = args;
-        json_array_foreach(json_object_get(xh, "p"), k, seg)
-        {
+        json_array_foreach (json_object_get(xh, "p"), k, seg) {
             val = json_object_get(val, json_string_value(seg));
         }
         if (val == NULL || json_is_null(val))
@@ -2652,7 +2646,8 @@ out:
     return ex.head_sent ? 0 : WDN_ENOMEM;
 }
 
-void wdn_mcp_server_stream_close(struct wdn_mcp_server *srv, struct wdn_mcp_stream *stream)
+void wdn_mcp_server_stream_close(struct wdn_mcp_server *srv, struct wdn_mcp_stream *stream,
+                                 const void *ud)
 {
     struct wdn_mcp_stream **pp;
 
@@ -2660,7 +2655,7 @@ void wdn_mcp_server_stream_close(struct wdn_mcp_server *srv, struct wdn_mcp_stre
         return;
     pthread_mutex_lock(&srv->mu);
     for (pp = &srv->streams; *pp != NULL; pp = &(*pp)->next) {
-        if (*pp == stream) {
+        if (*pp == stream && stream->out.ud == ud) {
             *pp = stream->next;
             if (stream->rs != NULL && stream->rs->handle == stream) {
                 /* The client went away; the stream waits for it to come back. */

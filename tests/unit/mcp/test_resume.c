@@ -345,9 +345,18 @@ static void test_replay_after_id(void **state)
 /* Malformed, unknown, future and expired ids: 400, never a stream that silently lost events. */
 static void test_unknown_ids(void **state)
 {
-    static const char *const bad[] = {"",   "abc",  "1-",     "-1",  "1-2-3", "1--2", "+1-0",
-                                      "1 -0", "0x1-0", "99999999999999999999999-1",
-                                      "1-99999999999999999999999", "999-0"};
+    static const char *const bad[] = {"",
+                                      "abc",
+                                      "1-",
+                                      "-1",
+                                      "1-2-3",
+                                      "1--2",
+                                      "+1-0",
+                                      "1 -0",
+                                      "0x1-0",
+                                      "99999999999999999999999-1",
+                                      "1-99999999999999999999999",
+                                      "999-0"};
     struct wdn_mcp_server *srv = server(true, 0, false);
     char sid[80], id[64];
     struct cap c, r;
@@ -445,7 +454,7 @@ static void test_not_resumable(void **state)
     st = run(srv, &get, &c);
     assert_non_null(st);
     assert_int_equal(c.body.len, 0);
-    wdn_mcp_server_stream_close(srv, st);
+    wdn_mcp_server_stream_close(srv, st, &c);
     cap_free(&c);
 
     open_session(plain, WDN_MCP_V2025_11_25, sid);
@@ -522,7 +531,7 @@ static void test_polling(void **state)
         if (strstr(cap_text(&r), "\"before\"") != NULL)
             break;
         if (st != NULL)
-            wdn_mcp_server_stream_close(srv, st);
+            wdn_mcp_server_stream_close(srv, st, &r);
         cap_free(&r);
         usleep(2000);
     }
@@ -633,7 +642,7 @@ static void test_get_stream(void **state)
     assert_int_equal(x.status, 409);
     cap_free(&x);
     /* The client goes; a broadcast is kept for it; DELETE drops everything. */
-    wdn_mcp_server_stream_close(srv, st);
+    wdn_mcp_server_stream_close(srv, st, &r);
     assert_int_equal(wdn_mcp_server_broadcast(srv, "notifications/tools/list_changed", NULL), 1);
     snprintf(id, sizeof(id), "%llu-%d", s, 2 * WDN_MCP_RESUME_MAX_EVENTS + 1);
     cap_init(&x);

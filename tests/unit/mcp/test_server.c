@@ -871,7 +871,7 @@ static void test_get_stream_and_broadcast(void **state)
         assert_int_equal(wdn_mcp_server_resource_updated(srv, "test://static"), 0);
     }
     /* The client goes away: the stream is forgotten, a new GET may open one. */
-    wdn_mcp_server_stream_close(srv, st);
+    wdn_mcp_server_stream_close(srv, st, &c);
     assert_int_equal(wdn_mcp_server_broadcast(srv, "notifications/tools/list_changed", NULL), 0);
     cap_free(&c);
     cap_init(&c);
