@@ -7,14 +7,7 @@
 
 #include "base/error.h"
 #include "http/parser.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(c)                                                                                   \
-    do {                                                                                           \
-        if (!(c))                                                                                  \
-            abort();                                                                               \
-    } while (0)
+#include "fuzz.h"
 
 struct run {
     int rc;
@@ -24,8 +17,7 @@ struct run {
 };
 
 /* Decodes in[0..len) in pieces of at most step bytes (0: all at once) into out. */
-static void decode(const char *in, size_t len, size_t step, uint64_t max, char *out,
-                   struct run *o)
+static void decode(const char *in, size_t len, size_t step, uint64_t max, char *out, struct run *o)
 {
     struct wdn_http_chunked d;
     size_t off = 0;
@@ -76,8 +68,8 @@ static void decode(const char *in, size_t len, size_t step, uint64_t max, char *
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const uint64_t limits[] = {0, 1, 16, 4096, 1u << 20, UINT64_MAX / 2, UINT64_MAX,
-                                      WDN_HTTP_MAX_BODY_BYTES};
+    static const uint64_t limits[] = {
+        0, 1, 16, 4096, 1u << 20, UINT64_MAX / 2, UINT64_MAX, WDN_HTTP_MAX_BODY_BYTES};
     struct run whole, pieces;
     const char *in;
     char *out1, *out2;

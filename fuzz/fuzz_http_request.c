@@ -6,14 +6,7 @@
 
 #include "base/error.h"
 #include "http/parser.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(c)                                                                                   \
-    do {                                                                                           \
-        if (!(c))                                                                                  \
-            abort();                                                                               \
-    } while (0)
+#include "fuzz.h"
 
 static void check_slice(struct wdn_str s, const char *buf, size_t len)
 {

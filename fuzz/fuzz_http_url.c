@@ -8,14 +8,7 @@
 
 #include "base/error.h"
 #include "http/fetch_int.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(c)                                                                                   \
-    do {                                                                                           \
-        if (!(c))                                                                                  \
-            abort();                                                                               \
-    } while (0)
+#include "fuzz.h"
 
 static void check(const char *in, int rc, const struct wdn__fetch_url *u, bool proxy,
                   const char *why)

@@ -13,14 +13,7 @@
 #include "base/error.h"
 #include "resources/resources.h"
 #include "sidecar/internal.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(c)                                                                                   \
-    do {                                                                                           \
-        if (!(c))                                                                                  \
-            abort();                                                                               \
-    } while (0)
+#include "fuzz.h"
 
 static void names(const uint8_t *data, size_t size)
 {
