@@ -16,7 +16,7 @@ PIDS=""
 cleanup() {
     for p in $PIDS; do kill "$p" 2>/dev/null; done
     for f in "$TMP/nginx.pid" "$TMP/nga.pid" "$TMP/ngb.pid"; do
-        [ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null
+        [ -f "$f" ] && kill "$(cat "$f" 2>/dev/null)" 2>/dev/null
     done
     sleep 0.3
     rm -rf "$TMP"
@@ -262,7 +262,7 @@ latency_rounds "any CPU" env
 pin_all 1
 latency_rounds "one CPU" taskset -c 1
 pin_all 0-
-for f in "$TMP/nga.pid" "$TMP/ngb.pid"; do [ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null; done
+for f in "$TMP/nga.pid" "$TMP/ngb.pid"; do [ -f "$f" ] && kill "$(cat "$f" 2>/dev/null)" 2>/dev/null; done
 
 fi
 
