@@ -227,6 +227,27 @@ static bool take_quoted(const char **p, const char *e)
 }
 
 /* What a Transfer-Encoding field value says. */
+/* Reads the next field line of a head into fields[*n] (at most WDN_HTTP_MAX_HEADERS);
+ * *out = NULL at the empty line that ends the head. Requests and responses share it. */
+static int next_field(struct head *h, struct wdn_http_header *fields, size_t *n,
+                      struct wdn_http_header **out)
+{
+    size_t s = h->pos, cr;
+    int rc;
+
+    *out = NULL;
+    rc = next_line(h, WDN_HTTP_MAX_LINE_BYTES, 431, &cr);
+    if (rc != 0 || cr == s)
+        return rc;
+    if (*n == WDN_HTTP_MAX_HEADERS)
+        return head_fail(h, WDN_ELIMIT, 431, "too many header fields");
+    rc = parse_field_line(h, s, cr, &fields[*n]);
+    if (rc != 0)
+        return rc;
+    *out = &fields[(*n)++];
+    return 0;
+}
+
 struct te_info {
     size_t codings;  /* transfer-codings listed */
     size_t chunked;  /* how many of them are "chunked" */
@@ -615,24 +636,13 @@ int wdn_http_parse_request(const char *buf, size_t len, struct wdn_http_request 
     for (;;) {
         struct wdn_http_header *hd;
 
-        s = h.pos;
-        rc = next_line(&h, WDN_HTTP_MAX_LINE_BYTES, 431, &cr);
+        rc = next_field(&h, req->headers, &req->nheaders, &hd);
+        if (rc == 0 && hd != NULL)
+            rc = request_field(&h, req, &f, hd);
         if (rc != 0)
             goto out;
-        if (cr == s)
+        if (hd == NULL)
             break;
-        if (req->nheaders == WDN_HTTP_MAX_HEADERS) {
-            rc = head_fail(&h, WDN_ELIMIT, 431, "too many header fields");
-            goto out;
-        }
-        hd = &req->headers[req->nheaders];
-        rc = parse_field_line(&h, s, cr, hd);
-        if (rc != 0)
-            goto out;
-        req->nheaders++;
-        rc = request_field(&h, req, &f, hd);
-        if (rc != 0)
-            goto out;
     }
     rc = request_finish(&h, req, &f);
     if (rc != 0)
@@ -770,24 +780,13 @@ int wdn_http_parse_response(const char *buf, size_t len, struct wdn_str request_
     for (;;) {
         struct wdn_http_header *hd;
 
-        s = h.pos;
-        rc = next_line(&h, WDN_HTTP_MAX_LINE_BYTES, 431, &cr);
+        rc = next_field(&h, res->headers, &res->nheaders, &hd);
+        if (rc == 0 && hd != NULL)
+            rc = response_field(&h, res, &f, hd);
         if (rc != 0)
             goto out;
-        if (cr == s)
+        if (hd == NULL)
             break;
-        if (res->nheaders == WDN_HTTP_MAX_HEADERS) {
-            rc = head_fail(&h, WDN_ELIMIT, 431, "too many header fields");
-            goto out;
-        }
-        hd = &res->headers[res->nheaders];
-        rc = parse_field_line(&h, s, cr, hd);
-        if (rc != 0)
-            goto out;
-        res->nheaders++;
-        rc = response_field(&h, res, &f, hd);
-        if (rc != 0)
-            goto out;
     }
     rc = response_finish(&h, res, &f, request_method);
     if (rc != 0)
