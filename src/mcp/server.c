@@ -2670,46 +2670,12 @@ void wdn_mcp_server_stream_close(struct wdn_mcp_server *srv, struct wdn_mcp_stre
     pthread_mutex_unlock(&srv->mu);
 }
 
-int wdn_mcp_server_broadcast(struct wdn_mcp_server *srv, const char *method, json_t *params)
+/* Sends notification n (taken; NULL means out of memory) on the open GET streams of every
+ * session, or only of the sessions subscribed to uri when uri is not NULL. A resumable GET
+ * stream keeps the message even while its client is reconnecting. Returns the number of
+ * streams reached, or WDN_ENOMEM. */
+static int notify(struct wdn_mcp_server *srv, json_t *n, const char *uri)
 {
-    json_t *n = wdn_jsonrpc_make_request(NULL, method, params);
-    struct wdn_mcp_stream *st;
-    struct session *s;
-    struct rstream *rs;
-    struct wdn_buf b;
-    int count = 0;
-
-    if (n == NULL)
-        return WDN_ENOMEM;
-    wdn_buf_init(&b, WDN_SSE_MAX_EVENT_BYTES);
-    if (sse_frame(&b, n) != 0) {
-        json_decref(n);
-        wdn_buf_reset(&b);
-        return WDN_ENOMEM;
-    }
-    pthread_mutex_lock(&srv->mu);
-    for (st = srv->streams; st != NULL; st = st->next)
-        if (st->rs == NULL && st->standalone && st->out.body(st->out.ud, b.data, b.len) == 0)
-            count++;
-    /* A resumable GET stream keeps the message even while its client is reconnecting. */
-    for (s = srv->sessions; s != NULL; s = s->next) {
-        for (rs = s->rs; rs != NULL; rs = rs->next) {
-            if (rs->is_get && !rs->ended) {
-                rs_emit(srv, rs, n);
-                count++;
-            }
-        }
-    }
-    pthread_mutex_unlock(&srv->mu);
-    wdn_buf_reset(&b);
-    json_decref(n);
-    return count;
-}
-
-int wdn_mcp_server_resource_updated(struct wdn_mcp_server *srv, const char *uri)
-{
-    json_t *n = wdn_jsonrpc_make_request(NULL, "notifications/resources/updated",
-                                         json_pack("{s:s}", "uri", uri));
     struct wdn_mcp_stream *st;
     struct session *s;
     struct rstream *rs;
@@ -2728,13 +2694,16 @@ int wdn_mcp_server_resource_updated(struct wdn_mcp_server *srv, const char *uri)
     for (st = srv->streams; st != NULL; st = st->next) {
         if (st->rs != NULL || !st->standalone)
             continue;
-        s = session_find(srv, wdn_str_from_cstr(st->session));
-        if (s != NULL && json_object_get(s->subs, uri) != NULL &&
-            st->out.body(st->out.ud, b.data, b.len) == 0)
+        if (uri != NULL) {
+            s = session_find(srv, wdn_str_from_cstr(st->session));
+            if (s == NULL || json_object_get(s->subs, uri) == NULL)
+                continue;
+        }
+        if (st->out.body(st->out.ud, b.data, b.len) == 0)
             count++;
     }
     for (s = srv->sessions; s != NULL; s = s->next) {
-        if (json_object_get(s->subs, uri) == NULL)
+        if (uri != NULL && json_object_get(s->subs, uri) == NULL)
             continue;
         for (rs = s->rs; rs != NULL; rs = rs->next) {
             if (rs->is_get && !rs->ended) {
@@ -2747,4 +2716,17 @@ int wdn_mcp_server_resource_updated(struct wdn_mcp_server *srv, const char *uri)
     wdn_buf_reset(&b);
     json_decref(n);
     return count;
+}
+
+int wdn_mcp_server_broadcast(struct wdn_mcp_server *srv, const char *method, json_t *params)
+{
+    return notify(srv, wdn_jsonrpc_make_request(NULL, method, params), NULL);
+}
+
+int wdn_mcp_server_resource_updated(struct wdn_mcp_server *srv, const char *uri)
+{
+    return notify(srv,
+                  wdn_jsonrpc_make_request(NULL, "notifications/resources/updated",
+                                           json_pack("{s:s}", "uri", uri)),
+                  uri);
 }
