@@ -197,7 +197,8 @@ static X509 *build(const struct wdn_pki_cert *issuer, EVP_PKEY *key, const char 
             add_conf_ext(x, signer_cert, NID_authority_key_identifier, "keyid:always") != 0)
             goto fail;
     }
-    if (gens != NULL && X509_add1_ext_i2d(x, NID_subject_alt_name, gens, 0, X509V3_ADD_DEFAULT) != 1)
+    if (gens != NULL &&
+        X509_add1_ext_i2d(x, NID_subject_alt_name, gens, 0, X509V3_ADD_DEFAULT) != 1)
         goto fail;
     if (X509_sign(x, signer_key, EVP_sha256()) <= 0)
         goto fail;
@@ -266,14 +267,42 @@ static bool ca_usable(const struct wdn_pki_cert *ca, struct wdn_diag *d)
     return true;
 }
 
+/* A new P-256 key and a leaf certificate for it, signed by ca: subject cn, names gens
+ * (borrowed), extended key usage eku. what names the leaf in messages ("workload"). */
+static struct wdn_pki_cert *issue_leaf(const struct wdn_pki_cert *ca, const char *cn,
+                                       GENERAL_NAMES *gens, const char *eku, int64_t validity,
+                                       const char *what, struct wdn_diag *d)
+{
+    struct wdn_pki_cert *c = NULL;
+    EVP_PKEY *key = EVP_EC_gen("P-256");
+    X509 *x = NULL;
+    char step[64];
+
+    if (key == NULL) {
+        wdn_fmt(step, sizeof(step), "generating the %s key", what);
+        crypto_fail(d, step);
+        goto out;
+    }
+    x = build(ca, key, cn, gens, false, eku, validity, d);
+    if (x == NULL)
+        goto out;
+    c = cert_new(key, x);
+    key = NULL;
+    x = NULL;
+    if (c == NULL)
+        wdn_diag_set(d, WDN_ENOMEM, "PKI: out of memory");
+out:
+    EVP_PKEY_free(key);
+    X509_free(x);
+    return c;
+}
+
 struct wdn_pki_cert *wdn_pki_issue_workload(const struct wdn_pki_cert *ca,
                                             const struct wdn_pki_workload_opts *opts,
                                             struct wdn_diag *d)
 {
     struct wdn_pki_cert *c = NULL;
     GENERAL_NAMES *gens = NULL;
-    EVP_PKEY *key = NULL;
-    X509 *x = NULL;
     char uri[WDN_SPIFFE_MAX_ID_BYTES + 1];
     int64_t validity;
 
@@ -288,33 +317,19 @@ struct wdn_pki_cert *wdn_pki_issue_workload(const struct wdn_pki_cert *ca,
         wdn_diag_set(d, WDN_EINVAL, "PKI: validity must be between 1 second and 10 years");
         goto out;
     }
-    if (wdn_pki_spiffe_format(uri, sizeof(uri), opts->trust_domain, opts->ns, opts->app_id, d) !=
-        0)
+    if (wdn_pki_spiffe_format(uri, sizeof(uri), opts->trust_domain, opts->ns, opts->app_id, d) != 0)
         goto out;
     gens = sk_GENERAL_NAME_new_null();
     if (gens == NULL || push_name(gens, GEN_URI, uri) != 0 ||
         (dns_name_ok(opts->app_id) && push_name(gens, GEN_DNS, opts->app_id) != 0) ||
-        push_name(gens, GEN_DNS, "localhost") != 0 || push_name(gens, GEN_IPADD, "127.0.0.1") != 0) {
+        push_name(gens, GEN_DNS, "localhost") != 0 ||
+        push_name(gens, GEN_IPADD, "127.0.0.1") != 0) {
         crypto_fail(d, "building subject alternative names");
         goto out;
     }
-    key = EVP_EC_gen("P-256");
-    if (key == NULL) {
-        crypto_fail(d, "generating the workload key");
-        goto out;
-    }
-    x = build(ca, key, opts->app_id, gens, false, "serverAuth,clientAuth", validity, d);
-    if (x == NULL)
-        goto out;
-    c = cert_new(key, x);
-    key = NULL;
-    x = NULL;
-    if (c == NULL)
-        wdn_diag_set(d, WDN_ENOMEM, "PKI: out of memory");
+    c = issue_leaf(ca, opts->app_id, gens, "serverAuth,clientAuth", validity, "workload", d);
 out:
     GENERAL_NAMES_free(gens);
-    EVP_PKEY_free(key);
-    X509_free(x);
     return c;
 }
 
@@ -325,8 +340,6 @@ struct wdn_pki_cert *wdn_pki_issue_server(const struct wdn_pki_cert *ca,
     static const struct wdn_pki_server_opts none;
     struct wdn_pki_cert *c = NULL;
     GENERAL_NAMES *gens = NULL;
-    EVP_PKEY *key = NULL;
-    X509 *x = NULL;
     int64_t validity;
 
     if (!ca_usable(ca, d))
@@ -372,23 +385,9 @@ struct wdn_pki_cert *wdn_pki_issue_server(const struct wdn_pki_cert *ca,
             goto out;
         }
     }
-    key = EVP_EC_gen("P-256");
-    if (key == NULL) {
-        crypto_fail(d, "generating the server key");
-        goto out;
-    }
-    x = build(ca, key, opts->ndns > 0 ? opts->dns[0] : "localhost", gens, false, "serverAuth",
-              validity, d);
-    if (x == NULL)
-        goto out;
-    c = cert_new(key, x);
-    key = NULL;
-    x = NULL;
-    if (c == NULL)
-        wdn_diag_set(d, WDN_ENOMEM, "PKI: out of memory");
+    c = issue_leaf(ca, opts->ndns > 0 ? opts->dns[0] : "localhost", gens, "serverAuth", validity,
+                   "server", d);
 out:
     GENERAL_NAMES_free(gens);
-    EVP_PKEY_free(key);
-    X509_free(x);
     return c;
 }
