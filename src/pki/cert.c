@@ -225,53 +225,12 @@ static struct wdn_pki_cert *cert_new(EVP_PKEY *key, X509 *x)
     return c;
 }
 
-struct wdn_pki_cert *wdn_pki_ca_create(const char *project, struct wdn_diag *d)
-{
-    struct wdn_pki_cert *ca = NULL;
-    EVP_PKEY *key = NULL;
-    X509 *x = NULL;
-    char cn[64];
-    size_t n = project ? strlen(project) : 0;
-
-    if (n == 0 || n > 46 || wdn__pki_check_segment(wdn_str_from_cstr(project), "project", NULL)) {
-        wdn_diag_set(d, WDN_EINVAL,
-                     "PKI: the project name must be 1..46 letters, digits, '.', '-' or '_'");
-        goto out;
-    }
-    snprintf(cn, sizeof(cn), "warden project CA %s", project);
-    key = EVP_EC_gen("P-256");
-    if (key == NULL) {
-        crypto_fail(d, "generating the CA key");
-        goto out;
-    }
-    x = build(NULL, key, cn, NULL, true, NULL, WDN_PKI_CA_VALIDITY_SECS, d);
-    if (x == NULL)
-        goto out;
-    ca = cert_new(key, x);
-    key = NULL;
-    x = NULL;
-    if (ca == NULL)
-        wdn_diag_set(d, WDN_ENOMEM, "PKI: out of memory");
-out:
-    EVP_PKEY_free(key);
-    X509_free(x);
-    return ca;
-}
-
-static bool ca_usable(const struct wdn_pki_cert *ca, struct wdn_diag *d)
-{
-    if (ca == NULL || ca->cert == NULL || ca->key == NULL) {
-        wdn_diag_set(d, WDN_EINVAL, "PKI: no CA (create one with `warden project create`)");
-        return false;
-    }
-    return true;
-}
-
-/* A new P-256 key and a leaf certificate for it, signed by ca: subject cn, names gens
- * (borrowed), extended key usage eku. what names the leaf in messages ("workload"). */
-static struct wdn_pki_cert *issue_leaf(const struct wdn_pki_cert *ca, const char *cn,
-                                       GENERAL_NAMES *gens, const char *eku, int64_t validity,
-                                       const char *what, struct wdn_diag *d)
+/* A new P-256 key and a certificate for it: subject cn, names gens (borrowed, may be NULL),
+ * extended key usage eku (NULL for none), signed by signer, or self-signed as a CA when signer
+ * is NULL. what names it in messages ("workload"). */
+static struct wdn_pki_cert *new_cert(const struct wdn_pki_cert *signer, const char *cn,
+                                     GENERAL_NAMES *gens, const char *eku, int64_t validity,
+                                     const char *what, struct wdn_diag *d)
 {
     struct wdn_pki_cert *c = NULL;
     EVP_PKEY *key = EVP_EC_gen("P-256");
@@ -283,7 +242,7 @@ static struct wdn_pki_cert *issue_leaf(const struct wdn_pki_cert *ca, const char
         crypto_fail(d, step);
         goto out;
     }
-    x = build(ca, key, cn, gens, false, eku, validity, d);
+    x = build(signer, key, cn, gens, signer == NULL, eku, validity, d);
     if (x == NULL)
         goto out;
     c = cert_new(key, x);
@@ -295,6 +254,32 @@ out:
     EVP_PKEY_free(key);
     X509_free(x);
     return c;
+}
+
+struct wdn_pki_cert *wdn_pki_ca_create(const char *project, struct wdn_diag *d)
+{
+    struct wdn_pki_cert *ca = NULL;
+    char cn[64];
+    size_t n = project ? strlen(project) : 0;
+
+    if (n == 0 || n > 46 || wdn__pki_check_segment(wdn_str_from_cstr(project), "project", NULL)) {
+        wdn_diag_set(d, WDN_EINVAL,
+                     "PKI: the project name must be 1..46 letters, digits, '.', '-' or '_'");
+        goto out;
+    }
+    snprintf(cn, sizeof(cn), "warden project CA %s", project);
+    ca = new_cert(NULL, cn, NULL, NULL, WDN_PKI_CA_VALIDITY_SECS, "CA", d);
+out:
+    return ca;
+}
+
+static bool ca_usable(const struct wdn_pki_cert *ca, struct wdn_diag *d)
+{
+    if (ca == NULL || ca->cert == NULL || ca->key == NULL) {
+        wdn_diag_set(d, WDN_EINVAL, "PKI: no CA (create one with `warden project create`)");
+        return false;
+    }
+    return true;
 }
 
 struct wdn_pki_cert *wdn_pki_issue_workload(const struct wdn_pki_cert *ca,
@@ -327,7 +312,7 @@ struct wdn_pki_cert *wdn_pki_issue_workload(const struct wdn_pki_cert *ca,
         crypto_fail(d, "building subject alternative names");
         goto out;
     }
-    c = issue_leaf(ca, opts->app_id, gens, "serverAuth,clientAuth", validity, "workload", d);
+    c = new_cert(ca, opts->app_id, gens, "serverAuth,clientAuth", validity, "workload", d);
 out:
     GENERAL_NAMES_free(gens);
     return c;
@@ -385,8 +370,8 @@ struct wdn_pki_cert *wdn_pki_issue_server(const struct wdn_pki_cert *ca,
             goto out;
         }
     }
-    c = issue_leaf(ca, opts->ndns > 0 ? opts->dns[0] : "localhost", gens, "serverAuth", validity,
-                   "server", d);
+    c = new_cert(ca, opts->ndns > 0 ? opts->dns[0] : "localhost", gens, "serverAuth", validity,
+                 "server", d);
 out:
     GENERAL_NAMES_free(gens);
     return c;
