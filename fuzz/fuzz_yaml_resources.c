@@ -56,14 +56,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     for (size_t i = 0; i < set->n_mcpservers; i++) {
         const struct wdn_res_mcpserver *srv = set->mcpservers[i];
-        struct wdn_mcp_policy *p = NULL;
-        int rc = wdn_mcp_policy_compile(srv, &p, &d);
+        struct wdn_tool_policy *p = NULL;
+        int rc = wdn_tool_policy_compile(srv, &p, &d);
         CHECK(!clean || rc == 0);
         for (size_t r = 0; p && r < srv->spec.n_rules; r++) {
             const struct wdn_res_mcp_rule *rule = &srv->spec.rules[r];
             for (size_t t = 0; t < rule->tools.n && rule->callers.n; t++) {
-                struct wdn_mcp_decision dec;
-                CHECK(wdn_mcp_policy_eval(p, rule->callers.v[0], rule->tools.v[t], NULL, &dec) ==
+                struct wdn_tool_decision dec;
+                CHECK(wdn_tool_policy_eval(p, rule->callers.v[0], rule->tools.v[t], NULL, &dec) ==
                       0);
                 /* A deny rule that names the caller and the tool always wins. */
                 if (rule->action && strcmp(rule->action, "deny") == 0 &&
@@ -71,7 +71,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                     CHECK(!dec.allowed);
             }
         }
-        wdn_mcp_policy_free(p);
+        wdn_tool_policy_free(p);
     }
     wdn_resources_free(set);
     return 0;

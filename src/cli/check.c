@@ -78,12 +78,12 @@ static void compile_policies(struct wdn_resources *set, unsigned *failures)
         wdn_acl_free(acl);
     }
     for (size_t i = 0; i < set->n_mcpservers; i++) {
-        struct wdn_mcp_policy *p = NULL;
-        if (wdn_mcp_policy_compile(set->mcpservers[i], &p, &d) != 0) {
+        struct wdn_tool_policy *p = NULL;
+        if (wdn_tool_policy_compile(set->mcpservers[i], &p, &d) != 0) {
             fprintf(stderr, "%s\n", wdn_diag_format(&d, line, sizeof(line)));
             (*failures)++;
         }
-        wdn_mcp_policy_free(p);
+        wdn_tool_policy_free(p);
     }
 }
 

@@ -317,8 +317,8 @@ static int test_call(const char *project, const char *name, const char *caller, 
 {
     struct wdn_buf b;
     struct wdn_resources *set = wdn_resources_new();
-    struct wdn_mcp_policy *pol = NULL;
-    struct wdn_mcp_decision dec;
+    struct wdn_tool_policy *pol = NULL;
+    struct wdn_tool_decision dec;
     struct wdn_diag d;
     int rc = WDN_CLI_FAIL;
 
@@ -328,12 +328,12 @@ static int test_call(const char *project, const char *name, const char *caller, 
         return WDN_CLI_FAIL;
     }
     if (set == NULL || wdn_resources_load_buffer(set, name, NULL, b.data, b.len) != 0 ||
-        set->n_mcpservers != 1 || wdn_mcp_policy_compile(set->mcpservers[0], &pol, &d) != 0) {
+        set->n_mcpservers != 1 || wdn_tool_policy_compile(set->mcpservers[0], &pol, &d) != 0) {
         wdn_cli_err("mcpserver", "mcpserver '%s' does not load", name);
         goto out;
     }
-    struct wdn_mcp_auth auth = {scopes, nscopes, NULL, 0};
-    wdn_mcp_policy_eval(pol, caller, tool, &auth, &dec);
+    struct wdn_tool_auth auth = {scopes, nscopes, NULL, 0};
+    wdn_tool_policy_eval(pol, caller, tool, &auth, &dec);
     if (dec.rule >= 0)
         printf("%s: %s calling tool %s on %s (rule %d: %s)\n", dec.allowed ? "ALLOWED" : "DENIED",
                caller, tool, name, dec.rule + 1, dec.reason);
@@ -342,7 +342,7 @@ static int test_call(const char *project, const char *name, const char *caller, 
                dec.allowed ? "ALLOWED" : "DENIED", caller, tool, name, dec.reason);
     rc = dec.allowed ? WDN_CLI_OK : WDN_CLI_FAIL;
 out:
-    wdn_mcp_policy_free(pol);
+    wdn_tool_policy_free(pol);
     wdn_resources_free(set);
     wdn_buf_reset(&b);
     return rc;

@@ -22,7 +22,7 @@ struct mcp_rule {
     size_t n_claims;
 };
 
-struct wdn_mcp_policy {
+struct wdn_tool_policy {
     struct wdn_arena arena;
     const char *app_id;
     bool default_allow;
@@ -42,11 +42,11 @@ static const char **copy_list(struct wdn_arena *a, const char *const *v, size_t 
     return out;
 }
 
-int wdn_mcp_policy_compile(const struct wdn_res_mcpserver *srv, struct wdn_mcp_policy **out,
-                           struct wdn_diag *diag)
+int wdn_tool_policy_compile(const struct wdn_res_mcpserver *srv, struct wdn_tool_policy **out,
+                            struct wdn_diag *diag)
 {
     const struct wdn_res_mcpserver_spec *spec;
-    struct wdn_mcp_policy *p = NULL;
+    struct wdn_tool_policy *p = NULL;
     int rc = WDN_ENOMEM;
 
     *out = NULL;
@@ -118,7 +118,7 @@ out:
     return rc;
 }
 
-void wdn_mcp_policy_free(struct wdn_mcp_policy *p)
+void wdn_tool_policy_free(struct wdn_tool_policy *p)
 {
     if (p == NULL)
         return;
@@ -126,7 +126,7 @@ void wdn_mcp_policy_free(struct wdn_mcp_policy *p)
     free(p);
 }
 
-const char *wdn_mcp_policy_app_id(const struct wdn_mcp_policy *p)
+const char *wdn_tool_policy_app_id(const struct wdn_tool_policy *p)
 {
     return p ? p->app_id : NULL;
 }
@@ -154,7 +154,7 @@ static bool tool_matches(const struct mcp_rule *r, const char *tool)
 }
 
 /* Every required scope present and every required claim equal to one of the token's values. */
-static bool conditions_met(const struct mcp_rule *r, const struct wdn_mcp_auth *auth,
+static bool conditions_met(const struct mcp_rule *r, const struct wdn_tool_auth *auth,
                            const char **why)
 {
     for (size_t i = 0; i < r->n_scopes; i++) {
@@ -169,7 +169,7 @@ static bool conditions_met(const struct mcp_rule *r, const struct wdn_mcp_auth *
     for (size_t i = 0; i < r->n_claims; i++) {
         bool found = false;
         for (size_t j = 0; auth && j < auth->n_claims && !found; j++) {
-            const struct wdn_mcp_claim *c = &auth->claims[j];
+            const struct wdn_tool_claim *c = &auth->claims[j];
             found = c->name && c->value && strcmp(c->name, r->claim_names[i]) == 0 &&
                     strcmp(c->value, r->claim_values[i]) == 0;
         }
@@ -181,8 +181,8 @@ static bool conditions_met(const struct mcp_rule *r, const struct wdn_mcp_auth *
     return true;
 }
 
-int wdn_mcp_policy_eval(const struct wdn_mcp_policy *p, const char *caller, const char *tool,
-                        const struct wdn_mcp_auth *auth, struct wdn_mcp_decision *out)
+int wdn_tool_policy_eval(const struct wdn_tool_policy *p, const char *caller, const char *tool,
+                         const struct wdn_tool_auth *auth, struct wdn_tool_decision *out)
 {
     const char *why = NULL;
 
@@ -220,8 +220,8 @@ int wdn_mcp_policy_eval(const struct wdn_mcp_policy *p, const char *caller, cons
     return 0;
 }
 
-bool wdn_mcp_policy_has_grant(const struct wdn_mcp_policy *p, const char *caller,
-                              const struct wdn_mcp_auth *auth)
+bool wdn_tool_policy_has_grant(const struct wdn_tool_policy *p, const char *caller,
+                               const struct wdn_tool_auth *auth)
 {
     const char *why;
 
@@ -237,15 +237,15 @@ bool wdn_mcp_policy_has_grant(const struct wdn_mcp_policy *p, const char *caller
     return false;
 }
 
-size_t wdn_mcp_policy_filter(const struct wdn_mcp_policy *p, const char *caller,
-                             const struct wdn_mcp_auth *auth, const char *const *tools, size_t n,
-                             bool *keep)
+size_t wdn_tool_policy_filter(const struct wdn_tool_policy *p, const char *caller,
+                              const struct wdn_tool_auth *auth, const char *const *tools, size_t n,
+                              bool *keep)
 {
     size_t kept = 0;
 
     for (size_t i = 0; i < n; i++) {
-        struct wdn_mcp_decision d;
-        wdn_mcp_policy_eval(p, caller, tools[i], auth, &d);
+        struct wdn_tool_decision d;
+        wdn_tool_policy_eval(p, caller, tools[i], auth, &d);
         keep[i] = d.allowed;
         kept += d.allowed;
     }

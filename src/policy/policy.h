@@ -83,59 +83,59 @@ const char *wdn_acl_deny_message(const struct wdn_acl_caller *caller, const char
 
 /* ---- MCP tool policy (kind MCPServer, docs/resources.md) ------------------------------- */
 
-struct wdn_mcp_policy;
+struct wdn_tool_policy;
 
 /** One claim of the verified token, as text (an array claim gives one entry per element). */
-struct wdn_mcp_claim {
+struct wdn_tool_claim {
     const char *name;
     const char *value;
 };
 
 /** What the caller's token carries (all borrowed; may be all empty without a token). */
-struct wdn_mcp_auth {
+struct wdn_tool_auth {
     const char *const *scopes;
     size_t n_scopes;
-    const struct wdn_mcp_claim *claims;
+    const struct wdn_tool_claim *claims;
     size_t n_claims;
 };
 
-struct wdn_mcp_decision {
+struct wdn_tool_decision {
     bool allowed;
     int rule;           /* index in spec.rules, or -1 for the defaultAction */
     const char *reason; /* static, for logs */
 };
 
 /** Compiles an MCPServer's rules (copies what it keeps). 0, WDN_ENOMEM or WDN_ECONFIG. */
-int wdn_mcp_policy_compile(const struct wdn_res_mcpserver *srv, struct wdn_mcp_policy **out,
-                           struct wdn_diag *diag);
-void wdn_mcp_policy_free(struct wdn_mcp_policy *p);
+int wdn_tool_policy_compile(const struct wdn_res_mcpserver *srv, struct wdn_tool_policy **out,
+                            struct wdn_diag *diag);
+void wdn_tool_policy_free(struct wdn_tool_policy *p);
 
 /** The MCP server's app ID the policy guards (borrowed from p). */
-const char *wdn_mcp_policy_app_id(const struct wdn_mcp_policy *p);
+const char *wdn_tool_policy_app_id(const struct wdn_tool_policy *p);
 
 /**
  * Decides a tools/call: a matching deny rule wins; else a matching allow rule whose
  * requireScopes and requireClaims the token satisfies; else the defaultAction (deny unless
  * configured otherwise). caller NULL matches no rule. auth may be NULL.
  */
-int wdn_mcp_policy_eval(const struct wdn_mcp_policy *p, const char *caller, const char *tool,
-                        const struct wdn_mcp_auth *auth, struct wdn_mcp_decision *out);
+int wdn_tool_policy_eval(const struct wdn_tool_policy *p, const char *caller, const char *tool,
+                         const struct wdn_tool_auth *auth, struct wdn_tool_decision *out);
 
 /**
  * True when the caller could be granted at least one tool (an allow rule naming the caller
  * whose conditions the token meets, or defaultAction allow). A caller with no grant at all
  * is answered like an unknown endpoint by the proxy.
  */
-bool wdn_mcp_policy_has_grant(const struct wdn_mcp_policy *p, const char *caller,
-                              const struct wdn_mcp_auth *auth);
+bool wdn_tool_policy_has_grant(const struct wdn_tool_policy *p, const char *caller,
+                               const struct wdn_tool_auth *auth);
 
 /**
  * Filters a tools/list: keep[i] = whether tools[i] is allowed for caller. Returns the number
  * kept.
  */
-size_t wdn_mcp_policy_filter(const struct wdn_mcp_policy *p, const char *caller,
-                             const struct wdn_mcp_auth *auth, const char *const *tools, size_t n,
-                             bool *keep);
+size_t wdn_tool_policy_filter(const struct wdn_tool_policy *p, const char *caller,
+                              const struct wdn_tool_auth *auth, const char *const *tools, size_t n,
+                              bool *keep);
 
 /** '*'-glob match of a whole string (used for tool names). */
 bool wdn_policy_glob(const char *pattern, const char *s);

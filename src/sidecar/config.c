@@ -29,7 +29,7 @@ static void cfg_free(struct wdn__sc_cfg *c)
     }
     free(c->components);
     free(c->config_name);
-    wdn_mcp_policy_free(c->mcp);
+    wdn_tool_policy_free(c->mcp);
     free(c->mcp_name);
     free(c->mcp_path);
     for (size_t i = 0; i < c->n_mcp_routes; i++) {
@@ -188,7 +188,7 @@ static int compile_mcp(struct wdn_sidecar *sc, const struct wdn_resources *set,
     }
     if (found == NULL)
         return 0;
-    rc = wdn_mcp_policy_compile(found, &c->mcp, d);
+    rc = wdn_tool_policy_compile(found, &c->mcp, d);
     if (rc)
         return rc;
     c->mcp_name = strdup(found->metadata.name);

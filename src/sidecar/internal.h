@@ -46,7 +46,7 @@ struct wdn__sc_cfg {
     struct wdn_pipeline *app_pipeline;
     struct wdn__sc_component *components; /* in scope for this app, for /v1.0/metadata */
     size_t n_components;
-    struct wdn_mcp_policy *mcp;           /* the MCPServer guarding this app, or NULL */
+    struct wdn_tool_policy *mcp;          /* the MCPServer guarding this app, or NULL */
     char *mcp_name;                       /* its name */
     char *mcp_path;                       /* the app path it guards ("/mcp") */
     struct wdn__sc_mcp_route *mcp_routes; /* every MCPServer known here, by name */

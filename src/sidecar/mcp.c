@@ -17,7 +17,7 @@ struct mcp_ctx {
     struct wdn_sidecar *sc;
     struct wdn__sc_cfg *cfg; /* one reference, released when done */
     const char *caller;
-    struct wdn_mcp_auth auth;
+    struct wdn_tool_auth auth;
     struct wdn_http_pool *pool;
     struct wdn_str target;
     struct wdn_http_hdrs *h;
@@ -49,7 +49,7 @@ static bool filter_doc(struct mcp_ctx *m, json_t *doc)
             const char *nm = json_string_value(json_object_get(json_array_get(tools, i), "name"));
             names[i] = nm ? nm : "";
         }
-        wdn_mcp_policy_filter(m->cfg->mcp, m->caller, &m->auth, names, n, keep);
+        wdn_tool_policy_filter(m->cfg->mcp, m->caller, &m->auth, names, n, keep);
         for (size_t i = n; i-- > 0;)
             if (!keep[i]) {
                 json_array_remove(tools, i);
@@ -159,7 +159,7 @@ static const struct wdn_http_header plain_ct = {{"Content-Type", 12},
 static bool message_allowed(struct mcp_ctx *m, json_t *msg, const char **tool, const char **why,
                             bool *lists)
 {
-    struct wdn_mcp_decision dec;
+    struct wdn_tool_decision dec;
     const char *method;
     json_t *name;
 
@@ -172,7 +172,7 @@ static bool message_allowed(struct mcp_ctx *m, json_t *msg, const char **tool, c
         return true;
     name = json_object_get(json_object_get(msg, "params"), "name");
     *tool = json_is_string(name) ? json_string_value(name) : "";
-    if (wdn_mcp_policy_eval(m->cfg->mcp, m->caller, *tool, &m->auth, &dec) != 0)
+    if (wdn_tool_policy_eval(m->cfg->mcp, m->caller, *tool, &m->auth, &dec) != 0)
         return false;
     *why = dec.reason;
     return dec.allowed;
@@ -270,7 +270,7 @@ void wdn__sc_mcp_check(struct wdn_sidecar *sc, struct wdn_http_req *req, struct 
 {
     struct wdn_arena *a = wdn_http_req_arena(req);
     struct mcp_ctx *m = wdn_arena_calloc(a, sizeof(*m));
-    struct wdn_mcp_claim *claims = NULL;
+    struct wdn_tool_claim *claims = NULL;
 
     if (m == NULL || (m->h = wdn_arena_alloc(a, sizeof(*m->h))) == NULL ||
         (auth->n_claims &&
@@ -294,7 +294,7 @@ void wdn__sc_mcp_check(struct wdn_sidecar *sc, struct wdn_http_req *req, struct 
     m->auth.n_scopes = auth->n_scopes;
     m->auth.claims = claims;
     m->auth.n_claims = auth->n_claims;
-    if (!wdn_mcp_policy_has_grant(cfg->mcp, caller, &m->auth)) {
+    if (!wdn_tool_policy_has_grant(cfg->mcp, caller, &m->auth)) {
         wdn_log_info("decision=deny mcpserver=%s caller=%s reason=no_grant status=404",
                      cfg->mcp_name, caller);
         wdn__sc_respond(sc, req, info->port, info->t0, 404, &plain_ct, 1,

@@ -371,16 +371,16 @@ static void test_glob(void **state)
 
 /* ---- MCP tool policy ------------------------------------------------------------------------ */
 
-static struct wdn_mcp_policy *mcp_compile(const char *text)
+static struct wdn_tool_policy *mcp_compile(const char *text)
 {
     struct wdn_resources *set = wdn_resources_new();
-    struct wdn_mcp_policy *p = NULL;
+    struct wdn_tool_policy *p = NULL;
     struct wdn_diag d;
 
     wdn_resources_load_buffer(set, "mcp.yaml", NULL, text, strlen(text));
     assert_int_equal(set->n_errors, 0);
     assert_int_equal(set->n_mcpservers, 1);
-    assert_int_equal(wdn_mcp_policy_compile(set->mcpservers[0], &p, &d), 0);
+    assert_int_equal(wdn_tool_policy_compile(set->mcpservers[0], &p, &d), 0);
     wdn_resources_free(set);
     return p;
 }
@@ -403,94 +403,94 @@ static const char weather_policy[] =
 
 static void test_mcp_policy(void **state)
 {
-    struct wdn_mcp_policy *p = mcp_compile(weather_policy);
-    struct wdn_mcp_decision d;
+    struct wdn_tool_policy *p = mcp_compile(weather_policy);
+    struct wdn_tool_decision d;
     const char *scopes[] = {"openid", "weather:read"};
-    struct wdn_mcp_auth with_scope = {scopes, 2, NULL, 0};
-    struct wdn_mcp_claim sre[] = {{"team", "dev"}, {"team", "sre"}};
-    struct wdn_mcp_claim dev[] = {{"team", "dev"}};
-    struct wdn_mcp_auth ops_sre = {NULL, 0, sre, 2};
-    struct wdn_mcp_auth ops_dev = {NULL, 0, dev, 1};
+    struct wdn_tool_auth with_scope = {scopes, 2, NULL, 0};
+    struct wdn_tool_claim sre[] = {{"team", "dev"}, {"team", "sre"}};
+    struct wdn_tool_claim dev[] = {{"team", "dev"}};
+    struct wdn_tool_auth ops_sre = {NULL, 0, sre, 2};
+    struct wdn_tool_auth ops_dev = {NULL, 0, dev, 1};
 
-    assert_string_equal(wdn_mcp_policy_app_id(p), "mcp-server");
-    assert_int_equal(wdn_mcp_policy_eval(p, "mcp-client", "add", NULL, &d), 0);
+    assert_string_equal(wdn_tool_policy_app_id(p), "mcp-server");
+    assert_int_equal(wdn_tool_policy_eval(p, "mcp-client", "add", NULL, &d), 0);
     assert_true(d.allowed);
     assert_int_equal(d.rule, 0);
-    wdn_mcp_policy_eval(p, "mcp-client", "echo", NULL, &d);
+    wdn_tool_policy_eval(p, "mcp-client", "echo", NULL, &d);
     assert_true(d.allowed);
     /* The scope condition: without it the rule does not grant, and the reason says why. */
-    wdn_mcp_policy_eval(p, "mcp-client", "get_weather_alert", NULL, &d);
+    wdn_tool_policy_eval(p, "mcp-client", "get_weather_alert", NULL, &d);
     assert_false(d.allowed);
     assert_int_equal(d.rule, -1);
     assert_string_equal(d.reason, "a required scope is missing from the token");
-    wdn_mcp_policy_eval(p, "mcp-client", "get_weather_alert", &with_scope, &d);
+    wdn_tool_policy_eval(p, "mcp-client", "get_weather_alert", &with_scope, &d);
     assert_true(d.allowed);
     assert_int_equal(d.rule, 1);
     /* Deny rules win over any grant, whatever their order. */
-    wdn_mcp_policy_eval(p, "ops", "admin_reset", &ops_sre, &d);
+    wdn_tool_policy_eval(p, "ops", "admin_reset", &ops_sre, &d);
     assert_false(d.allowed);
     assert_int_equal(d.rule, 2);
-    wdn_mcp_policy_eval(p, "ops", "add", &ops_sre, &d);
+    wdn_tool_policy_eval(p, "ops", "add", &ops_sre, &d);
     assert_true(d.allowed);
     assert_int_equal(d.rule, 3);
-    wdn_mcp_policy_eval(p, "ops", "add", &ops_dev, &d);
+    wdn_tool_policy_eval(p, "ops", "add", &ops_dev, &d);
     assert_false(d.allowed);
     /* Unknown and missing callers fall to the default: deny. */
-    wdn_mcp_policy_eval(p, "stranger", "add", NULL, &d);
+    wdn_tool_policy_eval(p, "stranger", "add", NULL, &d);
     assert_false(d.allowed);
-    wdn_mcp_policy_eval(p, NULL, "add", NULL, &d);
+    wdn_tool_policy_eval(p, NULL, "add", NULL, &d);
     assert_false(d.allowed);
-    wdn_mcp_policy_eval(p, "mcp-client", "", NULL, &d);
+    wdn_tool_policy_eval(p, "mcp-client", "", NULL, &d);
     assert_false(d.allowed);
-    wdn_mcp_policy_eval(p, "mcp-client", NULL, NULL, &d);
+    wdn_tool_policy_eval(p, "mcp-client", NULL, NULL, &d);
     assert_false(d.allowed);
 
     /* Grants decide the proxy's 404 for a caller with none. */
-    assert_true(wdn_mcp_policy_has_grant(p, "mcp-client", NULL));
-    assert_false(wdn_mcp_policy_has_grant(p, "stranger", NULL));
-    assert_false(wdn_mcp_policy_has_grant(p, "ops", &ops_dev));
-    assert_true(wdn_mcp_policy_has_grant(p, "ops", &ops_sre));
+    assert_true(wdn_tool_policy_has_grant(p, "mcp-client", NULL));
+    assert_false(wdn_tool_policy_has_grant(p, "stranger", NULL));
+    assert_false(wdn_tool_policy_has_grant(p, "ops", &ops_dev));
+    assert_true(wdn_tool_policy_has_grant(p, "ops", &ops_sre));
 
     /* tools/list is filtered to what the caller may call. */
     const char *tools[] = {"add", "get_weather_alert", "echo", "admin_reset"};
     bool keep[4];
-    assert_int_equal(wdn_mcp_policy_filter(p, "mcp-client", NULL, tools, 4, keep), 2);
+    assert_int_equal(wdn_tool_policy_filter(p, "mcp-client", NULL, tools, 4, keep), 2);
     assert_true(keep[0]);
     assert_false(keep[1]);
     assert_true(keep[2]);
     assert_false(keep[3]);
-    assert_int_equal(wdn_mcp_policy_filter(p, "mcp-client", &with_scope, tools, 4, keep), 3);
+    assert_int_equal(wdn_tool_policy_filter(p, "mcp-client", &with_scope, tools, 4, keep), 3);
     assert_true(keep[1]);
-    wdn_mcp_policy_free(p);
+    wdn_tool_policy_free(p);
 }
 
 static void test_mcp_default_allow(void **state)
 {
-    struct wdn_mcp_policy *p =
+    struct wdn_tool_policy *p =
         mcp_compile("apiVersion: warden.dev/v1alpha1\nkind: MCPServer\n"
                     "metadata: {name: s}\nspec:\n  appId: s\n"
                     "  defaultAction: allow\n  rules:\n"
                     "  - {callers: [untrusted], tools: ['*'], action: deny}\n");
-    struct wdn_mcp_decision d;
+    struct wdn_tool_decision d;
 
-    wdn_mcp_policy_eval(p, "anyone", "anything", NULL, &d);
+    wdn_tool_policy_eval(p, "anyone", "anything", NULL, &d);
     assert_true(d.allowed);
-    wdn_mcp_policy_eval(p, NULL, "anything", NULL, &d);
+    wdn_tool_policy_eval(p, NULL, "anything", NULL, &d);
     assert_true(d.allowed);
-    wdn_mcp_policy_eval(p, "untrusted", "anything", NULL, &d);
+    wdn_tool_policy_eval(p, "untrusted", "anything", NULL, &d);
     assert_false(d.allowed);
-    assert_true(wdn_mcp_policy_has_grant(p, "anyone", NULL));
-    wdn_mcp_policy_free(p);
+    assert_true(wdn_tool_policy_has_grant(p, "anyone", NULL));
+    wdn_tool_policy_free(p);
 
     /* A new server with no rules: deny-all. */
     p = mcp_compile("apiVersion: warden.dev/v1alpha1\nkind: MCPServer\nmetadata: {name: s}\n"
                     "spec: {appId: s}\n");
-    wdn_mcp_policy_eval(p, "anyone", "add", NULL, &d);
+    wdn_tool_policy_eval(p, "anyone", "add", NULL, &d);
     assert_false(d.allowed);
-    assert_false(wdn_mcp_policy_has_grant(p, "anyone", NULL));
-    wdn_mcp_policy_free(p);
+    assert_false(wdn_tool_policy_has_grant(p, "anyone", NULL));
+    wdn_tool_policy_free(p);
     /* No policy at all: deny. */
-    wdn_mcp_policy_eval(NULL, "a", "b", NULL, &d);
+    wdn_tool_policy_eval(NULL, "a", "b", NULL, &d);
     assert_false(d.allowed);
 }
 
