@@ -1,0 +1,256 @@
+/* Internal to the MCP server core (src/mcp/server*.c): its records and the functions its files
+ * share. Nothing here is public; include/warden/mcp.h is the interface. */
+#ifndef WDN_MCP_SERVER_INT_H
+#define WDN_MCP_SERVER_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/buf.h"
+#include "base/str.h"
+#include "warden/mcp.h"
+
+#define SESSION_ID_BYTES 32
+#define SESSION_ID_LEN (SESSION_ID_BYTES * 2)
+
+struct tool {
+    char *name;
+    json_t *def; /* the tools/list entry */
+    json_t *input_schema;
+    json_t *output_schema;
+    json_t *xheaders; /* [{"h": header suffix, "p": [property path...]}] from x-mcp-header */
+    wdn_mcp_tool_fn fn;
+    void *ud;
+};
+
+struct resource {
+    char *uri;  /* static resource, or NULL */
+    char *tmpl; /* template, or NULL */
+    json_t *def;
+    wdn_mcp_read_fn fn;
+    void *ud;
+};
+
+struct prompt {
+    char *name;
+    json_t *def;
+    wdn_mcp_prompt_fn fn;
+    void *ud;
+};
+
+/* One event kept for replay: its framed bytes, id line included. */
+struct revent {
+    struct revent *next;
+    uint64_t seq;
+    size_t len;
+    char data[];
+};
+
+/*
+ * A resumable SSE stream (a POST's answer or a standalone GET stream) of a session. Its events
+ * are numbered from 1 (the priming event is "<id>-0" and is not kept) and the last ones are kept
+ * within the WDN_MCP_RESUME_* limits, so that a client that lost the connection can come back
+ * with GET + Last-Event-ID. At most one connection is attached at a time (live).
+ */
+struct rstream {
+    uint64_t id; /* unique within the server, so event ids are unique within a session */
+    bool is_get; /* a standalone GET stream, else a POST's answer */
+    bool ended;  /* the response went out (or the session ended): no more events */
+    uint64_t next_seq, first_seq; /* next number to give; oldest event still kept */
+    struct revent *head, *tail;
+    size_t nevents, nbytes;
+    uint64_t idle_since_ms;        /* when it ended or lost its connection; 0: in use */
+    int refs;                      /* the session's list, plus a request still running */
+    bool unlinked;                 /* no longer in its session's list */
+    struct wdn_mcp_http_out live;  /* the attached connection; live.body NULL when none */
+    struct wdn_mcp_stream *handle; /* the GET connection attached, when it is one */
+    struct rstream *next;
+};
+
+struct session {
+    char id[SESSION_ID_LEN + 1];
+    char version[16];
+    int log_level; /* -1: not set, every level is sent */
+    json_t *subs;  /* resources/subscribe: an object whose keys are the subscribed URIs */
+    json_t *caps;  /* the client's capabilities from initialize */
+    uint64_t last_used_ms;
+    struct rstream *rs; /* resumable streams, newest first */
+    size_t nrs;
+    struct session *next;
+};
+
+/* An open GET connection: a standalone stream, or a resumed one (GET + Last-Event-ID). */
+struct wdn_mcp_stream {
+    struct wdn_mcp_http_out out;
+    char session[SESSION_ID_LEN + 1];
+    struct rstream *rs; /* the resumable stream it carries, or NULL */
+    bool standalone;    /* carries server notifications (not a POST's answer) */
+    struct wdn_mcp_stream *next;
+};
+
+struct inflight {
+    char session[SESSION_ID_LEN + 1];
+    json_t *id;
+    atomic_bool cancelled;
+    struct inflight *next;
+};
+
+/* A request the server sent to the client (sampling, elicitation) and awaits on a POST. */
+struct pending {
+    char session[SESSION_ID_LEN + 1];
+    char id[32];
+    json_t *reply; /* the whole response message once it arrived */
+    struct pending *next;
+};
+
+struct wdn_mcp_server {
+    char *name, *version, *title, *instructions, *path;
+    bool stateless, sse_responses;
+    bool resumable;
+    long poll_ms;
+    char **hosts;   /* NULL-terminated; NULL means the loopback names */
+    char **origins; /* NULL-terminated or NULL */
+    bool any_host;
+
+    struct tool tools[WDN_MCP_MAX_TOOLS];
+    size_t ntools;
+    struct resource resources[WDN_MCP_MAX_TOOLS];
+    size_t nresources;
+    struct prompt prompts[WDN_MCP_MAX_TOOLS];
+    size_t nprompts;
+    wdn_mcp_complete_fn completer;
+    void *completer_ud;
+
+    pthread_mutex_t mu; /* guards everything below */
+    struct session *sessions;
+    size_t nsessions;
+    struct wdn_mcp_stream *streams;
+    struct inflight *inflight;
+    size_t ninflight;
+    struct pending *pending;
+    pthread_cond_t reply_cv; /* signalled when a pending request got its reply */
+    uint64_t next_request_id;
+    int stateless_log_level;
+    uint64_t next_stream_id;
+    size_t resume_bytes; /* bytes kept for replay by all streams */
+};
+
+/* One HTTP exchange: how the answer is being written. */
+struct exchange {
+    struct wdn_mcp_server *srv;
+    const struct wdn_mcp_http_out *out;
+    bool head_sent, sse, dead;
+    char session[SESSION_ID_LEN + 1]; /* "" when there is no session */
+    bool new_session;                 /* send Mcp-Session-Id with the head */
+    const char *version;              /* effective protocol version (static string) */
+    bool modern;
+    int log_level;
+    json_t *client_caps; /* owned reference: the session's, or NULL when unknown */
+    bool resumable;      /* the session's SSE streams get ids and replay buffers */
+    struct rstream *rs;  /* this POST's resumable stream (one reference), or NULL */
+};
+
+struct wdn_mcp_call {
+    struct exchange *ex;
+    json_t *progress_token;
+    json_t *content;
+    json_t *structured;
+    bool is_error;
+    struct inflight *inf;
+    json_t *caps;            /* borrowed: the client's capabilities, NULL when unknown */
+    const char *missing_cap; /* set by wdn_mcp_call_require_capability */
+};
+
+/** Log level names of notifications/message, indexed by enum wdn_mcp_log_level. */
+extern const char *const wdn__mcp_log_levels[8];
+/** The static string of a supported version (so it may be kept), or NULL. */
+const char *wdn__mcp_static_version(const char *v);
+
+/* ---- server_call.c: writing one exchange's answer ------------------------------------- */
+
+/** Sends the head once (later calls do nothing); ctype and allow may be NULL. */
+int wdn__mcp_ex_head(struct exchange *ex, int status, const char *ctype, const char *allow);
+/** Writes body bytes unless the connection is gone. */
+void wdn__mcp_ex_body(struct exchange *ex, const char *p, size_t n);
+/** Frames one JSON-RPC message as an SSE event into b. */
+int wdn__mcp_sse_frame(struct wdn_buf *b, const json_t *msg);
+/** A whole JSON answer with status (doc borrowed). */
+void wdn__mcp_ex_json(struct exchange *ex, int status, const json_t *doc);
+/** A JSON-RPC error answer with status; id borrowed (NULL: null), data stolen. */
+void wdn__mcp_ex_error(struct exchange *ex, int status, json_t *id, int code, const char *msg,
+                       json_t *data);
+/** A head without body. */
+void wdn__mcp_ex_status(struct exchange *ex, int status, const char *allow);
+/** Turns the answer into an SSE stream (resumable in a resumable session). */
+void wdn__mcp_ex_sse_begin(struct exchange *ex);
+/** Sends one message as an SSE event (msg borrowed). */
+void wdn__mcp_ex_event(struct exchange *ex, const json_t *msg);
+/** Polling: ends a tools/call POST's connection after its priming event. */
+void wdn__mcp_ex_poll_close(struct exchange *ex);
+/** The request is over: its resumable stream ends. */
+void wdn__mcp_ex_finish(struct exchange *ex);
+/** A response from the client: wakes the handler waiting for it (msg borrowed). */
+void wdn__mcp_deliver_reply(struct exchange *ex, json_t *msg, const struct wdn_jsonrpc_msg *m);
+/** Prepares a handler's call (registers it for cancellation when id is not NULL). */
+void wdn__mcp_call_init(struct wdn_mcp_call *call, struct exchange *ex, json_t *params, json_t *id);
+void wdn__mcp_call_done(struct wdn_mcp_call *call);
+
+/* ---- server_methods.c ----------------------------------------------------------------- */
+
+/** notifications/cancelled: flags the session's request with that id. */
+void wdn__mcp_cancel(struct exchange *ex, json_t *params);
+/**
+ * Runs one request; returns the response message (result or error), never NULL unless out of
+ * memory. *http_status is raised (404 for an unknown method on 2026-07-28, 400 for a missing
+ * client capability).
+ */
+json_t *wdn__mcp_dispatch(struct exchange *ex, const struct wdn_jsonrpc_msg *m, int *http_status);
+
+/* ---- server_headers.c ----------------------------------------------------------------- */
+
+/** Finds a header (value trimmed); *count tells how many times it appeared. */
+bool wdn__mcp_find_header(const struct wdn_mcp_http_request *req, const char *name,
+                          struct wdn_str *val, int *count);
+/** Does the Accept header admit type/subtype (wildcards honoured, q=0 excluded)? */
+bool wdn__mcp_accepts(struct wdn_str accept, const char *type, const char *subtype);
+/** The host part of an authority ("[::1]:80" -> "[::1]"); {NULL, 0} when malformed. */
+struct wdn_str wdn__mcp_authority_host(struct wdn_str a);
+bool wdn__mcp_authority_port_ok(struct wdn_str a, struct wdn_str host);
+bool wdn__mcp_host_allowed(const struct wdn_mcp_server *srv, struct wdn_str host, bool for_origin);
+bool wdn__mcp_origin_allowed(const struct wdn_mcp_server *srv, struct wdn_str origin);
+bool wdn__mcp_path_matches(const struct wdn_mcp_server *srv, const char *target);
+/** 2026-07-28 Mcp-Method/Mcp-Name/_meta: 0, -1 (HeaderMismatch) or 1 (-32602), why filled. */
+int wdn__mcp_check_modern_headers(struct exchange *ex, const struct wdn_mcp_http_request *req,
+                                  const struct wdn_jsonrpc_msg *m, char *why, size_t cap);
+/** 2026-07-28 Mcp-Param-* headers of x-mcp-header arguments: 0 or -1 (why filled). */
+int wdn__mcp_check_param_headers(struct exchange *ex, const struct wdn_mcp_http_request *req,
+                                 const struct wdn_jsonrpc_msg *m, char *why, size_t cap);
+/** The request's _meta log level, or -2 (none: no log messages). */
+int wdn__mcp_modern_log_level(const struct wdn_jsonrpc_msg *m);
+
+/* ---- server_session.c (the caller holds srv->mu) -------------------------------------- */
+
+struct session *wdn__mcp_session_find(struct wdn_mcp_server *srv, struct wdn_str id);
+/** A new session (id written to id_out, SESSION_ID_LEN + 1 bytes); WDN_ELIMIT, _ECRYPTO. */
+int wdn__mcp_session_create(struct wdn_mcp_server *srv, const char *version, char *id_out);
+void wdn__mcp_session_destroy(struct wdn_mcp_server *srv, struct session *victim);
+bool wdn__mcp_session_resumable(const struct wdn_mcp_server *srv, const struct session *s);
+void wdn__mcp_stream_unlink(struct wdn_mcp_server *srv, struct wdn_mcp_stream *st);
+/** Lets go of a resumable stream's connection (ends a GET one; a POST's when end_post). */
+void wdn__mcp_rs_detach(struct wdn_mcp_server *srv, struct rstream *rs, bool end_post);
+void wdn__mcp_rs_release(struct wdn_mcp_server *srv, struct rstream *rs);
+void wdn__mcp_rs_unlink(struct wdn_mcp_server *srv, struct session *s, struct rstream *rs);
+void wdn__mcp_rs_sweep(struct wdn_mcp_server *srv, struct session *s, uint64_t now);
+/** A new resumable stream holding two references (session's and caller's), or NULL. */
+struct rstream *wdn__mcp_rs_new(struct wdn_mcp_server *srv, struct session *s, bool is_get);
+/** Writes the priming event into buf; returns its length (0 when it does not fit). */
+int wdn__mcp_rs_priming(const struct wdn_mcp_server *srv, const struct rstream *rs, char *buf,
+                        size_t cap);
+/** Sends one message on a resumable stream, keeping it for replay (msg borrowed). */
+void wdn__mcp_rs_emit(struct wdn_mcp_server *srv, struct rstream *rs, const json_t *msg);
+/** Reads a Last-Event-ID "<stream>-<seq>". */
+bool wdn__mcp_event_id_parse(struct wdn_str v, uint64_t *stream, uint64_t *seq);
+
+#endif

@@ -1,0 +1,552 @@
+/* The JSON-RPC methods of an MCP server and their dispatch. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/error.h"
+#include "base/limits.h"
+#include "mcp/server_int.h"
+
+#define MAX_COMPLETIONS 100
+
+/* ---------------------------------------------------------------------------------------- */
+/* Methods. Each returns a new result object, or NULL and fills *code and msg.              */
+
+struct rpc_err {
+    int code;
+    char msg[256];
+    json_t *data;
+};
+
+static json_t *fail(struct rpc_err *e, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static json_t *fail(struct rpc_err *e, int code, const char *fmt, ...)
+{
+    va_list ap;
+
+    e->code = code;
+    va_start(ap, fmt);
+    vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+    va_end(ap);
+    return NULL;
+}
+
+static json_t *capabilities(struct wdn_mcp_server *srv, bool modern)
+{
+    json_t *c = json_object();
+    /* Change notifications need a GET stream, which only sessions of the older versions have. */
+    bool lc = !srv->stateless && !modern;
+
+    if (c == NULL)
+        return NULL;
+    json_object_set_new(c, "tools", json_pack("{s:b}", "listChanged", lc));
+    json_object_set_new(c, "logging", json_object());
+    if (srv->nresources > 0)
+        json_object_set_new(c, "resources",
+                            json_pack("{s:b, s:b}", "subscribe", !modern, "listChanged", lc));
+    if (srv->nprompts > 0)
+        json_object_set_new(c, "prompts", json_pack("{s:b}", "listChanged", lc));
+    if (srv->nprompts > 0 || srv->nresources > 0 || srv->completer != NULL)
+        json_object_set_new(c, "completions", json_object());
+    return c;
+}
+
+static json_t *server_info(struct wdn_mcp_server *srv)
+{
+    json_t *i = json_pack("{s:s, s:s}", "name", srv->name, "version", srv->version);
+
+    if (i != NULL && srv->title != NULL)
+        json_object_set_new(i, "title", json_string(srv->title));
+    return i;
+}
+
+static json_t *m_initialize(struct exchange *ex, json_t *params, json_t *id, struct rpc_err *e)
+{
+    struct wdn_mcp_server *srv = ex->srv;
+    const char *want = json_string_value(json_object_get(params, "protocolVersion"));
+    const char *version = wdn__mcp_static_version(want);
+    json_t *r;
+
+    if (want == NULL)
+        return fail(e, WDN_JSONRPC_INVALID_PARAMS, "Invalid params: protocolVersion is required");
+    /* A supported version is echoed; any other gets the newest of the initialize era. */
+    if (version == NULL || wdn_mcp_version_is_modern(version))
+        version = WDN_MCP_LATEST_LEGACY;
+    r = json_pack("{s:s, s:o, s:o}", "protocolVersion", version, "capabilities",
+                  capabilities(srv, false), "serverInfo", server_info(srv));
+    if (r != NULL && srv->instructions != NULL)
+        json_object_set_new(r, "instructions", json_string(srv->instructions));
+    return r;
+}
+
+static json_t *m_discover(struct exchange *ex, json_t *params, json_t *id, struct rpc_err *e)
+{
+    struct wdn_mcp_server *srv = ex->srv;
+    json_t *r = json_pack("{s:[ssss], s:o, s:o}", "supportedVersions", WDN_MCP_V2026_07_28,
+                          WDN_MCP_V2025_11_25, WDN_MCP_V2025_06_18, WDN_MCP_V2025_03_26,
+                          "capabilities", capabilities(srv, true), "serverInfo", server_info(srv));
+    if (r != NULL && srv->instructions != NULL)
+        json_object_set_new(r, "instructions", json_string(srv->instructions));
+    return r;
+}
+
+static json_t *list_of(json_t *key_defs_holder, const char *key)
+{
+    return json_pack("{s:o}", key, key_defs_holder);
+}
+
+static json_t *m_tools_list(struct exchange *ex, json_t *params, json_t *id, struct rpc_err *e)
+{
+    json_t *a = json_array();
+    size_t i;
+
+    for (i = 0; a != NULL && i < ex->srv->ntools; i++)
+        json_array_append(a, ex->srv->tools[i].def);
+    return list_of(a, "tools");
+}
+
+static json_t *tool_error_result(const char *text)
+{
+    return json_pack("{s:[{s:s, s:s}], s:b}", "content", "type", "text", "text", text, "isError",
+                     1);
+}
+
+static json_t *m_tools_call(struct exchange *ex, json_t *params, json_t *id, struct rpc_err *e)
+{
+    struct wdn_mcp_server *srv = ex->srv;
+    struct wdn_mcp_call call;
+    struct tool *t = NULL;
+    json_t *name = json_object_get(params, "name");
+    json_t *args = json_object_get(params, "arguments");
+    json_t *owned_args = NULL, *r = NULL;
+    char why[512];
+    size_t i;
+    int rc;
+
+    if (!json_is_string(name))
+        return fail(e, WDN_JSONRPC_INVALID_PARAMS, "Invalid params: name must be a string");
+    for (i = 0; i < srv->ntools; i++)
+        if (strcmp(srv->tools[i].name, json_string_value(name)) == 0)
+            t = &srv->tools[i];
+    if (t == NULL)
+        return fail(e, WDN_JSONRPC_INVALID_PARAMS, "Unknown tool: %.128s", json_string_value(name));
+    if (args == NULL || json_is_null(args))
+        args = owned_args = json_object();
+    if (!json_is_object(args)) {
+        json_decref(owned_args);
+        return fail(e, WDN_JSONRPC_INVALID_PARAMS, "Invalid params: arguments must be an object");
+    }
+    /* Input validation failures are tool errors the model can read and correct (SEP-1303). */
+    if (wdn_mcp_schema_validate(t->input_schema, args, why, sizeof(why)) != 0) {
+        char text[700];
+        snprintf(text, sizeof(text), "Invalid arguments for tool %s: %s", t->name, why);
+        json_decref(owned_args);
+        return tool_error_result(text);
+    }
+    wdn__mcp_call_init(&call, ex, params, id);
+    call.content = json_array();
+    if (call.content == NULL) {
+        wdn__mcp_call_done(&call);
+        json_decref(owned_args);
+        return fail(e, WDN_JSONRPC_INTERNAL_ERROR, "Internal error: out of memory");
+    }
+    rc = t->fn(&call, args, t->ud);
+    if (call.missing_cap != NULL) {
+        e->data = json_pack("{s:{s:{}}}", "requiredCapabilities", call.missing_cap);
+        fail(e, WDN_MCP_ERR_MISSING_CAPABILITY, "Missing required client capability: %.64s",
+             call.missing_cap);
+        goto out;
+    }
+    if (rc < 0) {
+        call.is_error = true;
+        if (json_array_size(call.content) == 0) {
+            char text[256];
+            snprintf(text, sizeof(text), "Tool %s failed: %s", t->name, wdn_strerror(rc));
+            wdn_mcp_call_text(&call, text);
+        }
+    }
+    if (!call.is_error && t->output_schema != NULL) {
+        if (call.structured == NULL) {
+            fail(e, WDN_JSONRPC_INTERNAL_ERROR,
+                 "Tool %s has an output schema but returned no structured content", t->name);
+            goto out;
+        }
+        if (wdn_mcp_schema_validate(t->output_schema, call.structured, why, sizeof(why)) != 0) {
+            fail(e, WDN_JSONRPC_INTERNAL_ERROR, "Tool %s returned invalid structured content: %s",
+                 t->name, why);
+            goto out;
+        }
+    }
+    /* Structured content also goes out as text for clients that predate it. */
+    if (call.structured != NULL && json_array_size(call.content) == 0) {
+        char *s = json_dumps(call.structured, JSON_COMPACT);
+        if (s != NULL)
+            wdn_mcp_call_text(&call, s);
+        free(s);
+    }
+    r = json_pack("{s:O}", "content", call.content);
+    if (r == NULL) {
+        fail(e, WDN_JSONRPC_INTERNAL_ERROR, "Internal error: out of memory");
+        goto out;
+    }
+    if (call.structured != NULL)
+        json_object_set(r, "structuredContent", call.structured);
+    if (call.is_error)
+        json_object_set_new(r, "isError", json_true());
+out:
+    wdn__mcp_call_done(&call);
+    json_decref(owned_args);
+    return r;
+}
+
+static json_t *resources_list(struct exchange *ex, bool templates)
+{
+    json_t *a = json_array();
+    size_t i;
+
+    for (i = 0; a != NULL && i < ex->srv->nresources; i++)
+        if ((ex->srv->resources[i].tmpl != NULL) == templates)
+            json_array_append(a, ex->srv->resources[i].def);
+    return list_of(a, templates ? "resourceTemplates" : "resources");
+}
+
+static json_t *m_resources_list(struct exchange *ex, json_t *params, json_t *id, struct rpc_err *e)
+{
+    return resources_list(ex, false);
+}
+
+static json_t *m_templates_list(struct exchange *ex, json_t *params, json_t *id, struct rpc_err *e)
+{
+    return resources_list(ex, true);
+}
+
+static json_t *m_ping(struct exchange *ex, json_t *params, json_t *id, struct rpc_err *e)
+{
+    return json_object();
+}
+
+/* RFC 6570 level 1 matching: literal text must match, each {var} matches one or more bytes
+ * other than '/'. Enough for the templates servers publish (file:///{path}, test://{id}). */
+static bool template_match(const char *t, const char *u)
+{
+    while (*t != '\0') {
+        if (*t == '{') {
+            const char *close = strchr(t, '}');
+            const char *next;
+            size_t n = 0;
+            if (close == NULL)
+                return false;
+            next = close + 1;
+            while (u[n] != '\0' && u[n] != '/' && (*next == '\0' || u[n] != *next))
+                n++;
+            if (n == 0)
+                return false;
+            u += n;
+            t = next;
+        } else if (*t++ != *u++) {
+            return false;
+        }
+    }
+    return *u == '\0';
+}
+
+static json_t *m_resources_read(struct exchange *ex, json_t *params, json_t *id, struct rpc_err *e)
+{
+    struct wdn_mcp_server *srv = ex->srv;
+    json_t *uri = json_object_get(params, "uri");
+    struct resource *r = NULL;
+    struct wdn_mcp_call call;
+    json_t *contents, *res = NULL;
+    size_t i;
+    int rc;
+
+    if (!json_is_string(uri))
+        return fail(e, WDN_JSONRPC_INVALID_PARAMS, "Invalid params: uri must be a string");
+    for (i = 0; i < srv->nresources && r == NULL; i++)
+        if (srv->resources[i].uri != NULL &&
+            strcmp(srv->resources[i].uri, json_string_value(uri)) == 0)
+            r = &srv->resources[i];
+    for (i = 0; i < srv->nresources && r == NULL; i++)
+        if (srv->resources[i].tmpl != NULL &&
+            template_match(srv->resources[i].tmpl, json_string_value(uri)))
+            r = &srv->resources[i];
+    if (r == NULL) {
+        e->data = json_pack("{s:O}", "uri", uri);
+        return fail(e, ex->modern ? WDN_JSONRPC_INVALID_PARAMS : WDN_MCP_ERR_RESOURCE_NOT_FOUND,
+                    "Resource not found");
+    }
+    contents = json_array();
+    if (contents == NULL)
+        return fail(e, WDN_JSONRPC_INTERNAL_ERROR, "Internal error: out of memory");
+    wdn__mcp_call_init(&call, ex, params, id);
+    rc = r->fn(&call, json_string_value(uri), contents, r->ud);
+    wdn__mcp_call_done(&call);
+    if (rc == WDN_ENOTFOUND) {
+        e->data = json_pack("{s:O}", "uri", uri);
+        fail(e, ex->modern ? WDN_JSONRPC_INVALID_PARAMS : WDN_MCP_ERR_RESOURCE_NOT_FOUND,
+             "Resource not found");
+    } else if (rc < 0) {
+        fail(e, WDN_JSONRPC_INTERNAL_ERROR, "Internal error: %s", wdn_strerror(rc));
+    } else {
+        res = json_pack("{s:O}", "contents", contents);
+    }
+    json_decref(contents);
+    return res;
+}
+
+static json_t *m_prompts_list(struct exchange *ex, json_t *params, json_t *id, struct rpc_err *e)
+{
+    json_t *a = json_array();
+    size_t i;
+
+    for (i = 0; a != NULL && i < ex->srv->nprompts; i++)
+        json_array_append(a, ex->srv->prompts[i].def);
+    return list_of(a, "prompts");
+}
+
+static json_t *m_prompts_get(struct exchange *ex, json_t *params, json_t *id, struct rpc_err *e)
+{
+    struct wdn_mcp_server *srv = ex->srv;
+    json_t *name = json_object_get(params, "name");
+    json_t *args = json_object_get(params, "arguments");
+    json_t *owned = NULL, *messages = NULL, *res = NULL, *decl, *a;
+    struct prompt *p = NULL;
+    struct wdn_mcp_call call;
+    const char *k;
+    json_t *v;
+    size_t i;
+    int rc;
+
+    if (!json_is_string(name))
+        return fail(e, WDN_JSONRPC_INVALID_PARAMS, "Invalid params: name must be a string");
+    for (i = 0; i < srv->nprompts; i++)
+        if (strcmp(srv->prompts[i].name, json_string_value(name)) == 0)
+            p = &srv->prompts[i];
+    if (p == NULL)
+        return fail(e, WDN_JSONRPC_INVALID_PARAMS, "Unknown prompt: %.128s",
+                    json_string_value(name));
+    if (args == NULL)
+        args = owned = json_object();
+    if (!json_is_object(args))
+        return fail(e, WDN_JSONRPC_INVALID_PARAMS, "Invalid params: arguments must be an object");
+    json_object_foreach (args, k, v) {
+        if (!json_is_string(v)) {
+            json_decref(owned);
+            return fail(e, WDN_JSONRPC_INVALID_PARAMS,
+                        "Invalid params: argument %.64s must be a string", k);
+        }
+    }
+    decl = json_object_get(p->def, "arguments");
+    json_array_foreach (decl, i, a) {
+        const char *an = json_string_value(json_object_get(a, "name"));
+        if (json_is_true(json_object_get(a, "required")) && json_object_get(args, an) == NULL) {
+            json_decref(owned);
+            return fail(e, WDN_JSONRPC_INVALID_PARAMS,
+                        "Invalid params: missing required argument %.64s", an);
+        }
+    }
+    wdn__mcp_call_init(&call, ex, params, id);
+    rc = p->fn(&call, args, &messages, p->ud);
+    wdn__mcp_call_done(&call);
+    if (rc < 0 || !json_is_array(messages)) {
+        fail(e, WDN_JSONRPC_INTERNAL_ERROR, "Internal error: %s",
+             rc < 0 ? wdn_strerror(rc) : "prompt produced no messages");
+    } else {
+        res = json_pack("{s:O}", "messages", messages);
+        if (res != NULL && json_object_get(p->def, "description") != NULL)
+            json_object_set(res, "description", json_object_get(p->def, "description"));
+    }
+    json_decref(messages);
+    json_decref(owned);
+    return res;
+}
+
+static json_t *m_complete(struct exchange *ex, json_t *params, json_t *id, struct rpc_err *e)
+{
+    json_t *ref = json_object_get(params, "ref");
+    json_t *arg = json_object_get(params, "argument");
+    const char *type = json_string_value(json_object_get(ref, "type"));
+    const char *rname = NULL, *aname = json_string_value(json_object_get(arg, "name"));
+    const char *aval = json_string_value(json_object_get(arg, "value"));
+    json_t *values, *res;
+    size_t total;
+
+    if (type == NULL || aname == NULL || aval == NULL)
+        return fail(e, WDN_JSONRPC_INVALID_PARAMS,
+                    "Invalid params: ref.type, argument.name and argument.value are required");
+    if (strcmp(type, "ref/prompt") == 0)
+        rname = json_string_value(json_object_get(ref, "name"));
+    else if (strcmp(type, "ref/resource") == 0)
+        rname = json_string_value(json_object_get(ref, "uri"));
+    if (rname == NULL)
+        return fail(e, WDN_JSONRPC_INVALID_PARAMS, "Invalid params: bad ref");
+    values = json_array();
+    if (values == NULL)
+        return fail(e, WDN_JSONRPC_INTERNAL_ERROR, "Internal error: out of memory");
+    if (ex->srv->completer != NULL &&
+        ex->srv->completer(rname, aname, aval, values, ex->srv->completer_ud) < 0) {
+        json_decref(values);
+        return fail(e, WDN_JSONRPC_INTERNAL_ERROR, "Internal error: completion failed");
+    }
+    total = json_array_size(values);
+    while (json_array_size(values) > MAX_COMPLETIONS)
+        json_array_remove(values, json_array_size(values) - 1);
+    res = json_pack("{s:{s:o, s:I, s:b}}", "completion", "values", values, "total",
+                    (json_int_t)total, "hasMore", total > MAX_COMPLETIONS);
+    return res;
+}
+
+/* Remembers (or forgets) a subscription for the session, so that
+ * wdn_mcp_server_resource_updated reaches its GET stream. Stateless servers just acknowledge. */
+static json_t *subscribe(struct exchange *ex, json_t *params, bool on, struct rpc_err *e)
+{
+    const char *uri = json_string_value(json_object_get(params, "uri"));
+    struct session *s;
+    int rc = 0;
+
+    if (uri == NULL)
+        return fail(e, WDN_JSONRPC_INVALID_PARAMS, "Invalid params: uri must be a string");
+    if (ex->session[0] == '\0')
+        return json_object();
+    pthread_mutex_lock(&ex->srv->mu);
+    s = wdn__mcp_session_find(ex->srv, wdn_str_from_cstr(ex->session));
+    if (s != NULL && on) {
+        if (s->subs == NULL)
+            s->subs = json_object();
+        if (s->subs == NULL || json_object_size(s->subs) >= WDN_MCP_MAX_TOOLS)
+            rc = WDN_ELIMIT;
+        else
+            rc = json_object_set_new(s->subs, uri, json_true()) == 0 ? 0 : WDN_ENOMEM;
+    } else if (s != NULL) {
+        json_object_del(s->subs, uri);
+    }
+    pthread_mutex_unlock(&ex->srv->mu);
+    if (rc != 0)
+        return fail(e, WDN_JSONRPC_INTERNAL_ERROR, "Internal error: too many subscriptions");
+    return json_object();
+}
+
+static json_t *m_subscribe(struct exchange *ex, json_t *params, json_t *id, struct rpc_err *e)
+{
+    return subscribe(ex, params, true, e);
+}
+
+static json_t *m_unsubscribe(struct exchange *ex, json_t *params, json_t *id, struct rpc_err *e)
+{
+    return subscribe(ex, params, false, e);
+}
+
+static json_t *m_set_level(struct exchange *ex, json_t *params, json_t *id, struct rpc_err *e)
+{
+    const char *lvl = json_string_value(json_object_get(params, "level"));
+    struct session *s;
+    int i, found = -1;
+
+    for (i = 0; lvl != NULL && i < 8; i++)
+        if (strcmp(lvl, wdn__mcp_log_levels[i]) == 0)
+            found = i;
+    if (found < 0)
+        return fail(e, WDN_JSONRPC_INVALID_PARAMS, "Invalid params: unknown log level");
+    pthread_mutex_lock(&ex->srv->mu);
+    if (ex->session[0] != '\0') {
+        s = wdn__mcp_session_find(ex->srv, wdn_str_from_cstr(ex->session));
+        if (s != NULL)
+            s->log_level = found;
+    } else {
+        ex->srv->stateless_log_level = found;
+    }
+    pthread_mutex_unlock(&ex->srv->mu);
+    ex->log_level = found;
+    return json_object();
+}
+
+void wdn__mcp_cancel(struct exchange *ex, json_t *params)
+{
+    json_t *rid = json_object_get(params, "requestId");
+    struct inflight *inf;
+
+    if (rid == NULL)
+        return;
+    pthread_mutex_lock(&ex->srv->mu);
+    for (inf = ex->srv->inflight; inf != NULL; inf = inf->next)
+        if (strcmp(inf->session, ex->session) == 0 && json_equal(inf->id, rid))
+            atomic_store(&inf->cancelled, true);
+    pthread_mutex_unlock(&ex->srv->mu);
+}
+
+/*
+ * The methods. LEGACY: only in the initialize era (2026-07-28 removed them: 404, -32601).
+ * CACHED: 2026-07-28 results carry caching hints. Every request passes through
+ * wdn__mcp_dispatch, the one place to hook per-method work (tracing, metrics).
+ */
+enum { LEGACY = 1, CACHED = 2 };
+
+typedef json_t *(*method_fn)(struct exchange *ex, json_t *params, json_t *id, struct rpc_err *e);
+
+static const struct method {
+    const char *name;
+    method_fn fn;
+    unsigned flags;
+} methods[] = {
+    {"initialize", m_initialize, LEGACY},
+    {"server/discover", m_discover, CACHED},
+    {"ping", m_ping, LEGACY},
+    {"tools/list", m_tools_list, CACHED},
+    {"tools/call", m_tools_call, 0},
+    {"resources/list", m_resources_list, CACHED},
+    {"resources/templates/list", m_templates_list, CACHED},
+    {"resources/read", m_resources_read, CACHED},
+    {"resources/subscribe", m_subscribe, LEGACY},
+    {"resources/unsubscribe", m_unsubscribe, LEGACY},
+    {"prompts/list", m_prompts_list, CACHED},
+    {"prompts/get", m_prompts_get, 0},
+    {"completion/complete", m_complete, 0},
+    {"logging/setLevel", m_set_level, LEGACY},
+};
+
+static const struct method *method_find(const char *name, bool modern)
+{
+    size_t i;
+
+    for (i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
+        if (strcmp(methods[i].name, name) == 0)
+            return modern && (methods[i].flags & LEGACY) ? NULL : &methods[i];
+    return NULL;
+}
+
+json_t *wdn__mcp_dispatch(struct exchange *ex, const struct wdn_jsonrpc_msg *m, int *http_status)
+{
+    const struct method *meth = NULL;
+    struct rpc_err e = {0, "", NULL};
+    json_t *r = NULL;
+
+    if (m->params != NULL && !json_is_object(m->params)) {
+        /* MCP params are objects; positional params mean nothing here. */
+        fail(&e, WDN_JSONRPC_INVALID_PARAMS, "Invalid params: expected an object");
+    } else if ((meth = method_find(m->method, ex->modern)) == NULL) {
+        fail(&e, WDN_JSONRPC_METHOD_NOT_FOUND, "Method not found: %.64s", m->method);
+        /* 2026-07-28: an unknown method is 404 with -32601 in the body. */
+        if (ex->modern)
+            *http_status = 404;
+    } else {
+        r = meth->fn(ex, m->params, m->id, &e);
+    }
+    if (r != NULL) {
+        if (ex->modern) {
+            json_object_set_new(r, "resultType", json_string("complete"));
+            /* 2026-07-28 caching hints on lists, reads and discovery. "private" with no
+             * freshness is the safe choice: a sidecar may filter lists per caller. */
+            if (meth->flags & CACHED) {
+                json_object_set_new(r, "ttlMs", json_integer(0));
+                json_object_set_new(r, "cacheScope", json_string("private"));
+            }
+        }
+        return wdn_jsonrpc_make_result(m->id, r);
+    }
+    if (e.code == WDN_MCP_ERR_MISSING_CAPABILITY)
+        *http_status = 400;
+    if (e.code == 0)
+        fail(&e, WDN_JSONRPC_INTERNAL_ERROR, "Internal error: out of memory");
+    return wdn_jsonrpc_make_error(m->id, e.code, e.msg, e.data);
+}
