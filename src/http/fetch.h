@@ -26,8 +26,9 @@ struct wdn_fetch_request {
     long timeout_ms;         /* whole transfer; 0 = WDN_FETCH_DEFAULT_TIMEOUT_MS */
     long connect_timeout_ms; /* TCP connect (every address in turn); 0 = the smaller of
                                 timeout_ms and 10 s */
-    const char *ca_file;     /* trust these CAs instead of the system's; NULL = default
-                                paths (which honour SSL_CERT_FILE and SSL_CERT_DIR) */
+    const char *ca_file;     /* trust these CAs too, besides the system's default paths
+                                (which honour SSL_CERT_FILE and SSL_CERT_DIR); NULL = only
+                                those */
     size_t max_response;     /* response body cap; 0 = WDN_FETCH_DEFAULT_MAX_BODY; more is
                                 WDN_ELIMIT; SIZE_MAX for none (streaming callers) */
     size_t max_head;         /* response head cap; 0 = WDN_HTTP_MAX_HEAD_BYTES (also the

@@ -56,9 +56,9 @@ const char *wdn__fetch_proxy_pick(bool tls, const char *http_proxy, const char *
                                   const char *all_proxy_upper);
 
 /**
- * A client SSL_CTX (TLS 1.2 minimum, peer verification on) trusting ca_file, or the system's
- * default paths when NULL. Cached per ca_file and reused while the file (for the system store:
- * SSL_CERT_FILE, SSL_CERT_DIR and the default file) is unchanged; thread-safe. The caller owns
+ * A client SSL_CTX (TLS 1.2 minimum, peer verification on) trusting the system's default paths
+ * and ca_file when not NULL. Cached per ca_file and reused while the file (without one: the
+ * default file) and SSL_CERT_FILE, SSL_CERT_DIR are unchanged; thread-safe. The caller owns
  * one reference (SSL_CTX_free). NULL with a reason in why (cap bytes) when the CAs cannot be
  * loaded.
  */

@@ -1,8 +1,8 @@
-/* The blocking client's TLS client contexts, cached per trust store. Building one costs tens of
- * milliseconds (OpenSSL parses the whole CA bundle), which the MCP client would otherwise pay on
- * every call. An entry is reused while its CA file is unchanged (same inode, size and mtime) and,
- * for the system store, while SSL_CERT_FILE and SSL_CERT_DIR keep their values, so a rotated
- * bundle is picked up on the next request. */
+/* The blocking client's TLS client contexts, cached per trust store (the system store plus an
+ * optional CA file). Building one costs tens of milliseconds (OpenSSL parses the whole CA
+ * bundle), which the MCP client would otherwise pay on every call. An entry is reused while its
+ * CA file is unchanged (same inode, size and mtime) and SSL_CERT_FILE and SSL_CERT_DIR keep
+ * their values, so a rotated bundle is picked up on the next request. */
 #include "http/fetch_int.h"
 
 #include <pthread.h>
@@ -20,7 +20,7 @@
 struct slot {
     SSL_CTX *ctx;   /* one reference held by the cache */
     char *ca_file;  /* NULL: the system store */
-    char *env;      /* system store: "SSL_CERT_FILE\nSSL_CERT_DIR" when it was built */
+    char *env;      /* "SSL_CERT_FILE\nSSL_CERT_DIR" when it was built */
     struct stat st; /* of the CA file (or the default one) when it was built */
     bool have_st;
     unsigned long used; /* last use, for eviction */
@@ -42,13 +42,12 @@ static const char *watched_file(const char *ca_file, char **env)
     const char *f = getenv("SSL_CERT_FILE"), *d = getenv("SSL_CERT_DIR");
     size_t n;
 
-    *env = NULL;
-    if (ca_file != NULL)
-        return ca_file;
     n = (f ? strlen(f) : 0) + (d ? strlen(d) : 0) + 4;
     *env = malloc(n);
     if (*env != NULL)
         snprintf(*env, n, "%s\n%s", f ? f : "", d ? d : "");
+    if (ca_file != NULL)
+        return ca_file;
     return f != NULL && f[0] != '\0' ? f : X509_get_default_cert_file();
 }
 
@@ -77,8 +76,10 @@ static SSL_CTX *build(const char *ca_file, char *why, size_t cap)
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
     SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
-    if (ca_file != NULL ? SSL_CTX_load_verify_locations(ctx, ca_file, NULL) != 1
-                        : SSL_CTX_set_default_verify_paths(ctx) != 1) {
+    /* A ca_file adds to the system store (WARDEN_CA_FILE holds a development CA, and a shell
+     * that exported it must still reach public HTTPS servers); it never replaces it. */
+    if ((ca_file != NULL && SSL_CTX_load_verify_locations(ctx, ca_file, NULL) != 1) ||
+        SSL_CTX_set_default_verify_paths(ctx) != 1) {
         if (ca_file != NULL)
             snprintf(why, cap, "cannot load CA certificates from %s", ca_file);
         else

@@ -229,13 +229,14 @@ static void refresh_keys(struct wdn_issuer *iss)
     }
 }
 
-int wdn_issuer_signing_kid(struct wdn_issuer *iss, char *buf, size_t cap)
+int wdn_issuer_signing_kid(struct wdn_issuer *iss, int64_t now, char *buf, size_t cap)
 {
     int rc;
 
     pthread_mutex_lock(&iss->mu);
     refresh_keys(iss);
-    rc = wdn_fmt(buf, cap, "%s", wdn_jose_key_kid(iss->ks->keys[iss->ks->signing]));
+    rc = wdn_fmt(buf, cap, "%s",
+                 wdn_jose_key_kid(iss->ks->keys[wdn__issuer_keyset_signing(iss->ks, now)]));
     pthread_mutex_unlock(&iss->mu);
     return rc;
 }
@@ -493,7 +494,8 @@ static int mint(struct wdn_issuer *iss, const struct client *c, const char *aud,
     text = json_dumps(claims, JSON_COMPACT);
     if (text == NULL)
         goto out;
-    rc = wdn_jws_sign(iss->ks->keys[iss->ks->signing], wdn_str_from_cstr(text), iss->typ, out);
+    rc = wdn_jws_sign(iss->ks->keys[wdn__issuer_keyset_signing(iss->ks, now)],
+                      wdn_str_from_cstr(text), iss->typ, out);
 out:
     free(text);
     json_decref(claims);
@@ -645,7 +647,8 @@ out:
     return rc;
 }
 
-/* The published keys: the signing key and those still inside their overlap. Called locked. */
+/* The published keys: every key not retired by now, so a key is out before it signs and stays
+ * out for its overlap after it stopped. Called locked. */
 static size_t published(const struct wdn_issuer *iss, int64_t now,
                         const struct wdn_jose_key **out)
 {

@@ -21,6 +21,10 @@
 /** Default access token lifetime and key overlap after a rotation, seconds. */
 #define WDN_ISSUER_DEFAULT_LIFETIME_S 3600
 #define WDN_ISSUER_DEFAULT_OVERLAP_S (24 * 3600)
+/** Default time between publishing a rotated key and signing with it: longer than the 10 min
+ * after which warden's bearer middleware refetches a JWKS at the latest (and than the JWKS's
+ * max-age), so validators hold the new key before the first token signed with it. */
+#define WDN_ISSUER_DEFAULT_ROTATE_DELAY_S 900
 /** The audience of the client generated when none is configured. */
 #define WDN_ISSUER_DEFAULT_AUDIENCE "https://warden.local/api/"
 /** Paths served. */
@@ -101,8 +105,8 @@ int wdn_issuer_handle(struct wdn_issuer *iss, const struct wdn_issuer_request *r
 /** Frees what resp owns. */
 void wdn_issuer_response_reset(struct wdn_issuer_response *resp);
 
-/** The kid of the key tokens are signed with right now (copied into buf). 0 or WDN_E*. */
-int wdn_issuer_signing_kid(struct wdn_issuer *iss, char *buf, size_t cap);
+/** The kid of the key tokens are signed with at Unix time now (copied into buf). 0 or WDN_E*. */
+int wdn_issuer_signing_kid(struct wdn_issuer *iss, int64_t now, char *buf, size_t cap);
 
 /* ---- The key store ---------------------------------------------------------------------- */
 
@@ -117,13 +121,15 @@ int wdn_issuer_keys_ensure(const char *state_dir, enum wdn_jose_alg alg, int64_t
                            int64_t now, bool *created, struct wdn_diag *d);
 
 /**
- * Rotates: generates a new signing key (alg 0 = the current key's algorithm, else RS256),
- * marks the previous keys to retire at now + overlap_s (they stay in the JWKS until then) and
- * drops keys whose retirement has passed. A running issuer picks it up on its next request.
- * The new kid is copied into kid_out (may be NULL). 0 or WDN_E* with d.
+ * Rotates: generates a new key (alg 0 = the current key's algorithm, else RS256) that is
+ * published at once and signs from now + delay_s (0: at once, for emergencies); the previous
+ * keys keep signing until then and retire at now + delay_s + overlap_s (they stay in the JWKS
+ * until then); keys whose retirement has passed are dropped. A running issuer picks it up on
+ * its next request. The new kid is copied into kid_out (may be NULL). 0 or WDN_E* with d.
  */
-int wdn_issuer_keys_rotate(const char *state_dir, enum wdn_jose_alg alg, int64_t overlap_s,
-                           int64_t now, char *kid_out, size_t kid_cap, struct wdn_diag *d);
+int wdn_issuer_keys_rotate(const char *state_dir, enum wdn_jose_alg alg, int64_t delay_s,
+                           int64_t overlap_s, int64_t now, char *kid_out, size_t kid_cap,
+                           struct wdn_diag *d);
 
 /* ---- The clients file ------------------------------------------------------------------- */
 

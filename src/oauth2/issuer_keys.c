@@ -1,9 +1,12 @@
 /* The issuer's key store: signing keys in a state folder, created on first start, rotated by
  * `warden issuer rotate`, and re-read by a running issuer when keys.json changes.
  *
- *   <state>/keys.json        {"keys":[{"kid","alg","created","retires"}...]}, 0600; the last
- *                            entry whose retires is 0 signs, the others are published until
- *                            their retires time
+ *   <state>/keys.json        {"keys":[{"kid","alg","created","activates","retires"}...]},
+ *                            0600. Every entry is published until its retires time (0: not
+ *                            retiring). The key that signs at time t is the published one
+ *                            with the latest activates <= t, so a rotation publishes the new
+ *                            key first and it starts signing only at its activates time
+ *                            (entries without activates, from older versions, count as 0)
  *   <state>/keys/<kid>.pem   PKCS#8 private keys, 0600
  *   <state>/lock             flock'ed while the store is modified
  *
@@ -174,10 +177,8 @@ int wdn__issuer_keyset_load(const char *state_dir, struct wdn__issuer_keyset **o
             goto out;
         }
         ks->retires[ks->n] = json_integer_value(ret);
-        if (ks->retires[ks->n] == 0) {
-            ks->signing = ks->n;
-            have_signing = 1;
-        }
+        ks->activates[ks->n] = json_integer_value(json_object_get(e, "activates"));
+        have_signing |= ks->retires[ks->n] == 0;
         ks->n++;
     }
     if (!have_signing) {
@@ -192,6 +193,26 @@ out:
     wdn__issuer_keyset_free(ks);
     json_decref(keys);
     return rc;
+}
+
+size_t wdn__issuer_keyset_signing(const struct wdn__issuer_keyset *ks, int64_t now)
+{
+    size_t best = ks->n;
+
+    for (size_t i = 0; i < ks->n; i++) {
+        if ((ks->retires[i] != 0 && ks->retires[i] <= now) || ks->activates[i] > now)
+            continue;
+        if (best == ks->n || ks->activates[i] >= ks->activates[best])
+            best = i;
+    }
+    if (best < ks->n)
+        return best;
+    /* Nothing active yet (a clock set back past every activation): the earliest key to
+     * activate among those not retiring, so some key always signs. */
+    for (size_t i = 0; i < ks->n; i++)
+        if (ks->retires[i] == 0 && (best == ks->n || ks->activates[i] < ks->activates[best]))
+            best = i;
+    return best < ks->n ? best : 0;
 }
 
 int wdn__issuer_keyset_stale(const struct wdn__issuer_keyset *ks, const char *state_dir)
@@ -242,11 +263,17 @@ static long signing_entry(json_t *keys)
     return found;
 }
 
-/* Adds a new signing key to the manifest: retires the others at now + overlap, drops the
- * retired ones (and their files), writes the key file and then the manifest. Called locked. */
-static int add_key(const char *dir, json_t *keys, enum wdn_jose_alg alg, int64_t overlap_s,
-                   int64_t now, char *kid_out, size_t kid_cap, struct wdn_diag *d)
+/* Adds a new key to the manifest that signs from now + delay_s: the keys not retiring so far
+ * retire at that moment + overlap (so they keep signing until the new key takes over and stay
+ * published for the overlap after), keys whose retirement has passed and keys still waiting
+ * to sign are dropped (with their files), then the key file and the manifest are written.
+ * Called locked. */
+static int add_key(const char *dir, json_t *keys, enum wdn_jose_alg alg, int64_t delay_s,
+                   int64_t overlap_s, int64_t now, char *kid_out, size_t kid_cap,
+                   struct wdn_diag *d)
 {
+    int64_t activates = now + (delay_s > 0 ? delay_s : 0);
+
     char path[WDN__ISSUER_PATH_MAX], keydir[WDN__ISSUER_PATH_MAX];
     struct wdn_jose_key *k = NULL;
     json_t *entry = NULL;
@@ -256,16 +283,20 @@ static int add_key(const char *dir, json_t *keys, enum wdn_jose_alg alg, int64_t
     while (i < json_array_size(keys)) {
         json_t *e = json_array_get(keys, i);
         json_int_t r = json_integer_value(json_object_get(e, "retires"));
+        json_int_t a = json_integer_value(json_object_get(e, "activates"));
         const char *kid = json_string_value(json_object_get(e, "kid"));
 
-        if (r != 0 && r <= now) {
+        /* Retired, or still waiting to sign (it never signed anything: the new key replaces
+         * it, so it never starts). */
+        if ((r != 0 && r <= now) || (r == 0 && a > now)) {
             if (kid && kid_ok(kid) && key_path(path, sizeof(path), dir, kid) == 0)
                 unlink(path);
             json_array_remove(keys, i);
             continue;
         }
         if (r == 0)
-            json_object_set_new(e, "retires", json_integer(now + (overlap_s > 0 ? overlap_s : 1)));
+            json_object_set_new(e, "retires",
+                                json_integer(activates + (overlap_s > 0 ? overlap_s : 1)));
         i++;
     }
     /* Keep room for the new key: the oldest retiring keys go first. */
@@ -289,9 +320,9 @@ static int add_key(const char *dir, json_t *keys, enum wdn_jose_alg alg, int64_t
         rc = wdn_jose_key_save_pem(k, path, d);
     if (rc != 0)
         goto out;
-    entry = json_pack("{sssssIsI}", "kid", wdn_jose_key_kid(k), "alg",
+    entry = json_pack("{sssssIsIsI}", "kid", wdn_jose_key_kid(k), "alg",
                       wdn_jose_alg_name(wdn_jose_key_alg(k)), "created", (json_int_t)now,
-                      "retires", (json_int_t)0);
+                      "activates", (json_int_t)activates, "retires", (json_int_t)0);
     if (entry == NULL || json_array_append(keys, entry) != 0) {
         rc = WDN_ENOMEM;
         goto out;
@@ -327,7 +358,7 @@ int wdn_issuer_keys_ensure(const char *state_dir, enum wdn_jose_alg alg, int64_t
         if (wdn_jose_alg_parse(wdn_str_from_cstr(name)) == alg)
             goto out; /* rc is 0: the current key already fits */
     }
-    rc = add_key(state_dir, keys, alg, overlap_s, now, NULL, 0, d);
+    rc = add_key(state_dir, keys, alg, 0, overlap_s, now, NULL, 0, d);
     if (rc == 0 && created)
         *created = true;
 out:
@@ -337,8 +368,9 @@ out:
     return rc;
 }
 
-int wdn_issuer_keys_rotate(const char *state_dir, enum wdn_jose_alg alg, int64_t overlap_s,
-                           int64_t now, char *kid_out, size_t kid_cap, struct wdn_diag *d)
+int wdn_issuer_keys_rotate(const char *state_dir, enum wdn_jose_alg alg, int64_t delay_s,
+                           int64_t overlap_s, int64_t now, char *kid_out, size_t kid_cap,
+                           struct wdn_diag *d)
 {
     json_t *keys = NULL;
     int fd = -1, rc;
@@ -354,7 +386,7 @@ int wdn_issuer_keys_rotate(const char *state_dir, enum wdn_jose_alg alg, int64_t
         const char *name = json_string_value(json_object_get(json_array_get(keys, cur), "alg"));
         alg = wdn_jose_alg_parse(wdn_str_from_cstr(name));
     }
-    rc = add_key(state_dir, keys, alg, overlap_s, now, kid_out, kid_cap, d);
+    rc = add_key(state_dir, keys, alg, delay_s, overlap_s, now, kid_out, kid_cap, d);
 out:
     json_decref(keys);
     if (fd >= 0)

@@ -1,7 +1,8 @@
 # warden issuer over real sockets with curl: every endpoint and error of the token endpoint,
 # discovery, JWKS, `warden token` against it (each auth method), HTTPS with the project CA and
-# the printed export lines, a generated client kept across restarts, rotation while running,
-# and a clean stop on SIGTERM.
+# the printed export lines (pasted whole, as the README says), a generated client kept across
+# restarts, rotation while running (publish first, sign later; --now), the pid and log files,
+# one issuer per state folder, and a clean stop on SIGTERM.
 . "$(dirname "$0")/../lib.sh"
 BIN=$1
 W="$BIN/warden"
@@ -38,7 +39,12 @@ jwt_part() { printf '%s' "$1" | cut -d. -f"$2" | tr '_-' '/+' | { b=$(cat); whil
 start_issuer "$E2E_TMP/o1" --http --client c1:s3cret --client 'c 2:p+w&d' --audience https://api/ \
     --audience https://other/ --scope "read write" --state "$S"
 expect_contains "prints the export line" "$(cat "$E2E_TMP/o1")" "export AUTH0_DOMAIN=127.0.0.1:$PORT AUTH0_CLIENT_ID=c1 AUTH0_CLIENT_SECRET=s3cret AUTH0_AUDIENCE=https://api/"
-expect_contains "prints the generic token URL" "$(cat "$E2E_TMP/o1")" "OAUTH2_TOKEN_URL=http://127.0.0.1:$PORT/oauth/token"
+expect_not_contains "prints no OAUTH2_* fallback" "$(cat "$E2E_TMP/o1")" "OAUTH2_"
+expect_not_contains "plain HTTP prints no CA line" "$(cat "$E2E_TMP/o1")" "CA_FILE"
+expect_eq "pid file names the running issuer" "$(cat "$S/issuer.pid")" "$IPID"
+"$W" issuer --port 0 --http --state "$S" >"$E2E_TMP/o1b" 2>&1; rc=$?
+expect_eq "a second issuer on the same state folder fails" "$rc" "1"
+expect_contains "and names the running one" "$(cat "$E2E_TMP/o1b")" "another warden issuer is running on $S (pid $IPID)"
 U="http://127.0.0.1:$PORT"
 
 r=$(post -u c1:s3cret -d grant_type=client_credentials)
@@ -119,25 +125,49 @@ dec=$("$W" token --token-url "$U/oauth/token" --client-id c1 --client-secret s3c
     --audience https://api/ --decode 2>/dev/null | tail -n +2 | jq -s -c '[.[0].typ, .[1].sub]')
 expect_eq "warden token --decode prints header and claims" "$dec" '["at+jwt","c1@clients"]'
 
-# rotation while running
+# rotation while running: the new key is published at once and signs after the delay, so
+# validators that cached the JWKS keep accepting tokens; --now switches at once.
 rot=$("$W" issuer rotate --state "$S" --overlap 3600)
-expect_contains "rotate prints the new key" "$rot" "new signing key"
+expect_contains "rotate says when the new key signs" "$rot" "signs from"
+KID2=$(printf '%s' "$rot" | sed -n 's/^new key \([^ ]*\) published.*/\1/p')
 r=$(post -u c1:s3cret -d grant_type=client_credentials)
-KID2=$(jwt_part "$(printf '%s' "$r" | cut -d' ' -f2- | jq -r .access_token)" 1 | jq -r .kid)
-[ -n "$KID2" ] && [ "$KID2" != "$KID1" ]; expect_eq "running issuer signs with the new key" "$?" "0"
-expect_eq "jwks publishes both keys" "$(curl -s -m 10 "$JWKS_URI" | jq -r '[.keys[].kid] | sort | join(",")')" "$(printf '%s\n%s\n' "$KID1" "$KID2" | sort | paste -sd,)"
-expect_eq "key files are 0600" "$(stat -c %a "$S/keys/$KID2.pem") $(stat -c %a "$S/keys.json")" "600 600"
+expect_eq "after rotate the old key still signs" "$(jwt_part "$(printf '%s' "$r" | cut -d' ' -f2- | jq -r .access_token)" 1 | jq -r .kid)" "$KID1"
+expect_eq "jwks publishes the new key at once" "$(curl -s -m 10 "$JWKS_URI" | jq -r '[.keys[].kid] | sort | join(",")')" "$(printf '%s\n%s\n' "$KID1" "$KID2" | sort | paste -sd,)"
+rot=$("$W" issuer rotate --state "$S" --overlap 3600 --now)
+expect_contains "rotate --now signs now" "$rot" "signs now"
+r=$(post -u c1:s3cret -d grant_type=client_credentials)
+KID3=$(jwt_part "$(printf '%s' "$r" | cut -d' ' -f2- | jq -r .access_token)" 1 | jq -r .kid)
+[ -n "$KID3" ] && [ "$KID3" != "$KID1" ] && [ "$KID3" != "$KID2" ]; expect_eq "after rotate --now the running issuer signs with the newest key" "$?" "0"
+expect_eq "jwks publishes the old and the newest key (the waiting one never signed)" "$(curl -s -m 10 "$JWKS_URI" | jq -r '[.keys[].kid] | sort | join(",")')" "$(printf '%s\n%s\n' "$KID1" "$KID3" | sort | paste -sd,)"
+expect_eq "key files are 0600" "$(stat -c %a "$S/keys/$KID3.pem") $(stat -c %a "$S/keys.json")" "600 600"
+"$W" issuer rotate --state "$S" --now --delay 5 >/dev/null 2>&1; expect_eq "--now and --delay together are a usage error" "$?" "2"
 
 stop_issuer; expect_eq "SIGTERM stops it cleanly" "$STOP_RC" "0"
-expect_not_contains "log holds no secret" "$(cat "$E2E_TMP/o1.err")" "s3cret"
-expect_not_contains "log holds no token" "$(cat "$E2E_TMP/o1.err")" "$TOK"
-expect_contains "log has one line per token request" "$(cat "$E2E_TMP/o1.err")" "event=token method=POST path=/oauth/token status=401 error=invalid_client"
+[ ! -e "$S/issuer.pid" ]; expect_eq "a clean stop removes the pid file" "$?" "0"
+expect_eq "nothing on stderr (logs go to the log file)" "$(cat "$E2E_TMP/o1.err")" ""
+expect_not_contains "log holds no secret" "$(cat "$S/issuer.log")" "s3cret"
+expect_not_contains "log holds no token" "$(cat "$S/issuer.log")" "$TOK"
+expect_contains "log has one line per token request" "$(cat "$S/issuer.log")" "event=token method=POST path=/oauth/token status=401 error=invalid_client"
 
 # ---- HTTPS with the project CA, generated client, the tutorial's environment ---------------
 "$W" project create p1 >/dev/null
 start_issuer "$E2E_TMP/o2" --project p1 --alg ES256
-expect_contains "HTTPS issuer prints the CA" "$(cat "$E2E_TMP/o2")" "export WARDEN_CA_FILE=$WARDEN_HOME/projects/p1/ca/ca.crt SSL_CERT_FILE="
+expect_contains "HTTPS issuer prints the CA warden's clients add" "$(cat "$E2E_TMP/o2")" "
+export WARDEN_CA_FILE=$WARDEN_HOME/projects/p1/ca/ca.crt"
+expect_not_contains "and never replaces the shell's trust store" "$(cat "$E2E_TMP/o2")" "SSL_CERT_FILE"
+expect_eq "it prints a comment and two export lines, nothing else" "$(grep -c . "$E2E_TMP/o2") $(grep -c '^export ' "$E2E_TMP/o2") $(grep -c '^# ' "$E2E_TMP/o2")" "3 2 1"
+expect_eq "the project's pid file" "$(cat "$WARDEN_HOME/projects/p1/issuer/issuer.pid")" "$IPID"
+i=0; while [ $i -lt 100 ] && ! grep -q event=start "$WARDEN_HOME/projects/p1/logs/issuer.log" 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
+expect_contains "logs go to the project's logs/issuer.log" "$(cat "$WARDEN_HOME/projects/p1/logs/issuer.log")" "event=start"
+expect_eq "not to the terminal" "$(cat "$E2E_TMP/o2.err")" ""
 exports=$(grep '^export' "$E2E_TMP/o2")
+# The README says to paste what the issuer prints; the tutorial's step 5 then unsets AUTH0_*
+# and the client must have no credentials left (there was an OAUTH2_* fallback).
+out=$(env -i PATH="$PATH" HOME="$E2E_TMP" WARDEN_HOME="$WARDEN_HOME" sh -c "$(cat "$E2E_TMP/o2")
+unset AUTH0_DOMAIN AUTH0_CLIENT_ID AUTH0_CLIENT_SECRET AUTH0_AUDIENCE; \"$W\" token" 2>&1); rc=$?
+expect_eq "pasted whole, then step 5's unset: no client credentials are left" "$rc" "2"
+expect_contains "and the client says so" "$out" "no OAuth2 client configured"
+
 gen=$(sed -n 's/.*AUTH0_CLIENT_ID=\([^ ]*\) AUTH0_CLIENT_SECRET=\([^ ]*\) .*/\1:\2/p' "$E2E_TMP/o2")
 expect_contains "generated client has the default audience" "$exports" "AUTH0_AUDIENCE=https://warden.local/api/"
 t=$(env -i PATH="$PATH" HOME="$E2E_TMP" sh -c "$exports; exec \"$W\" token" 2>"$E2E_TMP/tokerr")

@@ -18,7 +18,7 @@ E2E_PIDS="$E2E_PIDS $!"
 i=0
 while [ $i -lt 300 ] && ! grep -q '^export WARDEN_CA_FILE' "$E2E_TMP/out" 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
 PORT=$(sed -n 's/^export AUTH0_DOMAIN=127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$E2E_TMP/out")
-CA=$(sed -n 's/^export WARDEN_CA_FILE=\([^ ]*\) .*/\1/p' "$E2E_TMP/out")
+CA=$(sed -n 's/^export WARDEN_CA_FILE=\([^ ]*\).*/\1/p' "$E2E_TMP/out")
 expect_contains "issuer started over HTTPS" "$(cat "$E2E_TMP/out")" "https://127.0.0.1:$PORT/"
 
 NODE_EXTRA_CA_CERTS="$CA" timeout 120 node "$D/verify_issuer.mjs" "https://127.0.0.1:$PORT/" m2m "$SECRET" \

@@ -95,9 +95,17 @@ await check('a tampered token is refused by jose', async () => {
   await jose.jwtVerify(forged, JWKS).then(() => { throw new Error('accepted'); },
     (e) => expect(e.code === 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED', e.code));
 });
-await check('after `warden issuer rotate` new tokens verify against the running JWKS, old ones too', async () => {
+await check('after `warden issuer rotate` the new key is published first and the old one still signs', async () => {
   const kid1 = jose.decodeProtectedHeader(t1).kid;
   execFileSync(warden, ['issuer', 'rotate', '--state', stateDir, '--overlap', '3600'], { stdio: 'ignore', timeout: 30000 });
+  const t2 = (await client.clientCredentialsGrant(basic, { resource: audience })).access_token;
+  expect(jose.decodeProtectedHeader(t2).kid === kid1, 'the new key signed before its delay');
+  const keys = await (await fetch(meta.jwks_uri)).json();
+  expect(keys.keys.length === 2, `${keys.keys.length} keys published`);
+});
+await check('after `warden issuer rotate --now` new tokens verify against the running JWKS, old ones too', async () => {
+  const kid1 = jose.decodeProtectedHeader(t1).kid;
+  execFileSync(warden, ['issuer', 'rotate', '--state', stateDir, '--overlap', '3600', '--now'], { stdio: 'ignore', timeout: 30000 });
   const t2 = (await client.clientCredentialsGrant(basic, { resource: audience })).access_token;
   const kid2 = jose.decodeProtectedHeader(t2).kid;
   expect(kid2 && kid2 !== kid1, `kid did not change (${kid1})`);

@@ -502,7 +502,15 @@ static void test_https_ca_file_changes(void **state)
     setenv("SSL_CERT_FILE", srv.ca, 1);
     assert_int_equal(get(U("https://127.0.0.1:%d/cl", srv.https), NULL, &r, &d), 0);
     wdn_fetch_response_reset(&r);
+    /* A ca_file adds to the system store instead of replacing it: with the server's CA in the
+     * system store (SSL_CERT_FILE) and another CA as ca_file, the server is still trusted. */
+    snprintf(ca, sizeof(ca), "%s/other-only.pem", srv.dir);
+    assert_int_equal(copy_file(srv.other_ca, ca), 0);
+    assert_int_equal(get(U("https://127.0.0.1:%d/cl", srv.https), ca, &r, &d), 0);
+    wdn_fetch_response_reset(&r);
     unsetenv("SSL_CERT_FILE");
+    assert_int_equal(get(U("https://127.0.0.1:%d/cl", srv.https), ca, &r, &d), WDN_ETLS);
+    wdn_fetch_response_reset(&r);
     assert_int_equal(get(U("https://127.0.0.1:%d/cl", srv.https), NULL, &r, &d), WDN_ETLS);
     wdn_fetch_response_reset(&r);
 }

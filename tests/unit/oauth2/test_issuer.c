@@ -150,11 +150,10 @@ static char *take_token(struct wdn_issuer_response *r, const char *want_scope)
     return t;
 }
 
-/* Verifies with our verifier against the issuer's JWKS; returns the claims (caller releases). */
-static struct wdn_jwt *verify(struct wdn_issuer *i, const char *token, const char *aud,
-                              int64_t now, enum wdn_jwt_reason want)
+/* Verifies with our verifier against keys; returns the claims (caller releases). */
+static struct wdn_jwt *verify_keys(const struct wdn_jwks *keys, const char *token,
+                                   const char *aud, int64_t now, enum wdn_jwt_reason want)
 {
-    struct wdn_jwks *keys = fetch_jwks(i, now);
     struct wdn_jwt_rules rules;
     struct wdn_jwt *jwt = NULL;
     const char *auds[] = {aud};
@@ -166,6 +165,15 @@ static struct wdn_jwt *verify(struct wdn_issuer *i, const char *token, const cha
     if (why != want)
         fail_msg("verify gave %s, expected %s", wdn_jwt_reason_name(why),
                  wdn_jwt_reason_name(want));
+    return jwt;
+}
+
+/* The same against the issuer's JWKS at now. */
+static struct wdn_jwt *verify(struct wdn_issuer *i, const char *token, const char *aud,
+                              int64_t now, enum wdn_jwt_reason want)
+{
+    struct wdn_jwks *keys = fetch_jwks(i, now);
+    struct wdn_jwt *jwt = verify_keys(keys, token, aud, now, want);
     wdn_jwks_release(keys);
     return jwt;
 }
@@ -201,7 +209,7 @@ static void test_basic_form(void **state)
     json_t *h = token_header(tok);
     assert_string_equal(json_string_value(json_object_get(h, "typ")), "at+jwt");
     char kid[256];
-    assert_int_equal(wdn_issuer_signing_kid(iss, kid, sizeof(kid)), 0);
+    assert_int_equal(wdn_issuer_signing_kid(iss, NOW, kid, sizeof(kid)), 0);
     assert_string_equal(json_string_value(json_object_get(h, "kid")), kid);
     json_decref(h);
     wdn_jwt_release(jwt);
@@ -502,7 +510,7 @@ static void test_rotation(void **state)
     assert_non_null(mkdtemp(dir));
     assert_int_equal(wdn_issuer_keys_ensure(dir, 0, 100, NOW, NULL, NULL), 0);
     struct wdn_issuer *i = make_issuer(dir, NULL);
-    assert_int_equal(wdn_issuer_signing_kid(i, kid1, sizeof(kid1)), 0);
+    assert_int_equal(wdn_issuer_signing_kid(i, NOW, kid1, sizeof(kid1)), 0);
     /* Keys are private to the user. */
     snprintf(path, sizeof(path), "%s/keys/%s.pem", dir, kid1);
     assert_int_equal(stat(path, &st), 0);
@@ -513,7 +521,7 @@ static void test_rotation(void **state)
 
     char *old = get_token(i, NOW);
     /* Rotate behind the running issuer's back, with a 100 s overlap. */
-    assert_int_equal(wdn_issuer_keys_rotate(dir, 0, 100, NOW + 1, kid2, sizeof(kid2), NULL), 0);
+    assert_int_equal(wdn_issuer_keys_rotate(dir, 0, 0, 100, NOW + 1, kid2, sizeof(kid2), NULL), 0);
     assert_string_not_equal(kid1, kid2);
     char *fresh = get_token(i, NOW + 2);
     json_t *h = token_header(fresh);
@@ -534,16 +542,79 @@ static void test_rotation(void **state)
     /* A restart keeps the current key. */
     wdn_issuer_free(i);
     i = make_issuer(dir, NULL);
-    assert_int_equal(wdn_issuer_signing_kid(i, kid1, sizeof(kid1)), 0);
+    assert_int_equal(wdn_issuer_signing_kid(i, NOW + 2, kid1, sizeof(kid1)), 0);
     assert_string_equal(kid1, kid2);
     /* The next rotation after the overlap deletes the retired key file. */
     char kid3[256];
-    assert_int_equal(wdn_issuer_keys_rotate(dir, 0, 100, NOW + 500, kid3, sizeof(kid3), NULL), 0);
+    assert_int_equal(wdn_issuer_keys_rotate(dir, 0, 0, 100, NOW + 500, kid3, sizeof(kid3), NULL), 0);
     k = fetch_jwks(i, NOW + 500);
     assert_int_equal(wdn_jwks_count(k), 2); /* kid2 (overlapping) and kid3 */
     wdn_jwks_release(k);
     free(old);
     free(fresh);
+    wdn_issuer_free(i);
+    rm_rf(dir);
+}
+
+/* A rotation publishes the new key first and signs with it only after the delay, so a
+ * validator holding the JWKS from before the rotation keeps accepting new tokens until then;
+ * the previous key stays published for the overlap after the switch. */
+static void test_rotation_delay(void **state)
+{
+    char dir[256], kid1[256], kid2[256], kid3[256], now_kid[256];
+    snprintf(dir, sizeof(dir), "/tmp/wdn-issuer-delay-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    assert_int_equal(wdn_issuer_keys_ensure(dir, 0, 100, NOW, NULL, NULL), 0);
+    struct wdn_issuer *i = make_issuer(dir, NULL);
+    assert_int_equal(wdn_issuer_signing_kid(i, NOW, kid1, sizeof(kid1)), 0);
+    struct wdn_jwks *cached = fetch_jwks(i, NOW); /* a validator that will not refetch */
+
+    assert_int_equal(wdn_issuer_keys_rotate(dir, 0, 900, 100, NOW + 10, kid2, sizeof(kid2), NULL),
+                     0);
+    struct wdn_jwks *k = fetch_jwks(i, NOW + 11);
+    assert_int_equal(wdn_jwks_count(k), 2); /* published at once */
+    wdn_jwks_release(k);
+    /* Until the delay is over, tokens are signed with the old key: the cached set takes them. */
+    for (int64_t t = NOW + 11; t < NOW + 910; t += 449) {
+        char *tok = get_token(i, t);
+        json_t *h = token_header(tok);
+        assert_string_equal(json_string_value(json_object_get(h, "kid")), kid1);
+        json_decref(h);
+        wdn_jwt_release(verify_keys(cached, tok, "https://api/", t, WDN_JWT_OK));
+        free(tok);
+    }
+    assert_int_equal(wdn_issuer_signing_kid(i, NOW + 909, now_kid, sizeof(now_kid)), 0);
+    assert_string_equal(now_kid, kid1);
+    /* Then the new key signs; the old one stays published for the overlap after the switch. */
+    assert_int_equal(wdn_issuer_signing_kid(i, NOW + 910, now_kid, sizeof(now_kid)), 0);
+    assert_string_equal(now_kid, kid2);
+    k = fetch_jwks(i, NOW + 1009);
+    assert_int_equal(wdn_jwks_count(k), 2);
+    wdn_jwks_release(k);
+    k = fetch_jwks(i, NOW + 1010);
+    assert_int_equal(wdn_jwks_count(k), 1);
+    wdn_jwks_release(k);
+    /* --now: an emergency rotation signs with the new key at once. */
+    assert_int_equal(wdn_issuer_keys_rotate(dir, 0, 0, 100, NOW + 2000, kid3, sizeof(kid3), NULL),
+                     0);
+    assert_int_equal(wdn_issuer_signing_kid(i, NOW + 2000, now_kid, sizeof(now_kid)), 0);
+    assert_string_equal(now_kid, kid3);
+    /* A rotation replacing a key that was still waiting: the waiting one never signs. */
+    char kid4[256], kid5[256];
+    assert_int_equal(wdn_issuer_keys_rotate(dir, 0, 900, 100, NOW + 3000, kid4, sizeof(kid4), NULL),
+                     0);
+    assert_int_equal(wdn_issuer_keys_rotate(dir, 0, 900, 100, NOW + 3001, kid5, sizeof(kid5), NULL),
+                     0);
+    k = fetch_jwks(i, NOW + 3002);
+    assert_int_equal(wdn_jwks_count(k), 2); /* kid3 and kid5: kid4 was dropped unused */
+    wdn_jwks_release(k);
+    for (int64_t t = NOW + 3001; t < NOW + 3901; t += 100) {
+        assert_int_equal(wdn_issuer_signing_kid(i, t, now_kid, sizeof(now_kid)), 0);
+        assert_string_equal(now_kid, kid3);
+    }
+    assert_int_equal(wdn_issuer_signing_kid(i, NOW + 3901, now_kid, sizeof(now_kid)), 0);
+    assert_string_equal(now_kid, kid5);
+    wdn_jwks_release(cached);
     wdn_issuer_free(i);
     rm_rf(dir);
 }
@@ -688,6 +759,7 @@ int main(void)
         cmocka_unit_test(test_grant_scope_target),
         cmocka_unit_test(test_discovery),
         cmocka_unit_test(test_rotation),
+        cmocka_unit_test(test_rotation_delay),
         cmocka_unit_test(test_algorithms),
         cmocka_unit_test(test_config_errors),
         cmocka_unit_test(test_clients_file),
