@@ -6,9 +6,6 @@
 #include <unistd.h>
 
 #include "app.h"
-#include "base/error.h"
-#include "mcp/http_adapter.h"
-#include "warden/mcp.h"
 
 /* A 1x1 PNG and a tiny WAV, generated once and pasted here. */
 #define PNG_B64                                                                                    \
@@ -315,7 +312,7 @@ int main(int argc, char **argv)
 {
     struct wdn_mcp_server_config cfg = {
         .name = "warden-conformance-server",
-        .version = WDN_VERSION,
+        .version = "1.0.0",
         .path = "/mcp",
         /* Resumable streams and SSE polling: a tools/call's POST stream closes after its
          * priming event and the client fetches the result with GET + Last-Event-ID. */
@@ -385,8 +382,7 @@ int main(int argc, char **argv)
         {"test_prompt_with_image", NULL, "A prompt with an image", NULL, 0, p_image, NULL},
     };
     struct wdn_mcp_server *srv;
-    struct wdn_mcp_http_handler mh;
-    struct wdn_http_handler *chain[1];
+    struct wdn_app *app;
     size_t i;
     int rc = 0;
 
@@ -406,8 +402,13 @@ int main(int argc, char **argv)
     }
     wdn_mcp_server_set_completer(srv, complete, NULL);
     /* Handlers that wait for the client (sampling, elicitation) must not block the loop. */
-    chain[0] = wdn_mcp_http_handler_init(&mh, srv, "/mcp", false);
-    rc = app_serve("conformance_server", chain, 1, app_port(argc, argv, 3001), 1);
+    app = app_new("conformance_server", app_port(argc, argv, 3001));
+    if (app == NULL || wdn_app_mcp(app, "/mcp", srv, false) != 0) {
+        wdn_app_free(app);
+        wdn_mcp_server_free(srv);
+        return 1;
+    }
+    rc = app_run("conformance_server", app);
     wdn_mcp_server_free(srv);
     return rc;
 }

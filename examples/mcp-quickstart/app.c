@@ -1,21 +1,24 @@
-/* Plumbing shared by the quickstart apps: port selection, JSON answers, serving until a signal. */
+/* Plumbing shared by the example apps, on libwarden's public API only (include/warden): the
+ * port, the environment, an access log, serving until SIGINT or SIGTERM. */
 #include "app.h"
 
+#include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/error.h"
-#include "base/str.h"
-
 static int parse_port(const char *s)
 {
-    uint64_t v;
+    char *end;
+    long v;
 
-    if (s == NULL || wdn_str_to_u64(wdn_str_from_cstr(s), 65535, &v) != 0)
+    if (s == NULL || *s < '0' || *s > '9')
         return -1;
-    return (int)v;
+    errno = 0;
+    v = strtol(s, &end, 10);
+    return errno == 0 && *end == '\0' && v <= 65535 ? (int)v : -1;
 }
 
 int app_port(int argc, char **argv, int def)
@@ -41,77 +44,48 @@ const char *app_env(const char *name, const char *def)
     return v != NULL && v[0] != '\0' ? v : def;
 }
 
-int app_respond_json(struct wdn_http_req *req, int status, const json_t *doc)
+/* One access-log line per request (method and path, never headers or bodies). */
+static void log_request(void *ud, const char *method, const char *path)
 {
-    struct wdn_http_header h[] = {{WDN_STR("Content-Type"), WDN_STR("application/json")}};
-    char *s = json_dumps(doc, JSON_COMPACT);
-    int rc;
-
-    if (s == NULL)
-        return wdn_http_respond(req, 500, NULL, 0, WDN_STR(""));
-    rc = wdn_http_respond(req, status, h, 1, wdn_str_from_cstr(s));
-    free(s);
-    return rc;
+    fprintf(stderr, "%s: %s %s\n", (const char *)ud, method, path);
 }
 
-/* The first handler of every app: one access-log line per request (method and path, never
- * headers or bodies), so a test can see whether a request reached the app at all. */
-struct access_log {
-    struct wdn_http_handler base;
-    const char *name;
-};
-
-static int log_request(struct wdn_http_handler *self, struct wdn_http_req *req)
+struct wdn_app *app_new(const char *name, int port)
 {
-    const struct access_log *l = (const struct access_log *)self;
-    const struct wdn_http_request *h = wdn_http_req_head(req);
-
-    fprintf(stderr, "%s: %.*s %.*s\n", l->name, WDN_STR_FMT(h->method), WDN_STR_FMT(h->path));
-    return WDN_HTTP_DECLINED;
-}
-
-int app_serve(const char *name, struct wdn_http_handler *const *handlers, size_t n, int port,
-              int workers)
-{
-    struct access_log log = {{.on_req = log_request}, name};
-    struct wdn_http_handler *chain[16];
-    struct wdn_http_server_config cfg;
-    struct wdn_http_server *srv = NULL;
-    char listen[64];
-    sigset_t set;
-    int sig = 0, rc;
+    struct wdn_app_config cfg = {.port = port, .on_request = log_request, .ud = (void *)name};
+    struct wdn_app *app;
 
     if (port < 0) {
         fprintf(stderr, "%s: invalid port (use --port N or APP_PORT)\n", name);
-        return 2;
+        return NULL;
     }
+    app = wdn_app_new(&cfg);
+    if (app == NULL)
+        fprintf(stderr, "%s: out of memory\n", name);
+    return app;
+}
+
+int app_run(const char *name, struct wdn_app *app)
+{
+    sigset_t set;
+    int sig = 0, rc;
+
     /* Block the signals before any thread starts, so that only sigwait below sees them. */
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
-
-    snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
-    memset(&cfg, 0, sizeof(cfg));
-    cfg.listen = listen;
-    cfg.workers = workers;
-    if (n + 1 > sizeof(chain) / sizeof(chain[0]))
-        return 2;
-    chain[0] = &log.base;
-    memcpy(chain + 1, handlers, n * sizeof(*handlers));
-    cfg.handlers = chain;
-    cfg.nhandlers = n + 1;
-    cfg.shutdown_grace_ms = 2000;
-    rc = wdn_http_server_start(&cfg, &srv);
+    rc = wdn_app_start(app);
     if (rc != 0) {
-        fprintf(stderr, "%s: cannot listen on %s: %s\n", name, listen, wdn_strerror(rc));
+        fprintf(stderr, "%s: cannot listen: %s\n", name, wdn_strerror(rc));
+        wdn_app_free(app);
         return 1;
     }
-    fprintf(stderr, "%s listening on http://127.0.0.1:%d\n", name, wdn_http_server_port(srv));
+    fprintf(stderr, "%s listening on http://127.0.0.1:%d\n", name, wdn_app_port(app));
     sigwait(&set, &sig);
     fprintf(stderr, "%s: shutting down\n", name);
-    wdn_http_server_stop(srv);
-    wdn_http_server_free(srv);
+    wdn_app_stop(app);
+    wdn_app_free(app);
     return 0;
 }

@@ -5,14 +5,11 @@
 #include <string.h>
 
 #include "app.h"
-#include "base/error.h"
+/* The one internal header left: the OAuth2 client credentials grant, until the SDK's public
+ * token providers (include/warden/mcp_auth.h) offer it. */
 #include "oauth2/client.h"
-#include "warden/mcp.h"
-
 
 struct run {
-    uv_work_t work;
-    struct wdn_http_req *req;
     int status;
     json_t *doc;
 };
@@ -34,7 +31,7 @@ static int token_provider(void *ud, char *buf, size_t cap)
 
     (void)ud;
     if (tok != NULL)
-        return wdn_fmt(buf, cap, "%s", tok);
+        return snprintf(buf, cap, "%s", tok) < (int)cap ? 0 : WDN_ELIMIT;
     if (oauth2 == NULL) {
         buf[0] = '\0';
         return 0;
@@ -113,9 +110,8 @@ static void call_tool(struct wdn_mcp_client *c, const char *name, json_t *args, 
     json_decref(result);
 }
 
-static void do_run(uv_work_t *w)
+static void do_run(struct run *r)
 {
-    struct run *r = w->data;
     const char *endpoint = app_env("DAPR_HTTP_ENDPOINT", NULL);
     const char *api_token = app_env("DAPR_API_TOKEN", NULL);
     char url[1024], port_url[64], hdr[1100];
@@ -154,8 +150,7 @@ static void do_run(uv_work_t *w)
     }
     list = json_array();
     errors = json_array();
-    json_array_foreach(tools, i, t)
-    {
+    json_array_foreach (tools, i, t) {
         json_array_append_new(
             list, json_pack("{s:O, s:O}", "name", json_object_get(t, "name"), "description",
                             json_object_get(t, "description") ? json_object_get(t, "description")
@@ -173,63 +168,56 @@ out:
     wdn_mcp_client_free(c);
 }
 
-static void after_run(uv_work_t *w, int status)
+/* POST /run: the MCP conversation blocks, which is fine in an app route handler. */
+static int run(struct wdn_app_req *req, void *ud)
 {
-    struct run *r = w->data;
+    struct run r = {0, NULL};
+    int rc;
 
-    (void)status;
-    if (r->doc == NULL) {
-        r->status = 500;
-        r->doc = detail("INTERNAL", "out of memory");
+    do_run(&r);
+    if (r.doc == NULL) {
+        r.status = 500;
+        r.doc = detail("INTERNAL", "out of memory");
     }
-    app_respond_json(r->req, r->status, r->doc);
-    json_decref(r->doc);
-    free(r);
+    rc = wdn_app_respond_json(req, r.status, r.doc);
+    json_decref(r.doc);
+    return rc;
 }
 
-static int on_req(struct wdn_http_handler *self, struct wdn_http_req *req)
+static int health(struct wdn_app_req *req, void *ud)
 {
-    const struct wdn_http_request *h = wdn_http_req_head(req);
-    struct run *r;
-    json_t *doc;
+    json_t *doc = json_pack("{s:s, s:s}", "status", "ok", "service", "mcp-client");
+    int rc = wdn_app_respond_json(req, 200, doc);
 
-    (void)self;
-    if (wdn_str_eq_cstr(h->path, "/run") && wdn_str_eq_cstr(h->method, "POST")) {
-        r = calloc(1, sizeof(*r));
-        if (r == NULL) {
-            wdn_http_respond(req, 503, NULL, 0, WDN_STR(""));
-            return 0;
-        }
-        r->req = req;
-        r->work.data = r;
-        /* The MCP conversation blocks, so it runs on the thread pool. */
-        if (uv_queue_work(wdn_http_req_loop(req), &r->work, do_run, after_run) != 0) {
-            free(r);
-            wdn_http_respond(req, 503, NULL, 0, WDN_STR(""));
-        }
-        return 0;
-    }
-    if (wdn_str_eq_cstr(h->path, "/") && wdn_str_eq_cstr(h->method, "GET")) {
-        doc = json_pack("{s:s, s:s}", "status", "ok", "service", "mcp-client");
-        app_respond_json(req, 200, doc);
-    } else {
-        doc = json_pack("{s:s}", "detail", "Not Found");
-        app_respond_json(req, 404, doc);
-    }
     json_decref(doc);
-    return 0;
+    return rc;
+}
+
+static int not_found(struct wdn_app_req *req, void *ud)
+{
+    json_t *doc = json_pack("{s:s}", "detail", "Not Found");
+    int rc = wdn_app_respond_json(req, 404, doc);
+
+    json_decref(doc);
+    return rc;
 }
 
 int main(int argc, char **argv)
 {
-    struct wdn_http_handler h = {.on_req = on_req};
-    struct wdn_http_handler *chain[] = {&h};
-
+    struct wdn_app *app;
     int rc;
 
     if (oauth2_init() != 0)
         return 1;
-    rc = app_serve("mcp_client", chain, 1, app_port(argc, argv, 5001), 1);
+    app = app_new("mcp_client", app_port(argc, argv, 5001));
+    if (app == NULL || wdn_app_route(app, "POST", "/run", run, NULL) != 0 ||
+        wdn_app_route(app, "GET", "/", health, NULL) != 0 ||
+        wdn_app_route(app, NULL, NULL, not_found, NULL) != 0) {
+        wdn_app_free(app);
+        wdn_oauth2_client_free(oauth2);
+        return 1;
+    }
+    rc = app_run("mcp_client", app);
     wdn_oauth2_client_free(oauth2);
     return rc;
 }

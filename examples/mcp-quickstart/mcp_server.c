@@ -5,12 +5,6 @@
 #include <string.h>
 
 #include "app.h"
-#include "base/diag.h"
-#include "base/error.h"
-#include "http/fetch.h"
-#include "mcp/http_adapter.h"
-#include "warden/mcp.h"
-
 
 static int tool_add(struct wdn_mcp_call *call, json_t *args, void *ud)
 {
@@ -48,14 +42,11 @@ static int tool_weather(struct wdn_mcp_call *call, json_t *args, void *ud)
     const char *token = app_env("DAPR_API_TOKEN", NULL);
     char url[1024], port_url[64], auth[1200], text[1024];
     const char *headers[3] = {"Content-Type: application/json", NULL, NULL};
-    struct wdn_fetch_request req;
-    struct wdn_fetch_response resp;
-    struct wdn_diag diag;
+    struct wdn_app_response resp;
     json_t *body = json_pack("{s:O}", "city", json_object_get(args, "city")), *answer = NULL;
     char *payload = body ? json_dumps(body, JSON_COMPACT) : NULL;
-    int rc;
+    int rc = WDN_ENOMEM;
 
-    (void)ud;
     if (endpoint == NULL) {
         snprintf(port_url, sizeof(port_url), "http://127.0.0.1:%s",
                  app_env("DAPR_HTTP_PORT", "3500"));
@@ -66,28 +57,28 @@ static int tool_weather(struct wdn_mcp_call *call, json_t *args, void *ud)
         snprintf(auth, sizeof(auth), "dapr-api-token: %s", token);
         headers[1] = auth;
     }
-    memset(&req, 0, sizeof(req));
-    req.method = "POST";
-    req.url = url;
-    req.headers = headers;
-    req.body = payload;
-    req.body_len = payload ? strlen(payload) : 0;
-    req.timeout_ms = 10000;
-    req.ca_file = wdn_fetch_ca_file_from_env();
-    rc = payload ? wdn_fetch(&req, &resp, &diag) : WDN_ENOMEM;
+    if (payload != NULL) {
+        struct wdn_app_fetch req = {.method = "POST",
+                                    .url = url,
+                                    .headers = headers,
+                                    .body = payload,
+                                    .body_len = strlen(payload),
+                                    .timeout_ms = 10000};
+        rc = wdn_app_fetch(&req, &resp, NULL, 0);
+    }
     if (rc != 0) {
         snprintf(text, sizeof(text), "Error fetching weather alert: %s", wdn_strerror(rc));
     } else if (resp.status != 200) {
         snprintf(text, sizeof(text), "Error fetching weather alert: HTTP %ld", resp.status);
     } else {
-        answer = json_loadb(resp.body.data ? resp.body.data : "", resp.body.len, 0, NULL);
+        answer = json_loadb(resp.body, resp.body_len, 0, NULL);
         if (json_is_string(json_object_get(answer, "alert")))
             snprintf(text, sizeof(text), "%s", json_string_value(json_object_get(answer, "alert")));
         else
             snprintf(text, sizeof(text), "Error fetching weather alert: unexpected response");
     }
     if (rc == 0)
-        wdn_fetch_response_reset(&resp);
+        wdn_app_fetch_reset(&resp);
     json_decref(answer);
     json_decref(body);
     free(payload);
@@ -100,7 +91,7 @@ int main(int argc, char **argv)
     const char *hosts[2] = {hosts_env, NULL};
     struct wdn_mcp_server_config cfg = {
         .name = "weather-tools",
-        .version = WDN_VERSION,
+        .version = "1.0.0",
         .path = "/mcp",
         .stateless = true,
         .allowed_hosts = hosts_env ? hosts : NULL,
@@ -123,8 +114,7 @@ int main(int argc, char **argv)
          .fn = tool_echo},
     };
     struct wdn_mcp_server *srv;
-    struct wdn_mcp_http_handler mh;
-    struct wdn_http_handler *chain[1];
+    struct wdn_app *app;
     size_t i;
     int rc;
 
@@ -140,8 +130,14 @@ int main(int argc, char **argv)
             return 1;
         }
     }
-    chain[0] = wdn_mcp_http_handler_init(&mh, srv, "/mcp", false);
-    rc = app_serve("mcp_server", chain, 1, app_port(argc, argv, 8000), 1);
+    /* Handlers run on the thread pool: get_weather_alert blocks on its sidecar call. */
+    app = app_new("mcp_server", app_port(argc, argv, 8000));
+    if (app == NULL || wdn_app_mcp(app, "/mcp", srv, false) != 0) {
+        wdn_app_free(app);
+        wdn_mcp_server_free(srv);
+        return 1;
+    }
+    rc = app_run("mcp_server", app);
     wdn_mcp_server_free(srv);
     return rc;
 }

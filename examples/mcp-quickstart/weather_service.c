@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "app.h"
-#include "base/error.h"
 
 static const char *alert_for(const char *city, char *buf, size_t cap)
 {
@@ -27,57 +26,53 @@ static const char *alert_for(const char *city, char *buf, size_t cap)
     return buf;
 }
 
-static void on_body(struct wdn_http_req *req, int status, struct wdn_str body, void *ud)
+static int weather_alert(struct wdn_app_req *req, void *ud)
 {
-    json_t *in = NULL, *out = NULL;
-    const char *city;
+    json_t *in = json_loads(wdn_app_req_body(req, NULL), JSON_REJECT_DUPLICATES, NULL);
+    const char *city = json_string_value(json_object_get(in, "city"));
+    json_t *out;
     char buf[512];
+    int rc;
 
-    (void)ud;
-    if (status < 0) {
-        wdn_http_respond(req, status == WDN_ELIMIT ? 413 : 400, NULL, 0, WDN_STR(""));
-        return;
-    }
-    in = json_loadb(body.p, body.len, JSON_REJECT_DUPLICATES, NULL);
-    city = json_string_value(json_object_get(in, "city"));
     if (city == NULL) {
         out = json_pack("{s:s}", "detail", "city is required");
-        app_respond_json(req, 422, out);
+        rc = wdn_app_respond_json(req, 422, out);
     } else {
         out = json_pack("{s:s, s:s}", "city", city, "alert", alert_for(city, buf, sizeof(buf)));
-        app_respond_json(req, 200, out);
+        rc = wdn_app_respond_json(req, 200, out);
     }
     json_decref(in);
     json_decref(out);
+    return rc;
 }
 
-static int on_req(struct wdn_http_handler *self, struct wdn_http_req *req)
+static int health(struct wdn_app_req *req, void *ud)
 {
-    const struct wdn_http_request *h = wdn_http_req_head(req);
-    json_t *doc;
+    json_t *doc = json_pack("{s:s, s:s}", "status", "ok", "service", "weather-service");
+    int rc = wdn_app_respond_json(req, 200, doc);
 
-    (void)self;
-    if (wdn_str_eq_cstr(h->path, "/weather-alert") && wdn_str_eq_cstr(h->method, "POST")) {
-        wdn_http_req_read_all(req, 65536, on_body, NULL);
-        return 0;
-    }
-    if (wdn_str_eq_cstr(h->path, "/") && wdn_str_eq_cstr(h->method, "GET")) {
-        doc = json_pack("{s:s, s:s}", "status", "ok", "service", "weather-service");
-    } else {
-        doc = json_pack("{s:s}", "detail", "Not Found");
-        app_respond_json(req, 404, doc);
-        json_decref(doc);
-        return 0;
-    }
-    app_respond_json(req, 200, doc);
     json_decref(doc);
-    return 0;
+    return rc;
+}
+
+static int not_found(struct wdn_app_req *req, void *ud)
+{
+    json_t *doc = json_pack("{s:s}", "detail", "Not Found");
+    int rc = wdn_app_respond_json(req, 404, doc);
+
+    json_decref(doc);
+    return rc;
 }
 
 int main(int argc, char **argv)
 {
-    struct wdn_http_handler h = {.on_req = on_req};
-    struct wdn_http_handler *chain[] = {&h};
+    struct wdn_app *app = app_new("weather_service", app_port(argc, argv, 8001));
 
-    return app_serve("weather_service", chain, 1, app_port(argc, argv, 8001), 1);
+    if (app == NULL || wdn_app_route(app, "POST", "/weather-alert", weather_alert, NULL) != 0 ||
+        wdn_app_route(app, "GET", "/", health, NULL) != 0 ||
+        wdn_app_route(app, NULL, NULL, not_found, NULL) != 0) {
+        wdn_app_free(app);
+        return 1;
+    }
+    return app_run("weather_service", app);
 }

@@ -7,8 +7,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "warden/error.h"
+
 /*
- * Conventions: functions return 0 or a negative WDN_E* code (src/base/error.h). json_t values
+ * Conventions: functions return 0 or a negative WDN_E* code (warden/error.h). json_t values
  * follow jansson's rules: "steals" means the callee takes the caller's reference (also on
  * failure), "borrowed" means the callee neither keeps nor releases it beyond the call.
  */
