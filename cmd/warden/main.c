@@ -4,6 +4,8 @@
 static const struct wdn_cli_command commands[] = {
     {"apply", "Validate and store resources in a project (-f FILE|DIR|-)", wdn_cli_apply},
     {"appid", "Manage app IDs and the configuration bound to each", wdn_cli_appid},
+    {"audit", "Verify the hash chain of audit records and query them (audit verify|query)",
+     wdn_cli_audit},
     {"check", "Check resources and run files; print every error as file:line:col", wdn_cli_check},
     {"component", "List, show and delete components", wdn_cli_component},
     {"configuration", "Create, list, show and delete configurations", wdn_cli_configuration},

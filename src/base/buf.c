@@ -86,6 +86,75 @@ int wdn_buf_printf(struct wdn_buf *b, const char *fmt, ...)
     return 0;
 }
 
+/* Length of the valid UTF-8 sequence at p (at most n bytes), or 0 when it is not one: no
+ * overlong forms, no surrogates, nothing above U+10FFFF. */
+static size_t utf8_len(const unsigned char *p, size_t n)
+{
+    size_t need;
+    unsigned cp;
+
+    if (p[0] < 0x80)
+        return 1;
+    if (p[0] >= 0xc2 && p[0] <= 0xdf)
+        need = 2, cp = p[0] & 0x1f;
+    else if (p[0] >= 0xe0 && p[0] <= 0xef)
+        need = 3, cp = p[0] & 0x0f;
+    else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+        need = 4, cp = p[0] & 0x07;
+    else
+        return 0;
+    if (n < need)
+        return 0;
+    for (size_t i = 1; i < need; i++) {
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (p[i] & 0x3f);
+    }
+    if ((need == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+        (need == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+        return 0;
+    return need;
+}
+
+int wdn_buf_append_json_str(struct wdn_buf *b, struct wdn_str s)
+{
+    const unsigned char *p = (const unsigned char *)s.p;
+    size_t i = 0, run = 0;
+    int rc;
+
+    if (s.len == 0)
+        return wdn_buf_append(b, "\"\"", 2);
+    rc = wdn_buf_append(b, "\"", 1);
+
+    /* Runs of bytes that need no escape are appended in one call. */
+    while (rc == 0 && i < s.len) {
+        size_t k = p[i] >= 0x20 && p[i] != '"' && p[i] != '\\' ? utf8_len(p + i, s.len - i) : 0;
+        if (k > 0) {
+            i += k;
+            run += k;
+            continue;
+        }
+        rc = wdn_buf_append(b, p + i - run, run);
+        run = 0;
+        if (rc)
+            break;
+        if (p[i] == '"' || p[i] == '\\') {
+            char esc[2] = {'\\', (char)p[i]};
+            rc = wdn_buf_append(b, esc, 2);
+        } else if (p[i] < 0x20) {
+            rc = wdn_buf_printf(b, "\\u%04x", p[i]);
+        } else {
+            rc = wdn_buf_append(b, "\\ufffd", 6);
+        }
+        i++;
+    }
+    if (rc == 0)
+        rc = wdn_buf_append(b, p + i - run, run);
+    if (rc == 0)
+        rc = wdn_buf_append(b, "\"", 1);
+    return rc;
+}
+
 void wdn_buf_consume(struct wdn_buf *b, size_t n)
 {
     if (n >= b->len) {

@@ -29,6 +29,11 @@ int wdn_buf_append(struct wdn_buf *b, const void *p, size_t n);
 int wdn_buf_append_cstr(struct wdn_buf *b, const char *s);
 /** Appends printf output. */
 int wdn_buf_printf(struct wdn_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/**
+ * Appends s as a quoted JSON string: '"' and '\\' escaped, control bytes as \u00XX, and every
+ * byte that is not part of valid UTF-8 as \ufffd, so the result always parses. 0 or as append.
+ */
+int wdn_buf_append_json_str(struct wdn_buf *b, struct wdn_str s);
 /** Drops the first n bytes (n <= len), moving the rest to the front. */
 void wdn_buf_consume(struct wdn_buf *b, size_t n);
 /** NUL-terminates the contents without counting the NUL in len; returns data. NULL on error. */

@@ -131,4 +131,27 @@
 #define WDN_SIDECAR_CERT_POLL_MS 10000      /* --cert-dir re-read this often besides inotify */
 #define WDN_SIDECAR_CERT_EXPIRY_WARN_SECS 3600 /* warn when the --cert-dir leaf is this close */
 
+/* Audit records (src/audit) and tracing (src/trace). */
+#define WDN_AUDIT_MAX_RECORD_BYTES 65536    /* one record line; verify/query call longer broken */
+#define WDN_AUDIT_MAX_FIELD_BYTES 1024      /* one string field of a record (longer is cut) */
+#define WDN_AUDIT_MAX_ARGS_BYTES 16384      /* tool arguments kept with --audit-args (else hash) */
+#define WDN_AUDIT_QUEUE_DEFAULT 8192        /* records waiting for the writer; more are dropped */
+#define WDN_AUDIT_QUEUE_MAX (1u << 20)
+#define WDN_AUDIT_ROTATE_DEFAULT_BYTES (100ull << 20) /* --audit-max-size default */
+#define WDN_AUDIT_ROTATE_MIN_BYTES 4096     /* smaller sizes are refused */
+#define WDN_AUDIT_KEEP_DEFAULT 5            /* rotated files kept (FILE.1 .. FILE.5) */
+#define WDN_AUDIT_KEEP_MAX 1000
+#define WDN_AUDIT_MAX_FILES 4096            /* files one `audit verify|query` reads */
+#define WDN_AUDIT_DRAIN_MS 5000             /* the writer's last flush at shutdown */
+#define WDN_TRACESTATE_MAX_BYTES 512        /* a longer tracestate is dropped, not forwarded */
+#define WDN_TRACESTATE_MAX_MEMBERS 32       /* W3C Trace Context's maximum */
+#define WDN_TRACE_QUEUE_DEFAULT 4096        /* spans waiting for export; more are dropped */
+#define WDN_TRACE_QUEUE_MAX (1u << 16)      /* about 800 bytes each, two buffers */
+#define WDN_TRACE_BATCH_MAX 512             /* spans in one OTLP/HTTP request */
+#define WDN_TRACE_FLUSH_MS 1000             /* a partial batch leaves after this long */
+#define WDN_TRACE_EXPORT_TIMEOUT_MS 10000   /* one export request */
+#define WDN_TRACE_MAX_ATTRS 10              /* attributes on one span */
+#define WDN_TRACE_ATTR_BYTES 512            /* string bytes of one span's name and attributes */
+#define WDN_TRACE_MAX_URL_BYTES 2048        /* otel.endpointAddress */
+
 #endif

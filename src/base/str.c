@@ -67,6 +67,18 @@ long wdn_str_index(struct wdn_str s, char c)
     return hit ? (long)(hit - s.p) : -1;
 }
 
+void wdn_hex_encode(const void *p, size_t n, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    const unsigned char *b = p;
+
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[b[i] >> 4];
+        out[2 * i + 1] = digits[b[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
 int wdn_hex_value(unsigned char c)
 {
     if (c >= '0' && c <= '9')

@@ -40,6 +40,8 @@ long wdn_str_index(struct wdn_str s, char c);
 int wdn_str_to_u64(struct wdn_str s, uint64_t max, uint64_t *out);
 /** The value of one hexadecimal digit (0-9, a-f, A-F), or -1 for any other byte. */
 int wdn_hex_value(unsigned char c);
+/** Writes n bytes as 2n lowercase hexadecimal digits and a NUL into out (2n + 1 bytes). */
+void wdn_hex_encode(const void *p, size_t n, char *out);
 /** A malloc'd NUL-terminated copy (caller frees), or NULL when out of memory. */
 char *wdn_str_dup(struct wdn_str s);
 

@@ -30,5 +30,6 @@ int wdn_cli_mcpserver(int argc, char **argv);
 int wdn_cli_check(int argc, char **argv);
 int wdn_cli_issuer(int argc, char **argv);
 int wdn_cli_sidecar(int argc, char **argv);
+int wdn_cli_audit(int argc, char **argv);
 
 #endif

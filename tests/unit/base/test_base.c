@@ -124,6 +124,30 @@ static void test_log_no_injection(void **state)
     assert_ptr_equal(strchr(buf, '\n'), buf + n - 1); /* exactly one line */
 }
 
+/* JSON string escaping: quotes, backslashes, control bytes, and bytes that are not UTF-8. */
+static void test_json_str_and_hex(void **state)
+{
+    struct wdn_buf b;
+    char hex[9];
+    static const unsigned char raw[4] = {0x00, 0x0f, 0xa0, 0xff};
+
+    wdn_buf_init(&b, 256);
+    assert_int_equal(wdn_buf_append_json_str(&b, WDN_STR("")), 0);
+    assert_int_equal(wdn_buf_append_json_str(&b, WDN_STR("a\"b\\c\n\x01" "caf\xc3\xa9")), 0);
+    assert_string_equal(b.data, "\"\"\"a\\\"b\\\\c\\u000a\\u0001" "caf\xc3\xa9\"");
+    wdn_buf_reset(&b);
+    /* A lone continuation byte, a truncated sequence, an overlong form, a surrogate. */
+    assert_int_equal(
+        wdn_buf_append_json_str(&b, WDN_STR("\x80x\xc3\xc0\xafy\xed\xa0\x80z\xf0\x9f\x98\x80")), 0);
+    assert_string_equal(b.data, "\"\\ufffdx\\ufffd\\ufffd\\ufffdy\\ufffd\\ufffd\\ufffdz\xf0\x9f\x98\x80\"");
+    wdn_buf_reset(&b);
+    wdn_buf_init(&b, 4);
+    assert_int_equal(wdn_buf_append_json_str(&b, WDN_STR("abcdef")), WDN_ELIMIT);
+    wdn_buf_reset(&b);
+    wdn_hex_encode(raw, 4, hex);
+    assert_string_equal(hex, "000fa0ff");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -131,6 +155,7 @@ int main(void)
         cmocka_unit_test(test_ct_equal),   cmocka_unit_test(test_buf_limit),
         cmocka_unit_test(test_arena),      cmocka_unit_test(test_errors),
         cmocka_unit_test(test_diag),       cmocka_unit_test(test_log_no_injection),
+        cmocka_unit_test(test_json_str_and_hex),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

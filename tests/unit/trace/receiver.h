@@ -1,0 +1,37 @@
+/* A minimal HTTP receiver for the exporter's tests: one thread, one connection at a time,
+ * keeps each request's body and answers with the status and body it was told to, or holds
+ * every request unanswered ("hang") to play a receiver that stalls. */
+#ifndef WDN_TESTS_TRACE_RECEIVER_H
+#define WDN_TESTS_TRACE_RECEIVER_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#define RECEIVER_MAX_BODIES 256
+
+struct receiver {
+    int fd, port;
+    pthread_t thread;
+    atomic_bool stop;
+    atomic_bool hang;
+    atomic_int status; /* answered to each request, 200 at first */
+    const char *reply; /* answer body (static), "{}" at first */
+    pthread_mutex_t mu;
+    char *bodies[RECEIVER_MAX_BODIES];
+    char paths[RECEIVER_MAX_BODIES][64];
+    char ctypes[RECEIVER_MAX_BODIES][64];
+    size_t n;
+};
+
+/** Starts listening on 127.0.0.1 (a free port). 0 or -1. */
+int receiver_start(struct receiver *r);
+/** The number of requests received so far. */
+size_t receiver_count(struct receiver *r);
+/** Waits until at least n requests arrived, up to timeout_ms. true when they did. */
+bool receiver_wait(struct receiver *r, size_t n, int timeout_ms);
+/** Stops the thread and frees the bodies. */
+void receiver_stop(struct receiver *r);
+
+#endif

@@ -1,0 +1,284 @@
+/* Unit tests for src/trace/span.c and exporter.c: spans filled in place, the OTLP JSON they
+ * encode to, the endpoint URL, and the exporter against a local receiver: batches, failures
+ * counted, a full queue dropping instead of blocking, a stalled receiver. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "base/error.h"
+#include "base/limits.h"
+#include "receiver.h"
+#include "trace/span.h"
+#include "../support/testnet.h"
+
+static void make_span(struct wdn_span *s, const struct wdn_trace_ctx *parent, const char *name)
+{
+    struct wdn_trace_ctx c;
+    wdn_trace_ctx_child(parent, 1, &c);
+    wdn_span_start(s, &c, parent ? parent->span_id : NULL, WDN_SPAN_INTERNAL, name);
+}
+
+static void test_span_fill(void **state)
+{
+    struct wdn_span s;
+    char big[WDN_TRACE_ATTR_BYTES * 2];
+
+    make_span(&s, NULL, "ingress");
+    assert_int_equal(s.name_len, 7);
+    wdn_span_attr_str(&s, "http.request.method", WDN_STR("POST"));
+    wdn_span_attr_int(&s, "http.response.status_code", 200);
+    wdn_span_end(&s, WDN_SPAN_OK);
+    assert_true(s.end_ns >= s.start_ns);
+    assert_int_equal(s.nattrs, 2);
+    assert_memory_equal(s.text + s.attrs[0].off, "POST", 4);
+    /* A value longer than the room left is cut, never past the buffer, never mid-UTF-8. */
+    memset(big, 'x', sizeof(big));
+    big[WDN_TRACE_ATTR_BYTES - 12] = '\xc3';
+    big[WDN_TRACE_ATTR_BYTES - 11] = '\xa9';
+    wdn_span_attr_str(&s, "big", (struct wdn_str){big, sizeof(big)});
+    assert_int_equal(s.nattrs, 3);
+    assert_true(s.used <= sizeof(s.text));
+    assert_int_equal(s.attrs[2].len, WDN_TRACE_ATTR_BYTES - 12); /* stops before the lead byte */
+    /* The byte left takes one more; then no room is left: strings are dropped, integers fit. */
+    wdn_span_attr_str(&s, "fill", WDN_STR("yy"));
+    assert_int_equal(s.nattrs, 4);
+    assert_int_equal(s.attrs[3].len, 1);
+    assert_int_equal(s.used, sizeof(s.text));
+    wdn_span_attr_str(&s, "more", WDN_STR("x"));
+    assert_int_equal(s.nattrs, 4);
+    for (int i = 0; i < WDN_TRACE_MAX_ATTRS + 3; i++)
+        wdn_span_attr_int(&s, "n", i);
+    assert_int_equal(s.nattrs, WDN_TRACE_MAX_ATTRS);
+}
+
+static void test_otlp_encode(void **state)
+{
+    struct wdn_span s[2];
+    struct wdn_buf b;
+    json_error_t err;
+    char hex[33];
+
+    make_span(&s[0], NULL, "ingress");
+    wdn_span_attr_str(&s[0], "url.path", WDN_STR("/v1.0/invoke/a\"b\\c\x01\xff"));
+    wdn_span_end(&s[0], WDN_SPAN_ERROR);
+    struct wdn_trace_ctx pc;
+    memcpy(pc.trace_id, s[0].trace_id, 16);
+    memcpy(pc.span_id, s[0].span_id, 8);
+    pc.flags = 1;
+    make_span(&s[1], &pc, "bearer");
+    wdn_span_attr_int(&s[1], "http.response.status_code", 401);
+    wdn_span_end(&s[1], WDN_SPAN_UNSET);
+
+    wdn_buf_init(&b, 1 << 20);
+    assert_int_equal(wdn_otlp_encode(&b, "mcp-server", s, 2), 0);
+    json_t *o = json_loadb(b.data, b.len, 0, &err);
+    if (o == NULL)
+        fail_msg("not JSON: %s: %s", err.text, b.data);
+    json_t *rs = json_array_get(json_object_get(o, "resourceSpans"), 0);
+    json_t *attr0 =
+        json_array_get(json_object_get(json_object_get(rs, "resource"), "attributes"), 0);
+    assert_string_equal(json_string_value(json_object_get(attr0, "key")), "service.name");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(attr0, "value"), "stringValue")),
+        "mcp-server");
+    json_t *spans = json_object_get(json_array_get(json_object_get(rs, "scopeSpans"), 0), "spans");
+    assert_int_equal(json_array_size(spans), 2);
+    json_t *a = json_array_get(spans, 0), *c = json_array_get(spans, 1);
+    wdn_hex_encode(s[0].trace_id, 16, hex);
+    assert_string_equal(json_string_value(json_object_get(a, "traceId")), hex);
+    assert_null(json_object_get(a, "parentSpanId")); /* a root span */
+    assert_string_equal(json_string_value(json_object_get(c, "parentSpanId")),
+                        json_string_value(json_object_get(a, "spanId")));
+    assert_string_equal(json_string_value(json_object_get(a, "name")), "ingress");
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(a, "status"), "code")), 2);
+    assert_int_equal(json_integer_value(json_object_get(c, "kind")), 1);
+    /* Escapes and invalid UTF-8 survive as valid JSON. */
+    json_t *v = json_array_get(json_object_get(a, "attributes"), 0);
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(v, "value"), "stringValue")),
+        "/v1.0/invoke/a\"b\\c\x01\xef\xbf\xbd");
+    json_t *iv = json_array_get(json_object_get(c, "attributes"), 0);
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(iv, "value"), "intValue")), "401");
+    char start[32];
+    snprintf(start, sizeof(start), "%llu", (unsigned long long)s[0].start_ns);
+    assert_string_equal(json_string_value(json_object_get(a, "startTimeUnixNano")), start);
+    json_decref(o);
+    wdn_buf_reset(&b);
+}
+
+static void test_otlp_url(void **state)
+{
+    char u[WDN_TRACE_MAX_URL_BYTES];
+
+    assert_int_equal(wdn_otlp_url("localhost:4318", false, u, sizeof(u)), 0);
+    assert_string_equal(u, "http://localhost:4318/v1/traces");
+    assert_int_equal(wdn_otlp_url("otel.example.com:4318", true, u, sizeof(u)), 0);
+    assert_string_equal(u, "https://otel.example.com:4318/v1/traces");
+    assert_int_equal(wdn_otlp_url("http://127.0.0.1:4318/", true, u, sizeof(u)), 0);
+    assert_string_equal(u, "http://127.0.0.1:4318/v1/traces");
+    assert_int_equal(wdn_otlp_url("https://c.example/otlp/v1/traces", false, u, sizeof(u)), 0);
+    assert_string_equal(u, "https://c.example/otlp/v1/traces");
+    assert_int_equal(wdn_otlp_url("", false, u, sizeof(u)), WDN_EINVAL);
+    assert_int_equal(wdn_otlp_url("grpc://x:4317", false, u, sizeof(u)), WDN_EINVAL);
+    assert_int_equal(wdn_otlp_url("user@x:4318", false, u, sizeof(u)), WDN_EINVAL);
+    assert_int_equal(wdn_otlp_url("x:4318/?a=b", false, u, sizeof(u)), WDN_EINVAL);
+    assert_int_equal(wdn_otlp_url("x 4318", false, u, sizeof(u)), WDN_EINVAL);
+    assert_int_equal(wdn_otlp_url("http://", false, u, sizeof(u)), WDN_EINVAL);
+    assert_int_equal(wdn_otlp_url("localhost:4318", false, u, 10), WDN_ELIMIT);
+}
+
+static int count_spans(const char *body)
+{
+    json_t *o = json_loads(body, 0, NULL);
+    json_t *rs = json_array_get(json_object_get(o, "resourceSpans"), 0);
+    int n = (int)json_array_size(
+        json_object_get(json_array_get(json_object_get(rs, "scopeSpans"), 0), "spans"));
+    json_decref(o);
+    return n;
+}
+
+static void url_of(const struct receiver *r, char *u, size_t cap)
+{
+    snprintf(u, cap, "http://127.0.0.1:%d/v1/traces", r->port);
+}
+
+static void test_exporter_batches(void **state)
+{
+    struct receiver r;
+    struct wdn_trace_exporter *e;
+    struct wdn_trace_stats st;
+    struct wdn_span s[10];
+    char url[128];
+
+    assert_int_equal(receiver_start(&r), 0);
+    url_of(&r, url, sizeof(url));
+    struct wdn_trace_exporter_opts o = {
+        .url = url, .service_name = "svc", .batch_max = 3, .flush_ms = 60000};
+    assert_int_equal(wdn_trace_exporter_new(&o, &e, NULL), 0);
+    for (int i = 0; i < 10; i++) {
+        make_span(&s[i], NULL, "x");
+        wdn_span_end(&s[i], WDN_SPAN_OK);
+    }
+    wdn_trace_exporter_submit(e, s, 10);
+    assert_int_equal(wdn_trace_exporter_flush(e, 30000), 0);
+    wdn_trace_exporter_stats(e, &st);
+    assert_int_equal(st.submitted, 10);
+    assert_int_equal(st.exported, 10);
+    assert_int_equal(st.dropped, 0);
+    assert_int_equal(st.failed_exports, 0);
+    /* Batches of at most 3, every span once, on the OTLP path with JSON. */
+    int total = 0;
+    for (size_t i = 0; i < receiver_count(&r); i++) {
+        int n = count_spans(r.bodies[i]);
+        assert_in_range(n, 1, 3);
+        total += n;
+        assert_string_equal(r.paths[i], "/v1/traces");
+        assert_string_equal(r.ctypes[i], "application/json");
+    }
+    assert_int_equal(total, 10);
+    assert_true(receiver_count(&r) >= 4);
+    wdn_trace_exporter_free(e);
+    receiver_stop(&r);
+}
+
+static void test_exporter_failures(void **state)
+{
+    struct receiver r;
+    struct wdn_trace_exporter *e;
+    struct wdn_trace_stats st;
+    struct wdn_span s[4];
+    char url[128];
+
+    assert_int_equal(receiver_start(&r), 0);
+    url_of(&r, url, sizeof(url));
+    struct wdn_trace_exporter_opts o = {.url = url, .service_name = "svc", .flush_ms = 60000};
+    assert_int_equal(wdn_trace_exporter_new(&o, &e, NULL), 0);
+    for (int i = 0; i < 4; i++) {
+        make_span(&s[i], NULL, "x");
+        wdn_span_end(&s[i], WDN_SPAN_OK);
+    }
+    /* A 503 is a failed export of every span in it. */
+    atomic_store(&r.status, 503);
+    wdn_trace_exporter_submit(e, s, 4);
+    assert_int_equal(wdn_trace_exporter_flush(e, 30000), 0);
+    wdn_trace_exporter_stats(e, &st);
+    assert_int_equal(st.failed_exports, 1);
+    assert_int_equal(st.failed_spans, 4);
+    assert_int_equal(st.exported, 0);
+    assert_int_equal(st.last_status, 503);
+    assert_int_equal(st.last_error, WDN_EHTTP_STATUS);
+    /* A partial success counts the rejected spans as failed. */
+    atomic_store(&r.status, 200);
+    r.reply = "{\"partialSuccess\":{\"rejectedSpans\":\"3\",\"errorMessage\":\"no\"}}";
+    wdn_trace_exporter_submit(e, s, 4);
+    assert_int_equal(wdn_trace_exporter_flush(e, 30000), 0);
+    wdn_trace_exporter_stats(e, &st);
+    assert_int_equal(st.exported, 1);
+    assert_int_equal(st.failed_spans, 7);
+    wdn_trace_exporter_free(e);
+    receiver_stop(&r);
+
+    /* Nobody listening: a failed export, counted, nothing else. */
+    int port = testnet_free_port();
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/v1/traces", port);
+    assert_int_equal(wdn_trace_exporter_new(&o, &e, NULL), 0);
+    wdn_trace_exporter_submit(e, s, 2);
+    assert_int_equal(wdn_trace_exporter_flush(e, 30000), 0);
+    wdn_trace_exporter_stats(e, &st);
+    assert_int_equal(st.failed_exports, 1);
+    assert_int_equal(st.failed_spans, 2);
+    assert_int_equal(st.last_error, WDN_ECONNREFUSED);
+    wdn_trace_exporter_free(e);
+}
+
+/* A receiver that never answers holds the exporter's thread; submitting goes on at once and
+ * drops what does not fit. (Without the bounded queue this test would hang, not fail.) */
+static void test_exporter_stalled_receiver(void **state)
+{
+    struct receiver r;
+    struct wdn_trace_exporter *e;
+    struct wdn_trace_stats st;
+    struct wdn_span s;
+    char url[128];
+
+    assert_int_equal(receiver_start(&r), 0);
+    atomic_store(&r.hang, true);
+    url_of(&r, url, sizeof(url));
+    struct wdn_trace_exporter_opts o = {.url = url,
+                                        .service_name = "svc",
+                                        .queue_cap = 64,
+                                        .batch_max = 8,
+                                        .flush_ms = 10,
+                                        .timeout_ms = 60000};
+    assert_int_equal(wdn_trace_exporter_new(&o, &e, NULL), 0);
+    make_span(&s, NULL, "x");
+    wdn_span_end(&s, WDN_SPAN_OK);
+    wdn_trace_exporter_submit(e, &s, 1);
+    assert_true(receiver_wait(&r, 1, 30000)); /* the thread is now stuck in that request */
+    for (int i = 0; i < 1000; i++)
+        wdn_trace_exporter_submit(e, &s, 1);
+    wdn_trace_exporter_stats(e, &st);
+    assert_int_equal(st.submitted + st.dropped, 1001);
+    assert_true(st.dropped >= 1000 - 64);
+    assert_int_equal(wdn_trace_exporter_flush(e, 50), WDN_ETIMEOUT);
+    atomic_store(&r.hang, false);
+    wdn_trace_exporter_free(e);
+    receiver_stop(&r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_span_fill),         cmocka_unit_test(test_otlp_encode),
+        cmocka_unit_test(test_otlp_url),          cmocka_unit_test(test_exporter_batches),
+        cmocka_unit_test(test_exporter_failures), cmocka_unit_test(test_exporter_stalled_receiver),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
