@@ -10,6 +10,7 @@
 #include "cli/args.h"
 #include "cli/cli.h"
 #include "cli/output.h"
+#include "cli/validate.h"
 #include "project/project.h"
 #include "project/store.h"
 #include "resources/resources.h"
@@ -23,7 +24,7 @@ static const char appid_usage[] =
     "                                         missing); a running sidecar applies it live\n"
     "  appid get APP [-o json|yaml]\n"
     "  appid list [-o json|yaml]\n"
-    "  appid delete APP\n"
+    "  appid delete APP [--yes]               (asks first when standard input is a terminal)\n"
     "\n"
     "Common options: --project P (default: WARDEN_PROJECT, then 'warden project use').\n";
 
@@ -34,8 +35,8 @@ static int row(const char *name, void *arg)
     const char *project = json_string_value(ctx[1]);
 
     if (wdn_store_get_appid(project, name, &a) == 0)
-        json_array_append_new(ctx[0], json_pack("{s:s, s:s}", "appId", a.app_id, "appConfig",
-                                                a.app_config));
+        json_array_append_new(
+            ctx[0], json_pack("{s:s, s:s}", "appId", a.app_id, "appConfig", a.app_config));
     return 0;
 }
 
@@ -59,6 +60,14 @@ static int put(const char *project, const char *app, const char *config, int mus
             return WDN_CLI_FAIL;
         }
         wdn_buf_reset(&b);
+        /* The app's sidecar would run this Configuration: check it as that sidecar will. */
+        struct wdn_cli_change bind = {.bind_app = app, .bind_config = config};
+        size_t errors = wdn_cli_check_change("appid", project, &bind);
+        if (errors) {
+            fprintf(stderr, "warden appid: app ID '%s' not changed (%zu error%s)\n", app, errors,
+                    errors == 1 ? "" : "s");
+            return WDN_CLI_FAIL;
+        }
     }
     if (wdn_project_lock(project, &fd) != 0) {
         wdn_cli_err("appid", "cannot lock project '%s'", project);
@@ -90,31 +99,34 @@ int wdn_cli_appid(int argc, char **argv)
 {
     const char *pos[3], *proj = NULL, *out = NULL, *config = NULL;
     size_t npos;
-    bool help;
+    bool help, yes = false;
     char project[128];
     struct wdn_diag d;
     const struct wdn_cli_opt opts[] = {
         {"project", 'p', &proj, NULL, NULL, NULL, 0},
         {"output", 'o', &out, NULL, NULL, NULL, 0},
         {"app-config", 0, &config, NULL, NULL, NULL, 0},
+        {"yes", 'y', NULL, &yes, NULL, NULL, 0},
         {0},
     };
     int fmt, rc = wdn_cli_parse(argc, argv, opts, pos, &npos, 3, &help);
 
     if (rc)
         return rc;
-    if (help || npos == 0) {
-        fputs(appid_usage, help ? stdout : stderr);
-        return help ? WDN_CLI_OK : WDN_CLI_USAGE;
+    static const struct wdn_cli_verb verbs[] = {
+        {"create", 1, 1, "an APP ID"}, {"update", 1, 1, "an APP ID"}, {"get", 1, 1, "an APP ID"},
+        {"list", 0, 0, NULL},          {"delete", 1, 1, "an APP ID"}, {NULL, 0, 0, NULL},
+    };
+    if (help) {
+        fputs(appid_usage, stdout);
+        return WDN_CLI_OK;
     }
+    if (wdn_cli_verb("appid", verbs, pos, npos) < 0)
+        return WDN_CLI_USAGE;
     if ((fmt = wdn_cli_output_parse("appid", out)) < 0)
         return WDN_CLI_USAGE;
     const char *verb = pos[0], *app = npos > 1 ? pos[1] : NULL;
     int is_list = strcmp(verb, "list") == 0;
-    if (npos > 2 || (is_list && app) || (!is_list && !app)) {
-        fputs(appid_usage, stderr);
-        return WDN_CLI_USAGE;
-    }
     if (wdn_project_resolve(proj, project, sizeof(project), &d) != 0) {
         wdn_cli_err("appid", "%s", d.msg);
         return WDN_CLI_FAIL;
@@ -146,6 +158,10 @@ int wdn_cli_appid(int argc, char **argv)
     }
     if (strcmp(verb, "delete") == 0) {
         int fd;
+        if (!wdn_cli_confirm(yes, "Delete app ID '%s' from project '%s'?", app, project)) {
+            fprintf(stderr, "not deleted\n");
+            return WDN_CLI_FAIL;
+        }
         if (wdn_project_lock(project, &fd) != 0)
             return WDN_CLI_FAIL;
         rc = wdn_store_delete_appid(project, app);

@@ -13,6 +13,7 @@
 #include "base/limits.h"
 #include "cli/args.h"
 #include "cli/cli.h"
+#include "cli/validate.h"
 #include "project/project.h"
 #include "project/store.h"
 #include "resources/resources.h"
@@ -89,9 +90,8 @@ static int add_file(struct input *in, size_t *n, const char *path)
 static int yaml_name(const struct dirent *e)
 {
     size_t n = strlen(e->d_name);
-    return e->d_name[0] != '.' &&
-           ((n > 5 && strcmp(e->d_name + n - 5, ".yaml") == 0) ||
-            (n > 4 && strcmp(e->d_name + n - 4, ".yml") == 0));
+    return e->d_name[0] != '.' && ((n > 5 && strcmp(e->d_name + n - 5, ".yaml") == 0) ||
+                                   (n > 4 && strcmp(e->d_name + n - 4, ".yml") == 0));
 }
 
 static int add_path(struct input *in, size_t *n, const char *path)
@@ -193,7 +193,7 @@ int wdn_cli_apply(int argc, char **argv)
     const char *files[MAX_INPUTS], *proj = NULL, *pos[1];
     size_t nfiles = 0, npos, ninputs = 0, ndocs = 0;
     bool help, dry = false;
-    char project[128], msg[1200];
+    char project[128];
     struct input *inputs = calloc(MAX_INPUTS, sizeof(*inputs));
     struct doc *docs = calloc(MAX_DOCS, sizeof(*docs));
     struct wdn_resources *set = wdn_resources_new();
@@ -226,30 +226,46 @@ int wdn_cli_apply(int argc, char **argv)
         if (add_path(inputs, &ninputs, files[i]) != 0)
             goto out;
     }
-    /* Validate everything before writing anything. */
+    /* Validate everything before writing anything: first each document on its own... */
     for (size_t i = 0; i < ninputs; i++)
         wdn_resources_load_buffer(set, inputs[i].name, NULL, inputs[i].text.data,
                                   inputs[i].text.len);
-    for (size_t i = 0; i < set->n_runfiles; i++)
-        fprintf(stderr, "%s:%u:%u: a run file is for 'warden dev run -f', not 'warden apply'\n",
-                set->runfiles[i]->pos.file, set->runfiles[i]->pos.line,
-                set->runfiles[i]->pos.col);
-    for (size_t i = 0; i < set->n_msgs; i++)
-        fprintf(stderr, "%s\n", wdn_resources_msg_format(&set->msgs[i], msg, sizeof(msg)));
-    if (set->n_errors || set->n_runfiles) {
-        fprintf(stderr, "warden apply: nothing applied (%zu error%s)\n",
-                set->n_errors + set->n_runfiles,
-                set->n_errors + set->n_runfiles == 1 ? "" : "s");
-        goto out;
+    for (size_t i = 0; i < set->n_runfiles; i++) {
+        struct wdn_diag rd;
+        wdn_diag_set_at(&rd, WDN_ECONFIG, set->runfiles[i]->pos.file, set->runfiles[i]->pos.line,
+                        set->runfiles[i]->pos.col,
+                        "a run file is for 'warden dev run -f', not 'warden apply'");
+        wdn_resources_add_diag(set, false, &rd);
     }
-    for (size_t i = 0; i < ninputs; i++) {
-        if (split_docs(&inputs[i], docs, &ndocs) != 0) {
-            wdn_cli_err("apply", "too many documents (at most %d)", MAX_DOCS);
+    if (set->n_errors == 0) {
+        for (size_t i = 0; i < ninputs; i++) {
+            if (split_docs(&inputs[i], docs, &ndocs) != 0) {
+                wdn_cli_err("apply", "too many documents (at most %d)", MAX_DOCS);
+                goto out;
+            }
+        }
+        if (ndocs == 0) {
+            wdn_cli_err("apply", "no resources found in the input");
             goto out;
         }
+        /* ...then the project as it would be, checked as its sidecars will check it. */
+        struct wdn_cli_resref *skip = calloc(ndocs, sizeof(*skip));
+        if (skip == NULL)
+            goto out;
+        for (size_t i = 0; i < ndocs; i++)
+            skip[i] = (struct wdn_cli_resref){docs[i].kind, docs[i].name};
+        int lrc = wdn_cli_load_project(set, project, skip, ndocs);
+        free(skip);
+        if (lrc) {
+            wdn_cli_err("apply", "cannot read project '%s': %s", project, wdn_strerror(lrc));
+            goto out;
+        }
+        wdn_cli_validate(set, project, NULL, NULL);
     }
-    if (ndocs == 0) {
-        wdn_cli_err("apply", "no resources found in the input");
+    size_t errors = wdn_cli_print_msgs(set, "apply");
+    if (errors) {
+        fprintf(stderr, "warden apply: nothing applied (%zu error%s)\n", errors,
+                errors == 1 ? "" : "s");
         goto out;
     }
     if (!dry && wdn_project_lock(project, &fd) != 0) {

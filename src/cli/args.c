@@ -6,12 +6,14 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 
 static const char *const cloud_flags[] = {
-    "approve", "skip-default-resiliency", "skip-managed-kv", "skip-managed-pubsub", "wait",
-    "enable-managed-workflow", "deploy-managed-kv", "deploy-managed-pubsub", NULL,
+    "approve", "skip-default-resiliency", "skip-managed-kv",   "skip-managed-pubsub",
+    "wait",    "enable-managed-workflow", "deploy-managed-kv", "deploy-managed-pubsub",
+    NULL,
 };
 
 void wdn_cli_err(const char *cmd, const char *fmt, ...)
@@ -101,8 +103,10 @@ int wdn_cli_parse(int argc, char **argv, const struct wdn_cli_opt *opts, const c
             size_t len = eq ? (size_t)(eq - name) : strlen(name);
             o = find_long(opts, name, len);
             if (o == NULL && is_cloud_flag(name, len)) {
-                fprintf(stderr, "note: --%.*s is a managed-cloud option; warden runs locally and "
-                                "ignores it\n", (int)len, name);
+                fprintf(stderr,
+                        "note: --%.*s is a managed-cloud option; warden runs locally and "
+                        "ignores it\n",
+                        (int)len, name);
                 continue;
             }
             if (o == NULL) {
@@ -148,5 +152,53 @@ int wdn_cli_output_parse(const char *cmd, const char *value)
     if (strcmp(value, "yaml") == 0)
         return WDN_CLI_OUT_YAML;
     wdn_cli_err(cmd, "-o must be table, json or yaml, not '%s'", value);
+    return -1;
+}
+
+bool wdn_cli_confirm(bool yes, const char *fmt, ...)
+{
+    char answer[16] = "";
+    va_list ap;
+
+    if (yes || !isatty(STDIN_FILENO))
+        return true;
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, " [y/N] ");
+    return fgets(answer, sizeof(answer), stdin) != NULL && (answer[0] == 'y' || answer[0] == 'Y');
+}
+
+int wdn_cli_verb(const char *cmd, const struct wdn_cli_verb *verbs, const char *const *pos,
+                 size_t npos)
+{
+    char list[256] = "";
+    size_t n = 0, count = 0;
+
+    for (const struct wdn_cli_verb *v = verbs; v->name; v++)
+        count++;
+    for (size_t i = 0; i < count && n < sizeof(list); i++)
+        n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s",
+                              i == 0 ? "" : (i + 1 == count ? " or " : ", "), verbs[i].name);
+    if (npos == 0) {
+        wdn_cli_err(cmd, "missing subcommand: %s (see 'warden %s --help')", list, cmd);
+        return -1;
+    }
+    for (size_t i = 0; i < count; i++) {
+        const struct wdn_cli_verb *v = &verbs[i];
+        if (strcmp(v->name, pos[0]) != 0)
+            continue;
+        if (npos - 1 > v->max_args) {
+            wdn_cli_err(cmd, "unexpected argument '%s' (see 'warden %s --help')",
+                        pos[v->max_args + 1], cmd);
+            return -1;
+        }
+        if (npos - 1 < v->min_args) {
+            wdn_cli_err(cmd, "%s needs %s (see 'warden %s --help')", v->name, v->arg, cmd);
+            return -1;
+        }
+        return (int)i;
+    }
+    wdn_cli_err(cmd, "unknown subcommand '%s': use %s (see 'warden %s --help')", pos[0], list, cmd);
     return -1;
 }

@@ -25,11 +25,32 @@ struct wdn_cli_opt {
 int wdn_cli_parse(int argc, char **argv, const struct wdn_cli_opt *opts, const char **pos,
                   size_t *npos, size_t maxpos, bool *help);
 
+/** A subcommand and how many positional arguments it takes after its name. */
+struct wdn_cli_verb {
+    const char *name; /* NULL ends a table */
+    size_t min_args, max_args;
+    const char *arg; /* what they are, for "create needs a NAME" */
+};
+
+/**
+ * Finds pos[0] (the subcommand) in verbs and checks its argument count. Returns its index, or -1
+ * after printing what is wrong, naming the word ("unknown subcommand 'frob': use create, get,
+ * list or delete", "unexpected argument 'x'", "create needs a NAME").
+ */
+int wdn_cli_verb(const char *cmd, const struct wdn_cli_verb *verbs, const char *const *pos,
+                 size_t npos);
+
 /** Output formats of listing commands (-o). */
 enum wdn_cli_output { WDN_CLI_OUT_TABLE = 0, WDN_CLI_OUT_JSON, WDN_CLI_OUT_YAML };
 
 /** Parses an -o value (NULL = table). Returns -1 and prints an error for anything else. */
 int wdn_cli_output_parse(const char *cmd, const char *value);
+
+/**
+ * Asks a yes/no question on stderr when standard input is a terminal and yes is false; true when
+ * the answer starts with y, or without asking (yes set, or no terminal: scripts).
+ */
+bool wdn_cli_confirm(bool yes, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /** Prints "warden <cmd>: <formatted message>" on stderr. */
 void wdn_cli_err(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

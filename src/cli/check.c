@@ -9,7 +9,7 @@
 
 #include "base/error.h"
 #include "base/limits.h"
-#include "policy/policy.h"
+#include "cli/validate.h"
 #include "resources/resources.h"
 
 #define MAX_INPUTS 64
@@ -63,38 +63,13 @@ static int read_stdin(char **out, size_t *len)
     return 0;
 }
 
-/* Compiles what the sidecar would compile, so that check and start-up agree. */
-static void compile_policies(struct wdn_resources *set, unsigned *failures)
-{
-    struct wdn_diag d;
-    char line[1200];
-
-    for (size_t i = 0; i < set->n_configurations; i++) {
-        struct wdn_acl *acl = NULL;
-        if (wdn_acl_compile(&set->configurations[i]->spec.access_control, true, &acl, &d) != 0) {
-            fprintf(stderr, "%s\n", wdn_diag_format(&d, line, sizeof(line)));
-            (*failures)++;
-        }
-        wdn_acl_free(acl);
-    }
-    for (size_t i = 0; i < set->n_mcpservers; i++) {
-        struct wdn_tool_policy *p = NULL;
-        if (wdn_tool_policy_compile(set->mcpservers[i], &p, &d) != 0) {
-            fprintf(stderr, "%s\n", wdn_diag_format(&d, line, sizeof(line)));
-            (*failures)++;
-        }
-        wdn_tool_policy_free(p);
-    }
-}
-
 int wdn_cli_check(int argc, char **argv)
 {
     const char *inputs[MAX_INPUTS];
     const char *app_id = NULL;
     size_t n_inputs = 0;
     struct wdn_resources *set = NULL;
-    unsigned failures = 0;
-    char line[1200];
+    size_t errors;
     int rc = WDN_CLI_USAGE;
 
     for (int i = 1; i < argc; i++) {
@@ -169,18 +144,11 @@ int wdn_cli_check(int argc, char **argv)
             goto out;
         }
     }
-    wdn_resources_validate(set, app_id);
-
-    for (size_t i = 0; i < set->n_msgs; i++)
-        fprintf(stderr, "%s\n", wdn_resources_msg_format(&set->msgs[i], line, sizeof(line)));
-    if (set->truncated)
-        fprintf(stderr, "warden check: %zu more messages not shown\n",
-                set->n_errors + set->n_warnings - set->n_msgs);
-    if (set->n_errors == 0)
-        compile_policies(set, &failures);
-    if (set->n_errors || failures) {
-        fprintf(stderr, "warden check: %zu error%s\n", set->n_errors + failures,
-                set->n_errors + failures == 1 ? "" : "s");
+    /* Exactly what a sidecar runs on what it loads (src/sidecar/validate.c). */
+    wdn_cli_validate(set, NULL, app_id, NULL);
+    errors = wdn_cli_print_msgs(set, "check");
+    if (errors) {
+        fprintf(stderr, "warden check: %zu error%s\n", errors, errors == 1 ? "" : "s");
         goto out;
     }
     printf("configuration OK\n");

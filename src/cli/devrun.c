@@ -106,7 +106,8 @@ static int free_port(void)
 /* True when something already listens on 127.0.0.1:port (or the port cannot be bound). */
 static bool port_taken(int port)
 {
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)port),
                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
     bool taken;
@@ -122,7 +123,8 @@ static bool port_taken(int port)
 /* GET /v1.0/healthz on the sidecar; true on a 204. Short timeouts: it runs on the loop. */
 static bool sidecar_healthy(int port)
 {
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)port),
                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     static const char req[] = "GET /v1.0/healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                               "Connection: close\r\n\r\n";
@@ -180,8 +182,7 @@ static void on_sidecar_exit(struct wdn_proc *p, int status, void *ud)
         wdn_store_remove_sidecar(r->project, a->id, 0);
         if (r->phase != PH_STOPPING) {
             fprintf(stderr, "warden dev run: the sidecar of app '%s' exited with status %d%s\n%s",
-                    a->id, status, a->healthy ? "" : " before it became healthy",
-                    wdn_proc_tail(p));
+                    a->id, status, a->healthy ? "" : " before it became healthy", wdn_proc_tail(p));
             r->exit_code = WDN_CLI_FAIL;
             r->phase = PH_STOPPING;
         }
@@ -256,9 +257,9 @@ static void env_free(struct envb *e)
 static int build_env(const struct app *a, const char *bin_dir, struct envb *e)
 {
     const struct wdn_res_map *fenv = &a->spec->sh.env;
-    static const char *const ours[] = {"APP_ID=",         "APP_PORT=",          "DAPR_HTTP_PORT=",
-                                       "DAPR_HTTP_ENDPOINT=", "DAPR_API_TOKEN=", "DAPR_GRPC_PORT=",
-                                       "PATH="};
+    static const char *const ours[] = {
+        "APP_ID=",         "APP_PORT=", "DAPR_HTTP_PORT=", "DAPR_HTTP_ENDPOINT=", "DAPR_API_TOKEN=",
+        "DAPR_GRPC_PORT=", "PATH="};
     const char *path = getenv("PATH");
     int rc = 0;
 
@@ -278,10 +279,21 @@ static int build_env(const struct app *a, const char *bin_dir, struct envb *e)
             e->v[e->n++] = *v;
     }
     for (size_t i = 0; i < fenv->n && rc == 0; i++) {
+        bool ours_too = false;
+        for (size_t k = 0; k < sizeof(ours) / sizeof(ours[0]); k++) {
+            size_t l = strlen(ours[k]) - 1; /* without '=' */
+            ours_too |= strncmp(fenv->v[i].name, ours[k], l) == 0 && fenv->v[i].name[l] == '\0';
+        }
         if (strcmp(fenv->v[i].name, "PATH") == 0)
             path = fenv->v[i].value;
-        else
+        else if (ours_too && strcmp(fenv->v[i].name, "APP_PORT") == 0 && a->app_port == 0)
             rc = env_add(e, "%s=%s", fenv->v[i].name, fenv->v[i].value);
+        else if (!ours_too)
+            rc = env_add(e, "%s=%s", fenv->v[i].name, fenv->v[i].value);
+        else if (!(strcmp(fenv->v[i].name, "APP_PORT") == 0 &&
+                   strtol(fenv->v[i].value, NULL, 10) == a->app_port))
+            say("app '%s': env %s from the run file is replaced by the value dev run sets", a->id,
+                fenv->v[i].name);
     }
     if (rc == 0)
         rc = env_add(e, "PATH=%s%s%s", bin_dir, path ? ":" : "", path ? path : "");
@@ -338,8 +350,12 @@ static int start_app(struct devrun *r, struct app *a)
     snprintf(rel, sizeof(rel), "logs/%s-app.log", a->id);
     wdn_project_path(logf, sizeof(logf), r->project, rel);
     struct wdn_proc_spec spec = {
-        .argv = cmd, .env = (const char *const *)env->v, .cwd = a->spec->app_dir,
-        .prefix = prefix, .color = "\033[36m", .to_console = dest_console(dest, "fileAndConsole"),
+        .argv = cmd,
+        .env = (const char *const *)env->v,
+        .cwd = a->spec->app_dir,
+        .prefix = prefix,
+        .color = "\033[36m",
+        .to_console = dest_console(dest, "fileAndConsole"),
         .log_file = dest_file(dest, "fileAndConsole") ? logf : NULL,
     };
     rc = wdn_proc_start(r->loop, &spec, on_app_exit, r, &a->proc);
@@ -350,8 +366,7 @@ static int start_app(struct devrun *r, struct app *a)
                 a->spec->command.v[0], a->spec->app_dir ? a->spec->app_dir : ".", uv_strerror(rc));
         return WDN_CLI_FAIL;
     }
-    say("app '%s' started (pid %d)%s", a->id, wdn_proc_pid(a->proc),
-        a->app_port > 0 ? "" : "");
+    say("app '%s' started (pid %d)%s", a->id, wdn_proc_pid(a->proc), a->app_port > 0 ? "" : "");
     return 0;
 }
 
@@ -406,8 +421,12 @@ static int start_sidecar(struct devrun *r, struct app *a)
     snprintf(rel, sizeof(rel), "logs/%s-sidecar.log", a->id);
     wdn_project_path(logf, sizeof(logf), r->project, rel);
     struct wdn_proc_spec spec = {
-        .argv = argv, .env = (const char *const *)env, .prefix = prefix, .color = "\033[33m",
-        .to_console = dest_console(dest, "file"), .log_file = dest_file(dest, "file") ? logf : NULL,
+        .argv = argv,
+        .env = (const char *const *)env,
+        .prefix = prefix,
+        .color = "\033[33m",
+        .to_console = dest_console(dest, "file"),
+        .log_file = dest_file(dest, "file") ? logf : NULL,
     };
     int rc = wdn_proc_start(r->loop, &spec, on_sidecar_exit, r, &a->sidecar);
     if (rc) {
@@ -639,15 +658,25 @@ int wdn_cli_devrun(int argc, char **argv)
             fputs(devrun_usage, stdout);
             return WDN_CLI_OK;
         }
-        fputs(devrun_usage, stderr);
+        if (argc < 2)
+            wdn_cli_err("dev", "missing subcommand: run (see 'warden dev --help')");
+        else
+            wdn_cli_err("dev", "unknown subcommand '%s': use run (see 'warden dev --help')",
+                        argv[1]);
         return WDN_CLI_USAGE;
     }
+    /* Messages name the command as the user typed it: "warden dev run: ...". */
+    argv[1] = (char *)"dev run";
     rc = wdn_cli_parse(argc - 1, argv + 1, opts, pos, &npos, 0, &help);
     if (rc)
         return rc;
-    if (help || file == NULL) {
-        fputs(devrun_usage, help ? stdout : stderr);
-        return help ? WDN_CLI_OK : WDN_CLI_USAGE;
+    if (help) {
+        fputs(devrun_usage, stdout);
+        return WDN_CLI_OK;
+    }
+    if (file == NULL) {
+        wdn_cli_err("dev run", "-f RUNFILE is required (see 'warden dev run --help')");
+        return WDN_CLI_USAGE;
     }
     memset(&r, 0, sizeof(r));
     ssize_t sl = readlink("/proc/self/exe", r.self, sizeof(r.self) - 1);
@@ -662,8 +691,10 @@ int wdn_cli_devrun(int argc, char **argv)
         fprintf(stderr, "%s\n", wdn_resources_msg_format(&set->msgs[i], msg, sizeof(msg)));
     if (rc || set->n_errors || set->n_runfiles != 1 || set->runfiles[0]->n_apps == 0) {
         if (set && set->n_errors == 0)
-            fprintf(stderr, "warden dev run: %s is not a run file with apps (version: 1, apps: "
-                            "[...])\n", file);
+            fprintf(stderr,
+                    "warden dev run: %s is not a run file with apps (version: 1, apps: "
+                    "[...])\n",
+                    file);
         rc = WDN_CLI_FAIL;
         goto out;
     }

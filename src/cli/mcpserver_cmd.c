@@ -13,6 +13,7 @@
 #include "cli/args.h"
 #include "cli/cli.h"
 #include "cli/output.h"
+#include "cli/validate.h"
 #include "policy/policy.h"
 #include "project/project.h"
 #include "project/store.h"
@@ -31,7 +32,7 @@ static const char mcpserver_usage[] =
     "      allow the caller those tools (creates the MCPServer, guarding app ID --app-id,\n"
     "      default SERVER, when it does not exist)\n"
     "  access revoke SERVER --caller APP|'*' (--allow-tools T1,T2 | --all) [--yes]\n"
-    "  access get SERVER             print the MCPServer's YAML\n"
+    "  access get SERVER [-o json|yaml]   print the MCPServer (YAML as stored, or JSON)\n"
     "  access list [-o json|yaml]    servers with their app ID and rule count\n"
     "  access test SERVER --caller APP --tool T [--scope S ...]\n"
     "      evaluate locally: prints ALLOWED or DENIED (exit 0 or 1)\n"
@@ -117,8 +118,7 @@ static void yaml_list(struct wdn_buf *y, json_t *a)
     size_t i;
     json_t *v;
     wdn_buf_append_cstr(y, "[");
-    json_array_foreach(a, i, v)
-    {
+    json_array_foreach (a, i, v) {
         char *q = json_dumps(v, JSON_ENCODE_ANY);
         wdn_buf_printf(y, "%s%s", i ? ", " : "", q ? q : "\"\"");
         free(q);
@@ -165,24 +165,20 @@ static int server_yaml(const struct server *s, struct wdn_buf *y)
 static int server_save(const char *project, const struct server *s)
 {
     struct wdn_buf y;
-    struct wdn_resources *set = wdn_resources_new();
     enum wdn_store_change ch;
-    char msg[1024];
     int fd = -1, rc = server_yaml(s, &y);
 
-    /* What we store must load as the sidecar will load it. */
-    if (rc == 0 && (set == NULL || wdn_resources_load_buffer(set, s->name, NULL, y.data, y.len))) {
-        wdn_cli_err("mcpserver", "invalid policy: %s",
-                    set && set->n_msgs ? wdn_resources_msg_format(&set->msgs[0], msg, sizeof(msg))
-                                       : "out of memory");
-        rc = WDN_ECONFIG;
+    /* What we store must pass what the sidecars will check. */
+    if (rc == 0) {
+        struct wdn_cli_change chg = {WDN_KIND_MCPSERVER, s->name, y.data, y.len, NULL, NULL};
+        if (wdn_cli_check_change("mcpserver", project, &chg) != 0)
+            rc = WDN_ECONFIG;
     }
     if (rc == 0)
         rc = wdn_project_lock(project, &fd);
     if (rc == 0)
         rc = wdn_store_put_resource(project, WDN_KIND_MCPSERVER, s->name, y.data, y.len, &ch);
     wdn_project_unlock(fd);
-    wdn_resources_free(set);
     wdn_buf_reset(&y);
     return rc;
 }
@@ -207,8 +203,7 @@ static int array_has(json_t *a, const char *s)
 {
     size_t i;
     json_t *v;
-    json_array_foreach(a, i, v)
-    {
+    json_array_foreach (a, i, v) {
         if (strcmp(json_string_value(v), s) == 0)
             return 1;
     }
@@ -253,8 +248,7 @@ static int grant_tools(const char *project, struct server *s, const char *caller
         r->claims = json_object();
         snprintf(r->action, sizeof(r->action), "allow");
     }
-    json_array_foreach(list, i, t)
-    {
+    json_array_foreach (list, i, t) {
         if (!array_has(r->tools, json_string_value(t)))
             json_array_append(r->tools, t);
     }
@@ -267,8 +261,8 @@ static int grant_tools(const char *project, struct server *s, const char *caller
     return WDN_CLI_OK;
 }
 
-static int revoke_grants(const char *project, struct server *s, const char *caller, const char *tools,
-                  bool all)
+static int revoke_grants(const char *project, struct server *s, const char *caller,
+                         const char *tools, bool all)
 {
     json_t *list = tools ? split_csv(tools) : json_array();
     size_t removed = 0;
@@ -355,9 +349,9 @@ static int list_row(const char *name, void *arg)
     char rules[16];
     if (server_load(json_string_value(ctx[1]), name, &s) == 0) {
         snprintf(rules, sizeof(rules), "%zu", s.n);
-        json_array_append_new(ctx[0], json_pack("{s:s, s:s, s:s, s:s}", "name", name, "appId",
-                                                s.app_id, "defaultAction", s.default_action,
-                                                "rules", rules));
+        json_array_append_new(ctx[0],
+                              json_pack("{s:s, s:s, s:s, s:s}", "name", name, "appId", s.app_id,
+                                        "defaultAction", s.default_action, "rules", rules));
     }
     server_free(&s);
     return 0;
@@ -388,17 +382,22 @@ int wdn_cli_mcpserver(int argc, char **argv)
 
     if (rc)
         return rc;
-    if (help || npos < 2 || strcmp(pos[0], "access") != 0) {
-        fputs(mcpserver_usage, help ? stdout : stderr);
-        return help ? WDN_CLI_OK : WDN_CLI_USAGE;
+    static const struct wdn_cli_verb groups[] = {{"access", 1, 2, "a subcommand"},
+                                                 {NULL, 0, 0, NULL}};
+    static const struct wdn_cli_verb verbs[] = {
+        {"grant", 1, 1, "a SERVER"}, {"revoke", 1, 1, "a SERVER"}, {"get", 1, 1, "a SERVER"},
+        {"list", 0, 0, NULL},        {"test", 1, 1, "a SERVER"},   {NULL, 0, 0, NULL},
+    };
+    if (help) {
+        fputs(mcpserver_usage, stdout);
+        return WDN_CLI_OK;
     }
+    if (wdn_cli_verb("mcpserver", groups, pos, npos) < 0 ||
+        wdn_cli_verb("mcpserver access", verbs, pos + 1, npos - 1) < 0)
+        return WDN_CLI_USAGE;
     if ((fmt = wdn_cli_output_parse("mcpserver", out)) < 0)
         return WDN_CLI_USAGE;
     const char *verb = pos[1], *name = npos > 2 ? pos[2] : NULL;
-    if (strcmp(verb, "list") != 0 && name == NULL) {
-        wdn_cli_err("mcpserver", "access %s needs a SERVER name", verb);
-        return WDN_CLI_USAGE;
-    }
     if (wdn_project_resolve(proj, project, sizeof(project), &d) != 0) {
         wdn_cli_err("mcpserver", "%s", d.msg);
         return WDN_CLI_FAIL;
@@ -419,9 +418,9 @@ int wdn_cli_mcpserver(int argc, char **argv)
             wdn_cli_err("mcpserver", "mcpserver '%s' not found in project '%s'", name, project);
             return WDN_CLI_FAIL;
         }
-        fwrite(b.data, 1, b.len, stdout);
+        rc = wdn_cli_print_resource(b.data, b.len, fmt);
         wdn_buf_reset(&b);
-        return WDN_CLI_OK;
+        return rc ? WDN_CLI_FAIL : WDN_CLI_OK;
     }
     if (strcmp(verb, "test") == 0) {
         if (caller == NULL || tool == NULL) {
@@ -474,14 +473,10 @@ int wdn_cli_mcpserver(int argc, char **argv)
         rc = WDN_CLI_USAGE;
         goto out;
     }
-    if (!yes && isatty(STDIN_FILENO)) {
-        char answer[16] = "";
-        fprintf(stderr, "Revoke %s's grants on %s? [y/N] ", caller, name);
-        if (fgets(answer, sizeof(answer), stdin) == NULL || (answer[0] != 'y' && answer[0] != 'Y')) {
-            fprintf(stderr, "nothing revoked\n");
-            rc = WDN_CLI_FAIL;
-            goto out;
-        }
+    if (!wdn_cli_confirm(yes, "Revoke %s's grants on %s?", caller, name)) {
+        fprintf(stderr, "nothing revoked\n");
+        rc = WDN_CLI_FAIL;
+        goto out;
     }
     rc = revoke_grants(project, s, caller, tools, all);
 out:

@@ -33,7 +33,7 @@ static int collect(const char *name, void *arg)
     json_t *row;
 
     wdn_project_current(cur, sizeof(cur));
-    row = json_pack("{s:s, s:s}", "name", name, "default", strcmp(cur, name) == 0 ? "*" : "");
+    row = json_pack("{s:s, s:b}", "name", name, "default", strcmp(cur, name) == 0);
     json_array_append_new(arg, row);
     return 0;
 }
@@ -67,8 +67,7 @@ static void stop_running(const char *project)
     }
     wdn_store_registry_dir(project, path, sizeof(path));
     wdn_project_list_dir(path, "json", collect, names);
-    json_array_foreach(names, i, n)
-    {
+    json_array_foreach (names, i, n) {
         struct wdn_store_sidecar s;
         const char *app = json_string_value(json_object_get(n, "name"));
         if (wdn_store_get_sidecar(project, app, &s) == 0 && s.pid > 1) {
@@ -95,17 +94,19 @@ int wdn_cli_project(int argc, char **argv)
 
     if (rc)
         return rc;
-    if (help || npos == 0) {
-        fputs(project_usage, help ? stdout : stderr);
-        return help ? WDN_CLI_OK : WDN_CLI_USAGE;
+    static const struct wdn_cli_verb verbs[] = {
+        {"create", 1, 1, "a NAME"}, {"use", 1, 1, "a NAME"},    {"get", 0, 1, NULL},
+        {"list", 0, 0, NULL},       {"delete", 1, 1, "a NAME"}, {NULL, 0, 0, NULL},
+    };
+    if (help) {
+        fputs(project_usage, stdout);
+        return WDN_CLI_OK;
     }
+    if (wdn_cli_verb("project", verbs, pos, npos) < 0)
+        return WDN_CLI_USAGE;
     if ((fmt = wdn_cli_output_parse("project", out)) < 0)
         return WDN_CLI_USAGE;
     const char *verb = pos[0], *name = npos > 1 ? pos[1] : NULL;
-    if (npos > 2) {
-        wdn_cli_err("project", "unexpected argument '%s'", pos[2]);
-        return WDN_CLI_USAGE;
-    }
     if (strcmp(verb, "create") == 0 && name) {
         if (wdn_project_create(name, &d) != 0 || (use && wdn_project_use(name, &d) != 0)) {
             wdn_cli_err("project", "%s", d.msg);
@@ -137,19 +138,15 @@ int wdn_cli_project(int argc, char **argv)
             wdn_cli_err("project", "%s", d.msg);
             return WDN_CLI_FAIL;
         }
-        char reg[WDN_PROJECT_PATH_MAX], count[4][16];
+        char reg[WDN_PROJECT_PATH_MAX];
         wdn_store_list_appids(p, add_count, &napps);
         wdn_store_list_resources(p, WDN_KIND_COMPONENT, add_count, &ncomp);
         wdn_store_list_resources(p, WDN_KIND_CONFIGURATION, add_count, &ncfg);
         wdn_store_registry_dir(p, reg, sizeof(reg));
         wdn_project_list_dir(reg, "json", add_count, &nrun);
-        snprintf(count[0], sizeof(count[0]), "%d", napps);
-        snprintf(count[1], sizeof(count[1]), "%d", ncomp);
-        snprintf(count[2], sizeof(count[2]), "%d", ncfg);
-        snprintf(count[3], sizeof(count[3]), "%d", nrun);
-        json_t *rows = json_pack("[{s:s, s:s, s:s, s:s, s:s}]", "name", p, "appIds", count[0],
-                                 "components", count[1], "configurations", count[2],
-                                 "runningSidecars", count[3]);
+        json_t *rows =
+            json_pack("[{s:s, s:i, s:i, s:i, s:i}]", "name", p, "appIds", napps, "components",
+                      ncomp, "configurations", ncfg, "runningSidecars", nrun);
         static const char *const cols[] = {"name", "appIds", "components", "configurations",
                                            "runningSidecars"};
         static const char *const hdr[] = {"NAME", "APP IDS", "COMPONENTS", "CONFIGURATIONS",
@@ -163,14 +160,9 @@ int wdn_cli_project(int argc, char **argv)
             wdn_cli_err("project", "project '%s' does not exist", name);
             return WDN_CLI_FAIL;
         }
-        if (!yes && isatty(STDIN_FILENO)) {
-            char answer[16] = "";
-            fprintf(stderr, "Delete project '%s' and everything in it? [y/N] ", name);
-            if (fgets(answer, sizeof(answer), stdin) == NULL ||
-                (answer[0] != 'y' && answer[0] != 'Y')) {
-                fprintf(stderr, "not deleted\n");
-                return WDN_CLI_FAIL;
-            }
+        if (!wdn_cli_confirm(yes, "Delete project '%s' and everything in it?", name)) {
+            fprintf(stderr, "not deleted\n");
+            return WDN_CLI_FAIL;
         }
         stop_running(name);
         if (wdn_project_delete(name, &d) != 0) {

@@ -11,6 +11,7 @@
 #include "cli/args.h"
 #include "cli/cli.h"
 #include "cli/output.h"
+#include "cli/validate.h"
 #include "project/project.h"
 #include "project/store.h"
 #include "resources/resources.h"
@@ -24,20 +25,23 @@ static const char configuration_usage[] =
     "                [--trust-domain TD] [--namespace NS]\n"
     "      store a Configuration whose accessControl has that default and one policy per\n"
     "      --policy (the calling app ID and its default action); replaces one of the same name\n"
-    "  configuration get NAME        print its YAML\n"
+    "      refused when a sidecar would refuse it (for each app ID bound to it)\n"
+    "  configuration get NAME [-o json|yaml]   print it (YAML as stored, or JSON)\n"
     "  configuration list [-o json|yaml]\n"
-    "  configuration delete NAME\n"
+    "  configuration delete NAME [--yes]   refused while an app ID is bound to it\n"
     "\n"
     "Common options: --project P (default: WARDEN_PROJECT, then 'warden project use').\n";
 
 static const char component_usage[] =
     "Usage: warden component <get|list|delete> [NAME] [options]\n"
     "\n"
-    "  component get NAME            print its YAML\n"
+    "  component get NAME [-o json|yaml]   print it (YAML as stored, or JSON)\n"
     "  component list [-o json|yaml]\n"
-    "  component delete NAME\n"
+    "  component delete NAME [--yes]   refused while a configuration's pipeline names it\n"
     "\n"
-    "Components are added with 'warden apply -f FILE'. Common options: --project P.\n";
+    "Components are added with 'warden apply -f FILE'. Common options: --project P\n"
+    "(default: WARDEN_PROJECT, then 'warden project use'). --yes: do not ask (delete asks\n"
+    "only when standard input is a terminal).\n";
 
 struct list_ctx {
     const char *project;
@@ -79,7 +83,8 @@ static int list_kind(const char *project, const char *kind, int fmt)
     return WDN_CLI_OK;
 }
 
-static int get_kind(const char *cmd, const char *project, const char *kind, const char *name)
+static int get_kind(const char *cmd, const char *project, const char *kind, const char *name,
+                    int fmt)
 {
     struct wdn_buf b;
     int rc = wdn_store_get_resource(project, kind, name, &b);
@@ -88,15 +93,67 @@ static int get_kind(const char *cmd, const char *project, const char *kind, cons
         wdn_cli_err(cmd, "%s '%s' not found in project '%s'", kind, name, project);
         return WDN_CLI_FAIL;
     }
-    fwrite(b.data, 1, b.len, stdout);
+    rc = wdn_cli_print_resource(b.data, b.len, fmt);
     wdn_buf_reset(&b);
+    if (rc) {
+        wdn_cli_err(cmd, "%s '%s' does not parse as YAML; fix it with 'warden apply'", kind, name);
+        return WDN_CLI_FAIL;
+    }
     return WDN_CLI_OK;
 }
 
-static int delete_kind(const char *cmd, const char *project, const char *kind, const char *name)
+struct bound_ctx {
+    const char *project, *config;
+    char apps[512];
+};
+
+static int bound_app(const char *app, void *arg)
 {
+    struct bound_ctx *c = arg;
+    struct wdn_store_appid a;
+    size_t n = strlen(c->apps);
+
+    if (wdn_store_get_appid(c->project, app, &a) == 0 && strcmp(a.app_config, c->config) == 0)
+        snprintf(c->apps + n, sizeof(c->apps) - n, "%s%s", n ? ", " : "", app);
+    return 0;
+}
+
+static int delete_kind(const char *cmd, const char *project, const char *kind, const char *name,
+                       bool yes)
+{
+    struct wdn_buf b;
     int fd, rc;
 
+    if (wdn_store_get_resource(project, kind, name, &b) != 0) {
+        wdn_cli_err(cmd, "%s '%s' not found in project '%s'", kind, name, project);
+        return WDN_CLI_FAIL;
+    }
+    wdn_buf_reset(&b);
+    if (strcmp(kind, WDN_KIND_CONFIGURATION) == 0) {
+        /* A bound app's sidecar would lose its Configuration and refuse to reload. */
+        struct bound_ctx c = {project, name, ""};
+        wdn_store_list_appids(project, bound_app, &c);
+        if (c.apps[0]) {
+            wdn_cli_err(cmd,
+                        "configuration '%s' is bound to app ID %s; bind %s to another "
+                        "configuration first (warden appid update APP --app-config NAME)",
+                        name, c.apps, strchr(c.apps, ',') ? "them" : "it");
+            return WDN_CLI_FAIL;
+        }
+    } else {
+        /* Without it, every pipeline that names it would be refused. */
+        struct wdn_cli_change ch = {kind, name, NULL, 0, NULL, NULL};
+        size_t errors = wdn_cli_check_change(cmd, project, &ch);
+        if (errors) {
+            fprintf(stderr, "warden %s: %s '%s' not deleted (%zu error%s without it)\n", cmd, kind,
+                    name, errors, errors == 1 ? "" : "s");
+            return WDN_CLI_FAIL;
+        }
+    }
+    if (!wdn_cli_confirm(yes, "Delete %s '%s' from project '%s'?", kind, name, project)) {
+        fprintf(stderr, "not deleted\n");
+        return WDN_CLI_FAIL;
+    }
     if (wdn_project_lock(project, &fd) != 0) {
         wdn_cli_err(cmd, "cannot lock project '%s'", project);
         return WDN_CLI_FAIL;
@@ -150,7 +207,6 @@ static int configuration_create(const char *project, const char *name, const cha
                                 size_t npolicies)
 {
     struct wdn_buf y;
-    struct wdn_resources *set = NULL;
     enum wdn_store_change ch;
     int fd = -1, rc = WDN_CLI_FAIL;
 
@@ -172,14 +228,12 @@ static int configuration_create(const char *project, const char *name, const cha
     wdn_buf_init(&y, 1 << 20);
     if (build_configuration(&y, name, action, td, ns, policies, npolicies) != 0)
         goto out;
-    /* What we store must load: check it as the sidecar will. */
-    set = wdn_resources_new();
-    if (set == NULL || wdn_resources_load_buffer(set, name, NULL, y.data, y.len) != 0) {
-        char msg[1024];
-        wdn_cli_err("configuration", "invalid configuration: %s",
-                    set && set->n_msgs ? wdn_resources_msg_format(&set->msgs[0], msg, sizeof(msg))
-                                       : "out of memory");
-        rc = WDN_CLI_USAGE;
+    /* What we store must pass what the sidecars will check (with the apps bound to it). */
+    struct wdn_cli_change chg = {WDN_KIND_CONFIGURATION, name, y.data, y.len, NULL, NULL};
+    size_t errors = wdn_cli_check_change("configuration", project, &chg);
+    if (errors) {
+        fprintf(stderr, "warden configuration: configuration '%s' not stored (%zu error%s)\n", name,
+                errors, errors == 1 ? "" : "s");
         goto out;
     }
     if (wdn_project_lock(project, &fd) != 0 ||
@@ -192,7 +246,6 @@ static int configuration_create(const char *project, const char *name, const cha
     rc = WDN_CLI_OK;
 out:
     wdn_project_unlock(fd);
-    wdn_resources_free(set);
     wdn_buf_reset(&y);
     return rc;
 }
@@ -201,56 +254,67 @@ out:
 static int resource_command(int argc, char **argv, const char *kind, const char *usage,
                             int can_create)
 {
-    const char *pos[3], *proj = NULL, *out = NULL, *action = NULL, *td = "public",
-                        *ns = "default", *policies[MAX_POLICIES];
+    const char *pos[3], *proj = NULL, *out = NULL, *action = NULL, *td = "public", *ns = "default",
+                        *policies[MAX_POLICIES];
     size_t npos, npolicies = 0;
-    bool help;
+    bool help, yes = false;
     char project[128];
     struct wdn_diag d;
     const struct wdn_cli_opt opts[] = {
         {"project", 'p', &proj, NULL, NULL, NULL, 0},
         {"output", 'o', &out, NULL, NULL, NULL, 0},
+        {"yes", 'y', NULL, &yes, NULL, NULL, 0},
         {"default-action", 0, &action, NULL, NULL, NULL, 0},
         {"trust-domain", 0, &td, NULL, NULL, NULL, 0},
         {"namespace", 0, &ns, NULL, NULL, NULL, 0},
         {"policy", 0, NULL, NULL, policies, &npolicies, MAX_POLICIES},
         {0},
     };
+    /* `component` has none of the create options: the table ends early for it. */
+    struct wdn_cli_opt copts[4];
     const char *cmd = argv[0];
-    int fmt, rc = wdn_cli_parse(argc, argv, can_create ? opts : opts + 0, pos, &npos, 3, &help);
+    int fmt, rc;
 
+    memcpy(copts, opts, 3 * sizeof(opts[0]));
+    memset(&copts[3], 0, sizeof(copts[3]));
+    rc = wdn_cli_parse(argc, argv, can_create ? opts : copts, pos, &npos, 3, &help);
     if (rc)
         return rc;
-    if (help || npos == 0) {
-        fputs(usage, help ? stdout : stderr);
-        return help ? WDN_CLI_OK : WDN_CLI_USAGE;
+    if (help) {
+        fputs(usage, stdout);
+        return WDN_CLI_OK;
     }
+    static const struct wdn_cli_verb verbs[] = {
+        {"get", 1, 1, "a NAME"},    {"list", 0, 0, NULL}, {"delete", 1, 1, "a NAME"},
+        {"create", 1, 1, "a NAME"}, {NULL, 0, 0, NULL},
+    };
+    static const struct wdn_cli_verb cverbs[] = {
+        {"get", 1, 1, "a NAME"},
+        {"list", 0, 0, NULL},
+        {"delete", 1, 1, "a NAME"},
+        {NULL, 0, 0, NULL},
+    };
+    if (wdn_cli_verb(cmd, can_create ? verbs : cverbs, pos, npos) < 0)
+        return WDN_CLI_USAGE;
     if ((fmt = wdn_cli_output_parse(cmd, out)) < 0)
         return WDN_CLI_USAGE;
-    if (!can_create && (action || npolicies)) {
-        wdn_cli_err(cmd, "--default-action and --policy belong to 'warden configuration create'");
-        return WDN_CLI_USAGE;
-    }
     const char *verb = pos[0], *name = npos > 1 ? pos[1] : NULL;
-    if (npos > 2 || (strcmp(verb, "list") != 0 && name == NULL) ||
-        (strcmp(verb, "list") == 0 && name != NULL)) {
-        fputs(usage, stderr);
+    bool is_list = strcmp(verb, "list") == 0;
+    if (strcmp(verb, "create") != 0 && (action || npolicies)) {
+        wdn_cli_err(cmd, "--default-action and --policy belong to 'warden configuration create'");
         return WDN_CLI_USAGE;
     }
     if (wdn_project_resolve(proj, project, sizeof(project), &d) != 0) {
         wdn_cli_err(cmd, "%s", d.msg);
         return WDN_CLI_FAIL;
     }
-    if (strcmp(verb, "list") == 0)
+    if (is_list)
         return list_kind(project, kind, fmt);
     if (strcmp(verb, "get") == 0)
-        return get_kind(cmd, project, kind, name);
+        return get_kind(cmd, project, kind, name, fmt);
     if (strcmp(verb, "delete") == 0)
-        return delete_kind(cmd, project, kind, name);
-    if (can_create && strcmp(verb, "create") == 0)
-        return configuration_create(project, name, action, td, ns, policies, npolicies);
-    fputs(usage, stderr);
-    return WDN_CLI_USAGE;
+        return delete_kind(cmd, project, kind, name, yes);
+    return configuration_create(project, name, action, td, ns, policies, npolicies);
 }
 
 int wdn_cli_configuration(int argc, char **argv)

@@ -14,7 +14,7 @@
 #include "sidecar/sidecar.h"
 
 static const char usage[] =
-    "usage: warden sidecar --app-id ID [--app-port N] [options]\n"
+    "Usage: warden sidecar --app-id ID [--app-port N] [options]\n"
     "\n"
     "Runs the sidecar beside one app: the Dapr HTTP API, service invocation over mTLS,\n"
     "access control and middleware pipelines (see docs/sidecar.md).\n"

@@ -51,16 +51,7 @@ struct bearer {
     struct wdn_oidc_validator *v;
 };
 
-/* ---- Metadata ---------------------------------------------------------------------------- */
-
-static int meta_err(struct wdn_diag *d, const struct wdn_res_component *c,
-                    const struct wdn_res_meta_item *it, const char *msg, const char *what)
-{
-    const struct wdn_res_pos *p = it ? &it->pos : &c->spec.pos;
-    return wdn_diag_set_at(d, WDN_ECONFIG, p->file, p->line, p->col,
-                           "component '%s' (middleware.http.bearer): %s%s", c->metadata.name, msg,
-                           what ? what : "");
-}
+/* ---- Metadata: one row per field (struct wdn__mw_field); see src/pipeline/metadata.c ---- */
 
 /* Splits s in place on commas and whitespace into v (at most max entries). */
 static size_t split_list(char *s, const char **v, size_t max, bool *overflow)
@@ -170,107 +161,162 @@ out:
     return rc;
 }
 
-static int apply_meta(struct bearer *b, const struct wdn_res_component *c, struct wdn_diag *d)
+static int why_set(char *why, size_t cap, const char *msg)
 {
-    const struct wdn_res_meta_item *it_iss = NULL, *it_aud = NULL;
+    snprintf(why, cap, "%s", msg);
+    return WDN_EINVAL;
+}
+
+static int set_issuer(void *conf, const char *v, char *why, size_t cap)
+{
+    struct bearer *b = conf;
+
+    (void)why;
+    (void)cap;
+    free(b->issuer);
+    b->issuer = strdup(v);
+    return b->issuer ? 0 : WDN_ENOMEM;
+}
+
+static int set_audience(void *conf, const char *v, char *why, size_t cap)
+{
+    struct bearer *b = conf;
     bool overflow;
+
+    free(b->aud_store);
+    b->aud_store = strdup(v);
+    if (b->aud_store == NULL)
+        return WDN_ENOMEM;
+    b->n_aud = split_list(b->aud_store, b->audiences, WDN_JWT_MAX_AUDIENCES, &overflow);
+    return overflow ? why_set(why, cap, "too many audiences") : 0;
+}
+
+static int set_jwks_url(void *conf, const char *v, char *why, size_t cap)
+{
+    struct bearer *b = conf;
+
+    free(b->jwks_url);
+    b->jwks_url = NULL;
+    if (*v == '\0')
+        return 0;
+    if ((b->jwks_url = strdup(v)) == NULL)
+        return WDN_ENOMEM;
+    return strncmp(v, "https://", 8) != 0 ? why_set(why, cap, "jwksURL must be an https:// URL")
+                                          : 0;
+}
+
+static int set_jwks(void *conf, const char *v, char *why, size_t cap)
+{
+    struct bearer *b = conf;
+    struct wdn_diag jd;
+    struct wdn_jwks *ks = wdn_jwks_parse(wdn_str_from_cstr(v), &jd);
     int rc = 0;
 
-    for (size_t i = 0; i < c->spec.n_metadata && rc == 0; i++) {
-        const struct wdn_res_meta_item *it = &c->spec.metadata[i];
-        const char *n = it->name, *v = it->value;
-
-        if (v == NULL) {
-            rc = meta_err(d, c, it, "secretKeyRef is not supported for ", n);
-            break;
-        }
-        if (strstr(v, "${")) {
-            rc = meta_err(d, c, it, "an unexpanded variable in ", n);
-            if (d)
-                strncat(d->msg, " (expand it first, e.g. `envsubst < FILE | warden apply -f -`)",
-                        sizeof(d->msg) - strlen(d->msg) - 1);
-            break;
-        }
-        if (strcmp(n, "issuer") == 0 || strcmp(n, "issuerURL") == 0) {
-            free(b->issuer);
-            b->issuer = strdup(v);
-            it_iss = it;
-        } else if (strcmp(n, "audience") == 0 || strcmp(n, "clientID") == 0) {
-            free(b->aud_store);
-            b->aud_store = strdup(v);
-            if (b->aud_store == NULL)
-                return WDN_ENOMEM;
-            b->n_aud = split_list(b->aud_store, b->audiences, WDN_JWT_MAX_AUDIENCES, &overflow);
-            if (overflow)
-                rc = meta_err(d, c, it, "too many audiences", NULL);
-            it_aud = it;
-        } else if (strcmp(n, "jwksURL") == 0 || strcmp(n, "jwksUrl") == 0) {
-            free(b->jwks_url);
-            b->jwks_url = *v ? strdup(v) : NULL;
-            if (*v && strncmp(v, "https://", 8) != 0)
-                rc = meta_err(d, c, it, "jwksURL must be an https:// URL", NULL);
-        } else if (strcmp(n, "jwks") == 0) {
-            struct wdn_diag jd;
-            struct wdn_jwks *ks = wdn_jwks_parse(wdn_str_from_cstr(v), &jd);
-            free(b->jwks_inline);
-            b->jwks_inline = strdup(v);
-            if (ks == NULL || wdn_jwks_count(ks) == 0)
-                rc = meta_err(d, c, it, "jwks must be a JSON Web Key Set with a usable key: ",
-                              ks ? "none is usable" : jd.msg);
-            wdn_jwks_release(ks);
-        } else if (strcmp(n, "clockSkew") == 0) {
-            if (parse_duration(v, &b->rules.clock_skew_s) != 0)
-                rc = meta_err(d, c, it, "clockSkew must be a duration up to 1h: 90, 90s, 2m", NULL);
-        } else if (strcmp(n, "requiredScopes") == 0) {
-            free(b->scope_store);
-            b->scope_store = strdup(v);
-            if (b->scope_store == NULL)
-                return WDN_ENOMEM;
-            b->n_scopes = split_list(b->scope_store, b->scopes, WDN_JWT_MAX_SCOPES, &overflow);
-            if (overflow)
-                rc = meta_err(d, c, it, "too many requiredScopes", NULL);
-            for (size_t k = 0; k < b->n_scopes && rc == 0; k++)
-                if (!quotable(b->scopes[k]))
-                    rc = meta_err(d, c, it, "a scope with a forbidden character", NULL);
-        } else if (strcmp(n, "forwardClaims") == 0) {
-            rc = parse_claims(b, v);
-            if (rc == WDN_EINVAL)
-                rc = meta_err(d, c, it,
-                              "forwardClaims must be 'claim:Header-Name' pairs separated by "
-                              "commas",
-                              NULL);
-        } else if (strcmp(n, "stripToken") == 0) {
-            if (strcmp(v, "true") == 0)
-                b->strip_token = true;
-            else if (strcmp(v, "false") == 0)
-                b->strip_token = false;
-            else
-                rc = meta_err(d, c, it, "stripToken must be true or false", NULL);
-        } else if (strcmp(n, "resourceMetadata") == 0) {
-            free(b->resource_metadata);
-            b->resource_metadata = strdup(v);
-            if (!quotable(v) || (strncmp(v, "https://", 8) != 0 && strncmp(v, "http://", 7) != 0))
-                rc = meta_err(d, c, it, "resourceMetadata must be an http(s) URL", NULL);
-        } else {
-            rc = meta_err(d, c, it, "unknown metadata field ", n);
-            if (d)
-                strncat(d->msg,
-                        " (known: issuer, audience, jwksURL, jwks, clockSkew, requiredScopes, "
-                        "forwardClaims, stripToken, resourceMetadata)",
-                        sizeof(d->msg) - strlen(d->msg) - 1);
-        }
+    free(b->jwks_inline);
+    b->jwks_inline = strdup(v);
+    if (ks == NULL || wdn_jwks_count(ks) == 0) {
+        snprintf(why, cap, "jwks must be a JSON Web Key Set with a usable key: %s",
+                 ks ? "none is usable" : jd.msg);
+        rc = WDN_EINVAL;
     }
-    if (rc)
-        return rc;
+    wdn_jwks_release(ks);
+    return rc ? rc : (b->jwks_inline ? 0 : WDN_ENOMEM);
+}
+
+static int set_clock_skew(void *conf, const char *v, char *why, size_t cap)
+{
+    struct bearer *b = conf;
+
+    if (parse_duration(v, &b->rules.clock_skew_s) != 0)
+        return why_set(why, cap, "clockSkew must be a duration up to 1h: 90, 90s, 2m");
+    return 0;
+}
+
+static int set_required_scopes(void *conf, const char *v, char *why, size_t cap)
+{
+    struct bearer *b = conf;
+    bool overflow;
+
+    free(b->scope_store);
+    b->scope_store = strdup(v);
+    if (b->scope_store == NULL)
+        return WDN_ENOMEM;
+    b->n_scopes = split_list(b->scope_store, b->scopes, WDN_JWT_MAX_SCOPES, &overflow);
+    if (overflow)
+        return why_set(why, cap, "too many requiredScopes");
+    for (size_t k = 0; k < b->n_scopes; k++)
+        if (!quotable(b->scopes[k]))
+            return why_set(why, cap, "a scope with a forbidden character");
+    return 0;
+}
+
+static int set_forward_claims(void *conf, const char *v, char *why, size_t cap)
+{
+    int rc = parse_claims(conf, v);
+
+    if (rc == WDN_EINVAL)
+        why_set(why, cap, "forwardClaims must be 'claim:Header-Name' pairs separated by commas");
+    return rc;
+}
+
+static int set_strip_token(void *conf, const char *v, char *why, size_t cap)
+{
+    struct bearer *b = conf;
+
+    if (strcmp(v, "true") == 0)
+        b->strip_token = true;
+    else if (strcmp(v, "false") == 0)
+        b->strip_token = false;
+    else
+        return why_set(why, cap, "stripToken must be true or false");
+    return 0;
+}
+
+static int set_resource_metadata(void *conf, const char *v, char *why, size_t cap)
+{
+    struct bearer *b = conf;
+
+    free(b->resource_metadata);
+    b->resource_metadata = strdup(v);
+    if (b->resource_metadata == NULL)
+        return WDN_ENOMEM;
+    if (!quotable(v) || (strncmp(v, "https://", 8) != 0 && strncmp(v, "http://", 7) != 0))
+        return why_set(why, cap, "resourceMetadata must be an http(s) URL");
+    return 0;
+}
+
+/* Every metadata field of middleware.http.bearer (docs/sidecar.md). A new field is a new row
+ * here: the sidecar and `warden check`/`apply` both read metadata through this table only. */
+static const struct wdn__mw_field bearer_fields[] = {
+    {"issuer", "issuerURL", set_issuer},
+    {"audience", "clientID", set_audience},
+    {"jwksURL", "jwksUrl", set_jwks_url},
+    {"jwks", NULL, set_jwks},
+    {"clockSkew", NULL, set_clock_skew},
+    {"requiredScopes", NULL, set_required_scopes},
+    {"forwardClaims", NULL, set_forward_claims},
+    {"stripToken", NULL, set_strip_token},
+    {"resourceMetadata", NULL, set_resource_metadata},
+    {NULL, NULL, NULL},
+};
+
+/* The rules across fields, once every field is read. */
+static int bearer_finish(void *conf, const struct wdn_res_component *c, struct wdn_diag *d)
+{
+    const struct wdn__mw_type *vt = &wdn__mw_bearer;
+    struct bearer *b = conf;
+
     if (b->issuer == NULL || *b->issuer == '\0')
-        return meta_err(d, c, it_iss, "metadata property 'issuer' is required", NULL);
+        return wdn__mw_err(d, c, wdn__mw_item(vt, c, "issuer"),
+                           "metadata property 'issuer' is required");
     if (b->n_aud == 0)
-        return meta_err(d, c, it_aud, "metadata property 'audience' is required", NULL);
+        return wdn__mw_err(d, c, wdn__mw_item(vt, c, "audience"),
+                           "metadata property 'audience' is required");
     if (b->jwks_url && b->jwks_inline)
-        return meta_err(d, c, it_iss, "set jwksURL or jwks, not both", NULL);
+        return wdn__mw_err(d, c, wdn__mw_item(vt, c, "jwks"), "set jwksURL or jwks, not both");
     if (b->jwks_url == NULL && b->jwks_inline == NULL && strncmp(b->issuer, "https://", 8) != 0)
-        return meta_err(d, c, it_iss,
-                        "issuer must be an https:// URL for discovery (or set jwksURL)", NULL);
+        return wdn__mw_err(d, c, wdn__mw_item(vt, c, "issuer"),
+                           "issuer must be an https:// URL for discovery (or set jwksURL)");
     return 0;
 }
 
@@ -312,7 +358,7 @@ static int bearer_create(const struct wdn_res_component *c, struct wdn__mw **out
         return WDN_ENOMEM;
     b->base.vt = &wdn__mw_bearer;
     wdn_jwt_rules_init(&b->rules);
-    rc = apply_meta(b, c, d);
+    rc = wdn__mw_configure(&wdn__mw_bearer, b, c, d);
     if (rc)
         goto out;
     rc = WDN_ENOMEM;
@@ -355,8 +401,8 @@ static int bearer_create(const struct wdn_res_component *c, struct wdn__mw **out
             /* Point at the component, as the metadata errors do. */
             char msg[sizeof(d->msg)];
             memcpy(msg, d->msg, sizeof(msg));
-            wdn_diag_set_at(d, rc, c->pos.file, c->pos.line, c->pos.col, "component \"%.64s\": %.400s",
-                            c->metadata.name, msg);
+            wdn_diag_set_at(d, rc, c->pos.file, c->pos.line, c->pos.col,
+                            "component \"%.64s\": %.400s", c->metadata.name, msg);
         }
         goto out;
     }
@@ -367,6 +413,19 @@ out:
     wdn_buf_reset(&w);
     if (b)
         bearer_destroy(&b->base);
+    return rc;
+}
+
+static int bearer_check(const struct wdn_res_component *c, struct wdn_diag *d)
+{
+    struct bearer *b = calloc(1, sizeof(*b));
+    int rc;
+
+    if (b == NULL)
+        return WDN_ENOMEM;
+    wdn_jwt_rules_init(&b->rules);
+    rc = wdn__mw_configure(&wdn__mw_bearer, b, c, d);
+    bearer_destroy(&b->base);
     return rc;
 }
 
@@ -593,6 +652,9 @@ out:
 
 const struct wdn__mw_type wdn__mw_bearer = {
     .type = "middleware.http.bearer",
+    .fields = bearer_fields,
+    .finish = bearer_finish,
+    .check = bearer_check,
     .create = bearer_create,
     .destroy = bearer_destroy,
     .run = bearer_run,

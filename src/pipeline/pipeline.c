@@ -45,6 +45,27 @@ const char *wdn_mw_reason_name(enum wdn_mw_reason r)
 /* Table of the middleware types warden implements. */
 static const struct wdn__mw_type *const mw_types[] = {&wdn__mw_bearer};
 
+static const struct wdn__mw_type *type_of(const char *type)
+{
+    for (size_t i = 0; type && i < sizeof(mw_types) / sizeof(mw_types[0]); i++)
+        if (strcmp(mw_types[i]->type, type) == 0)
+            return mw_types[i];
+    return NULL;
+}
+
+int wdn_pipeline_check_component(const struct wdn_res_component *c, struct wdn_diag *d)
+{
+    const struct wdn__mw_type *vt = type_of(c->spec.type);
+
+    if (vt == NULL)
+        return wdn_diag_set_at(d, WDN_EUNSUPPORTED, c->spec.pos.file, c->spec.pos.line,
+                               c->spec.pos.col,
+                               "component '%s': middleware type '%s' is not supported by warden "
+                               "(supported: middleware.http.bearer)",
+                               c->metadata.name, c->spec.type ? c->spec.type : "");
+    return vt->check(c, d);
+}
+
 void wdn__mw_ref(struct wdn__mw *m)
 {
     atomic_fetch_add_explicit(&m->refs, 1, memory_order_relaxed);
@@ -167,21 +188,18 @@ static int fingerprint(const struct wdn_res_component *c, struct wdn_buf *b)
 static int instance_for(const struct wdn_res_component *c, struct wdn_mw_registry *reg,
                         struct wdn__mw **out, struct wdn_diag *d)
 {
-    const struct wdn__mw_type *vt = NULL;
+    const struct wdn__mw_type *vt = type_of(c->spec.type);
     struct wdn__mw *m = NULL;
     struct wdn_buf fp;
     int rc;
 
     *out = NULL;
     wdn_buf_init(&fp, 1u << 20);
-    for (size_t i = 0; i < sizeof(mw_types) / sizeof(mw_types[0]); i++)
-        if (strcmp(mw_types[i]->type, c->spec.type) == 0)
-            vt = mw_types[i];
     if (vt == NULL) {
-        rc = wdn_diag_set_at(d, WDN_ECONFIG, c->spec.pos.file, c->spec.pos.line, c->spec.pos.col,
-                             "component '%s': middleware type '%s' is not supported by warden "
-                             "(supported: middleware.http.bearer)",
-                             c->metadata.name, c->spec.type);
+        wdn_pipeline_check_component(c, d);
+        if (d)
+            d->code = WDN_ECONFIG;
+        rc = WDN_ECONFIG;
         goto out;
     }
     rc = fingerprint(c, &fp);

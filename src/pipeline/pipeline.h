@@ -139,6 +139,16 @@ int wdn_pipeline_build(const struct wdn_res_pipeline *spec, const struct wdn_res
                        const char *app_id, struct wdn_mw_registry *reg, struct wdn_pipeline **out,
                        struct wdn_diag *d);
 
+/**
+ * Checks a Component as building its middleware would, without building it (no thread, no
+ * network): every spec.metadata item against its type's field table (unknown names, secretKeyRef,
+ * each value) and the type's rules across fields. `warden check` and `warden apply` run this;
+ * the sidecar runs the same code when it builds the middleware. Returns 0, WDN_ECONFIG with d at
+ * the offending item (file:line:col), or WDN_EUNSUPPORTED when warden implements no middleware
+ * of c's type (d says so; a pipeline naming such a component is refused).
+ */
+int wdn_pipeline_check_component(const struct wdn_res_component *c, struct wdn_diag *d);
+
 /** Frees a pipeline (drops its instance references). NULL is fine; any thread. */
 void wdn_pipeline_free(struct wdn_pipeline *p);
 

@@ -73,6 +73,15 @@ static int put_file(const char *path, const char *data, size_t len, enum wdn_sto
     return wdn_project_write_atomic(path, data, len, 0600);
 }
 
+int wdn_store_resource_path(const char *project, const char *kind, const char *name, char *buf,
+                            size_t cap)
+{
+    char folder[64];
+    int rc = wdn_fmt(folder, sizeof(folder), "resources/%s", kind);
+
+    return rc ? rc : entry_path(buf, cap, project, folder, name, "yaml");
+}
+
 int wdn_store_put_resource(const char *project, const char *kind, const char *name,
                            const char *yaml, size_t len, enum wdn_store_change *change)
 {

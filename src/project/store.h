@@ -20,6 +20,9 @@ enum wdn_store_change { WDN_STORE_CREATED, WDN_STORE_CONFIGURED, WDN_STORE_UNCHA
 /** "created", "configured" or "unchanged". */
 const char *wdn_store_change_name(enum wdn_store_change c);
 
+/** The path of a resource's file, resources/<kind>/<name>.yaml (what errors about it name). */
+int wdn_store_resource_path(const char *project, const char *kind, const char *name, char *buf,
+                            size_t cap);
 /** Stores a resource's YAML text as resources/<kind>/<name>.yaml. */
 int wdn_store_put_resource(const char *project, const char *kind, const char *name,
                            const char *yaml, size_t len, enum wdn_store_change *change);

@@ -43,6 +43,11 @@ void wdn__res_vmsg(struct wdn_resources *set, bool warning, const char *file, un
     wdn_diag_set_at(&m->d, warning ? 0 : WDN_ECONFIG, file, line, col, "%s", text);
 }
 
+void wdn_resources_add_diag(struct wdn_resources *set, bool warning, const struct wdn_diag *d)
+{
+    wdn__res_msg(set, warning, d->file[0] ? d->file : NULL, d->line, d->col, "%s", d->msg);
+}
+
 void wdn__res_msg(struct wdn_resources *set, bool warning, const char *file, unsigned line,
                   unsigned col, const char *fmt, ...)
 {

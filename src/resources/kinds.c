@@ -89,12 +89,18 @@ static void meta_item_check(struct wdn__res_ctx *ctx, void *obj, const yaml_node
     else if (!m->value && !has_ref && m->name)
         wdn__res_err(ctx, node, "metadata \"%s\" has neither \"value\" nor \"secretKeyRef\"",
                      m->name);
-    /* envsubst did not run: the component would hold the literal text. Say so, keep going. */
-    if (m->value && strstr(m->value, "${"))
-        wdn__res_warn(ctx, node,
-                      "value of \"%s\" contains \"${\": variables are not expanded by warden "
-                      "(run it through envsubst first)",
-                      m->name ? m->name : "?");
+    /* envsubst did not run: the component would hold the literal text (an issuer of
+     * "https://${AUTH0_DOMAIN}/"). Refused here, for every component type, so that `check`,
+     * `apply` and the sidecar all refuse it with this message. */
+    const char *var = m->value ? strstr(m->value, "${") : NULL;
+    if (var) {
+        const char *end = strchr(var, '}');
+        int len = end && end - var < 64 ? (int)(end - var + 1) : 2;
+        wdn__res_err(ctx, node,
+                     "value of \"%s\" contains \"%.*s\": variables are not expanded by warden "
+                     "(run the file through envsubst first: envsubst < FILE | warden apply -f -)",
+                     m->name ? m->name : "?", len, var);
+    }
 }
 
 static const struct wdn__res_field meta_item_fields[] = {

@@ -226,11 +226,15 @@ static void load_document(struct wdn__res_ctx *ctx, const char *base_dir)
         if (strcmp(kind, "Component") == 0) {
             struct wdn_res_component *c = new_resource(ctx, &wdn__res_component_schema, root);
             if (c)
+                c->invalid = ctx->failed;
+            if (c)
                 rc = push_ptr((void ***)&set->components, &set->n_components, &priv->cap_components,
                               c);
         } else {
             struct wdn_res_configuration *c =
                 new_resource(ctx, &wdn__res_configuration_schema, root);
+            if (c)
+                c->invalid = ctx->failed;
             if (c)
                 rc = push_ptr((void ***)&set->configurations, &set->n_configurations,
                               &priv->cap_configurations, c);
@@ -244,6 +248,8 @@ static void load_document(struct wdn__res_ctx *ctx, const char *base_dir)
             return;
         }
         struct wdn_res_mcpserver *m = new_resource(ctx, &wdn__res_mcpserver_schema, root);
+        if (m)
+            m->invalid = ctx->failed;
         if (m)
             rc = push_ptr((void ***)&set->mcpservers, &set->n_mcpservers, &priv->cap_mcpservers, m);
     } else if (strcmp(kind, "Subscription") == 0 || strcmp(kind, "Resiliency") == 0 ||

@@ -86,6 +86,7 @@ struct wdn_res_component_auth {
 
 struct wdn_res_component {
     struct wdn_res_pos pos; /* the document's root */
+    bool invalid;           /* its document had errors: checks beyond the decoder skip it */
     const char *api_version;
     const char *kind;
     struct wdn_res_objmeta metadata;
@@ -143,6 +144,7 @@ struct wdn_res_config_spec {
 
 struct wdn_res_configuration {
     struct wdn_res_pos pos;
+    bool invalid; /* its document had errors: checks beyond the decoder skip it */
     const char *api_version;
     const char *kind;
     struct wdn_res_objmeta metadata;
@@ -181,6 +183,7 @@ struct wdn_res_mcpserver_spec {
 
 struct wdn_res_mcpserver {
     struct wdn_res_pos pos;
+    bool invalid; /* its document had errors: checks beyond the decoder skip it */
     const char *api_version;
     const char *kind;
     struct wdn_res_objmeta metadata;
@@ -301,7 +304,13 @@ int wdn_resources_load_buffer(struct wdn_resources *set, const char *name, const
                               const char *data, size_t len);
 
 /**
- * Cross-resource checks: duplicate names per kind, and every Configuration's httpPipeline and
+ * Names that must be unique: two resources of one kind with one name (and namespace), or two
+ * MCPServers for one app. Adds errors to the set; returns 0 or WDN_ECONFIG.
+ */
+int wdn_resources_check_unique(struct wdn_resources *set);
+
+/**
+ * Cross-resource checks: wdn_resources_check_unique, and every Configuration's httpPipeline and
  * appHttpPipeline handler must name a Component that exists with the handler's type and
  * version. With app_id non-NULL the Component must also be in scope for that app (Dapr skips
  * such handlers silently; warden refuses). Adds errors to the set; returns 0 or WDN_ECONFIG.
@@ -328,6 +337,13 @@ const struct wdn_res_mcpserver *wdn_resources_find_mcpserver(const struct wdn_re
 
 /** The value of a Component's spec.metadata entry (plain value only), or NULL. */
 const char *wdn_resources_component_meta(const struct wdn_res_component *comp, const char *name);
+
+/**
+ * Adds d (a check made outside the loader: a middleware's metadata, an access control list, an
+ * MCP policy) to the set's messages as an error, or as a warning, so that every tool prints and
+ * counts them as it does the loader's own (the counters stay exact even when the list is full).
+ */
+void wdn_resources_add_diag(struct wdn_resources *set, bool warning, const struct wdn_diag *d);
 
 /** Returns a message's text as "file:line:col: message" (warnings add "warning: "). */
 const char *wdn_resources_msg_format(const struct wdn_res_msg *m, char *buf, size_t cap);

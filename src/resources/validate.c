@@ -156,7 +156,7 @@ int wdn_resources_check_pipeline(struct wdn_resources *set, const struct wdn_res
         }                                                                                          \
     }
 
-int wdn_resources_validate(struct wdn_resources *set, const char *app_id)
+int wdn_resources_check_unique(struct wdn_resources *set)
 {
     size_t before;
 
@@ -166,8 +166,6 @@ int wdn_resources_validate(struct wdn_resources *set, const char *app_id)
     CHECK_DUPS(set->components, set->n_components, "Component");
     CHECK_DUPS(set->configurations, set->n_configurations, "Configuration");
     CHECK_DUPS(set->mcpservers, set->n_mcpservers, "MCPServer");
-    for (size_t i = 0; i < set->n_configurations; i++)
-        check_config(set, set->configurations[i], app_id);
     /* Two MCPServers guarding the same app would each need to agree; refuse the ambiguity. */
     for (size_t i = 0; i < set->n_mcpservers; i++) {
         for (size_t j = 0; j < i; j++) {
@@ -180,5 +178,18 @@ int wdn_resources_validate(struct wdn_resources *set, const char *app_id)
             }
         }
     }
+    return set->n_errors > before ? WDN_ECONFIG : 0;
+}
+
+int wdn_resources_validate(struct wdn_resources *set, const char *app_id)
+{
+    size_t before;
+
+    if (set == NULL)
+        return WDN_EINVAL;
+    before = set->n_errors;
+    wdn_resources_check_unique(set);
+    for (size_t i = 0; i < set->n_configurations; i++)
+        check_config(set, set->configurations[i], app_id);
     return set->n_errors > before ? WDN_ECONFIG : 0;
 }

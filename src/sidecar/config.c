@@ -14,6 +14,7 @@
 #include "project/project.h"
 #include "project/store.h"
 #include "sidecar/internal.h"
+#include "sidecar/validate.h"
 
 static void cfg_free(struct wdn__sc_cfg *c)
 {
@@ -250,6 +251,11 @@ int wdn__sc_cfg_build(struct wdn_sidecar *sc, struct wdn__sc_cfg **out, struct w
             goto fail;
     }
     rc = pick_config(sc, set, &conf, name, sizeof(name), d);
+    /* The checks `warden check` and `apply` run too (validate.c): every resource, then the
+     * Configuration this app runs. */
+    wdn_sidecar_check_resources(set);
+    if (conf)
+        wdn_sidecar_check_config(set, conf, sc->app_id);
     if (set->n_errors) {
         rc = WDN_ECONFIG;
         goto fail;
@@ -257,11 +263,6 @@ int wdn__sc_cfg_build(struct wdn_sidecar *sc, struct wdn__sc_cfg **out, struct w
     if (rc)
         goto fail;
     if (conf) {
-        rc = wdn_resources_check_pipeline(set, conf, sc->app_id);
-        if (set->n_errors) {
-            rc = WDN_ECONFIG;
-            goto fail;
-        }
         rc = wdn_acl_compile(&conf->spec.access_control, true, &c->acl, d);
         if (rc)
             goto fail;

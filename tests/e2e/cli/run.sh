@@ -28,7 +28,7 @@ expect_contains "error has file:line:col" "$out" "bad.yaml:6:3:"
 expect_contains "nothing applied" "$out" "nothing applied"
 [ ! -e "$WARDEN_HOME/projects/mcp-access-qs/resources/component/good.yaml" ]; expect_eq "valid document of a bad file not stored" "$?" "0"
 
-out=$($W apply -f "$R/resources.yaml" --dry-run 2>/dev/null)
+out=$(AUTH0_DOMAIN=127.0.0.1:9444 AUTH0_AUDIENCE=https://api.example/ envsubst < "$R/resources.yaml" | $W apply -f - --dry-run 2>/dev/null)
 expect_contains "dry run says what would change" "$out" "component/bearer configured (dry run)"
 stored2=$(cat "$WARDEN_HOME/projects/mcp-access-qs/resources/component/bearer.yaml")
 expect_eq "dry run stores nothing" "$stored2" "$stored"
@@ -53,7 +53,11 @@ $W appid create mcp-server >/dev/null 2>&1; expect_eq "appid create of an existi
 
 out=$($W component list)
 expect_contains "component list" "$out" "middleware.http.bearer"
-out=$($W component delete bearer); expect_eq "component delete" "$out" "component/bearer deleted"
+out=$($W component delete bearer --yes 2>&1); rc=$?
+expect_eq "component delete refused while a pipeline names it (exit 1)" "$rc" "1"
+expect_contains "refusal says which configuration" "$out" "mcp-server-oauth.yaml:11:7: Configuration \"mcp-server-oauth\" appHttpPipeline.handlers[0]: no Component named \"bearer\""
+$W configuration delete mcp-server-oauth --yes >/dev/null
+out=$($W component delete bearer --yes); expect_eq "component delete --yes" "$out" "component/bearer deleted"
 $W component get bearer >/dev/null 2>&1; expect_eq "deleted component is gone" "$?" "1"
 
 out=$($W mcpserver access grant mcp-server --caller mcp-client --allow-tools add,echo)
@@ -68,6 +72,92 @@ $W mcpserver access revoke mcp-server --caller mcp-client --allow-tools echo --y
 $W mcpserver access test mcp-server --caller mcp-client --tool echo >/dev/null; expect_eq "revoked tool denied" "$?" "1"
 $W mcpserver access test mcp-server --caller mcp-client --tool add >/dev/null; expect_eq "other grant kept" "$?" "0"
 $W mcpserver access grant mcp-server --caller 'bad id!' --allow-tools add >/dev/null 2>&1; expect_eq "bad caller is a usage error" "$?" "2"
+
+# ---- One validator (issue 14 finding 1): apply, check and the sidecar refuse the same files
+# with the same file:line:col messages.
+T=$E2E_TMP/v; mkdir -p "$T"
+cat > "$T/aud.yaml" <<'YAML'
+apiVersion: dapr.io/v1alpha1
+kind: Component
+metadata:
+  name: bearer
+spec:
+  type: middleware.http.bearer
+  version: v1
+  metadata:
+  - name: issuer
+    value: "https://127.0.0.1:9443/"
+  - name: audiance
+    value: "https://api.example/"
+YAML
+want="$T/aud.yaml:11:5: component 'bearer' (middleware.http.bearer): unknown metadata field audiance (did you mean audience?"
+out=$($W apply -f "$T/aud.yaml" 2>&1); rc=$?
+expect_eq "apply refuses an unknown bearer field (exit 1)" "$rc" "1"
+expect_contains "apply names the field with file:line:col" "$out" "$want"
+expect_contains "apply stores nothing" "$out" "nothing applied (1 error)"
+[ ! -e "$WARDEN_HOME/projects/mcp-access-qs/resources/component/bearer.yaml" ]; expect_eq "refused component not stored" "$?" "0"
+apply_line=$(echo "$out" | head -1)
+check_line=$($W check -f "$T/aud.yaml" 2>&1 | head -1)
+expect_eq "check says exactly what apply says" "$check_line" "$apply_line"
+sc_out=$(timeout 60 $W sidecar --app-id x --http-port 0 --resources-path "$T/aud.yaml" 2>&1); rc=$?
+expect_eq "the sidecar refuses the same file" "$rc" "1"
+expect_contains "the sidecar says the same thing" "$sc_out" "$apply_line"
+out=$($W apply -f "$R/resources.yaml" 2>&1); rc=$?
+expect_eq "apply refuses unexpanded \${VAR} (exit 1)" "$rc" "1"
+expect_contains "unexpanded variable named with its place" "$out" 'resources.yaml:9:5: spec.metadata[0]: value of "issuer" contains "${AUTH0_DOMAIN}": variables are not expanded by warden'
+# A component scoped away from the app bound to the configuration that names it.
+AUTH0_DOMAIN=127.0.0.1:9443 AUTH0_AUDIENCE=https://api.example/ envsubst < "$R/resources.yaml" | $W apply -f - >/dev/null
+$W appid update mcp-server --app-config mcp-server-oauth >/dev/null
+sed 's/^- mcp-server$/- other-app/' "$R/resources.yaml" | AUTH0_DOMAIN=127.0.0.1:9443 AUTH0_AUDIENCE=https://api.example/ envsubst > "$T/scoped.yaml"
+out=$($W apply -f "$T/scoped.yaml" 2>&1); rc=$?
+expect_eq "apply refuses scoping a component away from its bound app" "$rc" "1"
+expect_contains "scope refusal names the app" "$out" 'Component "bearer" is scoped away from app "mcp-server"'
+$W configuration create empty --default-action allow >/dev/null
+cat > "$T/cfg-missing.yaml" <<'YAML'
+apiVersion: dapr.io/v1alpha1
+kind: Configuration
+metadata:
+  name: needs-missing
+spec:
+  appHttpPipeline:
+    handlers:
+    - name: nothere
+      type: middleware.http.bearer
+YAML
+out=$($W apply -f "$T/cfg-missing.yaml" 2>&1); rc=$?
+expect_eq "apply refuses a handler naming no component" "$rc" "1"
+expect_contains "missing component named" "$out" 'cfg-missing.yaml:8:7: Configuration "needs-missing" appHttpPipeline.handlers[0]: no Component named "nothere"'
+out=$($W configuration delete mcp-server-oauth --yes 2>&1); rc=$?
+expect_eq "configuration delete refused while bound" "$rc:$out" "1:warden configuration: configuration 'mcp-server-oauth' is bound to app ID mcp-server; bind it to another configuration first (warden appid update APP --app-config NAME)"
+
+# ---- The CLI papercuts (issue 14 finding 7).
+out=$($W project list -o json | tr -d ' \n')
+expect_eq "project list -o json: default is a boolean" "$out" '[{"name":"mcp-access-qs","default":true}]'
+out=$($W project get -o json | tr -d ' \n')
+expect_contains "project get -o json: counts are numbers" "$out" '"appIds":1,"components":1,"configurations":3,"runningSidecars":0'
+out=$($W configuration get mcp-server-deny -o json)
+parsed=$(printf '%s' "$out" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const j=JSON.parse(s);console.log(j.kind+" "+j.spec.accessControl.defaultAction+" "+j.spec.accessControl.policies[0].appId)})' 2>&1)
+expect_eq "configuration get -o json prints JSON" "$parsed" "Configuration deny mcp-client"
+out=$($W component get bearer -o json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).spec.metadata[0].value))' 2>&1)
+expect_eq "component get -o json" "$out" "https://127.0.0.1:9443/"
+out=$($W configuration frob x 2>&1); rc=$?
+expect_eq "unknown subcommand names the word (exit 2)" "$rc:$out" "2:warden configuration: unknown subcommand 'frob': use get, list, delete or create (see 'warden configuration --help')"
+out=$($W appid list extra 2>&1); rc=$?
+expect_eq "extra argument named (exit 2)" "$rc:$out" "2:warden appid: unexpected argument 'extra' (see 'warden appid --help')"
+out=$($W project 2>&1); rc=$?
+expect_eq "missing subcommand named (exit 2)" "$rc:$out" "2:warden project: missing subcommand: create, use, get, list or delete (see 'warden project --help')"
+out=$($W mcpserver access frob x 2>&1); rc=$?
+expect_eq "mcpserver access: unknown subcommand named" "$rc:$out" "2:warden mcpserver access: unknown subcommand 'frob': use grant, revoke, get, list or test (see 'warden mcpserver access --help')"
+out=$($W dev run 2>&1); rc=$?
+expect_eq "dev run without -f says -f is required" "$rc:$out" "2:warden dev run: -f RUNFILE is required (see 'warden dev run --help')"
+out=$($W dev run -f x --bogus 2>&1); rc=$?
+expect_eq "dev run errors name 'warden dev run'" "$rc:$out" "2:warden dev run: unknown option '--bogus' (see 'warden dev run --help')"
+out=$($W sidecar --help | head -1)
+expect_eq "sidecar help starts with Usage:" "$out" "Usage: warden sidecar --app-id ID [--app-port N] [options]"
+for c in "project list" "appid list" "configuration list" "component list" "mcpserver access list"; do
+    trailing=$($W $c | grep -c ' $')
+    expect_eq "$c: no line ends with a space" "$trailing" "0"
+done
 
 out=$(WARDEN_PROJECT= $W project delete mcp-access-qs </dev/null); expect_eq "project delete" "$out" "project/mcp-access-qs deleted"
 $W appid list >/dev/null 2>&1; expect_eq "no default project after delete" "$?" "1"

@@ -85,6 +85,29 @@ expect_eq "Ctrl+C stops dev run cleanly" "$rc" "0"
 expect_contains "apps stopped before sidecars" "$(cat "$E2E_TMP/first.log")" "stopping apps, then sidecars"
 no_leftovers "second dev run"
 
+# The Dapr variables reach the app once each (issue 14 finding 7: APP_PORT came twice when the
+# run file's env set it too, and the file's copy won); dev run's value wins, with a note.
+P3=$(free_port)
+cat > "$D/env.yaml" <<YAML
+version: 1
+apps:
+  - appID: envcheck
+    appDirPath: .
+    appPort: $P3
+    env:
+      APP_PORT: "1"
+      DAPR_HTTP_PORT: "2"
+      OTHER: "kept"
+    command: ["env"]
+YAML
+# env(1) itself prints its environment, duplicates included (a shell would fold them).
+out=$(timeout 60 $W dev run -f "$D/env.yaml" --project "$PROJ" 2>&1); rc=$?
+expect_eq "env app runs" "$rc" "0"
+got=$(echo "$out" | grep -E '^== APP - envcheck == (APP_PORT|DAPR_HTTP_PORT|OTHER)=' | sed 's/^== APP - envcheck == //; s/^DAPR_HTTP_PORT=.*/DAPR_HTTP_PORT=set/' | sort | tr '\n' ' ')
+expect_eq "APP_PORT once, from appPort; DAPR_HTTP_PORT once; the file's other env kept" "$got" "APP_PORT=$P3 DAPR_HTTP_PORT=set OTHER=kept "
+expect_contains "a replaced run-file variable is noted" "$out" "app 'envcheck': env APP_PORT from the run file is replaced by the value dev run sets"
+no_leftovers "env app"
+
 # Ctrl+C during start-up: as soon as the sidecar process exists, before the app starts.
 $W dev run -f "$D/long.yaml" --project "$PROJ" > "$E2E_TMP/early.log" 2>&1 & EARLY=$!
 E2E_PIDS="$E2E_PIDS $EARLY"

@@ -15,11 +15,18 @@ out=$("$W" check -f "$V/bearer-component.envsubst.yaml" -f "$V/mcp-server-oauth.
 [ "$out" = "configuration OK" ] || fail "tutorial files: stdout '$out'"
 [ -s "$T/err" ] && fail "tutorial files: unexpected stderr $(cat "$T/err")"
 
-# The template through stdin, as `envsubst < ... | warden apply -f -` would feed it.
+# The template through stdin without envsubst: refused as the sidecar refuses it (issue 14).
 out=$("$W" check -f - < "$V/bearer-component.yaml" 2>"$T/err"); rc=$?
-[ $rc -eq 0 ] && [ "$out" = "configuration OK" ] || fail "stdin: exit $rc, '$out'"
-grep -q '^-:9:5: warning: spec.metadata\[0\]: value of "issuer" contains' "$T/err" ||
-    fail "stdin: no warning at -:9:5: $(cat "$T/err")"
+[ $rc -eq 1 ] && [ -z "$out" ] || fail "stdin: exit $rc, '$out'"
+grep -q '^-:9:5: spec.metadata\[0\]: value of "issuer" contains "${AUTH0_DOMAIN}": variables are not expanded' "$T/err" ||
+    fail "stdin: no error at -:9:5: $(cat "$T/err")"
+
+# A bearer component with a misspelled field: refused by check, with the sidecar's message.
+sed 's/- name: audience/- name: audiance/' "$V/bearer-component.envsubst.yaml" > "$T/audiance.yaml"
+"$W" check -f "$T/audiance.yaml" >"$T/out" 2>"$T/err"; rc=$?
+[ $rc -eq 1 ] || fail "audiance: exit $rc"
+grep -q "^$T/audiance.yaml:[0-9]*:5: component 'bearer' (middleware.http.bearer): unknown metadata field audiance (did you mean audience?" "$T/err" ||
+    fail "audiance: $(cat "$T/err")"
 
 # The same Configuration for an app outside the component's scopes: refused, with the place.
 "$W" check -f "$V/bearer-component.envsubst.yaml" -f "$V/mcp-server-oauth.yaml" \
