@@ -22,6 +22,7 @@
 #define WDN_HTTP_UPSTREAM_CONNECT_TIMEOUT_MS 5000
 #define WDN_HTTP_UPSTREAM_TIMEOUT_MS 60000  /* no byte from the upstream for this long */
 #define WDN_HTTP_SHUTDOWN_GRACE_MS 10000    /* graceful shutdown waits this long */
+#define WDN_HTTP_STOP_FIRST_REQUEST_MS 2000 /* stopping: a new connection's first request */
 #define WDN_HTTP_POOL_MAX_IDLE 64           /* idle keep-alive connections per upstream/worker */
 #define WDN_HTTP_POOL_EVICT_MS 60000        /* a client's pool without connections this long goes */
 #define WDN_HTTP_POOL_SWEEP_MS 5000         /* how often a client looks for such pools */

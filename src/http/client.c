@@ -1,10 +1,12 @@
 /* The HTTP/1.1 client: pooled upstream connections and exchanges (one request and its
  * response) with streaming bodies, timeouts and clean errors.
  *
- * An exchange is separate from the connection that carries it, so that a request sent on a
- * reused keep-alive connection which the upstream had just closed can be replayed once on a
- * fresh connection (only before any body byte was sent and any response byte arrived; nginx
- * does the same for idempotent requests). */
+ * An exchange is separate from the connection that carries it, so that it can be replayed once
+ * on a fresh connection when the connection failed in a way that lost nothing: a reused
+ * keep-alive connection which the upstream had just closed (before any body byte was sent and
+ * any response byte arrived; nginx does the same for idempotent requests), or any connection
+ * closed or reset before a byte of the request left us (a TLS handshake cut short by a server
+ * that was retiring the connection). */
 #include "http/client.h"
 
 #include <arpa/inet.h>
@@ -62,6 +64,7 @@ struct wdn_http_exchange {
     bool req_chunked;
     bool req_ended;
     bool body_written;
+    bool sent; /* some of the request was handed to the socket */
     bool retried;
     bool got_bytes;
     bool head_done;
@@ -151,6 +154,7 @@ static struct wdn_http_exchange *x_get(struct wdn_http_pool *p)
     x->req_chunked = false;
     x->req_ended = false;
     x->body_written = false;
+    x->sent = false;
     x->retried = false;
     x->got_bytes = false;
     x->head_done = false;
@@ -293,7 +297,10 @@ static void cc_fail(struct cconn *cc, int err)
     if (x == NULL)
         return;
     x->cc = NULL;
-    if (cc->reused && !x->retried && !x->got_bytes && !x->body_written &&
+    /* Replayable: nothing of the response arrived and no body byte was taken from the caller
+     * (queued body bytes would be lost with cc), and either nothing of the request was sent or
+     * the connection was a reused keep-alive one (the upstream closed it as we reused it). */
+    if (!x->retried && !x->got_bytes && !x->body_written && (cc->reused || !x->sent) &&
         (err == WDN_ECLOSED || err == WDN_ECONNRESET) && !x->pool->closing) {
         struct cconn *fresh = cc_new(x->pool);
         x->retried = true;
@@ -359,6 +366,8 @@ static void cc_send_queue(struct cconn *cc)
         if (cc->qhead == NULL)
             cc->qtail = NULL;
         wr->c = cc;
+        if (cc->x && wr->x == cc->x && wr->req_gen == cc->x->gen)
+            cc->x->sent = true;
         cc->writes_pending++;
         if (wdn__http_tx_write(&cc->tx, wr, wr->bufs, wr->nbufs, on_cc_write) != 0) {
             cc->writes_pending--;

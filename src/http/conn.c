@@ -84,6 +84,7 @@ struct wdn__http_conn {
     bool lingering;
     int handles_open;
     unsigned writes_pending;
+    uint64_t tls_gen; /* the server's TLS context generation this connection was accepted on */
     struct wdn_http_req req;
 };
 
@@ -614,7 +615,10 @@ static void req_begin(struct wdn__http_conn *c, size_t head_len)
     r->all_failed = false;
     r->resp = R_NONE;
     r->head_wr = NULL;
-    r->keep_alive = r->head.keep_alive && !c->w->stopping;
+    /* A stopping server, or a TLS context replaced since the accept, retires the connection
+     * after this response. */
+    r->keep_alive =
+        r->head.keep_alive && !c->w->stopping && !wdn__http_worker_tls_retired(c->w, c->tls_gen);
     r->body_done = true;
     if (r->head.body == WDN_HTTP_BODY_LENGTH && r->head.content_length > 0) {
         r->body_done = false;
@@ -701,6 +705,14 @@ static void req_finish(struct wdn__http_conn *c)
     c->state = C_HEAD;
 }
 
+/* How long a new connection may still take to send its first request once the server is
+ * stopping. */
+static uint64_t stop_wait_ms(const struct wdn__http_conn *c)
+{
+    uint64_t h = c->w->srv->cfg.header_timeout_ms;
+    return h < WDN_HTTP_STOP_FIRST_REQUEST_MS ? h : WDN_HTTP_STOP_FIRST_REQUEST_MS;
+}
+
 static void update_io(struct wdn__http_conn *c)
 {
     struct wdn_http_req *r = &c->req;
@@ -711,7 +723,9 @@ static void update_io(struct wdn__http_conn *c)
         return;
     if (c->state == C_HEAD) {
         want_read = c->rlen < WDN_HTTP_READ_BUF_BYTES;
-        if (c->rlen == 0)
+        if (c->rlen == 0 && c->w->stopping)
+            timer_set(c, T_HEADER, stop_wait_ms(c));
+        else if (c->rlen == 0)
             timer_set(c, T_IDLE, cfg->idle_timeout_ms);
         else
             timer_set(c, T_HEADER, cfg->header_timeout_ms);
@@ -760,7 +774,9 @@ static void conn_process(struct wdn__http_conn *c)
             break;
         if (c->state == C_HEAD) {
             if (c->rlen == 0) {
-                if (c->w->stopping) {
+                /* Stopping: a connection that has served its requests ends; a new one may
+                 * still have its first request on the way (the timer bounds the wait). */
+                if (c->w->stopping && c->req.gen > 0) {
                     c->state = C_CLOSING;
                     c->close_after_write = true;
                     if (c->writes_pending == 0)
@@ -848,6 +864,7 @@ static const struct wdn__http_transport_cbs conn_tx_cbs = {
 void wdn__http_conn_accept(struct wdn_http_worker *w)
 {
     struct wdn__http_conn *c = calloc(1, sizeof(*c));
+    struct wdn_tls_ctx *tls;
 
     if (c == NULL) {
         /* Out of memory: accept and drop, so the listener does not spin on a pending socket. */
@@ -877,8 +894,9 @@ void wdn__http_conn_accept(struct wdn_http_worker *w)
         w->conns->prev = c;
     w->conns = c;
     w->nconns++;
+    tls = wdn__http_worker_tls(w, &c->tls_gen);
     if (uv_accept((uv_stream_t *)&w->listener, (uv_stream_t *)&c->tcp) != 0 ||
-        wdn__http_tx_init(&c->tx, &conn_tx_cbs, &c->tcp, w->srv->cfg.tls, true, NULL, NULL) != 0) {
+        wdn__http_tx_init(&c->tx, &conn_tx_cbs, &c->tcp, tls, true, NULL, NULL) != 0) {
         c->closing = true;
         uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
         uv_close((uv_handle_t *)&c->timer, on_handle_closed);
@@ -889,14 +907,22 @@ void wdn__http_conn_accept(struct wdn_http_worker *w)
     update_io(c);
 }
 
+/* Idle keep-alive connections close now (a client that reuses one just then retries, as HTTP
+ * clients do for a reused connection); a connection that has not sent its first request keeps
+ * a short wait for it instead, since its client had no way to know and may have sent it
+ * already. Busy connections finish their response, which says Connection: close. */
 void wdn__http_conns_stop(struct wdn_http_worker *w)
 {
     struct wdn__http_conn *c = w->conns, *next;
 
     for (; c; c = next) {
         next = c->next;
-        if (!c->closing && c->state == C_HEAD && c->rlen == 0 && c->writes_pending == 0)
+        if (c->closing || c->state != C_HEAD || c->rlen != 0 || c->writes_pending != 0)
+            continue;
+        if (c->req.gen > 0)
             conn_close(c);
+        else
+            update_io(c);
     }
 }
 

@@ -13,6 +13,7 @@
 #include "base/limits.h"
 #include "http/server.h"
 #include "http/server_int.h"
+#include "http/tls.h"
 
 /* Parses "host:port" with a numeric IPv4 host or "[v6]:port" into *ss. */
 static int parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *sslen)
@@ -189,6 +190,8 @@ static void worker_destroy(struct wdn_http_worker *w)
         w->loop_ready = false;
     }
     wdn__http_worker_free_wreqs(w);
+    wdn_tls_ctx_free(w->tls);
+    w->tls = NULL;
     if (w->listen_fd >= 0 && !w->fd_in_handle)
         close(w->listen_fd);
     w->listen_fd = -1;
@@ -242,6 +245,10 @@ int wdn_http_server_start(const struct wdn_http_server_config *cfg, struct wdn_h
         goto out;
     }
     srv->cfg = *cfg;
+    pthread_mutex_init(&srv->tls_mu, NULL);
+    srv->tls = wdn_tls_ctx_ref(cfg->tls);
+    srv->cfg.tls = NULL; /* the current context is srv->tls */
+    atomic_init(&srv->tls_gen, 1);
     if (!srv->cfg.header_timeout_ms)
         srv->cfg.header_timeout_ms = WDN_HTTP_HEADER_TIMEOUT_MS;
     if (!srv->cfg.idle_timeout_ms)
@@ -267,6 +274,8 @@ int wdn_http_server_start(const struct wdn_http_server_config *cfg, struct wdn_h
         srv->workers[i].srv = srv;
         srv->workers[i].id = i;
         srv->workers[i].listen_fd = -1;
+        srv->workers[i].tls = wdn_tls_ctx_ref(srv->tls);
+        srv->workers[i].tls_gen = 1;
     }
     /* Port 0: the first socket picks the port, the others join it. */
     for (int i = 0; i < n; i++) {
@@ -318,6 +327,8 @@ out:
                 worker_destroy(&srv->workers[i]);
         }
         free(srv->workers);
+        wdn_tls_ctx_free(srv->tls);
+        pthread_mutex_destroy(&srv->tls_mu);
         free(srv);
     }
     return rc;
@@ -347,7 +358,49 @@ void wdn_http_server_free(struct wdn_http_server *srv)
         worker_destroy(&srv->workers[i]);
     }
     free(srv->workers);
+    wdn_tls_ctx_free(srv->tls);
+    pthread_mutex_destroy(&srv->tls_mu);
     free(srv);
+}
+
+int wdn_http_server_set_tls(struct wdn_http_server *srv, struct wdn_tls_ctx *ctx)
+{
+    struct wdn_tls_ctx *old;
+
+    if (srv == NULL || ctx == NULL)
+        return WDN_EINVAL;
+    pthread_mutex_lock(&srv->tls_mu);
+    old = srv->tls;
+    if (old == NULL) {
+        pthread_mutex_unlock(&srv->tls_mu);
+        return WDN_EINVAL; /* a plain server stays plain */
+    }
+    srv->tls = wdn_tls_ctx_ref(ctx);
+    atomic_fetch_add(&srv->tls_gen, 1);
+    pthread_mutex_unlock(&srv->tls_mu);
+    /* Workers and their connections hold references of their own. */
+    wdn_tls_ctx_free(old);
+    return 0;
+}
+
+struct wdn_tls_ctx *wdn__http_worker_tls(struct wdn_http_worker *w, uint64_t *gen)
+{
+    struct wdn_http_server *srv = w->srv;
+
+    if (atomic_load(&srv->tls_gen) != w->tls_gen) {
+        pthread_mutex_lock(&srv->tls_mu);
+        wdn_tls_ctx_free(w->tls);
+        w->tls = wdn_tls_ctx_ref(srv->tls);
+        w->tls_gen = atomic_load(&srv->tls_gen);
+        pthread_mutex_unlock(&srv->tls_mu);
+    }
+    *gen = w->tls_gen;
+    return w->tls;
+}
+
+bool wdn__http_worker_tls_retired(struct wdn_http_worker *w, uint64_t gen)
+{
+    return gen != atomic_load_explicit(&w->srv->tls_gen, memory_order_relaxed);
 }
 
 int wdn_http_worker_id(const struct wdn_http_worker *w)

@@ -60,7 +60,8 @@ struct wdn_http_server_config {
         read_timeout_ms; /* gap between body reads / stalled writes (WDN_HTTP_READ_TIMEOUT_MS) */
     uint64_t shutdown_grace_ms; /* graceful shutdown bound (WDN_HTTP_SHUTDOWN_GRACE_MS) */
     uint64_t max_body_bytes;    /* request body cap -> 413 (WDN_HTTP_MAX_BODY_BYTES) */
-    struct wdn_tls_ctx *tls;    /* serve HTTPS with this server context; NULL = plain */
+    struct wdn_tls_ctx *tls;    /* serve HTTPS with this server context (the server takes a
+                                   reference); NULL = plain */
     const char *server_name;    /* Server header value; NULL = none */
 };
 
@@ -72,13 +73,26 @@ struct wdn_http_server_config {
  */
 int wdn_http_server_start(const struct wdn_http_server_config *cfg, struct wdn_http_server **out);
 
+/**
+ * Replaces the TLS server context (a rotated or reloaded certificate) without closing the
+ * listener, so no connection waiting to be accepted is lost; safe from any thread. New
+ * connections use ctx (the server takes its own reference: the caller may free its own). A
+ * connection accepted on an earlier context is retired without losing a request: the request
+ * in progress, or the next one if it is idle, is answered with Connection: close, then it
+ * ends. 0, or WDN_EINVAL when ctx is NULL or the server is plain.
+ */
+int wdn_http_server_set_tls(struct wdn_http_server *srv, struct wdn_tls_ctx *ctx);
+
 /** The port actually bound (useful with port 0). */
 int wdn_http_server_port(const struct wdn_http_server *srv);
 
 /**
  * Graceful shutdown; safe from any thread (a signal handler's loop, a test thread). Workers stop
- * accepting, close idle keep-alive connections, let in-flight requests finish (their responses
- * say Connection: close), and after the grace period close whatever is left. Returns at once;
+ * accepting, close idle keep-alive connections (a client reusing one retries, as HTTP clients
+ * do), let in-flight requests finish (their responses say Connection: close), give a connection
+ * that has not sent its first request yet WDN_HTTP_STOP_FIRST_REQUEST_MS to send it (its
+ * request may be on the way: the client cannot know the server is stopping and must not see
+ * it dropped), and after the grace period close whatever is left. Returns at once;
  * wdn_http_server_free waits for the workers.
  */
 void wdn_http_server_stop(struct wdn_http_server *srv);

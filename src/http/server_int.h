@@ -3,6 +3,7 @@
 #ifndef WDN_HTTP_SERVER_INT_H
 #define WDN_HTTP_SERVER_INT_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -38,6 +39,10 @@ struct wdn_http_worker {
     long date_sec;
     char date[64]; /* "Date: ...\r\n" */
     size_t date_len;
+    /* The TLS context new connections get: the worker's own reference to the server's current
+     * one, refreshed when srv->tls_gen moves (wdn_http_server_set_tls). */
+    struct wdn_tls_ctx *tls;
+    uint64_t tls_gen;
 };
 
 struct wdn_http_server {
@@ -46,6 +51,12 @@ struct wdn_http_server {
     struct wdn_http_worker *workers;
     int port;
     atomic_int stop_requested;
+    /* The current TLS context (our reference; cfg.tls is not used after start) and its
+     * generation, bumped by every wdn_http_server_set_tls. tls is read and replaced under
+     * tls_mu; workers look at tls_gen alone until it moves. */
+    pthread_mutex_t tls_mu;
+    struct wdn_tls_ctx *tls;
+    atomic_uint_fast64_t tls_gen;
 };
 
 /* Connection entry points used by server.c. */
@@ -58,6 +69,11 @@ void wdn__http_conns_kill(struct wdn_http_worker *w);
 void wdn__http_conns_flush(struct wdn_http_worker *w);
 /* Called by conn.c whenever a connection was freed: the worker may finish stopping. */
 void wdn__http_worker_conn_gone(struct wdn_http_worker *w);
+/* The worker's TLS context for a new connection (borrowed; NULL on a plain server) and its
+ * generation, refreshed from the server's when that moved. */
+struct wdn_tls_ctx *wdn__http_worker_tls(struct wdn_http_worker *w, uint64_t *gen);
+/* True when connections of TLS generation gen should close after their response. */
+bool wdn__http_worker_tls_retired(struct wdn_http_worker *w, uint64_t gen);
 /* Frees the worker's recycled write requests. */
 void wdn__http_worker_free_wreqs(struct wdn_http_worker *w);
 

@@ -154,9 +154,10 @@ int wdn__sc_certs_load(struct wdn_sidecar *sc, struct wdn_tls_ctx **srv, struct 
 int wdn__sc_certs_watch_start(struct wdn_sidecar *sc);
 void wdn__sc_certs_watch_stop(struct wdn_sidecar *sc);
 /**
- * Installs new contexts (taking both): a new internal listener on the same port with srv, the
- * previous one drained, new peer connections with cli. Main loop only. 0, or an error (logged
- * with what) and the contexts freed, the current ones kept.
+ * Installs new contexts (taking both): new connections to the internal listener get srv (the
+ * old certificate's connections retire after their next response), new peer connections cli.
+ * Main loop only. 0, or an error (logged with what) and the contexts freed, the current ones
+ * kept.
  */
 int wdn__sc_tls_install(struct wdn_sidecar *sc, struct wdn_tls_ctx *srv, struct wdn_tls_ctx *cli,
                         const char *what);
@@ -195,9 +196,8 @@ struct wdn_sidecar {
     uint64_t generation;
 
     /* mTLS. The contexts are replaced when the workload certificate is rotated: the internal
-     * listener is restarted on the same port (SO_REUSEPORT) with the new server context, and
-     * new peer pools use the new client context. Old contexts stay until the end (pools of
-     * the API workers borrow them). */
+     * listener takes the new server context (wdn_http_server_set_tls), and new peer pools use
+     * the new client context. Old contexts live while connections or pools hold them. */
     char *ca_dir;
     char *cert_dir;     /* certificates provisioned from outside: no CA key, no issuing */
     char *trust_domain; /* of this sidecar's SPIFFE ID */
@@ -215,10 +215,8 @@ struct wdn_sidecar {
     uv_timer_t rotate;
     uint64_t rotate_ms;
 
-    /* Listeners. internal[cur] serves; the other one is the previous certificate's. */
-    struct wdn__sc_listener api, internal[2], metrics;
-    int cur;
-    bool internal_busy[2]; /* that listener's old server is still being freed */
+    /* Listeners. */
+    struct wdn__sc_listener api, internal, metrics;
     struct wdn_http_server *srv_api, *srv_internal, *srv_metrics;
     int bound_http, bound_internal, bound_metrics;
 

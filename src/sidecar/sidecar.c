@@ -362,90 +362,32 @@ static int start_server(struct wdn_sidecar *sc, struct wdn__sc_listener *l, cons
     return 0;
 }
 
-static void init_internal(struct wdn_sidecar *sc, int i)
-{
-    sc->internal[i] = (struct wdn__sc_listener){.base = {.on_req = wdn__sc_internal_on_req,
-                                                         .on_worker_start = wdn__sc_worker_start,
-                                                         .on_worker_stop = wdn__sc_worker_stop},
-                                                .sc = sc,
-                                                .port_kind = WDN__SC_PORT_INTERNAL};
-}
-
-/* The previous internal listener ends in the thread pool: freeing a server waits for its
- * workers (in-flight requests get the shutdown grace). */
-struct free_job {
-    uv_work_t w; /* first */
-    struct wdn_sidecar *sc;
-    struct wdn_http_server *srv;
-    struct wdn_tls_ctx *srv_ctx; /* the old listener's context: it accepts until it is freed */
-    int idx;
-};
-
-static void free_server_work(uv_work_t *w)
-{
-    wdn_http_server_free(((struct free_job *)w)->srv);
-}
-
-static void free_server_done(uv_work_t *w, int status)
-{
-    struct free_job *j = (struct free_job *)w;
-    j->sc->internal_busy[j->idx] = false;
-    wdn_tls_ctx_free(j->srv_ctx);
-    free(j);
-}
-
-/* Installs new contexts: a new internal listener on the same port, the old one stopped
- * gracefully. On failure the current certificate stays. */
+/* Installs new contexts: the internal listener takes the new server context for new
+ * connections (it stays bound, so no connection waiting to be accepted is lost, and retires
+ * the connections of the old certificate after their next response), new peer pools use the
+ * new client context. On failure the current certificate stays. */
 int wdn__sc_tls_install(struct wdn_sidecar *sc, struct wdn_tls_ctx *srv_ctx,
                         struct wdn_tls_ctx *cli_ctx, const char *what)
 {
-    struct wdn_http_server *srv = NULL, *old;
-    struct wdn_diag d;
-    struct free_job *w = NULL;
-    int next = 1 - sc->cur, bound = -1;
-    char buf[1024];
+    int rc = wdn_http_server_set_tls(sc->srv_internal, srv_ctx);
 
-    if (sc->internal_busy[next]) {
-        wdn_log_warn("%s postponed: the previous listener is still closing", what);
-        goto fail;
+    if (rc) {
+        wdn_log_error("%s failed: %s", what, wdn_strerror(rc));
+        wdn_tls_ctx_free(srv_ctx);
+        wdn_tls_ctx_free(cli_ctx);
+        return WDN_ESTATE;
     }
-    w = calloc(1, sizeof(*w));
-    if (w == NULL) {
-        wdn_log_error("%s skipped: out of memory", what);
-        goto fail;
-    }
-    init_internal(sc, next);
-    if (start_server(sc, &sc->internal[next], sc->internal_address, sc->bound_internal, sc->workers,
-                     srv_ctx, &srv, &bound, "internal mTLS", &d) != 0) {
-        wdn_log_error("%s failed: %s", what, wdn_diag_format(&d, buf, sizeof(buf)));
-        goto fail;
-    }
-    old = sc->srv_internal;
-    sc->srv_internal = srv;
-    sc->cur = next;
     /* The old client context lives on in the pools and connections that hold it (a worker
-     * takes its own reference under tls_mu); the old server context until the old listener is
-     * freed. */
+     * takes its own reference under tls_mu); the server holds its own reference to srv_ctx. */
     pthread_mutex_lock(&sc->tls_mu);
     wdn_tls_ctx_free(sc->tls_client);
-    w->srv_ctx = sc->tls_server;
+    wdn_tls_ctx_free(sc->tls_server);
     sc->tls_client = cli_ctx;
     sc->tls_server = srv_ctx;
     pthread_mutex_unlock(&sc->tls_mu);
-    wdn_http_server_stop(old);
-    w->sc = sc;
-    w->srv = old;
-    w->idx = 1 - next;
-    sc->internal_busy[w->idx] = true;
-    uv_queue_work(&sc->loop, &w->w, free_server_work, free_server_done);
     wdn_log_info("workload certificate %s app_id=%s internal_port=%d",
-                 sc->cert_dir ? "reloaded" : "rotated", sc->app_id, bound);
+                 sc->cert_dir ? "reloaded" : "rotated", sc->app_id, sc->bound_internal);
     return 0;
-fail:
-    free(w);
-    wdn_tls_ctx_free(srv_ctx);
-    wdn_tls_ctx_free(cli_ctx);
-    return WDN_ESTATE;
 }
 
 /* Rotates the issued workload certificate (--ca-dir and project mode). On failure the current
@@ -457,10 +399,6 @@ static void on_rotate(uv_timer_t *t)
     struct wdn_diag d;
     char buf[1024];
 
-    if (sc->internal_busy[1 - sc->cur]) {
-        wdn_log_warn("certificate rotation postponed: the previous listener is still closing");
-        return;
-    }
     if (make_tls(sc, &srv_ctx, &cli_ctx, &d) != 0) {
         wdn_log_error("certificate rotation failed: %s", wdn_diag_format(&d, buf, sizeof(buf)));
         return;
@@ -498,14 +436,18 @@ int wdn_sidecar_run(struct wdn_sidecar *sc, struct wdn_diag *d)
                                                  .on_worker_stop = wdn__sc_worker_stop},
                                         .sc = sc,
                                         .port_kind = WDN__SC_PORT_API};
-    init_internal(sc, 0);
+    sc->internal = (struct wdn__sc_listener){.base = {.on_req = wdn__sc_internal_on_req,
+                                                      .on_worker_start = wdn__sc_worker_start,
+                                                      .on_worker_stop = wdn__sc_worker_stop},
+                                             .sc = sc,
+                                             .port_kind = WDN__SC_PORT_INTERNAL};
     sc->metrics = (struct wdn__sc_listener){.base = {.on_req = wdn__sc_metrics_on_req}, .sc = sc};
     if (rc == 0)
         rc = start_server(sc, &sc->api, sc->listen_address, sc->http_port, sc->workers, NULL,
                           &sc->srv_api, &sc->bound_http, "API (--http-port)", d);
     if (rc == 0)
-        rc = start_server(sc, &sc->internal[0], sc->internal_address, sc->internal_port,
-                          sc->workers, sc->tls_server, &sc->srv_internal, &sc->bound_internal,
+        rc = start_server(sc, &sc->internal, sc->internal_address, sc->internal_port, sc->workers,
+                          sc->tls_server, &sc->srv_internal, &sc->bound_internal,
                           "internal mTLS (--internal-port)", d);
     if (rc == 0 && sc->metrics_port >= 0)
         rc = start_server(sc, &sc->metrics, sc->listen_address, sc->metrics_port, 1, NULL,

@@ -1,7 +1,7 @@
 # Two sidecars in files-only mode resolving each other through a static map (--peers), sharing
 # a CA folder (--ca-dir): invocation over mTLS, access control from a --config file, a sidecar
 # with another CA refused, the --config file reloaded live when it changes, and the workload
-# certificates rotated every half second (WARDEN_SIDECAR_ROTATE_MS) under load without a failed
+# certificates rotated every 100 ms (WARDEN_SIDECAR_ROTATE_MS) under load without a failed
 # request.
 BIN=$1
 . "$WDN_SOURCE_DIR/tests/e2e/lib.sh"
@@ -9,7 +9,7 @@ BIN=$1
 cd "$E2E_TMP"
 
 start_app b
-export WARDEN_SIDECAR_ROTATE_MS=500
+export WARDEN_SIDECAR_ROTATE_MS=100
 PA=$(free_port)
 PB=$(free_port)
 PC=$(free_port)

@@ -738,6 +738,51 @@ static void test_graceful_shutdown(void **state)
     }
 }
 
+/* A connection the server accepted but that has not sent its first request when the stop
+ * begins: the client had no way to know, and its request may already be on the way, so the
+ * request is still answered (with Connection: close); one that sends nothing is closed after
+ * min(header timeout, WDN_HTTP_STOP_FIRST_REQUEST_MS), long before this server's 60 s grace. */
+static void test_shutdown_answers_first_request(void **state)
+{
+    struct wdn_http_server_config cfg = {
+        .listen = "127.0.0.1:0",
+        .workers = 1,
+        .handlers = chain,
+        .nhandlers = 2,
+        .header_timeout_ms = 400,
+        .shutdown_grace_ms = 60000,
+    };
+    struct wdn_http_server *srv;
+    char out[4096];
+    int closed = 0, port, fresh, silent, probe;
+    const char *r = "GET /late HTTP/1.1\r\nHost: a\r\n\r\n";
+
+    assert_int_equal(wdn_http_server_start(&cfg, &srv), 0);
+    port = wdn_http_server_port(srv);
+    fresh = testnet_connect(port, 3000);
+    silent = testnet_connect(port, 3000);
+    probe = testnet_connect(port, 3000);
+    assert_true(fresh >= 0 && silent >= 0 && probe >= 0);
+    /* The probe's answer means the server has accepted the two connections made before it. */
+    assert_int_equal(testnet_send_all(probe, "GET /p HTTP/1.1\r\nHost: a\r\n\r\n", 28), 0);
+    tu_recv_until(probe, out, sizeof(out), "/p", 1, 3000, &closed);
+    assert_int_equal(tu_status(out), 200);
+    wdn_http_server_stop(srv);
+    /* The probe is an idle keep-alive connection: closed, which also shows the stop began. */
+    assert_true(tu_wait_closed(probe, 5000));
+    assert_int_equal(testnet_send_all(fresh, r, strlen(r)), 0);
+    tu_recv_until(fresh, out, sizeof(out), NULL, 0, 5000, &closed);
+    assert_int_equal(tu_status(out), 200);
+    assert_non_null(strstr(out, "/late"));
+    assert_non_null(strstr(out, "Connection: close\r\n"));
+    assert_true(closed);
+    assert_true(tu_wait_closed(silent, 20000));
+    close(fresh);
+    close(silent);
+    close(probe);
+    wdn_http_server_free(srv);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -758,6 +803,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_answer_after_thread_pool_work, setup, teardown),
         cmocka_unit_test_setup_teardown(test_client_that_never_reads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_graceful_shutdown, setup, teardown),
+        cmocka_unit_test(test_shutdown_answers_first_request),
     };
     signal(SIGPIPE, SIG_IGN);
     return cmocka_run_group_tests(tests, NULL, NULL);

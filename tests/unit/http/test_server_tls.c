@@ -11,6 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -325,6 +329,181 @@ static void test_proxy_to_tls_upstream(void **state)
     wdn_http_proxy_free(proxy);
 }
 
+/* ---- Certificate rotation without a lost request ------------------------------------------ */
+
+/* The server's context is replaced under a keep-alive connection: the connection (accepted on
+ * the old context) still answers its next request, told that it closes; new connections get
+ * the new context, here one that trusts another CA, so the old client identity is refused and
+ * the new one accepted. A plain server cannot become TLS. */
+static void test_set_tls_retires_old_connections(void **state)
+{
+    struct fixture *f = *state;
+    struct wdn_http_pool_config pc = {.host = "127.0.0.1", .port = f->port, .tls = f->cli_ctx};
+    struct wdn_http_pool *pool, *pool2;
+    struct wdn_tls_ctx *srv2, *cli2;
+    struct wdn_diag d;
+    struct pki p2;
+    struct result r;
+
+    pki_make(&p2);
+    struct wdn_tls_config sc = {.server = true,
+                                .cert = p2.srv,
+                                .key = p2.srv_key,
+                                .ca = p2.ca,
+                                .verify = WDN_TLS_VERIFY_REQUIRED};
+    struct wdn_tls_config cc = {.server = false,
+                                .cert = p2.cli,
+                                .key = p2.cli_key,
+                                .ca = p2.ca,
+                                .verify = WDN_TLS_VERIFY_REQUIRED};
+    srv2 = wdn_tls_ctx_new(&sc, &d);
+    cli2 = wdn_tls_ctx_new(&cc, &d);
+    assert_non_null(srv2);
+    assert_non_null(cli2);
+
+    assert_int_equal(wdn_http_pool_new(&f->loop, &pc, &pool), 0);
+    request(f, pool, &r);
+    assert_int_equal(r.http_status, 200);
+    wdn_buf_reset(&r.body);
+    assert_int_equal(wdn_http_pool_idle(pool), 1);
+
+    assert_int_equal(wdn_http_server_set_tls(f->srv, srv2), 0);
+    wdn_tls_ctx_free(srv2); /* the server keeps its own reference */
+    /* The kept connection serves once more, then closes (not returned to the pool). */
+    request(f, pool, &r);
+    assert_int_equal(r.status, 0);
+    assert_int_equal(r.http_status, 200);
+    assert_true(wdn_str_eq_cstr(wdn_buf_str(&r.body), SPIFFE_CALLER));
+    wdn_buf_reset(&r.body);
+    assert_int_equal(wdn_http_pool_connects(pool), 1);
+    assert_int_equal(wdn_http_pool_idle(pool), 0);
+    /* A new connection meets the new context: the first CA's client is refused... */
+    request(f, pool, &r);
+    assert_true(r.status < 0);
+    assert_int_equal(r.http_status, 0);
+    wdn_buf_reset(&r.body);
+    wdn_http_pool_free(pool);
+    /* ...and the second CA's is served. */
+    struct wdn_http_pool_config pc2 = {.host = "127.0.0.1", .port = f->port, .tls = cli2};
+    assert_int_equal(wdn_http_pool_new(&f->loop, &pc2, &pool2), 0);
+    request(f, pool2, &r);
+    assert_int_equal(r.status, 0);
+    assert_int_equal(r.http_status, 200);
+    wdn_buf_reset(&r.body);
+    wdn_http_pool_free(pool2);
+    wdn_tls_ctx_free(cli2);
+    pki_free(&p2);
+
+    struct wdn_http_server *plain;
+    struct wdn_http_server_config pcfg = {
+        .listen = "127.0.0.1:0", .workers = 1, .handlers = chain, .nhandlers = 1};
+    assert_int_equal(wdn_http_server_start(&pcfg, &plain), 0);
+    assert_int_equal(wdn_http_server_set_tls(plain, f->srv_ctx), WDN_EINVAL);
+    wdn_http_server_free(plain);
+}
+
+/* In front of the server: resets the first connection as soon as its ClientHello arrives (a
+ * server retiring a connection mid-handshake), then relays the next one to the server. */
+struct cutter {
+    int lfd;
+    int port;
+    int target;
+    pthread_t thread;
+};
+
+static void relay(int a, int b)
+{
+    char buf[16384];
+    long deadline = tu_now_ms() + 5000;
+
+    while (tu_now_ms() < deadline) {
+        struct pollfd p[2] = {{a, POLLIN, 0}, {b, POLLIN, 0}};
+        if (poll(p, 2, 100) < 0)
+            return;
+        for (int i = 0; i < 2; i++) {
+            if (!(p[i].revents & (POLLIN | POLLHUP | POLLERR)))
+                continue;
+            ssize_t n = recv(p[i].fd, buf, sizeof(buf), 0);
+            if (n <= 0 || testnet_send_all(i ? a : b, buf, (size_t)n) != 0)
+                return;
+        }
+    }
+}
+
+static void *cutter_main(void *arg)
+{
+    struct cutter *c = arg;
+    struct linger lg = {1, 0};
+    char hello[4096];
+    int fd = accept(c->lfd, NULL, NULL), up;
+
+    if (fd < 0)
+        return NULL;
+    struct timeval tv = {3, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    (void)recv(fd, hello, sizeof(hello), 0);
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+    close(fd);
+    fd = accept(c->lfd, NULL, NULL);
+    if (fd < 0)
+        return NULL;
+    up = testnet_connect(c->target, 3000);
+    if (up >= 0) {
+        relay(fd, up);
+        close(up);
+    }
+    close(fd);
+    return NULL;
+}
+
+static void cutter_start(struct cutter *c, int target)
+{
+    struct sockaddr_in a = {0};
+    socklen_t alen = sizeof(a);
+
+    c->target = target;
+    c->lfd = socket(AF_INET, SOCK_STREAM, 0);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(c->lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(listen(c->lfd, 8), 0);
+    getsockname(c->lfd, (struct sockaddr *)&a, &alen);
+    c->port = ntohs(a.sin_port);
+    pthread_create(&c->thread, NULL, cutter_main, c);
+}
+
+static void cutter_stop(struct cutter *c)
+{
+    shutdown(c->lfd, SHUT_RDWR);
+    pthread_join(c->thread, NULL);
+    close(c->lfd);
+}
+
+/* A new connection reset before a byte of the request left the client (the handshake was cut):
+ * nothing was sent, so the request goes out again on another connection and succeeds. */
+static void test_reset_in_handshake_retried(void **state)
+{
+    struct fixture *f = *state;
+    struct cutter c;
+    struct wdn_http_pool *pool;
+    struct result r;
+
+    cutter_start(&c, f->port);
+    struct wdn_http_pool_config pc = {
+        .host = "127.0.0.1", .port = c.port, .tls = f->cli_ctx, .server_name = "127.0.0.1"};
+    assert_int_equal(wdn_http_pool_new(&f->loop, &pc, &pool), 0);
+    request(f, pool, &r);
+    if (r.status != 0)
+        print_error("status %d (%s)\n", r.status, wdn_errname(r.status));
+    assert_int_equal(r.status, 0);
+    assert_int_equal(r.http_status, 200);
+    assert_true(wdn_str_eq_cstr(wdn_buf_str(&r.body), SPIFFE_CALLER));
+    assert_int_equal(wdn_http_pool_connects(pool), 2);
+    wdn_buf_reset(&r.body);
+    wdn_http_pool_free(pool);
+    cutter_stop(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -333,6 +512,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_wrong_server_name_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_plain_client_on_tls_port, setup, teardown),
         cmocka_unit_test_setup_teardown(test_proxy_to_tls_upstream, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_set_tls_retires_old_connections, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reset_in_handshake_retried, setup, teardown),
     };
     signal(SIGPIPE, SIG_IGN);
     return cmocka_run_group_tests(tests, NULL, NULL);
