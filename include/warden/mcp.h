@@ -296,6 +296,22 @@ int wdn_mcp_call_require_capability(struct wdn_mcp_call *call, const char *capab
 bool wdn_mcp_call_cancelled(const struct wdn_mcp_call *call);
 /** The protocol version this request is served under (static string). */
 const char *wdn_mcp_call_version(const struct wdn_mcp_call *call);
+/**
+ * The W3C traceparent of the request being handled, for the requests a handler makes in turn
+ * (send it as the traceparent header, or in params._meta): the request's span when the server
+ * has a tracer, else the caller's context passed on. Writes 55 characters and a NUL into out
+ * (cap >= 56). 0, or WDN_ENOTFOUND when there is no trace context, WDN_ELIMIT when cap is short.
+ */
+int wdn_mcp_call_traceparent(const struct wdn_mcp_call *call, char *out, size_t cap);
+
+struct wdn_tracer; /* warden/trace.h */
+/**
+ * Records a span for every JSON-RPC request the server handles ("tools/call get_weather",
+ * kind SERVER, OpenTelemetry's MCP attributes), a child of the request's params._meta
+ * traceparent (SEP-414) or, without one, of its HTTP traceparent header. t is borrowed and must
+ * outlive the server; NULL turns spans off. Call before the server handles requests.
+ */
+void wdn_mcp_server_set_tracer(struct wdn_mcp_server *srv, struct wdn_tracer *t);
 
 /* The HTTP-level interface: the adapter translates its HTTP server's request to this. */
 

@@ -134,6 +134,11 @@ static void handle_post(struct exchange *ex, const struct wdn_mcp_http_request *
         wdn__mcp_ex_error(ex, 413, NULL, WDN_MCP_ERR_TRANSPORT, "Payload Too Large", NULL);
         goto out;
     }
+    /* Trace context for the request spans (server_trace.c): one header, or none. */
+    int c_tp = 0;
+    struct wdn_str tp = {0};
+    if (wdn__mcp_find_header(req, "traceparent", &tp, &c_tp) && c_tp == 1)
+        ex->http_traceparent = tp;
     if (wdn_jsonrpc_parse(req->body, req->body_len, &root, &f) != 0) {
         wdn__mcp_ex_error(ex, 400, NULL, f.code, f.message, NULL);
         goto out;

@@ -10,6 +10,7 @@
 
 #include "base/buf.h"
 #include "base/str.h"
+#include "trace/span.h"
 #include "warden/mcp.h"
 
 #define SESSION_ID_BYTES 32
@@ -135,6 +136,7 @@ struct wdn_mcp_server {
     int stateless_log_level;
     uint64_t next_stream_id;
     size_t resume_bytes; /* bytes kept for replay by all streams */
+    struct wdn_tracer *tracer; /* borrowed; NULL: no spans (server_trace.c) */
 };
 
 /* One HTTP exchange: how the answer is being written. */
@@ -150,7 +152,25 @@ struct exchange {
     json_t *client_caps; /* owned reference: the session's, or NULL when unknown */
     bool resumable;      /* the session's SSE streams get ids and replay buffers */
     struct rstream *rs;  /* this POST's resumable stream (one reference), or NULL */
+    struct wdn_str http_traceparent; /* the POST's traceparent header (borrowed), or empty */
+    struct wdn_trace_ctx trace;      /* the request being dispatched (server_trace.c) */
+    bool has_trace;
 };
+
+/* ---- server_trace.c: a span per JSON-RPC request ---------------------------------------- */
+
+struct wdn__mcp_span {
+    bool on; /* recorded: the tracer's sampler said yes */
+    struct wdn_span span;
+};
+
+/** Takes the request's trace context (params._meta.traceparent, else the HTTP header) into
+ * ex->trace and starts sp when the request is to be recorded. */
+void wdn__mcp_span_begin(struct exchange *ex, const struct wdn_jsonrpc_msg *m,
+                         struct wdn__mcp_span *sp);
+/** Ends sp with the outcome (result, or a JSON-RPC error code) and hands it to the tracer. */
+void wdn__mcp_span_end(struct exchange *ex, struct wdn__mcp_span *sp, const json_t *result,
+                       int error_code);
 
 struct wdn_mcp_call {
     struct exchange *ex;

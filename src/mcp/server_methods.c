@@ -530,7 +530,10 @@ json_t *wdn__mcp_dispatch(struct exchange *ex, const struct wdn_jsonrpc_msg *m, 
         if (ex->modern)
             *http_status = 404;
     } else {
+        struct wdn__mcp_span sp;
+        wdn__mcp_span_begin(ex, m, &sp);
         r = meth->fn(ex, m->params, m->id, &e);
+        wdn__mcp_span_end(ex, &sp, r, r ? 0 : e.code ? e.code : WDN_JSONRPC_INTERNAL_ERROR);
     }
     if (r != NULL) {
         if (ex->modern) {

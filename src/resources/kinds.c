@@ -3,6 +3,7 @@
 #include "resources/internal.h"
 
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/limits.h"
@@ -342,13 +343,73 @@ static const struct wdn__res_schema access_control_schema = {
     "accessControl", sizeof(struct wdn_res_access_control), access_control_fields,
     access_control_check};
 
+/* ---- spec.tracing ---------------------------------------------------------------------------- */
+
+static const char *const otel_protocols[] = {"http", "grpc", NULL};
+
+static void otel_check(struct wdn__res_ctx *ctx, void *obj, const yaml_node_t *node)
+{
+    struct wdn_res_tracing_otel *o = obj;
+
+    if (o->protocol && strcmp(o->protocol, "grpc") == 0)
+        wdn__res_err(ctx, node,
+                     "otel.protocol grpc is not supported by warden: use protocol: http (OTLP/HTTP, "
+                     "usually port 4318)");
+    else if (o->protocol == NULL && o->endpoint_address)
+        wdn__res_warn(ctx, node,
+                      "no otel.protocol: warden sends OTLP/HTTP (protocol: http), where Dapr "
+                      "would use grpc");
+}
+
+static const struct wdn__res_field otel_fields[] = {
+    FIELD("endpointAddress", WDN__RES_STR, NONEMPTY, struct wdn_res_tracing_otel,
+          endpoint_address),
+    FIELD("isSecure", WDN__RES_BOOL, 0, struct wdn_res_tracing_otel, is_secure),
+    FIELD_ENUM("protocol", CI, struct wdn_res_tracing_otel, protocol, otel_protocols),
+    FIELD_END,
+};
+static const struct wdn__res_schema otel_schema = {
+    "otel", sizeof(struct wdn_res_tracing_otel), otel_fields, otel_check};
+
+/* samplingRate is a string in Dapr's schema; unquoted numbers are taken too. */
+static void tracing_check(struct wdn__res_ctx *ctx, void *obj, const yaml_node_t *node)
+{
+    struct wdn_res_tracing *t = obj;
+    char *end = NULL;
+    double v = 0.0001;
+
+    if (t->sampling_rate) {
+        v = strtod(t->sampling_rate, &end);
+        if (*t->sampling_rate == '\0' || *t->sampling_rate == ' ' || *end != '\0' || !(v >= 0) ||
+            !(v <= 1)) {
+            const yaml_node_t *at = wdn__res_map_get(ctx->doc, node, "samplingRate");
+            wdn__res_err(ctx, at ? at : node,
+                         "tracing.samplingRate \"%s\" is not a number from 0 to 1 (\"1\" samples "
+                         "every trace, \"0\" none)",
+                         t->sampling_rate);
+            v = 0;
+        }
+    }
+    t->rate = v;
+}
+
+static const struct wdn__res_field tracing_fields[] = {
+    FIELD("samplingRate", WDN__RES_STR, 0, struct wdn_res_tracing, sampling_rate),
+    FIELD_OBJ("otel", 0, struct wdn_res_tracing, otel, otel_schema),
+    FIELD_WARN("stdout", "writing spans to stdout is not supported by warden: use otel"),
+    FIELD_WARN("zipkin", "Zipkin export is not supported by warden: use otel with protocol: http"),
+    FIELD_END,
+};
+static const struct wdn__res_schema tracing_schema = {
+    "tracing", sizeof(struct wdn_res_tracing), tracing_fields, tracing_check};
+
 static const struct wdn__res_field config_spec_fields[] = {
     FIELD_OBJ("httpPipeline", 0, struct wdn_res_config_spec, http_pipeline, pipeline_schema),
     FIELD_OBJ("appHttpPipeline", 0, struct wdn_res_config_spec, app_http_pipeline, pipeline_schema),
     FIELD_OBJ("accessControl", 0, struct wdn_res_config_spec, access_control,
               access_control_schema),
     /* Dapr's other Configuration keys (pkg/config/configuration.go): known, not used here. */
-    FIELD_WARN("tracing", "tracing is not supported by warden"),
+    FIELD_OBJ("tracing", 0, struct wdn_res_config_spec, tracing, tracing_schema),
     FIELD_WARN("metric", "warden always serves /metrics"),
     FIELD_WARN("metrics", "warden always serves /metrics"),
     FIELD_WARN("mtls", "warden always uses mTLS between sidecars, with the project's CA"),

@@ -135,11 +135,27 @@ struct wdn_res_access_control {
     size_t n_policies;
 };
 
+/* spec.tracing, as Dapr defines it: the sampling rate and where spans go (OTLP/HTTP only). */
+struct wdn_res_tracing_otel {
+    struct wdn_res_pos pos;
+    const char *endpoint_address; /* "host:port" or an http(s) URL; NULL: spans go nowhere */
+    int is_secure;                /* WDN_RES_UNSET, 0 or 1: https to a "host:port" */
+    const char *protocol;         /* "http" (grpc is refused); NULL: http, with a warning */
+};
+
+struct wdn_res_tracing {
+    struct wdn_res_pos pos;
+    const char *sampling_rate; /* as written ("1", "0.0001"); NULL when not given */
+    double rate;               /* its value, 0..1; Dapr's default 0.0001 when not given */
+    struct wdn_res_tracing_otel otel;
+};
+
 struct wdn_res_config_spec {
     struct wdn_res_pos pos;
     struct wdn_res_pipeline http_pipeline;     /* Dapr API ingress */
     struct wdn_res_pipeline app_http_pipeline; /* before the app */
     struct wdn_res_access_control access_control;
+    struct wdn_res_tracing tracing;
 };
 
 struct wdn_res_configuration {

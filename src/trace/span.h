@@ -121,4 +121,15 @@ int wdn_trace_exporter_flush(struct wdn_trace_exporter *e, unsigned timeout_ms);
  * frees everything. NULL is fine. */
 void wdn_trace_exporter_free(struct wdn_trace_exporter *e);
 
+/* ---- The tracer (include/warden/trace.h): an exporter and a sampling rate ---------------- */
+
+struct wdn_tracer;
+
+/** The rate for new traces (0 for a NULL tracer). */
+double wdn_tracer_rate(const struct wdn_tracer *t);
+/** Queues finished spans for export (as wdn_trace_exporter_submit); NULL: nothing. */
+void wdn_tracer_submit(struct wdn_tracer *t, const struct wdn_span *spans, size_t n);
+/** The exporter's counters (zeros for NULL). */
+void wdn_tracer_stats(struct wdn_tracer *t, struct wdn_trace_stats *out);
+
 #endif

@@ -522,11 +522,53 @@ static void test_errors_configuration(void **state)
     /* Known Dapr keys warden does not use: accepted with a warning. Unknown keys: errors. */
     expect(CFG_HEAD "spec:\n  tracing: {samplingRate: \"1\"}\n  metric: {enabled: false}\n"
                     "  tracng: {}\n",
-           "t.yaml:5:3: warning: spec: \"tracing\" is accepted but ignored: tracing is not "
-           "supported by warden\n"
            "t.yaml:6:3: warning: spec: \"metric\" is accepted but ignored: warden always serves "
            "/metrics\n"
            "t.yaml:7:3: spec: unknown field \"tracng\" in Configuration spec\n");
+    /* spec.tracing: OTLP/HTTP only; the rate is a number from 0 to 1. */
+    expect(CFG_HEAD "spec:\n  tracing:\n    samplingRate: \"1.5\"\n    stdout: true\n"
+                    "    otel: {endpointAddress: \"localhost:4317\", protocol: grpc}\n"
+                    "    zipkin: {endpointAddress: \"http://z:9411\"}\n",
+           "t.yaml:7:5: warning: spec.tracing: \"stdout\" is accepted but ignored: writing spans "
+           "to stdout is not supported by warden: use otel\n"
+           "t.yaml:8:11: spec.tracing.otel: otel.protocol grpc is not supported by warden: use "
+           "protocol: http (OTLP/HTTP, usually port 4318)\n"
+           "t.yaml:9:5: warning: spec.tracing: \"zipkin\" is accepted but ignored: Zipkin export "
+           "is not supported by warden: use otel with protocol: http\n"
+           "t.yaml:6:19: spec.tracing: tracing.samplingRate \"1.5\" is not a number from 0 to 1 "
+           "(\"1\" samples every trace, \"0\" none)\n");
+    expect(CFG_HEAD "spec:\n  tracing:\n    samplingRate: x\n"
+                    "    otel: {endpointAddress: \"localhost:4318\", isSecure: maybe}\n",
+           "t.yaml:7:57: spec.tracing.otel.isSecure: expected true or false (unquoted), found "
+           "\"maybe\"\n"
+           "t.yaml:7:11: warning: spec.tracing.otel: no otel.protocol: warden sends OTLP/HTTP "
+           "(protocol: http), where Dapr would use grpc\n"
+           "t.yaml:6:19: spec.tracing: tracing.samplingRate \"x\" is not a number from 0 to 1 "
+           "(\"1\" samples every trace, \"0\" none)\n");
+}
+
+static void test_configuration_tracing(void **state)
+{
+    struct wdn_resources *set = load_text(
+        CFG_HEAD "spec:\n  tracing:\n    samplingRate: \"0.25\"\n"
+                 "    otel: {endpointAddress: \"localhost:4318\", isSecure: false, "
+                 "protocol: http}\n");
+    assert_int_equal(set->n_errors, 0);
+    assert_int_equal(set->n_msgs, 0);
+    const struct wdn_res_tracing *t = &set->configurations[0]->spec.tracing;
+    assert_string_equal(t->sampling_rate, "0.25");
+    assert_true(t->rate == 0.25);
+    assert_string_equal(t->otel.endpoint_address, "localhost:4318");
+    assert_int_equal(t->otel.is_secure, 0);
+    assert_string_equal(t->otel.protocol, "http");
+    wdn_resources_free(set);
+    /* No samplingRate: Dapr's default; no protocol: http, with a warning. */
+    set = load_text(CFG_HEAD "spec:\n  tracing:\n    otel: {endpointAddress: \"h:4318\"}\n");
+    assert_int_equal(set->n_errors, 0);
+    assert_int_equal(set->n_msgs, 1);
+    assert_true(set->configurations[0]->spec.tracing.rate == 0.0001);
+    assert_null(set->configurations[0]->spec.tracing.otel.protocol);
+    wdn_resources_free(set);
     expect(CFG_HEAD "spec:\n  appHttpPipeline:\n    handlers:\n    - name: bearer\n"
                     "      type: middleware.http.bearer\n      version: v2\n"
                     "      selector: {fields: []}\n",
@@ -867,6 +909,7 @@ int main(void)
         cmocka_unit_test(test_size_limit),
         cmocka_unit_test(test_configuration_acl),
         cmocka_unit_test(test_errors_configuration),
+        cmocka_unit_test(test_configuration_tracing),
         cmocka_unit_test(test_mcpserver),
         cmocka_unit_test(test_errors_mcpserver),
         cmocka_unit_test(test_runfile_tutorial),
