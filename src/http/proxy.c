@@ -95,34 +95,111 @@ int wdn_http_hdrs_end_to_end(const struct wdn_http_header *in, size_t n, struct 
 struct pstate {
     struct wdn_http_req *req;
     struct wdn_http_exchange *x;
-    const struct wdn_http_proxy_hooks *hooks;
-    bool started;
+    const struct wdn_http_proxy_hooks *hooks; /* never NULL (no_hooks) */
+    bool started;                             /* the client's response head went out (streaming) */
     bool head_method;
+
+    /* What a retry needs: method, target and headers live in the request (its head or its
+     * arena) until it ends, so they can be sent again; the body only when read in advance. */
+    struct wdn_http_pool *pool;
+    struct wdn_http_client_request rq;
+    struct wdn_str body;
+    bool have_body;
+    bool retry, retried;
+
+    /* A transformed response: the 200's head is kept (in the request's arena) and its body
+     * buffered until the end. */
+    bool buffering;
+    int status;
+    struct wdn_http_hdrs *kept;
+    struct wdn_str ctype;
+    struct wdn_buf buf;
 };
 
+static const struct wdn_http_proxy_hooks no_hooks;
 static const struct wdn_http_header text_plain = {{"Content-Type", 12}, {"text/plain", 10}};
 
-/* Ends the client's side according to how far we got, and frees the state. */
+/* The default answer to a failure before the response head; the error hook may reshape it. */
+static void failure_answer(struct pstate *st, int err, struct wdn_http_proxy_answer *a)
+{
+    const char *text;
+
+    if (err == WDN_ETIMEOUT) {
+        a->status = 504;
+        text = "Gateway Timeout\n";
+    } else if (err >= 400 && err <= 599) {
+        a->status = err;
+        text = "Request refused\n";
+    } else {
+        a->status = 502;
+        text = "Bad Gateway\n";
+    }
+    a->headers[0] = text_plain;
+    a->nheaders = 1;
+    wdn_buf_init(&a->body, WDN_HTTP_MAX_LINE_BYTES);
+    wdn_buf_append_cstr(&a->body, text);
+    if (st->hooks->error)
+        st->hooks->error(st->req, err, a, st->hooks->ud);
+}
+
+static void hook_response(struct pstate *st, int status)
+{
+    if (st->hooks->response)
+        st->hooks->response(st->req, status, st->hooks->ud);
+}
+
+/*
+ * Ends the client's side according to how far we got, and frees the state. status is 0 when
+ * the upstream's response is complete, else why the forward failed (WDN_E*, or an HTTP status
+ * for a client body that broke). The hooks' done runs before the request is released.
+ */
 static void finish(struct pstate *st, int status)
 {
     struct wdn_http_req *req = st->req;
+    struct wdn_http_proxy_answer a = {0};
+    struct wdn_buf out;
+    int rc = 1;
 
     if (st->x) {
         wdn_http_exchange_abort(st->x);
         st->x = NULL;
     }
-    if (status == 0) {
-        wdn_http_resp_end(req);
-    } else if (!st->started) {
-        if (status == WDN_ETIMEOUT)
-            wdn_http_respond(req, 504, &text_plain, 1, WDN_STR("Gateway Timeout\n"));
-        else if (status >= 400 && status <= 599)
-            wdn_http_respond(req, status, &text_plain, 1, WDN_STR("Request refused\n"));
-        else
-            wdn_http_respond(req, 502, &text_plain, 1, WDN_STR("Bad Gateway\n"));
-    } else {
-        wdn_http_resp_abort(req);
+    wdn_buf_init(&out, st->buf.max);
+    if (status == 0 && st->buffering) {
+        rc = st->hooks->transform(req, st->ctype, wdn_buf_str(&st->buf), &out, st->hooks->ud);
+        if (rc < 0)
+            status = WDN_EPROTO;
     }
+    if (status == 0 && st->buffering) {
+        hook_response(st, st->status);
+        if (st->hooks->done)
+            st->hooks->done(req, st->hooks->ud);
+        wdn_http_respond(req, st->status, st->kept->v, st->kept->n,
+                         rc == 0 ? wdn_buf_str(&out) : wdn_buf_str(&st->buf));
+    } else if (status == 0) {
+        if (st->hooks->done)
+            st->hooks->done(req, st->hooks->ud);
+        wdn_http_resp_end(req);
+    } else if (st->started) {
+        /* The upstream broke mid-body: the client must see a truncated response. */
+        if (st->hooks->done)
+            st->hooks->done(req, st->hooks->ud);
+        wdn_http_resp_abort(req);
+    } else if (status == WDN_ECLOSED && wdn_http_req_gone(req)) {
+        hook_response(st, 499);
+        if (st->hooks->done)
+            st->hooks->done(req, st->hooks->ud);
+        wdn_http_resp_end(req);
+    } else {
+        failure_answer(st, status, &a);
+        hook_response(st, a.status);
+        if (st->hooks->done)
+            st->hooks->done(req, st->hooks->ud);
+        wdn_http_respond(req, a.status, a.headers, a.nheaders, wdn_buf_str(&a.body));
+        wdn_buf_reset(&a.body);
+    }
+    wdn_buf_reset(&out);
+    wdn_buf_reset(&st->buf);
     free(st);
 }
 
@@ -138,6 +215,28 @@ static void on_client_written(struct wdn_http_req *req, int status, void *ud)
         wdn_http_exchange_resume(st->x);
 }
 
+/* Keeps the head of a response to transform: copies into the request's arena. */
+static int keep_head(struct pstate *st, int status, const struct wdn_http_hdrs *h)
+{
+    struct wdn_arena *a = wdn_http_req_arena(st->req);
+
+    st->kept = wdn_arena_alloc(a, sizeof(*st->kept));
+    if (st->kept == NULL)
+        return WDN_ENOMEM;
+    st->kept->n = 0;
+    for (size_t i = 0; i < h->n; i++) {
+        char *n = wdn_arena_strdup(a, h->v[i].name), *v = wdn_arena_strdup(a, h->v[i].value);
+        if (n == NULL || v == NULL)
+            return WDN_ENOMEM;
+        wdn_http_hdrs_add(st->kept, wdn_str_from_cstr(n), wdn_str_from_cstr(v));
+        if (wdn_str_eq_case_cstr(h->v[i].name, "content-type"))
+            st->ctype = wdn_str_from_cstr(v);
+    }
+    st->status = status;
+    st->buffering = true;
+    return 0;
+}
+
 static void on_up_head(struct wdn_http_exchange *x, const struct wdn_http_response *res, void *ud)
 {
     struct pstate *st = ud;
@@ -146,10 +245,15 @@ static void on_up_head(struct wdn_http_exchange *x, const struct wdn_http_respon
     int rc;
 
     rc = wdn_http_hdrs_end_to_end(res->headers, res->nheaders, &h);
-    if (rc == 0 && st->hooks && st->hooks->response_headers)
+    if (rc == 0 && st->hooks->response_headers)
         rc = st->hooks->response_headers(st->req, res->status, &h, st->hooks->ud);
     if (rc) {
         finish(st, WDN_EPROTO);
+        return;
+    }
+    if (st->hooks->transform && res->status == 200 && !st->head_method) {
+        if (keep_head(st, res->status, &h) != 0)
+            finish(st, WDN_ENOMEM);
         return;
     }
     if (res->body == WDN_HTTP_BODY_LENGTH) {
@@ -169,13 +273,20 @@ static void on_up_head(struct wdn_http_exchange *x, const struct wdn_http_respon
         return;
     }
     st->started = true;
+    hook_response(st, res->status);
 }
 
 static void on_up_body(struct wdn_http_exchange *x, struct wdn_str data, void *ud)
 {
     struct pstate *st = ud;
-    int rc = wdn_http_resp_write(st->req, data, on_client_written, st);
+    int rc;
 
+    if (st->buffering) {
+        if (wdn_buf_append(&st->buf, data.p, data.len) != 0)
+            finish(st, WDN_ELIMIT);
+        return;
+    }
+    rc = wdn_http_resp_write(st->req, data, on_client_written, st);
     if (rc == 0) {
         wdn_http_exchange_pause(x);
     } else if (rc != WDN_EINVAL) {
@@ -185,10 +296,36 @@ static void on_up_body(struct wdn_http_exchange *x, struct wdn_str data, void *u
      * the parser's framing rules out: dropped. */
 }
 
+static const struct wdn_http_exchange_cbs up_cbs;
+
+static int start_exchange(struct pstate *st)
+{
+    int rc = wdn_http_exchange_start(st->pool, &st->rq, &up_cbs, st, &st->x);
+
+    if (rc == 0 && st->have_body) {
+        /* Copied by the client (cb NULL); the exchange owns the bytes from here. */
+        if ((st->body.len && wdn_http_exchange_write(st->x, st->body, NULL, NULL) != 0) ||
+            wdn_http_exchange_end(st->x) != 0) {
+            wdn_http_exchange_abort(st->x);
+            st->x = NULL;
+            rc = WDN_EPROTO;
+        }
+    }
+    return rc;
+}
+
 static void on_up_done(struct wdn_http_exchange *x, int status, void *ud)
 {
     struct pstate *st = ud;
+
     st->x = NULL;
+    if ((status == WDN_ECLOSED || status == WDN_ECONNRESET) && st->retry && !st->retried &&
+        !st->started && !st->buffering && (st->rq.body_length == 0 || st->have_body) &&
+        !wdn_http_req_gone(st->req)) {
+        st->retried = true;
+        if (start_exchange(st) == 0)
+            return;
+    }
     finish(st, status);
 }
 
@@ -221,49 +358,71 @@ static void on_client_body(struct wdn_http_req *req, int status, struct wdn_str 
     } else if (status == 1) {
         if (wdn_http_exchange_end(st->x) != 0)
             finish(st, WDN_EPROTO);
+    } else if (status == WDN_ECLOSED) {
+        finish(st, WDN_ECLOSED);
     } else {
-        /* The client's body broke (bad chunking, over the limit, gone, timeout). */
+        /* The client's body broke (bad chunking, over the limit, timeout). */
         finish(st, status == WDN_ELIMIT ? 413 : status == WDN_ETIMEOUT ? 408 : 400);
     }
 }
 
 int wdn_http_proxy_forward(struct wdn_http_req *req, struct wdn_http_pool *pool,
-                           struct wdn_str target, const struct wdn_http_proxy_hooks *hooks)
+                           const struct wdn_http_proxy_request *rq,
+                           const struct wdn_http_proxy_hooks *hooks)
 {
+    static const struct wdn_http_proxy_request defaults;
     const struct wdn_http_request *head = wdn_http_req_head(req);
-    struct wdn_http_client_request rq;
-    struct wdn_http_hdrs h;
+    const struct wdn_http_hdrs *h;
     struct pstate *st;
     int rc;
 
-    rc = wdn_http_hdrs_end_to_end(head->headers, head->nheaders, &h);
-    if (rc == 0 && hooks && hooks->request_headers)
-        rc = hooks->request_headers(req, &h, hooks->ud);
-    if (rc)
-        return rc;
+    if (rq == NULL)
+        rq = &defaults;
+    if (hooks == NULL)
+        hooks = &no_hooks;
+    h = rq->headers;
+    if (h == NULL) {
+        /* The client's headers, kept in the arena so that a retry can send them again. */
+        struct wdn_http_hdrs *own = wdn_arena_alloc(wdn_http_req_arena(req), sizeof(*own));
+        if (own == NULL)
+            return WDN_ENOMEM;
+        rc = wdn_http_hdrs_end_to_end(head->headers, head->nheaders, own);
+        if (rc == 0 && hooks->request_headers)
+            rc = hooks->request_headers(req, own, hooks->ud);
+        if (rc)
+            return rc;
+        h = own;
+    }
     st = calloc(1, sizeof(*st));
     if (st == NULL)
         return WDN_ENOMEM;
     st->req = req;
     st->hooks = hooks;
+    st->pool = pool;
+    st->retry = rq->retry;
     st->head_method = wdn_str_eq_cstr(head->method, "HEAD");
-    rq.method = head->method;
-    rq.target = target.len ? target : head->target;
-    rq.headers = h.v;
-    rq.nheaders = h.n;
-    if (head->body == WDN_HTTP_BODY_CHUNKED)
-        rq.body_length = UINT64_MAX;
-    else if (head->body == WDN_HTTP_BODY_LENGTH)
-        rq.body_length = head->content_length;
-    else
-        rq.body_length = 0;
-    rc = wdn_http_exchange_start(pool, &rq, &up_cbs, st, &st->x);
+    wdn_buf_init(&st->buf,
+                 rq->max_transform_bytes ? rq->max_transform_bytes : WDN_HTTP_MAX_BODY_BYTES);
+    st->rq.method = head->method;
+    st->rq.target = rq->target.len ? rq->target : head->target;
+    st->rq.headers = h->v;
+    st->rq.nheaders = h->n;
+    if (rq->body) {
+        st->body = *rq->body;
+        st->have_body = true;
+        st->rq.body_length = rq->body->len;
+    } else if (head->body == WDN_HTTP_BODY_CHUNKED) {
+        st->rq.body_length = WDN_HTTP_LENGTH_UNKNOWN;
+    } else if (head->body == WDN_HTTP_BODY_LENGTH) {
+        st->rq.body_length = head->content_length;
+    }
+    rc = start_exchange(st);
     if (rc) {
         free(st);
         return rc;
     }
     wdn_http_req_on_gone(req, on_client_gone, st);
-    if (rq.body_length > 0)
+    if (!st->have_body && st->rq.body_length > 0)
         wdn_http_req_read_body(req, on_client_body, st);
     return 0;
 }
@@ -288,7 +447,7 @@ static int proxy_on_req(struct wdn_http_handler *self, struct wdn_http_req *req)
 
     if (id >= PROXY_MAX_WORKERS || p->pools[id] == NULL)
         return WDN_ESTATE;
-    rc = wdn_http_proxy_forward(req, p->pools[id], (struct wdn_str){NULL, 0}, &p->cfg.hooks);
+    rc = wdn_http_proxy_forward(req, p->pools[id], NULL, &p->cfg.hooks);
     if (rc >= 400 && rc <= 599) {
         wdn_http_respond(req, rc, &text_plain, 1, WDN_STR("Request refused\n"));
         return 0;

@@ -12,6 +12,7 @@
 #include "base/diag.h"
 #include "base/str.h"
 #include "http/parser.h"
+#include "policy/policy.h"
 #include "resources/resources.h"
 
 /**
@@ -37,12 +38,6 @@ enum wdn_mw_reason {
 
 /** The reason's snake_case name ("missing_token"), static. */
 const char *wdn_mw_reason_name(enum wdn_mw_reason r);
-
-/** One claim of a verified token as text (an array claim gives one entry per element). */
-struct wdn_pipeline_claim {
-    const char *name;
-    const char *value;
-};
 
 /** Most claims exported from one token (want_auth). */
 #define WDN_PIPELINE_MAX_CLAIMS 64
@@ -78,7 +73,7 @@ struct wdn_pipeline_out {
      * tool policy). Arena copies; all empty when no token was verified. */
     const char **scopes;
     size_t n_scopes;
-    struct wdn_pipeline_claim *claims;
+    struct wdn_tool_claim *claims; /* the one claim type (policy.h) */
     size_t n_claims;
 };
 

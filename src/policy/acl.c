@@ -501,37 +501,6 @@ done:
     return 0;
 }
 
-int wdn_acl_parse_spiffe(const char *id, size_t len, char *buf, size_t cap,
-                         struct wdn_acl_caller *caller)
-{
-    static const char prefix[] = "spiffe://";
-    char *td, *ns, *app, *p;
-
-    if (id == NULL || caller == NULL || len > WDN_SPIFFE_MAX_ID_BYTES || len + 1 > cap ||
-        len < sizeof(prefix) - 1 || memcmp(id, prefix, sizeof(prefix) - 1) != 0 ||
-        memchr(id, '\0', len))
-        return WDN_EPARSE;
-    memcpy(buf, id, len);
-    buf[len] = '\0';
-    td = buf + sizeof(prefix) - 1;
-    p = strchr(td, '/');
-    if (p == NULL || p == td || strncmp(p, "/ns/", 4) != 0)
-        return WDN_EPARSE;
-    *p = '\0';
-    ns = p + 4;
-    p = strchr(ns, '/');
-    if (p == NULL || p == ns)
-        return WDN_EPARSE;
-    *p = '\0';
-    app = p + 1;
-    if (app[0] == '\0' || strchr(app, '/'))
-        return WDN_EPARSE;
-    caller->trust_domain = td;
-    caller->ns = ns;
-    caller->app_id = app;
-    return 0;
-}
-
 const char *wdn_acl_deny_message(const struct wdn_acl_caller *caller, const char *operation,
                                  const char *verb, char *buf, size_t cap)
 {

@@ -14,7 +14,7 @@
 /** A compiled accessControl; owns copies of everything it needs (the set may be freed). */
 struct wdn_acl;
 
-/** Who calls, from the mTLS peer's SPIFFE ID. Borrowed strings. */
+/** Who calls, from the mTLS peer's SPIFFE ID (parsed by src/pki). Borrowed strings. */
 struct wdn_acl_caller {
     const char *trust_domain;
     const char *ns;
@@ -68,13 +68,6 @@ int wdn_acl_eval(const struct wdn_acl *acl, const struct wdn_acl_caller *caller,
  * WDN_POLICY_MAX_SEGMENTS segments; WDN_ELIMIT when it does not fit cap. No case change.
  */
 int wdn_acl_normalize(const char *op, size_t len, char *out, size_t cap);
-
-/**
- * Parses "spiffe://<trust-domain>/ns/<namespace>/<app-id>" (exactly that shape, no empty part)
- * into caller, whose strings point into buf (cap bytes, a copy is made). 0 or WDN_EPARSE.
- */
-int wdn_acl_parse_spiffe(const char *id, size_t len, char *buf, size_t cap,
-                         struct wdn_acl_caller *caller);
 
 /** Dapr's deny message: "access control policy has denied access to id: spiffe://... operation:
  * OP verb: VERB" (into buf). Returns buf. */

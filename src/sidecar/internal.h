@@ -1,5 +1,10 @@
 /* Internal structures of the sidecar shared by its files: the immutable configuration
- * snapshot, the daemon state, metrics, name resolution and the forwarding glue. */
+ * snapshot, the daemon state, and one section per file with what that file offers the others.
+ * Files call one way only (checked by tests/unit/sidecar/file_cycles.sh):
+ *   sidecar.c -> config.c identity.c listen.c resolve.c
+ *   identity.c -> listen.c;  listen.c -> api.c peer.c metrics.c
+ *   api.c, peer.c -> invoke.c -> mcp.c -> forward.c -> reply.c -> metrics.c
+ * (each also uses the files further right: config.c, resolve.c, reply.c, metrics.c). */
 #ifndef WDN_SIDECAR_INTERNAL_H
 #define WDN_SIDECAR_INTERNAL_H
 
@@ -14,13 +19,12 @@
 #include "http/server.h"
 #include "jose/jwt.h"
 #include "pipeline/pipeline.h"
+#include "pki/pki.h"
 #include "policy/policy.h"
 #include "sidecar/sidecar.h"
 
 #define WDN__SC_MAX_WORKERS 64
 #define WDN__SC_MAX_WATCHES 32
-/* TLS contexts kept after rotations (pools borrow them): two per rotation, so 1024 rotations
- * (cert-manager renewing an hourly certificate: over a month) before a restart is needed. */
 
 /* ---- Configuration snapshot: immutable once built, reference-counted ---------------------- */
 
@@ -138,29 +142,18 @@ void wdn__sc_dns_stop(struct wdn_sidecar *sc);
 /** Frees the address cache (after the main loop ended). */
 void wdn__sc_dns_free(struct wdn_sidecar *sc);
 
-/* ---- Workload certificates from --cert-dir (certs.c) -------------------------------------- */
+/* ---- Workload identity: CA, certificates, rotation (identity.c) ------------------------- */
 
 /**
- * Reads --cert-dir (tls.crt: the leaf then intermediates, tls.key, ca.crt: the trust bundle),
- * checks that the key matches, that the leaf's only URI SAN is this sidecar's SPIFFE ID, that it
- * chains to ca.crt and is valid now, and builds the server and client contexts (owned by the
- * caller). digest gets a SHA-256 of the three files' bytes. 0 or WDN_ECONFIG/WDN_EIO/WDN_ETLS
- * with d saying what to fix.
+ * Makes this sidecar's first TLS contexts (sc->tls_server, sc->tls_client): a workload
+ * certificate issued by the project CA (created on first use), or the set in --cert-dir checked
+ * against this sidecar's SPIFFE ID and trust bundle. 0 or an error with d saying what to fix.
  */
-int wdn__sc_certs_load(struct wdn_sidecar *sc, struct wdn_tls_ctx **srv, struct wdn_tls_ctx **cli,
-                       unsigned char digest[32], struct wdn_diag *d);
-/** Watches --cert-dir on the main loop (inotify plus a poll) and installs a changed set that
- * passes every check; a broken one is logged and the current one kept. */
-int wdn__sc_certs_watch_start(struct wdn_sidecar *sc);
-void wdn__sc_certs_watch_stop(struct wdn_sidecar *sc);
-/**
- * Installs new contexts (taking both): new connections to the internal listener get srv (the
- * old certificate's connections retire after their next response), new peer connections cli.
- * Main loop only. 0, or an error (logged with what) and the contexts freed, the current ones
- * kept.
- */
-int wdn__sc_tls_install(struct wdn_sidecar *sc, struct wdn_tls_ctx *srv, struct wdn_tls_ctx *cli,
-                        const char *what);
+int wdn__sc_identity_load(struct wdn_sidecar *sc, struct wdn_diag *d);
+/** On the main loop: renews the issued certificate every rotate_ms, or watches --cert-dir
+ * (inotify plus a poll) and installs a changed set that passes every check. */
+void wdn__sc_identity_start(struct wdn_sidecar *sc);
+void wdn__sc_identity_stop(struct wdn_sidecar *sc);
 
 /* ---- The daemon --------------------------------------------------------------------------- */
 
@@ -208,12 +201,12 @@ struct wdn_sidecar {
     int cert_expiry_warned;                             /* 1: soon, 2: expired (logged once) */
     uv_fs_event_t cert_event;
     uv_timer_t cert_poll, cert_debounce;
-    bool cert_watching;
     pthread_mutex_t tls_mu;
     struct wdn_tls_ctx *tls_server;
     struct wdn_tls_ctx *tls_client;
     uv_timer_t rotate;
     uint64_t rotate_ms;
+    bool identity_running; /* the rotation timer or the --cert-dir watch is on the loop */
 
     /* Listeners. */
     struct wdn__sc_listener api, internal, metrics;
@@ -244,66 +237,163 @@ struct wdn_sidecar {
     atomic_uint_fast64_t next_req_id;
 };
 
-/* ---- Handlers and forwarding -------------------------------------------------------------- */
+/* ---- The listeners (listen.c) -------------------------------------------------------------- */
 
-struct wdn__sc_fwd_info;
+/** Binds the API, internal (mTLS, sc->tls_server) and metrics listeners. 0 or an error with d
+ * naming the port that could not be bound. */
+int wdn__sc_listeners_start(struct wdn_sidecar *sc, struct wdn_diag *d);
+/** Stops every listener gracefully (returns at once); free waits for their workers. */
+void wdn__sc_listeners_stop(struct wdn_sidecar *sc);
+void wdn__sc_listeners_free(struct wdn_sidecar *sc);
+/**
+ * Installs new contexts (taking both): new connections to the internal listener get srv (the
+ * old certificate's connections retire after their next response), new peer connections cli.
+ * Main loop only. 0, or an error (logged with what) and the contexts freed, the current ones
+ * kept.
+ */
+int wdn__sc_tls_install(struct wdn_sidecar *sc, struct wdn_tls_ctx *srv, struct wdn_tls_ctx *cli,
+                        const char *what);
 
+/* ---- One request (the handlers below share it) ------------------------------------------ */
+
+/**
+ * A request being served: what replies, metrics and log lines need. Lives in the request's
+ * arena (valid until the request ends). The place for per-request state that later steps add
+ * (audit record, trace span).
+ */
+struct wdn__sc_rq {
+    struct wdn_sidecar *sc;
+    struct wdn__sc_listener *l; /* the listener it came in on (its worker's client pools) */
+    struct wdn_http_req *req;
+    int port;    /* WDN__SC_PORT_* for metrics */
+    uint64_t t0; /* arrival, monotonic ns */
+};
+
+/** A fresh request context in req's arena, or NULL when out of memory. */
+struct wdn__sc_rq *wdn__sc_rq_new(struct wdn__sc_listener *l, struct wdn_http_req *req);
+/** A number for log lines (increasing per sidecar). */
+uint64_t wdn__sc_next_id(struct wdn_sidecar *sc);
+
+/* ---- Ports (api.c, peer.c, metrics.c) ------------------------------------------------------ */
+
+/** The API port: healthz, metadata, the API token, the httpPipeline, service invocation in the
+ * path and dapr-app-id forms, the MCP proxy endpoint /v1.0/mcp/<name>. */
 int wdn__sc_api_on_req(struct wdn_http_handler *self, struct wdn_http_req *req);
-int wdn__sc_internal_on_req(struct wdn_http_handler *self, struct wdn_http_req *req);
+/** The internal (mTLS) port: the caller's SPIFFE ID, access control, then the app. */
+int wdn__sc_peer_on_req(struct wdn_http_handler *self, struct wdn_http_req *req);
 int wdn__sc_metrics_on_req(struct wdn_http_handler *self, struct wdn_http_req *req);
+
+/** A caller identity read from a peer certificate's SPIFFE ID (copies of its parts). */
+struct wdn__sc_caller {
+    char buf[WDN_SPIFFE_MAX_ID_BYTES + 3]; /* the three parts, each NUL-terminated */
+    struct wdn_acl_caller acl;             /* points into buf */
+};
+/** Reads spiffe://<td>/ns/<ns>/<app-id> with the strict parser of src/pki into out. 0 or
+ * WDN_EPARSE. */
+int wdn__sc_caller_parse(struct wdn_str spiffe_id, struct wdn__sc_caller *out);
+
+/* ---- Invocation (invoke.c) ----------------------------------------------------------------- */
+
+/** Splits "/v1.0/invoke/<id>/method/<method...>" (path) into id and method. 0 or WDN_EINVAL. */
+int wdn__sc_parse_invoke(struct wdn_str path, struct wdn_str *id, struct wdn_str *method);
+/**
+ * Sends the request to this sidecar's app: the app pipeline, the MCP guard when the path is
+ * the guarded MCP endpoint, then the app channel. caller is the verified (or, for
+ * self-invocation, own) app ID; ingress holds the httpPipeline's edits when the request came in
+ * on the API port. Answers every failure itself.
+ */
+void wdn__sc_invoke_app(struct wdn__sc_rq *rq, struct wdn__sc_cfg *cfg, const char *caller,
+                        struct wdn_str method, struct wdn_str traceparent,
+                        const struct wdn_pipeline_out *ingress);
+/** Sends the request to app_id's sidecar over mTLS. Answers every failure itself. */
+void wdn__sc_invoke_remote(struct wdn__sc_rq *rq, const char *app_id, struct wdn_str method,
+                           const struct wdn_pipeline_out *ingress);
+/** Runs pipeline p (NULL passes) on the request; when it refuses, answers (with the one log
+ * line per decision and the failure metrics) and returns false. which names it in the log. */
+bool wdn__sc_pipeline_pass(struct wdn__sc_rq *rq, const struct wdn_pipeline *p, const char *which,
+                           bool want_auth, struct wdn_pipeline_out *po);
+/** A fresh W3C traceparent (version 00, sampled) in the request's arena. */
+struct wdn_str wdn__sc_new_traceparent(struct wdn_http_req *req);
+/** The per-worker client pools of the listener (on_worker_start/stop). */
 int wdn__sc_worker_start(struct wdn_http_handler *self, struct wdn_http_worker *w);
 void wdn__sc_worker_stop(struct wdn_http_handler *self, struct wdn_http_worker *w);
 
+/* ---- The MCP guard (mcp.c) ----------------------------------------------------------------- */
+
+struct wdn__sc_fwd;
+
 /**
- * The MCP tool policy on a request to the guarded path: reads the JSON-RPC body, answers 404 to
- * a caller without any grant and 403 to a tools/call of a tool not granted, else forwards
- * (wdn__sc_forward_body). Takes the request; takes its own reference on cfg.
+ * The MCP tool policy on a request to the guarded path: a caller without any grant gets 404;
+ * the body is read in full and parsed with src/mcp's JSON-RPC parser; a tools/call of a tool
+ * not granted gets 403; else the checked bytes are forwarded (fwd's target and headers, with
+ * the tools/list answer filtered). Takes its own reference on cfg. Answers every failure.
  */
-void wdn__sc_mcp_check(struct wdn_sidecar *sc, struct wdn_http_req *req, struct wdn__sc_cfg *cfg,
-                       const char *caller, const struct wdn_pipeline_out *auth,
-                       struct wdn_http_pool *pool, struct wdn_str target,
-                       const struct wdn_http_hdrs *h, const struct wdn__sc_fwd_info *info);
+void wdn__sc_mcp_check(struct wdn__sc_rq *rq, struct wdn__sc_cfg *cfg, const char *caller,
+                       const struct wdn_pipeline_out *auth, const struct wdn__sc_fwd *fwd);
 
-/** Answers with Dapr's error JSON {"errorCode":code,"message":msg} and records metrics. */
-void wdn__sc_error(struct wdn_sidecar *sc, struct wdn_http_req *req, int port, uint64_t t0,
-                   int status, const char *code, const char *msg);
-/** Answers in one call and records metrics. */
-void wdn__sc_respond(struct wdn_sidecar *sc, struct wdn_http_req *req, int port, uint64_t t0,
-                     int status, const struct wdn_http_header *h, size_t n, struct wdn_str body);
-
-/** What a forwarded request needs besides the request: where errors name, how to count. */
-struct wdn__sc_fwd_info {
-    int port;           /* WDN__SC_PORT_* for metrics */
-    uint64_t t0;        /* start, monotonic ns */
-    const char *app_id; /* the target app ID, for error messages (arena string) */
-    bool to_app;        /* app channel (true) or peer sidecar (false) */
+/** What the guard decided about a request body (wdn__sc_mcp_decide). */
+struct wdn__sc_mcp_verdict {
+    int status;         /* 0: forward; else answer with status, content type JSON, body */
+    bool lists;         /* a tools/list is among the messages: filter its answer */
+    char tool[256];     /* the tool refused or the last one allowed ("" when none) */
+    const char *reason; /* why it was refused (static), or NULL */
 };
+/**
+ * Decides a request body (len 0: nothing to check) for caller with auth: answers (in body_out)
+ * a JSON-RPC error with status 400 for bytes src/mcp's parser refuses and 403 for a tools/call
+ * of a tool not granted. 0, or WDN_ENOMEM.
+ */
+int wdn__sc_mcp_decide(const struct wdn_tool_policy *p, const char *caller,
+                       const struct wdn_tool_auth *auth, struct wdn_str body,
+                       struct wdn__sc_mcp_verdict *v, struct wdn_buf *body_out);
+/**
+ * Filters the tools of every result in an answer (application/json, or text/event-stream
+ * parsed with src/mcp's SSE parser) to those granted to caller. Appends the rewritten body to
+ * out and returns 0; 1 when nothing needed a change (send the body as it is); WDN_EPARSE or
+ * WDN_ELIMIT when the answer cannot be read (refused: never passed on unfiltered).
+ */
+int wdn__sc_mcp_filter(const struct wdn_tool_policy *p, const char *caller,
+                       const struct wdn_tool_auth *auth, struct wdn_str content_type,
+                       struct wdn_str body, struct wdn_buf *out);
 
-/**
- * Forwards req to pool with headers h and target (both in the request's arena), streaming
- * both ways; failures before the response head are answered in Dapr's shape. Takes ownership
- * of the request on 0; on error the request is still the caller's.
- */
-int wdn__sc_forward(struct wdn_sidecar *sc, struct wdn_http_req *req, struct wdn_http_pool *pool,
-                    struct wdn_str target, const struct wdn_http_hdrs *h,
-                    const struct wdn__sc_fwd_info *info);
-/**
- * A rewrite of a whole 200 response (the MCP tools/list filter): transform gets the content
- * type and the buffered body and appends a replacement to out (return 0), or returns non-zero to
- * send the body unchanged. done is always called once when the forward ends.
- */
-struct wdn__sc_xform {
+/* ---- Forwarding (forward.c: hook functions on http/proxy.c) ---------------------------- */
+
+/** Where and what to forward. Everything is borrowed until the request ends. */
+struct wdn__sc_fwd {
+    struct wdn_http_pool *pool;
+    struct wdn_str target;
+    const struct wdn_http_hdrs *headers;
+    const char *app_id;         /* the target app ID, for error messages (arena string) */
+    bool to_app;                /* app channel (true) or peer sidecar (false) */
+    const struct wdn_str *body; /* read in advance (the MCP guard), or NULL to stream it */
+    /* A rewrite of the whole 200 answer (the MCP tools/list filter), or NULL: appends to out
+     * and returns 0, 1 to send the body unchanged, < 0 to answer 502. done is called once when
+     * the forward ends (also when wdn__sc_forward fails). */
     int (*transform)(void *ud, struct wdn_str content_type, struct wdn_str body,
                      struct wdn_buf *out);
     void (*done)(void *ud);
     void *ud;
 };
 
-/** The same with a request body already read in full (borrowed until the call returns) and an
- * optional response rewrite (borrowed until done). */
-int wdn__sc_forward_body(struct wdn_sidecar *sc, struct wdn_http_req *req,
-                         struct wdn_http_pool *pool, struct wdn_str target,
-                         const struct wdn_http_hdrs *h, const struct wdn__sc_fwd_info *info,
-                         struct wdn_str body, const struct wdn__sc_xform *xf);
+/**
+ * Forwards rq's request as fwd says, streaming both ways (http/proxy.c), with failures
+ * answered in Dapr's shape and every outcome counted. 0 when the request was taken; else an
+ * error, the request still the caller's (done was called).
+ */
+int wdn__sc_forward(struct wdn__sc_rq *rq, const struct wdn__sc_fwd *fwd);
+
+/* ---- Replies (reply.c) --------------------------------------------------------------------- */
+
+/** Answers in one call and records metrics. */
+void wdn__sc_respond(struct wdn__sc_rq *rq, int status, const struct wdn_http_header *h, size_t n,
+                     struct wdn_str body);
+/** Answers with Dapr's error JSON {"errorCode":code,"message":msg} and records metrics. */
+void wdn__sc_error(struct wdn__sc_rq *rq, int status, const char *code, const char *msg);
+/** Answers text/plain (utf-8) with text and records metrics. */
+void wdn__sc_plain(struct wdn__sc_rq *rq, int status, const char *text);
+/** Appends Dapr's error JSON to out. 0 or WDN_ENOMEM/WDN_ELIMIT. */
+int wdn__sc_error_json(struct wdn_buf *out, const char *code, const char *msg);
+/** The Content-Type headers of JSON and plain-text answers (static). */
+extern const struct wdn_http_header wdn__sc_json_ct, wdn__sc_plain_ct;
 
 #endif

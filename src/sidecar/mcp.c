@@ -1,33 +1,103 @@
 /* The MCP tool policy (kind MCPServer) at the app's sidecar: requests to the guarded MCP
- * endpoint are read in full (JSON-RPC, at most WDN_JSONRPC_MAX_BYTES), every tools/call in them
- * is checked against the policy for the verified caller and the token's scopes and claims, and
- * only then forwarded. A caller without any grant gets 404 (it cannot tell the endpoint
- * exists); an ungranted tool gets 403 with a JSON-RPC error. The body the app receives is the
- * bytes that were checked. When the request lists tools, the app's 200 answer (JSON or an SSE
- * stream) is buffered and every result.tools array in it filtered to the granted tools. */
-#include <jansson.h>
+ * endpoint are read in full (at most WDN_JSONRPC_MAX_BYTES) and parsed with src/mcp's JSON-RPC
+ * parser (the fuzzed one the MCP server uses), every tools/call in them is checked against the
+ * policy for the verified caller and the token's scopes and claims, and only then forwarded. A
+ * caller without any grant gets 404 (it cannot tell the endpoint exists); an ungranted tool
+ * gets 403 with a JSON-RPC error; bytes the parser refuses get 400. The body the app receives is
+ * the bytes that were checked. When the request lists tools, the app's 200 answer (JSON, or an
+ * SSE stream read with src/mcp's SSE parser) is buffered and every result.tools array in it
+ * filtered to the granted tools; an answer that cannot be read is refused, never passed on
+ * unfiltered. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/error.h"
 #include "base/log.h"
+#include "mcp/sse.h"
 #include "sidecar/internal.h"
+#include "warden/mcp.h"
 
-struct mcp_ctx {
-    struct wdn_sidecar *sc;
-    struct wdn__sc_cfg *cfg; /* one reference, released when done */
+/* ---- The decision on a request body ------------------------------------------------------ */
+
+/* The JSON-RPC error answer for id (may be NULL) into out. */
+static int jsonrpc_error(struct wdn_buf *out, json_t *id, int code, const char *msg)
+{
+    json_t *e = wdn_jsonrpc_make_error(id, code, msg, NULL);
+    char *s = e ? json_dumps(e, JSON_COMPACT) : NULL;
+    int rc = s ? wdn_buf_append_cstr(out, s) : WDN_ENOMEM;
+
+    free(s);
+    json_decref(e);
+    return rc;
+}
+
+int wdn__sc_mcp_decide(const struct wdn_tool_policy *p, const char *caller,
+                       const struct wdn_tool_auth *auth, struct wdn_str body,
+                       struct wdn__sc_mcp_verdict *v, struct wdn_buf *body_out)
+{
+    struct wdn_jsonrpc_fault fault;
+    json_t *root = NULL;
+    size_t n;
+    int rc = 0;
+
+    memset(v, 0, sizeof(*v));
+    if (body.len == 0)
+        return 0; /* nothing the app could run (a GET stream, a DELETE) */
+    if (wdn_jsonrpc_parse(body.p, body.len, &root, &fault) != 0) {
+        /* The sidecar cannot tell what it would let through, so it refuses. */
+        v->status = 400;
+        v->reason = "the body is not JSON-RPC";
+        return jsonrpc_error(body_out, NULL, fault.code, fault.message);
+    }
+    n = json_is_array(root) ? json_array_size(root) : 1;
+    for (size_t i = 0; i < n && v->status == 0; i++) {
+        json_t *el = json_is_array(root) ? json_array_get(root, i) : root;
+        struct wdn_tool_decision dec;
+        struct wdn_jsonrpc_msg m;
+        const char *tool;
+        char msg[512];
+
+        if (wdn_jsonrpc_classify(el, &m, &fault) != 0) {
+            /* A message the MCP server would refuse too, but a laxer app might run. */
+            v->status = 400;
+            v->reason = "an invalid JSON-RPC message";
+            rc = jsonrpc_error(body_out, fault.id, fault.code, fault.message);
+            break;
+        }
+        if (m.kind != WDN_JSONRPC_REQUEST && m.kind != WDN_JSONRPC_NOTIFICATION)
+            continue;
+        if (strcmp(m.method, "tools/list") == 0)
+            v->lists = true;
+        if (strcmp(m.method, "tools/call") != 0)
+            continue;
+        tool = json_string_value(json_object_get(m.params, "name"));
+        if (tool == NULL)
+            tool = "";
+        wdn_fmt(v->tool, sizeof(v->tool), "%s", tool);
+        wdn_tool_policy_eval(p, caller, tool, auth, &dec);
+        if (!dec.allowed) {
+            v->status = 403;
+            v->reason = dec.reason;
+            wdn_fmt(msg, sizeof(msg), "access denied: tool '%s' is not granted to '%s'", tool,
+                    caller);
+            rc = jsonrpc_error(body_out, m.id, -32003, msg);
+        }
+    }
+    json_decref(root);
+    return rc;
+}
+
+/* ---- Filtering the tools/list answer ----------------------------------------------------- */
+
+struct filter {
+    const struct wdn_tool_policy *p;
     const char *caller;
-    struct wdn_tool_auth auth;
-    struct wdn_http_pool *pool;
-    struct wdn_str target;
-    struct wdn_http_hdrs *h;
-    struct wdn__sc_fwd_info info;
-    struct wdn__sc_xform xf;
+    const struct wdn_tool_auth *auth;
 };
 
-/* Drops the tools the caller may not use from every result.tools array of a JSON-RPC
- * response (or batch). Returns true when something was removed. */
-static bool filter_doc(struct mcp_ctx *m, json_t *doc)
+/* Drops the tools the caller may not use from every result.tools array of a JSON-RPC message
+ * (or batch). Returns true when something was removed. */
+static bool filter_doc(const struct filter *f, json_t *doc)
 {
     bool changed = false;
 
@@ -35,7 +105,7 @@ static bool filter_doc(struct mcp_ctx *m, json_t *doc)
         size_t i;
         json_t *e;
         json_array_foreach (doc, i, e)
-            changed |= filter_doc(m, e);
+            changed |= filter_doc(f, e);
         return changed;
     }
     json_t *tools = json_object_get(json_object_get(doc, "result"), "tools");
@@ -49,7 +119,7 @@ static bool filter_doc(struct mcp_ctx *m, json_t *doc)
             const char *nm = json_string_value(json_object_get(json_array_get(tools, i), "name"));
             names[i] = nm ? nm : "";
         }
-        wdn_tool_policy_filter(m->cfg->mcp, m->caller, &m->auth, names, n, keep);
+        wdn_tool_policy_filter(f->p, f->caller, f->auth, names, n, keep);
         for (size_t i = n; i-- > 0;)
             if (!keep[i]) {
                 json_array_remove(tools, i);
@@ -64,247 +134,238 @@ static bool filter_doc(struct mcp_ctx *m, json_t *doc)
     return changed;
 }
 
-/* Rewrites an SSE stream event by event: data lines of each event are joined, filtered as JSON,
- * and written back as one data line; other fields (event:, id:, retry:, comments) stay. */
-static int filter_sse(struct mcp_ctx *m, struct wdn_str body, struct wdn_buf *out)
+/* Parses one JSON-RPC message (or batch) with src/mcp's parser and filters it; *changed says
+ * whether it was rewritten, in which case its compact form is appended to out. */
+static int filter_json(const struct filter *f, const char *p, size_t len, struct wdn_buf *out,
+                       bool *changed)
 {
-    const char *p = body.p, *end = body.p + body.len;
-    struct wdn_buf data, other;
-    int rc = 0;
+    json_t *root = NULL;
+    char *s = NULL;
+    int rc = wdn_jsonrpc_parse(p, len, &root, NULL);
 
-    wdn_buf_init(&data, WDN_SSE_MAX_EVENT_BYTES);
-    wdn_buf_init(&other, WDN_SSE_MAX_EVENT_BYTES);
-    while (p < end && rc == 0) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
-        struct wdn_str line = {p, len && p[len - 1] == '\r' ? len - 1 : len};
-
-        p += len + (nl ? 1 : 0);
-        if (line.len == 0) { /* end of an event */
-            if (data.len) {
-                json_t *doc = json_loadb(data.data, data.len, 0, NULL);
-                char *s = NULL;
-                if (doc && filter_doc(m, doc))
-                    s = json_dumps(doc, JSON_COMPACT);
-                rc = wdn_buf_append(out, other.data ? other.data : "", other.len);
-                if (rc == 0)
-                    rc = wdn_buf_printf(out, "data: %s\n", s ? s : wdn_buf_cstr(&data));
-                free(s);
-                json_decref(doc);
-            } else if (other.len) {
-                rc = wdn_buf_append(out, other.data, other.len);
-            }
-            if (rc == 0)
-                rc = wdn_buf_append(out, "\n", 1);
-            data.len = other.len = 0;
-        } else if (wdn_str_has_prefix(line, WDN_STR("data:"))) {
-            struct wdn_str v = {line.p + 5, line.len - 5};
-            if (v.len && v.p[0] == ' ') {
-                v.p++;
-                v.len--;
-            }
-            if (data.len)
-                rc = wdn_buf_append(&data, "\n", 1);
-            if (rc == 0)
-                rc = wdn_buf_append(&data, v.p, v.len);
-        } else {
-            rc = wdn_buf_append(&other, line.p, line.len);
-            if (rc == 0)
-                rc = wdn_buf_append(&other, "\n", 1);
-        }
+    *changed = false;
+    if (rc)
+        return rc;
+    if (filter_doc(f, root)) {
+        s = json_dumps(root, JSON_COMPACT);
+        rc = s ? wdn_buf_append_cstr(out, s) : WDN_ENOMEM;
+        *changed = true;
     }
-    if (rc == 0 && (data.len || other.len)) {
-        /* An unterminated last event: keep it as it was. */
-        rc = wdn_buf_append(out, other.data ? other.data : "", other.len);
-        if (rc == 0 && data.len)
-            rc = wdn_buf_printf(out, "data: %s\n", wdn_buf_cstr(&data));
-    }
-    wdn_buf_reset(&data);
-    wdn_buf_reset(&other);
+    free(s);
+    json_decref(root);
     return rc;
 }
+
+/* An SSE answer, rewritten event by event from what src/mcp's parser dispatches: the event
+ * type, the id and retry fields when they change, the data (filtered, or its lines as they
+ * were). Comments and an unfinished last event are dropped, as a
+ * conforming client would ignore them. */
+struct sse_rewrite {
+    const struct filter *f;
+    struct wdn__sse_parser ps;
+    struct wdn_buf *out;
+    char last_id[sizeof(((struct wdn__sse_parser *)0)->id)];
+    long last_retry;
+    bool changed;
+};
+
+static int data_lines(struct wdn_buf *out, const char *data, size_t len)
+{
+    int rc = 0;
+
+    do {
+        const char *nl = memchr(data, '\n', len);
+        size_t n = nl ? (size_t)(nl - data) : len;
+        rc = wdn_buf_printf(out, "data: %.*s\n", (int)n, data);
+        data += n + (nl ? 1 : 0);
+        len -= n + (nl ? 1 : 0);
+    } while (rc == 0 && len > 0);
+    return rc;
+}
+
+static int on_sse_event(void *ud, const char *event, const char *data, size_t len, const char *id)
+{
+    struct sse_rewrite *r = ud;
+    bool changed = false;
+    int rc = 0;
+
+    /* The type goes out even when it is the default: the parser cannot tell an explicit
+     * "message" from none, and both mean the same. */
+    rc = wdn_buf_printf(r->out, "event: %s\n", event);
+    if (rc == 0 && strcmp(id, r->last_id) != 0) {
+        rc = wdn_buf_printf(r->out, "id: %s\n", id);
+        wdn_fmt(r->last_id, sizeof(r->last_id), "%s", id);
+    }
+    if (rc == 0 && r->ps.retry_ms >= 0 && r->ps.retry_ms != r->last_retry) {
+        rc = wdn_buf_printf(r->out, "retry: %ld\n", r->ps.retry_ms);
+        r->last_retry = r->ps.retry_ms;
+    }
+    if (rc == 0 && len > 0) {
+        size_t mark = r->out->len;
+        rc = wdn_buf_append(r->out, "data: ", 6);
+        if (rc == 0)
+            rc = filter_json(r->f, data, len, r->out, &changed);
+        if (rc == 0 && changed) {
+            rc = wdn_buf_append(r->out, "\n", 1);
+            r->changed = true;
+        } else if (rc == 0) {
+            r->out->len = mark;
+            rc = data_lines(r->out, data, len);
+        }
+    } else if (rc == 0) {
+        rc = wdn_buf_append(r->out, "data:\n", 6);
+    }
+    if (rc == 0)
+        rc = wdn_buf_append(r->out, "\n", 1);
+    return rc;
+}
+
+static int filter_sse(const struct filter *f, struct wdn_str body, struct wdn_buf *out)
+{
+    struct sse_rewrite r = {.f = f, .out = out, .last_retry = -1};
+    int rc;
+
+    wdn__sse_init(&r.ps, WDN_SSE_MAX_EVENT_BYTES);
+    rc = wdn__sse_feed(&r.ps, body.p, body.len, on_sse_event, &r);
+    /* An id or retry announced after the last event still counts for a reconnection. */
+    if (rc == 0 && strcmp(r.ps.id, r.last_id) != 0)
+        rc = wdn_buf_printf(out, "id: %s\n\n", r.ps.id);
+    if (rc == 0 && r.ps.retry_ms >= 0 && r.ps.retry_ms != r.last_retry)
+        rc = wdn_buf_printf(out, "retry: %ld\n\n", r.ps.retry_ms);
+    wdn__sse_reset(&r.ps);
+    if (rc == 0 && !r.changed)
+        rc = 1;
+    return rc;
+}
+
+int wdn__sc_mcp_filter(const struct wdn_tool_policy *p, const char *caller,
+                       const struct wdn_tool_auth *auth, struct wdn_str content_type,
+                       struct wdn_str body, struct wdn_buf *out)
+{
+    struct filter f = {.p = p, .caller = caller, .auth = auth};
+    bool changed;
+    int rc;
+
+    if (body.len == 0)
+        return 1;
+    if (wdn_str_has_prefix(content_type, WDN_STR("text/event-stream")))
+        return filter_sse(&f, body, out);
+    rc = filter_json(&f, body.p, body.len, out, &changed);
+    if (rc == 0 && !changed)
+        rc = 1;
+    return rc;
+}
+
+/* ---- On a request ------------------------------------------------------------------------ */
+
+struct mcp_ctx {
+    struct wdn__sc_rq *rq;
+    struct wdn__sc_cfg *cfg; /* one reference, released when done */
+    const char *caller;
+    struct wdn_tool_auth auth;
+    struct wdn__sc_fwd fwd;
+    struct wdn_str body;
+};
 
 static int transform(void *ud, struct wdn_str ctype, struct wdn_str body, struct wdn_buf *out)
 {
     struct mcp_ctx *m = ud;
-    json_t *doc;
-    char *s;
-    int rc = WDN_EINVAL;
+    int rc = wdn__sc_mcp_filter(m->cfg->mcp, m->caller, &m->auth, ctype, body, out);
 
-    if (wdn_str_has_prefix(ctype, WDN_STR("text/event-stream")))
-        return filter_sse(m, body, out);
-    doc = json_loadb(body.p, body.len, 0, NULL);
-    if (doc == NULL)
-        return WDN_EINVAL;
-    if (filter_doc(m, doc) && (s = json_dumps(doc, JSON_COMPACT)) != NULL) {
-        rc = wdn_buf_append_cstr(out, s);
-        free(s);
-    }
-    json_decref(doc);
+    if (rc < 0)
+        wdn_log_warn("mcpserver=%s the tools/list answer could not be read (%s): refused",
+                     m->cfg->mcp_name, wdn_errname(rc));
     return rc;
 }
 
-static void xform_done(void *ud)
+static void release(void *ud)
 {
     struct mcp_ctx *m = ud;
     wdn__sc_cfg_release(m->cfg);
     m->cfg = NULL;
 }
 
-static const struct wdn_http_header json_ct = {{"Content-Type", 12}, {"application/json", 16}};
-static const struct wdn_http_header plain_ct = {{"Content-Type", 12},
-                                                {"text/plain; charset=utf-8", 25}};
-
-/* Checks one JSON-RPC message; on a denied tools/call fills *tool and returns false. */
-static bool message_allowed(struct mcp_ctx *m, json_t *msg, const char **tool, const char **why,
-                            bool *lists)
-{
-    struct wdn_tool_decision dec;
-    const char *method;
-    json_t *name;
-
-    if (!json_is_object(msg))
-        return true; /* the app answers malformed messages itself */
-    method = json_string_value(json_object_get(msg, "method"));
-    if (method && strcmp(method, "tools/list") == 0)
-        *lists = true;
-    if (method == NULL || strcmp(method, "tools/call") != 0)
-        return true;
-    name = json_object_get(json_object_get(msg, "params"), "name");
-    *tool = json_is_string(name) ? json_string_value(name) : "";
-    if (wdn_tool_policy_eval(m->cfg->mcp, m->caller, *tool, &m->auth, &dec) != 0)
-        return false;
-    *why = dec.reason;
-    return dec.allowed;
-}
-
-static void deny_tool(struct mcp_ctx *m, struct wdn_http_req *req, json_t *id, const char *tool)
-{
-    char msg[512];
-    json_t *o;
-    char *s;
-
-    wdn_fmt(msg, sizeof(msg), "access denied: tool '%s' is not granted to '%s'", tool, m->caller);
-    o = json_pack("{s:s, s:O?, s:{s:i, s:s}}", "jsonrpc", "2.0", "id", id, "error", "code", -32003,
-                  "message", msg);
-    s = o ? json_dumps(o, JSON_COMPACT) : NULL;
-    wdn__sc_respond(m->sc, req, m->info.port, m->info.t0, 403, &json_ct, 1,
-                    s ? wdn_str_from_cstr(s) : WDN_STR("{}"));
-    free(s);
-    json_decref(o);
-}
-
 static void on_body(struct wdn_http_req *req, int status, struct wdn_str body, void *ud)
 {
     struct mcp_ctx *m = ud;
-    json_error_t jerr;
-    json_t *doc = NULL;
-    const char *tool = NULL, *why = NULL;
-    json_t *denied_id = NULL;
-    bool ok = true, lists = false;
+    struct wdn__sc_mcp_verdict v;
+    struct wdn_buf answer;
     int rc;
 
+    wdn_buf_init(&answer, WDN_HTTP_MAX_LINE_BYTES);
     if (status < 0) {
-        if (status == WDN_ECLOSED) {
+        if (status == WDN_ECLOSED)
             wdn_http_resp_end(req);
-        } else {
-            wdn__sc_error(m->sc, req, m->info.port, m->info.t0, status == WDN_ELIMIT ? 413 : 400,
-                          "ERR_DIRECT_INVOKE",
+        else
+            wdn__sc_error(m->rq, status == WDN_ELIMIT ? 413 : 400, "ERR_DIRECT_INVOKE",
                           status == WDN_ELIMIT ? "request body too large" : "bad request body");
-        }
         goto out;
     }
-    if (body.len > 0) {
-        doc = json_loadb(body.p, body.len, JSON_REJECT_DUPLICATES, &jerr);
-        if (doc == NULL) {
-            /* Unparseable: the sidecar cannot tell what it would let through, so it refuses. */
-            wdn__sc_respond(m->sc, req, m->info.port, m->info.t0, 400, &json_ct, 1,
-                            WDN_STR("{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32700,"
-                                    "\"message\":\"Parse error\"}}"));
-            goto out;
-        }
-        if (json_is_array(doc)) {
-            size_t i;
-            json_t *e;
-            json_array_foreach (doc, i, e) {
-                if (!message_allowed(m, e, &tool, &why, &lists)) {
-                    ok = false;
-                    denied_id = json_object_get(e, "id");
-                    break;
-                }
-            }
-        } else if (!message_allowed(m, doc, &tool, &why, &lists)) {
-            ok = false;
-            denied_id = json_object_get(doc, "id");
-        }
-    }
-    if (!ok) {
-        wdn_log_info("decision=deny mcpserver=%s caller=%s tool=\"%s\" reason=\"%s\" status=403",
-                     m->cfg->mcp_name, m->caller, tool ? tool : "", why ? why : "-");
-        deny_tool(m, req, denied_id, tool ? tool : "");
+    if (wdn__sc_mcp_decide(m->cfg->mcp, m->caller, &m->auth, body, &v, &answer) != 0) {
+        wdn__sc_error(m->rq, 500, "ERR_DIRECT_INVOKE", "out of memory");
         goto out;
     }
-    if (tool)
+    if (v.status) {
+        if (v.status == 403)
+            wdn_log_info("decision=deny mcpserver=%s caller=%s tool=\"%s\" reason=\"%s\" "
+                         "status=403",
+                         m->cfg->mcp_name, m->caller, v.tool, v.reason ? v.reason : "-");
+        wdn__sc_respond(m->rq, v.status, &wdn__sc_json_ct, 1, wdn_buf_str(&answer));
+        goto out;
+    }
+    if (v.tool[0])
         wdn_log_debug("decision=allow mcpserver=%s caller=%s tool=\"%s\"", m->cfg->mcp_name,
-                      m->caller, tool);
-    m->xf = (struct wdn__sc_xform){.transform = transform, .done = xform_done, .ud = m};
-    rc = wdn__sc_forward_body(m->sc, req, m->pool, m->target, m->h, &m->info, body,
-                              lists ? &m->xf : NULL);
-    if (rc)
-        wdn__sc_error(m->sc, req, m->info.port, m->info.t0, 500, "ERR_DIRECT_INVOKE",
-                      "failed to invoke: the request could not be forwarded");
-    if (rc == 0 && lists) {
+                      m->caller, v.tool);
+    m->body = body;
+    m->fwd.body = &m->body;
+    if (v.lists) {
         /* The rewrite holds the configuration until the response is done. */
-        json_decref(doc);
-        return;
+        m->fwd.transform = transform;
+        m->fwd.done = release;
+        m->fwd.ud = m;
     }
+    rc = wdn__sc_forward(m->rq, &m->fwd);
+    if (rc)
+        wdn__sc_error(m->rq, 500, "ERR_DIRECT_INVOKE",
+                      "failed to invoke: the request could not be forwarded");
+    wdn_buf_reset(&answer);
+    if (v.lists)
+        return; /* done released the configuration, or will */
+    wdn__sc_cfg_release(m->cfg);
+    return;
 out:
-    json_decref(doc);
+    wdn_buf_reset(&answer);
     wdn__sc_cfg_release(m->cfg);
 }
 
-void wdn__sc_mcp_check(struct wdn_sidecar *sc, struct wdn_http_req *req, struct wdn__sc_cfg *cfg,
-                       const char *caller, const struct wdn_pipeline_out *auth,
-                       struct wdn_http_pool *pool, struct wdn_str target,
-                       const struct wdn_http_hdrs *h, const struct wdn__sc_fwd_info *info)
+void wdn__sc_mcp_check(struct wdn__sc_rq *rq, struct wdn__sc_cfg *cfg, const char *caller,
+                       const struct wdn_pipeline_out *auth, const struct wdn__sc_fwd *fwd)
 {
-    struct wdn_arena *a = wdn_http_req_arena(req);
-    struct mcp_ctx *m = wdn_arena_calloc(a, sizeof(*m));
-    struct wdn_tool_claim *claims = NULL;
+    struct mcp_ctx *m = wdn_arena_calloc(wdn_http_req_arena(rq->req), sizeof(*m));
 
-    if (m == NULL || (m->h = wdn_arena_alloc(a, sizeof(*m->h))) == NULL ||
-        (auth->n_claims &&
-         (claims = wdn_arena_alloc(a, auth->n_claims * sizeof(*claims))) == NULL)) {
-        wdn__sc_error(sc, req, info->port, info->t0, 500, "ERR_DIRECT_INVOKE", "out of memory");
+    if (m == NULL) {
+        wdn__sc_error(rq, 500, "ERR_DIRECT_INVOKE", "out of memory");
         return;
     }
-    m->sc = sc;
+    m->rq = rq;
     m->cfg = cfg;
     atomic_fetch_add(&cfg->refs, 1);
     m->caller = caller;
-    m->pool = pool;
-    m->target = target;
-    *m->h = *h;
-    m->info = *info;
-    for (size_t i = 0; i < auth->n_claims; i++) {
-        claims[i].name = auth->claims[i].name;
-        claims[i].value = auth->claims[i].value;
-    }
+    m->fwd = *fwd;
+    /* The pipeline's scopes and claims are the policy's types: no conversion. */
     m->auth.scopes = (const char *const *)auth->scopes;
     m->auth.n_scopes = auth->n_scopes;
-    m->auth.claims = claims;
+    m->auth.claims = auth->claims;
     m->auth.n_claims = auth->n_claims;
     if (!wdn_tool_policy_has_grant(cfg->mcp, caller, &m->auth)) {
         wdn_log_info("decision=deny mcpserver=%s caller=%s reason=no_grant status=404",
                      cfg->mcp_name, caller);
-        wdn__sc_respond(sc, req, info->port, info->t0, 404, &plain_ct, 1,
-                        WDN_STR("404 page not found\n"));
+        wdn__sc_plain(rq, 404, "404 page not found\n");
         wdn__sc_cfg_release(cfg);
         return;
     }
-    if (wdn_http_req_read_all(req, WDN_JSONRPC_MAX_BYTES, on_body, m) != 0) {
-        wdn__sc_error(sc, req, info->port, info->t0, 500, "ERR_DIRECT_INVOKE",
-                      "failed to read the request body");
+    if (wdn_http_req_read_all(rq->req, WDN_JSONRPC_MAX_BYTES, on_body, m) != 0) {
+        wdn__sc_error(rq, 500, "ERR_DIRECT_INVOKE", "failed to read the request body");
         wdn__sc_cfg_release(cfg);
     }
 }

@@ -1,6 +1,6 @@
-/* The sidecar's life: options, the project CA and this app's workload certificate, the three
- * listeners (API, mTLS internal, metrics), registration for name resolution, the main loop
- * (signals, file watches, housekeeping) and a clean shutdown. */
+/* The sidecar's life: options, the first configuration and workload identity, the listeners,
+ * registration for name resolution, the main loop (signals, file watches, certificate
+ * rotation, housekeeping) and a clean shutdown. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -22,124 +22,6 @@
 static char *dup_or_null(const char *s)
 {
     return s ? strdup(s) : NULL;
-}
-
-/* mkdir -p with mode 0700. */
-static int mkdirs(const char *path)
-{
-    char buf[WDN_RES_MAX_PATH];
-    size_t n = strlen(path);
-
-    if (n == 0 || n >= sizeof(buf))
-        return WDN_EINVAL;
-    memcpy(buf, path, n + 1);
-    for (size_t i = 1; i <= n; i++) {
-        if (buf[i] == '/' || buf[i] == '\0') {
-            char c = buf[i];
-            buf[i] = '\0';
-            if (mkdir(buf, 0700) != 0 && errno != EEXIST)
-                return WDN_EIO;
-            buf[i] = c;
-        }
-    }
-    return 0;
-}
-
-/* The CA folder and an exclusive lock around "load, or create and save" so that two sidecars
- * starting together end up with one CA. Project mode: <project>/ca under the project lock.
- * Files mode: --ca-dir, else $WARDEN_HOME/ca, locked with <dir>/.lock. */
-static int load_or_create_ca(struct wdn_sidecar *sc, const char *ca_dir, struct wdn_pki_cert **out,
-                             struct wdn_diag *d)
-{
-    char dir[WDN_RES_MAX_PATH], crt[WDN_RES_MAX_PATH + 16], lockp[WDN_RES_MAX_PATH + 16];
-    int lockfd = -1, rc;
-
-    *out = NULL;
-    if (sc->project) {
-        rc = wdn_project_path(dir, sizeof(dir), sc->project, "ca");
-        if (rc == 0)
-            rc = wdn_project_lock(sc->project, &lockfd);
-        if (rc)
-            return wdn_diag_set(d, rc, "cannot lock project %s: %s", sc->project, wdn_strerror(rc));
-    } else {
-        if (ca_dir)
-            rc = wdn_fmt(dir, sizeof(dir), "%s", ca_dir);
-        else if ((rc = wdn_project_home(dir, sizeof(dir) - 4)) == 0)
-            strcat(dir, "/ca");
-        if (rc == 0)
-            rc = mkdirs(dir);
-        if (rc == 0)
-            rc = wdn_fmt(lockp, sizeof(lockp), "%s/.lock", dir);
-        if (rc)
-            return wdn_diag_set(d, rc, "cannot create the CA folder %s", dir);
-        lockfd = open(lockp, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-        if (lockfd < 0 || flock(lockfd, LOCK_EX) != 0) {
-            if (lockfd >= 0)
-                close(lockfd);
-            return wdn_diag_set(d, WDN_EIO, "cannot lock %s: %s", lockp, strerror(errno));
-        }
-    }
-    wdn_fmt(crt, sizeof(crt), "%s/" WDN_PKI_CA_CERT_FILE, dir);
-    if (access(crt, F_OK) == 0) {
-        *out = wdn_pki_ca_load(dir, d);
-    } else {
-        *out = wdn_pki_ca_create(sc->project ? sc->project : "local", d);
-        if (*out && wdn_pki_ca_save(*out, dir, d) != 0) {
-            wdn_pki_cert_free(*out);
-            *out = NULL;
-        }
-        if (*out)
-            wdn_log_info("created the CA in %s", dir);
-    }
-    if (sc->project)
-        wdn_project_unlock(lockfd);
-    else
-        close(lockfd);
-    return *out ? 0 : (d && d->code ? d->code : WDN_ECONFIG);
-}
-
-/* A fresh workload certificate from the CA (read from disk each time, so the CA key is not
- * kept in memory) and the server and client contexts built on it. */
-static int make_tls(struct wdn_sidecar *sc, struct wdn_tls_ctx **srv, struct wdn_tls_ctx **cli,
-                    struct wdn_diag *d)
-{
-    struct wdn_pki_cert *ca = NULL, *wl = NULL;
-    struct wdn_pki_workload_opts wo = {
-        .app_id = sc->app_id, .trust_domain = sc->trust_domain, .ns = sc->ns};
-    int rc;
-
-    *srv = *cli = NULL;
-    if (sc->cert_dir)
-        return wdn__sc_certs_load(sc, srv, cli, sc->cert_digest, d);
-    rc = load_or_create_ca(sc, sc->ca_dir, &ca, d);
-    if (rc)
-        goto out;
-    wl = wdn_pki_issue_workload(ca, &wo, d);
-    if (wl == NULL) {
-        rc = WDN_ECONFIG;
-        goto out;
-    }
-    struct wdn_tls_config sconf = {.server = true,
-                                   .cert = wl->cert,
-                                   .key = wl->key,
-                                   .ca = ca->cert,
-                                   .verify = WDN_TLS_VERIFY_REQUIRED};
-    struct wdn_tls_config cconf = {.server = false,
-                                   .cert = wl->cert,
-                                   .key = wl->key,
-                                   .ca = ca->cert,
-                                   .verify = WDN_TLS_VERIFY_REQUIRED};
-    *srv = wdn_tls_ctx_new(&sconf, d);
-    *cli = *srv ? wdn_tls_ctx_new(&cconf, d) : NULL;
-    rc = *cli ? 0 : WDN_ETLS;
-    if (rc) {
-        wdn_tls_ctx_free(*srv);
-        *srv = NULL;
-    }
-out:
-    wdn_pki_cert_free(wl);
-    wdn_pki_cert_free(ca);
-    return rc;
 }
 
 int wdn_sidecar_new(const struct wdn_sidecar_opts *o, struct wdn_sidecar **out, struct wdn_diag *d)
@@ -246,7 +128,7 @@ int wdn_sidecar_new(const struct wdn_sidecar_opts *o, struct wdn_sidecar **out, 
     cfg->generation = sc->generation = 1;
     atomic_store(&sc->m.generation, 1);
     wdn__sc_cfg_install(sc, cfg);
-    rc = make_tls(sc, &sc->tls_server, &sc->tls_client, d);
+    rc = wdn__sc_identity_load(sc, d);
     if (rc)
         goto out;
     *out = sc;
@@ -267,14 +149,11 @@ static void shutdown_loop(struct wdn_sidecar *sc)
     if (!sc->loop_ready)
         return;
     sc->loop_ready = false;
-    wdn_http_server_stop(sc->srv_api);
-    wdn_http_server_stop(sc->srv_internal);
-    wdn_http_server_stop(sc->srv_metrics);
+    wdn__sc_listeners_stop(sc);
     wdn__sc_watch_stop(sc);
-    wdn__sc_certs_watch_stop(sc);
+    wdn__sc_identity_stop(sc);
     wdn__sc_dns_stop(sc);
     uv_close((uv_handle_t *)&sc->housekeeping, on_closed);
-    uv_close((uv_handle_t *)&sc->rotate, on_closed);
     uv_close((uv_handle_t *)&sc->stop_async, on_closed);
     if (sc->handle_signals) {
         uv_close((uv_handle_t *)&sc->sigint, on_closed);
@@ -333,79 +212,6 @@ static void on_housekeeping(uv_timer_t *t)
     wdn_mw_registry_stats(sc->reg, log_mw, NULL);
 }
 
-static int listen_on(const char *addr, int port, char *buf, size_t cap)
-{
-    if (strchr(addr, ':'))
-        return wdn_fmt(buf, cap, "[%s]:%d", addr, port);
-    return wdn_fmt(buf, cap, "%s:%d", addr, port);
-}
-
-static int start_server(struct wdn_sidecar *sc, struct wdn__sc_listener *l, const char *addr,
-                        int port, int workers, struct wdn_tls_ctx *tls,
-                        struct wdn_http_server **srv, int *bound, const char *what,
-                        struct wdn_diag *d)
-{
-    struct wdn_http_server_config c = {
-        .handlers = l->chain, .nhandlers = 1, .workers = workers, .tls = tls};
-    char listen[128];
-    int rc;
-
-    l->chain[0] = &l->base;
-    listen_on(addr, port, listen, sizeof(listen));
-    c.listen = listen;
-    c.shutdown_grace_ms = 5000;
-    rc = wdn_http_server_start(&c, srv);
-    if (rc)
-        return wdn_diag_set(d, rc, "cannot listen on %s for the %s port: %s", listen, what,
-                            wdn_strerror(rc));
-    *bound = wdn_http_server_port(*srv);
-    return 0;
-}
-
-/* Installs new contexts: the internal listener takes the new server context for new
- * connections (it stays bound, so no connection waiting to be accepted is lost, and retires
- * the connections of the old certificate after their next response), new peer pools use the
- * new client context. On failure the current certificate stays. */
-int wdn__sc_tls_install(struct wdn_sidecar *sc, struct wdn_tls_ctx *srv_ctx,
-                        struct wdn_tls_ctx *cli_ctx, const char *what)
-{
-    int rc = wdn_http_server_set_tls(sc->srv_internal, srv_ctx);
-
-    if (rc) {
-        wdn_log_error("%s failed: %s", what, wdn_strerror(rc));
-        wdn_tls_ctx_free(srv_ctx);
-        wdn_tls_ctx_free(cli_ctx);
-        return WDN_ESTATE;
-    }
-    /* The old client context lives on in the pools and connections that hold it (a worker
-     * takes its own reference under tls_mu); the server holds its own reference to srv_ctx. */
-    pthread_mutex_lock(&sc->tls_mu);
-    wdn_tls_ctx_free(sc->tls_client);
-    wdn_tls_ctx_free(sc->tls_server);
-    sc->tls_client = cli_ctx;
-    sc->tls_server = srv_ctx;
-    pthread_mutex_unlock(&sc->tls_mu);
-    wdn_log_info("workload certificate %s app_id=%s internal_port=%d",
-                 sc->cert_dir ? "reloaded" : "rotated", sc->app_id, sc->bound_internal);
-    return 0;
-}
-
-/* Rotates the issued workload certificate (--ca-dir and project mode). On failure the current
- * certificate stays (and is retried at the next tick). */
-static void on_rotate(uv_timer_t *t)
-{
-    struct wdn_sidecar *sc = t->data;
-    struct wdn_tls_ctx *srv_ctx = NULL, *cli_ctx = NULL;
-    struct wdn_diag d;
-    char buf[1024];
-
-    if (make_tls(sc, &srv_ctx, &cli_ctx, &d) != 0) {
-        wdn_log_error("certificate rotation failed: %s", wdn_diag_format(&d, buf, sizeof(buf)));
-        return;
-    }
-    wdn__sc_tls_install(sc, srv_ctx, cli_ctx, "certificate rotation");
-}
-
 int wdn_sidecar_run(struct wdn_sidecar *sc, struct wdn_diag *d)
 {
     struct wdn_store_sidecar rec;
@@ -417,8 +223,6 @@ int wdn_sidecar_run(struct wdn_sidecar *sc, struct wdn_diag *d)
     sc->stop_async.data = sc;
     uv_timer_init(&sc->loop, &sc->housekeeping);
     sc->housekeeping.data = sc;
-    uv_timer_init(&sc->loop, &sc->rotate);
-    sc->rotate.data = sc;
     if (sc->handle_signals) {
         uv_signal_init(&sc->loop, &sc->sigint);
         uv_signal_init(&sc->loop, &sc->sigterm);
@@ -430,28 +234,8 @@ int wdn_sidecar_run(struct wdn_sidecar *sc, struct wdn_diag *d)
     rc = wdn__sc_dns_start(sc);
     if (rc)
         wdn_diag_set(d, rc, "cannot start the name resolver: %s", wdn_strerror(rc));
-
-    sc->api = (struct wdn__sc_listener){.base = {.on_req = wdn__sc_api_on_req,
-                                                 .on_worker_start = wdn__sc_worker_start,
-                                                 .on_worker_stop = wdn__sc_worker_stop},
-                                        .sc = sc,
-                                        .port_kind = WDN__SC_PORT_API};
-    sc->internal = (struct wdn__sc_listener){.base = {.on_req = wdn__sc_internal_on_req,
-                                                      .on_worker_start = wdn__sc_worker_start,
-                                                      .on_worker_stop = wdn__sc_worker_stop},
-                                             .sc = sc,
-                                             .port_kind = WDN__SC_PORT_INTERNAL};
-    sc->metrics = (struct wdn__sc_listener){.base = {.on_req = wdn__sc_metrics_on_req}, .sc = sc};
     if (rc == 0)
-        rc = start_server(sc, &sc->api, sc->listen_address, sc->http_port, sc->workers, NULL,
-                          &sc->srv_api, &sc->bound_http, "API (--http-port)", d);
-    if (rc == 0)
-        rc = start_server(sc, &sc->internal, sc->internal_address, sc->internal_port, sc->workers,
-                          sc->tls_server, &sc->srv_internal, &sc->bound_internal,
-                          "internal mTLS (--internal-port)", d);
-    if (rc == 0 && sc->metrics_port >= 0)
-        rc = start_server(sc, &sc->metrics, sc->listen_address, sc->metrics_port, 1, NULL,
-                          &sc->srv_metrics, &sc->bound_metrics, "metrics (--metrics-port)", d);
+        rc = wdn__sc_listeners_start(sc, d);
     if (rc == 0 && sc->project) {
         memset(&rec, 0, sizeof(rec));
         wdn_fmt(rec.app_id, sizeof(rec.app_id), "%s", sc->app_id);
@@ -481,19 +265,13 @@ int wdn_sidecar_run(struct wdn_sidecar *sc, struct wdn_diag *d)
                      sc->project ? sc->project : "-");
         wdn__sc_cfg_release(cfg);
         uv_timer_start(&sc->housekeeping, on_housekeeping, 200, 1000);
-        if (sc->cert_dir)
-            wdn__sc_certs_watch_start(sc);
-        else
-            uv_timer_start(&sc->rotate, on_rotate, sc->rotate_ms, sc->rotate_ms);
+        wdn__sc_identity_start(sc);
     }
     if (rc)
         shutdown_loop(sc);
     uv_run(&sc->loop, UV_RUN_DEFAULT);
 
-    wdn_http_server_free(sc->srv_api);
-    wdn_http_server_free(sc->srv_internal);
-    wdn_http_server_free(sc->srv_metrics);
-    sc->srv_api = sc->srv_internal = sc->srv_metrics = NULL;
+    wdn__sc_listeners_free(sc);
     if (sc->registered) {
         wdn_store_remove_sidecar(sc->project, sc->app_id, (long)getpid());
         sc->registered = false;

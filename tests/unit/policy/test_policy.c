@@ -324,33 +324,6 @@ static void test_tutorial_deny(void **state)
     wdn_acl_free(acl);
 }
 
-/* Dapr's TestSpiffeID, stricter about the shape. */
-static void test_spiffe(void **state)
-{
-    char buf[256];
-    struct wdn_acl_caller c;
-    const char *ok = "spiffe://mydomain/ns/mynamespace/myappid";
-
-    assert_int_equal(wdn_acl_parse_spiffe(ok, strlen(ok), buf, sizeof(buf), &c), 0);
-    assert_string_equal(c.trust_domain, "mydomain");
-    assert_string_equal(c.ns, "mynamespace");
-    assert_string_equal(c.app_id, "myappid");
-    const char *bad[] = {"abcd",
-                         "",
-                         "spiffe://mydomain/ns/myappid",
-                         "spiffe://mydomain/xx/ns/app",
-                         "spiffe://mydomain/ns/ns/app/extra",
-                         "spiffe:///ns/ns/app",
-                         "spiffe://d/ns//app",
-                         "spiffe://d/ns/n/",
-                         "http://d/ns/n/a"};
-    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        if (wdn_acl_parse_spiffe(bad[i], strlen(bad[i]), buf, sizeof(buf), &c) != WDN_EPARSE)
-            fail_msg("accepted %s", bad[i]);
-    }
-    assert_int_equal(wdn_acl_parse_spiffe(ok, strlen(ok), buf, 10, &c), WDN_EPARSE);
-}
-
 /* Dapr's TestWildcardMatch (isMatch), plus the edges of our glob. */
 static void test_glob(void **state)
 {
@@ -504,7 +477,6 @@ int main(void)
         cmocka_unit_test(test_normalize),
         cmocka_unit_test(test_refused_paths_deny),
         cmocka_unit_test(test_tutorial_deny),
-        cmocka_unit_test(test_spiffe),
         cmocka_unit_test(test_glob),
         cmocka_unit_test(test_mcp_policy),
         cmocka_unit_test(test_mcp_default_allow),

@@ -1,13 +1,20 @@
-/* Workload certificates provisioned from outside (--cert-dir): the Kubernetes TLS Secret layout
- * (tls.crt, tls.key, ca.crt) that cert-manager, its csi-driver-spiffe or any other issuer
- * writes. The sidecar holds no CA key and issues nothing; it checks that the certificate is its
- * own (the SPIFFE ID), that it chains to the trust bundle and is valid now, and reloads the set
- * when the files change, keeping the current one when a new set fails a check. */
+/* This sidecar's workload identity: its SPIFFE ID in an X.509 certificate and the mTLS
+ * contexts built on it. Two sources: the project CA (created on first use, in the project or
+ * --ca-dir), which issues a short-lived certificate renewed every rotate_ms; or a set provisioned
+ * from outside in --cert-dir (the Kubernetes TLS Secret layout: tls.crt, tls.key, ca.crt, as
+ * cert-manager or its csi-driver-spiffe write it), where the sidecar holds no CA key and issues
+ * nothing: it checks that the certificate is its own (the SPIFFE ID), chains to the trust
+ * bundle and is valid now, and reloads the set when the files change, keeping the current one
+ * when a new set fails a check. New contexts are installed by listen.c. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/bio.h>
 #include <openssl/err.h>
@@ -19,7 +26,145 @@
 #include "base/log.h"
 #include "base/str.h"
 #include "http/tls.h"
+#include "pki/pki.h"
+#include "project/project.h"
 #include "sidecar/internal.h"
+
+/* ---- Issued by the project CA ----------------------------------------------------------- */
+
+/* mkdir -p with mode 0700. */
+static int mkdirs(const char *path)
+{
+    char buf[WDN_RES_MAX_PATH];
+    size_t n = strlen(path);
+
+    if (n == 0 || n >= sizeof(buf))
+        return WDN_EINVAL;
+    memcpy(buf, path, n + 1);
+    for (size_t i = 1; i <= n; i++) {
+        if (buf[i] == '/' || buf[i] == '\0') {
+            char c = buf[i];
+            buf[i] = '\0';
+            if (mkdir(buf, 0700) != 0 && errno != EEXIST)
+                return WDN_EIO;
+            buf[i] = c;
+        }
+    }
+    return 0;
+}
+
+/* The CA folder and an exclusive lock around "load, or create and save" so that two sidecars
+ * starting together end up with one CA. Project mode: <project>/ca under the project lock.
+ * Files mode: --ca-dir, else $WARDEN_HOME/ca, locked with <dir>/.lock. */
+static int load_or_create_ca(struct wdn_sidecar *sc, const char *ca_dir, struct wdn_pki_cert **out,
+                             struct wdn_diag *d)
+{
+    char dir[WDN_RES_MAX_PATH], crt[WDN_RES_MAX_PATH + 16], lockp[WDN_RES_MAX_PATH + 16];
+    int lockfd = -1, rc;
+
+    *out = NULL;
+    if (sc->project) {
+        rc = wdn_project_path(dir, sizeof(dir), sc->project, "ca");
+        if (rc == 0)
+            rc = wdn_project_lock(sc->project, &lockfd);
+        if (rc)
+            return wdn_diag_set(d, rc, "cannot lock project %s: %s", sc->project, wdn_strerror(rc));
+    } else {
+        if (ca_dir)
+            rc = wdn_fmt(dir, sizeof(dir), "%s", ca_dir);
+        else if ((rc = wdn_project_home(dir, sizeof(dir) - 4)) == 0)
+            strcat(dir, "/ca");
+        if (rc == 0)
+            rc = mkdirs(dir);
+        if (rc == 0)
+            rc = wdn_fmt(lockp, sizeof(lockp), "%s/.lock", dir);
+        if (rc)
+            return wdn_diag_set(d, rc, "cannot create the CA folder %s", dir);
+        lockfd = open(lockp, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        if (lockfd < 0 || flock(lockfd, LOCK_EX) != 0) {
+            if (lockfd >= 0)
+                close(lockfd);
+            return wdn_diag_set(d, WDN_EIO, "cannot lock %s: %s", lockp, strerror(errno));
+        }
+    }
+    wdn_fmt(crt, sizeof(crt), "%s/" WDN_PKI_CA_CERT_FILE, dir);
+    if (access(crt, F_OK) == 0) {
+        *out = wdn_pki_ca_load(dir, d);
+    } else {
+        *out = wdn_pki_ca_create(sc->project ? sc->project : "local", d);
+        if (*out && wdn_pki_ca_save(*out, dir, d) != 0) {
+            wdn_pki_cert_free(*out);
+            *out = NULL;
+        }
+        if (*out)
+            wdn_log_info("created the CA in %s", dir);
+    }
+    if (sc->project)
+        wdn_project_unlock(lockfd);
+    else
+        close(lockfd);
+    return *out ? 0 : (d && d->code ? d->code : WDN_ECONFIG);
+}
+
+/* A fresh workload certificate from the CA (read from disk each time, so the CA key is not
+ * kept in memory) and the server and client contexts built on it. */
+static int make_tls(struct wdn_sidecar *sc, struct wdn_tls_ctx **srv, struct wdn_tls_ctx **cli,
+                    struct wdn_diag *d)
+{
+    struct wdn_pki_cert *ca = NULL, *wl = NULL;
+    struct wdn_pki_workload_opts wo = {
+        .app_id = sc->app_id, .trust_domain = sc->trust_domain, .ns = sc->ns};
+    int rc;
+
+    *srv = *cli = NULL;
+    rc = load_or_create_ca(sc, sc->ca_dir, &ca, d);
+    if (rc)
+        goto out;
+    wl = wdn_pki_issue_workload(ca, &wo, d);
+    if (wl == NULL) {
+        rc = WDN_ECONFIG;
+        goto out;
+    }
+    struct wdn_tls_config sconf = {.server = true,
+                                   .cert = wl->cert,
+                                   .key = wl->key,
+                                   .ca = ca->cert,
+                                   .verify = WDN_TLS_VERIFY_REQUIRED};
+    struct wdn_tls_config cconf = {.server = false,
+                                   .cert = wl->cert,
+                                   .key = wl->key,
+                                   .ca = ca->cert,
+                                   .verify = WDN_TLS_VERIFY_REQUIRED};
+    *srv = wdn_tls_ctx_new(&sconf, d);
+    *cli = *srv ? wdn_tls_ctx_new(&cconf, d) : NULL;
+    rc = *cli ? 0 : WDN_ETLS;
+    if (rc) {
+        wdn_tls_ctx_free(*srv);
+        *srv = NULL;
+    }
+out:
+    wdn_pki_cert_free(wl);
+    wdn_pki_cert_free(ca);
+    return rc;
+}
+
+/* Rotates the issued workload certificate (--ca-dir and project mode). On failure the current
+ * certificate stays (and is retried at the next tick). */
+static void on_rotate(uv_timer_t *t)
+{
+    struct wdn_sidecar *sc = t->data;
+    struct wdn_tls_ctx *srv_ctx = NULL, *cli_ctx = NULL;
+    struct wdn_diag d;
+    char buf[1024];
+
+    if (make_tls(sc, &srv_ctx, &cli_ctx, &d) != 0) {
+        wdn_log_error("certificate rotation failed: %s", wdn_diag_format(&d, buf, sizeof(buf)));
+        return;
+    }
+    wdn__sc_tls_install(sc, srv_ctx, cli_ctx, "certificate rotation");
+}
+
+/* ---- Provisioned in --cert-dir --------------------------------------------------------- */
 
 /* The files as read, so the checks, the digest and the contexts all see the same bytes. */
 struct cert_files {
@@ -304,13 +449,8 @@ out:
     return rc;
 }
 
-int wdn__sc_certs_load(struct wdn_sidecar *sc, struct wdn_tls_ctx **srv, struct wdn_tls_ctx **cli,
-                       unsigned char digest[32], struct wdn_diag *d)
-{
-    return load_set(sc, NULL, srv, cli, digest, &sc->cert_not_after, d);
-}
-
-/* ---- Watching ----------------------------------------------------------------------------- */
+/* ---- Watching --cert-dir
+ * ----------------------------------------------------------------------------- */
 
 /* Reads the folder again; installs the set when it differs from the current one and passes
  * every check. A set refused once is not reported again until it changes. */
@@ -388,7 +528,7 @@ static void on_cert_poll(uv_timer_t *t)
     check_expiry(t->data);
 }
 
-int wdn__sc_certs_watch_start(struct wdn_sidecar *sc)
+static void certs_watch_start(struct wdn_sidecar *sc)
 {
     int rc;
 
@@ -396,7 +536,6 @@ int wdn__sc_certs_watch_start(struct wdn_sidecar *sc)
     uv_timer_init(&sc->loop, &sc->cert_poll);
     uv_fs_event_init(&sc->loop, &sc->cert_event);
     sc->cert_debounce.data = sc->cert_poll.data = sc->cert_event.data = sc;
-    sc->cert_watching = true;
     rc = uv_fs_event_start(&sc->cert_event, on_cert_event, sc->cert_dir, 0);
     if (rc)
         wdn_log_warn("cannot watch %s (%s): it is re-read every %d s", sc->cert_dir,
@@ -404,7 +543,30 @@ int wdn__sc_certs_watch_start(struct wdn_sidecar *sc)
     /* inotify misses a folder that is itself replaced (a remount): poll as well. */
     uv_timer_start(&sc->cert_poll, on_cert_poll, WDN_SIDECAR_CERT_POLL_MS,
                    WDN_SIDECAR_CERT_POLL_MS);
-    return 0;
+}
+
+/* ---- Start and stop ----------------------------------------------------------------------- */
+
+int wdn__sc_identity_load(struct wdn_sidecar *sc, struct wdn_diag *d)
+{
+    if (sc->cert_dir)
+        return load_set(sc, NULL, &sc->tls_server, &sc->tls_client, sc->cert_digest,
+                        &sc->cert_not_after, d);
+    return make_tls(sc, &sc->tls_server, &sc->tls_client, d);
+}
+
+void wdn__sc_identity_start(struct wdn_sidecar *sc)
+{
+    if (sc->identity_running)
+        return;
+    sc->identity_running = true;
+    if (sc->cert_dir) {
+        certs_watch_start(sc);
+        return;
+    }
+    uv_timer_init(&sc->loop, &sc->rotate);
+    sc->rotate.data = sc;
+    uv_timer_start(&sc->rotate, on_rotate, sc->rotate_ms, sc->rotate_ms);
 }
 
 static void on_closed(uv_handle_t *h)
@@ -412,12 +574,16 @@ static void on_closed(uv_handle_t *h)
     (void)h;
 }
 
-void wdn__sc_certs_watch_stop(struct wdn_sidecar *sc)
+void wdn__sc_identity_stop(struct wdn_sidecar *sc)
 {
-    if (!sc->cert_watching)
+    if (!sc->identity_running)
         return;
-    sc->cert_watching = false;
-    uv_close((uv_handle_t *)&sc->cert_event, on_closed);
-    uv_close((uv_handle_t *)&sc->cert_debounce, on_closed);
-    uv_close((uv_handle_t *)&sc->cert_poll, on_closed);
+    sc->identity_running = false;
+    if (sc->cert_dir) {
+        uv_close((uv_handle_t *)&sc->cert_event, on_closed);
+        uv_close((uv_handle_t *)&sc->cert_debounce, on_closed);
+        uv_close((uv_handle_t *)&sc->cert_poll, on_closed);
+    } else {
+        uv_close((uv_handle_t *)&sc->rotate, on_closed);
+    }
 }

@@ -1,0 +1,335 @@
+/* Service invocation, after the port handlers decided who calls whom: to this sidecar's app
+ * (the app pipeline, the MCP guard on the guarded path, then the app channel) or to another
+ * app's sidecar over mTLS. Builds the forwarded request: the end-to-end headers minus what the
+ * sidecars own, the pipelines' edits, the caller and callee app IDs, trace context. */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+
+#include "base/clock.h"
+#include "base/error.h"
+#include "base/log.h"
+#include "http/tls.h"
+#include "sidecar/internal.h"
+
+static struct wdn_str dup_str(struct wdn_http_req *req, const char *s)
+{
+    char *p = wdn_arena_strdup(wdn_http_req_arena(req), wdn_str_from_cstr(s));
+    return p ? wdn_str_from_cstr(p) : (struct wdn_str){"", 0};
+}
+
+/* Trace and span IDs need to be unique, not secret: a per-thread xorshift generator seeded
+ * once from the kernel keeps the getrandom system call off the request path. */
+static uint64_t rand64(void)
+{
+    static __thread uint64_t s[2];
+
+    if (s[0] == 0 && s[1] == 0) {
+        if (getrandom(s, sizeof(s), GRND_NONBLOCK) != (ssize_t)sizeof(s) || (s[0] | s[1]) == 0) {
+            s[0] = wdn_clock_mono_ns() | 1;
+            s[1] = (uint64_t)(uintptr_t)&s ^ 0x9e3779b97f4a7c15u;
+        }
+    }
+    uint64_t x = s[0], y = s[1];
+    s[0] = y;
+    x ^= x << 23;
+    s[1] = x ^ y ^ (x >> 17) ^ (y >> 26);
+    return s[1] + y;
+}
+
+struct wdn_str wdn__sc_new_traceparent(struct wdn_http_req *req)
+{
+    uint64_t a = rand64() | 1, b = rand64(), c = rand64() | 1;
+    char buf[56];
+
+    wdn_fmt(buf, sizeof(buf), "00-%016llx%016llx-%016llx-01", (unsigned long long)a,
+            (unsigned long long)b, (unsigned long long)c);
+    return dup_str(req, buf);
+}
+
+int wdn__sc_parse_invoke(struct wdn_str path, struct wdn_str *id, struct wdn_str *method)
+{
+    static const struct wdn_str prefix = WDN_STR("/v1.0/invoke/");
+    struct wdn_str rest;
+    long slash;
+
+    if (!wdn_str_has_prefix(path, prefix))
+        return WDN_EINVAL;
+    rest = (struct wdn_str){path.p + prefix.len, path.len - prefix.len};
+    slash = wdn_str_index(rest, '/');
+    if (slash <= 0)
+        return WDN_EINVAL;
+    *id = (struct wdn_str){rest.p, (size_t)slash};
+    rest.p += slash;
+    rest.len -= (size_t)slash;
+    if (wdn_str_eq_cstr(rest, "/method")) {
+        *method = (struct wdn_str){"", 0};
+        return 0;
+    }
+    if (!wdn_str_has_prefix(rest, WDN_STR("/method/")))
+        return WDN_EINVAL;
+    *method = (struct wdn_str){rest.p + 8, rest.len - 8};
+    return 0;
+}
+
+/* Headers a caller may never set: the sidecars own them. */
+static const char *const sidecar_owned[] = {
+    "dapr-api-token",     "dapr-app-id",           "dapr-caller-app-id",
+    "dapr-callee-app-id", "dapr-caller-namespace", "host",
+};
+
+/* The forwarded header list: end-to-end headers of the request, minus what the sidecars own. */
+static int base_headers(const struct wdn_http_request *head, struct wdn_http_hdrs *h,
+                        bool strip_trace)
+{
+    int rc = wdn_http_hdrs_end_to_end(head->headers, head->nheaders, h);
+
+    for (size_t i = 0; rc == 0 && i < sizeof(sidecar_owned) / sizeof(sidecar_owned[0]); i++)
+        wdn_http_hdrs_remove(h, wdn_str_from_cstr(sidecar_owned[i]));
+    if (strip_trace) {
+        wdn_http_hdrs_remove(h, WDN_STR("traceparent"));
+        wdn_http_hdrs_remove(h, WDN_STR("tracestate"));
+    }
+    return rc;
+}
+
+static int apply_edits(struct wdn_http_hdrs *h, const struct wdn_pipeline_out *po)
+{
+    int rc = 0;
+
+    for (size_t i = 0; i < po->nremove; i++)
+        wdn_http_hdrs_remove(h, po->remove[i]);
+    for (size_t i = 0; rc == 0 && i < po->nadd; i++)
+        rc = wdn_http_hdrs_add(h, po->add[i].name, po->add[i].value);
+    return rc;
+}
+
+/* Answers a pipeline's refusal, with the one log line per decision. */
+static void pipeline_refused(struct wdn__sc_rq *rq, const char *which,
+                             const struct wdn_pipeline_out *po)
+{
+    struct wdn_sidecar *sc = rq->sc;
+    const struct wdn_http_request *head = wdn_http_req_head(rq->req);
+
+    atomic_fetch_add_explicit(&sc->m.auth_failures[po->reason], 1, memory_order_relaxed);
+    if (po->reason == WDN_MW_INVALID_TOKEN && po->jwt_reason > 0 &&
+        po->jwt_reason < WDN_JWT_REASON_COUNT)
+        atomic_fetch_add_explicit(&sc->m.jwt_failures[po->jwt_reason], 1, memory_order_relaxed);
+    wdn_log_info("decision=deny req=%llu pipeline=%s handler=%s reason=%s%s%s status=%d "
+                 "method=%.*s path=%.*s",
+                 (unsigned long long)wdn__sc_next_id(sc), which, po->handler ? po->handler : "-",
+                 wdn_mw_reason_name(po->reason), po->jwt_reason ? " check=" : "",
+                 po->jwt_reason ? wdn_jwt_reason_name((enum wdn_jwt_reason)po->jwt_reason) : "",
+                 po->status, WDN_STR_FMT(head->method), WDN_STR_FMT(head->path));
+    wdn__sc_respond(rq, po->status, po->headers, po->nheaders, po->body);
+}
+
+/* Runs a pipeline on the request; false (answered) when it refused. */
+bool wdn__sc_pipeline_pass(struct wdn__sc_rq *rq, const struct wdn_pipeline *p, const char *which,
+                           bool want_auth, struct wdn_pipeline_out *po)
+{
+    struct wdn_pipeline_req prq = {.head = wdn_http_req_head(rq->req),
+                                   .arena = wdn_http_req_arena(rq->req),
+                                   .want_auth = want_auth};
+
+    wdn_pipeline_run(p, &prq, po);
+    if (po->status) {
+        pipeline_refused(rq, which, po);
+        return false;
+    }
+    return true;
+}
+
+static struct wdn_http_client *worker_client(struct wdn__sc_rq *rq)
+{
+    int id = wdn_http_worker_id(wdn_http_req_worker(rq->req));
+    return id < WDN__SC_MAX_WORKERS ? rq->l->clients[id] : NULL;
+}
+
+/* "?query" exactly as the client sent it (or empty). */
+static struct wdn_str query_suffix(const struct wdn_http_request *head)
+{
+    long q = wdn_str_index(head->target, '?');
+    if (q < 0)
+        return (struct wdn_str){"", 0};
+    return (struct wdn_str){head->target.p + q, head->target.len - (size_t)q};
+}
+
+/* 1 when the method path is the MCP endpoint the policy guards or below it, compared after
+ * normalisation (percent-decoding, dot segments) and case-insensitively, so "/MCP", "/mcp/" or
+ * "/./mcp" cannot slip past; -1 when it cannot be normalised; 0 otherwise. */
+static int mcp_guarded(const struct wdn__sc_cfg *cfg, struct wdn_str method)
+{
+    char norm[WDN_POLICY_MAX_OP_BYTES];
+    size_t n = strlen(cfg->mcp_path);
+
+    if (wdn_acl_normalize(method.p, method.len, norm, sizeof(norm)) != 0)
+        return -1;
+    if (strncasecmp(norm, cfg->mcp_path, n) == 0 && (norm[n] == '\0' || norm[n] == '/'))
+        return 1;
+    return 0;
+}
+
+void wdn__sc_invoke_app(struct wdn__sc_rq *rq, struct wdn__sc_cfg *cfg, const char *caller,
+                        struct wdn_str method, struct wdn_str traceparent,
+                        const struct wdn_pipeline_out *ingress)
+{
+    struct wdn_sidecar *sc = rq->sc;
+    struct wdn_http_req *req = rq->req;
+    const struct wdn_http_request *head = wdn_http_req_head(req);
+    struct wdn_pipeline_out po;
+    struct wdn_http_pool_config pc = {.host = sc->app_address, .port = sc->app_port};
+    struct wdn_http_client *cl = worker_client(rq);
+    struct wdn__sc_fwd fwd = {.app_id = sc->app_id, .to_app = true};
+    struct wdn_http_hdrs *h;
+    struct wdn_str q = query_suffix(head);
+    char *target;
+    int rc;
+
+    if (!wdn__sc_pipeline_pass(rq, cfg->app_pipeline, "appHttpPipeline", cfg->mcp != NULL, &po))
+        return;
+    if (po.subject || po.handler)
+        wdn_log_debug("decision=allow pipeline=appHttpPipeline sub=%s cached=%d",
+                      po.subject ? po.subject : "-", po.cached);
+    if (sc->app_port <= 0) {
+        wdn__sc_error(rq, 500, "ERR_DIRECT_INVOKE",
+                      "failed to invoke: the app channel is not initialized (no --app-port)");
+        return;
+    }
+    h = wdn_arena_alloc(wdn_http_req_arena(req), sizeof(*h));
+    target = wdn_arena_alloc(wdn_http_req_arena(req), method.len + q.len + 2);
+    if (h == NULL || target == NULL || cl == NULL) {
+        wdn__sc_error(rq, 500, "ERR_DIRECT_INVOKE", "out of memory");
+        return;
+    }
+    target[0] = '/';
+    memcpy(target + 1, method.p, method.len);
+    memcpy(target + 1 + method.len, q.p, q.len);
+    target[1 + method.len + q.len] = '\0';
+    rc = base_headers(head, h, rq->port == WDN__SC_PORT_API);
+    if (rc == 0 && ingress)
+        rc = apply_edits(h, ingress);
+    if (rc == 0)
+        rc = apply_edits(h, &po);
+    if (rc == 0)
+        rc = wdn_http_hdrs_add(h, WDN_STR("dapr-caller-app-id"), dup_str(req, caller));
+    if (rc == 0)
+        rc = wdn_http_hdrs_add(h, WDN_STR("dapr-callee-app-id"), dup_str(req, sc->app_id));
+    if (rc == 0 && traceparent.len)
+        rc = wdn_http_hdrs_set(h, WDN_STR("traceparent"), traceparent);
+    if (rc == 0 && sc->app_api_token)
+        rc = wdn_http_hdrs_add(h, WDN_STR("dapr-api-token"), dup_str(req, sc->app_api_token));
+    if (rc == 0)
+        rc = wdn_http_client_pool(cl, &pc, &fwd.pool);
+    fwd.target = wdn_str_from_cstr(target);
+    fwd.headers = h;
+    if (rc == 0 && cfg->mcp) {
+        switch (mcp_guarded(cfg, method)) {
+        case 1:
+            wdn__sc_mcp_check(rq, cfg, caller, &po, &fwd);
+            return;
+        case -1:
+            wdn__sc_error(rq, 400, "ERR_DIRECT_INVOKE",
+                          "the method path cannot be normalised safely");
+            return;
+        default:
+            break;
+        }
+    }
+    if (rc == 0)
+        rc = wdn__sc_forward(rq, &fwd);
+    if (rc)
+        wdn__sc_error(rq, rc == WDN_ELIMIT ? 431 : 500, "ERR_DIRECT_INVOKE",
+                      "failed to invoke: the request could not be forwarded");
+}
+
+void wdn__sc_invoke_remote(struct wdn__sc_rq *rq, const char *app_id, struct wdn_str method,
+                           const struct wdn_pipeline_out *ingress)
+{
+    struct wdn_sidecar *sc = rq->sc;
+    struct wdn_http_req *req = rq->req;
+    const struct wdn_http_request *head = wdn_http_req_head(req);
+    struct wdn__sc_fwd fwd = {.app_id = app_id};
+    struct wdn_http_client *cl = worker_client(rq);
+    struct wdn_http_hdrs *h;
+    struct wdn__sc_peer peer;
+    struct wdn_str q = query_suffix(head);
+    struct wdn_buf t;
+    char msg[512];
+    int rc;
+
+    rc = wdn__sc_resolve(sc, app_id, &peer);
+    if (rc) {
+        wdn_fmt(msg, sizeof(msg), "failed to invoke, id: %s, err: %s", app_id,
+                wdn__sc_resolve_strerror(rc));
+        wdn_log_info("invoke failed app_id=%s err=%s", app_id, wdn_errname(rc));
+        wdn__sc_error(rq, 500, "ERR_DIRECT_INVOKE", msg);
+        return;
+    }
+    /* The callee's certificate must name the callee: its DNS SAN is the app ID. */
+    struct wdn_http_pool_config pc = {
+        .host = peer.host,
+        .port = peer.port,
+        .server_name = wdn__sc_dns_label(app_id) ? app_id : NULL,
+    };
+    h = wdn_arena_alloc(wdn_http_req_arena(req), sizeof(*h));
+    wdn_buf_init(&t, WDN_HTTP_MAX_LINE_BYTES);
+    rc = wdn_buf_printf(&t, "/v1.0/invoke/%s/method/%.*s%.*s", app_id, WDN_STR_FMT(method),
+                        WDN_STR_FMT(q));
+    if (h == NULL || cl == NULL || rc) {
+        wdn_buf_reset(&t);
+        wdn__sc_error(rq, rc == WDN_ELIMIT ? 414 : 500, "ERR_DIRECT_INVOKE",
+                      "failed to invoke: the request could not be built");
+        return;
+    }
+    fwd.target = dup_str(req, wdn_buf_cstr(&t));
+    fwd.headers = h;
+    wdn_buf_reset(&t);
+    rc = base_headers(head, h, true);
+    if (rc == 0 && ingress)
+        rc = apply_edits(h, ingress);
+    if (rc == 0)
+        rc = wdn_http_hdrs_add(h, WDN_STR("dapr-caller-app-id"), dup_str(req, sc->app_id));
+    if (rc == 0)
+        rc = wdn_http_hdrs_add(h, WDN_STR("dapr-callee-app-id"), dup_str(req, app_id));
+    if (rc == 0)
+        rc = wdn_http_hdrs_add(h, WDN_STR("traceparent"), wdn__sc_new_traceparent(req));
+    if (rc == 0) {
+        /* A reference of our own: a certificate rotation on the main thread may drop the
+         * sidecar's at any moment; the pool takes its own when it is created. */
+        pthread_mutex_lock(&sc->tls_mu);
+        pc.tls = wdn_tls_ctx_ref(sc->tls_client);
+        pthread_mutex_unlock(&sc->tls_mu);
+        rc = wdn_http_client_pool(cl, &pc, &fwd.pool);
+        wdn_tls_ctx_free(pc.tls);
+    }
+    if (rc == 0)
+        rc = wdn__sc_forward(rq, &fwd);
+    if (rc)
+        wdn__sc_error(rq, rc == WDN_ELIMIT ? 431 : 500, "ERR_DIRECT_INVOKE",
+                      "failed to invoke: the request could not be forwarded");
+}
+
+/* ---- Per-worker connection pools --------------------------------------------------------- */
+
+int wdn__sc_worker_start(struct wdn_http_handler *self, struct wdn_http_worker *w)
+{
+    struct wdn__sc_listener *l = (struct wdn__sc_listener *)self;
+    int id = wdn_http_worker_id(w);
+
+    if (id >= WDN__SC_MAX_WORKERS)
+        return WDN_ELIMIT;
+    return wdn_http_client_new(wdn_http_worker_loop(w), &l->clients[id]);
+}
+
+void wdn__sc_worker_stop(struct wdn_http_handler *self, struct wdn_http_worker *w)
+{
+    struct wdn__sc_listener *l = (struct wdn__sc_listener *)self;
+    int id = wdn_http_worker_id(w);
+
+    if (id < WDN__SC_MAX_WORKERS) {
+        wdn_http_client_free(l->clients[id]);
+        l->clients[id] = NULL;
+    }
+}
