@@ -36,8 +36,7 @@ static bool parent_of(const struct exchange *ex, const struct wdn_jsonrpc_msg *m
         wdn_traceparent_parse((struct wdn_str){json_string_value(tp), json_string_length(tp)},
                               parent) == 0)
         return true;
-    return ex->http_traceparent.len > 0 &&
-           wdn_traceparent_parse(ex->http_traceparent, parent) == 0;
+    return ex->http_traceparent.len > 0 && wdn_traceparent_parse(ex->http_traceparent, parent) == 0;
 }
 
 void wdn__mcp_span_begin(struct exchange *ex, const struct wdn_jsonrpc_msg *m,

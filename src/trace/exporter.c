@@ -22,7 +22,7 @@ struct spanbuf {
 };
 
 struct wdn_trace_exporter {
-    char *url, *service, *ca_file;
+    char *url, *service, *scope, *ca_file;
     size_t cap, batch_max;
     unsigned flush_ms, timeout_ms;
 
@@ -88,7 +88,7 @@ static void export_batch(struct wdn_trace_exporter *e, const struct wdn_span *sp
     int rc;
 
     wdn_buf_reset(&e->body);
-    rc = wdn_otlp_encode(&e->body, e->service, spans, n);
+    rc = wdn_otlp_encode(&e->body, e->service, e->scope, spans, n);
     if (rc) {
         count_failure(e, n, rc, 0);
         return;
@@ -179,14 +179,15 @@ int wdn_trace_exporter_new(const struct wdn_trace_exporter_opts *opts,
     e->timeout_ms = opts->timeout_ms ? opts->timeout_ms : WDN_TRACE_EXPORT_TIMEOUT_MS;
     e->url = strdup(opts->url);
     e->service = strdup(opts->service_name);
+    e->scope = strdup(opts->scope_name ? opts->scope_name : "warden");
     e->ca_file = opts->ca_file ? strdup(opts->ca_file) : NULL;
     /* Pages of the buffers are touched only as spans fill them. */
     e->buf[0].v = malloc(e->cap * sizeof(struct wdn_span));
     e->buf[1].v = malloc(e->cap * sizeof(struct wdn_span));
     /* A batch of spans with full attributes encodes to about 3 KB each. */
     wdn_buf_init(&e->body, e->batch_max * 4096 + 4096);
-    if (e->url == NULL || e->service == NULL || (opts->ca_file && e->ca_file == NULL) ||
-        e->buf[0].v == NULL || e->buf[1].v == NULL) {
+    if (e->url == NULL || e->service == NULL || e->scope == NULL ||
+        (opts->ca_file && e->ca_file == NULL) || e->buf[0].v == NULL || e->buf[1].v == NULL) {
         wdn_trace_exporter_free(e);
         return wdn_diag_set(d, WDN_ENOMEM, "out of memory");
     }
@@ -277,6 +278,7 @@ void wdn_trace_exporter_free(struct wdn_trace_exporter *e)
     free(e->buf[1].v);
     free(e->url);
     free(e->service);
+    free(e->scope);
     free(e->ca_file);
     free(e);
 }

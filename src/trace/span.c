@@ -147,8 +147,8 @@ static int put_span(struct wdn_buf *out, const struct wdn_span *s)
     return rc;
 }
 
-int wdn_otlp_encode(struct wdn_buf *out, const char *service_name, const struct wdn_span *spans,
-                    size_t n)
+int wdn_otlp_encode(struct wdn_buf *out, const char *service_name, const char *scope_name,
+                    const struct wdn_span *spans, size_t n)
 {
     int rc = wdn_buf_append_cstr(out, "{\"resourceSpans\":[{\"resource\":{\"attributes\":[");
 
@@ -167,8 +167,11 @@ int wdn_otlp_encode(struct wdn_buf *out, const char *service_name, const struct 
     if (rc == 0)
         rc = put_attr_str(out, "telemetry.sdk.version", WDN_STR(WDN_VERSION));
     if (rc == 0)
-        rc = wdn_buf_append_cstr(out, "]},\"scopeSpans\":[{\"scope\":{\"name\":\"warden\","
-                                      "\"version\":\"" WDN_VERSION "\"},\"spans\":[");
+        rc = wdn_buf_append_cstr(out, "]},\"scopeSpans\":[{\"scope\":{\"name\":");
+    if (rc == 0)
+        rc = wdn_buf_append_json_str(out, wdn_str_from_cstr(scope_name ? scope_name : "warden"));
+    if (rc == 0)
+        rc = wdn_buf_append_cstr(out, ",\"version\":\"" WDN_VERSION "\"},\"spans\":[");
     for (size_t i = 0; rc == 0 && i < n; i++) {
         if (i)
             rc = wdn_buf_append(out, ",", 1);

@@ -57,11 +57,11 @@ void wdn_span_end(struct wdn_span *s, enum wdn_span_status status);
 
 /**
  * Appends an OTLP ExportTraceServiceRequest in JSON (the OTLP/HTTP JSON encoding: hex IDs,
- * integer enums, nanosecond times as strings) for n spans of one service to out.
- * 0, WDN_ENOMEM or WDN_ELIMIT.
+ * integer enums, nanosecond times as strings) for n spans of one service, recorded by the
+ * instrumentation scope scope_name ("warden.sidecar"), to out. 0, WDN_ENOMEM or WDN_ELIMIT.
  */
-int wdn_otlp_encode(struct wdn_buf *out, const char *service_name, const struct wdn_span *spans,
-                    size_t n);
+int wdn_otlp_encode(struct wdn_buf *out, const char *service_name, const char *scope_name,
+                    const struct wdn_span *spans, size_t n);
 
 /**
  * The OTLP/HTTP traces URL for Dapr's otel.endpointAddress and otel.isSecure: "host:port"
@@ -77,6 +77,7 @@ int wdn_otlp_url(const char *endpoint_address, bool is_secure, char *out, size_t
 struct wdn_trace_exporter_opts {
     const char *url;          /* http(s)://.../v1/traces (wdn_otlp_url) */
     const char *service_name; /* resource service.name: the app ID */
+    const char *scope_name;   /* instrumentation scope; NULL = "warden" */
     const char *ca_file;      /* for https; NULL = the system's */
     size_t queue_cap;         /* spans waiting; 0 = WDN_TRACE_QUEUE_DEFAULT */
     size_t batch_max;         /* spans per request; 0 = WDN_TRACE_BATCH_MAX */

@@ -27,8 +27,10 @@ struct wdn_tracer *wdn_tracer_new(const struct wdn_tracer_config *cfg)
     if (t == NULL)
         return NULL;
     t->rate = cfg->sampling_rate;
-    struct wdn_trace_exporter_opts o = {
-        .url = url, .service_name = cfg->service_name, .ca_file = cfg->ca_file};
+    struct wdn_trace_exporter_opts o = {.url = url,
+                                        .service_name = cfg->service_name,
+                                        .scope_name = "warden.mcp",
+                                        .ca_file = cfg->ca_file};
     if (wdn_trace_exporter_new(&o, &t->exp, NULL) != 0) {
         free(t);
         return NULL;

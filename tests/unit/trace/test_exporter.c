@@ -76,7 +76,7 @@ static void test_otlp_encode(void **state)
     wdn_span_end(&s[1], WDN_SPAN_UNSET);
 
     wdn_buf_init(&b, 1 << 20);
-    assert_int_equal(wdn_otlp_encode(&b, "mcp-server", s, 2), 0);
+    assert_int_equal(wdn_otlp_encode(&b, "mcp-server", "warden.sidecar", s, 2), 0);
     json_t *o = json_loadb(b.data, b.len, 0, &err);
     if (o == NULL)
         fail_msg("not JSON: %s: %s", err.text, b.data);
@@ -87,7 +87,10 @@ static void test_otlp_encode(void **state)
     assert_string_equal(
         json_string_value(json_object_get(json_object_get(attr0, "value"), "stringValue")),
         "mcp-server");
-    json_t *spans = json_object_get(json_array_get(json_object_get(rs, "scopeSpans"), 0), "spans");
+    json_t *ss = json_array_get(json_object_get(rs, "scopeSpans"), 0);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(ss, "scope"), "name")),
+                        "warden.sidecar");
+    json_t *spans = json_object_get(ss, "spans");
     assert_int_equal(json_array_size(spans), 2);
     json_t *a = json_array_get(spans, 0), *c = json_array_get(spans, 1);
     wdn_hex_encode(s[0].trace_id, 16, hex);

@@ -77,12 +77,13 @@ static json_t *spans_of(struct receiver *r)
     for (size_t i = 0; i < receiver_count(r); i++) {
         json_t *o = json_loads(r->bodies[i], 0, NULL);
         json_t *rs = json_array_get(json_object_get(o, "resourceSpans"), 0);
-        json_t *svc = json_array_get(json_object_get(json_object_get(rs, "resource"), "attributes"), 0);
+        json_t *svc =
+            json_array_get(json_object_get(json_object_get(rs, "resource"), "attributes"), 0);
         assert_string_equal(
             json_string_value(json_object_get(json_object_get(svc, "value"), "stringValue")),
             "mcp-server");
-        json_array_extend(all, json_object_get(json_array_get(json_object_get(rs, "scopeSpans"), 0),
-                                               "spans"));
+        json_array_extend(
+            all, json_object_get(json_array_get(json_object_get(rs, "scopeSpans"), 0), "spans"));
         json_decref(o);
     }
     return all;
@@ -92,8 +93,7 @@ static const char *attr(json_t *span, const char *key)
 {
     size_t i;
     json_t *a;
-    json_array_foreach(json_object_get(span, "attributes"), i, a)
-    {
+    json_array_foreach (json_object_get(span, "attributes"), i, a) {
         if (strcmp(json_string_value(json_object_get(a, "key")), key) == 0)
             return json_string_value(json_object_get(json_object_get(a, "value"), "stringValue"));
     }
@@ -107,12 +107,12 @@ static void test_method_spans(void **state)
 
     assert_int_equal(receiver_start(&rcv), 0);
     snprintf(url, sizeof(url), "http://127.0.0.1:%d", rcv.port);
-    struct wdn_tracer_config tc = {.endpoint = url, .service_name = "mcp-server",
-                                   .sampling_rate = 1};
+    struct wdn_tracer_config tc = {
+        .endpoint = url, .service_name = "mcp-server", .sampling_rate = 1};
     struct wdn_tracer *t = wdn_tracer_new(&tc);
     assert_non_null(t);
-    struct wdn_mcp_server_config sc = {.name = "s", .version = "1", .path = "/mcp",
-                                       .stateless = true};
+    struct wdn_mcp_server_config sc = {
+        .name = "s", .version = "1", .path = "/mcp", .stateless = true};
     struct wdn_mcp_server *srv = wdn_mcp_server_new(&sc);
     struct wdn_mcp_tool echo_tool = {.name = "echo", .description = "e", .fn = echo};
     struct wdn_mcp_tool broken_tool = {.name = "broken", .description = "b", .fn = broken};
@@ -120,39 +120,43 @@ static void test_method_spans(void **state)
     assert_int_equal(wdn_mcp_server_add_tool(srv, &broken_tool), 0);
 
     /* Before a tracer is set: the caller's context passes through to the tool unchanged. */
-    assert_int_equal(post(srv, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\","
-                               "\"params\":{\"name\":\"echo\",\"arguments\":{}}}",
+    assert_int_equal(post(srv,
+                          "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\","
+                          "\"params\":{\"name\":\"echo\",\"arguments\":{}}}",
                           HTTP_TP),
                      200);
     assert_string_equal(seen_tp, HTTP_TP);
     wdn_mcp_server_set_tracer(srv, t);
 
     /* 1: _meta.traceparent wins over the header. */
-    assert_int_equal(post(srv, "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"tools/call\","
-                               "\"params\":{\"name\":\"echo\",\"arguments\":{},"
-                               "\"_meta\":{\"traceparent\":\"" META_TP "\"}}}",
+    assert_int_equal(post(srv,
+                          "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"tools/call\","
+                          "\"params\":{\"name\":\"echo\",\"arguments\":{},"
+                          "\"_meta\":{\"traceparent\":\"" META_TP "\"}}}",
                           HTTP_TP),
                      200);
     char tp1[64];
     snprintf(tp1, sizeof(tp1), "%s", seen_tp);
     /* 2: only the header. */
-    assert_int_equal(post(srv, "{\"jsonrpc\":\"2.0\",\"id\":\"b\",\"method\":\"tools/list\"}",
-                          HTTP_TP),
-                     200);
+    assert_int_equal(
+        post(srv, "{\"jsonrpc\":\"2.0\",\"id\":\"b\",\"method\":\"tools/list\"}", HTTP_TP), 200);
     /* 3: a _meta traceparent that does not parse falls back to the header. */
-    assert_int_equal(post(srv, "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"tools/call\","
-                               "\"params\":{\"name\":\"echo\",\"_meta\":{\"traceparent\":"
-                               "\"00-ZZ-00f067aa0ba902b7-01\"}}}",
+    assert_int_equal(post(srv,
+                          "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"tools/call\","
+                          "\"params\":{\"name\":\"echo\",\"_meta\":{\"traceparent\":"
+                          "\"00-ZZ-00f067aa0ba902b7-01\"}}}",
                           HTTP_TP),
                      200);
     /* 4: nothing: a new trace. 5: a tool that fails. 6: an unknown tool (-32602). */
     assert_int_equal(post(srv, "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"ping\"}", NULL), 200);
-    assert_int_equal(post(srv, "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"tools/call\","
-                               "\"params\":{\"name\":\"broken\"}}",
+    assert_int_equal(post(srv,
+                          "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"tools/call\","
+                          "\"params\":{\"name\":\"broken\"}}",
                           NULL),
                      200);
-    assert_int_equal(post(srv, "{\"jsonrpc\":\"2.0\",\"id\":6,\"method\":\"tools/call\","
-                               "\"params\":{\"name\":\"nope\"}}",
+    assert_int_equal(post(srv,
+                          "{\"jsonrpc\":\"2.0\",\"id\":6,\"method\":\"tools/call\","
+                          "\"params\":{\"name\":\"nope\"}}",
                           NULL),
                      200);
     assert_int_equal(wdn_tracer_flush(t, 30000), 0);
@@ -166,8 +170,7 @@ static void test_method_spans(void **state)
     assert_string_equal(json_string_value(json_object_get(s1, "name")), "tools/call echo");
     assert_int_equal(json_integer_value(json_object_get(s1, "kind")), 2);
     assert_string_equal(json_string_value(json_object_get(s1, "traceId")), CALLER_TRACE);
-    assert_string_equal(json_string_value(json_object_get(s1, "parentSpanId")),
-                        "00f067aa0ba902b7");
+    assert_string_equal(json_string_value(json_object_get(s1, "parentSpanId")), "00f067aa0ba902b7");
     assert_string_equal(attr(s1, "mcp.method.name"), "tools/call");
     assert_string_equal(attr(s1, "gen_ai.tool.name"), "echo");
     assert_string_equal(attr(s1, "gen_ai.operation.name"), "execute_tool");
@@ -181,17 +184,14 @@ static void test_method_spans(void **state)
     assert_string_equal(tp1, want);
 
     assert_string_equal(json_string_value(json_object_get(s2, "name")), "tools/list");
-    assert_string_equal(json_string_value(json_object_get(s2, "parentSpanId")),
-                        "1111111111111111");
+    assert_string_equal(json_string_value(json_object_get(s2, "parentSpanId")), "1111111111111111");
     assert_string_equal(attr(s2, "jsonrpc.request.id"), "b");
-    assert_string_equal(json_string_value(json_object_get(s3, "parentSpanId")),
-                        "1111111111111111");
+    assert_string_equal(json_string_value(json_object_get(s3, "parentSpanId")), "1111111111111111");
     assert_string_equal(json_string_value(json_object_get(s4, "name")), "ping");
     assert_null(json_object_get(s4, "parentSpanId"));
     assert_string_not_equal(json_string_value(json_object_get(s4, "traceId")), CALLER_TRACE);
     assert_string_equal(attr(s5, "error.type"), "tool_error");
-    assert_int_equal(json_integer_value(json_object_get(json_object_get(s5, "status"), "code")),
-                     2);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(s5, "status"), "code")), 2);
     assert_string_equal(attr(s6, "error.type"), "-32602");
     json_decref(spans);
 
@@ -215,8 +215,9 @@ static void test_rate_zero(void **state)
     struct wdn_mcp_tool echo_tool = {.name = "echo", .description = "e", .fn = echo};
     assert_int_equal(wdn_mcp_server_add_tool(srv, &echo_tool), 0);
     wdn_mcp_server_set_tracer(srv, t);
-    assert_int_equal(post(srv, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\","
-                               "\"params\":{\"name\":\"echo\"}}",
+    assert_int_equal(post(srv,
+                          "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\","
+                          "\"params\":{\"name\":\"echo\"}}",
                           "00-" CALLER_TRACE "-1111111111111111-00"),
                      200);
     assert_int_equal(strncmp(seen_tp, "00-" CALLER_TRACE "-", 36), 0);
