@@ -62,6 +62,10 @@
 #define WDN_JWT_MAX_SCOPES 256              /* scopes kept from "scope" / "scp" */
 #define WDN_OIDC_MAX_DISCOVERY_BYTES (256u << 10) /* discovery document */
 #define WDN_TOKEN_CACHE_MAX_ENTRIES (1u << 20)    /* verified-token cache capacity cap */
+#define WDN_TOKEN_CACHE_DEFAULT_BYTES (8u << 20)  /* verified-token cache, per component */
+#define WDN_TOKEN_CACHE_MIN_BYTES (64u << 10)     /* smallest budget (tokenCacheSize) */
+#define WDN_TOKEN_CACHE_MAX_BYTES (1u << 30)      /* largest budget (tokenCacheSize) */
+#define WDN_TOKEN_CACHE_ENTRY_BYTES 512           /* budget per index slot preallocated */
 
 /* JSON-RPC / MCP (src/mcp). */
 #define WDN_JSONRPC_MAX_BYTES (4u << 20)    /* one JSON-RPC message or batch */

@@ -58,6 +58,7 @@ struct wdn_jwt {
     enum wdn_jose_alg alg;
     unsigned char tp[32];
     char *scope_buf;
+    size_t mem; /* estimated heap bytes held (wdn_jwt_mem_cost) */
     size_t n_scopes;
     struct wdn_str scopes[];
 };
@@ -299,6 +300,57 @@ static bool aud_ok(json_t *aud, const struct wdn_jwt_rules *r)
     return false;
 }
 
+/* Heap bytes one glibc malloc of n bytes occupies: an 8-byte header, 16-byte rounding, 32 at
+ * least. */
+static size_t chunk(size_t n)
+{
+    n = (n + 8 + 15) & ~(size_t)15;
+    return n < 32 ? 32 : n;
+}
+
+/* An estimate of the heap a parsed JSON value holds, from jansson 2.14's layout on 64-bit
+ * targets: an object is a 72-byte head, a bucket table of 16 bytes per slot (8 at first,
+ * doubled as it fills) and one 57-byte pair per member plus its key; an array a 40-byte head
+ * and a table of 8-byte slots (8 at first, doubled); a string a 32-byte head and its text;
+ * numbers 24 bytes; true, false and null are shared. Checked against the allocations jansson
+ * really makes by tests/unit/oidc/test_token_cache_memory.c. */
+static size_t json_cost(const json_t *v, int depth)
+{
+    size_t total = 0, i, slots;
+    const char *key;
+    json_t *e;
+
+    if (depth > WDN_JSON_MAX_DEPTH)
+        return 0;
+    switch (json_typeof(v)) {
+    case JSON_OBJECT:
+        slots = 8;
+        while (slots <= json_object_size(v))
+            slots *= 2;
+        total = chunk(72) + chunk(16 * slots);
+        json_object_foreach ((json_t *)v, key, e) {
+            total += chunk(57 + strlen(key)) + json_cost(e, depth + 1);
+        }
+        return total;
+    case JSON_ARRAY:
+        slots = 8;
+        while (slots < json_array_size(v))
+            slots *= 2;
+        total = chunk(40) + chunk(8 * slots);
+        json_array_foreach (v, i, e) {
+            total += json_cost(e, depth + 1);
+        }
+        return total;
+    case JSON_STRING:
+        return chunk(32) + chunk(json_string_length(v) + 1);
+    case JSON_INTEGER:
+    case JSON_REAL:
+        return chunk(24);
+    default:
+        return 0;
+    }
+}
+
 /* Collects scopes from "scope" (space-separated string, RFC 8693/9068) or "scp" (array, or a
  * space-separated string as Entra ID sends) into one allocation. */
 static struct wdn_jwt *claims_new(json_t *payload)
@@ -362,6 +414,8 @@ static struct wdn_jwt *claims_new(json_t *payload)
     }
     atomic_init(&j->refs, 1);
     j->payload = payload;
+    j->mem = chunk(sizeof(*j) + n * sizeof(struct wdn_str)) + chunk(total + 1) +
+             json_cost(payload, 0);
     return j;
 }
 
@@ -577,6 +631,11 @@ int64_t wdn_jwt_exp(const struct wdn_jwt *j)
 enum wdn_jose_alg wdn_jwt_alg(const struct wdn_jwt *j)
 {
     return j->alg;
+}
+
+size_t wdn_jwt_mem_cost(const struct wdn_jwt *j)
+{
+    return j->mem;
 }
 
 const unsigned char *wdn_jwt_key_thumbprint(const struct wdn_jwt *j)

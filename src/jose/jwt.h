@@ -107,6 +107,9 @@ bool wdn_jwt_has_scope(const struct wdn_jwt *j, struct wdn_str s);
 int64_t wdn_jwt_exp(const struct wdn_jwt *j);
 /** The algorithm the token was verified with. */
 enum wdn_jose_alg wdn_jwt_alg(const struct wdn_jwt *j);
+/** An estimate of the heap bytes j holds (claims tree, scopes, the struct), for caches that
+ * are bounded by memory. */
+size_t wdn_jwt_mem_cost(const struct wdn_jwt *j);
 /** The RFC 7638 thumbprint of the key that verified the token (32 bytes, borrowed). */
 const unsigned char *wdn_jwt_key_thumbprint(const struct wdn_jwt *j);
 

@@ -15,24 +15,25 @@
 
 /** Caller-owned configuration; every string is copied by wdn_oidc_validator_new. */
 struct wdn_oidc_config {
-    const char *issuer;                  /* required; exact "iss" (Auth0: trailing '/') */
-    const char *const *audiences;        /* required, one or more */
+    const char *issuer;           /* required; exact "iss" (Auth0: trailing '/') */
+    const char *const *audiences; /* required, one or more */
     size_t n_audiences;
-    int64_t clock_skew_s;                /* default 60 */
-    const char *const *required_scopes;  /* optional: all must be granted */
+    int64_t clock_skew_s;               /* default 60 */
+    const char *const *required_scopes; /* optional: all must be granted */
     size_t n_required_scopes;
-    unsigned allowed_algs;               /* WDN_JOSE_ALG_BIT set; 0 = all supported */
+    unsigned allowed_algs; /* WDN_JOSE_ALG_BIT set; 0 = all supported */
     /* Key source: jwks_json (static), else jwks_url, else discovery from the issuer
      * (/.well-known/openid-configuration, then RFC 8414 oauth-authorization-server). */
     const char *jwks_json;
-    const char *jwks_url;                /* https only */
-    const char *ca_file;                 /* PEM CA bundle for fetches; NULL = system store */
-    unsigned refresh_min_s;              /* default 600: refresh no more often than this */
-    unsigned refresh_max_s;              /* default 86400: and at least this often */
-    unsigned retry_ms;                   /* default 10000: after a failed fetch */
-    unsigned refetch_debounce_ms;        /* default 5000: unknown-kid refetch at most this often */
-    unsigned fetch_timeout_ms;           /* default 10000 */
-    size_t cache_entries;                /* verified-token cache size, default 10000; 0 = off */
+    const char *jwks_url;         /* https only */
+    const char *ca_file;          /* PEM CA bundle for fetches; NULL = system store */
+    unsigned refresh_min_s;       /* default 600: refresh no more often than this */
+    unsigned refresh_max_s;       /* default 86400: and at least this often */
+    unsigned retry_ms;            /* default 10000: after a failed fetch */
+    unsigned refetch_debounce_ms; /* default 5000: unknown-kid refetch at most this often */
+    unsigned fetch_timeout_ms;    /* default 10000 */
+    size_t cache_bytes;           /* verified-token cache budget, default
+                                     WDN_TOKEN_CACHE_DEFAULT_BYTES (8 MiB); 0 = off */
 };
 
 /** Fills c with the defaults above and no issuer, audience or key source. */
@@ -47,10 +48,12 @@ const char *wdn_oidc_status_name(enum wdn_oidc_status s);
 
 struct wdn_oidc_stats {
     uint64_t cache_hits, cache_misses, cache_entries, cache_evictions;
-    uint64_t fetch_ok, fetch_failed;    /* JWKS fetch attempts (discovery included) */
-    uint64_t refetch_unknown_kid;       /* refetches requested by verify: unknown kid or no keys */
-    uint64_t keys;                      /* keys in the current set */
-    int64_t loaded_at;                  /* Unix seconds of the current set, 0 = never */
+    uint64_t cache_evicted_size;           /* evictions to stay within the memory budget */
+    uint64_t cache_bytes, cache_max_bytes; /* estimated bytes held, and the budget */
+    uint64_t fetch_ok, fetch_failed;       /* JWKS fetch attempts (discovery included) */
+    uint64_t refetch_unknown_kid; /* refetches requested by verify: unknown kid or no keys */
+    uint64_t keys;                /* keys in the current set */
+    int64_t loaded_at;            /* Unix seconds of the current set, 0 = never */
 };
 
 /** A validator. Opaque; thread-safe after creation. */
@@ -72,8 +75,8 @@ void wdn_oidc_validator_free(struct wdn_oidc_validator *v);
  * unknown kid schedules a debounced background refetch and answers WDN_JWT_UNKNOWN_KID.
  * On WDN_JWT_OK and when claims is not NULL, *claims gets a reference the caller releases.
  */
-enum wdn_jwt_reason wdn_oidc_verify(struct wdn_oidc_validator *v, struct wdn_str token,
-                                    int64_t now, struct wdn_jwt **claims);
+enum wdn_jwt_reason wdn_oidc_verify(struct wdn_oidc_validator *v, struct wdn_str token, int64_t now,
+                                    struct wdn_jwt **claims);
 
 /** wdn_oidc_verify that also says (cached non-NULL) whether the verified-token cache answered. */
 enum wdn_jwt_reason wdn_oidc_verify_ex(struct wdn_oidc_validator *v, struct wdn_str token,

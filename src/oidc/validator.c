@@ -1,10 +1,11 @@
 /* The validator: configuration, the key-refresh thread and the verify path.
  *
  * Threads. Request threads call wdn_oidc_verify; one refresh thread per validator fetches
- * discovery and JWKS documents with blocking wdn_fetch_stream calls (src/http/fetch.h). They share the current key set
- * through a pointer guarded by keys_mu, held only to copy the pointer and take a reference,
- * so verification never waits for a fetch. A key set is immutable; the refresh thread builds
- * a new one and swaps it in, and the old one is freed by whoever drops the last reference. */
+ * discovery and JWKS documents with blocking wdn_fetch_stream calls (src/http/fetch.h). They share
+ * the current key set through a pointer guarded by keys_mu, held only to copy the pointer and take
+ * a reference, so verification never waits for a fetch. A key set is immutable; the refresh thread
+ * builds a new one and swaps it in, and the old one is freed by whoever drops the last reference.
+ */
 #include "oidc/oidc.h"
 
 #include <pthread.h>
@@ -44,8 +45,8 @@ struct wdn_oidc_validator {
 
     /* Refresh thread state, under mu. */
     pthread_mutex_t mu;
-    pthread_cond_t wake;  /* to the refresh thread */
-    pthread_cond_t done;  /* from it, after each fetch */
+    pthread_cond_t wake; /* to the refresh thread */
+    pthread_cond_t done; /* from it, after each fetch */
     pthread_t thread;
     bool thread_started;
     atomic_bool stop;
@@ -69,7 +70,7 @@ void wdn_oidc_config_init(struct wdn_oidc_config *c)
     c->retry_ms = 10000;
     c->refetch_debounce_ms = 5000;
     c->fetch_timeout_ms = 10000;
-    c->cache_entries = 10000;
+    c->cache_bytes = WDN_TOKEN_CACHE_DEFAULT_BYTES;
 }
 
 const char *wdn_oidc_status_name(enum wdn_oidc_status s)
@@ -121,7 +122,7 @@ static void swap_keys(struct wdn_oidc_validator *v, struct wdn_jwks *s)
     v->keys = s;
     pthread_mutex_unlock(&v->keys_mu);
     if (v->cache != NULL)
-        wdn_token_cache_retain_keys(v->cache, s);
+        wdn_token_cache_retain_keys(v->cache, s, 0);
     wdn_jwks_release(old);
 }
 
@@ -194,8 +195,7 @@ static int refresh(struct wdn_oidc_validator *v, uint64_t *next_ms, struct wdn_d
     if (wdn_jwks_count(s) == 0) {
         /* An empty set would refuse every token: keep the last good one instead. */
         wdn_jwks_release(s);
-        rc = wdn_diag_set(d, WDN_EPARSE, "the JWKS at %s holds no usable signing key",
-                          v->jwks_uri);
+        rc = wdn_diag_set(d, WDN_EPARSE, "the JWKS at %s holds no usable signing key", v->jwks_uri);
         goto out;
     }
     swap_keys(v, s);
@@ -260,7 +260,8 @@ static void *run(void *arg)
         } else {
             v->fetch_failed++;
             v->last_failed = true;
-            wdn_fmt(v->last_error, sizeof(v->last_error), "%s", d.msg[0] ? d.msg : wdn_strerror(rc));
+            wdn_fmt(v->last_error, sizeof(v->last_error), "%s",
+                    d.msg[0] ? d.msg : wdn_strerror(rc));
             due = wdn_clock_mono_ms() + v->retry_ms;
         }
         pthread_cond_broadcast(&v->done);
@@ -336,8 +337,8 @@ struct wdn_oidc_validator *wdn_oidc_validator_new(const struct wdn_oidc_config *
     v->rules.n_scopes = v->n_scopes;
     v->rules.allowed_algs = c->allowed_algs;
 
-    if (c->cache_entries > 0) {
-        v->cache = wdn_token_cache_new(c->cache_entries);
+    if (c->cache_bytes > 0) {
+        v->cache = wdn_token_cache_new(c->cache_bytes);
         if (v->cache == NULL) {
             wdn_diag_set(d, WDN_ENOMEM, "out of memory");
             goto fail;
@@ -373,8 +374,8 @@ struct wdn_oidc_validator *wdn_oidc_validator_new(const struct wdn_oidc_config *
         v->discover = true;
         if (wdn_oidc_discovery_urls(v->issuer, v->oidc_url, sizeof(v->oidc_url), v->oauth_url,
                                     sizeof(v->oauth_url)) != 0) {
-            wdn_diag_set(d, WDN_ECONFIG,
-                         "discovery needs an https issuer URL without query ('%s')", v->issuer);
+            wdn_diag_set(d, WDN_ECONFIG, "discovery needs an https issuer URL without query ('%s')",
+                         v->issuer);
             goto fail;
         }
     }
@@ -437,8 +438,8 @@ static void request_refetch(struct wdn_oidc_validator *v)
     pthread_mutex_unlock(&v->mu);
 }
 
-enum wdn_jwt_reason wdn_oidc_verify(struct wdn_oidc_validator *v, struct wdn_str token,
-                                    int64_t now, struct wdn_jwt **claims)
+enum wdn_jwt_reason wdn_oidc_verify(struct wdn_oidc_validator *v, struct wdn_str token, int64_t now,
+                                    struct wdn_jwt **claims)
 {
     return wdn_oidc_verify_ex(v, token, now, claims, NULL);
 }
@@ -460,7 +461,7 @@ enum wdn_jwt_reason wdn_oidc_verify_ex(struct wdn_oidc_validator *v, struct wdn_
     if (v->cache != NULL) {
         if (wdn_jose_sha256(token.p, token.len, digest) != 0)
             return WDN_JWT_INTERNAL;
-        j = wdn_token_cache_get(v->cache, digest, now);
+        j = wdn_token_cache_get(v->cache, digest, now, NULL);
         if (j != NULL) {
             if (cached)
                 *cached = true;
@@ -482,7 +483,7 @@ enum wdn_jwt_reason wdn_oidc_verify_ex(struct wdn_oidc_validator *v, struct wdn_
         /* exp is the issuer's number and may be huge: saturate instead of overflowing. */
         int64_t exp = wdn_jwt_exp(j);
         int64_t until = exp > INT64_MAX - v->skew_s ? INT64_MAX : exp + v->skew_s;
-        wdn_token_cache_put(v->cache, digest, j, until);
+        wdn_token_cache_put(v->cache, digest, j, until, 0);
     }
     if (claims)
         *claims = j;
@@ -517,6 +518,9 @@ void wdn_oidc_stats(struct wdn_oidc_validator *v, struct wdn_oidc_stats *out)
         out->cache_misses = cs.misses;
         out->cache_entries = cs.entries;
         out->cache_evictions = cs.evictions;
+        out->cache_evicted_size = cs.evicted_size;
+        out->cache_bytes = cs.bytes;
+        out->cache_max_bytes = cs.max_bytes;
     }
     out->keys = wdn_jwks_count(keys);
     wdn_jwks_release(keys);

@@ -46,6 +46,7 @@ struct bearer {
     bool strip_token;
     struct wdn_jwt_rules rules;
     char *ca_file;
+    size_t cache_bytes; /* tokenCacheSize */
 
     /* Key set, refresh and verified-token cache. */
     struct wdn_oidc_validator *v;
@@ -97,6 +98,34 @@ static int parse_duration(const char *s, int64_t *out)
     else
         return WDN_EINVAL;
     return *out > 3600 ? WDN_ERANGE : 0;
+}
+
+/* "8Mi", "8MiB", "512Ki", "1Gi", "65536" (bytes) -> bytes; "0" turns the cache off. */
+static int parse_size(const char *s, size_t *out)
+{
+    static const struct {
+        const char *suffix;
+        unsigned shift;
+    } units[] = {{"", 0},   {"Ki", 10}, {"KiB", 10}, {"Mi", 20},
+                 {"MiB", 20}, {"Gi", 30}, {"GiB", 30}};
+    char *end;
+    unsigned long long v;
+
+    if (*s < '0' || *s > '9')
+        return WDN_EINVAL;
+    errno = 0;
+    v = strtoull(s, &end, 10);
+    if (errno || end == s)
+        return WDN_EINVAL;
+    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+        if (strcmp(end, units[i].suffix) != 0)
+            continue;
+        if (v > (WDN_TOKEN_CACHE_MAX_BYTES >> units[i].shift))
+            return WDN_ERANGE;
+        *out = (size_t)(v << units[i].shift);
+        return *out == 0 || *out >= WDN_TOKEN_CACHE_MIN_BYTES ? 0 : WDN_ERANGE;
+    }
+    return WDN_EINVAL;
 }
 
 static bool is_token_char(char c)
@@ -285,6 +314,17 @@ static int set_resource_metadata(void *conf, const char *v, char *why, size_t ca
     return 0;
 }
 
+static int set_token_cache_size(void *conf, const char *v, char *why, size_t cap)
+{
+    struct bearer *b = conf;
+
+    if (parse_size(v, &b->cache_bytes) != 0)
+        return why_set(why, cap,
+                       "tokenCacheSize must be a size from 64Ki to 1Gi (8Mi, 512Ki, 65536) or 0 "
+                       "to turn the cache off");
+    return 0;
+}
+
 /* Every metadata field of middleware.http.bearer (docs/sidecar.md). A new field is a new row
  * here: the sidecar and `warden check`/`apply` both read metadata through this table only. */
 static const struct wdn__mw_field bearer_fields[] = {
@@ -297,6 +337,7 @@ static const struct wdn__mw_field bearer_fields[] = {
     {"forwardClaims", NULL, set_forward_claims},
     {"stripToken", NULL, set_strip_token},
     {"resourceMetadata", NULL, set_resource_metadata},
+    {"tokenCacheSize", NULL, set_token_cache_size},
     {NULL, NULL, NULL},
 };
 
@@ -357,6 +398,7 @@ static int bearer_create(const struct wdn_res_component *c, struct wdn__mw **out
     if (b == NULL)
         return WDN_ENOMEM;
     b->base.vt = &wdn__mw_bearer;
+    b->cache_bytes = WDN_TOKEN_CACHE_DEFAULT_BYTES;
     wdn_jwt_rules_init(&b->rules);
     rc = wdn__mw_configure(&wdn__mw_bearer, b, c, d);
     if (rc)
@@ -394,6 +436,7 @@ static int bearer_create(const struct wdn_res_component *c, struct wdn__mw **out
     oc.jwks_json = b->jwks_inline;
     oc.jwks_url = b->jwks_url;
     oc.ca_file = b->ca_file;
+    oc.cache_bytes = b->cache_bytes;
     b->v = wdn_oidc_validator_new(&oc, d);
     if (b->v == NULL) {
         rc = d ? d->code : WDN_ECONFIG;
@@ -446,6 +489,9 @@ static void bearer_stats(struct wdn__mw *m, struct wdn_mw_stats *s)
     s->refresh_errors = st.fetch_failed;
     s->cache_hits = st.cache_hits;
     s->cache_misses = st.cache_misses;
+    s->cache_evictions = st.cache_evicted_size;
+    s->cache_entries = st.cache_entries;
+    s->cache_bytes = st.cache_bytes;
     wdn_oidc_last_error(b->v, s->last_error, sizeof(s->last_error));
 }
 

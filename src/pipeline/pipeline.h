@@ -95,7 +95,10 @@ struct wdn_mw_stats {
     uint64_t refresh_errors; /* failed fetches (discovery or JWKS) */
     uint64_t cache_hits;     /* verified-token cache */
     uint64_t cache_misses;
-    char last_error[256]; /* why the last key set fetch failed, "" after a success */
+    uint64_t cache_evictions; /* entries dropped to stay within the memory budget */
+    uint64_t cache_entries;   /* entries held now */
+    uint64_t cache_bytes;     /* estimated bytes held now (tokenCacheSize is the budget) */
+    char last_error[256];     /* why the last key set fetch failed, "" after a success */
 };
 
 /**

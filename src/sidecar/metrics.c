@@ -56,12 +56,20 @@ static void render_mw(const struct wdn_mw_stats *s, void *arg)
     case 2:
         wdn_buf_printf(r->out, "warden_jwks_keys{component=\"%s\"} %zu\n", s->name, s->keys);
         break;
-    default:
+    case 3:
         wdn_buf_printf(r->out,
                        "warden_token_cache_total{component=\"%s\",result=\"hit\"} %llu\n"
                        "warden_token_cache_total{component=\"%s\",result=\"miss\"} %llu\n",
                        s->name, (unsigned long long)s->cache_hits, s->name,
                        (unsigned long long)s->cache_misses);
+        break;
+    case 4:
+        wdn_buf_printf(r->out, "warden_token_cache_evictions_total{component=\"%s\"} %llu\n",
+                       s->name, (unsigned long long)s->cache_evictions);
+        break;
+    default:
+        wdn_buf_printf(r->out, "warden_token_cache_bytes{component=\"%s\"} %llu\n", s->name,
+                       (unsigned long long)s->cache_bytes);
         break;
     }
 }
@@ -140,6 +148,15 @@ void wdn__sc_metrics_render(struct wdn_sidecar *sc, struct wdn_buf *out)
     r.pass = 3;
     wdn_buf_printf(out, "# HELP warden_token_cache_total Verified-token cache lookups.\n"
                         "# TYPE warden_token_cache_total counter\n");
+    wdn_mw_registry_stats(sc->reg, render_mw, &r);
+    r.pass = 4;
+    wdn_buf_printf(out,
+                   "# HELP warden_token_cache_evictions_total Verified tokens dropped to stay "
+                   "within tokenCacheSize.\n# TYPE warden_token_cache_evictions_total counter\n");
+    wdn_mw_registry_stats(sc->reg, render_mw, &r);
+    r.pass = 5;
+    wdn_buf_printf(out, "# HELP warden_token_cache_bytes Estimated bytes the verified-token cache "
+                        "holds.\n# TYPE warden_token_cache_bytes gauge\n");
     wdn_mw_registry_stats(sc->reg, render_mw, &r);
     wdn_buf_printf(out,
                    "# HELP warden_config_reloads_total Configuration reloads by result.\n"

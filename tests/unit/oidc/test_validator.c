@@ -383,7 +383,7 @@ static void test_issuer_down_later_stale_keys_work(void **state)
     char *t = token(ka, "a");
 
     config(&c);
-    c.cache_entries = 0; /* every verify is a real one */
+    c.cache_bytes = 0; /* every verify is a real one */
     v = wdn_oidc_validator_new(&c, NULL);
     assert_non_null(v);
     assert_true(wdn_oidc_wait_fetches(v, 1, 15000));
@@ -470,7 +470,7 @@ static void test_bad_jwks_keeps_last_good(void **state)
     char *t = token(ka, "a");
 
     config(&c);
-    c.cache_entries = 0;
+    c.cache_bytes = 0;
     v = wdn_oidc_validator_new(&c, NULL);
     assert_true(wdn_oidc_wait_fetches(v, 1, 15000));
     set_jwks("{\"keys\":[]}");

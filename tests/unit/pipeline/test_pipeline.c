@@ -343,6 +343,18 @@ static void test_build_refusals(void **state)
     assert_non_null(strstr(d.msg, "not both"));
     wdn_resources_free(set);
 
+    static const char *const bad_sizes[] = {"8MB", "1000", "2Gi", "-1", "Mi", "1.5Mi", ""};
+    for (size_t i = 0; i < sizeof(bad_sizes) / sizeof(bad_sizes[0]); i++) {
+        char meta[128];
+        snprintf(meta, sizeof(meta), "  - name: tokenCacheSize\n    value: \"%s\"\n", bad_sizes[i]);
+        set = load(meta, NULL);
+        wdn_diag_clear(&d);
+        assert_int_equal(build(set, "a", NULL, &p, &d), WDN_ECONFIG);
+        assert_non_null(strstr(d.msg, "tokenCacheSize must be"));
+        assert_int_equal(d.line, 15);
+        wdn_resources_free(set);
+    }
+
     /* A handler without a component. */
     set = wdn_resources_new();
     static const char doc[] = "apiVersion: dapr.io/v1alpha1\nkind: Configuration\nmetadata:\n"
@@ -432,6 +444,54 @@ static void test_keys_not_loaded(void **state)
     wdn_arena_reset(&a);
 }
 
+static void cache_stats(const struct wdn_mw_stats *s, void *arg)
+{
+    *(struct wdn_mw_stats *)arg = *s;
+}
+
+/* tokenCacheSize: 0 turns the cache off; a size bounds it (the gauge stays within it). */
+static void test_token_cache_size(void **state)
+{
+    static const char *const sizes[] = {"0", "64Ki", "2MiB"};
+    char *c = claims("urn:second", 600, NULL), *tok = sign(key, c), *auth = NULL;
+
+    assert_true(asprintf(&auth, "Bearer %s", tok) > 0);
+    for (size_t i = 0; i < 3; i++) {
+        struct wdn_mw_registry *reg = wdn_mw_registry_new();
+        struct wdn_pipeline *p = NULL;
+        struct wdn_mw_stats st;
+        struct wdn_pipeline_out o;
+        struct wdn_arena a;
+        struct wdn_diag d;
+        char meta[128];
+        struct wdn_resources *set;
+
+        snprintf(meta, sizeof(meta), "  - name: tokenCacheSize\n    value: \"%s\"\n", sizes[i]);
+        set = load(meta, NULL);
+        wdn_arena_init(&a, 4096, 0);
+        assert_int_equal(build(set, "a", reg, &p, &d), 0);
+        run(p, auth, NULL, &a, &o);
+        assert_int_equal(o.status, 0);
+        assert_false(o.cached);
+        run(p, auth, NULL, &a, &o);
+        assert_int_equal(o.status, 0);
+        assert_int_equal(o.cached, i != 0);
+        wdn_mw_registry_stats(reg, cache_stats, &st);
+        assert_int_equal(st.cache_entries, i != 0 ? 1 : 0);
+        if (i == 1)
+            assert_true(st.cache_bytes > 0 && st.cache_bytes <= (64u << 10));
+        if (i == 2)
+            assert_true(st.cache_bytes > 0 && st.cache_bytes <= (2u << 20));
+        wdn_pipeline_free(p);
+        wdn_mw_registry_free(reg);
+        wdn_resources_free(set);
+        wdn_arena_reset(&a);
+    }
+    free(auth);
+    free(tok);
+    free(c);
+}
+
 static void test_reason_names(void **state)
 {
     assert_string_equal(wdn_mw_reason_name(WDN_MW_MISSING_TOKEN), "missing_token");
@@ -443,9 +503,10 @@ static void test_reason_names(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_bearer_answers),  cmocka_unit_test(test_bearer_scopes_claims_strip),
-        cmocka_unit_test(test_build_refusals),  cmocka_unit_test(test_registry_shares),
-        cmocka_unit_test(test_keys_not_loaded), cmocka_unit_test(test_reason_names),
+        cmocka_unit_test(test_bearer_answers),   cmocka_unit_test(test_bearer_scopes_claims_strip),
+        cmocka_unit_test(test_build_refusals),   cmocka_unit_test(test_registry_shares),
+        cmocka_unit_test(test_keys_not_loaded),  cmocka_unit_test(test_reason_names),
+        cmocka_unit_test(test_token_cache_size),
     };
     return cmocka_run_group_tests(tests, setup_keys, teardown_keys);
 }
