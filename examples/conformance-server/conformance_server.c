@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "app.h"
+#include "fixtures.h"
 
 /* A 1x1 PNG and a tiny WAV, generated once and pasted here. */
 #define PNG_B64                                                                                    \
@@ -319,46 +320,82 @@ int main(int argc, char **argv)
         .resumable = true,
         .sse_poll_ms = 100};
     const struct wdn_mcp_tool tools[] = {
-        {"test_simple_text", NULL, "Returns simple text", NO_ARGS, NULL, NULL, t_simple_text, NULL},
-        {"test_image_content", NULL, "Returns an image", NO_ARGS, NULL, NULL, t_image, NULL},
-        {"test_audio_content", NULL, "Returns audio", NO_ARGS, NULL, NULL, t_audio, NULL},
-        {"test_embedded_resource", NULL, "Returns an embedded resource", NO_ARGS, NULL, NULL,
-         t_embedded, NULL},
-        {"test_multiple_content_types", NULL, "Returns text, image and resource", NO_ARGS, NULL,
-         NULL, t_mixed, NULL},
-        {"test_tool_with_logging", NULL, "Sends three log messages", NO_ARGS, NULL, NULL, t_logging,
-         NULL},
-        {"test_error_handling", NULL, "Always fails", NO_ARGS, NULL, NULL, t_error, NULL},
-        {"test_tool_with_progress", NULL, "Reports progress", NO_ARGS, NULL, NULL, t_progress,
-         NULL},
-        {"test_reconnection", NULL, "Answers after its SSE connection was closed (polling)",
-         NO_ARGS, NULL, NULL, t_reconnection, NULL},
-        {"test_sampling", NULL, "Asks the client's LLM",
-         "{\"type\":\"object\",\"properties\":{\"prompt\":{\"type\":\"string\"}},"
-         "\"required\":[\"prompt\"]}",
-         NULL, NULL, t_sampling, NULL},
-        {"test_elicitation", NULL, "Asks the user",
-         "{\"type\":\"object\",\"properties\":{\"message\":{\"type\":\"string\"}},"
-         "\"required\":[\"message\"]}",
-         NULL, NULL, t_elicitation, NULL},
-        {"test_elicitation_sep1034_defaults", NULL, "Elicitation with defaults", NO_ARGS, NULL,
-         NULL, t_sep1034, NULL},
-        {"test_elicitation_sep1330_enums", NULL, "Elicitation with enums", NO_ARGS, NULL, NULL,
-         t_sep1330, NULL},
-        {"test_missing_capability", NULL, "Needs the client's sampling capability", NO_ARGS, NULL,
-         NULL, t_missing_capability, NULL},
-        {"test_logging_tool", NULL, "Sends one log message", NO_ARGS, NULL, NULL, t_logging_tool,
-         NULL},
-        {"test_custom_header", NULL, "Echoes a parameter mirrored in the Mcp-Param-Region header",
-         "{\"type\":\"object\",\"properties\":{\"region\":{\"type\":\"string\","
-         "\"x-mcp-header\":\"Region\"}},\"required\":[\"region\"]}",
-         NULL, NULL, t_custom_header, NULL},
-        {"json_schema_2020_12_tool", NULL, "Tool with JSON Schema 2020-12 features",
-         "{\"$schema\":\"https://json-schema.org/draft/2020-12/schema\",\"type\":\"object\","
-         "\"$defs\":{\"address\":{\"type\":\"object\",\"properties\":{\"street\":{\"type\":"
-         "\"string\"},\"city\":{\"type\":\"string\"}}}},\"properties\":{\"name\":{\"type\":"
-         "\"string\"},\"address\":{\"$ref\":\"#/$defs/address\"}},\"additionalProperties\":false}",
-         NULL, NULL, t_schema_2020_12, NULL},
+        {.name = "test_simple_text",
+         .description = "Returns simple text",
+         .input_schema = NO_ARGS,
+         .fn = t_simple_text},
+        {.name = "test_image_content",
+         .description = "Returns an image",
+         .input_schema = NO_ARGS,
+         .fn = t_image},
+        {.name = "test_audio_content",
+         .description = "Returns audio",
+         .input_schema = NO_ARGS,
+         .fn = t_audio},
+        {.name = "test_embedded_resource",
+         .description = "Returns an embedded resource",
+         .input_schema = NO_ARGS,
+         .fn = t_embedded},
+        {.name = "test_multiple_content_types",
+         .description = "Returns text, image and resource",
+         .input_schema = NO_ARGS,
+         .fn = t_mixed},
+        {.name = "test_tool_with_logging",
+         .description = "Sends three log messages",
+         .input_schema = NO_ARGS,
+         .fn = t_logging},
+        {.name = "test_error_handling",
+         .description = "Always fails",
+         .input_schema = NO_ARGS,
+         .fn = t_error},
+        {.name = "test_tool_with_progress",
+         .description = "Reports progress",
+         .input_schema = NO_ARGS,
+         .fn = t_progress},
+        {.name = "test_reconnection",
+         .description = "Answers after its SSE connection was closed (polling)",
+         .input_schema = NO_ARGS,
+         .fn = t_reconnection},
+        {.name = "test_sampling",
+         .description = "Asks the client's LLM",
+         .input_schema = "{\"type\":\"object\",\"properties\":{\"prompt\":{\"type\":\"string\"}},"
+                         "\"required\":[\"prompt\"]}",
+         .fn = t_sampling},
+        {.name = "test_elicitation",
+         .description = "Asks the user",
+         .input_schema = "{\"type\":\"object\",\"properties\":{\"message\":{\"type\":\"string\"}},"
+                         "\"required\":[\"message\"]}",
+         .fn = t_elicitation},
+        {.name = "test_elicitation_sep1034_defaults",
+         .description = "Elicitation with defaults",
+         .input_schema = NO_ARGS,
+         .fn = t_sep1034},
+        {.name = "test_elicitation_sep1330_enums",
+         .description = "Elicitation with enums",
+         .input_schema = NO_ARGS,
+         .fn = t_sep1330},
+        {.name = "test_missing_capability",
+         .description = "Needs the client's sampling capability",
+         .input_schema = NO_ARGS,
+         .fn = t_missing_capability},
+        {.name = "test_logging_tool",
+         .description = "Sends one log message",
+         .input_schema = NO_ARGS,
+         .fn = t_logging_tool},
+        {.name = "test_custom_header",
+         .description = "Echoes a parameter mirrored in the Mcp-Param-Region header",
+         .input_schema = "{\"type\":\"object\",\"properties\":{\"region\":{\"type\":\"string\","
+                         "\"x-mcp-header\":\"Region\"}},\"required\":[\"region\"]}",
+         .fn = t_custom_header},
+        {.name = "json_schema_2020_12_tool",
+         .description = "Tool with JSON Schema 2020-12 features",
+         .input_schema =
+             "{\"$schema\":\"https://json-schema.org/draft/2020-12/schema\",\"type\":\"object\","
+             "\"$defs\":{\"address\":{\"type\":\"object\",\"properties\":{\"street\":{\"type\":"
+             "\"string\"},\"city\":{\"type\":\"string\"}}}},\"properties\":{\"name\":{\"type\":"
+             "\"string\"},\"address\":{\"$ref\":\"#/$defs/"
+             "address\"}},\"additionalProperties\":false}",
+         .fn = t_schema_2020_12},
     };
     const struct wdn_mcp_resource resources[] = {
         {"test://static-text", NULL, "static-text", NULL, "A static text resource", "text/plain",
@@ -395,6 +432,8 @@ int main(int argc, char **argv)
         rc = wdn_mcp_server_add_resource(srv, &resources[i]);
     for (i = 0; i < sizeof(prompts) / sizeof(prompts[0]) && rc == 0; i++)
         rc = wdn_mcp_server_add_prompt(srv, &prompts[i]);
+    if (rc == 0)
+        rc = fixtures_2026_add(srv);
     if (rc != 0) {
         fprintf(stderr, "conformance_server: registration failed: %s\n", wdn_strerror(rc));
         wdn_mcp_server_free(srv);

@@ -47,6 +47,9 @@ bool wdn_mcp_version_is_modern(const char *v);
 #define WDN_MCP_ERR_MISSING_CAPABILITY (-32021)
 #define WDN_MCP_ERR_UNSUPPORTED_VERSION (-32022)
 
+/** The tasks extension (SEP-2663), negotiated through capabilities.extensions. */
+#define WDN_MCP_EXT_TASKS "io.modelcontextprotocol/tasks"
+
 enum wdn_jsonrpc_kind {
     WDN_JSONRPC_REQUEST = 1,  /* method + id */
     WDN_JSONRPC_NOTIFICATION, /* method, no id */
@@ -165,6 +168,24 @@ struct wdn_mcp_server_config {
        tools/call is closed right after its priming event, so that no connection is held while
        the tool runs: the client reconnects with GET + Last-Event-ID and gets the result. */
     long sse_poll_ms;
+    /* Added for 2026-07-28 and its extensions (zero keeps the defaults). */
+    /* Entries per page of tools/list, resources/list, resources/templates/list, prompts/list;
+       0: WDN_MCP_PAGE_SIZE. Longer lists carry nextCursor. */
+    size_t page_size;
+    /* Caching hints of 2026-07-28 list and discovery results (SEP-2549): ttlMs (>= 0) and
+       cacheScope "public" (cache_public) or "private" (the default: a sidecar may filter lists
+       per caller). resources/read results take wdn_mcp_call_cache's, else ttlMs 0, private. */
+    long cache_ttl_ms;
+    bool cache_public;
+    /* Key that seals requestState (multi round-trip requests, SEP-2322) with HMAC-SHA256, 32
+       bytes; NULL: random per server (state then only verifies on the server that made it:
+       give every instance behind a load balancer the same key). Copied. */
+    const unsigned char *state_key;
+    size_t state_key_len;
+    /* Tasks (SEP-2663): ttlMs and pollIntervalMs of new tasks; 0: WDN_MCP_TASK_TTL_MS and
+       WDN_MCP_TASK_POLL_MS. */
+    long task_ttl_ms;
+    long task_poll_ms;
 };
 
 /** A new server, or NULL (out of memory or missing name/version). Free with _free. */
@@ -190,6 +211,16 @@ struct wdn_mcp_tool {
     const char *annotations;   /* optional JSON text of ToolAnnotations */
     wdn_mcp_tool_fn fn;
     void *ud;
+    /* Added for tasks (SEP-2663); zero keeps the plain behaviour. */
+    enum wdn_mcp_task_support {
+        WDN_MCP_TASK_NEVER = 0, /* always answered synchronously */
+        WDN_MCP_TASK_OPTIONAL,  /* a task when the client declared the tasks extension */
+        WDN_MCP_TASK_REQUIRED,  /* a task; a client without the extension gets -32021 */
+    } task_support;
+    /* Optional, for task tools: runs synchronously before the task is created and may gather
+       input with multi round-trip requests (the client sees input_required rounds first, then
+       the task). fn then runs in the task and sees the same inputs and state. */
+    wdn_mcp_tool_fn prepare;
 };
 
 /** Registers a tool; WDN_EEXISTS for a duplicate name, WDN_EUNSUPPORTED for a bad schema. */
@@ -292,7 +323,51 @@ int wdn_mcp_call_request(struct wdn_mcp_call *call, const char *method, json_t *
  * data.requiredCapabilities; HTTP 400 on 2026-07-28) instead of a result.
  */
 int wdn_mcp_call_require_capability(struct wdn_mcp_call *call, const char *capability);
-/** True once the client cancelled this request (notifications/cancelled). */
+/*
+ * Input from the client (elicitation/create, sampling/createMessage, roots/list), in every
+ * protocol version. A handler runs in rounds: it reads the answers it has with
+ * wdn_mcp_call_input, queues what it still needs with wdn_mcp_call_input_request and returns;
+ * the SDK gets the answers and runs the handler again with all answers so far, until a round
+ * queues nothing. How the answers come:
+ *  - 2026-07-28 (multi round-trip requests, SEP-2322): the client gets an InputRequiredResult
+ *    ({resultType:"input_required", inputRequests, requestState}) and retries the request with
+ *    inputResponses; requestState carries the handler's state sealed with HMAC-SHA256 (bound to
+ *    method, name and WDN_MCP_STATE_TTL_MS), so a tampered or foreign state is refused (-32602).
+ *  - in a task: the task shows status input_required with the unanswered requests until
+ *    tasks/update brings their answers (a partial answer keeps it waiting for the rest).
+ *  - in a session of the initialize era: each request goes to the client on the SSE stream,
+ *    as wdn_mcp_call_request does (handlers then run off the loop thread).
+ * A round that also produced content has it discarded. At most WDN_MCP_MAX_INPUT_ROUNDS rounds.
+ */
+
+/**
+ * Queues a request to the client under key (1-64 of [A-Za-z0-9_.-], unique in the round;
+ * params stolen). WDN_EUNSUPPORTED when the client did not declare the capability the method
+ * needs (elicitation, sampling, roots): the handler may then do without, or return the error
+ * from wdn_mcp_call_require_capability. WDN_EINVAL for another method or a bad key,
+ * WDN_EEXISTS for a key queued already, WDN_ELIMIT beyond WDN_MCP_MAX_INPUT_REQUESTS.
+ */
+int wdn_mcp_call_input_request(struct wdn_mcp_call *call, const char *key, const char *method,
+                               json_t *params);
+/** The client's answer to the request queued under key (borrowed, an object), or NULL. */
+json_t *wdn_mcp_call_input(const struct wdn_mcp_call *call, const char *key);
+/** The state the handler set in the previous round (verified), or NULL. */
+const char *wdn_mcp_call_state(const struct wdn_mcp_call *call);
+/** Sets the state the next round sees (copied; with the answers so far it must fit in
+ * WDN_MCP_MAX_STATE_BYTES when it travels in requestState). */
+int wdn_mcp_call_set_state(struct wdn_mcp_call *call, const char *state);
+/**
+ * Ends the request with a JSON-RPC error instead of a result: a protocol failure, not a tool
+ * error (those are wdn_mcp_call_set_error). In a task the task becomes failed with this error.
+ * The handler's return value is then ignored.
+ */
+void wdn_mcp_call_fail(struct wdn_mcp_call *call, int code, const char *message);
+/** Caching hints of this result (resources/read on 2026-07-28): ttl_ms >= 0, public or not. */
+void wdn_mcp_call_cache(struct wdn_mcp_call *call, long ttl_ms, bool public_scope);
+/** True when this call runs as a task (SEP-2663). */
+bool wdn_mcp_call_is_task(const struct wdn_mcp_call *call);
+
+/** True once the client cancelled this request (notifications/cancelled, or tasks/cancel). */
 bool wdn_mcp_call_cancelled(const struct wdn_mcp_call *call);
 /** The protocol version this request is served under (static string). */
 const char *wdn_mcp_call_version(const struct wdn_mcp_call *call);

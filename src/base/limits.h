@@ -159,4 +159,21 @@
 #define WDN_TRACE_ATTR_BYTES 512            /* string bytes of one span's name and attributes */
 #define WDN_TRACE_MAX_URL_BYTES 2048        /* otel.endpointAddress */
 
+/* MCP server: multi round-trip requests, tasks, pagination, schemas (src/mcp). */
+#define WDN_MCP_MAX_INPUT_REQUESTS 16      /* inputRequests one round of a handler may queue */
+#define WDN_MCP_MAX_INPUT_ROUNDS 16        /* rounds of input one task or session call may take */
+#define WDN_MCP_STATE_TTL_MS (10 * 60 * 1000) /* a requestState is accepted this long */
+#define WDN_MCP_MAX_STATE_BYTES (64u << 10) /* a sealed requestState (state and answers so far) */
+#define WDN_MCP_MAX_TASKS 256              /* tasks a server keeps (running and finished) */
+#define WDN_MCP_MAX_TASK_THREADS 32        /* tasks running at once (one thread each) */
+#define WDN_MCP_TASK_TTL_MS (10 * 60 * 1000) /* default ttlMs of a task */
+#define WDN_MCP_TASK_POLL_MS 1000          /* default pollIntervalMs of a task */
+#define WDN_MCP_TASK_INPUT_WAIT_MS (10 * 60 * 1000) /* a task waits this long for tasks/update */
+#define WDN_MCP_PAGE_SIZE 100              /* default entries per page of a list method */
+#define WDN_MCP_MAX_CURSOR 64              /* bytes of a list cursor we accept */
+#define WDN_MCP_SCHEMA_MAX_PATTERN 1024    /* bytes of one JSON Schema pattern */
+#define WDN_MCP_SCHEMA_MATCH_LIMIT 100000  /* PCRE2 match limit (backtracking steps) per match */
+#define WDN_MCP_SCHEMA_DEPTH_LIMIT 1000    /* PCRE2 depth (nested backtracking) limit per match */
+#define WDN_MCP_SCHEMA_MAX_NODES 4096      /* subschemas in one compiled schema */
+
 #endif

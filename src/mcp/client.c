@@ -831,8 +831,7 @@ const char *wdn_mcp_result_text(const json_t *result)
     json_t *content = json_object_get(result, "content"), *b;
     size_t i;
 
-    json_array_foreach(content, i, b)
-    {
+    json_array_foreach (content, i, b) {
         if (json_is_string(json_object_get(b, "type")) &&
             strcmp(json_string_value(json_object_get(b, "type")), "text") == 0)
             return json_string_value(json_object_get(b, "text"));

@@ -129,8 +129,7 @@ static int check_in(const json_t *root, const json_t *s, int depth, char *err, s
         return 0;
     if (!json_is_object(s))
         return errf(err, cap, WDN_EINVAL, "a schema must be an object or a boolean");
-    json_object_foreach((json_t *)s, k, v)
-    {
+    json_object_foreach ((json_t *)s, k, v) {
         if (strncmp(k, "x-", 2) == 0 || in_list(k, annotations))
             continue;
         if (!in_list(k, implemented))
@@ -145,8 +144,7 @@ static int check_in(const json_t *root, const json_t *s, int depth, char *err, s
             json_t *pv;
             if (!json_is_object(v))
                 return errf(err, cap, WDN_EINVAL, "%s must be an object", k);
-            json_object_foreach(v, pk, pv)
-            {
+            json_object_foreach (v, pk, pv) {
                 if ((rc = check_in(root, pv, depth + 1, err, cap)) != 0)
                     return rc;
             }
@@ -381,8 +379,7 @@ static int validate(const json_t *root, const json_t *s, const json_t *x, const 
         }
         props = json_object_get(s, "properties");
         v = json_object_get(s, "additionalProperties");
-        json_object_foreach((json_t *)x, k, pv)
-        {
+        json_object_foreach ((json_t *)x, k, pv) {
             json_t *ps = props != NULL ? json_object_get(props, k) : NULL;
             if (ps != NULL) {
                 if ((rc = validate_child(root, ps, pv, path, k, depth, err, cap)) != 0)

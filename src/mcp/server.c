@@ -1,4 +1,6 @@
 /* The MCP server object: settings, and the tools, resources and prompts registered on it. */
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,6 +73,23 @@ struct wdn_mcp_server *wdn_mcp_server_new(const struct wdn_mcp_server_config *cf
         return NULL;
     pthread_mutex_init(&srv->mu, NULL);
     pthread_cond_init(&srv->reply_cv, NULL);
+    pthread_cond_init(&srv->task_cv, NULL);
+    srv->page_size = cfg->page_size > 0 ? cfg->page_size : WDN_MCP_PAGE_SIZE;
+    srv->cache_ttl_ms = cfg->cache_ttl_ms > 0 ? cfg->cache_ttl_ms : 0;
+    srv->cache_public = cfg->cache_public;
+    srv->task_ttl_ms = cfg->task_ttl_ms > 0 ? cfg->task_ttl_ms : WDN_MCP_TASK_TTL_MS;
+    srv->task_poll_ms = cfg->task_poll_ms > 0 ? cfg->task_poll_ms : WDN_MCP_TASK_POLL_MS;
+    /* The key that seals requestState: the caller's (shared by every instance of a service),
+     * else random, so that state only verifies on this server. */
+    if (cfg->state_key != NULL && cfg->state_key_len == sizeof(srv->state_key)) {
+        memcpy(srv->state_key, cfg->state_key, sizeof(srv->state_key));
+    } else if (cfg->state_key != NULL || RAND_bytes(srv->state_key, sizeof(srv->state_key)) != 1) {
+        pthread_cond_destroy(&srv->task_cv);
+        pthread_cond_destroy(&srv->reply_cv);
+        pthread_mutex_destroy(&srv->mu);
+        free(srv);
+        return NULL;
+    }
     srv->stateless = cfg->stateless;
     srv->sse_responses = cfg->sse_responses;
     srv->poll_ms = cfg->sse_poll_ms > 0 ? cfg->sse_poll_ms : 0;
@@ -102,6 +121,8 @@ void wdn_mcp_server_free(struct wdn_mcp_server *srv)
 
     if (srv == NULL)
         return;
+    /* Tasks run tool handlers on threads of their own: end them first. */
+    wdn__mcp_tasks_stop(srv);
     while (srv->sessions != NULL)
         wdn__mcp_session_destroy(srv, srv->sessions);
     while (srv->streams != NULL) {
@@ -132,6 +153,8 @@ void wdn_mcp_server_free(struct wdn_mcp_server *srv)
     free(srv->path);
     free_list(srv->hosts);
     free_list(srv->origins);
+    OPENSSL_cleanse(srv->state_key, sizeof(srv->state_key));
+    pthread_cond_destroy(&srv->task_cv);
     pthread_cond_destroy(&srv->reply_cv);
     pthread_mutex_destroy(&srv->mu);
     free(srv);
@@ -244,7 +267,8 @@ int wdn_mcp_server_add_tool(struct wdn_mcp_server *srv, const struct wdn_mcp_too
     size_t i;
     int rc = WDN_EINVAL;
 
-    if (t == NULL || t->name == NULL || t->fn == NULL || !tool_name_ok(t->name))
+    if (t == NULL || t->name == NULL || t->fn == NULL || !tool_name_ok(t->name) ||
+        (unsigned)t->task_support > WDN_MCP_TASK_REQUIRED)
         goto out;
     rc = WDN_ELIMIT;
     if (srv->ntools >= WDN_MCP_MAX_TOOLS)
@@ -300,6 +324,10 @@ int wdn_mcp_server_add_tool(struct wdn_mcp_server *srv, const struct wdn_mcp_too
     }
     slot->fn = t->fn;
     slot->ud = t->ud;
+    slot->task_support = t->task_support;
+    slot->prepare = t->prepare;
+    if (t->task_support != WDN_MCP_TASK_NEVER)
+        srv->has_task_tools = true;
     srv->ntools++;
     def = NULL;
     rc = 0;

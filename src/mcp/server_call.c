@@ -228,7 +228,8 @@ int wdn_mcp_call_require_capability(struct wdn_mcp_call *call, const char *capab
 
 bool wdn_mcp_call_cancelled(const struct wdn_mcp_call *call)
 {
-    return call->inf != NULL && atomic_load(&call->inf->cancelled);
+    return (call->inf != NULL && atomic_load(&call->inf->cancelled)) ||
+           (call->task != NULL && wdn__mcp_task_cancelled(call->task));
 }
 
 const char *wdn_mcp_call_version(const struct wdn_mcp_call *call)
@@ -456,4 +457,5 @@ void wdn__mcp_call_done(struct wdn_mcp_call *call)
     inflight_remove(call->ex->srv, call->inf);
     json_decref(call->content);
     json_decref(call->structured);
+    wdn__mcp_input_done(call);
 }

@@ -7,6 +7,7 @@
 #include "base/error.h"
 #include "base/limits.h"
 #include "base/str.h"
+#include "jose/b64url.h"
 #include "mcp/server_int.h"
 
 static const char *const loopback_hosts[] = {"localhost", "127.0.0.1", "[::1]", NULL};
@@ -184,6 +185,9 @@ int wdn__mcp_check_modern_headers(struct exchange *ex, const struct wdn_mcp_http
         name = json_string_value(json_object_get(m->params, "name"));
     else if (strcmp(m->method, "resources/read") == 0)
         name = json_string_value(json_object_get(m->params, "uri"));
+    else if (strcmp(m->method, "tasks/get") == 0 || strcmp(m->method, "tasks/update") == 0 ||
+             strcmp(m->method, "tasks/cancel") == 0)
+        name = json_string_value(json_object_get(m->params, "taskId")); /* SEP-2663 routing */
     if (name != NULL) {
         if (!wdn__mcp_find_header(req, "Mcp-Name", &hn, &cn) || cn != 1) {
             snprintf(why, cap, "Header mismatch: Mcp-Name header is required");
@@ -212,42 +216,6 @@ int wdn__mcp_check_modern_headers(struct exchange *ex, const struct wdn_mcp_http
         }
     }
     return 0;
-}
-
-/* Strict standard base64 (padding required, no whitespace) into out; returns the length or -1. */
-static long b64_decode(const char *in, size_t n, unsigned char *out, size_t cap)
-{
-    static const char alphabet[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    size_t i, o = 0;
-    int j;
-
-    if (n % 4 != 0)
-        return -1;
-    for (i = 0; i < n; i += 4) {
-        unsigned v = 0;
-        int pad = 0;
-        for (j = 0; j < 4; j++) {
-            const char *p;
-            char c = in[i + (size_t)j];
-            if (c == '=' && i + 4 == n && j >= 2) {
-                pad++;
-                v <<= 6;
-                continue;
-            }
-            if (pad > 0 || c == '\0' || (p = strchr(alphabet, c)) == NULL)
-                return -1;
-            v = (v << 6) | (unsigned)(p - alphabet);
-        }
-        if (o + 3 - (size_t)pad > cap)
-            return -1;
-        out[o++] = (unsigned char)(v >> 16);
-        if (pad < 2)
-            out[o++] = (unsigned char)(v >> 8);
-        if (pad < 1)
-            out[o++] = (unsigned char)v;
-    }
-    return (long)o;
 }
 
 /*
@@ -293,13 +261,14 @@ int wdn__mcp_check_param_headers(struct exchange *ex, const struct wdn_mcp_http_
         got_len = hv.len;
         if (hv.len >= 11 && strncmp(hv.p, "=?base64?", 9) == 0 &&
             strncmp(hv.p + hv.len - 2, "?=", 2) == 0) {
-            long n = b64_decode(hv.p + 9, hv.len - 11, dec, sizeof(dec));
-            if (n < 0) {
+            size_t n;
+            if (wdn_b64std_decode((struct wdn_str){hv.p + 9, hv.len - 11}, dec, sizeof(dec), &n) !=
+                0) {
                 snprintf(why, cap, "Header mismatch: %s is not valid base64", hname);
                 return -1;
             }
             got = (const char *)dec;
-            got_len = (size_t)n;
+            got_len = n;
         }
         if (json_is_string(val)) {
             if (got_len != json_string_length(val) ||

@@ -16,6 +16,8 @@
 #define SESSION_ID_BYTES 32
 #define SESSION_ID_LEN (SESSION_ID_BYTES * 2)
 
+struct task;
+
 struct tool {
     char *name;
     json_t *def; /* the tools/list entry */
@@ -24,6 +26,8 @@ struct tool {
     json_t *xheaders; /* [{"h": header suffix, "p": [property path...]}] from x-mcp-header */
     wdn_mcp_tool_fn fn;
     void *ud;
+    enum wdn_mcp_task_support task_support;
+    wdn_mcp_tool_fn prepare;
 };
 
 struct resource {
@@ -137,6 +141,18 @@ struct wdn_mcp_server {
     uint64_t next_stream_id;
     size_t resume_bytes; /* bytes kept for replay by all streams */
     struct wdn_tracer *tracer; /* borrowed; NULL: no spans (server_trace.c) */
+
+    /* 2026-07-28 and extensions: pagination, caching hints, sealed request state, tasks. */
+    size_t page_size;
+    long cache_ttl_ms;
+    bool cache_public;
+    unsigned char state_key[32];
+    long task_ttl_ms, task_poll_ms;
+    bool has_task_tools;     /* advertise the tasks extension */
+    struct task *tasks;      /* guarded by mu */
+    size_t ntasks, nrunning; /* tasks kept; tasks whose thread runs */
+    bool stopping;           /* wdn_mcp_server_free began: tasks end */
+    pthread_cond_t task_cv;  /* signalled when a task got input, was cancelled, or stops */
 };
 
 /* One HTTP exchange: how the answer is being written. */
@@ -181,7 +197,35 @@ struct wdn_mcp_call {
     struct inflight *inf;
     json_t *caps;            /* borrowed: the client's capabilities, NULL when unknown */
     const char *missing_cap; /* set by wdn_mcp_call_require_capability */
+
+    /* Input rounds (server_input.c). */
+    const char *method; /* the request's method, name and arguments: what requestState is */
+    const char *name;   /* bound to (borrowed) */
+    json_t *args;
+    json_t *answers;   /* owned object: the client's answers so far (NULL: none) */
+    json_t *requests;  /* owned object: this round's queued input requests (NULL: none) */
+    char *state_in;    /* the previous round's state, verified (owned) */
+    char *state_out;   /* the state for the next round (owned) */
+    bool retry;        /* the request carried inputResponses or requestState */
+    struct task *task; /* the task this call runs in, or NULL */
+    /* wdn_mcp_call_fail */
+    int fail_code;
+    char fail_msg[256];
+    /* wdn_mcp_call_cache */
+    bool cache_set, cache_public;
+    long cache_ttl_ms;
 };
+
+/** A JSON-RPC error being built by a method: code, message, optional data (owned). */
+struct rpc_err {
+    int code;
+    char msg[256];
+    json_t *data;
+};
+
+/** Fills e (printf-style message) and returns NULL, so methods can `return wdn__mcp_fail(...)`. */
+json_t *wdn__mcp_fail(struct rpc_err *e, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /** Log level names of notifications/message, indexed by enum wdn_mcp_log_level. */
 extern const char *const wdn__mcp_log_levels[8];
@@ -216,6 +260,52 @@ void wdn__mcp_deliver_reply(struct exchange *ex, json_t *msg, const struct wdn_j
 /** Prepares a handler's call (registers it for cancellation when id is not NULL). */
 void wdn__mcp_call_init(struct wdn_mcp_call *call, struct exchange *ex, json_t *params, json_t *id);
 void wdn__mcp_call_done(struct wdn_mcp_call *call);
+
+/* ---- server_input.c: input rounds, requestState ----------------------------------------- */
+
+/**
+ * Reads inputResponses and requestState of a request into call (answers, state_in, retry).
+ * 0, or fills e (-32602) for malformed inputResponses or a requestState that fails to verify.
+ */
+int wdn__mcp_input_init(struct wdn_mcp_call *call, json_t *params, struct rpc_err *e);
+/** Frees what the rounds hold (answers, requests, states). */
+void wdn__mcp_input_done(struct wdn_mcp_call *call);
+/** Clears the outputs of a round (requests, content, structured, error flags) before the next. */
+void wdn__mcp_round_reset(struct wdn_mcp_call *call);
+/** The queued requests without an answer, as a new object, or NULL when none. */
+json_t *wdn__mcp_unanswered(const struct wdn_mcp_call *call);
+/**
+ * After a round that queued requests (pending, stolen): 2026-07-28 outside a task builds the
+ * InputRequiredResult into *irr and returns 1; a session of the initialize era asks the client
+ * on the SSE stream, stores the answers and returns 0 (run another round); otherwise fills e
+ * and returns a negative code.
+ */
+int wdn__mcp_input_round(struct wdn_mcp_call *call, json_t *pending, json_t **irr,
+                         struct rpc_err *e);
+
+/* ---- server_tasks.c -------------------------------------------------------------------- */
+
+/** True when the request's client declared the tasks extension. */
+bool wdn__mcp_client_has_tasks(const struct wdn_mcp_call *call);
+/**
+ * Creates a task running tool t with params (borrowed; copied) and the inputs and state call
+ * gathered so far; returns the CreateTaskResult, or NULL with e filled (-32603 when the server
+ * keeps too many tasks).
+ */
+json_t *wdn__mcp_task_start(struct exchange *ex, struct tool *t, json_t *params,
+                            struct wdn_mcp_call *call, struct rpc_err *e);
+json_t *wdn__mcp_tasks_get(struct exchange *ex, json_t *params, json_t *id, struct rpc_err *e);
+json_t *wdn__mcp_tasks_update(struct exchange *ex, json_t *params, json_t *id, struct rpc_err *e);
+json_t *wdn__mcp_tasks_cancel(struct exchange *ex, json_t *params, json_t *id, struct rpc_err *e);
+/** True once the task was cancelled (tasks/cancel, or the server stopping). */
+bool wdn__mcp_task_cancelled(const struct task *t);
+/** Ends every task (cancelled) and joins their threads; wdn_mcp_server_free calls it. */
+void wdn__mcp_tasks_stop(struct wdn_mcp_server *srv);
+/**
+ * The CallToolResult of a finished round of tool t (content, structuredContent checked against
+ * the output schema, isError), or NULL with e filled. rc is the handler's return value.
+ */
+json_t *wdn__mcp_tool_result(struct tool *t, struct wdn_mcp_call *call, int rc, struct rpc_err *e);
 
 /* ---- server_methods.c ----------------------------------------------------------------- */
 

@@ -6,22 +6,16 @@
 
 #include "base/error.h"
 #include "base/limits.h"
+#include "base/str.h"
+#include "jose/b64url.h"
 #include "mcp/server_int.h"
 
 #define MAX_COMPLETIONS 100
 
 /* ---------------------------------------------------------------------------------------- */
-/* Methods. Each returns a new result object, or NULL and fills *code and msg.              */
+/* Methods. Each returns a new result object, or NULL and fills e.                          */
 
-struct rpc_err {
-    int code;
-    char msg[256];
-    json_t *data;
-};
-
-static json_t *fail(struct rpc_err *e, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static json_t *fail(struct rpc_err *e, int code, const char *fmt, ...)
+json_t *wdn__mcp_fail(struct rpc_err *e, int code, const char *fmt, ...)
 {
     va_list ap;
 
@@ -49,6 +43,8 @@ static json_t *capabilities(struct wdn_mcp_server *srv, bool modern)
         json_object_set_new(c, "prompts", json_pack("{s:b}", "listChanged", lc));
     if (srv->nprompts > 0 || srv->nresources > 0 || srv->completer != NULL)
         json_object_set_new(c, "completions", json_object());
+    if (srv->has_task_tools)
+        json_object_set_new(c, "extensions", json_pack("{s:{}}", WDN_MCP_EXT_TASKS));
     return c;
 }
 
@@ -69,7 +65,8 @@ static json_t *m_initialize(struct exchange *ex, json_t *params, json_t *id, str
     json_t *r;
 
     if (want == NULL)
-        return fail(e, WDN_JSONRPC_INVALID_PARAMS, "Invalid params: protocolVersion is required");
+        return wdn__mcp_fail(e, WDN_JSONRPC_INVALID_PARAMS,
+                             "Invalid params: protocolVersion is required");
     /* A supported version is echoed; any other gets the newest of the initialize era. */
     if (version == NULL || wdn_mcp_version_is_modern(version))
         version = WDN_MCP_LATEST_LEGACY;
@@ -91,9 +88,58 @@ static json_t *m_discover(struct exchange *ex, json_t *params, json_t *id, struc
     return r;
 }
 
-static json_t *list_of(json_t *key_defs_holder, const char *key)
+/*
+ * One page of a list method: entries [offset, offset + page_size) of all (stolen), under key,
+ * with nextCursor when more follow. The cursor is opaque to clients: "p" and the offset in
+ * base 10, base64url-encoded; anything else is -32602 (SEP-2549's caching keys on it too).
+ */
+static json_t *page_of(struct exchange *ex, json_t *params, json_t *all, const char *key,
+                       struct rpc_err *e)
 {
-    return json_pack("{s:o}", key, key_defs_holder);
+    json_t *cursor = json_object_get(params, "cursor"), *page, *r;
+    size_t n = json_array_size(all), off = 0, i, len;
+    size_t size = ex->srv->page_size;
+    char text[WDN_MCP_MAX_CURSOR + 1], *end;
+
+    if (all == NULL)
+        return wdn__mcp_fail(e, WDN_JSONRPC_INTERNAL_ERROR, "Internal error: out of memory");
+    if (cursor != NULL && !json_is_null(cursor)) {
+        unsigned long long v = 0;
+        unsigned char raw[WDN_MCP_MAX_CURSOR];
+        bool ok = json_is_string(cursor) && json_string_length(cursor) <= WDN_MCP_MAX_CURSOR &&
+                  wdn_b64url_decode(wdn_str_from_cstr(json_string_value(cursor)), raw,
+                                    sizeof(raw) - 1, &len) == 0 &&
+                  len >= 2 && raw[0] == 'p' && raw[1] >= '1' && raw[1] <= '9';
+        if (ok) {
+            memcpy(text, raw + 1, len - 1);
+            text[len - 1] = '\0';
+            v = strtoull(text, &end, 10);
+            ok = *end == '\0' && v < n;
+        }
+        if (!ok) {
+            json_decref(all);
+            return wdn__mcp_fail(e, WDN_JSONRPC_INVALID_PARAMS, "Invalid params: invalid cursor");
+        }
+        off = (size_t)v;
+    }
+    if (off == 0 && n <= size) {
+        r = json_pack("{s:o}", key, all); /* the common case: everything, no copy */
+    } else {
+        page = json_array();
+        for (i = off; page != NULL && i < n && i < off + size; i++)
+            json_array_append(page, json_array_get(all, i));
+        r = json_pack("{s:o}", key, page);
+        if (r != NULL && off + size < n) {
+            char raw[32], out[64];
+            int m = snprintf(raw, sizeof(raw), "p%zu", off + size);
+            if (wdn_b64url_encode(raw, (size_t)m, out, sizeof(out), &len) == 0)
+                json_object_set_new(r, "nextCursor", json_stringn(out, len));
+        }
+        json_decref(all);
+    }
+    if (r == NULL)
+        wdn__mcp_fail(e, WDN_JSONRPC_INTERNAL_ERROR, "Internal error: out of memory");
+    return r;
 }
 
 static json_t *m_tools_list(struct exchange *ex, json_t *params, json_t *id, struct rpc_err *e)
@@ -103,13 +149,122 @@ static json_t *m_tools_list(struct exchange *ex, json_t *params, json_t *id, str
 
     for (i = 0; a != NULL && i < ex->srv->ntools; i++)
         json_array_append(a, ex->srv->tools[i].def);
-    return list_of(a, "tools");
+    return page_of(ex, params, a, "tools", e);
+}
+
+/* ---- Handlers in rounds (server_input.c) ---------------------------------------------------- */
+
+/* A round's outcome that is a JSON-RPC error: wdn_mcp_call_fail, or a missing capability. */
+static bool round_failed(struct wdn_mcp_call *call, struct rpc_err *e)
+{
+    if (call->fail_code != 0) {
+        wdn__mcp_fail(e, call->fail_code, "%s", call->fail_msg);
+        return true;
+    }
+    if (call->missing_cap != NULL) {
+        e->data = json_pack("{s:{s:{}}}", "requiredCapabilities", call->missing_cap);
+        wdn__mcp_fail(e, WDN_MCP_ERR_MISSING_CAPABILITY,
+                      "Missing required client capability: %.64s", call->missing_cap);
+        return true;
+    }
+    return false;
+}
+
+/*
+ * Runs a handler (invoke) round after round until a round queues no request the client has
+ * not answered. 0: done, *hrc the handler's last return value; 1: the client must answer
+ * first (2026-07-28), *irr the InputRequiredResult; negative: e filled.
+ */
+static int run_rounds(struct wdn_mcp_call *call, int (*invoke)(struct wdn_mcp_call *, void *),
+                      void *ctx, int *hrc, json_t **irr, struct rpc_err *e)
+{
+    json_t *pending;
+    int round, rc;
+
+    *irr = NULL;
+    for (round = 0; round < WDN_MCP_MAX_INPUT_ROUNDS; round++) {
+        if (round > 0)
+            wdn__mcp_round_reset(call);
+        *hrc = invoke(call, ctx);
+        if (round_failed(call, e))
+            return WDN_EPROTO;
+        if ((pending = wdn__mcp_unanswered(call)) == NULL)
+            return 0;
+        if ((rc = wdn__mcp_input_round(call, pending, irr, e)) != 0)
+            return rc;
+    }
+    wdn__mcp_fail(e, WDN_JSONRPC_INTERNAL_ERROR, "Internal error: too many rounds of input");
+    return WDN_ELIMIT;
 }
 
 static json_t *tool_error_result(const char *text)
 {
     return json_pack("{s:[{s:s, s:s}], s:b}", "content", "type", "text", "text", text, "isError",
                      1);
+}
+
+static int invoke_prepare(struct wdn_mcp_call *call, void *ctx)
+{
+    struct tool *t = ctx;
+
+    return t->prepare(call, call->args, t->ud);
+}
+
+/* A synchronous run: prepare (if any) and the tool, in the same rounds. */
+static int invoke_tool(struct wdn_mcp_call *call, void *ctx)
+{
+    struct tool *t = ctx;
+    json_t *pending;
+    int rc;
+
+    if (t->prepare != NULL) {
+        rc = t->prepare(call, call->args, t->ud);
+        pending = wdn__mcp_unanswered(call);
+        if (rc < 0 || pending != NULL || call->fail_code != 0) {
+            json_decref(pending);
+            return rc;
+        }
+    }
+    return t->fn(call, call->args, t->ud);
+}
+
+json_t *wdn__mcp_tool_result(struct tool *t, struct wdn_mcp_call *call, int rc, struct rpc_err *e)
+{
+    char why[512];
+    json_t *r;
+
+    if (rc < 0) {
+        call->is_error = true;
+        if (json_array_size(call->content) == 0) {
+            char text[256];
+            snprintf(text, sizeof(text), "Tool %s failed: %s", t->name, wdn_strerror(rc));
+            wdn_mcp_call_text(call, text);
+        }
+    }
+    if (!call->is_error && t->output_schema != NULL) {
+        if (call->structured == NULL)
+            return wdn__mcp_fail(e, WDN_JSONRPC_INTERNAL_ERROR,
+                                 "Tool %s has an output schema but returned no structured content",
+                                 t->name);
+        if (wdn_mcp_schema_validate(t->output_schema, call->structured, why, sizeof(why)) != 0)
+            return wdn__mcp_fail(e, WDN_JSONRPC_INTERNAL_ERROR,
+                                 "Tool %s returned invalid structured content: %s", t->name, why);
+    }
+    /* Structured content also goes out as text for clients that predate it. */
+    if (call->structured != NULL && json_array_size(call->content) == 0) {
+        char *s = json_dumps(call->structured, JSON_COMPACT);
+        if (s != NULL)
+            wdn_mcp_call_text(call, s);
+        free(s);
+    }
+    r = json_pack("{s:O}", "content", call->content);
+    if (r == NULL)
+        return wdn__mcp_fail(e, WDN_JSONRPC_INTERNAL_ERROR, "Internal error: out of memory");
+    if (call->structured != NULL)
+        json_object_set(r, "structuredContent", call->structured);
+    if (call->is_error)
+        json_object_set_new(r, "isError", json_true());
+    return r;
 }
 
 static json_t *m_tools_call(struct exchange *ex, json_t *params, json_t *id, struct rpc_err *e)
@@ -120,22 +275,26 @@ static json_t *m_tools_call(struct exchange *ex, json_t *params, json_t *id, str
     json_t *name = json_object_get(params, "name");
     json_t *args = json_object_get(params, "arguments");
     json_t *owned_args = NULL, *r = NULL;
+    bool as_task;
     char why[512];
     size_t i;
-    int rc;
+    int rc, hrc = 0;
 
     if (!json_is_string(name))
-        return fail(e, WDN_JSONRPC_INVALID_PARAMS, "Invalid params: name must be a string");
+        return wdn__mcp_fail(e, WDN_JSONRPC_INVALID_PARAMS,
+                             "Invalid params: name must be a string");
     for (i = 0; i < srv->ntools; i++)
         if (strcmp(srv->tools[i].name, json_string_value(name)) == 0)
             t = &srv->tools[i];
     if (t == NULL)
-        return fail(e, WDN_JSONRPC_INVALID_PARAMS, "Unknown tool: %.128s", json_string_value(name));
+        return wdn__mcp_fail(e, WDN_JSONRPC_INVALID_PARAMS, "Unknown tool: %.128s",
+                             json_string_value(name));
     if (args == NULL || json_is_null(args))
         args = owned_args = json_object();
     if (!json_is_object(args)) {
         json_decref(owned_args);
-        return fail(e, WDN_JSONRPC_INVALID_PARAMS, "Invalid params: arguments must be an object");
+        return wdn__mcp_fail(e, WDN_JSONRPC_INVALID_PARAMS,
+                             "Invalid params: arguments must be an object");
     }
     /* Input validation failures are tool errors the model can read and correct (SEP-1303). */
     if (wdn_mcp_schema_validate(t->input_schema, args, why, sizeof(why)) != 0) {
@@ -145,62 +304,52 @@ static json_t *m_tools_call(struct exchange *ex, json_t *params, json_t *id, str
         return tool_error_result(text);
     }
     wdn__mcp_call_init(&call, ex, params, id);
+    call.method = "tools/call";
+    call.name = t->name;
+    call.args = args;
     call.content = json_array();
     if (call.content == NULL) {
-        wdn__mcp_call_done(&call);
-        json_decref(owned_args);
-        return fail(e, WDN_JSONRPC_INTERNAL_ERROR, "Internal error: out of memory");
-    }
-    rc = t->fn(&call, args, t->ud);
-    if (call.missing_cap != NULL) {
-        e->data = json_pack("{s:{s:{}}}", "requiredCapabilities", call.missing_cap);
-        fail(e, WDN_MCP_ERR_MISSING_CAPABILITY, "Missing required client capability: %.64s",
-             call.missing_cap);
+        wdn__mcp_fail(e, WDN_JSONRPC_INTERNAL_ERROR, "Internal error: out of memory");
         goto out;
     }
-    if (rc < 0) {
-        call.is_error = true;
-        if (json_array_size(call.content) == 0) {
-            char text[256];
-            snprintf(text, sizeof(text), "Tool %s failed: %s", t->name, wdn_strerror(rc));
-            wdn_mcp_call_text(&call, text);
-        }
-    }
-    if (!call.is_error && t->output_schema != NULL) {
-        if (call.structured == NULL) {
-            fail(e, WDN_JSONRPC_INTERNAL_ERROR,
-                 "Tool %s has an output schema but returned no structured content", t->name);
-            goto out;
-        }
-        if (wdn_mcp_schema_validate(t->output_schema, call.structured, why, sizeof(why)) != 0) {
-            fail(e, WDN_JSONRPC_INTERNAL_ERROR, "Tool %s returned invalid structured content: %s",
-                 t->name, why);
-            goto out;
-        }
-    }
-    /* Structured content also goes out as text for clients that predate it. */
-    if (call.structured != NULL && json_array_size(call.content) == 0) {
-        char *s = json_dumps(call.structured, JSON_COMPACT);
-        if (s != NULL)
-            wdn_mcp_call_text(&call, s);
-        free(s);
-    }
-    r = json_pack("{s:O}", "content", call.content);
-    if (r == NULL) {
-        fail(e, WDN_JSONRPC_INTERNAL_ERROR, "Internal error: out of memory");
+    if (wdn__mcp_input_init(&call, params, e) != 0)
+        goto out;
+    /* Tasks (SEP-2663): the server decides, for clients that declared the extension. */
+    as_task = t->task_support != WDN_MCP_TASK_NEVER && wdn__mcp_client_has_tasks(&call);
+    if (t->task_support == WDN_MCP_TASK_REQUIRED && !as_task) {
+        e->data =
+            json_pack("{s:{s:{s:{}}}}", "requiredCapabilities", "extensions", WDN_MCP_EXT_TASKS);
+        wdn__mcp_fail(e, WDN_MCP_ERR_MISSING_CAPABILITY,
+                      "Missing required client capability: extensions." WDN_MCP_EXT_TASKS);
         goto out;
     }
-    if (call.structured != NULL)
-        json_object_set(r, "structuredContent", call.structured);
-    if (call.is_error)
-        json_object_set_new(r, "isError", json_true());
+    if (as_task && t->prepare != NULL) {
+        /* Input the task needs before it exists is gathered with round trips first. */
+        rc = run_rounds(&call, invoke_prepare, t, &hrc, &r, e);
+        if (rc != 0 || hrc >= 0)
+            goto task;
+        r = wdn__mcp_tool_result(t, &call, hrc, e);
+        goto out;
+    }
+    if (as_task) {
+        rc = 0;
+        goto task;
+    }
+    rc = run_rounds(&call, invoke_tool, t, &hrc, &r, e);
+    if (rc == 0)
+        r = wdn__mcp_tool_result(t, &call, hrc, e);
+    goto out;
+task:
+    if (rc == 0)
+        r = wdn__mcp_task_start(ex, t, params, &call, e);
 out:
     wdn__mcp_call_done(&call);
     json_decref(owned_args);
     return r;
 }
 
-static json_t *resources_list(struct exchange *ex, bool templates)
+static json_t *resources_list(struct exchange *ex, json_t *params, bool templates,
+                              struct rpc_err *e)
 {
     json_t *a = json_array();
     size_t i;
@@ -208,17 +357,17 @@ static json_t *resources_list(struct exchange *ex, bool templates)
     for (i = 0; a != NULL && i < ex->srv->nresources; i++)
         if ((ex->srv->resources[i].tmpl != NULL) == templates)
             json_array_append(a, ex->srv->resources[i].def);
-    return list_of(a, templates ? "resourceTemplates" : "resources");
+    return page_of(ex, params, a, templates ? "resourceTemplates" : "resources", e);
 }
 
 static json_t *m_resources_list(struct exchange *ex, json_t *params, json_t *id, struct rpc_err *e)
 {
-    return resources_list(ex, false);
+    return resources_list(ex, params, false, e);
 }
 
 static json_t *m_templates_list(struct exchange *ex, json_t *params, json_t *id, struct rpc_err *e)
 {
-    return resources_list(ex, true);
+    return resources_list(ex, params, true, e);
 }
 
 static json_t *m_ping(struct exchange *ex, json_t *params, json_t *id, struct rpc_err *e)
@@ -251,47 +400,77 @@ static bool template_match(const char *t, const char *u)
     return *u == '\0';
 }
 
+struct read_ctx {
+    struct resource *r;
+    const char *uri;
+    json_t *contents;
+};
+
+static int invoke_read(struct wdn_mcp_call *call, void *ctx)
+{
+    struct read_ctx *c = ctx;
+
+    json_array_clear(c->contents);
+    return c->r->fn(call, c->uri, c->contents, c->r->ud);
+}
+
 static json_t *m_resources_read(struct exchange *ex, json_t *params, json_t *id, struct rpc_err *e)
 {
     struct wdn_mcp_server *srv = ex->srv;
     json_t *uri = json_object_get(params, "uri");
-    struct resource *r = NULL;
+    struct read_ctx ctx = {NULL, NULL, NULL};
     struct wdn_mcp_call call;
-    json_t *contents, *res = NULL;
+    json_t *res = NULL;
     size_t i;
-    int rc;
+    int rc, hrc = 0;
 
     if (!json_is_string(uri))
-        return fail(e, WDN_JSONRPC_INVALID_PARAMS, "Invalid params: uri must be a string");
-    for (i = 0; i < srv->nresources && r == NULL; i++)
+        return wdn__mcp_fail(e, WDN_JSONRPC_INVALID_PARAMS, "Invalid params: uri must be a string");
+    for (i = 0; i < srv->nresources && ctx.r == NULL; i++)
         if (srv->resources[i].uri != NULL &&
             strcmp(srv->resources[i].uri, json_string_value(uri)) == 0)
-            r = &srv->resources[i];
-    for (i = 0; i < srv->nresources && r == NULL; i++)
+            ctx.r = &srv->resources[i];
+    for (i = 0; i < srv->nresources && ctx.r == NULL; i++)
         if (srv->resources[i].tmpl != NULL &&
             template_match(srv->resources[i].tmpl, json_string_value(uri)))
-            r = &srv->resources[i];
-    if (r == NULL) {
+            ctx.r = &srv->resources[i];
+    if (ctx.r == NULL) {
         e->data = json_pack("{s:O}", "uri", uri);
-        return fail(e, ex->modern ? WDN_JSONRPC_INVALID_PARAMS : WDN_MCP_ERR_RESOURCE_NOT_FOUND,
-                    "Resource not found");
+        return wdn__mcp_fail(
+            e, ex->modern ? WDN_JSONRPC_INVALID_PARAMS : WDN_MCP_ERR_RESOURCE_NOT_FOUND,
+            "Resource not found");
     }
-    contents = json_array();
-    if (contents == NULL)
-        return fail(e, WDN_JSONRPC_INTERNAL_ERROR, "Internal error: out of memory");
+    ctx.uri = json_string_value(uri);
+    ctx.contents = json_array();
+    if (ctx.contents == NULL)
+        return wdn__mcp_fail(e, WDN_JSONRPC_INTERNAL_ERROR, "Internal error: out of memory");
     wdn__mcp_call_init(&call, ex, params, id);
-    rc = r->fn(&call, json_string_value(uri), contents, r->ud);
-    wdn__mcp_call_done(&call);
-    if (rc == WDN_ENOTFOUND) {
+    call.method = "resources/read";
+    call.name = ctx.uri;
+    if (wdn__mcp_input_init(&call, params, e) != 0)
+        goto out;
+    rc = run_rounds(&call, invoke_read, &ctx, &hrc, &res, e);
+    if (rc != 0)
+        goto out;
+    if (hrc == WDN_ENOTFOUND) {
         e->data = json_pack("{s:O}", "uri", uri);
-        fail(e, ex->modern ? WDN_JSONRPC_INVALID_PARAMS : WDN_MCP_ERR_RESOURCE_NOT_FOUND,
-             "Resource not found");
-    } else if (rc < 0) {
-        fail(e, WDN_JSONRPC_INTERNAL_ERROR, "Internal error: %s", wdn_strerror(rc));
+        wdn__mcp_fail(e, ex->modern ? WDN_JSONRPC_INVALID_PARAMS : WDN_MCP_ERR_RESOURCE_NOT_FOUND,
+                      "Resource not found");
+    } else if (hrc < 0) {
+        wdn__mcp_fail(e, WDN_JSONRPC_INTERNAL_ERROR, "Internal error: %s", wdn_strerror(hrc));
     } else {
-        res = json_pack("{s:O}", "contents", contents);
+        res = json_pack("{s:O}", "contents", ctx.contents);
+        /* Caching hints (2026-07-28): the handler's, never for a result that took input. */
+        if (res != NULL && ex->modern) {
+            bool cache = call.cache_set && !call.retry;
+            json_object_set_new(res, "ttlMs", json_integer(cache ? call.cache_ttl_ms : 0));
+            json_object_set_new(res, "cacheScope",
+                                json_string(cache && call.cache_public ? "public" : "private"));
+        }
     }
-    json_decref(contents);
+out:
+    wdn__mcp_call_done(&call);
+    json_decref(ctx.contents);
     return res;
 }
 
@@ -302,7 +481,22 @@ static json_t *m_prompts_list(struct exchange *ex, json_t *params, json_t *id, s
 
     for (i = 0; a != NULL && i < ex->srv->nprompts; i++)
         json_array_append(a, ex->srv->prompts[i].def);
-    return list_of(a, "prompts");
+    return page_of(ex, params, a, "prompts", e);
+}
+
+struct prompt_ctx {
+    struct prompt *p;
+    json_t *args;
+    json_t *messages;
+};
+
+static int invoke_prompt(struct wdn_mcp_call *call, void *ctx)
+{
+    struct prompt_ctx *c = ctx;
+
+    json_decref(c->messages);
+    c->messages = NULL;
+    return c->p->fn(call, c->args, &c->messages, c->p->ud);
 }
 
 static json_t *m_prompts_get(struct exchange *ex, json_t *params, json_t *id, struct rpc_err *e)
@@ -310,54 +504,65 @@ static json_t *m_prompts_get(struct exchange *ex, json_t *params, json_t *id, st
     struct wdn_mcp_server *srv = ex->srv;
     json_t *name = json_object_get(params, "name");
     json_t *args = json_object_get(params, "arguments");
-    json_t *owned = NULL, *messages = NULL, *res = NULL, *decl, *a;
-    struct prompt *p = NULL;
+    json_t *owned = NULL, *res = NULL, *decl, *a;
+    struct prompt_ctx ctx = {NULL, NULL, NULL};
     struct wdn_mcp_call call;
     const char *k;
     json_t *v;
     size_t i;
-    int rc;
+    int rc, hrc = 0;
 
     if (!json_is_string(name))
-        return fail(e, WDN_JSONRPC_INVALID_PARAMS, "Invalid params: name must be a string");
+        return wdn__mcp_fail(e, WDN_JSONRPC_INVALID_PARAMS,
+                             "Invalid params: name must be a string");
     for (i = 0; i < srv->nprompts; i++)
         if (strcmp(srv->prompts[i].name, json_string_value(name)) == 0)
-            p = &srv->prompts[i];
-    if (p == NULL)
-        return fail(e, WDN_JSONRPC_INVALID_PARAMS, "Unknown prompt: %.128s",
-                    json_string_value(name));
+            ctx.p = &srv->prompts[i];
+    if (ctx.p == NULL)
+        return wdn__mcp_fail(e, WDN_JSONRPC_INVALID_PARAMS, "Unknown prompt: %.128s",
+                             json_string_value(name));
     if (args == NULL)
         args = owned = json_object();
     if (!json_is_object(args))
-        return fail(e, WDN_JSONRPC_INVALID_PARAMS, "Invalid params: arguments must be an object");
+        return wdn__mcp_fail(e, WDN_JSONRPC_INVALID_PARAMS,
+                             "Invalid params: arguments must be an object");
     json_object_foreach (args, k, v) {
         if (!json_is_string(v)) {
             json_decref(owned);
-            return fail(e, WDN_JSONRPC_INVALID_PARAMS,
-                        "Invalid params: argument %.64s must be a string", k);
+            return wdn__mcp_fail(e, WDN_JSONRPC_INVALID_PARAMS,
+                                 "Invalid params: argument %.64s must be a string", k);
         }
     }
-    decl = json_object_get(p->def, "arguments");
+    decl = json_object_get(ctx.p->def, "arguments");
     json_array_foreach (decl, i, a) {
         const char *an = json_string_value(json_object_get(a, "name"));
         if (json_is_true(json_object_get(a, "required")) && json_object_get(args, an) == NULL) {
             json_decref(owned);
-            return fail(e, WDN_JSONRPC_INVALID_PARAMS,
-                        "Invalid params: missing required argument %.64s", an);
+            return wdn__mcp_fail(e, WDN_JSONRPC_INVALID_PARAMS,
+                                 "Invalid params: missing required argument %.64s", an);
         }
     }
+    ctx.args = args;
     wdn__mcp_call_init(&call, ex, params, id);
-    rc = p->fn(&call, args, &messages, p->ud);
-    wdn__mcp_call_done(&call);
-    if (rc < 0 || !json_is_array(messages)) {
-        fail(e, WDN_JSONRPC_INTERNAL_ERROR, "Internal error: %s",
-             rc < 0 ? wdn_strerror(rc) : "prompt produced no messages");
+    call.method = "prompts/get";
+    call.name = ctx.p->name;
+    call.args = args;
+    if (wdn__mcp_input_init(&call, params, e) != 0)
+        goto out;
+    rc = run_rounds(&call, invoke_prompt, &ctx, &hrc, &res, e);
+    if (rc != 0)
+        goto out;
+    if (hrc < 0 || !json_is_array(ctx.messages)) {
+        wdn__mcp_fail(e, WDN_JSONRPC_INTERNAL_ERROR, "Internal error: %s",
+                      hrc < 0 ? wdn_strerror(hrc) : "prompt produced no messages");
     } else {
-        res = json_pack("{s:O}", "messages", messages);
-        if (res != NULL && json_object_get(p->def, "description") != NULL)
-            json_object_set(res, "description", json_object_get(p->def, "description"));
+        res = json_pack("{s:O}", "messages", ctx.messages);
+        if (res != NULL && json_object_get(ctx.p->def, "description") != NULL)
+            json_object_set(res, "description", json_object_get(ctx.p->def, "description"));
     }
-    json_decref(messages);
+out:
+    wdn__mcp_call_done(&call);
+    json_decref(ctx.messages);
     json_decref(owned);
     return res;
 }
@@ -373,21 +578,22 @@ static json_t *m_complete(struct exchange *ex, json_t *params, json_t *id, struc
     size_t total;
 
     if (type == NULL || aname == NULL || aval == NULL)
-        return fail(e, WDN_JSONRPC_INVALID_PARAMS,
-                    "Invalid params: ref.type, argument.name and argument.value are required");
+        return wdn__mcp_fail(
+            e, WDN_JSONRPC_INVALID_PARAMS,
+            "Invalid params: ref.type, argument.name and argument.value are required");
     if (strcmp(type, "ref/prompt") == 0)
         rname = json_string_value(json_object_get(ref, "name"));
     else if (strcmp(type, "ref/resource") == 0)
         rname = json_string_value(json_object_get(ref, "uri"));
     if (rname == NULL)
-        return fail(e, WDN_JSONRPC_INVALID_PARAMS, "Invalid params: bad ref");
+        return wdn__mcp_fail(e, WDN_JSONRPC_INVALID_PARAMS, "Invalid params: bad ref");
     values = json_array();
     if (values == NULL)
-        return fail(e, WDN_JSONRPC_INTERNAL_ERROR, "Internal error: out of memory");
+        return wdn__mcp_fail(e, WDN_JSONRPC_INTERNAL_ERROR, "Internal error: out of memory");
     if (ex->srv->completer != NULL &&
         ex->srv->completer(rname, aname, aval, values, ex->srv->completer_ud) < 0) {
         json_decref(values);
-        return fail(e, WDN_JSONRPC_INTERNAL_ERROR, "Internal error: completion failed");
+        return wdn__mcp_fail(e, WDN_JSONRPC_INTERNAL_ERROR, "Internal error: completion failed");
     }
     total = json_array_size(values);
     while (json_array_size(values) > MAX_COMPLETIONS)
@@ -406,7 +612,7 @@ static json_t *subscribe(struct exchange *ex, json_t *params, bool on, struct rp
     int rc = 0;
 
     if (uri == NULL)
-        return fail(e, WDN_JSONRPC_INVALID_PARAMS, "Invalid params: uri must be a string");
+        return wdn__mcp_fail(e, WDN_JSONRPC_INVALID_PARAMS, "Invalid params: uri must be a string");
     if (ex->session[0] == '\0')
         return json_object();
     pthread_mutex_lock(&ex->srv->mu);
@@ -423,7 +629,8 @@ static json_t *subscribe(struct exchange *ex, json_t *params, bool on, struct rp
     }
     pthread_mutex_unlock(&ex->srv->mu);
     if (rc != 0)
-        return fail(e, WDN_JSONRPC_INTERNAL_ERROR, "Internal error: too many subscriptions");
+        return wdn__mcp_fail(e, WDN_JSONRPC_INTERNAL_ERROR,
+                             "Internal error: too many subscriptions");
     return json_object();
 }
 
@@ -447,7 +654,7 @@ static json_t *m_set_level(struct exchange *ex, json_t *params, json_t *id, stru
         if (strcmp(lvl, wdn__mcp_log_levels[i]) == 0)
             found = i;
     if (found < 0)
-        return fail(e, WDN_JSONRPC_INVALID_PARAMS, "Invalid params: unknown log level");
+        return wdn__mcp_fail(e, WDN_JSONRPC_INVALID_PARAMS, "Invalid params: unknown log level");
     pthread_mutex_lock(&ex->srv->mu);
     if (ex->session[0] != '\0') {
         s = wdn__mcp_session_find(ex->srv, wdn_str_from_cstr(ex->session));
@@ -503,6 +710,9 @@ static const struct method {
     {"prompts/get", m_prompts_get, 0},
     {"completion/complete", m_complete, 0},
     {"logging/setLevel", m_set_level, LEGACY},
+    {"tasks/get", wdn__mcp_tasks_get, 0},
+    {"tasks/update", wdn__mcp_tasks_update, 0},
+    {"tasks/cancel", wdn__mcp_tasks_cancel, 0},
 };
 
 static const struct method *method_find(const char *name, bool modern)
@@ -523,9 +733,9 @@ json_t *wdn__mcp_dispatch(struct exchange *ex, const struct wdn_jsonrpc_msg *m, 
 
     if (m->params != NULL && !json_is_object(m->params)) {
         /* MCP params are objects; positional params mean nothing here. */
-        fail(&e, WDN_JSONRPC_INVALID_PARAMS, "Invalid params: expected an object");
+        wdn__mcp_fail(&e, WDN_JSONRPC_INVALID_PARAMS, "Invalid params: expected an object");
     } else if ((meth = method_find(m->method, ex->modern)) == NULL) {
-        fail(&e, WDN_JSONRPC_METHOD_NOT_FOUND, "Method not found: %.64s", m->method);
+        wdn__mcp_fail(&e, WDN_JSONRPC_METHOD_NOT_FOUND, "Method not found: %.64s", m->method);
         /* 2026-07-28: an unknown method is 404 with -32601 in the body. */
         if (ex->modern)
             *http_status = 404;
@@ -536,20 +746,23 @@ json_t *wdn__mcp_dispatch(struct exchange *ex, const struct wdn_jsonrpc_msg *m, 
         wdn__mcp_span_end(ex, &sp, r, r ? 0 : e.code ? e.code : WDN_JSONRPC_INTERNAL_ERROR);
     }
     if (r != NULL) {
-        if (ex->modern) {
+        /* 2026-07-28: every result names its type; "task" and "input_required" come set. */
+        if (ex->modern && json_object_get(r, "resultType") == NULL)
             json_object_set_new(r, "resultType", json_string("complete"));
-            /* 2026-07-28 caching hints on lists, reads and discovery. "private" with no
-             * freshness is the safe choice: a sidecar may filter lists per caller. */
-            if (meth->flags & CACHED) {
-                json_object_set_new(r, "ttlMs", json_integer(0));
-                json_object_set_new(r, "cacheScope", json_string("private"));
-            }
+        /* Caching hints on complete lists and discovery (resources/read sets its own). The
+         * default, private with no freshness, is the safe one: a sidecar may filter lists per
+         * caller. */
+        if (ex->modern && (meth->flags & CACHED) && json_object_get(r, "ttlMs") == NULL &&
+            strcmp(json_string_value(json_object_get(r, "resultType")), "complete") == 0) {
+            json_object_set_new(r, "ttlMs", json_integer(ex->srv->cache_ttl_ms));
+            json_object_set_new(r, "cacheScope",
+                                json_string(ex->srv->cache_public ? "public" : "private"));
         }
         return wdn_jsonrpc_make_result(m->id, r);
     }
     if (e.code == WDN_MCP_ERR_MISSING_CAPABILITY)
         *http_status = 400;
     if (e.code == 0)
-        fail(&e, WDN_JSONRPC_INTERNAL_ERROR, "Internal error: out of memory");
+        wdn__mcp_fail(&e, WDN_JSONRPC_INTERNAL_ERROR, "Internal error: out of memory");
     return wdn_jsonrpc_make_error(m->id, e.code, e.msg, e.data);
 }
