@@ -40,18 +40,6 @@ bool wdn__mcp_header_value_ok(const char *s)
     return true;
 }
 
-const char *wdn__mcp_static_version(const char *v)
-{
-    static const char *const all[] = {WDN_MCP_V2026_07_28, WDN_MCP_V2025_11_25, WDN_MCP_V2025_06_18,
-                                      WDN_MCP_V2025_03_26};
-    size_t i;
-
-    for (i = 0; v != NULL && i < sizeof(all) / sizeof(all[0]); i++)
-        if (strcmp(v, all[i]) == 0)
-            return all[i];
-    return NULL;
-}
-
 struct wdn_mcp_client *wdn_mcp_client_new(const struct wdn_mcp_client_config *cfg,
                                           struct wdn_mcp_error *err)
 {

@@ -54,7 +54,7 @@ struct wdn_mcp_client {
 
 void wdn__mcp_err_set(struct wdn_mcp_error *e, int code, long http, long rpc, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
-/** The static string for a version this SDK speaks, or NULL. */
+/** The static string for a version this SDK speaks, or NULL (defined in server.c, shared). */
 const char *wdn__mcp_static_version(const char *v);
 /** True when s has no control character other than TAB (safe in a header value). */
 bool wdn__mcp_header_value_ok(const char *s);
