@@ -108,7 +108,7 @@
 #define WDN_POLICY_MAX_OP_BYTES 4096        /* an operation (method path) the ACL evaluates */
 #define WDN_POLICY_MAX_SEGMENTS 128         /* path segments in one ACL operation */
 
-/* Development OAuth2 issuer (src/oauth2/issuer*.c). */
+/* The authorization server behind `warden issuer` (src/authserver). */
 #define WDN_ISSUER_MAX_BODY_BYTES 16384     /* a token request body -> 413 */
 #define WDN_ISSUER_MAX_CLIENTS 256          /* clients from flags and the clients file */
 #define WDN_ISSUER_MAX_AUDIENCES 32         /* allowed audiences of one client */
@@ -117,6 +117,32 @@
 #define WDN_ISSUER_MAX_KEYS 16              /* signing keys kept in the state folder */
 #define WDN_ISSUER_MAX_STATE_BYTES (64u << 10) /* keys.json or client.json we read */
 #define WDN_ISSUER_MAX_CLIENTS_FILE_BYTES (1u << 20) /* the --clients YAML file */
+#define WDN_ISSUER_MAX_URI_BYTES 2048       /* a redirect URI, client_id URL or resource */
+#define WDN_ISSUER_MAX_STATE_PARAM 1024     /* the authorization request's state, echoed back */
+#define WDN_ISSUER_MAX_REDIRECTS 16         /* redirect URIs of one client */
+#define WDN_ISSUER_MAX_REG_CLIENTS 1024     /* clients in clients.json (CLI and DCR) */
+#define WDN_ISSUER_MAX_USERS 1024           /* users in users.json */
+#define WDN_ISSUER_MAX_STORE_BYTES (8u << 20) /* users/clients/consents/refresh .json we read */
+#define WDN_ISSUER_MAX_SESSIONS 4096        /* browser sessions (oldest dropped first) */
+#define WDN_ISSUER_SESSION_LIFETIME_S (8 * 3600) /* a session, from its start */
+#define WDN_ISSUER_MAX_PENDING 1024         /* authorization requests waiting for a person */
+#define WDN_ISSUER_PENDING_LIFETIME_S 600   /* ... and how long they wait */
+#define WDN_ISSUER_MAX_CODES 1024           /* authorization codes not yet expired */
+#define WDN_ISSUER_CODE_LIFETIME_S 60       /* an authorization code (single use) */
+#define WDN_ISSUER_MAX_CONSENTS 8192        /* remembered consents */
+#define WDN_ISSUER_MAX_REFRESH 16384        /* refresh tokens kept (spent ones until expiry) */
+#define WDN_ISSUER_MAX_THROTTLE 4096        /* users and addresses with failed sign-ins */
+#define WDN_ISSUER_THROTTLE_FREE_USER 5     /* failed sign-ins of a user before waits start */
+#define WDN_ISSUER_THROTTLE_FREE_ADDR 20    /* ... from one address */
+#define WDN_ISSUER_THROTTLE_MAX_WAIT_S 300  /* the longest wait (doubling from 1 s) */
+#define WDN_ISSUER_THROTTLE_FORGET_S 900    /* failures forgotten after this quiet time */
+#define WDN_ISSUER_SCRYPT_LOG_N 15          /* scrypt N = 2^15, r = 8, p = 1 (32 MiB) */
+#define WDN_ISSUER_MAX_PASSWORD_BYTES 1024  /* a password (sign-in form or user add) */
+#define WDN_ISSUER_CIMD_MAX_BYTES 16384     /* a Client ID Metadata Document */
+#define WDN_ISSUER_CIMD_TIMEOUT_MS 5000     /* fetching one, connect included */
+#define WDN_ISSUER_CIMD_CACHE 256           /* documents cached */
+#define WDN_ISSUER_CIMD_DEFAULT_AGE_S 300   /* cache time without Cache-Control max-age */
+#define WDN_ISSUER_CIMD_MAX_AGE_S 86400     /* the longest a document is cached */
 
 /* Pipelines and the sidecar (src/pipeline, src/sidecar). */
 #define WDN_SIDECAR_MAX_PEERS 1024          /* entries of a --peers file */
@@ -175,22 +201,5 @@
 #define WDN_MCP_SCHEMA_MATCH_LIMIT 100000  /* PCRE2 match limit (backtracking steps) per match */
 #define WDN_MCP_SCHEMA_DEPTH_LIMIT 1000    /* PCRE2 depth (nested backtracking) limit per match */
 #define WDN_MCP_SCHEMA_MAX_NODES 4096      /* subschemas in one compiled schema */
-
-/* The MCP client's authorization and 2026-07-28 additions (src/mcp/client*.c, src/oauth2). */
-#define WDN_MCP_CLIENT_AUTH_RETRIES 3       /* 401/403 the auth provider may resolve per request */
-#define WDN_MCP_CLIENT_INPUT_ROUNDS 8       /* input_required rounds (MRTR) per request */
-#define WDN_MCP_CLIENT_MAX_PARAM_HEADERS 32 /* Mcp-Param-* headers of one tools/call */
-#define WDN_MCP_CLIENT_MAX_TOOL_MAPS 1024   /* tools whose x-mcp-header mapping is remembered */
-#define WDN_MCP_CLIENT_LIST_PAGES 100       /* pages a list call follows (nextCursor) */
-#define WDN_MCP_CLIENT_LISTEN_ROUNDS 64     /* times the standalone GET stream is reopened */
-#define WDN_MCP_CLIENT_LISTEN_WAIT_MS 5000  /* connect waits this long for the GET stream */
-#define WDN_OAUTH2_MAX_METADATA_BYTES (256u << 10) /* an RFC 9728 / RFC 8414 document */
-#define WDN_OAUTH2_MAX_TOKEN_RESPONSE (64u << 10)  /* a token or registration endpoint answer */
-#define WDN_OAUTH2_MAX_URL 2048             /* any URL the OAuth client builds or accepts */
-#define WDN_OAUTH2_MAX_SCOPE 1024           /* a scope string the client sends */
-#define WDN_OAUTH2_STEP_UP_MAX 2            /* re-authorizations per request for more scope */
-#define WDN_OAUTH2_LOGIN_TIMEOUT_MS 300000  /* the loopback listener waits for the browser */
-#define WDN_OAUTH2_CALLBACK_MAX_BYTES 8192  /* the redirect request the listener reads */
-#define WDN_OAUTH2_TOKEN_CACHE_MAX_BYTES (64u << 10) /* one cached token file */
 
 #endif

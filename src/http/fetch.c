@@ -420,11 +420,13 @@ int wdn_fetch_stream(const struct wdn_fetch_request *req, const struct wdn_fetch
         rc = wdn__fetch_fail(&x, WDN_EINVAL, "invalid URL: %s", why);
         goto out;
     }
-    if (req->https_only && !u.tls) {
+    if ((req->https_only || req->public_only) && !u.tls) {
         rc = wdn__fetch_fail(&x, WDN_EINVAL, "only https:// URLs are allowed here");
         goto out;
     }
-    rc = pick_proxy(&x, &u, req->no_proxy_env, &proxy, &use_proxy);
+    /* The guard checks the addresses we connect to; through a proxy it could not. */
+    x.public_only = req->public_only;
+    rc = pick_proxy(&x, &u, req->no_proxy_env || req->public_only, &proxy, &use_proxy);
     if (rc != 0)
         goto out;
     rc = build_head(&x, req, &u, use_proxy ? &proxy : NULL, &head);

@@ -34,6 +34,12 @@ struct wdn_fetch_request {
     size_t max_head;         /* response head cap; 0 = WDN_HTTP_MAX_HEAD_BYTES (also the
                                 most the parser accepts); more is WDN_ELIMIT */
     bool https_only;         /* refuse http:// URLs with WDN_EINVAL */
+    bool public_only;        /* SSRF guard, for a URL someone else chose (a Client ID Metadata
+                                Document, discovered metadata): implies https_only and no proxy
+                                from the environment, and every address the host resolves to
+                                that is not public unicast is refused (wdn_fetch_addr_public),
+                                checked on the address connected to, so DNS cannot change it
+                                between check and use. Nothing usable: WDN_EDENIED */
     bool no_proxy_env;       /* ignore http_proxy/https_proxy/... from the environment */
     atomic_bool *stop;       /* when set, becomes true to abandon the transfer: the call
                                 returns WDN_ECANCELED within WDN_FETCH_POLL_SLICE_MS of a
@@ -91,6 +97,15 @@ struct wdn_fetch_callbacks {
  */
 int wdn_fetch_stream(const struct wdn_fetch_request *req, const struct wdn_fetch_callbacks *cb,
                      long *status, struct wdn_diag *diag);
+
+/**
+ * True when sa (AF_INET or AF_INET6) is a public unicast address: not unspecified, loopback,
+ * private (RFC 1918, IPv6 ULA), shared (100.64/10), link-local (169.254/16 with the cloud
+ * metadata address, fe80::/10), multicast, broadcast, reserved, documentation or benchmarking
+ * ranges, nor one of those inside an IPv4-mapped, NAT64 (64:ff9b::/96) or 6to4 address.
+ */
+struct sockaddr;
+bool wdn_fetch_addr_public(const struct sockaddr *sa);
 
 /** Frees what a response owns. */
 void wdn_fetch_response_reset(struct wdn_fetch_response *resp);

@@ -4,6 +4,7 @@
  * What goes over the connection (request, response, proxies) is fetch.c's business. */
 #include <errno.h>
 #include <netdb.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -22,6 +23,7 @@
 #include "base/clock.h"
 #include "base/error.h"
 #include "base/limits.h"
+#include "http/fetch.h"
 #include "http/fetch_int.h"
 
 int wdn__fetch_fail(struct wdn__fetch_xfer *x, int code, const char *fmt, ...)
@@ -113,6 +115,53 @@ fail:
     return rc;
 }
 
+static bool v4_public(uint32_t a)
+{
+    static const struct {
+        uint32_t net;
+        int bits;
+    } refused[] = {
+        {0x00000000, 8},  {0x0a000000, 8},  {0x64400000, 10}, {0x7f000000, 8},
+        {0xa9fe0000, 16}, {0xac100000, 12}, {0xc0000000, 24}, {0xc0000200, 24},
+        {0xc0a80000, 16}, {0xc6120000, 15}, {0xc6336400, 24}, {0xcb007100, 24},
+        {0xe0000000, 4},  {0xf0000000, 4},
+    };
+
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
+        if ((a >> (32 - refused[i].bits)) == (refused[i].net >> (32 - refused[i].bits)))
+            return false;
+    return true;
+}
+
+static uint32_t v4_at(const unsigned char *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+bool wdn_fetch_addr_public(const struct sockaddr *sa)
+{
+    static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    static const unsigned char nat64[12] = {0, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0};
+    const unsigned char *b;
+
+    if (sa->sa_family == AF_INET)
+        return v4_public(ntohl(((const struct sockaddr_in *)(const void *)sa)->sin_addr.s_addr));
+    if (sa->sa_family != AF_INET6)
+        return false;
+    b = ((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr.s6_addr;
+    if (memcmp(b, mapped, 12) == 0 || memcmp(b, nat64, 12) == 0)
+        return v4_public(v4_at(b + 12));
+    if (b[0] == 0x20 && b[1] == 0x02) /* 6to4 carries an IPv4 address */
+        return v4_public(v4_at(b + 2));
+    if ((b[0] & 0xe0) != 0x20) /* only 2000::/3 is global unicast */
+        return false;
+    if (b[0] == 0x20 && b[1] == 0x01 && b[2] == 0x0d && b[3] == 0xb8) /* documentation */
+        return false;
+    if (b[0] == 0x20 && b[1] == 0x01 && b[2] == 0 && b[3] == 0) /* Teredo */
+        return false;
+    return true;
+}
+
 /* Connects to host:port, trying every address getaddrinfo returns in turn; each attempt gets
  * an equal share of what is left of the connect budget, so one black-holed address cannot use
  * it all. */
@@ -122,7 +171,7 @@ int wdn__fetch_connect(struct wdn__fetch_xfer *x, const struct wdn__fetch_url *t
     char port[8];
     uint64_t until = wdn_clock_mono_ms() + (uint64_t)connect_ms;
     int rc = WDN_ECONNREFUSED, g, err = 0;
-    size_t left = 0;
+    size_t left = 0, refused = 0, total;
 
     if (until > x->deadline)
         until = x->deadline;
@@ -140,16 +189,26 @@ int wdn__fetch_connect(struct wdn__fetch_xfer *x, const struct wdn__fetch_url *t
     }
     for (ai = res; ai != NULL; ai = ai->ai_next)
         left++;
+    total = left;
     for (ai = res; ai != NULL; ai = ai->ai_next, left--) {
         uint64_t now = wdn_clock_mono_ms();
         uint64_t slot = now < until ? now + (until - now) / left : now;
+        if (x->public_only && !wdn_fetch_addr_public(ai->ai_addr)) {
+            refused++;
+            continue;
+        }
         rc = connect_one(x, ai, left == 1 ? until : slot, &err);
         if (rc == 0 || rc == WDN_ECANCELED)
             break;
         if (rc == WDN_ETIMEOUT && wdn_clock_mono_ms() >= until)
             break;
     }
-    if (rc == WDN_ECANCELED)
+    if (rc != 0 && refused > 0 && refused == total)
+        rc = wdn__fetch_fail(x, WDN_EDENIED,
+                             "refused to connect to %s: it resolves only to addresses that are "
+                             "not public (loopback, private, link-local or reserved)",
+                             to->host);
+    else if (rc == WDN_ECANCELED)
         rc = wdn__fetch_fail(x, rc, "canceled while connecting to %s port %u", to->host, to->port);
     else if (rc == WDN_ETIMEOUT)
         rc = wdn__fetch_fail(x, rc, "timed out connecting to %s port %u", to->host, to->port);

@@ -81,6 +81,7 @@ struct wdn__fetch_xfer {
     BIO *rbio, *wbio; /* owned by ssl */
     bool sock_eof;
     bool tls_unclean_eof;
+    bool public_only; /* connect only to public addresses (wdn_fetch_request.public_only) */
 };
 
 /** Records a failure in x->diag as "METHOD URL: message" and returns code. */

@@ -101,8 +101,11 @@ oidc=$(curl -s -m 10 "$U/.well-known/openid-configuration")
 asm=$(curl -s -m 10 "$U/.well-known/oauth-authorization-server")
 expect_eq "discovery: issuer" "$(printf '%s' "$oidc" | jq -r .issuer)" "http://127.0.0.1:$PORT/"
 expect_eq "discovery: token_endpoint" "$(printf '%s' "$oidc" | jq -r .token_endpoint)" "$U/oauth/token"
-expect_eq "discovery: grant types" "$(printf '%s' "$oidc" | jq -c .grant_types_supported)" '["client_credentials"]'
-expect_eq "discovery: auth methods" "$(printf '%s' "$oidc" | jq -c .token_endpoint_auth_methods_supported)" '["client_secret_basic","client_secret_post"]'
+expect_eq "discovery: grant types" "$(printf '%s' "$oidc" | jq -c .grant_types_supported)" '["authorization_code","refresh_token","client_credentials"]'
+expect_eq "discovery: auth methods" "$(printf '%s' "$oidc" | jq -c .token_endpoint_auth_methods_supported)" '["client_secret_basic","client_secret_post","none"]'
+expect_eq "discovery: PKCE S256 only" "$(printf '%s' "$oidc" | jq -c .code_challenge_methods_supported)" '["S256"]'
+expect_eq "discovery: authorization endpoint" "$(printf '%s' "$oidc" | jq -r .authorization_endpoint)" "$U/authorize"
+expect_eq "discovery: CIMD and RFC 9207" "$(printf '%s' "$oidc" | jq -c '[.client_id_metadata_document_supported, .authorization_response_iss_parameter_supported, has("registration_endpoint")]')" '[true,true,false]'
 expect_eq "discovery: scopes" "$(printf '%s' "$oidc" | jq -c .scopes_supported)" '["read","write"]'
 expect_eq "discovery: algorithms" "$(printf '%s' "$oidc" | jq -c .id_token_signing_alg_values_supported)" '["RS256"]'
 expect_eq "RFC 8414 document is the same" "$asm" "$oidc"
@@ -182,6 +185,61 @@ start_issuer "$E2E_TMP/o3" --project p1 --alg ES256
 gen2=$(sed -n 's/.*AUTH0_CLIENT_ID=\([^ ]*\) AUTH0_CLIENT_SECRET=\([^ ]*\) .*/\1:\2/p' "$E2E_TMP/o3")
 expect_eq "generated client survives a restart" "$gen2" "$gen"
 stop_issuer; expect_eq "stop again" "$STOP_RC" "0"
+
+# ---- people: users, registered clients, the sign-in and consent pages, code + PKCE, refresh --
+S2="$E2E_TMP/state2"
+echo "correct horse battery" | "$W" issuer user add alice --state "$S2" --password-stdin >/dev/null
+expect_eq "user add" "$("$W" issuer user list --state "$S2")" "alice"
+expect_eq "users.json is 0600 and holds no password" "$(stat -c %a "$S2/users.json") $(grep -c 'correct horse' "$S2/users.json")" "600 0"
+echo "short" | "$W" issuer user add bob --state "$S2" --password-stdin >/dev/null 2>&1; expect_eq "a short password is refused" "$?" "2"
+out=$("$W" issuer client add cli --public --redirect-uri http://127.0.0.1/callback --name "E2E CLI" --state "$S2")
+expect_contains "client add --public" "$out" "public client cli registered"
+out=$("$W" issuer client add web --redirect-uri https://web.example/cb --state "$S2")
+expect_contains "client add prints the secret once" "$out" "client_secret="
+"$W" issuer client add bad --redirect-uri http://web.example/cb --state "$S2" >"$E2E_TMP/bad" 2>&1; expect_eq "client add: plain http off loopback is refused" "$?" "2"
+expect_contains "and says why" "$(cat "$E2E_TMP/bad")" "loopback"
+expect_eq "client list" "$("$W" issuer client list --state "$S2" | cut -f1,2 | tr '\t\n' ' ')" "cli public web confidential "
+start_issuer "$E2E_TMP/o4" --state "$S2" --resource https://mcp.test/mcp --scope "mcp:tools" --dcr --path /t1
+CA="$S2/ca/ca.crt"
+B="https://127.0.0.1:$PORT/t1"
+meta=$(curl -s -m 10 --cacert "$CA" "https://127.0.0.1:$PORT/.well-known/oauth-authorization-server/t1")
+expect_eq "--path: RFC 8414 path-inserted discovery" "$(printf '%s' "$meta" | jq -r '.issuer + " " + .authorization_endpoint + " " + .registration_endpoint')" "$B $B/authorize $B/register"
+expect_eq "--path: OIDC appended form too" "$(curl -s -m 10 --cacert "$CA" "$B/.well-known/openid-configuration" | jq -r .issuer)" "$B"
+V=e2e-verifier-0123456789-0123456789-0123456789-xyz
+CH=$(printf '%s' "$V" | openssl dgst -sha256 -binary | basenc --base64url | tr -d '=')
+AQ="response_type=code&client_id=cli&redirect_uri=http%3A%2F%2F127.0.0.1%3A7777%2Fcallback&code_challenge=$CH&code_challenge_method=S256&state=e2e&scope=mcp%3Atools&resource=https%3A%2F%2Fmcp.test%2Fmcp"
+curl -s -m 10 --cacert "$CA" -c "$E2E_TMP/jar" -D "$E2E_TMP/h1" -o "$E2E_TMP/p1" "$B/authorize?$AQ"
+expect_contains "sign-in page" "$(cat "$E2E_TMP/p1")" "to continue to <strong>E2E CLI</strong>"
+expect_contains "framing refused" "$(tr -d '\r' <"$E2E_TMP/h1")" "X-Frame-Options: DENY"
+expect_contains "CSP frame-ancestors 'none'" "$(tr -d '\r' <"$E2E_TMP/h1")" "frame-ancestors 'none'"
+expect_contains "session cookie" "$(tr -d '\r' <"$E2E_TMP/h1")" "Set-Cookie: __Host-warden-session="
+hidden() { grep -o "name=\"$2\" value=\"[^\"]*\"" "$1" | head -1 | sed 's/.*value="//;s/"$//'; }
+curl -s -m 30 --cacert "$CA" -b "$E2E_TMP/jar" -c "$E2E_TMP/jar" -o "$E2E_TMP/p2" -w '%{http_code}' "$B/authorize/sign-in" \
+    --data-urlencode "csrf=$(hidden "$E2E_TMP/p1" csrf)" --data-urlencode "rid=$(hidden "$E2E_TMP/p1" rid)" \
+    -d username=alice --data-urlencode "password=correct horse battery" >"$E2E_TMP/code"
+expect_eq "sign-in -> consent page" "$(cat "$E2E_TMP/code") $(grep -c '<h1>Allow access?</h1>' "$E2E_TMP/p2")" "200 1"
+curl -s -m 10 --cacert "$CA" -b "$E2E_TMP/jar" -D "$E2E_TMP/h3" -o /dev/null "$B/authorize/consent" \
+    --data-urlencode "csrf=$(hidden "$E2E_TMP/p2" csrf)" --data-urlencode "rid=$(hidden "$E2E_TMP/p2" rid)" -d decision=allow
+LOC=$(sed -n 's/^Location: //p' "$E2E_TMP/h3" | tr -d '\r')
+expect_contains "consent redirects to the client with iss and state" "$LOC" "http://127.0.0.1:7777/callback?code="
+expect_contains "  iss" "$LOC" "&state=e2e&iss=https%3A%2F%2F127.0.0.1%3A$PORT%2Ft1"
+CODE=$(printf '%s' "$LOC" | sed 's/.*code=\([^&]*\).*/\1/')
+tok=$(curl -s -m 10 --cacert "$CA" "$B/oauth/token" -d grant_type=authorization_code -d client_id=cli -d "code=$CODE" \
+    --data-urlencode redirect_uri=http://127.0.0.1:7777/callback -d "code_verifier=$V" --data-urlencode resource=https://mcp.test/mcp)
+expect_eq "code + PKCE -> token for alice, aud = resource" "$(jwt_part "$(printf '%s' "$tok" | jq -r .access_token)" 2 | jq -r '.sub + " " + .aud + " " + .scope')" "alice https://mcp.test/mcp mcp:tools"
+RT=$(printf '%s' "$tok" | jq -r .refresh_token)
+again=$(curl -s -m 10 --cacert "$CA" "$B/oauth/token" -d grant_type=authorization_code -d client_id=cli -d "code=$CODE" \
+    --data-urlencode redirect_uri=http://127.0.0.1:7777/callback -d "code_verifier=$V")
+expect_eq "the code a second time" "$(printf '%s' "$again" | jq -r .error)" "invalid_grant"
+r=$(curl -s -m 10 --cacert "$CA" "$B/oauth/token" -d grant_type=refresh_token -d client_id=cli -d "refresh_token=$RT")
+expect_eq "... revoked what it gave" "$(printf '%s' "$r" | jq -r .error)" "invalid_grant"
+reg=$(curl -s -m 10 --cacert "$CA" "$B/register" -H 'Content-Type: application/json' -d '{"redirect_uris":["http://127.0.0.1/dcr"],"token_endpoint_auth_method":"none","client_name":"DCR"}')
+expect_eq "--dcr registers a public client" "$(printf '%s' "$reg" | jq -r '.token_endpoint_auth_method + " " + (has("client_secret") | tostring)')" "none false"
+stop_issuer; expect_eq "stop" "$STOP_RC" "0"
+expect_not_contains "the log holds no password" "$(cat "$S2/issuer.log")" "correct horse"
+expect_not_contains "the log holds no code" "$(cat "$S2/issuer.log")" "$CODE"
+expect_contains "the log names the user" "$(cat "$S2/issuer.log")" "event=sign-in method=POST path=/t1/authorize/sign-in status=200 error=- client_id=cli user=alice"
+expect_eq "state files are 0600" "$(stat -c %a "$S2/clients.json" "$S2/consents.json" "$S2/refresh.json" | sort -u)" "600"
 
 # ---- usage errors ---------------------------------------------------------------------------
 timeout 10 "$W" issuer --port 0 --alg HS256 >/dev/null 2>&1; expect_eq "--alg HS256 is refused" "$?" "2"
