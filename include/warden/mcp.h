@@ -485,10 +485,52 @@ typedef int (*wdn_mcp_token_fn)(void *ud, char *buf, size_t cap);
 /** Receives notifications (and server requests, which the client then answers) from SSE. */
 typedef void (*wdn_mcp_notify_fn)(void *ud, const char *method, json_t *params);
 
+/**
+ * Answers a request from the server: elicitation/create, sampling/createMessage, roots/list,
+ * sent on an SSE stream (initialize era) or as an inputRequest of an input_required result
+ * (2026-07-28, SEP-2322). params is borrowed. Set *result to a new reference to the result
+ * object and return 0; return WDN_ENOTFOUND for a method the application does not handle
+ * (the server gets -32601) or another negative code (-32603 with msg). ping is answered by the
+ * client itself.
+ */
+typedef int (*wdn_mcp_request_fn)(void *ud, const char *method, json_t *params, json_t **result,
+                                  char *msg, size_t cap);
+
+/**
+ * An authorization provider: puts credentials on each HTTP request and reacts when the server
+ * refuses one. include/warden/mcp_auth.h has the OAuth 2.1 one (MCP authorization); any other
+ * scheme can be written against this. Callbacks run between HTTP exchanges (never inside one),
+ * so they may make HTTP requests of their own; headers also runs on the thread that reads the
+ * session's GET stream (when on_notify or on_request is set), so it must be thread-safe.
+ */
+struct wdn_mcp_auth {
+    /**
+     * Adds the credentials of one HTTP request (method "POST", "GET" or "DELETE" to url): call
+     * add(ctx, "Name: value") once per header line ("Authorization: Bearer ...", "DPoP: ...").
+     * Adding nothing sends the request without credentials. 0, or a negative code to fail the
+     * request (msg says why).
+     */
+    int (*headers)(void *ud, const char *method, const char *url,
+                   int (*add)(void *ctx, const char *line), void *ctx, char *msg, size_t cap);
+    /**
+     * The server answered 401 or 403; www_authenticate and dpop_nonce are the response's
+     * WWW-Authenticate and DPoP-Nonce headers ("" when absent). Return 0 when credentials
+     * changed and the request should be sent again, or a negative code (WDN_EAUTH, WDN_EDENIED)
+     * with msg. The client asks at most WDN_MCP_CLIENT_AUTH_RETRIES times per request.
+     */
+    int (*refused)(void *ud, long status, const char *www_authenticate, const char *dpop_nonce,
+                   char *msg, size_t cap);
+    /** Optional: the DPoP-Nonce header of any other response (RFC 9449 section 9). */
+    void (*nonce)(void *ud, const char *dpop_nonce);
+    void *ud;
+};
+
 /** Client settings; strings are copied by wdn_mcp_client_new. */
 struct wdn_mcp_client_config {
     const char *url;              /* the MCP endpoint (http:// or https://) */
-    const char *protocol_version; /* requested version; NULL: WDN_MCP_LATEST_LEGACY */
+    const char *protocol_version; /* requested version; NULL: WDN_MCP_LATEST_LEGACY. With
+                                     2026-07-28 the client sends server/discover and falls
+                                     back to initialize for older servers. */
     const char *client_name;      /* clientInfo.name; NULL: "warden-mcp-client" */
     const char *client_version;   /* NULL: WDN_VERSION */
     const char *bearer_token;     /* static token, or NULL */
@@ -498,6 +540,13 @@ struct wdn_mcp_client_config {
     long timeout_ms;                  /* 0: WDN_MCP_CLIENT_TIMEOUT_MS */
     wdn_mcp_notify_fn on_notify;      /* optional */
     void *notify_ud;
+    /* Added for authorization and 2026-07-28 (zero keeps the behaviour above). */
+    const struct wdn_mcp_auth *auth; /* borrowed, must outlive the client; wins over tokens */
+    wdn_mcp_request_fn on_request;   /* optional: the server's requests (see above) */
+    void *request_ud;
+    const char *capabilities; /* ClientCapabilities as JSON object text, e.g.
+                                 {"elicitation":{"applyDefaults":true}}; NULL: {} */
+    bool progress;            /* tools/call asks for notifications/progress (to on_notify) */
 };
 
 /** What went wrong in a client call; fields are 0/"" when they do not apply. */
@@ -519,8 +568,10 @@ void wdn_mcp_client_free(struct wdn_mcp_client *c);
 
 /**
  * Starts talking: initialize + notifications/initialized (legacy versions; keeps the
- * Mcp-Session-Id and the negotiated version) or server/discover (2026-07-28). 401 gives
- * WDN_EAUTH, 403 WDN_EDENIED, other statuses WDN_EHTTP_STATUS, with err->http_status set.
+ * Mcp-Session-Id and the negotiated version) or server/discover (2026-07-28, retried once with
+ * a version the server names in UnsupportedProtocolVersion; servers of the initialize era get
+ * initialize instead). 401 gives WDN_EAUTH, 403 WDN_EDENIED, other statuses WDN_EHTTP_STATUS,
+ * with err->http_status set.
  */
 int wdn_mcp_client_connect(struct wdn_mcp_client *c, struct wdn_mcp_error *err);
 /** The negotiated protocol version (static string) after connect, else NULL. */
@@ -531,19 +582,42 @@ json_t *wdn_mcp_client_server_info(const struct wdn_mcp_client *c);
 /**
  * Sends a request and waits for its response (JSON or SSE). params stolen (may be NULL). On
  * success *result is a new reference. A JSON-RPC error answer gives WDN_EPROTO with
- * err->rpc_code and the server's message.
+ * err->rpc_code and the server's message. An input_required result (2026-07-28) is answered
+ * through on_request and retried (at most WDN_MCP_CLIENT_INPUT_ROUNDS times), so *result is
+ * always a complete result. WDN_ECANCELED after wdn_mcp_client_cancel (notifications/cancelled
+ * is then sent for it).
  */
 int wdn_mcp_client_request(struct wdn_mcp_client *c, const char *method, json_t *params,
                            json_t **result, struct wdn_mcp_error *err);
 /** Sends a notification (params stolen); expects 202. */
 int wdn_mcp_client_notify(struct wdn_mcp_client *c, const char *method, json_t *params,
                           struct wdn_mcp_error *err);
-/** tools/list, following nextCursor; *tools is a new array reference. */
+/**
+ * tools/list, following nextCursor; *tools is a new array reference. Tools whose input schema
+ * maps parameters to headers in a way SEP-2243 forbids (x-mcp-header empty, not a token, on a
+ * non-primitive, duplicated) are left out; the valid mappings are remembered for tools/call.
+ */
 int wdn_mcp_client_list_tools(struct wdn_mcp_client *c, json_t **tools, struct wdn_mcp_error *err);
-/** tools/call; args stolen (NULL: {}); *result is the CallToolResult (new reference). */
+/**
+ * tools/call; args stolen (NULL: {}); *result is the CallToolResult (new reference). On
+ * 2026-07-28, arguments that the tool's schema maps with x-mcp-header travel as Mcp-Param-*
+ * headers too (call wdn_mcp_client_list_tools first so the client knows the mapping).
+ */
 int wdn_mcp_client_call_tool(struct wdn_mcp_client *c, const char *name, json_t *args,
                              json_t **result, struct wdn_mcp_error *err);
+/**
+ * A list method (resources/list, resources/templates/list, prompts/list, tools/list without
+ * the header bookkeeping), following nextCursor; key names the array ("resources",
+ * "resourceTemplates", "prompts"); *items is a new array reference.
+ */
+int wdn_mcp_client_list(struct wdn_mcp_client *c, const char *method, const char *key,
+                        json_t **items, struct wdn_mcp_error *err);
 /** The text of the first text block of a CallToolResult (borrowed from result), or NULL. */
 const char *wdn_mcp_result_text(const json_t *result);
+/**
+ * Abandons the request in progress (async-signal-safe: call it from a SIGINT handler). The
+ * blocked call returns WDN_ECANCELED after telling the server with notifications/cancelled.
+ */
+void wdn_mcp_client_cancel(struct wdn_mcp_client *c);
 
 #endif

@@ -202,4 +202,21 @@
 #define WDN_MCP_SCHEMA_DEPTH_LIMIT 1000    /* PCRE2 depth (nested backtracking) limit per match */
 #define WDN_MCP_SCHEMA_MAX_NODES 4096      /* subschemas in one compiled schema */
 
+/* The MCP client's authorization and 2026-07-28 additions (src/mcp/client*.c, src/oauth2). */
+#define WDN_MCP_CLIENT_AUTH_RETRIES 3       /* 401/403 the auth provider may resolve per request */
+#define WDN_MCP_CLIENT_INPUT_ROUNDS 8       /* input_required rounds (MRTR) per request */
+#define WDN_MCP_CLIENT_MAX_PARAM_HEADERS 32 /* Mcp-Param-* headers of one tools/call */
+#define WDN_MCP_CLIENT_MAX_TOOL_MAPS 1024   /* tools whose x-mcp-header mapping is remembered */
+#define WDN_MCP_CLIENT_LIST_PAGES 100       /* pages a list call follows (nextCursor) */
+#define WDN_MCP_CLIENT_LISTEN_ROUNDS 64     /* times the standalone GET stream is reopened */
+#define WDN_MCP_CLIENT_LISTEN_WAIT_MS 5000  /* connect waits this long for the GET stream */
+#define WDN_OAUTH2_MAX_METADATA_BYTES (256u << 10) /* an RFC 9728 / RFC 8414 document */
+#define WDN_OAUTH2_MAX_TOKEN_RESPONSE (64u << 10)  /* a token or registration endpoint answer */
+#define WDN_OAUTH2_MAX_URL 2048             /* any URL the OAuth client builds or accepts */
+#define WDN_OAUTH2_MAX_SCOPE 1024           /* a scope string the client sends */
+#define WDN_OAUTH2_STEP_UP_MAX 2            /* re-authorizations per request for more scope */
+#define WDN_OAUTH2_LOGIN_TIMEOUT_MS 300000  /* the loopback listener waits for the browser */
+#define WDN_OAUTH2_CALLBACK_MAX_BYTES 8192  /* the redirect request the listener reads */
+#define WDN_OAUTH2_TOKEN_CACHE_MAX_BYTES (64u << 10) /* one cached token file */
+
 #endif

@@ -45,6 +45,17 @@ static const char usage[] =
     "  --cert-dir DIR              certificates issued elsewhere: tls.crt, tls.key, ca.crt\n"
     "                              (a Kubernetes TLS Secret); no CA key; exclusive with\n"
     "                              --ca-dir\n"
+    "  --audit-log FILE|stdout|syslog\n"
+    "                              an audit record per access decision and tool call\n"
+    "                              (hash-chained JSON lines; see docs/audit.md)\n"
+    "  --audit-max-size BYTES      rotate the audit file at this size (k, M, G suffixes;\n"
+    "                              default 100M)\n"
+    "  --audit-keep N              rotated audit files kept (default 5)\n"
+    "  --audit-queue N             records waiting to be written before more are dropped\n"
+    "                              (default 8192)\n"
+    "  --audit-args                put tool arguments in audit records (default: their\n"
+    "                              SHA-256 only)\n"
+    "  --audit-fsync               fdatasync the audit file after each batch of records\n"
     "  --workers N                 worker threads per listener (default: cores)\n"
     "  --log-level LEVEL           error, warn, info (default), debug\n"
     "  --log-as-json               one JSON object per log line\n"
@@ -52,6 +63,29 @@ static const char usage[] =
     "\n"
     "Environment: DAPR_API_TOKEN (callers must send it as dapr-api-token), APP_API_TOKEN\n"
     "(sent to the app as dapr-api-token), WARDEN_CA_FILE (CA bundle for the JWKS fetch).\n";
+
+/* "4096", "64k", "100M", "1G": bytes. */
+static int parse_size(const char *flag, const char *v, uint64_t *out)
+{
+    char *end;
+    unsigned long long n;
+
+    if (v == NULL)
+        return 0;
+    n = strtoull(v, &end, 10);
+    if (*end == 'k' || *end == 'K')
+        n <<= 10, end++;
+    else if (*end == 'M')
+        n <<= 20, end++;
+    else if (*end == 'G')
+        n <<= 30, end++;
+    if (*v < '0' || *v > '9' || *end != '\0' || n > (1ull << 40)) {
+        wdn_cli_err("sidecar", "%s must be a size in bytes (k, M, G suffixes), got '%s'", flag, v);
+        return -1;
+    }
+    *out = n;
+    return 0;
+}
 
 static int parse_port(const char *flag, const char *v, int *out)
 {
@@ -75,12 +109,13 @@ int wdn_cli_sidecar(int argc, char **argv)
                *dhttp = NULL, *internal = NULL, *dinternal = NULL, *metrics = NULL, *config = NULL,
                *project = NULL, *peers = NULL, *ca_dir = NULL, *workers = NULL, *level = NULL,
                *listen = NULL, *iaddr = NULL, *cert_dir = NULL, *peer_dns = NULL, *ns = NULL,
-               *td = NULL;
+               *td = NULL, *audit_log = NULL, *audit_size = NULL, *audit_keep = NULL,
+               *audit_queue = NULL;
     const char *paths[WDN_SIDECAR_MAX_RESOURCE_PATHS];
     const char *cpaths[WDN_SIDECAR_MAX_RESOURCE_PATHS];
     size_t npaths = 0, ncpaths = 0, npos = 0;
     const char *pos[1];
-    bool help = false, json = false;
+    bool help = false, json = false, audit_args = false, audit_fsync = false;
     struct wdn_sidecar_opts o;
     struct wdn_sidecar *sc = NULL;
     struct wdn_diag d;
@@ -111,6 +146,12 @@ int wdn_cli_sidecar(int argc, char **argv)
         {"workers", 0, &workers, NULL, NULL, NULL, 0},
         {"log-level", 0, &level, NULL, NULL, NULL, 0},
         {"log-as-json", 0, NULL, &json, NULL, NULL, 0},
+        {"audit-log", 0, &audit_log, NULL, NULL, NULL, 0},
+        {"audit-max-size", 0, &audit_size, NULL, NULL, NULL, 0},
+        {"audit-keep", 0, &audit_keep, NULL, NULL, NULL, 0},
+        {"audit-queue", 0, &audit_queue, NULL, NULL, NULL, 0},
+        {"audit-args", 0, NULL, &audit_args, NULL, NULL, 0},
+        {"audit-fsync", 0, NULL, &audit_fsync, NULL, NULL, 0},
         {0},
     };
 
@@ -183,6 +224,35 @@ int wdn_cli_sidecar(int argc, char **argv)
     o.api_token = getenv("DAPR_API_TOKEN");
     o.app_api_token = getenv("APP_API_TOKEN");
     o.handle_signals = true;
+    o.audit_log = audit_log && *audit_log ? audit_log : NULL;
+    o.audit_args = audit_args;
+    o.audit_fsync = audit_fsync;
+    if (parse_size("--audit-max-size", audit_size, &o.audit_max_bytes))
+        return WDN_CLI_USAGE;
+    if (audit_keep) {
+        char *end;
+        unsigned long k = strtoul(audit_keep, &end, 10);
+        if (*audit_keep < '0' || *audit_keep > '9' || *end || k < 1 || k > WDN_AUDIT_KEEP_MAX) {
+            wdn_cli_err("sidecar", "--audit-keep must be 1..%u", WDN_AUDIT_KEEP_MAX);
+            return WDN_CLI_USAGE;
+        }
+        o.audit_keep = (unsigned)k;
+    }
+    if (audit_queue) {
+        char *end;
+        unsigned long q = strtoul(audit_queue, &end, 10);
+        if (*audit_queue < '0' || *audit_queue > '9' || *end || q < 1 || q > WDN_AUDIT_QUEUE_MAX) {
+            wdn_cli_err("sidecar", "--audit-queue must be 1..%u", WDN_AUDIT_QUEUE_MAX);
+            return WDN_CLI_USAGE;
+        }
+        o.audit_queue = q;
+    }
+    if ((audit_size || audit_keep || audit_queue || audit_args || audit_fsync) &&
+        o.audit_log == NULL) {
+        wdn_cli_err("sidecar", "--audit-max-size, --audit-keep, --audit-queue, --audit-args and "
+                               "--audit-fsync need --audit-log");
+        return WDN_CLI_USAGE;
+    }
 
     signal(SIGPIPE, SIG_IGN);
     rc = wdn_sidecar_new(&o, &sc, &d);

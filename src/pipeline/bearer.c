@@ -583,6 +583,13 @@ out:
     return out;
 }
 
+/* A string claim of the verified token, copied into the arena, or NULL. */
+static const char *claim_text(const struct wdn_jwt *j, const char *name, struct wdn_arena *a)
+{
+    const char *v = json_string_value(json_object_get(wdn_jwt_claims(j), name));
+    return v ? wdn_arena_strdup(a, wdn_str_from_cstr(v)) : NULL;
+}
+
 /* Copies the token's scopes and claims (as text) into the request's arena for later checks. */
 static void export_auth(const struct wdn_jwt *j, struct wdn_arena *a, struct wdn_pipeline_out *out)
 {
@@ -689,6 +696,11 @@ static int bearer_run(struct wdn__mw *m, const struct wdn_pipeline_req *rq,
     }
     if (wdn_jwt_sub(jwt))
         out->subject = wdn_arena_strdup(rq->arena, wdn_str_from_cstr(wdn_jwt_sub(jwt)));
+    out->issuer = claim_text(jwt, "iss", rq->arena);
+    out->client_id = claim_text(jwt, "client_id", rq->arena);
+    if (out->client_id == NULL)
+        out->client_id = claim_text(jwt, "azp", rq->arena);
+    out->jti = claim_text(jwt, "jti", rq->arena);
     if (rq->want_auth)
         export_auth(jwt, rq->arena, out);
 out:

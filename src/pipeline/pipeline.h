@@ -67,7 +67,10 @@ struct wdn_pipeline_out {
     enum wdn_mw_reason reason; /* WDN_MW_OK when everything passed */
     int jwt_reason;            /* enum wdn_jwt_reason when reason is INVALID_TOKEN, else 0 */
     const char *subject;       /* "sub" of a verified token (arena copy), or NULL */
-    bool cached;               /* the token came from the verified-token cache */
+    /* Audit records (never the token): "iss", "client_id" (else "azp") and "jti" of a
+     * verified token, arena copies, or NULL. */
+    const char *issuer, *client_id, *jti;
+    bool cached; /* the token came from the verified-token cache */
 
     /* With want_auth: what the verified token grants, for authorization further on (the MCP
      * tool policy). Arena copies; all empty when no token was verified. */

@@ -84,7 +84,7 @@ static void invoke_mcp(struct wdn__sc_rq *rq, struct wdn__sc_cfg *cfg,
         return;
     }
     if (strcmp(app.p, sc->app_id) == 0)
-        wdn__sc_invoke_app(rq, cfg, sc->app_id, method, wdn__sc_new_traceparent(rq->req), po);
+        wdn__sc_invoke_app(rq, cfg, sc->app_id, method, po);
     else
         wdn__sc_invoke_remote(rq, app.p, method, po);
 }
@@ -163,7 +163,7 @@ static void invoke(struct wdn__sc_rq *rq, struct wdn__sc_cfg *cfg,
         return;
     }
     if (strcmp(idbuf, sc->app_id) == 0)
-        wdn__sc_invoke_app(rq, cfg, sc->app_id, method, wdn__sc_new_traceparent(rq->req), po);
+        wdn__sc_invoke_app(rq, cfg, sc->app_id, method, po);
     else
         wdn__sc_invoke_remote(rq, dup_str(rq->req, idbuf).p, method, po);
 }
@@ -188,18 +188,27 @@ int wdn__sc_api_on_req(struct wdn_http_handler *self, struct wdn_http_req *req)
             wdn__sc_plain(rq, 405, "Method Not Allowed");
         return 0;
     }
+    cfg = wdn__sc_cfg_get(sc);
+    wdn__sc_obs_begin(rq, cfg, (struct wdn_str){NULL, 0});
     if (sc->api_token) {
         const struct wdn_http_header *t = wdn_http_req_header(req, WDN_STR("dapr-api-token"));
-        if (t == NULL ||
-            !wdn_ct_equal(t->value.p, t->value.len, sc->api_token, strlen(sc->api_token))) {
+        bool ok = t != NULL &&
+                  wdn_ct_equal(t->value.p, t->value.len, sc->api_token, strlen(sc->api_token));
+        struct wdn_audit_event ev = {.kind = WDN_AUDIT_API_TOKEN,
+                                     .allowed = ok,
+                                     .reason = ok  ? "valid_api_token"
+                                               : t ? "invalid_api_token"
+                                                   : "missing_api_token",
+                                     .status = ok ? 0 : 401};
+        wdn__sc_audit(rq, &ev);
+        if (!ok) {
             wdn_log_info("decision=deny req=%llu reason=%s status=401 path=%.*s",
-                         (unsigned long long)wdn__sc_next_id(sc),
-                         t ? "invalid_api_token" : "missing_api_token", WDN_STR_FMT(head->path));
+                         (unsigned long long)wdn__sc_next_id(sc), ev.reason,
+                         WDN_STR_FMT(head->path));
             wdn__sc_plain(rq, 401, "invalid api token\n");
-            return 0;
+            goto out;
         }
     }
-    cfg = wdn__sc_cfg_get(sc);
     if (!wdn__sc_pipeline_pass(rq, cfg->http_pipeline, "httpPipeline", false, &po))
         goto out;
     if (wdn_str_eq_cstr(head->path, "/v1.0/metadata")) {

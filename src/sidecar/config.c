@@ -31,6 +31,7 @@ static void cfg_free(struct wdn__sc_cfg *c)
     free(c->components);
     free(c->config_name);
     wdn_tool_policy_free(c->mcp);
+    wdn__sc_tracing_release(c->tracing);
     free(c->mcp_name);
     free(c->mcp_path);
     for (size_t i = 0; i < c->n_mcp_routes; i++) {
@@ -272,6 +273,11 @@ int wdn__sc_cfg_build(struct wdn_sidecar *sc, struct wdn__sc_cfg **out, struct w
             goto fail;
         rc = wdn_pipeline_build(&conf->spec.app_http_pipeline, set, sc->app_id, sc->reg,
                                 &c->app_pipeline, d);
+        if (rc)
+            goto fail;
+        const struct wdn_res_tracing *tr = &conf->spec.tracing;
+        rc = wdn__sc_tracing_get(sc, tr->sampling_rate || tr->otel.endpoint_address ? tr : NULL,
+                                 &c->tracing, d);
         if (rc)
             goto fail;
     }

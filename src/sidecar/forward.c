@@ -47,6 +47,7 @@ static void on_response(struct wdn_http_req *req, int status, void *ud)
 
     (void)req;
     wdn__sc_metrics_request(fw->rq->sc, fw->rq->port, status, fw->rq->t0);
+    wdn__sc_obs_status(fw->rq, status);
 }
 
 static int on_transform(struct wdn_http_req *req, struct wdn_str ctype, struct wdn_str body,
@@ -65,6 +66,7 @@ static void on_done(struct wdn_http_req *req, void *ud)
     (void)req;
     if (fw->f.done)
         fw->f.done(fw->f.ud);
+    wdn__sc_obs_end(fw->rq, 0);
 }
 
 int wdn__sc_forward(struct wdn__sc_rq *rq, const struct wdn__sc_fwd *f)

@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "audit/audit.h"
 #include "base/buf.h"
 #include "http/client.h"
 #include "http/proxy.h"
@@ -55,6 +56,7 @@ struct wdn__sc_cfg {
     char *mcp_path;                       /* the app path it guards ("/mcp") */
     struct wdn__sc_mcp_route *mcp_routes; /* every MCPServer known here, by name */
     size_t n_mcp_routes;
+    struct wdn__sc_tracing *tracing; /* spec.tracing (observe.c): one reference, or NULL */
 };
 
 /** Builds a snapshot from the sources named by the options. Errors are logged; d gets the
@@ -235,6 +237,12 @@ struct wdn_sidecar {
 
     struct wdn__sc_metrics m;
     atomic_uint_fast64_t next_req_id;
+
+    /* Audit records and tracing (observe.c). */
+    struct wdn_audit *audit;         /* --audit-log, or NULL */
+    pthread_mutex_t obs_mu;          /* guards the two below */
+    struct wdn__sc_tracing *tracing; /* the newest tracing settings (a reference), or NULL */
+    struct wdn__sc_tracing *retired; /* unused ones, freed on the main loop */
 };
 
 /* ---- The listeners (listen.c) -------------------------------------------------------------- */
@@ -265,8 +273,9 @@ struct wdn__sc_rq {
     struct wdn_sidecar *sc;
     struct wdn__sc_listener *l; /* the listener it came in on (its worker's client pools) */
     struct wdn_http_req *req;
-    int port;    /* WDN__SC_PORT_* for metrics */
-    uint64_t t0; /* arrival, monotonic ns */
+    int port;                /* WDN__SC_PORT_* for metrics */
+    uint64_t t0;             /* arrival, monotonic ns */
+    struct wdn__sc_obs *obs; /* trace context, spans, audit facts (observe.c), or NULL */
 };
 
 /** A fresh request context in req's arena, or NULL when out of memory. */
@@ -300,11 +309,11 @@ int wdn__sc_parse_invoke(struct wdn_str path, struct wdn_str *id, struct wdn_str
  * Sends the request to this sidecar's app: the app pipeline, the MCP guard when the path is
  * the guarded MCP endpoint, then the app channel. caller is the verified (or, for
  * self-invocation, own) app ID; ingress holds the httpPipeline's edits when the request came in
- * on the API port. Answers every failure itself.
+ * on the API port. The trace context sent on is the request's (observe.c). Answers every
+ * failure itself.
  */
 void wdn__sc_invoke_app(struct wdn__sc_rq *rq, struct wdn__sc_cfg *cfg, const char *caller,
-                        struct wdn_str method, struct wdn_str traceparent,
-                        const struct wdn_pipeline_out *ingress);
+                        struct wdn_str method, const struct wdn_pipeline_out *ingress);
 /** Sends the request to app_id's sidecar over mTLS. Answers every failure itself. */
 void wdn__sc_invoke_remote(struct wdn__sc_rq *rq, const char *app_id, struct wdn_str method,
                            const struct wdn_pipeline_out *ingress);
@@ -312,8 +321,6 @@ void wdn__sc_invoke_remote(struct wdn__sc_rq *rq, const char *app_id, struct wdn
  * line per decision and the failure metrics) and returns false. which names it in the log. */
 bool wdn__sc_pipeline_pass(struct wdn__sc_rq *rq, const struct wdn_pipeline *p, const char *which,
                            bool want_auth, struct wdn_pipeline_out *po);
-/** A fresh W3C traceparent (version 00, sampled) in the request's arena. */
-struct wdn_str wdn__sc_new_traceparent(struct wdn_http_req *req);
 /** The per-worker client pools of the listener (on_worker_start/stop). */
 int wdn__sc_worker_start(struct wdn_http_handler *self, struct wdn_http_worker *w);
 void wdn__sc_worker_stop(struct wdn_http_handler *self, struct wdn_http_worker *w);
@@ -381,6 +388,67 @@ struct wdn__sc_fwd {
  * error, the request still the caller's (done was called).
  */
 int wdn__sc_forward(struct wdn__sc_rq *rq, const struct wdn__sc_fwd *fwd);
+
+/* ---- Tracing and audit records (observe.c: calls no other file of src/sidecar) ---------- */
+
+/** A Configuration's spec.tracing: its rate and exporter, shared by successive snapshots while
+ * unchanged (reference-counted; the last release hands it to the main loop to free). */
+struct wdn__sc_tracing;
+
+/**
+ * The tracing settings for a snapshot (one reference into *out, NULL when spec is NULL): the
+ * sidecar's current ones when equal, else new ones with an exporter to otel.endpointAddress.
+ * 0, or WDN_ECONFIG (an endpoint that makes no URL) / WDN_ENOMEM with d.
+ */
+int wdn__sc_tracing_get(struct wdn_sidecar *sc, const struct wdn_res_tracing *spec,
+                        struct wdn__sc_tracing **out, struct wdn_diag *d);
+void wdn__sc_tracing_release(struct wdn__sc_tracing *t);
+/** Main loop: frees retired exporters and logs export failures (housekeeping); at the end
+ * (final) frees every one. */
+void wdn__sc_obs_housekeeping(struct wdn_sidecar *sc, bool final);
+/** Appends the audit and tracing counters to /metrics. t: the snapshot's (may be NULL). */
+void wdn__sc_obs_metrics(struct wdn_sidecar *sc, const struct wdn__sc_tracing *t,
+                         struct wdn_buf *out);
+
+/**
+ * Starts observing a request: its trace context, created or continued from a valid
+ * traceparent header (the app's on the API port, the caller sidecar's on the internal port),
+ * the ingress span when cfg's tracing records this trace, and the configuration generation for
+ * audit records. caller: the verified SPIFFE ID (internal port), else NULL.
+ */
+void wdn__sc_obs_begin(struct wdn__sc_rq *rq, const struct wdn__sc_cfg *cfg, struct wdn_str caller);
+/** Starts a step span ("access_control", "bearer", "tool_policy") under the ingress span; -1
+ * when not recording. */
+int wdn__sc_obs_step(struct wdn__sc_rq *rq, const char *name);
+/** Ends step with the decision and its reason code. */
+void wdn__sc_obs_step_end(struct wdn__sc_rq *rq, int step, bool allowed, const char *reason);
+/**
+ * Sets traceparent (and a valid tracestate) on the headers of a request going on to target
+ * (the app, or a peer sidecar), starting the forward span: the next hop continues this trace.
+ * 0 or WDN_ENOMEM/WDN_ELIMIT.
+ */
+int wdn__sc_obs_headers(struct wdn__sc_rq *rq, struct wdn_http_hdrs *h, const char *target,
+                        bool to_app);
+/** The status of the answer (forward.c, when the response head is known). */
+void wdn__sc_obs_status(struct wdn__sc_rq *rq, int status);
+/** Ends the request's spans and sends them, and writes the tool_call record of a forwarded
+ * tools/call; status 0: the one given to wdn__sc_obs_status. Later calls do nothing. */
+void wdn__sc_obs_end(struct wdn__sc_rq *rq, int status);
+/** True when the sidecar writes audit records. */
+bool wdn__sc_audit_on(const struct wdn__sc_rq *rq);
+/** Writes an audit record of ev, with this request's configuration generation, trace ID,
+ * caller and (when ev has none) HTTP method and path filled in. */
+void wdn__sc_audit(struct wdn__sc_rq *rq, struct wdn_audit_event *ev);
+/** Records the verified token's claims (a pipeline's answer) for the records that follow. */
+void wdn__sc_obs_auth(struct wdn__sc_rq *rq, const struct wdn_pipeline_out *po);
+/**
+ * The tools/call of tool in body (a JSON-RPC request or batch) for the records that follow:
+ * the tool and the SHA-256 of its arguments, serialised compactly with sorted keys. forwarded:
+ * the call goes on to the app, so a tool_call record follows at the end. Only with audit on.
+ */
+void wdn__sc_obs_tool(struct wdn__sc_rq *rq, struct wdn_str body, const char *tool, bool forwarded);
+/** Audit kinds for the tool policy's records (observe.c fills tool, args and claims). */
+void wdn__sc_audit_tool_policy(struct wdn__sc_rq *rq, bool allowed, const char *reason, int status);
 
 /* ---- Replies (reply.c) --------------------------------------------------------------------- */
 

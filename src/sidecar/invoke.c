@@ -5,9 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/random.h>
 
-#include "base/clock.h"
 #include "base/error.h"
 #include "base/log.h"
 #include "http/tls.h"
@@ -17,35 +15,6 @@ static struct wdn_str dup_str(struct wdn_http_req *req, const char *s)
 {
     char *p = wdn_arena_strdup(wdn_http_req_arena(req), wdn_str_from_cstr(s));
     return p ? wdn_str_from_cstr(p) : (struct wdn_str){"", 0};
-}
-
-/* Trace and span IDs need to be unique, not secret: a per-thread xorshift generator seeded
- * once from the kernel keeps the getrandom system call off the request path. */
-static uint64_t rand64(void)
-{
-    static __thread uint64_t s[2];
-
-    if (s[0] == 0 && s[1] == 0) {
-        if (getrandom(s, sizeof(s), GRND_NONBLOCK) != (ssize_t)sizeof(s) || (s[0] | s[1]) == 0) {
-            s[0] = wdn_clock_mono_ns() | 1;
-            s[1] = (uint64_t)(uintptr_t)&s ^ 0x9e3779b97f4a7c15u;
-        }
-    }
-    uint64_t x = s[0], y = s[1];
-    s[0] = y;
-    x ^= x << 23;
-    s[1] = x ^ y ^ (x >> 17) ^ (y >> 26);
-    return s[1] + y;
-}
-
-struct wdn_str wdn__sc_new_traceparent(struct wdn_http_req *req)
-{
-    uint64_t a = rand64() | 1, b = rand64(), c = rand64() | 1;
-    char buf[56];
-
-    wdn_fmt(buf, sizeof(buf), "00-%016llx%016llx-%016llx-01", (unsigned long long)a,
-            (unsigned long long)b, (unsigned long long)c);
-    return dup_str(req, buf);
 }
 
 int wdn__sc_parse_invoke(struct wdn_str path, struct wdn_str *id, struct wdn_str *method)
@@ -133,7 +102,19 @@ bool wdn__sc_pipeline_pass(struct wdn__sc_rq *rq, const struct wdn_pipeline *p, 
                                    .arena = wdn_http_req_arena(rq->req),
                                    .want_auth = want_auth};
 
+    int step = p ? wdn__sc_obs_step(rq, "bearer") : -1;
+
     wdn_pipeline_run(p, &prq, po);
+    if (p) {
+        /* The pipeline's handlers are bearer middlewares (the one type warden runs). */
+        struct wdn_audit_event ev = {.kind = WDN_AUDIT_BEARER,
+                                     .allowed = po->status == 0,
+                                     .reason = wdn_mw_reason_name(po->reason),
+                                     .status = po->status};
+        wdn__sc_obs_auth(rq, po);
+        wdn__sc_obs_step_end(rq, step, po->status == 0, ev.reason);
+        wdn__sc_audit(rq, &ev);
+    }
     if (po->status) {
         pipeline_refused(rq, which, po);
         return false;
@@ -172,8 +153,7 @@ static int mcp_guarded(const struct wdn__sc_cfg *cfg, struct wdn_str method)
 }
 
 void wdn__sc_invoke_app(struct wdn__sc_rq *rq, struct wdn__sc_cfg *cfg, const char *caller,
-                        struct wdn_str method, struct wdn_str traceparent,
-                        const struct wdn_pipeline_out *ingress)
+                        struct wdn_str method, const struct wdn_pipeline_out *ingress)
 {
     struct wdn_sidecar *sc = rq->sc;
     struct wdn_http_req *req = rq->req;
@@ -216,8 +196,8 @@ void wdn__sc_invoke_app(struct wdn__sc_rq *rq, struct wdn__sc_cfg *cfg, const ch
         rc = wdn_http_hdrs_add(h, WDN_STR("dapr-caller-app-id"), dup_str(req, caller));
     if (rc == 0)
         rc = wdn_http_hdrs_add(h, WDN_STR("dapr-callee-app-id"), dup_str(req, sc->app_id));
-    if (rc == 0 && traceparent.len)
-        rc = wdn_http_hdrs_set(h, WDN_STR("traceparent"), traceparent);
+    if (rc == 0)
+        rc = wdn__sc_obs_headers(rq, h, sc->app_id, true);
     if (rc == 0 && sc->app_api_token)
         rc = wdn_http_hdrs_add(h, WDN_STR("dapr-api-token"), dup_str(req, sc->app_api_token));
     if (rc == 0)
@@ -294,7 +274,7 @@ void wdn__sc_invoke_remote(struct wdn__sc_rq *rq, const char *app_id, struct wdn
     if (rc == 0)
         rc = wdn_http_hdrs_add(h, WDN_STR("dapr-callee-app-id"), dup_str(req, app_id));
     if (rc == 0)
-        rc = wdn_http_hdrs_add(h, WDN_STR("traceparent"), wdn__sc_new_traceparent(req));
+        rc = wdn__sc_obs_headers(rq, h, app_id, false);
     if (rc == 0) {
         /* A reference of our own: a certificate rotation on the main thread may drop the
          * sidecar's at any moment; the pool takes its own when it is created. */

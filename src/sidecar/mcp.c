@@ -294,16 +294,28 @@ static void on_body(struct wdn_http_req *req, int status, struct wdn_str body, v
 
     wdn_buf_init(&answer, WDN_HTTP_MAX_LINE_BYTES);
     if (status < 0) {
-        if (status == WDN_ECLOSED)
+        if (status == WDN_ECLOSED) {
+            wdn__sc_obs_end(m->rq, 0);
             wdn_http_resp_end(req);
-        else
+        } else
             wdn__sc_error(m->rq, status == WDN_ELIMIT ? 413 : 400, "ERR_DIRECT_INVOKE",
                           status == WDN_ELIMIT ? "request body too large" : "bad request body");
         goto out;
     }
+    int step = wdn__sc_obs_step(m->rq, "tool_policy");
     if (wdn__sc_mcp_decide(m->cfg->mcp, m->caller, &m->auth, body, &v, &answer) != 0) {
         wdn__sc_error(m->rq, 500, "ERR_DIRECT_INVOKE", "out of memory");
         goto out;
+    }
+    if (v.tool[0] || v.status) {
+        const char *why = v.status == 0     ? "granted"
+                          : v.status == 403 ? "tool_not_granted"
+                                            : "invalid_jsonrpc";
+        wdn__sc_obs_tool(m->rq, body, v.tool, v.status == 0);
+        wdn__sc_obs_step_end(m->rq, step, v.status == 0, why);
+        wdn__sc_audit_tool_policy(m->rq, v.status == 0, why, v.status);
+    } else {
+        wdn__sc_obs_step_end(m->rq, step, true, NULL);
     }
     if (v.status) {
         if (v.status == 403)
@@ -358,6 +370,7 @@ void wdn__sc_mcp_check(struct wdn__sc_rq *rq, struct wdn__sc_cfg *cfg, const cha
     m->auth.claims = auth->claims;
     m->auth.n_claims = auth->n_claims;
     if (!wdn_tool_policy_has_grant(cfg->mcp, caller, &m->auth)) {
+        wdn__sc_audit_tool_policy(rq, false, "no_grant", 404);
         wdn_log_info("decision=deny mcpserver=%s caller=%s reason=no_grant status=404",
                      cfg->mcp_name, caller);
         wdn__sc_plain(rq, 404, "404 page not found\n");

@@ -169,6 +169,9 @@ void wdn__sc_metrics_render(struct wdn_sidecar *sc, struct wdn_buf *out)
                    (unsigned long long)ld(&sc->m.reloads_ok),
                    (unsigned long long)ld(&sc->m.reloads_failed),
                    (unsigned long long)ld(&sc->m.generation));
+    struct wdn__sc_cfg *cfg = wdn__sc_cfg_get(sc);
+    wdn__sc_obs_metrics(sc, cfg ? cfg->tracing : NULL, out);
+    wdn__sc_cfg_release(cfg);
 }
 
 int wdn__sc_metrics_on_req(struct wdn_http_handler *self, struct wdn_http_req *req)

@@ -46,7 +46,6 @@ int wdn__sc_peer_on_req(struct wdn_http_handler *self, struct wdn_http_req *req)
     struct wdn__sc_caller caller;
     struct wdn_acl_decision dec;
     struct wdn_str sid, id, method;
-    const struct wdn_http_header *tp;
     const char *cid;
     char verb[WDN_HTTP_MAX_METHOD_BYTES + 1], msg[1024], deny[900];
 
@@ -56,24 +55,40 @@ int wdn__sc_peer_on_req(struct wdn_http_handler *self, struct wdn_http_req *req)
     }
     /* The server requires a verified client certificate from the project CA; the SPIFFE ID in
      * it is the only caller identity the access control trusts. */
-    if (tls == NULL || wdn_tls_peer_spiffe_id(tls, &sid) != 0 ||
-        wdn__sc_caller_parse(sid, &caller) != 0) {
+    bool identified = tls != NULL && wdn_tls_peer_spiffe_id(tls, &sid) == 0 &&
+                      wdn__sc_caller_parse(sid, &caller) == 0;
+    cfg = wdn__sc_cfg_get(sc);
+    wdn__sc_obs_begin(rq, cfg, identified ? sid : (struct wdn_str){NULL, 0});
+    if (!identified) {
+        struct wdn_audit_event ev = {
+            .kind = WDN_AUDIT_ACCESS_CONTROL, .reason = "no_spiffe_identity", .status = 403};
+        wdn__sc_audit(rq, &ev);
         wdn_log_info("decision=deny req=%llu reason=no_spiffe_identity status=403",
                      (unsigned long long)wdn__sc_next_id(sc));
         wdn__sc_error(rq, 403, "ERR_DIRECT_INVOKE",
                       "the caller did not present a valid workload identity");
-        return 0;
+        goto out;
     }
     if (wdn__sc_parse_invoke(head->path, &id, &method) != 0 || !wdn_str_eq_cstr(id, sc->app_id)) {
         wdn__sc_error(rq, 404, "ERR_DIRECT_INVOKE",
                       "this sidecar does not serve the requested app ID");
-        return 0;
+        goto out;
     }
-    cfg = wdn__sc_cfg_get(sc);
     wdn_fmt(verb, sizeof(verb), "%.*s", WDN_STR_FMT(head->method));
+    int step = cfg->acl ? wdn__sc_obs_step(rq, "access_control") : -1;
     wdn_acl_eval(cfg->acl, &caller.acl, verb, method.p, method.len, &dec);
     atomic_fetch_add_explicit(&sc->m.acl[dec.allowed ? 1 : 0][dec.by < 5 ? dec.by : 0], 1,
                               memory_order_relaxed);
+    if (cfg->acl || !dec.allowed) {
+        static const char *const by_code[] = {"no_access_control", "global_default", "app_default",
+                                              "operation", "invalid_operation"};
+        struct wdn_audit_event ev = {.kind = WDN_AUDIT_ACCESS_CONTROL,
+                                     .allowed = dec.allowed,
+                                     .reason = dec.by < 5 ? by_code[dec.by] : "unknown",
+                                     .status = dec.allowed ? 0 : 403};
+        wdn__sc_obs_step_end(rq, step, dec.allowed, ev.reason);
+        wdn__sc_audit(rq, &ev);
+    }
     if (!dec.allowed) {
         char op[WDN_POLICY_MAX_OP_BYTES];
         if (wdn_acl_normalize(method.p, method.len, op, sizeof(op)) != 0)
@@ -93,14 +108,13 @@ int wdn__sc_peer_on_req(struct wdn_http_handler *self, struct wdn_http_req *req)
     }
     wdn_log_debug("decision=allow acl=\"%s\" caller=%s verb=%s", dec.reason ? dec.reason : "-",
                   caller.acl.app_id, verb);
-    tp = wdn_http_req_header(req, WDN_STR("traceparent"));
     /* The caller's app ID outlives this frame (the MCP guard reads the body later). */
     cid = wdn_arena_strdup(wdn_http_req_arena(req), wdn_str_from_cstr(caller.acl.app_id));
     if (cid == NULL) {
         wdn__sc_error(rq, 500, "ERR_DIRECT_INVOKE", "out of memory");
         goto out;
     }
-    wdn__sc_invoke_app(rq, cfg, cid, method, tp ? tp->value : (struct wdn_str){NULL, 0}, NULL);
+    wdn__sc_invoke_app(rq, cfg, cid, method, NULL);
 out:
     wdn__sc_cfg_release(cfg);
     return 0;

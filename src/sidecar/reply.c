@@ -23,6 +23,7 @@ struct wdn__sc_rq *wdn__sc_rq_new(struct wdn__sc_listener *l, struct wdn_http_re
     rq->req = req;
     rq->port = l->port_kind;
     rq->t0 = wdn_clock_mono_ns();
+    rq->obs = NULL;
     return rq;
 }
 
@@ -35,6 +36,7 @@ void wdn__sc_respond(struct wdn__sc_rq *rq, int status, const struct wdn_http_he
                      struct wdn_str body)
 {
     wdn__sc_metrics_request(rq->sc, rq->port, status, rq->t0);
+    wdn__sc_obs_end(rq, status);
     wdn_http_respond(rq->req, status, h, n, body);
 }
 

@@ -37,6 +37,7 @@ int wdn_sidecar_new(const struct wdn_sidecar_opts *o, struct wdn_sidecar **out, 
     pthread_mutex_init(&sc->cfg_mu, NULL);
     pthread_mutex_init(&sc->peers_mu, NULL);
     pthread_mutex_init(&sc->tls_mu, NULL);
+    pthread_mutex_init(&sc->obs_mu, NULL);
     sc->bound_http = sc->bound_internal = sc->bound_metrics = -1;
     if (o->app_id == NULL || !wdn_resources_valid_app_id(o->app_id)) {
         rc = wdn_diag_set(d, WDN_EINVAL, "--app-id is required: 1..%d of [A-Za-z0-9_-]",
@@ -119,6 +120,18 @@ int wdn_sidecar_new(const struct wdn_sidecar_opts *o, struct wdn_sidecar **out, 
     }
     if (o->peers_file) {
         rc = wdn__sc_peers_load(sc, o->peers_file, d);
+        if (rc)
+            goto out;
+    }
+    if (o->audit_log) {
+        struct wdn_audit_opts ao = {.sink = o->audit_log,
+                                    .app_id = sc->app_id,
+                                    .max_bytes = o->audit_max_bytes,
+                                    .keep = o->audit_keep,
+                                    .queue_cap = o->audit_queue,
+                                    .record_args = o->audit_args,
+                                    .fsync = o->audit_fsync};
+        rc = wdn_audit_open(&ao, &sc->audit, d);
         if (rc)
             goto out;
     }
@@ -210,6 +223,7 @@ static void on_housekeeping(uv_timer_t *t)
     struct wdn_sidecar *sc = t->data;
     wdn_mw_registry_gc(sc->reg);
     wdn_mw_registry_stats(sc->reg, log_mw, NULL);
+    wdn__sc_obs_housekeeping(sc, false);
 }
 
 int wdn_sidecar_run(struct wdn_sidecar *sc, struct wdn_diag *d)
@@ -307,6 +321,9 @@ void wdn_sidecar_free(struct wdn_sidecar *sc)
     if (sc == NULL)
         return;
     wdn__sc_cfg_install(sc, NULL);
+    wdn__sc_obs_housekeeping(sc, true);
+    wdn_audit_close(sc->audit);
+    pthread_mutex_destroy(&sc->obs_mu);
     wdn_mw_registry_free(sc->reg);
     wdn_tls_ctx_free(sc->tls_server);
     wdn_tls_ctx_free(sc->tls_client);

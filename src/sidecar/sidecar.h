@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "base/diag.h"
 #include "base/limits.h"
@@ -37,6 +38,13 @@ struct wdn_sidecar_opts {
     const char *app_api_token; /* APP_API_TOKEN: sent to the app when set */
     int workers;               /* worker threads per listener; 0 = cores */
     bool handle_signals;       /* stop cleanly on SIGINT and SIGTERM */
+    const char *audit_log;     /* audit records to this file, "stdout" or "syslog"; NULL = none
+                                  (docs/audit.md) */
+    uint64_t audit_max_bytes;  /* rotate the file at this size; 0 = default (100 MiB) */
+    unsigned audit_keep;       /* rotated files kept; 0 = default (5) */
+    size_t audit_queue;        /* records waiting for the writer; 0 = default (8192) */
+    bool audit_args;           /* tool arguments in records, not only their SHA-256 */
+    bool audit_fsync;          /* fdatasync the file after each batch of records */
 };
 
 struct wdn_sidecar;

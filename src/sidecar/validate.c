@@ -9,6 +9,7 @@
 #include "base/error.h"
 #include "pipeline/pipeline.h"
 #include "policy/policy.h"
+#include "trace/span.h"
 
 int wdn_sidecar_check_resources(struct wdn_resources *set)
 {
@@ -36,6 +37,16 @@ int wdn_sidecar_check_resources(struct wdn_resources *set)
         if (wdn_acl_compile(&set->configurations[i]->spec.access_control, true, &acl, &d) != 0)
             wdn_resources_add_diag(set, false, &d);
         wdn_acl_free(acl);
+        const struct wdn_res_tracing_otel *otel = &set->configurations[i]->spec.tracing.otel;
+        char url[WDN_TRACE_MAX_URL_BYTES];
+        if (otel->endpoint_address &&
+            wdn_otlp_url(otel->endpoint_address, otel->is_secure == 1, url, sizeof(url)) != 0) {
+            wdn_diag_set_at(&d, WDN_ECONFIG, otel->pos.file, otel->pos.line, otel->pos.col,
+                            "tracing.otel.endpointAddress \"%s\" is not host:port or an http(s) "
+                            "URL without user, query or fragment",
+                            otel->endpoint_address);
+            wdn_resources_add_diag(set, false, &d);
+        }
     }
     for (size_t i = 0; i < set->n_mcpservers; i++) {
         struct wdn_tool_policy *p = NULL;

@@ -125,7 +125,11 @@ void wdn_trace_exporter_free(struct wdn_trace_exporter *e);
 /* ---- The tracer (include/warden/trace.h): an exporter and a sampling rate ---------------- */
 
 struct wdn_tracer;
+struct wdn_tracer_config;
 
+/** wdn_tracer_new with the instrumentation scope of the spans ("warden.sidecar"); the public
+ * one names them "warden.mcp". */
+struct wdn_tracer *wdn_tracer_new_scope(const struct wdn_tracer_config *cfg, const char *scope);
 /** The rate for new traces (0 for a NULL tracer). */
 double wdn_tracer_rate(const struct wdn_tracer *t);
 /** Queues finished spans for export (as wdn_trace_exporter_submit); NULL: nothing. */

@@ -16,6 +16,11 @@ struct wdn_tracer {
 
 struct wdn_tracer *wdn_tracer_new(const struct wdn_tracer_config *cfg)
 {
+    return wdn_tracer_new_scope(cfg, "warden.mcp");
+}
+
+struct wdn_tracer *wdn_tracer_new_scope(const struct wdn_tracer_config *cfg, const char *scope)
+{
     struct wdn_tracer *t;
     char url[WDN_TRACE_MAX_URL_BYTES];
 
@@ -29,7 +34,7 @@ struct wdn_tracer *wdn_tracer_new(const struct wdn_tracer_config *cfg)
     t->rate = cfg->sampling_rate;
     struct wdn_trace_exporter_opts o = {.url = url,
                                         .service_name = cfg->service_name,
-                                        .scope_name = "warden.mcp",
+                                        .scope_name = scope,
                                         .ca_file = cfg->ca_file};
     if (wdn_trace_exporter_new(&o, &t->exp, NULL) != 0) {
         free(t);

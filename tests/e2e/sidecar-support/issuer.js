@@ -2,7 +2,8 @@
 // an RS256 key, OIDC discovery, a JWKS, and a /token endpoint that mints whatever the test asks.
 //   GET /.well-known/openid-configuration   {"issuer": ISSUER, "jwks_uri": ISSUER + "jwks"}
 //   GET /jwks                               the public key (500 while /admin/jwks-off is set)
-//   GET /token?aud=A&exp=SECONDS&scope=S&iss=I&sub=U&kid=K   a signed JWT (exp relative to now)
+//   GET /token?aud=A&exp=SECONDS&scope=S&iss=I&sub=U&kid=K&jti=J&client_id=C   a signed JWT
+//                                                (exp relative to now)
 //   GET /admin/jwks-off, /admin/jwks-on     make the JWKS endpoint fail or work
 // Usage: node issuer.js PORTFILE [--https CERT KEY] [--jwks-off]
 'use strict';
@@ -57,6 +58,8 @@ function handler(req, res) {
             exp: now + Number(q.get('exp') || 3600),
         };
         if (q.get('scope')) claims.scope = q.get('scope');
+        if (q.get('jti')) claims.jti = q.get('jti');
+        if (q.get('client_id')) claims.client_id = q.get('client_id');
         res.writeHead(200, {'Content-Type': 'text/plain'});
         return res.end(sign(claims, {kid: q.get('kid'), untrusted: q.get('untrusted') === '1'}));
     }

@@ -58,9 +58,15 @@ expect_contains "APP_API_TOKEN sent to the app" "$out" '"dapr-api-token":"app-se
 expect_not_contains "DAPR_API_TOKEN never forwarded" "$out" 'api-secret'
 expect_contains "caller app id set by the sidecar" "$out" '"dapr-caller-app-id":"mcp-server"'
 expect_not_contains "spoofed caller header dropped" "$out" 'spoofed'
-expect_not_contains "incoming traceparent replaced" "$out" '0123456789abcdef0123456789abcdef'
-expect_contains "traceparent set" "$out" '"traceparent":"00-'
+# W3C trace context: a valid traceparent is continued (same trace, this sidecar's span as the
+# parent), never passed on as it came; one that does not parse starts a new trace.
+expect_contains "incoming trace continued" "$out" '"traceparent":"00-0123456789abcdef0123456789abcdef-'
+expect_not_contains "parent ID replaced" "$out" '0123456789abcdef0123456789abcdef-0123456789abcdef'
 expect_contains "Authorization forwarded (Dapr's default)" "$out" '"authorization":"Bearer '
+out3=$(curl -s -X POST "$U" -H "$A" -H "Authorization: Bearer $TOK" \
+    -H 'traceparent: 00-0123456789ABCDEF0123456789ABCDEF-0123456789abcdef-01' -d '{}')
+expect_not_contains "invalid traceparent not passed on" "$out3" '0123456789ABCDEF'
+expect_contains "traceparent set" "$out3" '"traceparent":"00-'
 out2=$(curl -s -H "$A" -H "Authorization: Bearer $TOK" -H 'dapr-app-id: mcp-server' \
     "http://127.0.0.1:$H/mcp/tools?z=2")
 expect_contains "dapr-app-id header form" "$out2" '"url":"/mcp/tools?z=2"'

@@ -281,8 +281,9 @@ static void test_sse_and_server_requests(void **state)
     cfg.on_notify = on_note;
     c = wdn_mcp_client_new(&cfg, &e);
     assert_int_equal(wdn_mcp_client_connect(c, &e), 0);
-    /* The token provider is asked for every request. */
-    assert_int_equal(calls, 2);
+    /* The token provider is asked for every request: initialize, notifications/initialized and
+     * the GET stream the client opens because it takes notifications. */
+    assert_int_equal(calls, 3);
     notes = 0;
     assert_int_equal(wdn_mcp_client_call_tool(c, "progress", NULL, &result, &e), 0);
     assert_string_equal(wdn_mcp_result_text(result), "done");
@@ -376,6 +377,11 @@ static void test_get_stream_lifecycle(void **state)
     int fd, i, n = 0, closed = 0;
     (void)state;
 
+    /* The GET streams of the clients of earlier tests are gone once the server noticed. */
+    for (i = 0; i < 500 && wdn_mcp_server_broadcast(fx.mcp, "notifications/tools/list_changed",
+                                                      NULL) != 0;
+         i++)
+        usleep(10000);
     fd = testnet_connect(port_of_url(), 5000);
     assert_true(fd >= 0);
     snprintf(req, sizeof(req),
@@ -530,7 +536,7 @@ static void *fake_main(void *arg)
     const char *body, *h;
     int fd, i;
 
-    for (i = 0; i < 6; i++) {
+    for (i = 0; i < 7; i++) {
         fd = accept(f->lfd, NULL, NULL);
         if (fd < 0)
             break;
@@ -539,11 +545,14 @@ static void *fake_main(void *arg)
             continue;
         }
         body = strstr(buf, "\r\n\r\n") + 4;
-        if (strncmp(buf, "GET ", 4) == 0) {
+        if (strncmp(buf, "GET ", 4) == 0 && strcasestr(buf, "\r\nLast-Event-ID: ") == NULL) {
+            /* The standalone stream the client opens for its notifications: not offered. */
+            fake_send(fd, "HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n"
+                          "Connection: close\r\n\r\n");
+        } else if (strncmp(buf, "GET ", 4) == 0) {
             f->gets++;
             h = strcasestr(buf, "\r\nLast-Event-ID: ");
-            if (h != NULL)
-                sscanf(h + 17, "%63[^\r]", f->last_id);
+            sscanf(h + 17, "%63[^\r]", f->last_id);
             fake_send(fd, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
                           "Connection: close\r\n\r\n"
                           "id: 7-2\nevent: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":2,"
@@ -616,7 +625,7 @@ static void test_broken_stream_resumes(void **state)
     assert_string_equal(wdn_mcp_result_text(result), "resumed");
     assert_int_equal(notes, 1);
     json_decref(result);
-    wdn_mcp_client_free(c); /* DELETE: the sixth connection */
+    wdn_mcp_client_free(c); /* DELETE: the seventh connection */
     shutdown(f.lfd, SHUT_RDWR);
     assert_int_equal(pthread_join(t, NULL), 0);
     close(f.lfd);
