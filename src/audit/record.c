@@ -116,10 +116,11 @@ void wdn__audit_time(uint64_t unix_ns, char *out)
     time_t secs = (time_t)(unix_ns / 1000000000u);
     struct tm tm;
 
+    /* strftime for the calendar part: gcc's format-truncation check sees tm's fields as full
+     * ints and refuses a 32-byte snprintf of them in the release build. */
     gmtime_r(&secs, &tm);
-    snprintf(out, 32, "%04d-%02d-%02dT%02d:%02d:%02d.%06uZ", tm.tm_year + 1900, tm.tm_mon + 1,
-             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-             (unsigned)(unix_ns % 1000000000u / 1000u));
+    size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out + n, 32 - n, ".%06uZ", (unsigned)(unix_ns % 1000000000u / 1000u));
 }
 
 int wdn__audit_line(struct wdn_buf *out, uint64_t seq, uint64_t time_ns, const char *app_id,
