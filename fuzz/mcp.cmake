@@ -7,3 +7,7 @@ if(TARGET wdn_mcp)
     # Last-Event-ID through the resumption path of a session with resumable streams.
     wdn_fuzz_target(mcp_resume SOURCE ${CMAKE_SOURCE_DIR}/fuzz/fuzz_mcp_resume.c DEPS wdn_mcp)
 endif()
+if(TARGET wdn_mcp)
+    # The JSON Schema 2020-12 compiler and validator (PCRE2 patterns, references, formats).
+    wdn_fuzz_target(mcp_schema SOURCE ${CMAKE_SOURCE_DIR}/fuzz/fuzz_mcp_schema.c DEPS wdn_mcp)
+endif()

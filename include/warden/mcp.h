@@ -102,24 +102,46 @@ json_t *wdn_jsonrpc_make_error(json_t *id, int code, const char *message, json_t
 json_t *wdn_jsonrpc_make_request(json_t *id, const char *method, json_t *params);
 
 /* ---------------------------------------------------------------------------------------- */
-/* JSON Schema (the subset tools use)                                                         */
+/* JSON Schema 2020-12 (tool input and output schemas)                                       */
+
+/*
+ * Every keyword of the 2020-12 core, applicator, unevaluated, validation and format vocabularies
+ * is enforced except $dynamicRef/$dynamicAnchor and a nested $id: type, enum, const, the
+ * numeric and length bounds, pattern and patternProperties (ECMA-262 regular expressions run by
+ * PCRE2 under WDN_MCP_SCHEMA_MATCH_LIMIT/_DEPTH_LIMIT: a catastrophic pattern fails the value,
+ * never hangs), required, dependentRequired, properties, additionalProperties, propertyNames,
+ * prefixItems, items, contains/minContains/maxContains, uniqueItems, min/maxProperties,
+ * allOf/anyOf/oneOf/not, if/then/else, dependentSchemas, unevaluatedProperties/Items, $ref to
+ * "#", "#/json/pointer" or "#anchor" ($anchor), $defs, and format (asserted for date-time, date,
+ * time, duration, email, hostname, ipv4, ipv6, uri, uri-reference, uuid, json-pointer,
+ * relative-json-pointer, regex; other formats annotate). Annotations (title, description,
+ * default, examples, $schema, $comment, x-* ...) are ignored. Anything else (remote $ref,
+ * unknown keywords, draft-07's array "items") is refused at compilation, so a schema is never
+ * silently half-checked; nothing is ever fetched.
+ */
+struct wdn_mcp_schema;
 
 /**
- * Checks that schema uses only keywords the validator implements (type, enum, const,
- * properties, required, additionalProperties, items, minItems, maxItems, minLength,
- * maxLength, minimum, maximum, exclusiveMinimum, exclusiveMaximum, multipleOf, allOf, anyOf,
- * oneOf, not, uniqueItems, $ref to "#..." JSON pointers inside the schema, $defs; annotations
- * such as title, description, default, format, examples, $schema, $id and x-* are ignored).
- * Refuses remote $ref, pattern and the other keywords it cannot enforce, so a schema is never
- * silently half-checked. 0 or WDN_EUNSUPPORTED/WDN_EINVAL with
- * a message in err (err may be NULL).
+ * Compiles schema (borrowed; the compiled schema keeps a reference). NULL with *rc set
+ * (WDN_EUNSUPPORTED, WDN_EINVAL, WDN_ELIMIT beyond WDN_MCP_SCHEMA_MAX_NODES subschemas or
+ * WDN_MCP_SCHEMA_MAX_PATTERN pattern bytes, WDN_ENOMEM) and a message in err (may be NULL).
+ * A compiled schema is immutable: any thread may match with it.
  */
+struct wdn_mcp_schema *wdn_mcp_schema_compile(const json_t *schema, int *rc, char *err,
+                                              size_t errcap);
+/**
+ * Validates instance (borrowed). 0 when valid; WDN_EINVAL with a message naming the failing
+ * location (e.g. "/b: expected number, got string") in err otherwise.
+ */
+int wdn_mcp_schema_match(const struct wdn_mcp_schema *s, const json_t *instance, char *err,
+                         size_t errcap);
+/** Frees a compiled schema; NULL is fine. */
+void wdn_mcp_schema_free(struct wdn_mcp_schema *s);
+
+/** Compiles and frees: 0 when schema would compile, else as wdn_mcp_schema_compile. */
 int wdn_mcp_schema_check(const json_t *schema, char *err, size_t errcap);
 
-/**
- * Validates instance against schema (both borrowed). 0 when valid; WDN_EINVAL with a message
- * naming the failing location (e.g. "/b: expected number, got string") in err otherwise.
- */
+/** Compiles schema and validates instance with it (both borrowed); see wdn_mcp_schema_match. */
 int wdn_mcp_schema_validate(const json_t *schema, const json_t *instance, char *err, size_t errcap);
 
 /* ---------------------------------------------------------------------------------------- */

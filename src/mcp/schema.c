@@ -1,6 +1,7 @@
-/* A JSON Schema validator for the subset MCP tools use; refuses keywords it cannot enforce. */
-#include "warden/mcp.h"
-
+/* JSON Schema 2020-12 for tool input and output schemas: compiled once at registration into
+ * nodes (schema_int.h), refusing what cannot be enforced, so that a schema is never silently
+ * half-checked. References resolve inside the document only (JSON pointers and $anchor); nothing
+ * is ever fetched. Patterns are compiled by PCRE2 and matched with limits (schema_validate.c). */
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -9,41 +10,62 @@
 
 #include "base/error.h"
 #include "base/limits.h"
+#include "mcp/schema_int.h"
 
 /* Keywords that only annotate: accepted and ignored, as JSON Schema 2020-12 says. */
 static const char *const annotations[] = {
-    "$schema",         "$id",    "$comment",   "title",    "description", "default",
-    "examples",        "format", "deprecated", "readOnly", "writeOnly",   "contentMediaType",
-    "contentEncoding", NULL};
+    "$schema",         "$comment",      "title",    "description", "default",
+    "examples",        "deprecated",    "readOnly", "writeOnly",   "contentMediaType",
+    "contentEncoding", "contentSchema", "$anchor",  NULL};
 
-/* Keywords the validator enforces. */
-static const char *const implemented[] = {"type",
-                                          "enum",
-                                          "const",
-                                          "properties",
-                                          "required",
-                                          "additionalProperties",
-                                          "items",
-                                          "minItems",
-                                          "maxItems",
-                                          "minLength",
-                                          "maxLength",
-                                          "minimum",
-                                          "maximum",
-                                          "exclusiveMinimum",
-                                          "exclusiveMaximum",
-                                          "multipleOf",
-                                          "allOf",
-                                          "anyOf",
-                                          "oneOf",
-                                          "not",
-                                          "uniqueItems",
-                                          "minProperties",
-                                          "maxProperties",
-                                          "$ref",
-                                          "$defs",
-                                          "definitions",
-                                          NULL};
+static const struct {
+    const char *name;
+    int format;
+} formats[] = {
+    {"date-time", F_DATE_TIME},
+    {"date", F_DATE},
+    {"time", F_TIME},
+    {"duration", F_DURATION},
+    {"email", F_EMAIL},
+    {"hostname", F_HOSTNAME},
+    {"ipv4", F_IPV4},
+    {"ipv6", F_IPV6},
+    {"uri", F_URI},
+    {"uri-reference", F_URI_REFERENCE},
+    {"uuid", F_UUID},
+    {"json-pointer", F_JSON_POINTER},
+    {"relative-json-pointer", F_RELATIVE_JSON_POINTER},
+    {"regex", F_REGEX},
+};
+
+struct anchor {
+    const char *name;
+    int node;
+};
+
+/* Compilation state. */
+struct comp {
+    struct wdn_mcp_schema *s;
+    const char *base; /* the root's $id, or NULL */
+    struct anchor *anchors;
+    size_t nanchors, anchors_cap;
+    char *err;
+    size_t cap;
+};
+
+static int errf(struct comp *c, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int errf(struct comp *c, int code, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (c->err != NULL && c->cap > 0) {
+        va_start(ap, fmt);
+        vsnprintf(c->err, c->cap, fmt, ap);
+        va_end(ap);
+    }
+    return code;
+}
 
 static bool in_list(const char *k, const char *const *list)
 {
@@ -53,33 +75,411 @@ static bool in_list(const char *k, const char *const *list)
     return false;
 }
 
-static int errf(char *err, size_t cap, int code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int errf(char *err, size_t cap, int code, const char *fmt, ...)
-{
-    va_list ap;
+/* ---- reading keyword values --------------------------------------------------------------- */
 
-    if (err != NULL && cap > 0) {
-        va_start(ap, fmt);
-        vsnprintf(err, cap, fmt, ap);
-        va_end(ap);
-    }
-    return code;
+static int get_count(struct comp *c, const char *k, const json_t *v, size_t *out)
+{
+    double d = json_number_value(v);
+
+    /* 2020-12: non-negative integers; 5.0 counts as an integer. */
+    if (!json_is_number(v) || !isfinite(d) || d < 0 || floor(d) != d)
+        return errf(c, WDN_EINVAL, "%s must be a non-negative integer", k);
+    *out = d >= 1e18 ? NO_LIMIT - 1 : (size_t)d;
+    return 0;
 }
 
-/*
- * Resolves a local reference ("#", "#/$defs/address", with ~0 and ~1 escapes) inside root.
- * Remote references are refused at registration, so nothing is ever fetched.
- */
-static const json_t *resolve_ref(const json_t *root, const char *ref)
+static int get_number(struct comp *c, const char *k, const json_t *v, double *out, bool *has)
 {
-    const json_t *cur = root;
-    char seg[256];
-    size_t n;
+    if (!json_is_number(v) || !isfinite(json_number_value(v)))
+        return errf(c, WDN_EINVAL, "%s must be a number", k);
+    *out = json_number_value(v);
+    *has = true;
+    return 0;
+}
 
-    if (ref == NULL || ref[0] != '#')
-        return NULL;
+static int type_bit(const char *t)
+{
+    static const char *const names[] = {"null",   "boolean", "object", "array",
+                                        "number", "string",  "integer"};
+    size_t i;
+
+    for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (strcmp(t, names[i]) == 0)
+            return 1 << i;
+    return 0;
+}
+
+static int get_types(struct comp *c, const json_t *v, unsigned *out)
+{
+    size_t i;
+    int b;
+
+    if (json_is_string(v)) {
+        if ((b = type_bit(json_string_value(v))) == 0)
+            return errf(c, WDN_EINVAL, "unknown type \"%.40s\"", json_string_value(v));
+        *out = (unsigned)b;
+        return 0;
+    }
+    if (!json_is_array(v) || json_array_size(v) == 0)
+        return errf(c, WDN_EINVAL, "type must be a string or a non-empty array");
+    for (i = 0; i < json_array_size(v); i++) {
+        const json_t *t = json_array_get(v, i);
+        if (!json_is_string(t) || (b = type_bit(json_string_value(t))) == 0)
+            return errf(c, WDN_EINVAL, "type must list type names");
+        *out |= (unsigned)b;
+    }
+    return 0;
+}
+
+static int get_strings(struct comp *c, const char *k, const json_t *v)
+{
+    size_t i;
+
+    if (!json_is_array(v))
+        return errf(c, WDN_EINVAL, "%s must be an array", k);
+    for (i = 0; i < json_array_size(v); i++)
+        if (!json_is_string(json_array_get(v, i)))
+            return errf(c, WDN_EINVAL, "%s must list strings", k);
+    return 0;
+}
+
+/* ---- nodes -------------------------------------------------------------------------------- */
+
+static int compile(struct comp *c, const json_t *src, int depth);
+
+static int node_new(struct comp *c, const json_t *src)
+{
+    struct wdn_mcp_schema *s = c->s;
+    struct snode *n;
+
+    if (s->n >= WDN_MCP_SCHEMA_MAX_NODES)
+        return errf(c, WDN_ELIMIT, "schema has more than %d subschemas", WDN_MCP_SCHEMA_MAX_NODES);
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? 2 * s->cap : 16;
+        struct snode *nn = realloc(s->nodes, cap * sizeof(*nn));
+        if (nn == NULL)
+            return WDN_ENOMEM;
+        s->nodes = nn;
+        s->cap = cap;
+    }
+    n = &s->nodes[s->n];
+    memset(n, 0, sizeof(*n));
+    n->src = src;
+    n->bool_v = -1;
+    n->max_len = n->max_items = n->max_props = n->max_contains = NO_LIMIT;
+    n->min_contains = 1;
+    n->ref = n->not_ = n->if_ = n->then_ = n->else_ = NO_NODE;
+    n->additional = n->property_names = n->items = n->contains = NO_NODE;
+    n->uneval_props = n->uneval_items = NO_NODE;
+    return (int)s->n++;
+}
+
+/* Compiles each element of an array of schemas into a new index array. */
+static int compile_list(struct comp *c, const char *k, const json_t *v, int depth, int **out,
+                        size_t *n)
+{
+    size_t i;
+    int *idx, rc;
+
+    if (!json_is_array(v) || json_array_size(v) == 0)
+        return errf(c, WDN_EINVAL, "%s must be a non-empty array", k);
+    idx = calloc(json_array_size(v), sizeof(*idx));
+    if (idx == NULL)
+        return WDN_ENOMEM;
+    for (i = 0; i < json_array_size(v); i++) {
+        if ((rc = compile(c, json_array_get(v, i), depth + 1)) < 0) {
+            free(idx);
+            return rc;
+        }
+        idx[i] = rc;
+    }
+    *out = idx;
+    *n = json_array_size(v);
+    return 0;
+}
+
+/* Compiles each member of an object of schemas ({name: schema}) into a new name array. */
+static int compile_map(struct comp *c, const char *k, const json_t *v, int depth,
+                       struct sname **out, size_t *n)
+{
+    const char *name;
+    json_t *sub;
+    size_t i = 0;
+    int rc;
+
+    if (!json_is_object(v))
+        return errf(c, WDN_EINVAL, "%s must be an object", k);
+    *out = calloc(json_object_size(v) + 1, sizeof(**out));
+    if (*out == NULL)
+        return WDN_ENOMEM;
+    *n = 0;
+    json_object_foreach ((json_t *)v, name, sub) {
+        if ((rc = compile(c, sub, depth + 1)) < 0)
+            return rc;
+        (*out)[i].name = name;
+        (*out)[i++].node = rc;
+        *n = i;
+    }
+    return 0;
+}
+
+static int compile_patterns(struct comp *c, const json_t *v, int depth, struct spattern **out,
+                            size_t *n)
+{
+    const char *src;
+    json_t *sub;
+    int rc;
+
+    if (!json_is_object(v))
+        return errf(c, WDN_EINVAL, "patternProperties must be an object");
+    *out = calloc(json_object_size(v) + 1, sizeof(**out));
+    if (*out == NULL)
+        return WDN_ENOMEM;
+    *n = 0;
+    json_object_foreach ((json_t *)v, src, sub) {
+        struct spattern *p = &(*out)[*n];
+        p->re = wdn__mcp_pattern_compile(src, strlen(src), c->err, c->cap);
+        if (p->re == NULL)
+            return WDN_EINVAL;
+        (*n)++;
+        if ((rc = compile(c, sub, depth + 1)) < 0)
+            return rc;
+        p->node = rc;
+    }
+    return 0;
+}
+
+static int add_anchor(struct comp *c, const char *name, int node)
+{
+    size_t i;
+
+    for (i = 0; i < c->nanchors; i++)
+        if (strcmp(c->anchors[i].name, name) == 0)
+            return errf(c, WDN_EINVAL, "duplicate $anchor \"%.64s\"", name);
+    if (c->nanchors == c->anchors_cap) {
+        size_t cap = c->anchors_cap ? 2 * c->anchors_cap : 8;
+        struct anchor *a = realloc(c->anchors, cap * sizeof(*a));
+        if (a == NULL)
+            return WDN_ENOMEM;
+        c->anchors = a;
+        c->anchors_cap = cap;
+    }
+    c->anchors[c->nanchors].name = name;
+    c->anchors[c->nanchors++].node = node;
+    return 0;
+}
+
+/* One keyword of an object schema. Returns 0, 1 (not a keyword we enforce) or an error. */
+static int keyword(struct comp *c, int ni, const char *k, const json_t *v, int depth)
+{
+#define N (&c->s->nodes[ni]) /* the node moves when the array grows: never keep a pointer */
+    size_t z;
+    int rc = 0;
+
+    if (strcmp(k, "type") == 0) {
+        unsigned t = 0;
+        rc = get_types(c, v, &t);
+        N->types = t;
+    } else if (strcmp(k, "enum") == 0) {
+        if (!json_is_array(v))
+            return errf(c, WDN_EINVAL, "enum must be an array");
+        N->enum_v = v;
+    } else if (strcmp(k, "const") == 0) {
+        N->const_v = v;
+    } else if (strcmp(k, "minimum") == 0) {
+        rc = get_number(c, k, v, &N->min, &N->has_min);
+    } else if (strcmp(k, "maximum") == 0) {
+        rc = get_number(c, k, v, &N->max, &N->has_max);
+    } else if (strcmp(k, "exclusiveMinimum") == 0) {
+        rc = get_number(c, k, v, &N->xmin, &N->has_xmin);
+    } else if (strcmp(k, "exclusiveMaximum") == 0) {
+        rc = get_number(c, k, v, &N->xmax, &N->has_xmax);
+    } else if (strcmp(k, "multipleOf") == 0) {
+        rc = get_number(c, k, v, &N->mult, &N->has_mult);
+        if (rc == 0 && N->mult <= 0)
+            rc = errf(c, WDN_EINVAL, "multipleOf must be greater than 0");
+    } else if (strcmp(k, "minLength") == 0) {
+        rc = get_count(c, k, v, &z), N->min_len = z;
+    } else if (strcmp(k, "maxLength") == 0) {
+        rc = get_count(c, k, v, &z), N->max_len = z;
+    } else if (strcmp(k, "minItems") == 0) {
+        rc = get_count(c, k, v, &z), N->min_items = z;
+    } else if (strcmp(k, "maxItems") == 0) {
+        rc = get_count(c, k, v, &z), N->max_items = z;
+    } else if (strcmp(k, "minProperties") == 0) {
+        rc = get_count(c, k, v, &z), N->min_props = z;
+    } else if (strcmp(k, "maxProperties") == 0) {
+        rc = get_count(c, k, v, &z), N->max_props = z;
+    } else if (strcmp(k, "minContains") == 0) {
+        rc = get_count(c, k, v, &z), N->min_contains = z, N->has_contains_limits = true;
+    } else if (strcmp(k, "maxContains") == 0) {
+        rc = get_count(c, k, v, &z), N->max_contains = z, N->has_contains_limits = true;
+    } else if (strcmp(k, "uniqueItems") == 0) {
+        if (!json_is_boolean(v))
+            return errf(c, WDN_EINVAL, "uniqueItems must be a boolean");
+        N->unique = json_is_true(v);
+    } else if (strcmp(k, "pattern") == 0) {
+        pcre2_code *re;
+        if (!json_is_string(v))
+            return errf(c, WDN_EINVAL, "pattern must be a string");
+        re = wdn__mcp_pattern_compile(json_string_value(v), json_string_length(v), c->err, c->cap);
+        if (re == NULL)
+            return WDN_EINVAL;
+        N->pattern = re;
+    } else if (strcmp(k, "format") == 0) {
+        if (!json_is_string(v))
+            return errf(c, WDN_EINVAL, "format must be a string");
+        for (z = 0; z < sizeof(formats) / sizeof(formats[0]); z++)
+            if (strcmp(json_string_value(v), formats[z].name) == 0)
+                N->format = formats[z].format;
+        /* Other formats stay annotations, as 2020-12's format-annotation vocabulary says. */
+    } else if (strcmp(k, "required") == 0) {
+        rc = get_strings(c, k, v);
+        N->required = v;
+    } else if (strcmp(k, "dependentRequired") == 0) {
+        const char *dk;
+        json_t *dv;
+        if (!json_is_object(v))
+            return errf(c, WDN_EINVAL, "dependentRequired must be an object");
+        json_object_foreach ((json_t *)v, dk, dv) {
+            if ((rc = get_strings(c, k, dv)) != 0)
+                return rc;
+        }
+        N->dep_required = v;
+    } else if (strcmp(k, "$ref") == 0) {
+        if (!json_is_string(v))
+            return errf(c, WDN_EINVAL, "$ref must be a string");
+        N->ref_text = json_string_value(v); /* resolved once every anchor is known */
+    } else if (strcmp(k, "$anchor") == 0) {
+        if (!json_is_string(v) || json_string_length(v) == 0)
+            return errf(c, WDN_EINVAL, "$anchor must be a non-empty string");
+        rc = add_anchor(c, json_string_value(v), ni);
+    } else if (strcmp(k, "$id") == 0) {
+        /* A nested $id would change what "#..." means below it; only the root may have one. */
+        if (depth > 0 || !json_is_string(v))
+            return errf(c, WDN_EUNSUPPORTED, "$id is supported on the root schema only");
+        c->base = json_string_value(v);
+    } else if (strcmp(k, "$defs") == 0 || strcmp(k, "definitions") == 0) {
+        struct sname *defs = NULL;
+        size_t n = 0;
+        /* Compiled for their anchors and so that errors show at registration. */
+        rc = compile_map(c, k, v, depth, &defs, &n);
+        free(defs);
+    } else if (strcmp(k, "allOf") == 0 || strcmp(k, "anyOf") == 0 || strcmp(k, "oneOf") == 0 ||
+               strcmp(k, "prefixItems") == 0) {
+        /* Into locals: compiling subschemas grows (moves) the node array. Attached to the node
+         * even on failure, so that wdn_mcp_schema_free frees them. */
+        int *idx = NULL;
+        size_t n = 0;
+        rc = compile_list(c, k, v, depth, &idx, &n);
+        if (k[0] == 'a' && k[1] == 'l')
+            N->all_of = idx, N->n_all = n;
+        else if (k[0] == 'a')
+            N->any_of = idx, N->n_any = n;
+        else if (k[0] == 'o')
+            N->one_of = idx, N->n_one = n;
+        else
+            N->prefix = idx, N->nprefix = n;
+    } else if (strcmp(k, "properties") == 0 || strcmp(k, "dependentSchemas") == 0) {
+        struct sname *names = NULL;
+        size_t n = 0;
+        rc = compile_map(c, k, v, depth, &names, &n);
+        if (k[0] == 'p')
+            N->props = names, N->nprops = n;
+        else
+            N->dep_schemas = names, N->ndep_schemas = n;
+    } else if (strcmp(k, "patternProperties") == 0) {
+        struct spattern *pats = NULL;
+        size_t n = 0;
+        rc = compile_patterns(c, v, depth, &pats, &n);
+        N->pprops = pats;
+        N->npprops = n;
+    } else {
+        /* The keywords whose value is one schema. */
+        static const char *const single[] = {"not",
+                                             "if",
+                                             "then",
+                                             "else",
+                                             "additionalProperties",
+                                             "propertyNames",
+                                             "items",
+                                             "contains",
+                                             "unevaluatedProperties",
+                                             "unevaluatedItems",
+                                             NULL};
+        size_t i;
+        for (i = 0; single[i] != NULL && strcmp(single[i], k) != 0; i++)
+            ;
+        if (single[i] == NULL)
+            return 1;
+        if (json_is_array(v) && strcmp(k, "items") == 0)
+            return errf(c, WDN_EUNSUPPORTED,
+                        "items as an array is draft 2019-09; use prefixItems (2020-12)");
+        if ((rc = compile(c, v, depth + 1)) < 0)
+            return rc;
+        int *slot[] = {
+            &N->not_,           &N->if_,   &N->then_,    &N->else_,        &N->additional,
+            &N->property_names, &N->items, &N->contains, &N->uneval_props, &N->uneval_items};
+        *slot[i] = rc;
+        rc = 0;
+    }
+    return rc;
+#undef N
+}
+
+static int compile(struct comp *c, const json_t *src, int depth)
+{
+    struct wdn_mcp_schema *s = c->s;
+    const char *k;
+    json_t *v;
+    size_t i;
+    int ni, rc;
+
+    /* A subschema reached twice (a $ref, a cycle) is compiled once. */
+    for (i = 0; i < s->n; i++)
+        if (s->nodes[i].src == src)
+            return (int)i;
+    if (depth > WDN_JSON_MAX_DEPTH)
+        return errf(c, WDN_ELIMIT, "schema nested too deeply");
+    if (!json_is_object(src) && !json_is_boolean(src))
+        return errf(c, WDN_EINVAL, "a schema must be an object or a boolean");
+    if ((ni = node_new(c, src)) < 0)
+        return ni;
+    if (json_is_boolean(src)) {
+        s->nodes[ni].bool_v = json_is_true(src) ? 1 : 0;
+        return ni;
+    }
+    json_object_foreach ((json_t *)src, k, v) {
+        if (strncmp(k, "x-", 2) == 0 || (in_list(k, annotations) && strcmp(k, "$anchor") != 0))
+            continue;
+        rc = keyword(c, ni, k, v, depth);
+        if (rc == 1)
+            return errf(c, WDN_EUNSUPPORTED, "unsupported schema keyword \"%.64s\"", k);
+        if (rc < 0)
+            return rc;
+    }
+    return ni;
+}
+
+/* Resolves "#", "#/json/pointer" (with ~0 and ~1) or "#anchor" inside the document. */
+static int resolve(struct comp *c, const char *ref, int depth)
+{
+    const json_t *cur = c->s->doc;
+    char seg[256];
+    size_t n, i;
+
+    if (c->base != NULL && strncmp(ref, c->base, strlen(c->base)) == 0 &&
+        ref[strlen(c->base)] == '#')
+        ref += strlen(c->base);
+    if (ref[0] != '#')
+        return errf(c, WDN_EUNSUPPORTED, "$ref must point inside the schema (\"#/$defs/...\")");
     ref++;
+    if (ref[0] != '\0' && ref[0] != '/') {
+        for (i = 0; i < c->nanchors; i++)
+            if (strcmp(c->anchors[i].name, ref) == 0)
+                return c->anchors[i].node;
+        return errf(c, WDN_EUNSUPPORTED, "$ref names an unknown $anchor \"%.64s\"", ref);
+    }
     while (*ref == '/') {
         ref++;
         n = 0;
@@ -93,333 +493,108 @@ static const json_t *resolve_ref(const json_t *root, const char *ref)
         }
         seg[n] = '\0';
         if (*ref != '\0' && *ref != '/')
-            return NULL; /* segment too long */
-        if (json_is_object(cur)) {
+            cur = NULL; /* a segment too long */
+        else if (json_is_object(cur))
             cur = json_object_get(cur, seg);
-        } else if (json_is_array(cur)) {
+        else if (json_is_array(cur)) {
             char *end;
-            unsigned long i = strtoul(seg, &end, 10);
-            cur = (*end == '\0' && seg[0] != '\0') ? json_array_get(cur, i) : NULL;
-        } else {
+            unsigned long idx = strtoul(seg, &end, 10);
+            cur = *end == '\0' && seg[0] != '\0' ? json_array_get(cur, idx) : NULL;
+        } else
             cur = NULL;
-        }
         if (cur == NULL)
-            return NULL;
+            return errf(c, WDN_EUNSUPPORTED, "$ref must point inside the schema (\"#/$defs/...\")");
     }
-    return *ref == '\0' ? cur : NULL;
+    return compile(c, cur, depth);
 }
 
-static int check_in(const json_t *root, const json_t *s, int depth, char *err, size_t cap);
-
-static int check(const json_t *s, int depth, char *err, size_t cap)
+void wdn_mcp_schema_free(struct wdn_mcp_schema *s)
 {
-    return check_in(s, s, depth, err, cap);
+    size_t i, j;
+
+    if (s == NULL)
+        return;
+    for (i = 0; i < s->n; i++) {
+        struct snode *n = &s->nodes[i];
+        pcre2_code_free(n->pattern);
+        for (j = 0; j < n->npprops; j++)
+            pcre2_code_free(n->pprops[j].re);
+        free(n->pprops);
+        free(n->all_of);
+        free(n->any_of);
+        free(n->one_of);
+        free(n->props);
+        free(n->dep_schemas);
+        free(n->prefix);
+    }
+    free(s->nodes);
+    pcre2_match_context_free(s->mctx);
+    json_decref(s->doc);
+    free(s);
 }
 
-static int check_in(const json_t *root, const json_t *s, int depth, char *err, size_t cap)
+struct wdn_mcp_schema *wdn_mcp_schema_compile(const json_t *schema, int *rcp, char *err,
+                                              size_t errcap)
 {
-    const char *k;
-    json_t *v;
+    struct comp c = {NULL, NULL, NULL, 0, 0, err, errcap};
+    struct wdn_mcp_schema *s;
     size_t i;
-    int rc;
+    int rc = WDN_ENOMEM;
 
-    if (depth > WDN_JSON_MAX_DEPTH)
-        return errf(err, cap, WDN_ELIMIT, "schema nested too deeply");
-    if (json_is_boolean(s))
-        return 0;
-    if (!json_is_object(s))
-        return errf(err, cap, WDN_EINVAL, "a schema must be an object or a boolean");
-    json_object_foreach ((json_t *)s, k, v) {
-        if (strncmp(k, "x-", 2) == 0 || in_list(k, annotations))
+    if (err != NULL && errcap > 0)
+        err[0] = '\0';
+    s = calloc(1, sizeof(*s));
+    if (s == NULL)
+        goto fail;
+    c.s = s;
+    s->doc = json_incref((json_t *)schema);
+    s->mctx = pcre2_match_context_create(NULL);
+    if (s->mctx == NULL)
+        goto fail;
+    pcre2_set_match_limit(s->mctx, WDN_MCP_SCHEMA_MATCH_LIMIT);
+    pcre2_set_depth_limit(s->mctx, WDN_MCP_SCHEMA_DEPTH_LIMIT);
+    if ((rc = compile(&c, schema, 0)) < 0)
+        goto fail;
+    /* References last: every $anchor is known by now. Resolving may compile more nodes, which
+     * may hold references of their own; the loop reaches them too. */
+    for (i = 0; i < s->n; i++) {
+        if (s->nodes[i].ref_text == NULL)
             continue;
-        if (!in_list(k, implemented))
-            return errf(err, cap, WDN_EUNSUPPORTED, "unsupported schema keyword \"%s\"", k);
-        if (strcmp(k, "$ref") == 0) {
-            if (!json_is_string(v) || resolve_ref(root, json_string_value(v)) == NULL)
-                return errf(err, cap, WDN_EUNSUPPORTED,
-                            "$ref must point inside the schema (\"#/$defs/...\")");
-        } else if (strcmp(k, "properties") == 0 || strcmp(k, "$defs") == 0 ||
-                   strcmp(k, "definitions") == 0) {
-            const char *pk;
-            json_t *pv;
-            if (!json_is_object(v))
-                return errf(err, cap, WDN_EINVAL, "%s must be an object", k);
-            json_object_foreach (v, pk, pv) {
-                if ((rc = check_in(root, pv, depth + 1, err, cap)) != 0)
-                    return rc;
-            }
-        } else if (strcmp(k, "items") == 0 || strcmp(k, "not") == 0 ||
-                   strcmp(k, "additionalProperties") == 0) {
-            if ((rc = check_in(root, v, depth + 1, err, cap)) != 0)
-                return rc;
-        } else if (strcmp(k, "allOf") == 0 || strcmp(k, "anyOf") == 0 || strcmp(k, "oneOf") == 0) {
-            if (!json_is_array(v) || json_array_size(v) == 0)
-                return errf(err, cap, WDN_EINVAL, "%s must be a non-empty array", k);
-            for (i = 0; i < json_array_size(v); i++)
-                if ((rc = check_in(root, json_array_get(v, i), depth + 1, err, cap)) != 0)
-                    return rc;
-        } else if (strcmp(k, "required") == 0) {
-            if (!json_is_array(v))
-                return errf(err, cap, WDN_EINVAL, "required must be an array");
-            for (i = 0; i < json_array_size(v); i++)
-                if (!json_is_string(json_array_get(v, i)))
-                    return errf(err, cap, WDN_EINVAL, "required must list strings");
-        } else if (strcmp(k, "enum") == 0) {
-            if (!json_is_array(v))
-                return errf(err, cap, WDN_EINVAL, "enum must be an array");
-        } else if (strcmp(k, "type") == 0) {
-            if (!json_is_string(v) && !json_is_array(v))
-                return errf(err, cap, WDN_EINVAL, "type must be a string or an array");
-        } else if (strcmp(k, "const") != 0 && strcmp(k, "uniqueItems") != 0) {
-            if (!json_is_number(v))
-                return errf(err, cap, WDN_EINVAL, "%s must be a number", k);
-        }
+        if ((rc = resolve(&c, s->nodes[i].ref_text, 1)) < 0)
+            goto fail;
+        s->nodes[i].ref = rc;
+        s->nodes[i].ref_text = NULL;
     }
-    return 0;
+    free(c.anchors);
+    if (rcp != NULL)
+        *rcp = 0;
+    return s;
+fail:
+    if (rc == WDN_ENOMEM)
+        errf(&c, rc, "out of memory");
+    free(c.anchors);
+    wdn_mcp_schema_free(s);
+    if (rcp != NULL)
+        *rcp = rc;
+    return NULL;
 }
 
 int wdn_mcp_schema_check(const json_t *schema, char *err, size_t errcap)
 {
-    return check(schema, 0, err, errcap);
-}
-
-static bool type_is(const char *t, const json_t *x)
-{
-    if (strcmp(t, "object") == 0)
-        return json_is_object(x);
-    if (strcmp(t, "array") == 0)
-        return json_is_array(x);
-    if (strcmp(t, "string") == 0)
-        return json_is_string(x);
-    if (strcmp(t, "boolean") == 0)
-        return json_is_boolean(x);
-    if (strcmp(t, "null") == 0)
-        return json_is_null(x);
-    if (strcmp(t, "number") == 0)
-        return json_is_number(x);
-    if (strcmp(t, "integer") == 0) {
-        double d;
-        if (json_is_integer(x))
-            return true;
-        if (!json_is_real(x))
-            return false;
-        d = json_real_value(x);
-        return isfinite(d) && floor(d) == d;
-    }
-    return false;
-}
-
-static const char *type_name(const json_t *x)
-{
-    switch (json_typeof(x)) {
-    case JSON_OBJECT:
-        return "object";
-    case JSON_ARRAY:
-        return "array";
-    case JSON_STRING:
-        return "string";
-    case JSON_INTEGER:
-        return "integer";
-    case JSON_REAL:
-        return "number";
-    case JSON_TRUE:
-    case JSON_FALSE:
-        return "boolean";
-    default:
-        return "null";
-    }
-}
-
-/* Numeric equality across integer and real, which json_equal keeps apart. */
-static bool values_equal(const json_t *a, const json_t *b)
-{
-    if (json_is_number(a) && json_is_number(b))
-        return json_number_value(a) == json_number_value(b);
-    return json_equal((json_t *)a, (json_t *)b);
-}
-
-static size_t utf8_len(const char *s, size_t n)
-{
-    size_t i, cps = 0;
-
-    for (i = 0; i < n; i++)
-        if (((unsigned char)s[i] & 0xC0) != 0x80)
-            cps++;
-    return cps;
-}
-
-static int validate(const json_t *root, const json_t *s, const json_t *x, const char *path,
-                    int depth, char *err, size_t cap);
-
-static int validate_child(const json_t *root, const json_t *s, const json_t *x, const char *path,
-                          const char *seg, int depth, char *err, size_t cap)
-{
-    char sub[256];
-
-    snprintf(sub, sizeof(sub), "%s/%s", path, seg);
-    return validate(root, s, x, sub, depth + 1, err, cap);
-}
-
-static int validate(const json_t *root, const json_t *s, const json_t *x, const char *path,
-                    int depth, char *err, size_t cap)
-{
-    const char *where = path[0] ? path : "/";
-    json_t *v, *props;
-    size_t i;
     int rc;
 
-    if (depth > WDN_JSON_MAX_DEPTH)
-        return errf(err, cap, WDN_EINVAL, "%s: nested too deeply", where);
-    if (json_is_true(s))
-        return 0;
-    if (json_is_false(s))
-        return errf(err, cap, WDN_EINVAL, "%s: not allowed", where);
-    if (!json_is_object(s))
-        return errf(err, cap, WDN_EINVAL, "%s: invalid schema", where);
-
-    /* A reference is checked in place; its siblings still apply (2020-12). Cycles end at the
-     * depth limit. */
-    if ((v = json_object_get(s, "$ref")) != NULL) {
-        const json_t *target = resolve_ref(root, json_string_value(v));
-        if (target == NULL)
-            return errf(err, cap, WDN_EINVAL, "%s: unresolvable $ref", where);
-        if ((rc = validate(root, target, x, path, depth + 1, err, cap)) != 0)
-            return rc;
-    }
-    if ((v = json_object_get(s, "type")) != NULL) {
-        bool ok = false;
-        if (json_is_string(v)) {
-            ok = type_is(json_string_value(v), x);
-        } else {
-            for (i = 0; i < json_array_size(v) && !ok; i++) {
-                json_t *t = json_array_get(v, i);
-                ok = json_is_string(t) && type_is(json_string_value(t), x);
-            }
-        }
-        if (!ok)
-            return errf(err, cap, WDN_EINVAL, "%s: expected %s, got %s", where,
-                        json_is_string(v) ? json_string_value(v) : "one of the listed types",
-                        type_name(x));
-    }
-    if ((v = json_object_get(s, "const")) != NULL && !values_equal(v, x))
-        return errf(err, cap, WDN_EINVAL, "%s: must equal the constant value", where);
-    if ((v = json_object_get(s, "enum")) != NULL) {
-        bool ok = false;
-        for (i = 0; i < json_array_size(v) && !ok; i++)
-            ok = values_equal(json_array_get(v, i), x);
-        if (!ok)
-            return errf(err, cap, WDN_EINVAL, "%s: must be one of the allowed values", where);
-    }
-    if (json_is_number(x)) {
-        double d = json_number_value(x);
-        if ((v = json_object_get(s, "minimum")) != NULL && d < json_number_value(v))
-            return errf(err, cap, WDN_EINVAL, "%s: must be >= %g", where, json_number_value(v));
-        if ((v = json_object_get(s, "maximum")) != NULL && d > json_number_value(v))
-            return errf(err, cap, WDN_EINVAL, "%s: must be <= %g", where, json_number_value(v));
-        if ((v = json_object_get(s, "exclusiveMinimum")) != NULL && d <= json_number_value(v))
-            return errf(err, cap, WDN_EINVAL, "%s: must be > %g", where, json_number_value(v));
-        if ((v = json_object_get(s, "exclusiveMaximum")) != NULL && d >= json_number_value(v))
-            return errf(err, cap, WDN_EINVAL, "%s: must be < %g", where, json_number_value(v));
-        if ((v = json_object_get(s, "multipleOf")) != NULL && json_number_value(v) > 0) {
-            double q = d / json_number_value(v);
-            if (!isfinite(q) || fabs(q - nearbyint(q)) > 1e-9)
-                return errf(err, cap, WDN_EINVAL, "%s: must be a multiple of %g", where,
-                            json_number_value(v));
-        }
-    }
-    if (json_is_string(x)) {
-        size_t n = utf8_len(json_string_value(x), json_string_length(x));
-        if ((v = json_object_get(s, "minLength")) != NULL && (double)n < json_number_value(v))
-            return errf(err, cap, WDN_EINVAL, "%s: shorter than %g characters", where,
-                        json_number_value(v));
-        if ((v = json_object_get(s, "maxLength")) != NULL && (double)n > json_number_value(v))
-            return errf(err, cap, WDN_EINVAL, "%s: longer than %g characters", where,
-                        json_number_value(v));
-    }
-    if (json_is_array(x)) {
-        size_t n = json_array_size(x);
-        if ((v = json_object_get(s, "minItems")) != NULL && (double)n < json_number_value(v))
-            return errf(err, cap, WDN_EINVAL, "%s: fewer than %g items", where,
-                        json_number_value(v));
-        if ((v = json_object_get(s, "maxItems")) != NULL && (double)n > json_number_value(v))
-            return errf(err, cap, WDN_EINVAL, "%s: more than %g items", where,
-                        json_number_value(v));
-        if (json_is_true(json_object_get(s, "uniqueItems"))) {
-            size_t j;
-            for (i = 0; i < n; i++)
-                for (j = i + 1; j < n; j++)
-                    if (values_equal(json_array_get(x, i), json_array_get(x, j)))
-                        return errf(err, cap, WDN_EINVAL, "%s: items must be unique", where);
-        }
-        if ((v = json_object_get(s, "items")) != NULL) {
-            for (i = 0; i < n; i++) {
-                char seg[32];
-                snprintf(seg, sizeof(seg), "%zu", i);
-                if ((rc =
-                         validate_child(root, v, json_array_get(x, i), path, seg, depth, err, cap)))
-                    return rc;
-            }
-        }
-    }
-    if (json_is_object(x)) {
-        const char *k;
-        json_t *pv;
-        size_t n = json_object_size(x);
-        if ((v = json_object_get(s, "minProperties")) != NULL && (double)n < json_number_value(v))
-            return errf(err, cap, WDN_EINVAL, "%s: too few properties", where);
-        if ((v = json_object_get(s, "maxProperties")) != NULL && (double)n > json_number_value(v))
-            return errf(err, cap, WDN_EINVAL, "%s: too many properties", where);
-        if ((v = json_object_get(s, "required")) != NULL) {
-            for (i = 0; i < json_array_size(v); i++) {
-                const char *name = json_string_value(json_array_get(v, i));
-                if (name != NULL && json_object_get(x, name) == NULL)
-                    return errf(err, cap, WDN_EINVAL, "%s: missing required property \"%s\"", where,
-                                name);
-            }
-        }
-        props = json_object_get(s, "properties");
-        v = json_object_get(s, "additionalProperties");
-        json_object_foreach ((json_t *)x, k, pv) {
-            json_t *ps = props != NULL ? json_object_get(props, k) : NULL;
-            if (ps != NULL) {
-                if ((rc = validate_child(root, ps, pv, path, k, depth, err, cap)) != 0)
-                    return rc;
-            } else if (json_is_false(v)) {
-                return errf(err, cap, WDN_EINVAL, "%s: unexpected property \"%s\"", where, k);
-            } else if (json_is_object(v)) {
-                if ((rc = validate_child(root, v, pv, path, k, depth, err, cap)) != 0)
-                    return rc;
-            }
-        }
-    }
-    if ((v = json_object_get(s, "allOf")) != NULL) {
-        for (i = 0; i < json_array_size(v); i++)
-            if ((rc = validate(root, json_array_get(v, i), x, path, depth + 1, err, cap)) != 0)
-                return rc;
-    }
-    if ((v = json_object_get(s, "anyOf")) != NULL) {
-        bool ok = false;
-        for (i = 0; i < json_array_size(v) && !ok; i++)
-            ok = validate(root, json_array_get(v, i), x, path, depth + 1, NULL, 0) == 0;
-        if (!ok)
-            return errf(err, cap, WDN_EINVAL, "%s: matches none of anyOf", where);
-    }
-    if ((v = json_object_get(s, "oneOf")) != NULL) {
-        size_t matches = 0;
-        for (i = 0; i < json_array_size(v); i++)
-            matches += validate(root, json_array_get(v, i), x, path, depth + 1, NULL, 0) == 0;
-        if (matches != 1)
-            return errf(err, cap, WDN_EINVAL, "%s: must match exactly one of oneOf", where);
-    }
-    if ((v = json_object_get(s, "not")) != NULL &&
-        validate(root, v, x, path, depth + 1, NULL, 0) == 0)
-        return errf(err, cap, WDN_EINVAL, "%s: matches a forbidden schema", where);
-    return 0;
+    wdn_mcp_schema_free(wdn_mcp_schema_compile(schema, &rc, err, errcap));
+    return rc;
 }
 
 int wdn_mcp_schema_validate(const json_t *schema, const json_t *instance, char *err, size_t errcap)
 {
-    if (err != NULL && errcap > 0)
-        err[0] = '\0';
-    return validate(schema, schema, instance, "", 0, err, errcap);
+    int rc;
+    struct wdn_mcp_schema *s = wdn_mcp_schema_compile(schema, &rc, err, errcap);
+
+    if (s == NULL)
+        return rc == WDN_ENOMEM ? rc : WDN_EINVAL;
+    rc = wdn_mcp_schema_match(s, instance, err, errcap);
+    wdn_mcp_schema_free(s);
+    return rc;
 }

@@ -136,6 +136,8 @@ void wdn_mcp_server_free(struct wdn_mcp_server *srv)
         free(srv->tools[i].name);
         json_decref(srv->tools[i].def);
         json_decref(srv->tools[i].xheaders);
+        wdn_mcp_schema_free(srv->tools[i].in_s);
+        wdn_mcp_schema_free(srv->tools[i].out_s);
     }
     for (i = 0; i < srv->nresources; i++) {
         free(srv->resources[i].uri);
@@ -193,11 +195,6 @@ static json_t *load_schema(const char *text, int *rc)
     if (s == NULL || !json_is_object(s)) {
         json_decref(s);
         *rc = WDN_EINVAL;
-        return NULL;
-    }
-    *rc = wdn_mcp_schema_check(s, NULL, 0);
-    if (*rc != 0) {
-        json_decref(s);
         return NULL;
     }
     return s;
@@ -308,8 +305,13 @@ int wdn_mcp_server_add_tool(struct wdn_mcp_server *srv, const struct wdn_mcp_too
     slot->def = def;
     slot->input_schema = json_object_get(def, "inputSchema");
     slot->output_schema = json_object_get(def, "outputSchema");
+    /* Compiled once: every call validates against the compiled form. */
+    slot->in_s = wdn_mcp_schema_compile(slot->input_schema, &rc, NULL, 0);
+    slot->out_s = slot->in_s != NULL && slot->output_schema != NULL
+                      ? wdn_mcp_schema_compile(slot->output_schema, &rc, NULL, 0)
+                      : NULL;
     slot->xheaders = json_array();
-    {
+    if (slot->in_s != NULL && (slot->output_schema == NULL || slot->out_s != NULL)) {
         json_t *root_path = json_array();
         rc = slot->xheaders == NULL || root_path == NULL
                  ? WDN_ENOMEM
@@ -318,6 +320,8 @@ int wdn_mcp_server_add_tool(struct wdn_mcp_server *srv, const struct wdn_mcp_too
     }
     if (rc != 0) {
         json_decref(slot->xheaders);
+        wdn_mcp_schema_free(slot->in_s);
+        wdn_mcp_schema_free(slot->out_s);
         free(slot->name);
         slot->def = NULL;
         goto out;

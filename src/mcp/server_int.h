@@ -20,9 +20,10 @@ struct task;
 
 struct tool {
     char *name;
-    json_t *def; /* the tools/list entry */
-    json_t *input_schema;
-    json_t *output_schema;
+    json_t *def;                         /* the tools/list entry */
+    json_t *input_schema;                /* borrowed from def */
+    json_t *output_schema;               /* borrowed from def, or NULL */
+    struct wdn_mcp_schema *in_s, *out_s; /* compiled */
     json_t *xheaders; /* [{"h": header suffix, "p": [property path...]}] from x-mcp-header */
     wdn_mcp_tool_fn fn;
     void *ud;
@@ -139,7 +140,7 @@ struct wdn_mcp_server {
     uint64_t next_request_id;
     int stateless_log_level;
     uint64_t next_stream_id;
-    size_t resume_bytes; /* bytes kept for replay by all streams */
+    size_t resume_bytes;       /* bytes kept for replay by all streams */
     struct wdn_tracer *tracer; /* borrowed; NULL: no spans (server_trace.c) */
 
     /* 2026-07-28 and extensions: pagination, caching hints, sealed request state, tasks. */
@@ -165,9 +166,9 @@ struct exchange {
     const char *version;              /* effective protocol version (static string) */
     bool modern;
     int log_level;
-    json_t *client_caps; /* owned reference: the session's, or NULL when unknown */
-    bool resumable;      /* the session's SSE streams get ids and replay buffers */
-    struct rstream *rs;  /* this POST's resumable stream (one reference), or NULL */
+    json_t *client_caps;             /* owned reference: the session's, or NULL when unknown */
+    bool resumable;                  /* the session's SSE streams get ids and replay buffers */
+    struct rstream *rs;              /* this POST's resumable stream (one reference), or NULL */
     struct wdn_str http_traceparent; /* the POST's traceparent header (borrowed), or empty */
     struct wdn_trace_ctx trace;      /* the request being dispatched (server_trace.c) */
     bool has_trace;

@@ -241,12 +241,12 @@ json_t *wdn__mcp_tool_result(struct tool *t, struct wdn_mcp_call *call, int rc, 
             wdn_mcp_call_text(call, text);
         }
     }
-    if (!call->is_error && t->output_schema != NULL) {
+    if (!call->is_error && t->out_s != NULL) {
         if (call->structured == NULL)
             return wdn__mcp_fail(e, WDN_JSONRPC_INTERNAL_ERROR,
                                  "Tool %s has an output schema but returned no structured content",
                                  t->name);
-        if (wdn_mcp_schema_validate(t->output_schema, call->structured, why, sizeof(why)) != 0)
+        if (wdn_mcp_schema_match(t->out_s, call->structured, why, sizeof(why)) != 0)
             return wdn__mcp_fail(e, WDN_JSONRPC_INTERNAL_ERROR,
                                  "Tool %s returned invalid structured content: %s", t->name, why);
     }
@@ -297,7 +297,7 @@ static json_t *m_tools_call(struct exchange *ex, json_t *params, json_t *id, str
                              "Invalid params: arguments must be an object");
     }
     /* Input validation failures are tool errors the model can read and correct (SEP-1303). */
-    if (wdn_mcp_schema_validate(t->input_schema, args, why, sizeof(why)) != 0) {
+    if (wdn_mcp_schema_match(t->in_s, args, why, sizeof(why)) != 0) {
         char text[700];
         snprintf(text, sizeof(text), "Invalid arguments for tool %s: %s", t->name, why);
         json_decref(owned_args);
