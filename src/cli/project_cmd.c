@@ -15,6 +15,8 @@
 #include "project/project.h"
 #include "project/store.h"
 
+#define STOP_WAIT_MS 15000
+
 static const char project_usage[] =
     "Usage: warden project <create|use|get|list|delete> [NAME] [options]\n"
     "\n"
@@ -25,7 +27,9 @@ static const char project_usage[] =
     "  project use NAME              make NAME the default project\n"
     "  project get [NAME] [-o json|yaml]   show a project (default: the default project)\n"
     "  project list [-o json|yaml]   list projects; '*' marks the default\n"
-    "  project delete NAME [--yes]   stop what runs in the project and remove its state\n";
+    "  project delete NAME [--yes]   stop what runs in the project ('warden dev run', its\n"
+    "                                apps and sidecars, 'warden issuer --project NAME') and\n"
+    "                                remove its state\n";
 
 static int collect(const char *name, void *arg)
 {
@@ -45,26 +49,45 @@ static int add_count(const char *name, void *arg)
     return 0;
 }
 
-/* Stops a project's running processes: `dev run` (which stops its apps and sidecars) and any
- * sidecar still registered. */
+/* Stops what runs under lock_rel (a lock held while it runs, its pid in pid_rel) and waits up
+ * to STOP_WAIT_MS for the lock to be released. */
+static void stop_holder(const char *project, const char *what, const char *lock_rel,
+                        const char *pid_rel)
+{
+    char lock[WDN_PROJECT_PATH_MAX], pidf[WDN_PROJECT_PATH_MAX];
+    long pid;
+
+    if (wdn_project_path(lock, sizeof(lock), project, lock_rel) != 0 ||
+        wdn_project_path(pidf, sizeof(pidf), project, pid_rel) != 0)
+        return;
+    pid = wdn_project_lock_holder(lock, pidf);
+    if (pid <= 1) {
+        if (pid < 0)
+            fprintf(stderr, "warning: %s of project '%s' runs but its pid is unknown (%s)\n",
+                    what, project, pidf);
+        return;
+    }
+    if (kill((pid_t)pid, SIGTERM) != 0)
+        return;
+    fprintf(stderr, "stopping %s (pid %ld)\n", what, pid);
+    for (int t = 0; t < STOP_WAIT_MS / 100 && wdn_project_lock_holder(lock, pidf) != 0; t++)
+        usleep(100 * 1000);
+    if (wdn_project_lock_holder(lock, pidf) != 0)
+        fprintf(stderr, "warning: %s (pid %ld) did not stop within %d s\n", what, pid,
+                STOP_WAIT_MS / 1000);
+}
+
+/* Stops a project's running processes: `dev run` (which stops its apps and sidecars), the
+ * project's `warden issuer`, and any sidecar still registered. */
 static void stop_running(const char *project)
 {
     char path[WDN_PROJECT_PATH_MAX];
-    struct wdn_buf b;
     json_t *names = json_array();
     size_t i;
     json_t *n;
 
-    if (wdn_project_path(path, sizeof(path), project, "run.pid") == 0 &&
-        wdn_project_read_file(path, 64, &b) == 0) {
-        long pid = strtol(b.data, NULL, 10);
-        wdn_buf_reset(&b);
-        if (pid > 1 && kill((pid_t)pid, SIGTERM) == 0) {
-            fprintf(stderr, "stopping 'warden dev run' (pid %ld)\n", pid);
-            for (int t = 0; t < 150 && kill((pid_t)pid, 0) == 0; t++)
-                usleep(100 * 1000);
-        }
-    }
+    stop_holder(project, "'warden dev run'", "run.lock", "run.pid");
+    stop_holder(project, "'warden issuer'", "issuer/issuer.lock", "issuer/issuer.pid");
     wdn_store_registry_dir(project, path, sizeof(path));
     wdn_project_list_dir(path, "json", collect, names);
     json_array_foreach (names, i, n) {

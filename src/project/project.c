@@ -274,6 +274,28 @@ int wdn_project_lock(const char *project, int *fd)
     return 0;
 }
 
+long wdn_project_lock_holder(const char *lock_path, const char *pid_path)
+{
+    struct wdn_buf b;
+    long pid = 0;
+    int fd = open(lock_path, O_RDWR | O_CLOEXEC);
+
+    if (fd < 0)
+        return 0; /* never started here */
+    if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+        close(fd); /* nobody holds it: any pid file left is stale */
+        return 0;
+    }
+    close(fd);
+    if (errno != EWOULDBLOCK)
+        return -1;
+    if (wdn_project_read_file(pid_path, 64, &b) == 0) {
+        pid = strtol(b.data, NULL, 10);
+        wdn_buf_reset(&b);
+    }
+    return pid > 1 ? pid : -1;
+}
+
 void wdn_project_unlock(int fd)
 {
     if (fd >= 0) {

@@ -60,6 +60,14 @@ int wdn_project_lock(const char *project, int *fd);
 void wdn_project_unlock(int fd);
 
 /**
+ * Who runs a process that holds an exclusive flock on lock_path while it runs and records its pid
+ * in pid_path (`dev run`: run.lock/run.pid; `warden issuer`: issuer/issuer.lock/issuer.pid): its
+ * pid; 0 when nobody holds the lock (a pid file left behind is stale and names nobody); -1 when
+ * the lock is held but the pid is unknown.
+ */
+long wdn_project_lock_holder(const char *lock_path, const char *pid_path);
+
+/**
  * Writes data to path atomically with the given mode (temp file in the same folder, fsync,
  * rename, fsync of the folder). Creates missing parent folders (0700).
  */

@@ -159,6 +159,31 @@ for c in "project list" "appid list" "configuration list" "component list" "mcps
     expect_eq "$c: no line ends with a space" "$trailing" "0"
 done
 
+# ---- project delete stops the project's issuer (issue 14 finding 3), and only a live one.
+$W project create iss >/dev/null
+$W issuer --project iss --port 0 > "$E2E_TMP/iss.out" 2>&1 & ISS=$!
+E2E_PIDS="$E2E_PIDS $ISS"
+i=0; until grep -q '^export AUTH0_DOMAIN=' "$E2E_TMP/iss.out" || [ $i -gt 300 ]; do sleep 0.1; i=$((i + 1)); done
+expect_eq "issuer records its pid" "$(cat "$WARDEN_HOME/projects/iss/issuer/issuer.pid" 2>&1)" "$ISS"
+out=$($W project delete iss --yes 2>&1); rc=$?
+expect_eq "project delete with a running issuer" "$rc" "0"
+expect_contains "project delete says it stops the issuer" "$out" "stopping 'warden issuer' (pid $ISS)"
+i=0; while kill -0 $ISS 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+kill -0 $ISS 2>/dev/null; expect_eq "the issuer is gone" "$?" "1"
+wait $ISS 2>/dev/null
+# A pid file nobody's lock backs (left by a crash; the pid reused) names nobody: nothing killed.
+$W project create stale >/dev/null
+sleep 60 & SLEEPER=$!
+E2E_PIDS="$E2E_PIDS $SLEEPER"
+mkdir -p "$WARDEN_HOME/projects/stale/issuer"
+echo $SLEEPER > "$WARDEN_HOME/projects/stale/issuer/issuer.pid"
+: > "$WARDEN_HOME/projects/stale/issuer/issuer.lock"
+echo $SLEEPER > "$WARDEN_HOME/projects/stale/run.pid"
+out=$($W project delete stale --yes 2>&1)
+expect_eq "stale pid files: nothing stopped" "$out" "project/stale deleted"
+kill -0 $SLEEPER 2>/dev/null; expect_eq "the process a stale pid file names still runs" "$?" "0"
+kill $SLEEPER
+
 out=$(WARDEN_PROJECT= $W project delete mcp-access-qs </dev/null); expect_eq "project delete" "$out" "project/mcp-access-qs deleted"
 $W appid list >/dev/null 2>&1; expect_eq "no default project after delete" "$?" "1"
 e2e_done
