@@ -17,6 +17,8 @@ static const struct wdn_cli_command commands[] = {
     {"project", "Create, select, list and delete projects", wdn_cli_project},
     {"sidecar", "Run the sidecar beside an app (Dapr API, mTLS invocation, pipelines)",
      wdn_cli_sidecar},
+    {"status", "Show each app's sidecar: ports, configuration, generation, last reload error",
+     wdn_cli_status},
     {"token", "Fetch an OAuth2 access token (client credentials) and print it", wdn_cli_token},
     {"version", "Print the version", wdn_cli_version},
     {0, 0, 0},

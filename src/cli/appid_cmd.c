@@ -11,6 +11,7 @@
 #include "cli/cli.h"
 #include "cli/output.h"
 #include "cli/validate.h"
+#include "cli/wait.h"
 #include "project/project.h"
 #include "project/store.h"
 #include "resources/resources.h"
@@ -26,7 +27,10 @@ static const char appid_usage[] =
     "  appid list [-o json|yaml]\n"
     "  appid delete APP [--yes]               (asks first when standard input is a terminal)\n"
     "\n"
-    "Common options: --project P (default: WARDEN_PROJECT, then 'warden project use').\n";
+    "Common options: --project P (default: WARDEN_PROJECT, then 'warden project use').\n"
+    "create, update and delete refuse a binding its sidecar would refuse, then wait for the\n"
+    "app's running sidecar to apply it (5 s at most; WARDEN_WAIT_TIMEOUT=SECS) and print\n"
+    "'applied to APP (generation N)' or its error (exit 1); --no-wait skips the wait.\n";
 
 static int row(const char *name, void *arg)
 {
@@ -40,8 +44,10 @@ static int row(const char *name, void *arg)
     return 0;
 }
 
-static int put(const char *project, const char *app, const char *config, int must_be_new)
+static int put(const char *project, const char *app, const char *config, int must_be_new,
+               bool no_wait)
 {
+    struct wdn_cli_wait w;
     struct wdn_store_appid a;
     enum wdn_store_change ch;
     struct wdn_buf b;
@@ -82,9 +88,11 @@ static int put(const char *project, const char *app, const char *config, int mus
     snprintf(a.app_id, sizeof(a.app_id), "%s", app);
     if (config)
         snprintf(a.app_config, sizeof(a.app_config), "%s", config);
+    wdn_cli_wait_begin(&w, project);
     rc = wdn_store_put_appid(project, &a, &ch);
     wdn_project_unlock(fd);
     if (rc) {
+        wdn_cli_wait_end(&w, "appid", true);
         wdn_cli_err("appid", "cannot store app ID '%s': %s", app, wdn_strerror(rc));
         return WDN_CLI_FAIL;
     }
@@ -92,22 +100,20 @@ static int put(const char *project, const char *app, const char *config, int mus
         printf("appid/%s %s (config %s)\n", app, wdn_store_change_name(ch), a.app_config);
     else
         printf("appid/%s %s\n", app, wdn_store_change_name(ch));
-    return WDN_CLI_OK;
+    return wdn_cli_wait_end(&w, "appid", no_wait) ? WDN_CLI_FAIL : WDN_CLI_OK;
 }
 
 int wdn_cli_appid(int argc, char **argv)
 {
     const char *pos[3], *proj = NULL, *out = NULL, *config = NULL;
     size_t npos;
-    bool help, yes = false;
+    bool help, yes = false, no_wait = false;
     char project[128];
     struct wdn_diag d;
     const struct wdn_cli_opt opts[] = {
-        {"project", 'p', &proj, NULL, NULL, NULL, 0},
-        {"output", 'o', &out, NULL, NULL, NULL, 0},
-        {"app-config", 0, &config, NULL, NULL, NULL, 0},
-        {"yes", 'y', NULL, &yes, NULL, NULL, 0},
-        {0},
+        {"project", 'p', &proj, NULL, NULL, NULL, 0},    {"output", 'o', &out, NULL, NULL, NULL, 0},
+        {"app-config", 0, &config, NULL, NULL, NULL, 0}, {"yes", 'y', NULL, &yes, NULL, NULL, 0},
+        {"no-wait", 0, NULL, &no_wait, NULL, NULL, 0},   {0},
     };
     int fmt, rc = wdn_cli_parse(argc, argv, opts, pos, &npos, 3, &help);
 
@@ -148,13 +154,13 @@ int wdn_cli_appid(int argc, char **argv)
         return WDN_CLI_OK;
     }
     if (strcmp(verb, "create") == 0)
-        return put(project, app, config, 1);
+        return put(project, app, config, 1, no_wait);
     if (strcmp(verb, "update") == 0) {
         if (config == NULL) {
             wdn_cli_err("appid", "update needs --app-config NAME");
             return WDN_CLI_USAGE;
         }
-        return put(project, app, config, 0);
+        return put(project, app, config, 0, no_wait);
     }
     if (strcmp(verb, "delete") == 0) {
         int fd;
@@ -162,16 +168,19 @@ int wdn_cli_appid(int argc, char **argv)
             fprintf(stderr, "not deleted\n");
             return WDN_CLI_FAIL;
         }
+        struct wdn_cli_wait w;
         if (wdn_project_lock(project, &fd) != 0)
             return WDN_CLI_FAIL;
+        wdn_cli_wait_begin(&w, project);
         rc = wdn_store_delete_appid(project, app);
         wdn_project_unlock(fd);
         if (rc) {
+            wdn_cli_wait_end(&w, "appid", true);
             wdn_cli_err("appid", "app ID '%s' not found in project '%s'", app, project);
             return WDN_CLI_FAIL;
         }
         printf("appid/%s deleted\n", app);
-        return WDN_CLI_OK;
+        return wdn_cli_wait_end(&w, "appid", no_wait) ? WDN_CLI_FAIL : WDN_CLI_OK;
     }
     fputs(appid_usage, stderr);
     return WDN_CLI_USAGE;

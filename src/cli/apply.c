@@ -14,6 +14,7 @@
 #include "cli/args.h"
 #include "cli/cli.h"
 #include "cli/validate.h"
+#include "cli/wait.h"
 #include "project/project.h"
 #include "project/store.h"
 #include "resources/resources.h"
@@ -22,7 +23,7 @@
 #define MAX_DOCS 256
 
 static const char apply_usage[] =
-    "Usage: warden apply -f FILE|DIR|- [-f ...] [--project P] [--dry-run]\n"
+    "Usage: warden apply -f FILE|DIR|- [-f ...] [--project P] [--dry-run] [--no-wait]\n"
     "\n"
     "Validates and stores Components, Configurations and MCPServers in a project. A folder\n"
     "applies its *.yaml and *.yml files in name order; '-' reads standard input (e.g.\n"
@@ -31,7 +32,13 @@ static const char apply_usage[] =
     "\n"
     "  -f, --filename PATH   file, folder or '-' (repeatable)\n"
     "  -p, --project P       project (default: WARDEN_PROJECT, then 'warden project use')\n"
-    "      --dry-run         validate and print what would change, store nothing\n";
+    "      --dry-run         validate and print what would change, store nothing\n"
+    "      --no-wait         do not wait for running sidecars to apply the change\n"
+    "\n"
+    "Nothing is stored when a running sidecar would refuse it: the checks are the sidecar's\n"
+    "own, on the project as it would be, for each app ID bound to a configuration. Then each\n"
+    "running sidecar the change affects is waited for (5 s at most; WARDEN_WAIT_TIMEOUT=SECS\n"
+    "changes it) and 'applied to APP (generation N)' printed, or its error (exit 1).\n";
 
 /* One input file read whole, with its documents. */
 struct input {
@@ -192,7 +199,8 @@ int wdn_cli_apply(int argc, char **argv)
 {
     const char *files[MAX_INPUTS], *proj = NULL, *pos[1];
     size_t nfiles = 0, npos, ninputs = 0, ndocs = 0;
-    bool help, dry = false;
+    bool help, dry = false, no_wait = false;
+    struct wdn_cli_wait w = {0};
     char project[128];
     struct input *inputs = calloc(MAX_INPUTS, sizeof(*inputs));
     struct doc *docs = calloc(MAX_DOCS, sizeof(*docs));
@@ -202,6 +210,7 @@ int wdn_cli_apply(int argc, char **argv)
         {"filename", 'f', NULL, NULL, files, &nfiles, MAX_INPUTS},
         {"project", 'p', &proj, NULL, NULL, NULL, 0},
         {"dry-run", 0, NULL, &dry, NULL, NULL, 0},
+        {"no-wait", 0, NULL, &no_wait, NULL, NULL, 0},
         {0},
     };
     int fd = -1, rc = wdn_cli_parse(argc, argv, opts, pos, &npos, 0, &help);
@@ -272,6 +281,8 @@ int wdn_cli_apply(int argc, char **argv)
         wdn_cli_err("apply", "cannot lock project '%s'", project);
         goto out;
     }
+    if (!dry)
+        wdn_cli_wait_begin(&w, project);
     for (size_t i = 0; i < ndocs; i++) {
         enum wdn_store_change ch = WDN_STORE_CONFIGURED;
         if (dry) {
@@ -289,8 +300,11 @@ int wdn_cli_apply(int argc, char **argv)
         printf("%s/%s %s%s\n", docs[i].kind, docs[i].name, wdn_store_change_name(ch),
                dry ? " (dry run)" : "");
     }
-    rc = WDN_CLI_OK;
+    wdn_project_unlock(fd);
+    fd = -1;
+    rc = wdn_cli_wait_end(&w, "apply", no_wait || dry) ? WDN_CLI_FAIL : WDN_CLI_OK;
 out:
+    free(w.apps);
     wdn_project_unlock(fd);
     for (size_t i = 0; inputs && i < ninputs; i++)
         wdn_buf_reset(&inputs[i].text);

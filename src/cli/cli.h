@@ -31,5 +31,6 @@ int wdn_cli_check(int argc, char **argv);
 int wdn_cli_issuer(int argc, char **argv);
 int wdn_cli_sidecar(int argc, char **argv);
 int wdn_cli_audit(int argc, char **argv);
+int wdn_cli_status(int argc, char **argv);
 
 #endif

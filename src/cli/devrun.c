@@ -43,7 +43,9 @@ static const char devrun_usage[] =
     "DAPR_API_TOKEN (a per-app token its sidecar checks) and the file's env. Output is\n"
     "prefixed '== APP - <id> ==' and '== SIDECAR - <id> ==' (per appLogDestination and\n"
     "daprdLogDestination; logs also go to $WARDEN_HOME/projects/<p>/logs/). Ctrl+C stops the\n"
-    "apps, then the sidecars. Configuration changes made with the CLI meanwhile apply live.\n"
+    "apps, then the sidecars. Configuration changes made with the CLI meanwhile apply live;\n"
+    "each sidecar's reloads are reported here ('applied configuration generation N', or why\n"
+    "it refused a change and keeps running the generation it had).\n"
     "\n"
     "  -f, --file RUNFILE   the run file (version: 1, common:, apps:)\n"
     "  -p, --project P      project (default: WARDEN_PROJECT, then 'warden project use');\n"
@@ -51,6 +53,8 @@ static const char devrun_usage[] =
 
 struct app {
     const struct wdn_res_run_app *spec;
+    unsigned long long seen_gen; /* what its registry entry said last (reload reports) */
+    char seen_err[512];
     char id[128];
     int app_port, http_port;
     char token[65];
@@ -73,6 +77,7 @@ struct devrun {
     uint64_t deadline;
     int exit_code;
     bool sidecars_stopping;
+    unsigned ticks;
 };
 
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -491,6 +496,31 @@ static void on_signal(uv_signal_t *s, int signum)
     all_stopped_check(r);
 }
 
+/* Says in this terminal what each sidecar's reloads came to (its registry entry, which it
+ * rewrites after each reload): a new generation applied, or a change refused (the sidecar keeps
+ * running the generation it had; without this the reason is only in its log file). */
+static void report_reloads(struct devrun *r)
+{
+    for (size_t i = 0; i < r->n; i++) {
+        struct app *a = &r->apps[i];
+        struct wdn_store_sidecar s;
+        if (!a->healthy || wdn_store_get_sidecar(r->project, a->id, &s) != 0)
+            continue;
+        if (a->seen_gen == 0) /* a sidecar starts at generation 1, without error */
+            a->seen_gen = 1;
+        if (s.last_error[0] && strcmp(s.last_error, a->seen_err) != 0)
+            say("sidecar of '%s' refused a configuration change: %s (it keeps running generation "
+                "%llu)",
+                a->id, s.last_error, s.generation);
+        else if (s.generation != a->seen_gen)
+            say("sidecar of '%s' applied configuration generation %llu (%s%s%s)", a->id,
+                s.generation, s.config[0] ? "configuration '" : "no configuration", s.config,
+                s.config[0] ? "'" : "");
+        a->seen_gen = s.generation;
+        snprintf(a->seen_err, sizeof(a->seen_err), "%s", s.last_error);
+    }
+}
+
 static void on_tick(uv_timer_t *t)
 {
     struct devrun *r = t->data;
@@ -500,6 +530,8 @@ static void on_tick(uv_timer_t *t)
         all_stopped_check(r);
         return;
     }
+    if (r->phase == PH_RUNNING && ++r->ticks % 3 == 0)
+        report_reloads(r);
     if (r->phase != PH_SIDECARS)
         return;
     for (size_t i = 0; i < r->n; i++) {

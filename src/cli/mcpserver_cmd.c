@@ -14,6 +14,7 @@
 #include "cli/cli.h"
 #include "cli/output.h"
 #include "cli/validate.h"
+#include "cli/wait.h"
 #include "policy/policy.h"
 #include "project/project.h"
 #include "project/store.h"
@@ -37,7 +38,10 @@ static const char mcpserver_usage[] =
     "  access test SERVER --caller APP --tool T [--scope S ...]\n"
     "      evaluate locally: prints ALLOWED or DENIED (exit 0 or 1)\n"
     "\n"
-    "Common options: --project P (default: WARDEN_PROJECT, then 'warden project use').\n";
+    "Common options: --project P (default: WARDEN_PROJECT, then 'warden project use').\n"
+    "grant and revoke wait for the running sidecars to apply the change (5 s at most;\n"
+    "WARDEN_WAIT_TIMEOUT=SECS) and print 'applied to APP (generation N)' or the sidecar's\n"
+    "error (exit 1); --no-wait skips that.\n";
 
 /* A rule as the CLI edits it. */
 struct rule {
@@ -162,7 +166,9 @@ static int server_yaml(const struct server *s, struct wdn_buf *y)
     return wdn_buf_cstr(y) ? 0 : WDN_ENOMEM;
 }
 
-static int server_save(const char *project, const struct server *s)
+/* Stores s (checked first); w notes the running sidecars before the write (wdn_cli_wait_end
+ * after the caller has said what it did). */
+static int server_save(const char *project, const struct server *s, struct wdn_cli_wait *w)
 {
     struct wdn_buf y;
     enum wdn_store_change ch;
@@ -176,8 +182,10 @@ static int server_save(const char *project, const struct server *s)
     }
     if (rc == 0)
         rc = wdn_project_lock(project, &fd);
-    if (rc == 0)
+    if (rc == 0) {
+        wdn_cli_wait_begin(w, project);
         rc = wdn_store_put_resource(project, WDN_KIND_MCPSERVER, s->name, y.data, y.len, &ch);
+    }
     wdn_project_unlock(fd);
     wdn_buf_reset(&y);
     return rc;
@@ -223,8 +231,10 @@ static struct rule *caller_rule(struct server *s, const char *caller)
     return NULL;
 }
 
-static int grant_tools(const char *project, struct server *s, const char *caller, const char *tools)
+static int grant_tools(const char *project, struct server *s, const char *caller, const char *tools,
+                       bool no_wait)
 {
+    struct wdn_cli_wait w = {0};
     json_t *list = split_csv(tools);
     struct rule *r = caller_rule(s, caller);
     size_t i;
@@ -253,18 +263,20 @@ static int grant_tools(const char *project, struct server *s, const char *caller
             json_array_append(r->tools, t);
     }
     json_decref(list);
-    if (server_save(project, s) != 0) {
+    if (server_save(project, s, &w) != 0) {
+        wdn_cli_wait_end(&w, "mcpserver", true);
         wdn_cli_err("mcpserver", "cannot store mcpserver '%s'", s->name);
         return WDN_CLI_FAIL;
     }
     printf("mcpserver/%s: %s may call %s\n", s->name, caller, tools);
-    return WDN_CLI_OK;
+    return wdn_cli_wait_end(&w, "mcpserver", no_wait) ? WDN_CLI_FAIL : WDN_CLI_OK;
 }
 
-static int revoke_grants(const char *project, struct server *s, const char *caller,
+static int revoke_grants(const char *project, struct server *s, const char *caller, bool no_wait,
                          const char *tools, bool all)
 {
     json_t *list = tools ? split_csv(tools) : json_array();
+    struct wdn_cli_wait wt = {0};
     size_t removed = 0;
 
     for (size_t i = 0; i < s->n; i++) {
@@ -297,13 +309,14 @@ static int revoke_grants(const char *project, struct server *s, const char *call
         printf("mcpserver/%s: nothing to revoke for %s\n", s->name, caller);
         return WDN_CLI_OK;
     }
-    if (server_save(project, s) != 0) {
+    if (server_save(project, s, &wt) != 0) {
+        wdn_cli_wait_end(&wt, "mcpserver", true);
         wdn_cli_err("mcpserver", "cannot store mcpserver '%s'", s->name);
         return WDN_CLI_FAIL;
     }
     printf("mcpserver/%s: revoked %zu grant%s of %s\n", s->name, removed, removed == 1 ? "" : "s",
            caller);
-    return WDN_CLI_OK;
+    return wdn_cli_wait_end(&wt, "mcpserver", no_wait) ? WDN_CLI_FAIL : WDN_CLI_OK;
 }
 
 static int test_call(const char *project, const char *name, const char *caller, const char *tool,
@@ -362,7 +375,7 @@ int wdn_cli_mcpserver(int argc, char **argv)
     const char *pos[3], *proj = NULL, *out = NULL, *caller = NULL, *tools = NULL, *tool = NULL,
                         *app = NULL, *scopes[32];
     size_t npos, nscopes = 0;
-    bool help, all = false, yes = false;
+    bool help, all = false, yes = false, no_wait = false;
     char project[128];
     struct wdn_diag d;
     struct server *s = NULL;
@@ -376,6 +389,7 @@ int wdn_cli_mcpserver(int argc, char **argv)
         {"scope", 0, NULL, NULL, scopes, &nscopes, 32},
         {"all", 0, NULL, &all, NULL, NULL, 0},
         {"yes", 'y', NULL, &yes, NULL, NULL, 0},
+        {"no-wait", 0, NULL, &no_wait, NULL, NULL, 0},
         {0},
     };
     int fmt, rc = wdn_cli_parse(argc, argv, opts, pos, &npos, 3, &help);
@@ -460,7 +474,7 @@ int wdn_cli_mcpserver(int argc, char **argv)
                 goto out;
             }
         }
-        rc = grant_tools(project, s, caller, tools);
+        rc = grant_tools(project, s, caller, tools, no_wait);
         goto out;
     }
     if (rc == WDN_ENOTFOUND) {
@@ -478,7 +492,7 @@ int wdn_cli_mcpserver(int argc, char **argv)
         rc = WDN_CLI_FAIL;
         goto out;
     }
-    rc = revoke_grants(project, s, caller, tools, all);
+    rc = revoke_grants(project, s, caller, no_wait, tools, all);
 out:
     if (s)
         server_free(s);

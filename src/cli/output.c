@@ -28,7 +28,7 @@ static void print_yaml_object(json_t *o, const char *first_prefix, const char *p
 }
 
 /* A table cell: strings as they are ("-" when empty), integers in decimal, true as "*" (the
- * marker of `project list`), false and null as nothing. */
+ * marker of `project list`), false as nothing, null or absent as "-". */
 static void cell(json_t *v, char *buf, size_t cap)
 {
     if (json_is_string(v))
@@ -37,8 +37,10 @@ static void cell(json_t *v, char *buf, size_t cap)
         snprintf(buf, cap, "%lld", (long long)json_integer_value(v));
     else if (json_is_true(v))
         snprintf(buf, cap, "*");
-    else if (json_is_false(v) || json_is_null(v) || v == NULL)
-        snprintf(buf, cap, "%s", v == NULL ? "-" : "");
+    else if (json_is_false(v))
+        snprintf(buf, cap, "%s", "");
+    else if (json_is_null(v) || v == NULL)
+        snprintf(buf, cap, "-");
     else
         snprintf(buf, cap, "?");
 }

@@ -10,7 +10,8 @@
  * Prints rows (a JSON array of objects) in format fmt (enum
  * wdn_cli_output). cols names the columns of the table format, in order, with their headers.
  * A single object (single != 0) is printed as one object in JSON/YAML. Table cells: strings
- * ("-" when empty), integers, true as "*", false as nothing; lines end without blanks.
+ * ("-" when empty), integers, true as "*", false as nothing, null as "-"; lines end without
+ * blanks.
  */
 void wdn_cli_print_records(json_t *rows, int fmt, const char *const *cols,
                            const char *const *headers, size_t ncols, int single);

@@ -63,8 +63,8 @@ static void stop_holder(const char *project, const char *what, const char *lock_
     pid = wdn_project_lock_holder(lock, pidf);
     if (pid <= 1) {
         if (pid < 0)
-            fprintf(stderr, "warning: %s of project '%s' runs but its pid is unknown (%s)\n",
-                    what, project, pidf);
+            fprintf(stderr, "warning: %s of project '%s' runs but its pid is unknown (%s)\n", what,
+                    project, pidf);
         return;
     }
     if (kill((pid_t)pid, SIGTERM) != 0)

@@ -12,6 +12,7 @@
 #include "cli/cli.h"
 #include "cli/output.h"
 #include "cli/validate.h"
+#include "cli/wait.h"
 #include "project/project.h"
 #include "project/store.h"
 #include "resources/resources.h"
@@ -30,7 +31,11 @@ static const char configuration_usage[] =
     "  configuration list [-o json|yaml]\n"
     "  configuration delete NAME [--yes]   refused while an app ID is bound to it\n"
     "\n"
-    "Common options: --project P (default: WARDEN_PROJECT, then 'warden project use').\n";
+    "Common options: --project P (default: WARDEN_PROJECT, then 'warden project use'),\n"
+    "--yes (delete: do not ask; it asks only when standard input is a terminal), --no-wait.\n"
+    "create and delete wait for the running sidecars they affect to apply the change (5 s\n"
+    "at most; WARDEN_WAIT_TIMEOUT=SECS) and print 'applied to APP (generation N)' or the\n"
+    "sidecar's error (exit 1); --no-wait skips that.\n";
 
 static const char component_usage[] =
     "Usage: warden component <get|list|delete> [NAME] [options]\n"
@@ -41,7 +46,8 @@ static const char component_usage[] =
     "\n"
     "Components are added with 'warden apply -f FILE'. Common options: --project P\n"
     "(default: WARDEN_PROJECT, then 'warden project use'). --yes: do not ask (delete asks\n"
-    "only when standard input is a terminal).\n";
+    "only when standard input is a terminal). delete waits for the running sidecars to apply\n"
+    "the change (as 'warden apply' does); --no-wait skips that.\n";
 
 struct list_ctx {
     const char *project;
@@ -119,8 +125,9 @@ static int bound_app(const char *app, void *arg)
 }
 
 static int delete_kind(const char *cmd, const char *project, const char *kind, const char *name,
-                       bool yes)
+                       bool yes, bool no_wait)
 {
+    struct wdn_cli_wait w;
     struct wdn_buf b;
     int fd, rc;
 
@@ -158,14 +165,16 @@ static int delete_kind(const char *cmd, const char *project, const char *kind, c
         wdn_cli_err(cmd, "cannot lock project '%s'", project);
         return WDN_CLI_FAIL;
     }
+    wdn_cli_wait_begin(&w, project);
     rc = wdn_store_delete_resource(project, kind, name);
     wdn_project_unlock(fd);
     if (rc) {
+        wdn_cli_wait_end(&w, cmd, true);
         wdn_cli_err(cmd, "%s '%s' not found in project '%s'", kind, name, project);
         return WDN_CLI_FAIL;
     }
     printf("%s/%s deleted\n", kind, name);
-    return WDN_CLI_OK;
+    return wdn_cli_wait_end(&w, cmd, no_wait) ? WDN_CLI_FAIL : WDN_CLI_OK;
 }
 
 static int valid_action(const char *a)
@@ -204,8 +213,9 @@ static int build_configuration(struct wdn_buf *y, const char *name, const char *
 
 static int configuration_create(const char *project, const char *name, const char *action,
                                 const char *td, const char *ns, const char **policies,
-                                size_t npolicies)
+                                size_t npolicies, bool no_wait)
 {
+    struct wdn_cli_wait w = {0};
     struct wdn_buf y;
     enum wdn_store_change ch;
     int fd = -1, rc = WDN_CLI_FAIL;
@@ -236,16 +246,23 @@ static int configuration_create(const char *project, const char *name, const cha
                 errors, errors == 1 ? "" : "s");
         goto out;
     }
-    if (wdn_project_lock(project, &fd) != 0 ||
-        wdn_store_put_resource(project, WDN_KIND_CONFIGURATION, name, y.data, y.len, &ch) != 0) {
+    if (wdn_project_lock(project, &fd) != 0) {
+        wdn_cli_err("configuration", "cannot lock project '%s'", project);
+        goto out;
+    }
+    wdn_cli_wait_begin(&w, project);
+    if (wdn_store_put_resource(project, WDN_KIND_CONFIGURATION, name, y.data, y.len, &ch) != 0) {
         wdn_cli_err("configuration", "cannot store configuration '%s' in project '%s'", name,
                     project);
+        no_wait = true;
         goto out;
     }
     printf("configuration/%s %s\n", name, wdn_store_change_name(ch));
     rc = WDN_CLI_OK;
 out:
     wdn_project_unlock(fd);
+    if (wdn_cli_wait_end(&w, "configuration", no_wait))
+        rc = WDN_CLI_FAIL;
     wdn_buf_reset(&y);
     return rc;
 }
@@ -257,13 +274,14 @@ static int resource_command(int argc, char **argv, const char *kind, const char 
     const char *pos[3], *proj = NULL, *out = NULL, *action = NULL, *td = "public", *ns = "default",
                         *policies[MAX_POLICIES];
     size_t npos, npolicies = 0;
-    bool help, yes = false;
+    bool help, yes = false, no_wait = false;
     char project[128];
     struct wdn_diag d;
     const struct wdn_cli_opt opts[] = {
         {"project", 'p', &proj, NULL, NULL, NULL, 0},
         {"output", 'o', &out, NULL, NULL, NULL, 0},
         {"yes", 'y', NULL, &yes, NULL, NULL, 0},
+        {"no-wait", 0, NULL, &no_wait, NULL, NULL, 0},
         {"default-action", 0, &action, NULL, NULL, NULL, 0},
         {"trust-domain", 0, &td, NULL, NULL, NULL, 0},
         {"namespace", 0, &ns, NULL, NULL, NULL, 0},
@@ -271,12 +289,12 @@ static int resource_command(int argc, char **argv, const char *kind, const char 
         {0},
     };
     /* `component` has none of the create options: the table ends early for it. */
-    struct wdn_cli_opt copts[4];
+    struct wdn_cli_opt copts[5];
     const char *cmd = argv[0];
     int fmt, rc;
 
-    memcpy(copts, opts, 3 * sizeof(opts[0]));
-    memset(&copts[3], 0, sizeof(copts[3]));
+    memcpy(copts, opts, 4 * sizeof(opts[0]));
+    memset(&copts[4], 0, sizeof(copts[4]));
     rc = wdn_cli_parse(argc, argv, can_create ? opts : copts, pos, &npos, 3, &help);
     if (rc)
         return rc;
@@ -313,8 +331,8 @@ static int resource_command(int argc, char **argv, const char *kind, const char 
     if (strcmp(verb, "get") == 0)
         return get_kind(cmd, project, kind, name, fmt);
     if (strcmp(verb, "delete") == 0)
-        return delete_kind(cmd, project, kind, name, yes);
-    return configuration_create(project, name, action, td, ns, policies, npolicies);
+        return delete_kind(cmd, project, kind, name, yes, no_wait);
+    return configuration_create(project, name, action, td, ns, policies, npolicies, no_wait);
 }
 
 int wdn_cli_configuration(int argc, char **argv)

@@ -57,6 +57,12 @@ int wdn_pipeline_check_component(const struct wdn_res_component *c, struct wdn_d
 {
     const struct wdn__mw_type *vt = type_of(c->spec.type);
 
+    if (vt == NULL && c->spec.type && strncmp(c->spec.type, "middleware.", 11) != 0)
+        return wdn_diag_set_at(d, WDN_EUNSUPPORTED, c->spec.pos.file, c->spec.pos.line,
+                               c->spec.pos.col,
+                               "component '%s': warden runs no component of type '%s' (only "
+                               "middleware.http.bearer); it is kept and not used",
+                               c->metadata.name, c->spec.type);
     if (vt == NULL)
         return wdn_diag_set_at(d, WDN_EUNSUPPORTED, c->spec.pos.file, c->spec.pos.line,
                                c->spec.pos.col,

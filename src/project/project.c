@@ -87,8 +87,12 @@ bool wdn_project_exists(const char *project)
 
 int wdn_project_create(const char *project, struct wdn_diag *diag)
 {
-    static const char *const dirs[] = {"resources/component", "resources/configuration",
-                                       "resources/mcpserver", "appids", "registry", "logs"};
+    static const char *const dirs[] = {"resources/component",
+                                       "resources/configuration",
+                                       "resources/mcpserver",
+                                       "appids",
+                                       "registry",
+                                       "logs"};
     char path[WDN_PROJECT_PATH_MAX], doc[256];
     int rc;
 
@@ -140,8 +144,8 @@ int wdn_project_delete(const char *project, struct wdn_diag *diag)
     return 0;
 }
 
-int wdn_project_list_dir(const char *dir, const char *ext,
-                         int (*fn)(const char *name, void *arg), void *arg)
+int wdn_project_list_dir(const char *dir, const char *ext, int (*fn)(const char *name, void *arg),
+                         void *arg)
 {
     struct dirent **ents = NULL;
     size_t elen = ext ? strlen(ext) : 0;

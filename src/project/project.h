@@ -77,7 +77,7 @@ int wdn_project_write_atomic(const char *path, const void *data, size_t len, int
 int wdn_project_read_file(const char *path, size_t max, struct wdn_buf *out);
 
 /** Calls fn for each "<name>.<ext>" file of a folder (name without extension), sorted. */
-int wdn_project_list_dir(const char *dir, const char *ext,
-                         int (*fn)(const char *name, void *arg), void *arg);
+int wdn_project_list_dir(const char *dir, const char *ext, int (*fn)(const char *name, void *arg),
+                         void *arg);
 
 #endif

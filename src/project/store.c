@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <openssl/evp.h>
 
 #include "base/error.h"
 #include "base/str.h"
@@ -250,9 +251,11 @@ int wdn_store_put_sidecar(const char *project, const struct wdn_store_sidecar *s
 
     if (rc)
         return rc;
-    o = json_pack("{s:s, s:s, s:i, s:i, s:I}", "appId", s->app_id, "internalAddress",
-                  s->internal_addr, "httpPort", s->http_port, "appPort", s->app_port, "pid",
-                  (json_int_t)s->pid);
+    o = json_pack("{s:s, s:s, s:i, s:i, s:I, s:i, s:I, s:s, s:s, s:s}", "appId", s->app_id,
+                  "internalAddress", s->internal_addr, "httpPort", s->http_port, "appPort",
+                  s->app_port, "pid", (json_int_t)s->pid, "metricsPort", s->metrics_port,
+                  "generation", (json_int_t)s->generation, "config", s->config, "state", s->state,
+                  "lastError", s->last_error);
     if (o == NULL)
         return WDN_ENOMEM;
     rc = write_json(path, o, NULL);
@@ -274,9 +277,16 @@ int wdn_store_get_sidecar(const char *project, const char *app_id, struct wdn_st
     if (rc == 0)
         rc = copy_str(s->internal_addr, sizeof(s->internal_addr),
                       json_object_get(o, "internalAddress"));
+    /* The status fields are informational: an entry without them (or with longer text) still
+     * resolves. */
     if (rc == 0) {
+        copy_str(s->config, sizeof(s->config), json_object_get(o, "config"));
+        copy_str(s->state, sizeof(s->state), json_object_get(o, "state"));
+        copy_str(s->last_error, sizeof(s->last_error), json_object_get(o, "lastError"));
         s->http_port = (int)json_integer_value(json_object_get(o, "httpPort"));
         s->app_port = (int)json_integer_value(json_object_get(o, "appPort"));
+        s->metrics_port = (int)json_integer_value(json_object_get(o, "metricsPort"));
+        s->generation = (unsigned long long)json_integer_value(json_object_get(o, "generation"));
         s->pid = (long)json_integer_value(json_object_get(o, "pid"));
         /* An entry whose process is gone is stale: a crashed sidecar must not be dialled. */
         if (s->pid > 0 && kill((pid_t)s->pid, 0) != 0 && errno == ESRCH)
@@ -284,6 +294,70 @@ int wdn_store_get_sidecar(const char *project, const char *app_id, struct wdn_st
     }
     json_decref(o);
     return rc;
+}
+
+struct hash_ctx {
+    EVP_MD_CTX *md;
+    const char *project, *kind;
+    int rc;
+};
+
+/* One stored resource into the hash: its kind, name and text, each length-prefixed. */
+static int hash_resource(const char *name, void *arg)
+{
+    struct hash_ctx *h = arg;
+    struct wdn_buf b;
+    char head[600];
+    int n;
+
+    h->rc = wdn_store_get_resource(h->project, h->kind, name, &b);
+    if (h->rc == WDN_ENOTFOUND) /* removed while we listed: as if it was never there */
+        return h->rc = 0;
+    if (h->rc)
+        return h->rc;
+    n = snprintf(head, sizeof(head), "%s/%s %zu\n", h->kind, name, b.len);
+    if (EVP_DigestUpdate(h->md, head, (size_t)n) != 1 ||
+        EVP_DigestUpdate(h->md, b.data ? b.data : "", b.len) != 1)
+        h->rc = WDN_ECRYPTO;
+    wdn_buf_reset(&b);
+    return h->rc;
+}
+
+int wdn_store_state_hash(const char *project, const char *app_id, char *out, size_t cap)
+{
+    static const char *const kinds[] = {WDN_KIND_COMPONENT, WDN_KIND_CONFIGURATION,
+                                        WDN_KIND_MCPSERVER};
+    struct hash_ctx h = {EVP_MD_CTX_new(), project, NULL, 0};
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    struct wdn_store_appid a;
+    char bind[400];
+    int n;
+
+    if (cap < WDN_STORE_STATE_LEN)
+        h.rc = WDN_ELIMIT;
+    else if (h.md == NULL || EVP_DigestInit_ex(h.md, EVP_sha256(), NULL) != 1)
+        h.rc = WDN_ECRYPTO;
+    for (size_t i = 0; h.rc == 0 && i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+        h.kind = kinds[i];
+        int rc = wdn_store_list_resources(project, kinds[i], hash_resource, &h);
+        if (h.rc == 0 && rc)
+            h.rc = rc;
+    }
+    if (h.rc == 0) {
+        int rc = wdn_store_get_appid(project, app_id, &a);
+        n = rc == 0 ? snprintf(bind, sizeof(bind), "appid %s %s\n", a.app_id, a.app_config)
+                    : snprintf(bind, sizeof(bind), "appid %s (none)\n", app_id);
+        if (EVP_DigestUpdate(h.md, bind, (size_t)n) != 1 ||
+            EVP_DigestFinal_ex(h.md, md, &mdlen) != 1)
+            h.rc = WDN_ECRYPTO;
+    }
+    EVP_MD_CTX_free(h.md);
+    if (h.rc)
+        return h.rc;
+    for (unsigned int i = 0; i < mdlen && 2 * i + 2 < cap; i++)
+        snprintf(out + 2 * i, 3, "%02x", md[i]);
+    return 0;
 }
 
 int wdn_store_remove_sidecar(const char *project, const char *app_id, long pid)

@@ -53,13 +53,27 @@ int wdn_store_list_appids(const char *project, int (*fn)(const char *name, void 
 /** The path of an app ID's binding file (what a sidecar watches). */
 int wdn_store_appid_path(const char *project, const char *app_id, char *buf, size_t cap);
 
-/** A running sidecar, as the registry records it for name resolution. */
+/** Bytes of a state hash as text (64 hex digits and a NUL). */
+#define WDN_STORE_STATE_LEN 65
+
+/**
+ * A running sidecar, as the registry records it: for name resolution (address, ports) and for
+ * the CLI (`warden status`, and the commands that wait for running sidecars to apply a change).
+ */
 struct wdn_store_sidecar {
     char app_id[128];
     char internal_addr[64]; /* "127.0.0.1:<port>": the mTLS sidecar-to-sidecar port */
     int http_port;          /* the Dapr API port */
     int app_port;
     long pid;
+    int metrics_port;                /* 0: none */
+    unsigned long long generation;   /* the configuration generation it runs (1 at start) */
+    char config[254];                /* the Configuration that generation runs, "" for none */
+    char state[WDN_STORE_STATE_LEN]; /* wdn_store_state_hash of the project state its last
+                                        build read (the running generation's, or the refused
+                                        reload's); "" when it does not say */
+    char last_error[512];            /* why the last reload was refused (file:line:col), ""
+                                        after a good one */
 };
 
 /** Records a running sidecar (registry/<app>.json). */
@@ -68,6 +82,15 @@ int wdn_store_put_sidecar(const char *project, const struct wdn_store_sidecar *s
 int wdn_store_get_sidecar(const char *project, const char *app_id, struct wdn_store_sidecar *s);
 /** Removes an entry, but only while it still names pid (a newer sidecar keeps its own). */
 int wdn_store_remove_sidecar(const char *project, const char *app_id, long pid);
+/**
+ * A hash (SHA-256, hex) of what a sidecar of app_id in project reads from the project: every
+ * stored resource (names and texts) and app_id's binding. A sidecar computes it before it reads
+ * them and publishes it with the result (registry entry's state and last_error); the CLI computes
+ * it after a change and waits until each sidecar has published the same value. out holds
+ * WDN_STORE_STATE_LEN bytes. Returns 0 or an error.
+ */
+int wdn_store_state_hash(const char *project, const char *app_id, char *out, size_t cap);
+
 /** The registry folder (what a sidecar's name resolution reads). */
 int wdn_store_registry_dir(const char *project, char *buf, size_t cap);
 

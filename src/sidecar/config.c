@@ -233,6 +233,10 @@ int wdn__sc_cfg_build(struct wdn_sidecar *sc, struct wdn__sc_cfg **out, struct w
     if (set == NULL || c == NULL)
         goto out;
     atomic_init(&c->refs, 1);
+    /* Before anything is read: what the CLI compares to know this build saw its change. */
+    if (sc->project && wdn_store_state_hash(sc->project, sc->app_id, sc->state,
+                                            sizeof(sc->state)) != 0)
+        sc->state[0] = '\0';
     if (sc->project) {
         static const char *const kinds[] = {WDN_KIND_COMPONENT, WDN_KIND_CONFIGURATION,
                                             WDN_KIND_MCPSERVER};
@@ -335,6 +339,9 @@ static void reload(uv_timer_t *t)
         atomic_fetch_add(&sc->m.reloads_failed, 1);
         wdn_log_error("configuration reload failed; keeping generation %llu",
                       (unsigned long long)sc->generation);
+        struct wdn__sc_cfg *cur = wdn__sc_cfg_get(sc);
+        wdn__sc_publish(sc, cur ? cur->config_name : NULL, &d); /* the CLI prints it */
+        wdn__sc_cfg_release(cur);
         return;
     }
     c->generation = ++sc->generation;
@@ -346,6 +353,8 @@ static void reload(uv_timer_t *t)
                  c->acl ? "on" : "off", wdn_pipeline_count(c->http_pipeline),
                  wdn_pipeline_count(c->app_pipeline), c->mcp_name ? c->mcp_name : "-");
     wdn__sc_cfg_install(sc, c);
+    /* c stays current until the next reload, which only this loop runs. */
+    wdn__sc_publish(sc, c->config_name, NULL);
 }
 
 static void on_fs_event(uv_fs_event_t *h, const char *filename, int events, int status)

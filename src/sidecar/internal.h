@@ -72,6 +72,14 @@ void wdn__sc_cfg_install(struct wdn_sidecar *sc, struct wdn__sc_cfg *cfg);
 int wdn__sc_watch_start(struct wdn_sidecar *sc);
 void wdn__sc_watch_stop(struct wdn_sidecar *sc);
 
+/**
+ * Writes this sidecar's registry entry (project mode; status.c): address and ports, the running
+ * generation and its Configuration's name (config), the state hash its last build read
+ * (sc->state) and err, the reason the last reload was refused (NULL after a good one). Main
+ * loop only. 0 or an error.
+ */
+int wdn__sc_publish(struct wdn_sidecar *sc, const char *config, const struct wdn_diag *err);
+
 /* ---- Metrics ------------------------------------------------------------------------------ */
 
 enum { WDN__SC_PORT_API = 0, WDN__SC_PORT_INTERNAL = 1 };
@@ -189,6 +197,7 @@ struct wdn_sidecar {
     struct wdn__sc_cfg *cfg;
     struct wdn_mw_registry *reg;
     uint64_t generation;
+    char state[65]; /* wdn_store_state_hash read by the last build (project mode) */
 
     /* mTLS. The contexts are replaced when the workload certificate is rotated: the internal
      * listener takes the new server context (wdn_http_server_set_tls), and new peer pools use

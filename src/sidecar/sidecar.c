@@ -228,7 +228,6 @@ static void on_housekeeping(uv_timer_t *t)
 
 int wdn_sidecar_run(struct wdn_sidecar *sc, struct wdn_diag *d)
 {
-    struct wdn_store_sidecar rec;
     int rc;
 
     wdn_diag_clear(d);
@@ -251,15 +250,9 @@ int wdn_sidecar_run(struct wdn_sidecar *sc, struct wdn_diag *d)
     if (rc == 0)
         rc = wdn__sc_listeners_start(sc, d);
     if (rc == 0 && sc->project) {
-        memset(&rec, 0, sizeof(rec));
-        wdn_fmt(rec.app_id, sizeof(rec.app_id), "%s", sc->app_id);
-        wdn_fmt(rec.internal_addr, sizeof(rec.internal_addr), "%s:%d",
-                strcmp(sc->internal_address, "0.0.0.0") == 0 ? "127.0.0.1" : sc->internal_address,
-                sc->bound_internal);
-        rec.http_port = sc->bound_http;
-        rec.app_port = sc->app_port;
-        rec.pid = (long)getpid();
-        rc = wdn_store_put_sidecar(sc->project, &rec);
+        struct wdn__sc_cfg *cfg = wdn__sc_cfg_get(sc);
+        rc = wdn__sc_publish(sc, cfg ? cfg->config_name : NULL, NULL);
+        wdn__sc_cfg_release(cfg);
         if (rc)
             wdn_diag_set(d, rc, "cannot register in project %s: %s", sc->project, wdn_strerror(rc));
         else

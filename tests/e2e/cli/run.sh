@@ -159,6 +159,71 @@ for c in "project list" "appid list" "configuration list" "component list" "mcps
     expect_eq "$c: no line ends with a space" "$trailing" "0"
 done
 
+# ---- Reload acknowledged (issue 14 finding 1's other half): commands that change a project
+# wait for each running sidecar they affect and print what it runs, or its error (exit 1).
+export WARDEN_WAIT_TIMEOUT=60 # generous: the machine may be loaded; the wait ends when answered
+$W project create rel >/dev/null
+X=$E2E_TMP/extra; mkdir -p "$X"
+cat > "$X/dup.yaml" <<'YAML'
+apiVersion: dapr.io/v1alpha1
+kind: Component
+metadata:
+  name: dup
+spec:
+  type: state.in-memory
+  version: v1
+YAML
+start_sidecar() { # APP [--resources-path DIR]: a project-mode sidecar, registered when this returns
+    $W sidecar --app-id "$1" --project rel --http-port 0 ${2:+--resources-path "$2"} \
+        > "$E2E_TMP/sc-$1.log" 2>&1 &
+    E2E_PIDS="$E2E_PIDS $!"
+    eval "SC_$(echo "$1" | tr - _)=$!"
+    i=0; until grep -q "sidecar ready" "$E2E_TMP/sc-$1.log" || [ $i -gt 300 ]; do sleep 0.1; i=$((i + 1)); done
+}
+start_sidecar svc-a "$X"
+gens() { sed -E 's/\(generation [0-9]+\)/(generation N)/g'; } # reload counts vary with timing
+out=$($W configuration create c1 --project rel --default-action allow 2>&1); rc=$?
+expect_eq "configuration create waits and says what the sidecar runs" "$rc:$(echo "$out" | gens)" "0:configuration/c1 created
+applied to svc-a (generation N)"
+out=$($W appid update svc-a --project rel --app-config c1 2>&1); rc=$?
+expect_eq "appid update: applied to its sidecar" "$rc:$(echo "$out" | gens)" "0:appid/svc-a created (config c1)
+applied to svc-a (generation N)"
+gen=$(echo "$out" | sed -n 's/^applied to svc-a (generation \([0-9]*\))$/\1/p')
+out=$($W status --project rel -o json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const a=JSON.parse(s)[0];console.log([a.appId,a.running,typeof a.pid,typeof a.httpPort,a.config,a.generation,a.lastError,a.current].join(" "))})')
+expect_eq "status -o json: app, sidecar, config, generation, no error" "$out" "svc-a true number number c1 $gen  true"
+# A change the CLI cannot see is wrong but the sidecar refuses: a name its own
+# --resources-path already uses. The error comes back from the sidecar, with its place.
+sed 's/state.in-memory/state.redis/' "$X/dup.yaml" > "$E2E_TMP/dup2.yaml"
+out=$($W apply -f "$E2E_TMP/dup2.yaml" --project rel 2>&1); rc=$?
+expect_eq "apply: a sidecar's refusal is exit 1" "$rc" "1"
+expect_contains "apply prints the sidecar's error and what it keeps running" "$out" "warden apply: svc-a refused the change: $X/dup.yaml:1:1: a second Component named \"dup\""
+expect_contains "... and the generation it keeps" "$out" "(it keeps running generation "
+out=$($W status --project rel)
+expect_contains "status shows the last error" "$out" "a second Component named \"dup\""
+expect_eq "status table: no trailing blanks" "$(echo "$out" | grep -c ' $')" "0"
+out=$($W component delete dup --project rel --yes 2>&1); rc=$?
+expect_eq "component delete: the sidecar recovers" "$rc:$(echo "$out" | gens)" "0:component/dup deleted
+applied to svc-a (generation N)"
+out=$($W configuration create c2 --project rel --default-action deny --no-wait 2>&1); rc=$?
+expect_eq "--no-wait does not wait" "$rc:$out" "0:configuration/c2 created"
+start_sidecar svc-b
+out=$($W appid update svc-b --project rel --app-config c1 2>&1); rc=$?
+expect_eq "appid update waits only for that app's sidecar" "$rc:$(echo "$out" | gens)" "0:appid/svc-b created (config c1)
+applied to svc-b (generation N)"
+out=$($W mcpserver access grant srv --project rel --caller svc-a --allow-tools add --app-id svc-b 2>&1); rc=$?
+expect_eq "mcpserver grant waits for every sidecar" "$rc:$(echo "$out" | gens)" "0:mcpserver/srv: svc-a may call add
+applied to svc-a (generation N)
+applied to svc-b (generation N)"
+# A sidecar that does not answer (stopped with SIGSTOP): the wait ends, exit 1, said so.
+kill -STOP $SC_svc_b
+out=$(WARDEN_WAIT_TIMEOUT=1 $W configuration create c3 --project rel --default-action deny 2>&1); rc=$?
+kill -CONT $SC_svc_b
+expect_eq "an unanswering sidecar: exit 1" "$rc" "1"
+expect_contains "... and it is named" "$out" "warden configuration: svc-b did not apply the change within 1.0 s (it runs generation "
+unset WARDEN_WAIT_TIMEOUT
+out=$($W project delete rel --yes 2>&1)
+expect_contains "project delete stops the sidecars" "$out" "stopping sidecar svc-a"
+
 # ---- project delete stops the project's issuer (issue 14 finding 3), and only a live one.
 $W project create iss >/dev/null
 $W issuer --project iss --port 0 > "$E2E_TMP/iss.out" 2>&1 & ISS=$!

@@ -108,6 +108,35 @@ expect_eq "APP_PORT once, from appPort; DAPR_HTTP_PORT once; the file's other en
 expect_contains "a replaced run-file variable is noted" "$out" "app 'envcheck': env APP_PORT from the run file is replaced by the value dev run sets"
 no_leftovers "env app"
 
+# dev run says in its terminal what each sidecar's reloads came to (issue 14: a refused change
+# was only in the sidecar's log file). The sidecar's own resources folder already has a
+# Component "dup"; applying another "dup" to the project is refused by that sidecar only.
+X=$E2E_TMP/extra; mkdir -p "$X"
+printf 'apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: dup\nspec:\n  type: state.in-memory\n  version: v1\n' > "$X/dup.yaml"
+P4=$(free_port)
+cat > "$D/reload.yaml" <<YAML
+version: 1
+apps:
+  - appID: svc
+    appDirPath: .
+    appPort: $P4
+    resourcesPaths: ["$X"]
+    command: ["hello-server", "--listen", "127.0.0.1:$P4"]
+YAML
+$W dev run -f "$D/reload.yaml" --project "$PROJ" > "$E2E_TMP/reload.log" 2>&1 & RL=$!
+E2E_PIDS="$E2E_PIDS $RL"
+wait_http "http://127.0.0.1:$P4/" 30
+wait_log() { i=0; until grep -q "$1" "$E2E_TMP/reload.log" || [ $i -gt 300 ]; do sleep 0.1; i=$((i + 1)); done; }
+sed 's/in-memory/redis/' "$X/dup.yaml" > "$E2E_TMP/dup2.yaml"
+WARDEN_WAIT_TIMEOUT=60 $W apply -f "$E2E_TMP/dup2.yaml" --project "$PROJ" >/dev/null 2>&1
+wait_log "refused a configuration change"
+expect_contains "dev run shows a refused reload" "$(cat "$E2E_TMP/reload.log")" "== warden == sidecar of 'svc' refused a configuration change: $X/dup.yaml:1:1: a second Component named \"dup\""
+WARDEN_WAIT_TIMEOUT=60 $W component delete dup --project "$PROJ" --yes >/dev/null 2>&1
+wait_log "sidecar of 'svc' applied configuration generation"
+expect_contains "dev run shows the next good reload" "$(cat "$E2E_TMP/reload.log")" "== warden == sidecar of 'svc' applied configuration generation"
+kill -INT $RL; wait $RL
+no_leftovers "reload reports"
+
 # Ctrl+C during start-up: as soon as the sidecar process exists, before the app starts.
 $W dev run -f "$D/long.yaml" --project "$PROJ" > "$E2E_TMP/early.log" 2>&1 & EARLY=$!
 E2E_PIDS="$E2E_PIDS $EARLY"

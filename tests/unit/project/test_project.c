@@ -111,11 +111,27 @@ static void test_appids(void **state)
 
 static void test_registry(void **state)
 {
-    struct wdn_store_sidecar s = {"weather", "127.0.0.1:4567", 3500, 8001, (long)getpid()}, r;
+    struct wdn_store_sidecar s = {.app_id = "weather",
+                                  .internal_addr = "127.0.0.1:4567",
+                                  .http_port = 3500,
+                                  .app_port = 8001,
+                                  .pid = (long)getpid(),
+                                  .metrics_port = 9090,
+                                  .generation = 7,
+                                  .config = "cfg",
+                                  .state = "ab12",
+                                  .last_error = "f.yaml:1:2: bad"},
+                             r;
     assert_int_equal(wdn_store_put_sidecar("p2", &s), 0);
     assert_int_equal(wdn_store_get_sidecar("p2", "weather", &r), 0);
     assert_string_equal(r.internal_addr, "127.0.0.1:4567");
     assert_int_equal(r.http_port, 3500);
+    /* What `warden status` and the waiting commands read. */
+    assert_int_equal(r.metrics_port, 9090);
+    assert_int_equal(r.generation, 7);
+    assert_string_equal(r.config, "cfg");
+    assert_string_equal(r.state, "ab12");
+    assert_string_equal(r.last_error, "f.yaml:1:2: bad");
     /* Only the sidecar that wrote an entry removes it. */
     assert_int_equal(wdn_store_remove_sidecar("p2", "weather", 1), 0);
     assert_int_equal(wdn_store_get_sidecar("p2", "weather", &r), 0);
@@ -129,6 +145,40 @@ static void test_registry(void **state)
     assert_int_equal(wdn_store_get_sidecar("p2", "weather", &r), WDN_ESTATE);
     assert_int_equal(wdn_store_remove_sidecar("p2", "weather", child), 0);
     assert_int_equal(wdn_store_get_sidecar("p2", "weather", &r), WDN_ENOTFOUND);
+}
+
+/* The state hash changes with every stored resource and with the app's own binding only. */
+static void test_state_hash(void **state)
+{
+    char h0[WDN_STORE_STATE_LEN], h1[WDN_STORE_STATE_LEN], h2[WDN_STORE_STATE_LEN],
+        other[WDN_STORE_STATE_LEN], o2[WDN_STORE_STATE_LEN];
+    struct wdn_store_appid a;
+    enum wdn_store_change ch;
+
+    assert_int_equal(wdn_store_state_hash("p2", "hashapp", h0, sizeof(h0)), 0);
+    assert_int_equal(strlen(h0), 64);
+    assert_int_equal(wdn_store_state_hash("p2", "otherapp", other, sizeof(other)), 0);
+    assert_int_equal(wdn_store_put_resource("p2", WDN_KIND_COMPONENT, "hc", "a: 1\n", 5, &ch), 0);
+    assert_int_equal(wdn_store_state_hash("p2", "hashapp", h1, sizeof(h1)), 0);
+    assert_string_not_equal(h0, h1);
+    /* Same text again: same state. */
+    assert_int_equal(wdn_store_put_resource("p2", WDN_KIND_COMPONENT, "hc", "a: 1\n", 5, &ch), 0);
+    assert_int_equal(wdn_store_state_hash("p2", "hashapp", h2, sizeof(h2)), 0);
+    assert_string_equal(h1, h2);
+    /* Binding hashapp changes its state, not otherapp's (beyond the resource change). */
+    assert_int_equal(wdn_store_state_hash("p2", "otherapp", other, sizeof(other)), 0);
+    memset(&a, 0, sizeof(a));
+    snprintf(a.app_id, sizeof(a.app_id), "hashapp");
+    snprintf(a.app_config, sizeof(a.app_config), "cfg");
+    assert_int_equal(wdn_store_put_appid("p2", &a, &ch), 0);
+    assert_int_equal(wdn_store_state_hash("p2", "hashapp", h2, sizeof(h2)), 0);
+    assert_string_not_equal(h1, h2);
+    assert_int_equal(wdn_store_state_hash("p2", "otherapp", o2, sizeof(o2)), 0);
+    assert_string_equal(other, o2);
+    assert_int_equal(wdn_store_delete_resource("p2", WDN_KIND_COMPONENT, "hc"), 0);
+    assert_int_equal(wdn_store_delete_appid("p2", "hashapp"), 0);
+    assert_int_equal(wdn_store_state_hash("p2", "hashapp", h2, sizeof(h2)), 0);
+    assert_string_equal(h0, h2);
 }
 
 /* Two processes each add 1 to a counter 100 times under the lock: nothing is lost. */
@@ -182,7 +232,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_names),     cmocka_unit_test(test_create_use_delete),
         cmocka_unit_test(test_resources), cmocka_unit_test(test_appids),
-        cmocka_unit_test(test_registry),  cmocka_unit_test(test_lock),
+        cmocka_unit_test(test_registry),
+        cmocka_unit_test(test_state_hash),  cmocka_unit_test(test_lock),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
