@@ -34,19 +34,24 @@ struct vctx {
     size_t cap;
 };
 
+/* "/a/0/b" from the chain (cut short when it does not fit). */
 static void path_str(const struct seg *p, char *out, size_t cap)
 {
-    char tmp[256];
+    const struct seg *chain[64];
+    size_t n = 0, len = 0;
+    int w;
 
-    if (p == NULL || p->up == NULL) {
-        snprintf(out, cap, "%s", p == NULL ? "" : "");
-        return;
+    out[0] = '\0';
+    for (; p != NULL && p->up != NULL && n < sizeof(chain) / sizeof(chain[0]); p = p->up)
+        chain[n++] = p;
+    while (n > 0 && len + 1 < cap) {
+        p = chain[--n];
+        w = p->key != NULL ? snprintf(out + len, cap - len, "/%s", p->key)
+                           : snprintf(out + len, cap - len, "/%zu", p->idx);
+        if (w < 0 || (size_t)w >= cap - len)
+            break;
+        len += (size_t)w;
     }
-    path_str(p->up, tmp, sizeof(tmp));
-    if (p->key != NULL)
-        snprintf(out, cap, "%s/%s", tmp, p->key);
-    else
-        snprintf(out, cap, "%s/%zu", tmp, p->idx);
 }
 
 static int fail(const struct vctx *c, const struct seg *at, const char *fmt, ...)
