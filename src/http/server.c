@@ -1,12 +1,6 @@
-/* The server's skeleton: listening sockets (one per worker, SO_REUSEPORT), worker threads with
- * one libuv loop each, and graceful shutdown. Connections themselves live in conn.c. */
-#include <arpa/inet.h>
-#include <errno.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
+/* The server's skeleton: worker threads with one libuv loop each, each accepting on its own
+ * listening socket (listen.c), and graceful shutdown. Connections themselves live in conn.c. */
 #include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "base/error.h"
@@ -14,84 +8,6 @@
 #include "http/server.h"
 #include "http/server_int.h"
 #include "http/tls.h"
-
-/* Parses "host:port" with a numeric IPv4 host or "[v6]:port" into *ss. */
-static int parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *sslen)
-{
-    char host[64];
-    const char *colon, *hs, *he;
-    char *end;
-    long port;
-
-    if (s == NULL)
-        return WDN_EINVAL;
-    if (s[0] == '[') {
-        he = strchr(s, ']');
-        if (he == NULL || he[1] != ':')
-            return WDN_EINVAL;
-        hs = s + 1;
-        colon = he + 1;
-    } else {
-        colon = strrchr(s, ':');
-        if (colon == NULL)
-            return WDN_EINVAL;
-        hs = s;
-        he = colon;
-    }
-    if ((size_t)(he - hs) >= sizeof(host) || he == hs)
-        return WDN_EINVAL;
-    memcpy(host, hs, (size_t)(he - hs));
-    host[he - hs] = '\0';
-    errno = 0;
-    port = strtol(colon + 1, &end, 10);
-    if (errno || *end != '\0' || end == colon + 1 || port < 0 || port > 65535)
-        return WDN_EINVAL;
-    memset(ss, 0, sizeof(*ss));
-    if (strcmp(host, "localhost") == 0)
-        strcpy(host, "127.0.0.1");
-    struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
-    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
-    if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
-        a4->sin_family = AF_INET;
-        a4->sin_port = htons((uint16_t)port);
-        *sslen = sizeof(*a4);
-        return 0;
-    }
-    if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
-        a6->sin6_family = AF_INET6;
-        a6->sin6_port = htons((uint16_t)port);
-        *sslen = sizeof(*a6);
-        return 0;
-    }
-    return WDN_EINVAL;
-}
-
-/* A listening socket with SO_REUSEPORT, so each worker accepts on its own socket and the
- * kernel spreads connections across workers without a shared accept lock. */
-static int open_listener(struct sockaddr_storage *ss, socklen_t sslen, int *fd_out)
-{
-    int one = 1, rc = WDN_ESYS;
-    int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-
-    if (fd < 0)
-        return WDN_ESYS;
-    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
-        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0)
-        goto out;
-    if (bind(fd, (struct sockaddr *)ss, sslen) != 0) {
-        rc = errno == EADDRINUSE ? WDN_EEXISTS : WDN_ESYS;
-        goto out;
-    }
-    if (listen(fd, 1024) != 0)
-        goto out;
-    *fd_out = fd;
-    fd = -1;
-    rc = 0;
-out:
-    if (fd >= 0)
-        close(fd);
-    return rc;
-}
 
 static void on_connection(uv_stream_t *server, int status)
 {
@@ -236,7 +152,7 @@ int wdn_http_server_start(const struct wdn_http_server_config *cfg, struct wdn_h
     int rc, n, nthreads = 0;
 
     *out = NULL;
-    rc = parse_listen(cfg->listen, &ss, &sslen);
+    rc = wdn__http_parse_listen(cfg->listen, &ss, &sslen);
     if (rc)
         goto out;
     srv = calloc(1, sizeof(*srv));
@@ -277,26 +193,13 @@ int wdn_http_server_start(const struct wdn_http_server_config *cfg, struct wdn_h
         srv->workers[i].tls = wdn_tls_ctx_ref(srv->tls);
         srv->workers[i].tls_gen = 1;
     }
-    /* Port 0: the first socket picks the port, the others join it. */
-    for (int i = 0; i < n; i++) {
-        rc = open_listener(&ss, sslen, &srv->workers[i].listen_fd);
+    {
+        int fds[256];
+        rc = wdn__http_listen(&ss, sslen, fds, n, &srv->port);
         if (rc)
             goto out;
-        if (i == 0) {
-            struct sockaddr_storage bound;
-            socklen_t blen = sizeof(bound);
-            if (getsockname(srv->workers[0].listen_fd, (struct sockaddr *)&bound, &blen) != 0) {
-                rc = WDN_ESYS;
-                goto out;
-            }
-            uint16_t p = bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
-                                                     : ((struct sockaddr_in *)&bound)->sin_port;
-            srv->port = ntohs(p);
-            if (ss.ss_family == AF_INET6)
-                ((struct sockaddr_in6 *)&ss)->sin6_port = p;
-            else
-                ((struct sockaddr_in *)&ss)->sin_port = p;
-        }
+        for (int i = 0; i < n; i++)
+            srv->workers[i].listen_fd = fds[i];
     }
     for (int i = 0; i < n; i++) {
         rc = worker_init(&srv->workers[i]);

@@ -2,7 +2,8 @@
  * request and response bodies.
  *
  * Threads: the server runs `workers` threads, each with its own libuv loop and its own
- * SO_REUSEPORT listening socket; a connection lives and dies on one worker. Every function
+ * SO_REUSEPORT listening socket; a connection lives and dies on one worker. The port is the
+ * process's alone: a port another process listens on is refused at start (listen.c). Every function
  * below that takes a request must be called on that request's worker thread (the loop thread).
  * Work done elsewhere (a blocking wdn_fetch in the thread pool) comes back to the loop with
  * uv_queue_work's after-work callback or a uv_async_t, and answers from there.
@@ -69,7 +70,9 @@ struct wdn_http_server_config {
  * Creates a server, binds and listens on every worker's socket (so an address in use fails
  * here, synchronously) and starts the worker threads. On success *out is owned by the caller:
  * stop it with wdn_http_server_stop and free it with wdn_http_server_free.
- * Returns 0, WDN_EINVAL (bad listen address), WDN_EEXISTS (address in use), WDN_ESYS, WDN_ENOMEM.
+ * Returns 0, WDN_EINVAL (bad listen address), WDN_EEXISTS (the port is in use by another
+ * process, or another server of this one: its workers never share a port with anyone),
+ * WDN_ESYS, WDN_ENOMEM.
  */
 int wdn_http_server_start(const struct wdn_http_server_config *cfg, struct wdn_http_server **out);
 

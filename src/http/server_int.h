@@ -7,6 +7,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <uv.h>
 
 #include "base/arena.h"
@@ -58,6 +59,18 @@ struct wdn_http_server {
     struct wdn_tls_ctx *tls;
     atomic_uint_fast64_t tls_gen;
 };
+
+/* Listening sockets (listen.c). Parses "host:port" (numeric IPv4, "[v6]:port", "localhost")
+ * into *ss. 0 or WDN_EINVAL. */
+int wdn__http_parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *sslen);
+/* Binds and listens on n SO_REUSEPORT sockets (fds[0..n), n <= 256) for addr (port 0: a free
+ * port, set in *port) that no other process shares: WDN_EEXISTS when the port is in use by
+ * another process (or another server of this one), else 0 or WDN_ESYS. */
+int wdn__http_listen(const struct sockaddr_storage *addr, socklen_t sslen, int *fds, int n,
+                     int *port);
+/* True when a socket other than fds[0..n) listens on ss's port at an overlapping address in
+ * this network namespace (read from /proc/net/tcp and tcp6; false without procfs). */
+bool wdn__http_port_shared(const struct sockaddr_storage *ss, const int *fds, int n);
 
 /* Connection entry points used by server.c. */
 void wdn__http_conn_accept(struct wdn_http_worker *w);

@@ -441,5 +441,8 @@ void wdn__sc_watch_stop(struct wdn_sidecar *sc)
     for (size_t i = 0; i < sc->n_watches; i++)
         uv_close((uv_handle_t *)&sc->watches[i], on_closed);
     sc->n_watches = 0;
-    uv_close((uv_handle_t *)&sc->debounce, on_closed);
+    /* A sidecar that failed to start (a port in use) stops before the timer was made. */
+    if (sc->debounce.data != NULL)
+        uv_close((uv_handle_t *)&sc->debounce, on_closed);
+    sc->debounce.data = NULL;
 }

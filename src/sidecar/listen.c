@@ -31,6 +31,11 @@ static int start_server(struct wdn__sc_listener *l, const char *addr, int port, 
     c.listen = listen;
     c.shutdown_grace_ms = 5000;
     rc = wdn_http_server_start(&c, srv);
+    if (rc == WDN_EEXISTS)
+        return wdn_diag_set(d, rc,
+                            "cannot listen on %s for the %s port: port %d is in use by "
+                            "another process",
+                            listen, what, port);
     if (rc)
         return wdn_diag_set(d, rc, "cannot listen on %s for the %s port: %s", listen, what,
                             wdn_strerror(rc));

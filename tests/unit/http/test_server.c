@@ -14,11 +14,14 @@
 #include <cmocka.h>
 
 #include <signal.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include "base/buf.h"
 #include "base/error.h"
 #include "base/str.h"
 #include "http/server.h"
+#include "http/server_int.h"
 #include "test_server_util.h"
 
 static atomic_int g_gone;       /* gone callbacks seen */
@@ -783,6 +786,96 @@ static void test_shutdown_answers_first_request(void **state)
     wdn_http_server_free(srv);
 }
 
+/* ---- Exclusive ports ----------------------------------------------------------------------- */
+
+/* A socket with SO_REUSEPORT on 127.0.0.1:port, as a process sharing the port holds it. */
+static int reuseport_socket(int port, bool do_listen)
+{
+    struct sockaddr_in a = {0};
+    int one = 1, fd = socket(AF_INET, SOCK_STREAM, 0);
+
+    assert_true(fd >= 0);
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons((uint16_t)port);
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    if (do_listen)
+        assert_int_equal(listen(fd, 8), 0);
+    return fd;
+}
+
+/* The workers of one server share their port; anyone else listening on it (another server, on
+ * the same or the wildcard address, or a socket in the SO_REUSEPORT group) makes the start fail
+ * with WDN_EEXISTS instead of splitting the connections. */
+static void test_port_is_exclusive(void **state)
+{
+    struct wdn_http_server_config cfg = {
+        .listen = "127.0.0.1:0", .workers = 4, .handlers = chain, .nhandlers = 2};
+    struct wdn_http_server *a, *b = NULL;
+    char listen_on[64], out[4096];
+    int port, closed = 0;
+
+    assert_int_equal(wdn_http_server_start(&cfg, &a), 0);
+    port = wdn_http_server_port(a);
+    snprintf(listen_on, sizeof(listen_on), "127.0.0.1:%d", port);
+    cfg.listen = listen_on;
+    cfg.workers = 1;
+    assert_int_equal(wdn_http_server_start(&cfg, &b), WDN_EEXISTS);
+    assert_null(b);
+    snprintf(listen_on, sizeof(listen_on), "0.0.0.0:%d", port);
+    assert_int_equal(wdn_http_server_start(&cfg, &b), WDN_EEXISTS);
+    assert_int_equal(tu_raw(port, "GET /a HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", 47,
+                            out, sizeof(out), &closed),
+                     200);
+    wdn_http_server_free(a);
+
+    /* A socket that joined the group before us (a program without our checks). */
+    int p = testnet_free_port(), fd = reuseport_socket(p, true);
+    snprintf(listen_on, sizeof(listen_on), "127.0.0.1:%d", p);
+    assert_int_equal(wdn_http_server_start(&cfg, &b), WDN_EEXISTS);
+    close(fd);
+    /* Once it is gone the port is free. */
+    assert_int_equal(wdn_http_server_start(&cfg, &b), 0);
+    wdn_http_server_free(b);
+}
+
+/* The check behind it, on sockets of this process: a listener on the same port counts when its
+ * address overlaps ours (equal, or a wildcard), never our own sockets, never another port. */
+static void test_port_shared_check(void **state)
+{
+    int p = testnet_free_port(), mine = reuseport_socket(p, true), other;
+    struct sockaddr_storage ss;
+    socklen_t len;
+    char a[64];
+
+    snprintf(a, sizeof(a), "127.0.0.1:%d", p);
+    assert_int_equal(wdn__http_parse_listen(a, &ss, &len), 0);
+    assert_false(wdn__http_port_shared(&ss, &mine, 1));
+    other = reuseport_socket(p, true);
+    assert_true(wdn__http_port_shared(&ss, &mine, 1));
+    int both[2] = {mine, other};
+    assert_false(wdn__http_port_shared(&ss, both, 2));
+    snprintf(a, sizeof(a), "0.0.0.0:%d", p);
+    assert_int_equal(wdn__http_parse_listen(a, &ss, &len), 0);
+    assert_true(wdn__http_port_shared(&ss, &mine, 1)); /* 0.0.0.0 takes 127.0.0.1's connections */
+    snprintf(a, sizeof(a), "[::]:%d", p);
+    assert_int_equal(wdn__http_parse_listen(a, &ss, &len), 0);
+    assert_true(wdn__http_port_shared(&ss, &mine, 1)); /* :: takes IPv4 too */
+    snprintf(a, sizeof(a), "[::1]:%d", p);
+    assert_int_equal(wdn__http_parse_listen(a, &ss, &len), 0);
+    assert_false(wdn__http_port_shared(&ss, &mine, 1)); /* another address */
+    snprintf(a, sizeof(a), "127.0.0.2:%d", p);
+    assert_int_equal(wdn__http_parse_listen(a, &ss, &len), 0);
+    assert_false(wdn__http_port_shared(&ss, &mine, 1));
+    snprintf(a, sizeof(a), "127.0.0.1:%d", p == 65535 ? p - 1 : p + 1);
+    assert_int_equal(wdn__http_parse_listen(a, &ss, &len), 0);
+    assert_false(wdn__http_port_shared(&ss, &mine, 1));
+    close(other);
+    close(mine);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -804,6 +897,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_client_that_never_reads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_graceful_shutdown, setup, teardown),
         cmocka_unit_test(test_shutdown_answers_first_request),
+        cmocka_unit_test(test_port_is_exclusive),
+        cmocka_unit_test(test_port_shared_check),
     };
     signal(SIGPIPE, SIG_IGN);
     return cmocka_run_group_tests(tests, NULL, NULL);
