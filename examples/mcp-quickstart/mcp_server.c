@@ -1,10 +1,13 @@
 /* The tutorial's MCP server in C: stateless Streamable HTTP at /mcp with add, get_weather_alert,
- * echo; the weather tool calls the weather service through its Dapr-compatible sidecar. */
+ * echo; the weather tool calls the weather service through its Dapr-compatible sidecar. With
+ * OTEL_EXPORTER_OTLP_ENDPOINT set, each request is a span of the caller's trace, and the weather
+ * call carries it on (docs/tracing.md). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "app.h"
+#include "warden/trace.h"
 
 static int tool_add(struct wdn_mcp_call *call, json_t *args, void *ud)
 {
@@ -40,8 +43,9 @@ static int tool_weather(struct wdn_mcp_call *call, json_t *args, void *ud)
 {
     const char *endpoint = app_env("DAPR_HTTP_ENDPOINT", NULL);
     const char *token = app_env("DAPR_API_TOKEN", NULL);
-    char url[1024], port_url[64], auth[1200], text[1024];
-    const char *headers[3] = {"Content-Type: application/json", NULL, NULL};
+    char url[1024], port_url[64], auth[1200], text[1024], tp[80];
+    const char *headers[4] = {"Content-Type: application/json", NULL, NULL, NULL};
+    size_t nh = 1;
     struct wdn_app_response resp;
     json_t *body = json_pack("{s:O}", "city", json_object_get(args, "city")), *answer = NULL;
     char *payload = body ? json_dumps(body, JSON_COMPACT) : NULL;
@@ -55,8 +59,12 @@ static int tool_weather(struct wdn_mcp_call *call, json_t *args, void *ud)
     snprintf(url, sizeof(url), "%s/v1.0/invoke/weather-service/method/weather-alert", endpoint);
     if (token != NULL) {
         snprintf(auth, sizeof(auth), "dapr-api-token: %s", token);
-        headers[1] = auth;
+        headers[nh++] = auth;
     }
+    /* The trace goes on through the sidecar to the weather service. */
+    memcpy(tp, "traceparent: ", 13);
+    if (wdn_mcp_call_traceparent(call, tp + 13, sizeof(tp) - 13) == 0)
+        headers[nh++] = tp;
     if (payload != NULL) {
         struct wdn_app_fetch req = {.method = "POST",
                                     .url = url,
@@ -114,6 +122,7 @@ int main(int argc, char **argv)
          .fn = tool_echo},
     };
     struct wdn_mcp_server *srv;
+    struct wdn_tracer *tracer;
     struct wdn_app *app;
     size_t i;
     int rc;
@@ -123,10 +132,13 @@ int main(int argc, char **argv)
         fprintf(stderr, "mcp_server: out of memory\n");
         return 1;
     }
+    tracer = wdn_tracer_from_env("mcp-server"); /* NULL: no OTEL_EXPORTER_OTLP_ENDPOINT */
+    wdn_mcp_server_set_tracer(srv, tracer);
     for (i = 0; i < sizeof(tools) / sizeof(tools[0]); i++) {
         if ((rc = wdn_mcp_server_add_tool(srv, &tools[i])) != 0) {
             fprintf(stderr, "mcp_server: tool %s: %s\n", tools[i].name, wdn_strerror(rc));
             wdn_mcp_server_free(srv);
+            wdn_tracer_free(tracer);
             return 1;
         }
     }
@@ -135,9 +147,11 @@ int main(int argc, char **argv)
     if (app == NULL || wdn_app_mcp(app, "/mcp", srv, false) != 0) {
         wdn_app_free(app);
         wdn_mcp_server_free(srv);
+        wdn_tracer_free(tracer);
         return 1;
     }
     rc = app_run("mcp_server", app);
     wdn_mcp_server_free(srv);
+    wdn_tracer_free(tracer);
     return rc;
 }

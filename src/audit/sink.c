@@ -101,6 +101,26 @@ out:
     return rc;
 }
 
+/* Creates the folders above path that are missing (0700: audit records are private). */
+static int make_parents(const char *path)
+{
+    char buf[WDN_RES_MAX_PATH];
+    size_t n = strlen(path);
+
+    if (n >= sizeof(buf))
+        return WDN_ELIMIT;
+    memcpy(buf, path, n + 1);
+    for (size_t i = 1; i < n; i++) {
+        if (buf[i] != '/')
+            continue;
+        buf[i] = '\0';
+        if (mkdir(buf, 0700) != 0 && errno != EEXIST)
+            return wdn_error_from_errno(errno);
+        buf[i] = '/';
+    }
+    return 0;
+}
+
 static int open_file(struct wdn__audit_sink *s)
 {
     struct stat st;
@@ -147,7 +167,9 @@ int wdn__audit_sink_open(struct wdn__audit_sink *s, const struct wdn_audit_opts 
     }
     if (rc)
         return rc;
-    rc = open_file(s);
+    rc = make_parents(s->path);
+    if (rc == 0)
+        rc = open_file(s);
     if (rc)
         return wdn_diag_set(d, WDN_EIO, "cannot open the audit log %s: %s", s->path,
                             wdn_strerror(rc));

@@ -409,6 +409,10 @@ static int start_sidecar(struct devrun *r, struct app *a)
         argv[n++] = "--config";
         argv[n++] = a->spec->config_file;
     }
+    if (a->spec->audit_log) {
+        argv[n++] = "--audit-log";
+        argv[n++] = a->spec->audit_log;
+    }
     /* The run file's resources folders come on top of the project's stored resources. */
     for (size_t i = 0; i < a->spec->resources.n && n + 3 < sizeof(argv) / sizeof(argv[0]); i++) {
         argv[n++] = "--resources-path";

@@ -352,9 +352,10 @@ static void otel_check(struct wdn__res_ctx *ctx, void *obj, const yaml_node_t *n
     struct wdn_res_tracing_otel *o = obj;
 
     if (o->protocol && strcmp(o->protocol, "grpc") == 0)
-        wdn__res_err(ctx, node,
-                     "otel.protocol grpc is not supported by warden: use protocol: http (OTLP/HTTP, "
-                     "usually port 4318)");
+        wdn__res_err(
+            ctx, node,
+            "otel.protocol grpc is not supported by warden: use protocol: http (OTLP/HTTP, "
+            "usually port 4318)");
     else if (o->protocol == NULL && o->endpoint_address)
         wdn__res_warn(ctx, node,
                       "no otel.protocol: warden sends OTLP/HTTP (protocol: http), where Dapr "
@@ -362,14 +363,13 @@ static void otel_check(struct wdn__res_ctx *ctx, void *obj, const yaml_node_t *n
 }
 
 static const struct wdn__res_field otel_fields[] = {
-    FIELD("endpointAddress", WDN__RES_STR, NONEMPTY, struct wdn_res_tracing_otel,
-          endpoint_address),
+    FIELD("endpointAddress", WDN__RES_STR, NONEMPTY, struct wdn_res_tracing_otel, endpoint_address),
     FIELD("isSecure", WDN__RES_BOOL, 0, struct wdn_res_tracing_otel, is_secure),
     FIELD_ENUM("protocol", CI, struct wdn_res_tracing_otel, protocol, otel_protocols),
     FIELD_END,
 };
-static const struct wdn__res_schema otel_schema = {
-    "otel", sizeof(struct wdn_res_tracing_otel), otel_fields, otel_check};
+static const struct wdn__res_schema otel_schema = {"otel", sizeof(struct wdn_res_tracing_otel),
+                                                   otel_fields, otel_check};
 
 /* samplingRate is a string in Dapr's schema; unquoted numbers are taken too. */
 static void tracing_check(struct wdn__res_ctx *ctx, void *obj, const yaml_node_t *node)
@@ -400,8 +400,8 @@ static const struct wdn__res_field tracing_fields[] = {
     FIELD_WARN("zipkin", "Zipkin export is not supported by warden: use otel with protocol: http"),
     FIELD_END,
 };
-static const struct wdn__res_schema tracing_schema = {
-    "tracing", sizeof(struct wdn_res_tracing), tracing_fields, tracing_check};
+static const struct wdn__res_schema tracing_schema = {"tracing", sizeof(struct wdn_res_tracing),
+                                                      tracing_fields, tracing_check};
 
 static const struct wdn__res_field config_spec_fields[] = {
     FIELD_OBJ("httpPipeline", 0, struct wdn_res_config_spec, http_pipeline, pipeline_schema),
@@ -603,6 +603,7 @@ static const struct wdn__res_field run_shared_fields[] = {
     FIELD_CHK("env", WDN__RES_MAP, 0, SH, env, check_env_name),
     FIELD_ENUM("daprdLogDestination", 0, SH, daprd_log_destination, log_dests),
     FIELD_ENUM("appLogDestination", 0, SH, app_log_destination, log_dests),
+    FIELD("auditLog", WDN__RES_STR, NONEMPTY, SH, audit_log),
     FIELD_END,
 };
 #undef SH

@@ -235,6 +235,7 @@ struct wdn_res_run_shared {
     struct wdn_res_map env;
     const char *daprd_log_destination; /* console, file (default), fileAndConsole */
     const char *app_log_destination;   /* console, file, fileAndConsole (default) */
+    const char *audit_log;             /* warden: the sidecar's --audit-log (docs/audit.md) */
 };
 
 struct wdn_res_run_app {
@@ -259,6 +260,8 @@ struct wdn_res_run_app {
     const char *app_dir;              /* appDirPath against the run file's folder */
     struct wdn_res_strlist resources; /* effective resources folders, in precedence order */
     const char *config_file;          /* effective configFilePath, resolved, or NULL */
+    const char *audit_log;            /* effective auditLog: a resolved file with {appID}
+                                         replaced, "stdout", "syslog", or NULL */
 };
 
 struct wdn_res_runfile {

@@ -158,6 +158,7 @@ static void merge_shared(struct wdn__res_ctx *ctx, struct wdn_res_run_shared *ap
     TAKE_PTR(runtime_path);
     TAKE_PTR(daprd_log_destination);
     TAKE_PTR(app_log_destination);
+    TAKE_PTR(audit_log);
 #undef TAKE_PTR
 #undef TAKE_INT
 #undef TAKE_I64
@@ -205,6 +206,39 @@ static void merge_shared(struct wdn__res_ctx *ctx, struct wdn_res_run_shared *ap
         app->enable_app_health_check = 0;
     if (app->enable_api_logging == WDN_RES_UNSET)
         app->enable_api_logging = 0;
+}
+
+/* The app's --audit-log: stdout, syslog, or a file relative to the run file's folder with
+ * {appID} replaced by the app's ID. Two sidecars never share a file (one chain each). */
+static void resolve_audit(struct wdn__res_ctx *ctx, struct wdn_res_runfile *rf, size_t i)
+{
+    struct wdn_res_run_app *app = &rf->apps[i];
+    const char *v = app->sh.audit_log, *at;
+    char buf[WDN_RES_MAX_PATH];
+
+    if (v == NULL || app->app_id == NULL)
+        return;
+    if (strcmp(v, "stdout") == 0 || strcmp(v, "syslog") == 0) {
+        app->audit_log = v;
+        return;
+    }
+    at = strstr(v, "{appID}");
+    if (at && snprintf(buf, sizeof(buf), "%.*s%s%s", (int)(at - v), v, app->app_id, at + 7) >=
+                  (int)sizeof(buf)) {
+        wdn__res_err_at(ctx, &app->pos, "auditLog is too long");
+        return;
+    }
+    app->audit_log = resolve(ctx, &app->pos, rf->base_dir, at ? buf : v);
+    for (size_t j = 0; app->audit_log && j < i; j++) {
+        const char *other = rf->apps[j].audit_log;
+        if (other && strcmp(other, app->audit_log) == 0) {
+            wdn__res_err_at(ctx, &app->pos,
+                            "auditLog: apps \"%s\" and \"%s\" would write one audit file (%.200s); "
+                            "put {appID} in the file name",
+                            rf->apps[j].app_id, app->app_id, app->audit_log);
+            break;
+        }
+    }
 }
 
 void wdn__res_runfile_finish(struct wdn__res_ctx *ctx, struct wdn_res_runfile *rf,
@@ -265,6 +299,7 @@ void wdn__res_runfile_finish(struct wdn__res_ctx *ctx, struct wdn_res_runfile *r
         resolve_resources(ctx, app, &common_res);
         resolve_config(ctx, app, common_config);
         merge_shared(ctx, &app->sh, &rf->common);
+        resolve_audit(ctx, rf, i);
         for (size_t j = 0; j < i && app->app_id; j++) {
             if (rf->apps[j].app_id && strcmp(rf->apps[j].app_id, app->app_id) == 0) {
                 wdn__res_err_at(ctx, &app->pos, "app ID \"%s\" is used twice (first at line %u)",

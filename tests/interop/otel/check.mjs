@@ -7,12 +7,13 @@
 import fs from 'node:fs';
 
 const [file, cmd, ...rest] = process.argv.slice(2);
-const lines = fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
-const rejected = lines.filter((l) => l.rejected);
 const die = (why) => {
   console.error(`check: ${why}`);
   process.exit(1);
 };
+if (!fs.existsSync(file)) die('no spans arrived');
+const lines = fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+const rejected = lines.filter((l) => l.rejected);
 if (rejected.length) die(`the receiver refused requests: ${rejected.map((r) => r.rejected).join('; ')}`);
 const spans = lines;
 const byId = new Map(spans.map((s) => [s.spanId, s]));
@@ -55,7 +56,13 @@ if (cmd === 'tutorial') {
       while (t.parentSpanId) t = byId.get(t.parentSpanId) || die(`${show(x)} has a parent that never arrived`);
       if (t !== root) die(`${show(x)} hangs off ${show(t)}, not the trace's root`);
     }
-    console.log(`trace ${root.traceId}: ${path.reverse().map(show).join(' -> ')}`);
+    // The server's sidecar recorded each step of its decision under its ingress span.
+    const steps = new Set(spans.filter((y) => y.traceId === root.traceId && y.service === 'mcp-server' &&
+      y.scope === 'warden.sidecar').map((y) => y.name));
+    for (const w of ['ingress', 'access_control', 'bearer', 'tool_policy', 'forward']) {
+      if (!steps.has(w)) die(`trace ${root.traceId} has no "${w}" span from mcp-server's sidecar (has: ${[...steps].join(', ')})`);
+    }
+    console.log(`trace ${root.traceId}: ${path.reverse().map(show).join(' -> ')}; mcp-server's sidecar steps: ${[...steps].sort().join(', ')}`);
   }
   process.exit(0);
 }

@@ -281,9 +281,24 @@ static void test_record_args_and_limits(void **state)
     struct wdn_audit_opts bad = {.sink = path, .app_id = "x", .max_bytes = 100};
     assert_int_equal(wdn_audit_open(&bad, &a, &d), WDN_ERANGE);
     assert_non_null(strstr(d.msg, "--audit-max-size"));
-    struct wdn_audit_opts nodir = {.sink = "/nonexistent-dir/audit.log", .app_id = "x"};
+    struct wdn_audit_opts nodir = {.sink = "/proc/nonexistent-dir/audit.log", .app_id = "x"};
     assert_int_equal(wdn_audit_open(&nodir, &a, &d), WDN_EIO);
-    assert_non_null(strstr(d.msg, "/nonexistent-dir/audit.log"));
+    assert_non_null(strstr(d.msg, "/proc/nonexistent-dir/audit.log"));
+    /* Missing folders above the file are made (0700). */
+    char deep[400];
+    snprintf(deep, sizeof(deep), "%s/x/y/audit.log", dir);
+    struct wdn_audit_opts mk = {.sink = deep, .app_id = "x"};
+    assert_int_equal(wdn_audit_open(&mk, &a, &d), 0);
+    wdn_audit_close(a);
+    assert_true(verify1(deep).ok);
+    unlink(deep);
+    snprintf(deep, sizeof(deep), "%s/x/y", dir);
+    struct stat sb;
+    assert_int_equal(stat(deep, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0700);
+    rmdir(deep);
+    snprintf(deep, sizeof(deep), "%s/x", dir);
+    rmdir(deep);
 }
 
 /* Writes a log of n tool records (plus the start record) at path. */

@@ -549,10 +549,10 @@ static void test_errors_configuration(void **state)
 
 static void test_configuration_tracing(void **state)
 {
-    struct wdn_resources *set = load_text(
-        CFG_HEAD "spec:\n  tracing:\n    samplingRate: \"0.25\"\n"
-                 "    otel: {endpointAddress: \"localhost:4318\", isSecure: false, "
-                 "protocol: http}\n");
+    struct wdn_resources *set =
+        load_text(CFG_HEAD "spec:\n  tracing:\n    samplingRate: \"0.25\"\n"
+                           "    otel: {endpointAddress: \"localhost:4318\", isSecure: false, "
+                           "protocol: http}\n");
     assert_int_equal(set->n_errors, 0);
     assert_int_equal(set->n_msgs, 0);
     const struct wdn_res_tracing *t = &set->configurations[0]->spec.tracing;
@@ -783,6 +783,19 @@ static void test_runfile_merge(void **state)
     assert_string_equal(set->runfiles[0]->apps[1].app_id, "tmp");
     assert_string_equal(set->runfiles[0]->apps[1].sh.log_level, "debug");
     wdn_resources_free(set);
+
+    /* auditLog (warden's): {appID} makes one file per sidecar, relative to the run file. */
+    set = load_text("version: 1\ncommon: {auditLog: \"logs/{appID}.audit.log\"}\n"
+                    "apps:\n- {appID: x, appDirPath: /}\n- {appID: y, appDirPath: /, auditLog: "
+                    "syslog}\n");
+    assert_string_equal(messages(set), "");
+    assert_string_equal(set->runfiles[0]->apps[0].audit_log, "/nonexistent/logs/x.audit.log");
+    assert_string_equal(set->runfiles[0]->apps[1].audit_log, "syslog");
+    wdn_resources_free(set);
+    expect("version: 1\ncommon: {auditLog: audit.log}\n"
+           "apps:\n- {appID: x, appDirPath: /}\n- {appID: y, appDirPath: /}\n",
+           "t.yaml:5:3: apps[1]: auditLog: apps \"x\" and \"y\" would write one audit file "
+           "(/nonexistent/audit.log); put {appID} in the file name\n");
 }
 
 /* ---- inputs: folders, sorted, *.yaml and *.yml only ----------------------------------------- */
