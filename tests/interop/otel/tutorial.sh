@@ -103,12 +103,14 @@ grep -E '^export (AUTH0_|WARDEN_CA_FILE)' "$T/issuer.out" > "$T/exports.sh"
 
 warden dev run -f mcp-quickstart.yaml --project otel-qs --approve > "$T/run.log" 2>&1 &
 RUNPID=$!
-for i in $(seq 300); do
-    curl -s -o /dev/null "http://127.0.0.1:$CP/" && break
+# Under a loaded machine (make check runs tests in parallel) the apps take a while to come up.
+for i in $(seq 1200); do
+    curl -s -o /dev/null "http://127.0.0.1:$CP/" && curl -s -o /dev/null "http://127.0.0.1:$SP/" &&
+        curl -s -o /dev/null "http://127.0.0.1:$WP/" && break
     kill -0 "$RUNPID" 2>/dev/null || break
     sleep 0.1
 done
-OUT=$(curl -s -m 60 -X POST "http://127.0.0.1:$CP/run")
+OUT=$(curl -s -m 120 -X POST "http://127.0.0.1:$CP/run")
 case "$OUT" in
 *'"add_result":"5","weather_alert":"Severe thunderstorm warning until 6 PM CDT","errors":[]'*)
     ok "the tutorial's JSON through traced sidecars" ;;
