@@ -85,6 +85,45 @@ static void check_sse(struct wdn_str s)
     wdn__sse_reset(&ps);
 }
 
+/* "Mcp-Method value\nMcp-Name value\nbody": what is forwarded is one message whose method
+ * (and name) the headers name. */
+static void with_headers(struct wdn_str in, struct wdn_buf *out)
+{
+    static struct wdn_http_request head; /* large: not on the stack */
+    struct wdn_http_header *h = head.headers;
+    struct wdn__sc_mcp_verdict v;
+    struct wdn_jsonrpc_msg m;
+    json_t *root = NULL;
+    const char *name;
+
+    h[0].name = WDN_STR("Mcp-Method");
+    h[1].name = WDN_STR("Mcp-Name");
+    head.nheaders = 2;
+    for (int i = 0; i < 2; i++) {
+        long nl = wdn_str_index(in, '\n');
+        if (nl < 0)
+            return;
+        h[i].value = (struct wdn_str){in.p, (size_t)nl};
+        in.p += nl + 1;
+        in.len -= (size_t)nl + 1;
+    }
+    if (h[1].value.len == 0)
+        head.nheaders = 1; /* no Mcp-Name */
+    CHECK(wdn__sc_mcp_decide(policy(), &(struct wdn__sc_mcp_req){.caller = "client", .head = &head},
+                             in, &v, out) == 0);
+    if (v.status != 0 || in.len == 0)
+        return;
+    CHECK(wdn_jsonrpc_parse(in.p, in.len, &root, NULL) == 0);
+    CHECK(json_is_object(root) && wdn_jsonrpc_classify(root, &m, NULL) == 0);
+    CHECK(m.method && wdn_str_eq_cstr(h[0].value, m.method));
+    name = json_string_value(json_object_get(m.params, strcmp(m.method, "resources/read") == 0
+                                                           ? "uri"
+                                                           : "name"));
+    if (head.nheaders == 2)
+        CHECK(name && wdn_str_eq_cstr(h[1].value, name));
+    json_decref(root);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct wdn_str in;
@@ -96,13 +135,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     in = (struct wdn_str){(const char *)data + 1, size - 1};
     wdn_buf_init(&out, 32u << 20);
-    switch (data[0] % 3) {
+    switch (data[0] % 4) {
     case 0:
-        rc = wdn__sc_mcp_decide(policy(), "client", NULL, in, &v, &out);
+        rc = wdn__sc_mcp_decide(policy(), &(struct wdn__sc_mcp_req){.caller = "client"}, in, &v,
+                                &out);
         CHECK(rc == 0 || rc == WDN_ENOMEM);
         CHECK(v.status == 0 || v.status == 400 || v.status == 403);
         if (rc == 0 && v.status)
             check_json(out.data, out.len);
+        break;
+    case 3:
+        with_headers(in, &out);
         break;
     case 1:
         rc = wdn__sc_mcp_filter(policy(), "client", NULL, WDN_STR("application/json"), in, &out);

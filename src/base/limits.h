@@ -219,4 +219,8 @@
 #define WDN_OAUTH2_CALLBACK_MAX_BYTES 8192  /* the redirect request the listener reads */
 #define WDN_OAUTH2_TOKEN_CACHE_MAX_BYTES (64u << 10) /* one cached token file */
 
+/* The sidecar as an OAuth resource server (RFC 9728 metadata, step-up challenges). */
+#define WDN_POLICY_MAX_SCOPES 64            /* scopes in one step-up challenge or scopes_supported */
+#define WDN_PRM_MAX_BYTES 16384             /* a protected resource metadata document */
+
 #endif

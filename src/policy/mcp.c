@@ -153,19 +153,21 @@ static bool tool_matches(const struct mcp_rule *r, const char *tool)
     return false;
 }
 
-/* Every required scope present and every required claim equal to one of the token's values. */
-static bool conditions_met(const struct mcp_rule *r, const struct wdn_tool_auth *auth,
-                           const char **why)
+static bool scopes_met(const struct mcp_rule *r, const struct wdn_tool_auth *auth)
 {
     for (size_t i = 0; i < r->n_scopes; i++) {
         bool found = false;
         for (size_t j = 0; auth && j < auth->n_scopes && !found; j++)
             found = auth->scopes[j] && strcmp(auth->scopes[j], r->scopes[i]) == 0;
-        if (!found) {
-            *why = "a required scope is missing from the token";
+        if (!found)
             return false;
-        }
     }
+    return true;
+}
+
+/* Every required claim equal to one of the token's values for that claim. */
+static bool claims_met(const struct mcp_rule *r, const struct wdn_tool_auth *auth)
+{
     for (size_t i = 0; i < r->n_claims; i++) {
         bool found = false;
         for (size_t j = 0; auth && j < auth->n_claims && !found; j++) {
@@ -173,10 +175,23 @@ static bool conditions_met(const struct mcp_rule *r, const struct wdn_tool_auth 
             found = c->name && c->value && strcmp(c->name, r->claim_names[i]) == 0 &&
                     strcmp(c->value, r->claim_values[i]) == 0;
         }
-        if (!found) {
-            *why = "a required claim is missing from the token or has another value";
+        if (!found)
             return false;
-        }
+    }
+    return true;
+}
+
+/* Every required scope present and every required claim equal to one of the token's values. */
+static bool conditions_met(const struct mcp_rule *r, const struct wdn_tool_auth *auth,
+                           const char **why)
+{
+    if (!scopes_met(r, auth)) {
+        *why = "a required scope is missing from the token";
+        return false;
+    }
+    if (!claims_met(r, auth)) {
+        *why = "a required claim is missing from the token or has another value";
+        return false;
     }
     return true;
 }
@@ -250,4 +265,49 @@ size_t wdn_tool_policy_filter(const struct wdn_tool_policy *p, const char *calle
         kept += d.allowed;
     }
     return kept;
+}
+
+size_t wdn_tool_policy_scopes_needed(const struct wdn_tool_policy *p, const char *caller,
+                                     const char *tool, const struct wdn_tool_auth *auth,
+                                     const char **out, size_t cap)
+{
+    const struct mcp_rule *found = NULL;
+    size_t n = 0;
+
+    if (p == NULL)
+        return 0;
+    for (size_t i = 0; tool && i < p->n_rules; i++) {
+        const struct mcp_rule *r = &p->rules[i];
+        if (!r->allow && caller_matches(r, caller) && tool_matches(r, tool))
+            return 0; /* denied whatever the token holds */
+    }
+    for (size_t i = 0; i < p->n_rules && found == NULL; i++) {
+        const struct mcp_rule *r = &p->rules[i];
+        if (!r->allow || !caller_matches(r, caller) || (tool && !tool_matches(r, tool)))
+            continue;
+        if (scopes_met(r, auth) && claims_met(r, auth))
+            return 0; /* granted already: not a scope problem */
+        if (r->n_scopes > 0 && claims_met(r, auth))
+            found = r;
+    }
+    for (size_t i = 0; found && i < found->n_scopes && n < cap; i++)
+        out[n++] = found->scopes[i];
+    return n;
+}
+
+size_t wdn_tool_policy_scopes(const struct wdn_tool_policy *p, const char **out, size_t cap)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; p && i < p->n_rules; i++) {
+        const struct mcp_rule *r = &p->rules[i];
+        for (size_t k = 0; k < r->n_scopes; k++) {
+            bool seen = false;
+            for (size_t j = 0; j < n && !seen; j++)
+                seen = strcmp(out[j], r->scopes[k]) == 0;
+            if (!seen && n < cap)
+                out[n++] = r->scopes[k];
+        }
+    }
+    return n;
 }

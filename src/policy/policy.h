@@ -130,6 +130,21 @@ size_t wdn_tool_policy_filter(const struct wdn_tool_policy *p, const char *calle
                               const struct wdn_tool_auth *auth, const char *const *tools, size_t n,
                               bool *keep);
 
+/**
+ * Step-up (RFC 6750 insufficient_scope): the scopes that would let caller use tool (NULL: any
+ * tool, for a caller without any grant), that is the requireScopes of the first allow rule
+ * naming caller (and tool) whose claims the token meets but whose scopes it lacks, unless a
+ * deny rule matches caller and tool or a rule grants it already. Writes pointers into p (alive
+ * while p is) to out, at most cap; returns how many (0: more scopes would not help).
+ */
+size_t wdn_tool_policy_scopes_needed(const struct wdn_tool_policy *p, const char *caller,
+                                     const char *tool, const struct wdn_tool_auth *auth,
+                                     const char **out, size_t cap);
+
+/** Every scope a rule of p requires, once each (pointers into p), at most cap; returns how
+ * many. For the metadata document's scopes_supported. */
+size_t wdn_tool_policy_scopes(const struct wdn_tool_policy *p, const char **out, size_t cap);
+
 /** '*'-glob match of a whole string (used for tool names). */
 bool wdn_policy_glob(const char *pattern, const char *s);
 

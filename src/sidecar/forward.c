@@ -1,7 +1,8 @@
 /* Forwarding a request to the app or to a peer sidecar: hook functions on the one proxy engine
  * (http/proxy.c), which streams both ways with backpressure. The hooks give failures Dapr's
- * error shape, count every outcome in the metrics, forget a peer address that failed, and pass
- * the MCP guard's body (read in advance) and its tools/list rewrite through. */
+ * error shape, count every outcome in the metrics, forget a peer address that failed, point a
+ * peer's Bearer challenges at this sidecar's metadata document, and pass the MCP guard's body
+ * (read in advance) and its tools/list rewrite through. */
 #include <stdlib.h>
 
 #include "base/error.h"
@@ -39,6 +40,19 @@ static void on_error(struct wdn_http_req *req, int err, struct wdn_http_proxy_an
     wdn_log_info("invoke failed app_id=%s to=%s err=%s status=%d", fw->f.app_id,
                  fw->f.to_app ? "app" : "sidecar", wdn_errname(err), a->status);
     wdn__sc_error_json(&a->body, "ERR_DIRECT_INVOKE", msg);
+}
+
+/* A peer sidecar's refusal names no metadata URL (it cannot know where the client reached
+ * us): point its Bearer challenge at ours. */
+static int on_response_headers(struct wdn_http_req *req, int status, struct wdn_http_hdrs *h,
+                               void *ud)
+{
+    struct fwd *fw = ud;
+
+    (void)req;
+    if (status == 401 || status == 403)
+        wdn__sc_challenge_point(fw->rq, h->v, h->n);
+    return 0;
 }
 
 static void on_response(struct wdn_http_req *req, int status, void *ud)
@@ -82,6 +96,7 @@ int wdn__sc_forward(struct wdn__sc_rq *rq, const struct wdn__sc_fwd *f)
     fw->rq = rq;
     fw->f = *f;
     fw->hooks = (struct wdn_http_proxy_hooks){
+        .response_headers = f->to_app ? NULL : on_response_headers,
         .error = on_error,
         .response = on_response,
         .transform = f->transform ? on_transform : NULL,

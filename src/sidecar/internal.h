@@ -220,6 +220,7 @@ struct wdn_sidecar {
     bool identity_running; /* the rotation timer or the --cert-dir watch is on the loop */
 
     /* Listeners. */
+    char api_origin[WDN_SIDECAR_MAX_HOST_BYTES + 16]; /* "http://127.0.0.1:3500" once bound */
     struct wdn__sc_listener api, internal, metrics;
     struct wdn_http_server *srv_api, *srv_internal, *srv_metrics;
     int bound_http, bound_internal, bound_metrics;
@@ -347,26 +348,46 @@ struct wdn__sc_fwd;
 void wdn__sc_mcp_check(struct wdn__sc_rq *rq, struct wdn__sc_cfg *cfg, const char *caller,
                        const struct wdn_pipeline_out *auth, const struct wdn__sc_fwd *fwd);
 
+/** What the guard knows about a request besides its body (all borrowed for the call). */
+struct wdn__sc_mcp_req {
+    const char *caller;
+    const struct wdn_tool_auth *auth;  /* the token's scopes and claims (may be NULL) */
+    const struct wdn_http_request *head; /* for the Mcp-Method / Mcp-Name headers; may be NULL */
+    const char *const *base_scopes;    /* scopes the bearer requires of every token, for the */
+    size_t n_base_scopes;              /* step-up challenge's scope list */
+};
+
 /** What the guard decided about a request body (wdn__sc_mcp_decide). */
 struct wdn__sc_mcp_verdict {
     int status;         /* 0: forward; else answer with status, content type JSON, body */
     bool lists;         /* a tools/list is among the messages: filter its answer */
     char tool[256];     /* the tool refused or the last one allowed ("" when none) */
-    const char *reason; /* why it was refused (static), or NULL */
+    const char *reason; /* why it was refused, in words (static), or NULL */
+    const char *code;   /* ... as a code for audit records and metrics: tool_not_granted,
+                           insufficient_scope, header_mismatch, invalid_jsonrpc (static) */
+    char scope[1024];   /* a 403 a token with these scopes would pass (insufficient_scope): the
+                           space-separated scopes for the challenge; "" otherwise */
 };
 /**
- * Decides a request body (len 0: nothing to check) for caller with auth: answers (in body_out)
- * a JSON-RPC error with status 400 for bytes src/mcp's parser refuses and 403 for a tools/call
- * of a tool not granted. 0, or WDN_ENOMEM.
+ * Decides a request body (len 0: nothing to check) for r: answers (in body_out) a JSON-RPC
+ * error with status 400 for bytes src/mcp's parser refuses and for Mcp-Method / Mcp-Name
+ * headers that disagree with the body (-32020), and 403 for a tools/call of a tool not granted
+ * (with v->scope set when more scopes would grant it). 0, or WDN_ENOMEM.
  */
-int wdn__sc_mcp_decide(const struct wdn_tool_policy *p, const char *caller,
-                       const struct wdn_tool_auth *auth, struct wdn_str body,
-                       struct wdn__sc_mcp_verdict *v, struct wdn_buf *body_out);
+int wdn__sc_mcp_decide(const struct wdn_tool_policy *p, const struct wdn__sc_mcp_req *r,
+                       struct wdn_str body, struct wdn__sc_mcp_verdict *v,
+                       struct wdn_buf *body_out);
+/** The step-up scope list: r's base scopes, then need[0..n), once each, space-separated into
+ * out (cap bytes; a list that does not fit is cut at a scope boundary). */
+void wdn__sc_mcp_scope_list(const struct wdn__sc_mcp_req *r, const char *const *need, size_t n,
+                            char *out, size_t cap);
 /**
  * Filters the tools of every result in an answer (application/json, or text/event-stream
- * parsed with src/mcp's SSE parser) to those granted to caller. Appends the rewritten body to
- * out and returns 0; 1 when nothing needed a change (send the body as it is); WDN_EPARSE or
- * WDN_ELIMIT when the answer cannot be read (refused: never passed on unfiltered).
+ * parsed with src/mcp's SSE parser) to those granted to caller, and marks such a result's
+ * caching hint private (cacheScope, 2026-07-28): the list is this caller's. Appends the
+ * rewritten body to out and returns 0; 1 when nothing needed a change (send the body as it
+ * is); WDN_EPARSE or WDN_ELIMIT when the answer cannot be read (refused: never passed on
+ * unfiltered).
  */
 int wdn__sc_mcp_filter(const struct wdn_tool_policy *p, const char *caller,
                        const struct wdn_tool_auth *auth, struct wdn_str content_type,
@@ -470,6 +491,25 @@ void wdn__sc_error(struct wdn__sc_rq *rq, int status, const char *code, const ch
 void wdn__sc_plain(struct wdn__sc_rq *rq, int status, const char *text);
 /** Appends Dapr's error JSON to out. 0 or WDN_ENOMEM/WDN_ELIMIT. */
 int wdn__sc_error_json(struct wdn_buf *out, const char *code, const char *msg);
+/** printf into the request's arena; NULL when out of memory. */
+char *wdn__sc_fmt(struct wdn_http_req *req, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/** Where RFC 9728 documents live: this prefix, then the route's path ("" for the root form). */
+#define WDN__SC_PRM_PREFIX "/.well-known/oauth-protected-resource"
+/**
+ * The URL of the metadata document for the route rq came in on (the API port's
+ * /v1.0/invoke/... and /v1.0/mcp/... paths), in the request's arena; NULL for any other request
+ * (on the internal port the caller's sidecar names its own).
+ */
+const char *wdn__sc_metadata_url(struct wdn__sc_rq *rq);
+/**
+ * Adds resource_metadata="<wdn__sc_metadata_url>" to every Bearer challenge (WWW-Authenticate)
+ * in h[0..n) that has none, so a client finds the authorization server from any refusal: the
+ * pipelines', a peer sidecar's, the MCP guard's. A configured resourceMetadata already in the
+ * challenge wins. New values live in the request's arena.
+ */
+void wdn__sc_challenge_point(struct wdn__sc_rq *rq, struct wdn_http_header *h, size_t n);
 /** The Content-Type headers of JSON and plain-text answers (static). */
 extern const struct wdn_http_header wdn__sc_json_ct, wdn__sc_plain_ct;
 

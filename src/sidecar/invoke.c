@@ -75,8 +75,7 @@ static int apply_edits(struct wdn_http_hdrs *h, const struct wdn_pipeline_out *p
 }
 
 /* Answers a pipeline's refusal, with the one log line per decision. */
-static void pipeline_refused(struct wdn__sc_rq *rq, const char *which,
-                             const struct wdn_pipeline_out *po)
+static void pipeline_refused(struct wdn__sc_rq *rq, const char *which, struct wdn_pipeline_out *po)
 {
     struct wdn_sidecar *sc = rq->sc;
     const struct wdn_http_request *head = wdn_http_req_head(rq->req);
@@ -91,6 +90,7 @@ static void pipeline_refused(struct wdn__sc_rq *rq, const char *which,
                  wdn_mw_reason_name(po->reason), po->jwt_reason ? " check=" : "",
                  po->jwt_reason ? wdn_jwt_reason_name((enum wdn_jwt_reason)po->jwt_reason) : "",
                  po->status, WDN_STR_FMT(head->method), WDN_STR_FMT(head->path));
+    wdn__sc_challenge_point(rq, po->headers, po->nheaders);
     wdn__sc_respond(rq, po->status, po->headers, po->nheaders, po->body);
 }
 

@@ -71,6 +71,22 @@ int wdn__sc_tls_install(struct wdn_sidecar *sc, struct wdn_tls_ctx *srv_ctx,
     return 0;
 }
 
+/* The origin clients reach the API port at, for resource URIs derived from the listen address
+ * (never from a request's Host header): a wildcard address stands for its family's loopback. */
+static void set_origin(struct wdn_sidecar *sc)
+{
+    const char *a = sc->listen_address;
+
+    if (strcmp(a, "0.0.0.0") == 0)
+        a = "127.0.0.1";
+    else if (strcmp(a, "::") == 0)
+        a = "::1";
+    if (strchr(a, ':'))
+        wdn_fmt(sc->api_origin, sizeof(sc->api_origin), "http://[%s]:%d", a, sc->bound_http);
+    else
+        wdn_fmt(sc->api_origin, sizeof(sc->api_origin), "http://%s:%d", a, sc->bound_http);
+}
+
 int wdn__sc_listeners_start(struct wdn_sidecar *sc, struct wdn_diag *d)
 {
     int rc;
@@ -88,6 +104,8 @@ int wdn__sc_listeners_start(struct wdn_sidecar *sc, struct wdn_diag *d)
     sc->metrics = (struct wdn__sc_listener){.base = {.on_req = wdn__sc_metrics_on_req}, .sc = sc};
     rc = start_server(&sc->api, sc->listen_address, sc->http_port, sc->workers, NULL, &sc->srv_api,
                       &sc->bound_http, "API (--http-port)", d);
+    if (rc == 0)
+        set_origin(sc);
     if (rc == 0)
         rc = start_server(&sc->internal, sc->internal_address, sc->internal_port, sc->workers,
                           sc->tls_server, &sc->srv_internal, &sc->bound_internal,

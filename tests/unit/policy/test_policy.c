@@ -437,6 +437,37 @@ static void test_mcp_policy(void **state)
     wdn_tool_policy_free(p);
 }
 
+/* Step-up: which scopes would grant a refused tool, and every scope the rules know. */
+static void test_mcp_scopes_needed(void **state)
+{
+    struct wdn_tool_policy *p = mcp_compile(weather_policy);
+    const char *out[8];
+    const char *scopes[] = {"weather:read"};
+    struct wdn_tool_auth with_scope = {scopes, 1, NULL, 0};
+    struct wdn_tool_claim dev[] = {{"team", "dev"}};
+    struct wdn_tool_auth ops_dev = {NULL, 0, dev, 1};
+
+    assert_int_equal(wdn_tool_policy_scopes_needed(p, "mcp-client", "get_weather_alert", NULL,
+                                                   out, 8),
+                     1);
+    assert_string_equal(out[0], "weather:read");
+    /* Granted already, or refused by a deny rule, or by claims: more scopes do not help. */
+    assert_int_equal(wdn_tool_policy_scopes_needed(p, "mcp-client", "get_weather_alert",
+                                                   &with_scope, out, 8),
+                     0);
+    assert_int_equal(wdn_tool_policy_scopes_needed(p, "mcp-client", "add", NULL, out, 8), 0);
+    assert_int_equal(wdn_tool_policy_scopes_needed(p, "mcp-client", "admin_reset", NULL, out, 8),
+                     0);
+    assert_int_equal(wdn_tool_policy_scopes_needed(p, "ops", "add", &ops_dev, out, 8), 0);
+    assert_int_equal(wdn_tool_policy_scopes_needed(p, "stranger", "get_x", NULL, out, 8), 0);
+    /* Any tool (a caller with no grant at all): mcp-client has grants, ops has none by scope. */
+    assert_int_equal(wdn_tool_policy_scopes_needed(p, "mcp-client", NULL, NULL, out, 8), 0);
+    assert_int_equal(wdn_tool_policy_scopes(p, out, 8), 1);
+    assert_string_equal(out[0], "weather:read");
+    assert_int_equal(wdn_tool_policy_scopes(p, out, 0), 0);
+    wdn_tool_policy_free(p);
+}
+
 static void test_mcp_default_allow(void **state)
 {
     struct wdn_tool_policy *p =
@@ -480,6 +511,7 @@ int main(void)
         cmocka_unit_test(test_glob),
         cmocka_unit_test(test_mcp_policy),
         cmocka_unit_test(test_mcp_default_allow),
+        cmocka_unit_test(test_mcp_scopes_needed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -67,7 +67,9 @@ static int
 decide(struct fx *f, const char *body, struct wdn__sc_mcp_verdict *v)
 {
     f->out.len = 0;
-    assert_int_equal(wdn__sc_mcp_decide(f->p, "client", NULL, S(body), v, &f->out), 0);
+    assert_int_equal(
+        wdn__sc_mcp_decide(f->p, &(struct wdn__sc_mcp_req){.caller = "client"}, S(body), v, &f->out),
+        0);
     return v->status;
 }
 
@@ -123,7 +125,11 @@ static void test_decide_refuses_tools(void **state)
                             "\"params\":{\"name\":\"get_weather\"}}",
                             &v),
                      403);
-    assert_string_equal(v.reason, "a required scope is missing from the token");
+    /* A step-up: the answer names the scopes that would pass (RFC 6750 insufficient_scope). */
+    assert_string_equal(v.reason, "insufficient_scope");
+    assert_string_equal(v.scope, "weather:read");
+    assert_non_null(strstr(answer(f), "insufficient scope: tool 'get_weather' needs the scopes "
+                                      "'weather:read'"));
     /* One ungranted call in a batch refuses the whole batch (nothing reaches the app). */
     assert_int_equal(decide(f,
                             "[{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\","
@@ -192,6 +198,99 @@ static void test_decide_parser_refusals(void **state)
     assert_int_equal(decide(f, "[1]", &v), 400);
 }
 
+/* 2026-07-28: Mcp-Method / Mcp-Name must say what the body says, or an intermediary that reads
+ * the headers and a server that runs the body would see two different requests (-32020). */
+static int decide_h(struct fx *f, const char *method, const char *name, const char *body,
+                    struct wdn__sc_mcp_verdict *v)
+{
+    static struct wdn_http_request head;
+    size_t n = 0;
+
+    if (method)
+        head.headers[n++] = (struct wdn_http_header){WDN_STR("mcp-method"), S(method)};
+    if (name)
+        head.headers[n++] = (struct wdn_http_header){WDN_STR("Mcp-Name"), S(name)};
+    head.nheaders = n;
+    f->out.len = 0;
+    assert_int_equal(wdn__sc_mcp_decide(f->p,
+                                        &(struct wdn__sc_mcp_req){.caller = "client",
+                                                                  .head = &head},
+                                        S(body), v, &f->out),
+                     0);
+    return v->status;
+}
+
+static void test_decide_headers(void **state)
+{
+    struct fx *f = *state;
+    struct wdn__sc_mcp_verdict v;
+    const char *add = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\","
+                      "\"params\":{\"name\":\"add\"}}";
+    const char *rm = "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\","
+                     "\"params\":{\"name\":\"rm\"}}";
+    const char *list = "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"tools/list\"}";
+
+    assert_int_equal(decide_h(f, "tools/call", "add", add, &v), 0);
+    assert_int_equal(decide_h(f, "tools/list", NULL, list, &v), 0);
+    assert_int_equal(decide_h(f, NULL, NULL, add, &v), 0); /* older versions send none */
+    /* A granted name in the header, another tool in the body. */
+    assert_int_equal(decide_h(f, "tools/call", "add", rm, &v), 400);
+    assert_string_equal(answer(f), "{\"jsonrpc\":\"2.0\",\"id\":2,\"error\":{\"code\":-32020,"
+                                   "\"message\":\"Header mismatch: Mcp-Name does not match the "
+                                   "body\"}}");
+    assert_int_equal(decide_h(f, "tools/list", NULL, add, &v), 400);
+    assert_non_null(strstr(answer(f), "Mcp-Method does not match the body method"));
+    assert_int_equal(decide_h(f, "tools/call", NULL, add, &v), 400);
+    assert_non_null(strstr(answer(f), "Mcp-Name header is required"));
+    assert_int_equal(decide_h(f, NULL, "add", rm, &v), 400);
+    assert_int_equal(decide_h(f, NULL, "add", list, &v), 400);
+    /* A batch cannot match one method. */
+    assert_int_equal(decide_h(f, "tools/call", "add",
+                              "[{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\","
+                              "\"params\":{\"name\":\"add\"}}]",
+                              &v),
+                     400);
+    /* The same header twice. */
+    {
+        static struct wdn_http_request head;
+        head.headers[0] = (struct wdn_http_header){WDN_STR("Mcp-Method"), S("tools/call")};
+        head.headers[1] = (struct wdn_http_header){WDN_STR("Mcp-Method"), S("tools/call")};
+        head.headers[2] = (struct wdn_http_header){WDN_STR("Mcp-Name"), S("add")};
+        head.nheaders = 3;
+        f->out.len = 0;
+        wdn__sc_mcp_decide(f->p, &(struct wdn__sc_mcp_req){.caller = "client", .head = &head},
+                           S(add), &v, &f->out);
+        assert_int_equal(v.status, 400);
+        assert_non_null(strstr(answer(f), "-32020"));
+    }
+}
+
+/* The step-up scope list: the bearer's scopes first, then the rule's, once each. */
+static void test_step_up_scope_list(void **state)
+{
+    struct fx *f = *state;
+    struct wdn__sc_mcp_verdict v;
+    const char *base[] = {"openid", "weather:read"};
+    const char *call = "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"tools/call\","
+                       "\"params\":{\"name\":\"get_alerts\"}}";
+    struct wdn__sc_mcp_req r = {.caller = "client", .base_scopes = base, .n_base_scopes = 2};
+    const char *have[] = {"weather:read"};
+    const struct wdn_tool_auth ok = {have, 1, NULL, 0};
+
+    f->out.len = 0;
+    assert_int_equal(wdn__sc_mcp_decide(f->p, &r, S(call), &v, &f->out), 0);
+    assert_int_equal(v.status, 403);
+    assert_string_equal(v.scope, "openid weather:read");
+    /* With the scope the call passes; an unknown caller is no step-up case. */
+    r.auth = &ok;
+    assert_int_equal(wdn__sc_mcp_decide(f->p, &r, S(call), &v, &f->out), 0);
+    assert_int_equal(v.status, 0);
+    r.caller = "stranger";
+    assert_int_equal(wdn__sc_mcp_decide(f->p, &r, S(call), &v, &f->out), 0);
+    assert_int_equal(v.status, 403);
+    assert_string_equal(v.scope, "");
+}
+
 static void test_filter_json(void **state)
 {
     struct fx *f = *state;
@@ -232,6 +331,43 @@ static void test_filter_json(void **state)
     assert_int_equal(f->out.len, 0);
     assert_int_equal(
         wdn__sc_mcp_filter(f->p, "client", &none, S("application/json"), S(""), &f->out), 1);
+}
+
+/* A list filtered for one caller is marked private where the 2026-07-28 caching hints exist. */
+static void test_filter_cache_scope(void **state)
+{
+    struct fx *f = *state;
+
+    f->out.len = 0;
+    assert_int_equal(wdn__sc_mcp_filter(f->p, "client", NULL, S("application/json"),
+                                        S("{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"tools\":"
+                                          "[{\"name\":\"add\"}],\"ttlMs\":60000,"
+                                          "\"cacheScope\":\"public\",\"resultType\":"
+                                          "\"complete\"}}"),
+                                        &f->out),
+                     0);
+    assert_string_equal(answer(f), "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"tools\":"
+                                   "[{\"name\":\"add\"}],\"ttlMs\":60000,\"cacheScope\":"
+                                   "\"private\",\"resultType\":\"complete\"}}");
+    /* An empty list too (another caller may get more). */
+    f->out.len = 0;
+    assert_int_equal(wdn__sc_mcp_filter(f->p, "client", NULL, S("application/json"),
+                                        S("{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"tools\":"
+                                          "[],\"ttlMs\":0}}"),
+                                        &f->out),
+                     0);
+    assert_non_null(strstr(answer(f), "\"cacheScope\":\"private\""));
+    /* Already private, or an older version without the hints: left as it is. */
+    assert_int_equal(wdn__sc_mcp_filter(f->p, "client", NULL, S("application/json"),
+                                        S("{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"tools\":"
+                                          "[],\"cacheScope\":\"private\"}}"),
+                                        &f->out),
+                     1);
+    assert_int_equal(wdn__sc_mcp_filter(f->p, "client", NULL, S("application/json"),
+                                        S("{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"tools\":"
+                                          "[{\"name\":\"add\"}]}}"),
+                                        &f->out),
+                     1);
 }
 
 /* An answer the sidecar cannot read is refused: passing it on would leak ungranted tools. */
@@ -318,6 +454,9 @@ int main(void)
         cmocka_unit_test(test_decide_allows_and_lists),
         cmocka_unit_test(test_decide_refuses_tools),
         cmocka_unit_test(test_decide_parser_refusals),
+        cmocka_unit_test(test_decide_headers),
+        cmocka_unit_test(test_step_up_scope_list),
+        cmocka_unit_test(test_filter_cache_scope),
         cmocka_unit_test(test_filter_json),
         cmocka_unit_test(test_filter_refuses_unreadable),
         cmocka_unit_test(test_filter_sse),

@@ -164,6 +164,8 @@ static const char callee_res[] = "apiVersion: warden.dev/v1alpha1\n"
                                  "  endpoint: {streamableHTTP: {url: 'http://127.0.0.1:1/mcp'}}\n"
                                  "  rules:\n"
                                  "  - {callers: [app, caller], tools: [add, echo], action: allow}\n"
+    "  - {callers: [app, caller], tools: ['get_*'], action: allow,\n"
+    "     requireScopes: ['weather:read']}\n"
                                  "---\n"
                                  "apiVersion: dapr.io/v1alpha1\n"
                                  "kind: Configuration\n"
@@ -443,6 +445,73 @@ static void test_mcp_guard(void **state)
                                 "\n\n");
 }
 
+/* 2026-07-28 headers that disagree with the body are refused before anything is forwarded. */
+static void test_mcp_headers(void **state)
+{
+    struct fx *f = *state;
+    struct resp r;
+    int before = count();
+
+    http(f->api,
+         "POST /v1.0/invoke/app/method/mcp HTTP/1.1\r\nHost: x\r\n" TOKEN
+         "Mcp-Method: tools/call\r\nMcp-Name: add\r\n",
+         call("rm"), &r);
+    assert_int_equal(r.status, 400);
+    assert_non_null(strstr(r.body, "\"code\":-32020"));
+    http(f->api,
+         "POST /v1.0/invoke/app/method/mcp HTTP/1.1\r\nHost: x\r\n" TOKEN
+         "Mcp-Method: tools/list\r\n",
+         call("add"), &r);
+    assert_int_equal(r.status, 400);
+    /* From a peer too: refused at the callee's sidecar, before its app. */
+    http(f->caller_api,
+         "POST /v1.0/mcp/tools HTTP/1.1\r\nHost: x\r\nMcp-Method: tools/call\r\n"
+         "Mcp-Name: echo\r\n",
+         call("add"), &r);
+    assert_int_equal(r.status, 400);
+    assert_non_null(strstr(r.body, "-32020"));
+    assert_int_equal(count(), before);
+    http(f->api,
+         "POST /v1.0/invoke/app/method/mcp HTTP/1.1\r\nHost: x\r\n" TOKEN
+         "Mcp-Method: tools/call\r\nMcp-Name: add\r\n",
+         call("add"), &r);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(count(), before + 1);
+}
+
+/* A tool whose rule requires a scope the token lacks: 403 with the step-up challenge, pointing
+ * at the metadata document of the route the client used (on the caller's own sidecar when the
+ * refusal comes from a peer), never at an address taken from the Host header. */
+static void test_step_up(void **state)
+{
+    struct fx *f = *state;
+    struct resp r;
+    char want[256];
+    int before = count();
+
+    http(f->api, "POST /v1.0/invoke/app/method/mcp HTTP/1.1\r\nHost: evil.example\r\n" TOKEN,
+         call("get_weather"), &r);
+    assert_int_equal(r.status, 403);
+    snprintf(want, sizeof(want),
+             "WWW-Authenticate: Bearer error=\"insufficient_scope\", scope=\"weather:read\", "
+             "resource_metadata=\"http://127.0.0.1:%d/.well-known/oauth-protected-resource/v1.0/"
+             "invoke/app/method/mcp\"\r\n",
+             f->api);
+    assert_non_null(strstr(r.raw, want));
+    assert_non_null(strstr(r.body, "\"code\":-32003"));
+    http(f->caller_api, "POST /v1.0/mcp/tools HTTP/1.1\r\nHost: evil.example\r\n",
+         call("get_weather"), &r);
+    assert_int_equal(r.status, 403);
+    snprintf(want, sizeof(want),
+             "WWW-Authenticate: Bearer error=\"insufficient_scope\", scope=\"weather:read\", "
+             "resource_metadata=\"http://127.0.0.1:%d/.well-known/oauth-protected-resource/v1.0/"
+             "mcp/tools\"\r\n",
+             f->caller_api);
+    assert_non_null(strstr(r.raw, want));
+    assert_null(strstr(r.raw, "evil"));
+    assert_int_equal(count(), before);
+}
+
 /* ---- The internal port: a peer sidecar over mTLS ----------------------------------------- */
 
 static void test_peer(void **state)
@@ -550,6 +619,8 @@ int main(void)
         cmocka_unit_test(test_invoke_forwards),
         cmocka_unit_test(test_invoke_refusals),
         cmocka_unit_test(test_mcp_guard),
+        cmocka_unit_test(test_mcp_headers),
+        cmocka_unit_test(test_step_up),
         cmocka_unit_test(test_peer),
         cmocka_unit_test(test_caller_parse),
         cmocka_unit_test(test_metrics),
