@@ -116,9 +116,8 @@ static void with_headers(struct wdn_str in, struct wdn_buf *out)
     CHECK(wdn_jsonrpc_parse(in.p, in.len, &root, NULL) == 0);
     CHECK(json_is_object(root) && wdn_jsonrpc_classify(root, &m, NULL) == 0);
     CHECK(m.method && wdn_str_eq_cstr(h[0].value, m.method));
-    name = json_string_value(json_object_get(m.params, strcmp(m.method, "resources/read") == 0
-                                                           ? "uri"
-                                                           : "name"));
+    name = json_string_value(
+        json_object_get(m.params, strcmp(m.method, "resources/read") == 0 ? "uri" : "name"));
     if (head.nheaders == 2)
         CHECK(name && wdn_str_eq_cstr(h[1].value, name));
     json_decref(root);

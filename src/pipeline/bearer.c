@@ -708,6 +708,19 @@ out:
     return rc;
 }
 
+/* What this instance protects, for RFC 9728 metadata: its issuer and required scopes. */
+static void bearer_resource(struct wdn__mw *m, struct wdn_pipeline_resource *out)
+{
+    struct bearer *b = (struct bearer *)m;
+
+    memset(out, 0, sizeof(*out));
+    out->issuers = (const char *const *)&b->issuer;
+    out->n_issuers = b->issuer ? 1 : 0;
+    out->scopes = b->scopes;
+    out->n_scopes = b->n_scopes;
+    out->resource_metadata = b->resource_metadata;
+}
+
 const struct wdn__mw_type wdn__mw_bearer = {
     .type = "middleware.http.bearer",
     .fields = bearer_fields,
@@ -718,4 +731,5 @@ const struct wdn__mw_type wdn__mw_bearer = {
     .run = bearer_run,
     .stats = bearer_stats,
     .ready = bearer_ready,
+    .resource = bearer_resource,
 };

@@ -37,6 +37,9 @@ struct wdn__mw_type {
     int (*run)(struct wdn__mw *m, const struct wdn_pipeline_req *rq, struct wdn_pipeline_out *out);
     void (*stats)(struct wdn__mw *m, struct wdn_mw_stats *s);
     bool (*ready)(struct wdn__mw *m); /* NULL: always ready */
+    /* What the instance protects (issuers, scopes, configured resource), borrowed from it;
+     * NULL for a type that protects nothing. */
+    void (*resource)(struct wdn__mw *m, struct wdn_pipeline_resource *out);
 };
 
 /** The common head of every instance. name and ctype are owned by the instance. */

@@ -168,9 +168,72 @@ void wdn_mw_registry_free(struct wdn_mw_registry *reg)
 /* ---- Building ---------------------------------------------------------------------------- */
 
 struct wdn_pipeline {
+    bool has_res;                     /* a handler protects something */
+    struct wdn_pipeline_resource res; /* the union, built with the pipeline */
+    const char **res_lists;           /* the issuers, then the scopes */
     size_t n;
     struct wdn__mw *mw[];
 };
+
+static void add_once(const char **v, size_t *n, const char *s)
+{
+    for (size_t i = 0; i < *n; i++)
+        if (strcmp(v[i], s) == 0)
+            return;
+    v[(*n)++] = s;
+}
+
+/* The handlers' resource facts, merged once at build time (the instances outlive the
+ * pipeline's use of their strings: it holds references). */
+static int build_resource(struct wdn_pipeline *p)
+{
+    struct wdn_pipeline_resource one;
+    size_t n_iss = 0, n_sc = 0, ni = 0, ns = 0;
+    const char **iss, **sc;
+
+    for (size_t i = 0; i < p->n; i++) {
+        if (p->mw[i]->vt->resource == NULL)
+            continue;
+        p->mw[i]->vt->resource(p->mw[i], &one);
+        n_iss += one.n_issuers;
+        n_sc += one.n_scopes;
+        p->has_res = true;
+    }
+    if (!p->has_res)
+        return 0;
+    p->res_lists = calloc(n_iss + n_sc + 1, sizeof(*p->res_lists));
+    if (p->res_lists == NULL)
+        return WDN_ENOMEM;
+    iss = p->res_lists;
+    sc = p->res_lists + n_iss;
+    for (size_t i = 0; i < p->n; i++) {
+        if (p->mw[i]->vt->resource == NULL)
+            continue;
+        p->mw[i]->vt->resource(p->mw[i], &one);
+        if (p->res.resource == NULL)
+            p->res.resource = one.resource;
+        if (p->res.resource_metadata == NULL)
+            p->res.resource_metadata = one.resource_metadata;
+        for (size_t k = 0; k < one.n_issuers; k++)
+            add_once(iss, &ni, one.issuers[k]);
+        for (size_t k = 0; k < one.n_scopes; k++)
+            add_once(sc, &ns, one.scopes[k]);
+    }
+    p->res.issuers = iss;
+    p->res.n_issuers = ni;
+    p->res.scopes = sc;
+    p->res.n_scopes = ns;
+    return 0;
+}
+
+bool wdn_pipeline_resource(const struct wdn_pipeline *p, struct wdn_pipeline_resource *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (p == NULL || !p->has_res)
+        return false;
+    *out = p->res;
+    return true;
+}
 
 /* Everything that makes two Components build the same instance, as one string. */
 static int fingerprint(const struct wdn_res_component *c, struct wdn_buf *b)
@@ -301,6 +364,9 @@ int wdn_pipeline_build(const struct wdn_res_pipeline *spec, const struct wdn_res
             goto out;
         p->n++;
     }
+    rc = build_resource(p);
+    if (rc)
+        goto out;
     *out = p;
     p = NULL;
 out:
@@ -314,6 +380,7 @@ void wdn_pipeline_free(struct wdn_pipeline *p)
         return;
     for (size_t i = 0; i < p->n; i++)
         wdn__mw_unref(p->mw[i]);
+    free(p->res_lists);
     free(p);
 }
 

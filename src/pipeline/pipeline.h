@@ -165,6 +165,26 @@ int wdn_pipeline_run(const struct wdn_pipeline *p, const struct wdn_pipeline_req
                      struct wdn_pipeline_out *out);
 
 /**
+ * What the bearer handlers of a pipeline protect, for RFC 9728 metadata documents and
+ * challenges. Everything is borrowed from the pipeline (alive while it is).
+ */
+struct wdn_pipeline_resource {
+    const char *resource;          /* configured `resource`, or NULL */
+    const char *resource_metadata; /* configured `resourceMetadata` URL, or NULL */
+    const char *const *issuers;    /* the authorization servers whose tokens it accepts */
+    size_t n_issuers;
+    const char *const *scopes; /* scopes it requires of every token */
+    size_t n_scopes;
+};
+
+/**
+ * Fills out for p's bearer handlers: the union of their issuers and scopes, the first
+ * configured resource and resourceMetadata. False when p has none (p NULL too): the route is
+ * not protected by a bearer.
+ */
+bool wdn_pipeline_resource(const struct wdn_pipeline *p, struct wdn_pipeline_resource *out);
+
+/**
  * Waits up to timeout_ms for every bearer instance of p to have its first key set (for a
  * sidecar that prefers to start warm). Returns true when all are loaded.
  */

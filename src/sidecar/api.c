@@ -1,7 +1,7 @@
-/* The API port (DAPR_HTTP_PORT): healthz, metadata, the API token, the httpPipeline, and the
- * routes into service invocation: the path form /v1.0/invoke/<id>/method/<method>, the
- * dapr-app-id header form, and the MCP proxy endpoint /v1.0/mcp/<name>. Every request runs on
- * the configuration snapshot taken when it arrived. */
+/* The API port (DAPR_HTTP_PORT): healthz, metadata, RFC 9728 resource metadata, the API token,
+ * the httpPipeline, and the routes into service invocation: the path form
+ * /v1.0/invoke/<id>/method/<method>, the dapr-app-id header form, and the MCP proxy endpoint
+ * /v1.0/mcp/<name>. Every request runs on the configuration snapshot taken when it arrived. */
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,36 +14,6 @@ static struct wdn_str dup_str(struct wdn_http_req *req, const char *s)
 {
     char *p = wdn_arena_strdup(wdn_http_req_arena(req), wdn_str_from_cstr(s));
     return p ? wdn_str_from_cstr(p) : (struct wdn_str){"", 0};
-}
-
-/* Percent-decodes an app ID segment into buf; strips the ".<namespace>" suffix of this sidecar's
- * own namespace (Dapr's "app.namespace" form). Another namespace is refused: cross-namespace
- * invocation is not supported, and sending it to a same-named app here would be wrong. */
-static int decode_app_id(struct wdn_str s, const char *ns, char *buf, size_t cap)
-{
-    size_t k = 0;
-
-    for (size_t i = 0; i < s.len; i++) {
-        char c = s.p[i];
-        if (c == '%') {
-            int hi = i + 2 < s.len ? wdn_hex_value((unsigned char)s.p[i + 1]) : -1;
-            int lo = i + 2 < s.len ? wdn_hex_value((unsigned char)s.p[i + 2]) : -1;
-            if (hi < 0 || lo < 0)
-                return WDN_EINVAL;
-            c = (char)(hi * 16 + lo);
-            i += 2;
-        }
-        if (k + 1 >= cap)
-            return WDN_ELIMIT;
-        buf[k++] = c;
-    }
-    buf[k] = '\0';
-    char *dot = strchr(buf, '.');
-    if (dot != NULL && strcmp(dot + 1, ns) != 0)
-        return wdn_resources_valid_app_id(dot + 1) ? WDN_EUNSUPPORTED : WDN_EINVAL;
-    if (dot != NULL)
-        *dot = '\0';
-    return wdn_resources_valid_app_id(buf) ? 0 : WDN_EINVAL;
 }
 
 /* The MCP proxy endpoint: /v1.0/mcp/<name> goes to the app of the MCPServer called <name>, on
@@ -152,7 +122,7 @@ static void invoke(struct wdn__sc_rq *rq, struct wdn__sc_cfg *cfg,
         wdn__sc_plain(rq, 404, "404 page not found\n");
         return;
     }
-    rc = decode_app_id(id, sc->ns, idbuf, sizeof(idbuf));
+    rc = wdn__sc_decode_app_id(id, sc->ns, idbuf, sizeof(idbuf));
     if (rc == WDN_EUNSUPPORTED) {
         wdn__sc_error(rq, 400, "ERR_DIRECT_INVOKE",
                       "invalid app id: invoking an app in another namespace is not supported");
@@ -190,6 +160,13 @@ int wdn__sc_api_on_req(struct wdn_http_handler *self, struct wdn_http_req *req)
     }
     cfg = wdn__sc_cfg_get(sc);
     wdn__sc_obs_begin(rq, cfg, (struct wdn_str){NULL, 0});
+    if (wdn_str_has_prefix(head->path, WDN_STR(WDN__SC_PRM_PREFIX)) &&
+        (head->path.len == sizeof(WDN__SC_PRM_PREFIX) - 1 ||
+         head->path.p[sizeof(WDN__SC_PRM_PREFIX) - 1] == '/')) {
+        /* Public metadata (RFC 9728): before the API token and the pipelines. */
+        wdn__sc_prm_serve(rq, cfg);
+        goto out;
+    }
     if (sc->api_token) {
         const struct wdn_http_header *t = wdn_http_req_header(req, WDN_STR("dapr-api-token"));
         bool ok = t != NULL &&

@@ -43,7 +43,7 @@ static void on_error(struct wdn_http_req *req, int err, struct wdn_http_proxy_an
 }
 
 /* A peer sidecar's refusal names no metadata URL (it cannot know where the client reached
- * us): point its Bearer challenge at ours. */
+ * us): point its Bearer challenge at ours. Public metadata gets its CORS header. */
 static int on_response_headers(struct wdn_http_req *req, int status, struct wdn_http_hdrs *h,
                                void *ud)
 {
@@ -52,6 +52,8 @@ static int on_response_headers(struct wdn_http_req *req, int status, struct wdn_
     (void)req;
     if (status == 401 || status == 403)
         wdn__sc_challenge_point(fw->rq, h->v, h->n);
+    if (fw->f.cors)
+        return wdn_http_hdrs_set(h, WDN_STR("Access-Control-Allow-Origin"), WDN_STR("*"));
     return 0;
 }
 
@@ -96,7 +98,7 @@ int wdn__sc_forward(struct wdn__sc_rq *rq, const struct wdn__sc_fwd *f)
     fw->rq = rq;
     fw->f = *f;
     fw->hooks = (struct wdn_http_proxy_hooks){
-        .response_headers = f->to_app ? NULL : on_response_headers,
+        .response_headers = f->to_app && !f->cors ? NULL : on_response_headers,
         .error = on_error,
         .response = on_response,
         .transform = f->transform ? on_transform : NULL,

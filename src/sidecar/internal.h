@@ -311,6 +311,13 @@ struct wdn__sc_caller {
  * WDN_EPARSE. */
 int wdn__sc_caller_parse(struct wdn_str spiffe_id, struct wdn__sc_caller *out);
 
+/* ---- RFC 9728 metadata (prm.c) ------------------------------------------------------------ */
+
+/** Answers a request to WDN__SC_PRM_PREFIX[/<route>] on the API port (public, CORS). */
+void wdn__sc_prm_serve(struct wdn__sc_rq *rq, struct wdn__sc_cfg *cfg);
+/** Answers a peer sidecar's request for this app's document on method (the internal port). */
+void wdn__sc_prm_peer(struct wdn__sc_rq *rq, struct wdn__sc_cfg *cfg, struct wdn_str method);
+
 /* ---- Invocation (invoke.c) ----------------------------------------------------------------- */
 
 /** Splits "/v1.0/invoke/<id>/method/<method...>" (path) into id and method. 0 or WDN_EINVAL. */
@@ -324,6 +331,16 @@ int wdn__sc_parse_invoke(struct wdn_str path, struct wdn_str *id, struct wdn_str
  */
 void wdn__sc_invoke_app(struct wdn__sc_rq *rq, struct wdn__sc_cfg *cfg, const char *caller,
                         struct wdn_str method, const struct wdn_pipeline_out *ingress);
+/** Percent-decodes an app ID path segment into buf (cap bytes) and strips ".<ns>" (this
+ * sidecar's namespace). 0, WDN_EUNSUPPORTED (another namespace), WDN_EINVAL, WDN_ELIMIT. */
+int wdn__sc_decode_app_id(struct wdn_str s, const char *ns, char *buf, size_t cap);
+/** 1 when the method path is the MCP endpoint cfg's policy guards or below it, compared after
+ * normalisation (percent-decoding, dot segments) and case-insensitively, so "/MCP", "/mcp/" or
+ * "/./mcp" cannot slip past; -1 when it cannot be normalised; 0 otherwise. */
+int wdn__sc_mcp_guarded(const struct wdn__sc_cfg *cfg, struct wdn_str method);
+/** The connection pool (mTLS) to app_id's sidecar on rq's worker. 0, or an error already
+ * answered in Dapr's shape (the name did not resolve, out of memory). */
+int wdn__sc_peer_pool(struct wdn__sc_rq *rq, const char *app_id, struct wdn_http_pool **pool);
 /** Sends the request to app_id's sidecar over mTLS. Answers every failure itself. */
 void wdn__sc_invoke_remote(struct wdn__sc_rq *rq, const char *app_id, struct wdn_str method,
                            const struct wdn_pipeline_out *ingress);
@@ -351,10 +368,10 @@ void wdn__sc_mcp_check(struct wdn__sc_rq *rq, struct wdn__sc_cfg *cfg, const cha
 /** What the guard knows about a request besides its body (all borrowed for the call). */
 struct wdn__sc_mcp_req {
     const char *caller;
-    const struct wdn_tool_auth *auth;  /* the token's scopes and claims (may be NULL) */
+    const struct wdn_tool_auth *auth;    /* the token's scopes and claims (may be NULL) */
     const struct wdn_http_request *head; /* for the Mcp-Method / Mcp-Name headers; may be NULL */
-    const char *const *base_scopes;    /* scopes the bearer requires of every token, for the */
-    size_t n_base_scopes;              /* step-up challenge's scope list */
+    const char *const *base_scopes;      /* scopes the bearer requires of every token, for the */
+    size_t n_base_scopes;                /* step-up challenge's scope list */
 };
 
 /** What the guard decided about a request body (wdn__sc_mcp_decide). */
@@ -403,6 +420,7 @@ struct wdn__sc_fwd {
     const char *app_id;         /* the target app ID, for error messages (arena string) */
     bool to_app;                /* app channel (true) or peer sidecar (false) */
     const struct wdn_str *body; /* read in advance (the MCP guard), or NULL to stream it */
+    bool cors;                  /* the answer is public metadata: readable from any origin */
     /* A rewrite of the whole 200 answer (the MCP tools/list filter), or NULL: appends to out
      * and returns 0, 1 to send the body unchanged, < 0 to answer 502. done is called once when
      * the forward ends (also when wdn__sc_forward fails). */

@@ -42,6 +42,36 @@ int wdn__sc_parse_invoke(struct wdn_str path, struct wdn_str *id, struct wdn_str
     return 0;
 }
 
+/* Percent-decodes an app ID segment into buf; strips the ".<namespace>" suffix of this sidecar's
+ * own namespace (Dapr's "app.namespace" form). Another namespace is refused: cross-namespace
+ * invocation is not supported, and sending it to a same-named app here would be wrong. */
+int wdn__sc_decode_app_id(struct wdn_str s, const char *ns, char *buf, size_t cap)
+{
+    size_t k = 0;
+
+    for (size_t i = 0; i < s.len; i++) {
+        char c = s.p[i];
+        if (c == '%') {
+            int hi = i + 2 < s.len ? wdn_hex_value((unsigned char)s.p[i + 1]) : -1;
+            int lo = i + 2 < s.len ? wdn_hex_value((unsigned char)s.p[i + 2]) : -1;
+            if (hi < 0 || lo < 0)
+                return WDN_EINVAL;
+            c = (char)(hi * 16 + lo);
+            i += 2;
+        }
+        if (k + 1 >= cap)
+            return WDN_ELIMIT;
+        buf[k++] = c;
+    }
+    buf[k] = '\0';
+    char *dot = strchr(buf, '.');
+    if (dot != NULL && strcmp(dot + 1, ns) != 0)
+        return wdn_resources_valid_app_id(dot + 1) ? WDN_EUNSUPPORTED : WDN_EINVAL;
+    if (dot != NULL)
+        *dot = '\0';
+    return wdn_resources_valid_app_id(buf) ? 0 : WDN_EINVAL;
+}
+
 /* Headers a caller may never set: the sidecars own them. */
 static const char *const sidecar_owned[] = {
     "dapr-api-token",     "dapr-app-id",           "dapr-caller-app-id",
@@ -137,10 +167,7 @@ static struct wdn_str query_suffix(const struct wdn_http_request *head)
     return (struct wdn_str){head->target.p + q, head->target.len - (size_t)q};
 }
 
-/* 1 when the method path is the MCP endpoint the policy guards or below it, compared after
- * normalisation (percent-decoding, dot segments) and case-insensitively, so "/MCP", "/mcp/" or
- * "/./mcp" cannot slip past; -1 when it cannot be normalised; 0 otherwise. */
-static int mcp_guarded(const struct wdn__sc_cfg *cfg, struct wdn_str method)
+int wdn__sc_mcp_guarded(const struct wdn__sc_cfg *cfg, struct wdn_str method)
 {
     char norm[WDN_POLICY_MAX_OP_BYTES];
     size_t n = strlen(cfg->mcp_path);
@@ -205,7 +232,7 @@ void wdn__sc_invoke_app(struct wdn__sc_rq *rq, struct wdn__sc_cfg *cfg, const ch
     fwd.target = wdn_str_from_cstr(target);
     fwd.headers = h;
     if (rc == 0 && cfg->mcp) {
-        switch (mcp_guarded(cfg, method)) {
+        switch (wdn__sc_mcp_guarded(cfg, method)) {
         case 1:
             wdn__sc_mcp_check(rq, cfg, caller, &po, &fwd);
             return;
@@ -224,28 +251,20 @@ void wdn__sc_invoke_app(struct wdn__sc_rq *rq, struct wdn__sc_cfg *cfg, const ch
                       "failed to invoke: the request could not be forwarded");
 }
 
-void wdn__sc_invoke_remote(struct wdn__sc_rq *rq, const char *app_id, struct wdn_str method,
-                           const struct wdn_pipeline_out *ingress)
+int wdn__sc_peer_pool(struct wdn__sc_rq *rq, const char *app_id, struct wdn_http_pool **pool)
 {
     struct wdn_sidecar *sc = rq->sc;
-    struct wdn_http_req *req = rq->req;
-    const struct wdn_http_request *head = wdn_http_req_head(req);
-    struct wdn__sc_fwd fwd = {.app_id = app_id};
     struct wdn_http_client *cl = worker_client(rq);
-    struct wdn_http_hdrs *h;
     struct wdn__sc_peer peer;
-    struct wdn_str q = query_suffix(head);
-    struct wdn_buf t;
     char msg[512];
-    int rc;
+    int rc = wdn__sc_resolve(sc, app_id, &peer);
 
-    rc = wdn__sc_resolve(sc, app_id, &peer);
     if (rc) {
         wdn_fmt(msg, sizeof(msg), "failed to invoke, id: %s, err: %s", app_id,
                 wdn__sc_resolve_strerror(rc));
         wdn_log_info("invoke failed app_id=%s err=%s", app_id, wdn_errname(rc));
         wdn__sc_error(rq, 500, "ERR_DIRECT_INVOKE", msg);
-        return;
+        return rc;
     }
     /* The callee's certificate must name the callee: its DNS SAN is the app ID. */
     struct wdn_http_pool_config pc = {
@@ -253,11 +272,38 @@ void wdn__sc_invoke_remote(struct wdn__sc_rq *rq, const char *app_id, struct wdn
         .port = peer.port,
         .server_name = wdn__sc_dns_label(app_id) ? app_id : NULL,
     };
+    /* A reference of our own: a certificate rotation on the main thread may drop the sidecar's
+     * at any moment; the pool takes its own when it is created. */
+    pthread_mutex_lock(&sc->tls_mu);
+    pc.tls = wdn_tls_ctx_ref(sc->tls_client);
+    pthread_mutex_unlock(&sc->tls_mu);
+    rc = cl ? wdn_http_client_pool(cl, &pc, pool) : WDN_ENOMEM;
+    wdn_tls_ctx_free(pc.tls);
+    if (rc)
+        wdn__sc_error(rq, 500, "ERR_DIRECT_INVOKE",
+                      "failed to invoke: the request could not be forwarded");
+    return rc;
+}
+
+void wdn__sc_invoke_remote(struct wdn__sc_rq *rq, const char *app_id, struct wdn_str method,
+                           const struct wdn_pipeline_out *ingress)
+{
+    struct wdn_sidecar *sc = rq->sc;
+    struct wdn_http_req *req = rq->req;
+    const struct wdn_http_request *head = wdn_http_req_head(req);
+    struct wdn__sc_fwd fwd = {.app_id = app_id};
+    struct wdn_http_hdrs *h;
+    struct wdn_str q = query_suffix(head);
+    struct wdn_buf t;
+    int rc;
+
+    if (wdn__sc_peer_pool(rq, app_id, &fwd.pool) != 0)
+        return; /* answered */
     h = wdn_arena_alloc(wdn_http_req_arena(req), sizeof(*h));
     wdn_buf_init(&t, WDN_HTTP_MAX_LINE_BYTES);
     rc = wdn_buf_printf(&t, "/v1.0/invoke/%s/method/%.*s%.*s", app_id, WDN_STR_FMT(method),
                         WDN_STR_FMT(q));
-    if (h == NULL || cl == NULL || rc) {
+    if (h == NULL || rc) {
         wdn_buf_reset(&t);
         wdn__sc_error(rq, rc == WDN_ELIMIT ? 414 : 500, "ERR_DIRECT_INVOKE",
                       "failed to invoke: the request could not be built");
@@ -275,15 +321,6 @@ void wdn__sc_invoke_remote(struct wdn__sc_rq *rq, const char *app_id, struct wdn
         rc = wdn_http_hdrs_add(h, WDN_STR("dapr-callee-app-id"), dup_str(req, app_id));
     if (rc == 0)
         rc = wdn__sc_obs_headers(rq, h, app_id, false);
-    if (rc == 0) {
-        /* A reference of our own: a certificate rotation on the main thread may drop the
-         * sidecar's at any moment; the pool takes its own when it is created. */
-        pthread_mutex_lock(&sc->tls_mu);
-        pc.tls = wdn_tls_ctx_ref(sc->tls_client);
-        pthread_mutex_unlock(&sc->tls_mu);
-        rc = wdn_http_client_pool(cl, &pc, &fwd.pool);
-        wdn_tls_ctx_free(pc.tls);
-    }
     if (rc == 0)
         rc = wdn__sc_forward(rq, &fwd);
     if (rc)

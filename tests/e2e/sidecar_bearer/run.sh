@@ -1,7 +1,8 @@
 # The sidecar in files-only mode with the tutorial's two YAML files (bearer-component.yaml after
 # envsubst, mcp-server-oauth.yaml verbatim) and a local HTTPS test issuer: the API token, 401s
 # with RFC 6750 challenges, 200 with a valid token, 503 until the key set loads, metadata and
-# metrics, and configurations the sidecar must refuse at start (file and line named).
+# metrics, configurations the sidecar must refuse at start (file and line named), RFC 9728
+# metadata and step-up (403 insufficient_scope) with real tokens.
 BIN=$1
 . "$WDN_SOURCE_DIR/tests/e2e/lib.sh"
 . "$WDN_SOURCE_DIR/tests/e2e/sidecar-support/common.sh"
@@ -141,6 +142,51 @@ expect_contains "scoped away: named" "$(cat bad3.err)" "mcp-server-oauth.yaml:10
 "$BIN/warden" sidecar --app-id mcp-server --http-port 0 --resources-path res \
     --config nope --ca-dir "$E2E_TMP/ca" >/dev/null 2>bad4.err
 expect_eq "unknown configuration: non-zero exit" "$?" 1
+
+# RFC 9728 (issue 11): the document describes the bearer, with resource from the listen address
+# whatever the Host header says, public and readable cross-origin; the 401 points at it.
+P="http://127.0.0.1:$H/.well-known/oauth-protected-resource/v1.0/invoke/mcp-server/method/mcp"
+doc=$(curl -s -D prm.h "$P" -H 'Host: evil.example')
+expect_contains "metadata: resource from the listen address" "$doc" \
+    "\"resource\":\"http://127.0.0.1:$H/v1.0/invoke/mcp-server/method/mcp\""
+expect_contains "metadata: authorization_servers" "$doc" "\"authorization_servers\":[\"$ISS/\"]"
+expect_contains "metadata: bearer_methods_supported" "$doc" '"bearer_methods_supported":["header"]'
+expect_not_contains "metadata: a spoofed Host changes nothing" "$doc" "evil"
+expect_contains "metadata: CORS" "$(cat prm.h)" "Access-Control-Allow-Origin: *"
+expect_eq "metadata: no API token needed" "$(status "$P")" 200
+hdrs=$(curl -s -D - -o /dev/null -X POST "$U" -H "$A" -d '{}')
+expect_contains "401 points at the metadata" "$hdrs" "resource_metadata=\"$P\""
+
+# Step-up: an MCPServer asks weather:read for get_weather_alert (applied live). A token without
+# the scope gets 403 insufficient_scope naming it; a token with it gets through.
+cat > res/mcpserver.yaml <<YAML
+apiVersion: warden.dev/v1alpha1
+kind: MCPServer
+metadata: {name: mcp-server}
+spec:
+  appId: mcp-server
+  rules:
+  - {callers: [mcp-server], tools: [add], action: allow}
+  - {callers: [mcp-server], tools: [get_weather_alert], action: allow, requireScopes: [weather:read]}
+YAML
+for i in $(seq 100); do
+    curl -s "http://127.0.0.1:$M/metrics" | grep -q '^warden_config_generation 2' && break
+    sleep 0.1
+done
+call_tool() { # TOKEN TOOL
+    curl -s -D - -X POST "$U" -H "$A" -H "Authorization: Bearer $1" \
+        -H 'Content-Type: application/json' \
+        -d "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"$2\"}}"
+}
+out=$(call_tool "$TOK" get_weather_alert)
+expect_contains "step-up: 403" "$out" "HTTP/1.1 403"
+expect_contains "step-up: the challenge names the scope and the metadata" "$out" \
+    "WWW-Authenticate: Bearer error=\"insufficient_scope\", scope=\"weather:read\", resource_metadata=\"$P\""
+out=$(call_tool "$(token 'aud=https://api.test/&scope=weather:read')" get_weather_alert)
+expect_contains "step-up: a token with the scope -> 200" "$out" "HTTP/1.1 200"
+expect_contains "step-up: other tools unaffected" "$(call_tool "$TOK" add)" "HTTP/1.1 200"
+expect_contains "metadata: scopes_supported from the MCPServer" "$(curl -s "$P")" \
+    '"scopes_supported":["weather:read"]'
 
 # Clean shutdown on SIGTERM.
 kill -TERM "$PID_sc"

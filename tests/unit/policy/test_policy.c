@@ -447,14 +447,13 @@ static void test_mcp_scopes_needed(void **state)
     struct wdn_tool_claim dev[] = {{"team", "dev"}};
     struct wdn_tool_auth ops_dev = {NULL, 0, dev, 1};
 
-    assert_int_equal(wdn_tool_policy_scopes_needed(p, "mcp-client", "get_weather_alert", NULL,
-                                                   out, 8),
-                     1);
+    assert_int_equal(
+        wdn_tool_policy_scopes_needed(p, "mcp-client", "get_weather_alert", NULL, out, 8), 1);
     assert_string_equal(out[0], "weather:read");
     /* Granted already, or refused by a deny rule, or by claims: more scopes do not help. */
-    assert_int_equal(wdn_tool_policy_scopes_needed(p, "mcp-client", "get_weather_alert",
-                                                   &with_scope, out, 8),
-                     0);
+    assert_int_equal(
+        wdn_tool_policy_scopes_needed(p, "mcp-client", "get_weather_alert", &with_scope, out, 8),
+        0);
     assert_int_equal(wdn_tool_policy_scopes_needed(p, "mcp-client", "add", NULL, out, 8), 0);
     assert_int_equal(wdn_tool_policy_scopes_needed(p, "mcp-client", "admin_reset", NULL, out, 8),
                      0);
@@ -501,16 +500,11 @@ static void test_mcp_default_allow(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_dapr_http_cases),
-        cmocka_unit_test(test_dapr_grpc_cases),
-        cmocka_unit_test(test_dapr_parse_defaults),
-        cmocka_unit_test(test_decision_detail),
-        cmocka_unit_test(test_normalize),
-        cmocka_unit_test(test_refused_paths_deny),
-        cmocka_unit_test(test_tutorial_deny),
-        cmocka_unit_test(test_glob),
-        cmocka_unit_test(test_mcp_policy),
-        cmocka_unit_test(test_mcp_default_allow),
+        cmocka_unit_test(test_dapr_http_cases),     cmocka_unit_test(test_dapr_grpc_cases),
+        cmocka_unit_test(test_dapr_parse_defaults), cmocka_unit_test(test_decision_detail),
+        cmocka_unit_test(test_normalize),           cmocka_unit_test(test_refused_paths_deny),
+        cmocka_unit_test(test_tutorial_deny),       cmocka_unit_test(test_glob),
+        cmocka_unit_test(test_mcp_policy),          cmocka_unit_test(test_mcp_default_allow),
         cmocka_unit_test(test_mcp_scopes_needed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

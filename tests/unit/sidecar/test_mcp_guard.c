@@ -67,9 +67,9 @@ static int
 decide(struct fx *f, const char *body, struct wdn__sc_mcp_verdict *v)
 {
     f->out.len = 0;
-    assert_int_equal(
-        wdn__sc_mcp_decide(f->p, &(struct wdn__sc_mcp_req){.caller = "client"}, S(body), v, &f->out),
-        0);
+    assert_int_equal(wdn__sc_mcp_decide(f->p, &(struct wdn__sc_mcp_req){.caller = "client"},
+                                        S(body), v, &f->out),
+                     0);
     return v->status;
 }
 
@@ -212,11 +212,10 @@ static int decide_h(struct fx *f, const char *method, const char *name, const ch
         head.headers[n++] = (struct wdn_http_header){WDN_STR("Mcp-Name"), S(name)};
     head.nheaders = n;
     f->out.len = 0;
-    assert_int_equal(wdn__sc_mcp_decide(f->p,
-                                        &(struct wdn__sc_mcp_req){.caller = "client",
-                                                                  .head = &head},
-                                        S(body), v, &f->out),
-                     0);
+    assert_int_equal(
+        wdn__sc_mcp_decide(f->p, &(struct wdn__sc_mcp_req){.caller = "client", .head = &head},
+                           S(body), v, &f->out),
+        0);
     return v->status;
 }
 

@@ -141,8 +141,8 @@ static void stop(struct running *r)
 
 struct fx {
     struct wdn_http_server *app;
-    struct running callee, caller;
-    int api, caller_api;
+    struct running callee, caller, guarded;
+    int api, caller_api, guarded_api;
 };
 
 static void write_file(const char *name, const char *text)
@@ -164,8 +164,8 @@ static const char callee_res[] = "apiVersion: warden.dev/v1alpha1\n"
                                  "  endpoint: {streamableHTTP: {url: 'http://127.0.0.1:1/mcp'}}\n"
                                  "  rules:\n"
                                  "  - {callers: [app, caller], tools: [add, echo], action: allow}\n"
-    "  - {callers: [app, caller], tools: ['get_*'], action: allow,\n"
-    "     requireScopes: ['weather:read']}\n"
+                                 "  - {callers: [app, caller], tools: ['get_*'], action: allow,\n"
+                                 "     requireScopes: ['weather:read']}\n"
                                  "---\n"
                                  "apiVersion: dapr.io/v1alpha1\n"
                                  "kind: Configuration\n"
@@ -182,13 +182,47 @@ static const char callee_res[] = "apiVersion: warden.dev/v1alpha1\n"
                                  "      operations:\n"
                                  "      - {name: /secret/**, httpVerb: ['*'], action: deny}\n";
 
+/* A bearer with a fixed key set (no network) in front of "guarded", and its tool policy. */
+static const char guarded_res[] =
+    "apiVersion: dapr.io/v1alpha1\n"
+    "kind: Component\n"
+    "metadata: {name: bearer}\n"
+    "spec:\n"
+    "  type: middleware.http.bearer\n"
+    "  version: v1\n"
+    "  metadata:\n"
+    "  - {name: issuer, value: 'https://issuer.test/'}\n"
+    "  - {name: audience, value: guarded}\n"
+    "  - {name: requiredScopes, value: 'openid'}\n"
+    "  - name: jwks\n"
+    "    value: '{\"keys\":[{\"kty\":\"EC\",\"x\":\"ktgd6T4o66SwTzvqi_NM3cSiNljzX9jxa3XdKwN2gp8\","
+    "\"y\":\"7tDNAcrqPrIvAkoAi__Jd1nbc9n85tOWTXhvXoLg0dc\",\"crv\":\"P-256\",\"kid\":\"fz\","
+    "\"alg\":\"ES256\"}]}'\n"
+    "---\n"
+    "apiVersion: dapr.io/v1alpha1\n"
+    "kind: Configuration\n"
+    "metadata: {name: auth}\n"
+    "spec:\n"
+    "  appHttpPipeline:\n"
+    "    handlers:\n"
+    "    - {name: bearer, type: middleware.http.bearer}\n"
+    "---\n"
+    "apiVersion: warden.dev/v1alpha1\n"
+    "kind: MCPServer\n"
+    "metadata: {name: weather}\n"
+    "spec:\n"
+    "  appId: guarded\n"
+    "  rules:\n"
+    "  - {callers: ['*'], tools: [add], action: allow}\n"
+    "  - {callers: ['*'], tools: ['get_*'], action: allow, requireScopes: ['weather:read']}\n";
+
 static int setup(void **state)
 {
     static struct fx f;
     struct wdn_http_server_config ac = {
         .listen = "127.0.0.1:0", .workers = 1, .handlers = app_chain, .nhandlers = 1};
-    char home[600], res[600], ca[600], peers[600], text[256];
-    int internal = testnet_free_port();
+    char home[600], res[600], gres[600], ca[600], peers[600], text[256];
+    int internal = testnet_free_port(), internal2 = testnet_free_port();
 
     if (mkdtemp(dir) == NULL)
         return -1;
@@ -202,8 +236,11 @@ static int setup(void **state)
     snprintf(peers, sizeof(peers), "%s/peers", dir);
     mkdir(res, 0700);
     write_file("res/callee.yaml", callee_res);
-    snprintf(text, sizeof(text), "app 127.0.0.1:%d\n", internal);
+    snprintf(text, sizeof(text), "app 127.0.0.1:%d\nguarded 127.0.0.1:%d\n", internal, internal2);
     write_file("peers", text);
+    snprintf(gres, sizeof(gres), "%s/gres", dir);
+    mkdir(gres, 0700);
+    write_file("gres/guarded.yaml", guarded_res);
 
     struct wdn_sidecar_opts o = {.app_id = "app",
                                  .app_port = wdn_http_server_port(f.app),
@@ -225,8 +262,19 @@ static int setup(void **state)
                                   .resources_paths = {res},
                                   .n_resources_paths = 1};
     start(&f.caller, &oc);
+    struct wdn_sidecar_opts og = {.app_id = "guarded",
+                                  .app_port = wdn_http_server_port(f.app),
+                                  .internal_port = internal2,
+                                  .metrics_port = -1,
+                                  .workers = 1,
+                                  .ca_dir = ca,
+                                  .config = "auth",
+                                  .resources_paths = {gres},
+                                  .n_resources_paths = 1};
+    start(&f.guarded, &og);
     f.api = wdn_sidecar_http_port(f.callee.sc);
     f.caller_api = wdn_sidecar_http_port(f.caller.sc);
+    f.guarded_api = wdn_sidecar_http_port(f.guarded.sc);
     *state = &f;
     return 0;
 }
@@ -236,6 +284,7 @@ static int teardown(void **state)
     struct fx *f = *state;
     char cmd[600];
 
+    stop(&f->guarded);
     stop(&f->caller);
     stop(&f->callee);
     wdn_http_server_free(f->app);
@@ -512,6 +561,103 @@ static void test_step_up(void **state)
     assert_int_equal(count(), before);
 }
 
+/* ---- RFC 9728 metadata -------------------------------------------------------------------- */
+
+#define PRM "/.well-known/oauth-protected-resource"
+
+static void test_metadata_local(void **state)
+{
+    struct fx *f = *state;
+    struct resp r;
+    char want[512];
+
+    /* The guarded app's own sidecar: its bearer's issuer and scopes, the tool policy's scopes,
+     * the resource where the client reached it, whatever the Host header says. */
+    http(f->guarded_api,
+         "GET " PRM "/v1.0/invoke/guarded/method/mcp HTTP/1.1\r\nHost: evil.example:9\r\n", NULL,
+         &r);
+    assert_int_equal(r.status, 200);
+    snprintf(want, sizeof(want),
+             "{\"resource\":\"http://127.0.0.1:%d/v1.0/invoke/guarded/method/mcp\","
+             "\"authorization_servers\":[\"https://issuer.test/\"],\"scopes_supported\":"
+             "[\"openid\",\"weather:read\"],\"bearer_methods_supported\":[\"header\"],"
+             "\"resource_name\":\"guarded\"}",
+             f->guarded_api);
+    assert_string_equal(r.body, want);
+    assert_non_null(strstr(r.raw, "Access-Control-Allow-Origin: *\r\n"));
+    assert_null(strstr(r.raw, "evil"));
+    /* Another path of the app: no tool policy there, so only the bearer's scope. */
+    http(f->guarded_api, "GET " PRM "/v1.0/invoke/guarded/method/other HTTP/1.1\r\nHost: x\r\n",
+         NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body, "\"scopes_supported\":[\"openid\"]"));
+    /* The MCP proxy route, and the root form (this sidecar knows one MCP server). */
+    http(f->guarded_api, "GET " PRM "/v1.0/mcp/weather HTTP/1.1\r\nHost: x\r\n", NULL, &r);
+    assert_int_equal(r.status, 200);
+    snprintf(want, sizeof(want), "\"resource\":\"http://127.0.0.1:%d/v1.0/mcp/weather\"",
+             f->guarded_api);
+    assert_non_null(strstr(r.body, want));
+    assert_non_null(strstr(r.body, "\"resource_name\":\"weather\""));
+    http(f->guarded_api, "GET " PRM " HTTP/1.1\r\nHost: x\r\n", NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body, want));
+    /* Preflight, refusals: another method, an unknown route, an unprotected app. */
+    http(f->guarded_api,
+         "OPTIONS " PRM "/v1.0/mcp/weather HTTP/1.1\r\nHost: x\r\n"
+         "Access-Control-Request-Headers: mcp-protocol-version\r\n",
+         NULL, &r);
+    assert_int_equal(r.status, 204);
+    assert_non_null(strstr(r.raw, "Access-Control-Allow-Headers: MCP-Protocol-Version\r\n"));
+    http(f->guarded_api, "POST " PRM "/v1.0/mcp/weather HTTP/1.1\r\nHost: x\r\n", "{}", &r);
+    assert_int_equal(r.status, 405);
+    http(f->guarded_api, "GET " PRM "/v1.0/mcp/nope HTTP/1.1\r\nHost: x\r\n", NULL, &r);
+    assert_int_equal(r.status, 404);
+    http(f->guarded_api, "GET " PRM "/v1.0/invoke/guarded/method/../x HTTP/1.1\r\nHost: x\r\n",
+         NULL, &r);
+    assert_int_equal(r.status, 404);
+    http(f->api, "GET " PRM "/v1.0/invoke/app/method/mcp HTTP/1.1\r\nHost: x\r\n", NULL, &r);
+    assert_int_equal(r.status, 404); /* no bearer guards "app": not a protected resource */
+    http(f->api, "GET " PRM "x HTTP/1.1\r\nHost: x\r\n" TOKEN, NULL, &r);
+    assert_int_equal(r.status, 404); /* not the metadata path at all */
+}
+
+/* From another app's sidecar: the guarded app's sidecar answers over mTLS, the caller's fills in
+ * where its client reached it, and the 401 points there. */
+static void test_metadata_from_peer(void **state)
+{
+    struct fx *f = *state;
+    struct resp r;
+    char want[512];
+
+    http(f->caller_api, "GET " PRM "/v1.0/invoke/guarded/method/mcp HTTP/1.1\r\nHost: evil\r\n",
+         NULL, &r);
+    assert_int_equal(r.status, 200);
+    snprintf(want, sizeof(want),
+             "\"resource\":\"http://127.0.0.1:%d/v1.0/invoke/guarded/method/mcp\"", f->caller_api);
+    assert_non_null(strstr(r.body, want));
+    assert_non_null(strstr(r.body, "\"authorization_servers\":[\"https://issuer.test/\"]"));
+    assert_non_null(strstr(r.body, "weather:read"));
+    assert_non_null(strstr(r.raw, "Access-Control-Allow-Origin: *\r\n"));
+    http(f->caller_api, "GET " PRM "/v1.0/invoke/app/method/mcp HTTP/1.1\r\nHost: x\r\n", NULL, &r);
+    assert_int_equal(r.status, 404);
+    /* A request without a token: the guarded sidecar's 401 comes back pointing at the caller's
+     * sidecar's document. */
+    http(f->caller_api, "POST /v1.0/invoke/guarded/method/mcp HTTP/1.1\r\nHost: x\r\n", "{}", &r);
+    assert_int_equal(r.status, 401);
+    snprintf(want, sizeof(want),
+             "resource_metadata=\"http://127.0.0.1:%d" PRM "/v1.0/invoke/guarded/method/mcp\"",
+             f->caller_api);
+    assert_non_null(strstr(r.raw, want));
+    /* On its own port the guarded sidecar names its own. */
+    http(f->guarded_api, "POST /v1.0/mcp/weather HTTP/1.1\r\nHost: x\r\n", "{}", &r);
+    assert_int_equal(r.status, 401);
+    snprintf(want, sizeof(want),
+             "WWW-Authenticate: Bearer resource_metadata=\"http://127.0.0.1:%d" PRM
+             "/v1.0/mcp/weather\"",
+             f->guarded_api);
+    assert_non_null(strstr(r.raw, want));
+}
+
 /* ---- The internal port: a peer sidecar over mTLS ----------------------------------------- */
 
 static void test_peer(void **state)
@@ -621,6 +767,8 @@ int main(void)
         cmocka_unit_test(test_mcp_guard),
         cmocka_unit_test(test_mcp_headers),
         cmocka_unit_test(test_step_up),
+        cmocka_unit_test(test_metadata_local),
+        cmocka_unit_test(test_metadata_from_peer),
         cmocka_unit_test(test_peer),
         cmocka_unit_test(test_caller_parse),
         cmocka_unit_test(test_metrics),
