@@ -73,12 +73,10 @@ int wdn__sc_peer_on_req(struct wdn_http_handler *self, struct wdn_http_req *req)
         /* A peer asks how this app is guarded, for its client (public metadata: no ACL). */
         struct wdn_str route = {head->path.p + sizeof(WDN__SC_PRM_PREFIX) - 1,
                                 head->path.len - (sizeof(WDN__SC_PRM_PREFIX) - 1)};
-        if (wdn__sc_parse_invoke(route, &id, &method) != 0 || !wdn_str_eq_cstr(id, sc->app_id)) {
+        if (wdn__sc_parse_invoke(route, &id, &method) != 0 || !wdn_str_eq_cstr(id, sc->app_id))
             wdn__sc_plain(rq, 404, "404 page not found\n");
-            return 0;
-        }
-        cfg = wdn__sc_cfg_get(sc);
-        wdn__sc_prm_peer(rq, cfg, method);
+        else
+            wdn__sc_prm_peer(rq, cfg, method);
         goto out;
     }
     if (wdn__sc_parse_invoke(head->path, &id, &method) != 0 || !wdn_str_eq_cstr(id, sc->app_id)) {

@@ -126,7 +126,7 @@ static void test_decide_refuses_tools(void **state)
                             &v),
                      403);
     /* A step-up: the answer names the scopes that would pass (RFC 6750 insufficient_scope). */
-    assert_string_equal(v.reason, "insufficient_scope");
+    assert_string_equal(v.code, "insufficient_scope");
     assert_string_equal(v.scope, "weather:read");
     assert_non_null(strstr(answer(f), "insufficient scope: tool 'get_weather' needs the scopes "
                                       "'weather:read'"));
