@@ -289,7 +289,8 @@ void wdn__sc_prm_serve(struct wdn__sc_rq *rq, struct wdn__sc_cfg *cfg)
         return;
     }
     if (!wdn_str_eq_cstr(head->method, "GET") && !wdn_str_eq_cstr(head->method, "HEAD")) {
-        static const struct wdn_http_header allow[] = {HDR("Allow", "GET, HEAD, OPTIONS"), cors};
+        static const struct wdn_http_header allow[] = {HDR("Allow", "GET, HEAD, OPTIONS"),
+                                                       HDR("Access-Control-Allow-Origin", "*")};
         wdn__sc_respond(rq, 405, allow, 2, WDN_STR("Method Not Allowed"));
         return;
     }
