@@ -107,8 +107,10 @@ static int page_headers(const struct wdn__as_page *p, struct wdn_issuer_response
         rc = wdn__as_add_header(resp, "X-Frame-Options", "DENY");
     if (rc == 0)
         rc = wdn__as_add_header(resp, "X-Content-Type-Options", "nosniff");
+    /* same-origin, not no-referrer: with no-referrer browsers send "Origin: null" on the
+     * pages' own form posts, and the forms check Origin. Nothing leaves for other sites. */
     if (rc == 0)
-        rc = wdn__as_add_header(resp, "Referrer-Policy", "no-referrer");
+        rc = wdn__as_add_header(resp, "Referrer-Policy", "same-origin");
     resp->content_type = "text/html; charset=utf-8";
     resp->cache_control = "no-store";
     resp->pragma_no_cache = true;
@@ -120,7 +122,7 @@ static int open_page(struct wdn_buf *b, const char *title)
     int rc =
         wdn_buf_append_cstr(b, "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
                                "<meta name=\"viewport\" content=\"width=device-width, "
-                               "initial-scale=1\"><meta name=\"referrer\" content=\"no-referrer\">"
+                               "initial-scale=1\">"
                                "<title>");
     if (rc == 0)
         rc = wdn__as_html_escape(b, title);

@@ -1,7 +1,8 @@
 # Installs the interop tests' npm packages (pinned by package-lock.json) into node_modules with
-# `npm ci`. Exits 0 even when the npm registry is unreachable: the tests that need the packages
-# then report themselves skipped with the reason.
-cd "$(dirname "$0")" || exit 1
+# `npm ci`, in this folder or in the folder given as the first argument (authcode/). Exits 0 even
+# when the npm registry is unreachable: the tests that need the packages then report themselves
+# skipped with the reason.
+cd "${1:-$(dirname "$0")}" || exit 1
 stamp=node_modules/.wdn-installed
 if [ -f "$stamp" ] && [ "$stamp" -nt package-lock.json ]; then
     echo "npm packages already installed"

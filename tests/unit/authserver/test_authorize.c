@@ -588,7 +588,7 @@ static void expect_framing_headers(const struct wdn_issuer_response *r)
     assert_null(strstr(csp, "script-src"));
     assert_string_equal(wdn_issuer_response_header(r, "X-Frame-Options"), "DENY");
     assert_string_equal(wdn_issuer_response_header(r, "X-Content-Type-Options"), "nosniff");
-    assert_string_equal(wdn_issuer_response_header(r, "Referrer-Policy"), "no-referrer");
+    assert_string_equal(wdn_issuer_response_header(r, "Referrer-Policy"), "same-origin");
     assert_string_equal(r->cache_control, "no-store");
     assert_true(r->pragma_no_cache);
     assert_null(strstr(r->body.data, "<script"));
