@@ -4,7 +4,8 @@
 // puppeteer-core). Three clients: one identified by a Client ID Metadata Document (served here
 // over HTTPS), one that registers itself (DCR), one pre-registered with `warden issuer client
 // add --public`. Each: 401 -> discovery -> browser sign-in and consent -> code -> tokens ->
-// tools/list and tools/call through the sidecar; then, once the access token has expired, a
+// tools/list and tools/call through the sidecar (which serves the RFC 9728 metadata the SDK
+// discovers the issuer with); then, once the access token has expired, a
 // tools/call that the SDK answers by refreshing (rotation checked) and retrying.
 //
 // Usage: node authcode.mjs CONFIG.json   (written by run.sh; see there)
@@ -23,7 +24,7 @@ const ok = (name) => { passed++; console.log(`ok - ${name}`); };
 const notOk = (name, why) => { failed++; console.log(`not ok - ${name}\n    ${why}`); };
 const expect = (name, cond, why = '') => (cond ? ok(name) : notOk(name, why));
 
-// ---- the servers this side runs: the callback, the CIMD document, the resource metadata ----
+// ---- the servers this side runs: the callback and the CIMD document ------------------------
 const listen = (srv, port = 0) => new Promise((res) => srv.listen(port, '127.0.0.1', () => res(srv.address().port)));
 
 let waiting = null; // { resolve, reject, state } of the sign-in in progress
@@ -49,19 +50,6 @@ const cimd = https.createServer({ cert: readFileSync(cfg.cimdCert), key: readFil
   }));
 });
 const cimdUrl = `https://127.0.0.1:${await listen(cimd)}/oauth/client.json`;
-
-// RFC 9728 metadata for the MCP server behind the sidecar, when the sidecar does not serve its
-// own yet (the bearer component's resourceMetadata points here).
-let prmHits = 0;
-const prm = http.createServer((req, res) => {
-  prmHits++;
-  res.writeHead(200, { 'Content-Type': 'application/json' });
-  res.end(JSON.stringify({
-    resource: cfg.mcpUrl, authorization_servers: [cfg.issuer], scopes_supported: ['mcp:tools'],
-    bearer_methods_supported: ['header'],
-  }));
-});
-if (cfg.prmPort) await listen(prm, cfg.prmPort);
 
 // ---- the browser ------------------------------------------------------------------------------
 const browser = await puppeteer.launch({
@@ -136,6 +124,7 @@ class Provider {
   tokens() { return this._tokens; }
   saveTokens(t) { this._tokens = t; this.saved.push(t); }
   saveCodeVerifier(v) { this._verifier = v; }
+  saveDiscoveryState(d) { this.discovery = d; }
   codeVerifier() { return this._verifier; }
   redirectToAuthorization(url) {
     this.authUrl = url;
@@ -152,6 +141,10 @@ async function scenario(label, provider) {
   let redirected = false;
   try { await c1.connect(t1); } catch (e) { redirected = e instanceof UnauthorizedError; if (!redirected) throw e; }
   expect(`${label}: 401 leads to the authorization endpoint`, redirected && provider.authUrl?.href.startsWith(`${cfg.issuer}authorize?`), provider.authUrl?.href);
+  const prm = provider.discovery?.resourceMetadata;
+  expect(`${label}: the sidecar's RFC 9728 metadata names the resource, the issuer and the scope`,
+    prm?.resource === cfg.mcpUrl && prm?.authorization_servers?.[0] === cfg.issuer && prm?.scopes_supported?.join(' ') === 'mcp:tools',
+    JSON.stringify(provider.discovery));
   const q = provider.authUrl.searchParams;
   expect(`${label}: PKCE S256 and the resource asked for`, q.get('code_challenge_method') === 'S256' && q.get('resource') === cfg.mcpUrl, provider.authUrl.href);
   const params = await provider.pending;
@@ -197,14 +190,12 @@ try {
   expect('DCR: the client registered itself', typeof dcr.clientInformation()?.client_id === 'string' && !dcr.clientInformation().client_id.startsWith('https://'));
   await scenario('pre-registered', new Provider('pre-registered', { clientInformation: { client_id: cfg.preRegistered } }));
   if (cfg.screenshotDir) expect('screenshots written', shots === 2, `${shots}`);
-  if (cfg.prmPort) expect('the resource metadata was read', prmHits > 0);
 } catch (e) {
   notOk('scenario finished', e.stack || String(e));
 } finally {
   await browser.close();
   callback.close();
   cimd.close();
-  prm.close();
 }
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed ? 1 : 0);

@@ -25,7 +25,6 @@ cd "$E2E_TMP" || exit 1
 
 # Ports chosen first: the MCP URL (the token audience) names the sidecar's port.
 H=$(free_port)
-PRM=$(free_port)
 MCP_URL="http://127.0.0.1:$H/v1.0/invoke/mcp-server/method/mcp"
 
 # The issuer: users and a pre-registered public client, CIMD documents allowed from this
@@ -46,8 +45,8 @@ IPORT=$(sed -n 's/^export AUTH0_DOMAIN=127\.0\.0\.1:\([0-9]*\) .*/\1/p' issuer.o
 ISS="https://127.0.0.1:$IPORT/"
 
 # The C MCP server and its sidecar with the bearer middleware: issuer and audience as the
-# tutorial sets them, no clock skew (so the expiry is seen at once), and the resource metadata
-# URL its 401s name.
+# tutorial sets them, the scope it requires (which the sidecar's RFC 9728 document then lists),
+# and no clock skew, so the expiry is seen at once.
 timeout 600 "$BIN/mcp_server" --port "$(free_port)" >app.out 2>app.err &
 E2E_PIDS="$E2E_PIDS $!"
 APORT=""
@@ -71,8 +70,8 @@ spec:
     value: "$MCP_URL"
   - name: clockSkew
     value: "0s"
-  - name: resourceMetadata
-    value: "http://127.0.0.1:$PRM/.well-known/oauth-protected-resource"
+  - name: requiredScopes
+    value: "mcp:tools"
 scopes:
 - mcp-server
 EOF
@@ -84,7 +83,7 @@ M=$(sc_port sc metrics)
 for i in $(seq 100); do curl -s "http://127.0.0.1:$M/metrics" | grep -q 'warden_jwks_loaded{component="bearer"} 1' && break; sleep 0.1; done
 
 cat >config.json <<EOF
-{"issuer":"$ISS","mcpUrl":"$MCP_URL","prmPort":$PRM,"cimdCert":"$E2E_TMP/cimd.crt",
+{"issuer":"$ISS","mcpUrl":"$MCP_URL","cimdCert":"$E2E_TMP/cimd.crt",
  "cimdKey":"$E2E_TMP/cimd.key","preRegistered":"interop-pre","user":"alice",
  "password":"interop password 1","chromium":"$CHROMIUM","screenshotDir":"${WDN_SCREENSHOT_DIR:-}"}
 EOF
