@@ -575,6 +575,19 @@ static void on_tick(uv_timer_t *t)
 }
 
 /* Checks ports and fills in the ones to choose. Returns 0 or prints what is wrong. */
+/* True when port is one the run file names (an appPort or daprHTTPPort) or one chosen already:
+ * a port picked for a sidecar must not be one an app is about to listen on. */
+static bool port_spoken_for(const struct devrun *r, size_t upto, int port)
+{
+    for (size_t i = 0; i < r->n; i++) {
+        const struct wdn_res_run_app *s = r->apps[i].spec;
+        if (s->app_port == port || s->dapr_http_port == port ||
+            (i < upto && r->apps[i].http_port == port))
+            return true;
+    }
+    return false;
+}
+
 static int plan_ports(struct devrun *r)
 {
     for (size_t i = 0; i < r->n; i++) {
@@ -586,7 +599,12 @@ static int plan_ports(struct devrun *r)
                     a->app_port, a->id);
             return WDN_CLI_FAIL;
         }
-        a->http_port = s->dapr_http_port > 0 ? (int)s->dapr_http_port : free_port();
+        a->http_port = s->dapr_http_port > 0 ? (int)s->dapr_http_port : 0;
+        for (int tries = 0; a->http_port == 0 && tries < 64; tries++) {
+            int p = free_port();
+            if (p > 0 && !port_spoken_for(r, i, p))
+                a->http_port = p;
+        }
         if (s->dapr_http_port > 0 && port_taken(a->http_port)) {
             fprintf(stderr,
                     "warden dev run: port %d of app '%s' (daprHTTPPort) is already in use\n",
