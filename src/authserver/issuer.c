@@ -190,21 +190,17 @@ static int copy_resources(struct wdn_issuer *iss, const struct wdn_issuer_config
 
 static int copy_scopes(struct wdn_issuer *iss, const struct wdn_issuer_config *cfg)
 {
-    size_t len = 1;
+    struct wdn_buf b;
+    int rc = 0;
 
-    for (size_t i = 0; i < cfg->nscopes; i++)
-        len += strlen(cfg->scopes[i]) + 1;
-    iss->scopes = calloc(1, len);
+    wdn_buf_init(&b, (size_t)WDN_ISSUER_MAX_SCOPES * (WDN_ISSUER_MAX_FIELD_BYTES + 1));
+    for (size_t i = 0; i < cfg->nscopes && rc == 0; i++)
+        if (!wdn__as_scope_subset(cfg->scopes[i], b.data ? b.data : "")) /* not given twice */
+            rc = wdn_buf_printf(&b, "%s%s", b.len ? " " : "", cfg->scopes[i]);
+    iss->scopes = rc == 0 ? wdn_buf_cstr(&b) : NULL;
     if (iss->scopes == NULL)
-        return WDN_ENOMEM;
-    for (size_t i = 0; i < cfg->nscopes; i++) {
-        if (wdn__as_scope_subset(cfg->scopes[i], iss->scopes))
-            continue; /* given twice */
-        if (iss->scopes[0])
-            strcat(iss->scopes, " ");
-        strcat(iss->scopes, cfg->scopes[i]);
-    }
-    return 0;
+        wdn_buf_reset(&b);
+    return iss->scopes ? 0 : WDN_ENOMEM;
 }
 
 /* issuer, base (no trailing slash), path and origin from the issuer URL. */
