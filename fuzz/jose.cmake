@@ -7,3 +7,12 @@ if(TARGET wdn_oidc)
     wdn_fuzz_target(oidc_discovery SOURCE ${CMAKE_SOURCE_DIR}/fuzz/fuzz_jose_oidc_discovery.c
         DEPS wdn_oidc)
 endif()
+# src/oidc's pre-verification "iss" scanner (routing to one of several issuers).
+if(TARGET wdn_oidc)
+    wdn_fuzz_target(oidc_peek SOURCE ${CMAKE_SOURCE_DIR}/fuzz/fuzz_oidc_peek.c DEPS wdn_oidc)
+endif()
+# src/oidc's RFC 7662 introspection answer parser.
+if(TARGET wdn_oidc)
+    wdn_fuzz_target(oidc_introspect SOURCE ${CMAKE_SOURCE_DIR}/fuzz/fuzz_oidc_introspect.c
+        DEPS wdn_oidc)
+endif()

@@ -1,5 +1,6 @@
 /* Benchmark: verification cost per algorithm without the token cache (cold), the cost of a
- * token-cache hit, with one and two threads, and two baselines measured in the same process:
+ * token-cache hit and of an RFC 7662 introspection-cache hit (an opaque token), with one and
+ * two threads, and two baselines measured in the same process:
  * the raw RSA-2048 verify of a precomputed SHA-256 digest with a prepared EVP_PKEY_CTX (what
  * `openssl speed rsa2048` measures) and a naive EVP_DigestVerify with a new context per call.
  * Time is the thread's CPU time (CLOCK_THREAD_CPUTIME_ID), as `openssl speed` divides by user
@@ -24,6 +25,7 @@
 #include "jose/jwk.h"
 #include "jose/jwt.h"
 #include "jose/sign.h"
+#include "oidc/introspect.h"
 #include "oidc/oidc.h"
 
 #define NOW 1700000000
@@ -33,18 +35,25 @@
 static const char *const auds[] = {"api"};
 static struct wdn_jwt_rules rules;
 
-enum kind { COLD, HIT, RAW_PKEY, RAW_DIGEST };
+enum kind { COLD, HIT, RAW_PKEY, RAW_DIGEST, INTROSPECT_HIT };
 
 struct job {
     enum kind kind;
     struct wdn_jwks *keys;
     struct wdn_oidc_validator *v;
+    struct wdn_introspector *in;
     const char *token;
     EVP_PKEY *pkey;                  /* raw baselines */
     unsigned char sig[512], dig[32];
     size_t siglen;
     double us;                       /* best round, µs per operation */
 };
+
+static void no_wake(void *ud)
+{
+    (void)ud;
+    abort(); /* a hit never waits */
+}
 
 /* One operation of the job's kind; aborts on any failure so that errors cannot look fast. */
 static void op(struct job *j, EVP_PKEY_CTX *pctx)
@@ -59,6 +68,18 @@ static void op(struct job *j, EVP_PKEY_CTX *pctx)
     case HIT: {
         struct wdn_jwt *c = NULL;
         if (wdn_oidc_verify(j->v, t, NOW, &c) != WDN_JWT_OK)
+            abort();
+        wdn_jwt_release(c);
+        break;
+    }
+    case INTROSPECT_HIT: {
+        /* As the sidecar asks (with a wake function): a miss would queue a call, never block. */
+        struct wdn_jwt *c = NULL;
+        enum wdn_jwt_reason why;
+        bool cached = false;
+        if (wdn_introspect(j->in, t, NOW, no_wake, NULL, &c, &why, &cached) !=
+                WDN_INTROSPECT_ACTIVE ||
+            !cached)
             abort();
         wdn_jwt_release(c);
         break;
@@ -91,7 +112,7 @@ static void *run(void *arg)
 {
     struct job *j = arg;
     EVP_PKEY_CTX *pctx = NULL;
-    int batch = j->kind == HIT ? 1000 : 20;
+    int batch = j->kind == HIT || j->kind == INTROSPECT_HIT ? 1000 : 20;
 
     if (j->kind == RAW_PKEY) {
         pctx = EVP_PKEY_CTX_new(j->pkey, NULL);
@@ -273,6 +294,40 @@ int main(void)
             printf("cache_hit_us %.3f\n", j.us);
             printf("cache_hit_us_2threads %.3f\n", threads(&j, 2));
             wdn_oidc_validator_free(j.v);
+            j.v = NULL;
+
+            /* An opaque token (43 characters, like a typical reference token) whose answer is
+             * in the introspection cache. The endpoint is never called: the answer is primed. */
+            {
+                static const char opaque[] = "2YotnFZFEjr1zCsicMWpAA-Wl1Aq9ds8d7Qk2Lr8ZpM";
+                struct wdn_introspect_config ic;
+                char answer[512];
+                wdn_introspect_config_init(&ic);
+                ic.url = "https://127.0.0.1:1/introspect";
+                ic.client_id = "rs";
+                ic.client_secret = "secret";
+                ic.issuer = "https://issuer.example/";
+                ic.audiences = auds;
+                ic.n_audiences = 1;
+                ic.max_ttl_s = 86400;
+                j.in = wdn_introspector_new(&ic, NULL);
+                snprintf(answer, sizeof(answer),
+                         "{\"active\":true,\"iss\":\"https://issuer.example/\",\"aud\":\"api\","
+                         "\"sub\":\"mcp-client@clients\",\"client_id\":\"mcp-client\","
+                         "\"scope\":\"read:tools call:tools\",\"exp\":%d}",
+                         NOW + 3600);
+                if (j.in == NULL ||
+                    wdn_introspect_prime(j.in, wdn_str_from_cstr(opaque),
+                                         wdn_str_from_cstr(answer), NOW) != WDN_JWT_OK)
+                    abort();
+                j.token = opaque;
+                j.kind = INTROSPECT_HIT;
+                run(&j);
+                printf("introspect_hit_us %.3f\n", j.us);
+                printf("introspect_hit_us_2threads %.3f\n", threads(&j, 2));
+                wdn_introspector_free(j.in);
+                j.token = tok;
+            }
         }
         wdn_jwks_release(j.keys);
         free(tok);

@@ -66,6 +66,7 @@
 #define WDN_TOKEN_CACHE_MIN_BYTES (64u << 10)     /* smallest budget (tokenCacheSize) */
 #define WDN_TOKEN_CACHE_MAX_BYTES (1u << 30)      /* largest budget (tokenCacheSize) */
 #define WDN_TOKEN_CACHE_ENTRY_BYTES 512           /* budget per index slot preallocated */
+#define WDN_INTROSPECT_MAX_BYTES (64u << 10)      /* one RFC 7662 introspection answer */
 
 /* JSON-RPC / MCP (src/mcp). */
 #define WDN_JSONRPC_MAX_BYTES (4u << 20)    /* one JSON-RPC message or batch */

@@ -37,7 +37,8 @@
     X(KEY_SET_NOT_LOADED, 17, "the issuer's key set has not been loaded yet")                      \
     X(ALG_NOT_ALLOWED, 18, "the token's alg is not in the configured allow-list")                  \
     X(BAD_CLAIM, 19, "a registered claim has the wrong type")                                      \
-    X(INTERNAL, 20, "internal error while verifying")
+    X(INTERNAL, 20, "internal error while verifying")                                             \
+    X(INACTIVE, 21, "the authorization server says the token is not active")
 
 enum wdn_jwt_reason {
 #define WDN__JWT_REASON_ENUM(name, value, desc) WDN_JWT_##name = (value),
@@ -58,7 +59,8 @@ const char *wdn_jwt_reason_text(enum wdn_jwt_reason r);
 struct wdn_jwt_rules {
     const char *issuer;           /* exact byte match with "iss"; required */
     const char *const *audiences; /* "aud" (string or array) must contain one of these */
-    size_t n_audiences;           /* at least one; zero rejects every token */
+    size_t n_audiences;           /* at least one; zero rejects every token... */
+    bool skip_audience;           /* ...unless the caller checks "aud" itself (RFC 8707) */
     int64_t clock_skew_s;         /* leeway for exp, nbf and iat; default 60 */
     const char *const *scopes;    /* all required, from "scope" (string) or "scp" */
     size_t n_scopes;
@@ -81,6 +83,16 @@ struct wdn_jwt;
  */
 enum wdn_jwt_reason wdn_jwt_verify(const struct wdn_jwks *keys, const struct wdn_jwt_rules *rules,
                                    struct wdn_str token, int64_t now, struct wdn_jwt **out);
+
+/**
+ * Claims that an authorization server vouched for (an RFC 7662 introspection answer) rather
+ * than a signature: checks them with the same rules as wdn_jwt_verify's claim step (exp, nbf,
+ * iat, iss, aud, scopes) and wraps them like verified claims. Takes over the caller's
+ * reference to claims (a JSON object) in every case. The result has no algorithm and an
+ * all-zero key thumbprint. On WDN_JWT_OK, *out gets one reference.
+ */
+enum wdn_jwt_reason wdn_jwt_from_claims(json_t *claims, const struct wdn_jwt_rules *rules,
+                                        int64_t now, struct wdn_jwt **out);
 
 /** Takes a reference. Returns j. */
 struct wdn_jwt *wdn_jwt_ref(struct wdn_jwt *j);

@@ -214,6 +214,8 @@ static int build_resource(struct wdn_pipeline *p)
             p->res.resource = one.resource;
         if (p->res.resource_metadata == NULL)
             p->res.resource_metadata = one.resource_metadata;
+        p->res.require_resource_audience =
+            p->res.require_resource_audience || one.require_resource_audience;
         for (size_t k = 0; k < one.n_issuers; k++)
             add_once(iss, &ni, one.issuers[k]);
         for (size_t k = 0; k < one.n_scopes; k++)
@@ -316,6 +318,7 @@ out:
     return rc;
 }
 
+
 int wdn_pipeline_build(const struct wdn_res_pipeline *spec, const struct wdn_resources *set,
                        const char *app_id, struct wdn_mw_registry *reg, struct wdn_pipeline **out,
                        struct wdn_diag *d)
@@ -399,7 +402,7 @@ int wdn_pipeline_run(const struct wdn_pipeline *p, const struct wdn_pipeline_req
         return 0;
     for (size_t i = 0; i < p->n; i++) {
         rc = p->mw[i]->vt->run(p->mw[i], rq, out);
-        if (rc || out->status != 0) {
+        if (rc || out->status != 0 || out->pending) {
             out->handler = p->mw[i]->name;
             break;
         }

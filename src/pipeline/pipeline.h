@@ -27,7 +27,9 @@
     X(KEYS_NOT_LOADED, 4)                                                                          \
     X(INVALID_TOKEN, 5) /* the JWT reason says which check failed */                               \
     X(INSUFFICIENT_SCOPE, 6)                                                                       \
-    X(INTERNAL, 7)
+    X(INTERNAL, 7)                                                                                 \
+    X(INTROSPECTION_UNAVAILABLE, 8) /* the introspection endpoint is down, slow or garbled */      \
+    X(NO_RESOURCE, 9)               /* requireResourceAudience without a resource URI: 500 */
 
 enum wdn_mw_reason {
 #define WDN__MW_REASON_ENUM(name, value) WDN_MW_##name = (value),
@@ -70,7 +72,14 @@ struct wdn_pipeline_out {
     /* Audit records (never the token): "iss", "client_id" (else "azp") and "jti" of a
      * verified token, arena copies, or NULL. */
     const char *issuer, *client_id, *jti;
-    bool cached; /* the token came from the verified-token cache */
+    bool cached;       /* the token came from the verified-token cache */
+    bool introspected; /* the token was an opaque one, checked by RFC 7662 */
+
+    /* The run could not decide without a network round trip (token introspection) and the
+     * request gave a wake function: status is 0 and nothing else is set. Park the request;
+     * when wake(wake_ud) is called (exactly once, from another thread) run the pipeline again
+     * from the start: the second run answers from what the round trip stored. */
+    bool pending;
 
     /* With want_auth: what the verified token grants, for authorization further on (the MCP
      * tool policy). Arena copies; all empty when no token was verified. */
@@ -86,6 +95,29 @@ struct wdn_pipeline_req {
     struct wdn_arena *arena;             /* the request's arena, for strings in out */
     int64_t now;                         /* Unix seconds (0 = the clock) */
     bool want_auth;                      /* export scopes and claims into the out */
+    /* The resource the client reached, as the sidecar derives it (its listen address and the
+     * route, never the Host header), and the URL of its RFC 9728 metadata document. A bearer
+     * component's own `resource` / `resourceMetadata` take precedence. NULL = none. */
+    const char *resource;
+    const char *resource_metadata;
+    /* For runs that need a network round trip (see out->pending). NULL: such a middleware
+     * makes the round trip on the calling thread instead (bounded by its timeout). */
+    void (*wake)(void *ud);
+    void *wake_ud;
+};
+
+/**
+ * What a pipeline's bearer middleware says about its resource, for the RFC 9728 metadata
+ * document and for challenges. Borrowed from the pipeline (alive while it is).
+ */
+struct wdn_pipeline_resource {
+    const char *resource;          /* configured `resource` metadata, or NULL (derive it) */
+    const char *resource_metadata; /* configured `resourceMetadata` URL, or NULL */
+    const char *const *issuers;    /* -> authorization_servers: every advertised issuer */
+    size_t n_issuers;
+    const char *const *scopes; /* requiredScopes of the bearer handlers (union) */
+    size_t n_scopes;
+    bool require_resource_audience; /* tokens must carry the resource in "aud" */
 };
 
 /** One middleware instance's health, for /metrics. */
@@ -98,10 +130,12 @@ struct wdn_mw_stats {
     uint64_t refresh_errors; /* failed fetches (discovery or JWKS) */
     uint64_t cache_hits;     /* verified-token cache */
     uint64_t cache_misses;
-    uint64_t cache_evictions; /* entries dropped to stay within the memory budget */
-    uint64_t cache_entries;   /* entries held now */
-    uint64_t cache_bytes;     /* estimated bytes held now (tokenCacheSize is the budget) */
-    char last_error[256];     /* why the last key set fetch failed, "" after a success */
+    uint64_t cache_evictions;   /* entries dropped to stay within the memory budget */
+    uint64_t cache_entries;     /* entries held now */
+    uint64_t cache_bytes;       /* estimated bytes held now (tokenCacheSize is the budget) */
+    uint64_t introspect_ok;     /* RFC 7662 calls answered (active or not) */
+    uint64_t introspect_errors; /* calls failed: endpoint down, slow or garbled */
+    char last_error[256];       /* why the last key set fetch failed, "" after a success */
 };
 
 /**
@@ -165,22 +199,10 @@ int wdn_pipeline_run(const struct wdn_pipeline *p, const struct wdn_pipeline_req
                      struct wdn_pipeline_out *out);
 
 /**
- * What the bearer handlers of a pipeline protect, for RFC 9728 metadata documents and
- * challenges. Everything is borrowed from the pipeline (alive while it is).
- */
-struct wdn_pipeline_resource {
-    const char *resource;          /* configured `resource`, or NULL */
-    const char *resource_metadata; /* configured `resourceMetadata` URL, or NULL */
-    const char *const *issuers;    /* the authorization servers whose tokens it accepts */
-    size_t n_issuers;
-    const char *const *scopes; /* scopes it requires of every token */
-    size_t n_scopes;
-};
-
-/**
- * Fills out for p's bearer handlers: the union of their issuers and scopes, the first
- * configured resource and resourceMetadata. False when p has none (p NULL too): the route is
- * not protected by a bearer.
+ * Fills *out (zeroed first) with what p's bearer handlers say about the resource they guard:
+ * the first configured resource / resourceMetadata, the union of their advertised issuers and
+ * required scopes. Pointers are borrowed from p. false when p has no bearer handler (the route
+ * is not protected by a token).
  */
 bool wdn_pipeline_resource(const struct wdn_pipeline *p, struct wdn_pipeline_resource *out);
 

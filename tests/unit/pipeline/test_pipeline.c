@@ -246,10 +246,11 @@ static void test_bearer_scopes_claims_strip(void **state)
     wdn_arena_init(&a, 4096, 0);
     assert_int_equal(build(set, "mcp-server", NULL, &p, &d), 0);
 
+    /* No token: no error, the scopes to ask for (MCP 2025-11-25) and the metadata URL. */
     run(p, NULL, NULL, &a, &o);
     assert_string_equal(hdr(&o, "WWW-Authenticate"),
-                        "Bearer resource_metadata=\"https://api.test/.well-known/"
-                        "oauth-protected-resource\"");
+                        "Bearer scope=\"mcp:read mcp:call\", resource_metadata=\"https://api.test/"
+                        ".well-known/oauth-protected-resource\"");
 
     c = claims("https://api.test/", 600, ",\"scope\":\"mcp:read\"");
     tok = sign(key, c);

@@ -651,10 +651,11 @@ static void test_metadata_from_peer(void **state)
     /* On its own port the guarded sidecar names its own. */
     http(f->guarded_api, "POST /v1.0/mcp/weather HTTP/1.1\r\nHost: x\r\n", "{}", &r);
     assert_int_equal(r.status, 401);
+    /* (The bearer names its required scopes first: MCP 2025-11-25's scope on a 401.) */
     snprintf(want, sizeof(want),
-             "WWW-Authenticate: Bearer resource_metadata=\"http://127.0.0.1:%d" PRM
-             "/v1.0/mcp/weather\"",
+             "resource_metadata=\"http://127.0.0.1:%d" PRM "/v1.0/mcp/weather\"",
              f->guarded_api);
+    assert_non_null(strstr(r.raw, "WWW-Authenticate: Bearer "));
     assert_non_null(strstr(r.raw, want));
 }
 
