@@ -43,6 +43,7 @@ struct cconn {
     bool in_process;
     bool again;
     bool reused;
+    bool connected;   /* the TCP connection was established */
     bool waiting_dns; /* connects once the pool's name is resolved */
     int eof;          /* the stream ended (a WDN_E* code) while an exchange was on it */
     int handles_open;
@@ -298,9 +299,12 @@ static void cc_fail(struct cconn *cc, int err)
         return;
     x->cc = NULL;
     /* Replayable: nothing of the response arrived and no body byte was taken from the caller
-     * (queued body bytes would be lost with cc), and either nothing of the request was sent or
-     * the connection was a reused keep-alive one (the upstream closed it as we reused it). */
-    if (!x->retried && !x->got_bytes && !x->body_written && (cc->reused || !x->sent) &&
+     * (queued body bytes would be lost with cc), and either the connection was a reused
+     * keep-alive one (the upstream closed it as we reused it) or it was established and closed
+     * before anything of the request was sent. A connection that could not be made is not
+     * retried here: the same address would fail the same way (the caller may pick another). */
+    if (!x->retried && !x->got_bytes && !x->body_written &&
+        (cc->reused || (cc->connected && !x->sent)) &&
         (err == WDN_ECLOSED || err == WDN_ECONNRESET) && !x->pool->closing) {
         struct cconn *fresh = cc_new(x->pool);
         x->retried = true;
@@ -631,9 +635,12 @@ static void on_connect(uv_connect_t *req, int status)
     if (cc->closing)
         return;
     if (status < 0) {
-        cc_fail(cc, map_uv_error(status));
+        /* Refused, unreachable or unroutable: the upstream cannot be reached (a connect
+         * timeout is the timer's WDN_ETIMEOUT). */
+        cc_fail(cc, status == UV_ETIMEDOUT ? WDN_ETIMEOUT : WDN_ECONNREFUSED);
         return;
     }
+    cc->connected = true;
     uv_tcp_nodelay(&cc->tcp, 1);
     if (wdn__http_tx_connected(&cc->tx) != 0) {
         cc_fail(cc, WDN_ETLS);

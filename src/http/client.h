@@ -85,7 +85,8 @@ struct wdn_http_client_request {
  * Callbacks of one exchange, all from the loop. on_head: the response head (1xx responses are
  * skipped), borrowed for the call. on_body: the next piece, borrowed until the callback
  * returns or, if it called wdn_http_exchange_pause, until wdn_http_exchange_resume. on_done:
- * the last call: 0 when the response was complete, else WDN_ECONNREFUSED (upstream down),
+ * the last call: 0 when the response was complete, else WDN_ECONNREFUSED (no connection
+ * could be made: refused, host or network unreachable),
  * WDN_ECONNRESET (reset), WDN_ECLOSED (closed early), WDN_ETIMEOUT (connect or response
  * timeout), WDN_EPROTO (malformed response), WDN_ETLS, WDN_EDNS (the name did not resolve); the
  * exchange is freed after it returns.
