@@ -103,6 +103,9 @@ bool wdn__as_redirect_match(const char *registered, const char *presented);
 int wdn__as_cimd_url_ok(const char *s, const char **why);
 /** "scheme://host[:port]" of an http(s) URI into out. 0 or WDN_EINVAL. */
 int wdn__as_uri_origin(const char *s, char *out, size_t cap);
+/** Two resource indicators name the same resource: equal, but for the case of the scheme and
+ * the host (MCP: accept uppercase scheme and host, compare the rest exactly). */
+bool wdn__as_resource_eq(const char *a, const char *b);
 /** RFC 8707 2: an absolute URI without a fragment. */
 bool wdn__as_absolute_uri(const char *s);
 /** 1..max bytes without control characters (names shown on pages, ids, scopes). */

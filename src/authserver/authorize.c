@@ -132,7 +132,7 @@ static int check_resource(const struct wdn_issuer *iss, const char *resource, co
         return redirect_error(err, "invalid_target",
                               "resource must be an absolute URI without a fragment (RFC 8707)");
     for (size_t i = 0; i < iss->nresources; i++)
-        if (strcmp(iss->resources[i], resource) == 0) {
+        if (wdn__as_resource_eq(iss->resources[i], resource)) {
             *out = iss->resources[i];
             return 0;
         }

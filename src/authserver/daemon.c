@@ -168,8 +168,8 @@ static int start_on(struct daemon *D, int p, struct wdn_diag *d)
                                         .server_name = "warden-issuer"};
     rc = wdn_http_server_start(&sc, &D->srv);
     if (rc == WDN_EEXISTS && cfg->port != 0)
-        wdn_diag_set(d, rc, "cannot listen on %s: port %d is in use by another process",
-                     D->listen, p);
+        wdn_diag_set(d, rc, "cannot listen on %s: port %d is in use by another process", D->listen,
+                     p);
     else if (rc != 0 && rc != WDN_EEXISTS)
         wdn_diag_set(d, rc, "cannot listen on %s: %s", D->listen, wdn_strerror(rc));
     return rc;

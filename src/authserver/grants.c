@@ -95,7 +95,7 @@ int wdn__as_grant_code(struct wdn_issuer *iss, const struct wdn__as_token_params
         rc = wdn__as_token_error(resp, 400, "invalid_grant", why);
         goto out;
     }
-    if (p->resource != NULL && strcmp(p->resource, g.authz.resource) != 0) {
+    if (p->resource != NULL && !wdn__as_resource_eq(g.authz.resource, p->resource)) {
         rc = wdn__as_token_error(resp, 400, "invalid_target",
                                  "resource differs from the one the user consented to");
         goto out;

@@ -197,6 +197,10 @@ static int copy_scopes(struct wdn_issuer *iss, const struct wdn_issuer_config *c
     for (size_t i = 0; i < cfg->nscopes && rc == 0; i++)
         if (!wdn__as_scope_subset(cfg->scopes[i], b.data ? b.data : "")) /* not given twice */
             rc = wdn_buf_printf(&b, "%s%s", b.len ? " " : "", cfg->scopes[i]);
+    /* offline_access is always offered: MCP clients add it when scopes_supported lists it, and
+     * it changes nothing here (refresh tokens come with every authorization code). */
+    if (rc == 0 && !wdn__as_scope_subset("offline_access", b.data ? b.data : ""))
+        rc = wdn_buf_printf(&b, "%soffline_access", b.len ? " " : "");
     iss->scopes = rc == 0 ? wdn_buf_cstr(&b) : NULL;
     if (iss->scopes == NULL)
         wdn_buf_reset(&b);

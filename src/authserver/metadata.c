@@ -54,7 +54,7 @@ static void add_unique(json_t *arr, const char *v)
 }
 
 /* scopes_supported: what interactive clients may ask for, then every client-credentials
- * client's scopes. */
+ * client's scopes, and offline_access last. */
 static json_t *scopes_json(const struct wdn_issuer *iss)
 {
     json_t *arr = json_array();
@@ -62,7 +62,7 @@ static json_t *scopes_json(const struct wdn_issuer *iss)
     for (const char *p = iss->scopes; arr && *p;) {
         size_t len = strcspn(p, " ");
         char *one = strndup(p, len);
-        if (one)
+        if (one && strcmp(one, "offline_access") != 0)
             add_unique(arr, one);
         free(one);
         p += len;
@@ -71,6 +71,8 @@ static json_t *scopes_json(const struct wdn_issuer *iss)
     for (size_t i = 0; arr && i < iss->nclients; i++)
         for (size_t j = 0; j < iss->clients[i].nscopes; j++)
             add_unique(arr, iss->clients[i].scopes[j]);
+    if (arr)
+        add_unique(arr, "offline_access");
     return arr;
 }
 

@@ -224,7 +224,7 @@ int wdn__as_refresh_spend(struct wdn_issuer *iss, const char *token, const char 
         if (t->state != RT_ACTIVE || t->expires <= now || t->family_expires <= now ||
             strcmp(t->client_id, client_id) != 0)
             return WDN_ENOTFOUND;
-        if (resource != NULL && strcmp(resource, t->resource) != 0)
+        if (resource != NULL && !wdn__as_resource_eq(t->resource, resource))
             return WDN_ERANGE;
         if (scope != NULL && !wdn__as_scope_subset(scope, t->scope))
             return WDN_EDENIED;

@@ -3,6 +3,7 @@
  * Metadata Document URLs, resource indicators and scope tokens. Strict on purpose: a redirect
  * URI is where codes go, so anything unusual is refused rather than normalised. */
 #include <string.h>
+#include <strings.h>
 
 #include "authserver/as_int.h"
 #include "base/error.h"
@@ -191,6 +192,23 @@ int wdn__as_uri_origin(const char *s, char *out, size_t cap)
         return WDN_EINVAL;
     return wdn_fmt(out, cap, "%s://%.*s%s%.*s", u.https ? "https" : "http", WDN_STR_FMT(u.host),
                    u.port.len ? ":" : "", WDN_STR_FMT(u.port));
+}
+
+/* The length of "scheme://authority" of s, or of its scheme only when it has no authority. */
+static size_t origin_len(const char *s)
+{
+    const char *sep = strstr(s, "://");
+
+    if (sep == NULL)
+        return (size_t)(strchr(s, ':') ? strchr(s, ':') - s : 0);
+    return (size_t)(sep + 3 - s) + strcspn(sep + 3, "/?");
+}
+
+bool wdn__as_resource_eq(const char *a, const char *b)
+{
+    size_t na = origin_len(a), nb = origin_len(b);
+
+    return na == nb && strncasecmp(a, b, na) == 0 && strcmp(a + na, b + nb) == 0;
 }
 
 bool wdn__as_absolute_uri(const char *s)

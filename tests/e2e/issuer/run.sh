@@ -106,7 +106,7 @@ expect_eq "discovery: auth methods" "$(printf '%s' "$oidc" | jq -c .token_endpoi
 expect_eq "discovery: PKCE S256 only" "$(printf '%s' "$oidc" | jq -c .code_challenge_methods_supported)" '["S256"]'
 expect_eq "discovery: authorization endpoint" "$(printf '%s' "$oidc" | jq -r .authorization_endpoint)" "$U/authorize"
 expect_eq "discovery: CIMD and RFC 9207" "$(printf '%s' "$oidc" | jq -c '[.client_id_metadata_document_supported, .authorization_response_iss_parameter_supported, has("registration_endpoint")]')" '[true,true,false]'
-expect_eq "discovery: scopes" "$(printf '%s' "$oidc" | jq -c .scopes_supported)" '["read","write"]'
+expect_eq "discovery: scopes" "$(printf '%s' "$oidc" | jq -c .scopes_supported)" '["read","write","offline_access"]'
 expect_eq "discovery: algorithms" "$(printf '%s' "$oidc" | jq -c .id_token_signing_alg_values_supported)" '["RS256"]'
 expect_eq "RFC 8414 document is the same" "$asm" "$oidc"
 JWKS_URI=$(printf '%s' "$oidc" | jq -r .jwks_uri)

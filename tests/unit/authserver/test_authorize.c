@@ -812,6 +812,42 @@ static void test_refresh_reuse_revokes_family(void **state)
     free(q);
 }
 
+/* Resource indicators: the scheme and host may come in upper case (MCP: accept them), the rest
+ * must match; the token names the canonical form. offline_access is always accepted. */
+static void test_resource_forms_and_offline_access(void **state)
+{
+    struct browser b = {0};
+    struct wdn_buf q;
+    int st;
+
+    wdn_buf_init(&q, 65536);
+    wdn_form_add(&q, "response_type", "code");
+    wdn_form_add(&q, "client_id", "app");
+    wdn_form_add(&q, "redirect_uri", APP_CB);
+    wdn_form_add(&q, "code_challenge", challenge);
+    wdn_form_add(&q, "code_challenge_method", "S256");
+    wdn_form_add(&q, "state", "st-1");
+    wdn_form_add(&q, "scope", "mcp:read offline_access");
+    wdn_form_add(&q, "prompt", "consent");
+    wdn_form_add(&q, "resource", "HTTPS://MCP.Test/mcp");
+    char *code = get_code(iss, wdn_buf_cstr(&q), &b, NOW);
+    json_t *t = redeem(iss, "app", code, APP_CB, VERIFIER, NOW, &st);
+    assert_int_equal(st, 200);
+    json_t *c = claims_of(json_string_value(json_object_get(t, "access_token")));
+    assert_string_equal(json_string_value(json_object_get(c, "aud")), RES);
+    assert_string_equal(json_string_value(json_object_get(c, "scope")), "mcp:read offline_access");
+    json_decref(c);
+    json_decref(t);
+    free(code);
+    char *bad = authz_query("app", APP_CB, NULL);
+    char *p = strstr(bad, "resource=");
+    assert_non_null(p);
+    p[strlen("resource=https%3A%2F%2Fmcp.test%2F")] = 'M'; /* .../Mcp: the path differs */
+    expect_redirect_error(bad, "invalid_target");
+    free(bad);
+    wdn_buf_reset(&q);
+}
+
 /* ---- Client ID Metadata Documents --------------------------------------------------------- */
 
 static void cimd_set(long status, const char *body)
@@ -1082,6 +1118,7 @@ int main(void)
         cmocka_unit_test(test_new_session_at_sign_in),
         cmocka_unit_test(test_password_guessing_throttled),
         cmocka_unit_test(test_refresh_reuse_revokes_family),
+        cmocka_unit_test(test_resource_forms_and_offline_access),
         cmocka_unit_test(test_cimd_client),
         cmocka_unit_test(test_cimd_ssrf_guard),
         cmocka_unit_test(test_dcr),

@@ -471,7 +471,7 @@ static void test_discovery(void **state)
         assert_string_equal(am, "[\"client_secret_basic\",\"client_secret_post\",\"none\"]");
         free(am);
         char *sc = json_dumps(json_object_get(j, "scopes_supported"), JSON_COMPACT);
-        assert_string_equal(sc, "[\"read\",\"write\",\"tools:call\"]");
+        assert_string_equal(sc, "[\"read\",\"write\",\"tools:call\",\"offline_access\"]");
         free(sc);
         char *al =
             json_dumps(json_object_get(j, "id_token_signing_alg_values_supported"), JSON_COMPACT);
