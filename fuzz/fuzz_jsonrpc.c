@@ -98,7 +98,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         {"Mcp-Param-Msg", 13, "", 0},
     };
     struct wdn_mcp_http_out out = {sink_head, sink_body, NULL, NULL};
-    struct wdn_mcp_http_request req = {"POST", "/mcp", legacy, 3, NULL, 0};
+    struct wdn_mcp_http_request req = {"POST", "/mcp", legacy, 3, NULL, 0, NULL};
     struct wdn_mcp_stream *st = NULL;
     size_t skip = 1;
 

@@ -399,24 +399,24 @@ int main(int argc, char **argv)
     };
     const struct wdn_mcp_resource resources[] = {
         {"test://static-text", NULL, "static-text", NULL, "A static text resource", "text/plain",
-         r_read, NULL},
+         r_read, NULL, true},
         {"test://static-binary", NULL, "static-binary", NULL, "A static binary resource",
-         "image/png", r_read, NULL},
+         "image/png", r_read, NULL, true},
         {"test://watched-resource", NULL, "watched-resource", NULL, "A resource to subscribe to",
-         "text/plain", r_read, NULL},
+         "text/plain", r_read, NULL, true},
         {NULL, "test://template/{id}/data", "template", NULL, "A resource template",
-         "application/json", r_read, NULL},
+         "application/json", r_read, NULL, true},
     };
     static const struct wdn_mcp_prompt_arg two[] = {{"arg1", "First test argument", true},
                                                     {"arg2", "Second test argument", true}};
     static const struct wdn_mcp_prompt_arg uri[] = {
         {"resourceUri", "URI of the resource to embed", true}};
     const struct wdn_mcp_prompt prompts[] = {
-        {"test_simple_prompt", NULL, "A simple prompt", NULL, 0, p_simple, NULL},
-        {"test_prompt_with_arguments", NULL, "A prompt with arguments", two, 2, p_args, NULL},
+        {"test_simple_prompt", NULL, "A simple prompt", NULL, 0, p_simple, NULL, true},
+        {"test_prompt_with_arguments", NULL, "A prompt with arguments", two, 2, p_args, NULL, true},
         {"test_prompt_with_embedded_resource", NULL, "A prompt with a resource", uri, 1, p_embedded,
-         NULL},
-        {"test_prompt_with_image", NULL, "A prompt with an image", NULL, 0, p_image, NULL},
+         NULL, true},
+        {"test_prompt_with_image", NULL, "A prompt with an image", NULL, 0, p_image, NULL, true},
     };
     struct wdn_mcp_server *srv;
     struct wdn_app *app;

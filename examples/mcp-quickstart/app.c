@@ -53,8 +53,17 @@ static void log_request(void *ud, const char *method, const char *path)
 struct wdn_app *app_new(const char *name, int port)
 {
     struct wdn_app_config cfg = {.port = port, .on_request = log_request, .ud = (void *)name};
+    const char *workers = app_env("APP_WORKERS", NULL);
     struct wdn_app *app;
 
+    /* APP_WORKERS: HTTP worker threads (loops), 1 by default, at most 16. */
+    if (workers != NULL) {
+        cfg.workers = parse_port(workers);
+        if (cfg.workers < 1 || cfg.workers > 16) {
+            fprintf(stderr, "%s: APP_WORKERS must be 1..16\n", name);
+            return NULL;
+        }
+    }
     if (port < 0) {
         fprintf(stderr, "%s: invalid port (use --port N or APP_PORT)\n", name);
         return NULL;

@@ -14,6 +14,7 @@ const char *app_env(const char *name, const char *def);
 /**
  * A new app on 127.0.0.1:port that logs "<name>: METHOD PATH" to stderr for every request (so
  * a test can see whether a request reached the app at all), or NULL after printing why.
+ * $APP_WORKERS sets the HTTP worker threads (default 1).
  */
 struct wdn_app *app_new(const char *name, int port);
 

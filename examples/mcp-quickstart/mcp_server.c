@@ -109,7 +109,8 @@ int main(int argc, char **argv)
          .description = "Add two numbers together.",
          .input_schema = "{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"integer\"},"
                          "\"b\":{\"type\":\"integer\"}},\"required\":[\"a\",\"b\"]}",
-         .fn = tool_add},
+         .fn = tool_add,
+         .quick = true}, /* runs on the HTTP thread: no hand-off to the thread pool */
         {.name = "get_weather_alert",
          .description = "Get a weather alert for a given city.",
          .input_schema = "{\"type\":\"object\",\"properties\":{\"city\":{\"type\":\"string\"}},"
@@ -119,7 +120,8 @@ int main(int argc, char **argv)
          .description = "Echo back a message.",
          .input_schema = "{\"type\":\"object\",\"properties\":{\"message\":{\"type\":\"string\"}},"
                          "\"required\":[\"message\"]}",
-         .fn = tool_echo},
+         .fn = tool_echo,
+         .quick = true},
     };
     struct wdn_mcp_server *srv;
     struct wdn_tracer *tracer;
@@ -142,7 +144,8 @@ int main(int argc, char **argv)
             return 1;
         }
     }
-    /* Handlers run on the thread pool: get_weather_alert blocks on its sidecar call. */
+    /* add and echo are quick and run on the HTTP thread; get_weather_alert blocks on its sidecar
+     * call and runs on the thread pool. */
     app = app_new("mcp_server", app_port(argc, argv, 8000));
     if (app == NULL || wdn_app_mcp(app, "/mcp", srv, false) != 0) {
         wdn_app_free(app);

@@ -243,6 +243,10 @@ struct wdn_mcp_tool {
        input with multi round-trip requests (the client sees input_required rounds first, then
        the task). fn then runs in the task and sees the same inputs and state. */
     wdn_mcp_tool_fn prepare;
+    /* The handlers (fn, prepare) never block and return fast (no I/O, no waiting, no
+       wdn_mcp_call_request): the HTTP adapter may run them on its loop thread instead of
+       handing each call to the thread pool and back (see wdn_mcp_server_is_quick). */
+    bool quick;
 };
 
 /** Registers a tool; WDN_EEXISTS for a duplicate name, WDN_EUNSUPPORTED for a bad schema. */
@@ -266,6 +270,7 @@ struct wdn_mcp_resource {
     const char *mime_type;
     wdn_mcp_read_fn read;
     void *ud;
+    bool quick; /* read never blocks and returns fast (as wdn_mcp_tool.quick) */
 };
 
 /** Registers a resource or a template. WDN_EEXISTS, WDN_EINVAL, WDN_ELIMIT. */
@@ -301,6 +306,7 @@ struct wdn_mcp_prompt {
     size_t nargs;
     wdn_mcp_prompt_fn get;
     void *ud;
+    bool quick; /* get never blocks and returns fast (as wdn_mcp_tool.quick) */
 };
 
 int wdn_mcp_server_add_prompt(struct wdn_mcp_server *srv, const struct wdn_mcp_prompt *p);
@@ -428,6 +434,10 @@ struct wdn_mcp_http_request {
     size_t nheaders;
     const char *body;
     size_t body_len;
+    /* Added: the body already parsed with wdn_jsonrpc_parse (borrowed), or NULL: the core
+       parses it. Lets a caller that classified the request (wdn_mcp_server_is_quick) avoid a
+       second parse. */
+    json_t *parsed;
 };
 
 /** A response header; both strings NUL-terminated and valid only during the head callback. */
@@ -466,6 +476,15 @@ struct wdn_mcp_http_out {
  */
 int wdn_mcp_server_handle(struct wdn_mcp_server *srv, const struct wdn_mcp_http_request *req,
                           const struct wdn_mcp_http_out *out, struct wdn_mcp_stream **stream);
+
+/**
+ * True when handling req can run on a thread that must not block: it reaches no handler, or
+ * only quick ones (wdn_mcp_tool.quick and the like), and none that may wait for the client
+ * (input rounds in a session of the initialize era, SSE polling). Reads req->parsed (NULL, and
+ * a POST is not quick). The HTTP adapter runs quick requests on its loop thread.
+ */
+bool wdn_mcp_server_is_quick(const struct wdn_mcp_server *srv,
+                             const struct wdn_mcp_http_request *req);
 
 /**
  * Detaches a GET stream whose connection closed; the server forgets out. ud is the out.ud the

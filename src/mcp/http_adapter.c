@@ -1,8 +1,11 @@
-/* The bridge from the libuv HTTP server to the transport-neutral MCP core: one request at a time,
- * the core on the thread pool (or inline), its output marshalled back to the loop. */
+/* The bridge from the libuv HTTP server to the transport-neutral MCP core: one request at a time.
+ * A request that reaches only quick handlers (wdn_mcp_server_is_quick) runs on the loop thread
+ * and is answered at once; others run on the thread pool, their output marshalled back to the
+ * loop with a uv_async_t. */
 #include "mcp/http_adapter.h"
 
 #include <pthread.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,8 +20,9 @@ struct mreq {
     struct wdn_http_req *req;
     uv_work_t work;
     uv_async_t async;
-    struct wdn_mcp_http_request in;
-    struct wdn_mcp_hdr hdrs[WDN_HTTP_MAX_HEADERS];
+    bool has_async; /* only for work on the pool and GET streams: other threads write then */
+    bool bad_body;  /* the body is not JSON-RPC: the core answers 400 without any handler */
+    struct wdn_mcp_http_request in; /* headers in the request's arena */
 
     /* Filled by the core from whatever thread runs it; guarded by mu. Callbacks signal the
      * loop with uv_async_send while still holding mu, so the loop can never close the async
@@ -27,8 +31,6 @@ struct mreq {
     bool head_ready, sse;
     int status;
     size_t nh;
-    char hname[MAX_OUT_HEADERS][32];
-    char hval[MAX_OUT_HEADERS][192];
     struct wdn_buf pending;
     bool work_done, server_ended, gone;
     struct wdn_mcp_stream *stream;
@@ -36,15 +38,39 @@ struct mreq {
     /* Loop thread only. responded: the HTTP response is over (the core may still run, after it
      * closed a POST's SSE connection early for polling); finished: everything is over. */
     bool started, responded, finished;
+
+    /* Last and not zeroed at allocation: written before they are read (nh says how many). */
+    char hname[MAX_OUT_HEADERS][32];
+    char hval[MAX_OUT_HEADERS][192];
 };
 
-static void on_closed(uv_handle_t *handle)
+static void mreq_free(struct mreq *m)
 {
-    struct mreq *m = handle->data;
-
+    json_decref(m->in.parsed);
     wdn_buf_reset(&m->pending);
     pthread_mutex_destroy(&m->mu);
     free(m);
+}
+
+static void on_closed(uv_handle_t *handle)
+{
+    mreq_free(handle->data);
+}
+
+/* Wakes the loop when another thread produced output; the loop thread itself needs no wake-up
+ * (it flushes when the core returns). Called with m->mu held. */
+static void wake(struct mreq *m)
+{
+    if (m->has_async)
+        uv_async_send(&m->async);
+}
+
+static void finish_req(struct mreq *m)
+{
+    if (m->has_async)
+        uv_close((uv_handle_t *)&m->async, on_closed);
+    else
+        mreq_free(m);
 }
 
 static int o_head(void *ud, int status, const struct wdn_mcp_out_header *h, size_t n)
@@ -67,7 +93,7 @@ static int o_head(void *ud, int status, const struct wdn_mcp_out_header *h, size
         m->nh++;
     }
     m->head_ready = true;
-    uv_async_send(&m->async);
+    wake(m);
     pthread_mutex_unlock(&m->mu);
     return 0;
 }
@@ -80,7 +106,7 @@ static int o_body(void *ud, const char *p, size_t n)
     pthread_mutex_lock(&m->mu);
     rc = m->gone || m->server_ended ? WDN_ECLOSED : wdn_buf_append(&m->pending, p, n);
     if (rc == 0)
-        uv_async_send(&m->async);
+        wake(m);
     pthread_mutex_unlock(&m->mu);
     return rc;
 }
@@ -92,7 +118,7 @@ static void o_end(void *ud)
     pthread_mutex_lock(&m->mu);
     m->server_ended = true;
     m->stream = NULL; /* the core has let go of it */
-    uv_async_send(&m->async);
+    wake(m);
     pthread_mutex_unlock(&m->mu);
 }
 
@@ -162,7 +188,7 @@ static void flush(struct mreq *m)
     }
     wdn_buf_reset(&out);
     if (m->finished)
-        uv_close((uv_handle_t *)&m->async, on_closed);
+        finish_req(m);
 }
 
 static void on_async(uv_async_t *a)
@@ -200,10 +226,28 @@ static void after_work(uv_work_t *w, int status)
     flush(m);
 }
 
+/*
+ * Where the core runs: on this loop thread when every handler the request reaches is quick (or
+ * run_inline says so), else on the thread pool, where handlers may block. The hand-off costs a
+ * queue, a thread wake-up and an async wake-up of the loop per request: most of a quick
+ * tools/call's time on two cores, so it is paid only when a handler may block.
+ */
 static void start_work(struct mreq *m)
 {
+    bool inline_run = m->h->run_inline || m->bad_body || wdn_mcp_server_is_quick(m->h->srv, &m->in);
+
     m->work.data = m;
-    if (m->h->run_inline ||
+    /* Output from other threads (pool work, a GET stream's notifications) wakes the loop. */
+    if (!inline_run || strcmp(m->in.method, "POST") != 0) {
+        if (uv_async_init(wdn_http_req_loop(m->req), &m->async, on_async) != 0) {
+            wdn_http_respond(m->req, 503, NULL, 0, WDN_STR(""));
+            mreq_free(m);
+            return;
+        }
+        m->async.data = m;
+        m->has_async = true;
+    }
+    if (inline_run ||
         uv_queue_work(wdn_http_req_loop(m->req), &m->work, do_work, after_work) != 0) {
         do_work(&m->work);
         after_work(&m->work, 0);
@@ -231,11 +275,20 @@ static void on_body(struct wdn_http_req *req, int status, struct wdn_str body, v
     if (status < 0) {
         wdn_http_respond(req, status == WDN_ELIMIT ? 413 : 400, NULL, 0, WDN_STR(""));
         m->finished = true;
-        uv_close((uv_handle_t *)&m->async, on_closed);
+        mreq_free(m);
         return;
     }
     m->in.body = body.p;
     m->in.body_len = body.len;
+    /* Parsed once, here: the classification reads it and the core uses it. A body that does
+     * not parse is left to the core, which answers the error. */
+    if (body.len > 0 && body.len <= WDN_JSONRPC_MAX_BYTES) {
+        struct wdn_jsonrpc_fault f;
+        if (wdn_jsonrpc_parse(body.p, body.len, &m->in.parsed, &f) != 0) {
+            m->in.parsed = NULL;
+            m->bad_body = true; /* answered with an error at once */
+        }
+    }
     start_work(m);
 }
 
@@ -244,39 +297,41 @@ static int on_req(struct wdn_http_handler *self, struct wdn_http_req *req)
     struct wdn_mcp_http_handler *h = (struct wdn_mcp_http_handler *)self;
     const struct wdn_http_request *head = wdn_http_req_head(req);
     struct wdn_arena *arena = wdn_http_req_arena(req);
+    struct wdn_mcp_hdr *hdrs;
     struct mreq *m;
-    size_t i;
+    size_t i, n;
 
     if (h->path != NULL && !wdn_str_eq_cstr(head->path, h->path))
         return WDN_HTTP_DECLINED;
-    m = calloc(1, sizeof(*m));
-    if (m == NULL) {
+    /* Only the fixed part is zeroed: the output header buffers are written before use. */
+    m = malloc(sizeof(*m));
+    n = head->nheaders < WDN_HTTP_MAX_HEADERS ? head->nheaders : WDN_HTTP_MAX_HEADERS;
+    hdrs = wdn_arena_alloc(arena, (n > 0 ? n : 1) * sizeof(*hdrs));
+    if (m == NULL || hdrs == NULL) {
+        free(m);
         wdn_http_respond(req, 503, NULL, 0, WDN_STR(""));
         return 0;
     }
+    memset(m, 0, offsetof(struct mreq, hname));
     m->h = h;
     m->req = req;
     pthread_mutex_init(&m->mu, NULL);
     wdn_buf_init(&m->pending, 2 * (size_t)WDN_JSONRPC_MAX_BYTES);
     m->in.method = wdn_arena_strdup(arena, head->method);
     m->in.target = wdn_arena_strdup(arena, head->target);
-    if (m->in.method == NULL || m->in.target == NULL ||
-        uv_async_init(wdn_http_req_loop(req), &m->async, on_async) != 0) {
+    if (m->in.method == NULL || m->in.target == NULL) {
         wdn_http_respond(req, 503, NULL, 0, WDN_STR(""));
-        wdn_buf_reset(&m->pending);
-        pthread_mutex_destroy(&m->mu);
-        free(m);
+        mreq_free(m);
         return 0;
     }
-    m->async.data = m;
-    for (i = 0; i < head->nheaders && i < WDN_HTTP_MAX_HEADERS; i++) {
-        m->hdrs[i].name = head->headers[i].name.p;
-        m->hdrs[i].name_len = head->headers[i].name.len;
-        m->hdrs[i].value = head->headers[i].value.p;
-        m->hdrs[i].value_len = head->headers[i].value.len;
+    for (i = 0; i < n; i++) {
+        hdrs[i].name = head->headers[i].name.p;
+        hdrs[i].name_len = head->headers[i].name.len;
+        hdrs[i].value = head->headers[i].value.p;
+        hdrs[i].value_len = head->headers[i].value.len;
     }
-    m->in.headers = m->hdrs;
-    m->in.nheaders = i;
+    m->in.headers = hdrs;
+    m->in.nheaders = n;
     wdn_http_req_set_data(req, m);
     wdn_http_req_on_gone(req, on_gone, m);
     if (wdn_http_req_has_body(req))

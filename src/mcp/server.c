@@ -1,6 +1,5 @@
 /* The MCP server object: settings, and the tools, resources and prompts registered on it. */
 #include <openssl/crypto.h>
-#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,10 +79,12 @@ struct wdn_mcp_server *wdn_mcp_server_new(const struct wdn_mcp_server_config *cf
     srv->task_ttl_ms = cfg->task_ttl_ms > 0 ? cfg->task_ttl_ms : WDN_MCP_TASK_TTL_MS;
     srv->task_poll_ms = cfg->task_poll_ms > 0 ? cfg->task_poll_ms : WDN_MCP_TASK_POLL_MS;
     /* The key that seals requestState: the caller's (shared by every instance of a service),
-     * else random, so that state only verifies on this server. */
+     * else a random one made when first needed (server_input.c), so that a server that never
+     * seals state never starts OpenSSL's random generator. */
     if (cfg->state_key != NULL && cfg->state_key_len == sizeof(srv->state_key)) {
         memcpy(srv->state_key, cfg->state_key, sizeof(srv->state_key));
-    } else if (cfg->state_key != NULL || RAND_bytes(srv->state_key, sizeof(srv->state_key)) != 1) {
+        srv->state_key_set = true;
+    } else if (cfg->state_key != NULL) {
         pthread_cond_destroy(&srv->task_cv);
         pthread_cond_destroy(&srv->reply_cv);
         pthread_mutex_destroy(&srv->mu);
@@ -330,6 +331,7 @@ int wdn_mcp_server_add_tool(struct wdn_mcp_server *srv, const struct wdn_mcp_too
     slot->ud = t->ud;
     slot->task_support = t->task_support;
     slot->prepare = t->prepare;
+    slot->quick = t->quick;
     if (t->task_support != WDN_MCP_TASK_NEVER)
         srv->has_task_tools = true;
     srv->ntools++;
@@ -381,6 +383,7 @@ int wdn_mcp_server_add_resource(struct wdn_mcp_server *srv, const struct wdn_mcp
     slot->def = def;
     slot->fn = r->read;
     slot->ud = r->ud;
+    slot->quick = r->quick;
     srv->nresources++;
     def = NULL;
     rc = 0;
@@ -428,6 +431,7 @@ int wdn_mcp_server_add_prompt(struct wdn_mcp_server *srv, const struct wdn_mcp_p
     slot->def = def;
     slot->fn = p->get;
     slot->ud = p->ud;
+    slot->quick = p->quick;
     srv->nprompts++;
     def = NULL;
     rc = 0;

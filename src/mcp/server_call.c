@@ -62,12 +62,19 @@ int wdn__mcp_sse_frame(struct wdn_buf *b, const json_t *msg)
 /* Sends a whole JSON body with a status, the way every HTTP-level error is answered. */
 void wdn__mcp_ex_json(struct exchange *ex, int status, const json_t *doc)
 {
-    char *s = json_dumps(doc, JSON_COMPACT);
+    /* Most answers fit on the stack; only a large one is dumped to the heap. */
+    char stack[2048], *s = stack;
+    size_t n = json_dumpb(doc, stack, sizeof(stack), JSON_COMPACT);
 
+    if (n > sizeof(stack)) {
+        s = json_dumps(doc, JSON_COMPACT);
+        n = s != NULL ? strlen(s) : 0;
+    }
     wdn__mcp_ex_head(ex, status, "application/json", NULL);
-    if (s != NULL)
-        wdn__mcp_ex_body(ex, s, strlen(s));
-    free(s);
+    if (s != NULL && n > 0)
+        wdn__mcp_ex_body(ex, s, n);
+    if (s != stack)
+        free(s);
 }
 
 void wdn__mcp_ex_error(struct exchange *ex, int status, json_t *id, int code, const char *msg,
@@ -448,7 +455,9 @@ void wdn__mcp_call_init(struct wdn_mcp_call *call, struct exchange *ex, json_t *
                             : ex->client_caps;
     if (json_is_string(tok) || json_is_integer(tok))
         call->progress_token = tok;
-    if (id != NULL)
+    /* notifications/cancelled names a request by its id, which only a session makes unique:
+     * without one, a client could cancel another client's request that has the same id. */
+    if (id != NULL && ex->session[0] != '\0')
         call->inf = inflight_add(ex->srv, ex->session, id);
 }
 

@@ -139,7 +139,9 @@ static void handle_post(struct exchange *ex, const struct wdn_mcp_http_request *
     struct wdn_str tp = {0};
     if (wdn__mcp_find_header(req, "traceparent", &tp, &c_tp) && c_tp == 1)
         ex->http_traceparent = tp;
-    if (wdn_jsonrpc_parse(req->body, req->body_len, &root, &f) != 0) {
+    if (req->parsed != NULL)
+        root = json_incref(req->parsed);
+    else if (wdn_jsonrpc_parse(req->body, req->body_len, &root, &f) != 0) {
         wdn__mcp_ex_error(ex, 400, NULL, f.code, f.message, NULL);
         goto out;
     }

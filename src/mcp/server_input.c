@@ -4,6 +4,8 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,12 +130,18 @@ static uint64_t wall_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-static void mac(const struct wdn_mcp_server *srv, const char *p, size_t n, unsigned char *out)
+static void mac(struct wdn_mcp_server *srv, const char *p, size_t n, unsigned char *out)
 {
     unsigned int len = MAC_LEN;
+    bool ok;
 
-    if (HMAC(EVP_sha256(), srv->state_key, sizeof(srv->state_key), (const unsigned char *)p, n, out,
-             &len) == NULL)
+    pthread_mutex_lock(&srv->mu);
+    if (!srv->state_key_set)
+        srv->state_key_set = RAND_bytes(srv->state_key, sizeof(srv->state_key)) == 1;
+    ok = srv->state_key_set;
+    pthread_mutex_unlock(&srv->mu);
+    if (!ok || HMAC(EVP_sha256(), srv->state_key, sizeof(srv->state_key), (const unsigned char *)p,
+                    n, out, &len) == NULL)
         memset(out, 0, MAC_LEN); /* never verifies: a zero MAC of a random key is not a MAC */
 }
 

@@ -29,6 +29,7 @@ struct tool {
     void *ud;
     enum wdn_mcp_task_support task_support;
     wdn_mcp_tool_fn prepare;
+    bool quick;
 };
 
 struct resource {
@@ -37,6 +38,7 @@ struct resource {
     json_t *def;
     wdn_mcp_read_fn fn;
     void *ud;
+    bool quick;
 };
 
 struct prompt {
@@ -44,6 +46,7 @@ struct prompt {
     json_t *def;
     wdn_mcp_prompt_fn fn;
     void *ud;
+    bool quick;
 };
 
 /* One event kept for replay: its framed bytes, id line included. */
@@ -148,6 +151,7 @@ struct wdn_mcp_server {
     long cache_ttl_ms;
     bool cache_public;
     unsigned char state_key[32];
+    bool state_key_set; /* guarded by mu */
     long task_ttl_ms, task_poll_ms;
     bool has_task_tools;     /* advertise the tasks extension */
     struct task *tasks;      /* guarded by mu */

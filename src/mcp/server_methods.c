@@ -682,6 +682,64 @@ void wdn__mcp_cancel(struct exchange *ex, json_t *params)
     pthread_mutex_unlock(&ex->srv->mu);
 }
 
+/* ---- Which thread may run a request --------------------------------------------------------- */
+
+static bool msg_quick(const struct wdn_mcp_server *srv, const json_t *m, bool session)
+{
+    const char *meth = json_string_value(json_object_get(m, "method"));
+    json_t *params = json_object_get(m, "params");
+    const char *name = json_string_value(json_object_get(params, "name"));
+    const char *uri = json_string_value(json_object_get(params, "uri"));
+    size_t i;
+
+    /* Responses and notifications reach no handler; neither do the protocol's own methods. */
+    if (meth == NULL || json_object_get(m, "id") == NULL)
+        return true;
+    /* A handler may wait for its client in a session (input rounds over SSE) or be cut loose
+     * from its POST (SSE polling): those run where waiting is allowed. */
+    if (strcmp(meth, "tools/call") == 0) {
+        for (i = 0; name != NULL && i < srv->ntools; i++)
+            if (strcmp(srv->tools[i].name, name) == 0)
+                return srv->tools[i].quick && !session && srv->poll_ms == 0;
+        return true; /* an unknown tool: an error, answered at once */
+    }
+    if (strcmp(meth, "prompts/get") == 0) {
+        for (i = 0; name != NULL && i < srv->nprompts; i++)
+            if (strcmp(srv->prompts[i].name, name) == 0)
+                return srv->prompts[i].quick && !session;
+        return true;
+    }
+    if (strcmp(meth, "resources/read") == 0) {
+        for (i = 0; uri != NULL && i < srv->nresources; i++)
+            if ((srv->resources[i].uri != NULL && strcmp(srv->resources[i].uri, uri) == 0) ||
+                (srv->resources[i].tmpl != NULL && template_match(srv->resources[i].tmpl, uri)))
+                return srv->resources[i].quick && !session;
+        return true;
+    }
+    return strcmp(meth, "completion/complete") != 0; /* the completer may block */
+}
+
+bool wdn_mcp_server_is_quick(const struct wdn_mcp_server *srv,
+                             const struct wdn_mcp_http_request *req)
+{
+    struct wdn_str sid;
+    bool session;
+    int count;
+    size_t i;
+
+    if (strcmp(req->method, "POST") != 0)
+        return true; /* GET opens or resumes a stream, DELETE ends a session: no handler */
+    if (req->parsed == NULL)
+        return false;
+    session = wdn__mcp_find_header(req, "Mcp-Session-Id", &sid, &count);
+    if (!json_is_array(req->parsed))
+        return msg_quick(srv, req->parsed, session);
+    for (i = 0; i < json_array_size(req->parsed); i++)
+        if (!msg_quick(srv, json_array_get(req->parsed, i), session))
+            return false;
+    return true;
+}
+
 /*
  * The methods. LEGACY: only in the initialize era (2026-07-28 removed them: 404, -32601).
  * CACHED: 2026-07-28 results carry caching hints. Every request passes through

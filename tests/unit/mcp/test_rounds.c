@@ -916,6 +916,69 @@ static void caching_hints(void **state)
     assert_null(wdn_mcp_server_new(&cfg));
 }
 
+/* Which requests the adapter may run on its loop thread. */
+static void quick_requests(void **state)
+{
+    struct wdn_mcp_server_config cfg = {.name = "t", .version = "1"};
+    struct wdn_mcp_server *srv = wdn_mcp_server_new(&cfg);
+    const struct wdn_mcp_tool fast = {.name = "fast", .fn = t_plain, .quick = true};
+    const struct wdn_mcp_tool slow = {.name = "slow", .fn = t_plain};
+    struct wdn_mcp_hdr sid = {"Mcp-Session-Id", 14, "abc", 3};
+    struct wdn_mcp_http_request r = {.method = "POST", .target = "/mcp"};
+    struct {
+        const char *body;
+        bool session, quick;
+    } cases[] = {
+        {"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"fast\"}}",
+         false, true},
+        {"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"slow\"}}",
+         false, false},
+        /* In a session a handler may wait for its client (input rounds over SSE). */
+        {"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"fast\"}}",
+         true, false},
+        {"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/list\"}", true, true},
+        {"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"completion/complete\"}", false, false},
+        {"{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\"}", false, true},
+        {"[{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"},{\"jsonrpc\":\"2.0\",\"id\":2,"
+         "\"method\":\"tools/call\",\"params\":{\"name\":\"slow\"}}]",
+         false, false},
+        {"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"nope\"}}",
+         false, true},
+    };
+    size_t i;
+
+    assert_non_null(srv);
+    assert_int_equal(wdn_mcp_server_add_tool(srv, &fast), 0);
+    assert_int_equal(wdn_mcp_server_add_tool(srv, &slow), 0);
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct wdn_jsonrpc_fault f;
+        assert_int_equal(wdn_jsonrpc_parse(cases[i].body, strlen(cases[i].body), &r.parsed, &f), 0);
+        r.headers = cases[i].session ? &sid : NULL;
+        r.nheaders = cases[i].session ? 1 : 0;
+        if (wdn_mcp_server_is_quick(srv, &r) != cases[i].quick)
+            fail_msg("case %zu: %s", i, cases[i].body);
+        json_decref(r.parsed);
+    }
+    /* Unparsed POSTs are not quick; GET and DELETE reach no handler. */
+    r.parsed = NULL;
+    assert_false(wdn_mcp_server_is_quick(srv, &r));
+    r.method = "GET";
+    assert_true(wdn_mcp_server_is_quick(srv, &r));
+    wdn_mcp_server_free(srv);
+    /* A polling server cuts a tools/call loose from its POST: never quick. */
+    cfg.sse_poll_ms = 100;
+    srv = wdn_mcp_server_new(&cfg);
+    assert_int_equal(wdn_mcp_server_add_tool(srv, &fast), 0);
+    r.method = "POST";
+    r.headers = NULL;
+    r.nheaders = 0;
+    struct wdn_jsonrpc_fault f2;
+    assert_int_equal(wdn_jsonrpc_parse(cases[0].body, strlen(cases[0].body), &r.parsed, &f2), 0);
+    assert_false(wdn_mcp_server_is_quick(srv, &r));
+    json_decref(r.parsed);
+    wdn_mcp_server_free(srv);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -931,6 +994,7 @@ int main(void)
         cmocka_unit_test(tasks_limit),
         cmocka_unit_test(pagination),
         cmocka_unit_test(caching_hints),
+        cmocka_unit_test(quick_requests),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
