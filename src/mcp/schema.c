@@ -4,6 +4,7 @@
  * is ever fetched. Patterns are compiled by PCRE2 and matched with limits (schema_validate.c). */
 #include <math.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -269,162 +270,269 @@ static int add_anchor(struct comp *c, const char *name, int node)
     return 0;
 }
 
-/* One keyword of an object schema. Returns 0, 1 (not a keyword we enforce) or an error. */
+/* ---- keywords: one table, read by keyword() ------------------------------------------------ */
+
+#define AT(ni, off, type) ((type *)((char *)&c->s->nodes[ni] + (off)))
+
+/* Keywords with a value that needs more than the generic kinds below. */
+static int kw_type(struct comp *c, int ni, const char *k, const json_t *v, int depth)
+{
+    unsigned t = 0;
+    int rc = get_types(c, v, &t);
+
+    c->s->nodes[ni].types = t;
+    return rc;
+}
+
+static int kw_enum(struct comp *c, int ni, const char *k, const json_t *v, int depth)
+{
+    if (!json_is_array(v))
+        return errf(c, WDN_EINVAL, "enum must be an array");
+    c->s->nodes[ni].enum_v = v;
+    return 0;
+}
+
+static int kw_const(struct comp *c, int ni, const char *k, const json_t *v, int depth)
+{
+    c->s->nodes[ni].const_v = v;
+    return 0;
+}
+
+static int kw_multiple_of(struct comp *c, int ni, const char *k, const json_t *v, int depth)
+{
+    struct snode *n = &c->s->nodes[ni];
+    int rc = get_number(c, k, v, &n->mult, &n->has_mult);
+
+    return rc == 0 && n->mult <= 0 ? errf(c, WDN_EINVAL, "multipleOf must be greater than 0") : rc;
+}
+
+static int kw_contains_bound(struct comp *c, int ni, const char *k, const json_t *v, int depth)
+{
+    size_t z;
+    int rc = get_count(c, k, v, &z);
+
+    if (k[1] == 'i')
+        c->s->nodes[ni].min_contains = z;
+    else
+        c->s->nodes[ni].max_contains = z;
+    c->s->nodes[ni].has_contains_limits = true;
+    return rc;
+}
+
+static int kw_unique(struct comp *c, int ni, const char *k, const json_t *v, int depth)
+{
+    if (!json_is_boolean(v))
+        return errf(c, WDN_EINVAL, "uniqueItems must be a boolean");
+    c->s->nodes[ni].unique = json_is_true(v);
+    return 0;
+}
+
+static int kw_pattern(struct comp *c, int ni, const char *k, const json_t *v, int depth)
+{
+    if (!json_is_string(v))
+        return errf(c, WDN_EINVAL, "pattern must be a string");
+    c->s->nodes[ni].pattern =
+        wdn__mcp_pattern_compile(json_string_value(v), json_string_length(v), c->err, c->cap);
+    return c->s->nodes[ni].pattern != NULL ? 0 : WDN_EINVAL;
+}
+
+static int kw_format(struct comp *c, int ni, const char *k, const json_t *v, int depth)
+{
+    size_t i;
+
+    if (!json_is_string(v))
+        return errf(c, WDN_EINVAL, "format must be a string");
+    /* Other formats stay annotations, as 2020-12's format-annotation vocabulary says. */
+    for (i = 0; i < sizeof(formats) / sizeof(formats[0]); i++)
+        if (strcmp(json_string_value(v), formats[i].name) == 0)
+            c->s->nodes[ni].format = formats[i].format;
+    return 0;
+}
+
+static int kw_required(struct comp *c, int ni, const char *k, const json_t *v, int depth)
+{
+    c->s->nodes[ni].required = v;
+    return get_strings(c, k, v);
+}
+
+static int kw_dependent_required(struct comp *c, int ni, const char *k, const json_t *v, int depth)
+{
+    const char *dk;
+    json_t *dv;
+    int rc;
+
+    if (!json_is_object(v))
+        return errf(c, WDN_EINVAL, "dependentRequired must be an object");
+    json_object_foreach ((json_t *)v, dk, dv) {
+        if ((rc = get_strings(c, k, dv)) != 0)
+            return rc;
+    }
+    c->s->nodes[ni].dep_required = v;
+    return 0;
+}
+
+static int kw_ref(struct comp *c, int ni, const char *k, const json_t *v, int depth)
+{
+    if (!json_is_string(v))
+        return errf(c, WDN_EINVAL, "$ref must be a string");
+    c->s->nodes[ni].ref_text = json_string_value(v); /* resolved once every anchor is known */
+    return 0;
+}
+
+static int kw_anchor(struct comp *c, int ni, const char *k, const json_t *v, int depth)
+{
+    if (!json_is_string(v) || json_string_length(v) == 0)
+        return errf(c, WDN_EINVAL, "$anchor must be a non-empty string");
+    return add_anchor(c, json_string_value(v), ni);
+}
+
+static int kw_id(struct comp *c, int ni, const char *k, const json_t *v, int depth)
+{
+    /* A nested $id would change what "#..." means below it; only the root may have one. */
+    if (depth > 0 || !json_is_string(v))
+        return errf(c, WDN_EUNSUPPORTED, "$id is supported on the root schema only");
+    c->base = json_string_value(v);
+    return 0;
+}
+
+static int kw_defs(struct comp *c, int ni, const char *k, const json_t *v, int depth)
+{
+    struct sname *defs = NULL;
+    size_t n = 0;
+    /* Compiled for their anchors, and so that errors show at registration. */
+    int rc = compile_map(c, k, v, depth, &defs, &n);
+
+    free(defs);
+    return rc;
+}
+
+static int kw_pattern_properties(struct comp *c, int ni, const char *k, const json_t *v, int depth)
+{
+    struct spattern *pats = NULL;
+    size_t n = 0;
+    int rc = compile_patterns(c, v, depth, &pats, &n);
+
+    c->s->nodes[ni].pprops = pats; /* attached even on failure: freed with the schema */
+    c->s->nodes[ni].npprops = n;
+    return rc;
+}
+
+static int kw_items(struct comp *c, int ni, const char *k, const json_t *v, int depth)
+{
+    int rc;
+
+    if (json_is_array(v))
+        return errf(c, WDN_EUNSUPPORTED,
+                    "items as an array is draft 2019-09; use prefixItems (2020-12)");
+    if ((rc = compile(c, v, depth + 1)) < 0)
+        return rc;
+    c->s->nodes[ni].items = rc;
+    return 0;
+}
+
+/*
+ * How each enforced keyword is read. NUMBER: a finite number into a double (off) with its
+ * has-flag (off2); COUNT: a non-negative integer into a size_t; SCHEMA: one subschema's index;
+ * LIST: an array of subschemas (int array at off, count at off2); MAP: an object of subschemas
+ * (struct sname array, count); CUSTOM: fn.
+ */
+enum kw_kind { NUMBER, COUNT, SCHEMA, LIST, MAP, CUSTOM };
+
+static const struct kw {
+    const char *name;
+    enum kw_kind kind;
+    size_t off, off2;
+    int (*fn)(struct comp *c, int ni, const char *k, const json_t *v, int depth);
+} keywords[] = {
+    {"type", CUSTOM, 0, 0, kw_type},
+    {"enum", CUSTOM, 0, 0, kw_enum},
+    {"const", CUSTOM, 0, 0, kw_const},
+    {"minimum", NUMBER, offsetof(struct snode, min), offsetof(struct snode, has_min), NULL},
+    {"maximum", NUMBER, offsetof(struct snode, max), offsetof(struct snode, has_max), NULL},
+    {"exclusiveMinimum", NUMBER, offsetof(struct snode, xmin), offsetof(struct snode, has_xmin),
+     NULL},
+    {"exclusiveMaximum", NUMBER, offsetof(struct snode, xmax), offsetof(struct snode, has_xmax),
+     NULL},
+    {"multipleOf", CUSTOM, 0, 0, kw_multiple_of},
+    {"minLength", COUNT, offsetof(struct snode, min_len), 0, NULL},
+    {"maxLength", COUNT, offsetof(struct snode, max_len), 0, NULL},
+    {"minItems", COUNT, offsetof(struct snode, min_items), 0, NULL},
+    {"maxItems", COUNT, offsetof(struct snode, max_items), 0, NULL},
+    {"minProperties", COUNT, offsetof(struct snode, min_props), 0, NULL},
+    {"maxProperties", COUNT, offsetof(struct snode, max_props), 0, NULL},
+    {"minContains", CUSTOM, 0, 0, kw_contains_bound},
+    {"maxContains", CUSTOM, 0, 0, kw_contains_bound},
+    {"uniqueItems", CUSTOM, 0, 0, kw_unique},
+    {"pattern", CUSTOM, 0, 0, kw_pattern},
+    {"format", CUSTOM, 0, 0, kw_format},
+    {"required", CUSTOM, 0, 0, kw_required},
+    {"dependentRequired", CUSTOM, 0, 0, kw_dependent_required},
+    {"$ref", CUSTOM, 0, 0, kw_ref},
+    {"$anchor", CUSTOM, 0, 0, kw_anchor},
+    {"$id", CUSTOM, 0, 0, kw_id},
+    {"$defs", CUSTOM, 0, 0, kw_defs},
+    {"definitions", CUSTOM, 0, 0, kw_defs},
+    {"allOf", LIST, offsetof(struct snode, all_of), offsetof(struct snode, n_all), NULL},
+    {"anyOf", LIST, offsetof(struct snode, any_of), offsetof(struct snode, n_any), NULL},
+    {"oneOf", LIST, offsetof(struct snode, one_of), offsetof(struct snode, n_one), NULL},
+    {"prefixItems", LIST, offsetof(struct snode, prefix), offsetof(struct snode, nprefix), NULL},
+    {"properties", MAP, offsetof(struct snode, props), offsetof(struct snode, nprops), NULL},
+    {"dependentSchemas", MAP, offsetof(struct snode, dep_schemas),
+     offsetof(struct snode, ndep_schemas), NULL},
+    {"patternProperties", CUSTOM, 0, 0, kw_pattern_properties},
+    {"items", CUSTOM, 0, 0, kw_items},
+    {"not", SCHEMA, offsetof(struct snode, not_), 0, NULL},
+    {"if", SCHEMA, offsetof(struct snode, if_), 0, NULL},
+    {"then", SCHEMA, offsetof(struct snode, then_), 0, NULL},
+    {"else", SCHEMA, offsetof(struct snode, else_), 0, NULL},
+    {"additionalProperties", SCHEMA, offsetof(struct snode, additional), 0, NULL},
+    {"propertyNames", SCHEMA, offsetof(struct snode, property_names), 0, NULL},
+    {"contains", SCHEMA, offsetof(struct snode, contains), 0, NULL},
+    {"unevaluatedProperties", SCHEMA, offsetof(struct snode, uneval_props), 0, NULL},
+    {"unevaluatedItems", SCHEMA, offsetof(struct snode, uneval_items), 0, NULL},
+};
+
+/*
+ * One keyword of object schema ni. Returns 0, 1 (not a keyword we enforce) or an error. The
+ * node is addressed by index every time: compiling subschemas grows (moves) the node array.
+ * Arrays are compiled into locals and attached even on failure, so wdn_mcp_schema_free frees
+ * them.
+ */
 static int keyword(struct comp *c, int ni, const char *k, const json_t *v, int depth)
 {
-#define N (&c->s->nodes[ni]) /* the node moves when the array grows: never keep a pointer */
-    size_t z;
-    int rc = 0;
+    const struct kw *kw = NULL;
+    struct sname *names = NULL;
+    int *idx = NULL, rc;
+    size_t i, n = 0;
 
-    if (strcmp(k, "type") == 0) {
-        unsigned t = 0;
-        rc = get_types(c, v, &t);
-        N->types = t;
-    } else if (strcmp(k, "enum") == 0) {
-        if (!json_is_array(v))
-            return errf(c, WDN_EINVAL, "enum must be an array");
-        N->enum_v = v;
-    } else if (strcmp(k, "const") == 0) {
-        N->const_v = v;
-    } else if (strcmp(k, "minimum") == 0) {
-        rc = get_number(c, k, v, &N->min, &N->has_min);
-    } else if (strcmp(k, "maximum") == 0) {
-        rc = get_number(c, k, v, &N->max, &N->has_max);
-    } else if (strcmp(k, "exclusiveMinimum") == 0) {
-        rc = get_number(c, k, v, &N->xmin, &N->has_xmin);
-    } else if (strcmp(k, "exclusiveMaximum") == 0) {
-        rc = get_number(c, k, v, &N->xmax, &N->has_xmax);
-    } else if (strcmp(k, "multipleOf") == 0) {
-        rc = get_number(c, k, v, &N->mult, &N->has_mult);
-        if (rc == 0 && N->mult <= 0)
-            rc = errf(c, WDN_EINVAL, "multipleOf must be greater than 0");
-    } else if (strcmp(k, "minLength") == 0) {
-        rc = get_count(c, k, v, &z), N->min_len = z;
-    } else if (strcmp(k, "maxLength") == 0) {
-        rc = get_count(c, k, v, &z), N->max_len = z;
-    } else if (strcmp(k, "minItems") == 0) {
-        rc = get_count(c, k, v, &z), N->min_items = z;
-    } else if (strcmp(k, "maxItems") == 0) {
-        rc = get_count(c, k, v, &z), N->max_items = z;
-    } else if (strcmp(k, "minProperties") == 0) {
-        rc = get_count(c, k, v, &z), N->min_props = z;
-    } else if (strcmp(k, "maxProperties") == 0) {
-        rc = get_count(c, k, v, &z), N->max_props = z;
-    } else if (strcmp(k, "minContains") == 0) {
-        rc = get_count(c, k, v, &z), N->min_contains = z, N->has_contains_limits = true;
-    } else if (strcmp(k, "maxContains") == 0) {
-        rc = get_count(c, k, v, &z), N->max_contains = z, N->has_contains_limits = true;
-    } else if (strcmp(k, "uniqueItems") == 0) {
-        if (!json_is_boolean(v))
-            return errf(c, WDN_EINVAL, "uniqueItems must be a boolean");
-        N->unique = json_is_true(v);
-    } else if (strcmp(k, "pattern") == 0) {
-        pcre2_code *re;
-        if (!json_is_string(v))
-            return errf(c, WDN_EINVAL, "pattern must be a string");
-        re = wdn__mcp_pattern_compile(json_string_value(v), json_string_length(v), c->err, c->cap);
-        if (re == NULL)
-            return WDN_EINVAL;
-        N->pattern = re;
-    } else if (strcmp(k, "format") == 0) {
-        if (!json_is_string(v))
-            return errf(c, WDN_EINVAL, "format must be a string");
-        for (z = 0; z < sizeof(formats) / sizeof(formats[0]); z++)
-            if (strcmp(json_string_value(v), formats[z].name) == 0)
-                N->format = formats[z].format;
-        /* Other formats stay annotations, as 2020-12's format-annotation vocabulary says. */
-    } else if (strcmp(k, "required") == 0) {
-        rc = get_strings(c, k, v);
-        N->required = v;
-    } else if (strcmp(k, "dependentRequired") == 0) {
-        const char *dk;
-        json_t *dv;
-        if (!json_is_object(v))
-            return errf(c, WDN_EINVAL, "dependentRequired must be an object");
-        json_object_foreach ((json_t *)v, dk, dv) {
-            if ((rc = get_strings(c, k, dv)) != 0)
-                return rc;
-        }
-        N->dep_required = v;
-    } else if (strcmp(k, "$ref") == 0) {
-        if (!json_is_string(v))
-            return errf(c, WDN_EINVAL, "$ref must be a string");
-        N->ref_text = json_string_value(v); /* resolved once every anchor is known */
-    } else if (strcmp(k, "$anchor") == 0) {
-        if (!json_is_string(v) || json_string_length(v) == 0)
-            return errf(c, WDN_EINVAL, "$anchor must be a non-empty string");
-        rc = add_anchor(c, json_string_value(v), ni);
-    } else if (strcmp(k, "$id") == 0) {
-        /* A nested $id would change what "#..." means below it; only the root may have one. */
-        if (depth > 0 || !json_is_string(v))
-            return errf(c, WDN_EUNSUPPORTED, "$id is supported on the root schema only");
-        c->base = json_string_value(v);
-    } else if (strcmp(k, "$defs") == 0 || strcmp(k, "definitions") == 0) {
-        struct sname *defs = NULL;
-        size_t n = 0;
-        /* Compiled for their anchors and so that errors show at registration. */
-        rc = compile_map(c, k, v, depth, &defs, &n);
-        free(defs);
-    } else if (strcmp(k, "allOf") == 0 || strcmp(k, "anyOf") == 0 || strcmp(k, "oneOf") == 0 ||
-               strcmp(k, "prefixItems") == 0) {
-        /* Into locals: compiling subschemas grows (moves) the node array. Attached to the node
-         * even on failure, so that wdn_mcp_schema_free frees them. */
-        int *idx = NULL;
-        size_t n = 0;
-        rc = compile_list(c, k, v, depth, &idx, &n);
-        if (k[0] == 'a' && k[1] == 'l')
-            N->all_of = idx, N->n_all = n;
-        else if (k[0] == 'a')
-            N->any_of = idx, N->n_any = n;
-        else if (k[0] == 'o')
-            N->one_of = idx, N->n_one = n;
-        else
-            N->prefix = idx, N->nprefix = n;
-    } else if (strcmp(k, "properties") == 0 || strcmp(k, "dependentSchemas") == 0) {
-        struct sname *names = NULL;
-        size_t n = 0;
-        rc = compile_map(c, k, v, depth, &names, &n);
-        if (k[0] == 'p')
-            N->props = names, N->nprops = n;
-        else
-            N->dep_schemas = names, N->ndep_schemas = n;
-    } else if (strcmp(k, "patternProperties") == 0) {
-        struct spattern *pats = NULL;
-        size_t n = 0;
-        rc = compile_patterns(c, v, depth, &pats, &n);
-        N->pprops = pats;
-        N->npprops = n;
-    } else {
-        /* The keywords whose value is one schema. */
-        static const char *const single[] = {"not",
-                                             "if",
-                                             "then",
-                                             "else",
-                                             "additionalProperties",
-                                             "propertyNames",
-                                             "items",
-                                             "contains",
-                                             "unevaluatedProperties",
-                                             "unevaluatedItems",
-                                             NULL};
-        size_t i;
-        for (i = 0; single[i] != NULL && strcmp(single[i], k) != 0; i++)
-            ;
-        if (single[i] == NULL)
-            return 1;
-        if (json_is_array(v) && strcmp(k, "items") == 0)
-            return errf(c, WDN_EUNSUPPORTED,
-                        "items as an array is draft 2019-09; use prefixItems (2020-12)");
+    for (i = 0; i < sizeof(keywords) / sizeof(keywords[0]) && kw == NULL; i++)
+        if (strcmp(keywords[i].name, k) == 0)
+            kw = &keywords[i];
+    if (kw == NULL)
+        return 1;
+    switch (kw->kind) {
+    case NUMBER:
+        return get_number(c, k, v, AT(ni, kw->off, double), AT(ni, kw->off2, bool));
+    case COUNT:
+        return get_count(c, k, v, AT(ni, kw->off, size_t));
+    case SCHEMA:
         if ((rc = compile(c, v, depth + 1)) < 0)
             return rc;
-        int *slot[] = {
-            &N->not_,           &N->if_,   &N->then_,    &N->else_,        &N->additional,
-            &N->property_names, &N->items, &N->contains, &N->uneval_props, &N->uneval_items};
-        *slot[i] = rc;
-        rc = 0;
+        *AT(ni, kw->off, int) = rc;
+        return 0;
+    case LIST:
+        rc = compile_list(c, k, v, depth, &idx, &n);
+        *AT(ni, kw->off, int *) = idx;
+        *AT(ni, kw->off2, size_t) = n;
+        return rc;
+    case MAP:
+        rc = compile_map(c, k, v, depth, &names, &n);
+        *AT(ni, kw->off, struct sname *) = names;
+        *AT(ni, kw->off2, size_t) = n;
+        return rc;
+    default:
+        return kw->fn(c, ni, k, v, depth);
     }
-    return rc;
-#undef N
 }
 
 static int compile(struct comp *c, const json_t *src, int depth)

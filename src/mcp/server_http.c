@@ -102,15 +102,11 @@ static void process_body(struct exchange *ex, const struct wdn_mcp_http_request 
     json_decref(responses);
 }
 
-static void handle_post(struct exchange *ex, const struct wdn_mcp_http_request *req,
-                        struct wdn_str pv, bool has_pv)
+/* Accept, Content-Type, size and traceparent of a POST: false once an error was answered. */
+static bool post_headers_ok(struct exchange *ex, const struct wdn_mcp_http_request *req)
 {
-    struct wdn_mcp_server *srv = ex->srv;
-    struct wdn_str accept = {0}, ctype = {0}, sid = {0};
-    int c_acc, c_ct, c_sid;
-    struct wdn_jsonrpc_fault f;
-    json_t *root = NULL;
-    struct session *s;
+    struct wdn_str accept = {0}, ctype = {0}, tp = {0};
+    int c_acc, c_ct, c_tp = 0;
     long semi;
 
     if (!wdn__mcp_find_header(req, "Accept", &accept, &c_acc) ||
@@ -119,7 +115,7 @@ static void handle_post(struct exchange *ex, const struct wdn_mcp_http_request *
         wdn__mcp_ex_error(
             ex, 406, NULL, WDN_MCP_ERR_TRANSPORT,
             "Not Acceptable: Client must accept both application/json and text/event-stream", NULL);
-        goto out;
+        return false;
     }
     wdn__mcp_find_header(req, "Content-Type", &ctype, &c_ct);
     semi = wdn_str_index(ctype, ';');
@@ -128,111 +124,135 @@ static void handle_post(struct exchange *ex, const struct wdn_mcp_http_request *
     if (c_ct != 1 || !wdn_str_eq_case_cstr(wdn_str_trim_ows(ctype), "application/json")) {
         wdn__mcp_ex_error(ex, 415, NULL, WDN_MCP_ERR_TRANSPORT,
                           "Unsupported Media Type: Content-Type must be application/json", NULL);
-        goto out;
+        return false;
     }
     if (req->body_len > WDN_JSONRPC_MAX_BYTES) {
         wdn__mcp_ex_error(ex, 413, NULL, WDN_MCP_ERR_TRANSPORT, "Payload Too Large", NULL);
-        goto out;
+        return false;
     }
     /* Trace context for the request spans (server_trace.c): one header, or none. */
-    int c_tp = 0;
-    struct wdn_str tp = {0};
     if (wdn__mcp_find_header(req, "traceparent", &tp, &c_tp) && c_tp == 1)
         ex->http_traceparent = tp;
-    if (req->parsed != NULL)
+    return true;
+}
+
+/* initialize in the initialize era: a new session unless the server is stateless. */
+static bool start_session(struct exchange *ex, json_t *root, int c_sid)
+{
+    struct wdn_mcp_server *srv = ex->srv;
+    json_t *params = json_object_get(root, "params"), *caps;
+    const char *v =
+        wdn__mcp_static_version(json_string_value(json_object_get(params, "protocolVersion")));
+    int rc;
+
+    if (v == NULL || wdn_mcp_version_is_modern(v))
+        v = WDN_MCP_LATEST_LEGACY;
+    ex->version = v;
+    if (srv->stateless)
+        return true;
+    if (c_sid > 0) {
+        wdn__mcp_ex_error(ex, 400, json_object_get(root, "id"), WDN_JSONRPC_INVALID_REQUEST,
+                          "Invalid Request: session already initialized", NULL);
+        return false;
+    }
+    pthread_mutex_lock(&srv->mu);
+    rc = wdn__mcp_session_create(srv, v, ex->session);
+    if (rc == 0) {
+        caps = json_object_get(params, "capabilities");
+        srv->sessions->caps = json_is_object(caps) ? json_deep_copy(caps) : json_object();
+    }
+    pthread_mutex_unlock(&srv->mu);
+    if (rc != 0) {
+        wdn__mcp_ex_error(ex, 503, json_object_get(root, "id"), WDN_MCP_ERR_TRANSPORT,
+                          "Service Unavailable: too many sessions", NULL);
+        return false;
+    }
+    ex->new_session = true;
+    return true;
+}
+
+/* Any other request of the initialize era: its session (400 without, 404 unknown), or the
+ * stateless server's settings. */
+static bool join_session(struct exchange *ex, struct wdn_str sid, int c_sid, bool has_pv)
+{
+    struct wdn_mcp_server *srv = ex->srv;
+    struct session *s;
+
+    pthread_mutex_lock(&srv->mu);
+    if (srv->stateless) {
+        ex->log_level = srv->stateless_log_level;
+        pthread_mutex_unlock(&srv->mu);
+        return true;
+    }
+    pthread_mutex_unlock(&srv->mu);
+    if (c_sid == 0) {
+        wdn__mcp_ex_error(ex, 400, NULL, WDN_MCP_ERR_TRANSPORT,
+                          "Bad Request: Mcp-Session-Id header is required", NULL);
+        return false;
+    }
+    pthread_mutex_lock(&srv->mu);
+    s = wdn__mcp_session_find(srv, sid);
+    if (s != NULL) {
+        s->last_used_ms = wdn_clock_mono_ms();
+        memcpy(ex->session, s->id, sizeof(ex->session));
+        ex->log_level = s->log_level;
+        ex->client_caps = json_incref(s->caps);
+        ex->resumable = wdn__mcp_session_resumable(srv, s);
+        if (!has_pv)
+            ex->version = wdn__mcp_static_version(s->version);
+    }
+    pthread_mutex_unlock(&srv->mu);
+    if (s == NULL) {
+        wdn__mcp_ex_error(ex, 404, NULL, WDN_MCP_ERR_SESSION_NOT_FOUND, "Session not found", NULL);
+        return false;
+    }
+    return true;
+}
+
+/* A POST: headers, the body, then its session (initialize era) or none (2026-07-28). */
+static void handle_post(struct exchange *ex, const struct wdn_mcp_http_request *req, bool has_pv)
+{
+    struct wdn_jsonrpc_fault f;
+    struct wdn_str sid = {0};
+    json_t *root = NULL;
+    int c_sid;
+
+    if (!post_headers_ok(ex, req))
+        goto out;
+    if (req->parsed != NULL) {
         root = json_incref(req->parsed);
-    else if (wdn_jsonrpc_parse(req->body, req->body_len, &root, &f) != 0) {
+    } else if (wdn_jsonrpc_parse(req->body, req->body_len, &root, &f) != 0) {
         wdn__mcp_ex_error(ex, 400, NULL, f.code, f.message, NULL);
         goto out;
     }
-    if (json_is_array(root)) {
-        /* Batches exist only in 2025-03-26; the header (or the session) says which applies. */
-        if (ex->modern || json_array_size(root) == 0 || json_array_size(root) > WDN_MCP_MAX_BATCH) {
-            wdn__mcp_ex_error(ex, 400, NULL, WDN_JSONRPC_INVALID_REQUEST,
-                              json_array_size(root) == 0 ? "Invalid Request: empty batch"
-                                                         : "Invalid Request: batch not supported",
-                              NULL);
-            goto out;
-        }
-    }
-    if (ex->modern) {
-        process_body(ex, req, root);
-        goto out;
-    }
-
-    wdn__mcp_find_header(req, "Mcp-Session-Id", &sid, &c_sid);
-    if (c_sid > 1) {
-        wdn__mcp_ex_error(ex, 400, NULL, WDN_MCP_ERR_TRANSPORT,
-                          "Bad Request: duplicate Mcp-Session-Id", NULL);
-        goto out;
-    }
-    if (is_initialize(root)) {
-        const char *want =
-            json_string_value(json_object_get(json_object_get(root, "params"), "protocolVersion"));
-        const char *v = wdn__mcp_static_version(want);
-        if (v == NULL || wdn_mcp_version_is_modern(v))
-            v = WDN_MCP_LATEST_LEGACY;
-        ex->version = v;
-        if (!srv->stateless) {
-            int rc;
-            if (c_sid > 0) {
-                wdn__mcp_ex_error(ex, 400, json_object_get(root, "id"), WDN_JSONRPC_INVALID_REQUEST,
-                                  "Invalid Request: session already initialized", NULL);
-                goto out;
-            }
-            pthread_mutex_lock(&srv->mu);
-            rc = wdn__mcp_session_create(srv, v, ex->session);
-            if (rc == 0) {
-                json_t *caps = json_object_get(json_object_get(root, "params"), "capabilities");
-                srv->sessions->caps = json_is_object(caps) ? json_deep_copy(caps) : json_object();
-            }
-            pthread_mutex_unlock(&srv->mu);
-            if (rc != 0) {
-                wdn__mcp_ex_error(ex, 503, json_object_get(root, "id"), WDN_MCP_ERR_TRANSPORT,
-                                  "Service Unavailable: too many sessions", NULL);
-                goto out;
-            }
-            ex->new_session = true;
-        }
-        process_body(ex, req, root);
-        goto out;
-    }
-    if (!srv->stateless) {
-        if (c_sid == 0) {
-            wdn__mcp_ex_error(ex, 400, NULL, WDN_MCP_ERR_TRANSPORT,
-                              "Bad Request: Mcp-Session-Id header is required", NULL);
-            goto out;
-        }
-        pthread_mutex_lock(&srv->mu);
-        s = wdn__mcp_session_find(srv, sid);
-        if (s != NULL) {
-            s->last_used_ms = wdn_clock_mono_ms();
-            memcpy(ex->session, s->id, sizeof(ex->session));
-            ex->log_level = s->log_level;
-            ex->client_caps = json_incref(s->caps);
-            ex->resumable = wdn__mcp_session_resumable(srv, s);
-            if (!has_pv)
-                ex->version = wdn__mcp_static_version(s->version);
-        }
-        pthread_mutex_unlock(&srv->mu);
-        if (s == NULL) {
-            wdn__mcp_ex_error(ex, 404, NULL, WDN_MCP_ERR_SESSION_NOT_FOUND, "Session not found",
-                              NULL);
-            goto out;
-        }
-    } else {
-        pthread_mutex_lock(&srv->mu);
-        ex->log_level = srv->stateless_log_level;
-        pthread_mutex_unlock(&srv->mu);
-    }
-    if (json_is_array(root) && strcmp(ex->version, WDN_MCP_V2025_03_26) != 0) {
+    /* Batches exist only in 2025-03-26; the header (or the session) says which applies. */
+    if (json_is_array(root) &&
+        (ex->modern || json_array_size(root) == 0 || json_array_size(root) > WDN_MCP_MAX_BATCH)) {
         wdn__mcp_ex_error(ex, 400, NULL, WDN_JSONRPC_INVALID_REQUEST,
-                          "Invalid Request: batch not supported in this protocol version", NULL);
+                          json_array_size(root) == 0 ? "Invalid Request: empty batch"
+                                                     : "Invalid Request: batch not supported",
+                          NULL);
         goto out;
+    }
+    if (!ex->modern) {
+        wdn__mcp_find_header(req, "Mcp-Session-Id", &sid, &c_sid);
+        if (c_sid > 1) {
+            wdn__mcp_ex_error(ex, 400, NULL, WDN_MCP_ERR_TRANSPORT,
+                              "Bad Request: duplicate Mcp-Session-Id", NULL);
+            goto out;
+        }
+        if (is_initialize(root) ? !start_session(ex, root, c_sid)
+                                : !join_session(ex, sid, c_sid, has_pv))
+            goto out;
+        if (json_is_array(root) && strcmp(ex->version, WDN_MCP_V2025_03_26) != 0) {
+            wdn__mcp_ex_error(ex, 400, NULL, WDN_JSONRPC_INVALID_REQUEST,
+                              "Invalid Request: batch not supported in this protocol version",
+                              NULL);
+            goto out;
+        }
     }
     process_body(ex, req, root);
 out:
-    (void)pv;
     json_decref(root);
 }
 
@@ -471,7 +491,7 @@ int wdn_mcp_server_handle(struct wdn_mcp_server *srv, const struct wdn_mcp_http_
         ex.modern = wdn_mcp_version_is_modern(sv);
     }
     if (strcmp(req->method, "POST") == 0)
-        handle_post(&ex, req, pv, has_pv);
+        handle_post(&ex, req, has_pv);
     else if (strcmp(req->method, "GET") == 0)
         handle_get(&ex, req, out, stream);
     else if (strcmp(req->method, "DELETE") == 0)
