@@ -1,4 +1,4 @@
-# libFuzzer targets of the HTTP/1.1 core (src/http/parser.c): request heads, response heads and
+# libFuzzer targets of the HTTP/1.1 core (src/http/parser*.c): request heads, response heads and
 # chunked bodies. Seeds in fuzz/corpus/<name>/, dictionaries in fuzz/dict/<name>.dict.
 if(TARGET wdn_http)
     wdn_fuzz_target(http_request SOURCE ${CMAKE_SOURCE_DIR}/fuzz/fuzz_http_request.c
