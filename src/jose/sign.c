@@ -152,6 +152,31 @@ struct wdn_jose_key *wdn_jose_key_load_pem(const char *path, enum wdn_jose_alg a
     return wrap(pkey, alg, kid, priv, d);
 }
 
+struct wdn_jose_key *wdn_jose_key_from_pem(struct wdn_str pem, enum wdn_jose_alg alg,
+                                           const char *kid, struct wdn_diag *d)
+{
+    BIO *bio;
+    EVP_PKEY *pkey;
+
+    if (pem.len == 0 || pem.len > 64 * 1024) {
+        wdn_diag_set(d, WDN_EINVAL, "no PEM key, or one too long");
+        return NULL;
+    }
+    bio = BIO_new_mem_buf(pem.p, (int)pem.len);
+    if (bio == NULL) {
+        wdn_diag_set(d, WDN_ENOMEM, "out of memory");
+        return NULL;
+    }
+    pkey = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+    BIO_free(bio);
+    if (pkey == NULL) {
+        ERR_clear_error();
+        wdn_diag_set(d, WDN_EPARSE, "the text holds no PEM private key");
+        return NULL;
+    }
+    return wrap(pkey, alg, kid, 1, d);
+}
+
 int wdn_jose_key_save_pem(const struct wdn_jose_key *k, const char *path, struct wdn_diag *d)
 {
     char tmp[4096];

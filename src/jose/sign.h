@@ -26,6 +26,9 @@ struct wdn_jose_key *wdn_jose_key_generate(enum wdn_jose_alg alg, unsigned bits,
  */
 struct wdn_jose_key *wdn_jose_key_load_pem(const char *path, enum wdn_jose_alg alg,
                                            const char *kid, struct wdn_diag *d);
+/** Like wdn_jose_key_load_pem, from PEM text in memory (private keys only). */
+struct wdn_jose_key *wdn_jose_key_from_pem(struct wdn_str pem, enum wdn_jose_alg alg,
+                                           const char *kid, struct wdn_diag *d);
 /** Writes the private key as PKCS#8 PEM to path, created with mode 0600 (replaced atomically). */
 int wdn_jose_key_save_pem(const struct wdn_jose_key *k, const char *path, struct wdn_diag *d);
 /** Frees k (NULL ignored). */

@@ -4,6 +4,7 @@
  *   auth-param = token BWS "=" BWS ( token / quoted-string ) */
 #include "oauth2/challenge.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "base/error.h"
@@ -86,8 +87,10 @@ static void skip_token68(struct cursor *c)
         *c = t;
 }
 
-int wdn_challenge_param(struct wdn_str header, const char *scheme, const char *param, char *out,
-                        size_t cap)
+/* The walk behind both entry points: with param NULL it only says whether a challenge of
+ * scheme is there (0) or not (WDN_ENOTFOUND), after checking the syntax up to it. */
+static int find(struct wdn_str header, const char *scheme, const char *param, char *out,
+                size_t cap)
 {
     struct cursor c = {header.p, header.p + header.len};
     int in_wanted = 0, rc;
@@ -106,7 +109,7 @@ int wdn_challenge_param(struct wdn_str header, const char *scheme, const char *p
         skip_ows(&c);
         if (c.p < c.end && *c.p == '=') {
             /* auth-param = token BWS "=" BWS ( token / quoted-string ) */
-            int want = in_wanted && wdn_str_eq_case_cstr(name, param);
+            int want = in_wanted && param != NULL && wdn_str_eq_case_cstr(name, param);
             c.p++;
             skip_ows(&c);
             if (c.p < c.end && *c.p == '"') {
@@ -139,9 +142,61 @@ int wdn_challenge_param(struct wdn_str header, const char *scheme, const char *p
         if (in_wanted)
             return WDN_ENOTFOUND;
         in_wanted = wdn_str_eq_case_cstr(name, scheme);
+        if (in_wanted && param == NULL)
+            return 0;
         skip_token68(&c);
         if (c.p < c.end && *c.p != ',' && !is_tchar((unsigned char)*c.p))
             return WDN_EPARSE;
     }
     return WDN_ENOTFOUND;
+}
+
+int wdn_challenge_param(struct wdn_str header, const char *scheme, const char *param, char *out,
+                        size_t cap)
+{
+    if (param == NULL)
+        return WDN_EINVAL;
+    return find(header, scheme, param, out, cap);
+}
+
+/* One parameter into a fixed field: absent is fine, malformed or oversized is not. */
+static int read_field(struct wdn_str header, const char *scheme, const char *param, char *out,
+                      size_t cap)
+{
+    int rc = find(header, scheme, param, out, cap);
+
+    if (rc == WDN_ENOTFOUND) {
+        out[0] = '\0';
+        return 0;
+    }
+    return rc;
+}
+
+int wdn_challenge_read(struct wdn_str header, struct wdn_challenge *ch)
+{
+    static const char *const schemes[] = {"Bearer", "DPoP"};
+    size_t i;
+    int rc = WDN_ENOTFOUND;
+
+    memset(ch, 0, sizeof(*ch));
+    for (i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++) {
+        char probe[1];
+        rc = find(header, schemes[i], NULL, probe, sizeof(probe));
+        if (rc == WDN_ENOTFOUND)
+            continue;
+        if (rc != 0)
+            return rc;
+        snprintf(ch->scheme, sizeof(ch->scheme), "%s", schemes[i]);
+        if ((rc = read_field(header, schemes[i], "error", ch->error, sizeof(ch->error))) != 0 ||
+            (rc = read_field(header, schemes[i], "error_description", ch->error_description,
+                             sizeof(ch->error_description))) != 0 ||
+            (rc = read_field(header, schemes[i], "scope", ch->scope, sizeof(ch->scope))) != 0 ||
+            (rc = read_field(header, schemes[i], "resource_metadata", ch->resource_metadata,
+                             sizeof(ch->resource_metadata))) != 0) {
+            memset(ch, 0, sizeof(*ch));
+            return rc;
+        }
+        return 0;
+    }
+    return rc;
 }

@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 
+#include "base/limits.h"
 #include "base/str.h"
 
 /**
@@ -16,5 +17,21 @@
  */
 int wdn_challenge_param(struct wdn_str header, const char *scheme, const char *param, char *out,
                         size_t cap);
+
+/** The parameters of a Bearer (or DPoP, RFC 9449) challenge an OAuth client acts on. */
+struct wdn_challenge {
+    char scheme[8];              /* "Bearer" or "DPoP" */
+    char error[64];              /* RFC 6750: invalid_token, insufficient_scope, ...; "" none */
+    char error_description[256];
+    char scope[WDN_OAUTH2_MAX_SCOPE];             /* scopes the resource wants, "" none */
+    char resource_metadata[WDN_OAUTH2_MAX_URL];   /* RFC 9728 metadata URL, "" none */
+};
+
+/**
+ * Reads the first Bearer challenge of a WWW-Authenticate value, else the first DPoP one, into
+ * ch (absent parameters are ""). 0, WDN_ENOTFOUND (neither scheme), WDN_EPARSE (malformed) or
+ * WDN_ELIMIT (a parameter longer than its field); ch is zeroed on failure.
+ */
+int wdn_challenge_read(struct wdn_str header, struct wdn_challenge *ch);
 
 #endif

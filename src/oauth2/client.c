@@ -16,6 +16,7 @@
 #include "base/limits.h"
 #include "http/fetch.h"
 #include "oauth2/form.h"
+#include "oauth2/token.h"
 
 struct wdn_oauth2_client {
     char *token_url, *client_id, *client_secret, *audience, *resource, *scope, *ca_file;
@@ -140,161 +141,61 @@ void wdn_oauth2_client_free(struct wdn_oauth2_client *c)
     free(c);
 }
 
-/* Builds the token request body (and the Authorization header for Basic). */
-static int build_request(const struct wdn_oauth2_client *c, struct wdn_buf *body,
-                         struct wdn_buf *authz)
-{
-    int rc = 0;
-
-    if (c->auth == WDN_OAUTH2_AUTH_JSON) {
-        json_t *o = json_pack("{s:s, s:s, s:s}", "grant_type", "client_credentials", "client_id",
-                              c->client_id, "client_secret", c->client_secret);
-        if (o == NULL)
-            return WDN_ENOMEM;
-        if (c->audience)
-            json_object_set_new(o, "audience", json_string(c->audience));
-        if (c->resource)
-            json_object_set_new(o, "resource", json_string(c->resource));
-        if (c->scope)
-            json_object_set_new(o, "scope", json_string(c->scope));
-        char *s = json_dumps(o, JSON_COMPACT);
-        json_decref(o);
-        if (s == NULL)
-            return WDN_ENOMEM;
-        rc = wdn_buf_append_cstr(body, s);
-        OPENSSL_cleanse(s, strlen(s));
-        free(s);
-        return rc;
-    }
-    rc = wdn_form_add(body, "grant_type", "client_credentials");
-    if (rc == 0 && c->auth == WDN_OAUTH2_AUTH_POST) {
-        rc = wdn_form_add(body, "client_id", c->client_id);
-        if (rc == 0)
-            rc = wdn_form_add(body, "client_secret", c->client_secret);
-    }
-    if (rc == 0 && c->audience)
-        rc = wdn_form_add(body, "audience", c->audience);
-    if (rc == 0 && c->resource)
-        rc = wdn_form_add(body, "resource", c->resource);
-    if (rc == 0 && c->scope)
-        rc = wdn_form_add(body, "scope", c->scope);
-    if (rc == 0 && c->auth == WDN_OAUTH2_AUTH_BASIC) {
-        rc = wdn_buf_append_cstr(authz, "Authorization: ");
-        if (rc == 0)
-            rc = wdn_form_basic_auth(authz, c->client_id, c->client_secret);
-    }
-    return rc;
-}
-
-/* Reads RFC 6749 5.1 (success) or 5.2 (error) from a token endpoint's answer. */
-static int parse_token_response(const struct wdn_fetch_response *r, char **token,
-                                int64_t *expires_in, struct wdn_diag *diag)
-{
-    json_error_t jerr;
-    json_t *o = json_loadb(r->body.data ? r->body.data : "", r->body.len,
-                           JSON_REJECT_DUPLICATES, &jerr);
-    int rc = 0;
-
-    if (o == NULL || !json_is_object(o)) {
-        rc = wdn_diag_set(diag, WDN_EHTTP_STATUS,
-                          "token endpoint answered HTTP %ld with a body that is not a JSON object",
-                          r->status);
-        goto out;
-    }
-    if (r->status != 200) {
-        const char *err = json_string_value(json_object_get(o, "error"));
-        const char *desc = json_string_value(json_object_get(o, "error_description"));
-        rc = wdn_diag_set(diag, err ? WDN_EAUTH : WDN_EHTTP_STATUS,
-                          "token endpoint answered HTTP %ld: %s%s%s", r->status,
-                          err ? err : "no error code", desc ? ": " : "", desc ? desc : "");
-        goto out;
-    }
-    const char *tok = json_string_value(json_object_get(o, "access_token"));
-    const char *type = json_string_value(json_object_get(o, "token_type"));
-    json_t *exp = json_object_get(o, "expires_in");
-    if (tok == NULL || tok[0] == '\0' || strlen(tok) > WDN_JWT_MAX_TOKEN_BYTES) {
-        rc = wdn_diag_set(diag, WDN_EHTTP_STATUS, "token response has no usable access_token");
-        goto out;
-    }
-    if (type == NULL || strcasecmp(type, "bearer") != 0) {
-        rc = wdn_diag_set(diag, WDN_EHTTP_STATUS, "token_type is '%s', expected Bearer",
-                          type ? type : "(missing)");
-        goto out;
-    }
-    /* expires_in is RECOMMENDED; without it, cache briefly rather than forever. */
-    *expires_in = json_is_integer(exp) ? (int64_t)json_integer_value(exp)
-                  : json_is_real(exp)  ? (int64_t)json_real_value(exp)
-                                       : 300;
-    *token = strdup(tok);
-    if (*token == NULL)
-        rc = wdn_diag_set(diag, WDN_ENOMEM, "out of memory");
-out:
-    json_decref(o);
-    return rc;
-}
-
 static int fetch_token(struct wdn_oauth2_client *c, struct wdn_diag *diag)
 {
-    struct wdn_buf body, authz;
-    struct wdn_fetch_response resp;
-    const char *headers[4] = {0};
-    size_t nh = 0;
-    char *token = NULL;
-    int64_t expires_in = 0;
+    const char *params[10];
+    size_t np = 0;
+    struct wdn_oauth2_net net = {.ca_file = c->ca_file,
+                                 .timeout_ms = c->timeout_ms > 0 ? c->timeout_ms : 10000,
+                                 .user_chosen = true};
+    struct wdn_oauth2_token_req req = {.net = &net,
+                                       .token_endpoint = c->token_url,
+                                       .auth = c->auth,
+                                       .client_id = c->client_id,
+                                       .client_secret = c->client_secret,
+                                       .params = params};
+    struct wdn_oauth2_tokens t;
+    int64_t expires_in, margin;
     int rc;
 
-    wdn_buf_init(&body, 16384);
-    wdn_buf_init(&authz, 8192);
-    memset(&resp, 0, sizeof(resp));
-    rc = build_request(c, &body, &authz);
-    if (rc) {
-        wdn_diag_set(diag, rc, "cannot build the token request: %s", wdn_strerror(rc));
-        goto out;
+    params[np++] = "grant_type";
+    params[np++] = "client_credentials";
+    if (c->audience) {
+        params[np++] = "audience";
+        params[np++] = c->audience;
     }
-    headers[nh++] = c->auth == WDN_OAUTH2_AUTH_JSON
-                        ? "Content-Type: application/json"
-                        : "Content-Type: application/x-www-form-urlencoded";
-    headers[nh++] = "Accept: application/json";
-    if (authz.len)
-        headers[nh++] = wdn_buf_cstr(&authz);
-    struct wdn_fetch_request req = {
-        .method = "POST",
-        .url = c->token_url,
-        .headers = headers,
-        .body = body.data,
-        .body_len = body.len,
-        .timeout_ms = c->timeout_ms,
-        .ca_file = c->ca_file,
-        .max_response = 64 * 1024,
-    };
-    rc = wdn_fetch(&req, &resp, diag);
+    if (c->resource) {
+        params[np++] = "resource";
+        params[np++] = c->resource;
+    }
+    if (c->scope) {
+        params[np++] = "scope";
+        params[np++] = c->scope;
+    }
+    params[np] = NULL;
+    rc = wdn_oauth2_token_request(&req, &t, diag);
     if (rc)
-        goto out;
-    rc = parse_token_response(&resp, &token, &expires_in, diag);
-    if (rc)
-        goto out;
+        return rc;
+    if (strcasecmp(t.token_type, "bearer") != 0) {
+        rc = wdn_diag_set(diag, WDN_EHTTP_STATUS, "token_type is '%.40s', expected Bearer",
+                          t.token_type);
+        wdn_oauth2_tokens_reset(&t);
+        return rc;
+    }
+    /* expires_in is RECOMMENDED; without it, cache briefly rather than forever. */
+    expires_in = t.expires_in >= 0 ? t.expires_in : 300;
     if (expires_in < 1)
         expires_in = 1;
     /* Refresh when a tenth of the lifetime (at most 60 s) is left, so a token never expires
      * between our check and the resource server's. */
-    int64_t margin = expires_in / 10 < 60 ? expires_in / 10 : 60;
+    margin = expires_in / 10 < 60 ? expires_in / 10 : 60;
     free_secret(c->token);
-    c->token = token;
-    token = NULL;
+    c->token = t.access_token;
+    t.access_token = NULL;
+    wdn_oauth2_tokens_reset(&t);
     c->refresh_at = wdn_clock_mono_ms() + (uint64_t)(expires_in - margin) * 1000u;
     c->fetches++;
-out:
-    free_secret(token);
-    if (body.data)
-        OPENSSL_cleanse(body.data, body.len);
-    if (authz.data)
-        OPENSSL_cleanse(authz.data, authz.len);
-    wdn_buf_reset(&body);
-    wdn_buf_reset(&authz);
-    if (resp.body.data)
-        OPENSSL_cleanse(resp.body.data, resp.body.len);
-    wdn_fetch_response_reset(&resp);
-    return rc;
+    return 0;
 }
 
 int wdn_oauth2_client_token(struct wdn_oauth2_client *c, char *buf, size_t cap,

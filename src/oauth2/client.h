@@ -14,6 +14,8 @@ enum wdn_oauth2_auth {
     WDN_OAUTH2_AUTH_BASIC = 0, /* form body, HTTP Basic credentials (RFC 6749 default) */
     WDN_OAUTH2_AUTH_POST,      /* form body with client_id and client_secret */
     WDN_OAUTH2_AUTH_JSON,      /* JSON body with client_id and client_secret (Auth0) */
+    WDN_OAUTH2_AUTH_NONE,      /* a public client: client_id in the form, no secret */
+    WDN_OAUTH2_AUTH_PRIVATE_KEY_JWT, /* a signed client assertion (RFC 7523) */
 };
 
 /** Configuration; strings are copied by wdn_oauth2_client_new. */

@@ -1,228 +1,272 @@
-/* RFC 9728 and RFC 8414 discovery. Every document is fetched without following redirects and
- * checked against the identifier it was fetched for, so a metadata document cannot point a
- * client at an authorization server the resource did not name. */
+/* RFC 9728 and RFC 8414 discovery. Every document is fetched without following redirects, under
+ * the rules of struct wdn_oauth2_net, and checked against the identifier it was fetched for, so
+ * a metadata document cannot point a client at an authorization server the resource did not
+ * name, nor an authorization server's document at endpoints of another issuer. */
 #include "oauth2/discovery.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
-
 #include "base/error.h"
+#include "base/limits.h"
 #include "http/fetch.h"
 #include "oauth2/challenge.h"
 
-#define URL_MAX 2048
-
-/* Splits an http(s) URL into origin ("https://host:port") and path (without query/fragment). */
-static int split_url(const char *url, struct wdn_str *origin, struct wdn_str *path)
+void wdn_oauth2_net_for(const char *server_url, const char *ca_file, long timeout_ms,
+                        struct wdn_oauth2_net *net)
 {
-    size_t skip;
+    struct wdn_oauth2_url u;
 
-    if (strncmp(url, "https://", 8) == 0)
-        skip = 8;
-    else if (strncmp(url, "http://", 7) == 0)
-        skip = 7;
-    else
-        return WDN_EINVAL;
-    size_t auth_len = strcspn(url + skip, "/?#");
-    if (auth_len == 0)
-        return WDN_EINVAL;
-    origin->p = url;
-    origin->len = skip + auth_len;
-    path->p = url + origin->len;
-    path->len = strcspn(path->p, "?#");
-    return 0;
+    memset(net, 0, sizeof(*net));
+    net->ca_file = ca_file;
+    net->timeout_ms = timeout_ms > 0 ? timeout_ms : 10000;
+    net->loopback_http = wdn_oauth2_url_parse(server_url, &u, NULL) == 0 && u.loopback;
+}
+
+int wdn_oauth2_url_allowed(const struct wdn_oauth2_net *net, const char *url, struct wdn_diag *d)
+{
+    struct wdn_oauth2_url u;
+    int rc = wdn_oauth2_url_parse(url, &u, d);
+
+    if (rc != 0)
+        return rc;
+    if (u.https || net->user_chosen)
+        return 0;
+    if (net->loopback_http && u.loopback)
+        return 0;
+    return wdn_diag_set(d, WDN_EPERM,
+                        "refusing %.200s: a URL a server chose must be https (plain http only to "
+                        "loopback, and only for a loopback MCP server)",
+                        u.origin);
+}
+
+static int on_body(void *ud, const char *data, size_t len)
+{
+    return wdn_buf_append(ud, data, len) == 0 ? 0 : WDN_ELIMIT;
+}
+
+int wdn_oauth2_get(const struct wdn_oauth2_net *net, const char *url, struct wdn_buf *body,
+                   long *status, struct wdn_diag *d)
+{
+    static const char *const headers[] = {"Accept: application/json", NULL};
+    struct wdn_fetch_request req = {
+        .url = url,
+        .headers = headers,
+        .timeout_ms = net->timeout_ms,
+        .ca_file = net->ca_file,
+        .max_response = WDN_OAUTH2_MAX_METADATA_BYTES,
+        .https_only = !net->loopback_http && !net->user_chosen,
+    };
+    struct wdn_fetch_callbacks cb = {NULL, on_body, body};
+    int rc = wdn_oauth2_url_allowed(net, url, d);
+
+    *status = 0;
+    if (rc != 0)
+        return rc;
+    body->len = 0;
+    body->max = WDN_OAUTH2_MAX_METADATA_BYTES;
+    return wdn_fetch_stream(&req, &cb, status, d);
 }
 
 int wdn_oauth2_well_known_url(const char *url, const char *name, char *buf, size_t cap)
 {
-    struct wdn_str origin = {0}, path = {0};
-    int rc = split_url(url, &origin, &path);
+    struct wdn_oauth2_url u;
+    int rc = wdn_oauth2_url_parse(url, &u, NULL);
 
-    if (rc)
+    if (rc != 0)
         return rc;
-    if (path.len == 1 && path.p[0] == '/')
-        path.len = 0;
-    return wdn_fmt(buf, cap, "%.*s/.well-known/%s%.*s", WDN_STR_FMT(origin), name,
-                   WDN_STR_FMT(path));
+    return wdn_fmt(buf, cap, "%s/.well-known/%s%s", u.origin, name, u.path);
 }
 
-/* Fetches url and parses a JSON object; *out owned by the caller. */
-static int fetch_json(const char *url, const char *ca_file, json_t **out, struct wdn_diag *diag)
+/* Fetches url and, on 200, hands its body to parse. WDN_ENOTFOUND for any other status. */
+static int fetch_doc(const struct wdn_oauth2_net *net, const char *url, struct wdn_buf *body,
+                     struct wdn_diag *d)
 {
-    const char *headers[] = {"Accept: application/json", NULL};
-    struct wdn_fetch_request req = {.url = url, .headers = headers, .ca_file = ca_file,
-                                    .max_response = 256 * 1024};
-    struct wdn_fetch_response resp;
-    json_error_t jerr;
-    int rc = wdn_fetch(&req, &resp, diag);
+    long status = 0;
+    int rc = wdn_oauth2_get(net, url, body, &status, d);
 
-    *out = NULL;
-    if (rc)
-        goto out;
-    if (resp.status != 200) {
-        rc = wdn_diag_set(diag, WDN_EHTTP_STATUS, "%s answered HTTP %ld", url, resp.status);
-        goto out;
+    if (rc != 0)
+        return rc;
+    if (status != 200)
+        return wdn_diag_set(d, WDN_ENOTFOUND, "%.200s answered HTTP %ld", url, status);
+    return 0;
+}
+
+int wdn_oauth2_fetch_prm(const struct wdn_oauth2_net *net, const char *resource_url,
+                         const char *header_url, struct wdn_oauth2_prm *out, char *found,
+                         struct wdn_diag *d)
+{
+    char urls[2][WDN_OAUTH2_MAX_URL];
+    struct wdn_oauth2_url u;
+    struct wdn_buf body;
+    int n = 0, i, rc = WDN_ENOTFOUND;
+
+    memset(out, 0, sizeof(*out));
+    if ((rc = wdn_oauth2_url_parse(resource_url, &u, d)) != 0)
+        return rc;
+    if (header_url != NULL && header_url[0] != '\0') {
+        /* The challenge's URL is the one to use (MCP 2025-11-25); no guessing after it. */
+        if (wdn_fmt(urls[n], WDN_OAUTH2_MAX_URL, "%s", header_url) != 0)
+            return wdn_diag_set(d, WDN_ELIMIT, "resource_metadata URL too long");
+        n++;
+    } else {
+        if (u.path[0] != '\0' &&
+            wdn_fmt(urls[n], WDN_OAUTH2_MAX_URL, "%s/.well-known/oauth-protected-resource%s",
+                    u.origin, u.path) == 0)
+            n++;
+        if (wdn_fmt(urls[n], WDN_OAUTH2_MAX_URL, "%s/.well-known/oauth-protected-resource",
+                    u.origin) == 0)
+            n++;
     }
-    *out = json_loadb(resp.body.data ? resp.body.data : "", resp.body.len, JSON_REJECT_DUPLICATES,
-                      &jerr);
-    if (*out == NULL || !json_is_object(*out)) {
-        json_decref(*out);
-        *out = NULL;
-        rc = wdn_diag_set(diag, WDN_EPARSE, "%s is not a JSON object", url);
+    wdn_buf_init(&body, WDN_OAUTH2_MAX_METADATA_BYTES);
+    for (i = 0; i < n; i++) {
+        rc = fetch_doc(net, urls[i], &body, d);
+        if (rc == WDN_ENOTFOUND)
+            continue;
+        if (rc != 0)
+            break;
+        rc = wdn_oauth2_prm_parse((struct wdn_str){body.data, body.len}, resource_url, out, d);
+        if (rc == 0 && found != NULL)
+            snprintf(found, WDN_OAUTH2_MAX_URL, "%s", urls[i]);
+        break;
     }
-out:
-    wdn_fetch_response_reset(&resp);
+    wdn_buf_reset(&body);
     return rc;
 }
 
-/* Compares two resource identifiers, ignoring one trailing slash on either. */
-static int same_resource(const char *a, const char *b)
+int wdn_oauth2_fetch_asm(const struct wdn_oauth2_net *net, const char *issuer,
+                         struct wdn_oauth2_asm *out, struct wdn_diag *d)
 {
-    size_t la = strlen(a), lb = strlen(b);
-    if (la && a[la - 1] == '/')
-        la--;
-    if (lb && b[lb - 1] == '/')
-        lb--;
-    return la == lb && strncmp(a, b, la) == 0;
-}
+    char urls[3][WDN_OAUTH2_MAX_URL];
+    struct wdn_oauth2_url u;
+    struct wdn_buf body;
+    size_t ilen;
+    int n = 0, i, rc;
 
-static int resource_covers(const char *res, const char *expect)
-{
-    size_t lr = strlen(res);
-
-    if (same_resource(res, expect))
-        return 1;
-    if (lr && res[lr - 1] == '/')
-        lr--;
-    return strncmp(res, expect, lr) == 0 && expect[lr] == '/';
-}
-
-static int has_string(json_t *arr, const char *s)
-{
-    size_t i;
-    json_t *v;
-    json_array_foreach(arr, i, v)
-    {
-        if (json_is_string(v) && strcmp(json_string_value(v), s) == 0)
-            return 1;
+    memset(out, 0, sizeof(*out));
+    if ((rc = wdn_oauth2_url_parse(issuer, &u, d)) != 0)
+        return rc;
+    if (strchr(issuer, '?') != NULL || strchr(issuer, '#') != NULL)
+        return wdn_diag_set(d, WDN_EINVAL, "issuer '%.200s' has a query or fragment", issuer);
+    ilen = strlen(issuer);
+    if (wdn_oauth2_well_known_url(issuer, "oauth-authorization-server", urls[n],
+                                  WDN_OAUTH2_MAX_URL) == 0)
+        n++;
+    if (wdn_oauth2_well_known_url(issuer, "openid-configuration", urls[n], WDN_OAUTH2_MAX_URL) ==
+        0)
+        n++;
+    /* OpenID Connect Discovery's own placement, appended to the issuer's path. */
+    if (u.path[0] != '\0' &&
+        wdn_fmt(urls[n], WDN_OAUTH2_MAX_URL, "%.*s/.well-known/openid-configuration",
+                (int)(ilen > 0 && issuer[ilen - 1] == '/' ? ilen - 1 : ilen), issuer) == 0)
+        n++;
+    wdn_buf_init(&body, WDN_OAUTH2_MAX_METADATA_BYTES);
+    rc = WDN_ENOTFOUND;
+    for (i = 0; i < n; i++) {
+        rc = fetch_doc(net, urls[i], &body, d);
+        if (rc == WDN_ENOTFOUND)
+            continue;
+        if (rc != 0)
+            break;
+        rc = wdn_oauth2_asm_parse((struct wdn_str){body.data, body.len}, issuer, out, d);
+        break;
     }
+    wdn_buf_reset(&body);
+    if (rc == WDN_ENOTFOUND)
+        wdn_diag_set(d, rc, "no authorization server metadata for issuer '%.200s'", issuer);
+    return rc;
+}
+
+int wdn_oauth2_legacy_asm(const struct wdn_oauth2_net *net, const char *server_url,
+                          struct wdn_oauth2_asm *out, struct wdn_diag *d)
+{
+    struct wdn_oauth2_url u;
+    char buf[WDN_OAUTH2_MAX_URL];
+    int rc;
+
+    if ((rc = wdn_oauth2_url_parse(server_url, &u, d)) != 0)
+        return rc;
+    rc = wdn_oauth2_fetch_asm(net, u.origin, out, d);
+    if (rc != WDN_ENOTFOUND)
+        return rc;
+    /* 2025-03-26 section 2.3.3: no metadata at all means the default endpoints. */
+    memset(out, 0, sizeof(*out));
+    out->defaults = true;
+    out->issuer = strdup(u.origin);
+    snprintf(buf, sizeof(buf), "%s/authorize", u.origin);
+    out->authorization_endpoint = strdup(buf);
+    snprintf(buf, sizeof(buf), "%s/token", u.origin);
+    out->token_endpoint = strdup(buf);
+    snprintf(buf, sizeof(buf), "%s/register", u.origin);
+    out->registration_endpoint = strdup(buf);
+    out->auth_methods = WDN_OAUTH2_AM_BASIC | WDN_OAUTH2_AM_POST | WDN_OAUTH2_AM_NONE;
+    out->grant_types = WDN_OAUTH2_GT_AUTHORIZATION_CODE | WDN_OAUTH2_GT_REFRESH_TOKEN |
+                       WDN_OAUTH2_GT_CLIENT_CREDENTIALS;
+    out->pkce_s256 = true;
+    out->assertion_es256 = out->assertion_rs256 = true;
+    if (!out->issuer || !out->authorization_endpoint || !out->token_endpoint ||
+        !out->registration_endpoint) {
+        wdn_oauth2_asm_reset(out);
+        return wdn_diag_set(d, WDN_ENOMEM, "out of memory");
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+
+static int fill_discovered(struct wdn_oauth2_asm *m, struct wdn_oauth2_discovered *out,
+                           struct wdn_diag *d)
+{
+    out->issuer = m->issuer;
+    out->token_endpoint = m->token_endpoint;
+    out->jwks_uri = m->jwks_uri;
+    m->issuer = m->token_endpoint = m->jwks_uri = NULL;
+    out->supports_basic = (m->auth_methods & WDN_OAUTH2_AM_BASIC) != 0;
+    out->supports_post = (m->auth_methods & WDN_OAUTH2_AM_POST) != 0;
+    wdn_oauth2_asm_reset(m);
+    (void)d;
     return 0;
 }
 
 int wdn_oauth2_discover_issuer(const char *issuer, const char *ca_file,
                                struct wdn_oauth2_discovered *out, struct wdn_diag *diag)
 {
-    char urls[3][URL_MAX];
-    json_t *meta = NULL;
-    int rc = WDN_ENOTFOUND, n = 0;
+    struct wdn_oauth2_net net;
+    struct wdn_oauth2_asm m;
+    int rc;
 
-    if (wdn_oauth2_well_known_url(issuer, "oauth-authorization-server", urls[n], URL_MAX) == 0)
-        n++;
-    if (wdn_oauth2_well_known_url(issuer, "openid-configuration", urls[n], URL_MAX) == 0)
-        n++;
-    size_t il = strlen(issuer);
-    if (wdn_fmt(urls[n], URL_MAX, "%.*s/.well-known/openid-configuration",
-                (int)(il && issuer[il - 1] == '/' ? il - 1 : il), issuer) == 0)
-        n++;
-    if (n == 0)
-        return wdn_diag_set(diag, WDN_EINVAL, "issuer '%s' is not an http(s) URL", issuer);
-    for (int i = 0; i < n && meta == NULL; i++) {
-        if (i == 2 && strcmp(urls[2], urls[1]) == 0)
-            break;
-        rc = fetch_json(urls[i], ca_file, &meta, diag);
-    }
-    if (meta == NULL)
+    wdn_oauth2_net_for(issuer, ca_file, 0, &net);
+    rc = wdn_oauth2_fetch_asm(&net, issuer, &m, diag);
+    if (rc != 0)
         return rc;
-    const char *iss = json_string_value(json_object_get(meta, "issuer"));
-    const char *tok = json_string_value(json_object_get(meta, "token_endpoint"));
-    const char *jwks = json_string_value(json_object_get(meta, "jwks_uri"));
-    json_t *methods = json_object_get(meta, "token_endpoint_auth_methods_supported");
-    if (iss == NULL || strcmp(iss, issuer) != 0) {
-        rc = wdn_diag_set(diag, WDN_EAUTH,
-                          "authorization server metadata names issuer '%s', expected '%s'",
-                          iss ? iss : "(none)", issuer);
-        goto out;
-    }
-    if (tok == NULL) {
-        rc = wdn_diag_set(diag, WDN_EPARSE, "authorization server metadata has no token_endpoint");
-        goto out;
-    }
-    out->issuer = strdup(iss);
-    out->token_endpoint = strdup(tok);
-    out->jwks_uri = jwks ? strdup(jwks) : NULL;
-    /* RFC 8414: when absent, the default is client_secret_basic. */
-    out->supports_basic = methods ? has_string(methods, "client_secret_basic") : 1;
-    out->supports_post = methods ? has_string(methods, "client_secret_post") : 0;
-    rc = (out->issuer && out->token_endpoint && (!jwks || out->jwks_uri))
-             ? 0
-             : wdn_diag_set(diag, WDN_ENOMEM, "out of memory");
-out:
-    json_decref(meta);
-    return rc;
+    return fill_discovered(&m, out, diag);
 }
 
 int wdn_oauth2_discover(const char *resource_url, const char *www_authenticate,
                         const char *ca_file, struct wdn_oauth2_discovered *out,
                         struct wdn_diag *diag)
 {
-    char urls[2][URL_MAX];
-    json_t *prm = NULL;
-    int n = 0, rc;
+    struct wdn_challenge ch;
+    struct wdn_oauth2_net net;
+    struct wdn_oauth2_prm prm;
+    struct wdn_oauth2_asm m;
+    int rc;
 
     memset(out, 0, sizeof(*out));
-    if (www_authenticate &&
-        wdn_challenge_param(wdn_str_from_cstr(www_authenticate), "Bearer", "resource_metadata",
-                            urls[0], URL_MAX) == 0)
-        n = 1;
-    if (n == 0) {
-        if (wdn_oauth2_well_known_url(resource_url, "oauth-protected-resource", urls[n],
-                                      URL_MAX) == 0)
-            n++;
-        struct wdn_str origin = {0}, path = {0};
-        if (split_url(resource_url, &origin, &path) == 0 && path.len > 1 &&
-            wdn_fmt(urls[n], URL_MAX, "%.*s/.well-known/oauth-protected-resource",
-                    WDN_STR_FMT(origin)) == 0)
-            n++;
-    }
-    if (n == 0)
-        return wdn_diag_set(diag, WDN_EINVAL, "resource '%s' is not an http(s) URL",
-                            resource_url);
-    rc = WDN_ENOTFOUND;
-    for (int i = 0; i < n && prm == NULL; i++)
-        rc = fetch_json(urls[i], ca_file, &prm, diag);
-    if (prm == NULL)
+    if (www_authenticate == NULL ||
+        wdn_challenge_read(wdn_str_from_cstr(www_authenticate), &ch) != 0)
+        memset(&ch, 0, sizeof(ch));
+    wdn_oauth2_net_for(resource_url, ca_file, 0, &net);
+    rc = wdn_oauth2_fetch_prm(&net, resource_url, ch.resource_metadata, &prm, NULL, diag);
+    if (rc != 0)
         return rc;
-    const char *res = json_string_value(json_object_get(prm, "resource"));
-    json_t *servers = json_object_get(prm, "authorization_servers");
-    const char *as = json_string_value(json_array_get(servers, 0));
-    struct wdn_str origin = {0}, path = {0};
-    char expect[URL_MAX];
-    split_url(resource_url, &origin, &path);
-    wdn_fmt(expect, sizeof(expect), "%.*s%.*s", WDN_STR_FMT(origin), WDN_STR_FMT(path));
-    /* RFC 9728 3.3: the resource must be the one we asked about. Like the MCP SDKs, accept a
-     * parent of it at a path-segment boundary (metadata for a whole origin). */
-    if (res == NULL || !resource_covers(res, expect)) {
-        rc = wdn_diag_set(diag, WDN_EAUTH, "protected resource metadata is for '%s', not '%s'",
-                          res ? res : "(none)", expect);
-        goto out;
+    rc = wdn_oauth2_fetch_asm(&net, prm.authorization_servers[0], &m, diag);
+    if (rc == 0) {
+        out->resource = prm.resource;
+        prm.resource = NULL;
+        rc = fill_discovered(&m, out, diag);
     }
-    if (as == NULL) {
-        rc = wdn_diag_set(diag, WDN_EPARSE,
-                          "protected resource metadata lists no authorization_servers");
-        goto out;
-    }
-    out->resource = strdup(res);
-    if (out->resource == NULL) {
-        rc = wdn_diag_set(diag, WDN_ENOMEM, "out of memory");
-        goto out;
-    }
-    rc = wdn_oauth2_discover_issuer(as, ca_file, out, diag);
-out:
-    json_decref(prm);
-    if (rc)
-        wdn_oauth2_discovered_reset(out);
+    wdn_oauth2_prm_reset(&prm);
     return rc;
 }
 
