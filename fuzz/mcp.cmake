@@ -10,4 +10,6 @@ endif()
 if(TARGET wdn_mcp)
     # The JSON Schema 2020-12 compiler and validator (PCRE2 patterns, references, formats).
     wdn_fuzz_target(mcp_schema SOURCE ${CMAKE_SOURCE_DIR}/fuzz/fuzz_mcp_schema.c DEPS wdn_mcp)
+    # A skill's SKILL.md against its skills/list entry (size, digest, YAML frontmatter).
+    wdn_fuzz_target(mcp_skill SOURCE ${CMAKE_SOURCE_DIR}/fuzz/fuzz_mcp_skill.c DEPS wdn_mcp)
 endif()

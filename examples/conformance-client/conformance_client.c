@@ -5,12 +5,21 @@
  * (JSON: credentials, keys, tool calls), and judges what the client sent. Built on the public
  * headers only. Exit 0 when the flow completed, 1 when the client gave up (the suite expects
  * that for the attack scenarios), 2 for bad usage. */
+#include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
 
 #include "warden/mcp.h"
+#include "warden/mcp_auth.h"
+
+/* The Client ID Metadata Document URL the suite expects (it never fetches it). */
+#define CIMD_URL "https://conformance-test.local/client-metadata.json"
 
 /* Everything one run needs. */
 struct run {
@@ -19,6 +28,7 @@ struct run {
     const char *version;
     json_t *ctx; /* MCP_CONFORMANCE_CONTEXT, or NULL */
     struct wdn_mcp_client *mc;
+    struct wdn_mcp_oauth *oauth;
     int mrtr_unrelated_calls; /* sep-2322: the unrelated call made between rounds */
 };
 
@@ -48,6 +58,128 @@ static bool is(const struct run *r, const char *name)
 static bool starts(const struct run *r, const char *prefix)
 {
     return strncmp(r->scenario, prefix, strlen(prefix)) == 0;
+}
+
+static const char *ctx_str(const struct run *r, const char *key)
+{
+    return json_string_value(json_object_get(r->ctx, key));
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* The "browser": the suite's authorization endpoint answers at once with a redirect carrying
+ * the code, so a plain HTTP GET that does not follow it, then a GET of the Location (the SDK's
+ * loopback listener), is what a user's browser would do. Plain http only (the suite's servers
+ * are on localhost). */
+
+/* GETs url; with location (cap bytes) it returns the Location header of the answer. */
+static int http_get(const char *url, char *location, size_t cap)
+{
+    char host[256], port[8] = "80", req[8192], buf[16384];
+    const char *p, *path;
+    struct addrinfo hints, *res = NULL;
+    struct timeval tv = {10, 0};
+    size_t len = 0;
+    ssize_t n;
+    int fd = -1, rc = -1;
+    const char *l;
+
+    if (strncmp(url, "http://", 7) != 0)
+        return -1;
+    p = url + 7;
+    path = p + strcspn(p, "/?");
+    snprintf(host, sizeof(host), "%.*s", (int)(path - p), p);
+    if (strchr(host, ':') != NULL) {
+        snprintf(port, sizeof(port), "%s", strchr(host, ':') + 1);
+        *strchr(host, ':') = '\0';
+    }
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_socktype = SOCK_STREAM;
+    if (getaddrinfo(host, port, &hints, &res) != 0)
+        return -1;
+    fd = socket(res->ai_family, SOCK_STREAM, 0);
+    if (fd < 0 || connect(fd, res->ai_addr, res->ai_addrlen) != 0)
+        goto out;
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    snprintf(req, sizeof(req), "GET %s%s HTTP/1.1\r\nHost: %s:%s\r\nConnection: close\r\n\r\n",
+             path[0] == '/' ? "" : "/", path, host, port);
+    if (send(fd, req, strlen(req), MSG_NOSIGNAL) != (ssize_t)strlen(req))
+        goto out;
+    while (len + 1 < sizeof(buf) && (n = recv(fd, buf + len, sizeof(buf) - 1 - len, 0)) > 0)
+        len += (size_t)n;
+    buf[len] = '\0';
+    rc = 0;
+    if (location != NULL) {
+        l = strcasestr(buf, "\r\nLocation: ");
+        if (l == NULL) {
+            rc = -1;
+            goto out;
+        }
+        l += 12;
+        snprintf(location, cap, "%.*s", (int)strcspn(l, "\r\n"), l);
+    }
+out:
+    if (fd >= 0)
+        close(fd);
+    freeaddrinfo(res);
+    return rc;
+}
+
+static int browser(void *ud, const char *url)
+{
+    char location[8192];
+
+    (void)ud;
+    say("browser: %.160s...", url);
+    if (http_get(url, location, sizeof(location)) != 0) {
+        say("browser: the authorization endpoint did not redirect");
+        return -1;
+    }
+    say("browser: redirected to %.160s", location);
+    return http_get(location, NULL, 0) == 0 ? 0 : -1;
+}
+
+/* The OAuth client for the auth/ scenarios, configured from the scenario and its context. */
+static int setup_oauth(struct run *r)
+{
+    struct wdn_mcp_oauth_config cfg = {
+        .server_url = r->url,
+        .client_name = "warden-conformance-client",
+        .client_metadata_url = CIMD_URL,
+        .browser = browser,
+        .browser_ud = r,
+        .login_timeout_ms = 30000,
+    };
+    char err[256] = "";
+
+    if (is(r, "auth/client-credentials-basic") || is(r, "auth/client-credentials-jwt")) {
+        cfg.grant = WDN_MCP_OAUTH_CLIENT_CREDENTIALS;
+        cfg.client_id = ctx_str(r, "client_id");
+        cfg.client_secret = ctx_str(r, "client_secret");
+        cfg.client_key_pem = ctx_str(r, "private_key_pem");
+        if (cfg.client_key_pem != NULL)
+            cfg.auth_method = "private_key_jwt";
+    } else if (is(r, "auth/pre-registration")) {
+        cfg.client_id = ctx_str(r, "client_id");
+        cfg.client_secret = ctx_str(r, "client_secret");
+    } else if (is(r, "auth/wif-jwt-bearer")) {
+        cfg.grant = WDN_MCP_OAUTH_JWT_BEARER;
+        cfg.client_id = ctx_str(r, "client_id");
+        cfg.assertion = ctx_str(r, "valid_jwt");
+    } else if (is(r, "auth/enterprise-managed-authorization") ||
+               is(r, "auth/cross-app-access-complete-flow")) {
+        cfg.grant = WDN_MCP_OAUTH_ENTERPRISE;
+        cfg.client_id = ctx_str(r, "client_id");
+        cfg.client_secret = ctx_str(r, "client_secret");
+        cfg.idp_token_endpoint = ctx_str(r, "idp_token_endpoint");
+        cfg.idp_id_token = ctx_str(r, "idp_id_token");
+        cfg.idp_client_id = ctx_str(r, "idp_client_id");
+    }
+    r->oauth = wdn_mcp_oauth_new(&cfg, err, sizeof(err));
+    if (r->oauth == NULL) {
+        say("oauth: %s", err);
+        return 1;
+    }
+    return 0;
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -253,6 +385,45 @@ static int flow_elicitation_defaults(struct run *r)
     return call(r, "test_client_elicitation_defaults", NULL);
 }
 
+/* sep-2640: list the skills; for the verify scenarios load the first one, which means reading
+ * its SKILL.md (the SDK checks size, digest and frontmatter) and, only when that passed, its
+ * other files. Refusing tampered content is the expected outcome there. */
+static int flow_skills(struct run *r)
+{
+    struct wdn_mcp_error e;
+    json_t *skills = NULL, *skill, *file;
+    const char *uri;
+    char *text = NULL;
+    size_t i;
+
+    if (wdn_mcp_client_list_skills(r->mc, &skills, &e) != 0)
+        return fail("skills/list", &e);
+    say("%zu skills listed", json_array_size(skills));
+    skill = json_array_get(skills, 0);
+    if (is(r, "sep-2640-client-no-prefetch") || skill == NULL) {
+        json_decref(skills);
+        return 0;
+    }
+    uri = json_string_value(json_object_get(skill, "uri"));
+    if (wdn_mcp_client_read_skill_file(r->mc, skill, uri, &text, &e) != 0) {
+        say("skill not loaded: %s", e.message);
+        json_decref(skills);
+        return 0;
+    }
+    free(text);
+    json_array_foreach (json_object_get(skill, "resources"), i, file) {
+        const char *f = json_string_value(json_object_get(file, "uri"));
+        if (f == NULL || strcmp(f, uri) == 0)
+            continue;
+        if (wdn_mcp_client_read_skill_file(r->mc, skill, f, &text, &e) != 0)
+            say("skill file refused: %s", e.message);
+        free(text);
+        text = NULL;
+    }
+    json_decref(skills);
+    return 0;
+}
+
 /* ---------------------------------------------------------------------------------------- */
 
 static int run_mcp(struct run *r)
@@ -271,6 +442,11 @@ static int run_mcp(struct run *r)
     struct wdn_mcp_error e;
     int rc;
 
+    if (starts(r, "auth/")) {
+        if (setup_oauth(r) != 0)
+            return 1;
+        cfg.auth = wdn_mcp_oauth_provider(r->oauth);
+    }
     r->mc = wdn_mcp_client_new(&cfg, &e);
     if (r->mc == NULL)
         return fail("client", &e);
@@ -291,6 +467,8 @@ static int run_mcp(struct run *r)
         rc = flow_mrtr(r);
     else if (is(r, "elicitation-sep1034-client-defaults"))
         rc = flow_elicitation_defaults(r);
+    else if (starts(r, "sep-2640-"))
+        rc = flow_skills(r);
     else
         rc = flow_basic(r, true);
     return rc;
@@ -319,9 +497,9 @@ int main(int argc, char **argv)
     }
     say("scenario %s, protocol %s, server %s", r.scenario, r.version ? r.version : "(default)",
         r.url);
-    (void)starts;
     rc = run_mcp(&r);
     wdn_mcp_client_free(r.mc);
+    wdn_mcp_oauth_free(r.oauth);
     json_decref(r.ctx);
     return rc != 0 ? 1 : 0;
 }

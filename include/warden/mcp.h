@@ -563,6 +563,8 @@ struct wdn_mcp_auth {
                    char *msg, size_t cap);
     /** Optional: the DPoP-Nonce header of any other response (RFC 9449 section 9). */
     void (*nonce)(void *ud, const char *dpop_nonce);
+    /** Optional: the server accepted a request with the credentials last added. */
+    void (*accepted)(void *ud);
     void *ud;
 };
 
@@ -653,6 +655,21 @@ int wdn_mcp_client_call_tool(struct wdn_mcp_client *c, const char *name, json_t 
  */
 int wdn_mcp_client_list(struct wdn_mcp_client *c, const char *method, const char *key,
                         json_t **items, struct wdn_mcp_error *err);
+/**
+ * skills/list (the io.modelcontextprotocol/skills extension, SEP-2640): *skills is a new array
+ * of skill entries ({uri, frontmatter, resources: [{uri, digest, size}]}). Lists only: no file is
+ * fetched before the application asks for it.
+ */
+int wdn_mcp_client_list_skills(struct wdn_mcp_client *c, json_t **skills,
+                               struct wdn_mcp_error *err);
+/**
+ * Reads file uri of skill (an entry of wdn_mcp_client_list_skills, borrowed) with
+ * resources/read and returns its text (malloc'd, caller frees) only when it matches the entry:
+ * the listed byte size and SHA-256 digest, and for the skill's SKILL.md the listed frontmatter
+ * field by field. A mismatch gives WDN_EAUTH and no text: do not load the skill.
+ */
+int wdn_mcp_client_read_skill_file(struct wdn_mcp_client *c, const json_t *skill, const char *uri,
+                                   char **text, struct wdn_mcp_error *err);
 /** The text of the first text block of a CallToolResult (borrowed from result), or NULL. */
 const char *wdn_mcp_result_text(const json_t *result);
 /**

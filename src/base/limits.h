@@ -215,7 +215,7 @@
 #define WDN_OAUTH2_MAX_TOKEN_RESPONSE (64u << 10)  /* a token or registration endpoint answer */
 #define WDN_OAUTH2_MAX_URL 2048             /* any URL the OAuth client builds or accepts */
 #define WDN_OAUTH2_MAX_SCOPE 1024           /* a scope string the client sends */
-#define WDN_OAUTH2_STEP_UP_MAX 2            /* re-authorizations per request for more scope */
+#define WDN_OAUTH2_AUTH_ATTEMPTS 2          /* authorizations without an accepted request between */
 #define WDN_OAUTH2_LOGIN_TIMEOUT_MS 300000  /* the loopback listener waits for the browser */
 #define WDN_OAUTH2_CALLBACK_MAX_BYTES 8192  /* the redirect request the listener reads */
 #define WDN_OAUTH2_TOKEN_CACHE_MAX_BYTES (64u << 10) /* one cached token file */

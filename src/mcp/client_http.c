@@ -578,6 +578,8 @@ int wdn__mcp_post(struct wdn_mcp_client *c, bool main_exchange, json_t *msg, jso
     }
     if (x.dpop_nonce[0] != '\0' && c->auth != NULL && c->auth->nonce != NULL)
         c->auth->nonce(c->auth->ud, x.dpop_nonce);
+    if (status >= 200 && status <= 299 && c->auth != NULL && c->auth->accepted != NULL)
+        c->auth->accepted(c->auth->ud);
     if (status < 200 || status > 299) {
         long rpc = 0;
         char msgbuf[160] = "";

@@ -115,4 +115,12 @@ int wdn__mcp_tool_param_headers(struct wdn_mcp_client *c, const char *name, json
                                 int (*add)(void *ctx, const char *line), void *ctx);
 void wdn__mcp_tools_free(struct wdn_mcp_client *c);
 
+/**
+ * Checks content (len bytes) of file uri against skill, an entry of skills/list: listed, the
+ * listed size and sha256 digest, and for the skill's SKILL.md the listed frontmatter exactly.
+ * 0, or WDN_ENOTFOUND / WDN_EAUTH with why filled (fuzzed: fuzz/fuzz_mcp_skill.c).
+ */
+int wdn__mcp_skill_verify(const json_t *skill, const char *uri, const char *p, size_t len,
+                          char *why, size_t cap);
+
 #endif

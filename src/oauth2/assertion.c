@@ -38,8 +38,7 @@ int wdn_oauth2_client_assertion(const struct wdn_jose_key *key, const char *clie
     if ((rc = random_id(jti)) != 0)
         return rc;
     claims = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I}", "iss", client_id, "sub", client_id, "aud",
-                       audience, "jti", jti, "iat", (json_int_t)now, "exp",
-                       (json_int_t)now + 60);
+                       audience, "jti", jti, "iat", (json_int_t)now, "exp", (json_int_t)now + 60);
     s = claims != NULL ? json_dumps(claims, JSON_COMPACT) : NULL;
     json_decref(claims);
     if (s == NULL)

@@ -67,8 +67,8 @@ static int take_quoted(struct cursor *c, char *out, size_t cap, size_t *outlen)
 
 static int is_t68char(unsigned char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '.' || c == '_' || c == '~' || c == '+' || c == '/';
 }
 
 /* After an auth-scheme: skips a token68 credential if one stands there. A token68 is followed
@@ -89,8 +89,7 @@ static void skip_token68(struct cursor *c)
 
 /* The walk behind both entry points: with param NULL it only says whether a challenge of
  * scheme is there (0) or not (WDN_ENOTFOUND), after checking the syntax up to it. */
-static int find(struct wdn_str header, const char *scheme, const char *param, char *out,
-                size_t cap)
+static int find(struct wdn_str header, const char *scheme, const char *param, char *out, size_t cap)
 {
     struct cursor c = {header.p, header.p + header.len};
     int in_wanted = 0, rc;

@@ -20,11 +20,11 @@ int wdn_challenge_param(struct wdn_str header, const char *scheme, const char *p
 
 /** The parameters of a Bearer (or DPoP, RFC 9449) challenge an OAuth client acts on. */
 struct wdn_challenge {
-    char scheme[8];              /* "Bearer" or "DPoP" */
-    char error[64];              /* RFC 6750: invalid_token, insufficient_scope, ...; "" none */
+    char scheme[8]; /* "Bearer" or "DPoP" */
+    char error[64]; /* RFC 6750: invalid_token, insufficient_scope, ...; "" none */
     char error_description[256];
-    char scope[WDN_OAUTH2_MAX_SCOPE];             /* scopes the resource wants, "" none */
-    char resource_metadata[WDN_OAUTH2_MAX_URL];   /* RFC 9728 metadata URL, "" none */
+    char scope[WDN_OAUTH2_MAX_SCOPE];           /* scopes the resource wants, "" none */
+    char resource_metadata[WDN_OAUTH2_MAX_URL]; /* RFC 9728 metadata URL, "" none */
 };
 
 /**

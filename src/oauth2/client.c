@@ -23,8 +23,8 @@ struct wdn_oauth2_client {
     enum wdn_oauth2_auth auth;
     long timeout_ms;
     pthread_mutex_t lock;
-    char *token;          /* cached access token, or NULL */
-    uint64_t refresh_at;  /* monotonic ms after which the token is refreshed */
+    char *token;         /* cached access token, or NULL */
+    uint64_t refresh_at; /* monotonic ms after which the token is refreshed */
     uint64_t fetches, hits;
 };
 
@@ -113,9 +113,9 @@ struct wdn_oauth2_client *wdn_oauth2_client_new(const struct wdn_oauth2_config *
     c->ca_file = dup_opt(cfg->ca_file);
     c->auth = cfg->auth;
     c->timeout_ms = cfg->timeout_ms;
-    if (!c->token_url || !c->client_id || !c->client_secret ||
-        (cfg->audience && !c->audience) || (cfg->resource && !c->resource) ||
-        (cfg->scope && !c->scope) || (cfg->ca_file && !c->ca_file)) {
+    if (!c->token_url || !c->client_id || !c->client_secret || (cfg->audience && !c->audience) ||
+        (cfg->resource && !c->resource) || (cfg->scope && !c->scope) ||
+        (cfg->ca_file && !c->ca_file)) {
         wdn_oauth2_client_free(c);
         goto nomem;
     }

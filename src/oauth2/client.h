@@ -11,10 +11,10 @@
 
 /** How the client authenticates and shapes the token request body. */
 enum wdn_oauth2_auth {
-    WDN_OAUTH2_AUTH_BASIC = 0, /* form body, HTTP Basic credentials (RFC 6749 default) */
-    WDN_OAUTH2_AUTH_POST,      /* form body with client_id and client_secret */
-    WDN_OAUTH2_AUTH_JSON,      /* JSON body with client_id and client_secret (Auth0) */
-    WDN_OAUTH2_AUTH_NONE,      /* a public client: client_id in the form, no secret */
+    WDN_OAUTH2_AUTH_BASIC = 0,       /* form body, HTTP Basic credentials (RFC 6749 default) */
+    WDN_OAUTH2_AUTH_POST,            /* form body with client_id and client_secret */
+    WDN_OAUTH2_AUTH_JSON,            /* JSON body with client_id and client_secret (Auth0) */
+    WDN_OAUTH2_AUTH_NONE,            /* a public client: client_id in the form, no secret */
     WDN_OAUTH2_AUTH_PRIVATE_KEY_JWT, /* a signed client assertion (RFC 7523) */
 };
 
@@ -27,8 +27,8 @@ struct wdn_oauth2_config {
     const char *resource;      /* RFC 8707 `resource`, or NULL */
     const char *scope;         /* space-separated, or NULL */
     enum wdn_oauth2_auth auth;
-    const char *ca_file;       /* trust these CAs (PEM bundle); NULL: system store */
-    long timeout_ms;           /* per token request; 0 = 10 s */
+    const char *ca_file; /* trust these CAs (PEM bundle); NULL: system store */
+    long timeout_ms;     /* per token request; 0 = 10 s */
 };
 
 struct wdn_oauth2_client;

@@ -4,13 +4,46 @@
  * name, nor an authorization server's document at endpoints of another issuer. */
 #include "oauth2/discovery.h"
 
+#include <netdb.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "base/error.h"
 #include "base/limits.h"
 #include "http/fetch.h"
 #include "oauth2/challenge.h"
+
+/* True when host resolves to at least one address that is not public (a private server). */
+static bool host_is_internal(const char *origin)
+{
+    struct addrinfo hints, *res = NULL, *ai;
+    char host[300];
+    const char *h = strstr(origin, "://");
+    size_t n;
+    bool internal = false;
+
+    if (h == NULL)
+        return false;
+    h += 3;
+    if (*h == '[') {
+        n = strcspn(h + 1, "]");
+        snprintf(host, sizeof(host), "%.*s", (int)n, h + 1);
+    } else {
+        n = strcspn(h, ":/");
+        snprintf(host, sizeof(host), "%.*s", (int)n, h);
+    }
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_socktype = SOCK_STREAM;
+    if (getaddrinfo(host, NULL, &hints, &res) != 0)
+        return false;
+    for (ai = res; ai != NULL; ai = ai->ai_next)
+        if (!wdn_fetch_addr_public(ai->ai_addr))
+            internal = true;
+    freeaddrinfo(res);
+    return internal;
+}
 
 void wdn_oauth2_net_for(const char *server_url, const char *ca_file, long timeout_ms,
                         struct wdn_oauth2_net *net)
@@ -20,7 +53,14 @@ void wdn_oauth2_net_for(const char *server_url, const char *ca_file, long timeou
     memset(net, 0, sizeof(*net));
     net->ca_file = ca_file;
     net->timeout_ms = timeout_ms > 0 ? timeout_ms : 10000;
-    net->loopback_http = wdn_oauth2_url_parse(server_url, &u, NULL) == 0 && u.loopback;
+    if (wdn_oauth2_url_parse(server_url, &u, NULL) != 0) {
+        net->public_only = true;
+        return;
+    }
+    net->loopback_http = u.loopback;
+    /* A private server's authorization server is usually private too (the rule allows it);
+     * a public one's must be public. Loopback servers are development set-ups. */
+    net->public_only = !u.loopback && !host_is_internal(u.origin);
 }
 
 int wdn_oauth2_url_allowed(const struct wdn_oauth2_net *net, const char *url, struct wdn_diag *d)
@@ -56,6 +96,7 @@ int wdn_oauth2_get(const struct wdn_oauth2_net *net, const char *url, struct wdn
         .ca_file = net->ca_file,
         .max_response = WDN_OAUTH2_MAX_METADATA_BYTES,
         .https_only = !net->loopback_http && !net->user_chosen,
+        .public_only = net->public_only && !net->user_chosen,
     };
     struct wdn_fetch_callbacks cb = {NULL, on_body, body};
     int rc = wdn_oauth2_url_allowed(net, url, d);
@@ -134,8 +175,9 @@ int wdn_oauth2_fetch_prm(const struct wdn_oauth2_net *net, const char *resource_
     return rc;
 }
 
-int wdn_oauth2_fetch_asm(const struct wdn_oauth2_net *net, const char *issuer,
-                         struct wdn_oauth2_asm *out, struct wdn_diag *d)
+/* issuer_any: accept any issuer on issuer's origin (2025-03-26 servers, see below). */
+static int fetch_asm(const struct wdn_oauth2_net *net, const char *issuer, bool issuer_any,
+                     struct wdn_oauth2_asm *out, struct wdn_diag *d)
 {
     char urls[3][WDN_OAUTH2_MAX_URL];
     struct wdn_oauth2_url u;
@@ -152,8 +194,7 @@ int wdn_oauth2_fetch_asm(const struct wdn_oauth2_net *net, const char *issuer,
     if (wdn_oauth2_well_known_url(issuer, "oauth-authorization-server", urls[n],
                                   WDN_OAUTH2_MAX_URL) == 0)
         n++;
-    if (wdn_oauth2_well_known_url(issuer, "openid-configuration", urls[n], WDN_OAUTH2_MAX_URL) ==
-        0)
+    if (wdn_oauth2_well_known_url(issuer, "openid-configuration", urls[n], WDN_OAUTH2_MAX_URL) == 0)
         n++;
     /* OpenID Connect Discovery's own placement, appended to the issuer's path. */
     if (u.path[0] != '\0' &&
@@ -168,13 +209,27 @@ int wdn_oauth2_fetch_asm(const struct wdn_oauth2_net *net, const char *issuer,
             continue;
         if (rc != 0)
             break;
-        rc = wdn_oauth2_asm_parse((struct wdn_str){body.data, body.len}, issuer, out, d);
+        rc = wdn_oauth2_asm_parse((struct wdn_str){body.data, body.len}, issuer_any ? NULL : issuer,
+                                  out, d);
+        if (rc == 0 && issuer_any && !wdn_oauth2_same_origin(out->issuer, issuer)) {
+            rc = wdn_diag_set(d, WDN_EAUTH,
+                              "authorization server metadata at %.200s names issuer '%.200s', "
+                              "on another origin: refusing it",
+                              urls[i], out->issuer);
+            wdn_oauth2_asm_reset(out);
+        }
         break;
     }
     wdn_buf_reset(&body);
     if (rc == WDN_ENOTFOUND)
         wdn_diag_set(d, rc, "no authorization server metadata for issuer '%.200s'", issuer);
     return rc;
+}
+
+int wdn_oauth2_fetch_asm(const struct wdn_oauth2_net *net, const char *issuer,
+                         struct wdn_oauth2_asm *out, struct wdn_diag *d)
+{
+    return fetch_asm(net, issuer, false, out, d);
 }
 
 int wdn_oauth2_legacy_asm(const struct wdn_oauth2_net *net, const char *server_url,
@@ -186,19 +241,21 @@ int wdn_oauth2_legacy_asm(const struct wdn_oauth2_net *net, const char *server_u
 
     if ((rc = wdn_oauth2_url_parse(server_url, &u, d)) != 0)
         return rc;
-    rc = wdn_oauth2_fetch_asm(net, u.origin, out, d);
+    /* The server is its own authorization server here: its document may name an issuer with a
+     * path (servers of that era often did), but never one on another origin. */
+    rc = fetch_asm(net, u.origin, true, out, d);
     if (rc != WDN_ENOTFOUND)
         return rc;
     /* 2025-03-26 section 2.3.3: no metadata at all means the default endpoints. */
     memset(out, 0, sizeof(*out));
     out->defaults = true;
     out->issuer = strdup(u.origin);
-    snprintf(buf, sizeof(buf), "%s/authorize", u.origin);
-    out->authorization_endpoint = strdup(buf);
-    snprintf(buf, sizeof(buf), "%s/token", u.origin);
-    out->token_endpoint = strdup(buf);
-    snprintf(buf, sizeof(buf), "%s/register", u.origin);
-    out->registration_endpoint = strdup(buf);
+    if (wdn_fmt(buf, sizeof(buf), "%s/authorize", u.origin) == 0)
+        out->authorization_endpoint = strdup(buf);
+    if (wdn_fmt(buf, sizeof(buf), "%s/token", u.origin) == 0)
+        out->token_endpoint = strdup(buf);
+    if (wdn_fmt(buf, sizeof(buf), "%s/register", u.origin) == 0)
+        out->registration_endpoint = strdup(buf);
     out->auth_methods = WDN_OAUTH2_AM_BASIC | WDN_OAUTH2_AM_POST | WDN_OAUTH2_AM_NONE;
     out->grant_types = WDN_OAUTH2_GT_AUTHORIZATION_CODE | WDN_OAUTH2_GT_REFRESH_TOKEN |
                        WDN_OAUTH2_GT_CLIENT_CREDENTIALS;
@@ -242,9 +299,8 @@ int wdn_oauth2_discover_issuer(const char *issuer, const char *ca_file,
     return fill_discovered(&m, out, diag);
 }
 
-int wdn_oauth2_discover(const char *resource_url, const char *www_authenticate,
-                        const char *ca_file, struct wdn_oauth2_discovered *out,
-                        struct wdn_diag *diag)
+int wdn_oauth2_discover(const char *resource_url, const char *www_authenticate, const char *ca_file,
+                        struct wdn_oauth2_discovered *out, struct wdn_diag *diag)
 {
     struct wdn_challenge ch;
     struct wdn_oauth2_net net;

@@ -16,17 +16,25 @@
 
 /**
  * Where a client may send requests to URLs a server chose, derived from the URL the user gave
- * (see coord/client.md): https only, except that a loopback server (development, the
- * conformance suite) may point at http:// loopback hosts. Never a redirect.
+ * (see coord/client.md): https only, never a redirect, and no address more internal than the
+ * MCP server's own: a server on a public address cannot send the client (and its credentials)
+ * to loopback, private or link-local addresses (the fetch client's public_only guard, checked on
+ * the address connected to). A loopback server (development, the conformance suite) may point
+ * at http:// loopback hosts.
  */
 struct wdn_oauth2_net {
     const char *ca_file; /* borrowed; NULL: the system store */
     long timeout_ms;     /* per request; 0: 10 s */
     bool loopback_http;  /* http:// accepted, for loopback hosts only */
+    bool public_only;    /* only public unicast destinations (fetch.h public_only) */
     bool user_chosen;    /* the URLs come from the user's configuration: any http(s) URL */
 };
 
-/** The rules for a client talking to server_url (borrowed ca_file). */
+/**
+ * The rules for a client talking to server_url (borrowed ca_file): its host is resolved once to
+ * tell a public server (public_only) from a private one; a name that does not resolve counts as
+ * public (fail closed).
+ */
 void wdn_oauth2_net_for(const char *server_url, const char *ca_file, long timeout_ms,
                         struct wdn_oauth2_net *net);
 
@@ -95,9 +103,8 @@ struct wdn_oauth2_discovered {
  * the authorization server metadata's `issuer` must equal the issuer it was fetched for
  * (RFC 8414 3.3). ca_file may be NULL. Returns 0 with out filled, or an error with diag set.
  */
-int wdn_oauth2_discover(const char *resource_url, const char *www_authenticate,
-                        const char *ca_file, struct wdn_oauth2_discovered *out,
-                        struct wdn_diag *diag);
+int wdn_oauth2_discover(const char *resource_url, const char *www_authenticate, const char *ca_file,
+                        struct wdn_oauth2_discovered *out, struct wdn_diag *diag);
 
 /**
  * Fetches authorization server metadata for issuer: RFC 8414 well-known (path inserted after

@@ -159,7 +159,10 @@ int wdn_oauth2_loopback_start(const char *redirect_uri, struct wdn_oauth2_loopba
     l = calloc(1, sizeof(*l));
     if (l == NULL)
         return wdn_diag_set(d, WDN_ENOMEM, "out of memory");
-    snprintf(l->path, sizeof(l->path), "%s", u.path[0] ? u.path : "/");
+    if (wdn_fmt(l->path, sizeof(l->path), "%s", u.path[0] ? u.path : "/") != 0) {
+        free(l);
+        return wdn_diag_set(d, WDN_ELIMIT, "redirect URI path too long");
+    }
     memset(&ss, 0, sizeof(ss));
     if (strchr(host, ':') != NULL) {
         struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;

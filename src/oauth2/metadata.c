@@ -25,8 +25,7 @@ int wdn_oauth2_url_parse(const char *url, struct wdn_oauth2_url *u, struct wdn_d
 
     memset(u, 0, sizeof(*u));
     if (wdn__fetch_url_parse(url, false, &f, why, sizeof(why)) != 0)
-        return wdn_diag_set(d, WDN_EINVAL, "'%.200s' is not a usable URL: %s", url ? url : "",
-                            why);
+        return wdn_diag_set(d, WDN_EINVAL, "'%.200s' is not a usable URL: %s", url ? url : "", why);
     u->https = f.tls;
     /* With no no_proxy list the fetch client's check is exactly "is this host loopback". */
     u->loopback = wdn__fetch_no_proxy(NULL, &f);
@@ -34,12 +33,11 @@ int wdn_oauth2_url_parse(const char *url, struct wdn_oauth2_url *u, struct wdn_d
         host[i] = (char)tolower((unsigned char)f.host[i]);
     host[i] = '\0';
     default_port = (f.tls && f.port == 443) || (!f.tls && f.port == 80);
-    if ((default_port ? wdn_fmt(u->origin, sizeof(u->origin), "%s://%s%s%s",
-                                f.tls ? "https" : "http", f.ipv6 ? "[" : "", host,
-                                f.ipv6 ? "]" : "")
-                      : wdn_fmt(u->origin, sizeof(u->origin), "%s://%s%s%s:%u",
-                                f.tls ? "https" : "http", f.ipv6 ? "[" : "", host,
-                                f.ipv6 ? "]" : "", (unsigned)f.port)) != 0)
+    if ((default_port
+             ? wdn_fmt(u->origin, sizeof(u->origin), "%s://%s%s%s", f.tls ? "https" : "http",
+                       f.ipv6 ? "[" : "", host, f.ipv6 ? "]" : "")
+             : wdn_fmt(u->origin, sizeof(u->origin), "%s://%s%s%s:%u", f.tls ? "https" : "http",
+                       f.ipv6 ? "[" : "", host, f.ipv6 ? "]" : "", (unsigned)f.port)) != 0)
         return wdn_diag_set(d, WDN_ELIMIT, "URL too long");
     plen = strcspn(f.target.p, "?");
     if (plen > f.target.len)
@@ -226,8 +224,7 @@ int wdn_oauth2_prm_parse(struct wdn_str doc, const char *resource_url, struct wd
         goto out;
     }
     servers = json_object_get(o, "authorization_servers");
-    if (!json_is_array(servers) || json_array_size(servers) == 0 ||
-        json_array_size(servers) > 16) {
+    if (!json_is_array(servers) || json_array_size(servers) == 0 || json_array_size(servers) > 16) {
         rc = wdn_diag_set(d, WDN_EPARSE,
                           "protected resource metadata lists no authorization_servers");
         goto out;
@@ -236,8 +233,9 @@ int wdn_oauth2_prm_parse(struct wdn_str doc, const char *resource_url, struct wd
         struct wdn_oauth2_url u;
         if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v) ||
             wdn_oauth2_url_parse(json_string_value(v), &u, NULL) != 0) {
-            rc = wdn_diag_set(d, WDN_EPARSE, "authorization_servers has an entry that is not "
-                                             "an http(s) URL");
+            rc = wdn_diag_set(d, WDN_EPARSE,
+                              "authorization_servers has an entry that is not "
+                              "an http(s) URL");
             goto out;
         }
     }
@@ -309,11 +307,11 @@ int wdn_oauth2_asm_parse(struct wdn_str doc, const char *issuer, struct wdn_oaut
         return rc;
     if ((rc = get_str(o, "issuer", &iss, d)) != 0)
         goto out;
-    if (iss == NULL || strcmp(iss, issuer) != 0) {
+    if (iss == NULL || (issuer != NULL && strcmp(iss, issuer) != 0)) {
         rc = wdn_diag_set(d, WDN_EAUTH,
                           "authorization server metadata names issuer '%.200s', expected '%.200s'"
                           ": refusing it",
-                          iss != NULL ? iss : "(none)", issuer);
+                          iss != NULL ? iss : "(none)", issuer != NULL ? issuer : "(any)");
         goto out;
     }
     if ((rc = get_url(o, "authorization_endpoint", &authz, d)) != 0 ||
@@ -338,7 +336,8 @@ int wdn_oauth2_asm_parse(struct wdn_str doc, const char *issuer, struct wdn_oaut
         goto out;
     out->offline_access = wdn_oauth2_scope_has(out->scopes_supported, "offline_access");
     /* RFC 8414 2: without the list, client_secret_basic is the default. */
-    out->auth_methods_listed = json_is_array(json_object_get(o, "token_endpoint_auth_methods_supported"));
+    out->auth_methods_listed =
+        json_is_array(json_object_get(o, "token_endpoint_auth_methods_supported"));
     for (i = 0; i < sizeof(auth_methods) / sizeof(auth_methods[0]); i++)
         if (list_has(o, "token_endpoint_auth_methods_supported", auth_methods[i].name))
             out->auth_methods |= auth_methods[i].bit;

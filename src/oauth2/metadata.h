@@ -16,10 +16,10 @@
 /** An http(s) URL as the client's rules see it. */
 struct wdn_oauth2_url {
     bool https;
-    bool loopback;                      /* localhost, *.localhost, 127.0.0.0/8, ::1 */
-    char origin[WDN_OAUTH2_MAX_URL];    /* "scheme://host[:port]", lower case, default port
-                                           omitted, IPv6 in brackets */
-    char path[WDN_OAUTH2_MAX_URL];      /* "" for none or "/", else the path without query */
+    bool loopback;                   /* localhost, *.localhost, 127.0.0.0/8, ::1 */
+    char origin[WDN_OAUTH2_MAX_URL]; /* "scheme://host[:port]", lower case, default port
+                                        omitted, IPv6 in brackets */
+    char path[WDN_OAUTH2_MAX_URL];   /* "" for none or "/", else the path without query */
 };
 
 /**
@@ -33,11 +33,11 @@ bool wdn_oauth2_same_origin(const char *a, const char *b);
 
 /** RFC 9728 protected resource metadata. Strings owned (wdn_oauth2_prm_reset frees them). */
 struct wdn_oauth2_prm {
-    char *resource;                   /* checked against the resource it was fetched for */
-    char **authorization_servers;     /* issuer identifiers, in the document's order */
+    char *resource;               /* checked against the resource it was fetched for */
+    char **authorization_servers; /* issuer identifiers, in the document's order */
     size_t n_as;
-    char *scopes_supported;           /* space-joined, or NULL when absent */
-    bool dpop_bound;                  /* dpop_bound_access_tokens_required */
+    char *scopes_supported; /* space-joined, or NULL when absent */
+    bool dpop_bound;        /* dpop_bound_access_tokens_required */
 };
 
 /**
@@ -73,28 +73,28 @@ struct wdn_oauth2_asm {
     char *issuer;
     char *authorization_endpoint; /* NULL when absent */
     char *token_endpoint;
-    char *registration_endpoint;  /* NULL: no dynamic registration */
+    char *registration_endpoint; /* NULL: no dynamic registration */
     char *jwks_uri;
-    char *scopes_supported;       /* space-joined, or NULL */
-    unsigned auth_methods;        /* WDN_OAUTH2_AM_*; client_secret_basic when not listed */
+    char *scopes_supported; /* space-joined, or NULL */
+    unsigned auth_methods;  /* WDN_OAUTH2_AM_*; client_secret_basic when not listed */
     bool auth_methods_listed;
-    unsigned grant_types;         /* WDN_OAUTH2_GT_*; code and implicit when not listed */
-    bool pkce_s256;               /* code_challenge_methods_supported lists S256 */
-    bool pkce_listed;             /* ... the field is there at all */
-    bool iss_parameter;           /* authorization_response_iss_parameter_supported (RFC 9207) */
-    bool cimd;                    /* client_id_metadata_document_supported */
-    bool dpop_es256;              /* dpop_signing_alg_values_supported lists ES256 */
-    bool offline_access;          /* scopes_supported lists offline_access */
+    unsigned grant_types; /* WDN_OAUTH2_GT_*; code and implicit when not listed */
+    bool pkce_s256;       /* code_challenge_methods_supported lists S256 */
+    bool pkce_listed;     /* ... the field is there at all */
+    bool iss_parameter;   /* authorization_response_iss_parameter_supported (RFC 9207) */
+    bool cimd;            /* client_id_metadata_document_supported */
+    bool dpop_es256;      /* dpop_signing_alg_values_supported lists ES256 */
+    bool offline_access;  /* scopes_supported lists offline_access */
     bool assertion_es256, assertion_rs256; /* token_endpoint_auth_signing_alg_values_supported
                                               (both true when not listed) */
-    bool defaults;                /* built from 2025-03-26's default endpoints, no document */
+    bool defaults; /* built from 2025-03-26's default endpoints, no document */
 };
 
 /**
  * Parses authorization server metadata fetched for issuer: `issuer` must equal it byte for
- * byte (RFC 8414 section 3.3, no normalization), token_endpoint is required and every endpoint
- * must be an http(s) URL. 0, or WDN_EPARSE / WDN_EAUTH (issuer mismatch) / WDN_ELIMIT /
- * WDN_ENOMEM with d set.
+ * byte (RFC 8414 section 3.3, no normalization; issuer NULL: the caller checks it), token_endpoint
+ * is required and every endpoint must be an http(s) URL. 0, or WDN_EPARSE / WDN_EAUTH (issuer
+ * mismatch) / WDN_ELIMIT / WDN_ENOMEM with d set.
  */
 int wdn_oauth2_asm_parse(struct wdn_str doc, const char *issuer, struct wdn_oauth2_asm *out,
                          struct wdn_diag *d);

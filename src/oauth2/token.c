@@ -74,8 +74,8 @@ static int build(const struct wdn_oauth2_token_req *r, struct wdn_buf *body, str
             return WDN_EINVAL;
         wdn_buf_init(&a, 16384);
         if (rc == 0)
-            rc = wdn_oauth2_client_assertion(r->client_key, r->client_id, r->assertion_audience,
-                                             &a);
+            rc =
+                wdn_oauth2_client_assertion(r->client_key, r->client_id, r->assertion_audience, &a);
         if (rc == 0)
             rc = wdn_form_add(body, "client_id", r->client_id);
         if (rc == 0)
@@ -202,8 +202,8 @@ static int post(const struct wdn_oauth2_token_req *r, struct answer *a, long *st
     if (r->dpop_key != NULL) {
         rc = wdn_buf_append_cstr(&proof, "DPoP: ");
         if (rc == 0)
-            rc = wdn_oauth2_dpop_proof(r->dpop_key, "POST", r->token_endpoint, NULL,
-                                       r->dpop_nonce, &proof);
+            rc = wdn_oauth2_dpop_proof(r->dpop_key, "POST", r->token_endpoint, NULL, r->dpop_nonce,
+                                       &proof);
         if (rc != 0) {
             wdn_diag_set(d, rc, "cannot make a DPoP proof: %s", wdn_strerror(rc));
             goto out;
@@ -221,6 +221,7 @@ static int post(const struct wdn_oauth2_token_req *r, struct answer *a, long *st
             .ca_file = r->net->ca_file,
             .max_response = WDN_OAUTH2_MAX_TOKEN_RESPONSE,
             .https_only = !r->net->loopback_http && !r->net->user_chosen,
+            .public_only = r->net->public_only && !r->net->user_chosen,
         };
         struct wdn_fetch_callbacks cb = {on_head, on_body, a};
         rc = wdn_fetch_stream(&req, &cb, status, d);

@@ -1,6 +1,7 @@
 /* One request to a token endpoint (RFC 6749 section 3.2), whatever the grant: the client
  * authentication (none, client_secret_basic, client_secret_post, private_key_jwt, or Auth0's JSON
- * body), an optional DPoP proof with the server's nonce, and the answer read as RFC 6749 5.1/5.2. */
+ * body), an optional DPoP proof with the server's nonce, and the answer read as RFC 6749 5.1/5.2.
+ */
 #ifndef WDN_OAUTH2_TOKEN_H
 #define WDN_OAUTH2_TOKEN_H
 

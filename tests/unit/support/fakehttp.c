@@ -3,6 +3,7 @@
 #include "fakehttp.h"
 
 #include <arpa/inet.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -239,4 +240,67 @@ void fakehttp_respond(const struct fakehttp_req *req, int status, const char *he
         (void)!send(req->fd, head, (size_t)n, MSG_NOSIGNAL);
     if (blen > 0)
         (void)!send(req->fd, body, blen, MSG_NOSIGNAL);
+}
+
+/* GETs an http URL; the Location of the answer into location when asked. */
+static int http_get(const char *url, char *location, size_t cap)
+{
+    char host[256], port[8] = "80", req[8192], buf[16384];
+    const char *p, *path, *l;
+    struct addrinfo hints, *res = NULL;
+    struct timeval tv = {10, 0};
+    size_t len = 0;
+    ssize_t n;
+    int fd = -1, rc = -1;
+
+    if (strncmp(url, "http://", 7) != 0)
+        return -1;
+    p = url + 7;
+    path = p + strcspn(p, "/?");
+    snprintf(host, sizeof(host), "%.*s", (int)(path - p), p);
+    if (strrchr(host, ':') != NULL && host[0] != '[') {
+        snprintf(port, sizeof(port), "%s", strrchr(host, ':') + 1);
+        *strrchr(host, ':') = '\0';
+    }
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_socktype = SOCK_STREAM;
+    if (getaddrinfo(host, port, &hints, &res) != 0)
+        return -1;
+    fd = socket(res->ai_family, SOCK_STREAM, 0);
+    if (fd < 0 || connect(fd, res->ai_addr, res->ai_addrlen) != 0)
+        goto out;
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    snprintf(req, sizeof(req), "GET %s%s HTTP/1.1\r\nHost: %s:%s\r\nConnection: close\r\n\r\n",
+             path[0] == '/' ? "" : "/", path, host, port);
+    if (send(fd, req, strlen(req), MSG_NOSIGNAL) != (ssize_t)strlen(req))
+        goto out;
+    while (len + 1 < sizeof(buf) && (n = recv(fd, buf + len, sizeof(buf) - 1 - len, 0)) > 0)
+        len += (size_t)n;
+    buf[len] = '\0';
+    rc = 0;
+    if (location != NULL) {
+        l = strcasestr(buf, "\r\nLocation: ");
+        if (l == NULL) {
+            rc = -1;
+            goto out;
+        }
+        l += 12;
+        snprintf(location, cap, "%.*s", (int)strcspn(l, "\r\n"), l);
+    }
+out:
+    if (fd >= 0)
+        close(fd);
+    freeaddrinfo(res);
+    return rc;
+}
+
+int fakehttp_browse(const char *url, char *location, size_t cap)
+{
+    char loc[8192];
+
+    if (http_get(url, loc, sizeof(loc)) != 0)
+        return -1;
+    if (location != NULL)
+        snprintf(location, cap, "%s", loc);
+    return http_get(loc, NULL, 0);
 }

@@ -47,4 +47,11 @@ const char *fakehttp_form(const char *body, const char *name, char *out, size_t 
 void fakehttp_respond(const struct fakehttp_req *req, int status, const char *headers,
                       const char *body);
 
+/**
+ * Plays a browser for an authorization endpoint that answers at once: GETs url without following
+ * the redirect, then GETs the Location (a client's loopback listener). 0, or -1 when the first
+ * answer had no Location. location (cap bytes, may be NULL) receives it.
+ */
+int fakehttp_browse(const char *url, char *location, size_t cap);
+
 #endif
