@@ -67,6 +67,9 @@
 #define WDN_TOKEN_CACHE_MAX_BYTES (1u << 30)      /* largest budget (tokenCacheSize) */
 #define WDN_TOKEN_CACHE_ENTRY_BYTES 512           /* budget per index slot preallocated */
 #define WDN_INTROSPECT_MAX_BYTES (64u << 10)      /* one RFC 7662 introspection answer */
+#define WDN_INTROSPECT_OUTCOMES 1024              /* recent outcomes kept (power of two) */
+#define WDN_INTROSPECT_MAX_WAITERS 16             /* requests sharing one call; more: 503 */
+#define WDN_OIDC_MAX_ISSUERS 16                   /* trusted issuers per bearer component */
 
 /* JSON-RPC / MCP (src/mcp). */
 #define WDN_JSONRPC_MAX_BYTES (4u << 20)    /* one JSON-RPC message or batch */

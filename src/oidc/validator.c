@@ -22,7 +22,7 @@
 #include "oidc/peek.h"
 #include "oidc/token_cache.h"
 
-#define MAX_ISSUERS 32
+#define MAX_ISSUERS WDN_OIDC_MAX_ISSUERS
 
 struct trusted {
     char *issuer;

@@ -13,7 +13,7 @@
 #include "pipeline/internal.h"
 
 /* Most issuers one bearer component trusts, after profiles expanded them. */
-#define WDN_BEARER_MAX_ISSUERS 16
+#define WDN_BEARER_MAX_ISSUERS WDN_OIDC_MAX_ISSUERS
 
 struct claim_fwd {
     char *claim;
