@@ -33,9 +33,9 @@
 #include "oidc/discovery.h"
 #include "oidc/token_cache.h"
 
-#define OUTCOMES 1024 /* power of two */
+#define OUTCOMES WDN_INTROSPECT_OUTCOMES
 #define PROBE 8
-#define WAITERS 16          /* lookups sharing one call; more answer unavailable */
+#define WAITERS WDN_INTROSPECT_MAX_WAITERS
 #define ACTIVE_KEEP_MS 5000 /* an active outcome kept for the request that waited */
 
 enum kind { K_EMPTY = 0, K_ACTIVE, K_REFUSED, K_FAILED };
