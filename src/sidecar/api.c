@@ -56,7 +56,7 @@ static void invoke_mcp(struct wdn__sc_rq *rq, struct wdn__sc_cfg *cfg,
     if (strcmp(app.p, sc->app_id) == 0)
         wdn__sc_invoke_app(rq, cfg, sc->app_id, method, po);
     else
-        wdn__sc_invoke_remote(rq, app.p, method, po);
+        wdn__sc_invoke_remote(rq, cfg, app.p, method, po);
 }
 
 static void metadata(struct wdn__sc_rq *rq, struct wdn__sc_cfg *cfg)
@@ -135,7 +135,7 @@ static void invoke(struct wdn__sc_rq *rq, struct wdn__sc_cfg *cfg,
     if (strcmp(idbuf, sc->app_id) == 0)
         wdn__sc_invoke_app(rq, cfg, sc->app_id, method, po);
     else
-        wdn__sc_invoke_remote(rq, dup_str(rq->req, idbuf).p, method, po);
+        wdn__sc_invoke_remote(rq, cfg, dup_str(rq->req, idbuf).p, method, po);
 }
 
 int wdn__sc_api_on_req(struct wdn_http_handler *self, struct wdn_http_req *req)
@@ -186,7 +186,7 @@ int wdn__sc_api_on_req(struct wdn_http_handler *self, struct wdn_http_req *req)
             goto out;
         }
     }
-    if (!wdn__sc_pipeline_pass(rq, cfg->http_pipeline, "httpPipeline", false, &po))
+    if (!wdn__sc_pipeline_pass(rq, cfg, cfg->http_pipeline, "httpPipeline", false, &po))
         goto out;
     if (wdn_str_eq_cstr(head->path, "/v1.0/metadata")) {
         if (wdn_str_eq_cstr(head->method, "GET"))

@@ -234,8 +234,8 @@ int wdn__sc_cfg_build(struct wdn_sidecar *sc, struct wdn__sc_cfg **out, struct w
         goto out;
     atomic_init(&c->refs, 1);
     /* Before anything is read: what the CLI compares to know this build saw its change. */
-    if (sc->project && wdn_store_state_hash(sc->project, sc->app_id, sc->state,
-                                            sizeof(sc->state)) != 0)
+    if (sc->project &&
+        wdn_store_state_hash(sc->project, sc->app_id, sc->state, sizeof(sc->state)) != 0)
         sc->state[0] = '\0';
     if (sc->project) {
         static const char *const kinds[] = {WDN_KIND_COMPONENT, WDN_KIND_CONFIGURATION,

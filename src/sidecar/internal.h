@@ -311,6 +311,56 @@ struct wdn__sc_caller {
  * WDN_EPARSE. */
 int wdn__sc_caller_parse(struct wdn_str spiffe_id, struct wdn__sc_caller *out);
 
+/* ---- Routes and their public identity (route.c) ------------------------------------------ */
+
+/** Where RFC 9728 documents live: this prefix, then the route's path ("" for the root form). */
+#define WDN__SC_PRM_PREFIX "/.well-known/oauth-protected-resource"
+/** The header in which a sidecar tells the app's sidecar (over mTLS) the resource URI its client
+ * reached, for audience binding; a sidecar-owned header, never taken from a client. */
+#define WDN__SC_RESOURCE_HEADER "warden-resource"
+
+/** Splits "/v1.0/invoke/<id>/method/<method...>" (path) into id and method. 0 or WDN_EINVAL. */
+int wdn__sc_parse_invoke(struct wdn_str path, struct wdn_str *id, struct wdn_str *method);
+/** Percent-decodes an app ID path segment into buf (cap bytes) and strips ".<ns>" (this
+ * sidecar's namespace). 0, WDN_EUNSUPPORTED (another namespace), WDN_EINVAL, WDN_ELIMIT. */
+int wdn__sc_decode_app_id(struct wdn_str s, const char *ns, char *buf, size_t cap);
+
+/** A route of the API port as a client names it. */
+struct wdn__sc_route {
+    bool mcp;                                 /* /v1.0/mcp/<name> */
+    char app[WDN_RES_MAX_APPID + 1 + 63 + 1]; /* the app it goes to */
+    char rpath[WDN_RES_MAX_NAME + 64]; /* "/v1.0/mcp/<name>" or "/v1.0/invoke/<app>/method" */
+    const char *name;                  /* resource name: the MCPServer's, or the app ID */
+    char method[WDN_POLICY_MAX_OP_BYTES + 1]; /* the app's path, normalised ('/' first) */
+};
+/** Parses path (a /v1.0/invoke/... or /v1.0/mcp/... route; cfg for MCPServer names) into out.
+ * 0 or WDN_ENOTFOUND (not a route, an unknown name, a path the ACL cannot normalise). */
+int wdn__sc_route_parse(struct wdn__sc_rq *rq, const struct wdn__sc_cfg *cfg, struct wdn_str path,
+                        struct wdn__sc_route *out);
+/** The resource URI of route r (NULL: the whole port): configured when not NULL, else this
+ * sidecar's origin and the route's path. In the request's arena; NULL when out of memory. */
+const char *wdn__sc_route_resource(struct wdn__sc_rq *rq, const struct wdn__sc_route *r,
+                                   const char *configured);
+/** The resource URI the client of rq reached, for a pipeline's audience binding: derived from
+ * the route on the API port, the caller's sidecar's WDN__SC_RESOURCE_HEADER on the internal
+ * port. NULL when there is none. */
+const char *wdn__sc_request_resource(struct wdn__sc_rq *rq, const struct wdn__sc_cfg *cfg);
+/** Appends a decoded path percent-encoded where a URL path needs it. 0 or WDN_ELIMIT. */
+int wdn__sc_append_path(struct wdn_buf *b, const char *p);
+/**
+ * The URL of the metadata document for the route rq came in on (the API port's
+ * /v1.0/invoke/... and /v1.0/mcp/... paths), in the request's arena; NULL for any other request
+ * (on the internal port the caller's sidecar names its own).
+ */
+const char *wdn__sc_metadata_url(struct wdn__sc_rq *rq);
+/**
+ * Adds resource_metadata="<wdn__sc_metadata_url>" to every Bearer challenge (WWW-Authenticate)
+ * in h[0..n) that has none, so a client finds the authorization server from any refusal: the
+ * pipelines', a peer sidecar's, the MCP guard's. A configured resourceMetadata already in the
+ * challenge wins. New values live in the request's arena.
+ */
+void wdn__sc_challenge_point(struct wdn__sc_rq *rq, struct wdn_http_header *h, size_t n);
+
 /* ---- RFC 9728 metadata (prm.c) ------------------------------------------------------------ */
 
 /** Answers a request to WDN__SC_PRM_PREFIX[/<route>] on the API port (public, CORS). */
@@ -320,8 +370,6 @@ void wdn__sc_prm_peer(struct wdn__sc_rq *rq, struct wdn__sc_cfg *cfg, struct wdn
 
 /* ---- Invocation (invoke.c) ----------------------------------------------------------------- */
 
-/** Splits "/v1.0/invoke/<id>/method/<method...>" (path) into id and method. 0 or WDN_EINVAL. */
-int wdn__sc_parse_invoke(struct wdn_str path, struct wdn_str *id, struct wdn_str *method);
 /**
  * Sends the request to this sidecar's app: the app pipeline, the MCP guard when the path is
  * the guarded MCP endpoint, then the app channel. caller is the verified (or, for
@@ -331,9 +379,6 @@ int wdn__sc_parse_invoke(struct wdn_str path, struct wdn_str *id, struct wdn_str
  */
 void wdn__sc_invoke_app(struct wdn__sc_rq *rq, struct wdn__sc_cfg *cfg, const char *caller,
                         struct wdn_str method, const struct wdn_pipeline_out *ingress);
-/** Percent-decodes an app ID path segment into buf (cap bytes) and strips ".<ns>" (this
- * sidecar's namespace). 0, WDN_EUNSUPPORTED (another namespace), WDN_EINVAL, WDN_ELIMIT. */
-int wdn__sc_decode_app_id(struct wdn_str s, const char *ns, char *buf, size_t cap);
 /** 1 when the method path is the MCP endpoint cfg's policy guards or below it, compared after
  * normalisation (percent-decoding, dot segments) and case-insensitively, so "/MCP", "/mcp/" or
  * "/./mcp" cannot slip past; -1 when it cannot be normalised; 0 otherwise. */
@@ -341,13 +386,15 @@ int wdn__sc_mcp_guarded(const struct wdn__sc_cfg *cfg, struct wdn_str method);
 /** The connection pool (mTLS) to app_id's sidecar on rq's worker. 0, or an error already
  * answered in Dapr's shape (the name did not resolve, out of memory). */
 int wdn__sc_peer_pool(struct wdn__sc_rq *rq, const char *app_id, struct wdn_http_pool **pool);
-/** Sends the request to app_id's sidecar over mTLS. Answers every failure itself. */
-void wdn__sc_invoke_remote(struct wdn__sc_rq *rq, const char *app_id, struct wdn_str method,
-                           const struct wdn_pipeline_out *ingress);
+/** Sends the request to app_id's sidecar over mTLS, with the resource URI its client reached
+ * (WDN__SC_RESOURCE_HEADER). Answers every failure itself. */
+void wdn__sc_invoke_remote(struct wdn__sc_rq *rq, const struct wdn__sc_cfg *cfg, const char *app_id,
+                           struct wdn_str method, const struct wdn_pipeline_out *ingress);
 /** Runs pipeline p (NULL passes) on the request; when it refuses, answers (with the one log
  * line per decision and the failure metrics) and returns false. which names it in the log. */
-bool wdn__sc_pipeline_pass(struct wdn__sc_rq *rq, const struct wdn_pipeline *p, const char *which,
-                           bool want_auth, struct wdn_pipeline_out *po);
+bool wdn__sc_pipeline_pass(struct wdn__sc_rq *rq, const struct wdn__sc_cfg *cfg,
+                           const struct wdn_pipeline *p, const char *which, bool want_auth,
+                           struct wdn_pipeline_out *po);
 /** The per-worker client pools of the listener (on_worker_start/stop). */
 int wdn__sc_worker_start(struct wdn_http_handler *self, struct wdn_http_worker *w);
 void wdn__sc_worker_stop(struct wdn_http_handler *self, struct wdn_http_worker *w);
@@ -513,21 +560,6 @@ int wdn__sc_error_json(struct wdn_buf *out, const char *code, const char *msg);
 char *wdn__sc_fmt(struct wdn_http_req *req, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-/** Where RFC 9728 documents live: this prefix, then the route's path ("" for the root form). */
-#define WDN__SC_PRM_PREFIX "/.well-known/oauth-protected-resource"
-/**
- * The URL of the metadata document for the route rq came in on (the API port's
- * /v1.0/invoke/... and /v1.0/mcp/... paths), in the request's arena; NULL for any other request
- * (on the internal port the caller's sidecar names its own).
- */
-const char *wdn__sc_metadata_url(struct wdn__sc_rq *rq);
-/**
- * Adds resource_metadata="<wdn__sc_metadata_url>" to every Bearer challenge (WWW-Authenticate)
- * in h[0..n) that has none, so a client finds the authorization server from any refusal: the
- * pipelines', a peer sidecar's, the MCP guard's. A configured resourceMetadata already in the
- * challenge wins. New values live in the request's arena.
- */
-void wdn__sc_challenge_point(struct wdn__sc_rq *rq, struct wdn_http_header *h, size_t n);
 /** The Content-Type headers of JSON and plain-text answers (static). */
 extern const struct wdn_http_header wdn__sc_json_ct, wdn__sc_plain_ct;
 

@@ -17,65 +17,10 @@ static struct wdn_str dup_str(struct wdn_http_req *req, const char *s)
     return p ? wdn_str_from_cstr(p) : (struct wdn_str){"", 0};
 }
 
-int wdn__sc_parse_invoke(struct wdn_str path, struct wdn_str *id, struct wdn_str *method)
-{
-    static const struct wdn_str prefix = WDN_STR("/v1.0/invoke/");
-    struct wdn_str rest;
-    long slash;
-
-    if (!wdn_str_has_prefix(path, prefix))
-        return WDN_EINVAL;
-    rest = (struct wdn_str){path.p + prefix.len, path.len - prefix.len};
-    slash = wdn_str_index(rest, '/');
-    if (slash <= 0)
-        return WDN_EINVAL;
-    *id = (struct wdn_str){rest.p, (size_t)slash};
-    rest.p += slash;
-    rest.len -= (size_t)slash;
-    if (wdn_str_eq_cstr(rest, "/method")) {
-        *method = (struct wdn_str){"", 0};
-        return 0;
-    }
-    if (!wdn_str_has_prefix(rest, WDN_STR("/method/")))
-        return WDN_EINVAL;
-    *method = (struct wdn_str){rest.p + 8, rest.len - 8};
-    return 0;
-}
-
-/* Percent-decodes an app ID segment into buf; strips the ".<namespace>" suffix of this sidecar's
- * own namespace (Dapr's "app.namespace" form). Another namespace is refused: cross-namespace
- * invocation is not supported, and sending it to a same-named app here would be wrong. */
-int wdn__sc_decode_app_id(struct wdn_str s, const char *ns, char *buf, size_t cap)
-{
-    size_t k = 0;
-
-    for (size_t i = 0; i < s.len; i++) {
-        char c = s.p[i];
-        if (c == '%') {
-            int hi = i + 2 < s.len ? wdn_hex_value((unsigned char)s.p[i + 1]) : -1;
-            int lo = i + 2 < s.len ? wdn_hex_value((unsigned char)s.p[i + 2]) : -1;
-            if (hi < 0 || lo < 0)
-                return WDN_EINVAL;
-            c = (char)(hi * 16 + lo);
-            i += 2;
-        }
-        if (k + 1 >= cap)
-            return WDN_ELIMIT;
-        buf[k++] = c;
-    }
-    buf[k] = '\0';
-    char *dot = strchr(buf, '.');
-    if (dot != NULL && strcmp(dot + 1, ns) != 0)
-        return wdn_resources_valid_app_id(dot + 1) ? WDN_EUNSUPPORTED : WDN_EINVAL;
-    if (dot != NULL)
-        *dot = '\0';
-    return wdn_resources_valid_app_id(buf) ? 0 : WDN_EINVAL;
-}
-
 /* Headers a caller may never set: the sidecars own them. */
 static const char *const sidecar_owned[] = {
-    "dapr-api-token",     "dapr-app-id",           "dapr-caller-app-id",
-    "dapr-callee-app-id", "dapr-caller-namespace", "host",
+    "dapr-api-token",        "dapr-app-id", "dapr-caller-app-id",    "dapr-callee-app-id",
+    "dapr-caller-namespace", "host",        WDN__SC_RESOURCE_HEADER,
 };
 
 /* The forwarded header list: end-to-end headers of the request, minus what the sidecars own. */
@@ -125,12 +70,20 @@ static void pipeline_refused(struct wdn__sc_rq *rq, const char *which, struct wd
 }
 
 /* Runs a pipeline on the request; false (answered) when it refused. */
-bool wdn__sc_pipeline_pass(struct wdn__sc_rq *rq, const struct wdn_pipeline *p, const char *which,
-                           bool want_auth, struct wdn_pipeline_out *po)
+bool wdn__sc_pipeline_pass(struct wdn__sc_rq *rq, const struct wdn__sc_cfg *cfg,
+                           const struct wdn_pipeline *p, const char *which, bool want_auth,
+                           struct wdn_pipeline_out *po)
 {
     struct wdn_pipeline_req prq = {.head = wdn_http_req_head(rq->req),
                                    .arena = wdn_http_req_arena(rq->req),
                                    .want_auth = want_auth};
+    struct wdn_pipeline_resource pr;
+
+    /* RFC 8707: a bearer that binds tokens to the resource and has none configured checks
+     * the one the client reached (derived only then: it costs a route parse). Challenges get
+     * their resource_metadata from pipeline_refused. */
+    if (wdn_pipeline_resource(p, &pr) && pr.require_resource_audience && pr.resource == NULL)
+        prq.resource = wdn__sc_request_resource(rq, cfg);
 
     int step = p ? wdn__sc_obs_step(rq, "bearer") : -1;
 
@@ -194,7 +147,8 @@ void wdn__sc_invoke_app(struct wdn__sc_rq *rq, struct wdn__sc_cfg *cfg, const ch
     char *target;
     int rc;
 
-    if (!wdn__sc_pipeline_pass(rq, cfg->app_pipeline, "appHttpPipeline", cfg->mcp != NULL, &po))
+    if (!wdn__sc_pipeline_pass(rq, cfg, cfg->app_pipeline, "appHttpPipeline", cfg->mcp != NULL,
+                               &po))
         return;
     if (po.subject || po.handler)
         wdn_log_debug("decision=allow pipeline=appHttpPipeline sub=%s cached=%d",
@@ -285,9 +239,10 @@ int wdn__sc_peer_pool(struct wdn__sc_rq *rq, const char *app_id, struct wdn_http
     return rc;
 }
 
-void wdn__sc_invoke_remote(struct wdn__sc_rq *rq, const char *app_id, struct wdn_str method,
-                           const struct wdn_pipeline_out *ingress)
+void wdn__sc_invoke_remote(struct wdn__sc_rq *rq, const struct wdn__sc_cfg *cfg, const char *app_id,
+                           struct wdn_str method, const struct wdn_pipeline_out *ingress)
 {
+    const char *res;
     struct wdn_sidecar *sc = rq->sc;
     struct wdn_http_req *req = rq->req;
     const struct wdn_http_request *head = wdn_http_req_head(req);
@@ -321,6 +276,9 @@ void wdn__sc_invoke_remote(struct wdn__sc_rq *rq, const char *app_id, struct wdn
         rc = wdn_http_hdrs_add(h, WDN_STR("dapr-callee-app-id"), dup_str(req, app_id));
     if (rc == 0)
         rc = wdn__sc_obs_headers(rq, h, app_id, false);
+    if (rc == 0 && (res = wdn__sc_request_resource(rq, cfg)) != NULL)
+        /* Where our client reached the app, for the app's sidecar's audience binding. */
+        rc = wdn_http_hdrs_add(h, WDN_STR(WDN__SC_RESOURCE_HEADER), wdn_str_from_cstr(res));
     if (rc == 0)
         rc = wdn__sc_forward(rq, &fwd);
     if (rc)

@@ -79,24 +79,6 @@ static void add_app(struct facts *f, const struct wdn__sc_cfg *cfg, struct wdn_s
         add_unique(f->scopes, &f->n_scopes, s[i]);
 }
 
-/* Percent-encodes what a URL path may not hold as it is (after the ACL's normalisation the
- * method path is decoded). */
-static int append_path(struct wdn_buf *b, const char *p)
-{
-    static const char keep[] = "-._~/!$&'()*+,;=:@";
-    int rc = 0;
-
-    for (; *p && rc == 0; p++) {
-        unsigned char c = (unsigned char)*p;
-        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-            strchr(keep, c))
-            rc = wdn_buf_append(b, p, 1);
-        else
-            rc = wdn_buf_printf(b, "%%%02X", c);
-    }
-    return rc;
-}
-
 static json_t *str_array(const char *const *v, size_t n)
 {
     json_t *a = json_array();
@@ -146,25 +128,6 @@ static void answer(struct wdn__sc_rq *rq, const struct facts *f, const char *res
 
 /* ---- A route of this sidecar ------------------------------------------------------------- */
 
-/* Where a client reaches a route: the configured resource, or this sidecar's origin and the
- * route's path (path NULL for the origin itself). */
-static const char *resource_uri(struct wdn__sc_rq *rq, const char *configured, const char *prefix,
-                                const char *path)
-{
-    struct wdn_buf b;
-    char *s = NULL;
-
-    if (configured)
-        return configured;
-    wdn_buf_init(&b, WDN_HTTP_MAX_LINE_BYTES);
-    if (wdn_buf_append_cstr(&b, rq->sc->api_origin) == 0 &&
-        (prefix == NULL || wdn_buf_append_cstr(&b, prefix) == 0) &&
-        (path == NULL || append_path(&b, path) == 0))
-        s = wdn_arena_strdup(wdn_http_req_arena(rq->req), wdn_buf_str(&b));
-    wdn_buf_reset(&b);
-    return s;
-}
-
 /* The document of an app behind another sidecar: that sidecar's, completed here. */
 struct remote {
     struct wdn__sc_rq *rq;
@@ -198,27 +161,28 @@ out:
     return rc;
 }
 
-static void from_peer(struct wdn__sc_rq *rq, const char *app, const char *method,
-                      const char *resource, const char *name)
+static void from_peer(struct wdn__sc_rq *rq, const struct wdn__sc_route *rt, const char *resource)
 {
     struct wdn_arena *a = wdn_http_req_arena(rq->req);
     struct remote *r = wdn_arena_calloc(a, sizeof(*r));
     struct wdn_http_hdrs *h = wdn_arena_calloc(a, sizeof(*h));
+    const char *app = wdn_arena_strdup(a, wdn_str_from_cstr(rt->app));
     struct wdn__sc_fwd fwd = {.app_id = app, .cors = true};
     struct wdn_buf t;
     int rc;
 
-    if (r == NULL || h == NULL) {
+    if (r == NULL || h == NULL || app == NULL) {
         wdn__sc_error(rq, 500, "ERR_METADATA_GET", "out of memory");
         return;
     }
     if (wdn__sc_peer_pool(rq, app, &fwd.pool) != 0)
         return; /* answered */
-    *r = (struct remote){.rq = rq, .resource = resource, .name = name};
+    *r = (struct remote){.rq = rq, .resource = resource, .name = rt->name};
+    /* The app's sidecar knows its routes as /v1.0/invoke/<app>/method/<path>. */
     wdn_buf_init(&t, WDN_HTTP_MAX_LINE_BYTES);
     rc = wdn_buf_printf(&t, WDN__SC_PRM_PREFIX "/v1.0/invoke/%s/method", app);
     if (rc == 0)
-        rc = append_path(&t, method);
+        rc = wdn__sc_append_path(&t, rt->method);
     fwd.target = wdn_str_from_cstr(rc == 0 ? wdn_arena_strdup(a, wdn_buf_str(&t)) : "");
     wdn_buf_reset(&t);
     if (rc == 0)
@@ -228,43 +192,10 @@ static void from_peer(struct wdn__sc_rq *rq, const char *app, const char *method
     fwd.ud = r;
     if (rc == 0 && fwd.target.len)
         rc = wdn__sc_forward(rq, &fwd);
+    else if (rc == 0)
+        rc = WDN_ENOMEM;
     if (rc)
         wdn__sc_error(rq, 500, "ERR_METADATA_GET", "the metadata request could not be sent");
-}
-
-/* /v1.0/invoke/<app>/method/<path> or /v1.0/mcp/<name>: the app, its method path (normalised,
- * with a leading '/'), the resource path as a client names it, and the resource name. 0 or
- * WDN_ENOTFOUND. */
-static int route(struct wdn__sc_rq *rq, const struct wdn__sc_cfg *cfg, struct wdn_str path,
-                 char *app, size_t app_cap, char *method, size_t m_cap, char *rpath, size_t r_cap,
-                 const char **name)
-{
-    struct wdn_str id, m;
-    char norm[WDN_POLICY_MAX_OP_BYTES];
-
-    if (wdn_str_has_prefix(path, WDN_STR("/v1.0/mcp/"))) {
-        struct wdn_str n = {path.p + 10, path.len - 10};
-        for (size_t i = 0; i < cfg->n_mcp_routes; i++) {
-            const struct wdn__sc_mcp_route *r = &cfg->mcp_routes[i];
-            if (!wdn_str_eq_cstr(n, r->name))
-                continue;
-            *name = wdn_arena_strdup(wdn_http_req_arena(rq->req), n);
-            if (*name == NULL || wdn_fmt(app, app_cap, "%s", r->app_id) != 0 ||
-                wdn_fmt(method, m_cap, "%s", r->path) != 0 ||
-                wdn_fmt(rpath, r_cap, "/v1.0/mcp/%s", r->name) != 0)
-                return WDN_ENOTFOUND;
-            return 0;
-        }
-        return WDN_ENOTFOUND;
-    }
-    if (wdn__sc_parse_invoke(path, &id, &m) != 0 ||
-        wdn__sc_decode_app_id(id, rq->sc->ns, app, app_cap) != 0 ||
-        wdn_acl_normalize(m.p, m.len, norm, sizeof(norm)) != 0 ||
-        wdn_fmt(method, m_cap, "%s", norm) != 0 ||
-        wdn_fmt(rpath, r_cap, "/v1.0/invoke/%s/method", app) != 0)
-        return WDN_ENOTFOUND;
-    *name = wdn_arena_strdup(wdn_http_req_arena(rq->req), wdn_str_from_cstr(app));
-    return *name ? 0 : WDN_ENOTFOUND;
 }
 
 void wdn__sc_prm_serve(struct wdn__sc_rq *rq, struct wdn__sc_cfg *cfg)
@@ -272,9 +203,7 @@ void wdn__sc_prm_serve(struct wdn__sc_rq *rq, struct wdn__sc_cfg *cfg)
     const struct wdn_http_request *head = wdn_http_req_head(rq->req);
     struct wdn_str path = {head->path.p + sizeof(WDN__SC_PRM_PREFIX) - 1,
                            head->path.len - (sizeof(WDN__SC_PRM_PREFIX) - 1)};
-    char app[WDN_RES_MAX_APPID + 1 + 63 + 1], method[WDN_POLICY_MAX_OP_BYTES + 1];
-    char rpath[WDN_RES_MAX_NAME + 64];
-    const char *name = NULL, *res;
+    struct wdn__sc_route rt;
     struct facts f = {0};
 
     if (wdn_str_eq_cstr(head->method, "OPTIONS")) {
@@ -299,7 +228,7 @@ void wdn__sc_prm_serve(struct wdn__sc_rq *rq, struct wdn__sc_cfg *cfg)
         /* The root form: one answer for the whole port when the ingress guards it, or for the
          * one MCP server this sidecar knows. Anything else would be a guess. */
         if (f.protected_) {
-            answer(rq, &f, resource_uri(rq, f.resource, NULL, NULL), NULL);
+            answer(rq, &f, wdn__sc_route_resource(rq, NULL, f.resource), NULL);
             return;
         }
         if (cfg->n_mcp_routes != 1) {
@@ -308,23 +237,18 @@ void wdn__sc_prm_serve(struct wdn__sc_rq *rq, struct wdn__sc_cfg *cfg)
         }
         path = wdn_str_from_cstr(wdn__sc_fmt(rq->req, "/v1.0/mcp/%s", cfg->mcp_routes[0].name));
     }
-    if (route(rq, cfg, path, app, sizeof(app), method, sizeof(method), rpath, sizeof(rpath),
-              &name) != 0) {
+    if (wdn__sc_route_parse(rq, cfg, path, &rt) != 0) {
         answer(rq, &(struct facts){0}, NULL, NULL);
         return;
     }
-    if (strcmp(app, rq->sc->app_id) == 0) {
-        add_app(&f, cfg, wdn_str_from_cstr(method));
+    if (strcmp(rt.app, rq->sc->app_id) == 0) {
+        add_app(&f, cfg, wdn_str_from_cstr(rt.method));
     } else if (!f.protected_) {
         /* Only the app's sidecar knows how it is guarded. */
-        res = resource_uri(rq, NULL, rpath,
-                           wdn_str_has_prefix(path, WDN_STR("/v1.0/mcp/")) ? NULL : method);
-        from_peer(rq, app, method, res, name);
+        from_peer(rq, &rt, wdn__sc_route_resource(rq, &rt, NULL));
         return;
     }
-    res = resource_uri(rq, f.resource, rpath,
-                       wdn_str_has_prefix(path, WDN_STR("/v1.0/mcp/")) ? NULL : method);
-    answer(rq, &f, res, name);
+    answer(rq, &f, wdn__sc_route_resource(rq, &rt, f.resource), rt.name);
 }
 
 /* ---- For a peer sidecar (the internal port) ------------------------------------------------ */

@@ -188,6 +188,62 @@ expect_contains "step-up: other tools unaffected" "$(call_tool "$TOK" add)" "HTT
 expect_contains "metadata: scopes_supported from the MCPServer" "$(curl -s "$P")" \
     '"scopes_supported":["weather:read"]'
 
+# RFC 8707 audience binding to the resource the client reached (requireResourceAudience, no
+# `resource` configured): the sidecar derives it from its listen address and the route, never
+# from the Host header, and a caller's sidecar hands its own to the app's sidecar over mTLS.
+mkdir res3
+cat > res3/bound.yaml <<YAML
+apiVersion: dapr.io/v1alpha1
+kind: Component
+metadata: {name: bound}
+spec:
+  type: middleware.http.bearer
+  version: v1
+  metadata:
+  - {name: issuer, value: "$ISS/"}
+  - {name: requireResourceAudience, value: "true"}
+---
+apiVersion: dapr.io/v1alpha1
+kind: Configuration
+metadata: {name: bound}
+spec:
+  appHttpPipeline:
+    handlers:
+    - {name: bound, type: middleware.http.bearer}
+YAML
+start_sidecar rb --app-id rbound --app-port "$APORT" --http-port 0 --resources-path res3 \
+    --config bound --ca-dir "$E2E_TMP/ca" || exit 1
+HB=$(sc_port rb http)
+printf 'rbound 127.0.0.1:%s\n' "$(sc_port rb internal)" > peers3
+start_sidecar rc --app-id caller --http-port 0 --peers peers3 --ca-dir "$E2E_TMP/ca" || exit 1
+HC=$(sc_port rc http)
+UB="http://127.0.0.1:$HB/v1.0/invoke/rbound/method/x"
+UC="http://127.0.0.1:$HC/v1.0/invoke/rbound/method/x"
+TB=$(token "aud=$UB")
+st=0
+for i in $(seq 100); do
+    st=$(status "$UB" -H "Authorization: Bearer $TB")
+    [ "$st" = 503 ] || break
+    sleep 0.1
+done
+expect_eq "resource-bound: a token for this route -> 200" "$st" 200
+expect_eq "resource-bound: a spoofed Host changes nothing" \
+    "$(status "$UB" -H "Authorization: Bearer $TB" -H 'Host: evil.example')" 200
+expect_eq "resource-bound: a token for another resource -> 401" \
+    "$(status "$UB" -H "Authorization: Bearer $(token 'aud=https://api.test/')")" 401
+expect_eq "resource-bound: a client cannot name the resource itself" \
+    "$(status "$UB" -H "Authorization: Bearer $(token 'aud=https://evil/')" -H 'warden-resource: https://evil/')" 401
+expect_eq "resource-bound via a caller's sidecar: its route -> 200" \
+    "$(status "$UC" -H "Authorization: Bearer $(token "aud=$UC")")" 200
+expect_eq "resource-bound via a caller's sidecar: the callee's own route -> 401" \
+    "$(status "$UC" -H "Authorization: Bearer $TB")" 401
+expect_eq "resource-bound via a caller's sidecar: a forged resource header is replaced" \
+    "$(status "$UC" -H "Authorization: Bearer $(token 'aud=https://evil/')" -H 'warden-resource: https://evil/')" 401
+expect_contains "resource-bound: the metadata names the same resource" \
+    "$(curl -s "http://127.0.0.1:$HC/.well-known/oauth-protected-resource/v1.0/invoke/rbound/method/x")" \
+    "\"resource\":\"$UC\""
+kill "$PID_rc" "$PID_rb"
+
 # Clean shutdown on SIGTERM.
 kill -TERM "$PID_sc"
 wait "$PID_sc"
