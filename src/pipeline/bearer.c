@@ -187,6 +187,7 @@ static void bearer_resource(struct wdn__mw *m, struct wdn_pipeline_resource *out
     out->scopes = b->scopes;
     out->n_scopes = b->n_scopes;
     out->require_resource_audience = b->require_resource_aud;
+    out->introspects = b->in != NULL;
 }
 
 /* ---- Per request ------------------------------------------------------------------------- */

@@ -216,6 +216,7 @@ static int build_resource(struct wdn_pipeline *p)
             p->res.resource_metadata = one.resource_metadata;
         p->res.require_resource_audience =
             p->res.require_resource_audience || one.require_resource_audience;
+        p->res.introspects = p->res.introspects || one.introspects;
         for (size_t k = 0; k < one.n_issuers; k++)
             add_once(iss, &ni, one.issuers[k]);
         for (size_t k = 0; k < one.n_scopes; k++)
@@ -317,7 +318,6 @@ out:
     wdn_buf_reset(&fp);
     return rc;
 }
-
 
 int wdn_pipeline_build(const struct wdn_res_pipeline *spec, const struct wdn_resources *set,
                        const char *app_id, struct wdn_mw_registry *reg, struct wdn_pipeline **out,

@@ -118,6 +118,7 @@ struct wdn_pipeline_resource {
     const char *const *scopes; /* requiredScopes of the bearer handlers (union) */
     size_t n_scopes;
     bool require_resource_audience; /* tokens must carry the resource in "aud" */
+    bool introspects; /* a run may need a round trip (RFC 7662): give it a wake function */
 };
 
 /** One middleware instance's health, for /metrics. */

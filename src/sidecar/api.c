@@ -138,12 +138,35 @@ static void invoke(struct wdn__sc_rq *rq, struct wdn__sc_cfg *cfg,
         wdn__sc_invoke_remote(rq, cfg, dup_str(rq->req, idbuf).p, method, po);
 }
 
+/* After the API token: the httpPipeline, then the route. Runs again when a parked request is
+ * woken (the pipeline then decides). */
+static void ingress(struct wdn__sc_rq *rq, struct wdn__sc_cfg *cfg, void *arg)
+{
+    const struct wdn_http_request *head = wdn_http_req_head(rq->req);
+    struct wdn_pipeline_out po;
+
+    (void)arg;
+    if (!wdn__sc_pipeline_pass(rq, cfg, cfg->http_pipeline, "httpPipeline", false, &po, ingress,
+                               NULL))
+        return;
+    if (wdn_str_eq_cstr(head->path, "/v1.0/metadata")) {
+        if (wdn_str_eq_cstr(head->method, "GET"))
+            metadata(rq, cfg);
+        else
+            wdn__sc_plain(rq, 405, "Method Not Allowed");
+        return;
+    }
+    if (wdn_str_has_prefix(head->path, WDN_STR("/v1.0/mcp/")))
+        invoke_mcp(rq, cfg, &po);
+    else
+        invoke(rq, cfg, &po);
+}
+
 int wdn__sc_api_on_req(struct wdn_http_handler *self, struct wdn_http_req *req)
 {
     struct wdn_sidecar *sc = ((struct wdn__sc_listener *)self)->sc;
     const struct wdn_http_request *head = wdn_http_req_head(req);
     struct wdn__sc_rq *rq = wdn__sc_rq_new((struct wdn__sc_listener *)self, req);
-    struct wdn_pipeline_out po;
     struct wdn__sc_cfg *cfg = NULL;
 
     if (rq == NULL) {
@@ -186,19 +209,7 @@ int wdn__sc_api_on_req(struct wdn_http_handler *self, struct wdn_http_req *req)
             goto out;
         }
     }
-    if (!wdn__sc_pipeline_pass(rq, cfg, cfg->http_pipeline, "httpPipeline", false, &po))
-        goto out;
-    if (wdn_str_eq_cstr(head->path, "/v1.0/metadata")) {
-        if (wdn_str_eq_cstr(head->method, "GET"))
-            metadata(rq, cfg);
-        else
-            wdn__sc_plain(rq, 405, "Method Not Allowed");
-        goto out;
-    }
-    if (wdn_str_has_prefix(head->path, WDN_STR("/v1.0/mcp/")))
-        invoke_mcp(rq, cfg, &po);
-    else
-        invoke(rq, cfg, &po);
+    ingress(rq, cfg, NULL);
 out:
     wdn__sc_cfg_release(cfg);
     return 0;

@@ -173,6 +173,7 @@ struct wdn__sc_listener {
     int port_kind;
     struct wdn_http_handler *chain[1]; /* the server borrows the chain: it lives here */
     struct wdn_http_client *clients[WDN__SC_MAX_WORKERS];
+    struct wdn__sc_parking *parking[WDN__SC_MAX_WORKERS]; /* requests waiting (park.c) */
 };
 
 struct wdn_sidecar {
@@ -368,6 +369,29 @@ void wdn__sc_prm_serve(struct wdn__sc_rq *rq, struct wdn__sc_cfg *cfg);
 /** Answers a peer sidecar's request for this app's document on method (the internal port). */
 void wdn__sc_prm_peer(struct wdn__sc_rq *rq, struct wdn__sc_cfg *cfg, struct wdn_str method);
 
+/* ---- Requests waiting for a round trip (park.c) ----------------------------------------- */
+
+/** What runs when a parked request is woken, on its loop, with a configuration reference the
+ * ticket holds for the call. */
+typedef void (*wdn__sc_resume_fn)(struct wdn__sc_rq *rq, struct wdn__sc_cfg *cfg, void *arg);
+struct wdn__sc_parking;
+struct wdn__sc_ticket;
+
+/** A worker's parking (its uv_async_t on loop); close it when the worker stops. */
+struct wdn__sc_parking *wdn__sc_parking_new(uv_loop_t *loop);
+void wdn__sc_parking_close(struct wdn__sc_parking *pk);
+/** A ticket for a run that may pend (its wake function is wdn__sc_ticket_wake), or NULL. */
+struct wdn__sc_ticket *wdn__sc_ticket_new(struct wdn__sc_rq *rq);
+/** The pipeline's wake: from any thread, exactly once per ticket that pended. */
+void wdn__sc_ticket_wake(void *ud);
+/** The run did not pend: the wake will never come. NULL is fine. */
+void wdn__sc_ticket_drop(struct wdn__sc_ticket *t);
+/** The run pended: the request waits; resume(rq, cfg, arg) runs when the ticket is woken
+ * (unless the client left first: the request is then ended at once). Takes a reference on
+ * cfg for the call. */
+void wdn__sc_park(struct wdn__sc_ticket *t, struct wdn__sc_cfg *cfg, wdn__sc_resume_fn resume,
+                  void *arg);
+
 /* ---- Invocation (invoke.c) ----------------------------------------------------------------- */
 
 /**
@@ -391,10 +415,13 @@ int wdn__sc_peer_pool(struct wdn__sc_rq *rq, const char *app_id, struct wdn_http
 void wdn__sc_invoke_remote(struct wdn__sc_rq *rq, const struct wdn__sc_cfg *cfg, const char *app_id,
                            struct wdn_str method, const struct wdn_pipeline_out *ingress);
 /** Runs pipeline p (NULL passes) on the request; when it refuses, answers (with the one log
- * line per decision and the failure metrics) and returns false. which names it in the log. */
-bool wdn__sc_pipeline_pass(struct wdn__sc_rq *rq, const struct wdn__sc_cfg *cfg,
+ * line per decision and the failure metrics) and returns false. which names it in the log.
+ * When the run needs a network round trip first (introspection), parks the request and returns
+ * false too: again(rq, cfg, arg) runs on the request's loop once the answer is in (arg in the
+ * request's arena), and should call this again, which then decides. */
+bool wdn__sc_pipeline_pass(struct wdn__sc_rq *rq, struct wdn__sc_cfg *cfg,
                            const struct wdn_pipeline *p, const char *which, bool want_auth,
-                           struct wdn_pipeline_out *po);
+                           struct wdn_pipeline_out *po, wdn__sc_resume_fn again, void *arg);
 /** The per-worker client pools of the listener (on_worker_start/stop). */
 int wdn__sc_worker_start(struct wdn_http_handler *self, struct wdn_http_worker *w);
 void wdn__sc_worker_stop(struct wdn_http_handler *self, struct wdn_http_worker *w);

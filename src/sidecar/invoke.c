@@ -69,26 +69,43 @@ static void pipeline_refused(struct wdn__sc_rq *rq, const char *which, struct wd
     wdn__sc_respond(rq, po->status, po->headers, po->nheaders, po->body);
 }
 
-/* Runs a pipeline on the request; false (answered) when it refused. */
-bool wdn__sc_pipeline_pass(struct wdn__sc_rq *rq, const struct wdn__sc_cfg *cfg,
+/* Runs a pipeline on the request; false when it answered (a refusal) or parked it. */
+bool wdn__sc_pipeline_pass(struct wdn__sc_rq *rq, struct wdn__sc_cfg *cfg,
                            const struct wdn_pipeline *p, const char *which, bool want_auth,
-                           struct wdn_pipeline_out *po)
+                           struct wdn_pipeline_out *po, wdn__sc_resume_fn again, void *arg)
 {
     struct wdn_pipeline_req prq = {.head = wdn_http_req_head(rq->req),
                                    .arena = wdn_http_req_arena(rq->req),
                                    .want_auth = want_auth};
     struct wdn_pipeline_resource pr;
+    struct wdn__sc_ticket *t = NULL;
+    int step;
 
+    if (p == NULL) {
+        wdn_pipeline_run(NULL, &prq, po);
+        return true;
+    }
     /* RFC 8707: a bearer that binds tokens to the resource and has none configured checks
      * the one the client reached (derived only then: it costs a route parse). Challenges get
      * their resource_metadata from pipeline_refused. */
     if (wdn_pipeline_resource(p, &pr) && pr.require_resource_audience && pr.resource == NULL)
         prq.resource = wdn__sc_request_resource(rq, cfg);
-
-    int step = p ? wdn__sc_obs_step(rq, "bearer") : -1;
-
+    /* A run that must ask the introspection endpoint parks the request instead of holding the
+     * worker (no ticket, as when out of memory: the bearer asks inline, bounded by its
+     * timeout). */
+    if (pr.introspects && again && (t = wdn__sc_ticket_new(rq)) != NULL) {
+        prq.wake = wdn__sc_ticket_wake;
+        prq.wake_ud = t;
+    }
+    step = wdn__sc_obs_step(rq, "bearer");
     wdn_pipeline_run(p, &prq, po);
-    if (p) {
+    if (po->pending) {
+        wdn__sc_obs_step_end(rq, step, true, "pending");
+        wdn__sc_park(t, cfg, again, arg);
+        return false;
+    }
+    wdn__sc_ticket_drop(t);
+    {
         /* The pipeline's handlers are bearer middlewares (the one type warden runs). */
         struct wdn_audit_event ev = {.kind = WDN_AUDIT_BEARER,
                                      .allowed = po->status == 0,
@@ -132,9 +149,41 @@ int wdn__sc_mcp_guarded(const struct wdn__sc_cfg *cfg, struct wdn_str method)
     return 0;
 }
 
+/* What invoke_app needs again when its app pipeline parked the request (the request's arena). */
+struct app_again {
+    const char *caller;
+    struct wdn_str method;
+    const struct wdn_pipeline_out *ingress; /* a copy, or NULL */
+};
+
+static void app_again(struct wdn__sc_rq *rq, struct wdn__sc_cfg *cfg, void *arg)
+{
+    struct app_again *a = arg;
+    wdn__sc_invoke_app(rq, cfg, a->caller, a->method, a->ingress);
+}
+
+/* The arguments of invoke_app in the request's arena, for app_again (NULL: out of memory, and
+ * the bearer then asks inline instead). */
+static struct app_again *keep_args(struct wdn__sc_rq *rq, const char *caller, struct wdn_str method,
+                                   const struct wdn_pipeline_out *ingress)
+{
+    struct wdn_arena *ar = wdn_http_req_arena(rq->req);
+    struct app_again *a = wdn_arena_alloc(ar, sizeof(*a));
+    struct wdn_pipeline_out *in = NULL;
+
+    if (a == NULL || (ingress && (in = wdn_arena_alloc(ar, sizeof(*in))) == NULL))
+        return NULL;
+    if (in)
+        *in = *ingress; /* its strings live in the arena or the configuration already */
+    *a = (struct app_again){.caller = caller, .method = method, .ingress = in};
+    return a;
+}
+
 void wdn__sc_invoke_app(struct wdn__sc_rq *rq, struct wdn__sc_cfg *cfg, const char *caller,
                         struct wdn_str method, const struct wdn_pipeline_out *ingress)
 {
+    struct wdn_pipeline_resource pr;
+    struct app_again *again = NULL;
     struct wdn_sidecar *sc = rq->sc;
     struct wdn_http_req *req = rq->req;
     const struct wdn_http_request *head = wdn_http_req_head(req);
@@ -147,8 +196,10 @@ void wdn__sc_invoke_app(struct wdn__sc_rq *rq, struct wdn__sc_cfg *cfg, const ch
     char *target;
     int rc;
 
-    if (!wdn__sc_pipeline_pass(rq, cfg, cfg->app_pipeline, "appHttpPipeline", cfg->mcp != NULL,
-                               &po))
+    if (wdn_pipeline_resource(cfg->app_pipeline, &pr) && pr.introspects)
+        again = keep_args(rq, caller, method, ingress);
+    if (!wdn__sc_pipeline_pass(rq, cfg, cfg->app_pipeline, "appHttpPipeline", cfg->mcp != NULL, &po,
+                               again ? app_again : NULL, again))
         return;
     if (po.subject || po.handler)
         wdn_log_debug("decision=allow pipeline=appHttpPipeline sub=%s cached=%d",
@@ -295,6 +346,9 @@ int wdn__sc_worker_start(struct wdn_http_handler *self, struct wdn_http_worker *
 
     if (id >= WDN__SC_MAX_WORKERS)
         return WDN_ELIMIT;
+    l->parking[id] = wdn__sc_parking_new(wdn_http_worker_loop(w));
+    if (l->parking[id] == NULL)
+        return WDN_ENOMEM;
     return wdn_http_client_new(wdn_http_worker_loop(w), &l->clients[id]);
 }
 
@@ -306,5 +360,7 @@ void wdn__sc_worker_stop(struct wdn_http_handler *self, struct wdn_http_worker *
     if (id < WDN__SC_MAX_WORKERS) {
         wdn_http_client_free(l->clients[id]);
         l->clients[id] = NULL;
+        wdn__sc_parking_close(l->parking[id]);
+        l->parking[id] = NULL;
     }
 }

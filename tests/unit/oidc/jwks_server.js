@@ -18,7 +18,7 @@
 //          answers ctl/introspect's JSON for token "good", {"active":false} for others;
 //          POST /ctl/introspect (body: the JSON for "good")
 //          POST /ctl/introspect-mode (body "ok", "down" (503), "slow" (answers after 3 s),
-//          "garbage" (not JSON))
+//          "garbage" (not JSON), "hold" (answers once POST /ctl/release comes))
 'use strict';
 const https = require('https');
 const path = require('path');
@@ -34,6 +34,7 @@ execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramg
 const state = { jwks: '{"keys":[]}', jwksB: '{"keys":[]}', fail: false, cacheControl: '',
   issuer: null, oidc: true, introspect: '{"active":true}', introspectMode: 'ok',
   count: { jwks: 0, oidc: 0, oauth: 0, jwks_b: 0, oidc_b: 0, introspect: 0 } };
+const held = []; // answers waiting for /ctl/release (mode "hold")
 let base = '';
 
 function send(res, status, body, headers) {
@@ -57,6 +58,7 @@ const server = https.createServer({ key: require('fs').readFileSync(key),
       else if (what === 'cache-control') state.cacheControl = body;
       else if (what === 'issuer') state.issuer = body;
       else if (what === 'oidc') state.oidc = body !== '0';
+      else if (what === 'release') held.splice(0).forEach((answer) => answer());
       else return send(res, 404, '{}');
       return send(res, 200, '{}');
     }
@@ -95,6 +97,7 @@ const server = https.createServer({ key: require('fs').readFileSync(key),
         send(res, 200, token === 'good' ? state.introspect : '{"active":false}');
       };
       if (state.introspectMode === 'slow') return setTimeout(answer, 3000);
+      if (state.introspectMode === 'hold') return void held.push(answer);
       return answer();
     }
     if (url === '/jwks') {
