@@ -434,7 +434,8 @@ static void test_client_vanishes_mid_stream(void **state)
 
     assert_int_equal(testnet_send_all(fd, r, strlen(r)), 0);
     tu_recv_until(fd, out, sizeof(out), "data: tick", 3, 3000, &closed);
-    assert_int_equal(tu_count(out, "data: tick"), 3);
+    /* At least three: on a loaded machine more ticks (10 ms apart) may arrive in one read. */
+    assert_true(tu_count(out, "data: tick") >= 3);
     struct linger lg = {1, 0};
     setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
     close(fd);
