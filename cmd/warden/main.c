@@ -12,6 +12,8 @@ static const struct wdn_cli_command commands[] = {
     {"dev", "Run a multi-app run file locally, each app beside a sidecar (dev run -f)", wdn_cli_devrun},
     {"issuer", "Run the development OAuth2 issuer (client credentials, JWKS); issuer rotate",
      wdn_cli_issuer},
+    {"mcp", "Talk to an MCP server: tools, resources, prompts, ping (signs in as it asks)",
+     wdn_cli_mcp},
     {"mcpserver", "Grant, revoke and test per-tool access to MCP servers (mcpserver access)",
      wdn_cli_mcpserver},
     {"project", "Create, select, list and delete projects", wdn_cli_project},

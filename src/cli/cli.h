@@ -32,5 +32,6 @@ int wdn_cli_issuer(int argc, char **argv);
 int wdn_cli_sidecar(int argc, char **argv);
 int wdn_cli_audit(int argc, char **argv);
 int wdn_cli_status(int argc, char **argv);
+int wdn_cli_mcp(int argc, char **argv);
 
 #endif

@@ -54,16 +54,18 @@ struct wdn_mcp_oauth {
     pthread_mutex_t lock;
 
     /* State. */
-    bool loaded;        /* the cache was read */
-    char *issuer;       /* of the tokens and registration in use */
-    char *bound_issuer; /* where pre-registered credentials may go */
-    char *resource;     /* RFC 8707 resource the tokens are for (NULL: none sent) */
+    bool loaded;           /* the cache was read */
+    bool redirect_default; /* no redirect URI configured: any loopback port will do */
+    char *issuer;          /* of the tokens and registration in use */
+    char *bound_issuer;    /* where pre-registered credentials may go */
+    char *resource;        /* RFC 8707 resource the tokens are for (NULL: none sent) */
     char *token, *token_type, *refresh, *requested_scope;
     int64_t expires_at;                 /* unix seconds, 0: unknown */
     int64_t refresh_at;                 /* refreshed before use from then on (0: never) */
     struct wdn_oauth2_asm as;           /* the issuer's metadata (token endpoint for refresh) */
     struct wdn_oauth2_registration reg; /* dynamic registration at issuer */
     char *reg_issuer;
+    char *reg_redirect; /* the redirect URI it was registered with */
     struct wdn_jose_key *dpop_key;
     bool dpop; /* the token is DPoP-bound */
     char as_nonce[WDN_OAUTH2_NONCE_MAX], rs_nonce[WDN_OAUTH2_NONCE_MAX];
@@ -287,6 +289,37 @@ static int token_call(struct wdn_mcp_oauth *o, struct wdn_oauth2_token_req *r,
     return rc;
 }
 
+static void forget_registration(struct wdn_mcp_oauth *o)
+{
+    wdn_oauth2_registration_reset(&o->reg);
+    free(o->reg_issuer);
+    free(o->reg_redirect);
+    o->reg_issuer = o->reg_redirect = NULL;
+}
+
+/* The dynamic registration kept for the current issuer (memory, else cache_dir), if any. */
+static void load_registration(struct wdn_mcp_oauth *o)
+{
+    json_t *cached = NULL;
+    const char *id;
+
+    if (o->reg.client_id != NULL && o->reg_issuer != NULL &&
+        strcmp(o->reg_issuer, o->as.issuer) == 0)
+        return;
+    forget_registration(o);
+    if (wdn_oauth2_store_get(o->cache_dir, "client", o->as.issuer, &cached) != 0 || cached == NULL)
+        return;
+    id = json_string_value(json_object_get(cached, "client_id"));
+    if (id != NULL) {
+        o->reg.client_id = strdup(id);
+        o->reg.client_secret = dup_opt(json_string_value(json_object_get(cached, "client_secret")));
+        o->reg.auth = (enum wdn_oauth2_auth)json_integer_value(json_object_get(cached, "auth"));
+        o->reg_issuer = strdup(o->as.issuer);
+        o->reg_redirect = dup_opt(json_string_value(json_object_get(cached, "redirect_uri")));
+    }
+    json_decref(cached);
+}
+
 /* Registration for the authorization code grant: client_id and how it authenticates. */
 static int registration(struct wdn_mcp_oauth *o, const char *redirect_uri, const char *scope,
                         const char **client_id, const char **secret, int *auth, char *msg,
@@ -317,25 +350,12 @@ static int registration(struct wdn_mcp_oauth *o, const char *redirect_uri, const
         *auth = WDN_OAUTH2_AUTH_NONE;
         return 0;
     }
-    /* Dynamic registration, kept per issuer: never one issuer's client at another. */
-    if (o->reg.client_id == NULL || o->reg_issuer == NULL ||
-        strcmp(o->reg_issuer, o->as.issuer) != 0) {
-        wdn_oauth2_registration_reset(&o->reg);
-        free(o->reg_issuer);
-        o->reg_issuer = NULL;
-        if (wdn_oauth2_store_get(o->cache_dir, "client", o->as.issuer, &cached) == 0 && cached) {
-            const char *id = json_string_value(json_object_get(cached, "client_id"));
-            if (id != NULL) {
-                o->reg.client_id = strdup(id);
-                o->reg.client_secret =
-                    dup_opt(json_string_value(json_object_get(cached, "client_secret")));
-                o->reg.auth =
-                    (enum wdn_oauth2_auth)json_integer_value(json_object_get(cached, "auth"));
-                o->reg_issuer = strdup(o->as.issuer);
-            }
-            json_decref(cached);
-        }
-    }
+    /* Dynamic registration, kept per issuer (never one issuer's client at another) and for one
+     * redirect URI (servers compare it exactly; the listener tries the registered port first). */
+    load_registration(o);
+    if (o->reg.client_id != NULL &&
+        (o->reg_redirect == NULL || strcmp(o->reg_redirect, redirect_uri) != 0))
+        forget_registration(o);
     if (o->reg.client_id == NULL) {
         if (o->no_dcr || o->as.registration_endpoint == NULL) {
             say(msg, cap,
@@ -358,8 +378,10 @@ static int registration(struct wdn_mcp_oauth *o, const char *redirect_uri, const
             return rc;
         }
         o->reg_issuer = strdup(o->as.issuer);
-        cached = json_pack("{s:s, s:s?, s:i}", "client_id", o->reg.client_id, "client_secret",
-                           o->reg.client_secret, "auth", (int)o->reg.auth);
+        o->reg_redirect = strdup(redirect_uri);
+        cached =
+            json_pack("{s:s, s:s?, s:i, s:s}", "client_id", o->reg.client_id, "client_secret",
+                      o->reg.client_secret, "auth", (int)o->reg.auth, "redirect_uri", redirect_uri);
         if (cached != NULL)
             (void)wdn_oauth2_store_put(o->cache_dir, "client", o->as.issuer, cached);
         json_decref(cached);
@@ -382,8 +404,17 @@ static int grant_authorization_code(struct wdn_mcp_oauth *o, const char *scope, 
     int auth = 0, rc, np = 0;
 
     memset(&d, 0, sizeof(d));
-    /* The listener first: registration needs the exact redirect URI, port included. */
-    rc = wdn_oauth2_authcode_listen(o->redirect_uri, &l, &ac, &d);
+    /* The listener first: registration needs the exact redirect URI, port included. A client
+     * registered dynamically before listens where it was registered when that port is free. */
+    rc = -1;
+    if (o->client_id == NULL && !(o->as.cimd && o->client_metadata_url != NULL) &&
+        o->redirect_default) {
+        load_registration(o);
+        if (o->reg_redirect != NULL)
+            rc = wdn_oauth2_authcode_listen(o->reg_redirect, &l, &ac, &d);
+    }
+    if (rc != 0)
+        rc = wdn_oauth2_authcode_listen(o->redirect_uri, &l, &ac, &d);
     if (rc != 0) {
         say(msg, cap, "%s", d.msg);
         return rc;
@@ -929,6 +960,7 @@ struct wdn_mcp_oauth *wdn_mcp_oauth_new(const struct wdn_mcp_oauth_config *cfg, 
     o->client_name = dup_opt(cfg->client_name);
     o->redirect_uri =
         strdup(cfg->redirect_uri != NULL ? cfg->redirect_uri : "http://127.0.0.1/callback");
+    o->redirect_default = cfg->redirect_uri == NULL;
     o->scope = dup_opt(cfg->scope);
     o->token_endpoint = dup_opt(cfg->token_endpoint);
     o->audience = dup_opt(cfg->audience);
@@ -1026,8 +1058,7 @@ void wdn_mcp_oauth_free(struct wdn_mcp_oauth *o)
     free(o->bound_issuer);
     free(o->resource);
     free(o->requested_scope);
-    free(o->reg_issuer);
-    wdn_oauth2_registration_reset(&o->reg);
+    forget_registration(o);
     wdn_oauth2_asm_reset(&o->as);
     wdn_jose_key_free(o->client_key);
     wdn_jose_key_free(o->dpop_key);

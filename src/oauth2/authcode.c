@@ -177,7 +177,7 @@ int wdn_oauth2_authcode_finish(const struct wdn_oauth2_authcode_req *r,
     }
     rc = (r->open_url != NULL ? r->open_url : print_url)(r->open_ud, wdn_buf_cstr(&url));
     if (rc != 0) {
-        wdn_diag_set(d, rc, "could not open the browser");
+        wdn_diag_set(d, rc, "the sign-in did not start");
         goto out;
     }
     rc = wdn_oauth2_loopback_wait(
