@@ -113,10 +113,10 @@ function setup() {
   process.exit(0);
 }
 
-// The bearer names the issuer and nothing about keys, audiences or metadata documents. It
-// names the resource because the sidecar does not yet hand the route's derived resource to
-// the pipeline (coord/rs.md); the RFC 9728 document uses this same value.
-function resources(dir, issuer, resource) {
+// The bearer names the issuer and nothing about keys, audiences, its resource or metadata
+// documents: the sidecar derives the resource from its listen address and the route (the same
+// string its RFC 9728 document says), and the token's aud must contain it.
+function resources(dir, issuer) {
   fs.mkdirSync(dir);
   fs.writeFileSync(path.join(dir, 'bearer.yaml'), `apiVersion: dapr.io/v1alpha1
 kind: Component
@@ -128,8 +128,6 @@ spec:
   metadata:
   - name: issuer
     value: "${issuer}"
-  - name: resource
-    value: "${resource}"
   - name: requireResourceAudience
     value: "true"
   - name: requiredScopes
@@ -214,7 +212,7 @@ async function main() {
       s.on('error', () => resolve(false));
     }));
   }
-  resources(path.join(tmp, 'res'), issuer, mcpUrl);
+  resources(path.join(tmp, 'res'), issuer);
   const ready = await start('sidecar', warden, ['sidecar', '--app-id', 'mcp-server', '--app-port', String(appPort),
     '--http-port', String(sidecarPort), '--metrics-port', '0', '--resources-path', path.join(tmp, 'res'),
     '--config', 'mcp-server-oauth', '--ca-dir', path.join(tmp, 'ca')], { WARDEN_CA_FILE: caFile },
