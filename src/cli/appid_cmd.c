@@ -28,9 +28,10 @@ static const char appid_usage[] =
     "  appid delete APP [--yes]               (asks first when standard input is a terminal)\n"
     "\n"
     "Common options: --project P (default: WARDEN_PROJECT, then 'warden project use').\n"
-    "create, update and delete refuse a binding its sidecar would refuse, then wait for the\n"
-    "app's running sidecar to apply it (5 s at most; WARDEN_WAIT_TIMEOUT=SECS) and print\n"
-    "'applied to APP (generation N)' or its error (exit 1); --no-wait skips the wait.\n";
+    "create and update refuse a binding its sidecar would refuse. create, update and delete\n"
+    "then wait for the app's running sidecar to apply the change (5 s at most;\n"
+    "WARDEN_WAIT_TIMEOUT=SECS) and print 'applied to APP (generation N)' or its error\n"
+    "(exit 1); --no-wait skips the wait.\n";
 
 static int row(const char *name, void *arg)
 {

@@ -40,7 +40,8 @@ static const char devrun_usage[] =
     "Runs every app of a Dapr multi-app run file, each beside its own sidecar, on this\n"
     "machine. Sidecars start first (ports chosen free unless daprHTTPPort is given); once each\n"
     "is healthy its app starts with APP_ID, APP_PORT, DAPR_HTTP_PORT, DAPR_HTTP_ENDPOINT,\n"
-    "DAPR_API_TOKEN (a per-app token its sidecar checks) and the file's env. Output is\n"
+    "DAPR_API_TOKEN (a per-app token its sidecar checks), each once, and the file's env\n"
+    "(for those five names, dev run's values win, with a note). Output is\n"
     "prefixed '== APP - <id> ==' and '== SIDECAR - <id> ==' (per appLogDestination and\n"
     "daprdLogDestination; logs also go to $WARDEN_HOME/projects/<p>/logs/). Ctrl+C stops the\n"
     "apps, then the sidecars. Configuration changes made with the CLI meanwhile apply live;\n"
@@ -283,22 +284,24 @@ static int build_env(const struct app *a, const char *bin_dir, struct envb *e)
         else
             e->v[e->n++] = *v;
     }
+    /* The variables dev run sets (below) come once: the run file's copy is dropped, as Dapr's
+     * later value wins there (APP_PORT stays the file's when the app has no appPort). */
+    static const char *const sets[] = {"APP_ID", "APP_PORT", "DAPR_HTTP_PORT", "DAPR_HTTP_ENDPOINT",
+                                       "DAPR_API_TOKEN"};
     for (size_t i = 0; i < fenv->n && rc == 0; i++) {
+        const char *name = fenv->v[i].name, *value = fenv->v[i].value;
         bool ours_too = false;
-        for (size_t k = 0; k < sizeof(ours) / sizeof(ours[0]); k++) {
-            size_t l = strlen(ours[k]) - 1; /* without '=' */
-            ours_too |= strncmp(fenv->v[i].name, ours[k], l) == 0 && fenv->v[i].name[l] == '\0';
-        }
-        if (strcmp(fenv->v[i].name, "PATH") == 0)
-            path = fenv->v[i].value;
-        else if (ours_too && strcmp(fenv->v[i].name, "APP_PORT") == 0 && a->app_port == 0)
-            rc = env_add(e, "%s=%s", fenv->v[i].name, fenv->v[i].value);
+        for (size_t k = 0; k < sizeof(sets) / sizeof(sets[0]); k++)
+            ours_too |= strcmp(name, sets[k]) == 0;
+        if (strcmp(name, "APP_PORT") == 0 && a->app_port == 0)
+            ours_too = false;
+        if (strcmp(name, "PATH") == 0)
+            path = value;
         else if (!ours_too)
-            rc = env_add(e, "%s=%s", fenv->v[i].name, fenv->v[i].value);
-        else if (!(strcmp(fenv->v[i].name, "APP_PORT") == 0 &&
-                   strtol(fenv->v[i].value, NULL, 10) == a->app_port))
+            rc = env_add(e, "%s=%s", name, value);
+        else if (!(strcmp(name, "APP_PORT") == 0 && strtol(value, NULL, 10) == a->app_port))
             say("app '%s': env %s from the run file is replaced by the value dev run sets", a->id,
-                fenv->v[i].name);
+                name);
     }
     if (rc == 0)
         rc = env_add(e, "PATH=%s%s%s", bin_dir, path ? ":" : "", path ? path : "");

@@ -97,14 +97,15 @@ apps:
     env:
       APP_PORT: "1"
       DAPR_HTTP_PORT: "2"
+      DAPR_GRPC_PORT: "50001"
       OTHER: "kept"
     command: ["env"]
 YAML
 # env(1) itself prints its environment, duplicates included (a shell would fold them).
 out=$(timeout 60 $W dev run -f "$D/env.yaml" --project "$PROJ" 2>&1); rc=$?
 expect_eq "env app runs" "$rc" "0"
-got=$(echo "$out" | grep -E '^== APP - envcheck == (APP_PORT|DAPR_HTTP_PORT|OTHER)=' | sed 's/^== APP - envcheck == //; s/^DAPR_HTTP_PORT=.*/DAPR_HTTP_PORT=set/' | sort | tr '\n' ' ')
-expect_eq "APP_PORT once, from appPort; DAPR_HTTP_PORT once; the file's other env kept" "$got" "APP_PORT=$P3 DAPR_HTTP_PORT=set OTHER=kept "
+got=$(echo "$out" | grep -E '^== APP - envcheck == (APP_PORT|DAPR_HTTP_PORT|DAPR_GRPC_PORT|OTHER)=' | sed 's/^== APP - envcheck == //; s/^DAPR_HTTP_PORT=.*/DAPR_HTTP_PORT=set/' | sort | tr '\n' ' ')
+expect_eq "APP_PORT once, from appPort; DAPR_HTTP_PORT once; the file's other env kept" "$got" "APP_PORT=$P3 DAPR_GRPC_PORT=50001 DAPR_HTTP_PORT=set OTHER=kept "
 expect_contains "a replaced run-file variable is noted" "$out" "app 'envcheck': env APP_PORT from the run file is replaced by the value dev run sets"
 no_leftovers "env app"
 
