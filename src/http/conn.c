@@ -1,317 +1,31 @@
-/* Server connections: reading and parsing requests, the handler chain, streaming request
- * bodies with backpressure, streaming responses, keep-alive, pipelining, timeouts.
+/* Server connections: reading and parsing requests, the handler chain, request bodies
+ * decoded with backpressure, writes, keep-alive, pipelining, timeouts, accept and stop. The API
+ * a handler uses lives in conn_request.c (head, body) and conn_response.c (answers).
  *
  * One request at a time per connection: bytes of pipelined requests wait in the read buffer
  * until the current response has ended, which answers them in order by construction. The read
  * buffer holds the current head at its start (the parser's slices point there) followed by the
  * unconsumed bytes (body, then pipelined requests); consumed body bytes are squeezed out
  * between the head and the rest when room is needed. */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "base/error.h"
 #include "base/limits.h"
-#include "http/server.h"
-#include "http/server_int.h"
-#include "http/transport.h"
-
-enum { C_HEAD, C_REQ, C_CLOSING };
-enum { T_NONE, T_IDLE, T_HEADER, T_READ, T_WRITE, T_LINGER };
-enum { R_NONE, R_STARTED, R_ENDED };
+#include "http/conn_int.h"
 
 #define LINGER_MS 2000
-#define WREQ_KEEP_BYTES 65536
-#define WREQ_FREE_MAX 256
 
-struct wdn_http_req {
-    struct wdn__http_conn *c;
-    struct wdn_http_request head;
-    struct wdn_arena arena;
-    uint64_t gen;
-    bool owned;
-    bool gone;
-    wdn_http_gone_cb gone_cb;
-    void *gone_ud;
-    void *data;
-    /* Request body. */
-    uint64_t body_left;
-    struct wdn_http_chunked chunked;
-    wdn_http_body_cb body_cb;
-    void *body_ud;
-    bool body_paused;
-    bool body_done;     /* every body byte has been decoded */
-    bool body_reported; /* the end (or an error) has been delivered */
-    int body_err;       /* an error waiting to be delivered */
-    size_t held;        /* input bytes behind the piece a paused consumer holds */
-    bool continue_sent;
-    /* wdn_http_req_read_all. */
-    struct wdn_buf all;
-    wdn_http_full_body_cb all_cb;
-    void *all_ud;
-    bool all_failed;
-    /* Response. */
-    int resp;
-    bool chunked_out;
-    bool no_body;
-    bool length_known;
-    uint64_t resp_left;
-    struct wdn__http_wreq *head_wr; /* a formatted head not sent yet */
-    bool keep_alive;
-};
-
-struct wdn__http_conn {
-    struct wdn__http_transport tx; /* first: the transport's callbacks cast back to us */
-    uv_tcp_t tcp;
-    uv_timer_t timer;
-    uv_shutdown_t shutdown;
-    struct wdn_http_worker *w;
-    struct wdn__http_conn *prev, *next;
-    struct wdn__http_conn *flush_next;
-    bool in_flush;
-    char *rbuf;
-    size_t rlen;
-    size_t head_len;
-    size_t body_pos;
-    int state;
-    int timer_mode;
-    bool closing;
-    bool in_process;
-    bool again;
-    bool want_close;
-    bool close_after_write;
-    bool lingering;
-    int handles_open;
-    unsigned writes_pending;
-    uint64_t tls_gen; /* the server's TLS context generation this connection was accepted on */
-    struct wdn_http_req req;
-};
-
-static void conn_process(struct wdn__http_conn *c);
 static void conn_close(struct wdn__http_conn *c);
-
-/* ---- Write requests --------------------------------------------------------------------- */
-
-static struct wdn__http_wreq *wreq_get(struct wdn_http_worker *w)
-{
-    return wdn__http_wreq_get(&w->wreqs);
-}
-
-static void wreq_put(struct wdn_http_worker *w, struct wdn__http_wreq *wr)
-{
-    wdn__http_wreq_put(&w->wreqs, wr, WREQ_FREE_MAX, WREQ_KEEP_BYTES);
-}
 
 void wdn__http_worker_free_wreqs(struct wdn_http_worker *w)
 {
     wdn__http_wreq_cache_drain(&w->wreqs);
 }
 
-/* ---- Small helpers ---------------------------------------------------------------------- */
-
-static const char *reason_phrase(int status)
-{
-    switch (status) {
-    case 100:
-        return "Continue";
-    case 101:
-        return "Switching Protocols";
-    case 200:
-        return "OK";
-    case 201:
-        return "Created";
-    case 202:
-        return "Accepted";
-    case 204:
-        return "No Content";
-    case 206:
-        return "Partial Content";
-    case 301:
-        return "Moved Permanently";
-    case 302:
-        return "Found";
-    case 303:
-        return "See Other";
-    case 304:
-        return "Not Modified";
-    case 307:
-        return "Temporary Redirect";
-    case 308:
-        return "Permanent Redirect";
-    case 400:
-        return "Bad Request";
-    case 401:
-        return "Unauthorized";
-    case 403:
-        return "Forbidden";
-    case 404:
-        return "Not Found";
-    case 405:
-        return "Method Not Allowed";
-    case 406:
-        return "Not Acceptable";
-    case 408:
-        return "Request Timeout";
-    case 409:
-        return "Conflict";
-    case 411:
-        return "Length Required";
-    case 413:
-        return "Content Too Large";
-    case 414:
-        return "URI Too Long";
-    case 415:
-        return "Unsupported Media Type";
-    case 417:
-        return "Expectation Failed";
-    case 422:
-        return "Unprocessable Content";
-    case 429:
-        return "Too Many Requests";
-    case 431:
-        return "Request Header Fields Too Large";
-    case 500:
-        return "Internal Server Error";
-    case 501:
-        return "Not Implemented";
-    case 502:
-        return "Bad Gateway";
-    case 503:
-        return "Service Unavailable";
-    case 504:
-        return "Gateway Timeout";
-    case 505:
-        return "HTTP Version Not Supported";
-    default:
-        return "Status";
-    }
-}
-
-static void update_date(struct wdn_http_worker *w)
-{
-    time_t now = time(NULL);
-    struct tm tm;
-
-    if ((long)now == w->date_sec && w->date_len)
-        return;
-    w->date_sec = (long)now;
-    gmtime_r(&now, &tm);
-    w->date_len = strftime(w->date, sizeof(w->date), "Date: %a, %d %b %Y %H:%M:%S GMT\r\n", &tm);
-}
-
-/* A header we may write: a token name and a value without CR, LF or NUL (response splitting). */
-static bool header_ok(const struct wdn_http_header *h)
-{
-    if (h->name.len == 0)
-        return false;
-    for (size_t i = 0; i < h->name.len; i++) {
-        unsigned char ch = (unsigned char)h->name.p[i];
-        if (ch <= ' ' || ch == ':' || ch >= 0x7f)
-            return false;
-    }
-    for (size_t i = 0; i < h->value.len; i++) {
-        unsigned char ch = (unsigned char)h->value.p[i];
-        if (ch == '\r' || ch == '\n' || ch == '\0')
-            return false;
-    }
-    return true;
-}
-
-/* Appends v in decimal. */
-static int append_u64(struct wdn_buf *b, uint64_t v)
-{
-    char tmp[24];
-    size_t i = sizeof(tmp);
-
-    do {
-        tmp[--i] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    return wdn_buf_append(b, tmp + i, sizeof(tmp) - i);
-}
-
-static int append_str(struct wdn_buf *b, struct wdn_str s)
-{
-    return wdn_buf_append(b, s.p, s.len);
-}
-
-/* Formats the status line and headers. framing: 'L' length, 'C' chunked, 'N' none/close. */
-static int format_head(struct wdn__http_conn *c, struct wdn_buf *b, int status,
-                       const struct wdn_http_header *headers, size_t n, char framing,
-                       uint64_t length)
-{
-    struct wdn_http_worker *w = c->w;
-    struct wdn_http_req *r = &c->req;
-    char line[96];
-    int rc;
-
-    bool has_date = false, has_server = false;
-
-    if (status < 100 || status > 999)
-        return WDN_EINVAL;
-    for (size_t i = 0; i < n; i++) {
-        if (!header_ok(&headers[i]))
-            return WDN_EINVAL;
-        /* A proxied response keeps the origin's Date and Server. */
-        if (headers[i].name.len == 4 && wdn_str_eq_case_cstr(headers[i].name, "date"))
-            has_date = true;
-        else if (headers[i].name.len == 6 && wdn_str_eq_case_cstr(headers[i].name, "server"))
-            has_server = true;
-    }
-    update_date(w);
-    /* Formatted by hand: printf per response is measurable on a hello benchmark. */
-    memcpy(line, "HTTP/1.1 ", 9);
-    line[9] = (char)('0' + status / 100);
-    line[10] = (char)('0' + status / 10 % 10);
-    line[11] = (char)('0' + status % 10);
-    line[12] = ' ';
-    rc = wdn_buf_append(b, line, 13);
-    if (rc == 0)
-        rc = wdn_buf_append_cstr(b, reason_phrase(status));
-    if (rc == 0)
-        rc = wdn_buf_append(b, "\r\n", 2);
-    if (rc == 0 && !has_date)
-        rc = wdn_buf_append(b, w->date, w->date_len);
-    if (rc == 0 && w->srv->cfg.server_name && !has_server) {
-        rc = wdn_buf_append_cstr(b, "Server: ");
-        if (rc == 0)
-            rc = wdn_buf_append_cstr(b, w->srv->cfg.server_name);
-        if (rc == 0)
-            rc = wdn_buf_append(b, "\r\n", 2);
-    }
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        rc = append_str(b, headers[i].name);
-        if (rc == 0)
-            rc = wdn_buf_append(b, ": ", 2);
-        if (rc == 0)
-            rc = append_str(b, headers[i].value);
-        if (rc == 0)
-            rc = wdn_buf_append(b, "\r\n", 2);
-    }
-    if (rc == 0 && framing == 'L') {
-        rc = wdn_buf_append(b, "Content-Length: ", 16);
-        if (rc == 0)
-            rc = append_u64(b, length);
-        if (rc == 0)
-            rc = wdn_buf_append(b, "\r\n", 2);
-    } else if (rc == 0 && framing == 'C') {
-        rc = wdn_buf_append_cstr(b, "Transfer-Encoding: chunked\r\n");
-    }
-    if (rc == 0) {
-        if (!r->keep_alive)
-            rc = wdn_buf_append_cstr(b, "Connection: close\r\n\r\n");
-        else if (r->head.version_minor == 0)
-            rc = wdn_buf_append_cstr(b, "Connection: keep-alive\r\n\r\n");
-        else
-            rc = wdn_buf_append(b, "\r\n", 2);
-    }
-    return rc;
-}
-
 /* ---- Connection lifetime ---------------------------------------------------------------- */
 
-static void flush_unlink(struct wdn__http_conn *c)
+void wdn__http_conn_flush_unlink(struct wdn__http_conn *c)
 {
     struct wdn__http_conn **pp = &c->w->flush;
 
@@ -335,7 +49,7 @@ static void req_cleanup(struct wdn__http_conn *c)
         wreq_put(c->w, r->head_wr);
         r->head_wr = NULL;
     }
-    flush_unlink(c);
+    wdn__http_conn_flush_unlink(c);
 }
 
 static void conn_maybe_free(struct wdn__http_conn *c)
@@ -375,7 +89,7 @@ static void conn_close(struct wdn__http_conn *c)
     if (c->closing)
         return;
     c->closing = true;
-    flush_unlink(c);
+    wdn__http_conn_flush_unlink(c);
     wdn__http_tx_close(&c->tx, on_handle_closed);
     uv_close((uv_handle_t *)&c->timer, on_handle_closed);
     if (r->owned && !r->gone) {
@@ -400,7 +114,7 @@ static void on_timer(uv_timer_t *t)
         c->timer_mode = T_NONE;
         r->keep_alive = false;
         r->body_err = WDN_ETIMEOUT;
-        conn_process(c);
+        wdn__http_conn_process(c);
         return;
     }
     conn_close(c);
@@ -461,13 +175,13 @@ static void on_write(struct wdn__http_wreq *wr, int status)
     } else if (c->close_after_write && c->writes_pending == 0 && c->state == C_CLOSING) {
         start_linger(c);
     } else if (c->writes_pending == 0) {
-        conn_process(c);
+        wdn__http_conn_process(c);
     }
     conn_maybe_free(c);
 }
 
-static int conn_write(struct wdn__http_conn *c, struct wdn__http_wreq *wr, uv_buf_t *bufs,
-                      unsigned n)
+int wdn__http_conn_write(struct wdn__http_conn *c, struct wdn__http_wreq *wr, uv_buf_t *bufs,
+                         unsigned n)
 {
     int rc;
 
@@ -488,7 +202,7 @@ static int conn_write(struct wdn__http_conn *c, struct wdn__http_wreq *wr, uv_bu
 }
 
 /* Sends a formatted head that is still waiting, alone. */
-static int flush_head(struct wdn__http_conn *c)
+int wdn__http_conn_flush_head(struct wdn__http_conn *c)
 {
     struct wdn__http_wreq *wr = c->req.head_wr;
     uv_buf_t b;
@@ -496,9 +210,9 @@ static int flush_head(struct wdn__http_conn *c)
     if (wr == NULL)
         return 0;
     c->req.head_wr = NULL;
-    flush_unlink(c);
+    wdn__http_conn_flush_unlink(c);
     b = uv_buf_init(wr->buf.data, (unsigned)wr->buf.len);
-    return conn_write(c, wr, &b, 1);
+    return wdn__http_conn_write(c, wr, &b, 1);
 }
 
 void wdn__http_conns_flush(struct wdn_http_worker *w)
@@ -509,7 +223,7 @@ void wdn__http_conns_flush(struct wdn_http_worker *w)
         c->flush_next = NULL;
         c->in_flush = false;
         if (!c->closing)
-            flush_head(c);
+            wdn__http_conn_flush_head(c);
     }
 }
 
@@ -519,21 +233,22 @@ static void send_simple_error(struct wdn__http_conn *c, int status)
 {
     struct wdn_http_req *r = &c->req;
     struct wdn__http_wreq *wr = wreq_get(c->w);
-    const char *reason = reason_phrase(status);
+    const char *reason = wdn__http_reason_phrase(status);
     static const struct wdn_http_header ct = {{"Content-Type", 12}, {"text/plain", 10}};
     uv_buf_t b;
 
     c->state = C_CLOSING;
     c->close_after_write = true;
     r->keep_alive = false;
-    if (wr == NULL || format_head(c, &wr->buf, status, &ct, 1, 'L', strlen(reason) + 1) != 0 ||
+    if (wr == NULL ||
+        wdn__http_format_head(c, &wr->buf, status, &ct, 1, 'L', strlen(reason) + 1) != 0 ||
         wdn_buf_append_cstr(&wr->buf, reason) != 0 || wdn_buf_append(&wr->buf, "\n", 1) != 0) {
         wreq_put(c->w, wr);
         conn_close(c);
         return;
     }
     b = uv_buf_init(wr->buf.data, (unsigned)wr->buf.len);
-    conn_write(c, wr, &b, 1);
+    wdn__http_conn_write(c, wr, &b, 1);
 }
 
 static void body_discard(struct wdn_http_req *req, int status, struct wdn_str data, void *ud)
@@ -541,7 +256,7 @@ static void body_discard(struct wdn_http_req *req, int status, struct wdn_str da
 }
 
 /* The handler let go of the request: drop its body callbacks and move on. */
-static void req_release(struct wdn_http_req *r)
+void wdn__http_req_release(struct wdn_http_req *r)
 {
     struct wdn__http_conn *c = r->c;
 
@@ -564,7 +279,7 @@ static void req_release(struct wdn_http_req *r)
         conn_maybe_free(c);
         return;
     }
-    conn_process(c);
+    wdn__http_conn_process(c);
 }
 
 static void dispatch(struct wdn__http_conn *c)
@@ -755,7 +470,7 @@ static void update_io(struct wdn__http_conn *c)
 }
 
 /* The state machine. Re-entrant calls (from callbacks it makes) only ask for another turn. */
-static void conn_process(struct wdn__http_conn *c)
+void wdn__http_conn_process(struct wdn__http_conn *c)
 {
     struct wdn_http_req *r = &c->req;
     size_t head_len = 0;
@@ -850,7 +565,7 @@ static void on_tx_read(struct wdn__http_transport *tx, ssize_t n)
         c->timer_mode = T_NONE;
         uv_timer_stop(&c->timer);
     }
-    conn_process(c);
+    wdn__http_conn_process(c);
 }
 
 static const struct wdn__http_transport_cbs conn_tx_cbs = {
@@ -934,396 +649,4 @@ void wdn__http_conns_kill(struct wdn_http_worker *w)
         next = c->next;
         conn_close(c);
     }
-}
-
-/* ---- Public request API ----------------------------------------------------------------- */
-
-const struct wdn_http_request *wdn_http_req_head(const struct wdn_http_req *req)
-{
-    return &req->head;
-}
-
-const struct wdn_http_header *wdn_http_req_header(const struct wdn_http_req *req,
-                                                  struct wdn_str name)
-{
-    return wdn_http_header_find(req->head.headers, req->head.nheaders, name);
-}
-
-struct wdn_arena *wdn_http_req_arena(struct wdn_http_req *req)
-{
-    return &req->arena;
-}
-
-struct wdn_http_worker *wdn_http_req_worker(struct wdn_http_req *req)
-{
-    return req->c->w;
-}
-
-uv_loop_t *wdn_http_req_loop(struct wdn_http_req *req)
-{
-    return &req->c->w->loop;
-}
-
-int wdn_http_req_peer(const struct wdn_http_req *req, struct sockaddr_storage *out)
-{
-    int len = sizeof(*out);
-    if (uv_tcp_getpeername(&req->c->tcp, (struct sockaddr *)out, &len) != 0)
-        return WDN_ESYS;
-    return 0;
-}
-
-bool wdn_http_req_is_tls(const struct wdn_http_req *req)
-{
-    return wdn__http_tx_is_tls(&req->c->tx);
-}
-
-struct wdn_tls *wdn_http_req_tls(struct wdn_http_req *req)
-{
-    return wdn__http_tx_tls(&req->c->tx);
-}
-
-bool wdn_http_req_gone(const struct wdn_http_req *req)
-{
-    return req->gone || req->c->closing;
-}
-
-void wdn_http_req_set_data(struct wdn_http_req *req, void *data)
-{
-    req->data = data;
-}
-
-void *wdn_http_req_data(const struct wdn_http_req *req)
-{
-    return req->data;
-}
-
-void wdn_http_req_on_gone(struct wdn_http_req *req, wdn_http_gone_cb cb, void *ud)
-{
-    req->gone_cb = cb;
-    req->gone_ud = ud;
-}
-
-bool wdn_http_req_has_body(const struct wdn_http_req *req)
-{
-    return (req->head.body == WDN_HTTP_BODY_LENGTH && req->head.content_length > 0) ||
-           req->head.body == WDN_HTTP_BODY_CHUNKED;
-}
-
-int wdn_http_req_read_body(struct wdn_http_req *req, wdn_http_body_cb cb, void *ud)
-{
-    struct wdn__http_conn *c = req->c;
-
-    if (!req->owned || req->body_cb || cb == NULL)
-        return WDN_ESTATE;
-    req->body_cb = cb;
-    req->body_ud = ud;
-    if (req->head.expect_continue && req->head.version_minor == 1 && req->resp == R_NONE &&
-        !req->body_done && !req->continue_sent && !c->closing) {
-        static char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
-        struct wdn__http_wreq *wr = wreq_get(c->w);
-        req->continue_sent = true;
-        if (wr) {
-            uv_buf_t b = uv_buf_init(cont, sizeof(cont) - 1);
-            conn_write(c, wr, &b, 1);
-        }
-    }
-    if (c->closing) {
-        /* Already gone: report it from here, as the connection will not call again. */
-        if (!req->body_reported) {
-            req->body_reported = true;
-            cb(req, WDN_ECLOSED, (struct wdn_str){NULL, 0}, ud);
-        }
-        return 0;
-    }
-    conn_process(c);
-    return 0;
-}
-
-void wdn_http_req_body_pause(struct wdn_http_req *req)
-{
-    req->body_paused = true;
-}
-
-void wdn_http_req_body_resume(struct wdn_http_req *req)
-{
-    struct wdn__http_conn *c = req->c;
-
-    if (!req->body_paused)
-        return;
-    req->body_paused = false;
-    c->body_pos += req->held;
-    req->held = 0;
-    if (!c->closing)
-        conn_process(c);
-}
-
-static void read_all_cb(struct wdn_http_req *req, int status, struct wdn_str data, void *ud)
-{
-    if (req->all_failed)
-        return;
-    if (status == 0) {
-        int rc = wdn_buf_append(&req->all, data.p, data.len);
-        if (rc) {
-            req->all_failed = true;
-            req->keep_alive = false;
-            req->all_cb(req, rc, (struct wdn_str){NULL, 0}, req->all_ud);
-        }
-        return;
-    }
-    req->all_failed = true;
-    if (status == 1)
-        req->all_cb(req, 0, wdn_buf_str(&req->all), req->all_ud);
-    else
-        req->all_cb(req, status, (struct wdn_str){NULL, 0}, req->all_ud);
-}
-
-int wdn_http_req_read_all(struct wdn_http_req *req, size_t max, wdn_http_full_body_cb cb, void *ud)
-{
-    uint64_t limit = max ? max : req->c->w->srv->cfg.max_body_bytes;
-
-    if (!req->owned || req->body_cb || cb == NULL)
-        return WDN_ESTATE;
-    wdn_buf_reset(&req->all);
-    req->all.max = (size_t)limit;
-    req->all_cb = cb;
-    req->all_ud = ud;
-    if (req->head.body == WDN_HTTP_BODY_LENGTH && req->head.content_length > limit) {
-        /* Known too big: fail without reading (delivered from the state machine). */
-        req->body_err = WDN_ELIMIT;
-        req->body_cb = read_all_cb;
-        req->body_ud = NULL;
-        conn_process(req->c);
-        return 0;
-    }
-    return wdn_http_req_read_body(req, read_all_cb, NULL);
-}
-
-/* ---- Public response API ---------------------------------------------------------------- */
-
-static bool status_has_body(int status)
-{
-    return !(status < 200 || status == 204 || status == 304);
-}
-
-int wdn_http_respond(struct wdn_http_req *req, int status, const struct wdn_http_header *headers,
-                     size_t nheaders, struct wdn_str body)
-{
-    struct wdn__http_conn *c = req->c;
-    struct wdn__http_wreq *wr;
-    bool head_method = wdn_str_eq_cstr(req->head.method, "HEAD");
-    uv_buf_t b;
-    int rc;
-
-    if (!req->owned || req->resp != R_NONE)
-        return WDN_ESTATE;
-    req->resp = R_ENDED;
-    if (c->closing) {
-        rc = WDN_ECLOSED;
-        goto out;
-    }
-    if (req->head.expect_continue && !req->continue_sent && !req->body_done)
-        req->keep_alive = false;
-    if (c->w->stopping)
-        req->keep_alive = false;
-    wr = wreq_get(c->w);
-    if (wr == NULL) {
-        rc = WDN_ENOMEM;
-        c->want_close = true;
-        goto out;
-    }
-    rc = format_head(c, &wr->buf, status, headers, nheaders, status_has_body(status) ? 'L' : 'N',
-                     body.len);
-    if (rc == 0 && status_has_body(status) && !head_method)
-        rc = wdn_buf_append(&wr->buf, body.p, body.len);
-    if (rc) {
-        wreq_put(c->w, wr);
-        c->want_close = true;
-        goto out;
-    }
-    b = uv_buf_init(wr->buf.data, (unsigned)wr->buf.len);
-    rc = conn_write(c, wr, &b, 1);
-out:
-    req_release(req);
-    return rc;
-}
-
-int wdn_http_resp_start(struct wdn_http_req *req, int status, const struct wdn_http_header *headers,
-                        size_t nheaders, uint64_t content_length)
-{
-    struct wdn__http_conn *c = req->c;
-    struct wdn__http_wreq *wr;
-    char framing;
-    int rc;
-
-    if (!req->owned || req->resp != R_NONE)
-        return WDN_ESTATE;
-    req->resp = R_STARTED;
-    req->no_body = wdn_str_eq_cstr(req->head.method, "HEAD") || !status_has_body(status);
-    req->length_known = content_length != WDN_HTTP_LENGTH_UNKNOWN;
-    req->resp_left = req->length_known ? content_length : 0;
-    req->chunked_out = false;
-    if (c->closing)
-        return WDN_ECLOSED;
-    if (req->head.expect_continue && !req->continue_sent && !req->body_done)
-        req->keep_alive = false;
-    if (c->w->stopping)
-        req->keep_alive = false;
-    if (!status_has_body(status)) {
-        framing = 'N';
-        req->length_known = true;
-        req->resp_left = 0;
-    } else if (req->length_known) {
-        framing = 'L';
-    } else if (req->head.version_minor >= 1) {
-        framing = 'C';
-        req->chunked_out = !req->no_body;
-    } else {
-        /* HTTP/1.0 with no length: the end of the body is the end of the connection. */
-        framing = 'N';
-        req->keep_alive = false;
-    }
-    if (req->no_body) {
-        req->resp_left = 0;
-        req->length_known = true;
-    }
-    wr = wreq_get(c->w);
-    if (wr == NULL)
-        return WDN_ENOMEM;
-    rc = format_head(c, &wr->buf, status, headers, nheaders, framing, content_length);
-    if (rc) {
-        wreq_put(c->w, wr);
-        req->resp = R_NONE;
-        return rc;
-    }
-    req->head_wr = wr;
-    if (!c->in_flush) {
-        c->in_flush = true;
-        c->flush_next = c->w->flush;
-        c->w->flush = c;
-    }
-    return 0;
-}
-
-int wdn_http_resp_write(struct wdn_http_req *req, struct wdn_str data, wdn_http_write_cb cb,
-                        void *ud)
-{
-    struct wdn__http_conn *c = req->c;
-    struct wdn__http_wreq *wr;
-    uv_buf_t bufs[3];
-    unsigned n = 0;
-    char line[32];
-    int rc;
-
-    if (!req->owned || req->resp != R_STARTED)
-        return WDN_ESTATE;
-    if (c->closing)
-        return WDN_ECLOSED;
-    if (req->no_body && data.len > 0)
-        return WDN_EINVAL;
-    if (req->length_known && data.len > req->resp_left)
-        return WDN_EINVAL;
-    if (c->tcp.write_queue_size > WDN_HTTP_MAX_WRITE_QUEUE_BYTES)
-        return WDN_EBUSY; /* the client does not read: wait for a write callback */
-    req->resp_left -= req->length_known ? data.len : 0;
-    wr = req->head_wr;
-    if (wr) {
-        req->head_wr = NULL;
-        flush_unlink(c);
-    } else {
-        wr = wreq_get(c->w);
-        if (wr == NULL)
-            return WDN_ENOMEM;
-    }
-    rc = 0;
-    if (req->chunked_out && data.len > 0) {
-        rc = wdn_fmt(line, sizeof(line), "%zx\r\n", data.len);
-        if (rc == 0)
-            rc = wdn_buf_append_cstr(&wr->buf, line);
-    }
-    if (rc == 0 && cb == NULL) {
-        rc = wdn_buf_append(&wr->buf, data.p, data.len);
-        if (rc == 0 && req->chunked_out && data.len > 0)
-            rc = wdn_buf_append(&wr->buf, "\r\n", 2);
-        bufs[n++] = uv_buf_init(wr->buf.data, (unsigned)wr->buf.len);
-    } else if (rc == 0) {
-        if (wr->buf.len)
-            bufs[n++] = uv_buf_init(wr->buf.data, (unsigned)wr->buf.len);
-        bufs[n++] = uv_buf_init((char *)data.p, (unsigned)data.len);
-        if (req->chunked_out && data.len > 0)
-            bufs[n++] = uv_buf_init((char *)"\r\n", 2);
-    }
-    if (rc) {
-        wreq_put(c->w, wr);
-        return rc;
-    }
-    wr->cb = cb;
-    wr->ud = ud;
-    return conn_write(c, wr, bufs, n);
-}
-
-int wdn_http_resp_end(struct wdn_http_req *req)
-{
-    struct wdn__http_conn *c = req->c;
-    struct wdn__http_wreq *wr;
-    int rc = 0;
-
-    if (!req->owned)
-        return WDN_ESTATE;
-    if (req->resp == R_NONE) {
-        static const struct wdn_http_header ct = {{"Content-Type", 12}, {"text/plain", 10}};
-        wdn_http_respond(req, 500, &ct, 1, WDN_STR("Internal Server Error\n"));
-        return WDN_ESTATE;
-    }
-    req->resp = R_ENDED;
-    if (c->closing) {
-        rc = WDN_ECLOSED;
-        goto out;
-    }
-    if (req->length_known && req->resp_left > 0) {
-        /* Short of the announced length: the client must see the truncation. */
-        c->want_close = true;
-        rc = WDN_EINVAL;
-        goto out;
-    }
-    if (!req->length_known && !req->chunked_out)
-        req->keep_alive = false;
-    if (req->chunked_out) {
-        static const char last[] = "0\r\n\r\n";
-        wr = req->head_wr;
-        req->head_wr = NULL;
-        flush_unlink(c);
-        if (wr == NULL)
-            wr = wreq_get(c->w);
-        if (wr == NULL || wdn_buf_append(&wr->buf, last, sizeof(last) - 1) != 0) {
-            wreq_put(c->w, wr);
-            c->want_close = true;
-            rc = WDN_ENOMEM;
-            goto out;
-        }
-        uv_buf_t b = uv_buf_init(wr->buf.data, (unsigned)wr->buf.len);
-        rc = conn_write(c, wr, &b, 1);
-    } else {
-        rc = flush_head(c);
-    }
-out:
-    req_release(req);
-    return rc;
-}
-
-void wdn_http_resp_abort(struct wdn_http_req *req)
-{
-    struct wdn__http_conn *c = req->c;
-
-    if (!req->owned)
-        return;
-    req->resp = R_ENDED;
-    req->keep_alive = false;
-    if (req->head_wr) {
-        /* Nothing sent yet: a truncated head helps nobody; just close. */
-        wreq_put(c->w, req->head_wr);
-        req->head_wr = NULL;
-        flush_unlink(c);
-    }
-    c->want_close = true;
-    req_release(req);
 }
