@@ -57,18 +57,9 @@ static unsigned hex_value(unsigned char c)
     return c <= '9' ? (unsigned)(c - '0') : (unsigned)((c | 0x20) - 'a' + 10);
 }
 
-/* The one-byte steps of the chunk-size line, its extensions and the trailer section. */
-static int chunked_step(struct wdn_http_chunked *d, unsigned char c)
+/* The chunk-size line and the CRLF after a chunk's data. */
+static int size_step(struct wdn_http_chunked *d, unsigned char c)
 {
-    if (d->state >= CH_EXT_WS && d->state <= CH_EXT_AFTER_VAL && c != '\r' &&
-        ++d->line_bytes > WDN_HTTP_MAX_CHUNK_EXT_BYTES)
-        return chunked_fail(d, WDN_ELIMIT, 400, "chunk extensions too long");
-    if (d->state >= CH_TRAILER_START && d->state <= CH_FINAL_LF) {
-        if (++d->trailer_bytes > WDN_HTTP_MAX_TRAILER_BYTES)
-            return chunked_fail(d, WDN_ELIMIT, 400, "trailer section too large");
-        if (++d->line_bytes > WDN_HTTP_MAX_LINE_BYTES + 2)
-            return chunked_fail(d, WDN_ELIMIT, 400, "trailer line too long");
-    }
     switch (d->state) {
     case CH_SIZE_START:
         if (!IS(c, C_HEX))
@@ -97,6 +88,36 @@ static int chunked_step(struct wdn_http_chunked *d, unsigned char c)
         else
             return chunked_fail(d, WDN_EPARSE, 400, "invalid chunk size");
         return 0;
+    case CH_SIZE_LF:
+        if (c != '\n')
+            return chunked_fail(d, WDN_EPARSE, 400, "chunk size line without CRLF");
+        if (d->remaining == 0) {
+            d->state = CH_TRAILER_START;
+            d->line_bytes = 0;
+            d->trailer_bytes = 0;
+        } else {
+            d->state = CH_DATA;
+        }
+        return 0;
+    case CH_DATA_CR:
+        if (c != '\r')
+            return chunked_fail(d, WDN_EPARSE, 400, "chunk data not followed by CRLF");
+        d->state = CH_DATA_LF;
+        return 0;
+    case CH_DATA_LF:
+        if (c != '\n')
+            return chunked_fail(d, WDN_EPARSE, 400, "chunk data not followed by CRLF");
+        d->state = CH_SIZE_START;
+        return 0;
+    default:
+        return chunked_fail(d, WDN_EPARSE, 400, "chunked decoder in a bad state");
+    }
+}
+
+/* Chunk extensions: ; name [ = token / quoted-string ], with BWS around. */
+static int ext_step(struct wdn_http_chunked *d, unsigned char c)
+{
+    switch (d->state) {
     case CH_EXT_WS:
         if (c == ';')
             d->state = CH_EXT_NAME_WS;
@@ -163,27 +184,15 @@ static int chunked_step(struct wdn_http_chunked *d, unsigned char c)
         else
             return chunked_fail(d, WDN_EPARSE, 400, "invalid chunk extension");
         return 0;
-    case CH_SIZE_LF:
-        if (c != '\n')
-            return chunked_fail(d, WDN_EPARSE, 400, "chunk size line without CRLF");
-        if (d->remaining == 0) {
-            d->state = CH_TRAILER_START;
-            d->line_bytes = 0;
-            d->trailer_bytes = 0;
-        } else {
-            d->state = CH_DATA;
-        }
-        return 0;
-    case CH_DATA_CR:
-        if (c != '\r')
-            return chunked_fail(d, WDN_EPARSE, 400, "chunk data not followed by CRLF");
-        d->state = CH_DATA_LF;
-        return 0;
-    case CH_DATA_LF:
-        if (c != '\n')
-            return chunked_fail(d, WDN_EPARSE, 400, "chunk data not followed by CRLF");
-        d->state = CH_SIZE_START;
-        return 0;
+    default:
+        return chunked_fail(d, WDN_EPARSE, 400, "chunked decoder in a bad state");
+    }
+}
+
+/* The trailer section: field lines, then the final CRLF (1 when the body ends). */
+static int trailer_step(struct wdn_http_chunked *d, unsigned char c)
+{
+    switch (d->state) {
     case CH_TRAILER_START:
         if (c == '\r')
             d->state = CH_FINAL_LF;
@@ -218,6 +227,28 @@ static int chunked_step(struct wdn_http_chunked *d, unsigned char c)
     default:
         return chunked_fail(d, WDN_EPARSE, 400, "chunked decoder in a bad state");
     }
+}
+
+/* One byte of everything but chunk data: the size line, its extensions and the trailer
+ * section, within their limits. */
+static int chunked_step(struct wdn_http_chunked *d, unsigned char c)
+{
+    bool in_ext = d->state >= CH_EXT_WS && d->state <= CH_EXT_AFTER_VAL;
+    bool in_trailer = d->state >= CH_TRAILER_START && d->state <= CH_FINAL_LF;
+
+    if (in_ext && c != '\r' && ++d->line_bytes > WDN_HTTP_MAX_CHUNK_EXT_BYTES)
+        return chunked_fail(d, WDN_ELIMIT, 400, "chunk extensions too long");
+    if (in_trailer) {
+        if (++d->trailer_bytes > WDN_HTTP_MAX_TRAILER_BYTES)
+            return chunked_fail(d, WDN_ELIMIT, 400, "trailer section too large");
+        if (++d->line_bytes > WDN_HTTP_MAX_LINE_BYTES + 2)
+            return chunked_fail(d, WDN_ELIMIT, 400, "trailer line too long");
+    }
+    if (in_ext)
+        return ext_step(d, c);
+    if (in_trailer)
+        return trailer_step(d, c);
+    return size_step(d, c);
 }
 
 int wdn_http_chunked_decode(struct wdn_http_chunked *d, const char *in, size_t len,
