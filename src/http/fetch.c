@@ -387,19 +387,73 @@ out:
 
 /* ---------------------------------------------------------------------------------------- */
 
+/* Connects (through the proxy, with TLS when the URL says so) and sends the request head and
+ * body. */
+static int send_request(struct wdn__fetch_xfer *x, const struct wdn_fetch_request *req,
+                        const struct wdn__fetch_url *u, const struct wdn__fetch_url *proxy,
+                        const struct wdn_buf *head, struct rd *r, long connect_ms)
+{
+    int rc = wdn__fetch_connect(x, proxy ? proxy : u, connect_ms);
+
+    if (rc == 0 && proxy && u->tls)
+        rc = tunnel(x, u, proxy, r);
+    if (rc == 0 && u->tls)
+        rc = wdn__fetch_tls_start(x, u, req->ca_file);
+    if (rc == 0)
+        rc = wdn__fetch_write(x, head->data, head->len);
+    if (rc == 0 && req->body != NULL && req->body_len > 0)
+        rc = wdn__fetch_write(x, req->body, req->body_len);
+    return rc;
+}
+
+/* Reads the response head, lets the caller look at it, and streams the body into s. */
+static int receive(struct wdn__fetch_xfer *x, const struct wdn_fetch_callbacks *cb, struct rd *r,
+                   struct sink *s, long *status)
+{
+    struct wdn_http_response res;
+    size_t head_len = 0;
+    int rc = read_head(x, r, wdn_str_from_cstr(x->method), &res, &head_len);
+
+    if (rc != 0)
+        return rc;
+    if (status != NULL)
+        *status = res.status;
+    if (cb != NULL && cb->on_head != NULL) {
+        struct wdn_fetch_head h = {res.status, res.headers, res.nheaders};
+        int hr = cb->on_head(cb->ud, &h);
+        if (hr != 0)
+            return hr > 0
+                       ? 0
+                       : wdn__fetch_fail(x, hr, "the response was refused: %s", wdn_strerror(hr));
+    }
+    switch (res.body) {
+    case WDN_HTTP_BODY_NONE:
+        rc = 0;
+        break;
+    case WDN_HTTP_BODY_LENGTH:
+        rc = read_body_length(x, r, s, head_len, res.content_length);
+        break;
+    case WDN_HTTP_BODY_CHUNKED:
+        rc = read_body_chunked(x, r, s, head_len);
+        break;
+    default:
+        rc = read_body_close(x, r, s, head_len);
+        break;
+    }
+    return rc == STOPPED ? 0 : rc;
+}
+
 int wdn_fetch_stream(const struct wdn_fetch_request *req, const struct wdn_fetch_callbacks *cb,
                      long *status, struct wdn_diag *diag)
 {
     struct wdn__fetch_xfer x;
     struct wdn__fetch_url u, proxy;
-    struct wdn_http_response res;
     struct wdn_buf head;
     struct rd r = {NULL, 0, 0, 0};
     struct sink s = {cb, 0, 0};
     bool use_proxy = false;
     long timeout = req->timeout_ms > 0 ? req->timeout_ms : WDN_FETCH_DEFAULT_TIMEOUT_MS;
     long connect_ms = req->connect_timeout_ms > 0 ? req->connect_timeout_ms : 10000;
-    size_t head_len = 0;
     char why[128];
     int rc;
 
@@ -440,54 +494,9 @@ int wdn_fetch_stream(const struct wdn_fetch_request *req, const struct wdn_fetch
         rc = wdn__fetch_fail(&x, WDN_ENOMEM, "out of memory");
         goto out;
     }
-    rc = wdn__fetch_connect(&x, use_proxy ? &proxy : &u, connect_ms);
-    if (rc != 0)
-        goto out;
-    if (use_proxy && u.tls) {
-        rc = tunnel(&x, &u, &proxy, &r);
-        if (rc != 0)
-            goto out;
-    }
-    if (u.tls) {
-        rc = wdn__fetch_tls_start(&x, &u, req->ca_file);
-        if (rc != 0)
-            goto out;
-    }
-    rc = wdn__fetch_write(&x, head.data, head.len);
-    if (rc == 0 && req->body != NULL && req->body_len > 0)
-        rc = wdn__fetch_write(&x, req->body, req->body_len);
-    if (rc != 0)
-        goto out;
-    rc = read_head(&x, &r, wdn_str_from_cstr(x.method), &res, &head_len);
-    if (rc != 0)
-        goto out;
-    if (status != NULL)
-        *status = res.status;
-    if (cb != NULL && cb->on_head != NULL) {
-        struct wdn_fetch_head h = {res.status, res.headers, res.nheaders};
-        int hr = cb->on_head(cb->ud, &h);
-        if (hr != 0) {
-            rc = hr > 0 ? 0
-                        : wdn__fetch_fail(&x, hr, "the response was refused: %s", wdn_strerror(hr));
-            goto out;
-        }
-    }
-    switch (res.body) {
-    case WDN_HTTP_BODY_NONE:
-        rc = 0;
-        break;
-    case WDN_HTTP_BODY_LENGTH:
-        rc = read_body_length(&x, &r, &s, head_len, res.content_length);
-        break;
-    case WDN_HTTP_BODY_CHUNKED:
-        rc = read_body_chunked(&x, &r, &s, head_len);
-        break;
-    default:
-        rc = read_body_close(&x, &r, &s, head_len);
-        break;
-    }
-    if (rc == STOPPED)
-        rc = 0;
+    rc = send_request(&x, req, &u, use_proxy ? &proxy : NULL, &head, &r, connect_ms);
+    if (rc == 0)
+        rc = receive(&x, cb, &r, &s, status);
 out:
     if (x.ssl != NULL)
         SSL_free(x.ssl);
