@@ -1,5 +1,6 @@
-# Fuzz targets of the TLS engine (src/http/tls.c) and the project CA (src/pki): bytes from the
-# network into a server engine, and SPIFFE IDs as read from peer certificates.
+# Fuzz targets of the TLS engine (src/http/tls_engine.c, tls_context.c) and the project CA
+# (src/pki): bytes from the network into a server engine, and SPIFFE IDs as read from peer
+# certificates.
 if(TARGET wdn_http AND TARGET wdn_pki)
     wdn_fuzz_target(tls_server_feed SOURCE ${CMAKE_SOURCE_DIR}/fuzz/fuzz_tls_server_feed.c
         DEPS wdn_http wdn_pki)
