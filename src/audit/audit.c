@@ -2,7 +2,9 @@
  * thread that numbers, time-stamps, chains and writes them. A request thread formats its
  * record's body and takes the lock only to put the pointer in the ring; when the ring is full
  * the record is dropped and counted, and the writer later writes a "dropped" record saying how
- * many. The chain (seq, prev) belongs to the writer alone. */
+ * many. The chain (seq, prev) belongs to the writer alone. The writer chains what it takes from
+ * the ring into a batch and writes the batch with one system call; a batch the sink refuses is
+ * taken back whole (the chain goes back to where the batch began) and counted as lost. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -32,7 +34,8 @@ struct wdn_audit {
     struct entry *ring;
     size_t cap, head, count;
     uint64_t enqueued, processed; /* under mu: flush waits for processed >= enqueued */
-    bool stop, running;
+    size_t wake_at;               /* queued records that wake the writer before its timer */
+    bool stop, running, hurry;    /* hurry: a flush waits */
     pthread_t thread;
 
     /* The writer's chain. */
@@ -40,6 +43,16 @@ struct wdn_audit {
     char prev[65];
     struct wdn_buf line;
     uint64_t sink_drops; /* records the sink refused, not yet reported */
+
+    /* Lines chained but not yet written, and what to take back if the sink refuses them. */
+    struct wdn_buf batch;
+    uint64_t batch_seq0;
+    char batch_prev0[65];
+    uint64_t batch_records; /* lines in the batch */
+    uint64_t batch_events;  /* of them, records of events (counted in dropped when lost) */
+    uint64_t batch_lost;    /* records lost if the batch is: events, start, and the losses its
+                               dropped records report */
+    uint64_t batch_q;       /* queue losses its dropped records report */
 
     atomic_uint_fast64_t queued, written, dropped, sink_errors, queue_drops, rotations;
 };
@@ -55,73 +68,94 @@ static void deadline_after(struct timespec *ts, unsigned ms)
     }
 }
 
-/* Chains and writes one record; on failure the chain does not advance (the record never
- * happened) and the loss is counted for the next "dropped" record. */
-static int write_record(struct wdn_audit *a, uint64_t time_ns, struct wdn_str body)
+/* Writes the batch with one system call. When the sink refuses it, the chain goes back to where
+ * the batch began (those records never happened) and the loss waits for the next "dropped"
+ * record. */
+static void flush_batch(struct wdn_audit *a)
 {
-    char hash[65];
     int rc;
 
-    wdn_buf_reset(&a->line);
-    rc = wdn__audit_line(&a->line, a->seq + 1, time_ns, a->app_id, body, a->prev);
-    if (rc == 0)
-        rc = wdn__audit_hash((struct wdn_str){a->line.data, a->line.len - 1}, hash);
+    if (a->batch.len == 0)
+        return;
+    /* The write is the one place the writer may be cancelled (a sink that never returns at
+     * shutdown): it holds no lock there. */
+    pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
+    rc = wdn__audit_sink_write(&a->sink, a->batch.data, a->batch.len);
+    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
+    atomic_store(&a->rotations, a->sink.rotations);
     if (rc == 0) {
-        /* The write is the one place the writer may be cancelled (a sink that never returns
-         * at shutdown): it holds no lock there. */
-        pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
-        rc = wdn__audit_sink_write(&a->sink, a->line.data, a->line.len);
-        pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
-        atomic_store(&a->rotations, a->sink.rotations);
-    }
-    if (rc) {
+        atomic_fetch_add(&a->written, a->batch_records);
+    } else {
         atomic_fetch_add(&a->sink_errors, 1);
-        return rc;
+        atomic_fetch_add(&a->dropped, a->batch_events);
+        atomic_fetch_add(&a->queue_drops, a->batch_q);
+        a->sink_drops += a->batch_lost;
+        a->seq = a->batch_seq0;
+        memcpy(a->prev, a->batch_prev0, sizeof(a->prev));
+    }
+    a->batch.len = 0;
+    a->batch_seq0 = a->seq;
+    memcpy(a->batch_prev0, a->prev, sizeof(a->prev));
+    a->batch_records = a->batch_events = a->batch_lost = a->batch_q = 0;
+}
+
+/* Chains one record into the batch. A batch stops at WDN_AUDIT_BATCH_BYTES and where the file
+ * would rotate, so that a rotation falls between two records. lost: the records its loss
+ * stands for. */
+static void chain_record(struct wdn_audit *a, uint64_t time_ns, struct wdn_str body, bool event,
+                         uint64_t lost, uint64_t q)
+{
+    char hash[65];
+    size_t room = wdn__audit_sink_room(&a->sink);
+    /* The line is at most the body, the app ID escaped and 200 bytes of frame. */
+    size_t bound = body.len + 6 * strlen(a->app_id) + 200;
+
+    if (a->batch.len &&
+        (a->batch.len + bound > WDN_AUDIT_BATCH_BYTES || a->batch.len + bound > room))
+        flush_batch(a);
+    wdn_buf_reset(&a->line);
+    if (wdn__audit_line(&a->line, a->seq + 1, time_ns, a->app_id, body, a->prev) != 0 ||
+        wdn__audit_hash((struct wdn_str){a->line.data, a->line.len - 1}, hash) != 0 ||
+        wdn_buf_append(&a->batch, a->line.data, a->line.len) != 0) {
+        /* Out of memory, or a line longer than a record may be: lost like a failed write. */
+        atomic_fetch_add(&a->sink_errors, 1);
+        if (event)
+            atomic_fetch_add(&a->dropped, 1);
+        atomic_fetch_add(&a->queue_drops, q);
+        a->sink_drops += lost;
+        return;
     }
     a->seq++;
     memcpy(a->prev, hash, sizeof(hash));
-    atomic_fetch_add(&a->written, 1);
-    return 0;
+    a->batch_records++;
+    a->batch_events += event;
+    a->batch_lost += lost;
+    a->batch_q += q;
 }
 
-/* Writes a "dropped" record: count records lost for reason. */
-static bool report(struct wdn_audit *a, const char *reason, uint64_t count)
-{
-    char body[160];
-    int n = snprintf(body, sizeof(body),
-                     "\"kind\":\"dropped\",\"decision\":\"none\",\"reason\":\"%s\","
-                     "\"count\":%llu",
-                     reason, (unsigned long long)count);
-
-    return write_record(a, wdn_trace_now_ns(), (struct wdn_str){body, (size_t)n}) == 0;
-}
-
-/* Reports losses not yet reported. True when none is left: only then may the next record be
- * written, so that a gap in the records is always announced before what follows it. */
-static bool report_drops(struct wdn_audit *a)
+/* Chains a "dropped" record for each loss not yet reported, before the next record: a gap is
+ * always announced before what follows it. */
+static void report_drops(struct wdn_audit *a)
 {
     uint64_t q = atomic_exchange(&a->queue_drops, 0);
-    bool clear = true;
+    char body[160];
+    int n;
 
-    if (q && !report(a, "queue_full", q)) {
-        atomic_fetch_add(&a->queue_drops, q);
-        clear = false;
+    if (q) {
+        n = snprintf(body, sizeof(body),
+                     "\"kind\":\"dropped\",\"decision\":\"none\",\"reason\":\"queue_full\","
+                     "\"count\":%llu",
+                     (unsigned long long)q);
+        chain_record(a, wdn_trace_now_ns(), (struct wdn_str){body, (size_t)n}, false, 0, q);
     }
     if (a->sink_drops) {
-        if (report(a, "sink_error", a->sink_drops))
-            a->sink_drops = 0;
-        else
-            clear = false;
-    }
-    return clear;
-}
-
-/* Writes one queued record, or counts it lost. */
-static void write_entry(struct wdn_audit *a, const struct entry *e)
-{
-    if (!report_drops(a) || write_record(a, e->time_ns, (struct wdn_str){e->body, e->len}) != 0) {
-        a->sink_drops++;
-        atomic_fetch_add(&a->dropped, 1);
+        uint64_t s = a->sink_drops;
+        a->sink_drops = 0;
+        n = snprintf(body, sizeof(body),
+                     "\"kind\":\"dropped\",\"decision\":\"none\",\"reason\":\"sink_error\","
+                     "\"count\":%llu",
+                     (unsigned long long)s);
+        chain_record(a, wdn_trace_now_ns(), (struct wdn_str){body, (size_t)n}, false, s, 0);
     }
 }
 
@@ -133,13 +167,25 @@ static void *run(void *arg)
                      "\"kind\":\"start\",\"decision\":\"none\",\"version\":\"%s\"", WDN_VERSION);
 
     pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
-
-    if (write_record(a, wdn_trace_now_ns(), (struct wdn_str){start, (size_t)n}) != 0)
-        a->sink_drops++; /* the start record counts as lost too: the gap is announced */
+    a->batch_seq0 = a->seq;
+    memcpy(a->batch_prev0, a->prev, sizeof(a->prev));
+    /* A start record that is lost is announced too. */
+    chain_record(a, wdn_trace_now_ns(), (struct wdn_str){start, (size_t)n}, false, 1, 0);
+    flush_batch(a);
     pthread_mutex_lock(&a->mu);
     for (;;) {
+        /* Waking the writer for every record would cost more than writing it: it sleeps until a
+         * batch is waiting, a flush asks, or WDN_AUDIT_FLUSH_MS after the first record. */
         while (!a->stop && a->count == 0)
             pthread_cond_wait(&a->wake, &a->mu);
+        if (!a->stop && !a->hurry && a->count < a->wake_at) {
+            struct timespec until;
+            deadline_after(&until, WDN_AUDIT_FLUSH_MS);
+            while (!a->stop && !a->hurry && a->count < a->wake_at)
+                if (pthread_cond_timedwait(&a->wake, &a->mu, &until) == ETIMEDOUT)
+                    break;
+        }
+        a->hurry = false;
         if (a->count == 0 && a->stop)
             break;
         /* Entries [head, head + k) are the writer's until it gives the slots back. */
@@ -148,11 +194,13 @@ static void *run(void *arg)
 
         for (size_t i = 0; i < k; i++) {
             struct entry *e = &a->ring[(head + i) % a->cap];
-            write_entry(a, e);
+            report_drops(a);
+            chain_record(a, e->time_ns, (struct wdn_str){e->body, e->len}, true, 1, 0);
             free(e->body);
             e->body = NULL;
         }
         report_drops(a);
+        flush_batch(a);
         wdn__audit_sink_sync(&a->sink);
 
         pthread_mutex_lock(&a->mu);
@@ -163,6 +211,7 @@ static void *run(void *arg)
     }
     pthread_mutex_unlock(&a->mu);
     report_drops(a);
+    flush_batch(a);
     return NULL;
 }
 
@@ -188,10 +237,12 @@ int wdn_audit_open(const struct wdn_audit_opts *o, struct wdn_audit **out, struc
         return wdn_diag_set(d, WDN_ENOMEM, "out of memory");
     a->sink.fd = -1;
     a->cap = o->queue_cap ? o->queue_cap : WDN_AUDIT_QUEUE_DEFAULT;
+    a->wake_at = a->cap / 4 ? a->cap / 4 : 1;
     a->ring = calloc(a->cap, sizeof(*a->ring));
     a->app_id = strdup(o->app_id);
     a->record_args = o->record_args;
     wdn_buf_init(&a->line, WDN_AUDIT_MAX_RECORD_BYTES);
+    wdn_buf_init(&a->batch, WDN_AUDIT_BATCH_BYTES + WDN_AUDIT_MAX_RECORD_BYTES);
     if (a->ring == NULL || a->app_id == NULL) {
         wdn_audit_close(a);
         return wdn_diag_set(d, WDN_ENOMEM, "out of memory");
@@ -238,7 +289,7 @@ void wdn_audit_emit(struct wdn_audit *a, const struct wdn_audit_event *ev)
             a->count++;
             a->enqueued++;
             queued = true;
-            if (a->count == 1)
+            if (a->count == 1 || a->count == a->wake_at)
                 pthread_cond_signal(&a->wake);
         }
         pthread_mutex_unlock(&a->mu);
@@ -272,6 +323,8 @@ int wdn_audit_flush(struct wdn_audit *a, unsigned timeout_ms)
     deadline_after(&until, timeout_ms);
     pthread_mutex_lock(&a->mu);
     uint64_t want = a->enqueued;
+    a->hurry = true;
+    pthread_cond_signal(&a->wake);
     while (a->processed < want) {
         if (pthread_cond_timedwait(&a->done, &a->mu, &until) == ETIMEDOUT) {
             rc = WDN_ETIMEOUT;
@@ -306,6 +359,7 @@ void wdn_audit_close(struct wdn_audit *a)
     free(a->ring);
     wdn__audit_sink_close(&a->sink);
     wdn_buf_reset(&a->line);
+    wdn_buf_reset(&a->batch);
     free(a->app_id);
     free(a);
 }

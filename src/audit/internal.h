@@ -51,10 +51,13 @@ struct wdn__audit_sink {
 int wdn__audit_sink_open(struct wdn__audit_sink *s, const struct wdn_audit_opts *o, char *prev_hex,
                          uint64_t *last_seq, struct wdn_diag *d);
 /**
- * Writes one line (with its newline) whole or not at all: a file is rotated first when the line
- * would take it past max_bytes, and cut back after a short write. 0 or a WDN_E* code.
+ * Writes whole lines (a batch, each with its newline) whole or not at all: a file is rotated
+ * first when they would take it past max_bytes, and cut back after a short write. syslog gets
+ * one message per line. 0 or a WDN_E* code.
  */
 int wdn__audit_sink_write(struct wdn__audit_sink *s, const char *line, size_t len);
+/** Bytes a file may still take before it rotates (SIZE_MAX for stdout and syslog). */
+size_t wdn__audit_sink_room(const struct wdn__audit_sink *s);
 /** Makes written records durable (file: fdatasync) when fsync was asked for. */
 void wdn__audit_sink_sync(struct wdn__audit_sink *s);
 void wdn__audit_sink_close(struct wdn__audit_sink *s);

@@ -219,7 +219,13 @@ int wdn__audit_sink_write(struct wdn__audit_sink *s, const char *line, size_t le
     size_t done = 0;
 
     if (s->type == WDN__AUDIT_SYSLOG) {
-        syslog(LOG_INFO, "%.*s", (int)(len - 1), line);
+        while (len > 0) {
+            const char *nl = memchr(line, '\n', len);
+            size_t n = nl ? (size_t)(nl - line) : len;
+            syslog(LOG_INFO, "%.*s", (int)n, line);
+            line += n + (nl ? 1 : 0);
+            len -= n + (nl ? 1 : 0);
+        }
         return 0;
     }
     if (s->type == WDN__AUDIT_FILE) {
@@ -250,6 +256,13 @@ int wdn__audit_sink_write(struct wdn__audit_sink *s, const char *line, size_t le
     }
     s->size += len;
     return 0;
+}
+
+size_t wdn__audit_sink_room(const struct wdn__audit_sink *s)
+{
+    if (s->type != WDN__AUDIT_FILE)
+        return SIZE_MAX;
+    return s->size >= s->max_bytes ? 0 : (size_t)(s->max_bytes - s->size);
 }
 
 void wdn__audit_sink_sync(struct wdn__audit_sink *s)

@@ -86,6 +86,18 @@ int wdn_buf_printf(struct wdn_buf *b, const char *fmt, ...)
     return 0;
 }
 
+int wdn_buf_append_u64(struct wdn_buf *b, uint64_t v)
+{
+    char tmp[20];
+    size_t n = 0;
+
+    do {
+        tmp[sizeof(tmp) - 1 - n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    return wdn_buf_append(b, tmp + sizeof(tmp) - n, n);
+}
+
 /* Length of the valid UTF-8 sequence at p (at most n bytes), or 0 when it is not one: no
  * overlong forms, no surrogates, nothing above U+10FFFF. */
 static size_t utf8_len(const unsigned char *p, size_t n)
@@ -116,43 +128,93 @@ static size_t utf8_len(const unsigned char *p, size_t n)
     return need;
 }
 
-int wdn_buf_append_json_str(struct wdn_buf *b, struct wdn_str s)
+char *wdn_json_str_write(char *w, struct wdn_str s)
 {
+    static const char hex[] = "0123456789abcdef";
     const unsigned char *p = (const unsigned char *)s.p;
-    size_t i = 0, run = 0;
-    int rc;
+    size_t i = 0;
 
-    if (s.len == 0)
-        return wdn_buf_append(b, "\"\"", 2);
-    rc = wdn_buf_append(b, "\"", 1);
-
-    /* Runs of bytes that need no escape are appended in one call. */
-    while (rc == 0 && i < s.len) {
-        size_t k = p[i] >= 0x20 && p[i] != '"' && p[i] != '\\' ? utf8_len(p + i, s.len - i) : 0;
-        if (k > 0) {
-            i += k;
-            run += k;
+    *w++ = '"';
+    while (i < s.len) {
+        /* Eight bytes at a time while they are all plain ASCII (0x20..0x7f but '"' and '\\'),
+         * the common case: a word has such a byte when (v - 0x20..) borrows, the top bit is set,
+         * or v ^ '"' / v ^ '\\' has a zero byte. */
+        while (i + 8 <= s.len) {
+            const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+            uint64_t v, q, b;
+            memcpy(&v, p + i, 8);
+            q = v ^ (ones * '"');
+            b = v ^ (ones * '\\');
+            if (((v - ones * 0x20) | v | (q - ones) | (b - ones)) & highs)
+                break;
+            memcpy(w, &v, 8);
+            w += 8;
+            i += 8;
+        }
+        if (i >= s.len)
+            break;
+        unsigned char c = p[i];
+        /* Plain ASCII is the common case: no decoding needed. */
+        if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+            *w++ = (char)c;
+            i++;
             continue;
         }
-        rc = wdn_buf_append(b, p + i - run, run);
-        run = 0;
-        if (rc)
-            break;
-        if (p[i] == '"' || p[i] == '\\') {
-            char esc[2] = {'\\', (char)p[i]};
-            rc = wdn_buf_append(b, esc, 2);
-        } else if (p[i] < 0x20) {
-            rc = wdn_buf_printf(b, "\\u%04x", p[i]);
+        size_t k = c >= 0x80 ? utf8_len(p + i, s.len - i) : 0;
+        if (k > 0) {
+            memcpy(w, p + i, k);
+            w += k;
+            i += k;
+            continue;
+        }
+        if (c == '"' || c == '\\') {
+            *w++ = '\\';
+            *w++ = (char)c;
+        } else if (c < 0x20) {
+            memcpy(w, "\\u00", 4);
+            w[4] = hex[c >> 4];
+            w[5] = hex[c & 15];
+            w += 6;
         } else {
-            rc = wdn_buf_append(b, "\\ufffd", 6);
+            memcpy(w, "\\ufffd", 6);
+            w += 6;
         }
         i++;
     }
-    if (rc == 0)
-        rc = wdn_buf_append(b, p + i - run, run);
-    if (rc == 0)
-        rc = wdn_buf_append(b, "\"", 1);
-    return rc;
+    *w++ = '"';
+    return w;
+}
+
+size_t wdn_json_str_len(struct wdn_str s)
+{
+    const unsigned char *p = (const unsigned char *)s.p;
+    size_t n = 2, i = 0;
+
+    while (i < s.len) {
+        unsigned char c = p[i];
+        size_t k = c >= 0x80 ? utf8_len(p + i, s.len - i) : 0;
+        if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\')
+            n++, i++;
+        else if (k > 0)
+            n += k, i += k;
+        else
+            n += c == '"' || c == '\\' ? 2 : 6, i++;
+    }
+    return n;
+}
+
+int wdn_buf_append_json_str(struct wdn_buf *b, struct wdn_str s)
+{
+    /* Room for the worst case, or, near the buffer's maximum, for exactly what it takes. */
+    int rc = wdn_buf_reserve(b, WDN_JSON_STR_MAX(s.len));
+
+    if (rc == WDN_ELIMIT)
+        rc = wdn_buf_reserve(b, wdn_json_str_len(s));
+    if (rc)
+        return rc;
+    b->len = (size_t)(wdn_json_str_write(b->data + b->len, s) - b->data);
+    b->data[b->len] = '\0';
+    return 0;
 }
 
 void wdn_buf_consume(struct wdn_buf *b, size_t n)

@@ -3,6 +3,7 @@
 #define WDN_BASE_BUF_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "base/str.h"
 
@@ -29,11 +30,20 @@ int wdn_buf_append(struct wdn_buf *b, const void *p, size_t n);
 int wdn_buf_append_cstr(struct wdn_buf *b, const char *s);
 /** Appends printf output. */
 int wdn_buf_printf(struct wdn_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/** Appends v in decimal (no printf: for formatting on hot paths). 0 or as append. */
+int wdn_buf_append_u64(struct wdn_buf *b, uint64_t v);
 /**
  * Appends s as a quoted JSON string: '"' and '\\' escaped, control bytes as \u00XX, and every
  * byte that is not part of valid UTF-8 as \ufffd, so the result always parses. 0 or as append.
  */
 int wdn_buf_append_json_str(struct wdn_buf *b, struct wdn_str s);
+/** The most bytes wdn_json_str_write writes for n bytes of input. */
+#define WDN_JSON_STR_MAX(n) (6 * (size_t)(n) + 2)
+/** wdn_buf_append_json_str into memory the caller reserved (WDN_JSON_STR_MAX bytes); returns
+ * the end of what was written. For encoders that reserve once and write many fields. */
+char *wdn_json_str_write(char *w, struct wdn_str s);
+/** The exact number of bytes wdn_json_str_write writes for s. */
+size_t wdn_json_str_len(struct wdn_str s);
 /** Drops the first n bytes (n <= len), moving the rest to the front. */
 void wdn_buf_consume(struct wdn_buf *b, size_t n);
 /** NUL-terminates the contents without counting the NUL in len; returns data. NULL on error. */

@@ -85,13 +85,93 @@ void wdn_span_end(struct wdn_span *s, enum wdn_span_status status)
 
 /* ---- OTLP JSON ------------------------------------------------------------------------------ */
 
-static int put_hex(struct wdn_buf *out, const char *key, const uint8_t *id, size_t n)
+/* Spans are encoded on the exporter's thread, which shares the machine with the request
+ * threads: each span reserves its worst case once and is written with pointer bumps, no printf
+ * and no per-field bounds checks. */
+#define LIT(w, s) (memcpy((w), (s), sizeof(s) - 1), (w) + sizeof(s) - 1)
+
+static char *put_hexid(char *w, const uint8_t *id, size_t n)
 {
-    char hex[33];
-    wdn_hex_encode(id, n, hex);
-    return wdn_buf_printf(out, "\"%s\":\"%s\"", key, hex);
+    wdn_hex_encode(id, n, w); /* writes a NUL after: overwritten by what follows */
+    return w + 2 * n;
 }
 
+static char *put_u64(char *w, uint64_t v)
+{
+    char tmp[20];
+    size_t n = 0;
+
+    do {
+        tmp[sizeof(tmp) - 1 - n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    memcpy(w, tmp + sizeof(tmp) - n, n);
+    return w + n;
+}
+
+/* What one span can take, whatever its strings hold. */
+static size_t span_bound(const struct wdn_span *s)
+{
+    size_t n = 300 + WDN_JSON_STR_MAX(s->name_len);
+
+    for (unsigned i = 0; i < s->nattrs; i++)
+        n += 64 + strlen(s->attrs[i].key) +
+             (s->attrs[i].is_int ? 22 : WDN_JSON_STR_MAX(s->attrs[i].len));
+    return n;
+}
+
+static char *put_span(char *w, const struct wdn_span *s)
+{
+    static const uint8_t zero[8];
+
+    w = LIT(w, "{\"traceId\":\"");
+    w = put_hexid(w, s->trace_id, 16);
+    w = LIT(w, "\",\"spanId\":\"");
+    w = put_hexid(w, s->span_id, 8);
+    if (memcmp(s->parent_id, zero, 8) != 0) {
+        w = LIT(w, "\",\"parentSpanId\":\"");
+        w = put_hexid(w, s->parent_id, 8);
+    }
+    w = LIT(w, "\",\"name\":");
+    w = wdn_json_str_write(w, (struct wdn_str){s->text, s->name_len});
+    w = LIT(w, ",\"kind\":");
+    w = put_u64(w, s->kind);
+    w = LIT(w, ",\"flags\":");
+    w = put_u64(w, s->flags);
+    w = LIT(w, ",\"startTimeUnixNano\":\"");
+    w = put_u64(w, s->start_ns);
+    w = LIT(w, "\",\"endTimeUnixNano\":\"");
+    w = put_u64(w, s->end_ns ? s->end_ns : s->start_ns);
+    w = LIT(w, "\",\"attributes\":[");
+    for (unsigned i = 0; i < s->nattrs; i++) {
+        const struct wdn_span_attr *a = &s->attrs[i];
+        if (i)
+            *w++ = ',';
+        /* Keys are literals of warden's code, plain ASCII (span.h): no escaping. */
+        size_t k = strlen(a->key);
+        w = LIT(w, "{\"key\":\"");
+        memcpy(w, a->key, k);
+        w += k;
+        *w++ = '"';
+        if (a->is_int) {
+            w = LIT(w, ",\"value\":{\"intValue\":\"");
+            if (a->ival < 0)
+                *w++ = '-';
+            w = put_u64(w, a->ival < 0 ? (uint64_t)0 - (uint64_t)a->ival : (uint64_t)a->ival);
+            w = LIT(w, "\"}}");
+        } else {
+            w = LIT(w, ",\"value\":{\"stringValue\":");
+            w = wdn_json_str_write(w, (struct wdn_str){s->text + a->off, a->len});
+            w = LIT(w, "}}");
+        }
+    }
+    w = LIT(w, "],\"status\":{\"code\":");
+    w = put_u64(w, s->status);
+    w = LIT(w, "}}");
+    return w;
+}
+
+/* A resource or scope attribute through the buffer's own checks (once per request body). */
 static int put_attr_str(struct wdn_buf *out, const char *key, struct wdn_str v)
 {
     int rc = wdn_buf_append_cstr(out, "{\"key\":");
@@ -103,47 +183,6 @@ static int put_attr_str(struct wdn_buf *out, const char *key, struct wdn_str v)
         rc = wdn_buf_append_json_str(out, v);
     if (rc == 0)
         rc = wdn_buf_append_cstr(out, "}}");
-    return rc;
-}
-
-static int put_span(struct wdn_buf *out, const struct wdn_span *s)
-{
-    static const uint8_t zero[8];
-    int rc = wdn_buf_append(out, "{", 1);
-
-    if (rc == 0)
-        rc = put_hex(out, "traceId", s->trace_id, 16);
-    if (rc == 0)
-        rc = wdn_buf_append(out, ",", 1);
-    if (rc == 0)
-        rc = put_hex(out, "spanId", s->span_id, 8);
-    if (rc == 0 && memcmp(s->parent_id, zero, 8) != 0) {
-        rc = wdn_buf_append(out, ",", 1);
-        if (rc == 0)
-            rc = put_hex(out, "parentSpanId", s->parent_id, 8);
-    }
-    if (rc == 0)
-        rc = wdn_buf_append_cstr(out, ",\"name\":");
-    if (rc == 0)
-        rc = wdn_buf_append_json_str(out, (struct wdn_str){s->text, s->name_len});
-    if (rc == 0)
-        rc = wdn_buf_printf(out,
-                            ",\"kind\":%u,\"flags\":%u,\"startTimeUnixNano\":\"%llu\","
-                            "\"endTimeUnixNano\":\"%llu\",\"attributes\":[",
-                            s->kind, (unsigned)s->flags, (unsigned long long)s->start_ns,
-                            (unsigned long long)(s->end_ns ? s->end_ns : s->start_ns));
-    for (unsigned i = 0; rc == 0 && i < s->nattrs; i++) {
-        const struct wdn_span_attr *a = &s->attrs[i];
-        if (i)
-            rc = wdn_buf_append(out, ",", 1);
-        if (rc == 0 && a->is_int)
-            rc = wdn_buf_printf(out, "{\"key\":\"%s\",\"value\":{\"intValue\":\"%lld\"}}", a->key,
-                                (long long)a->ival);
-        else if (rc == 0)
-            rc = put_attr_str(out, a->key, (struct wdn_str){s->text + a->off, a->len});
-    }
-    if (rc == 0)
-        rc = wdn_buf_printf(out, "],\"status\":{\"code\":%u}}", s->status);
     return rc;
 }
 
@@ -173,10 +212,14 @@ int wdn_otlp_encode(struct wdn_buf *out, const char *service_name, const char *s
     if (rc == 0)
         rc = wdn_buf_append_cstr(out, ",\"version\":\"" WDN_VERSION "\"},\"spans\":[");
     for (size_t i = 0; rc == 0 && i < n; i++) {
+        rc = wdn_buf_reserve(out, span_bound(&spans[i]) + 1);
+        if (rc)
+            break;
+        char *w = out->data + out->len;
         if (i)
-            rc = wdn_buf_append(out, ",", 1);
-        if (rc == 0)
-            rc = put_span(out, &spans[i]);
+            *w++ = ',';
+        out->len = (size_t)(put_span(w, &spans[i]) - out->data);
+        out->data[out->len] = '\0';
     }
     if (rc == 0)
         rc = wdn_buf_append_cstr(out, "]}]}]}");

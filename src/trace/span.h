@@ -21,7 +21,7 @@ enum wdn_span_status { WDN_SPAN_UNSET = 0, WDN_SPAN_OK = 1, WDN_SPAN_ERROR = 2 }
 
 /** One attribute: a static key and an integer or a string kept in the span's text. */
 struct wdn_span_attr {
-    const char *key; /* static storage (a literal): never copied */
+    const char *key; /* a literal of plain ASCII without '"' or '\\': never copied nor escaped */
     int64_t ival;
     uint16_t off, len;
     bool is_int;

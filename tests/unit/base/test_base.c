@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "base/arena.h"
 #include "base/buf.h"
@@ -133,28 +134,63 @@ static void test_json_str_and_hex(void **state)
 
     wdn_buf_init(&b, 256);
     assert_int_equal(wdn_buf_append_json_str(&b, WDN_STR("")), 0);
-    assert_int_equal(wdn_buf_append_json_str(&b, WDN_STR("a\"b\\c\n\x01" "caf\xc3\xa9")), 0);
-    assert_string_equal(b.data, "\"\"\"a\\\"b\\\\c\\u000a\\u0001" "caf\xc3\xa9\"");
+    assert_int_equal(wdn_buf_append_json_str(&b, WDN_STR("a\"b\\c\n\x01"
+                                                         "caf\xc3\xa9")),
+                     0);
+    assert_string_equal(b.data, "\"\"\"a\\\"b\\\\c\\u000a\\u0001"
+                                "caf\xc3\xa9\"");
     wdn_buf_reset(&b);
     /* A lone continuation byte, a truncated sequence, an overlong form, a surrogate. */
     assert_int_equal(
         wdn_buf_append_json_str(&b, WDN_STR("\x80x\xc3\xc0\xafy\xed\xa0\x80z\xf0\x9f\x98\x80")), 0);
-    assert_string_equal(b.data, "\"\\ufffdx\\ufffd\\ufffd\\ufffdy\\ufffd\\ufffd\\ufffdz\xf0\x9f\x98\x80\"");
+    assert_string_equal(b.data,
+                        "\"\\ufffdx\\ufffd\\ufffd\\ufffdy\\ufffd\\ufffd\\ufffdz\xf0\x9f\x98\x80\"");
     wdn_buf_reset(&b);
     wdn_buf_init(&b, 4);
     assert_int_equal(wdn_buf_append_json_str(&b, WDN_STR("abcdef")), WDN_ELIMIT);
     wdn_buf_reset(&b);
     wdn_hex_encode(raw, 4, hex);
     assert_string_equal(hex, "000fa0ff");
+
+    /* Long strings take the eight-bytes-at-a-time path: whatever mix of plain bytes, quotes,
+     * backslashes, control bytes and UTF-8, the output parses back to the input. */
+    static const char *const pieces[] = {"abcdefgh", "\"",          "\\",           "\n",
+                                         "\x01",     "caf\xc3\xa9", "\xe2\x82\xac", "xyz",
+                                         " ",        "\x7f",        "0123456789"};
+    uint64_t seed = 42;
+    for (int round = 0; round < 500; round++) {
+        char in[512];
+        size_t n = 0;
+        while (n < 400) {
+            seed = seed * 6364136223846793005u + 1442695040888963407u;
+            const char *piece = pieces[(seed >> 33) % (sizeof(pieces) / sizeof(pieces[0]))];
+            memcpy(in + n, piece, strlen(piece));
+            n += strlen(piece);
+        }
+        wdn_buf_init(&b, 1 << 16);
+        assert_int_equal(wdn_buf_append_json_str(&b, (struct wdn_str){in, n}), 0);
+        assert_int_equal(b.len, wdn_json_str_len((struct wdn_str){in, n}));
+        json_error_t err;
+        json_t *v = json_loadb(b.data, b.len, JSON_DECODE_ANY, &err);
+        assert_non_null(v);
+        assert_int_equal(json_string_length(v), n);
+        assert_memory_equal(json_string_value(v), in, n);
+        json_decref(v);
+        wdn_buf_reset(&b);
+    }
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_str_to_u64), cmocka_unit_test(test_str_compare),
-        cmocka_unit_test(test_ct_equal),   cmocka_unit_test(test_buf_limit),
-        cmocka_unit_test(test_arena),      cmocka_unit_test(test_errors),
-        cmocka_unit_test(test_diag),       cmocka_unit_test(test_log_no_injection),
+        cmocka_unit_test(test_str_to_u64),
+        cmocka_unit_test(test_str_compare),
+        cmocka_unit_test(test_ct_equal),
+        cmocka_unit_test(test_buf_limit),
+        cmocka_unit_test(test_arena),
+        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_diag),
+        cmocka_unit_test(test_log_no_injection),
         cmocka_unit_test(test_json_str_and_hex),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,200 @@
+#!/bin/sh
+# What tracing and audit records cost the sidecar (issue 17; docs/benchmarks/observe.md).
+# Usage: bench/sidecar/observe.sh BIN [SECONDS] [ROUNDS]   (BIN: a Release build's bin folder)
+#        MODE=ir bench/sidecar/observe.sh BIN [N]   instructions per request (valgrind)
+#
+# Four sidecars run side by side, identical but for what they record, each with one worker and
+# the bearer middleware (a valid, cached token) in front of one hello-server:
+#   base     nothing recorded (no spec.tracing, no --audit-log)
+#   trace0   spec.tracing with samplingRate "0" and an OTLP endpoint
+#   trace1   spec.tracing with samplingRate "1": ingress, bearer and forward spans for every
+#            request, exported over OTLP/HTTP to a hello-server that stands in for a collector
+#   audit    --audit-log FILE: a bearer "allow" record per request, hash-chained, to a file
+# wrk (-t1 -c32) drives each for SECONDS in turn, ROUNDS times, so that the machine's other load
+# falls on all four alike; every round prints requests/s and each variant's ratio to base in
+# that round, and the end prints the median ratio. Beside throughput it prints the sidecar's CPU
+# time per request (utime + stime of all its threads, exporter and audit writer included, from
+# /proc): on a machine other work shares, that is the steadier measure of what recording costs.
+# MODE=ir counts instructions instead (valgrind's callgrind, every thread of the sidecar, user
+# space only): each variant serves N and 3N requests, and the difference over 2N is its
+# instructions per request, the same whatever else the machine is doing.
+set -u
+BIN=$(cd "$1" && pwd)
+SECS=${2:-10}
+ROUNDS=${3:-5}
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
+TMP=$(mktemp -d /tmp/wdn-bench-obs-XXXXXX)
+PIDS=""
+cleanup() {
+    for p in $PIDS; do kill "$p" 2>/dev/null; done
+    sleep 0.3
+    rm -rf "$TMP"
+}
+trap cleanup EXIT INT TERM
+export WARDEN_HOME="$TMP/home"
+free_port() {
+    node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
+}
+wait_ready() { # FILE
+    i=0
+    while [ $i -lt 100 ] && ! grep -q 'ready:' "$1" 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
+}
+port_of() { sed -n "s/.* $2-port=\([0-9-]*\).*/\1/p" "$1"; }
+
+# The fixed ES256 key set and token of the fuzz seeds (as bench/sidecar/run.sh).
+JWKS=$(awk '/const char \*jwks =/ {f=1; next} f {print; if (/;[[:space:]]*$/) exit}' \
+        "$SRC/fuzz/fuzz_pipeline_bearer.c" | sed -e 's/^[[:space:]]*"//' -e 's/";*[[:space:]]*$//' |
+    tr -d '\n' | sed 's/\\"/"/g')
+TOK=$(sed -n 's/^Bearer \(.*\)$/\1/p' "$SRC/fuzz/corpus/pipeline_bearer/valid")
+
+APP=$(free_port)
+SINK=$(free_port)
+timeout 3600 "$BIN/hello-server" --listen "127.0.0.1:$APP" --workers 1 &
+PIDS="$PIDS $!"
+timeout 3600 "$BIN/hello-server" --listen "127.0.0.1:$SINK" --workers 1 &
+PIDS="$PIDS $!"
+
+# config NAME [TRACING-RATE]: a Configuration with the bearer pipeline (and spec.tracing).
+config() {
+    mkdir -p "$TMP/$1"
+    cat > "$TMP/$1/res.yaml" <<YAML
+apiVersion: dapr.io/v1alpha1
+kind: Component
+metadata:
+  name: bearer
+spec:
+  type: middleware.http.bearer
+  version: v1
+  metadata:
+  - name: issuer
+    value: "https://issuer.test/"
+  - name: audience
+    value: fuzz
+  - name: jwks
+    value: '$JWKS'
+---
+apiVersion: dapr.io/v1alpha1
+kind: Configuration
+metadata:
+  name: auth
+spec:
+  appHttpPipeline:
+    handlers:
+    - name: bearer
+      type: middleware.http.bearer
+YAML
+    if [ $# -ge 2 ]; then
+        printf '  tracing:\n    samplingRate: "%s"\n    otel:\n      endpointAddress: "127.0.0.1:%s"\n      protocol: http\n' \
+            "$2" "$SINK" >> "$TMP/$1/res.yaml"
+    fi
+}
+cpu_ticks() { # PID of a sidecar: utime + stime in clock ticks
+    awk '{print $14 + $15}' "/proc/$1/stat"
+}
+start() { # NAME [sidecar flags...]
+    name=$1; shift
+    "$BIN/warden" sidecar --app-id app --app-port "$APP" --http-port 0 --workers 1 \
+        --metrics-port 0 --resources-path "$TMP/$name" --config auth --ca-dir "$TMP/ca" \
+        --log-level warn "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" &
+    PIDS="$PIDS $!"
+    eval "PID_$name=$!"
+    wait_ready "$TMP/$name.out"
+}
+VARIANTS="base trace0 trace1 audit"
+config base
+config trace0 0
+config trace1 1
+config audit
+
+if [ "${MODE:-}" = ir ]; then
+    N=${2:-2000}
+    # ir NAME COUNT [sidecar flags...]: instructions of a sidecar that served COUNT requests.
+    ir() {
+        name=$1 count=$2; shift 2
+        valgrind --tool=callgrind --callgrind-out-file="$TMP/cg.$name.$count" \
+            "$BIN/warden" sidecar --app-id app --app-port "$APP" --http-port 0 --workers 1 \
+            --resources-path "$TMP/$name" --config auth --ca-dir "$TMP/ca" --log-level warn "$@" \
+            >"$TMP/ir.out" 2>"$TMP/ir.err" &
+        vpid=$!
+        i=0
+        while [ $i -lt 1800 ] && ! grep -q 'ready:' "$TMP/ir.out" 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
+        u="http://127.0.0.1:$(port_of "$TMP/ir.out" http)/v1.0/invoke/app/method/mcp"
+        ok=$(node "$SRC/bench/sidecar/nreq.js" "$u" "$count" 4 "Authorization: Bearer $TOK")
+        [ "$ok" = "$count" ] || echo "warning: $name: $ok of $count requests answered 200" >&2
+        sleep 1.5 # the exporter's last batch and the audit writer's timer
+        kill -TERM "$vpid"
+        wait "$vpid" 2>/dev/null
+        awk '/^summary:/ {print $2} /^totals:/ {print $2}' "$TMP/cg.$name.$count" | head -1
+        [ -n "${KEEP_CG:-}" ] && cp "$TMP/cg.$name.$count" "$KEEP_CG/"
+    }
+    echo "== instructions per request (callgrind, all threads), $N and $((3 * N)) requests each"
+    for v in $VARIANTS; do
+        extra=""
+        [ "$v" = audit ] && extra="--audit-log $TMP/ir-audit/$v.log"
+        a=$(ir "$v" "$N" $extra)
+        rm -rf "$TMP/ir-audit"
+        b=$(ir "$v" $((3 * N)) $extra)
+        rm -rf "$TMP/ir-audit"
+        per=$(( (b - a) / (2 * N) ))
+        eval "ir_$v=$per"
+        echo "$v: $per instructions/request"
+    done
+    awk -v b="$ir_base" -v t0="$ir_trace0" -v t1="$ir_trace1" -v a="$ir_audit" \
+        'BEGIN {printf "ratio to base: trace0 %.3f, trace1 %.3f, audit %.3f\n", t0 / b, t1 / b, a / b}'
+    exit 0
+fi
+
+start base
+start trace0
+start trace1
+start audit --audit-log "$TMP/audit/app.log"
+for v in $VARIANTS; do
+    u="http://127.0.0.1:$(port_of "$TMP/$v.out" http)/v1.0/invoke/app/method/mcp"
+    code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TOK" "$u")
+    [ "$code" = 200 ] || echo "warning: $v answered $code"
+done
+
+HZ=$(getconf CLK_TCK)
+echo "== requests/s and sidecar CPU us/request, one sidecar (bearer, cached token), wrk -t1 -c32 -d${SECS}s, $ROUNDS rounds"
+echo "round: base trace0 trace1 audit (req/s) | CPU us/req | trace0/base trace1/base audit/base (req/s) | (CPU/req)"
+: > "$TMP/ratios"
+r=1
+while [ $r -le "$ROUNDS" ]; do
+    line=""
+    cpus=""
+    for v in $VARIANTS; do
+        u="http://127.0.0.1:$(port_of "$TMP/$v.out" http)/v1.0/invoke/app/method/mcp"
+        pid=$(eval echo "\$PID_$v")
+        c0=$(cpu_ticks "$pid")
+        wrk -t1 -c32 -d"${SECS}s" -H "Authorization: Bearer $TOK" "$u" > "$TMP/wrk.out"
+        c1=$(cpu_ticks "$pid")
+        rps=$(awk '/Requests\/sec/ {print $2}' "$TMP/wrk.out")
+        if grep -q 'Non-2xx' "$TMP/wrk.out"; then
+            echo "warning: $v: $(grep 'Non-2xx' "$TMP/wrk.out")"
+        fi
+        n=$(awk '/requests in/ {print $1}' "$TMP/wrk.out")
+        us=$(awk -v d=$((c1 - c0)) -v hz="$HZ" -v n="$n" 'BEGIN {printf "%.1f", d * 1e6 / hz / n}')
+        line="$line $rps"
+        cpus="$cpus $us"
+        eval "rps_$v=$rps; us_$v=$us"
+    done
+    ratios=$(awk -v b="$rps_base" -v t0="$rps_trace0" -v t1="$rps_trace1" -v a="$rps_audit" \
+        -v cb="$us_base" -v c0="$us_trace0" -v c1="$us_trace1" -v ca="$us_audit" \
+        'BEGIN {printf "%.3f %.3f %.3f %.3f %.3f %.3f", t0 / b, t1 / b, a / b, c0 / cb, c1 / cb, ca / cb}')
+    echo "$r:$line |$cpus | $ratios"
+    echo "$ratios" >> "$TMP/ratios"
+    r=$((r + 1))
+done
+median() { sort -n | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+echo "median throughput ratio to base: trace0 $(cut -d' ' -f1 "$TMP/ratios" | median)," \
+    "trace1 $(cut -d' ' -f2 "$TMP/ratios" | median), audit $(cut -d' ' -f3 "$TMP/ratios" | median)"
+echo "median CPU-per-request ratio to base: trace0 $(cut -d' ' -f4 "$TMP/ratios" | median)," \
+    "trace1 $(cut -d' ' -f5 "$TMP/ratios" | median), audit $(cut -d' ' -f6 "$TMP/ratios" | median)"
+
+# What the recording sidecars did meanwhile (nothing lost is part of the result).
+for v in trace1 audit; do
+    curl -s "http://127.0.0.1:$(port_of "$TMP/$v.out" metrics)/metrics" |
+        grep -E '^warden_(trace_spans_total|trace_export_failures_total|audit_records_total|audit_dropped_total)' |
+        sed "s/^/$v: /"
+done
+"$BIN/warden" audit verify "$TMP/audit/app.log"* | sed 's/^/audit: /'
