@@ -242,6 +242,12 @@ int wdn__mcp_request(struct wdn_mcp_client *c, const char *method, json_t *param
         rc = take_result(resp, st, &r, err);
         if (rc != 0)
             break;
+        /* A task (SEP-2663): polled to its end in client_tasks.c. */
+        if (json_is_string(json_object_get(r, "resultType")) &&
+            strcmp(json_string_value(json_object_get(r, "resultType")), "task") == 0) {
+            rc = wdn__mcp_task_wait(c, r, result, err);
+            break;
+        }
         /* A result without resultType is complete (SEP-2322). */
         if (!json_is_string(json_object_get(r, "resultType")) ||
             strcmp(json_string_value(json_object_get(r, "resultType")), "input_required") != 0) {

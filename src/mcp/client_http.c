@@ -302,6 +302,8 @@ static int build_headers(struct wdn_mcp_client *c, const json_t *msg, const char
             name = json_string_value(json_object_get(params, "name"));
         else if (strcmp(method, "resources/read") == 0)
             name = json_string_value(json_object_get(params, "uri"));
+        else if (strncmp(method, "tasks/", 6) == 0) /* SEP-2663 routing header */
+            name = json_string_value(json_object_get(params, "taskId"));
         if (name != NULL)
             add_header(h, "Mcp-Name: %s", name);
         if (strcmp(method, "tools/call") == 0 && name != NULL &&

@@ -105,6 +105,14 @@ json_t *wdn__mcp_answer(struct wdn_mcp_client *c, json_t *id, const char *method
 int wdn__mcp_input_responses(struct wdn_mcp_client *c, json_t *input_requests, json_t **responses,
                              struct wdn_mcp_error *err);
 
+/**
+ * Drives a task (SEP-2663) that the server created instead of answering (created: the
+ * CreateTaskResult, borrowed) to its end; *result: the completed task's result (new reference).
+ * WDN_EPROTO for a failed task (err->rpc_code: its error), WDN_ECANCELED (client_tasks.c).
+ */
+int wdn__mcp_task_wait(struct wdn_mcp_client *c, json_t *created, json_t **result,
+                       struct wdn_mcp_error *err);
+
 /** Learns the x-mcp-header mapping of tools (a tools/list page); removes invalid tools from it. */
 int wdn__mcp_tools_learn(struct wdn_mcp_client *c, json_t *tools);
 /**
