@@ -5,63 +5,72 @@
 #include <string.h>
 
 #include "app.h"
-/* The one internal header left: the OAuth2 client credentials grant, until the SDK's public
- * token providers (include/warden/mcp_auth.h) offer it. */
-#include "oauth2/client.h"
+#include "warden/mcp_auth.h"
 
 struct run {
     int status;
     json_t *doc;
 };
 
-/*
- * The bearer token hook. MCP_BEARER_TOKEN gives a static token. Otherwise, when AUTH0_DOMAIN,
- * AUTH0_CLIENT_ID, AUTH0_CLIENT_SECRET and AUTH0_AUDIENCE are set (or the generic OAUTH2_*
- * set), warden's OAuth2 client fetches a token with the client credentials grant, as the
- * tutorial's client does, and caches it until shortly before it expires (the tutorial's sample
- * fetches one per call). With neither, requests carry no token.
- */
-static struct wdn_oauth2_client *oauth2;
-
-static int token_provider(void *ud, char *buf, size_t cap)
+/* The MCP endpoint: through the sidecar, or MCP_SERVER_URL (not in the tutorial) directly. */
+static void mcp_url(char *url, size_t cap)
 {
-    const char *tok = app_env("MCP_BEARER_TOKEN", NULL);
-    struct wdn_diag d;
-    int rc;
+    const char *endpoint = app_env("DAPR_HTTP_ENDPOINT", NULL);
+    char port_url[64];
 
-    (void)ud;
-    if (tok != NULL)
-        return snprintf(buf, cap, "%s", tok) < (int)cap ? 0 : WDN_ELIMIT;
-    if (oauth2 == NULL) {
-        buf[0] = '\0';
-        return 0;
+    if (endpoint == NULL) {
+        snprintf(port_url, sizeof(port_url), "http://127.0.0.1:%s",
+                 app_env("DAPR_HTTP_PORT", "3500"));
+        endpoint = port_url;
     }
-    rc = wdn_oauth2_client_token(oauth2, buf, cap, &d);
-    if (rc)
-        fprintf(stderr, "mcp_client: cannot get an access token: %s\n", d.msg);
-    return rc;
+    if (app_env("MCP_SERVER_URL", NULL) != NULL)
+        snprintf(url, cap, "%s", app_env("MCP_SERVER_URL", NULL));
+    else
+        snprintf(url, cap, "%s/v1.0/invoke/mcp-server/method/mcp", endpoint);
+}
+
+/*
+ * Tokens. MCP_BEARER_TOKEN gives a static token. Otherwise, when AUTH0_DOMAIN, AUTH0_CLIENT_ID,
+ * AUTH0_CLIENT_SECRET and AUTH0_AUDIENCE are set (or the generic OAUTH2_* set), the SDK's OAuth
+ * client (warden/mcp_auth.h) gets a token with the client credentials grant, as the tutorial's
+ * client does, and keeps it until shortly before it expires (the tutorial's sample fetches one
+ * per call). With neither, requests carry no token.
+ */
+static struct wdn_mcp_oauth *oauth;
+
+static int static_token(void *ud, char *buf, size_t cap)
+{
+    return snprintf(buf, cap, "%s", app_env("MCP_BEARER_TOKEN", "")) < (int)cap ? 0 : WDN_ELIMIT;
 }
 
 /* Reads the OAuth2 settings from the environment; a half-set configuration is an error. */
-static int oauth2_init(void)
+static int oauth_init(void)
 {
-    struct wdn_oauth2_config cfg;
-    struct wdn_diag d;
-    static char url[1024];
-    int rc = wdn_oauth2_config_from_env(&cfg, url, sizeof(url), &d);
+    struct wdn_mcp_oauth_config cfg;
+    static char buf[2048];
+    char url[1024], err[256];
+    int rc;
 
+    if (app_env("MCP_BEARER_TOKEN", NULL) != NULL)
+        return 0;
+    memset(&cfg, 0, sizeof(cfg));
+    rc = wdn_mcp_oauth_config_from_env(&cfg, buf, sizeof(buf), err, sizeof(err));
     if (rc == WDN_ENOTFOUND) {
         if (app_env("AUTH0_DOMAIN", NULL) != NULL || app_env("OAUTH2_TOKEN_URL", NULL) != NULL)
-            fprintf(stderr, "mcp_client: %s\n", d.msg);
+            fprintf(stderr, "mcp_client: %s\n", err);
         return 0;
     }
-    if (rc == 0)
-        oauth2 = wdn_oauth2_client_new(&cfg, &d);
-    if (oauth2 == NULL) {
-        fprintf(stderr, "mcp_client: OAuth2 client: %s\n", d.msg);
+    if (rc == 0) {
+        mcp_url(url, sizeof(url));
+        cfg.server_url = url;
+        cfg.grant = WDN_MCP_OAUTH_CLIENT_CREDENTIALS;
+        oauth = wdn_mcp_oauth_new(&cfg, err, sizeof(err));
+    }
+    if (oauth == NULL) {
+        fprintf(stderr, "mcp_client: OAuth2 client: %s\n", err);
         return -1;
     }
-    fprintf(stderr, "mcp_client: OAuth2 client credentials from %s\n", cfg.token_url);
+    fprintf(stderr, "mcp_client: OAuth2 client credentials from %s\n", cfg.token_endpoint);
     return 0;
 }
 
@@ -112,9 +121,8 @@ static void call_tool(struct wdn_mcp_client *c, const char *name, json_t *args, 
 
 static void do_run(struct run *r)
 {
-    const char *endpoint = app_env("DAPR_HTTP_ENDPOINT", NULL);
     const char *api_token = app_env("DAPR_API_TOKEN", NULL);
-    char url[1024], port_url[64], hdr[1100];
+    char url[1024], hdr[1100];
     const char *extra[2] = {NULL, NULL};
     struct wdn_mcp_client_config cfg;
     struct wdn_mcp_client *c = NULL;
@@ -122,16 +130,7 @@ static void do_run(struct run *r)
     json_t *tools = NULL, *list, *errors, *t;
     size_t i;
 
-    if (endpoint == NULL) {
-        snprintf(port_url, sizeof(port_url), "http://127.0.0.1:%s",
-                 app_env("DAPR_HTTP_PORT", "3500"));
-        endpoint = port_url;
-    }
-    /* MCP_SERVER_URL (not in the tutorial) talks to a server directly, without a sidecar. */
-    if (app_env("MCP_SERVER_URL", NULL) != NULL)
-        snprintf(url, sizeof(url), "%s", app_env("MCP_SERVER_URL", NULL));
-    else
-        snprintf(url, sizeof(url), "%s/v1.0/invoke/mcp-server/method/mcp", endpoint);
+    mcp_url(url, sizeof(url));
     if (api_token != NULL) {
         snprintf(hdr, sizeof(hdr), "dapr-api-token: %s", api_token);
         extra[0] = hdr;
@@ -139,7 +138,10 @@ static void do_run(struct run *r)
     memset(&cfg, 0, sizeof(cfg));
     cfg.url = url;
     cfg.client_name = "mcp-client";
-    cfg.token_fn = token_provider;
+    if (oauth != NULL)
+        cfg.auth = wdn_mcp_oauth_provider(oauth);
+    else if (app_env("MCP_BEARER_TOKEN", NULL) != NULL)
+        cfg.token_fn = static_token;
     cfg.extra_headers = extra;
     cfg.timeout_ms = 30000;
     c = wdn_mcp_client_new(&cfg, &e);
@@ -207,17 +209,17 @@ int main(int argc, char **argv)
     struct wdn_app *app;
     int rc;
 
-    if (oauth2_init() != 0)
+    if (oauth_init() != 0)
         return 1;
     app = app_new("mcp_client", app_port(argc, argv, 5001));
     if (app == NULL || wdn_app_route(app, "POST", "/run", run, NULL) != 0 ||
         wdn_app_route(app, "GET", "/", health, NULL) != 0 ||
         wdn_app_route(app, NULL, NULL, not_found, NULL) != 0) {
         wdn_app_free(app);
-        wdn_oauth2_client_free(oauth2);
+        wdn_mcp_oauth_free(oauth);
         return 1;
     }
     rc = app_run("mcp_client", app);
-    wdn_oauth2_client_free(oauth2);
+    wdn_mcp_oauth_free(oauth);
     return rc;
 }
