@@ -1,5 +1,6 @@
-// The benchmark's reference: a stateless MCP server built with the official TypeScript SDK
-// (one transport per request, JSON responses), with the same `add` tool as mcp_server. With
+// The benchmark's reference: a stateless MCP server built with the official TypeScript SDK as
+// its stateless example does it (a server and a transport per request, JSON responses), with
+// the same `add` tool as mcp_server. With
 // BENCH_JWKS set (a JWKS document), every request must carry a bearer token that jose verifies
 // against it (BENCH_ISSUER, BENCH_AUDIENCE, ES256 and RS256), as a TypeScript MCP server
 // protecting itself would; 401 otherwise.
@@ -10,9 +11,12 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { z } from 'zod';
 
-const server = new McpServer({ name: 'ts-bench', version: '1.0.0' });
-server.registerTool('add', { description: 'Add two numbers together.', inputSchema: { a: z.number(), b: z.number() } },
-  async ({ a, b }) => ({ content: [{ type: 'text', text: String(a + b) }] }));
+function makeServer() {
+  const server = new McpServer({ name: 'ts-bench', version: '1.0.0' });
+  server.registerTool('add', { description: 'Add two numbers together.', inputSchema: { a: z.number(), b: z.number() } },
+    async ({ a, b }) => ({ content: [{ type: 'text', text: String(a + b) }] }));
+  return server;
+}
 
 const jwks = process.env.BENCH_JWKS ? createLocalJWKSet(JSON.parse(process.env.BENCH_JWKS)) : null;
 const verifyOptions = { issuer: process.env.BENCH_ISSUER, audience: process.env.BENCH_AUDIENCE, algorithms: ['ES256', 'RS256'] };
@@ -31,8 +35,11 @@ http.createServer(async (req, res) => {
       return;
     }
   }
+  // One server per request: requests interleave at every await, and an McpServer takes one
+  // transport at a time.
+  const server = makeServer();
   const t = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
-  res.on('close', () => t.close());
+  res.on('close', () => { t.close(); server.close(); });
   await server.connect(t);
   await t.handleRequest(req, res, body ? JSON.parse(body) : undefined);
 }).listen(Number(process.argv[2]), '127.0.0.1', () => console.log('ready'));
