@@ -119,6 +119,15 @@ int wdn_oauth2_well_known_url(const char *url, const char *name, char *buf, size
     return wdn_fmt(buf, cap, "%s/.well-known/%s%s", u.origin, name, u.path);
 }
 
+int wdn_oauth2_oidc_config_url(const char *issuer, char *buf, size_t cap)
+{
+    size_t ilen = strlen(issuer);
+
+    while (ilen > 0 && issuer[ilen - 1] == '/')
+        ilen--;
+    return wdn_fmt(buf, cap, "%.*s/.well-known/openid-configuration", (int)ilen, issuer);
+}
+
 /* Fetches url and, on 200, hands its body to parse. WDN_ENOTFOUND for any other status. */
 static int fetch_doc(const struct wdn_oauth2_net *net, const char *url, struct wdn_buf *body,
                      struct wdn_diag *d)
@@ -182,7 +191,6 @@ static int fetch_asm(const struct wdn_oauth2_net *net, const char *issuer, bool 
     char urls[3][WDN_OAUTH2_MAX_URL];
     struct wdn_oauth2_url u;
     struct wdn_buf body;
-    size_t ilen;
     int n = 0, i, rc;
 
     memset(out, 0, sizeof(*out));
@@ -190,16 +198,13 @@ static int fetch_asm(const struct wdn_oauth2_net *net, const char *issuer, bool 
         return rc;
     if (strchr(issuer, '?') != NULL || strchr(issuer, '#') != NULL)
         return wdn_diag_set(d, WDN_EINVAL, "issuer '%.200s' has a query or fragment", issuer);
-    ilen = strlen(issuer);
     if (wdn_oauth2_well_known_url(issuer, "oauth-authorization-server", urls[n],
                                   WDN_OAUTH2_MAX_URL) == 0)
         n++;
     if (wdn_oauth2_well_known_url(issuer, "openid-configuration", urls[n], WDN_OAUTH2_MAX_URL) == 0)
         n++;
     /* OpenID Connect Discovery's own placement, appended to the issuer's path. */
-    if (u.path[0] != '\0' &&
-        wdn_fmt(urls[n], WDN_OAUTH2_MAX_URL, "%.*s/.well-known/openid-configuration",
-                (int)(ilen > 0 && issuer[ilen - 1] == '/' ? ilen - 1 : ilen), issuer) == 0)
+    if (u.path[0] != '\0' && wdn_oauth2_oidc_config_url(issuer, urls[n], WDN_OAUTH2_MAX_URL) == 0)
         n++;
     wdn_buf_init(&body, WDN_OAUTH2_MAX_METADATA_BYTES);
     rc = WDN_ENOTFOUND;

@@ -56,6 +56,12 @@ int wdn_oauth2_get(const struct wdn_oauth2_net *net, const char *url, struct wdn
 int wdn_oauth2_well_known_url(const char *url, const char *name, char *buf, size_t cap);
 
 /**
+ * OpenID Connect Discovery's URL for issuer: the issuer without trailing slashes +
+ * "/.well-known/openid-configuration". 0 or WDN_ELIMIT.
+ */
+int wdn_oauth2_oidc_config_url(const char *issuer, char *buf, size_t cap);
+
+/**
  * Protected resource metadata for resource_url: header_url (a challenge's resource_metadata) when
  * given, else the path-aware then the root well-known URL. found (WDN_OAUTH2_MAX_URL bytes, may
  * be NULL) receives the URL that answered. WDN_ENOTFOUND when no document exists (a server of

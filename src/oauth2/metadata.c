@@ -319,10 +319,6 @@ int wdn_oauth2_asm_parse(struct wdn_str doc, const char *issuer, struct wdn_oaut
         (rc = get_url(o, "registration_endpoint", &reg, d)) != 0 ||
         (rc = get_url(o, "jwks_uri", &jwks, d)) != 0)
         goto out;
-    if (token == NULL) {
-        rc = wdn_diag_set(d, WDN_EPARSE, "authorization server metadata has no token_endpoint");
-        goto out;
-    }
     out->issuer = dup_or_null(iss, &nomem);
     out->authorization_endpoint = dup_or_null(authz, &nomem);
     out->token_endpoint = dup_or_null(token, &nomem);

@@ -72,7 +72,7 @@ enum {
 struct wdn_oauth2_asm {
     char *issuer;
     char *authorization_endpoint; /* NULL when absent */
-    char *token_endpoint;
+    char *token_endpoint;         /* NULL when absent (a client needs one: discovery checks) */
     char *registration_endpoint; /* NULL: no dynamic registration */
     char *jwks_uri;
     char *scopes_supported; /* space-joined, or NULL */
@@ -92,8 +92,9 @@ struct wdn_oauth2_asm {
 
 /**
  * Parses authorization server metadata fetched for issuer: `issuer` must equal it byte for
- * byte (RFC 8414 section 3.3, no normalization; issuer NULL: the caller checks it), token_endpoint
- * is required and every endpoint must be an http(s) URL. 0, or WDN_EPARSE / WDN_EAUTH (issuer
+ * byte (RFC 8414 section 3.3, no normalization; issuer NULL: the caller checks it) and every
+ * endpoint present must be an http(s) URL (which ones are required is the caller's business:
+ * a client needs token_endpoint, a resource server jwks_uri). 0, or WDN_EPARSE / WDN_EAUTH (issuer
  * mismatch) / WDN_ELIMIT / WDN_ENOMEM with d set.
  */
 int wdn_oauth2_asm_parse(struct wdn_str doc, const char *issuer, struct wdn_oauth2_asm *out,

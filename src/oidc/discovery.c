@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
-
 #include "base/error.h"
 #include "base/limits.h"
+#include "oauth2/discovery.h"
+#include "oauth2/metadata.h"
 
 bool wdn_oidc_is_https_url(const char *s)
 {
@@ -34,23 +34,11 @@ bool wdn_oidc_is_https_url(const char *s)
 int wdn_oidc_discovery_urls(const char *issuer, char *oidc, size_t oidc_cap, char *oauth,
                             size_t oauth_cap)
 {
-    size_t len, host_end;
-    const char *path;
-
     if (!wdn_oidc_is_https_url(issuer) || strchr(issuer, '?') != NULL)
         return WDN_EINVAL;
-    len = strlen(issuer);
-    while (len > 8 && issuer[len - 1] == '/')
-        len--;
-    if (wdn_fmt(oidc, oidc_cap, "%.*s/.well-known/openid-configuration", (int)len, issuer) != 0)
-        return WDN_ELIMIT;
-    /* RFC 8414 section 3.1: the well-known segment goes between host and path. */
-    host_end = 8 + strcspn(issuer + 8, "/");
-    path = issuer + host_end;
-    if (host_end > len)
-        host_end = len;
-    if (wdn_fmt(oauth, oauth_cap, "%.*s/.well-known/oauth-authorization-server%.*s",
-                (int)host_end, issuer, (int)(len - host_end), path) != 0)
+    /* The well-known URLs are built in one place, the OAuth client's discovery. */
+    if (wdn_oauth2_oidc_config_url(issuer, oidc, oidc_cap) != 0 ||
+        wdn_oauth2_well_known_url(issuer, "oauth-authorization-server", oauth, oauth_cap) != 0)
         return WDN_ELIMIT;
     return 0;
 }
@@ -58,40 +46,29 @@ int wdn_oidc_discovery_urls(const char *issuer, char *oidc, size_t oidc_cap, cha
 int wdn_oidc_discovery_parse(struct wdn_str doc, const char *issuer, char **jwks_uri,
                              struct wdn_diag *d)
 {
-    json_t *root = NULL, *iss, *uri;
-    json_error_t err;
+    struct wdn_oauth2_asm m;
     int rc;
 
     *jwks_uri = NULL;
-    if (doc.len > WDN_OIDC_MAX_DISCOVERY_BYTES) {
-        rc = wdn_diag_set(d, WDN_ELIMIT, "discovery document too large (%zu bytes)", doc.len);
-        goto out;
-    }
-    root = json_loadb(doc.p, doc.len, JSON_REJECT_DUPLICATES, &err);
-    if (!json_is_object(root)) {
-        rc = wdn_diag_set(d, WDN_EPARSE, "discovery document is not a JSON object");
-        goto out;
-    }
-    iss = json_object_get(root, "issuer");
-    if (!json_is_string(iss) ||
-        !wdn_str_eq((struct wdn_str){json_string_value(iss), json_string_length(iss)},
-                    wdn_str_from_cstr(issuer))) {
-        rc = wdn_diag_set(d, WDN_EAUTH,
-                          "the issuer in the discovery document does not match the configured "
-                          "issuer '%s'",
-                          issuer);
-        goto out;
-    }
-    uri = json_object_get(root, "jwks_uri");
-    if (!json_is_string(uri) || strlen(json_string_value(uri)) != json_string_length(uri) ||
-        !wdn_oidc_is_https_url(json_string_value(uri))) {
+    if (doc.len > WDN_OIDC_MAX_DISCOVERY_BYTES)
+        return wdn_diag_set(d, WDN_ELIMIT, "discovery document too large (%zu bytes)", doc.len);
+    /* The same reader (and exact issuer check) as the OAuth client's discovery; a resource
+     * server needs an https jwks_uri from it. */
+    rc = wdn_oauth2_asm_parse(doc, issuer, &m, d);
+    if (rc == WDN_EAUTH)
+        return wdn_diag_set(d, WDN_EAUTH,
+                            "the issuer in the discovery document does not match the configured "
+                            "issuer '%s'",
+                            issuer);
+    if (rc != 0 && rc != WDN_ENOMEM)
+        rc = WDN_EPARSE; /* every other refusal is a malformed document here (d says why) */
+    if (rc != 0)
+        return rc;
+    if (m.jwks_uri == NULL || !wdn_oidc_is_https_url(m.jwks_uri))
         rc = wdn_diag_set(d, WDN_EPARSE, "the discovery document has no https 'jwks_uri'");
-        goto out;
-    }
-    *jwks_uri = strdup(json_string_value(uri));
-    rc = *jwks_uri ? 0 : wdn_diag_set(d, WDN_ENOMEM, "out of memory");
-out:
-    json_decref(root);
+    else if ((*jwks_uri = strdup(m.jwks_uri)) == NULL)
+        rc = wdn_diag_set(d, WDN_ENOMEM, "out of memory");
+    wdn_oauth2_asm_reset(&m);
     return rc;
 }
 

@@ -138,8 +138,12 @@ static void test_asm(void **state)
                                             "\"https://as/t\"}"),
                                           "https://as", &m, NULL),
                      WDN_EAUTH);
+    /* No token_endpoint: readable (a resource server needs only jwks_uri); discovery for a
+     * client refuses it. */
     assert_int_equal(wdn_oauth2_asm_parse(S("{\"issuer\":\"https://as\"}"), "https://as", &m, NULL),
-                     WDN_EPARSE);
+                     0);
+    assert_null(m.token_endpoint);
+    wdn_oauth2_asm_reset(&m);
     assert_int_equal(wdn_oauth2_asm_parse(S("{\"issuer\":\"https://as\",\"token_endpoint\":"
                                             "\"file:///etc/passwd\"}"),
                                           "https://as", &m, NULL),
