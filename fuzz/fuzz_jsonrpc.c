@@ -10,6 +10,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static int tool_echo(struct wdn_mcp_call *call, json_t *args, void *ud)
 {
     (void)ud;
+    /* n = 3 asks the client first (multi round-trip requests): the retry's inputResponses and
+     * requestState (attacker-controlled, sealed) go through server_input.c. */
+    if (json_integer_value(json_object_get(args, "n")) == 3 &&
+        wdn_mcp_call_input(call, "k") == NULL) {
+        wdn_mcp_call_set_state(call, "fuzz");
+        return wdn_mcp_call_input_request(call, "k", "elicitation/create", NULL);
+    }
     wdn_mcp_call_progress(call, 1, 2, "working");
     wdn_mcp_call_log(call, WDN_MCP_LOG_INFO, "fuzz", json_string("log"));
     return wdn_mcp_call_text(call, json_string_value(json_object_get(args, "message")));
