@@ -87,7 +87,10 @@ cat >config.json <<EOF
  "cimdKey":"$E2E_TMP/cimd.key","preRegistered":"interop-pre","user":"alice",
  "password":"interop password 1","chromium":"$CHROMIUM","screenshotDir":"${WDN_SCREENSHOT_DIR:-}"}
 EOF
-NODE_EXTRA_CA_CERTS="$S/ca/ca.crt" timeout 400 node "$D/authcode.mjs" config.json >node.out 2>&1
+# Chromium aborts page loads (ERR_NETWORK_CHANGED) when host interfaces appear or go; the image
+# test holds this lock exclusively while it makes them (coord: host_netif), so share it here.
+NODE_EXTRA_CA_CERTS="$S/ca/ca.crt" timeout 400 flock -s /tmp/warden-host-netif.lock \
+    node "$D/authcode.mjs" config.json >node.out 2>&1
 rc=$?
 cat node.out
 expect_eq "the TypeScript SDK's OAuth client and Chromium against warden issuer" "$rc" "0"
