@@ -17,12 +17,13 @@
 
 #include "warden/app.h"
 
-static atomic_int cancelled_seen, asked;
+static atomic_int cancelled_seen, asked, started;
 
 static int t_slow(struct wdn_mcp_call *call, json_t *args, void *ud)
 {
     int i, ms = (int)json_integer_value(json_object_get(args, "ms"));
 
+    started++;
     for (i = 0; i < ms / 10; i++) {
         if (wdn_mcp_call_cancelled(call)) {
             cancelled_seen++;
@@ -161,9 +162,16 @@ static void task_failed(void **state)
     wdn_mcp_client_free(c);
 }
 
+/* Cancels once the task runs on the server: the client then knows its id (a call cancelled
+ * before the CreateTaskResult arrived could only send notifications/cancelled). Then waits for
+ * the client to be polling, so the cancellation is a tasks/cancel. */
 static void *cancel_later(void *arg)
 {
-    usleep(200000);
+    int i;
+
+    for (i = 0; i < 3000 && started == 0; i++)
+        usleep(10000);
+    usleep(100000);
     wdn_mcp_client_cancel(arg);
     return NULL;
 }
@@ -176,13 +184,13 @@ static void task_cancelled(void **state)
     pthread_t th;
     int i;
 
-    cancelled_seen = 0;
+    cancelled_seen = started = 0;
     assert_int_equal(pthread_create(&th, NULL, cancel_later, c), 0);
     assert_int_equal(wdn_mcp_client_call_tool(c, "slow", json_pack("{s:i}", "ms", 60000), &r, &err),
                      WDN_ECANCELED);
     pthread_join(th, NULL);
     /* The client sent tasks/cancel: the tool sees it and stops. */
-    for (i = 0; i < 500 && cancelled_seen == 0; i++)
+    for (i = 0; i < 3000 && cancelled_seen == 0; i++)
         usleep(10000);
     assert_int_equal(cancelled_seen, 1);
     wdn_mcp_client_free(c);
