@@ -36,6 +36,15 @@ not_ok() { FAIL=$((FAIL + 1)); echo "not ok - $1"; shift; for l in "$@"; do echo
 
 cleanup() {
     [ -n "$FG" ] && kill -INT "$FG" 2>/dev/null && wait "$FG" 2>/dev/null
+    if [ "$FAIL" -gt 0 ]; then
+        # What the apps and sidecars said is the only trace of why a step went wrong.
+        echo "# the last lines of warden dev run's terminal:"
+        tail -60 "$TMP/fg.log" 2>/dev/null | sed 's/^/#   /'
+        for f in "$WARDEN_HOME"/projects/*/logs/*.log; do
+            [ -f "$f" ] || continue
+            echo "# $f:"; tail -30 "$f" | sed 's/^/#   /'
+        done
+    fi
     for p in $BG_PIDS; do kill "$p" 2>/dev/null; done
     sleep 0.2
     for p in $BG_PIDS; do kill -9 "$p" 2>/dev/null; done
