@@ -792,6 +792,9 @@ static int p_headers(void *ud, const char *method, const char *url,
     struct wdn_buf line;
     int rc = 0;
 
+    /* Tokens are for this server only: a request anywhere else goes without them. */
+    if (!wdn_oauth2_same_origin(url, o->server_url))
+        return 0;
     pthread_mutex_lock(&o->lock);
     if (!o->loaded)
         load_tokens(o);

@@ -207,8 +207,8 @@ static bool encode_value(json_t *v, char *out, size_t cap)
         if (10 + 4 * ((n + 2) / 3) + 1 > cap)
             return false;
         memcpy(out, "=?base64?", 9);
-        EVP_EncodeBlock((unsigned char *)out + 9, (const unsigned char *)s, (int)n);
-        strcat(out, "?=");
+        n = 9 + (size_t)EVP_EncodeBlock((unsigned char *)out + 9, (const unsigned char *)s, (int)n);
+        memcpy(out + n, "?=", 3);
         return true;
     }
     if (json_is_integer(v))

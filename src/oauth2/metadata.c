@@ -143,10 +143,13 @@ static int get_list(json_t *o, const char *key, char **out, struct wdn_diag *d)
     *out = calloc(1, len + 1);
     if (*out == NULL)
         return wdn_diag_set(d, WDN_ENOMEM, "out of memory");
+    len = 0;
     json_array_foreach (arr, i, v) {
+        size_t n = strlen(json_string_value(v));
         if (i > 0)
-            strcat(*out, " ");
-        strcat(*out, json_string_value(v));
+            (*out)[len++] = ' ';
+        memcpy(*out + len, json_string_value(v), n + 1);
+        len += n;
     }
     return 0;
 }

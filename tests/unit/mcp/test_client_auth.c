@@ -283,6 +283,37 @@ static void test_client_credentials(void **state)
     assert_int_equal(A.mcp_posts, 4);
 }
 
+static int count_line(void *ctx, const char *line)
+{
+    (void)line;
+    ++*(int *)ctx;
+    return 0;
+}
+
+/* The provider adds the token to requests for the server it signed in to, and to nothing else. */
+static void test_headers_same_origin_only(void **state)
+{
+    struct wdn_mcp_oauth_config oc = {
+        .grant = WDN_MCP_OAUTH_CLIENT_CREDENTIALS, .client_id = "cid", .client_secret = SECRET};
+    const struct wdn_mcp_auth *p;
+    struct wdn_mcp_oauth *o = NULL;
+    struct wdn_mcp_error e;
+    char url[128], msg[128];
+    int n = 0;
+    (void)state;
+
+    assert_int_equal(run_client(&oc, &o, &e), 0);
+    p = wdn_mcp_oauth_provider(o);
+    snprintf(url, sizeof(url), "%s/mcp", A.base);
+    assert_int_equal(p->headers(p->ud, "POST", url, count_line, &n, msg, sizeof(msg)), 0);
+    assert_int_equal(n, 1);
+    n = 0;
+    assert_int_equal(
+        p->headers(p->ud, "POST", "http://evil.example/mcp", count_line, &n, msg, sizeof(msg)), 0);
+    assert_int_equal(n, 0);
+    wdn_mcp_oauth_free(o);
+}
+
 /* Authorization code with PKCE through the loopback listener, dynamic registration, iss checked;
  * then a token the server no longer takes is refreshed, not signed in again. */
 static void test_authorization_code_and_refresh(void **state)
@@ -471,6 +502,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_client_credentials, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_headers_same_origin_only, setup, teardown),
         cmocka_unit_test_setup_teardown(test_authorization_code_and_refresh, setup, teardown),
         cmocka_unit_test_setup_teardown(test_token_cache, setup, teardown),
         cmocka_unit_test_setup_teardown(test_attack_secret_to_other_origin, setup, teardown),
