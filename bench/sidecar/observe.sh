@@ -24,6 +24,7 @@ SECS=${2:-10}
 ROUNDS=${3:-5}
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 TMP=$(mktemp -d /tmp/wdn-bench-obs-XXXXXX)
+[ -n "${KEEP_TMP:-}" ] && echo "tmp: $TMP" >&2
 PIDS=""
 cleanup() {
     for p in $PIDS; do kill "$p" 2>/dev/null; done
@@ -100,7 +101,7 @@ start() { # NAME [sidecar flags...]
     eval "PID_$name=$!"
     wait_ready "$TMP/$name.out"
 }
-VARIANTS="base trace0 trace1 audit"
+VARIANTS=${VARIANTS:-base trace0 trace1 audit}
 config base
 config trace0 0
 config trace1 1
@@ -120,7 +121,10 @@ if [ "${MODE:-}" = ir ]; then
         while [ $i -lt 1800 ] && ! grep -q 'ready:' "$TMP/ir.out" 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
         u="http://127.0.0.1:$(port_of "$TMP/ir.out" http)/v1.0/invoke/app/method/mcp"
         ok=$(node "$SRC/bench/sidecar/nreq.js" "$u" "$count" 4 "Authorization: Bearer $TOK")
-        [ "$ok" = "$count" ] || echo "warning: $name: $ok of $count requests answered 200" >&2
+        if [ "$ok" != "$count" ]; then
+            echo "warning: $name: $ok of $count requests answered 200" >&2
+            tail -n 5 "$TMP/ir.out" "$TMP/ir.err" >&2
+        fi
         sleep 1.5 # the exporter's last batch and the audit writer's timer
         kill -TERM "$vpid"
         wait "$vpid" 2>/dev/null

@@ -1,10 +1,12 @@
-/* The audit log: a bounded ring of record bodies filled by request threads, and one writer
- * thread that numbers, time-stamps, chains and writes them. A request thread formats its
- * record's body and takes the lock only to put the pointer in the ring; when the ring is full
- * the record is dropped and counted, and the writer later writes a "dropped" record saying how
- * many. The chain (seq, prev) belongs to the writer alone. The writer chains what it takes from
- * the ring into a batch and writes the batch with one system call; a batch the sink refuses is
- * taken back whole (the chain goes back to where the batch began) and counted as lost. */
+/* The audit log: a bounded queue of entries filled by request threads, and one writer thread
+ * that formats, numbers, time-stamps, chains and writes them. The queue is one preallocated ring
+ * of bytes: a request thread takes the lock, copies its event's fields and strings into the next
+ * free bytes (no allocation, no formatting, no hashing) and lets go. When the ring is full (too
+ * many records, or too many bytes of them) the record is dropped and counted, and the writer
+ * later writes a "dropped" record saying how many. The chain (seq, prev) belongs to the writer
+ * alone. The writer formats what it takes from the ring straight into a batch and writes the
+ * batch with one system call; a batch the sink refuses is taken back whole (the chain goes back
+ * to where the batch began) and counted as lost. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -13,16 +15,15 @@
 #include <string.h>
 #include <time.h>
 
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#endif
+
 #include "audit/internal.h"
 #include "base/error.h"
 #include "base/limits.h"
+#include "base/ring.h"
 #include "trace/span.h"
-
-struct entry {
-    uint64_t time_ns;
-    char *body; /* malloc'd, owned by the ring */
-    size_t len;
-};
 
 struct wdn_audit {
     char *app_id;
@@ -31,8 +32,7 @@ struct wdn_audit {
 
     pthread_mutex_t mu;
     pthread_cond_t wake, done;
-    struct entry *ring;
-    size_t cap, head, count;
+    struct wdn_ring ring; /* queued entries (struct wdn__audit_entry and their strings) */
     uint64_t enqueued, processed; /* under mu: flush waits for processed >= enqueued */
     size_t wake_at;               /* queued records that wake the writer before its timer */
     bool stop, running, hurry;    /* hurry: a flush waits */
@@ -41,7 +41,6 @@ struct wdn_audit {
     /* The writer's chain. */
     uint64_t seq;
     char prev[65];
-    struct wdn_buf line;
     uint64_t sink_drops; /* records the sink refused, not yet reported */
 
     /* Lines chained but not yet written, and what to take back if the sink refuses them. */
@@ -68,6 +67,16 @@ static void deadline_after(struct timespec *ts, unsigned ms)
     }
 }
 
+/* The writer is cancelled in its write: under ASan, the frames the cancellation unwinds would
+ * keep their poisoned redzones, which the thread's exit then trips over; unpoison its stack. */
+static void on_cancel(void *unused)
+{
+    (void)unused;
+#if defined(__SANITIZE_ADDRESS__)
+    __asan_handle_no_return();
+#endif
+}
+
 /* Writes the batch with one system call. When the sink refuses it, the chain goes back to where
  * the batch began (those records never happened) and the loss waits for the next "dropped"
  * record. */
@@ -79,9 +88,11 @@ static void flush_batch(struct wdn_audit *a)
         return;
     /* The write is the one place the writer may be cancelled (a sink that never returns at
      * shutdown): it holds no lock there. */
+    pthread_cleanup_push(on_cancel, NULL);
     pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
     rc = wdn__audit_sink_write(&a->sink, a->batch.data, a->batch.len);
     pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
+    pthread_cleanup_pop(0);
     atomic_store(&a->rotations, a->sink.rotations);
     if (rc == 0) {
         atomic_fetch_add(&a->written, a->batch_records);
@@ -99,25 +110,26 @@ static void flush_batch(struct wdn_audit *a)
     a->batch_records = a->batch_events = a->batch_lost = a->batch_q = 0;
 }
 
-/* Chains one record into the batch. A batch stops at WDN_AUDIT_BATCH_BYTES and where the file
- * would rotate, so that a rotation falls between two records. lost: the records its loss
- * stands for. */
-static void chain_record(struct wdn_audit *a, uint64_t time_ns, struct wdn_str body, bool event,
+/* Chains one record into the batch, formatted straight into it. A batch stops at
+ * WDN_AUDIT_BATCH_BYTES and where the file would rotate, so that a rotation falls between two
+ * records. lost: the records its loss stands for. */
+static void chain_record(struct wdn_audit *a, const struct wdn__audit_entry *e, bool event,
                          uint64_t lost, uint64_t q)
 {
     char hash[65];
     size_t room = wdn__audit_sink_room(&a->sink);
-    /* The line is at most the body, the app ID escaped and 200 bytes of frame. */
-    size_t bound = body.len + 6 * strlen(a->app_id) + 200;
+    struct wdn_str app = wdn_str_from_cstr(a->app_id);
+    size_t bound = wdn__audit_line_max(app, e);
+    size_t at;
 
     if (a->batch.len &&
         (a->batch.len + bound > WDN_AUDIT_BATCH_BYTES || a->batch.len + bound > room))
         flush_batch(a);
-    wdn_buf_reset(&a->line);
-    if (wdn__audit_line(&a->line, a->seq + 1, time_ns, a->app_id, body, a->prev) != 0 ||
-        wdn__audit_hash((struct wdn_str){a->line.data, a->line.len - 1}, hash) != 0 ||
-        wdn_buf_append(&a->batch, a->line.data, a->line.len) != 0) {
+    at = a->batch.len;
+    if (wdn__audit_line(&a->batch, a->seq + 1, app, e, a->prev) != 0 ||
+        wdn__audit_hash((struct wdn_str){a->batch.data + at, a->batch.len - at - 1}, hash) != 0) {
         /* Out of memory, or a line longer than a record may be: lost like a failed write. */
+        a->batch.len = at;
         atomic_fetch_add(&a->sink_errors, 1);
         if (event)
             atomic_fetch_add(&a->dropped, 1);
@@ -133,80 +145,95 @@ static void chain_record(struct wdn_audit *a, uint64_t time_ns, struct wdn_str b
     a->batch_q += q;
 }
 
+/* A record the writer makes itself ("start", "dropped"): an entry with a reason and no other
+ * string. */
+static void chain_own(struct wdn_audit *a, enum wdn_audit_kind kind, const char *reason,
+                      uint64_t count, uint64_t lost, uint64_t q)
+{
+    struct {
+        struct wdn__audit_entry e;
+        char text[32];
+    } own;
+    size_t n = reason ? strlen(reason) : 0;
+
+    memset(&own, 0, sizeof(own));
+    own.e.kind = (uint8_t)kind;
+    own.e.time_ns = wdn_trace_now_ns();
+    own.e.count = count;
+    own.e.len[WDN__AUDIT_S_REASON] = (uint32_t)n;
+    memcpy(own.text, reason ? reason : "", n);
+    chain_record(a, &own.e, false, lost, q);
+}
+
 /* Chains a "dropped" record for each loss not yet reported, before the next record: a gap is
  * always announced before what follows it. */
 static void report_drops(struct wdn_audit *a)
 {
     uint64_t q = atomic_exchange(&a->queue_drops, 0);
-    char body[160];
-    int n;
 
-    if (q) {
-        n = snprintf(body, sizeof(body),
-                     "\"kind\":\"dropped\",\"decision\":\"none\",\"reason\":\"queue_full\","
-                     "\"count\":%llu",
-                     (unsigned long long)q);
-        chain_record(a, wdn_trace_now_ns(), (struct wdn_str){body, (size_t)n}, false, 0, q);
-    }
+    if (q)
+        chain_own(a, WDN_AUDIT_DROPPED, "queue_full", q, 0, q);
     if (a->sink_drops) {
         uint64_t s = a->sink_drops;
         a->sink_drops = 0;
-        n = snprintf(body, sizeof(body),
-                     "\"kind\":\"dropped\",\"decision\":\"none\",\"reason\":\"sink_error\","
-                     "\"count\":%llu",
-                     (unsigned long long)s);
-        chain_record(a, wdn_trace_now_ns(), (struct wdn_str){body, (size_t)n}, false, s, 0);
+        chain_own(a, WDN_AUDIT_DROPPED, "sink_error", s, s, 0);
     }
+}
+
+/* Under a->mu: waits until a quarter of the queue is waiting, a flush or stop asks, or
+ * WDN_AUDIT_FLUSH_MS passed. */
+static void wait_for_batch(struct wdn_audit *a)
+{
+    struct timespec until;
+
+    if (a->stop || a->hurry || a->ring.count >= a->wake_at)
+        return;
+    deadline_after(&until, WDN_AUDIT_FLUSH_MS);
+    while (!a->stop && !a->hurry && a->ring.count < a->wake_at)
+        if (pthread_cond_timedwait(&a->wake, &a->mu, &until) == ETIMEDOUT)
+            break;
 }
 
 static void *run(void *arg)
 {
     struct wdn_audit *a = arg;
-    char start[192];
-    int n = snprintf(start, sizeof(start),
-                     "\"kind\":\"start\",\"decision\":\"none\",\"version\":\"%s\"", WDN_VERSION);
 
     pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
+    pthread_setname_np(pthread_self(), "wdn-audit");
     a->batch_seq0 = a->seq;
     memcpy(a->batch_prev0, a->prev, sizeof(a->prev));
     /* A start record that is lost is announced too. */
-    chain_record(a, wdn_trace_now_ns(), (struct wdn_str){start, (size_t)n}, false, 1, 0);
+    chain_own(a, WDN_AUDIT_START, NULL, 0, 1, 0);
     flush_batch(a);
     pthread_mutex_lock(&a->mu);
     for (;;) {
         /* Waking the writer for every record would cost more than writing it: it sleeps until a
          * batch is waiting, a flush asks, or WDN_AUDIT_FLUSH_MS after the first record. */
-        while (!a->stop && a->count == 0)
+        while (!a->stop && a->ring.count == 0)
             pthread_cond_wait(&a->wake, &a->mu);
-        if (!a->stop && !a->hurry && a->count < a->wake_at) {
-            struct timespec until;
-            deadline_after(&until, WDN_AUDIT_FLUSH_MS);
-            while (!a->stop && !a->hurry && a->count < a->wake_at)
-                if (pthread_cond_timedwait(&a->wake, &a->mu, &until) == ETIMEDOUT)
-                    break;
-        }
+        wait_for_batch(a);
         a->hurry = false;
-        if (a->count == 0 && a->stop)
+        if (a->ring.count == 0 && a->stop)
             break;
-        /* Entries [head, head + k) are the writer's until it gives the slots back. */
-        size_t head = a->head, k = a->count;
+        /* The entries queued now are the writer's until it gives their bytes back; request
+         * threads only write past them. */
+        struct wdn_ring_run run;
+        wdn_ring_take(&a->ring, &run);
         pthread_mutex_unlock(&a->mu);
 
-        for (size_t i = 0; i < k; i++) {
-            struct entry *e = &a->ring[(head + i) % a->cap];
+        const struct wdn__audit_entry *e;
+        size_t size;
+        while ((e = wdn_ring_next(&a->ring, &run, &size)) != NULL) {
             report_drops(a);
-            chain_record(a, e->time_ns, (struct wdn_str){e->body, e->len}, true, 1, 0);
-            free(e->body);
-            e->body = NULL;
+            chain_record(a, e, true, 1, 0);
         }
         report_drops(a);
         flush_batch(a);
         wdn__audit_sink_sync(&a->sink);
 
         pthread_mutex_lock(&a->mu);
-        a->head = (a->head + k) % a->cap;
-        a->count -= k;
-        a->processed += k;
+        wdn_ring_release(&a->ring, &run);
+        a->processed += run.n;
         pthread_cond_broadcast(&a->done);
     }
     pthread_mutex_unlock(&a->mu);
@@ -236,14 +263,15 @@ int wdn_audit_open(const struct wdn_audit_opts *o, struct wdn_audit **out, struc
     if (a == NULL)
         return wdn_diag_set(d, WDN_ENOMEM, "out of memory");
     a->sink.fd = -1;
-    a->cap = o->queue_cap ? o->queue_cap : WDN_AUDIT_QUEUE_DEFAULT;
-    a->wake_at = a->cap / 4 ? a->cap / 4 : 1;
-    a->ring = calloc(a->cap, sizeof(*a->ring));
+    size_t cap = o->queue_cap ? o->queue_cap : WDN_AUDIT_QUEUE_DEFAULT;
+    a->wake_at = cap / 4 ? cap / 4 : 1;
     a->app_id = strdup(o->app_id);
     a->record_args = o->record_args;
-    wdn_buf_init(&a->line, WDN_AUDIT_MAX_RECORD_BYTES);
     wdn_buf_init(&a->batch, WDN_AUDIT_BATCH_BYTES + WDN_AUDIT_MAX_RECORD_BYTES);
-    if (a->ring == NULL || a->app_id == NULL) {
+    /* Room for cap typical records, and always for one of the largest. */
+    rc = wdn_ring_init(&a->ring, cap,
+                       cap * WDN_AUDIT_QUEUE_RECORD_BYTES + wdn_ring_cost(WDN__AUDIT_ENTRY_MAX));
+    if (rc != 0 || a->app_id == NULL) {
         wdn_audit_close(a);
         return wdn_diag_set(d, WDN_ENOMEM, "out of memory");
     }
@@ -272,32 +300,25 @@ int wdn_audit_open(const struct wdn_audit_opts *o, struct wdn_audit **out, struc
 
 void wdn_audit_emit(struct wdn_audit *a, const struct wdn_audit_event *ev)
 {
-    struct wdn_buf body;
-    bool queued = false;
-    uint64_t now = wdn_trace_now_ns();
+    struct wdn__audit_entry *e = NULL;
+    uint64_t now;
+    size_t size;
 
     if (a == NULL)
         return;
-    wdn_buf_init(&body, WDN_AUDIT_MAX_RECORD_BYTES - 512);
-    if (wdn_buf_reserve(&body, 512) == 0 && wdn__audit_body(ev, a->record_args, &body) == 0) {
-        pthread_mutex_lock(&a->mu);
-        if (a->count < a->cap && !a->stop) {
-            struct entry *e = &a->ring[(a->head + a->count) % a->cap];
-            e->time_ns = now;
-            e->body = body.data;
-            e->len = body.len;
-            a->count++;
-            a->enqueued++;
-            queued = true;
-            if (a->count == 1 || a->count == a->wake_at)
-                pthread_cond_signal(&a->wake);
-        }
-        pthread_mutex_unlock(&a->mu);
+    now = wdn_trace_now_ns();
+    size = wdn__audit_entry_size(ev, a->record_args);
+    pthread_mutex_lock(&a->mu);
+    if (!a->stop && (e = wdn_ring_push(&a->ring, size)) != NULL) {
+        wdn__audit_entry_fill(e, ev, a->record_args, now);
+        a->enqueued++;
+        if (a->ring.count == 1 || a->ring.count == a->wake_at)
+            pthread_cond_signal(&a->wake);
     }
-    if (queued) {
+    pthread_mutex_unlock(&a->mu);
+    if (e) {
         atomic_fetch_add_explicit(&a->queued, 1, memory_order_relaxed);
     } else {
-        wdn_buf_reset(&body);
         atomic_fetch_add_explicit(&a->queue_drops, 1, memory_order_relaxed);
         atomic_fetch_add_explicit(&a->dropped, 1, memory_order_relaxed);
     }
@@ -354,11 +375,8 @@ void wdn_audit_close(struct wdn_audit *a)
         pthread_cond_destroy(&a->wake);
         pthread_cond_destroy(&a->done);
     }
-    for (size_t i = 0; a->ring && i < a->cap; i++)
-        free(a->ring[i].body);
-    free(a->ring);
+    wdn_ring_free(&a->ring);
     wdn__audit_sink_close(&a->sink);
-    wdn_buf_reset(&a->line);
     wdn_buf_reset(&a->batch);
     free(a->app_id);
     free(a);

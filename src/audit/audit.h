@@ -35,14 +35,14 @@ enum wdn_audit_kind {
 const char *wdn_audit_kind_name(enum wdn_audit_kind k);
 
 /**
- * One decision, as the request path knows it. Every pointer is borrowed for wdn_audit_emit only;
- * NULL or empty fields are left out of the record. Claims are those of a verified token only:
+ * One decision, as the request path knows it. Every pointer is borrowed for wdn_audit_emit only
+ * (it copies the bytes into its queue); NULL or empty fields are left out of the record. Claims are those of a verified token only:
  * the claims of a token that failed verification are whatever its sender wrote.
  */
 struct wdn_audit_event {
     enum wdn_audit_kind kind;
     bool allowed;
-    const char *reason;      /* reason code ("invalid_token", "tool_not_granted"), static text */
+    const char *reason;      /* reason code ("invalid_token", "tool_not_granted") */
     int status;              /* HTTP status answered; 0 when the request went on */
     const char *caller;      /* the caller's SPIFFE ID (mTLS peer), or NULL */
     const char *iss, *sub;   /* of the verified token */
@@ -64,7 +64,8 @@ struct wdn_audit_opts {
     const char *app_id; /* this sidecar's app ID, in every record */
     uint64_t max_bytes; /* file: rotate before a record would pass this size (0 = default) */
     unsigned keep;      /* file: rotated files kept, FILE.1 newest (0 = default) */
-    size_t queue_cap;   /* records waiting; 0 = WDN_AUDIT_QUEUE_DEFAULT */
+    size_t queue_cap;   /* records waiting (and WDN_AUDIT_QUEUE_RECORD_BYTES of queue memory
+                           for each); 0 = WDN_AUDIT_QUEUE_DEFAULT */
     bool record_args;   /* put tool arguments in records, not only their hash */
     bool fsync;         /* file: fdatasync after each batch of records */
 };
@@ -89,9 +90,10 @@ struct wdn_audit;
 int wdn_audit_open(const struct wdn_audit_opts *opts, struct wdn_audit **out, struct wdn_diag *d);
 
 /**
- * Queues a record of ev, time-stamped now. Never blocks on I/O and never fails: when the queue
- * is full (or memory is short), the event is counted as dropped and a "dropped" record says so
- * once the writer catches up. Any thread; a NULL log is ignored.
+ * Queues a record of ev, time-stamped now: copies its fields into the preallocated queue under a
+ * short lock (no allocation, no formatting; the writer thread formats, hashes and writes). Never
+ * blocks on I/O and never fails: when the queue is full, the event is counted as dropped and a
+ * "dropped" record says so once the writer catches up. Any thread; a NULL log is ignored.
  */
 void wdn_audit_emit(struct wdn_audit *a, const struct wdn_audit_event *ev);
 

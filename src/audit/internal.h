@@ -1,27 +1,84 @@
-/* Internal to src/audit: record formatting, the chain's hash, and the sinks. */
+/* Internal to src/audit: the queued form of an event, record formatting, the chain's hash, and
+ * the sinks. */
 #ifndef WDN_AUDIT_INTERNAL_H
 #define WDN_AUDIT_INTERNAL_H
 
 #include <stdint.h>
 
 #include "audit/audit.h"
+#include "base/limits.h"
 
 /** The chain's first "prev": 64 zeros. */
 #define WDN__AUDIT_GENESIS "0000000000000000000000000000000000000000000000000000000000000000"
 
-/**
- * Appends the record body of ev: `"kind":...,"decision":...` (no braces, no seq, time, app_id
- * or prev). Strings longer than WDN_AUDIT_MAX_FIELD_BYTES are cut (and "truncated":true added).
- * 0, WDN_ENOMEM or WDN_ELIMIT.
- */
-int wdn__audit_body(const struct wdn_audit_event *ev, bool record_args, struct wdn_buf *out);
+/** The strings of an entry, in the order they are packed (and appear in a record). */
+enum wdn__audit_str {
+    WDN__AUDIT_S_REASON,
+    WDN__AUDIT_S_CALLER,
+    WDN__AUDIT_S_ISS,
+    WDN__AUDIT_S_SUB,
+    WDN__AUDIT_S_CLIENT_ID,
+    WDN__AUDIT_S_JTI,
+    WDN__AUDIT_S_VERB,
+    WDN__AUDIT_S_PATH,
+    WDN__AUDIT_S_RPC,
+    WDN__AUDIT_S_TOOL,
+    WDN__AUDIT_S_ARGS,
+    WDN__AUDIT_S_COUNT
+};
 
 /**
- * Appends one whole record line and its newline:
- * {"seq":N,"time":"...","app_id":"...",BODY,"prev":"PREV"}\n. 0 or as wdn_buf_append.
+ * An event as the request thread queues it: fixed fields and the bytes of its strings right
+ * after this header (len[i] bytes each, in enum order), copied as they are. Nothing is
+ * formatted, escaped or hashed on the request thread; the writer does all of it.
  */
-int wdn__audit_line(struct wdn_buf *out, uint64_t seq, uint64_t time_ns, const char *app_id,
-                    struct wdn_str body, const char *prev_hex);
+struct wdn__audit_entry {
+    uint8_t kind;
+    bool allowed;
+    bool cut;          /* a string was cut to its limit: "truncated":true */
+    bool has_trace;    /* trace_id is set */
+    bool args_hashed;  /* args_sha256 holds the hash of arguments too long to queue whole */
+    bool record_args;  /* the arguments are queued to be recorded, not only hashed */
+    uint16_t status;   /* HTTP status, 0 when none */
+    uint64_t time_ns;  /* Unix epoch ns of the decision */
+    uint64_t generation;
+    uint64_t count;    /* "dropped" records: how many records were lost */
+    uint8_t trace_id[16];
+    uint8_t args_sha256[32];
+    uint32_t len[WDN__AUDIT_S_COUNT];
+};
+
+/** The bytes of an entry at most (its header, every string field at its limit, arguments). */
+#define WDN__AUDIT_ENTRY_MAX                                                                       \
+    (sizeof(struct wdn__audit_entry) + (WDN__AUDIT_S_COUNT - 1) * WDN_AUDIT_MAX_FIELD_BYTES +      \
+     WDN_AUDIT_MAX_ARGS_BYTES + 8)
+
+/**
+ * The bytes ev takes as an entry (its header and strings), with strings cut to their limits.
+ * Request thread; no allocation, no formatting.
+ */
+size_t wdn__audit_entry_size(const struct wdn_audit_event *ev, bool record_args);
+
+/**
+ * Fills the entry at e (wdn__audit_entry_size(ev) bytes of queue memory) with ev: copies of its
+ * fields and strings, cut to their limits. Only arguments longer than WDN_AUDIT_MAX_ARGS_BYTES
+ * are hashed here (rare: their bytes would not fit an entry); the writer hashes the others.
+ */
+void wdn__audit_entry_fill(struct wdn__audit_entry *e, const struct wdn_audit_event *ev,
+                           bool record_args, uint64_t time_ns);
+
+/** The bytes of entry e's record line at most (exact when the quick bound passes a record's
+ * limit, so that a long line is only refused when it really is too long). */
+size_t wdn__audit_line_max(struct wdn_str app_id, const struct wdn__audit_entry *e);
+
+/**
+ * Appends one whole record line for entry e and its newline:
+ * {"seq":N,"time":"...","app_id":"...","kind":...,...,"prev":"PREV"}\n. Field order is fixed, so
+ * equal entries give equal lines. Writer thread. 0, WDN_ENOMEM, WDN_ELIMIT (a line longer than a
+ * record may be) or WDN_ECRYPTO.
+ */
+int wdn__audit_line(struct wdn_buf *out, uint64_t seq, struct wdn_str app_id,
+                    const struct wdn__audit_entry *e, const char *prev_hex);
 
 /** Hex SHA-256 of a record line (without its newline) into hex (65 bytes). 0 or WDN_ECRYPTO. */
 int wdn__audit_hash(struct wdn_str line, char *hex);

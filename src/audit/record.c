@@ -1,7 +1,7 @@
-/* Record formatting: the body is built on the request thread from borrowed event fields (the
- * only copy the request path makes); the writer thread wraps it into a line with its sequence
- * number, time, app ID and the previous record's hash. Field order is fixed, so equal events
- * give equal lines. */
+/* Records: an event is queued by the request thread as an entry (its fields and the bytes of its
+ * strings, copied as they are: no formatting, escaping or hashing there), and formatted by the
+ * writer thread into a JSON line with its sequence number, time, app ID and the previous
+ * record's hash. Field order is fixed, so equal entries give equal lines. */
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -17,33 +17,123 @@ static const char *const kind_names[] = {
 #undef WDN__AUDIT_KIND_NAME
 };
 
+/* The record's key of each string of an entry. */
+static const char *const str_keys[WDN__AUDIT_S_COUNT] = {
+    [WDN__AUDIT_S_REASON] = "reason", [WDN__AUDIT_S_CALLER] = "caller",
+    [WDN__AUDIT_S_ISS] = "iss",       [WDN__AUDIT_S_SUB] = "sub",
+    [WDN__AUDIT_S_CLIENT_ID] = "client_id", [WDN__AUDIT_S_JTI] = "jti",
+    [WDN__AUDIT_S_VERB] = "verb",     [WDN__AUDIT_S_PATH] = "path",
+    [WDN__AUDIT_S_RPC] = "rpc",       [WDN__AUDIT_S_TOOL] = "tool",
+    [WDN__AUDIT_S_ARGS] = "args",
+};
+
 const char *wdn_audit_kind_name(enum wdn_audit_kind k)
 {
     return (unsigned)k < WDN_AUDIT_KIND_COUNT ? kind_names[k] : NULL;
 }
 
-/* A body is a list of fields, measured, then written in one go (request threads build it: no
- * printf, one reservation). */
-enum { F_STR, F_NUM, F_HEX, F_LIT };
+/* ---- The request thread: an event into its entry -------------------------------------------- */
 
-struct field {
-    int type;
-    const char *key;  /* F_LIT: the text itself */
-    struct wdn_str v; /* F_STR: the value; F_HEX: the bytes */
-    uint64_t n;       /* F_NUM */
-};
-
-/* Cuts v to max bytes, never inside a UTF-8 sequence. */
-static struct wdn_str cut_to(struct wdn_str v, size_t max, bool *cut)
+/* How many bytes of v to keep: at most max, never ending inside a UTF-8 sequence. */
+static size_t cut_len(struct wdn_str v, size_t max)
 {
-    if (v.len > max) {
-        v.len = max;
-        while (v.len > 0 && ((unsigned char)v.p[v.len] & 0xc0) == 0x80)
-            v.len--;
-        *cut = true;
+    size_t n = v.len;
+
+    if (n > max) {
+        n = max;
+        while (n > 0 && ((unsigned char)v.p[n] & 0xc0) == 0x80)
+            n--;
     }
-    return v;
+    return n;
 }
+
+/* The event's strings in entry order (args last). */
+static void event_strs(const struct wdn_audit_event *ev, struct wdn_str *s)
+{
+    s[WDN__AUDIT_S_REASON] = wdn_str_from_cstr(ev->reason);
+    s[WDN__AUDIT_S_CALLER] = wdn_str_from_cstr(ev->caller);
+    s[WDN__AUDIT_S_ISS] = wdn_str_from_cstr(ev->iss);
+    s[WDN__AUDIT_S_SUB] = wdn_str_from_cstr(ev->sub);
+    s[WDN__AUDIT_S_CLIENT_ID] = wdn_str_from_cstr(ev->client_id);
+    s[WDN__AUDIT_S_JTI] = wdn_str_from_cstr(ev->jti);
+    s[WDN__AUDIT_S_VERB] = ev->verb;
+    s[WDN__AUDIT_S_PATH] = ev->path;
+    s[WDN__AUDIT_S_RPC] = ev->rpc;
+    s[WDN__AUDIT_S_TOOL] = ev->tool;
+    s[WDN__AUDIT_S_ARGS] = ev->args;
+}
+
+/* The bytes of the arguments an entry holds: all of them when they fit (the writer hashes
+ * them), else a prefix when they are to be recorded, else none. */
+static size_t args_kept(struct wdn_str args, bool record_args)
+{
+    if (args.len <= WDN_AUDIT_MAX_ARGS_BYTES)
+        return args.len;
+    return record_args ? cut_len(args, WDN_AUDIT_MAX_ARGS_BYTES) : 0;
+}
+
+size_t wdn__audit_entry_size(const struct wdn_audit_event *ev, bool record_args)
+{
+    struct wdn_str s[WDN__AUDIT_S_COUNT];
+    size_t n = sizeof(struct wdn__audit_entry);
+
+    event_strs(ev, s);
+    for (int i = 0; i < WDN__AUDIT_S_ARGS; i++)
+        n += cut_len(s[i], WDN_AUDIT_MAX_FIELD_BYTES);
+    return n + args_kept(ev->args, record_args);
+}
+
+void wdn__audit_entry_fill(struct wdn__audit_entry *e, const struct wdn_audit_event *ev,
+                           bool record_args, uint64_t time_ns)
+{
+    struct wdn_str s[WDN__AUDIT_S_COUNT];
+    char *w = (char *)(e + 1);
+
+    memset(e, 0, sizeof(*e));
+    e->kind = (uint8_t)ev->kind;
+    e->allowed = ev->allowed;
+    e->status = ev->status > 0 && ev->status < 1000 ? (uint16_t)ev->status : 0;
+    e->time_ns = time_ns;
+    e->generation = ev->generation;
+    e->record_args = record_args;
+    if (ev->trace_id) {
+        memcpy(e->trace_id, ev->trace_id, 16);
+        e->has_trace = true;
+    }
+    event_strs(ev, s);
+    for (int i = 0; i < WDN__AUDIT_S_ARGS; i++) {
+        size_t n = cut_len(s[i], WDN_AUDIT_MAX_FIELD_BYTES);
+        e->cut |= n < s[i].len;
+        e->len[i] = (uint32_t)n;
+        if (n)
+            memcpy(w, s[i].p, n);
+        w += n;
+    }
+    if (ev->args.len > WDN_AUDIT_MAX_ARGS_BYTES) {
+        /* Too long to queue: hashed here (the hash covers all of them, as always). */
+        e->args_hashed = wdn_jose_sha256(ev->args.p, ev->args.len, e->args_sha256) == 0;
+        e->cut |= record_args;
+    }
+    e->len[WDN__AUDIT_S_ARGS] = (uint32_t)args_kept(ev->args, record_args);
+    if (e->len[WDN__AUDIT_S_ARGS])
+        memcpy(w, ev->args.p, e->len[WDN__AUDIT_S_ARGS]);
+}
+
+/* ---- The writer thread: an entry into its line ---------------------------------------------- */
+
+void wdn__audit_time(uint64_t unix_ns, char *out)
+{
+    time_t secs = (time_t)(unix_ns / 1000000000u);
+    struct tm tm;
+
+    /* strftime for the calendar part: gcc's format-truncation check sees tm's fields as full
+     * ints and refuses a 32-byte snprintf of them in the release build. */
+    gmtime_r(&secs, &tm);
+    size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out + n, 32 - n, ".%06uZ", (unsigned)(unix_ns % 1000000000u / 1000u));
+}
+
+#define LIT(w, s) (memcpy((w), (s), sizeof(s) - 1), (w) + sizeof(s) - 1)
 
 static char *put_u64(char *w, uint64_t v)
 {
@@ -58,161 +148,147 @@ static char *put_u64(char *w, uint64_t v)
     return w + n;
 }
 
-/* Appends the fields: ,"key":value each (the first without its comma). */
-static int put_fields(struct wdn_buf *b, const struct field *f, size_t n)
+/* The strings of e (pointers into the entry), and whether each goes into the line. */
+static void entry_strs(const struct wdn__audit_entry *e, struct wdn_str *s)
 {
-    size_t worst = 0;
-    char *w;
-    int rc;
+    const char *p = (const char *)(e + 1);
 
-    for (size_t i = 0; i < n; i++)
-        worst += strlen(f[i].key) + 6 +
-                 (f[i].type == F_STR   ? WDN_JSON_STR_MAX(f[i].v.len)
-                  : f[i].type == F_HEX ? 2 * f[i].v.len + 2
-                                       : 20);
-    rc = wdn_buf_reserve(b, worst);
-    if (rc == WDN_ELIMIT) {
-        /* Near the record's limit: what the strings really take. */
-        worst = 0;
-        for (size_t i = 0; i < n; i++)
-            worst += strlen(f[i].key) + 6 +
-                     (f[i].type == F_STR   ? wdn_json_str_len(f[i].v)
-                      : f[i].type == F_HEX ? 2 * f[i].v.len + 2
-                                           : 20);
-        rc = wdn_buf_reserve(b, worst);
+    for (int i = 0; i < WDN__AUDIT_S_COUNT; i++) {
+        s[i] = (struct wdn_str){p, e->len[i]};
+        p += e->len[i];
     }
-    if (rc)
-        return rc;
-    w = b->data + b->len;
-    for (size_t i = 0; i < n; i++) {
-        size_t k = strlen(f[i].key);
-        if (f[i].type == F_LIT) {
-            memcpy(w, f[i].key, k);
-            w += k;
-            continue;
-        }
-        if (i)
-            *w++ = ',';
-        *w++ = '"';
-        memcpy(w, f[i].key, k);
-        w += k;
-        *w++ = '"';
-        *w++ = ':';
-        if (f[i].type == F_STR) {
-            w = wdn_json_str_write(w, f[i].v);
-        } else if (f[i].type == F_NUM) {
-            w = put_u64(w, f[i].n);
-        } else {
-            *w++ = '"';
-            wdn_hex_encode(f[i].v.p, f[i].v.len, w);
-            w += 2 * f[i].v.len;
-            *w++ = '"';
-        }
-    }
-    b->len = (size_t)(w - b->data);
-    b->data[b->len] = '\0';
-    return 0;
 }
 
-int wdn__audit_body(const struct wdn_audit_event *ev, bool record_args, struct wdn_buf *b)
+static bool args_in_line(const struct wdn__audit_entry *e)
 {
-    const char *kind = wdn_audit_kind_name(ev->kind);
-    struct field f[24];
-    unsigned char digest[32];
-    size_t n = 0;
-    bool cut = false;
-    int rc;
-
-#define STR(k, s)                                                                                  \
-    do {                                                                                           \
-        struct wdn_str v_ = (s);                                                                   \
-        if (v_.len)                                                                                \
-            f[n++] = (struct field){F_STR, k, cut_to(v_, WDN_AUDIT_MAX_FIELD_BYTES, &cut), 0};     \
-    } while (0)
-    f[n++] = (struct field){F_STR, "kind", wdn_str_from_cstr(kind ? kind : "unknown"), 0};
-    f[n++] = (struct field){F_STR, "decision", ev->allowed ? WDN_STR("allow") : WDN_STR("deny"), 0};
-    STR("reason", wdn_str_from_cstr(ev->reason));
-    if (ev->status > 0)
-        f[n++] = (struct field){F_NUM, "status", {NULL, 0}, (uint64_t)ev->status};
-    STR("caller", wdn_str_from_cstr(ev->caller));
-    STR("iss", wdn_str_from_cstr(ev->iss));
-    STR("sub", wdn_str_from_cstr(ev->sub));
-    STR("client_id", wdn_str_from_cstr(ev->client_id));
-    STR("jti", wdn_str_from_cstr(ev->jti));
-    STR("verb", ev->verb);
-    STR("path", ev->path);
-    STR("rpc", ev->rpc);
-    STR("tool", ev->tool);
-#undef STR
-    if (ev->args.len) {
-        rc = wdn_jose_sha256(ev->args.p, ev->args.len, digest);
-        if (rc)
-            return rc;
-        f[n++] = (struct field){F_HEX, "args_sha256", {(const char *)digest, 32}, 0};
-        /* The arguments themselves go in as JSON text, not as a JSON value: the record stays
-         * well-formed whatever the caller passed, and the hash is of exactly these bytes. */
-        if (record_args)
-            f[n++] =
-                (struct field){F_STR, "args", cut_to(ev->args, WDN_AUDIT_MAX_ARGS_BYTES, &cut), 0};
-    }
-    if (ev->generation)
-        f[n++] = (struct field){F_NUM, "generation", {NULL, 0}, ev->generation};
-    if (ev->trace_id)
-        f[n++] = (struct field){F_HEX, "trace_id", {(const char *)ev->trace_id, 16}, 0};
-    if (cut)
-        f[n++] = (struct field){F_LIT, ",\"truncated\":true", {NULL, 0}, 0};
-    return put_fields(b, f, n);
+    return e->record_args && e->len[WDN__AUDIT_S_ARGS] > 0;
 }
 
-void wdn__audit_time(uint64_t unix_ns, char *out)
-{
-    time_t secs = (time_t)(unix_ns / 1000000000u);
-    struct tm tm;
+/* Frame, app ID and the fixed-size fields; strings are added by the caller. */
+#define LINE_FIXED 512
 
-    /* strftime for the calendar part: gcc's format-truncation check sees tm's fields as full
-     * ints and refuses a 32-byte snprintf of them in the release build. */
-    gmtime_r(&secs, &tm);
-    size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out + n, 32 - n, ".%06uZ", (unsigned)(unix_ns % 1000000000u / 1000u));
+size_t wdn__audit_line_max(struct wdn_str app_id, const struct wdn__audit_entry *e)
+{
+    struct wdn_str s[WDN__AUDIT_S_COUNT];
+    size_t n = LINE_FIXED + WDN_JSON_STR_MAX(app_id.len);
+
+    entry_strs(e, s);
+    for (int i = 0; i < WDN__AUDIT_S_COUNT; i++)
+        if (s[i].len && (i != WDN__AUDIT_S_ARGS || args_in_line(e)))
+            n += 16 + WDN_JSON_STR_MAX(s[i].len);
+    if (n <= WDN_AUDIT_MAX_RECORD_BYTES)
+        return n;
+    /* Escaping at worst would pass the limit: what these strings really take. */
+    n = LINE_FIXED + wdn_json_str_len(app_id);
+    for (int i = 0; i < WDN__AUDIT_S_COUNT; i++)
+        if (s[i].len && (i != WDN__AUDIT_S_ARGS || args_in_line(e)))
+            n += 16 + wdn_json_str_len(s[i]);
+    return n;
 }
 
-int wdn__audit_line(struct wdn_buf *out, uint64_t seq, uint64_t time_ns, const char *app_id,
-                    struct wdn_str body, const char *prev_hex)
+int wdn__audit_line(struct wdn_buf *out, uint64_t seq, struct wdn_str app_id,
+                    const struct wdn__audit_entry *e, const char *prev_hex)
 {
     /* The calendar part changes once a second: formatted then, not per record. */
     static __thread uint64_t cached_sec = UINT64_MAX;
     static __thread char cached[32];
-    struct wdn_str app = wdn_str_from_cstr(app_id);
+    struct wdn_str s[WDN__AUDIT_S_COUNT];
+    const char *kind = wdn_audit_kind_name((enum wdn_audit_kind)e->kind);
+    bool verdict = e->kind != WDN_AUDIT_START && e->kind != WDN_AUDIT_DROPPED;
+    size_t max = wdn__audit_line_max(app_id, e);
     char *w;
     int rc;
 
-    if (time_ns / 1000000000u != cached_sec) {
-        wdn__audit_time(time_ns, cached);
-        cached_sec = time_ns / 1000000000u;
-    }
-    rc = wdn_buf_reserve(out, 200 + WDN_JSON_STR_MAX(app.len) + body.len);
+    if (max > WDN_AUDIT_MAX_RECORD_BYTES)
+        return WDN_ELIMIT;
+    rc = wdn_buf_reserve(out, max);
     if (rc)
         return rc;
+    entry_strs(e, s);
+    if (e->time_ns / 1000000000u != cached_sec) {
+        wdn__audit_time(e->time_ns, cached);
+        cached_sec = e->time_ns / 1000000000u;
+    }
     w = out->data + out->len;
-    memcpy(w, "{\"seq\":", 7);
-    w = put_u64(w + 7, seq);
-    memcpy(w, ",\"time\":\"", 9);
-    w += 9;
+    w = LIT(w, "{\"seq\":");
+    w = put_u64(w, seq);
+    w = LIT(w, ",\"time\":\"");
     memcpy(w, cached, 20); /* "2026-11-01T10:00:00." */
-    uint64_t us = time_ns % 1000000000u / 1000u;
+    uint64_t us = e->time_ns % 1000000000u / 1000u;
     for (int i = 25; i >= 20; i--, us /= 10)
         w[i] = (char)('0' + us % 10);
     w[26] = 'Z';
     w += 27;
-    memcpy(w, "\",\"app_id\":", 11);
-    w = wdn_json_str_write(w + 11, app);
-    *w++ = ',';
-    memcpy(w, body.p, body.len);
-    w += body.len;
-    memcpy(w, ",\"prev\":\"", 9);
-    memcpy(w + 9, prev_hex, 64);
-    memcpy(w + 73, "\"}\n", 3);
-    w += 76;
+    w = LIT(w, "\",\"app_id\":");
+    w = wdn_json_str_write(w, app_id);
+    w = LIT(w, ",\"kind\":");
+    w = wdn_json_str_write(w, wdn_str_from_cstr(kind ? kind : "unknown"));
+    if (!verdict)
+        w = LIT(w, ",\"decision\":\"none\"");
+    else if (e->allowed)
+        w = LIT(w, ",\"decision\":\"allow\"");
+    else
+        w = LIT(w, ",\"decision\":\"deny\"");
+    for (int i = 0; i < WDN__AUDIT_S_ARGS; i++) {
+        if (i == WDN__AUDIT_S_CALLER && e->status) {
+            /* status: after the reason, before the caller */
+            w = LIT(w, ",\"status\":");
+            w = put_u64(w, e->status);
+        }
+        if (s[i].len == 0)
+            continue;
+        *w++ = ',';
+        *w++ = '"';
+        size_t k = strlen(str_keys[i]);
+        memcpy(w, str_keys[i], k);
+        w += k;
+        *w++ = '"';
+        *w++ = ':';
+        w = wdn_json_str_write(w, s[i]);
+    }
+    if (e->args_hashed || s[WDN__AUDIT_S_ARGS].len) {
+        unsigned char digest[32];
+        const unsigned char *h = e->args_sha256;
+        if (!e->args_hashed) {
+            /* The writer hashes what the request thread queued whole. */
+            rc = wdn_jose_sha256(s[WDN__AUDIT_S_ARGS].p, s[WDN__AUDIT_S_ARGS].len, digest);
+            if (rc)
+                return rc;
+            h = digest;
+        }
+        w = LIT(w, ",\"args_sha256\":\"");
+        wdn_hex_encode(h, 32, w);
+        w += 64;
+        *w++ = '"';
+        /* The arguments themselves go in as JSON text, not as a JSON value: the record stays
+         * well-formed whatever the caller passed, and the hash is of exactly these bytes. */
+        if (args_in_line(e)) {
+            w = LIT(w, ",\"args\":");
+            w = wdn_json_str_write(w, s[WDN__AUDIT_S_ARGS]);
+        }
+    }
+    if (e->generation) {
+        w = LIT(w, ",\"generation\":");
+        w = put_u64(w, e->generation);
+    }
+    if (e->has_trace) {
+        w = LIT(w, ",\"trace_id\":\"");
+        wdn_hex_encode(e->trace_id, 16, w);
+        w += 32;
+        *w++ = '"';
+    }
+    if (e->cut)
+        w = LIT(w, ",\"truncated\":true");
+    if (e->kind == WDN_AUDIT_DROPPED) {
+        w = LIT(w, ",\"count\":");
+        w = put_u64(w, e->count);
+    } else if (e->kind == WDN_AUDIT_START) {
+        w = LIT(w, ",\"version\":\"" WDN_VERSION "\"");
+    }
+    w = LIT(w, ",\"prev\":\"");
+    memcpy(w, prev_hex, 64);
+    w += 64;
+    w = LIT(w, "\"}\n");
     out->len = (size_t)(w - out->data);
     out->data[out->len] = '\0';
     return 0;

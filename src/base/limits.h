@@ -180,6 +180,7 @@
 #define WDN_AUDIT_DRAIN_MS 5000             /* the writer's last flush at shutdown */
 #define WDN_AUDIT_BATCH_BYTES (256u << 10)  /* records written by one system call */
 #define WDN_AUDIT_FLUSH_MS 50               /* a record waits at most this long to be written */
+#define WDN_AUDIT_QUEUE_RECORD_BYTES 512    /* queue bytes per record of --audit-queue (~250 used) */
 #define WDN_TRACESTATE_MAX_BYTES 512        /* a longer tracestate is dropped, not forwarded */
 #define WDN_TRACESTATE_MAX_MEMBERS 32       /* W3C Trace Context's maximum */
 #define WDN_TRACE_QUEUE_DEFAULT 4096        /* spans waiting for export; more are dropped */

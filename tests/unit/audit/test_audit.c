@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -21,6 +22,7 @@
 #include <jansson.h>
 
 #include "audit/audit.h"
+#include "audit/internal.h"
 #include "base/error.h"
 #include "base/limits.h"
 #include "jose/crypto.h"
@@ -652,6 +654,111 @@ static void test_slow_sink(void **state)
     unlink(path);
 }
 
+/* Request threads copy events of every size into one ring of bytes, which wraps many times while
+ * the writer takes records out: every record that was queued comes out whole and in one piece
+ * (its tool and arguments are those its thread sent), every loss is on record, the chain holds. */
+struct burst {
+    struct wdn_audit *a;
+    int id;
+};
+
+/* The arguments of event i of thread t: i % 5 == 4 are longer than an entry holds. */
+static size_t burst_args(int t, int i, char *buf, size_t cap)
+{
+    size_t n = i % 5 == 4 ? WDN_AUDIT_MAX_ARGS_BYTES + 100 + (size_t)i % 7 : (size_t)(i * 37 % 900);
+    if (n + 1 > cap)
+        n = cap - 1;
+    for (size_t k = 0; k < n; k++)
+        buf[k] = (char)('a' + (t * 7 + i + (int)k) % 26);
+    buf[n] = '\0';
+    return n;
+}
+
+static void *burst_run(void *arg)
+{
+    struct burst *b = arg;
+    static __thread char args[WDN_AUDIT_MAX_ARGS_BYTES + 200];
+    char tool[64];
+
+    for (int i = 0; i < 3000; i++) {
+        size_t n = burst_args(b->id, i, args, sizeof(args));
+        snprintf(tool, sizeof(tool), "t%d-%d", b->id, i);
+        struct wdn_audit_event ev = {.kind = WDN_AUDIT_TOOL_CALL,
+                                     .allowed = true,
+                                     .reason = "forwarded",
+                                     .caller = i % 3 ? "spiffe://public/ns/default/c" : NULL,
+                                     .rpc = WDN_STR("tools/call"),
+                                     .tool = wdn_str_from_cstr(tool),
+                                     .args = (struct wdn_str){args, n}};
+        wdn_audit_emit(b->a, &ev);
+        if (i % 50 == 49)
+            wdn_audit_flush(b->a, 30000); /* so the writer takes turns with the threads */
+    }
+    return NULL;
+}
+
+static void test_queue_wraps(void **state)
+{
+    char path[300];
+    struct wdn_audit *a = NULL;
+    struct wdn_audit_stats st;
+    pthread_t th[4];
+    struct burst b[4];
+    static char args[WDN_AUDIT_MAX_ARGS_BYTES + 200];
+
+    path_of(path, sizeof(path), "burst.log");
+    struct wdn_audit_opts o = {.sink = path, .app_id = "x", .queue_cap = 64};
+    assert_int_equal(wdn_audit_open(&o, &a, NULL), 0);
+    for (int t = 0; t < 4; t++) {
+        b[t] = (struct burst){a, t};
+        assert_int_equal(pthread_create(&th[t], NULL, burst_run, &b[t]), 0);
+    }
+    for (int t = 0; t < 4; t++)
+        pthread_join(th[t], NULL);
+    assert_int_equal(wdn_audit_flush(a, 30000), 0);
+    wdn_audit_stats(a, &st);
+    wdn_audit_close(a);
+    assert_int_equal(st.queued + st.dropped, 4 * 3000);
+
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    char *line = NULL;
+    size_t cap = 0;
+    uint64_t events = 0, lost = 0, bytes = 0;
+    while (getline(&line, &cap, f) > 0) {
+        json_t *r = json_loads(line, 0, NULL);
+        assert_non_null(r);
+        const char *kind = json_string_value(json_object_get(r, "kind"));
+        if (strcmp(kind, "dropped") == 0) {
+            assert_string_equal(json_string_value(json_object_get(r, "reason")), "queue_full");
+            lost += (uint64_t)json_integer_value(json_object_get(r, "count"));
+        } else if (strcmp(kind, "tool_call") == 0) {
+            int t, i;
+            unsigned char d[32];
+            char hex[65];
+            assert_int_equal(
+                sscanf(json_string_value(json_object_get(r, "tool")), "t%d-%d", &t, &i), 2);
+            size_t n = burst_args(t, i, args, sizeof(args));
+            assert_int_equal(wdn_jose_sha256(args, n, d), 0);
+            wdn_hex_encode(d, 32, hex);
+            if (n)
+                assert_string_equal(json_string_value(json_object_get(r, "args_sha256")), hex);
+            assert_int_equal(json_object_get(r, "caller") != NULL, i % 3 != 0);
+            events++;
+            bytes += n;
+        }
+        json_decref(r);
+    }
+    free(line);
+    fclose(f);
+    assert_int_equal(events, st.queued);
+    assert_int_equal(lost, st.dropped);
+    /* The ring (64 records' worth and one of the largest) went round many times. */
+    assert_true(bytes > 10 * (64 * WDN_AUDIT_QUEUE_RECORD_BYTES + WDN__AUDIT_ENTRY_MAX));
+    assert_true(verify1(path).ok);
+    unlink(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -663,6 +770,7 @@ int main(void)
         cmocka_unit_test(test_full_disk),
         cmocka_unit_test(test_disk_full_then_space),
         cmocka_unit_test(test_slow_sink),
+        cmocka_unit_test(test_queue_wraps),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
