@@ -1,8 +1,9 @@
 /* The whole server `warden issuer` runs: one issuer per state folder (an flock on issuer.lock,
  * its pid in issuer.pid for `warden project delete`), HTTPS with a server certificate issued
  * fresh at each start by the project's CA (or one kept in the state folder), the listener on
- * 127.0.0.1, signals, and a clean stop that lets in-flight requests finish. The CLI only turns
- * flags into a configuration and prints what the user pastes (the ready callback). */
+ * 127.0.0.1 (or the configured address, for a container), signals, and a clean stop that lets
+ * in-flight requests finish. The CLI only turns flags into a configuration and prints what the
+ * user pastes (the ready callback). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -105,7 +106,17 @@ static int setup_tls(struct daemon *D, struct wdn_diag *d)
         return 0;
     if (load_or_create_ca(D, d) != 0)
         return WDN_ETLS;
-    D->leaf = wdn_pki_issue_server(D->ca, NULL, d);
+    /* The certificate names the issuer URL's host too when it is not loopback. */
+    const char *host = D->cfg->host;
+    struct in_addr ip;
+    struct wdn_pki_server_opts so = {0};
+    if (host != NULL && strcmp(host, "127.0.0.1") != 0 && strcmp(host, "localhost") != 0) {
+        if (inet_pton(AF_INET, host, &ip) == 1)
+            so.ips = &host, so.nips = 1;
+        else
+            so.dns = &host, so.ndns = 1;
+    }
+    D->leaf = wdn_pki_issue_server(D->ca, &so, d);
     if (D->leaf == NULL)
         return WDN_ETLS;
     struct wdn_tls_config tc = {
@@ -140,10 +151,11 @@ static int start_on(struct daemon *D, int p, struct wdn_diag *d)
     const char *path = cfg->path ? cfg->path : "";
     int rc;
 
-    if (wdn_fmt(D->url, sizeof(D->url), "%s://127.0.0.1:%d%s%s", cfg->http ? "http" : "https", p,
-                path, *path ? "" : "/") != 0 ||
-        wdn_fmt(D->listen, sizeof(D->listen), "127.0.0.1:%d", p) != 0)
-        return wdn_diag_set(d, WDN_ELIMIT, "the issuer path is too long");
+    if (wdn_fmt(D->url, sizeof(D->url), "%s://%s:%d%s%s", cfg->http ? "http" : "https",
+                cfg->host ? cfg->host : "127.0.0.1", p, path, *path ? "" : "/") != 0 ||
+        wdn_fmt(D->listen, sizeof(D->listen), "%s:%d", cfg->address ? cfg->address : "127.0.0.1",
+                p) != 0)
+        return wdn_diag_set(d, WDN_ELIMIT, "the issuer host or path is too long");
     wdn_issuer_http_handler_free(D->handler);
     D->handler = NULL;
     wdn_issuer_free(D->iss);

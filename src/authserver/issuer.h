@@ -315,7 +315,10 @@ void wdn_issuer_http_handler_free(struct wdn_http_handler *h);
 struct wdn_issuer_daemon_config {
     struct wdn_issuer_config issuer; /* .issuer is filled in by the daemon from the port */
     const char *path;                /* the issuer URL's path ("" or "/tenant"); NULL = "" */
-    int port;                        /* on 127.0.0.1; 0 picks a free one */
+    int port;                        /* on the address; 0 picks a free one */
+    const char *address;             /* listen address (IPv4); NULL = 127.0.0.1 */
+    const char *host;                /* the issuer URL's host (a DNS name or an IPv4 address),
+                                        also named by the HTTPS certificate; NULL = 127.0.0.1 */
     bool http;                       /* plain HTTP instead of HTTPS (tests) */
     const char *project;             /* the project whose CA signs the HTTPS certificate; NULL: a CA
                                         kept in state_dir/ca */

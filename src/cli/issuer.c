@@ -1,6 +1,7 @@
 /* `warden issuer`: the development OAuth 2.1 authorization server (src/authserver), its key
  * rotation, and the users and clients of its sign-in. Wiring only: flags become a
  * configuration, the daemon runs it, and the export lines the user pastes are printed here. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -36,14 +37,14 @@ static const char issuer_usage[] =
     "                          [--scope S] | client remove ID | client list\n"
     "                                                     [--state DIR | --project P]\n"
     "\n"
-    "Runs a development OAuth 2.1 authorization server on 127.0.0.1 (HTTPS with a certificate\n"
-    "from the project's CA): client credentials for machines; authorization code with PKCE,\n"
-    "a sign-in and consent page and refresh tokens for people using interactive MCP clients\n"
-    "(registered with `client add`, by Client ID Metadata Document, or with --dcr); discovery\n"
-    "and a JWKS. On start it prints the `export` lines to paste (the tutorial's AUTH0_* and\n"
-    "WARDEN_CA_FILE, the CA warden's clients trust in addition to the system's). It logs to the\n"
-    "project's logs/issuer.log (<state>/issuer.log without --project), serves until SIGTERM or\n"
-    "SIGINT, and records its pid in <state>/issuer.pid for `warden project delete`.\n"
+    "Runs a development OAuth 2.1 authorization server on 127.0.0.1 or --address (HTTPS with a\n"
+    "certificate from the project's CA): client credentials for machines; authorization code\n"
+    "with PKCE, a sign-in and consent page and refresh tokens for people using interactive MCP\n"
+    "clients (registered with `client add`, by Client ID Metadata Document, or with --dcr);\n"
+    "discovery and a JWKS. On start it prints the `export` lines to paste (the tutorial's\n"
+    "AUTH0_* and WARDEN_CA_FILE, the CA warden's clients trust in addition to the system's). It\n"
+    "logs to the project's logs/issuer.log (<state>/issuer.log without --project), serves until\n"
+    "SIGTERM or SIGINT, and records its pid in <state>/issuer.pid for `warden project delete`.\n"
     "\n"
     "rotate publishes a new signing key at once and signs with it after --delay (default\n"
     "900 s, so validators have fetched it first); --now signs with it at once (a leaked key).\n"
@@ -52,7 +53,12 @@ static const char issuer_usage[] =
     "(none with --public: PKCE only).\n"
     "\n"
     "Options:\n"
-    "  --port N              port on 127.0.0.1 (default 9443; 0 picks a free one)\n"
+    "  --port N              port to listen on (default 9443; 0 picks a free one)\n"
+    "  --address ADDR        listen on this IPv4 address instead of 127.0.0.1 (0.0.0.0 in a\n"
+    "                        container, so that other pods reach it)\n"
+    "  --host NAME           the issuer URL's host (a DNS name or IPv4 address callers use,\n"
+    "                        e.g. issuer.NAMESPACE.svc); the HTTPS certificate names it too\n"
+    "                        (default 127.0.0.1)\n"
     "  --http                serve plain HTTP instead of HTTPS (tests)\n"
     "  --path PATH           give the issuer URL a path (e.g. /tenant); discovery is also\n"
     "                        served path-inserted (RFC 8414)\n"
@@ -376,6 +382,7 @@ static int client_cmd(int argc, char **argv)
 
 struct serve_opts {
     const char *port, *clients_file, *state, *project, *alg, *typ, *lifetime, *overlap, *path;
+    const char *address, *host;
     const char *refresh_lifetime, *refresh_max;
     bool http, log_stderr, dcr, allow_local_cimd;
     const char *client[MAX_FLAG_CLIENTS];
@@ -406,6 +413,23 @@ struct serve {
     struct wdn_issuer_clients *file_clients;
 };
 
+/* --address (an IPv4 address) or --host (that, or a DNS name): 0, or -1 with the message
+ * printed. The value ends up in the issuer URL, so nothing else gets through. */
+static int host_flag(const char *flag, const char *v, bool ip_only)
+{
+    struct in_addr ip;
+    size_t n = v ? strlen(v) : 0;
+
+    if (v == NULL || inet_pton(AF_INET, v, &ip) == 1)
+        return 0;
+    if (!ip_only && n > 0 && n <= 253 && v[0] != '-' && v[0] != '.' && v[n - 1] != '.' &&
+        strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.") == n)
+        return 0;
+    wdn_cli_err("issuer", "--%s wants %s, not '%s'", flag,
+                ip_only ? "an IPv4 address" : "a DNS name or an IPv4 address", v);
+    return -1;
+}
+
 /* The flags' values, checked into S->cfg. WDN_CLI_OK or WDN_CLI_USAGE (message printed). */
 static int serve_flags(struct serve *S)
 {
@@ -435,7 +459,11 @@ static int serve_flags(struct serve *S)
                     o->path);
         return WDN_CLI_USAGE;
     }
+    if (host_flag("address", o->address, true) != 0 || host_flag("host", o->host, false) != 0)
+        return WDN_CLI_USAGE;
     S->cfg.port = (int)port;
+    S->cfg.address = o->address;
+    S->cfg.host = o->host;
     S->cfg.http = o->http;
     S->cfg.path = o->path;
     S->cfg.project = o->project;
@@ -598,9 +626,9 @@ static int ready(void *ud, const char *url, int port, const char *ca_file)
     shell_value(aud_q, sizeof(aud_q), c->audiences[0]);
     printf("# warden issuer %s (keys in %s%s; log: %s)\n", url, S->dir,
            S->created ? ", new key" : "", S->o->log_stderr ? "stderr" : S->log_file);
-    printf("export AUTH0_DOMAIN=127.0.0.1:%d AUTH0_CLIENT_ID=%s AUTH0_CLIENT_SECRET=%s "
+    printf("export AUTH0_DOMAIN=%s:%d AUTH0_CLIENT_ID=%s AUTH0_CLIENT_SECRET=%s "
            "AUTH0_AUDIENCE=%s\n",
-           port, id_q, sec_q, aud_q);
+           S->o->host ? S->o->host : "127.0.0.1", port, id_q, sec_q, aud_q);
     if (ca_file[0]) {
         shell_value(ca_q, sizeof(ca_q), ca_file);
         printf("export WARDEN_CA_FILE=%s\n", ca_q);
@@ -686,6 +714,8 @@ int wdn_cli_issuer(int argc, char **argv)
         return client_cmd(argc - 1, argv + 1);
     const struct wdn_cli_opt opts[] = {
         {"port", 0, &o.port, NULL, NULL, NULL, 0},
+        {"address", 0, &o.address, NULL, NULL, NULL, 0},
+        {"host", 0, &o.host, NULL, NULL, NULL, 0},
         {"http", 0, NULL, &o.http, NULL, NULL, 0},
         {"path", 0, &o.path, NULL, NULL, NULL, 0},
         {"client", 0, NULL, NULL, o.client, &o.nclient, MAX_FLAG_CLIENTS},
