@@ -6,12 +6,18 @@
 #   make bench      run the benchmarks in bench/ (numbers go to docs/BENCHMARKS.md by hand)
 #   make demo       run the tutorial demo end to end
 #   make format     clang-format every C file;  make lint: clang-tidy over the build
+#   make image      the container images warden:VERSION and warden-examples:VERSION (podman or
+#                   docker; BASE_IMAGE=... for another Debian 12 base, see deploy/kubernetes;
+#                   without a registry, podman as root builds on `make base-image`'s)
+#   make base-image a Debian 12 base image from Debian's packages, where no registry is reachable
+#   make check-images  build the images and run deploy/kubernetes with podman kube play (CI runs it)
 JOBS ?= $(shell nproc)
 T ?=
 SECS ?= 60
 SRC_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 
-.PHONY: all build check asan dev fuzz bench demo format lint bootstrap clean
+.PHONY: all build check asan dev fuzz bench demo format lint bootstrap clean image base-image \
+	check-images
 
 all: build
 
@@ -55,3 +61,15 @@ lint: dev
 
 clean:
 	rm -rf build build-dev build-asan build-fuzz
+
+# No bootstrap here: a docker user on another system builds the images without Debian's tools.
+image:
+	@scripts/image
+
+base-image:
+	@scripts/base-image
+
+# tests/images/run.sh exits 77 when this machine cannot run the engine; that is a skip, said so.
+check-images: bootstrap
+	@sh tests/images/run.sh; rc=$$?; \
+	if [ $$rc = 77 ]; then echo "check-images: SKIPPED (the reason is above)"; exit 0; fi; exit $$rc
