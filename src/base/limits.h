@@ -230,4 +230,8 @@
 #define WDN_POLICY_MAX_SCOPES 64            /* scopes in one step-up challenge or scopes_supported */
 #define WDN_PRM_MAX_BYTES 16384             /* a protected resource metadata document */
 
+/* Failover to another upstream (src/http/proxy.c's reroute hook; the sidecar's peer addresses). */
+#define WDN_HTTP_PROXY_MAX_REROUTES 8       /* other upstreams one request may be sent to */
+#define WDN_SIDECAR_DNS_FAIL_MS 30000       /* a peer address that failed is avoided this long */
+
 #endif

@@ -107,6 +107,16 @@ struct pstate {
     bool have_body;
     bool retry, retried;
 
+    /* What a reroute (another upstream when a connection could not be made) needs of a
+     * streamed body: the piece handed to the exchange and not yet taken by the upstream (the
+     * server holds it while the body is paused), whether the upstream took any piece (then the
+     * body cannot be sent again), and whether the client's body ended. */
+    struct wdn_str piece;
+    bool piece_held;
+    bool body_taken;
+    bool body_ended;
+    unsigned reroutes;
+
     /* A transformed response: the 200's head is kept (in the request's arena) and its body
      * buffered until the end. */
     bool buffering;
@@ -297,6 +307,7 @@ static void on_up_body(struct wdn_http_exchange *x, struct wdn_str data, void *u
 }
 
 static const struct wdn_http_exchange_cbs up_cbs;
+static void on_up_written(struct wdn_http_exchange *x, int status, void *ud);
 
 static int start_exchange(struct pstate *st)
 {
@@ -314,11 +325,38 @@ static int start_exchange(struct pstate *st)
     return rc;
 }
 
+/* Sends the whole request again to another upstream the reroute hook names, when a connection
+ * could not be made (nothing of the request left). True when it is on its way. */
+static bool reroute(struct pstate *st, int err)
+{
+    struct wdn_http_pool *pool = NULL;
+
+    if (st->hooks->reroute == NULL || st->reroutes >= WDN_HTTP_PROXY_MAX_REROUTES ||
+        st->started || st->buffering || st->body_taken || wdn_http_req_gone(st->req))
+        return false;
+    st->reroutes++;
+    if (st->hooks->reroute(st->req, err, &pool, st->hooks->ud) != 0 || pool == NULL)
+        return false;
+    st->pool = pool;
+    if (start_exchange(st) != 0)
+        return false;
+    if (!st->have_body && ((st->piece_held && wdn_http_exchange_write(st->x, st->piece,
+                                                                       on_up_written, st) != 0) ||
+                           (st->body_ended && wdn_http_exchange_end(st->x) != 0))) {
+        wdn_http_exchange_abort(st->x);
+        st->x = NULL;
+        return false;
+    }
+    return true;
+}
+
 static void on_up_done(struct wdn_http_exchange *x, int status, void *ud)
 {
     struct pstate *st = ud;
 
     st->x = NULL;
+    if (status == WDN_ECONNREFUSED && reroute(st, status))
+        return;
     if ((status == WDN_ECLOSED || status == WDN_ECONNRESET) && st->retry && !st->retried &&
         !st->started && !st->buffering && (st->rq.body_length == 0 || st->have_body) &&
         !wdn_http_req_gone(st->req)) {
@@ -338,8 +376,11 @@ static const struct wdn_http_exchange_cbs up_cbs = {
 static void on_up_written(struct wdn_http_exchange *x, int status, void *ud)
 {
     struct pstate *st = ud;
-    if (status == 0)
+    if (status == 0) {
+        st->piece_held = false;
+        st->body_taken = true;
         wdn_http_req_body_resume(st->req);
+    }
 }
 
 static void on_client_body(struct wdn_http_req *req, int status, struct wdn_str data, void *ud)
@@ -351,11 +392,15 @@ static void on_client_body(struct wdn_http_req *req, int status, struct wdn_str 
         return;
     if (status == 0) {
         rc = wdn_http_exchange_write(st->x, data, on_up_written, st);
-        if (rc == 0)
+        if (rc == 0) {
+            st->piece = data;
+            st->piece_held = true;
             wdn_http_req_body_pause(req);
-        else
+        } else {
             finish(st, WDN_EPROTO);
+        }
     } else if (status == 1) {
+        st->body_ended = true;
         if (wdn_http_exchange_end(st->x) != 0)
             finish(st, WDN_EPROTO);
     } else if (status == WDN_ECLOSED) {

@@ -3,7 +3,8 @@
  * that let the caller edit the headers (the sidecar sets dapr-caller-app-id, traceparent...).
  *
  * Outcomes: the upstream's response streams through; 502 when the upstream cannot be reached
- * or breaks before its response head; 504 when it stays silent past the response timeout; an
+ * (after the reroute hook, if any, named no other upstream that could) or breaks before its
+ * response head; 504 when it stays silent past the response timeout; an
  * upstream that breaks mid-body closes the client connection (never a silent truncation).
  * This is the one proxy engine: the sidecar's forwarding is a set of hooks on it (errors in
  * Dapr's shape, metrics, a body read in advance, the MCP tools/list rewrite, retries). */
@@ -80,6 +81,13 @@ struct wdn_http_proxy_answer {
  * done: called once when the proxy is finished with the hooks (after the last hook call and
  *   before the request ends, so ud may live in the request's arena): release what ud holds.
  *   Not called when wdn_http_proxy_forward fails.
+ * reroute: the connection to the current upstream could not be made (err WDN_ECONNREFUSED:
+ *   refused, host or network unreachable; nothing of the request left this process): return 0
+ *   with *pool set to send the whole request to another upstream at once (borrowed until the
+ *   request ends, like the first pool), or an error to answer the failure as usual (the error
+ *   hook). Asked at most WDN_HTTP_PROXY_MAX_REROUTES times per request, and only while the
+ *   request can be sent again in full: no body, a body read in advance, or a streamed body
+ *   whose pieces so far are still held (the upstream never took one).
  */
 struct wdn_http_proxy_hooks {
     int (*request_headers)(struct wdn_http_req *req, struct wdn_http_hdrs *h, void *ud);
@@ -90,6 +98,7 @@ struct wdn_http_proxy_hooks {
     int (*transform)(struct wdn_http_req *req, struct wdn_str content_type, struct wdn_str body,
                      struct wdn_buf *out, void *ud);
     void (*done)(struct wdn_http_req *req, void *ud);
+    int (*reroute)(struct wdn_http_req *req, int err, struct wdn_http_pool **pool, void *ud);
     void *ud;
 };
 

@@ -106,6 +106,8 @@ struct wdn__sc_peer {
     char host[WDN_SIDECAR_MAX_HOST_BYTES + 1]; /* an address literal or a DNS name */
     int port;
     uint64_t expires_ms; /* cache entries; 0 for --peers entries */
+    bool suspect;        /* host is an address that failed recently (so has every other one of
+                            the name): a failover should not try it again at once */
 };
 
 /** One peer host name's addresses, resolved on the main loop (uv_getaddrinfo); resolve.c. */
@@ -121,9 +123,14 @@ int wdn__sc_peers_load(struct wdn_sidecar *sc, const char *file, struct wdn_diag
  * so the template cannot name it).
  */
 int wdn__sc_resolve(struct wdn_sidecar *sc, const char *app_id, struct wdn__sc_peer *out);
-/** Forgets a cached registry entry and moves on to the name's next address (after a connection
- * failure). */
-void wdn__sc_resolve_forget(struct wdn_sidecar *sc, const char *app_id);
+/**
+ * After a connection to failed (as wdn__sc_resolve gave it) failed: forgets app_id's cached
+ * registry entry, remembers that the address failed, and moves the name on to its next address
+ * that has not failed recently, but only when failed's address is still the one in use (many
+ * requests failing on one address move on once). Once every address has failed recently, the one
+ * that failed longest ago is used and the name is looked up again.
+ */
+void wdn__sc_resolve_forget(struct wdn_sidecar *sc, const struct wdn__sc_peer *failed);
 /** Why wdn__sc_resolve failed, in words for Dapr's error message (static). */
 const char *wdn__sc_resolve_strerror(int rc);
 /**
@@ -407,9 +414,11 @@ void wdn__sc_invoke_app(struct wdn__sc_rq *rq, struct wdn__sc_cfg *cfg, const ch
  * normalisation (percent-decoding, dot segments) and case-insensitively, so "/MCP", "/mcp/" or
  * "/./mcp" cannot slip past; -1 when it cannot be normalised; 0 otherwise. */
 int wdn__sc_mcp_guarded(const struct wdn__sc_cfg *cfg, struct wdn_str method);
-/** The connection pool (mTLS) to app_id's sidecar on rq's worker. 0, or an error already
- * answered in Dapr's shape (the name did not resolve, out of memory). */
-int wdn__sc_peer_pool(struct wdn__sc_rq *rq, const char *app_id, struct wdn_http_pool **pool);
+/** The connection pool (mTLS) to app_id's sidecar on rq's worker and the address it goes to
+ * (*peer, for failover). 0, or an error already answered in Dapr's shape (the name did not
+ * resolve, out of memory). */
+int wdn__sc_peer_pool(struct wdn__sc_rq *rq, const char *app_id, struct wdn__sc_peer *peer,
+                      struct wdn_http_pool **pool);
 /** Sends the request to app_id's sidecar over mTLS, with the resource URI its client reached
  * (WDN__SC_RESOURCE_HEADER). Answers every failure itself. */
 void wdn__sc_invoke_remote(struct wdn__sc_rq *rq, const struct wdn__sc_cfg *cfg, const char *app_id,
@@ -493,6 +502,7 @@ struct wdn__sc_fwd {
     const struct wdn_http_hdrs *headers;
     const char *app_id;         /* the target app ID, for error messages (arena string) */
     bool to_app;                /* app channel (true) or peer sidecar (false) */
+    const struct wdn__sc_peer *peer; /* a peer: the address pool goes to (copied), for failover */
     const struct wdn_str *body; /* read in advance (the MCP guard), or NULL to stream it */
     bool cors;                  /* the answer is public metadata: readable from any origin */
     /* A rewrite of the whole 200 answer (the MCP tools/list filter), or NULL: appends to out
@@ -506,10 +516,17 @@ struct wdn__sc_fwd {
 
 /**
  * Forwards rq's request as fwd says, streaming both ways (http/proxy.c), with failures
- * answered in Dapr's shape and every outcome counted. 0 when the request was taken; else an
- * error, the request still the caller's (done was called).
+ * answered in Dapr's shape and every outcome counted. A peer sidecar's address that cannot be
+ * reached is forgotten and the request sent to the name's next address. 0 when the request was
+ * taken; else an error, the request still the caller's (done was called).
  */
 int wdn__sc_forward(struct wdn__sc_rq *rq, const struct wdn__sc_fwd *fwd);
+/** The client pools of rq's worker (NULL past WDN__SC_MAX_WORKERS). */
+struct wdn_http_client *wdn__sc_worker_client(struct wdn__sc_rq *rq);
+/** The connection pool (mTLS, the callee's certificate checked against its app ID) to a peer
+ * address on rq's worker. 0, WDN_ENOMEM, WDN_EINVAL. */
+int wdn__sc_peer_pool_for(struct wdn__sc_rq *rq, const struct wdn__sc_peer *peer,
+                          struct wdn_http_pool **pool);
 
 /* ---- Tracing and audit records (observe.c: calls no other file of src/sidecar) ---------- */
 

@@ -8,7 +8,6 @@
 
 #include "base/error.h"
 #include "base/log.h"
-#include "http/tls.h"
 #include "sidecar/internal.h"
 
 static struct wdn_str dup_str(struct wdn_http_req *req, const char *s)
@@ -122,12 +121,6 @@ bool wdn__sc_pipeline_pass(struct wdn__sc_rq *rq, struct wdn__sc_cfg *cfg,
     return true;
 }
 
-static struct wdn_http_client *worker_client(struct wdn__sc_rq *rq)
-{
-    int id = wdn_http_worker_id(wdn_http_req_worker(rq->req));
-    return id < WDN__SC_MAX_WORKERS ? rq->l->clients[id] : NULL;
-}
-
 /* "?query" exactly as the client sent it (or empty). */
 static struct wdn_str query_suffix(const struct wdn_http_request *head)
 {
@@ -189,7 +182,7 @@ void wdn__sc_invoke_app(struct wdn__sc_rq *rq, struct wdn__sc_cfg *cfg, const ch
     const struct wdn_http_request *head = wdn_http_req_head(req);
     struct wdn_pipeline_out po;
     struct wdn_http_pool_config pc = {.host = sc->app_address, .port = sc->app_port};
-    struct wdn_http_client *cl = worker_client(rq);
+    struct wdn_http_client *cl = wdn__sc_worker_client(rq);
     struct wdn__sc_fwd fwd = {.app_id = sc->app_id, .to_app = true};
     struct wdn_http_hdrs *h;
     struct wdn_str q = query_suffix(head);
@@ -256,13 +249,12 @@ void wdn__sc_invoke_app(struct wdn__sc_rq *rq, struct wdn__sc_cfg *cfg, const ch
                       "failed to invoke: the request could not be forwarded");
 }
 
-int wdn__sc_peer_pool(struct wdn__sc_rq *rq, const char *app_id, struct wdn_http_pool **pool)
+int wdn__sc_peer_pool(struct wdn__sc_rq *rq, const char *app_id, struct wdn__sc_peer *peer,
+                      struct wdn_http_pool **pool)
 {
     struct wdn_sidecar *sc = rq->sc;
-    struct wdn_http_client *cl = worker_client(rq);
-    struct wdn__sc_peer peer;
     char msg[512];
-    int rc = wdn__sc_resolve(sc, app_id, &peer);
+    int rc = wdn__sc_resolve(sc, app_id, peer);
 
     if (rc) {
         wdn_fmt(msg, sizeof(msg), "failed to invoke, id: %s, err: %s", app_id,
@@ -271,19 +263,7 @@ int wdn__sc_peer_pool(struct wdn__sc_rq *rq, const char *app_id, struct wdn_http
         wdn__sc_error(rq, 500, "ERR_DIRECT_INVOKE", msg);
         return rc;
     }
-    /* The callee's certificate must name the callee: its DNS SAN is the app ID. */
-    struct wdn_http_pool_config pc = {
-        .host = peer.host,
-        .port = peer.port,
-        .server_name = wdn__sc_dns_label(app_id) ? app_id : NULL,
-    };
-    /* A reference of our own: a certificate rotation on the main thread may drop the sidecar's
-     * at any moment; the pool takes its own when it is created. */
-    pthread_mutex_lock(&sc->tls_mu);
-    pc.tls = wdn_tls_ctx_ref(sc->tls_client);
-    pthread_mutex_unlock(&sc->tls_mu);
-    rc = cl ? wdn_http_client_pool(cl, &pc, pool) : WDN_ENOMEM;
-    wdn_tls_ctx_free(pc.tls);
+    rc = wdn__sc_peer_pool_for(rq, peer, pool);
     if (rc)
         wdn__sc_error(rq, 500, "ERR_DIRECT_INVOKE",
                       "failed to invoke: the request could not be forwarded");
@@ -297,13 +277,14 @@ void wdn__sc_invoke_remote(struct wdn__sc_rq *rq, const struct wdn__sc_cfg *cfg,
     struct wdn_sidecar *sc = rq->sc;
     struct wdn_http_req *req = rq->req;
     const struct wdn_http_request *head = wdn_http_req_head(req);
-    struct wdn__sc_fwd fwd = {.app_id = app_id};
+    struct wdn__sc_peer peer;
+    struct wdn__sc_fwd fwd = {.app_id = app_id, .peer = &peer};
     struct wdn_http_hdrs *h;
     struct wdn_str q = query_suffix(head);
     struct wdn_buf t;
     int rc;
 
-    if (wdn__sc_peer_pool(rq, app_id, &fwd.pool) != 0)
+    if (wdn__sc_peer_pool(rq, app_id, &peer, &fwd.pool) != 0)
         return; /* answered */
     h = wdn_arena_alloc(wdn_http_req_arena(req), sizeof(*h));
     wdn_buf_init(&t, WDN_HTTP_MAX_LINE_BYTES);

@@ -390,7 +390,31 @@ struct mcp_ctx {
     struct wdn_tool_auth auth;
     struct wdn__sc_fwd fwd;
     struct wdn_str body;
+    const char *base[WDN_POLICY_MAX_SCOPES]; /* r.base_scopes (borrowed from cfg's pipelines) */
 };
+
+/* The scopes every token needs on this route before the tool policy asks for more: the
+ * requiredScopes of the bearer handlers the request passed (the httpPipeline's on the API port,
+ * then the app pipeline's), so that a step-up challenge names the union and a client asking
+ * for exactly those scopes is not refused by the bearer next. */
+static void base_scopes(struct mcp_ctx *m)
+{
+    const struct wdn_pipeline *ps[2] = {
+        m->rq->port == WDN__SC_PORT_API ? m->cfg->http_pipeline : NULL,
+        m->cfg->app_pipeline,
+    };
+    struct wdn_pipeline_resource pr;
+    size_t n = 0;
+
+    for (size_t i = 0; i < 2; i++) {
+        if (ps[i] == NULL || !wdn_pipeline_resource(ps[i], &pr))
+            continue;
+        for (size_t j = 0; j < pr.n_scopes && n < WDN_POLICY_MAX_SCOPES; j++)
+            m->base[n++] = pr.scopes[j]; /* duplicates go in wdn__sc_mcp_scope_list */
+    }
+    m->r.base_scopes = m->base;
+    m->r.n_base_scopes = n;
+}
 
 static int transform(void *ud, struct wdn_str ctype, struct wdn_str body, struct wdn_buf *out)
 {
@@ -543,6 +567,7 @@ void wdn__sc_mcp_check(struct wdn__sc_rq *rq, struct wdn__sc_cfg *cfg, const cha
     m->r.caller = caller;
     m->r.auth = &m->auth;
     m->r.head = wdn_http_req_head(rq->req);
+    base_scopes(m);
     if (!wdn_tool_policy_has_grant(cfg->mcp, caller, &m->auth)) {
         no_grant(m);
         wdn__sc_cfg_release(cfg);

@@ -167,7 +167,8 @@ static void from_peer(struct wdn__sc_rq *rq, const struct wdn__sc_route *rt, con
     struct remote *r = wdn_arena_calloc(a, sizeof(*r));
     struct wdn_http_hdrs *h = wdn_arena_calloc(a, sizeof(*h));
     const char *app = wdn_arena_strdup(a, wdn_str_from_cstr(rt->app));
-    struct wdn__sc_fwd fwd = {.app_id = app, .cors = true};
+    struct wdn__sc_peer peer;
+    struct wdn__sc_fwd fwd = {.app_id = app, .cors = true, .peer = &peer};
     struct wdn_buf t;
     int rc;
 
@@ -175,7 +176,7 @@ static void from_peer(struct wdn__sc_rq *rq, const struct wdn__sc_route *rt, con
         wdn__sc_error(rq, 500, "ERR_METADATA_GET", "out of memory");
         return;
     }
-    if (wdn__sc_peer_pool(rq, app, &fwd.pool) != 0)
+    if (wdn__sc_peer_pool(rq, app, &peer, &fwd.pool) != 0)
         return; /* answered */
     *r = (struct remote){.rq = rq, .resource = resource, .name = rt->name};
     /* The app's sidecar knows its routes as /v1.0/invoke/<app>/method/<path>. */

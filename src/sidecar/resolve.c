@@ -8,8 +8,13 @@
  * on the main loop (uv_getaddrinfo runs in libuv's thread pool) and cached for a short TTL,
  * because getaddrinfo gives no TTL and Kubernetes pod addresses change. Until a lookup has
  * answered, the name itself goes to the connection pool, which resolves it off the loop too.
- * After a connection failure the next address of the name is used, and once every address has
- * failed the name is looked up again. */
+ *
+ * Failover: one address of a name is in use (the current one) until a connection to it fails;
+ * the failure names the address, so that many requests failing on it at once move on once,
+ * to the next address that has not failed recently (WDN_SIDECAR_DNS_FAIL_MS). A lookup that
+ * still lists the current address keeps it, and failures are remembered across lookups, so a
+ * crashed pod that DNS still names is not tried again at every refresh. Once every address has
+ * failed recently, the one that failed longest ago is used and the name is looked up again. */
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <stdio.h>
@@ -27,7 +32,8 @@ struct wdn__sc_dns {
     char host[WDN_SIDECAR_MAX_HOST_BYTES + 1];
     int port;
     char addrs[WDN_SIDECAR_DNS_MAX_ADDRS][INET6_ADDRSTRLEN];
-    size_t naddrs, cur, fails;
+    uint64_t failed_ms[WDN_SIDECAR_DNS_MAX_ADDRS]; /* last connection failure (0: none) */
+    size_t naddrs, cur;
     uint64_t expires_ms;  /* the addresses are used until then */
     uint64_t next_try_ms; /* no new lookup before then */
     uint64_t used_ms;     /* last asked for (eviction picks the oldest) */
@@ -380,6 +386,56 @@ static struct wdn__sc_dns *dns_slot(struct wdn_sidecar *sc, const char *host, in
     return e;
 }
 
+/* True when a connection to address i failed less than WDN_SIDECAR_DNS_FAIL_MS ago. */
+static bool failed_recently(const struct wdn__sc_dns *e, size_t i, uint64_t now)
+{
+    return e->failed_ms[i] != 0 && now - e->failed_ms[i] < WDN_SIDECAR_DNS_FAIL_MS;
+}
+
+/* The address to use from index start on (wrapping): the first that has not failed recently,
+ * else (every one has) the one whose failure is oldest. */
+static size_t usable_from(const struct wdn__sc_dns *e, size_t start, uint64_t now)
+{
+    size_t oldest = start % e->naddrs;
+
+    for (size_t k = 0; k < e->naddrs; k++) {
+        size_t i = (start + k) % e->naddrs;
+        if (!failed_recently(e, i, now))
+            return i;
+        if (e->failed_ms[i] < e->failed_ms[oldest])
+            oldest = i;
+    }
+    return oldest;
+}
+
+/* Installs a lookup's addresses (peers_mu held). The failures of addresses still listed are
+ * kept; the current address stays current while it is listed and has not failed recently (a
+ * refresh must not send traffic back to a dead first address), else the first usable one. */
+static void dns_store(struct wdn__sc_dns *e, const char (*addrs)[INET6_ADDRSTRLEN], size_t n,
+                      uint64_t now)
+{
+    char cur[INET6_ADDRSTRLEN] = "";
+    uint64_t failed[WDN_SIDECAR_DNS_MAX_ADDRS];
+    size_t keep = n;
+
+    if (e->naddrs > 0)
+        memcpy(cur, e->addrs[e->cur], sizeof(cur));
+    for (size_t i = 0; i < n; i++) {
+        failed[i] = 0;
+        for (size_t j = 0; j < e->naddrs; j++)
+            if (strcmp(addrs[i], e->addrs[j]) == 0)
+                failed[i] = e->failed_ms[j];
+        if (strcmp(addrs[i], cur) == 0)
+            keep = i;
+    }
+    for (size_t i = 0; i < n; i++)
+        memcpy(e->addrs[i], addrs[i], strlen(addrs[i]) + 1);
+    memcpy(e->failed_ms, failed, n * sizeof(failed[0]));
+    e->naddrs = n;
+    e->cur = keep < n && !failed_recently(e, keep, now) ? keep : usable_from(e, 0, now);
+    e->expires_ms = now + WDN_SIDECAR_DNS_TTL_MS;
+}
+
 /* Replaces out->host by a cached address, or keeps the name; asks the main loop for a lookup
  * when the addresses are older than the TTL. Addresses past the TTL are still used while the
  * new lookup runs (pods that went away fail over to the next address); after every address
@@ -399,8 +455,10 @@ static void pick_address(struct wdn_sidecar *sc, struct wdn__sc_peer *out)
         e = dns_slot(sc, out->host, out->port);
     if (e != NULL) {
         e->used_ms = now;
-        if (e->naddrs > 0)
+        if (e->naddrs > 0) {
             memcpy(out->host, e->addrs[e->cur], strlen(e->addrs[e->cur]) + 1);
+            out->suspect = failed_recently(e, e->cur, now);
+        }
         if (e->expires_ms <= now && !e->in_flight && !e->wanted && now >= e->next_try_ms &&
             sc->dns_ready) {
             e->wanted = true;
@@ -419,9 +477,11 @@ int wdn__sc_resolve(struct wdn_sidecar *sc, const char *app_id, struct wdn__sc_p
     return rc;
 }
 
-void wdn__sc_resolve_forget(struct wdn_sidecar *sc, const char *app_id)
+void wdn__sc_resolve_forget(struct wdn_sidecar *sc, const struct wdn__sc_peer *failed)
 {
+    const char *app_id = failed->app_id;
     char host[WDN_SIDECAR_MAX_HOST_BYTES + 1];
+    uint64_t now = wdn_clock_mono_ms();
     int port = 0;
     bool named = false;
 
@@ -440,16 +500,20 @@ void wdn__sc_resolve_forget(struct wdn_sidecar *sc, const char *app_id)
     if (!named && sc->peer_dns != NULL)
         named = wdn__sc_dns_template_expand(sc->peer_dns, sc->ns, app_id, host, sizeof(host),
                                             &port) == 0;
-    if (named) {
+    if (named && port == failed->port) {
         struct wdn__sc_dns *e = dns_find(sc, host, port);
-        if (e != NULL && e->naddrs > 0) {
-            e->cur = (e->cur + 1) % e->naddrs;
-            if (++e->fails >= e->naddrs) {
-                /* Every address failed once: look the name up again. */
-                e->naddrs = 0;
+        size_t i = 0;
+        while (e != NULL && i < e->naddrs && strcmp(e->addrs[i], failed->host) != 0)
+            i++;
+        if (e != NULL && i < e->naddrs) {
+            e->failed_ms[i] = now ? now : 1;
+            /* Only the first of the requests that failed on the current address moves on. */
+            if (e->cur == i)
+                e->cur = usable_from(e, i + 1, now);
+            if (failed_recently(e, e->cur, now)) {
+                /* Every address failed: look the name up again at the next request. */
                 e->expires_ms = 0;
                 e->next_try_ms = 0;
-                e->fails = 0;
             }
         }
     }
@@ -476,11 +540,11 @@ int wdn__sc_dns_put(struct wdn_sidecar *sc, const char *host, int port, const ch
     if (e == NULL) {
         rc = WDN_EBUSY;
     } else {
+        char v[WDN_SIDECAR_DNS_MAX_ADDRS][INET6_ADDRSTRLEN];
         for (size_t i = 0; i < n; i++)
-            memcpy(e->addrs[i], addrs[i], strlen(addrs[i]) + 1);
-        e->naddrs = n;
-        e->cur = e->fails = 0;
-        e->expires_ms = wdn_clock_mono_ms() + WDN_SIDECAR_DNS_TTL_MS;
+            memcpy(v[i], addrs[i], strlen(addrs[i]) + 1);
+        if (n > 0)
+            dns_store(e, (const char(*)[INET6_ADDRSTRLEN])v, n, wdn_clock_mono_ms());
         e->next_try_ms = 0;
     }
     pthread_mutex_unlock(&sc->peers_mu);
@@ -525,16 +589,11 @@ static void on_dns_done(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
     e->in_flight = false;
     e->next_try_ms = now + WDN_SIDECAR_DNS_RETRY_MS;
     /* A failed lookup keeps the addresses it had (a DNS hiccup should not stop traffic to
-     * pods that are fine); connection failures still walk through them and clear them. */
+     * pods that are fine); connection failures still walk through them. */
     if (n > 0) {
-        e->naddrs = n;
-        e->cur = e->fails = 0;
-        e->expires_ms = now + WDN_SIDECAR_DNS_TTL_MS;
-        memcpy(e->addrs, addrs, n * sizeof(addrs[0]));
-    }
-    if (n > 0)
-        wdn_log_debug("resolved host=%s addresses=%zu first=%s", e->host, n, addrs[0]);
-    else
+        dns_store(e, (const char(*)[INET6_ADDRSTRLEN])addrs, n, now);
+        wdn_log_debug("resolved host=%s addresses=%zu using=%s", e->host, n, e->addrs[e->cur]);
+    } else
         wdn_log_info("cannot resolve host=%s: %s", e->host,
                      status ? uv_strerror(status) : "no address");
     pthread_mutex_unlock(&sc->peers_mu);

@@ -187,6 +187,29 @@ expect_contains "step-up: a token with the scope -> 200" "$out" "HTTP/1.1 200"
 expect_contains "step-up: other tools unaffected" "$(call_tool "$TOK" add)" "HTTP/1.1 200"
 expect_contains "metadata: scopes_supported from the MCPServer" "$(curl -s "$P")" \
     '"scopes_supported":["weather:read"]'
+# The bearer requires a scope of its own too (requiredScopes, applied live): the step-up names
+# the union of what the route needs (the bearer's scopes, then the tool's), so a client asking
+# for exactly that list is not refused by the bearer next; scopes_supported lists the union.
+sed '/^scopes:/i\  - name: requiredScopes\n    value: "mcp:tools"' res/bearer-component.yaml > bearer.new
+mv bearer.new res/bearer-component.yaml
+for i in $(seq 100); do
+    curl -s "http://127.0.0.1:$M/metrics" | grep -q '^warden_config_generation 3' && break
+    sleep 0.1
+done
+expect_contains "requiredScopes applied" "$(curl -s "http://127.0.0.1:$M/metrics")" \
+    'warden_config_generation 3'
+out=$(call_tool "$(token 'aud=https://api.test/&scope=mcp:tools')" get_weather_alert)
+expect_contains "step-up union: 403" "$out" "HTTP/1.1 403"
+expect_contains "step-up union: the challenge names the bearer's and the tool's scopes" "$out" \
+    "WWW-Authenticate: Bearer error=\"insufficient_scope\", scope=\"mcp:tools weather:read\", resource_metadata=\"$P\""
+out=$(call_tool "$(token 'aud=https://api.test/&scope=mcp:tools%20weather:read')" get_weather_alert)
+expect_contains "step-up union: a token with the union -> 200" "$out" "HTTP/1.1 200"
+out=$(call_tool "$(token 'aud=https://api.test/&scope=weather:read')" get_weather_alert)
+expect_contains "step-up union: without the bearer's scope -> the bearer's 403" "$out" \
+    'WWW-Authenticate: Bearer error="insufficient_scope"'
+expect_contains "step-up union: the bearer's 403 names its scope" "$out" 'scope="mcp:tools",'
+expect_contains "metadata: scopes_supported is the union" "$(curl -s "$P")" \
+    '"scopes_supported":["mcp:tools","weather:read"]'
 
 # RFC 8707 audience binding to the resource the client reached (requireResourceAudience, no
 # `resource` configured): the sidecar derives it from its listen address and the route, never

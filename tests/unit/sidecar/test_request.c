@@ -20,7 +20,9 @@
 
 #include "base/error.h"
 #include "base/log.h"
+#include "base/clock.h"
 #include "jose/crypto.h"
+#include "jose/sign.h"
 #include "sidecar/internal.h"
 #include "../support/testnet.h"
 
@@ -182,7 +184,8 @@ static const char callee_res[] = "apiVersion: warden.dev/v1alpha1\n"
                                  "      operations:\n"
                                  "      - {name: /secret/**, httpVerb: ['*'], action: deny}\n";
 
-/* A bearer with a fixed key set (no network) in front of "guarded", and its tool policy. */
+/* A bearer with a key set given inline (no network; %s: the test key's public JWK) in front of
+ * "guarded", and its tool policy. */
 static const char guarded_res[] =
     "apiVersion: dapr.io/v1alpha1\n"
     "kind: Component\n"
@@ -194,10 +197,7 @@ static const char guarded_res[] =
     "  - {name: issuer, value: 'https://issuer.test/'}\n"
     "  - {name: audience, value: guarded}\n"
     "  - {name: requiredScopes, value: 'openid'}\n"
-    "  - name: jwks\n"
-    "    value: '{\"keys\":[{\"kty\":\"EC\",\"x\":\"ktgd6T4o66SwTzvqi_NM3cSiNljzX9jxa3XdKwN2gp8\","
-    "\"y\":\"7tDNAcrqPrIvAkoAi__Jd1nbc9n85tOWTXhvXoLg0dc\",\"crv\":\"P-256\",\"kid\":\"fz\","
-    "\"alg\":\"ES256\"}]}'\n"
+    "  - {name: jwks, value: '{\"keys\":[%s]}'}\n"
     "---\n"
     "apiVersion: dapr.io/v1alpha1\n"
     "kind: Configuration\n"
@@ -216,9 +216,34 @@ static const char guarded_res[] =
     "  - {callers: ['*'], tools: [add], action: allow}\n"
     "  - {callers: ['*'], tools: ['get_*'], action: allow, requireScopes: ['weather:read']}\n";
 
+/* The key the guarded app's bearer trusts (tokens for the step-up cases). */
+static struct wdn_jose_key *key;
+
+/* A token of the bearer's issuer for "guarded" with these scopes (space-separated). */
+static const char *token(const char *scope)
+{
+    static char out[2048];
+    char claims[512];
+    struct wdn_buf b;
+    long now = (long)wdn_clock_unix();
+
+    snprintf(claims, sizeof(claims),
+             "{\"iss\":\"https://issuer.test/\",\"sub\":\"client\",\"aud\":\"guarded\","
+             "\"iat\":%ld,\"exp\":%ld,\"scope\":\"%s\"}",
+             now, now + 600, scope);
+    wdn_buf_init(&b, sizeof(out) - 1);
+    assert_int_equal(wdn_jws_sign(key, wdn_str_from_cstr(claims), NULL, &b), 0);
+    snprintf(out, sizeof(out), "%s", wdn_buf_cstr(&b));
+    wdn_buf_reset(&b);
+    return out;
+}
+
 static int setup(void **state)
 {
     static struct fx f;
+    static char gtext[sizeof(guarded_res) + 1024];
+    struct wdn_diag kd;
+    char *jwk;
     struct wdn_http_server_config ac = {
         .listen = "127.0.0.1:0", .workers = 1, .handlers = app_chain, .nhandlers = 1};
     char home[600], res[600], gres[600], ca[600], peers[600], text[256];
@@ -240,7 +265,13 @@ static int setup(void **state)
     write_file("peers", text);
     snprintf(gres, sizeof(gres), "%s/gres", dir);
     mkdir(gres, 0700);
-    write_file("gres/guarded.yaml", guarded_res);
+    key = wdn_jose_key_generate(WDN_JOSE_ES256, 0, "fz", &kd);
+    jwk = key ? wdn_jose_key_public_jwk(key) : NULL;
+    if (jwk == NULL)
+        return -1;
+    snprintf(gtext, sizeof(gtext), guarded_res, jwk);
+    free(jwk);
+    write_file("gres/guarded.yaml", gtext);
 
     struct wdn_sidecar_opts o = {.app_id = "app",
                                  .app_port = wdn_http_server_port(f.app),
@@ -288,6 +319,7 @@ static int teardown(void **state)
     stop(&f->caller);
     stop(&f->callee);
     wdn_http_server_free(f->app);
+    wdn_jose_key_free(key);
     snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
     if (system(cmd) != 0)
         return -1;
@@ -561,6 +593,63 @@ static void test_step_up(void **state)
     assert_int_equal(count(), before);
 }
 
+/* Step-up behind a bearer that requires scopes of its own: the 403 names the union of what the
+ * route needs (the bearer's requiredScopes, then the tool rule's requireScopes), so a client
+ * asking for exactly those is not refused by the bearer next; the same through a caller's
+ * sidecar; and a token with the union gets through. */
+static void test_step_up_union(void **state)
+{
+    struct fx *f = *state;
+    struct resp r;
+    char head[4096], want[512];
+    int before = count();
+
+    snprintf(head, sizeof(head),
+             "POST /v1.0/mcp/weather HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n",
+             token("openid"));
+    http(f->guarded_api, head, call("get_weather"), &r);
+    assert_int_equal(r.status, 403);
+    snprintf(want, sizeof(want),
+             "WWW-Authenticate: Bearer error=\"insufficient_scope\", scope=\"openid weather:read\", "
+             "resource_metadata=\"http://127.0.0.1:%d" "/.well-known/oauth-protected-resource"
+             "/v1.0/mcp/weather\"\r\n",
+             f->guarded_api);
+    if (strstr(r.raw, want) == NULL)
+        fail_msg("want '%s' in:\n%s", want, r.raw);
+    assert_non_null(strstr(r.body, "needs the scopes 'openid weather:read'"));
+    /* Through the caller's sidecar: the guarded sidecar's challenge, pointing at the caller's
+     * document. */
+    snprintf(head, sizeof(head),
+             "POST /v1.0/invoke/guarded/method/mcp HTTP/1.1\r\nHost: x\r\n"
+             "Authorization: Bearer %s\r\n",
+             token("openid"));
+    http(f->caller_api, head, call("get_weather"), &r);
+    assert_int_equal(r.status, 403);
+    snprintf(want, sizeof(want),
+             "WWW-Authenticate: Bearer error=\"insufficient_scope\", scope=\"openid weather:read\", "
+             "resource_metadata=\"http://127.0.0.1:%d" "/.well-known/oauth-protected-resource"
+             "/v1.0/invoke/guarded/method/mcp\"\r\n",
+             f->caller_api);
+    if (strstr(r.raw, want) == NULL)
+        fail_msg("want '%s' in:\n%s", want, r.raw);
+    assert_int_equal(count(), before);
+    /* The union is enough; the bearer's own scope missing is the bearer's 403, naming it. */
+    snprintf(head, sizeof(head),
+             "POST /v1.0/mcp/weather HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n",
+             token("weather:read openid"));
+    http(f->guarded_api, head, call("get_weather"), &r);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(count(), before + 1);
+    snprintf(head, sizeof(head),
+             "POST /v1.0/mcp/weather HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n",
+             token("weather:read"));
+    http(f->guarded_api, head, call("get_weather"), &r);
+    assert_int_equal(r.status, 403);
+    assert_non_null(strstr(r.raw, "error=\"insufficient_scope\""));
+    assert_non_null(strstr(r.raw, "scope=\"openid\""));
+    assert_int_equal(count(), before + 1);
+}
+
 /* ---- RFC 9728 metadata -------------------------------------------------------------------- */
 
 #define PRM "/.well-known/oauth-protected-resource"
@@ -768,6 +857,7 @@ int main(void)
         cmocka_unit_test(test_mcp_guard),
         cmocka_unit_test(test_mcp_headers),
         cmocka_unit_test(test_step_up),
+        cmocka_unit_test(test_step_up_union),
         cmocka_unit_test(test_metadata_local),
         cmocka_unit_test(test_metadata_from_peer),
         cmocka_unit_test(test_peer),

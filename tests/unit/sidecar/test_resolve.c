@@ -1,6 +1,7 @@
 /* Unit tests of multi-host name resolution (src/sidecar/resolve.c): the --peer-dns template
- * (checking and expansion), host names in --peers, the lookup order, and the address cache
- * filled on the main loop and advanced after a connection failure. */
+ * (checking and expansion), host names in --peers, the lookup order, the address cache filled
+ * on the main loop, and failover: a failure names its address and moves on once, a refresh
+ * keeps the address in use, failures are remembered across refreshes. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -214,23 +215,54 @@ static void test_address_cache(void **state)
     assert_string_equal(p.host, "localhost");
     assert_int_equal(p.port, 4100);
     run_until_resolved(sc, "localhost", "127.0.0.1");
-    /* A connection failure on the only address: the name is looked up again. */
-    wdn__sc_resolve_forget(sc, "localhost");
+    /* A connection failure on the one address of the name: it stays in use (there is no other)
+     * but is marked as failed, and the name is looked up again. The lookup (127.0.0.1, and
+     * ::1 when /etc/hosts has it) must not clear the failure: 127.0.0.1 never comes back as
+     * a fresh address. */
+    assert_int_equal(wdn__sc_dns_put(sc, "localhost", 4100, (const char *[]){"127.0.0.1"}, 1), 0);
     assert_int_equal(wdn__sc_resolve(sc, "localhost", &p), 0);
-    assert_string_equal(p.host, "localhost");
-    run_until_resolved(sc, "localhost", "127.0.0.1");
+    assert_string_equal(p.host, "127.0.0.1");
+    assert_false(p.suspect);
+    wdn__sc_resolve_forget(sc, &p);
+    for (int i = 0; i < 200; i++) {
+        uv_run(&sc->loop, UV_RUN_NOWAIT);
+        assert_int_equal(wdn__sc_resolve(sc, "localhost", &p), 0);
+        if (strcmp(p.host, "127.0.0.1") == 0)
+            assert_true(p.suspect);
+        else
+            assert_string_equal(p.host, "::1");
+        usleep(5000);
+    }
     wdn__sc_dns_stop(sc);
     uv_run(&sc->loop, UV_RUN_DEFAULT);
     assert_int_equal(uv_loop_close(&sc->loop), 0);
-    /* After stop nothing is queued: the name itself comes back. */
-    wdn__sc_resolve_forget(sc, "localhost");
-    assert_int_equal(wdn__sc_resolve(sc, "localhost", &p), 0);
-    assert_string_equal(p.host, "localhost");
     bare_free(sc);
 }
 
-/* Several addresses for one name: used in turn after connection failures, and once all have
- * failed the name goes back to the pool (and a new lookup). */
+/* Resolves "weather" and checks the address and whether it failed recently. */
+static void expect_addr(struct wdn_sidecar *sc, const char *host, bool suspect)
+{
+    struct wdn__sc_peer p;
+
+    assert_int_equal(wdn__sc_resolve(sc, "weather", &p), 0);
+    assert_string_equal(p.host, host);
+    assert_int_equal(p.port, 50002);
+    assert_int_equal(p.suspect, suspect);
+}
+
+/* A connection to host (an address of weather's name) failed. */
+static void fail_on(struct wdn_sidecar *sc, const char *host)
+{
+    struct wdn__sc_peer p = {.app_id = "weather", .port = 50002};
+
+    snprintf(p.host, sizeof(p.host), "%s", host);
+    wdn__sc_resolve_forget(sc, &p);
+}
+
+#define WEATHER "weather-warden.prod.svc.cluster.local"
+
+/* Several addresses for one name: used in turn after connection failures; once every one has
+ * failed, the one that failed longest ago (marked suspect: a failover does not retry it). */
 static void test_failover_order(void **state)
 {
     struct wdn_sidecar *sc = bare("{app-id}-warden.{namespace}.svc.cluster.local:50002");
@@ -238,25 +270,109 @@ static void test_failover_order(void **state)
     struct wdn__sc_peer p;
 
     (void)state;
-    assert_int_equal(wdn__sc_dns_put(sc, "weather-warden.prod.svc.cluster.local", 50002, addrs, 3),
-                     0);
-    assert_int_equal(wdn__sc_resolve(sc, "weather", &p), 0);
-    assert_string_equal(p.host, "10.0.0.1");
-    assert_int_equal(wdn__sc_resolve(sc, "weather", &p), 0);
-    assert_string_equal(p.host, "10.0.0.1"); /* no failure: the same address */
-    wdn__sc_resolve_forget(sc, "weather");
-    assert_int_equal(wdn__sc_resolve(sc, "weather", &p), 0);
-    assert_string_equal(p.host, "10.0.0.2");
-    wdn__sc_resolve_forget(sc, "weather");
-    assert_int_equal(wdn__sc_resolve(sc, "weather", &p), 0);
-    assert_string_equal(p.host, "fd00::3");
-    wdn__sc_resolve_forget(sc, "weather");
-    assert_int_equal(wdn__sc_resolve(sc, "weather", &p), 0);
-    assert_string_equal(p.host, "weather-warden.prod.svc.cluster.local");
+    assert_int_equal(wdn__sc_dns_put(sc, WEATHER, 50002, addrs, 3), 0);
+    expect_addr(sc, "10.0.0.1", false);
+    expect_addr(sc, "10.0.0.1", false); /* no failure: the same address */
+    fail_on(sc, "10.0.0.1");
+    expect_addr(sc, "10.0.0.2", false);
+    fail_on(sc, "10.0.0.2");
+    expect_addr(sc, "fd00::3", false);
+    fail_on(sc, "fd00::3");
+    expect_addr(sc, "10.0.0.1", true);
+    fail_on(sc, "10.0.0.1");
+    expect_addr(sc, "10.0.0.2", true);
+    /* A failure on another port, or of an address the name does not have, moves nothing. */
+    struct wdn__sc_peer other = {.app_id = "weather", .host = "10.0.0.2", .port = 1};
+    wdn__sc_resolve_forget(sc, &other);
+    fail_on(sc, "10.9.9.9");
+    expect_addr(sc, "10.0.0.2", true);
+    /* A name that was never looked up: nothing to move, the name goes to the pool. */
+    assert_int_equal(wdn__sc_resolve(sc, "rain", &p), 0);
+    assert_string_equal(p.host, "rain-warden.prod.svc.cluster.local");
+    wdn__sc_resolve_forget(sc, &p);
+    assert_int_equal(wdn__sc_resolve(sc, "rain", &p), 0);
+    assert_string_equal(p.host, "rain-warden.prod.svc.cluster.local");
+    assert_false(p.suspect);
+    bare_free(sc);
+}
+
+/* Many requests in flight on one address fail together: the first failure moves the name on,
+ * the others name the address that already failed and move nothing (they used to move it
+ * once each, back onto the dead address, and then clear the cache). */
+static void test_forget_names_address(void **state)
+{
+    struct wdn_sidecar *sc = bare("{app-id}-warden.{namespace}.svc.cluster.local:50002");
+    const char *two[] = {"10.0.0.1", "10.0.0.2"};
+    struct wdn__sc_peer inflight[8];
+
+    (void)state;
+    assert_int_equal(wdn__sc_dns_put(sc, WEATHER, 50002, two, 2), 0);
+    for (int i = 0; i < 8; i++)
+        assert_int_equal(wdn__sc_resolve(sc, "weather", &inflight[i]), 0);
+    for (int i = 0; i < 8; i++) {
+        assert_string_equal(inflight[i].host, "10.0.0.1");
+        wdn__sc_resolve_forget(sc, &inflight[i]);
+        expect_addr(sc, "10.0.0.2", false);
+    }
+    /* The same with three addresses, failures interleaved with new requests on the next one. */
+    const char *three[] = {"10.1.0.1", "10.1.0.2", "10.1.0.3"};
+    assert_int_equal(wdn__sc_dns_put(sc, WEATHER, 50002, three, 3), 0);
+    expect_addr(sc, "10.1.0.1", false);
+    fail_on(sc, "10.1.0.1");
+    expect_addr(sc, "10.1.0.2", false);
+    fail_on(sc, "10.1.0.1");
+    fail_on(sc, "10.1.0.1");
+    expect_addr(sc, "10.1.0.2", false);
+    bare_free(sc);
+}
+
+/* A refresh (a new lookup) keeps the address in use while DNS lists it, even when it is not the
+ * first; failures are remembered across refreshes, so a crashed pod still in DNS is not tried
+ * again; an address that left DNS is replaced by the first one that has not failed. */
+static void test_refresh_keeps_current(void **state)
+{
+    struct wdn_sidecar *sc = bare("{app-id}-warden.{namespace}.svc.cluster.local:50002");
+    const char *ab[] = {"10.0.0.1", "10.0.0.2"}, *ba[] = {"10.0.0.2", "10.0.0.1"};
+    const char *abc[] = {"10.0.0.1", "10.0.0.2", "10.0.0.3"}, *ac[] = {"10.0.0.1", "10.0.0.3"};
+    const char *cd[] = {"10.0.0.3", "10.0.0.4"};
+
+    (void)state;
+    assert_int_equal(wdn__sc_dns_put(sc, WEATHER, 50002, ab, 2), 0);
+    expect_addr(sc, "10.0.0.1", false);
+    assert_int_equal(wdn__sc_dns_put(sc, WEATHER, 50002, ba, 2), 0);
+    expect_addr(sc, "10.0.0.1", false); /* in use and listed: kept, though not first */
+    fail_on(sc, "10.0.0.1");
+    expect_addr(sc, "10.0.0.2", false);
+    /* Refreshes that list the dead address first: traffic stays on the live one. */
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(wdn__sc_dns_put(sc, WEATHER, 50002, ab, 2), 0);
+        expect_addr(sc, "10.0.0.2", false);
+    }
+    assert_int_equal(wdn__sc_dns_put(sc, WEATHER, 50002, abc, 3), 0);
+    expect_addr(sc, "10.0.0.2", false);
+    /* The live one leaves DNS: not the dead first address, the next one that has not failed. */
+    assert_int_equal(wdn__sc_dns_put(sc, WEATHER, 50002, ac, 2), 0);
+    expect_addr(sc, "10.0.0.3", false);
+    /* It fails too: the dead one is the only other, and failed before (suspect). */
+    fail_on(sc, "10.0.0.3");
+    expect_addr(sc, "10.0.0.1", true);
+    /* New addresses: the first that has not failed recently (10.0.0.3 has). */
+    assert_int_equal(wdn__sc_dns_put(sc, WEATHER, 50002, cd, 2), 0);
+    expect_addr(sc, "10.0.0.4", false);
+    bare_free(sc);
+}
+
+static void test_cache_bounds(void **state)
+{
+    struct wdn_sidecar *sc = bare("{app-id}-warden.{namespace}.svc.cluster.local:50002");
+    const char *addrs[] = {"10.0.0.1", "10.0.0.2", "fd00::3"};
+    struct wdn__sc_peer p;
+
+    (void)state;
+    assert_int_equal(wdn__sc_dns_put(sc, WEATHER, 50002, addrs, 3), 0);
     /* Another app's failure does not move this one. */
-    assert_int_equal(wdn__sc_dns_put(sc, "weather-warden.prod.svc.cluster.local", 50002, addrs, 3),
-                     0);
-    wdn__sc_resolve_forget(sc, "other");
+    struct wdn__sc_peer other = {.app_id = "other", .host = "10.0.0.1", .port = 50002};
+    wdn__sc_resolve_forget(sc, &other);
     assert_int_equal(wdn__sc_resolve(sc, "weather", &p), 0);
     assert_string_equal(p.host, "10.0.0.1");
     /* An app ID that is not a DNS label keeps the host name: the callee's certificate is
@@ -287,6 +403,8 @@ int main(void)
         cmocka_unit_test(test_dns_label),       cmocka_unit_test(test_template_check),
         cmocka_unit_test(test_template_expand), cmocka_unit_test(test_peers_names_and_order),
         cmocka_unit_test(test_address_cache),   cmocka_unit_test(test_failover_order),
+        cmocka_unit_test(test_forget_names_address), cmocka_unit_test(test_refresh_keeps_current),
+        cmocka_unit_test(test_cache_bounds),
     };
     wdn_log_init("test", WDN_LOG_ERROR, false);
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -88,8 +88,11 @@ static void test_peers(void **state)
     assert_int_equal(p.port, 4002);
     assert_int_equal(wdn__sc_resolve(sc, "nobody", &p), WDN_ENOTFOUND);
     /* Forgetting touches cached registry entries only, never the static map. */
-    wdn__sc_resolve_forget(sc, "mcp-server");
     assert_int_equal(wdn__sc_resolve(sc, "mcp-server", &p), 0);
+    wdn__sc_resolve_forget(sc, &p);
+    assert_int_equal(wdn__sc_resolve(sc, "mcp-server", &p), 0);
+    assert_string_equal(p.host, "127.0.0.1");
+    assert_false(p.suspect);
     bare_free(sc);
 
     sc = bare();
