@@ -229,6 +229,9 @@
 /* The sidecar as an OAuth resource server (RFC 9728 metadata, step-up challenges). */
 #define WDN_POLICY_MAX_SCOPES 64            /* scopes in one step-up challenge or scopes_supported */
 #define WDN_PRM_MAX_BYTES 16384             /* a protected resource metadata document */
+/* The C MCP client: a cancelled tools/call that may become a task (SEP-2663) waits this long for
+ * its answer, so that a CreateTaskResult still on its way is ended with tasks/cancel. */
+#define WDN_MCP_CLIENT_TASK_CANCEL_WAIT_MS 3000
 
 /* Failover to another upstream (src/http/proxy.c's reroute hook; the sidecar's peer addresses). */
 #define WDN_HTTP_PROXY_MAX_REROUTES 8       /* other upstreams one request may be sent to */

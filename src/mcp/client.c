@@ -8,10 +8,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "base/clock.h"
 #include "base/error.h"
 #include "base/limits.h"
 #include "mcp/client_int.h"
+
+#define WATCH_SLICE_MS 20 /* a task request's watchdog looks at the stop flag this often */
 
 #ifndef WDN_VERSION
 #define WDN_VERSION "0"
@@ -150,12 +154,108 @@ static void send_cancelled(struct wdn_mcp_client *c, json_int_t id)
     json_decref(msg);
 }
 
+/* The watchdog of a request that may become a task: raises task_stop once stop has been up for
+ * WDN_MCP_CLIENT_TASK_CANCEL_WAIT_MS, and ends as soon as the request does. A thread, because
+ * wdn_mcp_client_cancel may run in a signal handler, where it can only set a flag. */
+struct task_watch {
+    struct wdn_mcp_client *c;
+    pthread_mutex_t lock;
+    pthread_cond_t cond; /* on the monotonic clock */
+    bool done;
+    pthread_t thread;
+};
+
+static void *watch_main(void *arg)
+{
+    struct task_watch *w = arg;
+    uint64_t until = 0, now;
+    struct timespec ts;
+
+    pthread_mutex_lock(&w->lock);
+    while (!w->done) {
+        now = wdn_clock_mono_ms();
+        if (until == 0 && atomic_load(&w->c->stop))
+            until = now + WDN_MCP_CLIENT_TASK_CANCEL_WAIT_MS;
+        if (until != 0 && now >= until) {
+            atomic_store(&w->c->task_stop, true);
+            break;
+        }
+        /* stop is a flag (no wake-up): look again every WATCH_SLICE_MS. */
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        ts.tv_nsec += WATCH_SLICE_MS * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&w->cond, &w->lock, &ts);
+    }
+    pthread_mutex_unlock(&w->lock);
+    return NULL;
+}
+
+/* Starts the watchdog; false when it cannot (the request is then abandoned at once on cancel,
+ * as any other). */
+static bool watch_start(struct wdn_mcp_client *c, struct task_watch *w)
+{
+    pthread_condattr_t ca;
+
+    memset(w, 0, sizeof(*w));
+    w->c = c;
+    atomic_store(&c->task_stop, false);
+    if (pthread_condattr_init(&ca) != 0)
+        return false;
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    if (pthread_cond_init(&w->cond, &ca) != 0) {
+        pthread_condattr_destroy(&ca);
+        return false;
+    }
+    pthread_condattr_destroy(&ca);
+    pthread_mutex_init(&w->lock, NULL);
+    if (pthread_create(&w->thread, NULL, watch_main, w) != 0) {
+        pthread_mutex_destroy(&w->lock);
+        pthread_cond_destroy(&w->cond);
+        return false;
+    }
+    c->task_grace = true;
+    return true;
+}
+
+static void watch_end(struct wdn_mcp_client *c, struct task_watch *w)
+{
+    pthread_mutex_lock(&w->lock);
+    w->done = true;
+    pthread_cond_signal(&w->cond);
+    pthread_mutex_unlock(&w->lock);
+    pthread_join(w->thread, NULL);
+    pthread_mutex_destroy(&w->lock);
+    pthread_cond_destroy(&w->cond);
+    c->task_grace = false;
+}
+
+/* A tools/call the server may answer with a task: the client declared the tasks extension. */
+static bool may_become_task(const struct wdn_mcp_client *c, const char *method)
+{
+    return strcmp(method, "tools/call") == 0 &&
+           json_object_get(json_object_get(c->capabilities, "extensions"), WDN_MCP_EXT_TASKS) !=
+               NULL;
+}
+
+static bool is_task(json_t *response)
+{
+    const char *t =
+        json_string_value(json_object_get(json_object_get(response, "result"), "resultType"));
+
+    return t != NULL && strcmp(t, "task") == 0;
+}
+
 int wdn__mcp_request_once(struct wdn_mcp_client *c, const char *method, json_t *params,
                           json_t **response, long *status, struct wdn_mcp_error *err)
 {
     json_int_t num = c->next_id++;
     json_t *id = json_integer(num);
     json_t *msg = wdn_jsonrpc_make_request(id, method, wdn__mcp_with_meta(c, params));
+    struct task_watch w;
+    bool grace;
     int rc;
 
     *response = NULL;
@@ -165,11 +265,24 @@ int wdn__mcp_request_once(struct wdn_mcp_client *c, const char *method, json_t *
         wdn__mcp_err_set(err, WDN_ENOMEM, 0, 0, "out of memory");
         return WDN_ENOMEM;
     }
+    grace = may_become_task(c, method) && watch_start(c, &w);
     c->current_id = num;
     rc = wdn__mcp_post(c, true, msg, id, response, status, err);
     c->current_id = 0;
-    if (rc == WDN_ECANCELED)
+    if (grace)
+        watch_end(c, &w);
+    if (grace && rc == 0 && atomic_load(&c->stop) && !is_task(*response)) {
+        /* Cancelled while the answer was on its way, and it is not a task (a task goes on to
+         * wdn__mcp_task_wait, which sees stop and sends tasks/cancel): the request is over,
+         * so there is nothing to tell the server. */
+        json_decref(*response);
+        *response = NULL;
+        atomic_store(&c->stop, false);
+        wdn__mcp_err_set(err, WDN_ECANCELED, 0, 0, "request canceled");
+        rc = WDN_ECANCELED;
+    } else if (rc == WDN_ECANCELED) {
         send_cancelled(c, num);
+    }
     json_decref(msg);
     json_decref(id);
     return rc;

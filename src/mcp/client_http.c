@@ -556,6 +556,8 @@ int wdn__mcp_post(struct wdn_mcp_client *c, bool main_exchange, json_t *msg, jso
     uint64_t deadline_ms = wdn_clock_mono_ms() + (uint64_t)c->timeout_ms;
 
     xfer_init(&x, c, want_id);
+    if (main_exchange && c->task_grace)
+        x.stop = &c->task_stop;
     if (response != NULL)
         *response = NULL;
     body = json_dumps(msg, JSON_COMPACT);
@@ -577,6 +579,8 @@ int wdn__mcp_post(struct wdn_mcp_client *c, bool main_exchange, json_t *msg, jso
         /* New credentials: the same message again, on a fresh exchange. */
         xfer_reset(&x);
         xfer_init(&x, c, want_id);
+        if (main_exchange && c->task_grace)
+            x.stop = &c->task_stop;
     }
     if (x.dpop_nonce[0] != '\0' && c->auth != NULL && c->auth->nonce != NULL)
         c->auth->nonce(c->auth->ud, x.dpop_nonce);

@@ -43,6 +43,12 @@ struct wdn_mcp_client {
     json_t *server_info;
     json_int_t next_id;
     atomic_bool stop;      /* wdn_mcp_client_cancel: abandon the exchange in progress */
+    /* A tools/call that may become a task (the tasks extension declared) is not abandoned at
+     * once when cancelled: its exchange obeys task_stop, which a watchdog raises
+     * WDN_MCP_CLIENT_TASK_CANCEL_WAIT_MS after stop, so that a CreateTaskResult arriving
+     * meanwhile is ended with tasks/cancel (client.c). */
+    bool task_grace;
+    atomic_bool task_stop;
     json_int_t current_id; /* the request in flight (for notifications/cancelled), 0 none */
     struct wdn__mcp_tool_headers *tool_headers;
     pthread_t listener; /* the standalone GET stream's reader (client_http.c) */

@@ -1,7 +1,8 @@
 /* Unit tests for the MCP client's 2026-07-28 side against a scripted server: server/discover and
  * its retry on UnsupportedProtocolVersion, the fallback to initialize, per-request _meta,
  * Mcp-Method / Mcp-Name / Mcp-Param-* headers and the tools whose x-mcp-header marks are invalid,
- * input_required rounds (SEP-2322) and cancellation. */
+ * input_required rounds (SEP-2322) and cancellation, also of a tools/call that may become a
+ * task (SEP-2663). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -32,6 +33,10 @@ struct script {
     const char *supported; /* data.supported of -32022, JSON array text */
     int input_rounds;      /* tools/call "ask" answers input_required this many times */
     bool slow;             /* tools/call waits (for cancel) */
+    int slow_ms;           /* that long at most (0: 4000) */
+    bool hold_task;        /* tools/call answers a task, once the client was cancelled */
+    atomic_bool holding;   /* the held tools/call arrived */
+    atomic_bool cancel_issued;
     atomic_bool cancelled;
 };
 
@@ -134,9 +139,21 @@ static void serve(void *ud, const struct fakehttp_req *req)
     } else if (strcmp(method, "tools/list") == 0) {
         reply(req, id, json_loads(TOOLS, 0, NULL));
     } else if (strcmp(method, "tools/call") == 0 && S.slow) {
-        for (int i = 0; i < 200 && !atomic_load(&S.cancelled); i++)
+        for (int i = 0; i < (S.slow_ms ? S.slow_ms : 4000) / 20 && !atomic_load(&S.cancelled); i++)
             usleep(20000);
         reply(req, id, json_pack("{s:[]}", "content"));
+    } else if (strcmp(method, "tools/call") == 0 && S.hold_task) {
+        /* The CreateTaskResult leaves only after the client was cancelled. */
+        atomic_store(&S.holding, true);
+        for (int i = 0; i < 500 && !atomic_load(&S.cancel_issued); i++)
+            usleep(20000);
+        reply(req, id,
+              json_pack("{s:s, s:s, s:s, s:i, s:i}", "resultType", "task", "taskId", "task-7",
+                        "status", "working", "pollIntervalMs", 20, "ttlMs", 60000));
+    } else if (strcmp(method, "tasks/cancel") == 0) {
+        reply(req, id,
+              json_pack("{s:O, s:s}", "taskId", json_object_get(params, "taskId"), "status",
+                        "cancelled"));
     } else if (strcmp(method, "tools/call") == 0 &&
                strcmp(json_string_value(json_object_get(params, "name")), "ask") == 0 &&
                S.input_rounds > 0) {
@@ -443,6 +460,95 @@ static void test_cancel(void **state)
     wdn_mcp_client_free(c);
 }
 
+/* A client that declared the tasks extension (SEP-2663). */
+static struct wdn_mcp_client *task_client(void)
+{
+    struct wdn_mcp_client_config cfg;
+    struct wdn_mcp_error e;
+
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.url = url;
+    cfg.protocol_version = "2026-07-28";
+    cfg.timeout_ms = 10000;
+    cfg.capabilities = "{\"extensions\":{\"" WDN_MCP_EXT_TASKS "\":{}}}";
+    return wdn_mcp_client_new(&cfg, &e);
+}
+
+static int count_method(const char *method, json_t **last)
+{
+    int n = 0;
+
+    for (int i = 0; i < S.n; i++)
+        if (strcmp(method_of(i), method) == 0) {
+            n++;
+            if (last != NULL)
+                *last = S.seen[i];
+        }
+    return n;
+}
+
+static void *cancel_when_held(void *arg)
+{
+    for (int i = 0; i < 500 && !atomic_load(&S.holding); i++)
+        usleep(20000);
+    wdn_mcp_client_cancel(arg);
+    atomic_store(&S.cancel_issued, true);
+    return NULL;
+}
+
+/* A tools/call that may become a task, cancelled before its CreateTaskResult arrived: the client
+ * waits for the answer (bounded) and ends the task it names with tasks/cancel, instead of
+ * leaving it to run on with only a notifications/cancelled for a request that was answered. */
+static void test_cancel_before_task_created(void **state)
+{
+    struct wdn_mcp_client *c = task_client();
+    struct wdn_mcp_error e;
+    json_t *res = NULL, *tc = NULL;
+    pthread_t t;
+    (void)state;
+
+    assert_non_null(c);
+    assert_int_equal(wdn_mcp_client_connect(c, &e), 0);
+    S.hold_task = true;
+    assert_int_equal(pthread_create(&t, NULL, cancel_when_held, c), 0);
+    assert_int_equal(wdn_mcp_client_call_tool(c, "slow", NULL, &res, &e), WDN_ECANCELED);
+    pthread_join(t, NULL);
+    assert_null(res);
+    assert_int_equal(count_method("tasks/cancel", &tc), 1);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(tc, "params"), "taskId")),
+                        "task-7");
+    assert_int_equal(count_method("notifications/cancelled", NULL), 0);
+    assert_int_equal(count_method("tasks/get", NULL), 0);
+    wdn_mcp_client_free(c);
+}
+
+/* The same client, but the server never answers the tools/call: the wait for a task is bounded
+ * (WDN_MCP_CLIENT_TASK_CANCEL_WAIT_MS, well within the server's 9 s hold and the call's 10 s
+ * timeout), then the request is abandoned and the server told with notifications/cancelled. */
+static void test_cancel_task_request_unanswered(void **state)
+{
+    struct wdn_mcp_client *c = task_client();
+    struct wdn_mcp_error e;
+    struct canceller k = {c};
+    json_t *res = NULL, *call = NULL, *cancelled = NULL;
+    pthread_t t;
+    (void)state;
+
+    assert_non_null(c);
+    assert_int_equal(wdn_mcp_client_connect(c, &e), 0);
+    S.slow = true;
+    S.slow_ms = 9000;
+    assert_int_equal(pthread_create(&t, NULL, cancel_main, &k), 0);
+    assert_int_equal(wdn_mcp_client_call_tool(c, "slow", NULL, &res, &e), WDN_ECANCELED);
+    pthread_join(t, NULL);
+    assert_int_equal(count_method("tools/call", &call), 1);
+    assert_int_equal(count_method("notifications/cancelled", &cancelled), 1);
+    assert_true(json_equal(json_object_get(json_object_get(cancelled, "params"), "requestId"),
+                           json_object_get(call, "id")));
+    assert_int_equal(count_method("tasks/cancel", NULL), 0);
+    wdn_mcp_client_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -454,6 +560,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_input_required, setup, teardown),
         cmocka_unit_test_setup_teardown(test_input_required_unanswerable, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cancel_before_task_created, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cancel_task_request_unanswered, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
