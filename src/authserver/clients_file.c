@@ -13,6 +13,7 @@
 #include "authserver/as_int.h"
 #include "authserver/issuer.h"
 #include "base/error.h"
+#include "base/file.h"
 #include "base/limits.h"
 #include "project/project.h"
 
@@ -243,7 +244,7 @@ struct wdn_issuer_clients *wdn_issuer_clients_load(const char *path, struct wdn_
     int rc;
 
     wdn_buf_init(&b, WDN_ISSUER_MAX_CLIENTS_FILE_BYTES);
-    rc = wdn_project_read_file(path, WDN_ISSUER_MAX_CLIENTS_FILE_BYTES, &b);
+    rc = wdn_file_read(path, WDN_ISSUER_MAX_CLIENTS_FILE_BYTES, &b);
     if (rc != 0)
         wdn_diag_set(d, rc, "cannot read %s: %s", path, wdn_strerror(rc));
     else

@@ -20,6 +20,7 @@
 #include "authserver/as_int.h"
 #include "authserver/issuer.h"
 #include "base/error.h"
+#include "base/file.h"
 #include "http/server.h"
 #include "http/tls.h"
 #include "pki/pki.h"
@@ -56,7 +57,7 @@ static int take_lock(struct daemon *D, struct wdn_diag *d)
         return wdn_diag_set(d, WDN_EIO, "cannot open %s: %s", D->lock_path, strerror(errno));
     if (flock(D->lock_fd, LOCK_EX | LOCK_NB) == 0)
         return 0;
-    if (wdn_project_read_file(D->pid_path, 64, &b) == 0) {
+    if (wdn_file_read(D->pid_path, 64, &b) == 0) {
         other = strtol(b.data, NULL, 10);
         wdn_buf_reset(&b);
     }
@@ -227,7 +228,7 @@ static int serve(struct daemon *D, struct wdn_diag *d)
     uv_signal_start(&sigint, on_signal, SIGINT);
     uv_signal_start(&sigterm, on_signal, SIGTERM);
     wdn_fmt(pid, sizeof(pid), "%ld\n", (long)getpid());
-    rc = wdn_project_write_atomic(D->pid_path, pid, strlen(pid), 0600);
+    rc = wdn_file_write_atomic(D->pid_path, pid, strlen(pid), 0600);
     if (rc != 0) {
         wdn_diag_set(d, rc, "cannot write %s", D->pid_path);
         goto out;

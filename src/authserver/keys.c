@@ -27,6 +27,7 @@
 #include "authserver/as_int.h"
 #include "authserver/issuer.h"
 #include "base/error.h"
+#include "base/file.h"
 #include "base/str.h"
 #include "project/project.h"
 
@@ -70,7 +71,7 @@ static int read_manifest(const char *dir, json_t **out, struct stat *st, struct 
     }
     if (st != NULL && stat(path, st) != 0)
         memset(st, 0, sizeof(*st));
-    rc = wdn_project_read_file(path, WDN_ISSUER_MAX_STATE_BYTES, &b);
+    rc = wdn_file_read(path, WDN_ISSUER_MAX_STATE_BYTES, &b);
     if (rc == WDN_ENOTFOUND) {
         *out = json_array();
         rc = *out ? 0 : WDN_ENOMEM;
@@ -105,7 +106,7 @@ static int write_manifest(const char *dir, json_t *keys, struct wdn_diag *d)
         goto out;
     rc = wdn_fmt(path, sizeof(path), "%s/" WDN__ISSUER_MANIFEST, dir);
     if (rc == 0)
-        rc = wdn_project_write_atomic(path, text, strlen(text), 0600);
+        rc = wdn_file_write_atomic(path, text, strlen(text), 0600);
     if (rc != 0)
         wdn_diag_set(d, rc, "cannot write %s: %s", path, wdn_strerror(rc));
 out:

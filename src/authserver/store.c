@@ -16,6 +16,7 @@
 
 #include "authserver/as_int.h"
 #include "base/error.h"
+#include "base/file.h"
 #include "jose/b64url.h"
 #include "project/project.h"
 
@@ -81,7 +82,7 @@ int wdn__as_read_json(const char *dir, const char *name, size_t max, json_t **ou
         return wdn_diag_set(d, WDN_ELIMIT, "state folder path too long");
     if (st != NULL && stat(path, st) != 0)
         memset(st, 0, sizeof(*st));
-    rc = wdn_project_read_file(path, max, &b);
+    rc = wdn_file_read(path, max, &b);
     if (rc == WDN_ENOTFOUND)
         return 0;
     if (rc != 0)
@@ -108,7 +109,7 @@ int wdn__as_write_json(const char *dir, const char *name, json_t *root, struct w
         return wdn_diag_set(d, rc, "out of memory");
     rc = wdn_fmt(path, sizeof(path), "%s/%s", dir, name);
     if (rc == 0)
-        rc = wdn_project_write_atomic(path, text, strlen(text), 0600);
+        rc = wdn_file_write_atomic(path, text, strlen(text), 0600);
     if (rc != 0)
         wdn_diag_set(d, rc, "cannot write %s: %s", path, wdn_strerror(rc));
     OPENSSL_cleanse(text, strlen(text));

@@ -3,6 +3,9 @@
 #ifndef WDN_BASE_LIMITS_H
 #define WDN_BASE_LIMITS_H
 
+/* Files and names (src/base). */
+#define WDN_MAX_PATH 4096                   /* a file path we build or take */
+
 /* HTTP/1.1 (src/http). nginx defaults: 1k client header buffer, 4 x 8k large buffers. */
 #define WDN_HTTP_MAX_HEAD_BYTES 32768       /* request/status line + all headers -> 431 */
 #define WDN_HTTP_MAX_LINE_BYTES 8192        /* one request line or header line -> 431/414 */

@@ -21,6 +21,7 @@
 
 #include "base/clock.h"
 #include "base/error.h"
+#include "base/file.h"
 #include "cli/args.h"
 #include "cli/cli.h"
 #include "cli/devrun_proc.h"
@@ -632,7 +633,7 @@ static int take_run_lock(const char *project, int *fd)
     if (*fd < 0 || flock(*fd, LOCK_EX | LOCK_NB) != 0) {
         wdn_project_path(path, sizeof(path), project, "run.pid");
         long other = 0;
-        if (wdn_project_read_file(path, 64, &b) == 0) {
+        if (wdn_file_read(path, 64, &b) == 0) {
             other = strtol(b.data, NULL, 10);
             wdn_buf_reset(&b);
         }
@@ -643,7 +644,7 @@ static int take_run_lock(const char *project, int *fd)
     }
     snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
     wdn_project_path(path, sizeof(path), project, "run.pid");
-    wdn_project_write_atomic(path, pid, strlen(pid), 0600);
+    wdn_file_write_atomic(path, pid, strlen(pid), 0600);
     return 0;
 }
 

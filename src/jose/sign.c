@@ -2,18 +2,19 @@
  * signing and public JWK export. Not on any request path. */
 #include "jose/sign.h"
 
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <openssl/core_names.h>
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 
+#include "base/buf.h"
 #include "base/error.h"
+#include "base/file.h"
 #include "base/limits.h"
 #include "jose/b64url.h"
 #include "jose/internal.h"
@@ -128,22 +129,28 @@ struct wdn_jose_key *wdn_jose_key_generate(enum wdn_jose_alg alg, unsigned bits,
 struct wdn_jose_key *wdn_jose_key_load_pem(const char *path, enum wdn_jose_alg alg,
                                            const char *kid, struct wdn_diag *d)
 {
-    FILE *f = fopen(path, "r");
-    EVP_PKEY *pkey;
-    int priv = 1;
+    struct wdn_buf pem;
+    EVP_PKEY *pkey = NULL;
+    BIO *bio;
+    int priv = 1, rc = wdn_file_read(path, WDN_PKI_MAX_FILE_BYTES, &pem);
 
-    if (f == NULL) {
-        wdn_diag_set(d, WDN_EIO, "cannot open %s", path);
+    if (rc) {
+        wdn_diag_set(d, rc == WDN_ELIMIT ? WDN_ELIMIT : WDN_EIO, "cannot read %s: %s", path,
+                     wdn_strerror(rc));
         return NULL;
     }
-    pkey = PEM_read_PrivateKey(f, NULL, NULL, NULL);
-    if (pkey == NULL) {
+    bio = BIO_new_mem_buf(pem.data, (int)pem.len);
+    if (bio != NULL)
+        pkey = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+    if (bio != NULL && pkey == NULL) {
         ERR_clear_error();
-        rewind(f);
-        pkey = PEM_read_PUBKEY(f, NULL, NULL, NULL);
+        (void)BIO_reset(bio);
+        pkey = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
         priv = 0;
     }
-    fclose(f);
+    BIO_free(bio);
+    OPENSSL_cleanse(pem.data, pem.cap);
+    wdn_buf_reset(&pem);
     if (pkey == NULL) {
         ERR_clear_error();
         wdn_diag_set(d, WDN_EPARSE, "%s holds no PEM key", path);
@@ -179,46 +186,25 @@ struct wdn_jose_key *wdn_jose_key_from_pem(struct wdn_str pem, enum wdn_jose_alg
 
 int wdn_jose_key_save_pem(const struct wdn_jose_key *k, const char *path, struct wdn_diag *d)
 {
-    char tmp[4096];
-    int fd = -1, rc = WDN_EIO;
-    FILE *f = NULL;
+    BIO *mem = NULL;
+    char *p = NULL;
+    long n;
+    int rc = WDN_EIO;
 
     if (!k->has_private)
         return wdn_diag_set(d, WDN_EPERM, "a public key cannot be saved as a private key");
-    if (wdn_fmt(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) != 0)
-        return wdn_diag_set(d, WDN_ELIMIT, "path too long");
-    /* Created 0600 from the start, never chmod'ed after: no window where others may read. */
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        rc = wdn_diag_set(d, WDN_EIO, "cannot create %s", tmp);
+    /* Secure-heap memory, cleared when freed; the file is 0600 from its creation. */
+    mem = BIO_new(BIO_s_secmem());
+    if (mem == NULL || !PEM_write_bio_PrivateKey(mem, k->pkey, NULL, NULL, 0, NULL, NULL) ||
+        (n = BIO_get_mem_data(mem, &p)) <= 0) {
+        rc = wdn_diag_set(d, WDN_ECRYPTO, "cannot encode the key");
         goto out;
     }
-    f = fdopen(fd, "w");
-    if (f == NULL)
-        goto out;
-    fd = -1;
-    if (!PEM_write_PrivateKey(f, k->pkey, NULL, NULL, 0, NULL, NULL) || fflush(f) != 0 ||
-        fsync(fileno(f)) != 0) {
-        rc = wdn_diag_set(d, WDN_EIO, "cannot write %s", tmp);
-        goto out;
-    }
-    if (fclose(f) != 0) {
-        f = NULL;
-        goto out;
-    }
-    f = NULL;
-    if (rename(tmp, path) != 0) {
-        rc = wdn_diag_set(d, WDN_EIO, "cannot rename %s to %s", tmp, path);
-        goto out;
-    }
-    rc = 0;
+    rc = wdn_file_write_atomic(path, p, (size_t)n, 0600);
+    if (rc)
+        rc = wdn_diag_set(d, rc, "cannot write %s: %s", path, wdn_strerror(rc));
 out:
-    if (f != NULL)
-        fclose(f);
-    if (fd >= 0)
-        close(fd);
-    if (rc != 0)
-        unlink(tmp);
+    BIO_free(mem);
     ERR_clear_error();
     return rc;
 }

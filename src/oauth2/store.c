@@ -11,9 +11,9 @@
 
 #include "base/buf.h"
 #include "base/error.h"
+#include "base/file.h"
 #include "base/limits.h"
 #include "jose/crypto.h"
-#include "project/project.h"
 
 static int path_for(const char *dir, const char *kind, const char *key, char *buf, size_t cap)
 {
@@ -40,7 +40,7 @@ int wdn_oauth2_store_get(const char *dir, const char *kind, const char *key, jso
     if (dir == NULL || (rc = path_for(dir, kind, key, path, sizeof(path))) != 0)
         return 0;
     wdn_buf_init(&b, WDN_OAUTH2_TOKEN_CACHE_MAX_BYTES);
-    rc = wdn_project_read_file(path, WDN_OAUTH2_TOKEN_CACHE_MAX_BYTES, &b);
+    rc = wdn_file_read(path, WDN_OAUTH2_TOKEN_CACHE_MAX_BYTES, &b);
     if (rc != 0) {
         wdn_buf_reset(&b);
         return 0;
@@ -73,7 +73,7 @@ int wdn_oauth2_store_put(const char *dir, const char *kind, const char *key, jso
     json_object_del(obj, "key");
     if (text == NULL)
         return WDN_ENOMEM;
-    rc = wdn_project_write_atomic(path, text, strlen(text), 0600);
+    rc = wdn_file_write_atomic(path, text, strlen(text), 0600);
     OPENSSL_cleanse(text, strlen(text));
     free(text);
     return rc;

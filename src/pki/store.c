@@ -12,167 +12,66 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
+#include "base/buf.h"
 #include "base/error.h"
+#include "base/file.h"
 #include "base/limits.h"
 #include "pki/pki_int.h"
-
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
 
 int wdn__pki_write_atomic(const char *path, const void *data, size_t n, mode_t mode,
                           struct wdn_diag *d)
 {
-    char tmp[4096], dir[4096];
-    const char *slash;
-    int fd = -1, dfd = -1, rc = WDN_EIO;
-    bool created = false;
+    int rc = wdn_file_write_atomic(path, data, n, (int)mode);
 
-    if (wdn_fmt(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path) != 0) {
-        rc = wdn_diag_set(d, WDN_ELIMIT, "PKI: path too long: %s", path);
-        goto out;
-    }
-    fd = mkstemp(tmp);
-    if (fd < 0) {
-        rc = wdn_diag_set(d, wdn_error_from_errno(errno),
-                          "PKI: cannot create a file beside %s (%s); check that the folder exists "
-                          "and is writable",
-                          path, strerror(errno));
-        goto out;
-    }
-    created = true;
-    /* mkstemp creates 0600; fchmod sets the exact mode whatever the umask. */
-    if (fchmod(fd, mode) != 0 || write_all(fd, data, n) != 0 || fsync(fd) != 0) {
-        rc = wdn_diag_set(d, WDN_EIO, "PKI: cannot write %s (%s)", tmp, strerror(errno));
-        goto out;
-    }
-    if (close(fd) != 0) {
-        fd = -1;
-        rc = wdn_diag_set(d, WDN_EIO, "PKI: cannot write %s (%s)", tmp, strerror(errno));
-        goto out;
-    }
-    fd = -1;
-    if (rename(tmp, path) != 0) {
-        rc = wdn_diag_set(d, WDN_EIO, "PKI: cannot rename %s to %s (%s)", tmp, path,
-                          strerror(errno));
-        goto out;
-    }
-    created = false;
-    /* The rename is durable only once the folder itself is synced. */
-    slash = strrchr(path, '/');
-    if (slash == NULL)
-        snprintf(dir, sizeof(dir), ".");
-    else if (slash == path)
-        snprintf(dir, sizeof(dir), "/");
-    else
-        snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
-    dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0)
-        (void)fsync(dfd);
-    rc = 0;
-out:
-    if (fd >= 0)
-        close(fd);
-    if (dfd >= 0)
-        close(dfd);
-    if (created)
-        unlink(tmp);
-    return rc;
+    if (rc)
+        return wdn_diag_set(d, rc, "PKI: cannot write %s (%s)", path, wdn_strerror(rc));
+    return 0;
 }
 
-/* Reads a whole small file; *out is malloc'd (the caller cleanses and frees it). */
-static int read_file(const char *path, char **out, size_t *len, struct wdn_diag *d)
+/* Reads a whole small PEM file into b (the caller cleanses and frees it). */
+static int read_file(const char *path, struct wdn_buf *b, struct wdn_diag *d)
 {
-    struct stat st;
-    char *buf = NULL;
-    size_t got = 0;
-    int fd, rc = WDN_EIO;
+    int rc = wdn_file_read(path, WDN_PKI_MAX_FILE_BYTES, b);
 
-    *out = NULL;
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        rc = wdn_diag_set(d, errno == ENOENT ? WDN_ENOTFOUND : wdn_error_from_errno(errno),
-                          "PKI: cannot open %s (%s)", path, strerror(errno));
-        goto out;
-    }
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        rc = wdn_diag_set(d, WDN_EIO, "PKI: %s is not a regular file", path);
-        goto out;
-    }
-    if (st.st_size > (off_t)WDN_PKI_MAX_FILE_BYTES) {
-        rc = wdn_diag_set(d, WDN_ELIMIT, "PKI: %s is larger than %u bytes", path,
-                          WDN_PKI_MAX_FILE_BYTES);
-        goto out;
-    }
-    buf = malloc((size_t)st.st_size + 1);
-    if (buf == NULL) {
-        rc = wdn_diag_set(d, WDN_ENOMEM, "PKI: out of memory");
-        goto out;
-    }
-    while (got < (size_t)st.st_size) {
-        ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
-        got += (size_t)r;
-    }
-    if (got != (size_t)st.st_size) {
-        rc = wdn_diag_set(d, WDN_EIO, "PKI: cannot read %s", path);
-        goto out;
-    }
-    *out = buf;
-    *len = got;
-    buf = NULL;
-    rc = 0;
-out:
-    free(buf);
-    if (fd >= 0)
-        close(fd);
-    return rc;
+    if (rc == WDN_ELIMIT)
+        return wdn_diag_set(d, rc, "PKI: %s is larger than %u bytes", path,
+                            WDN_PKI_MAX_FILE_BYTES);
+    if (rc == WDN_EINVAL)
+        return wdn_diag_set(d, rc, "PKI: %s is not a regular file", path);
+    if (rc)
+        return wdn_diag_set(d, rc, "PKI: cannot open %s (%s)", path, wdn_strerror(rc));
+    return 0;
 }
 
 static X509 *load_cert(const char *path, struct wdn_diag *d)
 {
-    char *pem = NULL;
-    size_t n = 0;
+    struct wdn_buf pem;
     BIO *bio = NULL;
     X509 *x = NULL;
 
-    if (read_file(path, &pem, &n, d) != 0)
+    if (read_file(path, &pem, d) != 0)
         goto out;
-    bio = BIO_new_mem_buf(pem, (int)n);
+    bio = BIO_new_mem_buf(pem.data, (int)pem.len);
     if (bio != NULL)
         x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
     if (x == NULL)
         wdn_diag_set(d, WDN_EPARSE, "PKI: %s holds no PEM certificate", path);
 out:
     BIO_free(bio);
-    free(pem);
+    wdn_buf_reset(&pem);
     ERR_clear_error();
     return x;
 }
 
 static EVP_PKEY *load_key(const char *path, struct wdn_diag *d)
 {
-    char *pem = NULL;
-    size_t n = 0;
+    struct wdn_buf pem;
     BIO *bio = NULL;
     EVP_PKEY *key = NULL;
 
-    if (read_file(path, &pem, &n, d) != 0)
+    if (read_file(path, &pem, d) != 0)
         goto out;
-    bio = BIO_new_mem_buf(pem, (int)n);
+    bio = BIO_new_mem_buf(pem.data, (int)pem.len);
     /* An empty passphrase callback: encrypted keys fail instead of prompting. */
     if (bio != NULL)
         key = PEM_read_bio_PrivateKey(bio, NULL, NULL, (void *)"");
@@ -180,9 +79,9 @@ static EVP_PKEY *load_key(const char *path, struct wdn_diag *d)
         wdn_diag_set(d, WDN_EPARSE, "PKI: %s holds no unencrypted PEM private key", path);
 out:
     BIO_free(bio);
-    if (pem != NULL)
-        OPENSSL_cleanse(pem, n);
-    free(pem);
+    if (pem.data != NULL)
+        OPENSSL_cleanse(pem.data, pem.cap);
+    wdn_buf_reset(&pem);
     ERR_clear_error();
     return key;
 }

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "base/error.h"
+#include "base/file.h"
 #include "base/str.h"
 
 int wdn_project_home(char *buf, size_t cap)
@@ -57,25 +58,6 @@ int wdn_project_path(char *buf, size_t cap, const char *project, const char *rel
 }
 
 /* mkdir -p with mode for every created level. */
-static int mkdirs(const char *path, mode_t mode)
-{
-    char tmp[WDN_PROJECT_PATH_MAX];
-
-    if (wdn_fmt(tmp, sizeof(tmp), "%s", path))
-        return WDN_ELIMIT;
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(tmp, mode) != 0 && errno != EEXIST)
-            return wdn_error_from_errno(errno);
-        *p = '/';
-    }
-    if (mkdir(tmp, mode) != 0 && errno != EEXIST)
-        return wdn_error_from_errno(errno);
-    return 0;
-}
-
 bool wdn_project_exists(const char *project)
 {
     char path[WDN_PROJECT_PATH_MAX];
@@ -105,14 +87,14 @@ int wdn_project_create(const char *project, struct wdn_diag *diag)
         return wdn_diag_set(diag, WDN_EEXISTS, "project '%s' already exists", project);
     for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
         wdn_project_path(path, sizeof(path), project, dirs[i]);
-        rc = mkdirs(path, 0700);
+        rc = wdn_file_mkdirs(path, 0700);
         if (rc)
             return wdn_diag_set(diag, rc, "cannot create %s: %s", path, wdn_strerror(rc));
     }
     snprintf(doc, sizeof(doc), "{\"name\":\"%s\",\"created\":%lld}\n", project,
              (long long)time(NULL));
     wdn_project_path(path, sizeof(path), project, "project.json");
-    rc = wdn_project_write_atomic(path, doc, strlen(doc), 0600);
+    rc = wdn_file_write_atomic(path, doc, strlen(doc), 0600);
     if (rc)
         return wdn_diag_set(diag, rc, "cannot write %s: %s", path, wdn_strerror(rc));
     return 0;
@@ -209,7 +191,7 @@ int wdn_project_use(const char *project, struct wdn_diag *diag)
                             project, project);
     if (wdn_project_home(home, sizeof(home)) || wdn_fmt(f, sizeof(f), "%s/current-project", home))
         return wdn_diag_set(diag, WDN_EINVAL, "cannot find the state folder: set WARDEN_HOME");
-    int rc = wdn_project_write_atomic(f, project, strlen(project), 0600);
+    int rc = wdn_file_write_atomic(f, project, strlen(project), 0600);
     if (rc)
         return wdn_diag_set(diag, rc, "cannot write %s: %s", f, wdn_strerror(rc));
     return 0;
@@ -223,7 +205,7 @@ int wdn_project_current(char *buf, size_t cap)
 
     if (wdn_project_home(home, sizeof(home)) || wdn_fmt(f, sizeof(f), "%s/current-project", home))
         return WDN_EINVAL;
-    rc = wdn_project_read_file(f, 256, &b);
+    rc = wdn_file_read(f, 256, &b);
     if (rc == 0) {
         struct wdn_str s = wdn_str_trim_ows(wdn_buf_str(&b));
         while (s.len && (s.p[s.len - 1] == '\n' || s.p[s.len - 1] == '\r'))
@@ -293,7 +275,7 @@ long wdn_project_lock_holder(const char *lock_path, const char *pid_path)
     close(fd);
     if (errno != EWOULDBLOCK)
         return -1;
-    if (wdn_project_read_file(pid_path, 64, &b) == 0) {
+    if (wdn_file_read(pid_path, 64, &b) == 0) {
         pid = strtol(b.data, NULL, 10);
         wdn_buf_reset(&b);
     }
@@ -308,90 +290,3 @@ void wdn_project_unlock(int fd)
     }
 }
 
-int wdn_project_write_atomic(const char *path, const void *data, size_t len, int mode)
-{
-    char tmp[WDN_PROJECT_PATH_MAX + 32], dir[WDN_PROJECT_PATH_MAX];
-    const char *p = data;
-    int fd = -1, rc = 0;
-
-    if (wdn_fmt(dir, sizeof(dir), "%s", path))
-        return WDN_ELIMIT;
-    char *slash = strrchr(dir, '/');
-    if (slash && slash != dir) {
-        *slash = '\0';
-        rc = mkdirs(dir, 0700);
-        if (rc)
-            return rc;
-    } else {
-        snprintf(dir, sizeof(dir), "%s", slash ? "/" : ".");
-    }
-    if (wdn_fmt(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()))
-        return WDN_ELIMIT;
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-    if (fd < 0)
-        return wdn_error_from_errno(errno);
-    fchmod(fd, (mode_t)mode); /* the umask must not widen or narrow what we asked for */
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            rc = wdn_error_from_errno(errno);
-            goto fail;
-        }
-        p += n;
-        len -= (size_t)n;
-    }
-    if (fsync(fd) != 0) {
-        rc = wdn_error_from_errno(errno);
-        goto fail;
-    }
-    close(fd);
-    fd = -1;
-    if (rename(tmp, path) != 0) {
-        rc = wdn_error_from_errno(errno);
-        goto fail;
-    }
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        fsync(dfd);
-        close(dfd);
-    }
-    return 0;
-fail:
-    if (fd >= 0)
-        close(fd);
-    unlink(tmp);
-    return rc;
-}
-
-int wdn_project_read_file(const char *path, size_t max, struct wdn_buf *out)
-{
-    char chunk[4096];
-    int fd, rc = 0;
-
-    wdn_buf_init(out, max);
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return wdn_error_from_errno(errno);
-    for (;;) {
-        ssize_t n = read(fd, chunk, sizeof(chunk));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            rc = wdn_error_from_errno(errno);
-            break;
-        }
-        if (n == 0)
-            break;
-        rc = wdn_buf_append(out, chunk, (size_t)n);
-        if (rc)
-            break;
-    }
-    close(fd);
-    if (rc == 0 && wdn_buf_cstr(out) == NULL)
-        rc = WDN_ENOMEM;
-    if (rc)
-        wdn_buf_reset(out);
-    return rc;
-}

@@ -67,15 +67,6 @@ void wdn_project_unlock(int fd);
  */
 long wdn_project_lock_holder(const char *lock_path, const char *pid_path);
 
-/**
- * Writes data to path atomically with the given mode (temp file in the same folder, fsync,
- * rename, fsync of the folder). Creates missing parent folders (0700).
- */
-int wdn_project_write_atomic(const char *path, const void *data, size_t len, int mode);
-
-/** Reads a whole file (at most max bytes) into out (initialised by the call). */
-int wdn_project_read_file(const char *path, size_t max, struct wdn_buf *out);
-
 /** Calls fn for each "<name>.<ext>" file of a folder (name without extension), sorted. */
 int wdn_project_list_dir(const char *dir, const char *ext, int (*fn)(const char *name, void *arg),
                          void *arg);

@@ -13,6 +13,7 @@
 #include <openssl/evp.h>
 
 #include "base/error.h"
+#include "base/file.h"
 #include "base/str.h"
 #include "project/project.h"
 
@@ -60,7 +61,7 @@ static int entry_path(char *buf, size_t cap, const char *project, const char *fo
 static int put_file(const char *path, const char *data, size_t len, enum wdn_store_change *change)
 {
     struct wdn_buf old;
-    int rc = wdn_project_read_file(path, RESOURCE_MAX, &old);
+    int rc = wdn_file_read(path, RESOURCE_MAX, &old);
 
     if (rc == 0 && old.len == len && memcmp(old.data, data, len) == 0) {
         wdn_buf_reset(&old);
@@ -71,7 +72,7 @@ static int put_file(const char *path, const char *data, size_t len, enum wdn_sto
     if (change)
         *change = rc == 0 ? WDN_STORE_CONFIGURED : WDN_STORE_CREATED;
     wdn_buf_reset(&old);
-    return wdn_project_write_atomic(path, data, len, 0600);
+    return wdn_file_write_atomic(path, data, len, 0600);
 }
 
 int wdn_store_resource_path(const char *project, const char *kind, const char *name, char *buf,
@@ -103,7 +104,7 @@ int wdn_store_get_resource(const char *project, const char *kind, const char *na
     wdn_buf_init(out, RESOURCE_MAX);
     if (rc == 0)
         rc = entry_path(path, sizeof(path), project, folder, name, "yaml");
-    return rc ? rc : wdn_project_read_file(path, RESOURCE_MAX, out);
+    return rc ? rc : wdn_file_read(path, RESOURCE_MAX, out);
 }
 
 static int remove_path(const char *path)
@@ -144,7 +145,7 @@ static int read_json(const char *path, json_t **out)
 {
     struct wdn_buf b;
     json_error_t jerr;
-    int rc = wdn_project_read_file(path, 64 * 1024, &b);
+    int rc = wdn_file_read(path, 64 * 1024, &b);
 
     *out = NULL;
     if (rc)

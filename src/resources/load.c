@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include "base/error.h"
+#include "base/buf.h"
+#include "base/file.h"
 #include "base/limits.h"
 
 struct wdn_resources *wdn_resources_new(void)
@@ -417,81 +419,44 @@ int wdn_resources_load_buffer(struct wdn_resources *set, const char *name, const
     return load_stream(set, name ? name : "-", base_dir ? base_dir : ".", data, len);
 }
 
-/* Reads a whole regular file of at most WDN_YAML_MAX_BYTES. *out is malloc'd. */
-static int read_file(struct wdn_resources *set, const char *path, char **out, size_t *out_len)
+/* Reads a whole regular file of at most WDN_YAML_MAX_BYTES into b, saying why not. */
+static int read_file(struct wdn_resources *set, const char *path, struct wdn_buf *b)
 {
-    struct stat st;
-    char *data = NULL;
-    size_t len = 0;
-    int fd, rc = WDN_ECONFIG;
+    int rc = wdn_file_read(path, WDN_YAML_MAX_BYTES, b);
 
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        wdn__res_msg(set, false, path, 0, 0, "cannot open: %s", strerror(errno));
-        return WDN_ECONFIG;
-    }
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        wdn__res_msg(set, false, path, 0, 0, "not a regular file");
-        goto out;
-    }
-    if ((uintmax_t)st.st_size > WDN_YAML_MAX_BYTES) {
+    if (rc == WDN_ELIMIT)
         wdn__res_msg(set, false, path, 0, 0, "file is larger than %u bytes", WDN_YAML_MAX_BYTES);
-        goto out;
-    }
-    data = malloc((size_t)st.st_size + 1);
-    if (data == NULL) {
-        rc = WDN_ENOMEM;
-        goto out;
-    }
-    /* The size can change under us; read to EOF but never past the limit. */
-    for (;;) {
-        ssize_t r = read(fd, data + len, (size_t)st.st_size + 1 - len);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            wdn__res_msg(set, false, path, 0, 0, "read error: %s", strerror(errno));
-            goto out;
-        }
-        if (r == 0)
-            break;
-        len += (size_t)r;
-        if (len > (size_t)st.st_size) {
-            wdn__res_msg(set, false, path, 0, 0, "file changed while being read");
-            goto out;
-        }
-    }
-    *out = data;
-    *out_len = len;
-    data = NULL;
-    rc = 0;
-out:
-    free(data);
-    close(fd);
-    return rc;
+    else if (rc == WDN_EINVAL)
+        wdn__res_msg(set, false, path, 0, 0, "not a regular file");
+    else if (rc == WDN_ENOMEM)
+        return rc;
+    else if (rc)
+        wdn__res_msg(set, false, path, 0, 0, "cannot open: %s", wdn_strerror(rc));
+    return rc ? WDN_ECONFIG : 0;
 }
 
 static int load_file(struct wdn_resources *set, const char *path)
 {
-    char *data = NULL, *dircopy = NULL, *abs = NULL;
+    char *dircopy = NULL, *abs = NULL;
+    struct wdn_buf data;
     const char *base;
-    size_t len = 0;
     int rc;
 
-    rc = read_file(set, path, &data, &len);
+    rc = read_file(set, path, &data);
     if (rc)
         return rc;
     dircopy = strdup(path);
     if (dircopy == NULL) {
-        free(data);
+        wdn_buf_reset(&data);
         return WDN_ENOMEM;
     }
     /* Relative paths in a run file start at the run file's folder, made absolute. */
     base = dirname(dircopy);
     abs = realpath(base, NULL);
-    rc = load_stream(set, path, abs ? abs : base, data, len);
+    rc = load_stream(set, path, abs ? abs : base, data.data, data.len);
     free(abs);
     free(dircopy);
-    free(data);
+    wdn_buf_reset(&data);
     return rc;
 }
 

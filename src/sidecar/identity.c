@@ -23,6 +23,7 @@
 #include <openssl/x509v3.h>
 
 #include "base/error.h"
+#include "base/file.h"
 #include "base/log.h"
 #include "base/str.h"
 #include "http/tls.h"
@@ -31,27 +32,6 @@
 #include "sidecar/internal.h"
 
 /* ---- Issued by the project CA ----------------------------------------------------------- */
-
-/* mkdir -p with mode 0700. */
-static int mkdirs(const char *path)
-{
-    char buf[WDN_RES_MAX_PATH];
-    size_t n = strlen(path);
-
-    if (n == 0 || n >= sizeof(buf))
-        return WDN_EINVAL;
-    memcpy(buf, path, n + 1);
-    for (size_t i = 1; i <= n; i++) {
-        if (buf[i] == '/' || buf[i] == '\0') {
-            char c = buf[i];
-            buf[i] = '\0';
-            if (mkdir(buf, 0700) != 0 && errno != EEXIST)
-                return WDN_EIO;
-            buf[i] = c;
-        }
-    }
-    return 0;
-}
 
 /* The CA folder and an exclusive lock around "load, or create and save" so that two sidecars
  * starting together end up with one CA. Project mode: <project>/ca under the project lock.
@@ -75,7 +55,7 @@ static int load_or_create_ca(struct wdn_sidecar *sc, const char *ca_dir, struct 
         else if ((rc = wdn_project_home(dir, sizeof(dir) - 4)) == 0)
             strcat(dir, "/ca");
         if (rc == 0)
-            rc = mkdirs(dir);
+            rc = wdn_file_mkdirs(dir, 0700);
         if (rc == 0)
             rc = wdn_fmt(lockp, sizeof(lockp), "%s/.lock", dir);
         if (rc)
@@ -174,34 +154,17 @@ struct cert_files {
 static int read_file(const char *dir, const char *name, struct wdn_buf *out, struct wdn_diag *d)
 {
     char path[WDN_RES_MAX_PATH + 16];
-    char chunk[4096];
-    FILE *f = NULL;
-    size_t n;
-    int rc = WDN_EIO;
+    int rc;
 
     if (wdn_fmt(path, sizeof(path), "%s/%s", dir, name) != 0)
         return wdn_diag_set(d, WDN_ELIMIT, "--cert-dir: the path %s/%s is too long", dir, name);
-    f = fopen(path, "rb");
-    if (f == NULL) {
-        wdn_diag_set(d, WDN_EIO, "--cert-dir: cannot read %s: %s", path, strerror(errno));
-        goto out;
-    }
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-        if (wdn_buf_append(out, chunk, n) != 0) {
-            rc = wdn_diag_set(d, WDN_ELIMIT, "--cert-dir: %s is larger than %u bytes", path,
-                              WDN_SIDECAR_MAX_CERT_FILE_BYTES);
-            goto out;
-        }
-    }
-    if (ferror(f)) {
-        wdn_diag_set(d, WDN_EIO, "--cert-dir: cannot read %s", path);
-        goto out;
-    }
-    rc = 0;
-out:
-    if (f)
-        fclose(f);
-    return rc;
+    rc = wdn_file_read(path, WDN_SIDECAR_MAX_CERT_FILE_BYTES, out);
+    if (rc == WDN_ELIMIT)
+        return wdn_diag_set(d, rc, "--cert-dir: %s is larger than %u bytes", path,
+                            WDN_SIDECAR_MAX_CERT_FILE_BYTES);
+    if (rc)
+        return wdn_diag_set(d, WDN_EIO, "--cert-dir: cannot read %s: %s", path, wdn_strerror(rc));
+    return 0;
 }
 
 /* OpenSSL would prompt on the terminal for an encrypted key: refuse instead. */

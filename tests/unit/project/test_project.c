@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "base/error.h"
+#include "base/file.h"
 #include "project/project.h"
 #include "project/store.h"
 
@@ -193,12 +194,12 @@ static void bump(int times)
         if (wdn_project_lock("p2", &fd) != 0)
             _exit(2);
         long v = 0;
-        if (wdn_project_read_file(path, 64, &b) == 0) {
+        if (wdn_file_read(path, 64, &b) == 0) {
             v = strtol(b.data, NULL, 10);
             wdn_buf_reset(&b);
         }
         snprintf(num, sizeof(num), "%ld", v + 1);
-        if (wdn_project_write_atomic(path, num, strlen(num), 0600) != 0)
+        if (wdn_file_write_atomic(path, num, strlen(num), 0600) != 0)
             _exit(3);
         wdn_project_unlock(fd);
     }
@@ -222,7 +223,7 @@ static void test_lock(void **state)
         assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     }
     snprintf(path, sizeof(path), "%s/projects/p2/counter", home);
-    assert_int_equal(wdn_project_read_file(path, 64, &b), 0);
+    assert_int_equal(wdn_file_read(path, 64, &b), 0);
     assert_string_equal(b.data, "200");
     wdn_buf_reset(&b);
 }
