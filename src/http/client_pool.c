@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/dns.h"
 #include "base/error.h"
 #include "base/limits.h"
 #include "http/client_int.h"
@@ -245,22 +246,6 @@ struct cconn *wdn__http_cc_new(struct wdn_http_pool *p)
 
 /* ---- Pools and clients -------------------------------------------------------------------- */
 
-/* A DNS name as RFC 1123 allows it: letters, digits, '-' and '.', at most 253 bytes. */
-static bool host_name_ok(const char *h)
-{
-    size_t n = strlen(h);
-
-    if (n == 0 || n > 253 || h[0] == '-' || h[0] == '.')
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char ch = h[i];
-        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-              ch == '-' || ch == '.'))
-            return false;
-    }
-    return true;
-}
-
 int wdn_http_pool_new(uv_loop_t *loop, const struct wdn_http_pool_config *cfg,
                       struct wdn_http_pool **out)
 {
@@ -286,7 +271,7 @@ int wdn_http_pool_new(uv_loop_t *loop, const struct wdn_http_pool_config *cfg,
     } else if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
         a6->sin6_family = AF_INET6;
         a6->sin6_port = htons((uint16_t)cfg->port);
-    } else if (host_name_ok(host)) {
+    } else if (wdn_dns_name_ok(host, WDN_DNS_TRAILING_DOT | WDN_DNS_UNDERSCORE)) {
         p->numeric = false; /* resolved asynchronously on first connect (uv_getaddrinfo) */
     } else {
         goto out;

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base/dns.h"
 #include "base/error.h"
 #include "base/str.h"
 
@@ -46,12 +47,6 @@ static int pct_decode(const char *s, size_t len, char *out, size_t cap)
     }
     out[o] = '\0';
     return 0;
-}
-
-static bool name_char(char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-           c == '.' || c == '_';
 }
 
 /* Parses "host[:port]" or "[v6][:port]" from a[0..len) into u. */
@@ -95,9 +90,8 @@ static int parse_hostport(const char *a, size_t len, struct wdn__fetch_url *u, c
         if (inet_pton(AF_INET6, u->host, tmp) != 1)
             return fail(why, cap, "invalid IPv6 address (zone identifiers are not supported)");
     } else {
-        for (i = 0; i < hlen; i++)
-            if (!name_char(host[i]))
-                return fail(why, cap, "invalid character in the host name");
+        if (!wdn_dns_name_ok(u->host, WDN_DNS_TRAILING_DOT | WDN_DNS_UNDERSCORE))
+            return fail(why, cap, "invalid host name");
         u->ip = inet_pton(AF_INET, u->host, tmp) == 1;
     }
     if (port != NULL) {

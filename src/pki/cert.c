@@ -12,6 +12,7 @@
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
 
+#include "base/dns.h"
 #include "base/error.h"
 #include "base/limits.h"
 #include "pki/pki_int.h"
@@ -99,31 +100,6 @@ static int push_name(GENERAL_NAMES *gens, int type, const char *s)
 fail:
     GENERAL_NAME_free(gn);
     return WDN_ECRYPTO;
-}
-
-/* A DNS name we are willing to put in a certificate: labels of letters, digits and inner
- * hyphens, 1..63 bytes each, 253 in all. */
-static bool dns_name_ok(const char *s)
-{
-    size_t n = strlen(s), label = 0;
-
-    if (n == 0 || n > 253)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (c == '.') {
-            if (label == 0 || s[i - 1] == '-')
-                return false;
-            label = 0;
-            continue;
-        }
-        bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-        if (!alnum && !(c == '-' && label > 0))
-            return false;
-        if (++label > 63)
-            return false;
-    }
-    return label > 0 && s[n - 1] != '-';
 }
 
 static bool ip_ok(const char *s)
@@ -306,7 +282,7 @@ struct wdn_pki_cert *wdn_pki_issue_workload(const struct wdn_pki_cert *ca,
         goto out;
     gens = sk_GENERAL_NAME_new_null();
     if (gens == NULL || push_name(gens, GEN_URI, uri) != 0 ||
-        (dns_name_ok(opts->app_id) && push_name(gens, GEN_DNS, opts->app_id) != 0) ||
+        (wdn_dns_name_ok(opts->app_id, 0) && push_name(gens, GEN_DNS, opts->app_id) != 0) ||
         push_name(gens, GEN_DNS, "localhost") != 0 ||
         push_name(gens, GEN_IPADD, "127.0.0.1") != 0) {
         crypto_fail(d, "building subject alternative names");
@@ -347,7 +323,7 @@ struct wdn_pki_cert *wdn_pki_issue_server(const struct wdn_pki_cert *ca,
         goto out;
     }
     for (size_t i = 0; i < opts->ndns; i++) {
-        if (opts->dns[i] == NULL || !dns_name_ok(opts->dns[i])) {
+        if (opts->dns[i] == NULL || !wdn_dns_name_ok(opts->dns[i], 0)) {
             wdn_diag_set(d, WDN_EINVAL,
                          "PKI: \"%s\" is not a DNS name (letters, digits and inner hyphens in "
                          "dot-separated labels)",

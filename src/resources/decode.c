@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/dns.h"
 #include "base/error.h"
 #include "base/limits.h"
 
@@ -658,43 +659,36 @@ void wdn__res_decode(struct wdn__res_ctx *ctx, const struct wdn__res_schema *sch
 
 /* ---- shared validators ------------------------------------------------------------------- */
 
-static bool lower_alnum(char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-}
-
 const char *wdn__res_check_dns_label(const char *s)
 {
-    size_t n = strlen(s);
-
-    if (n == 0 || n > 63)
+    switch (wdn_dns_check(s, strlen(s), WDN_DNS_ONE_LABEL | WDN_DNS_LOWER)) {
+    case WDN_DNS_OK:
+        return NULL;
+    case WDN_DNS_BAD_LENGTH:
         return "must be 1 to 63 characters (a DNS-1123 label)";
-    for (size_t i = 0; i < n; i++) {
-        if (!lower_alnum(s[i]) && s[i] != '-')
-            return "may contain only lower-case letters, digits and '-' (a DNS-1123 label)";
-    }
-    if (s[0] == '-' || s[n - 1] == '-')
+    case WDN_DNS_BAD_CHAR:
+        return "may contain only lower-case letters, digits and '-' (a DNS-1123 label)";
+    default:
         return "must start and end with a letter or digit (a DNS-1123 label)";
-    return NULL;
+    }
 }
 
+/* A Kubernetes object name: the DNS-1123 subdomain of Kubernetes, whose labels have no length
+ * limit of their own. */
 const char *wdn__res_check_dns_subdomain(const char *s)
 {
-    size_t n = strlen(s);
-
-    if (n == 0 || n > WDN_RES_MAX_NAME)
+    switch (wdn_dns_check(s, strlen(s), WDN_DNS_LOWER | WDN_DNS_LONG_LABELS)) {
+    case WDN_DNS_OK:
+        return NULL;
+    case WDN_DNS_BAD_LENGTH:
         return "must be 1 to 253 characters (a DNS-1123 subdomain)";
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (!lower_alnum(c) && c != '-' && c != '.')
-            return "may contain only lower-case letters, digits, '-' and '.' (DNS-1123)";
-        /* Each dot-separated label starts and ends with a letter or digit. */
-        if ((c == '-' || c == '.') && (i == 0 || i == n - 1))
-            return "must start and end with a letter or digit (DNS-1123)";
-        if (c == '.' && (s[i - 1] == '.' || s[i - 1] == '-' || s[i + 1] == '-'))
-            return "has an empty label or a label starting or ending with '-' (DNS-1123)";
+    case WDN_DNS_BAD_CHAR:
+        return "may contain only lower-case letters, digits, '-' and '.' (DNS-1123)";
+    case WDN_DNS_BAD_EDGE:
+        return "must start and end with a letter or digit (DNS-1123)";
+    default:
+        return "has an empty label or a label starting or ending with '-' (DNS-1123)";
     }
-    return NULL;
 }
 
 const char *wdn__res_check_app_id(const char *s)

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "base/clock.h"
+#include "base/dns.h"
 #include "base/error.h"
 #include "base/log.h"
 #include "project/store.h"
@@ -50,43 +51,7 @@ static bool is_numeric(const char *h)
 
 bool wdn__sc_dns_label(const char *s)
 {
-    size_t n = strlen(s);
-
-    if (n == 0 || n > 63 || s[0] == '-' || s[n - 1] == '-')
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '-'))
-            return false;
-    }
-    return true;
-}
-
-/* A host name as RFC 1123 allows it: dot-separated labels of letters, digits and inner
- * hyphens, at most 253 bytes; one trailing dot (a fully qualified name) is fine. */
-static bool dns_name_ok(const char *s)
-{
-    size_t n = strlen(s), start = 0;
-
-    if (n > 0 && s[n - 1] == '.')
-        n--;
-    if (n == 0 || n > WDN_SIDECAR_MAX_HOST_BYTES)
-        return false;
-    for (size_t i = 0; i <= n; i++) {
-        if (i < n && s[i] != '.')
-            continue;
-        char label[64];
-        size_t len = i - start;
-        if (len == 0 || len > 63)
-            return false;
-        memcpy(label, s + start, len);
-        label[len] = '\0';
-        if (!wdn__sc_dns_label(label))
-            return false;
-        start = i + 1;
-    }
-    return true;
+    return wdn_dns_name_ok(s, WDN_DNS_ONE_LABEL);
 }
 
 /* Splits "host:port" or "[v6]:port" into host (without brackets) and port. */
@@ -175,7 +140,7 @@ static int expand(const char *tmpl, const char *ns, const char *app_id, char *ho
         *why = "it must contain {app-id}";
         return WDN_EINVAL;
     }
-    if (!dns_name_ok(host)) {
+    if (!wdn_dns_name_ok(host, WDN_DNS_TRAILING_DOT)) {
         *why = "the host is not a DNS name (dot-separated labels of letters, digits and inner "
                "hyphens)";
         return WDN_EINVAL;
@@ -270,7 +235,7 @@ int wdn__sc_peers_load(struct wdn_sidecar *sc, const char *file, struct wdn_diag
             continue;
         if (n != 2 || !wdn_resources_valid_app_id(id) ||
             split_hostport(addr, p.host, sizeof(p.host), &p.port) != 0 ||
-            !(is_numeric(p.host) || dns_name_ok(p.host))) {
+            !(is_numeric(p.host) || wdn_dns_name_ok(p.host, WDN_DNS_TRAILING_DOT))) {
             rc = wdn_diag_set_at(d, WDN_ECONFIG, file, lineno, 1,
                                  "expected 'app-id host:port' (host: an IPv4 or [IPv6] address "
                                  "or a DNS name; port 1..65535)");
