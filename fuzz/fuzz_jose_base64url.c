@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "jose/b64url.h"
+#include "base/base64.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -18,9 +18,9 @@
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 
+#include "base/base64.h"
 #include "base/buf.h"
 #include "base/clock.h"
-#include "jose/b64url.h"
 #include "jose/crypto.h"
 #include "jose/jwk.h"
 #include "jose/jwt.h"

@@ -11,7 +11,7 @@
 
 #include "authserver/as_int.h"
 #include "base/error.h"
-#include "jose/b64url.h"
+#include "base/base64.h"
 
 /* RFC 7636 4.1: code_verifier = 43*128unreserved. */
 static bool verifier_ok(const char *v)

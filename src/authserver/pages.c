@@ -6,9 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <openssl/evp.h>
-
 #include "authserver/as_int.h"
+#include "base/base64.h"
 #include "base/error.h"
 
 static const char style_css[] =
@@ -46,11 +45,13 @@ static char style_hash[80];
 
 static void compute_style_hash(void)
 {
-    unsigned char h[32], b64[64];
+    unsigned char h[32];
+    char b64[64];
+    size_t n;
 
     wdn__as_sha256(style_css, strlen(style_css), h);
-    EVP_EncodeBlock(b64, h, sizeof(h));
-    snprintf(style_hash, sizeof(style_hash), "'sha256-%s'", (const char *)b64);
+    wdn_b64std_encode(h, sizeof(h), b64, sizeof(b64), &n);
+    snprintf(style_hash, sizeof(style_hash), "'sha256-%s'", b64);
 }
 
 const char *wdn__as_style_hash(void)

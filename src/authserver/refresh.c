@@ -12,7 +12,7 @@
 
 #include "authserver/as_int.h"
 #include "base/error.h"
-#include "jose/b64url.h"
+#include "base/base64.h"
 
 #define REFRESH_FILE "refresh.json"
 

@@ -11,7 +11,7 @@
 
 #include "authserver/as_int.h"
 #include "base/error.h"
-#include "jose/b64url.h"
+#include "base/base64.h"
 
 #define CLIENTS_FILE "clients.json"
 

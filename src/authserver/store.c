@@ -17,7 +17,7 @@
 #include "authserver/as_int.h"
 #include "base/error.h"
 #include "base/file.h"
-#include "jose/b64url.h"
+#include "base/base64.h"
 #include "project/project.h"
 
 static int mkdir_p(const char *dir, struct wdn_diag *d)

@@ -12,7 +12,7 @@
 #include "authserver/as_int.h"
 #include "base/error.h"
 #include "base/limits.h"
-#include "jose/b64url.h"
+#include "base/base64.h"
 #include "jose/sign.h"
 #include "oauth2/form.h"
 

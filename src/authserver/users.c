@@ -15,7 +15,7 @@
 
 #include "authserver/as_int.h"
 #include "base/error.h"
-#include "jose/b64url.h"
+#include "base/base64.h"
 
 #define USERS_FILE "users.json"
 #define SALT_LEN 16

@@ -7,12 +7,12 @@
 
 #include <jansson.h>
 
+#include "base/base64.h"
 #include "base/diag.h"
 #include "base/error.h"
 #include "base/limits.h"
 #include "cli/cli.h"
 #include "http/fetch.h"
-#include "jose/b64url.h"
 #include "oauth2/client.h"
 
 static const char token_usage[] =

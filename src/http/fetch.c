@@ -14,9 +14,9 @@
 
 #include <openssl/crypto.h>
 #include <openssl/err.h>
-#include <openssl/evp.h>
 #include <openssl/ssl.h>
 
+#include "base/base64.h"
 #include "base/clock.h"
 #include "base/error.h"
 #include "base/limits.h"
@@ -61,14 +61,15 @@ static int put_authority(struct wdn_buf *b, const struct wdn__fetch_url *u, bool
 
 static int put_proxy_auth(struct wdn_buf *b, const struct wdn__fetch_url *proxy)
 {
-    unsigned char enc[4 * ((WDN_FETCH_MAX_PROXY_AUTH_BYTES + 2) / 3) + 1];
-    size_t alen = strlen(proxy->auth);
+    char enc[4 * ((WDN_FETCH_MAX_PROXY_AUTH_BYTES + 2) / 3) + 1];
+    size_t alen = strlen(proxy->auth), elen;
     int rc;
 
     if (alen == 0)
         return 0;
-    EVP_EncodeBlock(enc, (const unsigned char *)proxy->auth, (int)alen);
-    rc = wdn_buf_printf(b, "Proxy-Authorization: Basic %s\r\n", enc);
+    rc = wdn_b64std_encode(proxy->auth, alen, enc, sizeof(enc), &elen);
+    if (rc == 0)
+        rc = wdn_buf_printf(b, "Proxy-Authorization: Basic %s\r\n", enc);
     OPENSSL_cleanse(enc, sizeof(enc));
     return rc;
 }

@@ -10,10 +10,10 @@
 #include <openssl/param_build.h>
 #include <openssl/x509.h>
 
+#include "base/base64.h"
 #include "base/error.h"
 #include "base/json_scan.h"
 #include "base/limits.h"
-#include "jose/b64url.h"
 #include "jose/crypto.h"
 #include "jose/internal.h"
 

@@ -9,10 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/base64.h"
 #include "base/error.h"
 #include "base/json_scan.h"
 #include "base/limits.h"
-#include "jose/b64url.h"
 #include "jose/internal.h"
 
 static const char *const reason_names[] = {

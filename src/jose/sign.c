@@ -12,11 +12,11 @@
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 
+#include "base/base64.h"
 #include "base/buf.h"
 #include "base/error.h"
 #include "base/file.h"
 #include "base/limits.h"
-#include "jose/b64url.h"
 #include "jose/internal.h"
 
 struct wdn_jose_key {

@@ -9,8 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include <openssl/evp.h>
-
+#include "base/base64.h"
 #include "base/error.h"
 #include "base/limits.h"
 #include "mcp/client_int.h"
@@ -204,11 +203,12 @@ static bool encode_value(json_t *v, char *out, size_t cap)
             memcpy(out, s, n + 1);
             return true;
         }
-        if (10 + 4 * ((n + 2) / 3) + 1 > cap)
+        size_t e = 0;
+        /* "=?base64?" + the encoding + "?=" + NUL. */
+        if (cap < 12 || wdn_b64std_encode(s, n, out + 9, cap - 12, &e) != 0)
             return false;
         memcpy(out, "=?base64?", 9);
-        n = 9 + (size_t)EVP_EncodeBlock((unsigned char *)out + 9, (const unsigned char *)s, (int)n);
-        memcpy(out + n, "?=", 3);
+        memcpy(out + 9 + e, "?=", 3);
         return true;
     }
     if (json_is_integer(v))

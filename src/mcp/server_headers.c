@@ -7,7 +7,7 @@
 #include "base/error.h"
 #include "base/limits.h"
 #include "base/str.h"
-#include "jose/b64url.h"
+#include "base/base64.h"
 #include "mcp/server_int.h"
 
 static const char *const loopback_hosts[] = {"localhost", "127.0.0.1", "[::1]", NULL};

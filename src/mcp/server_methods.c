@@ -7,7 +7,7 @@
 #include "base/error.h"
 #include "base/limits.h"
 #include "base/str.h"
-#include "jose/b64url.h"
+#include "base/base64.h"
 #include "mcp/server_int.h"
 
 #define MAX_COMPLETIONS 100

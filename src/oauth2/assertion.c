@@ -12,7 +12,7 @@
 #include <openssl/rand.h>
 
 #include "base/error.h"
-#include "jose/b64url.h"
+#include "base/base64.h"
 #include "jose/crypto.h"
 
 /* 16 random bytes as base64url: a jti no one can guess or repeat. */

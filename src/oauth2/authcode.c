@@ -14,7 +14,7 @@
 
 #include "base/buf.h"
 #include "base/error.h"
-#include "jose/b64url.h"
+#include "base/base64.h"
 #include "jose/crypto.h"
 #include "oauth2/form.h"
 #include "oauth2/loopback.h"

@@ -5,8 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
+#include <openssl/crypto.h>
 
+#include "base/base64.h"
 #include "base/error.h"
 #include "base/str.h"
 
@@ -153,7 +154,8 @@ void wdn_form_reset(struct wdn_form *form)
 int wdn_form_basic_auth(struct wdn_buf *out, const char *client_id, const char *client_secret)
 {
     struct wdn_buf raw;
-    unsigned char *b64 = NULL;
+    char *b64 = NULL;
+    size_t b64len;
     int rc;
 
     wdn_buf_init(&raw, 8192);
@@ -164,17 +166,21 @@ int wdn_form_basic_auth(struct wdn_buf *out, const char *client_id, const char *
         rc = wdn_form_encode(&raw, wdn_str_from_cstr(client_secret));
     if (rc)
         goto out;
-    b64 = malloc(4 * ((raw.len + 2) / 3) + 1);
+    b64len = wdn_b64std_encoded_len(raw.len) + 1;
+    b64 = malloc(b64len);
     if (b64 == NULL) {
         rc = WDN_ENOMEM;
         goto out;
     }
-    EVP_EncodeBlock(b64, (const unsigned char *)raw.data, (int)raw.len);
-    rc = wdn_buf_printf(out, "Basic %s", (const char *)b64);
+    rc = wdn_b64std_encode(raw.data, raw.len, b64, b64len, &b64len);
+    if (rc == 0)
+        rc = wdn_buf_printf(out, "Basic %s", b64);
 out:
     if (raw.data)
         OPENSSL_cleanse(raw.data, raw.len);
     wdn_buf_reset(&raw);
+    if (b64)
+        OPENSSL_cleanse(b64, b64len);
     free(b64);
     return rc;
 }

@@ -7,7 +7,7 @@
 
 #include "base/error.h"
 #include "base/limits.h"
-#include "jose/b64url.h"
+#include "base/base64.h"
 
 struct scan {
     const char *p, *end;

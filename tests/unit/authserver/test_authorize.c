@@ -24,7 +24,7 @@
 #include "base/error.h"
 #include "base/limits.h"
 #include "http/fetch.h"
-#include "jose/b64url.h"
+#include "base/base64.h"
 #include "jose/jwt.h"
 #include "oauth2/form.h"
 

@@ -16,7 +16,7 @@
 
 #include "base/error.h"
 #include "base/limits.h"
-#include "jose/b64url.h"
+#include "base/base64.h"
 #include "jose/jwt.h"
 #include "oauth2/form.h"
 #include "authserver/issuer.h"

@@ -16,10 +16,10 @@
 #include <openssl/hmac.h>
 #include <openssl/pem.h>
 
+#include "base/base64.h"
 #include "base/buf.h"
 #include "base/error.h"
 #include "base/limits.h"
-#include "jose/b64url.h"
 #include "jose/crypto.h"
 #include "jose/jwk.h"
 #include "jose/jwt.h"

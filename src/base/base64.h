@@ -1,6 +1,7 @@
-/* base64url (RFC 4648 section 5) without padding, strict, and standard base64 for x5c. */
-#ifndef WDN_JOSE_B64URL_H
-#define WDN_JOSE_B64URL_H
+/* base64 (RFC 4648): unpadded base64url (JOSE, PKCE, tokens), strict, and standard base64 with
+ * padding (JWK x5c, HTTP Basic credentials, MCP header values). The one base64 codec. */
+#ifndef WDN_BASE_BASE64_H
+#define WDN_BASE_BASE64_H
 
 #include <stddef.h>
 
@@ -30,5 +31,14 @@ int wdn_b64url_encode(const void *in, size_t n, char *out, size_t cap, size_t *o
  * member. Strict like wdn_b64url_decode. Returns 0, WDN_EPARSE or WDN_ELIMIT.
  */
 int wdn_b64std_decode(struct wdn_str in, unsigned char *out, size_t cap, size_t *outlen);
+
+/** Characters produced by encoding n bytes as standard base64 with padding. */
+size_t wdn_b64std_encoded_len(size_t n);
+
+/**
+ * Encodes n bytes as standard base64 with padding (RFC 4648 section 4) into out (caller-owned,
+ * cap bytes; a NUL is added when room remains). Sets *outlen. Returns 0 or WDN_ELIMIT.
+ */
+int wdn_b64std_encode(const void *in, size_t n, char *out, size_t cap, size_t *outlen);
 
 #endif

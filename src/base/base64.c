@@ -1,7 +1,8 @@
-/* base64url and base64 codecs: strict decoders for untrusted tokens and keys, one encoder. */
-#include "jose/b64url.h"
+/* base64url and base64 codecs: strict decoders for untrusted tokens and keys, and encoders. */
+#include "base/base64.h"
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "base/error.h"
@@ -11,13 +12,13 @@ static const char url_alphabet[] =
 
 /* Decoding tables, 256 entries indexed by the byte as unsigned char: 0-63 for alphabet
  * characters, 64 for everything else. Built once, read-only after that. */
+static const char std_alphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 static unsigned char tab_url[256], tab_std[256];
 static pthread_once_t tab_once = PTHREAD_ONCE_INIT;
 
 static void tab_init(void)
 {
-    static const char std_alphabet[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     memset(tab_url, 64, sizeof(tab_url));
     memset(tab_std, 64, sizeof(tab_std));
     for (int i = 0; i < 64; i++) {
@@ -37,8 +38,7 @@ size_t wdn_b64url_encoded_len(size_t n)
 }
 
 /* The shared decoder for unpadded input of any length not 1 mod 4. */
-static int decode(const char *p, size_t n, int url, unsigned char *out, size_t cap,
-                  size_t *outlen)
+static int decode(const char *p, size_t n, int url, unsigned char *out, size_t cap, size_t *outlen)
 {
     size_t o = 0, i = 0, need;
     int rc = WDN_EPARSE;
@@ -113,33 +113,56 @@ int wdn_b64std_decode(struct wdn_str in, unsigned char *out, size_t cap, size_t 
     return decode(in.p, n, 0, out, cap, outlen);
 }
 
-int wdn_b64url_encode(const void *in, size_t n, char *out, size_t cap, size_t *outlen)
+/* The shared encoder: the alphabet's characters for n bytes, '=' padding when asked. */
+static int encode(const void *in, size_t n, const char *alphabet, bool pad, char *out, size_t cap,
+                  size_t *outlen)
 {
     const unsigned char *s = in;
-    size_t need = wdn_b64url_encoded_len(n), o = 0, i = 0;
+    size_t need = pad ? wdn_b64std_encoded_len(n) : wdn_b64url_encoded_len(n), o = 0, i = 0;
 
     *outlen = 0;
     if (need > cap)
         return WDN_ELIMIT;
     for (; i + 3 <= n; i += 3) {
         unsigned v = (unsigned)s[i] << 16 | (unsigned)s[i + 1] << 8 | s[i + 2];
-        out[o++] = url_alphabet[v >> 18 & 63];
-        out[o++] = url_alphabet[v >> 12 & 63];
-        out[o++] = url_alphabet[v >> 6 & 63];
-        out[o++] = url_alphabet[v & 63];
+        out[o++] = alphabet[v >> 18 & 63];
+        out[o++] = alphabet[v >> 12 & 63];
+        out[o++] = alphabet[v >> 6 & 63];
+        out[o++] = alphabet[v & 63];
     }
     if (n - i == 1) {
         unsigned v = (unsigned)s[i] << 16;
-        out[o++] = url_alphabet[v >> 18 & 63];
-        out[o++] = url_alphabet[v >> 12 & 63];
+        out[o++] = alphabet[v >> 18 & 63];
+        out[o++] = alphabet[v >> 12 & 63];
+        if (pad) {
+            out[o++] = '=';
+            out[o++] = '=';
+        }
     } else if (n - i == 2) {
         unsigned v = (unsigned)s[i] << 16 | (unsigned)s[i + 1] << 8;
-        out[o++] = url_alphabet[v >> 18 & 63];
-        out[o++] = url_alphabet[v >> 12 & 63];
-        out[o++] = url_alphabet[v >> 6 & 63];
+        out[o++] = alphabet[v >> 18 & 63];
+        out[o++] = alphabet[v >> 12 & 63];
+        out[o++] = alphabet[v >> 6 & 63];
+        if (pad)
+            out[o++] = '=';
     }
     if (o < cap)
         out[o] = '\0';
     *outlen = o;
     return 0;
+}
+
+int wdn_b64url_encode(const void *in, size_t n, char *out, size_t cap, size_t *outlen)
+{
+    return encode(in, n, url_alphabet, false, out, cap, outlen);
+}
+
+size_t wdn_b64std_encoded_len(size_t n)
+{
+    return (n + 2) / 3 * 4;
+}
+
+int wdn_b64std_encode(const void *in, size_t n, char *out, size_t cap, size_t *outlen)
+{
+    return encode(in, n, std_alphabet, true, out, cap, outlen);
 }
