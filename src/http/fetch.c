@@ -21,6 +21,7 @@
 #include "base/error.h"
 #include "base/limits.h"
 #include "http/fetch_int.h"
+#include "http/tls.h"
 
 #define STOPPED 1 /* a callback asked to end the transfer: success */
 
@@ -499,9 +500,8 @@ int wdn_fetch_stream(const struct wdn_fetch_request *req, const struct wdn_fetch
     if (rc == 0)
         rc = receive(&x, cb, &r, &s, status);
 out:
-    if (x.ssl != NULL)
-        SSL_free(x.ssl);
-    SSL_CTX_free(x.ctx);
+    wdn_tls_free(x.tls);
+    wdn_tls_ctx_free(x.tls_ctx);
     ERR_clear_error();
     if (x.fd >= 0)
         close(x.fd);

@@ -1,6 +1,7 @@
 /* The blocking client's connection: connecting with a deadline (every address in turn), raw
- * socket I/O through poll with the stop flag checked in short slices, and OpenSSL on memory
- * BIOs for https, so every byte goes through send(MSG_NOSIGNAL) under the same deadline.
+ * socket I/O through poll with the stop flag checked in short slices, and for https the TLS
+ * engine of tls.h on memory buffers (the one the server and the pools use), so every byte goes
+ * through send(MSG_NOSIGNAL) under the same deadline.
  * What goes over the connection (request, response, proxies) is fetch.c's business. */
 #include <errno.h>
 #include <netdb.h>
@@ -16,15 +17,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <openssl/err.h>
-#include <openssl/ssl.h>
-#include <openssl/x509v3.h>
-
 #include "base/clock.h"
 #include "base/error.h"
 #include "base/limits.h"
 #include "http/fetch.h"
 #include "http/fetch_int.h"
+#include "http/tls.h"
 
 int wdn__fetch_fail(struct wdn__fetch_xfer *x, int code, const char *fmt, ...)
 {
@@ -281,21 +279,23 @@ static int raw_recv(struct wdn__fetch_xfer *x, char *buf, size_t cap, size_t *n,
 }
 
 /* ---------------------------------------------------------------------------------------- */
-/* TLS over memory BIOs                                                                       */
+/* TLS: the engine of tls.h, pumped from this blocking socket                                */
 
+/* Sends whatever ciphertext the engine has ready. */
 static int tls_flush(struct wdn__fetch_xfer *x)
 {
-    char tmp[WDN__FETCH_IO_CHUNK];
-    int n;
+    char *data = NULL;
+    size_t len = 0;
+    int rc;
 
-    while ((n = BIO_read(x->wbio, tmp, (int)sizeof(tmp))) > 0) {
-        int rc = wdn__fetch_raw_send(x, tmp, (size_t)n);
-        if (rc != 0)
-            return rc;
-    }
-    return 0;
+    if (wdn_tls_take_output(x->tls, &data, &len) != 0)
+        return 0;
+    rc = wdn__fetch_raw_send(x, data, len);
+    free(data);
+    return rc;
 }
 
+/* Feeds the engine what the socket has (at least one byte, or the end of the stream). */
 static int tls_fill(struct wdn__fetch_xfer *x, const char *what)
 {
     char tmp[WDN__FETCH_IO_CHUNK];
@@ -308,81 +308,50 @@ static int tls_fill(struct wdn__fetch_xfer *x, const char *what)
         x->sock_eof = true;
         return 0;
     }
-    if (BIO_write(x->rbio, tmp, (int)n) != (int)n)
+    if (wdn_tls_feed(x->tls, tmp, n) != 0)
         return wdn__fetch_fail(x, WDN_ENOMEM, "out of memory");
     return 0;
 }
 
 /* Reports a TLS failure with its reason: the certificate check's verdict when that failed
- * (untrusted issuer, name mismatch, expiry), else OpenSSL's first queued error. */
+ * (untrusted issuer, name mismatch, expiry), else the engine's. */
 static int tls_fail(struct wdn__fetch_xfer *x, const char *what)
 {
-    long vr = x->ssl ? SSL_get_verify_result(x->ssl) : X509_V_OK;
-    unsigned long e = ERR_peek_error();
-    char buf[256];
-    int rc;
+    const char *vr = wdn_tls_verify_error(x->tls);
 
-    if (vr != X509_V_OK) {
-        rc = wdn__fetch_fail(x, WDN_ETLS, "TLS certificate verification failed: %s",
-                             X509_verify_cert_error_string(vr));
-    } else if (e != 0) {
-        ERR_error_string_n(e, buf, sizeof(buf));
-        rc = wdn__fetch_fail(x, WDN_ETLS, "TLS %s failed: %s", what, buf);
-    } else {
-        rc = wdn__fetch_fail(x, WDN_ETLS, "TLS %s failed", what);
-    }
-    ERR_clear_error();
-    return rc;
+    if (vr != NULL)
+        return wdn__fetch_fail(x, WDN_ETLS, "TLS certificate verification failed: %s", vr);
+    if (wdn_tls_error(x->tls)[0] != '\0')
+        return wdn__fetch_fail(x, WDN_ETLS, "%s failed: %s", what, wdn_tls_error(x->tls));
+    return wdn__fetch_fail(x, WDN_ETLS, "%s failed", what);
 }
 
 int wdn__fetch_tls_start(struct wdn__fetch_xfer *x, const struct wdn__fetch_url *u,
                          const char *ca_file)
 {
-    static const unsigned char alpn[] = "\x08http/1.1";
-    char why[320];
+    char why[320], key[WDN_FETCH_MAX_HOST_BYTES + 8];
     int rc;
 
-    ERR_clear_error();
-    x->ctx = wdn__fetch_ssl_ctx(ca_file, why, sizeof(why));
-    if (x->ctx == NULL)
+    x->tls_ctx = wdn__fetch_tls_ctx(ca_file, why, sizeof(why));
+    if (x->tls_ctx == NULL)
         return wdn__fetch_fail(x, WDN_ETLS, "%s", why);
-    x->ssl = SSL_new(x->ctx);
-    if (x->ssl == NULL)
-        return wdn__fetch_fail(x, WDN_ENOMEM, "cannot create a TLS connection");
-    x->rbio = BIO_new(BIO_s_mem());
-    x->wbio = BIO_new(BIO_s_mem());
-    if (x->rbio == NULL || x->wbio == NULL) {
-        BIO_free(x->rbio);
-        BIO_free(x->wbio);
-        x->rbio = x->wbio = NULL;
-        return wdn__fetch_fail(x, WDN_ENOMEM, "out of memory");
-    }
-    SSL_set_bio(x->ssl, x->rbio, x->wbio);
-    SSL_set_connect_state(x->ssl);
-    if (u->ip) {
-        /* No SNI for address literals (RFC 6066 3); the certificate must name the address. */
-        if (X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(x->ssl), u->host) != 1)
-            return wdn__fetch_fail(x, WDN_EINVAL, "cannot check the certificate against %s",
-                                   u->host);
-    } else {
-        SSL_set_hostflags(x->ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-        if (SSL_set_tlsext_host_name(x->ssl, u->host) != 1 || SSL_set1_host(x->ssl, u->host) != 1)
-            return tls_fail(x, "set-up");
-    }
-    (void)SSL_set_alpn_protos(x->ssl, alpn, sizeof(alpn) - 1);
+    /* The session key names the endpoint: a later transfer to it resumes the session. */
+    wdn_fmt(key, sizeof(key), "%s:%d", u->host, u->port);
+    /* SNI and the name check for a DNS name; for an address literal no SNI (RFC 6066 3) and the
+     * certificate must name the address. */
+    x->tls = wdn_tls_new_client(x->tls_ctx, u->host, key);
+    if (x->tls == NULL)
+        return wdn__fetch_fail(x, WDN_ENOMEM, "cannot create a TLS connection to %s", u->host);
     for (;;) {
-        int r, e;
+        int r = wdn_tls_handshake(x->tls);
 
-        ERR_clear_error();
-        r = SSL_do_handshake(x->ssl);
         rc = tls_flush(x);
         if (rc != 0)
             return rc;
-        if (r == 1)
+        if (r == 0)
             return 0;
-        e = SSL_get_error(x->ssl, r);
-        if (e != SSL_ERROR_WANT_READ)
-            return tls_fail(x, "handshake");
+        if (r != WDN_EAGAIN)
+            return tls_fail(x, "TLS handshake");
         if (x->sock_eof)
             return wdn__fetch_fail(x, WDN_ETLS,
                                    "the server closed the connection during the TLS handshake");
@@ -397,22 +366,27 @@ int wdn__fetch_tls_start(struct wdn__fetch_xfer *x, const struct wdn__fetch_url 
 
 int wdn__fetch_write(struct wdn__fetch_xfer *x, const char *p, size_t len)
 {
-    if (x->ssl == NULL)
+    if (x->tls == NULL)
         return wdn__fetch_raw_send(x, p, len);
     while (len > 0) {
-        size_t chunk = len < WDN__FETCH_IO_CHUNK ? len : WDN__FETCH_IO_CHUNK, w = 0;
+        int k = wdn_tls_write(x->tls, p, len);
         int rc;
 
-        ERR_clear_error();
-        if (SSL_write_ex(x->ssl, p, chunk, &w) != 1)
-            return tls_fail(x, "write");
-        rc = tls_flush(x);
-        if (rc != 0)
-            return rc;
-        p += w;
-        len -= w;
+        if (k == WDN_EAGAIN) {
+            /* Output at its high-water mark: send it, then go on. */
+            if (wdn_tls_pending_output(x->tls) == 0)
+                return tls_fail(x, "TLS write");
+            rc = tls_flush(x);
+            if (rc != 0)
+                return rc;
+            continue;
+        }
+        if (k < 0)
+            return tls_fail(x, "TLS write");
+        p += k;
+        len -= (size_t)k;
     }
-    return 0;
+    return tls_flush(x);
 }
 
 /* Reads at least one byte, or *n == 0 at the end of the stream. A TLS stream that ends without
@@ -420,28 +394,24 @@ int wdn__fetch_write(struct wdn__fetch_xfer *x, const char *p, size_t len)
  * a possible truncation when the body runs until close. */
 int wdn__fetch_read(struct wdn__fetch_xfer *x, char *buf, size_t cap, size_t *n, const char *what)
 {
-    if (x->ssl == NULL)
+    if (x->tls == NULL)
         return raw_recv(x, buf, cap, n, what);
     for (;;) {
-        size_t got = 0;
-        int r, e, rc;
+        int r = wdn_tls_read(x->tls, buf, cap);
+        int rc = tls_flush(x); /* reading may answer (key updates, alerts) */
 
-        ERR_clear_error();
-        r = SSL_read_ex(x->ssl, buf, cap, &got);
-        rc = tls_flush(x);
         if (rc != 0)
             return rc;
-        if (r == 1) {
-            *n = got;
+        if (r > 0) {
+            *n = (size_t)r;
             return 0;
         }
-        e = SSL_get_error(x->ssl, r);
-        if (e == SSL_ERROR_ZERO_RETURN) {
+        if (r == WDN_EEOF) {
             *n = 0;
             return 0;
         }
-        if (e != SSL_ERROR_WANT_READ)
-            return tls_fail(x, "read");
+        if (r != WDN_EAGAIN)
+            return tls_fail(x, "TLS read");
         if (x->sock_eof) {
             x->tls_unclean_eof = true;
             *n = 0;

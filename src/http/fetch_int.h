@@ -9,11 +9,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <openssl/ssl.h>
-
 #include "base/diag.h"
 #include "base/limits.h"
 #include "base/str.h"
+
+struct wdn_tls;
+struct wdn_tls_ctx;
 
 /** A parsed http:// or https:// URL. */
 struct wdn__fetch_url {
@@ -56,13 +57,13 @@ const char *wdn__fetch_proxy_pick(bool tls, const char *http_proxy, const char *
                                   const char *all_proxy_upper);
 
 /**
- * A client SSL_CTX (TLS 1.2 minimum, peer verification on) trusting the system's default paths
- * and ca_file when not NULL. Cached per ca_file and reused while the file (without one: the
- * default file) and SSL_CERT_FILE, SSL_CERT_DIR are unchanged; thread-safe. The caller owns
- * one reference (SSL_CTX_free). NULL with a reason in why (cap bytes) when the CAs cannot be
- * loaded.
+ * A client TLS context (tls.h: TLS 1.2 minimum, peer verification on) trusting the system's
+ * default paths and ca_file when not NULL. Cached per ca_file and reused while the file
+ * (without one: the default file) and SSL_CERT_FILE, SSL_CERT_DIR are unchanged; thread-safe.
+ * The caller owns one reference (wdn_tls_ctx_free). NULL with a reason in why (cap bytes) when
+ * the CAs cannot be loaded.
  */
-SSL_CTX *wdn__fetch_ssl_ctx(const char *ca_file, char *why, size_t cap);
+struct wdn_tls_ctx *wdn__fetch_tls_ctx(const char *ca_file, char *why, size_t cap);
 
 /* ---- The connection of one transfer (fetch_conn.c) --------------------------------------- */
 
@@ -76,9 +77,8 @@ struct wdn__fetch_xfer {
     atomic_bool *stop;
     uint64_t deadline; /* monotonic ms */
     int fd;
-    SSL_CTX *ctx;
-    SSL *ssl;
-    BIO *rbio, *wbio; /* owned by ssl */
+    struct wdn_tls_ctx *tls_ctx;
+    struct wdn_tls *tls; /* the TLS engine on memory buffers, once TLS started */
     bool sock_eof;
     bool tls_unclean_eof;
     bool public_only; /* connect only to public addresses (wdn_fetch_request.public_only) */

@@ -1,8 +1,9 @@
-/* The blocking client's TLS client contexts, cached per trust store (the system store plus an
- * optional CA file). Building one costs tens of milliseconds (OpenSSL parses the whole CA
- * bundle), which the MCP client would otherwise pay on every call. An entry is reused while its
- * CA file is unchanged (same inode, size and mtime) and SSL_CERT_FILE and SSL_CERT_DIR keep
- * their values, so a rotated bundle is picked up on the next request. */
+/* The blocking client's TLS client contexts (tls.h, the engine the server and the pools use),
+ * cached per trust store (the system store plus an optional CA file). Building one costs tens of
+ * milliseconds (OpenSSL parses the whole CA bundle), which the MCP client would otherwise pay on
+ * every call. An entry is reused while its CA file is unchanged (same inode, size and mtime) and
+ * SSL_CERT_FILE and SSL_CERT_DIR keep their values, so a rotated bundle is picked up on the next
+ * request. */
 #include "http/fetch_int.h"
 
 #include <pthread.h>
@@ -11,17 +12,18 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include <openssl/err.h>
-#include <openssl/ssl.h>
 #include <openssl/x509.h>
+
+#include "base/diag.h"
+#include "http/tls.h"
 
 #define CACHE_SLOTS 8
 
 struct slot {
-    SSL_CTX *ctx;   /* one reference held by the cache */
-    char *ca_file;  /* NULL: the system store */
-    char *env;      /* "SSL_CERT_FILE\nSSL_CERT_DIR" when it was built */
-    struct stat st; /* of the CA file (or the default one) when it was built */
+    struct wdn_tls_ctx *ctx; /* one reference held by the cache */
+    char *ca_file;           /* NULL: the system store */
+    char *env;               /* "SSL_CERT_FILE\nSSL_CERT_DIR" when it was built */
+    struct stat st;          /* of the CA file (or the default one) when it was built */
     bool have_st;
     unsigned long used; /* last use, for eviction */
 };
@@ -59,46 +61,35 @@ static bool same_stat(const struct stat *a, const struct stat *b)
 
 static void slot_clear(struct slot *s)
 {
-    SSL_CTX_free(s->ctx);
+    wdn_tls_ctx_free(s->ctx);
     free(s->ca_file);
     free(s->env);
     memset(s, 0, sizeof(*s));
 }
 
-static SSL_CTX *build(const char *ca_file, char *why, size_t cap)
+/* A client context that verifies servers against the system store plus ca_file: a ca_file
+ * adds to the system store (WARDEN_CA_FILE holds a development CA, and a shell that exported
+ * it must still reach public HTTPS servers); it never replaces it. */
+static struct wdn_tls_ctx *build(const char *ca_file, char *why, size_t cap)
 {
-    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+    struct wdn_tls_config cfg = {
+        .server = false, .ca_file = ca_file, .system_ca = true, .verify = WDN_TLS_VERIFY_REQUIRED};
+    struct wdn_diag d;
+    struct wdn_tls_ctx *ctx = wdn_tls_ctx_new(&cfg, &d);
 
-    if (ctx == NULL) {
-        snprintf(why, cap, "cannot create a TLS context");
-        return NULL;
-    }
-    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
-    SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
-    /* A ca_file adds to the system store (WARDEN_CA_FILE holds a development CA, and a shell
-     * that exported it must still reach public HTTPS servers); it never replaces it. */
-    if ((ca_file != NULL && SSL_CTX_load_verify_locations(ctx, ca_file, NULL) != 1) ||
-        SSL_CTX_set_default_verify_paths(ctx) != 1) {
-        if (ca_file != NULL)
-            snprintf(why, cap, "cannot load CA certificates from %s", ca_file);
-        else
-            snprintf(why, cap, "cannot load the system's CA certificates");
-        ERR_clear_error();
-        SSL_CTX_free(ctx);
-        return NULL;
-    }
+    if (ctx == NULL)
+        snprintf(why, cap, "%s", d.msg);
     return ctx;
 }
 
-SSL_CTX *wdn__fetch_ssl_ctx(const char *ca_file, char *why, size_t cap)
+struct wdn_tls_ctx *wdn__fetch_tls_ctx(const char *ca_file, char *why, size_t cap)
 {
     char *env = NULL;
     const char *file = watched_file(ca_file, &env);
     struct stat st;
     bool have_st = file != NULL && stat(file, &st) == 0;
     struct slot *s = NULL, *victim = &cache[0];
-    SSL_CTX *ctx = NULL;
+    struct wdn_tls_ctx *ctx = NULL;
     size_t i;
 
     if (!have_st)
@@ -138,8 +129,7 @@ SSL_CTX *wdn__fetch_ssl_ctx(const char *ca_file, char *why, size_t cap)
         s = victim;
     }
     s->used = ++cache_clock;
-    ctx = s->ctx;
-    SSL_CTX_up_ref(ctx);
+    ctx = wdn_tls_ctx_ref(s->ctx);
 out:
     pthread_mutex_unlock(&cache_mu);
     free(env);

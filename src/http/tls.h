@@ -198,6 +198,11 @@ int wdn_tls_close(struct wdn_tls *t);
  * wdn_tls_free; "" when there was no error.
  */
 const char *wdn_tls_error(const struct wdn_tls *t);
+/**
+ * Why the peer's certificate was refused ("hostname mismatch", "unable to get local issuer
+ * certificate", ...), static, or NULL when its verification did not fail.
+ */
+const char *wdn_tls_verify_error(const struct wdn_tls *t);
 /** The negotiated protocol ("TLSv1.3", "TLSv1.2"), static. */
 const char *wdn_tls_version(const struct wdn_tls *t);
 /** The ALPN protocol selected ("http/1.1"), or an empty slice. Borrowed from the connection. */

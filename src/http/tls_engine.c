@@ -455,6 +455,12 @@ const char *wdn_tls_error(const struct wdn_tls *t)
     return t->err ? t->err : "";
 }
 
+const char *wdn_tls_verify_error(const struct wdn_tls *t)
+{
+    long vr = SSL_get_verify_result(t->ssl);
+    return vr == X509_V_OK ? NULL : X509_verify_cert_error_string(vr);
+}
+
 const char *wdn_tls_version(const struct wdn_tls *t)
 {
     return SSL_get_version(t->ssl);

@@ -20,6 +20,7 @@
 #include "base/error.h"
 #include "http/fetch.h"
 #include "http/fetch_int.h"
+#include "http/tls.h"
 #include "../support/childproc.h"
 #include "../support/testnet.h"
 
@@ -749,17 +750,17 @@ static void test_ca_from_env(void **state)
 static void test_ctx_cache(void **state)
 {
     char why[320] = "";
-    SSL_CTX *a, *b;
+    struct wdn_tls_ctx *a, *b;
     (void)state;
 
     unsetenv("SSL_CERT_FILE");
-    a = wdn__fetch_ssl_ctx(NULL, why, sizeof(why));
-    b = wdn__fetch_ssl_ctx(NULL, why, sizeof(why));
+    a = wdn__fetch_tls_ctx(NULL, why, sizeof(why));
+    b = wdn__fetch_tls_ctx(NULL, why, sizeof(why));
     assert_non_null(a);
     assert_ptr_equal(a, b); /* built once, shared */
-    SSL_CTX_free(a);
-    SSL_CTX_free(b);
-    assert_null(wdn__fetch_ssl_ctx("/nonexistent/ca.pem", why, sizeof(why)));
+    wdn_tls_ctx_free(a);
+    wdn_tls_ctx_free(b);
+    assert_null(wdn__fetch_tls_ctx("/nonexistent/ca.pem", why, sizeof(why)));
     assert_non_null(strstr(why, "/nonexistent/ca.pem"));
 }
 
