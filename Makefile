@@ -3,6 +3,8 @@
 #   make check      install missing packages, build with ASan+UBSan, run every test (CI runs this)
 #   make asan       build the ASan+UBSan tree only (build-asan/)
 #   make fuzz T=http_request SECS=60   run one libFuzzer target (build-fuzz/)
+#   make coverage   build with gcov counters (build-cov/), run every test, print lines and branches
+#                   per module, check scripts/coverage-floors (docs/coverage.md)
 #   make bench      run the benchmarks in bench/ (numbers go to docs/BENCHMARKS.md by hand)
 #   make demo       run the tutorial demo end to end
 #   make format     clang-format every C file;  make lint: clang-tidy over the build
@@ -17,7 +19,7 @@ SECS ?= 60
 SRC_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 
 .PHONY: all build check asan dev fuzz bench demo format lint bootstrap clean image base-image \
-	check-images
+	check-images coverage
 
 all: build
 
@@ -38,6 +40,11 @@ asan: bootstrap
 
 check: asan
 	@scripts/check
+
+coverage: bootstrap
+	@cmake --preset coverage >/dev/null
+	@cmake --build build-cov -j $(JOBS)
+	@scripts/coverage
 
 fuzz: bootstrap
 	@test -n "$(T)" || { echo "usage: make fuzz T=<target> [SECS=60]; targets: $$(ls fuzz/corpus)"; exit 2; }
@@ -60,7 +67,7 @@ lint: dev
 	clang-tidy -p build-dev --quiet $(filter %.c,$(SRC_FILES))
 
 clean:
-	rm -rf build build-dev build-asan build-fuzz
+	rm -rf build build-dev build-asan build-fuzz build-cov
 
 # No bootstrap here: a docker user on another system builds the images without Debian's tools.
 image:

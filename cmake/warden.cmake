@@ -16,6 +16,12 @@ if(WDN_HARDEN)
     add_compile_options(-D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE)
     add_link_options(-pie -Wl,-z,relro,-z,now)
 endif()
+# Coverage (docs/coverage.md): -fprofile-update=atomic because the sidecar and the HTTP server
+# count from several worker threads at once; plain --coverage loses and corrupts counts there.
+if(WDN_COVERAGE)
+    add_compile_options(--coverage -fprofile-update=atomic)
+    add_link_options(--coverage)
+endif()
 if(WDN_FUZZ)
     add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer)
     add_link_options(-fsanitize=address,undefined)

@@ -8,9 +8,23 @@ export WARDEN_HOME="$E2E_TMP/home"
 unset WARDEN_PROJECT AUTH0_DOMAIN AUTH0_CLIENT_ID AUTH0_CLIENT_SECRET AUTH0_AUDIENCE
 E2E_PIDS=""
 
+# e2e_wait_gone SECONDS PID...: polls until none of the processes is alive (or time is up).
+# Daemons stop gracefully on SIGTERM; a coverage build writes its counters as it exits, so a
+# SIGKILL sent too early would lose them (or leave a half-written counter file).
+e2e_wait_gone() {
+    _w=$(($1 * 10)); shift
+    while [ $_w -gt 0 ]; do
+        _alive=0
+        for _p in "$@"; do kill -0 "$_p" 2>/dev/null && _alive=1; done
+        [ $_alive = 0 ] && return 0
+        sleep 0.1; _w=$((_w - 1))
+    done
+    return 1
+}
 e2e_cleanup() {
     for p in $E2E_PIDS; do kill "$p" 2>/dev/null; done
-    sleep 0.2
+    # shellcheck disable=SC2086
+    e2e_wait_gone 10 $E2E_PIDS
     for p in $E2E_PIDS; do kill -9 "$p" 2>/dev/null; done
     rm -rf "$E2E_TMP"
 }

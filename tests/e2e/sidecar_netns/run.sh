@@ -37,6 +37,8 @@ SW="${ID}sw" NA="${ID}a" NB1="${ID}b1" NB2="${ID}b2" ND="${ID}dns"
 NSES="$NA $NB1 $NB2 $ND $SW"
 netns_cleanup() {
     for p in $E2E_PIDS; do kill "$p" 2>/dev/null; done
+    # shellcheck disable=SC2086
+    e2e_wait_gone 10 $E2E_PIDS
     for n in $NSES; do
         for p in $(ip netns pids "$n" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
     done

@@ -46,7 +46,14 @@ cleanup() {
         done
     fi
     for p in $BG_PIDS; do kill "$p" 2>/dev/null; done
-    sleep 0.2
+    # Up to 10 s to stop gracefully (a coverage build writes its counters on exit).
+    i=0
+    while [ $i -lt 100 ]; do
+        alive=0
+        for p in $BG_PIDS; do kill -0 "$p" 2>/dev/null && alive=1; done
+        [ $alive = 0 ] && break
+        sleep 0.1; i=$((i + 1))
+    done
     for p in $BG_PIDS; do kill -9 "$p" 2>/dev/null; done
     rm -rf "$TMP"
 }
