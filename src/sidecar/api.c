@@ -175,10 +175,14 @@ int wdn__sc_api_on_req(struct wdn_http_handler *self, struct wdn_http_req *req)
     }
     if (wdn_str_eq_cstr(head->path, "/v1.0/healthz") ||
         wdn_str_eq_cstr(head->path, "/v1.0/healthz/outbound")) {
-        if (wdn_str_eq_cstr(head->method, "GET") || wdn_str_eq_cstr(head->method, "HEAD"))
-            wdn__sc_respond(rq, 204, NULL, 0, (struct wdn_str){NULL, 0});
-        else
+        if (!wdn_str_eq_cstr(head->method, "GET") && !wdn_str_eq_cstr(head->method, "HEAD"))
             wdn__sc_plain(rq, 405, "Method Not Allowed");
+        else if (atomic_load(&sc->ready))
+            wdn__sc_respond(rq, 204, NULL, 0, (struct wdn_str){NULL, 0});
+        else /* Dapr's answer while it starts or stops */
+            wdn__sc_error(rq, 500, "ERR_HEALTH_NOT_READY",
+                          "the sidecar is not ready: it is starting (not yet registered where "
+                          "peers find it) or stopping");
         return 0;
     }
     cfg = wdn__sc_cfg_get(sc);

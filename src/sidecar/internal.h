@@ -252,6 +252,10 @@ struct wdn_sidecar {
     size_t n_watches;
     bool loop_ready;
     bool registered;
+    /* /v1.0/healthz answers 204 only while this is set: from when the sidecar can be found (its
+     * registry entry written, in project mode) until it starts to stop. A caller that starts
+     * on healthz (dev run, the Dapr SDKs) must not reach a peer that cannot resolve it yet. */
+    atomic_bool ready;
 
     struct wdn__sc_metrics m;
     atomic_uint_fast64_t next_req_id;

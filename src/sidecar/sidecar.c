@@ -162,6 +162,7 @@ static void shutdown_loop(struct wdn_sidecar *sc)
     if (!sc->loop_ready)
         return;
     sc->loop_ready = false;
+    atomic_store(&sc->ready, false);
     wdn__sc_listeners_stop(sc);
     wdn__sc_watch_stop(sc);
     wdn__sc_identity_stop(sc);
@@ -262,6 +263,7 @@ int wdn_sidecar_run(struct wdn_sidecar *sc, struct wdn_diag *d)
         rc = wdn__sc_watch_start(sc);
     if (rc == 0) {
         struct wdn__sc_cfg *cfg = wdn__sc_cfg_get(sc);
+        atomic_store(&sc->ready, true); /* before the line that says so */
         printf("warden sidecar ready: app-id=%s http-port=%d internal-port=%d metrics-port=%d\n",
                sc->app_id, sc->bound_http, sc->bound_internal, sc->bound_metrics);
         fflush(stdout);
@@ -307,6 +309,11 @@ int wdn_sidecar_internal_port(const struct wdn_sidecar *sc)
 int wdn_sidecar_metrics_port(const struct wdn_sidecar *sc)
 {
     return sc->bound_metrics;
+}
+
+bool wdn_sidecar_ready(const struct wdn_sidecar *sc)
+{
+    return atomic_load(&sc->ready);
 }
 
 void wdn_sidecar_free(struct wdn_sidecar *sc)

@@ -73,6 +73,10 @@ int wdn_sidecar_http_port(const struct wdn_sidecar *sc);
 int wdn_sidecar_internal_port(const struct wdn_sidecar *sc);
 int wdn_sidecar_metrics_port(const struct wdn_sidecar *sc);
 
+/** True while /v1.0/healthz answers 204: from when peers can find the sidecar (its registry
+ * entry written, in project mode) until it starts to stop. Safe from any thread. */
+bool wdn_sidecar_ready(const struct wdn_sidecar *sc);
+
 /** Frees everything (after run returned). NULL is fine. */
 void wdn_sidecar_free(struct wdn_sidecar *sc);
 

@@ -168,7 +168,7 @@ static int setup(void **state)
     }
     if (pthread_create(&runner_t, NULL, runner, sc) != 0)
         return -1;
-    for (int i = 0; i < 1000 && wdn_sidecar_http_port(sc) <= 0; i++)
+    for (int i = 0; i < 3000 && !wdn_sidecar_ready(sc); i++) /* healthz 204 from then on */
         usleep(10000);
     api = wdn_sidecar_http_port(sc);
     return api > 0 && testnet_wait_port(api, 10000) == 0 ? 0 : -1;

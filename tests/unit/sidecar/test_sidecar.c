@@ -8,6 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -17,6 +21,8 @@
 #include "base/error.h"
 #include "base/log.h"
 #include "jose/crypto.h"
+#include "project/project.h"
+#include "project/store.h"
 #include "sidecar/internal.h"
 
 static char dir[] = "/tmp/wdn-sc-unit-XXXXXX";
@@ -202,6 +208,82 @@ static void test_start_stop(void **state)
     assert_int_equal(access(ca, F_OK), 0);
 }
 
+/* GET /v1.0/healthz on 127.0.0.1:port; the status, or 0 when no answer. body gets the start of
+ * the body. */
+static int healthz(int port, char *body, size_t cap)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    static const char req[] = "GET /v1.0/healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    char buf[1024];
+    size_t n = 0;
+    ssize_t k;
+    int fd = socket(AF_INET, SOCK_STREAM, 0), status = 0;
+
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    body[0] = '\0';
+    if (fd < 0)
+        return 0;
+    if (connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+        send(fd, req, sizeof(req) - 1, MSG_NOSIGNAL) == (ssize_t)(sizeof(req) - 1)) {
+        while (n < sizeof(buf) - 1 && (k = recv(fd, buf + n, sizeof(buf) - 1 - n, 0)) > 0)
+            n += (size_t)k;
+        buf[n] = '\0';
+        if (sscanf(buf, "HTTP/1.1 %d", &status) != 1)
+            status = 0;
+        const char *b = strstr(buf, "\r\n\r\n");
+        snprintf(body, cap, "%s", b ? b + 4 : "");
+    }
+    close(fd);
+    return status;
+}
+
+/* In project mode the sidecar says it is healthy only once peers can find it: dev run and the
+ * Dapr SDKs start the apps on healthz, and a first call to a peer whose registry entry was not
+ * written yet failed with 500 ERR_DIRECT_INVOKE (the tutorial's step 5 answered "MCP server
+ * returned HTTP 500" under load). Asked as fast as possible from the moment the port is bound,
+ * every 204 must come with the registry entry in place; before it the answer is Dapr's
+ * ERR_HEALTH_NOT_READY. */
+static void test_healthy_only_once_registered(void **state)
+{
+    struct wdn_sidecar_opts o = {.app_id = "app", .http_port = 0, .metrics_port = -1,
+                                 .workers = 1, .project = "hz"};
+    struct wdn_sidecar *sc = NULL;
+    struct wdn_store_sidecar rec;
+    struct wdn_diag d;
+    char body[512];
+    pthread_t t;
+    void *ret;
+    int port = 0, ok = 0, not_ready = 0;
+
+    (void)state;
+    assert_int_equal(wdn_project_create("hz", &d), 0);
+    assert_int_equal(wdn_sidecar_new(&o, &sc, &d), 0);
+    assert_int_equal(pthread_create(&t, NULL, runner, sc), 0);
+    for (int i = 0; i < 100000 && (port = wdn_sidecar_http_port(sc)) <= 0; i++)
+        usleep(100);
+    assert_true(port > 0);
+    for (int i = 0; i < 20000 && ok < 3; i++) {
+        int st = healthz(port, body, sizeof(body));
+        if (st == 204) {
+            assert_int_equal(wdn_store_get_sidecar("hz", "app", &rec), 0);
+            ok++;
+        } else if (st == 500) {
+            assert_non_null(strstr(body, "ERR_HEALTH_NOT_READY"));
+            not_ready++;
+        } else {
+            usleep(1000); /* not listening yet: no answer */
+        }
+    }
+    assert_int_equal(ok, 3);
+    print_message("healthz: %d not-ready answers before the first 204\n", not_ready);
+    wdn_sidecar_stop(sc);
+    assert_int_equal(pthread_join(t, &ret), 0);
+    assert_int_equal((int)(intptr_t)ret, 0);
+    wdn_sidecar_free(sc);
+    /* Gone from the registry once stopped. */
+    assert_int_not_equal(wdn_store_get_sidecar("hz", "app", &rec), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -209,6 +291,7 @@ int main(void)
         cmocka_unit_test(test_metrics),
         cmocka_unit_test(test_refuses_missing_handler),
         cmocka_unit_test(test_start_stop),
+        cmocka_unit_test(test_healthy_only_once_registered),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
