@@ -50,7 +50,8 @@ static int add_count(const char *name, void *arg)
 }
 
 /* Stops what runs under lock_rel (a lock held while it runs, its pid in pid_rel) and waits up
- * to STOP_WAIT_MS for the lock to be released. */
+ * to STOP_WAIT_MS for the lock to be released and the process to be gone (it may still be
+ * exiting after it let go of the lock). */
 static void stop_holder(const char *project, const char *what, const char *lock_rel,
                         const char *pid_rel)
 {
@@ -70,9 +71,11 @@ static void stop_holder(const char *project, const char *what, const char *lock_
     if (kill((pid_t)pid, SIGTERM) != 0)
         return;
     fprintf(stderr, "stopping %s (pid %ld)\n", what, pid);
-    for (int t = 0; t < STOP_WAIT_MS / 100 && wdn_project_lock_holder(lock, pidf) != 0; t++)
-        usleep(100 * 1000);
-    if (wdn_project_lock_holder(lock, pidf) != 0)
+    for (int t = 0; t < STOP_WAIT_MS / 50 &&
+                    (wdn_project_lock_holder(lock, pidf) != 0 || wdn_project_pid_alive(pid));
+         t++)
+        usleep(50 * 1000);
+    if (wdn_project_lock_holder(lock, pidf) != 0 || wdn_project_pid_alive(pid))
         fprintf(stderr, "warning: %s (pid %ld) did not stop within %d s\n", what, pid,
                 STOP_WAIT_MS / 1000);
 }

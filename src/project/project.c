@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -280,6 +281,29 @@ long wdn_project_lock_holder(const char *lock_path, const char *pid_path)
         wdn_buf_reset(&b);
     }
     return pid > 1 ? pid : -1;
+}
+
+bool wdn_project_pid_alive(long pid)
+{
+    char path[64], buf[256];
+    const char *st;
+    ssize_t n;
+    int fd;
+
+    if (pid <= 0 || (kill((pid_t)pid, 0) != 0 && errno == ESRCH))
+        return false;
+    /* /proc/PID/stat: "pid (comm) S ...": the state follows the last ')'. */
+    snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return errno != ENOENT;
+    n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0)
+        return true;
+    buf[n] = '\0';
+    st = strrchr(buf, ')');
+    return !(st && st[1] == ' ' && (st[2] == 'Z' || st[2] == 'X'));
 }
 
 void wdn_project_unlock(int fd)

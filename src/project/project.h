@@ -67,6 +67,12 @@ void wdn_project_unlock(int fd);
  */
 long wdn_project_lock_holder(const char *lock_path, const char *pid_path);
 
+/**
+ * True while process pid runs: false once it is gone or only a zombie waiting for its parent
+ * (a process that released its lock may still be exiting; a stale registry entry names nobody).
+ */
+bool wdn_project_pid_alive(long pid);
+
 /** Calls fn for each "<name>.<ext>" file of a folder (name without extension), sorted. */
 int wdn_project_list_dir(const char *dir, const char *ext, int (*fn)(const char *name, void *arg),
                          void *arg);

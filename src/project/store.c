@@ -290,7 +290,7 @@ int wdn_store_get_sidecar(const char *project, const char *app_id, struct wdn_st
         s->generation = (unsigned long long)json_integer_value(json_object_get(o, "generation"));
         s->pid = (long)json_integer_value(json_object_get(o, "pid"));
         /* An entry whose process is gone is stale: a crashed sidecar must not be dialled. */
-        if (s->pid > 0 && kill((pid_t)s->pid, 0) != 0 && errno == ESRCH)
+        if (s->pid > 0 && !wdn_project_pid_alive(s->pid))
             rc = WDN_ESTATE;
     }
     json_decref(o);

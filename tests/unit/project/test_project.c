@@ -228,12 +228,43 @@ static void test_lock(void **state)
     wdn_buf_reset(&b);
 }
 
+/* A process that let go of its lock may still be exiting, and one that exited stays a zombie
+ * until its parent reaps it: `project delete` waits until neither is the case, and a registry
+ * entry naming a zombie is stale. */
+static void test_pid_alive(void **state)
+{
+    int pipefd[2], st;
+    char c;
+    pid_t child;
+
+    (void)state;
+    assert_true(wdn_project_pid_alive((long)getpid()));
+    assert_false(wdn_project_pid_alive(0));
+    assert_int_equal(pipe(pipefd), 0);
+    child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        close(pipefd[1]);
+        if (read(pipefd[0], &c, 1) < 0) /* runs until the test closes the pipe */
+            _exit(1);
+        _exit(0);
+    }
+    close(pipefd[0]);
+    assert_true(wdn_project_pid_alive((long)child));
+    close(pipefd[1]); /* the child exits now and stays a zombie until reaped */
+    for (int i = 0; i < 3000 && wdn_project_pid_alive((long)child); i++)
+        usleep(10000);
+    assert_false(wdn_project_pid_alive((long)child));
+    assert_int_equal(waitpid(child, &st, 0), child); /* it was a zombie: reaped only now */
+    assert_false(wdn_project_pid_alive((long)child));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_names),     cmocka_unit_test(test_create_use_delete),
         cmocka_unit_test(test_resources), cmocka_unit_test(test_appids),
-        cmocka_unit_test(test_registry),
+        cmocka_unit_test(test_registry),    cmocka_unit_test(test_pid_alive),
         cmocka_unit_test(test_state_hash),  cmocka_unit_test(test_lock),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

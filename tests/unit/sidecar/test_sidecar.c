@@ -245,8 +245,8 @@ static int healthz(int port, char *body, size_t cap)
  * ERR_HEALTH_NOT_READY. */
 static void test_healthy_only_once_registered(void **state)
 {
-    struct wdn_sidecar_opts o = {.app_id = "app", .http_port = 0, .metrics_port = -1,
-                                 .workers = 1, .project = "hz"};
+    struct wdn_sidecar_opts o = {
+        .app_id = "app", .http_port = 0, .metrics_port = -1, .workers = 1, .project = "hz"};
     struct wdn_sidecar *sc = NULL;
     struct wdn_store_sidecar rec;
     struct wdn_diag d;
