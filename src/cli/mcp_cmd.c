@@ -79,8 +79,9 @@ static const char usage_text[] =
     "  -h, --help                      this help\n"
     "\n"
     "Progress and log messages of a long call go to stderr; Ctrl+C cancels the call (the server\n"
-    "gets notifications/cancelled). Exit status: 0 success, 1 failure (a tool that reports an\n"
-    "error included), 2 usage.\n";
+    "gets notifications/cancelled, or tasks/cancel for a tool the server runs as a task: warden\n"
+    "mcp declares the tasks extension and waits for a task's result). Exit status: 0 success,\n"
+    "1 failure (a tool that reports an error included), 2 usage.\n";
 
 static struct wdn_mcp_client *current;
 
@@ -590,6 +591,8 @@ int wdn_cli_mcp(int argc, char **argv)
             .on_notify = on_notify,
             .auth = oauth != NULL ? wdn_mcp_oauth_provider(oauth) : NULL,
             .progress = true,
+            /* Tools a server runs as tasks (SEP-2663) work from the command line too. */
+            .capabilities = "{\"extensions\":{\"" WDN_MCP_EXT_TASKS "\":{}}}",
         };
         c = wdn_mcp_client_new(&cfg, &e);
     }

@@ -10,6 +10,8 @@
 //                   pages driven in headless Chromium (Debian's, through puppeteer-core)
 //   oidc-provider   the same sidecar with oidc-provider from npm as the authorization server
 //                   (client credentials; tests/interop/rs's provider script and packages)
+//   tasks           tools the SDK's conformance_server runs as tasks (SEP-2663): a result and
+//                   a tool error polled to their end, Ctrl+C cancels the task
 // Exit 0 pass, 1 fail, 77 skip (npm packages, Chromium or rs's packages missing).
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -286,6 +288,36 @@ async function oidcProvider() {
   clientCredentials(mcpUrl, { WARDEN_CA_FILE: cert });
 }
 
+async function tasks() {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}/mcp`;
+  const srv = spawn(path.join(binDir, 'conformance_server'), ['--port', String(port)],
+    { stdio: ['ignore', 'pipe', 'pipe'] });
+  srv.label = 'conformance_server';
+  srv.errText = '';
+  srv.stderr.on('data', (d) => (srv.errText += d));
+  children.push(srv);
+  await waitFor('conformance_server', () => new Promise((resolve) => {
+    const s = net.connect(port, '127.0.0.1', () => { s.destroy(); resolve(true); });
+    s.on('error', () => resolve(false));
+  }));
+  let r = mcp(['tools', 'call', url, 'slow_compute', '--arg', 'seconds=0.2', '--arg', 'label=ok']);
+  check(r.status === 0 && r.out.trim() === 'Computed ok', 'slow_compute as a task: polled to its result');
+  r = mcp(['tools', 'call', url, 'failing_job']);
+  check(r.status === 1 && /failing_job: the job failed/.test(r.out + r.err),
+    'failing_job (a task only): the task\'s tool error, exit 1');
+  const slow = spawn(path.join(binDir, 'warden'), ['mcp', 'tools', 'call', url, 'slow_compute', '--arg', 'seconds=120'],
+    { env: { ...process.env, WARDEN_HOME: path.join(tmp, 'home') }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let slowErr = '';
+  slow.stderr.on('data', (d) => (slowErr += d));
+  const exited = new Promise((resolve) => slow.on('exit', (c) => resolve(c)));
+  await new Promise((res) => setTimeout(res, 500)); // the call is on its way or its task runs
+  slow.kill('SIGINT');
+  const code = await Promise.race([exited, new Promise((res) => setTimeout(() => res('still running'), 60000))]);
+  console.log(`[warden mcp tools call slow_compute, SIGINT] ${slowErr.trim().slice(-300)}`);
+  check(code === 1 && /cancel/.test(slowErr), 'Ctrl+C during a task: canceled, exit 1, long before the task would end');
+}
+
 async function main() {
   if (!fs.existsSync(path.join(here, 'node_modules', '@modelcontextprotocol', 'sdk', 'package.json')))
     skip('npm packages not installed (the interop-client-setup test could not reach the registry)');
@@ -295,6 +327,7 @@ async function main() {
   if (test === 'ts-server') await tsServer();
   else if (test === 'warden-issuer') await wardenIssuer();
   else if (test === 'oidc-provider') await oidcProvider();
+  else if (test === 'tasks') await tasks();
   else fail(`unknown test ${test}`);
   console.log(`${passed} passed`);
   cleanup();
