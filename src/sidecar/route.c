@@ -51,6 +51,9 @@ int wdn__sc_decode_app_id(struct wdn_str s, const char *ns, char *buf, size_t ca
                 return WDN_EINVAL;
             c = (char)(hi * 16 + lo);
             i += 2;
+            /* %00 would end the decoded ID early: "ap%00p" must not name app "ap". */
+            if (c == '\0')
+                return WDN_EINVAL;
         }
         if (k + 1 >= cap)
             return WDN_ELIMIT;

@@ -16,6 +16,7 @@
 #include "base/buf.h"
 #include "base/clock.h"
 #include "base/error.h"
+#include "base/limits.h"
 #include "jose/crypto.h"
 #include "jose/jwt.h"
 #include "jose/sign.h"
@@ -501,13 +502,191 @@ static void test_reason_names(void **state)
     assert_int_equal(wdn_pipeline_count(NULL), 0);
 }
 
+/* A bearer Component with exactly these metadata lines (no defaults), built for app "a". */
+static int build_meta(const char *meta, struct wdn_diag *d)
+{
+    struct wdn_resources *set = wdn_resources_new();
+    struct wdn_pipeline *p = NULL;
+    char *doc = NULL;
+    size_t n;
+    FILE *f = open_memstream(&doc, &n);
+    int rc;
+
+    fprintf(f,
+            "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: bearer\nspec:\n"
+            "  type: middleware.http.bearer\n  version: v1\n  metadata:\n%s"
+            "---\napiVersion: dapr.io/v1alpha1\nkind: Configuration\nmetadata:\n  name: cfg\n"
+            "spec:\n  appHttpPipeline:\n    handlers:\n    - name: bearer\n"
+            "      type: middleware.http.bearer\n",
+            meta);
+    fclose(f);
+    wdn_resources_load_buffer(set, "test.yaml", NULL, doc, n);
+    free(doc);
+    wdn_diag_clear(d);
+    rc = build(set, "a", NULL, &p, d);
+    if (rc == 0)
+        wdn_pipeline_free(p);
+    else
+        assert_null(p);
+    wdn_resources_free(set);
+    return rc;
+}
+
+/* Every configuration refusal of middleware.http.bearer (issue 18): the Component is refused
+ * with WDN_ECONFIG, a message that says what to fix, and the line of the offending item; the
+ * same Component without the bad item builds. */
+static void test_bearer_config_refusals(void **state)
+{
+    static const char iss[] = "  - name: issuer\n    value: \"https://issuer.test/\"\n"
+                              "  - name: audience\n    value: api\n";
+    char many_aud[2048], many_scopes[4096], meta[8192], jwks_meta[4096];
+    size_t k;
+    struct {
+        const char *item, *want;
+    } cases[] = {
+        {"  - name: clockSkew\n    secretKeyRef:\n      name: s\n      key: k\n",
+         "secretKeyRef is not supported for clockSkew (warden has no secret stores"},
+        {"  - name: jwksURL\n    value: \"http://issuer.test/jwks\"\n",
+         "jwksURL must be an https:// URL"},
+        {"  - name: jwks\n    value: '{\"keys\":[]}'\n",
+         "jwks must be a JSON Web Key Set with a usable key: none is usable"},
+        {"  - name: jwks\n    value: 'not json'\n", "jwks must be a JSON Web Key Set"},
+        {many_aud, "too many audiences"},
+        {many_scopes, "too many requiredScopes"},
+        {"  - name: requiredScopes\n    value: 'read wr\"ite'\n",
+         "a scope with a forbidden character"},
+        {"  - name: requiredScopes\n    value: 'read wr\\ite'\n",
+         "a scope with a forbidden character"},
+        {"  - name: stripToken\n    value: \"yes\"\n", "stripToken must be true or false"},
+        {"  - name: resourceMetadata\n    value: \"ftp://api.test/prm\"\n",
+         "resourceMetadata must be an http(s) URL"},
+        {"  - name: resourceMetadata\n    value: \"https://api.test/prm#frag\"\n",
+         "resourceMetadata must be an http(s) URL"},
+        {"  - name: resourceMetadata\n    value: \"https://user@api.test/prm\"\n",
+         "resourceMetadata must be an http(s) URL"},
+        {"  - name: forwardClaims\n    value: \"sub\"\n",
+         "forwardClaims must be 'claim:Header-Name'"},
+        {"  - name: forwardClaims\n    value: \"sub:\"\n", "forwardClaims must be"},
+        {"  - name: forwardClaims\n    value: \":X-User\"\n", "forwardClaims must be"},
+        {"  - name: forwardClaims\n    value: \"sub:X User\"\n", "forwardClaims must be"},
+        {"  - name: forwardClaims\n    value: \"sub:X-User\\r\\nX-Evil:1\"\n",
+         "forwardClaims must be"},
+        {"  - name: forwardClaims\n    value: \",\"\n", "forwardClaims must be"},
+    };
+
+    (void)state;
+    k = (size_t)snprintf(many_aud, sizeof(many_aud), "  - name: audience\n    value: \"");
+    for (int i = 0; i <= WDN_JWT_MAX_AUDIENCES; i++)
+        k += (size_t)snprintf(many_aud + k, sizeof(many_aud) - k, "a%d,", i);
+    snprintf(many_aud + k, sizeof(many_aud) - k, "\"\n");
+    k = (size_t)snprintf(many_scopes, sizeof(many_scopes),
+                         "  - name: requiredScopes\n    value: \"");
+    for (int i = 0; i <= WDN_JWT_MAX_SCOPES; i++)
+        k += (size_t)snprintf(many_scopes + k, sizeof(many_scopes) - k, "s%d ", i);
+    snprintf(many_scopes + k, sizeof(many_scopes) - k, "\"\n");
+    snprintf(jwks_meta, sizeof(jwks_meta), "  - name: jwks\n    value: '%s'\n", jwks_json);
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct wdn_diag d;
+        /* The bad item after the issuer and audience (a jwks item replaces the good key set;
+         * the audience item follows the issuer so "too many audiences" is the later one). */
+        bool own_jwks = strstr(cases[i].item, "name: jwks\n") != NULL;
+        bool own_aud = strstr(cases[i].item, "name: audience\n") != NULL;
+        snprintf(meta, sizeof(meta),
+                 "  - name: issuer\n    value: \"https://issuer.test/\"\n%s%s%s",
+                 own_aud ? "" : "  - name: audience\n    value: api\n", own_jwks ? "" : jwks_meta,
+                 cases[i].item);
+        if (build_meta(meta, &d) != WDN_ECONFIG || strstr(d.msg, cases[i].want) == NULL)
+            fail_msg("case %zu: got '%s', expected '%s'", i, d.msg, cases[i].want);
+        /* The bad item is the last one; its line is reported (past the Component's 8 lines). */
+        assert_true(d.line > 8);
+        assert_string_equal(d.file, "test.yaml");
+    }
+    /* The same Component with good values builds (so each refusal above is the item's). */
+    snprintf(meta, sizeof(meta),
+             "%s%s  - name: requiredScopes\n    value: \"read write\"\n"
+             "  - name: stripToken\n    value: \"false\"\n"
+             "  - name: forwardClaims\n    value: \"sub:X-User, email : X-Email\"\n"
+             "  - name: resourceMetadata\n    value: \"https://api.test/prm\"\n",
+             iss, jwks_meta);
+    struct wdn_diag d;
+    assert_int_equal(build_meta(meta, &d), 0);
+}
+
+/* A forwarded claim whose value holds a control character (CR LF: header injection) or is longer
+ * than a header value may be is not forwarded, while the header of that name the caller sent is
+ * still removed; the other claims are forwarded. */
+static void test_bearer_forward_claim_dropped(void **state)
+{
+    struct wdn_resources *set =
+        load("  - name: forwardClaims\n"
+             "    value: \"sub:X-User, note:X-Note, big:X-Big, tab:X-Tab\"\n",
+             NULL);
+    static char big[WDN_MCP_MAX_HEADER_VALUE + 2];
+    struct wdn_pipeline *p = NULL;
+    struct wdn_pipeline_out o;
+    struct wdn_arena a;
+    struct wdn_diag d;
+    char extra[WDN_MCP_MAX_HEADER_VALUE + 200], *c, *tok, *auth = NULL;
+    int removed = 0;
+
+    (void)state;
+    memset(big, 'b', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    snprintf(extra, sizeof(extra),
+             ",\"note\":\"ok\\r\\nX-Evil: 1\",\"big\":\"%s\",\"tab\":\"a\\u007fb\"", big);
+    wdn_arena_init(&a, 4096, 0);
+    assert_int_equal(build(set, "a", NULL, &p, &d), 0);
+    c = claims("https://api.test/", 600, extra);
+    tok = sign(key, c);
+    assert_true(asprintf(&auth, "Bearer %s", tok) > 0);
+    run(p, auth, NULL, &a, &o);
+    assert_int_equal(o.status, 0);
+    for (size_t i = 0; i < o.nadd; i++) {
+        char name[64];
+        snprintf(name, sizeof(name), "%.*s", WDN_STR_FMT(o.add[i].name));
+        if (strcmp(name, "X-User") != 0)
+            fail_msg("claim header %s forwarded: '%.*s'", name, WDN_STR_FMT(o.add[i].value));
+        assert_true(wdn_str_eq_cstr(o.add[i].value, "user-1"));
+    }
+    assert_int_equal(o.nadd, 1);
+    for (size_t i = 0; i < o.nremove; i++)
+        removed += wdn_str_eq_case_cstr(o.remove[i], "X-Note") ||
+                   wdn_str_eq_case_cstr(o.remove[i], "X-Big") ||
+                   wdn_str_eq_case_cstr(o.remove[i], "X-Tab");
+    assert_int_equal(removed, 3);
+    free(auth);
+    free(tok);
+    free(c);
+    /* At the limit exactly, the value is forwarded. */
+    big[sizeof(big) - 2] = '\0';
+    snprintf(extra, sizeof(extra), ",\"big\":\"%s\"", big);
+    c = claims("https://api.test/", 600, extra);
+    tok = sign(key, c);
+    assert_true(asprintf(&auth, "Bearer %s", tok) > 0);
+    run(p, auth, NULL, &a, &o);
+    assert_int_equal(o.status, 0);
+    assert_int_equal(o.nadd, 2);
+    free(auth);
+    free(tok);
+    free(c);
+    wdn_pipeline_free(p);
+    wdn_resources_free(set);
+    wdn_arena_reset(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_bearer_answers),   cmocka_unit_test(test_bearer_scopes_claims_strip),
-        cmocka_unit_test(test_build_refusals),   cmocka_unit_test(test_registry_shares),
-        cmocka_unit_test(test_keys_not_loaded),  cmocka_unit_test(test_reason_names),
+        cmocka_unit_test(test_bearer_answers),
+        cmocka_unit_test(test_bearer_scopes_claims_strip),
+        cmocka_unit_test(test_build_refusals),
+        cmocka_unit_test(test_registry_shares),
+        cmocka_unit_test(test_keys_not_loaded),
+        cmocka_unit_test(test_reason_names),
         cmocka_unit_test(test_token_cache_size),
+        cmocka_unit_test(test_bearer_config_refusals),
+        cmocka_unit_test(test_bearer_forward_claim_dropped),
     };
     return cmocka_run_group_tests(tests, setup_keys, teardown_keys);
 }

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "base/error.h"
+#include "base/limits.h"
 #include "policy/policy.h"
 #include "resources/resources.h"
 
@@ -497,6 +498,86 @@ static void test_mcp_default_allow(void **state)
     assert_false(d.allowed);
 }
 
+/* The ACL's limits (issue 18): an operation longer than WDN_POLICY_MAX_OP_BYTES or with more
+ * than WDN_POLICY_MAX_SEGMENTS segments is refused by normalisation, and so denied even where
+ * everything is allowed; at the limits it is evaluated. A configured operation name over the
+ * limit is refused when the ACL is compiled. */
+static void test_acl_limits(void **state)
+{
+    struct wdn_acl *acl =
+        compile_text("apiVersion: dapr.io/v1alpha1\nkind: Configuration\nmetadata: {name: c}\n"
+                     "spec:\n  accessControl:\n    defaultAction: allow\n",
+                     true);
+    struct wdn_acl_caller c = {"public", "default", "a"};
+    static char op[WDN_POLICY_MAX_OP_BYTES + 2], out[WDN_POLICY_MAX_OP_BYTES + 2];
+    struct wdn_acl_decision d;
+    size_t n;
+
+    (void)state;
+    /* Length: exactly the limit passes, one more byte is refused. */
+    memset(op, 'a', WDN_POLICY_MAX_OP_BYTES);
+    op[WDN_POLICY_MAX_OP_BYTES] = '\0';
+    assert_int_equal(wdn_acl_normalize(op, WDN_POLICY_MAX_OP_BYTES, out, sizeof(out)), 0);
+    assert_int_equal(wdn_acl_eval(acl, &c, "GET", op, WDN_POLICY_MAX_OP_BYTES, &d), 0);
+    assert_true(d.allowed);
+    op[WDN_POLICY_MAX_OP_BYTES] = 'a';
+    op[WDN_POLICY_MAX_OP_BYTES + 1] = '\0';
+    assert_int_equal(wdn_acl_normalize(op, WDN_POLICY_MAX_OP_BYTES + 1, out, sizeof(out)),
+                     WDN_EPERM);
+    assert_int_equal(wdn_acl_eval(acl, &c, "GET", op, WDN_POLICY_MAX_OP_BYTES + 1, &d), 0);
+    assert_false(d.allowed);
+    assert_int_equal(d.by, WDN_ACL_BY_INVALID);
+    assert_string_equal(d.reason, "operation refused by normalisation");
+    /* Segments: exactly the limit passes (empty and "." segments do not count), one more is
+     * refused. */
+    n = 0;
+    for (int i = 0; i < WDN_POLICY_MAX_SEGMENTS; i++)
+        n += (size_t)snprintf(op + n, sizeof(op) - n, "s/./");
+    assert_int_equal(wdn_acl_normalize(op, n, out, sizeof(out)), 0);
+    assert_int_equal(wdn_acl_eval(acl, &c, "GET", op, n, &d), 0);
+    assert_true(d.allowed);
+    n += (size_t)snprintf(op + n, sizeof(op) - n, "s");
+    assert_int_equal(wdn_acl_normalize(op, n, out, sizeof(out)), WDN_EPERM);
+    assert_int_equal(wdn_acl_eval(acl, &c, "GET", op, n, &d), 0);
+    assert_false(d.allowed);
+    assert_int_equal(d.by, WDN_ACL_BY_INVALID);
+    /* No operation at all is refused too. */
+    assert_int_equal(wdn_acl_eval(acl, &c, "GET", NULL, 0, &d), 0);
+    assert_false(d.allowed);
+    assert_int_equal(wdn_acl_eval(acl, &c, "GET", "a", 1, NULL), WDN_EINVAL);
+    wdn_acl_free(acl);
+
+    /* A configured operation name over the limit: the Configuration is refused, at its line. */
+    {
+        char *text = NULL;
+        struct wdn_resources *set = wdn_resources_new();
+        struct wdn_acl *bad = NULL;
+        struct wdn_diag dg;
+
+        memset(op, 'o', WDN_POLICY_MAX_OP_BYTES + 1);
+        op[WDN_POLICY_MAX_OP_BYTES + 1] = '\0';
+        assert_true(asprintf(&text,
+                             "apiVersion: dapr.io/v1alpha1\nkind: Configuration\n"
+                             "metadata: {name: c}\nspec:\n  accessControl:\n"
+                             "    defaultAction: allow\n    policies:\n    - appId: a\n"
+                             "      trustDomain: public\n      namespace: default\n"
+                             "      operations:\n      - {name: /%s, action: deny}\n",
+                             op) > 0);
+        wdn_resources_load_buffer(set, "acl.yaml", NULL, text, strlen(text));
+        assert_int_equal(set->n_configurations, 1);
+        wdn_diag_clear(&dg);
+        assert_int_equal(
+            wdn_acl_compile(&set->configurations[0]->spec.access_control, true, &bad, &dg),
+            WDN_ECONFIG);
+        assert_null(bad);
+        if (strstr(dg.msg, "operation without a usable name") == NULL)
+            fail_msg("got '%s'", dg.msg);
+        assert_int_equal(dg.line, 12);
+        wdn_resources_free(set);
+        free(text);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -505,7 +586,7 @@ int main(void)
         cmocka_unit_test(test_normalize),           cmocka_unit_test(test_refused_paths_deny),
         cmocka_unit_test(test_tutorial_deny),       cmocka_unit_test(test_glob),
         cmocka_unit_test(test_mcp_policy),          cmocka_unit_test(test_mcp_default_allow),
-        cmocka_unit_test(test_mcp_scopes_needed),
+        cmocka_unit_test(test_mcp_scopes_needed),   cmocka_unit_test(test_acl_limits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,515 @@
+/* The sidecar's refusals, each as the caller meets it: the internal (mTLS) port refusing a
+ * certificate without a usable SPIFFE ID, one from another CA, an expired one, and a request for
+ * an app this sidecar does not serve; the API port's httpPipeline refusing a request before any
+ * routing; method paths that cannot be normalised safely; app IDs whose percent-encoding is
+ * broken. Each test checks the status and body the caller gets, that the app never saw the
+ * request, the log line of the decision and the metric it counts. Issue 18. */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "base/error.h"
+#include "base/log.h"
+#include "jose/crypto.h"
+#include "pki/pki.h"
+#include "sidecar/internal.h"
+#include "../support/certs.h"
+#include "../support/logcap.h"
+#include "../support/testnet.h"
+#include "../support/tlsclient.h"
+
+/* ---- A counting app ------------------------------------------------------------------------ */
+
+static atomic_int app_count;
+
+static void app_answer(struct wdn_http_req *req, int status, struct wdn_str body, void *ud)
+{
+    (void)body;
+    (void)ud;
+    if (status == 0)
+        atomic_fetch_add(&app_count, 1);
+    wdn_http_respond(req, 200, NULL, 0, WDN_STR("app says hi"));
+}
+
+static int app_on_req(struct wdn_http_handler *self, struct wdn_http_req *req)
+{
+    (void)self;
+    return wdn_http_req_read_all(req, 1 << 20, app_answer, NULL) == 0 ? 0 : WDN_EIO;
+}
+
+static struct wdn_http_handler app_handler = {.on_req = app_on_req};
+static struct wdn_http_handler *app_chain[] = {&app_handler};
+
+/* ---- Sidecars ------------------------------------------------------------------------------ */
+
+static char dir[] = "/tmp/wdn-sc-refuse-XXXXXX";
+
+struct running {
+    struct wdn_sidecar *sc;
+    pthread_t t;
+};
+
+static void *runner(void *arg)
+{
+    struct wdn_diag d;
+    return (void *)(intptr_t)wdn_sidecar_run(arg, &d);
+}
+
+static void start(struct running *r, struct wdn_sidecar_opts *o)
+{
+    struct wdn_diag d;
+
+    if (wdn_sidecar_new(o, &r->sc, &d) != 0)
+        fail_msg("wdn_sidecar_new: %s", d.msg);
+    assert_int_equal(pthread_create(&r->t, NULL, runner, r->sc), 0);
+    for (int i = 0; i < 3000 && !wdn_sidecar_ready(r->sc); i++) /* both ports listening */
+        usleep(10000);
+    assert_true(wdn_sidecar_http_port(r->sc) > 0);
+    assert_int_equal(testnet_wait_port(wdn_sidecar_http_port(r->sc), 20000), 0);
+}
+
+static void stop(struct running *r)
+{
+    wdn_sidecar_stop(r->sc);
+    assert_int_equal(pthread_join(r->t, NULL), 0);
+    wdn_sidecar_free(r->sc);
+}
+
+static void write_file(const char *name, const char *text)
+{
+    char path[512];
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* "app": access control (allow by default) and an MCP tool policy on its /mcp path. */
+static const char app_res[] = "apiVersion: dapr.io/v1alpha1\n"
+                              "kind: Configuration\n"
+                              "metadata: {name: acl}\n"
+                              "spec:\n"
+                              "  accessControl:\n"
+                              "    defaultAction: allow\n"
+                              "    trustDomain: public\n"
+                              "---\n"
+                              "apiVersion: warden.dev/v1alpha1\n"
+                              "kind: MCPServer\n"
+                              "metadata: {name: tools}\n"
+                              "spec:\n"
+                              "  appId: app\n"
+                              "  rules:\n"
+                              "  - {callers: ['*'], tools: [add], action: allow}\n";
+
+/* "front": a bearer in its httpPipeline (API ingress), before any routing. */
+static const char front_res[] =
+    "apiVersion: dapr.io/v1alpha1\n"
+    "kind: Component\n"
+    "metadata: {name: bearer}\n"
+    "spec:\n"
+    "  type: middleware.http.bearer\n"
+    "  version: v1\n"
+    "  metadata:\n"
+    "  - {name: issuer, value: 'https://issuer.test/'}\n"
+    "  - {name: audience, value: front}\n"
+    "  - name: jwks\n"
+    "    value: '{\"keys\":[{\"kty\":\"EC\",\"x\":\"ktgd6T4o66SwTzvqi_NM3cSiNljzX9jxa3XdKwN2gp8\","
+    "\"y\":\"7tDNAcrqPrIvAkoAi__Jd1nbc9n85tOWTXhvXoLg0dc\",\"crv\":\"P-256\",\"kid\":\"fz\","
+    "\"alg\":\"ES256\"}]}'\n"
+    "---\n"
+    "apiVersion: dapr.io/v1alpha1\n"
+    "kind: Configuration\n"
+    "metadata: {name: ingress}\n"
+    "spec:\n"
+    "  httpPipeline:\n"
+    "    handlers:\n"
+    "    - {name: bearer, type: middleware.http.bearer}\n";
+
+struct fx {
+    struct wdn_http_server *app;
+    struct running app_sc, front;
+    int api, internal, front_api;
+    struct wdn_pki_cert *ca; /* the CA both sidecars trust (dir/ca) */
+};
+
+static struct fx f;
+
+static int setup(void **state)
+{
+    struct wdn_http_server_config ac = {
+        .listen = "127.0.0.1:0", .workers = 1, .handlers = app_chain, .nhandlers = 1};
+    char res[600], fres[600], ca[600], peers[600], text[128];
+    struct wdn_diag d;
+
+    if (mkdtemp(dir) == NULL)
+        return -1;
+    wdn_log_init("test", WDN_LOG_INFO, false);
+    if (logcap_begin() != 0 || wdn_http_server_start(&ac, &f.app) != 0)
+        return -1;
+    snprintf(res, sizeof(res), "%s/res", dir);
+    snprintf(fres, sizeof(fres), "%s/fres", dir);
+    snprintf(ca, sizeof(ca), "%s/ca", dir);
+    snprintf(peers, sizeof(peers), "%s/peers", dir);
+    mkdir(res, 0700);
+    mkdir(fres, 0700);
+    write_file("res/app.yaml", app_res);
+    write_file("fres/front.yaml", front_res);
+    f.internal = testnet_free_port();
+    snprintf(text, sizeof(text), "app 127.0.0.1:%d\n", f.internal);
+    write_file("peers", text);
+
+    struct wdn_sidecar_opts o = {.app_id = "app",
+                                 .app_port = wdn_http_server_port(f.app),
+                                 .internal_port = f.internal,
+                                 .metrics_port = -1,
+                                 .workers = 1,
+                                 .ca_dir = ca,
+                                 .config = "acl",
+                                 .resources_paths = {res},
+                                 .n_resources_paths = 1};
+    start(&f.app_sc, &o);
+    struct wdn_sidecar_opts of = {.app_id = "front",
+                                  .metrics_port = -1,
+                                  .workers = 1,
+                                  .ca_dir = ca,
+                                  .config = "ingress",
+                                  .peers_file = peers,
+                                  .resources_paths = {fres},
+                                  .n_resources_paths = 1};
+    start(&f.front, &of);
+    f.api = wdn_sidecar_http_port(f.app_sc.sc);
+    f.front_api = wdn_sidecar_http_port(f.front.sc);
+    f.ca = wdn_pki_ca_load(ca, &d);
+    if (f.ca == NULL)
+        return -1;
+    *state = &f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    char cmd[600];
+
+    (void)state;
+    stop(&f.front);
+    stop(&f.app_sc);
+    wdn_http_server_free(f.app);
+    wdn_pki_cert_free(f.ca);
+    logcap_end(true); /* shown by ctest only when a test failed; holds cmocka's messages too */
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    if (system(cmd) != 0)
+        return -1;
+    wdn_jose_thread_cleanup();
+    return 0;
+}
+
+/* ---- Plain HTTP to the API ports ----------------------------------------------------------- */
+
+struct resp {
+    int status;
+    char raw[1 << 15];
+    const char *body;
+};
+
+static void parse_resp(struct resp *r)
+{
+    r->status = 0;
+    sscanf(r->raw, "HTTP/1.1 %d", &r->status);
+    r->body = strstr(r->raw, "\r\n\r\n");
+    r->body = r->body ? r->body + 4 : "";
+}
+
+static void http(int port, const char *head, struct resp *r)
+{
+    char req[1 << 14];
+    int fd = testnet_connect(port, 20000), closed;
+    int n = snprintf(req, sizeof(req), "%sConnection: close\r\n\r\n", head);
+
+    assert_true(fd >= 0);
+    assert_true(n > 0 && (size_t)n < sizeof(req));
+    assert_int_equal(testnet_send_all(fd, req, (size_t)n), 0);
+    testnet_recv_until_close(fd, r->raw, sizeof(r->raw), &closed);
+    close(fd);
+    parse_resp(r);
+}
+
+static uint64_t requests(struct running *r, int port, int status)
+{
+    return atomic_load(&r->sc->m.requests[port][status]);
+}
+
+/* ---- The internal port --------------------------------------------------------------------- */
+
+/* A client certificate signed by the project CA (or another issuer) with the given SAN. */
+static X509 *client_cert(EVP_PKEY *key, const char *san, long not_after, X509 *issuer,
+                         EVP_PKEY *issuer_key)
+{
+    struct certs_spec s = {.cn = "client",
+                           .san = san,
+                           .eku = "serverAuth,clientAuth",
+                           .not_before_secs = -600,
+                           .not_after_secs = not_after};
+    X509 *x =
+        certs_make(key, &s, issuer ? issuer : f.ca->cert, issuer_key ? issuer_key : f.ca->key);
+    assert_non_null(x);
+    return x;
+}
+
+/* One request on the internal port with cert/key; the answer parsed into r, or -1 when the TLS
+ * layer refused the certificate (no HTTP answer at all). */
+static long internal_req(X509 *cert, EVP_PKEY *key, const char *target, struct resp *r)
+{
+    char req[1024];
+    long n;
+
+    snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: app\r\nConnection: close\r\n\r\n", target);
+    n = tlsclient_request(f.internal, f.ca->cert, cert, key, req, r->raw, sizeof(r->raw), 20000);
+    if (n > 0)
+        parse_resp(r);
+    return n;
+}
+
+/* A certificate from the project's own CA whose SAN is not one valid SPIFFE ID: refused with
+ * 403 before access control and routing, never forwarded. */
+static void test_internal_no_spiffe_identity(void **state)
+{
+    const char *sans[] = {"URI:spiffe://public/ns/default", /* no app */
+                          "DNS:front",                      /* no URI */
+                          "URI:spiffe://public/ns/default/a,URI:spiffe://public/ns/default/b",
+                          "URI:https://public/ns/default/front",     /* not spiffe */
+                          "URI:spiffe://public/ns/default/fr%6Ent"}; /* encoded */
+    EVP_PKEY *key = certs_key();
+    int before = atomic_load(&app_count);
+    uint64_t denied = requests(&f.app_sc, WDN__SC_PORT_INTERNAL, 403);
+    struct resp r;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(sans) / sizeof(sans[0]); i++) {
+        X509 *cert = client_cert(key, sans[i], 3600, NULL, NULL);
+        logcap_mark();
+        if (internal_req(cert, key, "/v1.0/invoke/app/method/hello", &r) <= 0)
+            fail_msg("SAN %s: no HTTP answer: %s", sans[i], r.raw);
+        if (r.status != 403)
+            fail_msg("SAN %s: status %d, expected 403", sans[i], r.status);
+        assert_string_equal(r.body, "{\"errorCode\":\"ERR_DIRECT_INVOKE\",\"message\":\"the caller "
+                                    "did not present a valid workload identity\"}");
+        assert_true(logcap_wait("reason=no_spiffe_identity status=403", 10000));
+        X509_free(cert);
+    }
+    assert_int_equal(atomic_load(&app_count), before);
+    assert_int_equal(requests(&f.app_sc, WDN__SC_PORT_INTERNAL, 403),
+                     denied + sizeof(sans) / sizeof(sans[0]));
+    EVP_PKEY_free(key);
+}
+
+/* Certificates the TLS layer refuses: another CA's (whatever SPIFFE ID it names), an expired
+ * one from the project CA, none at all. No HTTP answer, nothing forwarded. */
+static void test_internal_untrusted_certificates(void **state)
+{
+    struct certs_spec cs = {
+        .cn = "other CA", .ca = 1, .not_before_secs = -600, .not_after_secs = 86400};
+    EVP_PKEY *key = certs_key(), *other_key = certs_key();
+    X509 *other = certs_make(other_key, &cs, NULL, NULL);
+    X509 *foreign =
+        client_cert(key, "URI:spiffe://public/ns/default/front", 3600, other, other_key);
+    X509 *expired = client_cert(key, "URI:spiffe://public/ns/default/front", -60, NULL, NULL);
+    int before = atomic_load(&app_count);
+    struct resp r;
+
+    (void)state;
+    assert_non_null(other);
+    assert_int_equal(internal_req(foreign, key, "/v1.0/invoke/app/method/hello", &r), -1);
+    assert_int_equal(internal_req(expired, key, "/v1.0/invoke/app/method/hello", &r), -1);
+    assert_int_equal(internal_req(NULL, NULL, "/v1.0/invoke/app/method/hello", &r), -1);
+    assert_int_equal(atomic_load(&app_count), before);
+    X509_free(other);
+    X509_free(foreign);
+    X509_free(expired);
+    EVP_PKEY_free(key);
+    EVP_PKEY_free(other_key);
+}
+
+/* A valid peer asking for an app this sidecar does not serve: 404 in Dapr's shape (the metadata
+ * path a plain 404), while the same certificate reaches the app on its own app ID. */
+static void test_internal_wrong_app_id(void **state)
+{
+    EVP_PKEY *key = certs_key();
+    X509 *cert = client_cert(key, "URI:spiffe://public/ns/default/front", 3600, NULL, NULL);
+    int before = atomic_load(&app_count);
+    struct resp r;
+
+    (void)state;
+    assert_true(internal_req(cert, key, "/v1.0/invoke/other/method/hello", &r) > 0);
+    assert_int_equal(r.status, 404);
+    assert_string_equal(r.body, "{\"errorCode\":\"ERR_DIRECT_INVOKE\",\"message\":\"this sidecar "
+                                "does not serve the requested app ID\"}");
+    assert_true(internal_req(cert, key, "/v1.0/invoke/app/hello", &r) > 0);
+    assert_int_equal(r.status, 404);
+    assert_true(internal_req(cert, key, "/hello", &r) > 0);
+    assert_int_equal(r.status, 404);
+    assert_true(internal_req(cert, key,
+                             "/.well-known/oauth-protected-resource/v1.0/invoke/other/method/mcp",
+                             &r) > 0);
+    assert_int_equal(r.status, 404);
+    assert_string_equal(r.body, "404 page not found\n");
+    assert_int_equal(atomic_load(&app_count), before);
+    /* The same certificate, the right app ID: through to the app. */
+    assert_true(internal_req(cert, key, "/v1.0/invoke/app/method/hello", &r) > 0);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body, "app says hi");
+    assert_int_equal(atomic_load(&app_count), before + 1);
+    X509_free(cert);
+    EVP_PKEY_free(key);
+}
+
+/* ---- The API port -------------------------------------------------------------------------- */
+
+/* The httpPipeline runs before routing: a request without a usable token never reaches the
+ * invocation, whichever app it names. */
+static void test_http_pipeline_refusal(void **state)
+{
+    int before = atomic_load(&app_count);
+    uint64_t missing = atomic_load(&f.front.sc->m.auth_failures[WDN_MW_MISSING_TOKEN]);
+    uint64_t invalid = atomic_load(&f.front.sc->m.auth_failures[WDN_MW_INVALID_TOKEN]);
+    struct resp r;
+
+    (void)state;
+    logcap_mark();
+    http(f.front_api,
+         "POST /v1.0/invoke/app/method/hello HTTP/1.1\r\nHost: x\r\n"
+         "Content-Length: 0\r\n",
+         &r);
+    assert_int_equal(r.status, 401);
+    assert_non_null(strstr(r.raw, "WWW-Authenticate: Bearer"));
+    assert_null(strstr(r.raw, "invalid_token"));
+    assert_true(logcap_wait("pipeline=httpPipeline handler=bearer reason=missing_token status=401 "
+                            "method=POST path=/v1.0/invoke/app/method/hello",
+                            10000));
+    http(f.front_api,
+         "GET /v1.0/invoke/app/method/hello HTTP/1.1\r\nHost: x\r\n"
+         "Authorization: Bearer not.a.jwt\r\n",
+         &r);
+    assert_int_equal(r.status, 401);
+    assert_non_null(strstr(r.raw, "WWW-Authenticate: Bearer error=\"invalid_token\""));
+    assert_true(
+        logcap_wait("pipeline=httpPipeline handler=bearer reason=invalid_token check=", 10000));
+    /* Even a request for the sidecar's own metadata goes through the pipeline. */
+    http(f.front_api, "GET /v1.0/metadata HTTP/1.1\r\nHost: x\r\n", &r);
+    assert_int_equal(r.status, 401);
+    assert_int_equal(atomic_load(&app_count), before);
+    assert_int_equal(atomic_load(&f.front.sc->m.auth_failures[WDN_MW_MISSING_TOKEN]), missing + 2);
+    assert_int_equal(atomic_load(&f.front.sc->m.auth_failures[WDN_MW_INVALID_TOKEN]), invalid + 1);
+    assert_true(requests(&f.front, WDN__SC_PORT_API, 401) >= 3);
+}
+
+/* A method path the MCP guard cannot normalise safely (it might or might not be the guarded
+ * /mcp once the app resolves it) is refused with 400 before anything is forwarded. */
+static void test_method_path_not_normalisable(void **state)
+{
+    const char *paths[] = {"x/../mcp", "%2Fmcp", "mc%2fp", "a%5Cmcp", "m%zzcp", "mcp%0A", "%"};
+    int before = atomic_load(&app_count);
+    char head[256];
+    struct resp r;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+        snprintf(head, sizeof(head),
+                 "POST /v1.0/invoke/app/method/%s HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n",
+                 paths[i]);
+        http(f.api, head, &r);
+        if (r.status != 400)
+            fail_msg("method %s: status %d, expected 400", paths[i], r.status);
+        assert_string_equal(r.body, "{\"errorCode\":\"ERR_DIRECT_INVOKE\",\"message\":\"the method "
+                                    "path cannot be normalised safely\"}");
+    }
+    assert_int_equal(atomic_load(&app_count), before);
+    /* A path that normalises is forwarded (a plain one is not MCP at all). */
+    http(f.api, "GET /v1.0/invoke/app/method/./hello HTTP/1.1\r\nHost: x\r\n", &r);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(atomic_load(&app_count), before + 1);
+}
+
+/* Through a peer: the callee's access control cannot evaluate such a path either, and refuses
+ * it (403, the ACL's "invalid operation" counted). */
+static void test_acl_refuses_unnormalisable_path(void **state)
+{
+    EVP_PKEY *key = certs_key();
+    X509 *cert = client_cert(key, "URI:spiffe://public/ns/default/front", 3600, NULL, NULL);
+    uint64_t invalid = atomic_load(&f.app_sc.sc->m.acl[0][WDN_ACL_BY_INVALID]);
+    int before = atomic_load(&app_count);
+    struct resp r;
+
+    (void)state;
+    logcap_mark();
+    assert_true(internal_req(cert, key, "/v1.0/invoke/app/method/a/../secret", &r) > 0);
+    assert_int_equal(r.status, 403);
+    assert_non_null(strstr(r.body, "PermissionDenied"));
+    assert_true(logcap_wait("acl=\"operation refused by normalisation\"", 10000));
+    assert_int_equal(atomic_load(&f.app_sc.sc->m.acl[0][WDN_ACL_BY_INVALID]), invalid + 1);
+    assert_int_equal(atomic_load(&app_count), before);
+    X509_free(cert);
+    EVP_PKEY_free(key);
+}
+
+/* App IDs in the path are percent-decoded once, strictly: broken escapes and names that are not
+ * app IDs after decoding are 400, a valid escape reaches the app. */
+static void test_app_id_percent_decoding(void **state)
+{
+    const char *bad[] = {"ap%zz", "ap%7", "ap%", "%", "a%2Fb", "ap%00p", "app.", ".default"};
+    int before = atomic_load(&app_count);
+    char head[512], longid[300];
+    struct resp r;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        snprintf(head, sizeof(head), "GET /v1.0/invoke/%s/method/x HTTP/1.1\r\nHost: x\r\n",
+                 bad[i]);
+        http(f.api, head, &r);
+        if (r.status != 400)
+            fail_msg("app id %s: status %d, expected 400", bad[i], r.status);
+        assert_string_equal(r.body,
+                            "{\"errorCode\":\"ERR_DIRECT_INVOKE\",\"message\":\"invalid app id\"}");
+    }
+    /* Longer than any app ID and namespace can be. */
+    memset(longid, 'a', sizeof(longid) - 1);
+    longid[sizeof(longid) - 1] = '\0';
+    snprintf(head, sizeof(head), "GET /v1.0/invoke/%s/method/x HTTP/1.1\r\nHost: x\r\n", longid);
+    http(f.api, head, &r);
+    assert_int_equal(r.status, 400);
+    /* The same checks on the dapr-app-id header form. */
+    http(f.api, "GET /x HTTP/1.1\r\nHost: x\r\ndapr-app-id: ap%zz\r\n", &r);
+    assert_int_equal(r.status, 400);
+    assert_int_equal(atomic_load(&app_count), before);
+    /* A valid escape decodes to the app's own ID. */
+    http(f.api, "GET /v1.0/invoke/%61pp/method/x HTTP/1.1\r\nHost: x\r\n", &r);
+    assert_int_equal(r.status, 200);
+    http(f.api, "GET /v1.0/invoke/app%2Edefault/method/x HTTP/1.1\r\nHost: x\r\n", &r);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(atomic_load(&app_count), before + 2);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_internal_no_spiffe_identity),
+        cmocka_unit_test(test_internal_untrusted_certificates),
+        cmocka_unit_test(test_internal_wrong_app_id),
+        cmocka_unit_test(test_http_pipeline_refusal),
+        cmocka_unit_test(test_method_path_not_normalisable),
+        cmocka_unit_test(test_acl_refuses_unnormalisable_path),
+        cmocka_unit_test(test_app_id_percent_decoding),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
