@@ -38,6 +38,10 @@ cleanup() {
     [ -n "$FG" ] && kill -INT "$FG" 2>/dev/null && wait "$FG" 2>/dev/null
     if [ "$FAIL" -gt 0 ]; then
         # What the apps and sidecars said is the only trace of why a step went wrong.
+        if [ -f "$TMP/fg-earlier.log" ]; then
+            echo "# the last lines of the earlier warden dev run's terminal:"
+            tail -60 "$TMP/fg-earlier.log" | sed 's/^/#   /'
+        fi
         echo "# the last lines of warden dev run's terminal:"
         tail -60 "$TMP/fg.log" 2>/dev/null | sed 's/^/#   /'
         for f in "$WARDEN_HOME"/projects/*/logs/*.log; do
@@ -154,6 +158,7 @@ while IFS= read -r rec; do
         case "$cmd" in *"warden issuer"*) ISSUER_OUT=$TMP/bg$n.log ;; esac ;;
     "warden dev run"*)
         echo "\$ $line"
+        [ -f "$TMP/fg.log" ] && cat "$TMP/fg.log" >> "$TMP/fg-earlier.log" # kept for the report
         eval "$line > $TMP/fg.log 2>&1 &"
         FG=$! ;;
     *)

@@ -192,9 +192,8 @@ static void test_start_stop(void **state)
     o.ca_dir = ca;
     assert_int_equal(wdn_sidecar_new(&o, &sc, &d), 0);
     assert_int_equal(pthread_create(&t, NULL, runner, sc), 0);
-    for (int i = 0; i < 200 && wdn_sidecar_metrics_port(sc) <= 0; i++)
+    for (int i = 0; i < 3000 && !wdn_sidecar_ready(sc); i++) /* all ports bound by then */
         usleep(10000);
-    usleep(50000);
     assert_true(wdn_sidecar_http_port(sc) > 0);
     assert_true(wdn_sidecar_internal_port(sc) > 0);
     assert_true(wdn_sidecar_metrics_port(sc) > 0);
