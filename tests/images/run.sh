@@ -114,15 +114,15 @@ fi
 
 # ---- 2. the images, as `make image` builds them -------------------------------------------
 say "building $WARDEN_IMAGE and $EXAMPLES_IMAGE (scripts/image)"
-# The build's RUN steps fetch Debian packages over the host's network (on some machines a
-# container on netavark's default network cannot reach the host's DNS resolver). The build
-# stage is named too, so that the next run's compile step starts from its cache, and the
-# images this run replaces are removed (one copy of each, not one per run).
+# The build's RUN steps fetch Debian packages over the host's network (scripts/image's default
+# for podman: on some machines a container on netavark's default network cannot reach the
+# host's DNS resolver). The build stage is named too, so that the next run's compile step
+# starts from its cache, and the images this run replaces are removed (one copy of each).
 BUILD_STAGE=localhost/warden-build:$TAG
 old_ids=$(podman image inspect --format '{{.Id}}' "$BUILD_STAGE" "$WARDEN_IMAGE" \
     "$EXAMPLES_IMAGE" 2>/dev/null || true)
-ENGINE=podman BASE_IMAGE=$BASE IMAGE_TAG=$TAG IMAGE_BUILD_ARGS="--network=host" \
-    IMAGE_BUILD_STAGE=$BUILD_STAGE "$SRC/scripts/image" >"$WORK/build.log" 2>&1 ||
+ENGINE=podman BASE_IMAGE=$BASE IMAGE_TAG=$TAG IMAGE_BUILD_STAGE=$BUILD_STAGE \
+    "$SRC/scripts/image" >"$WORK/build.log" 2>&1 ||
     { tail -40 "$WORK/build.log"; fail "scripts/image failed"; }
 new_ids=$(podman image inspect --format '{{.Id}}' "$BUILD_STAGE" "$WARDEN_IMAGE" "$EXAMPLES_IMAGE")
 for id in $old_ids; do
