@@ -187,7 +187,8 @@
 #define WDN_TRACESTATE_MAX_BYTES 512        /* a longer tracestate is dropped, not forwarded */
 #define WDN_TRACESTATE_MAX_MEMBERS 32       /* W3C Trace Context's maximum */
 #define WDN_TRACE_QUEUE_DEFAULT 4096        /* spans waiting for export; more are dropped */
-#define WDN_TRACE_QUEUE_MAX (1u << 16)      /* about 800 bytes each, two buffers */
+#define WDN_TRACE_QUEUE_MAX (1u << 16)
+#define WDN_TRACE_QUEUE_SPAN_BYTES 512      /* queue bytes per span (a sidecar span takes ~250) */
 #define WDN_TRACE_BATCH_MAX 512             /* spans in one OTLP/HTTP request */
 #define WDN_TRACE_FLUSH_MS 1000             /* a partial batch leaves after this long */
 #define WDN_TRACE_EXPORT_TIMEOUT_MS 10000   /* one export request */

@@ -1,8 +1,9 @@
-/* The span exporter: two span buffers under one mutex. Request threads append to the active
- * one (a copy, no I/O, no allocation); the exporter's thread swaps the buffers and sends the
- * full one in batches over OTLP/HTTP JSON while the request threads go on filling the other.
- * When the active buffer is full, spans are dropped and counted: a slow or dead receiver never
- * slows a request. */
+/* The span exporter: a ring of packed spans under one mutex. Request threads copy the used part
+ * of each finished span into it (its fixed fields, its attributes, its text: a few hundred bytes,
+ * no I/O, no allocation, no encoding); the exporter's thread takes what is queued, unpacks it,
+ * encodes it (OTLP JSON) and sends it in batches over OTLP/HTTP while the request threads go
+ * on filling the rest of the ring. When the ring is full, spans are dropped and counted: a slow
+ * or dead receiver never slows a request. */
 #include <errno.h>
 #include <jansson.h>
 #include <pthread.h>
@@ -13,13 +14,35 @@
 #include <time.h>
 
 #include "base/error.h"
+#include "base/ring.h"
 #include "http/fetch.h"
 #include "trace/span.h"
 
-struct spanbuf {
-    struct wdn_span *v;
-    size_t n;
-};
+/* A span in the ring: its fields up to attrs, then attrs[nattrs], then text[used]. */
+#define PACKED_HEAD offsetof(struct wdn_span, attrs)
+
+static size_t packed_size(const struct wdn_span *s)
+{
+    return PACKED_HEAD + s->nattrs * sizeof(s->attrs[0]) + s->used;
+}
+
+static void pack(char *w, const struct wdn_span *s)
+{
+    memcpy(w, s, PACKED_HEAD);
+    w += PACKED_HEAD;
+    memcpy(w, s->attrs, s->nattrs * sizeof(s->attrs[0]));
+    w += s->nattrs * sizeof(s->attrs[0]);
+    memcpy(w, s->text, s->used);
+}
+
+static void unpack(struct wdn_span *s, const char *p)
+{
+    memcpy(s, p, PACKED_HEAD);
+    p += PACKED_HEAD;
+    memcpy(s->attrs, p, s->nattrs * sizeof(s->attrs[0]));
+    p += s->nattrs * sizeof(s->attrs[0]);
+    memcpy(s->text, p, s->used);
+}
 
 struct wdn_trace_exporter {
     char *url, *service, *scope, *ca_file;
@@ -27,10 +50,10 @@ struct wdn_trace_exporter {
     unsigned flush_ms, timeout_ms;
 
     pthread_mutex_t mu;
-    pthread_cond_t wake; /* the thread: spans are waiting, a flush was asked, or stop */
-    pthread_cond_t done; /* flush waiters: a round ended */
-    struct spanbuf buf[2];
-    int active;
+    pthread_cond_t wake;    /* the thread: spans are waiting, a flush was asked, or stop */
+    pthread_cond_t done;    /* flush waiters: a round ended */
+    struct wdn_ring ring;   /* packed spans */
+    struct wdn_span *batch; /* batch_max spans unpacked for the encoder (the thread's) */
     bool stop, running;
     bool flush_pending;                   /* a flush waits: start a round now */
     uint64_t rounds_started, rounds_done; /* a flush waits for a round that began after it */
@@ -87,7 +110,7 @@ static void export_batch(struct wdn_trace_exporter *e, const struct wdn_span *sp
     struct wdn_fetch_response resp;
     int rc;
 
-    wdn_buf_reset(&e->body);
+    e->body.len = 0; /* the buffer is kept from one batch to the next */
     rc = wdn_otlp_encode(&e->body, e->service, e->scope, spans, n);
     if (rc) {
         count_failure(e, n, rc, 0);
@@ -118,38 +141,50 @@ static void export_batch(struct wdn_trace_exporter *e, const struct wdn_span *sp
     wdn_fetch_response_reset(&resp);
 }
 
+/* Under e->mu: waits until a batch is waiting, a flush or stop asks, or flush_ms passed. */
+static void wait_for_batch(struct wdn_trace_exporter *e)
+{
+    struct timespec until;
+
+    deadline_after(&until, e->flush_ms);
+    while (!e->stop && !e->flush_pending && e->ring.count < e->batch_max)
+        if (pthread_cond_timedwait(&e->wake, &e->mu, &until) == ETIMEDOUT)
+            break;
+}
+
 static void *run(void *arg)
 {
     struct wdn_trace_exporter *e = arg;
 
+    pthread_setname_np(pthread_self(), "wdn-trace");
     pthread_mutex_lock(&e->mu);
     for (;;) {
-        struct timespec until;
-        deadline_after(&until, e->flush_ms);
-        while (!e->stop && !e->flush_pending && e->buf[e->active].n < e->batch_max) {
-            if (pthread_cond_timedwait(&e->wake, &e->mu, &until) == ETIMEDOUT)
-                break;
-        }
+        wait_for_batch(e);
         bool stopping = e->stop;
         uint64_t round = ++e->rounds_started;
-        struct spanbuf *full = &e->buf[e->active];
+        struct wdn_ring_run run;
         e->flush_pending = false;
-        e->active ^= 1;
+        wdn_ring_take(&e->ring, &run);
         pthread_mutex_unlock(&e->mu);
 
         /* The last round at shutdown gets a short timeout: stopping must not wait long on a
          * receiver that does not answer. */
         unsigned t = stopping && e->timeout_ms > 2000 ? 2000 : e->timeout_ms;
-        for (size_t i = 0; i < full->n; i += e->batch_max) {
-            size_t k = full->n - i < e->batch_max ? full->n - i : e->batch_max;
-            export_batch(e, full->v + i, k, t);
+        const char *p;
+        size_t k = 0, size;
+        while ((p = wdn_ring_next(&e->ring, &run, &size)) != NULL) {
+            unpack(&e->batch[k++], p);
+            if (k == e->batch_max || run.left == 0) {
+                export_batch(e, e->batch, k, t);
+                k = 0;
+            }
         }
 
         pthread_mutex_lock(&e->mu);
-        full->n = 0;
+        wdn_ring_release(&e->ring, &run);
         e->rounds_done = round;
         pthread_cond_broadcast(&e->done);
-        if (stopping && e->buf[e->active].n == 0)
+        if (stopping && e->ring.count == 0)
             break;
     }
     pthread_mutex_unlock(&e->mu);
@@ -181,13 +216,16 @@ int wdn_trace_exporter_new(const struct wdn_trace_exporter_opts *opts,
     e->service = strdup(opts->service_name);
     e->scope = strdup(opts->scope_name ? opts->scope_name : "warden");
     e->ca_file = opts->ca_file ? strdup(opts->ca_file) : NULL;
-    /* Pages of the buffers are touched only as spans fill them. */
-    e->buf[0].v = malloc(e->cap * sizeof(struct wdn_span));
-    e->buf[1].v = malloc(e->cap * sizeof(struct wdn_span));
+    /* Room for cap typical spans, and always for one of the largest. */
+    int rc = wdn_ring_init(&e->ring, e->cap,
+                           e->cap * WDN_TRACE_QUEUE_SPAN_BYTES +
+                               wdn_ring_cost(PACKED_HEAD + sizeof(((struct wdn_span *)0)->attrs) +
+                                             WDN_TRACE_ATTR_BYTES));
+    e->batch = malloc(e->batch_max * sizeof(*e->batch));
     /* A batch of spans with full attributes encodes to about 3 KB each. */
     wdn_buf_init(&e->body, e->batch_max * 4096 + 4096);
-    if (e->url == NULL || e->service == NULL || e->scope == NULL ||
-        (opts->ca_file && e->ca_file == NULL) || e->buf[0].v == NULL || e->buf[1].v == NULL) {
+    if (rc != 0 || e->url == NULL || e->service == NULL || e->scope == NULL ||
+        (opts->ca_file && e->ca_file == NULL) || e->batch == NULL) {
         wdn_trace_exporter_free(e);
         return wdn_diag_set(d, WDN_ENOMEM, "out of memory");
     }
@@ -211,14 +249,16 @@ int wdn_trace_exporter_new(const struct wdn_trace_exporter_opts *opts,
 
 void wdn_trace_exporter_submit(struct wdn_trace_exporter *e, const struct wdn_span *spans, size_t n)
 {
-    size_t fit;
+    size_t fit = 0;
 
     pthread_mutex_lock(&e->mu);
-    struct spanbuf *b = &e->buf[e->active];
-    fit = e->cap - b->n < n ? e->cap - b->n : n;
-    memcpy(b->v + b->n, spans, fit * sizeof(*spans));
-    b->n += fit;
-    if (b->n >= e->batch_max && b->n - fit < e->batch_max)
+    for (; fit < n; fit++) {
+        char *w = wdn_ring_push(&e->ring, packed_size(&spans[fit]));
+        if (w == NULL)
+            break;
+        pack(w, &spans[fit]);
+    }
+    if (e->ring.count >= e->batch_max && e->ring.count - fit < e->batch_max)
         pthread_cond_signal(&e->wake);
     pthread_mutex_unlock(&e->mu);
     atomic_fetch_add_explicit(&e->submitted, fit, memory_order_relaxed);
@@ -244,8 +284,8 @@ int wdn_trace_exporter_flush(struct wdn_trace_exporter *e, unsigned timeout_ms)
 
     deadline_after(&until, timeout_ms);
     pthread_mutex_lock(&e->mu);
-    /* The round under way may have swapped the buffers before these spans arrived: wait for
-     * the next one, which sends the buffer they are in. */
+    /* The round under way may have taken its run before these spans arrived: wait for the
+     * next one, which takes them. */
     uint64_t want = e->rounds_started + 1;
     e->flush_pending = true;
     pthread_cond_signal(&e->wake);
@@ -274,8 +314,8 @@ void wdn_trace_exporter_free(struct wdn_trace_exporter *e)
         pthread_cond_destroy(&e->done);
     }
     wdn_buf_reset(&e->body);
-    free(e->buf[0].v);
-    free(e->buf[1].v);
+    wdn_ring_free(&e->ring);
+    free(e->batch);
     free(e->url);
     free(e->service);
     free(e->scope);

@@ -1,6 +1,7 @@
 /* Spans and their export: a span is a fixed-size value filled on the request path without
- * allocation; an exporter takes finished spans into a bounded queue that drops rather than
- * blocks, and a thread of its own sends them in batches as OTLP/HTTP JSON. See docs/tracing.md. */
+ * allocation; an exporter copies the used part of finished spans into a bounded queue that drops
+ * rather than blocks, and a thread of its own encodes them and sends them in batches as OTLP/HTTP
+ * JSON. See docs/tracing.md. */
 #ifndef WDN_TRACE_SPAN_H
 #define WDN_TRACE_SPAN_H
 
@@ -27,7 +28,7 @@ struct wdn_span_attr {
     bool is_int;
 };
 
-/** A span, filled in place (no allocation); copied whole into an exporter's queue. */
+/** A span, filled in place (no allocation); its used part is copied into an exporter's queue. */
 struct wdn_span {
     uint8_t trace_id[16];
     uint8_t span_id[8];

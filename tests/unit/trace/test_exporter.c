@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -276,12 +277,92 @@ static void test_exporter_stalled_receiver(void **state)
     receiver_stop(&r);
 }
 
+/* The queue keeps only the used part of each span (base/ring.c's own test covers its wrapping):
+ * spans of every size, 0 to 10 attributes and up to ~500 bytes of text, go through a small queue
+ * round after round and each arrives whole, its attributes and their text intact. */
+static void test_exporter_packs_spans(void **state)
+{
+    struct receiver r;
+    struct wdn_trace_exporter *e;
+    struct wdn_trace_stats st;
+    struct wdn_span s[5];
+    char url[128], val[WDN_TRACE_ATTR_BYTES];
+    int sent = 0;
+
+    assert_int_equal(receiver_start(&r), 0);
+    url_of(&r, url, sizeof(url));
+    struct wdn_trace_exporter_opts o = {
+        .url = url, .service_name = "svc", .queue_cap = 6, .batch_max = 6, .flush_ms = 60000};
+    assert_int_equal(wdn_trace_exporter_new(&o, &e, NULL), 0);
+    for (int round = 0; round < 12; round++) {
+        for (int i = 0; i < 5; i++) {
+            char name[16];
+            snprintf(name, sizeof(name), "s%d", sent + i);
+            make_span(&s[i], NULL, name);
+            /* 0 to 9 attributes, strings of 0 to ~500 bytes, a number naming the span. */
+            int k = (sent + i) % WDN_TRACE_MAX_ATTRS;
+            for (int j = 0; j + 1 < k; j++) {
+                size_t len = (size_t)((sent + i) * 37 + j * 11) % (WDN_TRACE_ATTR_BYTES / 8);
+                memset(val, 'a' + j, len);
+                wdn_span_attr_str(&s[i], "v", (struct wdn_str){val, len});
+            }
+            wdn_span_attr_int(&s[i], "n", sent + i);
+            wdn_span_end(&s[i], WDN_SPAN_OK);
+        }
+        wdn_trace_exporter_submit(e, s, 5);
+        assert_int_equal(wdn_trace_exporter_flush(e, 30000), 0);
+        sent += 5;
+    }
+    wdn_trace_exporter_stats(e, &st);
+    assert_int_equal(st.submitted, 60);
+    assert_int_equal(st.dropped, 0);
+    assert_int_equal(st.exported, 60);
+    int seen = 0;
+    for (size_t b = 0; b < receiver_count(&r); b++) {
+        json_t *o2 = json_loads(r.bodies[b], 0, NULL);
+        json_t *rs = json_array_get(json_object_get(o2, "resourceSpans"), 0);
+        json_t *spans =
+            json_object_get(json_array_get(json_object_get(rs, "scopeSpans"), 0), "spans");
+        for (size_t i = 0; i < json_array_size(spans); i++) {
+            json_t *sp = json_array_get(spans, i);
+            json_t *attrs = json_object_get(sp, "attributes");
+            size_t na = json_array_size(attrs);
+            assert_true(na >= 1);
+            json_t *last = json_object_get(json_array_get(attrs, na - 1), "value");
+            int n = atoi(json_string_value(json_object_get(last, "intValue")));
+            char name[16];
+            snprintf(name, sizeof(name), "s%d", n);
+            assert_string_equal(json_string_value(json_object_get(sp, "name")), name);
+            int k = n % WDN_TRACE_MAX_ATTRS;
+            assert_int_equal(na, k > 1 ? (size_t)k : 1);
+            for (int j = 0; j + 1 < k; j++) {
+                size_t len = (size_t)(n * 37 + j * 11) % (WDN_TRACE_ATTR_BYTES / 8);
+                const char *v = json_string_value(json_object_get(
+                    json_object_get(json_array_get(attrs, j), "value"), "stringValue"));
+                assert_non_null(v);
+                assert_int_equal(strlen(v), len);
+                for (size_t c = 0; c < len; c++)
+                    assert_int_equal(v[c], 'a' + j);
+            }
+            seen++;
+        }
+        json_decref(o2);
+    }
+    assert_int_equal(seen, 60);
+    wdn_trace_exporter_free(e);
+    receiver_stop(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_span_fill),         cmocka_unit_test(test_otlp_encode),
-        cmocka_unit_test(test_otlp_url),          cmocka_unit_test(test_exporter_batches),
-        cmocka_unit_test(test_exporter_failures), cmocka_unit_test(test_exporter_stalled_receiver),
+        cmocka_unit_test(test_span_fill),
+        cmocka_unit_test(test_otlp_encode),
+        cmocka_unit_test(test_otlp_url),
+        cmocka_unit_test(test_exporter_batches),
+        cmocka_unit_test(test_exporter_failures),
+        cmocka_unit_test(test_exporter_stalled_receiver),
+        cmocka_unit_test(test_exporter_packs_spans),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
