@@ -677,5 +677,15 @@ const char *wdn_mcp_result_text(const json_t *result);
  * blocked call returns WDN_ECANCELED after telling the server with notifications/cancelled.
  */
 void wdn_mcp_client_cancel(struct wdn_mcp_client *c);
+/**
+ * The W3C trace context this client's requests carry from now on (SEP-414): traceparent and,
+ * when not NULL, tracestate go into each request's params._meta (a _meta.traceparent the caller
+ * put in params stays) and into the traceparent/tracestate headers of its HTTP request, so the
+ * server, and any sidecar between, continue that trace. Typically the traceparent of the span
+ * the application is in (inside an MCP tool: wdn_mcp_call_traceparent). NULL clears it.
+ * WDN_EINVAL, and nothing changes, when either value is not valid W3C Trace Context.
+ */
+int wdn_mcp_client_set_trace(struct wdn_mcp_client *c, const char *traceparent,
+                             const char *tracestate);
 
 #endif

@@ -248,12 +248,58 @@ static bool is_task(json_t *response)
     return t != NULL && strcmp(t, "task") == 0;
 }
 
+int wdn_mcp_client_set_trace(struct wdn_mcp_client *c, const char *traceparent,
+                             const char *tracestate)
+{
+    struct wdn_trace_ctx ctx;
+
+    if (traceparent == NULL) {
+        c->traceparent[0] = c->tracestate[0] = '\0';
+        return 0;
+    }
+    if (wdn_traceparent_parse(wdn_str_from_cstr(traceparent), &ctx) != 0 ||
+        strlen(traceparent) != WDN_TRACEPARENT_LEN ||
+        (tracestate != NULL && (strlen(tracestate) > WDN_TRACESTATE_MAX_BYTES ||
+                                !wdn_tracestate_valid(wdn_str_from_cstr(tracestate)))))
+        return WDN_EINVAL;
+    memcpy(c->traceparent, traceparent, WDN_TRACEPARENT_LEN + 1);
+    snprintf(c->tracestate, sizeof(c->tracestate), "%s", tracestate ? tracestate : "");
+    return 0;
+}
+
+/* The trace context of wdn_mcp_client_set_trace in params._meta of a request (SEP-414), unless
+ * the caller put a traceparent there. Returns params (made when NULL), or NULL without memory. */
+static json_t *with_trace(struct wdn_mcp_client *c, json_t *params)
+{
+    json_t *meta;
+
+    if (c->traceparent[0] == '\0')
+        return params;
+    if (params == NULL && (params = json_object()) == NULL)
+        return NULL;
+    if (!json_is_object(params))
+        return params; /* positional params have no _meta */
+    meta = json_object_get(params, "_meta");
+    if (!json_is_object(meta)) {
+        meta = json_object();
+        if (json_object_set_new(params, "_meta", meta) != 0)
+            return params;
+    }
+    if (json_object_get(meta, "traceparent") != NULL)
+        return params;
+    json_object_set_new(meta, "traceparent", json_string(c->traceparent));
+    if (c->tracestate[0])
+        json_object_set_new(meta, "tracestate", json_string(c->tracestate));
+    return params;
+}
+
 int wdn__mcp_request_once(struct wdn_mcp_client *c, const char *method, json_t *params,
                           json_t **response, long *status, struct wdn_mcp_error *err)
 {
     json_int_t num = c->next_id++;
     json_t *id = json_integer(num);
-    json_t *msg = wdn_jsonrpc_make_request(id, method, wdn__mcp_with_meta(c, params));
+    json_t *msg =
+        wdn_jsonrpc_make_request(id, method, with_trace(c, wdn__mcp_with_meta(c, params)));
     struct task_watch w;
     bool grace;
     int rc;

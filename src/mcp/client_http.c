@@ -194,6 +194,23 @@ static void add_header(struct hdrs *h, const char *fmt, ...)
     add_line(h, strdup(line));
 }
 
+/* The trace context of a message's params._meta (SEP-414) as the W3C headers too, so that the
+ * HTTP hops (a sidecar) continue the same trace; only values that are valid Trace Context. */
+static void trace_headers(struct hdrs *h, json_t *meta)
+{
+    const char *tp = json_string_value(json_object_get(meta, "traceparent"));
+    const char *ts = json_string_value(json_object_get(meta, "tracestate"));
+    struct wdn_trace_ctx ctx;
+
+    if (tp == NULL || strlen(tp) != WDN_TRACEPARENT_LEN ||
+        wdn_traceparent_parse(wdn_str_from_cstr(tp), &ctx) != 0)
+        return;
+    add_header(h, "traceparent: %s", tp);
+    if (ts != NULL && ts[0] && strlen(ts) <= WDN_TRACESTATE_MAX_BYTES &&
+        wdn_tracestate_valid(wdn_str_from_cstr(ts)))
+        add_header(h, "tracestate: %s", ts);
+}
+
 /* The add() of struct wdn_mcp_auth and of the Mcp-Param mapping: one whole line, which may be
  * long (a token) but must be "Name: value" without control characters. */
 static int add_cb(void *ctx, const char *line)
@@ -291,6 +308,7 @@ static int build_headers(struct wdn_mcp_client *c, const json_t *msg, const char
     }
     if (c->version != NULL)
         add_header(h, "MCP-Protocol-Version: %s", c->version);
+    trace_headers(h, json_object_get(params, "_meta"));
     pthread_mutex_lock(&c->lock);
     if (c->session[0] != '\0')
         add_header(h, "Mcp-Session-Id: %s", c->session);

@@ -11,6 +11,8 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
+#include "base/limits.h"
+#include "trace/context.h"
 #include "warden/mcp.h"
 
 #define WDN__MCP_SESSION_MAX 256
@@ -33,8 +35,10 @@ struct wdn_mcp_client {
     void *notify_ud;
     wdn_mcp_request_fn on_request;
     void *request_ud;
-    json_t *capabilities; /* ClientCapabilities declared (object) */
-    bool progress;        /* ask for progress notifications on tools/call */
+    json_t *capabilities;                      /* ClientCapabilities declared (object) */
+    bool progress;                             /* ask for progress notifications on tools/call */
+    char traceparent[WDN_TRACEPARENT_LEN + 1]; /* wdn_mcp_client_set_trace; "" none */
+    char tracestate[WDN_TRACESTATE_MAX_BYTES + 1]; /* "" none */
 
     pthread_mutex_t lock; /* session, between the caller and the GET stream's thread */
     char session[WDN__MCP_SESSION_MAX + 1];

@@ -93,6 +93,8 @@ static void *serve(void *arg)
                 r->bodies[r->n] = strdup(req + head_len);
                 sscanf(req, "%*s %63s", r->paths[r->n]);
                 header_value(req, "\r\ncontent-type:", r->ctypes[r->n], sizeof(r->ctypes[0]));
+                header_value(req, "\r\ntraceparent:", r->tparents[r->n], sizeof(r->tparents[0]));
+                header_value(req, "\r\ntracestate:", r->tstates[r->n], sizeof(r->tstates[0]));
                 r->n++;
             }
             pthread_mutex_unlock(&r->mu);

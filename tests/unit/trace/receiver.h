@@ -22,6 +22,8 @@ struct receiver {
     char *bodies[RECEIVER_MAX_BODIES];
     char paths[RECEIVER_MAX_BODIES][64];
     char ctypes[RECEIVER_MAX_BODIES][64];
+    char tparents[RECEIVER_MAX_BODIES][64]; /* the traceparent header, "" when none */
+    char tstates[RECEIVER_MAX_BODIES][128]; /* the tracestate header, "" when none */
     size_t n;
 };
 

@@ -1,9 +1,10 @@
 /* The MCP server's span per JSON-RPC request (src/mcp/server_trace.c), against a local OTLP
  * receiver: its parent is params._meta.traceparent (SEP-414) or else the HTTP traceparent
  * header; bad contexts are ignored; a tool sees its request's context for the calls it makes;
- * errors mark the span. */
+ * errors mark the span. The C MCP client's side: the context it sends in _meta and headers. */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -259,12 +260,90 @@ static void test_from_env(void **state)
     unsetenv("OTEL_EXPORTER_OTLP_ENDPOINT");
 }
 
+/* The C MCP client carries the context wdn_mcp_client_set_trace gave it in params._meta of
+ * each request (SEP-414) and in the W3C headers (for the sidecars on the way); a traceparent
+ * the caller put in _meta stays; invalid contexts are refused; notifications carry none. */
+static void test_client_trace(void **state)
+{
+    struct receiver rcv;
+    struct wdn_mcp_error err;
+    char url[128];
+    json_t *result = NULL;
+
+    assert_int_equal(receiver_start(&rcv), 0);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/mcp", rcv.port);
+    struct wdn_mcp_client_config cc = {.url = url};
+    struct wdn_mcp_client *c = wdn_mcp_client_new(&cc, &err);
+    assert_non_null(c);
+
+    assert_int_equal(wdn_mcp_client_set_trace(c, "00-" CALLER_TRACE "-00f067aa0ba902b7", NULL),
+                     WDN_EINVAL);
+    assert_int_equal(wdn_mcp_client_set_trace(c, "00-" CALLER_TRACE "-0000000000000000-01", NULL),
+                     WDN_EINVAL);
+    assert_int_equal(wdn_mcp_client_set_trace(c, META_TP, "bad state"), WDN_EINVAL);
+    assert_int_equal(wdn_mcp_client_set_trace(c, META_TP, "vendor=v1"), 0);
+
+    /* 1: a tools/call carries the context in _meta and in the headers. */
+    rcv.reply = "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"content\":[]}}";
+    assert_int_equal(wdn_mcp_client_call_tool(c, "echo", json_pack("{s:i}", "a", 1), &result, &err),
+                     0);
+    json_decref(result);
+    /* 2: the caller's own _meta.traceparent stays, and the headers say the same. */
+    rcv.reply = "{\"jsonrpc\":\"2.0\",\"id\":2,\"result\":{}}";
+    assert_int_equal(wdn_mcp_client_request(c, "ping",
+                                            json_pack("{s:{s:s}}", "_meta", "traceparent", HTTP_TP),
+                                            &result, &err),
+                     0);
+    json_decref(result);
+    /* 3: a notification carries nothing; 4: after clearing, a request carries nothing. */
+    rcv.reply = "";
+    atomic_store(&rcv.status, 202);
+    wdn_mcp_client_notify(c, "notifications/initialized", NULL, &err);
+    atomic_store(&rcv.status, 200);
+    assert_int_equal(wdn_mcp_client_set_trace(c, NULL, NULL), 0);
+    rcv.reply = "{\"jsonrpc\":\"2.0\",\"id\":3,\"result\":{}}";
+    assert_int_equal(wdn_mcp_client_request(c, "ping", NULL, &result, &err), 0);
+    json_decref(result);
+
+    assert_int_equal(receiver_count(&rcv), 4);
+    json_t *m1 = json_loads(rcv.bodies[0], 0, NULL), *m2 = json_loads(rcv.bodies[1], 0, NULL),
+           *m3 = json_loads(rcv.bodies[2], 0, NULL), *m4 = json_loads(rcv.bodies[3], 0, NULL);
+    json_t *meta1 = json_object_get(json_object_get(m1, "params"), "_meta");
+    assert_string_equal(json_string_value(json_object_get(meta1, "traceparent")), META_TP);
+    assert_string_equal(json_string_value(json_object_get(meta1, "tracestate")), "vendor=v1");
+    assert_int_equal(json_integer_value(json_object_get(
+                         json_object_get(json_object_get(m1, "params"), "arguments"), "a")),
+                     1);
+    assert_string_equal(rcv.tparents[0], META_TP);
+    assert_string_equal(rcv.tstates[0], "vendor=v1");
+    json_t *meta2 = json_object_get(json_object_get(m2, "params"), "_meta");
+    assert_string_equal(json_string_value(json_object_get(meta2, "traceparent")), HTTP_TP);
+    assert_null(json_object_get(meta2, "tracestate"));
+    assert_string_equal(rcv.tparents[1], HTTP_TP);
+    assert_string_equal(rcv.tstates[1], "");
+    assert_string_equal(json_string_value(json_object_get(m3, "method")),
+                        "notifications/initialized");
+    assert_null(
+        json_object_get(json_object_get(json_object_get(m3, "params"), "_meta"), "traceparent"));
+    assert_string_equal(rcv.tparents[2], "");
+    assert_null(
+        json_object_get(json_object_get(json_object_get(m4, "params"), "_meta"), "traceparent"));
+    assert_string_equal(rcv.tparents[3], "");
+    json_decref(m1);
+    json_decref(m2);
+    json_decref(m3);
+    json_decref(m4);
+    wdn_mcp_client_free(c);
+    receiver_stop(&rcv);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_method_spans),
         cmocka_unit_test(test_rate_zero),
         cmocka_unit_test(test_from_env),
+        cmocka_unit_test(test_client_trace),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
