@@ -190,7 +190,12 @@ struct wdn__sc_obs {
     uint64_t generation;
     const char *caller;                      /* SPIFFE ID (arena), or NULL */
     const char *iss, *sub, *client_id, *jti; /* of the verified token (arena), or NULL */
-    const char *tool, *args;                 /* the decided tools/call (arena), or NULL */
+    const char *tool;                        /* the decided tools/call's tool (arena), or NULL */
+    /* Every tools/call of the message or batch (arena): one record each. */
+    size_t ncalls;
+    struct obs_call {
+        const char *tool, *args; /* args: compact JSON with sorted keys, or NULL */
+    } * calls;
     bool tool_forwarded;
     int status;
     bool ended;
@@ -316,6 +321,8 @@ void wdn__sc_obs_status(struct wdn__sc_rq *rq, int status)
         rq->obs->status = status;
 }
 
+static void audit_calls(struct wdn__sc_rq *rq, struct wdn_audit_event *ev, const char *reason);
+
 void wdn__sc_obs_end(struct wdn__sc_rq *rq, int status)
 {
     struct wdn__sc_obs *o = rq->obs;
@@ -326,11 +333,9 @@ void wdn__sc_obs_end(struct wdn__sc_rq *rq, int status)
     if (status)
         o->status = status;
     if (o->tool_forwarded) {
-        struct wdn_audit_event ev = {.kind = WDN_AUDIT_TOOL_CALL,
-                                     .allowed = true,
-                                     .reason = "forwarded",
-                                     .status = o->status};
-        wdn__sc_audit(rq, &ev);
+        struct wdn_audit_event ev = {
+            .kind = WDN_AUDIT_TOOL_CALL, .allowed = true, .status = o->status};
+        audit_calls(rq, &ev, "forwarded");
     }
     if (o->tracing == NULL)
         return;
@@ -379,14 +384,36 @@ void wdn__sc_audit(struct wdn__sc_rq *rq, struct wdn_audit_event *ev)
             ev->client_id = o->client_id;
             ev->jti = o->jti;
         }
-        if (o->tool && ev->tool.len == 0 &&
-            (ev->kind == WDN_AUDIT_TOOL_POLICY || ev->kind == WDN_AUDIT_TOOL_CALL)) {
-            ev->rpc = WDN_STR("tools/call");
-            ev->tool = wdn_str_from_cstr(o->tool);
-            ev->args = wdn_str_from_cstr(o->args);
-        }
     }
     wdn_audit_emit(rq->sc->audit, ev);
+}
+
+/* A tool_policy or tool_call record for each tools/call of the message or batch: the call the
+ * decision named gets reason; in a refused batch, the others (refused with it) batch_refused. */
+static void audit_calls(struct wdn__sc_rq *rq, struct wdn_audit_event *ev, const char *reason)
+{
+    struct wdn__sc_obs *o = rq->obs;
+    bool named = false;
+
+    if (o == NULL || o->ncalls == 0) {
+        if (o && o->tool) { /* a call whose arguments could not be read */
+            ev->rpc = WDN_STR("tools/call");
+            ev->tool = wdn_str_from_cstr(o->tool);
+        }
+        ev->reason = reason;
+        wdn__sc_audit(rq, ev);
+        return;
+    }
+    for (size_t i = 0; i < o->ncalls; i++) {
+        struct wdn_audit_event one = *ev;
+        bool is_it = !named && strcmp(o->calls[i].tool, o->tool) == 0;
+        named |= is_it;
+        one.rpc = WDN_STR("tools/call");
+        one.tool = wdn_str_from_cstr(o->calls[i].tool);
+        one.args = wdn_str_from_cstr(o->calls[i].args);
+        one.reason = ev->allowed || is_it ? reason : "batch_refused";
+        wdn__sc_audit(rq, &one);
+    }
 }
 
 void wdn__sc_obs_auth(struct wdn__sc_rq *rq, const struct wdn_pipeline_out *po)
@@ -402,24 +429,34 @@ void wdn__sc_obs_auth(struct wdn__sc_rq *rq, const struct wdn_pipeline_out *po)
     }
 }
 
-/* The arguments of the tools/call of tool in a message or batch, as compact JSON with sorted
- * keys (malloc'd), or NULL. */
-static char *tool_args(json_t *root, const char *tool)
+/* Every tools/call of a message or batch into o->calls, with its arguments as compact JSON with
+ * sorted keys (at most WDN_MCP_MAX_BATCH: the guard refuses longer batches). */
+static void collect_calls(struct wdn__sc_obs *o, struct wdn_arena *a, json_t *root)
 {
     size_t n = json_is_array(root) ? json_array_size(root) : 1;
 
+    if (n > WDN_MCP_MAX_BATCH)
+        n = WDN_MCP_MAX_BATCH;
+    o->calls = wdn_arena_calloc(a, n * sizeof(*o->calls));
+    if (o->calls == NULL)
+        return;
     for (size_t i = 0; i < n; i++) {
         json_t *m = json_is_array(root) ? json_array_get(root, i) : root;
         json_t *params = json_object_get(m, "params");
         const char *method = json_string_value(json_object_get(m, "method"));
         const char *name = json_string_value(json_object_get(params, "name"));
-        if (method && strcmp(method, "tools/call") == 0 && name && strcmp(name, tool) == 0) {
-            json_t *args = json_object_get(params, "arguments");
-            return json_dumps(args ? args : json_object(),
-                              JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
-        }
+        if (method == NULL || strcmp(method, "tools/call") != 0)
+            continue;
+        struct obs_call *c = &o->calls[o->ncalls];
+        c->tool = wdn_arena_strdup(a, wdn_str_from_cstr(name ? name : ""));
+        if (c->tool == NULL)
+            return;
+        json_t *args = json_object_get(params, "arguments");
+        char *s = args ? json_dumps(args, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) : NULL;
+        c->args = wdn_arena_strdup(a, wdn_str_from_cstr(s ? s : "{}"));
+        free(s);
+        o->ncalls++;
     }
-    return NULL;
 }
 
 void wdn__sc_obs_tool(struct wdn__sc_rq *rq, struct wdn_str body, const char *tool, bool forwarded)
@@ -427,7 +464,6 @@ void wdn__sc_obs_tool(struct wdn__sc_rq *rq, struct wdn_str body, const char *to
     struct wdn__sc_obs *o = rq->obs;
     struct wdn_arena *a = wdn_http_req_arena(rq->req);
     json_t *root = NULL;
-    char *args = NULL;
 
     if (o == NULL || rq->sc->audit == NULL || tool == NULL || tool[0] == '\0')
         return;
@@ -435,17 +471,14 @@ void wdn__sc_obs_tool(struct wdn__sc_rq *rq, struct wdn_str body, const char *to
     o->tool_forwarded = forwarded && o->tool != NULL;
     /* The guard parsed this body already; the audit path parses it again rather than make the
      * guard keep what only the records need. */
-    if (wdn_jsonrpc_parse(body.p, body.len, &root, NULL) == 0)
-        args = tool_args(root, tool);
-    if (args)
-        o->args = wdn_arena_strdup(a, wdn_str_from_cstr(args));
-    free(args);
+    if (o->tool && wdn_jsonrpc_parse(body.p, body.len, &root, NULL) == 0)
+        collect_calls(o, a, root);
     json_decref(root);
 }
 
 void wdn__sc_audit_tool_policy(struct wdn__sc_rq *rq, bool allowed, const char *reason, int status)
 {
     struct wdn_audit_event ev = {
-        .kind = WDN_AUDIT_TOOL_POLICY, .allowed = allowed, .reason = reason, .status = status};
-    wdn__sc_audit(rq, &ev);
+        .kind = WDN_AUDIT_TOOL_POLICY, .allowed = allowed, .status = status};
+    audit_calls(rq, &ev, reason);
 }

@@ -95,6 +95,38 @@ for i in $(seq 100); do
 done
 expect_eq "a tool_call record per forwarded call" "$n" 12
 
+# A 2025-03-26 batch: one record per tools/call in it. Allowed: each call's tool_policy and
+# tool_call; refused (one tool not granted): the refused call's reason, the others batch_refused.
+T1=4bf92f3577b34da6a3ce929d0e0e4736
+T2=5cf92f3577b34da6a3ce929d0e0e4737
+batch() { # ID-BASE TOOL ARGS [TOOL ARGS]...
+    b=$1; shift; sep='['
+    while [ $# -ge 2 ]; do printf '%s' "$sep"; call "$1" "$2" | sed "s/\"id\":1/\"id\":$b/"; sep=','; b=$((b + 1)); shift 2; done
+    printf ']'
+}
+expect_eq "granted batch -> 200" "$(status "$U" -X POST -H "$A" -H "$J" -H "Authorization: Bearer $TOK" \
+    -H "traceparent: 00-$T1-00f067aa0ba902b7-01" -d "$(batch 10 add '{"a":1,"b":1}' echo '{"message":"batch"}')")" 200
+expect_eq "refused batch -> 403" "$(status "$U" -X POST -H "$A" -H "$J" -H "Authorization: Bearer $TOK" \
+    -H "traceparent: 00-$T2-00f067aa0ba902b7-01" -d "$(batch 20 add '{"a":1,"b":1}' admin_reset '{}' echo '{}')")" 403
+n=0
+for i in $(seq 100); do
+    n=$("$BIN/warden" audit query audit/srv.log* --trace-id "$T1" --kind tool_call 2>/dev/null | wc -l)
+    [ "$n" -ge 2 ] && break
+    sleep 0.1
+done
+b1=$("$BIN/warden" audit query audit/srv.log* --trace-id "$T1" 2>/dev/null)
+expect_eq "granted batch: a tool_policy record per call" "$(printf '%s\n' "$b1" | grep -c '"kind":"tool_policy","decision":"allow","reason":"granted"')" 2
+expect_eq "granted batch: a tool_call record per call" "$(printf '%s\n' "$b1" | grep -c '"kind":"tool_call","decision":"allow","reason":"forwarded"')" 2
+expect_contains "granted batch: add's record" "$b1" '"rpc":"tools/call","tool":"add"'
+expect_contains "granted batch: echo's record" "$b1" '"rpc":"tools/call","tool":"echo"'
+want=$(printf '%s' '{"message":"batch"}' | sha256sum | cut -c1-64)
+expect_contains "granted batch: each call's own arguments" "$b1" "\"tool\":\"echo\",\"args_sha256\":\"$want\""
+b2=$("$BIN/warden" audit query audit/srv.log* --trace-id "$T2" 2>/dev/null)
+expect_eq "refused batch: a record per call" "$(printf '%s\n' "$b2" | grep -c '"kind":"tool_policy","decision":"deny"')" 3
+expect_contains "refused batch: the refused call" "$b2" '"reason":"tool_not_granted","status":403'
+expect_eq "refused batch: the others refused with it" "$(printf '%s\n' "$b2" | grep -c '"reason":"batch_refused","status":403')" 2
+expect_not_contains "refused batch: nothing forwarded" "$b2" '"kind":"tool_call"'
+
 Q() { "$BIN/warden" audit query "$@" 2>/dev/null; }
 one() { Q "$@" | head -n 1; }
 expect_contains "api_token deny" "$(one audit/cli.log --kind api_token --decision deny)" '"reason":"missing_api_token","status":401'
