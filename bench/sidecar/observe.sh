@@ -17,7 +17,9 @@
 # /proc): on a machine other work shares, that is the steadier measure of what recording costs.
 # MODE=ir counts instructions instead (valgrind's callgrind, every thread of the sidecar, user
 # space only): each variant serves N and 3N requests, and the difference over 2N is its
-# instructions per request, the same whatever else the machine is doing.
+# instructions per request, the same whatever else the machine is doing. It prints them twice:
+# all threads, and the request's own threads only (without the audit writer and the span
+# exporter, whose work runs beside the requests on another core when one is free).
 set -u
 BIN=$(cd "$1" && pwd)
 SECS=${2:-10}
@@ -112,7 +114,8 @@ if [ "${MODE:-}" = ir ]; then
     # ir NAME COUNT [sidecar flags...]: instructions of a sidecar that served COUNT requests.
     ir() {
         name=$1 count=$2; shift 2
-        valgrind --tool=callgrind --callgrind-out-file="$TMP/cg.$name.$count" \
+        rm -f "$TMP/cg.$name.$count"*
+        valgrind --tool=callgrind --separate-threads=yes --callgrind-out-file="$TMP/cg.$name.$count" \
             "$BIN/warden" sidecar --app-id app --app-port "$APP" --http-port 0 --workers 1 \
             --resources-path "$TMP/$name" --config auth --ca-dir "$TMP/ca" --log-level warn "$@" \
             >"$TMP/ir.out" 2>"$TMP/ir.err" &
@@ -128,23 +131,36 @@ if [ "${MODE:-}" = ir ]; then
         sleep 1.5 # the exporter's last batch and the audit writer's timer
         kill -TERM "$vpid"
         wait "$vpid" 2>/dev/null
-        awk '/^summary:/ {print $2} /^totals:/ {print $2}' "$TMP/cg.$name.$count" | head -1
-        [ -n "${KEEP_CG:-}" ] && cp "$TMP/cg.$name.$count" "$KEEP_CG/"
+        # One file per thread: "ALL REQ", instructions of every thread and of the threads that
+        # are neither the audit writer (wdn__audit_line) nor the span exporter (wdn_otlp_encode).
+        all=0 req=0
+        for f in "$TMP/cg.$name.$count"-*; do
+            t=$(awk '/^summary:/ {print $2; exit} /^totals:/ {print $2; exit}' "$f")
+            all=$((all + ${t:-0}))
+            grep -qE '^c?fn=\([0-9]+\) (wdn__audit_line|wdn_otlp_encode)$' "$f" || req=$((req + ${t:-0}))
+        done
+        echo "$all $req"
+        [ -n "${KEEP_CG:-}" ] && cp "$TMP/cg.$name.$count"-* "$KEEP_CG/"
     }
     echo "== instructions per request (callgrind, all threads), $N and $((3 * N)) requests each"
     for v in $VARIANTS; do
         extra=""
         [ "$v" = audit ] && extra="--audit-log $TMP/ir-audit/$v.log"
-        a=$(ir "$v" "$N" $extra)
+        set -- $(ir "$v" "$N" $extra)
+        a=$1 ar=$2
         rm -rf "$TMP/ir-audit"
-        b=$(ir "$v" $((3 * N)) $extra)
+        set -- $(ir "$v" $((3 * N)) $extra)
+        b=$1 br=$2
         rm -rf "$TMP/ir-audit"
         per=$(( (b - a) / (2 * N) ))
-        eval "ir_$v=$per"
-        echo "$v: $per instructions/request"
+        perq=$(( (br - ar) / (2 * N) ))
+        eval "ir_$v=$per; irq_$v=$perq"
+        echo "$v: $per instructions/request, $perq in the request's threads"
     done
     awk -v b="$ir_base" -v t0="$ir_trace0" -v t1="$ir_trace1" -v a="$ir_audit" \
-        'BEGIN {printf "ratio to base: trace0 %.3f, trace1 %.3f, audit %.3f\n", t0 / b, t1 / b, a / b}'
+        -v qb="$irq_base" -v q0="$irq_trace0" -v q1="$irq_trace1" -v qa="$irq_audit" \
+        'BEGIN {printf "ratio to base, all threads: trace0 %.3f, trace1 %.3f, audit %.3f\n", t0 / b, t1 / b, a / b
+                printf "ratio to base, request threads: trace0 %.3f, trace1 %.3f, audit %.3f\n", q0 / qb, q1 / qb, qa / qb}'
     exit 0
 fi
 
