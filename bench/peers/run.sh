@@ -18,7 +18,8 @@
 #   (warden, hello-server, wdn-mint). Needs root for bench/peers/setup.sh on the first run.
 #   PEERS="nginx warden haproxy apache" picks proxies (nginx is always run: ratios need it);
 #   TOKENS=20000 sets the number of distinct tokens; CONNS=50, THREADS=2 the load.
-#   PROFILE=perf|callgrind OUT=DIR profiles the sidecar under both workloads instead (below).
+#   PROFILE=perf|callgrind|strace OUT=DIR profiles the sidecar under both workloads instead
+#   (below).
 set -u
 BIN=$(cd "$1" && pwd)
 SECS=${2:-10}
@@ -378,7 +379,8 @@ for p in $PEERS; do run_wrk "$p" "$TMP/distinct.txt" 2 >/dev/null; done # warm-u
 
 # ---- Profiles of the sidecar instead of the comparison ----------------------------------------
 # PROFILE=perf: perf record -g on the sidecar under each workload, then perf report summaries
-#   (by shared object and by symbol, self time). PROFILE=callgrind: the sidecar ran under
+#   (by shared object and by symbol, self time). PROFILE=strace: system calls per request
+#   (strace -c; the counts, not the times, are what to read: strace slows every call). PROFILE=callgrind: the sidecar ran under
 #   callgrind (instrumentation off); it is switched on for each workload, and the instructions per
 #   request are the dump's total over the requests the sidecar's token cache counted.
 if [ -n "${PROFILE:-}" ]; then
@@ -397,6 +399,20 @@ if [ -n "${PROFILE:-}" ]; then
             echo "== perf, $w ($(cat "$OUT/wrk-$w.txt" | cut -d' ' -f1) req/s while recording)"
             cat "$OUT/perf-$w-dso.txt"
             ;;
+        strace)
+            c0=$(cache_counts)
+            strace -c -f -p "$SCPID" -o "$OUT/strace-$w.txt" 2>/dev/null &
+            sp=$!
+            sleep 1
+            run_wrk warden "$TMP/$w.txt" "$SECS" > "$OUT/wrk-$w.txt"
+            kill -INT "$sp" 2>/dev/null
+            wait "$sp" 2>/dev/null
+            c1=$(cache_counts)
+            n=$(echo "$c0 $c1" | awk '{print $3 + $4 - $1 - $2}')
+            echo "== strace, $w: system calls per request ($n requests)"
+            awk -v n="$n" '$NF ~ /^[a-z_0-9]+$/ && $4 ~ /^[0-9]+$/ && n > 0 {
+                printf "  %-16s %6.2f\n", $NF, $4 / n }' "$OUT/strace-$w.txt" | sort -k2 -n -r | head -12
+            ;;
         callgrind)
             c0=$(cache_counts)
             callgrind_control -i on "$SCPID" >/dev/null
@@ -412,8 +428,8 @@ if [ -n "${PROFILE:-}" ]; then
             mv "$f" "$OUT/callgrind-$w.out"
             callgrind_annotate --inclusive=yes "$OUT/callgrind-$w.out" 2>/dev/null | head -60 > "$OUT/callgrind-$w-incl.txt"
             callgrind_annotate "$OUT/callgrind-$w.out" 2>/dev/null | head -50 > "$OUT/callgrind-$w-self.txt"
-            tot=$(awk '/^totals:|^summary:/ {print $2; exit}' "$OUT/callgrind-$w.out")
-            echo "== callgrind, $w: $n requests, $tot instructions, $(echo "$tot $n" | awk '{printf "%.0f", $1 / $2}') per request"
+            tot=$(awk '/^totals:/ {t = $2} END {print t + 0}' "$OUT/callgrind-$w.out")
+            echo "== callgrind, $w: $n requests ($(echo "$c0 $c1" | awk '{print $4 - $2}') verified), $tot instructions, $(echo "$tot $n" | awk '{printf "%.0f", $1 / $2}') per request"
             ;;
         esac
     done

@@ -13,6 +13,7 @@
 #include "base/error.h"
 #include "base/limits.h"
 #include "http/client_int.h"
+#include "http/parser_int.h"
 #include "http/server.h"
 
 static void cc_process(struct cconn *cc);
@@ -431,30 +432,16 @@ static void cc_attach(struct cconn *cc, struct wdn_http_exchange *x)
 
 /* ---- Public API --------------------------------------------------------------------------- */
 
-static bool field_ok(struct wdn_str s, bool name)
-{
-    if (name && s.len == 0)
-        return false;
-    for (size_t i = 0; i < s.len; i++) {
-        unsigned char ch = (unsigned char)s.p[i];
-        if (ch == '\r' || ch == '\n' || ch == '\0')
-            return false;
-        if (name && (ch <= ' ' || ch == ':' || ch >= 0x7f))
-            return false;
-    }
-    return true;
-}
-
 static int build_head(struct wdn_http_pool *p, struct wdn_http_exchange *x,
                       const struct wdn_http_client_request *rq)
 {
     struct wdn_buf *b = &x->head;
     bool has_host = false;
-    char line[64];
     int rc = 0;
 
     if (rq->method.len == 0 || rq->method.len > WDN_HTTP_MAX_METHOD_BYTES ||
-        !field_ok(rq->method, true) || rq->target.len == 0 || !field_ok(rq->target, true))
+        !wdn__http_field_ok(rq->method, true) || rq->target.len == 0 ||
+        !wdn__http_field_ok(rq->target, true))
         return WDN_EINVAL;
     memcpy(x->method, rq->method.p, rq->method.len);
     x->method_len = rq->method.len;
@@ -467,7 +454,7 @@ static int build_head(struct wdn_http_pool *p, struct wdn_http_exchange *x,
         rc = wdn_buf_append(b, " HTTP/1.1\r\n", 11);
     for (size_t i = 0; i < rq->nheaders && rc == 0; i++) {
         const struct wdn_http_header *h = &rq->headers[i];
-        if (!field_ok(h->name, true) || !field_ok(h->value, false))
+        if (!wdn__http_field_ok(h->name, true) || !wdn__http_field_ok(h->value, false))
             return WDN_EINVAL;
         if (wdn_str_eq_case_cstr(h->name, "host"))
             has_host = true;
@@ -479,20 +466,18 @@ static int build_head(struct wdn_http_pool *p, struct wdn_http_exchange *x,
         if (rc == 0)
             rc = wdn_buf_append(b, "\r\n", 2);
     }
-    if (rc == 0 && !has_host) {
-        bool v6 = strchr(p->host, ':') != NULL;
-        rc = wdn_buf_printf(b, "Host: %s%s%s:%d\r\n", v6 ? "[" : "", p->host, v6 ? "]" : "",
-                            p->port);
-    }
+    if (rc == 0 && !has_host)
+        rc = wdn_buf_append_cstr(b, p->host_line);
     if (rc == 0 && rq->body_length == UINT64_MAX) {
         rc = wdn_buf_append_cstr(b, "Transfer-Encoding: chunked\r\n");
     } else if (rc == 0 &&
                (rq->body_length > 0 || wdn_str_eq_cstr(rq->method, "POST") ||
                 wdn_str_eq_cstr(rq->method, "PUT") || wdn_str_eq_cstr(rq->method, "PATCH"))) {
-        rc = wdn_fmt(line, sizeof(line), "Content-Length: %llu\r\n",
-                     (unsigned long long)rq->body_length);
+        rc = wdn_buf_append(b, "Content-Length: ", 16);
         if (rc == 0)
-            rc = wdn_buf_append_cstr(b, line);
+            rc = wdn_buf_append_u64(b, rq->body_length);
+        if (rc == 0)
+            rc = wdn_buf_append(b, "\r\n", 2);
     }
     if (rc == 0)
         rc = wdn_buf_append(b, "\r\n", 2);

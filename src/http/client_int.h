@@ -76,6 +76,7 @@ struct wdn_http_pool {
     uv_loop_t *loop;
     char *host;
     int port;
+    char *host_line; /* "Host: HOST:PORT\r\n", made once for every request's head */
     char *server_name;
     char *session_key;
     struct wdn_tls_ctx *tls;

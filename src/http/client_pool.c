@@ -28,6 +28,7 @@ static void pool_destroy(struct wdn_http_pool *p)
     wdn__http_wreq_cache_drain(&p->wreqs);
     wdn_tls_ctx_free(p->tls);
     free(p->host);
+    free(p->host_line);
     free(p->server_name);
     free(p->session_key);
     free(p);
@@ -251,7 +252,7 @@ int wdn_http_pool_new(uv_loop_t *loop, const struct wdn_http_pool_config *cfg,
 {
     struct wdn_http_pool *p = NULL;
     const char *host = cfg->host;
-    char key[300];
+    char key[300], line[320];
     int rc = WDN_EINVAL;
 
     *out = NULL;
@@ -285,7 +286,12 @@ int wdn_http_pool_new(uv_loop_t *loop, const struct wdn_http_pool_config *cfg,
     if (wdn_fmt(key, sizeof(key), "%s:%d", cfg->host, cfg->port) != 0)
         goto out;
     p->session_key = strdup(key);
-    if (p->host == NULL || p->server_name == NULL || p->session_key == NULL) {
+    if (wdn_fmt(line, sizeof(line), "Host: %s%s%s:%d\r\n", strchr(host, ':') ? "[" : "", host,
+                strchr(host, ':') ? "]" : "", cfg->port) != 0)
+        goto out;
+    p->host_line = strdup(line);
+    if (p->host == NULL || p->server_name == NULL || p->session_key == NULL ||
+        p->host_line == NULL) {
         rc = WDN_ENOMEM;
         goto out;
     }

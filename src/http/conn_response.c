@@ -6,6 +6,7 @@
 
 #include "base/error.h"
 #include "http/conn_int.h"
+#include "http/parser_int.h"
 
 const char *wdn__http_reason_phrase(int status)
 {
@@ -97,37 +98,6 @@ static void update_date(struct wdn_http_worker *w)
     w->date_len = strftime(w->date, sizeof(w->date), "Date: %a, %d %b %Y %H:%M:%S GMT\r\n", &tm);
 }
 
-/* A header we may write: a token name and a value without CR, LF or NUL (response splitting). */
-static bool header_ok(const struct wdn_http_header *h)
-{
-    if (h->name.len == 0)
-        return false;
-    for (size_t i = 0; i < h->name.len; i++) {
-        unsigned char ch = (unsigned char)h->name.p[i];
-        if (ch <= ' ' || ch == ':' || ch >= 0x7f)
-            return false;
-    }
-    for (size_t i = 0; i < h->value.len; i++) {
-        unsigned char ch = (unsigned char)h->value.p[i];
-        if (ch == '\r' || ch == '\n' || ch == '\0')
-            return false;
-    }
-    return true;
-}
-
-/* Appends v in decimal. */
-static int append_u64(struct wdn_buf *b, uint64_t v)
-{
-    char tmp[24];
-    size_t i = sizeof(tmp);
-
-    do {
-        tmp[--i] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    return wdn_buf_append(b, tmp + i, sizeof(tmp) - i);
-}
-
 static int append_str(struct wdn_buf *b, struct wdn_str s)
 {
     return wdn_buf_append(b, s.p, s.len);
@@ -148,7 +118,8 @@ int wdn__http_format_head(struct wdn__http_conn *c, struct wdn_buf *b, int statu
     if (status < 100 || status > 999)
         return WDN_EINVAL;
     for (size_t i = 0; i < n; i++) {
-        if (!header_ok(&headers[i]))
+        if (!wdn__http_field_ok(headers[i].name, true) ||
+            !wdn__http_field_ok(headers[i].value, false))
             return WDN_EINVAL;
         /* A proxied response keeps the origin's Date and Server. */
         if (headers[i].name.len == 4 && wdn_str_eq_case_cstr(headers[i].name, "date"))
@@ -189,7 +160,7 @@ int wdn__http_format_head(struct wdn__http_conn *c, struct wdn_buf *b, int statu
     if (rc == 0 && framing == 'L') {
         rc = wdn_buf_append(b, "Content-Length: ", 16);
         if (rc == 0)
-            rc = append_u64(b, length);
+            rc = wdn_buf_append_u64(b, length);
         if (rc == 0)
             rc = wdn_buf_append(b, "\r\n", 2);
     } else if (rc == 0 && framing == 'C') {

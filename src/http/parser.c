@@ -68,11 +68,36 @@ int wdn__http_next_line(struct wdn__http_head *h, size_t max_line, int line_stat
     return 0;
 }
 
-/* Word-at-a-time tests (Hacker's Delight / "Bit Twiddling Hacks"): exact as booleans. */
-#define ONES UINT64_C(0x0101010101010101)
-#define HIGHS UINT64_C(0x8080808080808080)
-#define HAS_ZERO(x) ((((x)-ONES) & ~(x)&HIGHS) != 0)
-#define HAS_LESS(x, n) ((((x)-ONES * (n)) & ~(x)&HIGHS) != 0)
+/* A byte a field may not carry: CR, LF or NUL anywhere; in a name also controls, space, ':',
+ * DEL and non-ASCII. */
+static bool field_byte_bad(unsigned char ch, bool name)
+{
+    if (ch == '\r' || ch == '\n' || ch == '\0')
+        return true;
+    return name && (ch <= ' ' || ch == ':' || ch >= 0x7f);
+}
+
+/* Values (tokens, cookies) are the bulk of a head: eight bytes at a time while a word has no
+ * byte below 0x0e, which covers CR, LF and NUL; from a word that has one, byte by byte. */
+bool wdn__http_field_ok(struct wdn_str s, bool name)
+{
+    size_t i = 0;
+
+    if (name && s.len == 0)
+        return false;
+    while (!name && s.len - i >= 8) {
+        uint64_t x;
+        memcpy(&x, s.p + i, 8);
+        if (HAS_LESS(x, 0x0e))
+            break;
+        i += 8;
+    }
+    for (; i < s.len; i++) {
+        if (field_byte_bad((unsigned char)s.p[i], name))
+            return false;
+    }
+    return true;
+}
 
 /*
  * Scans field-value bytes from p and returns the index of the first other byte (at most cr,

@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "base/error.h"
 #include "http/parser.h"
@@ -33,6 +34,18 @@ extern const unsigned char wdn__http_cls[256];
 
 #define IS(c, f) ((wdn__http_cls[(unsigned char)(c)] & (f)) != 0)
 #define IS_WS(c) ((c) == ' ' || (c) == '\t')
+
+/* Word-at-a-time tests (Hacker's Delight / "Bit Twiddling Hacks"): exact as booleans for
+ * n <= 128. HAS_ZERO: a byte of x is 0; HAS_LESS: a byte of x is below n. */
+#define ONES UINT64_C(0x0101010101010101)
+#define HIGHS UINT64_C(0x8080808080808080)
+#define HAS_ZERO(x) ((((x)-ONES) & ~(x)&HIGHS) != 0)
+#define HAS_LESS(x, n) ((((x)-ONES * (n)) & ~(x)&HIGHS) != 0)
+
+/* True when s may be written as a field name (name: a token without controls, space, ':',
+ * DEL or non-ASCII bytes) or a field value (no CR, LF or NUL: no response or request
+ * splitting). The one check for heads we write, server and client side. */
+bool wdn__http_field_ok(struct wdn_str s, bool name);
 
 /* Where a head parse stands: the buffer, the start of the next line, and the error. */
 struct wdn__http_head {

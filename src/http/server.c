@@ -42,6 +42,7 @@ static void worker_finish(struct wdn_http_worker *w)
     }
     close_quiet((uv_handle_t *)&w->grace_timer);
     close_quiet((uv_handle_t *)&w->check);
+    wdn__http_tx_defer_close(&w->defer);
     close_quiet((uv_handle_t *)&w->stop_async);
 }
 
@@ -76,6 +77,8 @@ static void worker_main(void *arg)
     struct wdn_http_worker *w = arg;
     const struct wdn_http_server_config *cfg = &w->srv->cfg;
 
+    /* Connections and client pools made on this loop by this thread write through it. */
+    wdn__http_tx_defer_bind(&w->defer);
     for (size_t i = 0; i < cfg->nhandlers; i++) {
         if (cfg->handlers[i]->on_worker_start &&
             cfg->handlers[i]->on_worker_start(cfg->handlers[i], w) != 0) {
@@ -88,6 +91,7 @@ static void worker_main(void *arg)
     if (atomic_load(&w->srv->stop_requested))
         on_stop(&w->stop_async);
     uv_run(&w->loop, UV_RUN_DEFAULT);
+    wdn__http_tx_defer_bind(NULL);
 }
 
 static void walk_close(uv_handle_t *h, void *arg)
@@ -139,6 +143,8 @@ static int worker_init(struct wdn_http_worker *w)
         goto out;
     w->check.data = w;
     uv_check_start(&w->check, on_check);
+    if (wdn__http_tx_defer_init(&w->defer, &w->loop) != 0)
+        goto out;
     rc = 0;
 out:
     return rc;

@@ -31,6 +31,7 @@ struct wdn_http_worker {
     uv_async_t stop_async;
     uv_timer_t grace_timer;
     uv_check_t check;
+    struct wdn__http_tx_defer defer; /* completions of writes that left at once */
     bool stopping;
     bool finishing;
     struct wdn__http_conn *conns; /* every open connection, doubly linked */

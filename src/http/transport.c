@@ -10,6 +10,9 @@
 #include "base/limits.h"
 #include "http/tls.h"
 
+/* This thread's queue for writes that complete at once (wdn__http_tx_defer_bind). */
+static _Thread_local struct wdn__http_tx_defer *bound;
+
 /* A write of ciphertext produced outside an HTTP write (handshake, close_notify, or an early
  * flush while encrypting a large write). */
 struct flush_req {
@@ -168,6 +171,8 @@ int wdn__http_tx_init(struct wdn__http_transport *tx, const struct wdn__http_tra
     tx->ready_sent = false;
     tx->pumping = false;
     tx->err = 0;
+    tx->deferred = 0;
+    tx->defer = bound && bound->loop == tcp->loop && !bound->closing ? bound : NULL;
     if (ctx == NULL)
         return 0;
     tx->tls = server ? wdn_tls_new_server(ctx) : wdn_tls_new_client(ctx, server_name, session_key);
@@ -222,10 +227,129 @@ void wdn__http_tx_read_stop(struct wdn__http_transport *tx)
     }
 }
 
+/* ---- Writes that complete at once ------------------------------------------------------- */
+
+/* Runs the completions queued so far; one that writes again queues for the next turn. */
+static void defer_run(struct wdn__http_tx_defer *d)
+{
+    struct wdn__http_wreq *wr = d->head;
+
+    d->head = d->tail = NULL;
+    while (wr) {
+        struct wdn__http_wreq *next = wr->dnext;
+        wr->dnext = NULL;
+        wr->tx->deferred--;
+        wr->done(wr, wr->dstatus);
+        wr = next;
+    }
+}
+
+static void on_defer_idle(uv_idle_t *h)
+{
+    struct wdn__http_tx_defer *d = h->data;
+
+    defer_run(d);
+    if (d->head == NULL)
+        uv_idle_stop(h);
+}
+
+static void on_defer_closed(uv_handle_t *h)
+{
+    struct wdn__http_tx_defer *d = h->data;
+
+    while (d->head)
+        defer_run(d);
+    d->ready = false;
+}
+
+static void defer_push(struct wdn__http_tx_defer *d, struct wdn__http_wreq *wr, int status)
+{
+    wr->dstatus = status;
+    wr->dnext = NULL;
+    wr->tx->deferred++;
+    if (d->tail)
+        d->tail->dnext = wr;
+    else
+        d->head = wr;
+    d->tail = wr;
+    if (!d->closing)
+        uv_idle_start(&d->idle, on_defer_idle);
+}
+
+int wdn__http_tx_defer_init(struct wdn__http_tx_defer *d, uv_loop_t *loop)
+{
+    memset(d, 0, sizeof(*d));
+    if (uv_idle_init(loop, &d->idle) != 0)
+        return WDN_ESYS;
+    d->idle.data = d;
+    d->loop = loop;
+    d->ready = true;
+    return 0;
+}
+
+void wdn__http_tx_defer_bind(struct wdn__http_tx_defer *d)
+{
+    bound = d;
+}
+
+void wdn__http_tx_defer_close(struct wdn__http_tx_defer *d)
+{
+    if (bound == d)
+        bound = NULL;
+    if (!d->ready || d->closing)
+        return;
+    d->closing = true;
+    uv_close((uv_handle_t *)&d->idle, on_defer_closed);
+}
+
 static void on_tx_write(uv_write_t *w, int status)
 {
     struct wdn__http_wreq *wr = (struct wdn__http_wreq *)w;
+
+    /* Completions keep the order of the writes: this one waits behind those of ours that
+     * left at once and are still queued. */
+    if (wr->tx->deferred > 0) {
+        defer_push(wr->tx->defer, wr, status);
+        return;
+    }
     wr->done(wr, status);
+}
+
+/* Sends bufs: first straight to the socket when nothing is queued on it (uv_try_write), then
+ * whatever it did not take through uv_write. Errors of the attempt are left to uv_write to
+ * report, as before. */
+static int send_bufs(struct wdn__http_transport *tx, struct wdn__http_wreq *wr, uv_buf_t *bufs,
+                     unsigned n)
+{
+    uv_buf_t rest[4];
+    size_t total = 0, skip;
+    unsigned j = 0;
+    int k;
+
+    if (tx->defer == NULL || tx->defer->closing || n > 4)
+        goto queue;
+    for (unsigned i = 0; i < n; i++)
+        total += bufs[i].len;
+    k = uv_try_write((uv_stream_t *)tx->tcp, bufs, n);
+    if (k < 0)
+        goto queue;
+    if ((size_t)k == total) {
+        defer_push(tx->defer, wr, 0);
+        return 0;
+    }
+    skip = (size_t)k;
+    for (unsigned i = 0; i < n; i++) {
+        if (skip >= bufs[i].len) {
+            skip -= bufs[i].len;
+            continue;
+        }
+        rest[j++] = uv_buf_init(bufs[i].base + skip, (unsigned)(bufs[i].len - skip));
+        skip = 0;
+    }
+    bufs = rest;
+    n = j;
+queue:
+    return uv_write(&wr->w, (uv_stream_t *)tx->tcp, bufs, n, on_tx_write) ? WDN_ECLOSED : 0;
 }
 
 int wdn__http_tx_write(struct wdn__http_transport *tx, struct wdn__http_wreq *wr, uv_buf_t *bufs,
@@ -236,10 +360,11 @@ int wdn__http_tx_write(struct wdn__http_transport *tx, struct wdn__http_wreq *wr
     size_t len = 0;
 
     wr->done = done;
+    wr->tx = tx;
     if (tx->closing)
         return WDN_ECLOSED;
     if (tx->tls == NULL)
-        return uv_write(&wr->w, (uv_stream_t *)tx->tcp, bufs, n, on_tx_write) ? WDN_ECLOSED : 0;
+        return send_bufs(tx, wr, bufs, n);
     /* TLS: encrypt everything now (so the caller's bytes are free once done runs), sending
      * early whenever the engine's output reaches its high-water mark. */
     for (unsigned i = 0; i < n; i++) {
@@ -267,9 +392,7 @@ int wdn__http_tx_write(struct wdn__http_transport *tx, struct wdn__http_wreq *wr
     }
     wr->tls_out = data;
     out = uv_buf_init(data, (unsigned)len);
-    if (uv_write(&wr->w, (uv_stream_t *)tx->tcp, &out, 1, on_tx_write) != 0)
-        return WDN_ECLOSED;
-    return 0;
+    return send_bufs(tx, wr, &out, 1);
 }
 
 int wdn__http_tx_shutdown(struct wdn__http_transport *tx, uv_shutdown_t *req, uv_shutdown_cb cb)

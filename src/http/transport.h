@@ -34,7 +34,32 @@ struct wdn__http_wreq {
     struct wdn__http_wreq *qnext;
     uv_buf_t bufs[3];
     unsigned nbufs;
+    /* A completion waiting in the loop's deferred queue (struct wdn__http_tx_defer). */
+    struct wdn__http_transport *tx;
+    struct wdn__http_wreq *dnext;
+    int dstatus;
 };
+
+/* Writes that left at once (uv_try_write) complete from here: a uv_idle handle runs their
+ * callbacks in the order they were queued, from the loop, never inside the call that wrote.
+ * A plain uv_write that completes at once costs two epoll_ctl calls (libuv watches for
+ * POLLOUT, then stops); this path costs none. One per loop thread: an HTTP server worker
+ * binds its own (wdn__http_tx_defer_bind) and every transport made on that loop by that
+ * thread uses it; transports on other loops write through uv_write as before. */
+struct wdn__http_tx_defer {
+    uv_idle_t idle;
+    uv_loop_t *loop;
+    struct wdn__http_wreq *head, *tail;
+    bool ready, closing;
+};
+
+/* Sets up d on loop (0 or WDN_ESYS) and makes it this thread's queue for loop. */
+int wdn__http_tx_defer_init(struct wdn__http_tx_defer *d, uv_loop_t *loop);
+/* This thread's queue is d again (a worker thread, before it runs its loop), or none (NULL). */
+void wdn__http_tx_defer_bind(struct wdn__http_tx_defer *d);
+/* Stops taking new completions and closes the handle; what is queued still runs (from the
+ * close callback). The thread's binding is dropped. */
+void wdn__http_tx_defer_close(struct wdn__http_tx_defer *d);
 
 /* A free list of write requests with a cap (one per worker, one per client pool), so the
  * steady state allocates nothing. Used on one loop thread only. */
@@ -71,7 +96,9 @@ struct wdn__http_transport {
     bool closing;
     bool ready_sent;
     bool pumping;
-    int err; /* a fatal TLS error seen while writing */
+    int err;                          /* a fatal TLS error seen while writing */
+    struct wdn__http_tx_defer *defer; /* NULL: no write is tried at once */
+    unsigned deferred;                /* completions of ours waiting in defer */
 };
 
 /* Sets up the transport on a connected (or connecting) tcp handle. With ctx, the connection is

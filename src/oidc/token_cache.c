@@ -36,12 +36,14 @@ struct shard {
     int32_t *bucket;
     uint32_t mask;
     int32_t cap, used, free_head, head, tail;
+    int32_t fresh; /* entries [fresh, cap) were never used: not on the free list, not touched */
     size_t bytes, budget; /* claims held, and the most they may be */
     uint64_t hits, misses, ev_size, ev_exp, ev_key, too_large;
 } __attribute__((aligned(64)));
 
 struct wdn_token_cache {
     struct shard s[SHARDS];
+    struct entry *entries; /* every shard's entries, one allocation */
     size_t index_bytes, max_bytes;
 };
 
@@ -80,23 +82,30 @@ struct wdn_token_cache *wdn_token_cache_new(size_t max_bytes)
     c->max_bytes = max_bytes;
     c->index_bytes = sizeof(*c) + SHARDS * (per * sizeof(struct entry) + nb * sizeof(int32_t));
     claims = max_bytes > c->index_bytes ? max_bytes - c->index_bytes : 0;
+    /* One zeroed allocation for all shards: large enough that malloc maps it from the kernel,
+     * so the pages of entries never used are never touched and stay out of the RSS (an idle
+     * or one-token sidecar would otherwise carry the whole index, about 1.2 MB by default). */
+    c->entries = calloc(per * SHARDS, sizeof(struct entry));
+    if (c->entries == NULL) {
+        free(c);
+        return NULL;
+    }
     for (int i = 0; i < SHARDS; i++) {
         struct shard *s = &c->s[i];
         s->budget = claims / SHARDS;
         pthread_mutex_init(&s->mu, NULL);
-        s->e = calloc(per, sizeof(struct entry));
+        s->e = c->entries + (size_t)i * per;
         s->bucket = malloc(nb * sizeof(int32_t));
         s->mask = nb - 1;
         s->cap = (int32_t)per;
-        if (s->e == NULL || s->bucket == NULL) {
+        if (s->bucket == NULL) {
             wdn_token_cache_free(c);
             return NULL;
         }
         for (uint32_t b = 0; b < nb; b++)
             s->bucket[b] = NIL;
-        for (int32_t k = 0; k < s->cap; k++)
-            s->e[k].hnext = k + 1 < s->cap ? k + 1 : NIL;
-        s->free_head = 0;
+        s->free_head = NIL;
+        s->fresh = 0;
         s->head = s->tail = NIL;
     }
     return c;
@@ -108,12 +117,12 @@ void wdn_token_cache_free(struct wdn_token_cache *c)
         return;
     for (int i = 0; i < SHARDS; i++) {
         struct shard *s = &c->s[i];
-        for (int32_t k = 0; s->e && k < s->cap; k++)
+        for (int32_t k = 0; s->e && k < s->fresh; k++)
             wdn_jwt_release(s->e[k].jwt);
-        free(s->e);
         free(s->bucket);
         pthread_mutex_destroy(&s->mu);
     }
+    free(c->entries);
     free(c);
 }
 
@@ -235,7 +244,7 @@ void wdn_token_cache_put(struct wdn_token_cache *c, const unsigned char key[32],
     }
     /* Evict from the tail until the entry fits. Releasing a claims tree can take a while, so
      * up to eight references are dropped after the lock; beyond that, under it. */
-    while (s->free_head == NIL || s->bytes + cost > s->budget) {
+    while ((s->free_head == NIL && s->fresh == s->cap) || s->bytes + cost > s->budget) {
         struct wdn_jwt *d = NULL;
         remove_entry(s, s->tail, &d);
         s->ev_size++;
@@ -244,8 +253,12 @@ void wdn_token_cache_put(struct wdn_token_cache *c, const unsigned char key[32],
         else
             wdn_jwt_release(d);
     }
-    i = s->free_head;
-    s->free_head = s->e[i].hnext;
+    if (s->free_head != NIL) {
+        i = s->free_head;
+        s->free_head = s->e[i].hnext;
+    } else {
+        i = s->fresh++;
+    }
     memcpy(s->e[i].key, key, 32);
     s->e[i].jwt = wdn_jwt_ref(j);
     s->e[i].expires_at = expires_at;
