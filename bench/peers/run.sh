@@ -332,7 +332,9 @@ for w in $PIDS; do
 done
 
 # ---- Load ---------------------------------------------------------------------------------
-# Requests are formatted once per token in init(); each thread starts at its own offset.
+# Requests are formatted once per token in init(); each thread starts at its own offset, and
+# every run starts where the previous one stopped (the cursor), so a run never begins with the
+# tokens the last one just verified (the sidecar's cache would answer them).
 cat > "$TMP/tokens.lua" <<'LUA'
 local counter = 0
 function setup(thread)
@@ -345,7 +347,7 @@ function init(args)
     for line in io.lines(args[1]) do
         reqs[#reqs + 1] = wrk.format(nil, nil, {["Authorization"] = "Bearer " .. line})
     end
-    i = math.floor(#reqs * (tid or 0) / tonumber(args[2]))
+    i = (tonumber(args[3]) + math.floor(#reqs * (tid or 0) / tonumber(args[2]))) % #reqs
 end
 function request()
     i = i % #reqs + 1
@@ -362,9 +364,12 @@ cpu_ticks() { # PROXY: utime + stime of all its processes so far, in clock ticks
 HZ=$(getconf CLK_TCK)
 run_wrk() { # PROXY TOKEN-FILE SECONDS -> "rps non2xx errors cpu-us-per-request"
     t0=$(cpu_ticks "$1")
+    cur=$(cat "$TMP/cursor" 2>/dev/null || echo 0)
     wrk -t"$THREADS" -c"$CONNS" -d"$3s" -s "$TMP/tokens.lua" "$(url_of "$1")" -- "$2" "$THREADS" \
-        > "$TMP/wrk.out"
+        "$cur" > "$TMP/wrk.out"
     t1=$(cpu_ticks "$1")
+    awk -v c="$cur" -v t="$THREADS" -v n="$TOKENS" '/ requests in / {c = (c + int($1 / t)) % n}
+        END {print c}' "$TMP/wrk.out" > "$TMP/cursor"
     awk -v t="$((t1 - t0))" -v hz="$HZ" '/Requests\/sec/ {r=$2} /Non-2xx/ {n=$NF} /Socket errors/ {e=$0}
         / requests in / {q=$1}
         END {gsub(/[^0-9 ]/, "", e); split(e, a, " ");

@@ -240,5 +240,8 @@
 /* Failover to another upstream (src/http/proxy.c's reroute hook; the sidecar's peer addresses). */
 #define WDN_HTTP_PROXY_MAX_REROUTES 8       /* other upstreams one request may be sent to */
 #define WDN_SIDECAR_DNS_FAIL_MS 30000       /* a peer address that failed is avoided this long */
+/* Memory (issue 20): a server worker that served no request for this long after some load hands
+ * malloc's free pages back to the kernel (malloc_trim): a past load's buffers leave the RSS. */
+#define WDN_HTTP_IDLE_TRIM_MS 1000
 
 #endif

@@ -312,6 +312,7 @@ static void req_begin(struct wdn__http_conn *c, size_t head_len)
     uint64_t max_body = c->w->srv->cfg.max_body_bytes;
 
     r->gen++;
+    wdn__http_worker_request(c->w);
     c->head_len = head_len;
     c->body_pos = head_len;
     c->state = C_REQ;

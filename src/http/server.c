@@ -1,5 +1,6 @@
 /* The server's skeleton: worker threads with one libuv loop each, each accepting on its own
  * listening socket (listen.c), and graceful shutdown. Connections themselves live in conn.c. */
+#include <malloc.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -41,9 +42,37 @@ static void worker_finish(struct wdn_http_worker *w)
             cfg->handlers[i]->on_worker_stop(cfg->handlers[i], w);
     }
     close_quiet((uv_handle_t *)&w->grace_timer);
+    close_quiet((uv_handle_t *)&w->trim_timer);
     close_quiet((uv_handle_t *)&w->check);
     wdn__http_tx_defer_close(&w->defer);
     close_quiet((uv_handle_t *)&w->stop_async);
+}
+
+/* A request-free period of WDN_HTTP_IDLE_TRIM_MS after some load: the read buffers and
+ * requests of that load are free but still resident (glibc gives back on its own only the top
+ * of a heap), so malloc_trim returns the free pages of every arena to the kernel. Once per idle
+ * period: the timer stops there and the next request arms it again. */
+static void on_trim(uv_timer_t *t)
+{
+    struct wdn_http_worker *w = t->data;
+
+    if (w->requests != w->trim_seen) {
+        w->trim_seen = w->requests;
+        return;
+    }
+    uv_timer_stop(t);
+    w->trim_armed = false;
+    if (!w->stopping)
+        malloc_trim(0);
+}
+
+void wdn__http_worker_request(struct wdn_http_worker *w)
+{
+    w->requests++;
+    if (!w->trim_armed && !w->stopping) {
+        w->trim_armed = true;
+        uv_timer_start(&w->trim_timer, on_trim, WDN_HTTP_IDLE_TRIM_MS, WDN_HTTP_IDLE_TRIM_MS);
+    }
 }
 
 void wdn__http_worker_conn_gone(struct wdn_http_worker *w)
@@ -139,6 +168,10 @@ static int worker_init(struct wdn_http_worker *w)
     if (uv_timer_init(&w->loop, &w->grace_timer) != 0)
         goto out;
     w->grace_timer.data = w;
+    if (uv_timer_init(&w->loop, &w->trim_timer) != 0)
+        goto out;
+    w->trim_timer.data = w;
+    uv_unref((uv_handle_t *)&w->trim_timer);
     if (uv_check_init(&w->loop, &w->check) != 0)
         goto out;
     w->check.data = w;

@@ -30,6 +30,9 @@ struct wdn_http_worker {
     bool fd_in_handle;
     uv_async_t stop_async;
     uv_timer_t grace_timer;
+    uv_timer_t trim_timer; /* while requests come: every WDN_HTTP_IDLE_TRIM_MS */
+    bool trim_armed;
+    uint64_t requests, trim_seen; /* requests begun, and as the trim timer last saw them */
     uv_check_t check;
     struct wdn__http_tx_defer defer; /* completions of writes that left at once */
     bool stopping;
@@ -72,6 +75,9 @@ int wdn__http_listen(const struct sockaddr_storage *addr, socklen_t sslen, int *
 /* True when a socket other than fds[0..n) listens on ss's port at an overlapping address in
  * this network namespace (read from /proc/net/tcp and tcp6; false without procfs). */
 bool wdn__http_port_shared(const struct sockaddr_storage *ss, const int *fds, int n);
+
+/* A request began on w (conn.c): arms the idle trim (server.c) if it is not armed. */
+void wdn__http_worker_request(struct wdn_http_worker *w);
 
 /* Connection entry points used by server.c. */
 void wdn__http_conn_accept(struct wdn_http_worker *w);
