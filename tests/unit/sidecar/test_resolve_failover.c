@@ -100,8 +100,11 @@ static void start(struct running *r, struct wdn_sidecar_opts *o)
     if (rc != 0)
         fail_msg("wdn_sidecar_new: %s", d.msg);
     assert_int_equal(pthread_create(&r->t, NULL, runner, r->sc), 0);
-    for (int i = 0; i < 1000 && wdn_sidecar_http_port(r->sc) <= 0; i++)
+    /* Ready: every listener bound (the API port accepts earlier, and the callee's internal
+     * port is the one these cases reach). */
+    for (int i = 0; i < 6000 && !wdn_sidecar_ready(r->sc); i++)
         usleep(10000);
+    assert_true(wdn_sidecar_ready(r->sc));
     assert_true(wdn_sidecar_http_port(r->sc) > 0);
     assert_int_equal(testnet_wait_port(wdn_sidecar_http_port(r->sc), 10000), 0);
 }
