@@ -40,6 +40,8 @@ struct cconn {
     bool connected;   /* the TCP connection was established */
     bool waiting_dns; /* connects once the pool's name is resolved */
     int eof;          /* the stream ended (a WDN_E* code) while an exchange was on it */
+    int early;        /* why a connection that failed before its first callback failed (a
+                         WDN_E* code the timer reports on the next turn; 0: a timeout) */
     int handles_open;
     unsigned writes_pending;
     struct wdn_http_exchange *x;

@@ -88,7 +88,7 @@ static void on_cc_timer(uv_timer_t *t)
         wdn__http_cc_close(cc);
         return;
     }
-    wdn__http_cc_fail(cc, WDN_ETIMEOUT);
+    wdn__http_cc_fail(cc, cc->early ? cc->early : WDN_ETIMEOUT);
 }
 
 void wdn__http_cc_timer_update(struct cconn *cc)
@@ -137,8 +137,13 @@ static void cc_connect(struct cconn *cc)
     struct wdn_http_pool *p = cc->pool;
 
     cc->waiting_dns = false;
-    if (uv_tcp_connect(&cc->connect, &cc->tcp, (struct sockaddr *)&p->addr, on_connect) != 0)
+    if (uv_tcp_connect(&cc->connect, &cc->tcp, (struct sockaddr *)&p->addr, on_connect) != 0) {
+        /* Failed at once (no route: ENETUNREACH, EADDRNOTAVAIL, ...): nothing was sent and the
+         * address cannot be reached, as on_connect reports it, so a caller (the proxy's
+         * reroute) moves on to another address. Reported from the loop, like the rest. */
+        cc->early = WDN_ECONNREFUSED;
         uv_timer_start(&cc->timer, on_cc_timer, 0, 0);
+    }
 }
 
 static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
@@ -205,8 +210,10 @@ static void pool_resolve(struct wdn_http_pool *p)
         /* Reported to the waiting connections at once, from the loop. */
         p->resolving = false;
         for (struct cconn *cc = p->busy; cc; cc = cc->next) {
-            if (cc->waiting_dns)
+            if (cc->waiting_dns) {
+                cc->early = WDN_EDNS; /* as on_resolved reports a failed lookup */
                 uv_timer_start(&cc->timer, on_cc_timer, 0, 0);
+            }
         }
     }
 }

@@ -400,6 +400,32 @@ static void test_upstream_down(void **state)
     wdn_http_pool_free(pool);
 }
 
+/* A connect that fails before any packet leaves (no route) is refused like a closed port, not a
+ * timeout: the proxy's reroute moves on to the next address only for WDN_ECONNREFUSED. TCP to a
+ * broadcast or multicast address is refused by the kernel at connect() with ENETUNREACH. */
+static void test_upstream_unreachable_at_once(void **state)
+{
+    static const char *const hosts[] = {"255.255.255.255", "224.0.0.1"};
+    struct fixture *f = *state;
+
+    for (size_t i = 0; i < sizeof(hosts) / sizeof(hosts[0]); i++) {
+        struct wdn_http_pool_config pc = {.host = hosts[i], .port = 9, .connect_timeout_ms = 60000};
+        struct wdn_http_pool *pool;
+        struct wdn_http_exchange *x;
+        struct result r;
+
+        result_init(&r);
+        assert_int_equal(wdn_http_pool_new(&f->loop, &pc, &pool), 0);
+        struct wdn_http_client_request rq = get("/");
+        assert_int_equal(wdn_http_exchange_start(pool, &rq, &cbs, &r, &x), 0);
+        run_until(&f->loop, &r);
+        assert_true(r.done);
+        assert_int_equal(r.status, WDN_ECONNREFUSED);
+        assert_int_equal(r.heads, 0);
+        wdn_http_pool_free(pool);
+    }
+}
+
 static void test_host_names(void **state)
 {
     struct fixture *f = *state;
@@ -519,6 +545,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_client_evicts_unused_pools, setup, teardown),
         cmocka_unit_test_setup_teardown(test_chunked_response, setup, teardown),
         cmocka_unit_test_setup_teardown(test_streaming_request_body, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_upstream_unreachable_at_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_upstream_down, setup, teardown),
         cmocka_unit_test_setup_teardown(test_host_names, setup, teardown),
         cmocka_unit_test_setup_teardown(test_upstream_reset_before_head, setup, teardown),
