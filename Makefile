@@ -7,7 +7,10 @@
 #                   per module, check scripts/coverage-floors (docs/coverage.md)
 #   make bench      run the benchmarks in bench/ (numbers go to docs/BENCHMARKS.md by hand)
 #   make demo       run the tutorial demo end to end
-#   make format     clang-format every C file;  make lint: clang-tidy over the build
+#   make format     clang-format every C file
+#   make lint       house rules (scripts/lint: banned functions, module order, file size) and
+#                   clang-tidy's focused checks over src/ and cmd/ (CI runs it; docs/lint.md)
+#   make analyze    clang-tidy with the clang static analyzer over src/ (slow: not in CI)
 #   make image      the container images warden:VERSION and warden-examples:VERSION (podman or
 #                   docker; BASE_IMAGE=... for another Debian 12 base, see deploy/kubernetes;
 #                   without a registry, podman as root builds on `make base-image`'s)
@@ -18,8 +21,8 @@ T ?=
 SECS ?= 60
 SRC_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 
-.PHONY: all build check asan dev fuzz bench demo format lint bootstrap clean image base-image \
-	check-images coverage
+.PHONY: all build check asan dev fuzz bench demo format lint analyze bootstrap clean image \
+	base-image check-images coverage
 
 all: build
 
@@ -63,8 +66,19 @@ demo: build
 format:
 	clang-format -i $(SRC_FILES)
 
-lint: dev
-	clang-tidy -p build-dev --quiet $(filter %.c,$(SRC_FILES))
+# Both read build/compile_commands.json, which configuring the release preset writes (no build).
+TIDY_FILES = $(filter src/%.c cmd/%.c,$(SRC_FILES))
+
+lint: bootstrap
+	@scripts/lint
+	@cmake --preset release >/dev/null
+	@printf '%s\n' $(TIDY_FILES) | xargs -P $(JOBS) -n 8 clang-tidy -p build --quiet \
+		--warnings-as-errors='*' 2>/dev/null
+
+analyze: bootstrap
+	@cmake --preset release >/dev/null
+	@printf '%s\n' $(TIDY_FILES) | xargs -P $(JOBS) -n 4 clang-tidy -p build --quiet \
+		--checks='-*,clang-analyzer-*,-clang-analyzer-security.insecureAPI.DeprecatedOrUnsafeBufferHandling'
 
 clean:
 	rm -rf build build-dev build-asan build-fuzz build-cov

@@ -82,11 +82,13 @@ static int o_head(void *ud, int status, const struct wdn_mcp_out_header *h, size
     m->status = status;
     m->nh = 0;
     for (i = 0; i < n && m->nh < MAX_OUT_HEADERS; i++) {
+        size_t nl = strlen(h[i].name), vl = strlen(h[i].value);
+
         /* Values the core produces are short; a longer one would be cut, so it is dropped. */
-        if (strlen(h[i].name) >= sizeof(m->hname[0]) || strlen(h[i].value) >= sizeof(m->hval[0]))
+        if (nl >= sizeof(m->hname[0]) || vl >= sizeof(m->hval[0]))
             continue;
-        strcpy(m->hname[m->nh], h[i].name);
-        strcpy(m->hval[m->nh], h[i].value);
+        memcpy(m->hname[m->nh], h[i].name, nl + 1);
+        memcpy(m->hval[m->nh], h[i].value, vl + 1);
         if (strcasecmp(h[i].name, "Content-Type") == 0 &&
             strcmp(h[i].value, "text/event-stream") == 0)
             m->sse = true;

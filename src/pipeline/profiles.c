@@ -188,7 +188,7 @@ static int keycloak(struct bearer *b, struct bearer_issuer *o, char *why, size_t
                        "profile keycloak: issuer must be the realm's https URL, e.g. "
                        "https://keycloak.example/realms/myrealm (got '%s')",
                        o->issuer);
-    strcpy(iss, o->issuer);
+    memcpy(iss, o->issuer, strlen(o->issuer) + 1); /* fits: measured above */
     l = strlen(iss);
     if (l && iss[l - 1] == '/')
         iss[--l] = '\0';
@@ -222,7 +222,7 @@ static int okta(struct bearer *b, struct bearer_issuer *o, char *why, size_t cap
                        "profile okta: issuer must be a custom authorization server, e.g. "
                        "https://example.okta.com/oauth2/default (got '%s')",
                        o->issuer);
-    strcpy(iss, o->issuer);
+    memcpy(iss, o->issuer, strlen(o->issuer) + 1); /* fits: measured above */
     l = strlen(iss);
     if (l && iss[l - 1] == '/')
         iss[--l] = '\0';

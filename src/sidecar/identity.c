@@ -53,7 +53,7 @@ static int load_or_create_ca(struct wdn_sidecar *sc, const char *ca_dir, struct 
         if (ca_dir)
             rc = wdn_fmt(dir, sizeof(dir), "%s", ca_dir);
         else if ((rc = wdn_project_home(dir, sizeof(dir) - 4)) == 0)
-            strcat(dir, "/ca");
+            memcpy(dir + strlen(dir), "/ca", 4); /* room kept: sizeof(dir) - 4 */
         if (rc == 0)
             rc = wdn_file_mkdirs(dir, 0700);
         if (rc == 0)
