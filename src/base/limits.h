@@ -156,6 +156,7 @@
 #define WDN_SIDECAR_MAX_RESOURCE_PATHS 16   /* --resources-path given several times */
 #define WDN_SIDECAR_RELOAD_DEBOUNCE_MS 50   /* quiet time after a file event before reloading */
 #define WDN_SIDECAR_RESOLVE_TTL_MS 1000     /* a registry lookup is reused this long */
+#define WDN_SIDECAR_READY_KEYS_MS 10000     /* healthz waits this long at most for the first keys */
 #define WDN_SIDECAR_MAX_API_TOKEN 4096      /* DAPR_API_TOKEN / APP_API_TOKEN bytes */
 #define WDN_SIDECAR_MAX_HOST_BYTES 253      /* a peer's host name (DNS), as RFC 1035 allows */
 #define WDN_SIDECAR_MAX_PEER_DNS_BYTES 256  /* the --peer-dns template */

@@ -31,7 +31,7 @@
 
 extern char **environ;
 
-#define SIDECAR_START_MS 20000
+#define SIDECAR_START_MS 30000
 #define STOP_GRACE_MS 5000
 #define MAX_ENV 1024
 

@@ -415,19 +415,21 @@ int wdn_pipeline_run(const struct wdn_pipeline *p, const struct wdn_pipeline_req
     return rc;
 }
 
+bool wdn_pipeline_ready(const struct wdn_pipeline *p)
+{
+    for (size_t i = 0; p != NULL && i < p->n; i++)
+        if (p->mw[i]->vt->ready && !p->mw[i]->vt->ready(p->mw[i]))
+            return false;
+    return true;
+}
+
 bool wdn_pipeline_wait_ready(const struct wdn_pipeline *p, uint64_t timeout_ms)
 {
     struct timespec ts = {0, 20 * 1000 * 1000};
     uint64_t waited = 0;
 
-    if (p == NULL)
-        return true;
     for (;;) {
-        bool all = true;
-        for (size_t i = 0; i < p->n; i++)
-            if (p->mw[i]->vt->ready && !p->mw[i]->vt->ready(p->mw[i]))
-                all = false;
-        if (all)
+        if (wdn_pipeline_ready(p))
             return true;
         if (waited >= timeout_ms)
             return false;

@@ -207,6 +207,10 @@ int wdn_pipeline_run(const struct wdn_pipeline *p, const struct wdn_pipeline_req
  */
 bool wdn_pipeline_resource(const struct wdn_pipeline *p, struct wdn_pipeline_resource *out);
 
+/** True when every middleware of p is ready (a bearer's first key set is in); NULL is ready.
+ * Never blocks. */
+bool wdn_pipeline_ready(const struct wdn_pipeline *p);
+
 /**
  * Waits up to timeout_ms for every bearer instance of p to have its first key set (for a
  * sidecar that prefers to start warm). Returns true when all are loaded.

@@ -253,9 +253,12 @@ struct wdn_sidecar {
     bool loop_ready;
     bool registered;
     /* /v1.0/healthz answers 204 only while this is set: from when the sidecar can be found (its
-     * registry entry written, in project mode) until it starts to stop. A caller that starts
+     * registry entry written, in project mode) and its bearer middleware has its first key set
+     * (or WDN_SIDECAR_READY_KEYS_MS passed) until it starts to stop. A caller that starts
      * on healthz (dev run, the Dapr SDKs) must not reach a peer that cannot resolve it yet. */
     atomic_bool ready;
+    uv_timer_t ready_timer;    /* until the first keys are in (at most WDN_SIDECAR_READY_KEYS_MS) */
+    uint64_t ready_deadline_ms;
 
     struct wdn__sc_metrics m;
     atomic_uint_fast64_t next_req_id;

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "base/error.h"
 #include "base/log.h"
 #include "http/tls.h"
@@ -168,6 +169,7 @@ static void shutdown_loop(struct wdn_sidecar *sc)
     wdn__sc_identity_stop(sc);
     wdn__sc_dns_stop(sc);
     uv_close((uv_handle_t *)&sc->housekeeping, on_closed);
+    uv_close((uv_handle_t *)&sc->ready_timer, on_closed);
     uv_close((uv_handle_t *)&sc->stop_async, on_closed);
     if (sc->handle_signals) {
         uv_close((uv_handle_t *)&sc->sigint, on_closed);
@@ -219,6 +221,35 @@ static void log_mw(const struct wdn_mw_stats *s, void *arg)
     memcpy(last[slot], s->last_error, sizeof(last[slot]));
 }
 
+/* The configuration's pipelines have what they need to decide (a bearer's first key set). */
+static bool pipelines_ready(struct wdn_sidecar *sc)
+{
+    struct wdn__sc_cfg *cfg = wdn__sc_cfg_get(sc);
+    bool ok = cfg == NULL ||
+              (wdn_pipeline_ready(cfg->http_pipeline) && wdn_pipeline_ready(cfg->app_pipeline));
+
+    wdn__sc_cfg_release(cfg);
+    return ok;
+}
+
+/* Healthy once the keys are in: an app started on healthz (dev run, the Dapr SDKs) must not get
+ * 503 keys_not_loaded for its first call. An issuer that stays down does not keep the sidecar
+ * unhealthy: after WDN_SIDECAR_READY_KEYS_MS it says so and protected requests get 503. */
+static void on_ready_check(uv_timer_t *t)
+{
+    struct wdn_sidecar *sc = t->data;
+    bool keys = pipelines_ready(sc);
+
+    if (!keys && wdn_clock_mono_ms() < sc->ready_deadline_ms)
+        return;
+    if (!keys)
+        wdn_log_warn("no key set loaded after %d s: healthy anyway; requests the bearer "
+                     "middleware protects get 503 until the keys load",
+                     WDN_SIDECAR_READY_KEYS_MS / 1000);
+    uv_timer_stop(t);
+    atomic_store(&sc->ready, true);
+}
+
 static void on_housekeeping(uv_timer_t *t)
 {
     struct wdn_sidecar *sc = t->data;
@@ -237,6 +268,8 @@ int wdn_sidecar_run(struct wdn_sidecar *sc, struct wdn_diag *d)
     sc->stop_async.data = sc;
     uv_timer_init(&sc->loop, &sc->housekeeping);
     sc->housekeeping.data = sc;
+    uv_timer_init(&sc->loop, &sc->ready_timer);
+    sc->ready_timer.data = sc;
     if (sc->handle_signals) {
         uv_signal_init(&sc->loop, &sc->sigint);
         uv_signal_init(&sc->loop, &sc->sigterm);
@@ -263,7 +296,12 @@ int wdn_sidecar_run(struct wdn_sidecar *sc, struct wdn_diag *d)
         rc = wdn__sc_watch_start(sc);
     if (rc == 0) {
         struct wdn__sc_cfg *cfg = wdn__sc_cfg_get(sc);
-        atomic_store(&sc->ready, true); /* before the line that says so */
+        if (pipelines_ready(sc)) {
+            atomic_store(&sc->ready, true); /* before the line that says so */
+        } else {
+            sc->ready_deadline_ms = wdn_clock_mono_ms() + WDN_SIDECAR_READY_KEYS_MS;
+            uv_timer_start(&sc->ready_timer, on_ready_check, 20, 20);
+        }
         printf("warden sidecar ready: app-id=%s http-port=%d internal-port=%d metrics-port=%d\n",
                sc->app_id, sc->bound_http, sc->bound_internal, sc->bound_metrics);
         fflush(stdout);

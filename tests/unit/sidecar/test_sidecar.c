@@ -283,6 +283,59 @@ static void test_healthy_only_once_registered(void **state)
     assert_int_not_equal(wdn_store_get_sidecar("hz", "app", &rec), 0);
 }
 
+/* A sidecar whose bearer middleware has no keys yet is not healthy: an app started on healthz
+ * would get 503 keys_not_loaded for its first call (the tutorial's step 6 saw it under load).
+ * An issuer that never answers does not keep it unhealthy for ever: after
+ * WDN_SIDECAR_READY_KEYS_MS it is healthy, and protected requests get 503. */
+static void test_healthy_waits_for_keys(void **state)
+{
+    struct wdn_sidecar_opts o = {.app_id = "app", .http_port = 0, .metrics_port = -1,
+                                 .workers = 1, .app_port = 1, .config = "keys"};
+    struct wdn_sidecar *sc = NULL;
+    struct wdn_diag d;
+    char res[512], body[512];
+    pthread_t t;
+    void *ret;
+    uint64_t t0, waited;
+    int port = 0, st;
+
+    (void)state;
+    snprintf(res, sizeof(res), "%s/res-keys", dir);
+    assert_int_equal(mkdir(res, 0700), 0);
+    /* Port 1 on loopback refuses: the key set never loads. */
+    write_file("res-keys/bearer.yaml",
+               "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: bearer\n"
+               "spec:\n  type: middleware.http.bearer\n  version: v1\n  metadata:\n"
+               "  - name: issuer\n    value: https://127.0.0.1:1/\n"
+               "  - name: audience\n    value: api\n");
+    write_file("res-keys/keys.yaml",
+               "apiVersion: dapr.io/v1alpha1\nkind: Configuration\nmetadata:\n  name: keys\n"
+               "spec:\n  appHttpPipeline:\n    handlers:\n    - name: bearer\n"
+               "      type: middleware.http.bearer\n");
+    o.resources_paths[0] = res;
+    o.n_resources_paths = 1;
+    assert_int_equal(wdn_sidecar_new(&o, &sc, &d), 0);
+    t0 = wdn_clock_mono_ms();
+    assert_int_equal(pthread_create(&t, NULL, runner, sc), 0);
+    for (int i = 0; i < 3000 && (port = wdn_sidecar_http_port(sc)) <= 0; i++)
+        usleep(10000);
+    assert_true(port > 0);
+    for (int i = 0; i < 100 && (st = healthz(port, body, sizeof(body))) == 0; i++)
+        usleep(10000);
+    assert_int_equal(st, 500); /* no keys: not ready */
+    assert_non_null(strstr(body, "ERR_HEALTH_NOT_READY"));
+    for (int i = 0; i < 6000 && !wdn_sidecar_ready(sc); i++)
+        usleep(10000);
+    waited = wdn_clock_mono_ms() - t0;
+    assert_true(wdn_sidecar_ready(sc));
+    assert_true(waited >= WDN_SIDECAR_READY_KEYS_MS); /* it waited for the keys, then gave up */
+    assert_int_equal(healthz(port, body, sizeof(body)), 204);
+    wdn_sidecar_stop(sc);
+    assert_int_equal(pthread_join(t, &ret), 0);
+    assert_int_equal((int)(intptr_t)ret, 0);
+    wdn_sidecar_free(sc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -291,6 +344,7 @@ int main(void)
         cmocka_unit_test(test_refuses_missing_handler),
         cmocka_unit_test(test_start_stop),
         cmocka_unit_test(test_healthy_only_once_registered),
+        cmocka_unit_test(test_healthy_waits_for_keys),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
