@@ -104,7 +104,7 @@ out:
 /* Creates the folders above path that are missing (0700: audit records are private). */
 static int make_parents(const char *path)
 {
-    char buf[WDN_RES_MAX_PATH];
+    char buf[WDN_MAX_PATH];
     size_t n = strlen(path);
 
     if (n >= sizeof(buf))
@@ -160,7 +160,7 @@ int wdn__audit_sink_open(struct wdn__audit_sink *s, const struct wdn_audit_opts 
         return wdn_diag_set(d, WDN_ENOMEM, "out of memory");
     rc = chain_tail(s->path, prev_hex, last_seq, &found, &partial, d);
     if (rc == 0 && !found) {
-        char rotated[WDN_RES_MAX_PATH];
+        char rotated[WDN_MAX_PATH];
         bool p1 = false;
         if (snprintf(rotated, sizeof(rotated), "%s.1", s->path) < (int)sizeof(rotated))
             rc = chain_tail(rotated, prev_hex, last_seq, &found, &p1, d);

@@ -20,7 +20,6 @@
 
 #define WDN__ISSUER_MANIFEST "keys.json"
 #define WDN__ISSUER_KEYS_DIR "keys"
-#define WDN__ISSUER_PATH_MAX 4096
 #define WDN__AS_HASH_LEN 32
 #define WDN__AS_RANDOM_CHARS 43 /* 32 random bytes in base64url */
 #define WDN__AS_USER_MAX 64     /* a user name */

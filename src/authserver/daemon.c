@@ -29,8 +29,8 @@
 struct daemon {
     const struct wdn_issuer_daemon_config *cfg;
     const char *dir;
-    char lock_path[WDN__ISSUER_PATH_MAX], pid_path[WDN__ISSUER_PATH_MAX];
-    char ca_file[WDN__ISSUER_PATH_MAX];
+    char lock_path[WDN_MAX_PATH], pid_path[WDN_MAX_PATH];
+    char ca_file[WDN_MAX_PATH];
     char url[WDN_ISSUER_MAX_URI_BYTES], listen[64];
     int lock_fd;
     bool pid_written;
@@ -72,7 +72,7 @@ static int take_lock(struct daemon *D, struct wdn_diag *d)
 static int load_or_create_ca(struct daemon *D, struct wdn_diag *d)
 {
     const char *project = D->cfg->project;
-    char dir[WDN__ISSUER_PATH_MAX];
+    char dir[WDN_MAX_PATH];
     int lock = -1;
 
     if (project != NULL) {

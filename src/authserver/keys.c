@@ -56,7 +56,7 @@ static int key_path(char *buf, size_t cap, const char *dir, const char *kid)
  * st receives the file's identity when it exists. */
 static int read_manifest(const char *dir, json_t **out, struct stat *st, struct wdn_diag *d)
 {
-    char path[WDN__ISSUER_PATH_MAX];
+    char path[WDN_MAX_PATH];
     struct wdn_buf b;
     json_t *root = NULL, *keys;
     json_error_t jerr;
@@ -97,7 +97,7 @@ out:
 
 static int write_manifest(const char *dir, json_t *keys, struct wdn_diag *d)
 {
-    char path[WDN__ISSUER_PATH_MAX];
+    char path[WDN_MAX_PATH];
     json_t *root = json_pack("{sO}", "keys", keys);
     char *text = root ? json_dumps(root, JSON_INDENT(2)) : NULL;
     int rc = WDN_ENOMEM;
@@ -142,7 +142,7 @@ int wdn__issuer_keyset_load(const char *state_dir, struct wdn__issuer_keyset **o
         const char *alg_name = json_string_value(json_object_get(e, "alg"));
         json_t *ret = json_object_get(e, "retires");
         enum wdn_jose_alg alg = wdn_jose_alg_parse(wdn_str_from_cstr(alg_name));
-        char path[WDN__ISSUER_PATH_MAX];
+        char path[WDN_MAX_PATH];
 
         if (kid == NULL || !kid_ok(kid) || alg == WDN_JOSE_ALG_UNKNOWN || !json_is_integer(ret)) {
             rc = wdn_diag_set(d, WDN_EPARSE, "%s/" WDN__ISSUER_MANIFEST ": entry %zu is invalid",
@@ -198,7 +198,7 @@ size_t wdn__issuer_keyset_signing(const struct wdn__issuer_keyset *ks, int64_t n
 
 int wdn__issuer_keyset_stale(const struct wdn__issuer_keyset *ks, const char *state_dir)
 {
-    char path[WDN__ISSUER_PATH_MAX];
+    char path[WDN_MAX_PATH];
     struct stat st;
 
     if (wdn_fmt(path, sizeof(path), "%s/" WDN__ISSUER_MANIFEST, state_dir) != 0 ||
@@ -234,7 +234,7 @@ static int add_key(const char *dir, json_t *keys, enum wdn_jose_alg alg, int64_t
 {
     int64_t activates = now + (delay_s > 0 ? delay_s : 0);
 
-    char path[WDN__ISSUER_PATH_MAX], keydir[WDN__ISSUER_PATH_MAX];
+    char path[WDN_MAX_PATH], keydir[WDN_MAX_PATH];
     struct wdn_jose_key *k = NULL;
     json_t *entry = NULL;
     size_t i = 0;

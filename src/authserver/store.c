@@ -22,7 +22,7 @@
 
 static int mkdir_p(const char *dir, struct wdn_diag *d)
 {
-    char tmp[WDN__ISSUER_PATH_MAX];
+    char tmp[WDN_MAX_PATH];
     int rc = wdn_fmt(tmp, sizeof(tmp), "%s", dir);
 
     if (rc != 0)
@@ -42,7 +42,7 @@ static int mkdir_p(const char *dir, struct wdn_diag *d)
 
 int wdn__as_lock(const char *dir, int *fd, struct wdn_diag *d)
 {
-    char path[WDN__ISSUER_PATH_MAX];
+    char path[WDN_MAX_PATH];
     int rc = mkdir_p(dir, d);
 
     *fd = -1;
@@ -70,7 +70,7 @@ void wdn__as_unlock(int fd)
 int wdn__as_read_json(const char *dir, const char *name, size_t max, json_t **out, struct stat *st,
                       struct wdn_diag *d)
 {
-    char path[WDN__ISSUER_PATH_MAX];
+    char path[WDN_MAX_PATH];
     struct wdn_buf b;
     json_error_t jerr;
     int rc;
@@ -101,7 +101,7 @@ int wdn__as_read_json(const char *dir, const char *name, size_t max, json_t **ou
 
 int wdn__as_write_json(const char *dir, const char *name, json_t *root, struct wdn_diag *d)
 {
-    char path[WDN__ISSUER_PATH_MAX];
+    char path[WDN_MAX_PATH];
     char *text = json_dumps(root, JSON_INDENT(1) | JSON_SORT_KEYS);
     int rc = WDN_ENOMEM;
 
@@ -119,7 +119,7 @@ int wdn__as_write_json(const char *dir, const char *name, json_t *root, struct w
 
 bool wdn__as_file_changed(const char *dir, const char *name, const struct stat *st)
 {
-    char path[WDN__ISSUER_PATH_MAX];
+    char path[WDN_MAX_PATH];
     struct stat now;
 
     if (wdn_fmt(path, sizeof(path), "%s/%s", dir, name) != 0)

@@ -5,6 +5,8 @@
 
 /* Files and names (src/base). */
 #define WDN_MAX_PATH 4096                   /* a file path we build or take */
+#define WDN_DNS_TTL_MS 10000               /* a looked-up name's addresses are reused this long
+                                            * (sidecar peers, connection pools) */
 
 /* HTTP/1.1 (src/http). nginx defaults: 1k client header buffer, 4 x 8k large buffers. */
 #define WDN_HTTP_MAX_HEAD_BYTES 32768       /* request/status line + all headers -> 431 */
@@ -83,6 +85,8 @@
 #define WDN_MCP_MAX_BATCH 64               /* messages in one 2025-03-26 batch -> 400 */
 #define WDN_MCP_MAX_INFLIGHT 4096          /* requests being handled at once (cancellation) */
 #define WDN_MCP_MAX_HEADER_VALUE 1024      /* an MCP header value we read or send */
+#define WDN_MCP_MAX_HEADER_NAME 64         /* a header name the MCP core sends (http_adapter.c) */
+#define WDN_MCP_MAX_OUT_HEADERS 8          /* headers one MCP answer carries (http_adapter.c) */
 #define WDN_MCP_CLIENT_MAX_RESPONSE_BYTES (16u << 20) /* one HTTP response body to the client */
 #define WDN_MCP_CLIENT_TIMEOUT_MS 30000    /* one client HTTP exchange, default */
 #define WDN_MCP_RESUME_MAX_EVENTS 256      /* events kept for replay per resumable SSE stream */
@@ -110,7 +114,6 @@
 #define WDN_RES_MAX_ERRORS 100              /* messages kept; later ones are counted, dropped */
 #define WDN_RES_MAX_NAME 253                /* metadata.name (DNS-1123 subdomain) */
 #define WDN_RES_MAX_APPID 128               /* an app ID */
-#define WDN_RES_MAX_PATH 4096               /* a file path we build */
 #define WDN_RES_ARENA_MAX (256u << 20)      /* memory of one loaded set */
 #define WDN_POLICY_MAX_OP_BYTES 4096        /* an operation (method path) the ACL evaluates */
 #define WDN_POLICY_MAX_SEGMENTS 128         /* path segments in one ACL operation */
@@ -160,7 +163,6 @@
 #define WDN_SIDECAR_MAX_API_TOKEN 4096      /* DAPR_API_TOKEN / APP_API_TOKEN bytes */
 #define WDN_SIDECAR_MAX_HOST_BYTES 253      /* a peer's host name (DNS), as RFC 1035 allows */
 #define WDN_SIDECAR_MAX_PEER_DNS_BYTES 256  /* the --peer-dns template */
-#define WDN_SIDECAR_DNS_TTL_MS 10000        /* resolved peer addresses are reused this long */
 #define WDN_SIDECAR_DNS_RETRY_MS 1000       /* a name is not looked up again sooner than this */
 #define WDN_SIDECAR_DNS_MAX_NAMES 256       /* peer host names whose addresses are cached */
 #define WDN_SIDECAR_DNS_MAX_ADDRS 8         /* addresses kept per name, tried in turn */

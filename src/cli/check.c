@@ -130,7 +130,7 @@ int wdn_cli_check(int argc, char **argv)
     for (size_t i = 0; i < n_inputs; i++) {
         int lrc;
         if (strcmp(inputs[i], "-") == 0) {
-            char *data = NULL, cwd[WDN_RES_MAX_PATH];
+            char *data = NULL, cwd[WDN_MAX_PATH];
             size_t len = 0;
             lrc = read_stdin(&data, &len);
             if (lrc == 0) {

@@ -323,7 +323,7 @@ static int build_env(const struct app *a, const char *bin_dir, struct envb *e)
 static int start_app(struct devrun *r, struct app *a)
 {
     struct envb *env = NULL;
-    char prefix[200], logf[WDN_PROJECT_PATH_MAX], rel[300];
+    char prefix[200], logf[WDN_MAX_PATH], rel[300];
     const char *dest = a->spec->sh.app_log_destination;
     int rc;
 
@@ -381,7 +381,7 @@ static int start_app(struct devrun *r, struct app *a)
 
 static int start_sidecar(struct devrun *r, struct app *a)
 {
-    char prefix[200], logf[WDN_PROJECT_PATH_MAX], rel[300], port_s[16], app_port_s[16], tok[128];
+    char prefix[200], logf[WDN_MAX_PATH], rel[300], port_s[16], app_port_s[16], tok[128];
     const char *argv[64];
     char *env[MAX_ENV];
     size_t n = 0, e = 0;
@@ -625,7 +625,7 @@ static int plan_ports(struct devrun *r)
 /* One dev run per project: an flock held while we run; run.pid for `project delete`. */
 static int take_run_lock(const char *project, int *fd)
 {
-    char path[WDN_PROJECT_PATH_MAX], pid[32];
+    char path[WDN_MAX_PATH], pid[32];
     struct wdn_buf b;
 
     wdn_project_path(path, sizeof(path), project, "run.lock");
@@ -790,7 +790,7 @@ int wdn_cli_devrun(int argc, char **argv)
     say("stopped");
 out:
     if (lock_fd >= 0) {
-        char path[WDN_PROJECT_PATH_MAX];
+        char path[WDN_MAX_PATH];
         wdn_project_path(path, sizeof(path), r.project, "run.pid");
         unlink(path);
         close(lock_fd);

@@ -55,7 +55,7 @@ static int add_count(const char *name, void *arg)
 static void stop_holder(const char *project, const char *what, const char *lock_rel,
                         const char *pid_rel)
 {
-    char lock[WDN_PROJECT_PATH_MAX], pidf[WDN_PROJECT_PATH_MAX];
+    char lock[WDN_MAX_PATH], pidf[WDN_MAX_PATH];
     long pid;
 
     if (wdn_project_path(lock, sizeof(lock), project, lock_rel) != 0 ||
@@ -84,7 +84,7 @@ static void stop_holder(const char *project, const char *what, const char *lock_
  * project's `warden issuer`, and any sidecar still registered. */
 static void stop_running(const char *project)
 {
-    char path[WDN_PROJECT_PATH_MAX];
+    char path[WDN_MAX_PATH];
     json_t *names = json_array();
     size_t i;
     json_t *n;
@@ -164,7 +164,7 @@ int wdn_cli_project(int argc, char **argv)
             wdn_cli_err("project", "%s", d.msg);
             return WDN_CLI_FAIL;
         }
-        char reg[WDN_PROJECT_PATH_MAX];
+        char reg[WDN_MAX_PATH];
         wdn_store_list_appids(p, add_count, &napps);
         wdn_store_list_resources(p, WDN_KIND_COMPONENT, add_count, &ncomp);
         wdn_store_list_resources(p, WDN_KIND_CONFIGURATION, add_count, &ncfg);

@@ -85,7 +85,7 @@ int wdn_cli_status(int argc, char **argv)
     const char *pos[1], *proj = NULL, *out = NULL, *key;
     size_t npos;
     bool help;
-    char project[128], reg[WDN_PROJECT_PATH_MAX];
+    char project[128], reg[WDN_MAX_PATH];
     struct wdn_diag d;
     json_t *names, *rows, *table, *v;
     const struct wdn_cli_opt opts[] = {

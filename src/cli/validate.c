@@ -23,7 +23,7 @@ struct load_ctx {
 static int load_one(const char *name, void *arg)
 {
     struct load_ctx *c = arg;
-    char path[WDN_PROJECT_PATH_MAX];
+    char path[WDN_MAX_PATH];
     int rc;
 
     for (size_t i = 0; i < c->nskip; i++)
@@ -151,7 +151,7 @@ size_t wdn_cli_check_change(const char *cmd, const char *project, const struct w
 {
     struct wdn_resources *set = wdn_resources_new();
     struct wdn_cli_resref skip = {ch->kind, ch->name};
-    char path[WDN_PROJECT_PATH_MAX];
+    char path[WDN_MAX_PATH];
     size_t errors = 1;
     int rc = set ? 0 : WDN_ENOMEM;
 

@@ -56,7 +56,7 @@ static int note(const char *name, void *arg)
 
 void wdn_cli_wait_begin(struct wdn_cli_wait *w, const char *project)
 {
-    char dir[WDN_PROJECT_PATH_MAX];
+    char dir[WDN_MAX_PATH];
 
     memset(w, 0, sizeof(*w));
     wdn_fmt(w->project, sizeof(w->project), "%s", project);

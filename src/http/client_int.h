@@ -18,7 +18,6 @@
 #define CLIENT_READ_BUF_BYTES 65536
 #define POOL_IDLE_TIMEOUT_MS 30000
 #define FREE_MAX 64
-#define DNS_TTL_MS 30000 /* a resolved name is reused this long */
 
 enum { CC_CONNECTING, CC_BUSY, CC_IDLE };
 

@@ -243,7 +243,7 @@ struct cconn *wdn__http_cc_new(struct wdn_http_pool *p)
         uv_timer_start(&cc->timer, on_cc_timer, 0, 0);
         return cc;
     }
-    if (!p->numeric && (p->resolved_at == 0 || uv_now(p->loop) - p->resolved_at > DNS_TTL_MS)) {
+    if (!p->numeric && (p->resolved_at == 0 || uv_now(p->loop) - p->resolved_at > WDN_DNS_TTL_MS)) {
         cc->waiting_dns = true;
         pool_resolve(p);
         return cc;

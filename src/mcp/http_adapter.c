@@ -12,8 +12,8 @@
 #include "base/buf.h"
 #include "base/error.h"
 #include "base/limits.h"
+#include "base/log.h"
 
-#define MAX_OUT_HEADERS 8
 
 struct mreq {
     struct wdn_mcp_http_handler *h;
@@ -40,8 +40,8 @@ struct mreq {
     bool started, responded, finished;
 
     /* Last and not zeroed at allocation: written before they are read (nh says how many). */
-    char hname[MAX_OUT_HEADERS][32];
-    char hval[MAX_OUT_HEADERS][192];
+    char hname[WDN_MCP_MAX_OUT_HEADERS][WDN_MCP_MAX_HEADER_NAME + 1];
+    char hval[WDN_MCP_MAX_OUT_HEADERS][WDN_MCP_MAX_HEADER_VALUE + 1];
 };
 
 static void mreq_free(struct mreq *m)
@@ -81,12 +81,18 @@ static int o_head(void *ud, int status, const struct wdn_mcp_out_header *h, size
     pthread_mutex_lock(&m->mu);
     m->status = status;
     m->nh = 0;
-    for (i = 0; i < n && m->nh < MAX_OUT_HEADERS; i++) {
+    for (i = 0; i < n; i++) {
         size_t nl = strlen(h[i].name), vl = strlen(h[i].value);
 
-        /* Values the core produces are short; a longer one would be cut, so it is dropped. */
-        if (nl >= sizeof(m->hname[0]) || vl >= sizeof(m->hval[0]))
+        /* Never cut: a header beyond the limits is left out, and said so. */
+        if (m->nh == WDN_MCP_MAX_OUT_HEADERS || nl >= sizeof(m->hname[0]) ||
+            vl >= sizeof(m->hval[0])) {
+            wdn_log_warn("mcp: the answer's header %.*s is left out (over %d headers, a name "
+                         "over %d bytes or a value over %d bytes)",
+                         (int)(nl < 64 ? nl : 64), h[i].name, WDN_MCP_MAX_OUT_HEADERS,
+                         WDN_MCP_MAX_HEADER_NAME, WDN_MCP_MAX_HEADER_VALUE);
             continue;
+        }
         memcpy(m->hname[m->nh], h[i].name, nl + 1);
         memcpy(m->hval[m->nh], h[i].value, vl + 1);
         if (strcasecmp(h[i].name, "Content-Type") == 0 &&
@@ -127,7 +133,7 @@ static void o_end(void *ud)
 /* Runs on the loop thread: writes what the core produced, ends the request when it is over. */
 static void flush(struct mreq *m)
 {
-    struct wdn_http_header hh[MAX_OUT_HEADERS];
+    struct wdn_http_header hh[WDN_MCP_MAX_OUT_HEADERS];
     struct wdn_mcp_stream *to_close = NULL;
     struct wdn_buf out;
     bool done, end_early, respond_whole = false;

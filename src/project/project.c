@@ -46,7 +46,7 @@ bool wdn_project_valid_name(const char *name)
 
 int wdn_project_path(char *buf, size_t cap, const char *project, const char *rel)
 {
-    char home[WDN_PROJECT_PATH_MAX];
+    char home[WDN_MAX_PATH];
     int rc = wdn_project_home(home, sizeof(home));
 
     if (rc)
@@ -61,7 +61,7 @@ int wdn_project_path(char *buf, size_t cap, const char *project, const char *rel
 /* mkdir -p with mode for every created level. */
 bool wdn_project_exists(const char *project)
 {
-    char path[WDN_PROJECT_PATH_MAX];
+    char path[WDN_MAX_PATH];
     struct stat st;
 
     return wdn_project_path(path, sizeof(path), project, "project.json") == 0 &&
@@ -76,7 +76,7 @@ int wdn_project_create(const char *project, struct wdn_diag *diag)
                                        "appids",
                                        "registry",
                                        "logs"};
-    char path[WDN_PROJECT_PATH_MAX], doc[256];
+    char path[WDN_MAX_PATH], doc[256];
     int rc;
 
     if (!wdn_project_valid_name(project))
@@ -110,7 +110,7 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
 
 int wdn_project_delete(const char *project, struct wdn_diag *diag)
 {
-    char path[WDN_PROJECT_PATH_MAX], cur[128];
+    char path[WDN_MAX_PATH], cur[128];
 
     if (!wdn_project_exists(project))
         return wdn_diag_set(diag, WDN_ENOTFOUND, "project '%s' does not exist", project);
@@ -119,7 +119,7 @@ int wdn_project_delete(const char *project, struct wdn_diag *diag)
         return wdn_diag_set(diag, wdn_error_from_errno(errno), "cannot remove %s: %s", path,
                             strerror(errno));
     if (wdn_project_current(cur, sizeof(cur)) == 0 && strcmp(cur, project) == 0) {
-        char home[WDN_PROJECT_PATH_MAX], f[WDN_PROJECT_PATH_MAX];
+        char home[WDN_MAX_PATH], f[WDN_MAX_PATH];
         if (wdn_project_home(home, sizeof(home)) == 0 &&
             wdn_fmt(f, sizeof(f), "%s/current-project", home) == 0)
             unlink(f);
@@ -170,7 +170,7 @@ static int list_project(const char *name, void *arg)
 
 int wdn_project_list(int (*fn)(const char *name, void *arg), void *arg)
 {
-    char home[WDN_PROJECT_PATH_MAX], dir[WDN_PROJECT_PATH_MAX];
+    char home[WDN_MAX_PATH], dir[WDN_MAX_PATH];
     struct {
         int (*fn)(const char *, void *);
         void *arg;
@@ -183,7 +183,7 @@ int wdn_project_list(int (*fn)(const char *name, void *arg), void *arg)
 
 int wdn_project_use(const char *project, struct wdn_diag *diag)
 {
-    char home[WDN_PROJECT_PATH_MAX], f[WDN_PROJECT_PATH_MAX];
+    char home[WDN_MAX_PATH], f[WDN_MAX_PATH];
 
     if (!wdn_project_exists(project))
         return wdn_diag_set(diag, WDN_ENOTFOUND,
@@ -200,7 +200,7 @@ int wdn_project_use(const char *project, struct wdn_diag *diag)
 
 int wdn_project_current(char *buf, size_t cap)
 {
-    char home[WDN_PROJECT_PATH_MAX], f[WDN_PROJECT_PATH_MAX];
+    char home[WDN_MAX_PATH], f[WDN_MAX_PATH];
     struct wdn_buf b;
     int rc;
 
@@ -242,7 +242,7 @@ int wdn_project_resolve(const char *flag, char *buf, size_t cap, struct wdn_diag
 
 int wdn_project_lock(const char *project, int *fd)
 {
-    char path[WDN_PROJECT_PATH_MAX];
+    char path[WDN_MAX_PATH];
     int rc = wdn_project_path(path, sizeof(path), project, "lock");
 
     if (rc)

@@ -19,8 +19,7 @@
 
 #include "base/buf.h"
 #include "base/diag.h"
-
-#define WDN_PROJECT_PATH_MAX 1024
+#include "base/limits.h"
 
 /** The state folder ($WARDEN_HOME, else $HOME/.warden) into buf. 0 or WDN_ELIMIT/WDN_EINVAL. */
 int wdn_project_home(char *buf, size_t cap);

@@ -87,7 +87,7 @@ int wdn_store_resource_path(const char *project, const char *kind, const char *n
 int wdn_store_put_resource(const char *project, const char *kind, const char *name,
                            const char *yaml, size_t len, enum wdn_store_change *change)
 {
-    char path[WDN_PROJECT_PATH_MAX], folder[64];
+    char path[WDN_MAX_PATH], folder[64];
     int rc = wdn_fmt(folder, sizeof(folder), "resources/%s", kind);
 
     if (rc == 0)
@@ -98,7 +98,7 @@ int wdn_store_put_resource(const char *project, const char *kind, const char *na
 int wdn_store_get_resource(const char *project, const char *kind, const char *name,
                            struct wdn_buf *out)
 {
-    char path[WDN_PROJECT_PATH_MAX], folder[64];
+    char path[WDN_MAX_PATH], folder[64];
     int rc = wdn_fmt(folder, sizeof(folder), "resources/%s", kind);
 
     wdn_buf_init(out, RESOURCE_MAX);
@@ -116,7 +116,7 @@ static int remove_path(const char *path)
 
 int wdn_store_delete_resource(const char *project, const char *kind, const char *name)
 {
-    char path[WDN_PROJECT_PATH_MAX], folder[64];
+    char path[WDN_MAX_PATH], folder[64];
     int rc = wdn_fmt(folder, sizeof(folder), "resources/%s", kind);
 
     if (rc == 0)
@@ -127,7 +127,7 @@ int wdn_store_delete_resource(const char *project, const char *kind, const char 
 int wdn_store_list_resources(const char *project, const char *kind,
                              int (*fn)(const char *name, void *arg), void *arg)
 {
-    char path[WDN_PROJECT_PATH_MAX], folder[64];
+    char path[WDN_MAX_PATH], folder[64];
     int rc = wdn_fmt(folder, sizeof(folder), "resources/%s", kind);
 
     if (rc == 0)
@@ -194,7 +194,7 @@ int wdn_store_appid_path(const char *project, const char *app_id, char *buf, siz
 int wdn_store_put_appid(const char *project, const struct wdn_store_appid *a,
                         enum wdn_store_change *change)
 {
-    char path[WDN_PROJECT_PATH_MAX];
+    char path[WDN_MAX_PATH];
     int rc = wdn_store_appid_path(project, a->app_id, path, sizeof(path));
     json_t *o;
 
@@ -210,7 +210,7 @@ int wdn_store_put_appid(const char *project, const struct wdn_store_appid *a,
 
 int wdn_store_get_appid(const char *project, const char *app_id, struct wdn_store_appid *a)
 {
-    char path[WDN_PROJECT_PATH_MAX];
+    char path[WDN_MAX_PATH];
     json_t *o = NULL;
     int rc = wdn_store_appid_path(project, app_id, path, sizeof(path));
 
@@ -227,14 +227,14 @@ int wdn_store_get_appid(const char *project, const char *app_id, struct wdn_stor
 
 int wdn_store_delete_appid(const char *project, const char *app_id)
 {
-    char path[WDN_PROJECT_PATH_MAX];
+    char path[WDN_MAX_PATH];
     int rc = wdn_store_appid_path(project, app_id, path, sizeof(path));
     return rc ? rc : remove_path(path);
 }
 
 int wdn_store_list_appids(const char *project, int (*fn)(const char *name, void *arg), void *arg)
 {
-    char path[WDN_PROJECT_PATH_MAX];
+    char path[WDN_MAX_PATH];
     int rc = wdn_project_path(path, sizeof(path), project, "appids");
     return rc ? rc : wdn_project_list_dir(path, "json", fn, arg);
 }
@@ -246,7 +246,7 @@ int wdn_store_registry_dir(const char *project, char *buf, size_t cap)
 
 int wdn_store_put_sidecar(const char *project, const struct wdn_store_sidecar *s)
 {
-    char path[WDN_PROJECT_PATH_MAX];
+    char path[WDN_MAX_PATH];
     int rc = entry_path(path, sizeof(path), project, "registry", s->app_id, "json");
     json_t *o;
 
@@ -266,7 +266,7 @@ int wdn_store_put_sidecar(const char *project, const struct wdn_store_sidecar *s
 
 int wdn_store_get_sidecar(const char *project, const char *app_id, struct wdn_store_sidecar *s)
 {
-    char path[WDN_PROJECT_PATH_MAX];
+    char path[WDN_MAX_PATH];
     json_t *o = NULL;
     int rc = entry_path(path, sizeof(path), project, "registry", app_id, "json");
 
@@ -364,7 +364,7 @@ int wdn_store_state_hash(const char *project, const char *app_id, char *out, siz
 int wdn_store_remove_sidecar(const char *project, const char *app_id, long pid)
 {
     struct wdn_store_sidecar cur;
-    char path[WDN_PROJECT_PATH_MAX];
+    char path[WDN_MAX_PATH];
     int rc = wdn_store_get_sidecar(project, app_id, &cur);
 
     if (rc != 0 && rc != WDN_ESTATE)

@@ -493,7 +493,7 @@ static int load_dir(struct wdn_resources *set, const char *path)
         return WDN_ENOMEM;
     }
     while ((e = readdir(d)) != NULL) {
-        char full[WDN_RES_MAX_PATH];
+        char full[WDN_MAX_PATH];
         struct stat st;
 
         if (!yaml_name(e->d_name))

@@ -13,7 +13,7 @@
 static const char *resolve(struct wdn__res_ctx *ctx, const struct wdn_res_pos *pos,
                            const char *base, const char *rel)
 {
-    char buf[WDN_RES_MAX_PATH];
+    char buf[WDN_MAX_PATH];
     int n;
 
     if (rel == NULL || base == NULL)
@@ -90,7 +90,7 @@ static void resolve_resources(struct wdn__res_ctx *ctx, struct wdn_res_run_app *
                must_resolve(ctx, &app->pos, "resourcesPath", app->app_dir, own->resources_path),
                cap);
     if (out.n == 0 && app->app_dir) {
-        char local[WDN_RES_MAX_PATH];
+        char local[WDN_MAX_PATH];
         if (snprintf(local, sizeof(local), "%s/.dapr/resources", app->app_dir) <
                 (int)sizeof(local) &&
             exists(local, true))
@@ -106,7 +106,7 @@ static void resolve_resources(struct wdn__res_ctx *ctx, struct wdn_res_run_app *
 static void resolve_config(struct wdn__res_ctx *ctx, struct wdn_res_run_app *app,
                            const char *common_config)
 {
-    char local[WDN_RES_MAX_PATH];
+    char local[WDN_MAX_PATH];
 
     if (app->sh.config_file_path) {
         app->config_file =
@@ -214,7 +214,7 @@ static void resolve_audit(struct wdn__res_ctx *ctx, struct wdn_res_runfile *rf, 
 {
     struct wdn_res_run_app *app = &rf->apps[i];
     const char *v = app->sh.audit_log, *at;
-    char buf[WDN_RES_MAX_PATH];
+    char buf[WDN_MAX_PATH];
 
     if (v == NULL || app->app_id == NULL)
         return;

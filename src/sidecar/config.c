@@ -225,7 +225,7 @@ int wdn__sc_cfg_build(struct wdn_sidecar *sc, struct wdn__sc_cfg **out, struct w
     const struct wdn_res_configuration *conf = NULL;
     struct wdn__sc_cfg *c = calloc(1, sizeof(*c));
     char name[WDN_RES_MAX_NAME + 1];
-    char path[WDN_PROJECT_PATH_MAX];
+    char path[WDN_MAX_PATH];
     int rc = WDN_ENOMEM;
 
     *out = NULL;
@@ -391,7 +391,7 @@ static int watch(struct wdn_sidecar *sc, const char *path)
 /* Watches a folder, or a file's folder (atomic writers replace the file by a rename). */
 static int watch_path(struct wdn_sidecar *sc, const char *p)
 {
-    char dir[WDN_RES_MAX_PATH];
+    char dir[WDN_MAX_PATH];
     const char *slash;
 
     if (is_dir(p))
@@ -408,7 +408,7 @@ static int watch_path(struct wdn_sidecar *sc, const char *p)
 
 int wdn__sc_watch_start(struct wdn_sidecar *sc)
 {
-    char path[WDN_PROJECT_PATH_MAX];
+    char path[WDN_MAX_PATH];
     int rc = 0;
 
     uv_timer_init(&sc->loop, &sc->debounce);

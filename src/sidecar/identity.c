@@ -39,7 +39,7 @@
 static int load_or_create_ca(struct wdn_sidecar *sc, const char *ca_dir, struct wdn_pki_cert **out,
                              struct wdn_diag *d)
 {
-    char dir[WDN_RES_MAX_PATH], crt[WDN_RES_MAX_PATH + 16], lockp[WDN_RES_MAX_PATH + 16];
+    char dir[WDN_MAX_PATH], crt[WDN_MAX_PATH + 16], lockp[WDN_MAX_PATH + 16];
     int lockfd = -1, rc;
 
     *out = NULL;
@@ -153,7 +153,7 @@ struct cert_files {
 
 static int read_file(const char *dir, const char *name, struct wdn_buf *out, struct wdn_diag *d)
 {
-    char path[WDN_RES_MAX_PATH + 16];
+    char path[WDN_MAX_PATH + 16];
     int rc;
 
     if (wdn_fmt(path, sizeof(path), "%s/%s", dir, name) != 0)

@@ -398,7 +398,7 @@ static void dns_store(struct wdn__sc_dns *e, const char (*addrs)[INET6_ADDRSTRLE
     memcpy(e->failed_ms, failed, n * sizeof(failed[0]));
     e->naddrs = n;
     e->cur = keep < n && !failed_recently(e, keep, now) ? keep : usable_from(e, 0, now);
-    e->expires_ms = now + WDN_SIDECAR_DNS_TTL_MS;
+    e->expires_ms = now + WDN_DNS_TTL_MS;
 }
 
 /* Replaces out->host by a cached address, or keeps the name; asks the main loop for a lookup

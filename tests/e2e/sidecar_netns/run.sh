@@ -213,7 +213,7 @@ load stop2
 sleep 1
 dns_records 10.231.0.12
 kill -HUP "$DNS_PID"
-# a reuses looked-up addresses for 10 s (WDN_SIDECAR_DNS_TTL_MS), then asks again.
+# a reuses looked-up addresses for 10 s (WDN_DNS_TTL_MS), then asks again.
 sleep 12
 kill -TERM "$PID_b1"
 wait "$PID_b1"
@@ -232,7 +232,7 @@ sidecar "$NB1" b1 b --app-port 8000 || exit 1
 n0=$(lookups)
 dns_records 10.231.0.11 10.231.0.12
 kill -HUP "$DNS_PID"
-# a looks the name up again within 10 s (WDN_SIDECAR_DNS_TTL_MS) and keeps b2: the address it
+# a looks the name up again within 10 s (WDN_DNS_TTL_MS) and keeps b2: the address it
 # uses is still listed (a refresh never moves traffic back to the first address).
 for i in $(seq 300); do
     [ "$(lookups)" -gt "$n0" ] && break
