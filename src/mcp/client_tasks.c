@@ -142,8 +142,11 @@ int wdn__mcp_task_wait(struct wdn_mcp_client *c, json_t *created, json_t **resul
         }
         json_decref(task);
         task = NULL;
-        if ((rc = task_call(c, "tasks/get", json_pack("{s:s}", "taskId", id), &task, err)) != 0)
+        if ((rc = task_call(c, "tasks/get", json_pack("{s:s}", "taskId", id), &task, err)) != 0) {
+            if (rc == WDN_ECANCELED) /* cancelled while tasks/get was on its way */
+                cancel_task(c, id);
             break;
+        }
         st = json_string_value(json_object_get(task, "status"));
         poll = poll_interval(task);
         if (st != NULL && strcmp(st, "completed") == 0) {
@@ -169,8 +172,11 @@ int wdn__mcp_task_wait(struct wdn_mcp_client *c, json_t *created, json_t **resul
             break;
         }
         if (st != NULL && strcmp(st, "input_required") == 0 &&
-            (rc = answer_inputs(c, id, task, answered, err)) != 0)
+            (rc = answer_inputs(c, id, task, answered, err)) != 0) {
+            if (rc == WDN_ECANCELED) /* cancelled while tasks/update was on its way */
+                cancel_task(c, id);
             break;
+        }
         if (deadline != 0 && wdn_clock_mono_ms() > deadline) {
             wdn__mcp_err_set(err, WDN_ETIMEOUT, 0, 0, "task %s did not finish within its ttlMs",
                              id);
