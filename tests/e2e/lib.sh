@@ -25,7 +25,10 @@ e2e_cleanup() {
     for p in $E2E_PIDS; do kill "$p" 2>/dev/null; done
     # shellcheck disable=SC2086
     e2e_wait_gone 10 $E2E_PIDS
-    for p in $E2E_PIDS; do kill -9 "$p" 2>/dev/null; done
+    # A process started through timeout(1) is its child: SIGKILL does not reach it through the
+    # wrapper, so the children go first (a sanitizer build hung in its exit-time leak check was
+    # left running for good).
+    for p in $E2E_PIDS; do pkill -9 -P "$p" 2>/dev/null; kill -9 "$p" 2>/dev/null; done
     rm -rf "$E2E_TMP"
 }
 trap e2e_cleanup EXIT INT TERM
