@@ -25,6 +25,7 @@
 #include "../support/certs.h"
 #include "../support/logcap.h"
 #include "../support/testnet.h"
+#include "../support/testsc.h"
 #include "../support/tlsclient.h"
 
 /* ---- A counting app ------------------------------------------------------------------------ */
@@ -53,35 +54,21 @@ static struct wdn_http_handler *app_chain[] = {&app_handler};
 
 static char dir[] = "/tmp/wdn-sc-refuse-XXXXXX";
 
-struct running {
-    struct wdn_sidecar *sc;
-    pthread_t t;
-};
+#define running testsc /* tests/unit/support/testsc.h */
 
-static void *runner(void *arg)
+static void start(struct testsc *r, struct wdn_sidecar_opts *o)
 {
-    struct wdn_diag d;
-    return (void *)(intptr_t)wdn_sidecar_run(arg, &d);
-}
+    char why[300];
 
-static void start(struct running *r, struct wdn_sidecar_opts *o)
-{
-    struct wdn_diag d;
-
-    if (wdn_sidecar_new(o, &r->sc, &d) != 0)
-        fail_msg("wdn_sidecar_new: %s", d.msg);
-    assert_int_equal(pthread_create(&r->t, NULL, runner, r->sc), 0);
-    for (int i = 0; i < 3000 && !wdn_sidecar_ready(r->sc); i++) /* both ports listening */
-        usleep(10000);
+    if (testsc_start(r, o, why, sizeof(why)) != 0)
+        fail_msg("%s", why);
     assert_true(wdn_sidecar_http_port(r->sc) > 0);
-    assert_int_equal(testnet_wait_port(wdn_sidecar_http_port(r->sc), 20000), 0);
+    assert_int_equal(testnet_wait_port(wdn_sidecar_http_port(r->sc), 10000), 0);
 }
 
-static void stop(struct running *r)
+static void stop(struct testsc *r)
 {
-    wdn_sidecar_stop(r->sc);
-    assert_int_equal(pthread_join(r->t, NULL), 0);
-    wdn_sidecar_free(r->sc);
+    testsc_stop(r);
 }
 
 static void write_file(const char *name, const char *text)
