@@ -34,8 +34,10 @@ H=$(sc_port sc http)
 M=$(sc_port sc metrics)
 U="http://127.0.0.1:$H/v1.0/invoke/mcp-server/method/mcp"
 A="dapr-api-token: api-secret"
-# The key set loads in the background; wait for it (the 503 case is tested below).
-for i in $(seq 50); do curl -s "http://127.0.0.1:$M/metrics" | grep -q 'warden_jwks_loaded{component="bearer"} 1' && break; sleep 0.1; done
+# The key set loads in the background; wait for it (the 503 case is tested below), and for
+# healthz, which says 204 once the keys are in (the sidecar looks every 20 ms).
+for i in $(seq 150); do curl -s "http://127.0.0.1:$M/metrics" | grep -q 'warden_jwks_loaded{component="bearer"} 1' &&
+    [ "$(status "http://127.0.0.1:$H/v1.0/healthz")" = 204 ] && break; sleep 0.1; done
 
 expect_eq "healthz without the API token" "$(status "http://127.0.0.1:$H/v1.0/healthz")" 204
 expect_eq "healthz/outbound" "$(status "http://127.0.0.1:$H/v1.0/healthz/outbound")" 204
