@@ -277,14 +277,8 @@ static json_t *with_trace(struct wdn_mcp_client *c, json_t *params)
         return params;
     if (params == NULL && (params = json_object()) == NULL)
         return NULL;
-    if (!json_is_object(params))
-        return params; /* positional params have no _meta */
-    meta = json_object_get(params, "_meta");
-    if (!json_is_object(meta)) {
-        meta = json_object();
-        if (json_object_set_new(params, "_meta", meta) != 0)
-            return params;
-    }
+    if ((meta = wdn__mcp_meta(params)) == NULL)
+        return params;
     if (json_object_get(meta, "traceparent") != NULL)
         return params;
     json_object_set_new(meta, "traceparent", json_string(c->traceparent));

@@ -100,6 +100,8 @@ int wdn__mcp_request_once(struct wdn_mcp_client *c, const char *method, json_t *
                           json_t **response, long *status, struct wdn_mcp_error *err);
 
 /** Adds the 2026-07-28 per-request _meta to params (created when NULL); NULL: no memory. */
+/* params._meta, made when absent; NULL when params is not an object (positional) or memory ran out. */
+json_t *wdn__mcp_meta(json_t *params);
 json_t *wdn__mcp_with_meta(struct wdn_mcp_client *c, json_t *params);
 
 /**

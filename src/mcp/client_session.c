@@ -7,21 +7,31 @@
 #include "base/error.h"
 #include "mcp/client_int.h"
 
+json_t *wdn__mcp_meta(json_t *params)
+{
+    json_t *meta;
+
+    if (!json_is_object(params))
+        return NULL; /* positional params have no _meta */
+    meta = json_object_get(params, "_meta");
+    if (json_is_object(meta))
+        return meta;
+    meta = json_object();
+    if (json_object_set_new(params, "_meta", meta) != 0)
+        return NULL; /* set_new released meta */
+    return meta;
+}
+
 json_t *wdn__mcp_with_meta(struct wdn_mcp_client *c, json_t *params)
 {
     json_t *meta;
 
     if (!c->modern)
         return params;
-    if (params == NULL)
-        params = json_object();
-    if (params == NULL)
+    if (params == NULL && (params = json_object()) == NULL)
         return NULL;
-    meta = json_object_get(params, "_meta");
-    if (!json_is_object(meta)) {
-        meta = json_object();
-        json_object_set_new(params, "_meta", meta);
-    }
+    if ((meta = wdn__mcp_meta(params)) == NULL)
+        return params;
     json_object_set_new(meta, "io.modelcontextprotocol/protocolVersion",
                         json_string(c->version != NULL ? c->version : WDN_MCP_V2026_07_28));
     json_object_set_new(meta, "io.modelcontextprotocol/clientInfo",

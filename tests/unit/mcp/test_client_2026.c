@@ -275,6 +275,34 @@ static void test_discover_and_meta(void **state)
     wdn_mcp_client_free(c);
 }
 
+/* Positional params (a JSON array) have no _meta. A request refuses them (MCP params are
+ * objects); a notification sends them as given, the version in its header only (the metadata
+ * was written into an object jansson had already released). */
+static void test_positional_params(void **state)
+{
+    struct wdn_mcp_client *c = client("2026-07-28", false);
+    struct wdn_mcp_error e;
+    json_t *result = NULL;
+    char v[128];
+    (void)state;
+
+    assert_int_equal(wdn_mcp_client_connect(c, &e), 0);
+    assert_int_equal(wdn_mcp_client_request(c, "x/positional", json_pack("[i]", 1), &result, &e),
+                     WDN_EINVAL);
+    assert_null(result);
+    assert_string_equal(e.message, "params must be an object");
+    assert_int_equal(
+        wdn_mcp_client_notify(c, "notifications/x", json_pack("[i, s]", 1, "two"), &e), 0);
+    assert_int_equal(S.n, 2);
+    assert_string_equal(method_of(1), "notifications/x");
+    json_t *params = json_object_get(S.seen[1], "params");
+    assert_true(json_is_array(params));
+    assert_int_equal(json_array_size(params), 2);
+    assert_string_equal(json_string_value(json_array_get(params, 1)), "two");
+    assert_string_equal(head_value(1, "MCP-Protocol-Version", v, sizeof(v)), "2026-07-28");
+    wdn_mcp_client_free(c);
+}
+
 /* UnsupportedProtocolVersion naming a modern version: the discover is sent again, once. */
 static void test_unsupported_version_retry(void **state)
 {
@@ -553,6 +581,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_discover_and_meta, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_positional_params, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unsupported_version_retry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unsupported_version_legacy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fallback_to_initialize, setup, teardown),
