@@ -13,6 +13,7 @@
 #include "base/error.h"
 #include "base/json_scan.h"
 #include "base/limits.h"
+#include "base/num.h"
 #include "jose/internal.h"
 
 static const char *const reason_names[] = {
@@ -271,7 +272,7 @@ static bool numeric_date(json_t *v, int64_t *out)
     d = json_real_value(v);
     if (!isfinite(d) || d > 9.0e15 || d < -9.0e15)
         return false;
-    *out = (int64_t)floor(d);
+    *out = (int64_t)wdn_floor(d);
     return true;
 }
 

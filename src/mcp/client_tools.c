@@ -12,6 +12,7 @@
 #include "base/base64.h"
 #include "base/error.h"
 #include "base/limits.h"
+#include "base/num.h"
 #include "mcp/client_int.h"
 
 struct param_map {
@@ -216,7 +217,7 @@ static bool encode_value(json_t *v, char *out, size_t cap)
     if (json_is_real(v)) {
         /* An integer property whose value arrived as 42.0. */
         double d = json_real_value(v);
-        if (!isfinite(d) || d != floor(d) || fabs(d) > 9007199254740992.0)
+        if (!wdn_is_integral(d) || fabs(d) > 9007199254740992.0)
             return false;
         return snprintf(out, cap, "%.0f", d) < (int)cap;
     }

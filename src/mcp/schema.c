@@ -11,6 +11,7 @@
 
 #include "base/error.h"
 #include "base/limits.h"
+#include "base/num.h"
 #include "mcp/schema_int.h"
 
 /* Keywords that only annotate: accepted and ignored, as JSON Schema 2020-12 says. */
@@ -83,7 +84,7 @@ static int get_count(struct comp *c, const char *k, const json_t *v, size_t *out
     double d = json_number_value(v);
 
     /* 2020-12: non-negative integers; 5.0 counts as an integer. */
-    if (!json_is_number(v) || !isfinite(d) || d < 0 || floor(d) != d)
+    if (!json_is_number(v) || d < 0 || !wdn_is_integral(d))
         return errf(c, WDN_EINVAL, "%s must be a non-negative integer", k);
     *out = d >= 1e18 ? NO_LIMIT - 1 : (size_t)d;
     return 0;

@@ -10,6 +10,7 @@
 
 #include "base/error.h"
 #include "base/limits.h"
+#include "base/num.h"
 #include "mcp/schema_int.h"
 
 /* Where in the instance: a chain of segments up to the root, formatted only for an error. */
@@ -101,7 +102,7 @@ static bool is_integer(const json_t *x)
     if (!json_is_real(x))
         return false;
     d = json_real_value(x);
-    return isfinite(d) && floor(d) == d;
+    return wdn_is_integral(d);
 }
 
 static bool type_ok(unsigned types, const json_t *x)
@@ -236,7 +237,7 @@ static bool passes(const struct vctx *c, int ni, const json_t *x, const struct s
 static int v_number(const struct vctx *c, const struct snode *n, const json_t *x,
                     const struct seg *at)
 {
-    double d = json_number_value(x), q;
+    double d = json_number_value(x), q, r;
 
     if (n->has_min && d < n->min)
         return fail(c, at, "must be >= %g", n->min);
@@ -248,7 +249,8 @@ static int v_number(const struct vctx *c, const struct snode *n, const json_t *x
         return fail(c, at, "must be < %g", n->xmax);
     if (n->has_mult) {
         q = d / n->mult;
-        if (!isfinite(q) || fabs(q - nearbyint(q)) > 1e-9)
+        r = isfinite(q) ? q - wdn_floor(q) : 0.5; /* how far above the integer below */
+        if (r > 1e-9 && r < 1.0 - 1e-9) /* not within 1e-9 of an integer */
             return fail(c, at, "must be a multiple of %g", n->mult);
     }
     return 0;

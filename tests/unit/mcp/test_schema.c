@@ -256,6 +256,27 @@ static void refusals(void **state)
        "\"abc\"");
 }
 
+static void numbers(void **state)
+{
+    /* multipleOf within 1e-9 of an integer quotient (0.3 / 0.1 is 2.9999999999999996). */
+    OK("{\"multipleOf\":0.1}", "0.3");
+    OK("{\"multipleOf\":0.01}", "19.99");
+    OK("{\"multipleOf\":3}", "-9");
+    OK("{\"multipleOf\":1}", "4503599627370497"); /* beyond 2^52: no fraction left */
+    OK("{\"multipleOf\":1}", "1e300");
+    BAD("{\"multipleOf\":0.1}", "0.35");
+    BAD("{\"multipleOf\":3}", "-10");
+    BAD("{\"multipleOf\":2}", "2.5");
+    BAD("{\"multipleOf\":1e-300}", "1e300"); /* the quotient overflows: not provably a multiple */
+    /* integer: 5.0 is one, 5.5 and -0.5 are not. */
+    OK("{\"type\":\"integer\"}", "5.0");
+    OK("{\"type\":\"integer\"}", "-3");
+    BAD("{\"type\":\"integer\"}", "5.5");
+    BAD("{\"type\":\"integer\"}", "-0.5");
+    assert_int_equal(refused("{\"maxItems\":1.5}"), WDN_EINVAL);
+    assert_int_equal(refused("{\"maxItems\":-2}"), WDN_EINVAL);
+}
+
 static void node_limit(void **state)
 {
     /* WDN_MCP_SCHEMA_MAX_NODES subschemas at most. */
@@ -277,7 +298,8 @@ int main(void)
         cmocka_unit_test(conditionals), cmocka_unit_test(applicators),
         cmocka_unit_test(unevaluated),  cmocka_unit_test(references),
         cmocka_unit_test(patterns),     cmocka_unit_test(formats),
-        cmocka_unit_test(refusals),     cmocka_unit_test(node_limit),
+        cmocka_unit_test(refusals),     cmocka_unit_test(numbers),
+        cmocka_unit_test(node_limit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
