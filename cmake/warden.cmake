@@ -22,6 +22,11 @@ if(WDN_COVERAGE)
     add_compile_options(--coverage -fprofile-update=atomic)
     add_link_options(--coverage)
 endif()
+# Fault injection (src/base/fault.h): tests fail the Nth allocation or OpenSSL call of a class.
+# Off by default, so release builds compile every WDN_FAULT() call site to the constant 0.
+if(WDN_FAULT)
+    add_compile_definitions(WDN_FAULT_INJECTION)
+endif()
 if(WDN_FUZZ)
     add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer)
     add_link_options(-fsanitize=address,undefined)

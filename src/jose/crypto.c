@@ -10,6 +10,7 @@
 #include <openssl/rsa.h>
 
 #include "base/error.h"
+#include "base/fault.h"
 #include "jose/internal.h"
 
 static const char *const alg_names[WDN_JOSE_ALG_COUNT] = {
@@ -133,11 +134,11 @@ static struct tls *tls_get(void)
     if (t != NULL)
         return t;
     pthread_once(&tls_once, tls_init_key);
-    t = calloc(1, sizeof(*t));
+    t = WDN_FAULT_OR(WDN_FAULT_ALLOC, NULL, calloc(1, sizeof(*t)));
     if (t == NULL)
         return NULL;
-    t->md = EVP_MD_CTX_new();
-    t->ed = EVP_MD_CTX_new();
+    t->md = WDN_FAULT_OR(WDN_FAULT_CRYPTO, NULL, EVP_MD_CTX_new());
+    t->ed = WDN_FAULT_OR(WDN_FAULT_CRYPTO, NULL, EVP_MD_CTX_new());
     if (t->md == NULL || t->ed == NULL) {
         tls_free(t);
         return NULL;
@@ -165,8 +166,9 @@ int wdn_jose_sha256(const void *p, size_t n, unsigned char out[32])
 
     if (t == NULL || md == NULL)
         return WDN_ENOMEM;
-    if (!EVP_DigestInit_ex2(t->md, md, NULL) || !EVP_DigestUpdate(t->md, p, n) ||
-        !EVP_DigestFinal_ex(t->md, out, &len) || len != 32)
+    if (!WDN_FAULT_OR(WDN_FAULT_CRYPTO, 0, EVP_DigestInit_ex2(t->md, md, NULL)) ||
+        !WDN_FAULT_OR(WDN_FAULT_CRYPTO, 0, EVP_DigestUpdate(t->md, p, n)) ||
+        !WDN_FAULT_OR(WDN_FAULT_CRYPTO, 0, EVP_DigestFinal_ex(t->md, out, &len)) || len != 32)
         return WDN_ECRYPTO;
     return 0;
 }
@@ -181,21 +183,23 @@ static EVP_PKEY_CTX *slot_ctx(struct tls *t, const struct wdn_jwk *k, enum wdn_j
 
     if (s->tag == tag)
         return s->ctx;
-    ctx = EVP_PKEY_CTX_new_from_pkey(NULL, k->pkey, NULL);
-    if (ctx == NULL || EVP_PKEY_verify_init(ctx) <= 0)
+    ctx = WDN_FAULT_OR(WDN_FAULT_CRYPTO, NULL, EVP_PKEY_CTX_new_from_pkey(NULL, k->pkey, NULL));
+    if (ctx == NULL || WDN_FAULT_OR(WDN_FAULT_CRYPTO, 0, EVP_PKEY_verify_init(ctx)) <= 0)
         goto fail;
     if (k->kty == WDN_JWK_RSA) {
         bool pss = alg == WDN_JOSE_PS256 || alg == WDN_JOSE_PS384 || alg == WDN_JOSE_PS512;
-        if (EVP_PKEY_CTX_set_rsa_padding(ctx, pss ? RSA_PKCS1_PSS_PADDING : RSA_PKCS1_PADDING) <=
-            0)
+        int pad = pss ? RSA_PKCS1_PSS_PADDING : RSA_PKCS1_PADDING;
+        if (WDN_FAULT_OR(WDN_FAULT_CRYPTO, 0, EVP_PKEY_CTX_set_rsa_padding(ctx, pad)) <= 0)
             goto fail;
-        if (EVP_PKEY_CTX_set_signature_md(ctx, md) <= 0)
+        if (WDN_FAULT_OR(WDN_FAULT_CRYPTO, 0, EVP_PKEY_CTX_set_signature_md(ctx, md)) <= 0)
             goto fail;
         /* RFC 7518 section 3.5: MGF1 with the same hash, salt as long as the hash. */
-        if (pss && (EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, md) <= 0 ||
-                    EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx, RSA_PSS_SALTLEN_DIGEST) <= 0))
+        if (pss &&
+            (WDN_FAULT_OR(WDN_FAULT_CRYPTO, 0, EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, md)) <= 0 ||
+             WDN_FAULT_OR(WDN_FAULT_CRYPTO, 0,
+                          EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx, RSA_PSS_SALTLEN_DIGEST)) <= 0))
             goto fail;
-    } else if (EVP_PKEY_CTX_set_signature_md(ctx, md) <= 0) {
+    } else if (WDN_FAULT_OR(WDN_FAULT_CRYPTO, 0, EVP_PKEY_CTX_set_signature_md(ctx, md)) <= 0) {
         goto fail;
     }
     EVP_PKEY_CTX_free(s->ctx);
@@ -259,7 +263,9 @@ int wdn__jose_verify(const struct wdn_jwk *k, enum wdn_jose_alg alg, const unsig
         /* Ed25519 signs the message itself, so there is no digest step; the one-shot API
          * needs a fresh init per message. */
         EVP_MD_CTX_reset(t->ed);
-        if (EVP_DigestVerifyInit_ex(t->ed, NULL, NULL, NULL, NULL, k->pkey, NULL) <= 0)
+        if (WDN_FAULT_OR(WDN_FAULT_CRYPTO, 0,
+                         EVP_DigestVerifyInit_ex(t->ed, NULL, NULL, NULL, NULL, k->pkey, NULL)) <=
+            0)
             return WDN_ECRYPTO;
         r = EVP_DigestVerify(t->ed, sig, siglen, in, n);
         return r == 1 ? 0 : WDN_EAUTH;
@@ -267,8 +273,9 @@ int wdn__jose_verify(const struct wdn_jwk *k, enum wdn_jose_alg alg, const unsig
     md = wdn__jose_md(alg);
     if (md == NULL)
         return WDN_ECRYPTO;
-    if (!EVP_DigestInit_ex2(t->md, md, NULL) || !EVP_DigestUpdate(t->md, in, n) ||
-        !EVP_DigestFinal_ex(t->md, dig, &diglen))
+    if (!WDN_FAULT_OR(WDN_FAULT_CRYPTO, 0, EVP_DigestInit_ex2(t->md, md, NULL)) ||
+        !WDN_FAULT_OR(WDN_FAULT_CRYPTO, 0, EVP_DigestUpdate(t->md, in, n)) ||
+        !WDN_FAULT_OR(WDN_FAULT_CRYPTO, 0, EVP_DigestFinal_ex(t->md, dig, &diglen)))
         return WDN_ECRYPTO;
     ctx = slot_ctx(t, k, alg);
     if (ctx == NULL)

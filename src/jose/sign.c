@@ -15,6 +15,7 @@
 #include "base/base64.h"
 #include "base/buf.h"
 #include "base/error.h"
+#include "base/fault.h"
 #include "base/file.h"
 #include "base/limits.h"
 #include "jose/internal.h"
@@ -62,7 +63,7 @@ static struct wdn_jose_key *wrap(EVP_PKEY *pkey, enum wdn_jose_alg alg, const ch
         wdn_diag_set(d, WDN_EINVAL, "the key does not suit %s", wdn_jose_alg_name(alg));
         goto fail;
     }
-    k = calloc(1, sizeof(*k));
+    k = WDN_FAULT_OR(WDN_FAULT_ALLOC, NULL, calloc(1, sizeof(*k)));
     if (k == NULL) {
         wdn_diag_set(d, WDN_ENOMEM, "out of memory");
         goto fail;
@@ -103,16 +104,17 @@ struct wdn_jose_key *wdn_jose_key_generate(enum wdn_jose_alg alg, unsigned bits,
             wdn_diag_set(d, WDN_EINVAL, "RSA keys are 2048, 3072 or 4096 bits");
             return NULL;
         }
-        pkey = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)bits);
+        pkey = WDN_FAULT_OR(WDN_FAULT_CRYPTO, NULL,
+                            EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)bits));
         break;
     case WDN_JOSE_ES256:
-        pkey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+        pkey = WDN_FAULT_OR(WDN_FAULT_CRYPTO, NULL, EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256"));
         break;
     case WDN_JOSE_ES384:
-        pkey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
+        pkey = WDN_FAULT_OR(WDN_FAULT_CRYPTO, NULL, EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384"));
         break;
     case WDN_JOSE_EDDSA:
-        pkey = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+        pkey = WDN_FAULT_OR(WDN_FAULT_CRYPTO, NULL, EVP_PKEY_Q_keygen(NULL, NULL, "ED25519"));
         break;
     default:
         wdn_diag_set(d, WDN_EUNSUPPORTED, "cannot generate keys for %s", wdn_jose_alg_name(alg));
@@ -139,7 +141,7 @@ struct wdn_jose_key *wdn_jose_key_load_pem(const char *path, enum wdn_jose_alg a
                      wdn_strerror(rc));
         return NULL;
     }
-    bio = BIO_new_mem_buf(pem.data, (int)pem.len);
+    bio = WDN_FAULT_OR(WDN_FAULT_CRYPTO, NULL, BIO_new_mem_buf(pem.data, (int)pem.len));
     if (bio != NULL)
         pkey = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
     if (bio != NULL && pkey == NULL) {
@@ -148,9 +150,13 @@ struct wdn_jose_key *wdn_jose_key_load_pem(const char *path, enum wdn_jose_alg a
         pkey = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
         priv = 0;
     }
-    BIO_free(bio);
     OPENSSL_cleanse(pem.data, pem.cap);
     wdn_buf_reset(&pem);
+    if (bio == NULL) {
+        wdn_diag_set(d, WDN_ENOMEM, "out of memory");
+        return NULL;
+    }
+    BIO_free(bio);
     if (pkey == NULL) {
         ERR_clear_error();
         wdn_diag_set(d, WDN_EPARSE, "%s holds no PEM key", path);
@@ -169,7 +175,7 @@ struct wdn_jose_key *wdn_jose_key_from_pem(struct wdn_str pem, enum wdn_jose_alg
         wdn_diag_set(d, WDN_EINVAL, "no PEM key, or one too long");
         return NULL;
     }
-    bio = BIO_new_mem_buf(pem.p, (int)pem.len);
+    bio = WDN_FAULT_OR(WDN_FAULT_CRYPTO, NULL, BIO_new_mem_buf(pem.p, (int)pem.len));
     if (bio == NULL) {
         wdn_diag_set(d, WDN_ENOMEM, "out of memory");
         return NULL;
@@ -194,8 +200,10 @@ int wdn_jose_key_save_pem(const struct wdn_jose_key *k, const char *path, struct
     if (!k->has_private)
         return wdn_diag_set(d, WDN_EPERM, "a public key cannot be saved as a private key");
     /* Secure-heap memory, cleared when freed; the file is 0600 from its creation. */
-    mem = BIO_new(BIO_s_secmem());
-    if (mem == NULL || !PEM_write_bio_PrivateKey(mem, k->pkey, NULL, NULL, 0, NULL, NULL) ||
+    mem = WDN_FAULT_OR(WDN_FAULT_CRYPTO, NULL, BIO_new(BIO_s_secmem()));
+    if (mem == NULL ||
+        !WDN_FAULT_OR(WDN_FAULT_CRYPTO, 0,
+                      PEM_write_bio_PrivateKey(mem, k->pkey, NULL, NULL, 0, NULL, NULL)) ||
         (n = BIO_get_mem_data(mem, &p)) <= 0) {
         rc = wdn_diag_set(d, WDN_ECRYPTO, "cannot encode the key");
         goto out;
@@ -231,7 +239,7 @@ enum wdn_jose_alg wdn_jose_key_alg(const struct wdn_jose_key *k)
 static int der_to_raw(const unsigned char *der, size_t len, unsigned char *raw, size_t coord)
 {
     const unsigned char *p = der;
-    ECDSA_SIG *s = d2i_ECDSA_SIG(NULL, &p, (long)len);
+    ECDSA_SIG *s = WDN_FAULT_OR(WDN_FAULT_CRYPTO, NULL, d2i_ECDSA_SIG(NULL, &p, (long)len));
     const BIGNUM *r, *ss;
     int rc = WDN_ECRYPTO;
 
@@ -253,6 +261,7 @@ int wdn_jws_sign_raw(const struct wdn_jose_key *k, struct wdn_str header, struct
     unsigned char sig[1024], raw[132];
     size_t siglen = sizeof(sig), start = out->len, n = 0, coord;
     const unsigned char *final = sig;
+    const char *mdname;
     char enc[1400];
     int rc = WDN_ENOMEM;
 
@@ -269,19 +278,23 @@ int wdn_jws_sign_raw(const struct wdn_jose_key *k, struct wdn_str header, struct
     wdn_b64url_encode(payload.p, payload.len, out->data + out->len, out->cap - out->len, &n);
     out->len += n;
     rc = WDN_ECRYPTO;
-    mc = EVP_MD_CTX_new();
+    mc = WDN_FAULT_OR(WDN_FAULT_CRYPTO, NULL, EVP_MD_CTX_new());
     if (mc == NULL)
         goto out;
-    if (EVP_DigestSignInit_ex(mc, &pc, k->alg == WDN_JOSE_EDDSA ? NULL : EVP_MD_get0_name(wdn__jose_md(k->alg)),
-                              NULL, NULL, k->pkey, NULL) <= 0)
+    mdname = k->alg == WDN_JOSE_EDDSA ? NULL : EVP_MD_get0_name(wdn__jose_md(k->alg));
+    if (WDN_FAULT_OR(WDN_FAULT_CRYPTO, 0,
+                     EVP_DigestSignInit_ex(mc, &pc, mdname, NULL, NULL, k->pkey, NULL)) <= 0)
         goto out;
     if (k->alg == WDN_JOSE_PS256 || k->alg == WDN_JOSE_PS384 || k->alg == WDN_JOSE_PS512) {
-        if (EVP_PKEY_CTX_set_rsa_padding(pc, RSA_PKCS1_PSS_PADDING) <= 0 ||
-            EVP_PKEY_CTX_set_rsa_pss_saltlen(pc, RSA_PSS_SALTLEN_DIGEST) <= 0)
+        if (WDN_FAULT_OR(WDN_FAULT_CRYPTO, 0,
+                         EVP_PKEY_CTX_set_rsa_padding(pc, RSA_PKCS1_PSS_PADDING)) <= 0 ||
+            WDN_FAULT_OR(WDN_FAULT_CRYPTO, 0,
+                         EVP_PKEY_CTX_set_rsa_pss_saltlen(pc, RSA_PSS_SALTLEN_DIGEST)) <= 0)
             goto out;
     }
-    if (EVP_DigestSign(mc, sig, &siglen, (const unsigned char *)out->data + start,
-                       out->len - start) <= 0)
+    if (WDN_FAULT_OR(WDN_FAULT_CRYPTO, 0,
+                     EVP_DigestSign(mc, sig, &siglen, (const unsigned char *)out->data + start,
+                                    out->len - start)) <= 0)
         goto out;
     coord = wdn__jose_ec_coord(k->pkey, NULL);
     if (EVP_PKEY_get_base_id(k->pkey) == EVP_PKEY_EC) {
@@ -315,7 +328,7 @@ int wdn_jws_sign(const struct wdn_jose_key *k, struct wdn_str claims, const char
         json_object_set_new(h, "kid", json_string(k->kid)) != 0 ||
         json_object_set_new(h, "typ", json_string(typ ? typ : "JWT")) != 0)
         goto out;
-    hs = json_dumps(h, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    hs = wdn__jose_dumps(h, JSON_COMPACT | JSON_PRESERVE_ORDER);
     if (hs == NULL)
         goto out;
     rc = wdn_jws_sign_raw(k, wdn_str_from_cstr(hs), claims, out);
@@ -343,7 +356,7 @@ static json_t *public_jwk(const struct wdn_jose_key *k)
 char *wdn_jose_key_public_jwk(const struct wdn_jose_key *k)
 {
     json_t *o = public_jwk(k);
-    char *s = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    char *s = o ? wdn__jose_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 
     json_decref(o);
     return s;
@@ -363,7 +376,7 @@ char *wdn_jose_jwks_export(const struct wdn_jose_key *const *keys, size_t n)
     }
     if (json_object_set(root, "keys", arr) != 0)
         goto out;
-    s = json_dumps(root, JSON_COMPACT);
+    s = wdn__jose_dumps(root, JSON_COMPACT);
 out:
     json_decref(arr);
     json_decref(root);
