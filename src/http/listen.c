@@ -8,17 +8,21 @@
  * - before binding, a probe socket without SO_REUSEPORT is bound to the address: the kernel
  *   refuses it while anyone listens there (a running warden, any other program), so a second
  *   process stops before it could take a single connection from the first;
- * - after listening, every listening socket on the port in this network namespace
- *   (/proc/net/tcp and tcp6) must be one of ours: two processes that started at the same
- *   moment and both passed the probe see each other here, and at least one of them stops.
- * Without procfs only the probe runs. A program that joins the group after us without such a
+ * - after listening, every listening socket on the port in this network namespace (a
+ *   sock_diag netlink dump of the listening TCP sockets) must be one of ours: two processes
+ *   that started at the same moment and both passed the probe see each other here, and at
+ *   least one of them stops.
+ * Without netlink only the probe runs. A program that joins the group after us without such a
  * check cannot be stopped by us; nothing in warden does that. */
 #include <arpa/inet.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdbool.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -26,7 +30,6 @@
 #include <unistd.h>
 
 #include "base/error.h"
-#include "base/str.h"
 #include "http/server_int.h"
 
 #define PORT0_ATTEMPTS 8 /* port 0: another ephemeral port when the kernel's pick was shared */
@@ -161,98 +164,77 @@ static bool overlaps(const unsigned char a[16], const unsigned char b[16])
     return is_v4(a) && is_v4(b) && (is_any(a) || is_any(b));
 }
 
-/* Parses the local "ADDR:PORT" of a /proc/net/tcp line: the address is printed as 32-bit words
- * in the kernel's byte order, which is ours, so each word is copied back as it is. */
-static bool parse_local(const char *tok, size_t len, bool v6, unsigned char addr[16],
-                        unsigned *port)
+/* One sock_diag dump of the TCP sockets of a family that listen (the kernel sends only those:
+ * a few per service, where /proc/net/tcp lists every connection, 25,000 lines on a busy test
+ * machine and 0.27 s of reading per bind). Sets *taken when one listens on port at an address
+ * that overlaps ours and is not one of mine. Returns false when the dump cannot be had (no
+ * netlink): then only the probe guards the port. */
+static bool diag_scan(int family, const unsigned char ours[16], unsigned port, const ino_t *mine,
+                      int n, bool *taken)
 {
-    size_t words = v6 ? 4 : 1;
-    unsigned long p = 0;
+    struct {
+        struct nlmsghdr nlh;
+        struct inet_diag_req_v2 r;
+    } req;
+    struct sockaddr_nl nl = {.nl_family = AF_NETLINK};
+    _Alignas(struct nlmsghdr) char buf[16384];
+    bool done = false, ok = true;
+    int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
 
-    if (len != words * 8 + 5 || tok[words * 8] != ':')
+    if (fd < 0)
         return false;
-    memset(addr, 0, 16);
-    if (!v6)
-        addr[10] = addr[11] = 0xff;
-    for (size_t w = 0; w < words; w++) {
-        uint32_t v = 0;
-        for (size_t i = 0; i < 8; i++) {
-            int h = wdn_hex_value((unsigned char)tok[w * 8 + i]);
-            if (h < 0)
-                return false;
-            v = (v << 4) | (uint32_t)h;
+    memset(&req, 0, sizeof(req));
+    req.nlh.nlmsg_len = sizeof(req);
+    req.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+    req.nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+    req.r.sdiag_family = (uint8_t)family;
+    req.r.sdiag_protocol = IPPROTO_TCP;
+    req.r.idiag_states = 1u << TCP_LISTEN;
+    if (sendto(fd, &req, sizeof(req), 0, (struct sockaddr *)&nl, sizeof(nl)) < 0) {
+        close(fd);
+        return false;
+    }
+    while (!done && ok) {
+        ssize_t got = recv(fd, buf, sizeof(buf), 0);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0) {
+            ok = false;
+            break;
         }
-        memcpy(addr + (v6 ? w * 4 : 12), &v, 4);
-    }
-    for (size_t i = words * 8 + 1; i < len; i++) {
-        int h = wdn_hex_value((unsigned char)tok[i]);
-        if (h < 0)
-            return false;
-        p = (p << 4) | (unsigned long)h;
-    }
-    *port = (unsigned)p;
-    return true;
-}
-
-/* The n-th space-separated field of line (0-based), or false. */
-static bool field(const char *line, int n, const char **tok, size_t *len)
-{
-    const char *p = line;
-
-    for (int i = 0;; i++) {
-        while (*p == ' ')
-            p++;
-        if (*p == '\0' || *p == '\n')
-            return false;
-        const char *s = p;
-        while (*p && *p != ' ' && *p != '\n')
-            p++;
-        if (i == n) {
-            *tok = s;
-            *len = (size_t)(p - s);
-            return true;
+        size_t left = (size_t)got;
+        for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, left);
+             h = NLMSG_NEXT(h, left)) {
+            if (h->nlmsg_type == NLMSG_DONE) {
+                done = true;
+                break;
+            }
+            if (h->nlmsg_type == NLMSG_ERROR || h->nlmsg_len < NLMSG_LENGTH(sizeof(struct inet_diag_msg))) {
+                ok = false;
+                break;
+            }
+            const struct inet_diag_msg *m = NLMSG_DATA(h);
+            unsigned char a[16];
+            bool mine_too = false;
+            if (ntohs(m->id.idiag_sport) != port || m->idiag_state != TCP_LISTEN)
+                continue;
+            memset(a, 0, 16);
+            if (family == AF_INET) {
+                a[10] = a[11] = 0xff;
+                memcpy(a + 12, m->id.idiag_src, 4);
+            } else {
+                memcpy(a, m->id.idiag_src, 16);
+            }
+            if (!overlaps(a, ours))
+                continue;
+            for (int i = 0; i < n; i++)
+                mine_too = mine_too || (unsigned long long)mine[i] == m->idiag_inode;
+            if (!mine_too)
+                *taken = true;
         }
     }
-}
-
-/* Looks through one /proc/net file for a socket listening on port at an address that overlaps
- * ours (the same, or either one the wildcard) whose inode is not one of mine. Sets
- * *taken; a file that cannot be read is skipped (no procfs: nothing to compare with). */
-static void scan(const char *path, bool v6, const unsigned char ours[16], unsigned port,
-                 const ino_t *mine, int n, bool *taken)
-{
-    char line[512];
-    FILE *f = fopen(path, "re");
-
-    if (f == NULL)
-        return;
-    while (!*taken && fgets(line, sizeof(line), f)) {
-        unsigned char a[16];
-        unsigned lp;
-        const char *tok;
-        size_t len;
-        bool mine_too = false;
-        unsigned long long ino;
-        char *end;
-
-        if (!field(line, 1, &tok, &len) || !parse_local(tok, len, v6, a, &lp) || lp != port ||
-            !overlaps(a, ours))
-            continue;
-        /* 0A: listening. (Sockets only bound are not listed.) */
-        if (!field(line, 3, &tok, &len) || len != 2 || memcmp(tok, "0A", 2) != 0)
-            continue;
-        if (!field(line, 9, &tok, &len))
-            continue;
-        errno = 0;
-        ino = strtoull(tok, &end, 10);
-        if (errno || end != tok + len || ino == 0)
-            continue;
-        for (int i = 0; i < n; i++)
-            mine_too = mine_too || (unsigned long long)mine[i] == ino;
-        if (!mine_too)
-            *taken = true;
-    }
-    fclose(f);
+    close(fd);
+    return ok;
 }
 
 /* True when a socket that is not one of fds listens on ss's port at an overlapping address in
@@ -270,8 +252,8 @@ bool wdn__http_port_shared(const struct sockaddr_storage *ss, const int *fds, in
         mine[i] = fstat(fds[i], &st) == 0 ? st.st_ino : 0;
     }
     addr16(ss, ours);
-    scan("/proc/net/tcp", false, ours, port, mine, n, &taken);
-    scan("/proc/net/tcp6", true, ours, port, mine, n, &taken);
+    if (diag_scan(AF_INET, ours, port, mine, n, &taken))
+        diag_scan(AF_INET6, ours, port, mine, n, &taken);
     return taken;
 }
 

@@ -73,7 +73,7 @@ int wdn__http_parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t
 int wdn__http_listen(const struct sockaddr_storage *addr, socklen_t sslen, int *fds, int n,
                      int *port);
 /* True when a socket other than fds[0..n) listens on ss's port at an overlapping address in
- * this network namespace (read from /proc/net/tcp and tcp6; false without procfs). */
+ * this network namespace (a sock_diag dump of the listening TCP sockets; false without netlink). */
 bool wdn__http_port_shared(const struct sockaddr_storage *ss, const int *fds, int n);
 
 /* A request began on w (conn.c): arms the idle trim (server.c) if it is not armed. */
