@@ -32,7 +32,7 @@ struct wdn_audit {
 
     pthread_mutex_t mu;
     pthread_cond_t wake, done;
-    struct wdn_ring ring; /* queued entries (struct wdn__audit_entry and their strings) */
+    struct wdn_ring ring;         /* queued entries (struct wdn__audit_entry and their strings) */
     uint64_t enqueued, processed; /* under mu: flush waits for processed >= enqueued */
     size_t wake_at;               /* queued records that wake the writer before its timer */
     bool stop, running, hurry;    /* hurry: a flush waits */
@@ -126,7 +126,7 @@ static void chain_record(struct wdn_audit *a, const struct wdn__audit_entry *e, 
         (a->batch.len + bound > WDN_AUDIT_BATCH_BYTES || a->batch.len + bound > room))
         flush_batch(a);
     at = a->batch.len;
-    if (wdn__audit_line(&a->batch, a->seq + 1, app, e, a->prev) != 0 ||
+    if (wdn__audit_line(&a->batch, a->seq + 1, app, e, a->prev, bound) != 0 ||
         wdn__audit_hash((struct wdn_str){a->batch.data + at, a->batch.len - at - 1}, hash) != 0) {
         /* Out of memory, or a line longer than a record may be: lost like a failed write. */
         a->batch.len = at;

@@ -35,14 +35,14 @@ enum wdn__audit_str {
 struct wdn__audit_entry {
     uint8_t kind;
     bool allowed;
-    bool cut;          /* a string was cut to its limit: "truncated":true */
-    bool has_trace;    /* trace_id is set */
-    bool args_hashed;  /* args_sha256 holds the hash of arguments too long to queue whole */
-    bool record_args;  /* the arguments are queued to be recorded, not only hashed */
-    uint16_t status;   /* HTTP status, 0 when none */
-    uint64_t time_ns;  /* Unix epoch ns of the decision */
+    bool cut;         /* a string was cut to its limit: "truncated":true */
+    bool has_trace;   /* trace_id is set */
+    bool args_hashed; /* args_sha256 holds the hash of arguments too long to queue whole */
+    bool record_args; /* the arguments are queued to be recorded, not only hashed */
+    uint16_t status;  /* HTTP status, 0 when none */
+    uint64_t time_ns; /* Unix epoch ns of the decision */
     uint64_t generation;
-    uint64_t count;    /* "dropped" records: how many records were lost */
+    uint64_t count; /* "dropped" records: how many records were lost */
     uint8_t trace_id[16];
     uint8_t args_sha256[32];
     uint32_t len[WDN__AUDIT_S_COUNT];
@@ -74,11 +74,11 @@ size_t wdn__audit_line_max(struct wdn_str app_id, const struct wdn__audit_entry 
 /**
  * Appends one whole record line for entry e and its newline:
  * {"seq":N,"time":"...","app_id":"...","kind":...,...,"prev":"PREV"}\n. Field order is fixed, so
- * equal entries give equal lines. Writer thread. 0, WDN_ENOMEM, WDN_ELIMIT (a line longer than a
- * record may be) or WDN_ECRYPTO.
+ * equal entries give equal lines. max: wdn__audit_line_max(app_id, e). Writer thread. 0,
+ * WDN_ENOMEM, WDN_ELIMIT (a line longer than a record may be) or WDN_ECRYPTO.
  */
 int wdn__audit_line(struct wdn_buf *out, uint64_t seq, struct wdn_str app_id,
-                    const struct wdn__audit_entry *e, const char *prev_hex);
+                    const struct wdn__audit_entry *e, const char *prev_hex, size_t max);
 
 /** Hex SHA-256 of a record line (without its newline) into hex (65 bytes). 0 or WDN_ECRYPTO. */
 int wdn__audit_hash(struct wdn_str line, char *hex);

@@ -19,11 +19,16 @@ static const char *const kind_names[] = {
 
 /* The record's key of each string of an entry. */
 static const char *const str_keys[WDN__AUDIT_S_COUNT] = {
-    [WDN__AUDIT_S_REASON] = "reason", [WDN__AUDIT_S_CALLER] = "caller",
-    [WDN__AUDIT_S_ISS] = "iss",       [WDN__AUDIT_S_SUB] = "sub",
-    [WDN__AUDIT_S_CLIENT_ID] = "client_id", [WDN__AUDIT_S_JTI] = "jti",
-    [WDN__AUDIT_S_VERB] = "verb",     [WDN__AUDIT_S_PATH] = "path",
-    [WDN__AUDIT_S_RPC] = "rpc",       [WDN__AUDIT_S_TOOL] = "tool",
+    [WDN__AUDIT_S_REASON] = "reason",
+    [WDN__AUDIT_S_CALLER] = "caller",
+    [WDN__AUDIT_S_ISS] = "iss",
+    [WDN__AUDIT_S_SUB] = "sub",
+    [WDN__AUDIT_S_CLIENT_ID] = "client_id",
+    [WDN__AUDIT_S_JTI] = "jti",
+    [WDN__AUDIT_S_VERB] = "verb",
+    [WDN__AUDIT_S_PATH] = "path",
+    [WDN__AUDIT_S_RPC] = "rpc",
+    [WDN__AUDIT_S_TOOL] = "tool",
     [WDN__AUDIT_S_ARGS] = "args",
 };
 
@@ -135,19 +140,6 @@ void wdn__audit_time(uint64_t unix_ns, char *out)
 
 #define LIT(w, s) (memcpy((w), (s), sizeof(s) - 1), (w) + sizeof(s) - 1)
 
-static char *put_u64(char *w, uint64_t v)
-{
-    char tmp[20];
-    size_t n = 0;
-
-    do {
-        tmp[sizeof(tmp) - 1 - n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    memcpy(w, tmp + sizeof(tmp) - n, n);
-    return w + n;
-}
-
 /* The strings of e (pointers into the entry), and whether each goes into the line. */
 static void entry_strs(const struct wdn__audit_entry *e, struct wdn_str *s)
 {
@@ -187,7 +179,7 @@ size_t wdn__audit_line_max(struct wdn_str app_id, const struct wdn__audit_entry 
 }
 
 int wdn__audit_line(struct wdn_buf *out, uint64_t seq, struct wdn_str app_id,
-                    const struct wdn__audit_entry *e, const char *prev_hex)
+                    const struct wdn__audit_entry *e, const char *prev_hex, size_t max)
 {
     /* The calendar part changes once a second: formatted then, not per record. */
     static __thread uint64_t cached_sec = UINT64_MAX;
@@ -195,7 +187,6 @@ int wdn__audit_line(struct wdn_buf *out, uint64_t seq, struct wdn_str app_id,
     struct wdn_str s[WDN__AUDIT_S_COUNT];
     const char *kind = wdn_audit_kind_name((enum wdn_audit_kind)e->kind);
     bool verdict = e->kind != WDN_AUDIT_START && e->kind != WDN_AUDIT_DROPPED;
-    size_t max = wdn__audit_line_max(app_id, e);
     char *w;
     int rc;
 
@@ -211,7 +202,7 @@ int wdn__audit_line(struct wdn_buf *out, uint64_t seq, struct wdn_str app_id,
     }
     w = out->data + out->len;
     w = LIT(w, "{\"seq\":");
-    w = put_u64(w, seq);
+    w = wdn_u64_write(w, seq);
     w = LIT(w, ",\"time\":\"");
     memcpy(w, cached, 20); /* "2026-11-01T10:00:00." */
     uint64_t us = e->time_ns % 1000000000u / 1000u;
@@ -233,7 +224,7 @@ int wdn__audit_line(struct wdn_buf *out, uint64_t seq, struct wdn_str app_id,
         if (i == WDN__AUDIT_S_CALLER && e->status) {
             /* status: after the reason, before the caller */
             w = LIT(w, ",\"status\":");
-            w = put_u64(w, e->status);
+            w = wdn_u64_write(w, e->status);
         }
         if (s[i].len == 0)
             continue;
@@ -269,7 +260,7 @@ int wdn__audit_line(struct wdn_buf *out, uint64_t seq, struct wdn_str app_id,
     }
     if (e->generation) {
         w = LIT(w, ",\"generation\":");
-        w = put_u64(w, e->generation);
+        w = wdn_u64_write(w, e->generation);
     }
     if (e->has_trace) {
         w = LIT(w, ",\"trace_id\":\"");
@@ -281,7 +272,7 @@ int wdn__audit_line(struct wdn_buf *out, uint64_t seq, struct wdn_str app_id,
         w = LIT(w, ",\"truncated\":true");
     if (e->kind == WDN_AUDIT_DROPPED) {
         w = LIT(w, ",\"count\":");
-        w = put_u64(w, e->count);
+        w = wdn_u64_write(w, e->count);
     } else if (e->kind == WDN_AUDIT_START) {
         w = LIT(w, ",\"version\":\"" WDN_VERSION "\"");
     }

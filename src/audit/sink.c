@@ -214,6 +214,17 @@ out:
     return rc;
 }
 
+/* Starts the disk write of a batch just written (no wait). Left to the kernel, a log written
+ * without pause is written back in bursts, the oldest dirty pages of the file some 30 s later
+ * (vm.dirty_expire_centisecs), by the kernel's flusher threads on whatever core is free, on the
+ * request threads' time; started here, it is the writer's own work, done while the log is
+ * written, and the file never holds more than a few batches not yet on their way to the disk.
+ * Nothing depends on it: a file system without it (or a FIFO) just says no. */
+static void write_behind(struct wdn__audit_sink *s, size_t len)
+{
+    (void)sync_file_range(s->fd, (off_t)s->size, (off_t)len, SYNC_FILE_RANGE_WRITE);
+}
+
 int wdn__audit_sink_write(struct wdn__audit_sink *s, const char *line, size_t len)
 {
     size_t done = 0;
@@ -254,6 +265,8 @@ int wdn__audit_sink_write(struct wdn__audit_sink *s, const char *line, size_t le
         }
         done += (size_t)w;
     }
+    if (s->type == WDN__AUDIT_FILE)
+        write_behind(s, len);
     s->size += len;
     return 0;
 }
