@@ -81,11 +81,62 @@ void wdn_hex_encode(const void *p, size_t n, char *out)
         "e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
     const unsigned char *b = p;
 
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = pairs[2 * b[i]];
-        out[2 * i + 1] = pairs[2 * b[i] + 1];
-    }
+    for (size_t i = 0; i < n; i++)
+        memcpy(out + 2 * i, pairs + 2 * b[i], 2);
     out[2 * n] = '\0';
+}
+
+char *wdn_u64_write(char *w, uint64_t v)
+{
+    /* Digits counted first, then written in place from the right, two per division, in 32-bit
+     * arithmetic once the rest fits: span times and record numbers are long numbers. */
+    static const char pairs[201] = "00010203040506070809101112131415161718192021222324252627282930"
+                                   "31323334353637383940414243444546474849505152535455565758596061"
+                                   "62636465666768697071727374757677787980818283848586878889909192"
+                                   "93949596979899";
+    static const uint64_t p10[20] = {1u,
+                                     10u,
+                                     100u,
+                                     1000u,
+                                     10000u,
+                                     100000u,
+                                     1000000u,
+                                     10000000u,
+                                     100000000u,
+                                     1000000000u,
+                                     10000000000u,
+                                     100000000000u,
+                                     1000000000000u,
+                                     10000000000000u,
+                                     100000000000000u,
+                                     1000000000000000u,
+                                     10000000000000000u,
+                                     100000000000000000u,
+                                     1000000000000000000u,
+                                     10000000000000000000u};
+    /* floor(log10(v)) from the bit length: 1233 / 4096 ~ log10(2). */
+    unsigned t = (unsigned)(64 - __builtin_clzll(v | 1)) * 1233u >> 12;
+    unsigned n = t + 1 - ((v | 1) < p10[t]);
+    char *end = w + n, *p = end;
+
+    while (v >= 0x100000000u) {
+        p -= 2;
+        memcpy(p, pairs + 2 * (v % 100), 2);
+        v /= 100;
+    }
+    uint32_t x = (uint32_t)v;
+    while (x >= 100) {
+        p -= 2;
+        memcpy(p, pairs + 2 * (x % 100), 2);
+        x /= 100;
+    }
+    if (x >= 10) {
+        p -= 2;
+        memcpy(p, pairs + 2 * x, 2);
+    } else {
+        *--p = (char)('0' + x);
+    }
+    return end;
 }
 
 int wdn_hex_value(unsigned char c)

@@ -42,6 +42,8 @@ int wdn_str_to_u64(struct wdn_str s, uint64_t max, uint64_t *out);
 int wdn_hex_value(unsigned char c);
 /** Writes n bytes as 2n lowercase hexadecimal digits and a NUL into out (2n + 1 bytes). */
 void wdn_hex_encode(const void *p, size_t n, char *out);
+/** Writes v in decimal (no NUL) at w, at most 20 bytes; returns the end. */
+char *wdn_u64_write(char *w, uint64_t v);
 /** A malloc'd NUL-terminated copy (caller frees), or NULL when out of memory. */
 char *wdn_str_dup(struct wdn_str s);
 

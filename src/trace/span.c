@@ -90,23 +90,45 @@ void wdn_span_end(struct wdn_span *s, enum wdn_span_status status)
  * and no per-field bounds checks. */
 #define LIT(w, s) (memcpy((w), (s), sizeof(s) - 1), (w) + sizeof(s) - 1)
 
-static char *put_hexid(char *w, const uint8_t *id, size_t n)
+/* The hex of the IDs encoded last: the spans of one request follow each other in a batch and
+ * share their trace ID, and the ingress span's ID is the others' parent. */
+struct id_cache {
+    uint8_t trace[16];
+    char trace_hex[33];
+    bool has_trace;
+    uint8_t span[4][8];
+    char span_hex[4][17];
+    unsigned nspan, next;
+};
+
+static char *put_trace_id(char *w, struct id_cache *c, const uint8_t *id)
 {
-    wdn_hex_encode(id, n, w); /* writes a NUL after: overwritten by what follows */
-    return w + 2 * n;
+    if (!c->has_trace || memcmp(c->trace, id, 16) != 0) {
+        memcpy(c->trace, id, 16);
+        wdn_hex_encode(id, 16, c->trace_hex);
+        c->has_trace = true;
+    }
+    memcpy(w, c->trace_hex, 32);
+    return w + 32;
 }
 
-static char *put_u64(char *w, uint64_t v)
+static char *put_span_id(char *w, struct id_cache *c, const uint8_t *id)
 {
-    char tmp[20];
-    size_t n = 0;
+    unsigned i;
 
-    do {
-        tmp[sizeof(tmp) - 1 - n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    memcpy(w, tmp + sizeof(tmp) - n, n);
-    return w + n;
+    for (i = 0; i < c->nspan; i++)
+        if (memcmp(c->span[i], id, 8) == 0)
+            break;
+    if (i == c->nspan) {
+        i = c->next;
+        c->next = (c->next + 1) % 4;
+        if (c->nspan < 4)
+            c->nspan++;
+        memcpy(c->span[i], id, 8);
+        wdn_hex_encode(id, 8, c->span_hex[i]);
+    }
+    memcpy(w, c->span_hex[i], 16);
+    return w + 16;
 }
 
 /* What one span can take, whatever its strings hold. */
@@ -120,28 +142,28 @@ static size_t span_bound(const struct wdn_span *s)
     return n;
 }
 
-static char *put_span(char *w, const struct wdn_span *s)
+static char *put_span(char *w, struct id_cache *c, const struct wdn_span *s)
 {
     static const uint8_t zero[8];
 
     w = LIT(w, "{\"traceId\":\"");
-    w = put_hexid(w, s->trace_id, 16);
+    w = put_trace_id(w, c, s->trace_id);
     w = LIT(w, "\",\"spanId\":\"");
-    w = put_hexid(w, s->span_id, 8);
+    w = put_span_id(w, c, s->span_id);
     if (memcmp(s->parent_id, zero, 8) != 0) {
         w = LIT(w, "\",\"parentSpanId\":\"");
-        w = put_hexid(w, s->parent_id, 8);
+        w = put_span_id(w, c, s->parent_id);
     }
     w = LIT(w, "\",\"name\":");
     w = wdn_json_str_write(w, (struct wdn_str){s->text, s->name_len});
     w = LIT(w, ",\"kind\":");
-    w = put_u64(w, s->kind);
+    w = wdn_u64_write(w, s->kind);
     w = LIT(w, ",\"flags\":");
-    w = put_u64(w, s->flags);
+    w = wdn_u64_write(w, s->flags);
     w = LIT(w, ",\"startTimeUnixNano\":\"");
-    w = put_u64(w, s->start_ns);
+    w = wdn_u64_write(w, s->start_ns);
     w = LIT(w, "\",\"endTimeUnixNano\":\"");
-    w = put_u64(w, s->end_ns ? s->end_ns : s->start_ns);
+    w = wdn_u64_write(w, s->end_ns ? s->end_ns : s->start_ns);
     w = LIT(w, "\",\"attributes\":[");
     for (unsigned i = 0; i < s->nattrs; i++) {
         const struct wdn_span_attr *a = &s->attrs[i];
@@ -157,7 +179,7 @@ static char *put_span(char *w, const struct wdn_span *s)
             w = LIT(w, ",\"value\":{\"intValue\":\"");
             if (a->ival < 0)
                 *w++ = '-';
-            w = put_u64(w, a->ival < 0 ? (uint64_t)0 - (uint64_t)a->ival : (uint64_t)a->ival);
+            w = wdn_u64_write(w, a->ival < 0 ? (uint64_t)0 - (uint64_t)a->ival : (uint64_t)a->ival);
             w = LIT(w, "\"}}");
         } else {
             w = LIT(w, ",\"value\":{\"stringValue\":");
@@ -166,7 +188,7 @@ static char *put_span(char *w, const struct wdn_span *s)
         }
     }
     w = LIT(w, "],\"status\":{\"code\":");
-    w = put_u64(w, s->status);
+    w = wdn_u64_write(w, s->status);
     w = LIT(w, "}}");
     return w;
 }
@@ -189,6 +211,7 @@ static int put_attr_str(struct wdn_buf *out, const char *key, struct wdn_str v)
 int wdn_otlp_encode(struct wdn_buf *out, const char *service_name, const char *scope_name,
                     const struct wdn_span *spans, size_t n)
 {
+    struct id_cache ids = {.nspan = 0};
     int rc = wdn_buf_append_cstr(out, "{\"resourceSpans\":[{\"resource\":{\"attributes\":[");
 
     if (rc == 0)
@@ -218,7 +241,7 @@ int wdn_otlp_encode(struct wdn_buf *out, const char *service_name, const char *s
         char *w = out->data + out->len;
         if (i)
             *w++ = ',';
-        out->len = (size_t)(put_span(w, &spans[i]) - out->data);
+        out->len = (size_t)(put_span(w, &ids, &spans[i]) - out->data);
         out->data[out->len] = '\0';
     }
     if (rc == 0)

@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -151,6 +152,27 @@ static void test_json_str_and_hex(void **state)
     wdn_buf_reset(&b);
     wdn_hex_encode(raw, 4, hex);
     assert_string_equal(hex, "000fa0ff");
+    /* Decimal: every length from 1 to 20 digits, both sides of each power of ten. */
+    {
+        char d[32];
+        assert_int_equal(wdn_u64_write(d, 0) - d, 1);
+        assert_memory_equal(d, "0", 1);
+        uint64_t p10 = 1;
+        for (int k = 1; k <= 20; k++) {
+            uint64_t vs[] = {p10, p10 - 1, p10 + 7, p10 * 3 + 42};
+            for (size_t j = 0; j < sizeof(vs) / sizeof(vs[0]); j++) {
+                char want[32];
+                int n = snprintf(want, sizeof(want), "%llu", (unsigned long long)vs[j]);
+                assert_int_equal(wdn_u64_write(d, vs[j]) - d, n);
+                assert_memory_equal(d, want, (size_t)n);
+            }
+            if (k < 20)
+                p10 *= 10;
+        }
+        int n = (int)(wdn_u64_write(d, UINT64_MAX) - d);
+        assert_int_equal(n, 20);
+        assert_memory_equal(d, "18446744073709551615", 20);
+    }
 
     /* Long strings take the eight-bytes-at-a-time path: whatever mix of plain bytes, quotes,
      * backslashes, control bytes and UTF-8, the output parses back to the input. */
