@@ -54,8 +54,21 @@ APP=$(free_port)
 SINK=$(free_port)
 timeout 3600 "$BIN/hello-server" --listen "127.0.0.1:$APP" --workers 1 &
 PIDS="$PIDS $!"
+TAPP=$!
 timeout 3600 "$BIN/hello-server" --listen "127.0.0.1:$SINK" --workers 1 &
 PIDS="$PIDS $!"
+TSINK=$!
+# The hello-servers themselves (children of timeout(1)): their CPU time is part of the cost.
+child_of() {
+    i=0
+    while [ $i -lt 50 ] && [ -z "$(cat "/proc/$1/task/$1/children" 2>/dev/null)" ]; do
+        sleep 0.1
+        i=$((i + 1))
+    done
+    cat "/proc/$1/task/$1/children" | awk '{print $1}'
+}
+PID_APP=$(child_of "$TAPP")
+PID_SINK=$(child_of "$TSINK")
 
 # config NAME [TRACING-RATE]: a Configuration with the bearer pipeline (and spec.tracing).
 config() {
@@ -105,12 +118,18 @@ start() { # NAME [sidecar flags...]
 }
 VARIANTS=${VARIANTS:-base trace0 trace1 audit}
 config base
+config ca
 config trace0 0
 config trace1 1
 config audit
 
 if [ "${MODE:-}" = ir ]; then
     N=${2:-2000}
+    # The first sidecar makes the CA in --ca-dir: done here, outside what is counted (it would
+    # otherwise fall on the first variant's N-request run and lower its count per request).
+    start ca
+    kill "$PID_ca"
+    wait "$PID_ca" 2>/dev/null
     # ir NAME COUNT [sidecar flags...]: instructions of a sidecar that served COUNT requests.
     ir() {
         name=$1 count=$2; shift 2
@@ -176,32 +195,40 @@ done
 
 HZ=$(getconf CLK_TCK)
 echo "== requests/s and sidecar CPU us/request, one sidecar (bearer, cached token), wrk -t1 -c32 -d${SECS}s, $ROUNDS rounds"
-echo "round: base trace0 trace1 audit (req/s) | CPU us/req | trace0/base trace1/base audit/base (req/s) | (CPU/req)"
+echo "round: base trace0 trace1 audit (req/s) | sidecar CPU us/req | sidecar + app + collector CPU us/req" \
+    "| trace0/base trace1/base audit/base (req/s) | (sidecar CPU/req) | (all CPU/req)"
 : > "$TMP/ratios"
 r=1
 while [ $r -le "$ROUNDS" ]; do
     line=""
     cpus=""
+    alls=""
     for v in $VARIANTS; do
         u="http://127.0.0.1:$(port_of "$TMP/$v.out" http)/v1.0/invoke/app/method/mcp"
         pid=$(eval echo "\$PID_$v")
         c0=$(cpu_ticks "$pid")
+        o0=$(($(cpu_ticks "$PID_APP") + $(cpu_ticks "$PID_SINK")))
         wrk -t1 -c32 -d"${SECS}s" -H "Authorization: Bearer $TOK" "$u" > "$TMP/wrk.out"
         c1=$(cpu_ticks "$pid")
+        o1=$(($(cpu_ticks "$PID_APP") + $(cpu_ticks "$PID_SINK")))
         rps=$(awk '/Requests\/sec/ {print $2}' "$TMP/wrk.out")
         if grep -q 'Non-2xx' "$TMP/wrk.out"; then
             echo "warning: $v: $(grep 'Non-2xx' "$TMP/wrk.out")"
         fi
         n=$(awk '/requests in/ {print $1}' "$TMP/wrk.out")
         us=$(awk -v d=$((c1 - c0)) -v hz="$HZ" -v n="$n" 'BEGIN {printf "%.1f", d * 1e6 / hz / n}')
+        all=$(awk -v d=$((c1 - c0 + o1 - o0)) -v hz="$HZ" -v n="$n" 'BEGIN {printf "%.1f", d * 1e6 / hz / n}')
         line="$line $rps"
         cpus="$cpus $us"
-        eval "rps_$v=$rps; us_$v=$us"
+        alls="$alls $all"
+        eval "rps_$v=$rps; us_$v=$us; all_$v=$all"
     done
     ratios=$(awk -v b="$rps_base" -v t0="$rps_trace0" -v t1="$rps_trace1" -v a="$rps_audit" \
         -v cb="$us_base" -v c0="$us_trace0" -v c1="$us_trace1" -v ca="$us_audit" \
-        'BEGIN {printf "%.3f %.3f %.3f %.3f %.3f %.3f", t0 / b, t1 / b, a / b, c0 / cb, c1 / cb, ca / cb}')
-    echo "$r:$line |$cpus | $ratios"
+        -v sb="$all_base" -v s0="$all_trace0" -v s1="$all_trace1" -v sa="$all_audit" \
+        'BEGIN {printf "%.3f %.3f %.3f %.3f %.3f %.3f %.3f %.3f %.3f", t0 / b, t1 / b, a / b,
+                c0 / cb, c1 / cb, ca / cb, s0 / sb, s1 / sb, sa / sb}')
+    echo "$r:$line |$cpus |$alls | $ratios"
     echo "$ratios" >> "$TMP/ratios"
     r=$((r + 1))
 done
@@ -210,6 +237,9 @@ echo "median throughput ratio to base: trace0 $(cut -d' ' -f1 "$TMP/ratios" | me
     "trace1 $(cut -d' ' -f2 "$TMP/ratios" | median), audit $(cut -d' ' -f3 "$TMP/ratios" | median)"
 echo "median CPU-per-request ratio to base: trace0 $(cut -d' ' -f4 "$TMP/ratios" | median)," \
     "trace1 $(cut -d' ' -f5 "$TMP/ratios" | median), audit $(cut -d' ' -f6 "$TMP/ratios" | median)"
+echo "median CPU-per-request ratio to base, sidecar + app + collector:" \
+    "trace0 $(cut -d' ' -f7 "$TMP/ratios" | median)," \
+    "trace1 $(cut -d' ' -f8 "$TMP/ratios" | median), audit $(cut -d' ' -f9 "$TMP/ratios" | median)"
 
 # What the recording sidecars did meanwhile (nothing lost is part of the result).
 for v in trace1 audit; do
