@@ -9,13 +9,14 @@
 # answer is checked ("text":"5"). Afterwards: RSS of the sidecar and of mcp_server (and of the
 # TS server, for reference). The whole run is niced: the machine is shared.
 # Usage: bench/mcp/run.sh BIN [SECONDS] [CONNECTIONS] [ROUNDS]
-#   BIN: a Release build's bin folder (warden, mcp_server); needs wrk, node and `npm ci` in
+#   BIN: a Release build's bin folder (warden, mcp_server, hello-server); needs wrk, node and `npm ci` in
 #   tests/interop/mcp (the interop-mcp-setup test does it).
 set -u
 BIN=$(cd "$1" && pwd)
 SECS=${2:-10}
 CONNS=${3:-50}
 ROUNDS=${4:-3}
+UPPER=${UPPER:-1}
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 NODE_DIR="$SRC/tests/interop/mcp"
 TMP=$(mktemp -d /tmp/wdn-bench-mcp-XXXXXX)
@@ -57,7 +58,8 @@ JWKS=$(awk '/const char \*jwks =/ {f=1; next} f {print; if (/;[[:space:]]*$/) ex
 TOK=$(sed -n 's/^Bearer \(.*\)$/\1/p' "$SRC/fuzz/corpus/pipeline_bearer/valid")
 
 APP=$(free_port)
-"$BIN/mcp_server" --port "$APP" 2>/dev/null &
+# APP_ACCESS_LOG=0: no access-log line (a write to stderr) per request, as the TS server logs none.
+APP_ACCESS_LOG=0 "$BIN/mcp_server" --port "$APP" 2>/dev/null &
 MCP_PID=$!
 PIDS="$PIDS $MCP_PID"
 
@@ -94,6 +96,16 @@ YAML
 SC_PID=$!
 PIDS="$PIDS $SC_PID"
 
+if [ "$UPPER" = 1 ]; then
+    HELLO=$(free_port)
+    "$BIN/hello-server" --listen "127.0.0.1:$HELLO" --workers 1 >/dev/null 2>&1 &
+    PIDS="$PIDS $!"
+    "$BIN/warden" sidecar --app-id hello --app-port "$HELLO" --http-port 0 --workers 1 \
+        --resources-path "$TMP/res" --config auth --ca-dir "$TMP/ca2" --log-level warn \
+        >"$TMP/sidecar2.out" 2>"$TMP/sidecar2.err" &
+    PIDS="$PIDS $!"
+fi
+
 TS=$(free_port)
 (cd "$NODE_DIR" && BENCH_JWKS="$JWKS" BENCH_ISSUER="https://issuer.test/" BENCH_AUDIENCE=fuzz \
     exec node bench-ts-server.mjs "$TS") >/dev/null 2>&1 &
@@ -105,6 +117,11 @@ H=$(port_of "$TMP/sidecar.out" http)
 wait_port "$APP"
 wait_port "$TS"
 C_URL="http://127.0.0.1:$H/v1.0/invoke/mcp-server/method/mcp"
+if [ "$UPPER" = 1 ]; then
+    wait_ready "$TMP/sidecar2.out"
+    wait_port "$HELLO"
+    U_URL="http://127.0.0.1:$(port_of "$TMP/sidecar2.out" http)/v1.0/invoke/hello/method/mcp"
+fi
 TS_URL="http://127.0.0.1:$TS/mcp"
 BODY='{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"add","arguments":{"a":2,"b":3}}}'
 probe() { # URL [TOKEN]: prints the HTTP status of one tools/call
@@ -113,7 +130,7 @@ probe() { # URL [TOKEN]: prints the HTTP status of one tools/call
         -H 'Accept: application/json, text/event-stream' -H 'MCP-Protocol-Version: 2025-06-18' \
         --data "$BODY" "$1"
 }
-for u in "$C_URL" "$TS_URL"; do
+for u in "$C_URL" "$TS_URL" ${U_URL:-}; do
     [ "$(probe "$u" "$TOK")" = 200 ] || echo "warning: $u refused the token"
     [ "$(probe "$u")" = 401 ] || echo "warning: $u answered a request without a token"
 done
@@ -133,9 +150,19 @@ run() { # NAME URL
 r=1
 while [ $r -le "$ROUNDS" ]; do
     run "C-sidecar+mcp_server" "$C_URL"
+    c=$rate
     run "TypeScript-SDK+jose " "$TS_URL"
+    t=$rate
+    line="round $r: C/TS $(awk -v a="$c" -v b="$t" 'BEGIN {printf "%.1fx", (b > 0 ? a / b : 0)}')"
+    if [ "$UPPER" = 1 ]; then
+        run "upper-bound:sidecar+hello-server (bad= counts the non-MCP answers)" "$U_URL"
+        line="$line, upper bound/TS $(awk -v a="$rate" -v b="$t" 'BEGIN {printf "%.1fx", (b > 0 ? a / b : 0)}')"
+    fi
+    ratios="${ratios:-}$line
+"
     r=$((r + 1))
 done
+printf '%s' "$ratios"
 echo "   load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "RSS after the load: sidecar $(rss_of $SC_PID); mcp_server $(rss_of $MCP_PID)"
 echo "RSS sidecar + mcp_server: $(($(rss_kb $SC_PID) + $(rss_kb $MCP_PID))) kB"

@@ -54,7 +54,17 @@ struct wdn_app *app_new(const char *name, int port)
 {
     struct wdn_app_config cfg = {.port = port, .on_request = log_request, .ud = (void *)name};
     const char *workers = app_env("APP_WORKERS", NULL);
+    const char *access_log = app_env("APP_ACCESS_LOG", "1");
     struct wdn_app *app;
+
+    /* APP_ACCESS_LOG=0: no line per request (each is a write to stderr; bench/mcp compares with a
+     * TypeScript server that logs nothing). */
+    if (strcmp(access_log, "0") == 0)
+        cfg.on_request = NULL;
+    else if (strcmp(access_log, "1") != 0) {
+        fprintf(stderr, "%s: APP_ACCESS_LOG must be 0 or 1\n", name);
+        return NULL;
+    }
 
     /* APP_WORKERS: HTTP worker threads (loops), 1 by default, at most 16. */
     if (workers != NULL) {

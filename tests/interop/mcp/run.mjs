@@ -223,6 +223,8 @@ async function quickstart() {
   await stopApp(client2);
 
   await stopApp(mcp);
+  await stderrEnd(mcp);
+  check(/^mcp_server: POST \/mcp$/m.test(mcp.child.stderrText), 'mcp_server logs one line per request by default');
   r = await post(client.port, '/run');
   check(r.status === 500 || r.status === 502, `MCP server down behind the forwarder -> ${r.status}`);
   fwd.server.close();
@@ -231,6 +233,28 @@ async function quickstart() {
     'sidecar unreachable -> 502 MCP_CONNECTION_FAILED');
   await stopApp(client);
   await stopApp(weather);
+  await accessLog();
+}
+
+// Resolves once the app's stderr pipe is drained (after its exit).
+function stderrEnd(app) {
+  return app.child.stderr.readableEnded ? Promise.resolve()
+    : new Promise((resolve) => app.child.stderr.on('end', resolve));
+}
+
+// APP_ACCESS_LOG=0 leaves the per-request line out; a value other than 0 or 1 is refused.
+async function accessLog() {
+  const mcp = await startApp('mcp_server', { APP_ACCESS_LOG: '0' });
+  const r = await post(mcp.port, '/mcp', '{"jsonrpc":"2.0","id":1,"method":"ping"}',
+    { 'content-type': 'application/json', accept: 'application/json, text/event-stream' });
+  check(r.status === 200, `mcp_server with APP_ACCESS_LOG=0 answers (${r.status})`);
+  await stopApp(mcp);
+  await stderrEnd(mcp);
+  check(!/POST \/mcp/.test(mcp.child.stderrText), `APP_ACCESS_LOG=0: no access-log line (${mcp.child.stderrText.trim()})`);
+  const bad = spawnSync(path.join(binDir, 'mcp_server'), ['--port', '0'],
+    { env: { ...process.env, APP_ACCESS_LOG: 'yes' }, encoding: 'utf8', timeout: 10000 });
+  check(bad.status !== 0 && /APP_ACCESS_LOG must be 0 or 1/.test(bad.stderr),
+    `APP_ACCESS_LOG=yes is refused (${bad.status}: ${bad.stderr.trim()})`);
 }
 
 // The TypeScript SDK client always asks for its latest version; to exercise the others the
