@@ -27,7 +27,9 @@ _Noreturn void wdn_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 
         if (wdn_log_level >= (lvl))                                                                \
             wdn_log_write((lvl), __VA_ARGS__);                                                     \
     } while (0)
-#define wdn_log_error(...) WDN__LOG(WDN_LOG_ERROR, __VA_ARGS__)
+/* No level is below error: error lines are always written (no test of the level, whose false
+ * side no run could take). */
+#define wdn_log_error(...) wdn_log_write(WDN_LOG_ERROR, __VA_ARGS__)
 #define wdn_log_warn(...) WDN__LOG(WDN_LOG_WARN, __VA_ARGS__)
 #define wdn_log_info(...) WDN__LOG(WDN_LOG_INFO, __VA_ARGS__)
 #define wdn_log_debug(...) WDN__LOG(WDN_LOG_DEBUG, __VA_ARGS__)

@@ -170,23 +170,18 @@ static char *endpoint_path(const struct wdn_res_mcpserver *m)
 }
 
 /* The MCPServer whose spec.appId is this app, compiled; the path it guards is the path of its
- * endpoint URL ("/mcp" when it has none). Two for one app is an error. */
+ * endpoint URL ("/mcp" when it has none). A second one for the same app never gets here:
+ * wdn_resources_check_unique refused the set (test_sidecar_start). */
 static int compile_mcp(struct wdn_sidecar *sc, const struct wdn_resources *set,
                        struct wdn__sc_cfg *c, struct wdn_diag *d)
 {
     const struct wdn_res_mcpserver *found = NULL;
     int rc;
 
-    for (size_t i = 0; i < set->n_mcpservers; i++) {
+    for (size_t i = 0; i < set->n_mcpservers && found == NULL; i++) {
         const struct wdn_res_mcpserver *m = set->mcpservers[i];
-        if (m->spec.app_id == NULL || strcmp(m->spec.app_id, sc->app_id) != 0)
-            continue;
-        if (found)
-            return wdn_diag_set_at(d, WDN_ECONFIG, m->pos.file, m->pos.line, m->pos.col,
-                                   "MCPServer '%s': app '%s' is already guarded by MCPServer "
-                                   "'%s'",
-                                   m->metadata.name, sc->app_id, found->metadata.name);
-        found = m;
+        if (m->spec.app_id != NULL && strcmp(m->spec.app_id, sc->app_id) == 0)
+            found = m;
     }
     if (found == NULL)
         return 0;

@@ -14,6 +14,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 
 #include <cmocka.h>
 
@@ -177,6 +179,21 @@ static void test_cert_dir_refusals(void **state)
     replace_file(p, "tls.key", "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n");
     assert_int_equal(sidecar_new(p, &sc, &d), WDN_ECONFIG);
     assert_non_null(strstr(d.msg, "--cert-dir: tls.key holds no unencrypted PEM private key"));
+    /* An encrypted key is refused, never a passphrase prompt on the terminal. */
+    p = write_set("files", good, key, ca);
+    {
+        char f[600];
+        FILE *fp;
+        snprintf(f, sizeof(f), "%s/tls.key", p);
+        fp = fopen(f, "w");
+        assert_non_null(fp);
+        assert_int_equal(PEM_write_PKCS8PrivateKey(fp, key, EVP_aes_128_cbc(), "pw", 2, NULL,
+                                                   NULL),
+                         1);
+        fclose(fp);
+    }
+    assert_int_equal(sidecar_new(p, &sc, &d), WDN_ECONFIG);
+    assert_non_null(strstr(d.msg, "--cert-dir: tls.key holds no unencrypted PEM private key"));
 
     /* The same good set starts. */
     p = write_set("files", good, key, ca);
@@ -243,11 +260,127 @@ static void test_cert_dir_expiry(void **state)
     EVP_PKEY_free(key);
 }
 
+/* The running sidecar re-reads the folder on every change: a set with a file missing (they are
+ * replaced one by one) is only postponed; a complete set that fails a check is refused once,
+ * not at every re-read, and the current certificate stays; a good renewal is installed. */
+static void test_cert_dir_reload(void **state)
+{
+    EVP_PKEY *key = certs_key();
+    X509 *good = leaf(key, my_id, "serverAuth,clientAuth", 3600, ca, ca_key);
+    X509 *renewed = leaf(key, my_id, "serverAuth,clientAuth", 7200, ca, ca_key);
+    X509 *other = leaf(key, "URI:spiffe://public/ns/default/other", "serverAuth,clientAuth", 3600,
+                       ca, ca_key);
+    struct running r;
+    struct wdn_diag d;
+    char live[512], f[600], away[600];
+
+    (void)state;
+    snprintf(live, sizeof(live), "%s", write_set("live", good, key, ca));
+    assert_int_equal(sidecar_new(live, &r.sc, &d), 0);
+    assert_int_equal(pthread_create(&r.t, NULL, runner, r.sc), 0);
+    for (int i = 0; i < 6000 && !wdn_sidecar_ready(r.sc); i++) /* watching by then */
+        usleep(10000);
+    assert_true(wdn_sidecar_ready(r.sc));
+
+    /* tls.key taken away: postponed, said as a warning. */
+    logcap_mark();
+    snprintf(f, sizeof(f), "%s/tls.key", live);
+    snprintf(away, sizeof(away), "%s/tls.key.away", live);
+    assert_int_equal(rename(f, away), 0);
+    snprintf(f, sizeof(f), "certificate reload postponed: --cert-dir: cannot read %s/tls.key",
+             live);
+    if (!logcap_wait(f, 60000))
+        fail_msg("no postponed reload");
+
+    /* A complete set naming another workload: refused, once. */
+    snprintf(f, sizeof(f), "%s/tls.crt", live);
+    assert_int_equal(certs_write(f, 0, other, NULL), 0);
+    snprintf(f, sizeof(f), "%s/tls.key", live);
+    assert_int_equal(rename(away, f), 0);
+    if (!logcap_wait("certificate reload refused (the current certificate stays): --cert-dir: "
+                     "tls.crt names spiffe://public/ns/default/other",
+                     60000))
+        fail_msg("no refused reload");
+    /* The same bytes again (a touch of ca.crt, the periodic re-read): not reported again. */
+    snprintf(f, sizeof(f), "%s/ca.crt", live);
+    assert_int_equal(certs_write(f, 0, ca, NULL), 0);
+    usleep(500 * 1000);
+
+    /* The renewal is installed. */
+    snprintf(f, sizeof(f), "%s/tls.crt", live);
+    assert_int_equal(certs_write(f, 0, renewed, NULL), 0);
+    if (!logcap_wait("workload certificate reloaded app_id=app", 60000))
+        fail_msg("renewal not installed");
+    assert_int_equal(logcap_count("certificate reload refused"), 1);
+    wdn_sidecar_stop(r.sc);
+    assert_int_equal(pthread_join(r.t, NULL), 0);
+    wdn_sidecar_free(r.sc);
+    X509_free(good);
+    X509_free(renewed);
+    X509_free(other);
+    EVP_PKEY_free(key);
+}
+
+/* --ca-dir (the local CA): the workload certificate is issued again at every rotation tick. A
+ * CA that cannot be read at a tick fails that rotation only (logged; the current certificate
+ * stays); the next tick after the CA is back rotates again. A CA folder that cannot be made or
+ * read refuses the start. */
+static void test_ca_rotation(void **state)
+{
+    char cadir[700], crt[800], saved[800], blocker[600];
+    struct wdn_sidecar_opts o = {.app_id = app_id, .metrics_port = -1, .workers = 1};
+    struct running r;
+    struct wdn_diag d;
+
+    (void)state;
+    /* Refused at start: the CA folder under a regular file, an unreadable CA. */
+    snprintf(blocker, sizeof(blocker), "%s/blocker", dir);
+    replace_file(dir, "blocker", "a file\n");
+    snprintf(cadir, sizeof(cadir), "%s/sub/ca", blocker);
+    o.ca_dir = cadir;
+    assert_int_not_equal(wdn_sidecar_new(&o, &r.sc, &d), 0);
+    assert_null(r.sc);
+    assert_non_null(strstr(d.msg, "cannot create the CA folder"));
+    snprintf(cadir, sizeof(cadir), "%s/broken-ca", dir);
+    mkdir(cadir, 0700);
+    replace_file(cadir, "ca.crt", "not a certificate\n");
+    o.ca_dir = cadir;
+    assert_int_not_equal(wdn_sidecar_new(&o, &r.sc, &d), 0);
+    assert_null(r.sc);
+    assert_non_null(strstr(d.msg, "broken-ca/ca.crt holds no PEM certificate"));
+
+    snprintf(cadir, sizeof(cadir), "%s/rot-ca", dir);
+    o.ca_dir = cadir;
+    setenv("WARDEN_SIDECAR_ROTATE_MS", "200", 1);
+    assert_int_equal(wdn_sidecar_new(&o, &r.sc, &d), 0);
+    unsetenv("WARDEN_SIDECAR_ROTATE_MS");
+    logcap_mark();
+    assert_int_equal(pthread_create(&r.t, NULL, runner, r.sc), 0);
+    if (!logcap_wait("workload certificate rotated app_id=app", 60000))
+        fail_msg("no rotation");
+    snprintf(crt, sizeof(crt), "%s/ca.crt", cadir);
+    snprintf(saved, sizeof(saved), "%s/ca.crt.saved", cadir);
+    assert_int_equal(rename(crt, saved), 0);
+    replace_file(cadir, "ca.crt", "not a certificate\n");
+    if (!logcap_wait("certificate rotation failed: PKI: ", 60000))
+        fail_msg("no failed rotation");
+    assert_true(wdn_sidecar_ready(r.sc)); /* still serving with the current certificate */
+    assert_int_equal(rename(saved, crt), 0);
+    logcap_mark();
+    if (!logcap_wait("workload certificate rotated app_id=app", 60000))
+        fail_msg("no rotation after the CA came back");
+    wdn_sidecar_stop(r.sc);
+    assert_int_equal(pthread_join(r.t, NULL), 0);
+    wdn_sidecar_free(r.sc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cert_dir_refusals),
         cmocka_unit_test(test_cert_dir_expiry),
+        cmocka_unit_test(test_cert_dir_reload),
+        cmocka_unit_test(test_ca_rotation),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

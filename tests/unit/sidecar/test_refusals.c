@@ -98,6 +98,14 @@ static const char app_res[] = "apiVersion: dapr.io/v1alpha1\n"
                               "spec:\n"
                               "  appId: app\n"
                               "  rules:\n"
+                              "  - {callers: ['*'], tools: [add], action: allow}\n"
+                              "---\n"
+                              "apiVersion: warden.dev/v1alpha1\n"
+                              "kind: MCPServer\n"
+                              "metadata: {name: elsewhere}\n"
+                              "spec:\n"
+                              "  appId: elsewhere\n"
+                              "  rules:\n"
                               "  - {callers: ['*'], tools: [add], action: allow}\n";
 
 /* "front": a bearer in its httpPipeline (API ingress), before any routing. */
@@ -487,6 +495,151 @@ static void test_app_id_percent_decoding(void **state)
     assert_int_equal(atomic_load(&app_count), before + 2);
 }
 
+/* What the API port answers for routes it does not serve: an MCP server name it does not know
+ * (echoed only when it could be a resource name, so no caller-chosen text comes back), an
+ * invocation without an app ID, another namespace, the metadata endpoint with another method.
+ * None reaches the app; the header form with a rooted path does. */
+static void test_api_route_refusals(void **state)
+{
+    static const struct {
+        const char *head;
+        int status;
+        const char *body;
+    } cases[] = {
+        {"GET /v1.0/mcp/nosuch HTTP/1.1\r\n", 404,
+         "{\"errorCode\":\"ERR_MCP_SERVER_NOT_FOUND\",\"message\":\"no MCP server named "
+         "'nosuch'\"}"},
+        {"GET /v1.0/mcp/Evil%3Cb%3E HTTP/1.1\r\n", 404,
+         "{\"errorCode\":\"ERR_MCP_SERVER_NOT_FOUND\",\"message\":\"no MCP server with that "
+         "name\"}"},
+        {"GET /v1.0/mcp/ HTTP/1.1\r\n", 404,
+         "{\"errorCode\":\"ERR_MCP_SERVER_NOT_FOUND\",\"message\":\"no MCP server with that "
+         "name\"}"},
+        {"GET /v1.0/invoke HTTP/1.1\r\n", 404,
+         "{\"errorCode\":\"ERR_DIRECT_INVOKE\",\"message\":\"failed getting app id either "
+         "from the URL path or the header dapr-app-id\"}"},
+        {"GET /v1.0/state/x HTTP/1.1\r\n", 404, "404 page not found\n"},
+        {"GET /v1.0/invoke/app.prod/method/x HTTP/1.1\r\n", 400,
+         "{\"errorCode\":\"ERR_DIRECT_INVOKE\",\"message\":\"invalid app id: invoking an app "
+         "in another namespace is not supported\"}"},
+        {"POST /v1.0/metadata HTTP/1.1\r\nContent-Length: 0\r\n", 405, "Method Not Allowed"},
+        {"PUT /v1.0/healthz HTTP/1.1\r\nContent-Length: 0\r\n", 405, "Method Not Allowed"},
+    };
+    int before = atomic_load(&app_count);
+    char head[512];
+    struct resp r;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        snprintf(head, sizeof(head), "%sHost: x\r\n", cases[i].head);
+        http(f.api, head, &r);
+        if (r.status != cases[i].status || strcmp(r.body, cases[i].body) != 0)
+            fail_msg("%s: %d %s", cases[i].head, r.status, r.body);
+    }
+    assert_int_equal(atomic_load(&app_count), before);
+    /* The header form: the whole path is the method, leading slashes dropped. */
+    http(f.api, "GET //hello HTTP/1.1\r\nHost: x\r\ndapr-app-id: app\r\n", &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body, "app says hi");
+    assert_int_equal(atomic_load(&app_count), before + 1);
+}
+
+/* ---- The MCP guard's request body ---------------------------------------------------------- */
+
+/* The guard reads the whole JSON-RPC body before deciding: one larger than a JSON-RPC message
+ * may be is refused with 413 from its Content-Length alone, a broken chunked body with 400, and
+ * neither reaches the app. */
+static void test_mcp_body_refusals(void **state)
+{
+    int before = atomic_load(&app_count);
+    char head[512];
+    struct resp r;
+
+    (void)state;
+    snprintf(head, sizeof(head),
+             "POST /v1.0/invoke/app/method/mcp HTTP/1.1\r\nHost: x\r\n"
+             "Content-Type: application/json\r\nContent-Length: %u\r\n",
+             WDN_JSONRPC_MAX_BYTES + 1);
+    http(f.api, head, &r);
+    assert_int_equal(r.status, 413);
+    assert_string_equal(r.body, "{\"errorCode\":\"ERR_DIRECT_INVOKE\",\"message\":\"request body "
+                                "too large\"}");
+    http(f.api,
+         "POST /v1.0/invoke/app/method/mcp HTTP/1.1\r\nHost: x\r\n"
+         "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+         "zz\r\n{}\r\n0\r\n",
+         &r);
+    assert_int_equal(r.status, 400);
+    assert_int_equal(atomic_load(&app_count), before);
+    /* The same path with a message the policy allows reaches the app. */
+    http(f.api,
+         "POST /v1.0/invoke/app/method/mcp HTTP/1.1\r\nHost: x\r\n"
+         "Content-Type: application/json\r\nContent-Length: 70\r\n\r\n"
+         "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"add\"}}",
+         &r);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(atomic_load(&app_count), before + 1);
+}
+
+/* ---- Protected resource metadata (RFC 9728) ------------------------------------------------ */
+
+#define PRM "/.well-known/oauth-protected-resource"
+
+/* The root form answers for the whole port only when it is unambiguous: the ingress bearer
+ * guards every route (front), or the sidecar knows exactly one MCP server. "app" knows two
+ * (tools, elsewhere) and no bearer guards its port: 404, not a guess. */
+static void test_metadata_root_form(void **state)
+{
+    char want[512];
+    struct resp r;
+
+    (void)state;
+    http(f.front_api, "GET " PRM " HTTP/1.1\r\nHost: front.test\r\n", &r);
+    assert_int_equal(r.status, 200);
+    /* The resource is the port's own origin, never taken from the Host header. */
+    snprintf(want, sizeof(want),
+             "{\"resource\":\"http://127.0.0.1:%d\",\"authorization_servers\":"
+             "[\"https://issuer.test/\"],\"bearer_methods_supported\":[\"header\"]}",
+             f.front_api);
+    assert_string_equal(r.body, want);
+    assert_non_null(strstr(r.raw, "Access-Control-Allow-Origin: *"));
+    http(f.api, "GET " PRM " HTTP/1.1\r\nHost: x\r\n", &r);
+    assert_int_equal(r.status, 404);
+    assert_string_equal(r.body, "404 page not found\n");
+    http(f.api, "GET " PRM "/ HTTP/1.1\r\nHost: x\r\n", &r);
+    assert_int_equal(r.status, 404);
+    /* Only GET, HEAD and the CORS preflight. */
+    http(f.front_api, "DELETE " PRM " HTTP/1.1\r\nHost: x\r\n", &r);
+    assert_int_equal(r.status, 405);
+    assert_non_null(strstr(r.raw, "Allow: GET, HEAD, OPTIONS"));
+}
+
+/* A peer asks the app's sidecar for the document of a route over the internal port: only GET
+ * or HEAD (405 otherwise), and a method path that cannot be normalised has no document (404). */
+static void test_metadata_for_peer_refusals(void **state)
+{
+    EVP_PKEY *key = certs_key();
+    X509 *cert = client_cert(key, "URI:spiffe://public/ns/default/front", 3600, NULL, NULL);
+    char req[512];
+    struct resp r;
+    long n;
+
+    (void)state;
+    snprintf(req, sizeof(req),
+             "POST " PRM "/v1.0/invoke/app/method/mcp HTTP/1.1\r\nHost: app\r\n"
+             "Content-Length: 0\r\nConnection: close\r\n\r\n");
+    n = tlsclient_request(f.internal, f.ca->cert, cert, key, req, r.raw, sizeof(r.raw), 20000);
+    assert_true(n > 0);
+    parse_resp(&r);
+    assert_int_equal(r.status, 405);
+    assert_string_equal(r.body, "Method Not Allowed");
+    assert_true(internal_req(cert, key, PRM "/v1.0/invoke/app/method/a/../mcp", &r) > 0);
+    assert_int_equal(r.status, 404);
+    assert_string_equal(r.body, "404 page not found\n");
+    X509_free(cert);
+    EVP_PKEY_free(key);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -497,6 +650,10 @@ int main(void)
         cmocka_unit_test(test_method_path_not_normalisable),
         cmocka_unit_test(test_acl_refuses_unnormalisable_path),
         cmocka_unit_test(test_app_id_percent_decoding),
+        cmocka_unit_test(test_api_route_refusals),
+        cmocka_unit_test(test_mcp_body_refusals),
+        cmocka_unit_test(test_metadata_root_form),
+        cmocka_unit_test(test_metadata_for_peer_refusals),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
