@@ -211,7 +211,8 @@ static const char *check_verb(const char *s)
 /*
  * An operation is matched segment by segment (Dapr's trie). Names that could never match or
  * would match differently from how they read are refused: "..", ".", empty segments, "?", "#",
- * control bytes, percent escapes, and "**" anywhere but the last segment.
+ * control bytes, percent escapes, "**" anywhere but the last segment, and a lone "*" segment
+ * before the last.
  */
 static const char *check_operation(const char *s)
 {
@@ -236,6 +237,13 @@ static const char *check_operation(const char *s)
             return "has a \".\" or \"..\" segment";
         if (len >= 2 && memmem(seg, len, "**", 2) && (len != 2 || end))
             return "uses \"**\" other than as the whole last segment";
+        /* Dapr's trie skips a lone-star node short of the end of the path: an operation with
+         * a star segment in the middle decides only paths whose segment there is a literal
+         * star. */
+        if (len == 1 && seg[0] == '*' && end)
+            return "uses \"*\" as a whole segment before the last one, which Dapr never matches "
+                   "(\"/a/*/b\" does not decide a/x/b); name the segment, or end with \"/*\" or "
+                   "\"/**\"";
         if (end == NULL)
             break;
         seg = end + 1;
@@ -267,27 +275,56 @@ static const struct wdn__res_field operation_fields[] = {
 static const struct wdn__res_schema operation_schema = {
     "operation", sizeof(struct wdn_res_acl_operation), operation_fields, operation_check};
 
+/* An operation name without its leading '/' (Dapr adds one). */
+static struct wdn_str op_path(const char *name)
+{
+    return wdn_str_from_cstr(name[0] == '/' ? name + 1 : name);
+}
+
+/* True when operation path `above` is a proper segment prefix of `below` whose last segment is
+ * not a lone star: Dapr's trie stores `below` under `above`'s node, and a search that reaches
+ * a node with an action there returns it (only a lone star short of the end lets it go on), so
+ * `below` is never reached. HTTP compares lower-cased, as the trie does. */
+static bool op_shadows(struct wdn_str above, struct wdn_str below)
+{
+    if (above.len == 0 || below.len <= above.len || below.p[above.len] != '/')
+        return false;
+    if (!wdn_str_eq_case(above, (struct wdn_str){below.p, above.len}))
+        return false;
+    return !(above.len == 1 ? above.p[0] == '*'
+                            : above.p[above.len - 1] == '*' && above.p[above.len - 2] == '/');
+}
+
 static void policy_check(struct wdn__res_ctx *ctx, void *obj, const yaml_node_t *node)
 {
     struct wdn_res_acl_policy *p = obj;
 
     /* Dapr's trie keeps the first of two equal operations and drops the other silently; for
-     * HTTP they are compared lower-cased. An ambiguous policy is an error here. */
+     * HTTP they are compared lower-cased. An ambiguous policy is an error here, and so is an
+     * operation below another one, which the trie never reaches (a deny written there would
+     * silently not apply). */
     for (size_t i = 0; i < p->n_operations; i++) {
         const char *a = p->operations[i].name;
-        for (size_t j = 0; a && j < i; j++) {
+        for (size_t j = 0; a && j < p->n_operations; j++) {
             const char *b = p->operations[j].name;
-            struct wdn_str sa = wdn_str_from_cstr(a[0] == '/' ? a + 1 : a);
-            struct wdn_str sb = wdn_str_from_cstr(b && b[0] == '/' ? b + 1 : b);
-            if (b && wdn_str_eq_case(sa, sb)) {
-                size_t mark = wdn__res_path_push(ctx, ".operations[%zu]", i);
+            bool repeat = b != NULL && j < i && wdn_str_eq_case(op_path(a), op_path(b));
+            bool below = b != NULL && j != i && !repeat && op_shadows(op_path(b), op_path(a));
+            if (!repeat && !below)
+                continue;
+            size_t mark = wdn__res_path_push(ctx, ".operations[%zu]", i);
+            if (repeat)
                 wdn__res_err_at(ctx, &p->operations[i].pos,
                                 "operation \"%s\" repeats \"%s\" (line %u); Dapr would ignore "
                                 "this one",
                                 a, b, p->operations[j].pos.line);
-                wdn__res_path_pop(ctx, mark);
-                break;
-            }
+            else
+                wdn__res_err_at(ctx, &p->operations[i].pos,
+                                "operation \"%s\" is never reached: \"%s\" (line %u) decides "
+                                "every path below it, as in Dapr; remove one of them or list the "
+                                "paths beside \"%s\"",
+                                a, b, p->operations[j].pos.line, b);
+            wdn__res_path_pop(ctx, mark);
+            break;
         }
     }
     (void)node;

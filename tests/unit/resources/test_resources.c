@@ -515,6 +515,32 @@ static void test_errors_configuration(void **state)
            "\"/MCP\" (line 9); Dapr would ignore this one\n"
            "t.yaml:10:7: spec.accessControl.policies[1]: a second policy for app \"a\" in "
            "namespace \"default\" (first at line 8)\n");
+    /* Operations Dapr's trie can never reach: a lone star segment before the last, and an
+     * operation below another one (which decides every path under it). A trailing lone star,
+     * and a star glob inside a segment, are fine, and so are siblings. */
+    expect(CFG_HEAD "spec:\n  accessControl:\n    defaultAction: allow\n    policies:\n"
+                    "    - {appId: a, trustDomain: public, namespace: default, operations: [\n"
+                    "        {name: /jobs/*/run, action: deny},\n"
+                    "        {name: /api/Six, action: allow},\n"
+                    "        {name: api/six/admin, action: deny},\n"
+                    "        {name: /files/*, action: deny},\n"
+                    "        {name: /files/*/x, action: deny},\n"
+                    "        {name: /v*/items, action: deny},\n"
+                    "        {name: /v*, action: allow},\n"
+                    "        {name: /docs/**, action: allow},\n"
+                    "        {name: /api/sixteen, action: deny}]}\n",
+           "t.yaml:9:16: spec.accessControl.policies[0].operations[0].name: \"/jobs/*/run\" uses "
+           "\"*\" as a whole segment before the last one, which Dapr never matches (\"/a/*/b\" "
+           "does not decide a/x/b); name the segment, or end with \"/*\" or \"/**\"\n"
+           "t.yaml:13:16: spec.accessControl.policies[0].operations[4].name: \"/files/*/x\" uses "
+           "\"*\" as a whole segment before the last one, which Dapr never matches (\"/a/*/b\" "
+           "does not decide a/x/b); name the segment, or end with \"/*\" or \"/**\"\n"
+           "t.yaml:11:9: spec.accessControl.policies[0].operations[2]: operation "
+           "\"api/six/admin\" is never reached: \"/api/Six\" (line 10) decides every path below "
+           "it, as in Dapr; remove one of them or list the paths beside \"/api/Six\"\n"
+           "t.yaml:14:9: spec.accessControl.policies[0].operations[5]: operation \"/v*/items\" "
+           "is never reached: \"/v*\" (line 15) decides every path below it, as in Dapr; remove "
+           "one of them or list the paths beside \"/v*\"\n");
     expect(CFG_HEAD "spec:\n  accessControl:\n    policies:\n"
                     "    - {appId: a, trustDomain: public, namespace: default}\n",
            "t.yaml:6:5: warning: spec.accessControl: no defaultAction with policies given: the "
