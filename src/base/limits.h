@@ -74,6 +74,7 @@
 #define WDN_INTROSPECT_MAX_BYTES (64u << 10)      /* one RFC 7662 introspection answer */
 #define WDN_INTROSPECT_OUTCOMES 1024              /* recent outcomes kept (power of two) */
 #define WDN_INTROSPECT_MAX_WAITERS 16             /* requests sharing one call; more: 503 */
+#define WDN_INTROSPECT_AUTH_MAX_BYTES 4096        /* the endpoint's Authorization header line */
 #define WDN_OIDC_MAX_ISSUERS 16                   /* trusted issuers per bearer component */
 
 /* JSON-RPC / MCP (src/mcp). */

@@ -364,6 +364,14 @@ static void free_list(char **l, size_t n)
     free(l);
 }
 
+int wdn_introspect_auth_header(struct wdn_buf *out, const char *client_id,
+                               const char *client_secret)
+{
+    if (wdn_buf_append_cstr(out, "Authorization: ") != 0)
+        return WDN_ELIMIT;
+    return wdn_form_basic_auth(out, client_id, client_secret);
+}
+
 struct wdn_introspector *wdn_introspector_new(const struct wdn_introspect_config *c,
                                               struct wdn_diag *d)
 {
@@ -378,7 +386,7 @@ struct wdn_introspector *wdn_introspector_new(const struct wdn_introspect_config
     pthread_mutex_init(&in->mu, NULL);
     pthread_cond_init(&in->work, NULL);
     atomic_init(&in->stop, false);
-    wdn_buf_init(&auth, 4096);
+    wdn_buf_init(&auth, WDN_INTROSPECT_AUTH_MAX_BYTES);
     if (c->url == NULL || !wdn_oidc_is_https_url(c->url)) {
         wdn_diag_set(d, WDN_ECONFIG, "the introspection URL must be an https URL");
         goto fail;
@@ -392,8 +400,7 @@ struct wdn_introspector *wdn_introspector_new(const struct wdn_introspect_config
         wdn_diag_set(d, WDN_ECONFIG, "at least one audience is required");
         goto fail;
     }
-    if (wdn_buf_append_cstr(&auth, "Authorization: ") != 0 ||
-        wdn_form_basic_auth(&auth, c->client_id, c->client_secret) != 0) {
+    if (wdn_introspect_auth_header(&auth, c->client_id, c->client_secret) != 0) {
         wdn_diag_set(d, WDN_ECONFIG, "the introspection client credentials are too long");
         goto fail;
     }

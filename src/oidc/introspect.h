@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/buf.h"
 #include "base/diag.h"
 #include "base/str.h"
 #include "jose/jwt.h"
@@ -49,6 +50,13 @@ void wdn_introspect_config_init(struct wdn_introspect_config *c);
 
 /** An introspector: its threads, cache and outcome table. Opaque; thread-safe. */
 struct wdn_introspector;
+
+/** Appends "Authorization: Basic ..." for the endpoint's client credentials (RFC 7617 over
+ * the form-encoded id and secret, as RFC 6749 2.3.1 says) to out, whose limit should be
+ * WDN_INTROSPECT_AUTH_MAX_BYTES: WDN_ELIMIT when they do not fit. The configuration check uses
+ * it too, so `warden check` refuses what the sidecar would. */
+int wdn_introspect_auth_header(struct wdn_buf *out, const char *client_id,
+                               const char *client_secret);
 
 /** Starts the threads. NULL with d filled on a configuration error. Caller frees. */
 struct wdn_introspector *wdn_introspector_new(const struct wdn_introspect_config *c,

@@ -645,6 +645,19 @@ int wdn__bearer_finish(void *conf, const struct wdn_res_component *c, struct wdn
             return err_at(d, c, "introspectionURL",
                           "introspectionURL needs introspectionClientID and "
                           "introspectionClientSecret (the sidecar's own client credentials)");
+        struct wdn_buf auth;
+        wdn_buf_init(&auth, WDN_INTROSPECT_AUTH_MAX_BYTES);
+        rc = wdn_introspect_auth_header(&auth, b->introspection_client_id, b->introspection_secret);
+        wdn_buf_reset(&auth);
+        if (rc == WDN_ENOMEM)
+            return rc;
+        if (rc != 0) {
+            snprintf(text, sizeof(text),
+                     "introspectionClientID and introspectionClientSecret are too long: their "
+                     "HTTP Basic header must fit in %u bytes",
+                     WDN_INTROSPECT_AUTH_MAX_BYTES);
+            return err_at(d, c, "introspectionClientSecret", text);
+        }
         if (b->top.issuer == NULL || !http_url(b->top.issuer))
             return err_at(d, c, "issuer",
                           "with introspectionURL, issuer must name the authorization server "

@@ -568,6 +568,31 @@ static void test_metadata_errors(void **state)
         assert_string_equal(d.file, "t.yaml");
         assert_true(d.line > 0);
     }
+
+    /* Credentials whose Basic header cannot fit: refused by check as by build (check accepted
+     * them and only the sidecar refused). 2,200 '+' form-encode to 6,600 bytes. */
+    char meta[4096], secret[2201];
+    memset(secret, '+', sizeof(secret) - 1);
+    secret[sizeof(secret) - 1] = '\0';
+    snprintf(meta, sizeof(meta),
+             "  - name: issuer\n    value: https://a/\n  - name: audience\n    value: x\n"
+             "  - name: introspectionURL\n    value: https://a/introspect\n"
+             "  - name: introspectionClientID\n    value: rs\n"
+             "  - name: introspectionClientSecret\n    value: '%s'\n",
+             secret);
+    assert_int_equal(build_and_check(meta, &p, &d), WDN_ECONFIG);
+    assert_non_null(strstr(d.msg, "introspectionClientID and introspectionClientSecret are too "
+                                  "long: their HTTP Basic header must fit in 4096 bytes"));
+    /* 700 fit: 2,103 bytes encoded, 2,804 in base64. */
+    secret[700] = '\0';
+    snprintf(meta, sizeof(meta),
+             "  - name: issuer\n    value: https://a/\n  - name: audience\n    value: x\n"
+             "  - name: introspectionURL\n    value: https://a/introspect\n"
+             "  - name: introspectionClientID\n    value: rs\n"
+             "  - name: introspectionClientSecret\n    value: '%s'\n",
+             secret);
+    assert_int_equal(build_and_check(meta, &p, &d), 0);
+    wdn_pipeline_free(p);
 }
 
 int main(void)
