@@ -98,9 +98,7 @@ int wdn_buf_append_u64(struct wdn_buf *b, uint64_t v)
     return wdn_buf_append(b, tmp + sizeof(tmp) - n, n);
 }
 
-/* Length of the valid UTF-8 sequence at p (at most n bytes), or 0 when it is not one: no
- * overlong forms, no surrogates, nothing above U+10FFFF. */
-static size_t utf8_len(const unsigned char *p, size_t n)
+size_t wdn_utf8_seq_len(const unsigned char *p, size_t n)
 {
     size_t need;
     unsigned cp;
@@ -160,7 +158,7 @@ char *wdn_json_str_write(char *w, struct wdn_str s)
             i++;
             continue;
         }
-        size_t k = c >= 0x80 ? utf8_len(p + i, s.len - i) : 0;
+        size_t k = c >= 0x80 ? wdn_utf8_seq_len(p + i, s.len - i) : 0;
         if (k > 0) {
             memcpy(w, p + i, k);
             w += k;
@@ -192,7 +190,7 @@ size_t wdn_json_str_len(struct wdn_str s)
 
     while (i < s.len) {
         unsigned char c = p[i];
-        size_t k = c >= 0x80 ? utf8_len(p + i, s.len - i) : 0;
+        size_t k = c >= 0x80 ? wdn_utf8_seq_len(p + i, s.len - i) : 0;
         if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\')
             n++, i++;
         else if (k > 0)

@@ -44,6 +44,9 @@ int wdn_buf_append_json_str(struct wdn_buf *b, struct wdn_str s);
 char *wdn_json_str_write(char *w, struct wdn_str s);
 /** The exact number of bytes wdn_json_str_write writes for s. */
 size_t wdn_json_str_len(struct wdn_str s);
+/** The length of the valid UTF-8 sequence at p (n >= 1 bytes there), or 0 when it is not one:
+ * no overlong forms, no surrogates, nothing above U+10FFFF. */
+size_t wdn_utf8_seq_len(const unsigned char *p, size_t n);
 /** Drops the first n bytes (n <= len), moving the rest to the front. */
 void wdn_buf_consume(struct wdn_buf *b, size_t n);
 /** NUL-terminates the contents without counting the NUL in len; returns data. NULL on error. */

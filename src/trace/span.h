@@ -1,7 +1,7 @@
 /* Spans and their export: a span is a fixed-size value filled on the request path without
  * allocation; an exporter copies the used part of finished spans into a bounded queue that drops
- * rather than blocks, and a thread of its own encodes them and sends them in batches as OTLP/HTTP
- * JSON. See docs/tracing.md. */
+ * rather than blocks, and a thread of its own encodes them (OTLP protobuf) and sends them in
+ * batches over OTLP/HTTP. See docs/tracing.md. */
 #ifndef WDN_TRACE_SPAN_H
 #define WDN_TRACE_SPAN_H
 
@@ -57,12 +57,19 @@ void wdn_span_attr_int(struct wdn_span *s, const char *key, int64_t v);
 void wdn_span_end(struct wdn_span *s, enum wdn_span_status status);
 
 /**
- * Appends an OTLP ExportTraceServiceRequest in JSON (the OTLP/HTTP JSON encoding: hex IDs,
- * integer enums, nanosecond times as strings) for n spans of one service, recorded by the
- * instrumentation scope scope_name ("warden.sidecar"), to out. 0, WDN_ENOMEM or WDN_ELIMIT.
+ * Appends an OTLP ExportTraceServiceRequest in protobuf (the OTLP/HTTP default encoding,
+ * application/x-protobuf) for n spans of one service, recorded by the instrumentation scope
+ * scope_name ("warden.sidecar"), to out. Strings that are not valid UTF-8 have U+FFFD for each
+ * bad byte. 0 or WDN_ENOMEM.
  */
 int wdn_otlp_encode(struct wdn_buf *out, const char *service_name, const char *scope_name,
                     const struct wdn_span *spans, size_t n);
+
+/**
+ * Reads an ExportTraceServiceResponse (protobuf): *rejected gets partial_success.rejected_spans
+ * (0 when absent or negative). An empty body is a full success. 0 or WDN_EPARSE.
+ */
+int wdn_otlp_parse_response(const void *body, size_t len, uint64_t *rejected);
 
 /**
  * The OTLP/HTTP traces URL for Dapr's otel.endpointAddress and otel.isSecure: "host:port"

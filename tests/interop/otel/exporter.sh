@@ -1,5 +1,5 @@
 #!/bin/sh
-# warden's OTLP/HTTP JSON exporter against a receiver built on the OpenTelemetry project's own
+# warden's OTLP/HTTP exporter (protobuf) against a receiver built on the OpenTelemetry project's own
 # packages (receiver.mjs): three spans of one trace arrive, accepted by the project's encoders,
 # parent to child. Usage: exporter.sh EMIT_SPANS (the emit_spans binary)
 set -u

@@ -1,11 +1,14 @@
 // An OTLP/HTTP trace receiver for warden's tracing tests, checked by the OpenTelemetry project's
-// own encoders. Each POST /v1/traces body (OTLP JSON) is decoded strictly by the OTLP JSON rules
-// into the OpenTelemetry JS SDK's span shape (ReadableSpan); the project's JsonTraceSerializer
-// and ProtobufTraceSerializer (@opentelemetry/otlp-transformer) then encode those spans again,
-// and the request is accepted only when the project's JSON says the same as warden's did
-// (IDs, names, kinds, times, attributes, status) and the protobuf encoding succeeds. Accepted
-// spans are appended to --out as JSON lines; a refused request answers 400 and writes
-// {"rejected": why}. Prints "PORT <n>" when listening; exits when stdin closes.
+// own encoders. Each POST /v1/traces body (OTLP protobuf, application/x-protobuf, what warden's
+// exporter sends; or OTLP JSON, application/json) is decoded strictly into the OTLP JSON shape
+// (an unknown field, a wrong wire type or a length past the end refuses the request), then by the
+// OTLP JSON rules into the OpenTelemetry JS SDK's span shape (ReadableSpan); the project's
+// JsonTraceSerializer and ProtobufTraceSerializer (@opentelemetry/otlp-transformer) then encode
+// those spans again, and the request is accepted only when the project's JSON says the same as
+// warden's did (IDs, names, kinds, times, attributes, status) and so does the project's protobuf
+// once decoded the same way as warden's. Accepted spans are appended to --out as JSON lines; a
+// refused request answers 400 and writes {"rejected": why}. Prints "PORT <n>" when listening;
+// exits when stdin closes.
 //
 // Usage: node receiver.mjs --out FILE [--port N]
 import fs from 'node:fs';
@@ -84,6 +87,82 @@ function attributes(list, what) {
     if (kv.key in o) fail(`${what} repeats "${kv.key}"`);
     o[kv.key] = anyValue(kv.value, `${what}[${i}].value`);
   });
+  return o;
+}
+
+// ---- OTLP protobuf -> the OTLP JSON shape (opentelemetry-proto trace/v1, collector/trace/v1) ----
+// Each message: field number -> [JSON name, kind, repeated?]. Kinds: a message's own table,
+// 'string', 'hex' (bytes as lowercase hex), 'uint' (varint), 'int64s' (varint as a decimal
+// string), 'bool', 'fixed64s' (a decimal string), 'fixed32'.
+const PB = {};
+PB.AnyValue = { 1: ['stringValue', 'string'], 2: ['boolValue', 'bool'], 3: ['intValue', 'int64s'] };
+PB.KeyValue = { 1: ['key', 'string'], 2: ['value', 'AnyValue'] };
+PB.Status = { 2: ['message', 'string'], 3: ['code', 'uint'] };
+PB.Span = {
+  1: ['traceId', 'hex'], 2: ['spanId', 'hex'], 3: ['traceState', 'string'], 4: ['parentSpanId', 'hex'],
+  5: ['name', 'string'], 6: ['kind', 'uint'], 7: ['startTimeUnixNano', 'fixed64s'], 8: ['endTimeUnixNano', 'fixed64s'],
+  9: ['attributes', 'KeyValue', true], 10: ['droppedAttributesCount', 'uint'], 12: ['droppedEventsCount', 'uint'],
+  14: ['droppedLinksCount', 'uint'], 15: ['status', 'Status'], 16: ['flags', 'fixed32'],
+};
+PB.InstrumentationScope = { 1: ['name', 'string'], 2: ['version', 'string'], 3: ['attributes', 'KeyValue', true], 4: ['droppedAttributesCount', 'uint'] };
+PB.ScopeSpans = { 1: ['scope', 'InstrumentationScope'], 2: ['spans', 'Span', true], 3: ['schemaUrl', 'string'] };
+PB.Resource = { 1: ['attributes', 'KeyValue', true], 2: ['droppedAttributesCount', 'uint'] };
+PB.ResourceSpans = { 1: ['resource', 'Resource'], 2: ['scopeSpans', 'ScopeSpans', true], 3: ['schemaUrl', 'string'] };
+PB.ExportTraceServiceRequest = { 1: ['resourceSpans', 'ResourceSpans', true] };
+
+const WIRE = { uint: 0, bool: 0, int64s: 0, fixed64s: 1, fixed32: 5 };
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+function pbDecode(buf, type = 'ExportTraceServiceRequest', where = 'the request') {
+  const table = PB[type];
+  const o = {};
+  let pos = 0;
+  const varint = () => {
+    let v = 0n;
+    for (let shift = 0n; shift < 70n; shift += 7n) {
+      if (pos >= buf.length) fail(`${where}: a varint runs past the end`);
+      const b = buf[pos++];
+      v |= BigInt(b & 0x7f) << shift;
+      if (!(b & 0x80)) return v & 0xffffffffffffffffn;
+    }
+    return fail(`${where}: a varint is too long`);
+  };
+  const take = (n) => {
+    if (pos + n > buf.length) fail(`${where}: a field runs past the end`);
+    const b = buf.subarray(pos, pos + n);
+    pos += n;
+    return b;
+  };
+  while (pos < buf.length) {
+    const key = varint();
+    const field = Number(key >> 3n), wt = Number(key & 7n);
+    const f = table[field];
+    if (!f) fail(`${where}: ${type} has no field ${field}`);
+    const [name, kind, repeated] = f;
+    const want = WIRE[kind] ?? 2;
+    if (wt !== want) fail(`${where}: ${type}.${name} has wire type ${wt}, not ${want}`);
+    let v;
+    if (kind === 'uint') v = Number(varint());
+    else if (kind === 'bool') v = varint() !== 0n;
+    else if (kind === 'int64s') v = BigInt.asIntN(64, varint()).toString();
+    else if (kind === 'fixed64s') v = Buffer.from(take(8)).readBigUInt64LE(0).toString();
+    else if (kind === 'fixed32') v = Buffer.from(take(4)).readUInt32LE(0);
+    else {
+      const len = Number(varint());
+      const bytes = take(len);
+      if (kind === 'string') {
+        try {
+          v = utf8.decode(bytes);
+        } catch {
+          fail(`${where}: ${type}.${name} is not UTF-8`);
+        }
+      } else if (kind === 'hex') v = Buffer.from(bytes).toString('hex');
+      else v = pbDecode(bytes, kind, `${where}.${name}`);
+    }
+    if (repeated) (o[name] ??= []).push(v);
+    else if (name in o) fail(`${where}: ${type}.${name} appears twice`);
+    else o[name] = v;
+  }
   return o;
 }
 
@@ -174,20 +253,45 @@ function crossCheck(doc, spans) {
     ];
     for (const [what, a, b] of pairs) if (a !== b) fail(`span ${o.spanId} ${what}: warden sent ${a}, the project encodes ${b}`);
   }
+  // The project's protobuf, decoded as warden's was, says the same of every span.
+  const theirsPb = pbDecode(bytes, 'ExportTraceServiceRequest', 'the project\'s protobuf')
+    .resourceSpans.flatMap((rs) => (rs.scopeSpans || []).flatMap((ss) => ss.spans || []));
+  const pbById = new Map(theirsPb.map((t) => [t.spanId, t]));
+  for (const o of ours) {
+    const t = pbById.get(o.spanId);
+    if (!t) fail(`span ${o.spanId} is missing from the project's protobuf`);
+    const pairs = [
+      ['traceId', o.traceId, t.traceId],
+      ['parentSpanId', o.parentSpanId, t.parentSpanId],
+      ['name', o.name, t.name],
+      ['kind', o.kind, t.kind],
+      ['startTimeUnixNano', String(o.startTimeUnixNano), String(t.startTimeUnixNano)],
+      ['endTimeUnixNano', String(o.endTimeUnixNano), String(t.endTimeUnixNano)],
+      ['status.code', o.status?.code ?? 0, t.status?.code ?? 0],
+      ['flags', (o.flags ?? 0) & 0xff, (t.flags ?? 0) & 0xff],
+      ['attributes', norm(o.attributes), norm(t.attributes)],
+    ];
+    for (const [what, a, b] of pairs) if (a !== b) fail(`span ${o.spanId} ${what} (protobuf): warden sent ${a}, the project encodes ${b}`);
+  }
 }
 
 const server = http.createServer((req, res) => {
   const chunks = [];
   req.on('data', (c) => chunks.push(c));
   req.on('end', () => {
+    // An empty 200 is a full success in either encoding; a refusal says why in JSON.
     const answer = (status, body) => {
       res.writeHead(status, { 'Content-Type': 'application/json' });
-      res.end(JSON.stringify(body));
+      res.end(status === 200 ? '' : JSON.stringify(body));
     };
     try {
       if (req.method !== 'POST' || req.url !== '/v1/traces') return answer(404, { error: 'POST /v1/traces' });
-      if (!/^application\/json\b/.test(req.headers['content-type'] || '')) fail(`content-type ${req.headers['content-type']}`);
-      const doc = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      const ct = req.headers['content-type'] || '';
+      const body = Buffer.concat(chunks);
+      let doc;
+      if (/^application\/x-protobuf\b/.test(ct)) doc = pbDecode(body);
+      else if (/^application\/json\b/.test(ct)) doc = JSON.parse(body.toString('utf8'));
+      else fail(`content-type ${ct}`);
       const spans = decode(doc);
       crossCheck(doc, spans);
       const lines = spans.map((s) => JSON.stringify({

@@ -1,6 +1,8 @@
 /* A minimal HTTP receiver for the exporter's tests: one thread, one connection at a time,
  * keeps each request's body and answers with the status and body it was told to, or holds
- * every request unanswered ("hang") to play a receiver that stalls. */
+ * every request unanswered ("hang") to play a receiver that stalls. A protobuf body
+ * (application/x-protobuf) is kept decoded into the OTLP JSON form, so that tests read every
+ * body the same way; one that does not decode is kept as "PROTOBUF: why". */
 #ifndef WDN_TESTS_TRACE_RECEIVER_H
 #define WDN_TESTS_TRACE_RECEIVER_H
 
@@ -17,7 +19,7 @@ struct receiver {
     atomic_bool stop;
     atomic_bool hang;
     atomic_int status; /* answered to each request, 200 at first */
-    const char *reply; /* answer body (static), "{}" at first */
+    const char *reply; /* answer body (static, no NUL inside), "{}" at first */
     pthread_mutex_t mu;
     char *bodies[RECEIVER_MAX_BODIES];
     char paths[RECEIVER_MAX_BODIES][64];
@@ -26,6 +28,14 @@ struct receiver {
     char tstates[RECEIVER_MAX_BODIES][128]; /* the tracestate header, "" when none */
     size_t n;
 };
+
+/**
+ * An OTLP ExportTraceServiceRequest in protobuf as the OTLP JSON encoding says it (hex IDs,
+ * times and int64 values as decimal strings, enums as numbers; malloc'd), decoded strictly:
+ * an unknown field, a wrong wire type, a length past the end, or a string that is not UTF-8
+ * gives "PROTOBUF: why" instead.
+ */
+char *otlp_pb_to_json(const unsigned char *p, size_t n);
 
 /** Starts listening on 127.0.0.1 (a free port). 0 or -1. */
 int receiver_start(struct receiver *r);

@@ -78,9 +78,11 @@ static void test_otlp_encode(void **state)
 
     wdn_buf_init(&b, 1 << 20);
     assert_int_equal(wdn_otlp_encode(&b, "mcp-server", "warden.sidecar", s, 2), 0);
-    json_t *o = json_loadb(b.data, b.len, 0, &err);
+    char *doc = otlp_pb_to_json((const unsigned char *)b.data, b.len);
+    json_t *o = json_loads(doc, 0, &err);
     if (o == NULL)
-        fail_msg("not JSON: %s: %s", err.text, b.data);
+        fail_msg("did not decode: %s: %s", err.text, doc);
+    free(doc);
     json_t *rs = json_array_get(json_object_get(o, "resourceSpans"), 0);
     json_t *attr0 =
         json_array_get(json_object_get(json_object_get(rs, "resource"), "attributes"), 0);
@@ -102,7 +104,8 @@ static void test_otlp_encode(void **state)
     assert_string_equal(json_string_value(json_object_get(a, "name")), "ingress");
     assert_int_equal(json_integer_value(json_object_get(json_object_get(a, "status"), "code")), 2);
     assert_int_equal(json_integer_value(json_object_get(c, "kind")), 1);
-    /* Escapes and invalid UTF-8 survive as valid JSON. */
+    /* Quotes, backslashes and control bytes go as they are; a byte that is not UTF-8 becomes
+     * U+FFFD (protobuf strings must be UTF-8). */
     json_t *v = json_array_get(json_object_get(a, "attributes"), 0);
     assert_string_equal(
         json_string_value(json_object_get(json_object_get(v, "value"), "stringValue")),
@@ -136,6 +139,35 @@ static void test_otlp_url(void **state)
     assert_int_equal(wdn_otlp_url("x 4318", false, u, sizeof(u)), WDN_EINVAL);
     assert_int_equal(wdn_otlp_url("http://", false, u, sizeof(u)), WDN_EINVAL);
     assert_int_equal(wdn_otlp_url("localhost:4318", false, u, 10), WDN_ELIMIT);
+}
+
+/* The receiver's ExportTraceServiceResponse: partial_success.rejected_spans, whatever else it
+ * holds; anything that is not protobuf is refused. */
+static void test_otlp_response(void **state)
+{
+    uint64_t n = 99;
+
+    assert_int_equal(wdn_otlp_parse_response("", 0, &n), 0);
+    assert_int_equal(n, 0);
+    assert_int_equal(wdn_otlp_parse_response("\x0a\x06\x08\x03\x12\x02no", 8, &n), 0);
+    assert_int_equal(n, 3);
+    /* An unknown field before it (varint 7, fixed64, fixed32) is stepped over. */
+    static const char other[] = "\x10\x07\x19"
+                                "abcdefgh"
+                                "\x25"
+                                "abcd"
+                                "\x0a\x03\x08\xac\x02";
+    assert_int_equal(wdn_otlp_parse_response(other, sizeof(other) - 1, &n), 0);
+    assert_int_equal(n, 300);
+    /* A negative count (int64 -1: ten bytes) rejects nothing. */
+    static const char neg[] = "\x0a\x0b\x08\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01";
+    assert_int_equal(wdn_otlp_parse_response(neg, sizeof(neg) - 1, &n), 0);
+    assert_int_equal(n, 0);
+    /* JSON, a length past the end, a varint cut short, a group. */
+    assert_int_equal(wdn_otlp_parse_response("{}", 2, &n), WDN_EPARSE);
+    assert_int_equal(wdn_otlp_parse_response("\x0a\x05\x08\x03", 4, &n), WDN_EPARSE);
+    assert_int_equal(wdn_otlp_parse_response("\x0a\x02\x08\x83", 4, &n), WDN_EPARSE);
+    assert_int_equal(wdn_otlp_parse_response("\x0b", 1, &n), WDN_EPARSE);
 }
 
 static int count_spans(const char *body)
@@ -177,14 +209,14 @@ static void test_exporter_batches(void **state)
     assert_int_equal(st.exported, 10);
     assert_int_equal(st.dropped, 0);
     assert_int_equal(st.failed_exports, 0);
-    /* Batches of at most 3, every span once, on the OTLP path with JSON. */
+    /* Batches of at most 3, every span once, on the OTLP path in protobuf. */
     int total = 0;
     for (size_t i = 0; i < receiver_count(&r); i++) {
         int n = count_spans(r.bodies[i]);
         assert_in_range(n, 1, 3);
         total += n;
         assert_string_equal(r.paths[i], "/v1/traces");
-        assert_string_equal(r.ctypes[i], "application/json");
+        assert_string_equal(r.ctypes[i], "application/x-protobuf");
     }
     assert_int_equal(total, 10);
     assert_true(receiver_count(&r) >= 4);
@@ -220,7 +252,8 @@ static void test_exporter_failures(void **state)
     assert_int_equal(st.last_error, WDN_EHTTP_STATUS);
     /* A partial success counts the rejected spans as failed. */
     atomic_store(&r.status, 200);
-    r.reply = "{\"partialSuccess\":{\"rejectedSpans\":\"3\",\"errorMessage\":\"no\"}}";
+    /* ExportTraceServiceResponse{partial_success{rejected_spans: 3, error_message: "no"}} */
+    r.reply = "\x0a\x06\x08\x03\x12\x02no";
     wdn_trace_exporter_submit(e, s, 4);
     assert_int_equal(wdn_trace_exporter_flush(e, 30000), 0);
     wdn_trace_exporter_stats(e, &st);
@@ -359,6 +392,7 @@ int main(void)
         cmocka_unit_test(test_span_fill),
         cmocka_unit_test(test_otlp_encode),
         cmocka_unit_test(test_otlp_url),
+        cmocka_unit_test(test_otlp_response),
         cmocka_unit_test(test_exporter_batches),
         cmocka_unit_test(test_exporter_failures),
         cmocka_unit_test(test_exporter_stalled_receiver),
