@@ -30,12 +30,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     CHECK((why == WDN_JWT_OK) == (j != NULL));
     if (why == WDN_JWT_OK) {
         json_t *doc = json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES, NULL);
-        const json_t *aud = json_object_get(wdn_jwt_claims(j), "aud");
+        json_t *tree = wdn_jwt_claims_tree(j);
+        const json_t *aud = json_object_get(tree, "aud");
+        struct wdn_jwt_claim c;
         CHECK(json_is_true(json_object_get(doc, "active")));
         CHECK(wdn_jwt_exp(j) > NOW - 60);
         CHECK(wdn_jwt_has_scope(j, WDN_STR("mcp:read")));
         CHECK(strcmp(wdn_jwt_claim_string(j, "iss"), "https://as.test/") == 0);
         CHECK(json_is_string(aud) || json_is_array(aud));
+        /* The claims read without a tree say what the tree says. */
+        CHECK(wdn_jwt_claim_get(j, "aud", &c));
+        CHECK(json_is_string(aud)
+                  ? c.kind == WDN_JWT_CLAIM_STRING && strcmp(c.text.p, json_string_value(aud)) == 0
+                  : c.kind == WDN_JWT_CLAIM_ARRAY && c.n_elems == json_array_size(aud));
+        CHECK(json_object_size(tree) == wdn_jwt_claim_count(j));
+        json_decref(tree);
         json_decref(doc);
         wdn_jwt_release(j);
     }

@@ -16,3 +16,5 @@ if(TARGET wdn_oidc)
     wdn_fuzz_target(oidc_introspect SOURCE ${CMAKE_SOURCE_DIR}/fuzz/fuzz_oidc_introspect.c
         DEPS wdn_oidc)
 endif()
+# src/jose's JWT payload scanner, differential against jansson (issue 20).
+wdn_fuzz_target(jose_claims SOURCE ${CMAKE_SOURCE_DIR}/fuzz/fuzz_jose_claims.c DEPS wdn_jose)

@@ -5,8 +5,11 @@
 # every proxy with 2 workers in front of the same upstream (hello-server, 2 workers), driven by
 # `wrk -t2 -c50`, with RS256 access tokens minted at run time whose key set is served over HTTPS:
 #   "one token"      the same token on every request (the verified-token cache answers);
-#   "distinct"       20,000 tokens in turn, so every request verifies a signature (more tokens
-#                    than warden's default cache holds: 8 MiB / 512 B per slot = 16,384).
+#   "distinct"       40,000 tokens in turn, so every request verifies a signature: each wrk
+#                    thread starts at its own offset, so a token comes back after TOKENS /
+#                    THREADS requests, more than warden's default cache holds (8 MiB / 512 B per
+#                    slot = 16,384; since its entries are ~0.4 KB the slots, not the bytes, are
+#                    the bound, and 20,000 tokens gave a third of the requests cache hits).
 # ROUNDS interleaved rounds; in each, every proxy runs each workload for SECONDS, in an order
 # that rotates from round to round. Prints requests/s, the ratio to nginx in the same round
 # (median and range), the CPU time each proxy spent per request (all its processes, from /proc:
@@ -17,14 +20,14 @@
 # Usage: bench/peers/run.sh BIN [SECONDS] [ROUNDS]     BIN: a Release build's bin folder
 #   (warden, hello-server, wdn-mint). Needs root for bench/peers/setup.sh on the first run.
 #   PEERS="nginx warden haproxy apache" picks proxies (nginx is always run: ratios need it);
-#   TOKENS=20000 sets the number of distinct tokens; CONNS=50, THREADS=2 the load.
+#   TOKENS=40000 sets the number of distinct tokens; CONNS=50, THREADS=2 the load.
 #   PROFILE=perf|callgrind|strace OUT=DIR profiles the sidecar under both workloads instead
 #   (below).
 set -u
 BIN=$(cd "$1" && pwd)
 SECS=${2:-10}
 ROUNDS=${3:-3}
-TOKENS=${TOKENS:-20000}
+TOKENS=${TOKENS:-40000}
 CONNS=${CONNS:-50}
 THREADS=${THREADS:-2}
 PEERS=${PEERS:-"nginx warden haproxy apache"}

@@ -516,8 +516,7 @@ int wdn_http_exchange_start(struct wdn_http_pool *p, const struct wdn_http_clien
         list_unlink(&p->idle, cc);
         p->nidle--;
         list_push(&p->busy, cc);
-        cc->state = CC_BUSY;
-        uv_timer_stop(&cc->timer);
+        cc->state = CC_BUSY; /* the idle keep's deadline gives way to the response's below */
     } else {
         cc = wdn__http_cc_new(p);
         if (cc == NULL) {

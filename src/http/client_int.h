@@ -43,6 +43,8 @@ struct cconn {
                          WDN_E* code the timer reports on the next turn; 0: a timeout) */
     int handles_open;
     unsigned writes_pending;
+    uint64_t deadline; /* loop time the current wait (connect, response, idle) ends; 0: none */
+    uint64_t armed;    /* loop time the timer fires (<= deadline); 0: not armed */
     struct wdn_http_exchange *x;
     struct wdn__http_wreq *qhead, *qtail; /* writes waiting for the connection to be ready */
 };

@@ -80,15 +80,40 @@ void wdn__http_cc_close(struct cconn *cc)
     uv_close((uv_handle_t *)&cc->timer, on_cc_closed);
 }
 
+/* A connection's timer is armed lazily: cc->deadline is when the current wait runs out, and
+ * the uv timer, armed for cc->armed <= deadline, is restarted only when a deadline comes
+ * earlier than that. Moving a deadline later (every request: a response wait after an idle
+ * keep, progress on the response, idle again) costs nothing; the timer that fires early
+ * re-arms for the rest. Before (issue 20) each request restarted it four times. */
 static void on_cc_timer(uv_timer_t *t)
 {
     struct cconn *cc = t->data;
+    uint64_t now = uv_now(cc->pool->loop);
 
+    cc->armed = 0;
+    if (cc->deadline == 0)
+        return; /* nothing to wait for now (a paused response) */
+    if (now < cc->deadline) {
+        cc->armed = cc->deadline;
+        uv_timer_start(&cc->timer, on_cc_timer, cc->deadline - now, 0);
+        return;
+    }
+    cc->deadline = 0;
     if (cc->state == CC_IDLE) {
         wdn__http_cc_close(cc);
         return;
     }
     wdn__http_cc_fail(cc, cc->early ? cc->early : WDN_ETIMEOUT);
+}
+
+/* cc's current wait ends ms from now (0: on the loop's next turn). */
+static void cc_arm(struct cconn *cc, uint64_t ms)
+{
+    cc->deadline = uv_now(cc->pool->loop) + ms;
+    if (cc->armed == 0 || cc->deadline < cc->armed) {
+        cc->armed = cc->deadline;
+        uv_timer_start(&cc->timer, on_cc_timer, ms, 0);
+    }
 }
 
 void wdn__http_cc_timer_update(struct cconn *cc)
@@ -98,13 +123,13 @@ void wdn__http_cc_timer_update(struct cconn *cc)
     if (cc->closing)
         return;
     if (cc->state == CC_IDLE)
-        uv_timer_start(&cc->timer, on_cc_timer, p->idle_timeout_ms, 0);
+        cc_arm(cc, p->idle_timeout_ms);
     else if (cc->state == CC_CONNECTING)
         return; /* the connect timer runs from cc_new */
     else if (cc->x && cc->x->paused)
-        uv_timer_stop(&cc->timer);
+        cc->deadline = 0;
     else
-        uv_timer_start(&cc->timer, on_cc_timer, p->response_timeout_ms, 0);
+        cc_arm(cc, p->response_timeout_ms);
 }
 
 /* ---- Connecting --------------------------------------------------------------------------- */
@@ -142,7 +167,7 @@ static void cc_connect(struct cconn *cc)
          * address cannot be reached, as on_connect reports it, so a caller (the proxy's
          * reroute) moves on to another address. Reported from the loop, like the rest. */
         cc->early = WDN_ECONNREFUSED;
-        uv_timer_start(&cc->timer, on_cc_timer, 0, 0);
+        cc_arm(cc, 0);
     }
 }
 
@@ -212,7 +237,7 @@ static void pool_resolve(struct wdn_http_pool *p)
         for (struct cconn *cc = p->busy; cc; cc = cc->next) {
             if (cc->waiting_dns) {
                 cc->early = WDN_EDNS; /* as on_resolved reports a failed lookup */
-                uv_timer_start(&cc->timer, on_cc_timer, 0, 0);
+                cc_arm(cc, 0);
             }
         }
     }
@@ -236,11 +261,11 @@ struct cconn *wdn__http_cc_new(struct wdn_http_pool *p)
     p->connects++;
     list_push(&p->busy, cc);
     /* The connect timeout covers name resolution too. */
-    uv_timer_start(&cc->timer, on_cc_timer, p->connect_timeout_ms, 0);
+    cc_arm(cc, p->connect_timeout_ms);
     if (wdn__http_tx_init(&cc->tx, &wdn__http_cc_tx_cbs, &cc->tcp, p->tls, false, p->server_name,
                           p->session_key) != 0) {
         /* Fails on the next turn through the usual path, so callers see one code path. */
-        uv_timer_start(&cc->timer, on_cc_timer, 0, 0);
+        cc_arm(cc, 0);
         return cc;
     }
     if (!p->numeric && (p->resolved_at == 0 || uv_now(p->loop) - p->resolved_at > WDN_DNS_TTL_MS)) {

@@ -1,7 +1,8 @@
 /* Compact JWS parsing and JWT verification. The order of checks is deliberate: everything
  * cheap and structural first, then the key is chosen by the server's rules (never by the
- * token), then the signature, and only then is the payload parsed as JSON and its claims
- * checked, so that jansson only ever sees authenticated payloads. */
+ * token), then the signature, and only then is the payload read and its claims checked, so
+ * that only authenticated payloads are parsed. The payload is read by claims.c's strict
+ * scanner (jansson's verdict, no tree; issue 20) into one block the verified token keeps. */
 #include "jose/jwt.h"
 
 #include <math.h>
@@ -14,6 +15,7 @@
 #include "base/json_scan.h"
 #include "base/limits.h"
 #include "base/num.h"
+#include "jose/claims.h"
 #include "jose/internal.h"
 
 static const char *const reason_names[] = {
@@ -54,14 +56,15 @@ void wdn_jwt_rules_init(struct wdn_jwt_rules *r)
 
 struct wdn_jwt {
     atomic_long refs;
-    json_t *payload;
     int64_t exp;
     enum wdn_jose_alg alg;
     unsigned char tp[32];
-    char *scope_buf;
-    size_t mem; /* estimated heap bytes held (wdn_jwt_mem_cost) */
-    size_t n_scopes;
-    struct wdn_str scopes[];
+    size_t mem;         /* heap bytes held (wdn_jwt_mem_cost) */
+    uint32_t n_members; /* items[0 .. n_members) are the payload's members */
+    uint32_t n_scopes;
+    struct wdn_str *scopes; /* slices of the pool */
+    struct wdn__claim_item *items;
+    char *pool;
 };
 
 /* The parts of a compact JWS, as slices of the token. */
@@ -258,49 +261,6 @@ static enum wdn_jwt_reason select_key(const struct wdn_jwks *keys, bool has_kid,
     return WDN_JWT_OK;
 }
 
-/* A NumericDate (RFC 7519 section 2) as whole seconds; false when not a usable number. */
-static bool numeric_date(json_t *v, int64_t *out)
-{
-    double d;
-
-    if (json_is_integer(v)) {
-        *out = (int64_t)json_integer_value(v);
-        return true;
-    }
-    if (!json_is_real(v))
-        return false;
-    d = json_real_value(v);
-    if (!isfinite(d) || d > 9.0e15 || d < -9.0e15)
-        return false;
-    *out = (int64_t)wdn_floor(d);
-    return true;
-}
-
-static bool aud_ok(json_t *aud, const struct wdn_jwt_rules *r)
-{
-    json_t *v;
-    size_t i;
-
-    if (json_is_string(aud)) {
-        struct wdn_str a = {json_string_value(aud), json_string_length(aud)};
-        for (size_t j = 0; j < r->n_audiences; j++) {
-            if (wdn_str_eq_cstr(a, r->audiences[j]))
-                return true;
-        }
-        return false;
-    }
-    if (!json_is_array(aud))
-        return false;
-    json_array_foreach(aud, i, v)
-    {
-        if (i >= WDN_JWT_MAX_AUDIENCES)
-            break;
-        if (json_is_string(v) && aud_ok(v, r))
-            return true;
-    }
-    return false;
-}
-
 /* Heap bytes one glibc malloc of n bytes occupies: an 8-byte header, 16-byte rounding, 32 at
  * least. */
 static size_t chunk(size_t n)
@@ -309,122 +269,156 @@ static size_t chunk(size_t n)
     return n < 32 ? 32 : n;
 }
 
-/* An estimate of the heap a parsed JSON value holds, from jansson 2.14's layout on 64-bit
- * targets: an object is a 72-byte head, a bucket table of 16 bytes per slot (8 at first,
- * doubled as it fills) and one 57-byte pair per member plus its key; an array a 40-byte head
- * and a table of 8-byte slots (8 at first, doubled); a string a 32-byte head and its text;
- * numbers 24 bytes; true, false and null are shared. Checked against the allocations jansson
- * really makes by tests/unit/oidc/test_token_cache_memory.c. */
-static size_t json_cost(const json_t *v, int depth)
+/* The member named name, or NULL. Names are unique (the scanner refuses repeats). */
+static const struct wdn__claim_item *member(const struct wdn_jwt *j, const char *name)
 {
-    size_t total = 0, i, slots;
-    const char *key;
-    json_t *e;
+    size_t len = strlen(name);
 
-    if (depth > WDN_JSON_MAX_DEPTH)
-        return 0;
-    switch (json_typeof(v)) {
-    case JSON_OBJECT:
-        slots = 8;
-        while (slots <= json_object_size(v))
-            slots *= 2;
-        total = chunk(72) + chunk(16 * slots);
-        json_object_foreach ((json_t *)v, key, e) {
-            total += chunk(57 + strlen(key)) + json_cost(e, depth + 1);
+    for (size_t i = 0; i < j->n_members; i++) {
+        const struct wdn__claim_item *it = &j->items[i];
+        if (it->name_len == len && memcmp(j->pool + it->name_off, name, len) == 0)
+            return it;
+    }
+    return NULL;
+}
+
+static struct wdn_str item_text(const struct wdn_jwt *j, const struct wdn__claim_item *it)
+{
+    return (struct wdn_str){j->pool + it->text_off, it->text_len};
+}
+
+static bool item_is_string(const struct wdn__claim_item *it)
+{
+    return it != NULL && it->kind == WDN_JWT_CLAIM_STRING;
+}
+
+/* A NumericDate (RFC 7519 section 2) as whole seconds; false when not a usable number. */
+static bool numeric_date(const struct wdn__claim_item *v, int64_t *out)
+{
+    double d;
+
+    if (v->kind == WDN_JWT_CLAIM_INT) {
+        *out = v->v.i;
+        return true;
+    }
+    if (v->kind != WDN_JWT_CLAIM_REAL)
+        return false;
+    d = v->v.d;
+    if (!isfinite(d) || d > 9.0e15 || d < -9.0e15)
+        return false;
+    *out = (int64_t)wdn_floor(d);
+    return true;
+}
+
+static bool aud_match(struct wdn_str a, const struct wdn_jwt_rules *r)
+{
+    for (size_t k = 0; k < r->n_audiences; k++) {
+        if (wdn_str_eq_cstr(a, r->audiences[k]))
+            return true;
+    }
+    return false;
+}
+
+static bool aud_ok(const struct wdn_jwt *j, const struct wdn__claim_item *aud,
+                   const struct wdn_jwt_rules *r)
+{
+    if (aud == NULL)
+        return false;
+    if (aud->kind == WDN_JWT_CLAIM_STRING)
+        return aud_match(item_text(j, aud), r);
+    if (aud->kind != WDN_JWT_CLAIM_ARRAY)
+        return false;
+    for (size_t i = 0; i < aud->v.arr.n && i < WDN_JWT_MAX_AUDIENCES; i++) {
+        const struct wdn__claim_item *v = &j->items[aud->v.arr.first + i];
+        if (item_is_string(v) && aud_match(item_text(j, v), r))
+            return true;
+    }
+    return false;
+}
+
+/* Scopes come from "scope" (space-separated string, RFC 8693/9068) or "scp" (array, or a
+ * space-separated string as Entra ID sends). At most this many slices are kept. */
+static size_t scope_cap(const struct wdn__claims_plan *pl)
+{
+    size_t n = 0;
+
+    if (pl->scope_kind == WDN_JWT_CLAIM_STRING)
+        n = (pl->scope_len + 1) / 2 + 1;
+    else if (pl->scp_kind == WDN_JWT_CLAIM_STRING)
+        n = (pl->scp_len + 1) / 2 + 1;
+    else if (pl->scp_kind == WDN_JWT_CLAIM_ARRAY)
+        n = pl->scp_n;
+    return n > WDN_JWT_MAX_SCOPES ? WDN_JWT_MAX_SCOPES : n;
+}
+
+static void collect_scopes(struct wdn_jwt *j, size_t cap)
+{
+    const struct wdn__claim_item *sc = member(j, "scope");
+
+    if (!item_is_string(sc))
+        sc = member(j, "scp");
+    if (item_is_string(sc)) {
+        struct wdn_str t = item_text(j, sc);
+        size_t k = 0;
+        while (k < t.len && j->n_scopes < cap) {
+            size_t start;
+            while (k < t.len && t.p[k] == ' ')
+                k++;
+            start = k;
+            while (k < t.len && t.p[k] != ' ')
+                k++;
+            if (k > start)
+                j->scopes[j->n_scopes++] = (struct wdn_str){t.p + start, k - start};
         }
-        return total;
-    case JSON_ARRAY:
-        slots = 8;
-        while (slots < json_array_size(v))
-            slots *= 2;
-        total = chunk(40) + chunk(8 * slots);
-        json_array_foreach (v, i, e) {
-            total += json_cost(e, depth + 1);
+    } else if (sc != NULL && sc->kind == WDN_JWT_CLAIM_ARRAY) {
+        for (size_t i = 0; i < sc->v.arr.n && j->n_scopes < cap; i++) {
+            const struct wdn__claim_item *v = &j->items[sc->v.arr.first + i];
+            if (item_is_string(v))
+                j->scopes[j->n_scopes++] = item_text(j, v);
         }
-        return total;
-    case JSON_STRING:
-        return chunk(32) + chunk(json_string_length(v) + 1);
-    case JSON_INTEGER:
-    case JSON_REAL:
-        return chunk(24);
-    default:
-        return 0;
     }
 }
 
-/* Collects scopes from "scope" (space-separated string, RFC 8693/9068) or "scp" (array, or a
- * space-separated string as Entra ID sends) into one allocation. */
-static struct wdn_jwt *claims_new(json_t *payload)
+/* The claims of payload p[0..n) in one block: the struct, the scope slices, the members and
+ * array elements, then the pool (the payload's text and the decoded strings). NULL with *r set
+ * (MALFORMED, INTERNAL) when the payload is refused or memory is short. */
+static struct wdn_jwt *claims_read(const unsigned char *p, size_t n, enum wdn_jwt_reason *r)
 {
-    json_t *sc = json_object_get(payload, "scope"), *v;
+    struct wdn__claims_plan pl;
     struct wdn_jwt *j;
-    size_t total = 0, n = 0, i;
-    char *w;
+    size_t cap, n_items, size;
+    int rc = wdn__claims_plan(p, n, &pl);
 
-    if (!json_is_string(sc))
-        sc = json_object_get(payload, "scp");
-    if (json_is_string(sc)) {
-        total = json_string_length(sc) + 1;
-        n = total / 2 + 1;
-    } else if (json_is_array(sc)) {
-        json_array_foreach(sc, i, v)
-        {
-            if (json_is_string(v))
-                total += json_string_length(v) + 1;
-        }
-        n = json_array_size(sc);
-    } else {
-        sc = NULL;
-    }
-    if (n > WDN_JWT_MAX_SCOPES)
-        n = WDN_JWT_MAX_SCOPES;
-    j = calloc(1, sizeof(*j) + n * sizeof(struct wdn_str));
-    if (j == NULL)
-        return NULL;
-    j->scope_buf = malloc(total + 1);
-    if (j->scope_buf == NULL) {
-        free(j);
+    if (rc != 0) {
+        *r = rc == WDN_ENOMEM ? WDN_JWT_INTERNAL : WDN_JWT_MALFORMED;
         return NULL;
     }
-    w = j->scope_buf;
-    if (json_is_string(sc)) {
-        const char *s = json_string_value(sc);
-        size_t len = json_string_length(sc), k = 0;
-        memcpy(w, s, len);
-        while (k < len && j->n_scopes < n) {
-            size_t start;
-            while (k < len && w[k] == ' ')
-                k++;
-            start = k;
-            while (k < len && w[k] != ' ')
-                k++;
-            if (k > start)
-                j->scopes[j->n_scopes++] = (struct wdn_str){w + start, k - start};
-        }
-    } else if (sc != NULL) {
-        json_array_foreach(sc, i, v)
-        {
-            if (j->n_scopes >= n)
-                break;
-            if (!json_is_string(v))
-                continue;
-            memcpy(w, json_string_value(v), json_string_length(v));
-            j->scopes[j->n_scopes++] = (struct wdn_str){w, json_string_length(v)};
-            w += json_string_length(v);
-        }
+    cap = scope_cap(&pl);
+    n_items = pl.n_members + pl.n_elems;
+    size = sizeof(*j) + cap * sizeof(struct wdn_str) + n_items * sizeof(struct wdn__claim_item) +
+           pl.pool;
+    j = malloc(size);
+    if (j == NULL) {
+        *r = WDN_JWT_INTERNAL;
+        return NULL;
     }
+    memset(j, 0, sizeof(*j));
     atomic_init(&j->refs, 1);
-    j->payload = payload;
-    j->mem = chunk(sizeof(*j) + n * sizeof(struct wdn_str)) + chunk(total + 1) +
-             json_cost(payload, 0);
+    j->scopes = (struct wdn_str *)(j + 1);
+    j->items = (struct wdn__claim_item *)(j->scopes + cap);
+    j->pool = (char *)(j->items + n_items);
+    wdn__claims_fill(p, n, &pl, j->items, j->pool);
+    j->n_members = (uint32_t)pl.n_members;
+    j->mem = chunk(size);
+    collect_scopes(j, cap);
     return j;
 }
 
-static enum wdn_jwt_reason check_claims(json_t *pl, struct wdn_jwt *j,
-                                        const struct wdn_jwt_rules *r, int64_t now)
+static enum wdn_jwt_reason check_claims(struct wdn_jwt *j, const struct wdn_jwt_rules *r,
+                                        int64_t now)
 {
-    json_t *exp = json_object_get(pl, "exp"), *nbf = json_object_get(pl, "nbf");
-    json_t *iat = json_object_get(pl, "iat"), *iss = json_object_get(pl, "iss");
+    const struct wdn__claim_item *exp = member(j, "exp"), *nbf = member(j, "nbf");
+    const struct wdn__claim_item *iat = member(j, "iat"), *iss = member(j, "iss");
     int64_t t;
 
     if (exp == NULL)
@@ -446,16 +440,39 @@ static enum wdn_jwt_reason check_claims(json_t *pl, struct wdn_jwt *j,
             return WDN_JWT_IAT_IN_FUTURE;
     }
     /* Exact comparison, lengths first: "https://a.example/" is not "https://a.example". */
-    if (r->issuer == NULL || !json_is_string(iss) ||
-        !wdn_str_eq((struct wdn_str){json_string_value(iss), json_string_length(iss)},
-                    wdn_str_from_cstr(r->issuer)))
+    if (r->issuer == NULL || !item_is_string(iss) ||
+        !wdn_str_eq(item_text(j, iss), wdn_str_from_cstr(r->issuer)))
         return WDN_JWT_WRONG_ISSUER;
-    if (!r->skip_audience && !aud_ok(json_object_get(pl, "aud"), r))
+    if (!r->skip_audience && !aud_ok(j, member(j, "aud"), r))
         return WDN_JWT_WRONG_AUDIENCE;
     for (size_t i = 0; i < r->n_scopes; i++) {
         if (!wdn_jwt_has_scope(j, wdn_str_from_cstr(r->scopes[i])))
             return WDN_JWT_INSUFFICIENT_SCOPE;
     }
+    return WDN_JWT_OK;
+}
+
+enum wdn_jwt_reason wdn__jwt_from_payload(const unsigned char *p, size_t n,
+                                          const struct wdn_jwt_rules *rules, int64_t now,
+                                          struct wdn_jwt **out)
+{
+    enum wdn_jwt_reason r = WDN_JWT_OK;
+    struct wdn_jwt *j = claims_read(p, n, &r);
+
+    *out = NULL;
+    /* Signature-only mode serves non-JWT JWS test vectors (RFC 8037 signs plain text). */
+    if (j == NULL && r == WDN_JWT_MALFORMED && rules->signature_only)
+        j = claims_read((const unsigned char *)"{}", 2, &r);
+    if (j == NULL)
+        return r;
+    if (!rules->signature_only) {
+        r = check_claims(j, rules, now);
+        if (r != WDN_JWT_OK) {
+            wdn_jwt_release(j);
+            return r;
+        }
+    }
+    *out = j;
     return WDN_JWT_OK;
 }
 
@@ -466,7 +483,7 @@ enum wdn_jwt_reason wdn_jwt_verify(const struct wdn_jwks *keys, const struct wdn
     unsigned char pbuf[WDN_JWT_MAX_TOKEN_BYTES / 4 * 3 + 3];
     size_t plen = 0, siglen = 0;
     struct parts p;
-    json_t *header = NULL, *payload = NULL;
+    json_t *header = NULL;
     enum wdn_jose_alg alg = WDN_JOSE_ALG_UNKNOWN;
     struct wdn_str kid = {NULL, 0};
     const struct wdn_jwk *key = NULL;
@@ -524,34 +541,17 @@ enum wdn_jwt_reason wdn_jwt_verify(const struct wdn_jwks *keys, const struct wdn
         r = rc == WDN_EAUTH ? WDN_JWT_BAD_SIGNATURE : WDN_JWT_INTERNAL;
         goto out;
     }
-    payload = parse_object(pbuf, plen);
-    /* Signature-only mode serves non-JWT JWS test vectors (RFC 8037 signs plain text). */
-    if (payload == NULL && rules->signature_only)
-        payload = json_object();
-    if (payload == NULL) {
-        r = WDN_JWT_MALFORMED;
+    r = wdn__jwt_from_payload(pbuf, plen, rules, now, &j);
+    if (r != WDN_JWT_OK)
         goto out;
-    }
-    j = claims_new(payload);
-    if (j == NULL) {
-        r = WDN_JWT_INTERNAL;
-        goto out;
-    }
-    payload = NULL; /* owned by j now */
     j->alg = alg;
     memcpy(j->tp, key->tp, 32);
-    if (!rules->signature_only) {
-        r = check_claims(j->payload, j, rules, now);
-        if (r != WDN_JWT_OK)
-            goto out;
-    }
     if (out) {
         *out = j;
         j = NULL;
     }
 out:
     wdn_jwt_release(j);
-    json_decref(payload);
     json_decref(header);
     return r;
 }
@@ -559,25 +559,25 @@ out:
 enum wdn_jwt_reason wdn_jwt_from_claims(json_t *claims, const struct wdn_jwt_rules *rules,
                                         int64_t now, struct wdn_jwt **out)
 {
-    struct wdn_jwt *j;
+    struct wdn_jwt_rules checked = *rules;
     enum wdn_jwt_reason r;
+    char *text;
 
     *out = NULL;
     if (!json_is_object(claims)) {
         json_decref(claims);
         return WDN_JWT_MALFORMED;
     }
-    j = claims_new(claims);
-    if (j == NULL) {
-        json_decref(claims);
+    /* One representation of claims: the tree is written out and read like a payload. */
+    text = json_dumps(claims, JSON_COMPACT);
+    json_decref(claims);
+    if (text == NULL)
         return WDN_JWT_INTERNAL;
-    }
-    j->alg = WDN_JOSE_ALG_UNKNOWN;
-    r = check_claims(j->payload, j, rules, now);
+    checked.signature_only = false;
+    r = wdn__jwt_from_payload((const unsigned char *)text, strlen(text), &checked, now, out);
+    free(text);
     if (r == WDN_JWT_OK)
-        *out = j;
-    else
-        wdn_jwt_release(j);
+        (*out)->alg = WDN_JOSE_ALG_UNKNOWN;
     return r;
 }
 
@@ -592,26 +592,171 @@ void wdn_jwt_release(struct wdn_jwt *j)
 {
     if (j == NULL || atomic_fetch_sub_explicit(&j->refs, 1, memory_order_acq_rel) != 1)
         return;
-    json_decref(j->payload);
-    free(j->scope_buf);
     free(j);
 }
 
-const json_t *wdn_jwt_claims(const struct wdn_jwt *j)
+static void to_claim(const struct wdn_jwt *j, const struct wdn__claim_item *it,
+                     struct wdn_jwt_claim *out)
 {
-    return j->payload;
+    memset(out, 0, sizeof(*out));
+    out->name = it->name_len ? (struct wdn_str){j->pool + it->name_off, it->name_len}
+                             : (struct wdn_str){"", 0};
+    out->kind = (enum wdn_jwt_claim_kind)it->kind;
+    out->text = it->kind == WDN_JWT_CLAIM_STRING || it->text_len ? item_text(j, it)
+                                                                 : (struct wdn_str){"", 0};
+    if (it->kind == WDN_JWT_CLAIM_INT)
+        out->i = it->v.i;
+    else if (it->kind == WDN_JWT_CLAIM_REAL)
+        out->d = it->v.d;
+    else if (it->kind == WDN_JWT_CLAIM_ARRAY && it < j->items + j->n_members) {
+        out->n_elems = it->v.arr.n;
+        out->first_ = it->v.arr.first;
+    }
+}
+
+size_t wdn_jwt_claim_count(const struct wdn_jwt *j)
+{
+    return j->n_members;
+}
+
+bool wdn_jwt_claim_at(const struct wdn_jwt *j, size_t i, struct wdn_jwt_claim *out)
+{
+    if (i >= j->n_members)
+        return false;
+    to_claim(j, &j->items[i], out);
+    return true;
+}
+
+bool wdn_jwt_claim_get(const struct wdn_jwt *j, const char *name, struct wdn_jwt_claim *out)
+{
+    const struct wdn__claim_item *it = member(j, name);
+
+    if (it == NULL)
+        return false;
+    to_claim(j, it, out);
+    return true;
+}
+
+bool wdn_jwt_claim_elem(const struct wdn_jwt *j, const struct wdn_jwt_claim *a, size_t i,
+                        struct wdn_jwt_claim *out)
+{
+    if (a->kind != WDN_JWT_CLAIM_ARRAY || i >= a->n_elems)
+        return false;
+    to_claim(j, &j->items[a->first_ + i], out);
+    return true;
+}
+
+int wdn_jwt_claim_scalar(const struct wdn_jwt_claim *c, char *buf, size_t size)
+{
+    struct wdn_str t;
+    json_t *real;
+    size_t n;
+    int len;
+
+    switch (c->kind) {
+    case WDN_JWT_CLAIM_INT:
+        len = snprintf(buf, size, "%" JSON_INTEGER_FORMAT, (json_int_t)c->i);
+        return len < 0 || (size_t)len >= size ? -1 : len;
+    case WDN_JWT_CLAIM_REAL:
+        /* jansson's own formatting of doubles (it differs between its build options). */
+        real = json_real(c->d);
+        n = real ? json_dumpb(real, buf, size, JSON_ENCODE_ANY | JSON_COMPACT) : 0;
+        json_decref(real);
+        if (n == 0 || n >= size)
+            return -1;
+        buf[n] = '\0';
+        return (int)n;
+    case WDN_JWT_CLAIM_STRING:
+        t = c->text;
+        break;
+    case WDN_JWT_CLAIM_TRUE:
+        t = WDN_STR("true");
+        break;
+    case WDN_JWT_CLAIM_FALSE:
+        t = WDN_STR("false");
+        break;
+    case WDN_JWT_CLAIM_NULL:
+        t = WDN_STR("null");
+        break;
+    default:
+        return -1;
+    }
+    if (t.len >= size)
+        return -1;
+    memcpy(buf, t.p, t.len);
+    buf[t.len] = '\0';
+    return (int)t.len;
+}
+
+/* A claim as a JSON value (new reference), or NULL when out of memory. */
+static json_t *item_json(const struct wdn_jwt *j, const struct wdn__claim_item *it, bool member)
+{
+    json_t *a;
+
+    switch (it->kind) {
+    case WDN_JWT_CLAIM_STRING:
+        return json_stringn_nocheck(j->pool + it->text_off, it->text_len);
+    case WDN_JWT_CLAIM_INT:
+        return json_integer(it->v.i);
+    case WDN_JWT_CLAIM_REAL:
+        return json_real(it->v.d);
+    case WDN_JWT_CLAIM_TRUE:
+        return json_true();
+    case WDN_JWT_CLAIM_FALSE:
+        return json_false();
+    case WDN_JWT_CLAIM_NULL:
+        return json_null();
+    case WDN_JWT_CLAIM_ARRAY:
+        if (member) {
+            a = json_array();
+            for (size_t i = 0; a != NULL && i < it->v.arr.n; i++) {
+                if (json_array_append_new(a, item_json(j, &j->items[it->v.arr.first + i],
+                                                       false)) != 0) {
+                    json_decref(a);
+                    a = NULL;
+                }
+            }
+            return a;
+        }
+        /* An array inside an array kept its text, like an object. */
+        return json_loadb(j->pool + it->text_off, it->text_len,
+                          JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, NULL);
+    default:
+        return json_loadb(j->pool + it->text_off, it->text_len,
+                          JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, NULL);
+    }
+}
+
+json_t *wdn_jwt_claims_tree(const struct wdn_jwt *j)
+{
+    json_t *t = json_object();
+
+    for (size_t i = 0; t != NULL && i < j->n_members; i++) {
+        const struct wdn__claim_item *it = &j->items[i];
+        if (json_object_setn_new_nocheck(t, j->pool + it->name_off, it->name_len,
+                                         item_json(j, it, true)) != 0) {
+            json_decref(t);
+            t = NULL;
+        }
+    }
+    return t;
 }
 
 const char *wdn_jwt_claim_string(const struct wdn_jwt *j, const char *name)
 {
-    return json_string_value(json_object_get(j->payload, name));
+    const struct wdn__claim_item *it = member(j, name);
+
+    return item_is_string(it) ? j->pool + it->text_off : NULL;
 }
 
 char *wdn_jwt_claim_json(const struct wdn_jwt *j, const char *name)
 {
-    json_t *v = json_object_get(j->payload, name);
+    const struct wdn__claim_item *it = member(j, name);
+    json_t *v = it ? item_json(j, it, true) : NULL;
+    char *s = v ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
 
-    return v ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+    json_decref(v);
+    return s;
 }
 
 const char *wdn_jwt_sub(const struct wdn_jwt *j)

@@ -99,8 +99,53 @@ struct wdn_jwt *wdn_jwt_ref(struct wdn_jwt *j);
 /** Drops a reference; NULL ignored. */
 void wdn_jwt_release(struct wdn_jwt *j);
 
-/** The whole payload (borrowed; do not modify; lives as long as j). */
-const json_t *wdn_jwt_claims(const struct wdn_jwt *j);
+/** What a claim's value is (jansson's types, with true and false apart). */
+enum wdn_jwt_claim_kind {
+    WDN_JWT_CLAIM_STRING,
+    WDN_JWT_CLAIM_INT,
+    WDN_JWT_CLAIM_REAL,
+    WDN_JWT_CLAIM_TRUE,
+    WDN_JWT_CLAIM_FALSE,
+    WDN_JWT_CLAIM_NULL,
+    WDN_JWT_CLAIM_ARRAY,
+    WDN_JWT_CLAIM_OBJECT,
+};
+
+/**
+ * One member of the payload, or one element of a top-level array, as read without a JSON
+ * tree. Everything is borrowed from the claims and lives as long as they do.
+ */
+struct wdn_jwt_claim {
+    struct wdn_str name; /* the member's decoded name, NUL-terminated; empty for elements */
+    enum wdn_jwt_claim_kind kind;
+    struct wdn_str text; /* STRING: the decoded text; OBJECT, and an ARRAY inside an array:
+                            the value's JSON text as the token carries it; NUL-terminated.
+                            Empty for numbers, booleans, null and top-level arrays */
+    int64_t i;           /* INT */
+    double d;            /* REAL */
+    size_t n_elems;      /* ARRAY member: its elements (wdn_jwt_claim_elem) */
+    size_t first_;       /* internal */
+};
+
+/** Number of members of the payload. */
+size_t wdn_jwt_claim_count(const struct wdn_jwt *j);
+/** Member i (in the token's order) into *out; false when out of range. */
+bool wdn_jwt_claim_at(const struct wdn_jwt *j, size_t i, struct wdn_jwt_claim *out);
+/** The member named name into *out; false when absent. */
+bool wdn_jwt_claim_get(const struct wdn_jwt *j, const char *name, struct wdn_jwt_claim *out);
+/** Element i of array member a into *out; false when out of range. Nested arrays and objects
+ * come back with their JSON text only (n_elems 0). */
+bool wdn_jwt_claim_elem(const struct wdn_jwt *j, const struct wdn_jwt_claim *a, size_t i,
+                        struct wdn_jwt_claim *out);
+/**
+ * A scalar as text, the way jansson's compact encoder writes it (an integer in decimal, a
+ * real as jansson formats doubles, true, false, null; a string's decoded text as is), into
+ * buf. Returns the length, or -1 for arrays and objects or when buf is too small.
+ */
+int wdn_jwt_claim_scalar(const struct wdn_jwt_claim *c, char *buf, size_t size);
+/** The whole payload as a new JSON tree (caller releases with json_decref), built on demand:
+ * verification keeps no tree. NULL when out of memory. */
+json_t *wdn_jwt_claims_tree(const struct wdn_jwt *j);
 /** A string claim (borrowed), or NULL when absent or not a string. */
 const char *wdn_jwt_claim_string(const struct wdn_jwt *j, const char *name);
 /** Any claim serialised as compact JSON (malloc'd, caller frees), or NULL when absent. */
@@ -119,8 +164,8 @@ bool wdn_jwt_has_scope(const struct wdn_jwt *j, struct wdn_str s);
 int64_t wdn_jwt_exp(const struct wdn_jwt *j);
 /** The algorithm the token was verified with. */
 enum wdn_jose_alg wdn_jwt_alg(const struct wdn_jwt *j);
-/** An estimate of the heap bytes j holds (claims tree, scopes, the struct), for caches that
- * are bounded by memory. */
+/** The heap bytes j holds (one block: the struct, the scopes, the claims read from the
+ * payload), for caches that are bounded by memory. */
 size_t wdn_jwt_mem_cost(const struct wdn_jwt *j);
 /** The RFC 7638 thumbprint of the key that verified the token (32 bytes, borrowed). */
 const unsigned char *wdn_jwt_key_thumbprint(const struct wdn_jwt *j);

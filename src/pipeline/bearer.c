@@ -7,7 +7,6 @@
  * never 200); an introspection call is made on the introspector's threads while the request
  * is parked (out->pending), or inline when the caller gave no wake function. Verified tokens
  * and introspection answers are cached by SHA-256. */
-#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -303,17 +302,39 @@ out:
 /* A string claim of the verified token, copied into the arena, or NULL. */
 static const char *claim_text(const struct wdn_jwt *j, const char *name, struct wdn_arena *a)
 {
-    const char *v = json_string_value(json_object_get(wdn_jwt_claims(j), name));
+    const char *v = wdn_jwt_claim_string(j, name);
     return v ? wdn_arena_strdup(a, wdn_str_from_cstr(v)) : NULL;
 }
 
-/* Copies the token's scopes and claims (as text) into the request's arena for later checks. */
+/* One claim (name = value as text) for later checks, when it is a string, number or boolean. */
+static void export_claim(const struct wdn_jwt_claim *c, struct wdn_str name, struct wdn_arena *a,
+                         struct wdn_pipeline_out *out)
+{
+    char num[64], *copy, *n;
+
+    if (c->kind == WDN_JWT_CLAIM_STRING)
+        copy = wdn_arena_strdup(a, c->text);
+    else if (c->kind == WDN_JWT_CLAIM_INT || c->kind == WDN_JWT_CLAIM_REAL ||
+             c->kind == WDN_JWT_CLAIM_TRUE || c->kind == WDN_JWT_CLAIM_FALSE)
+        copy = wdn_jwt_claim_scalar(c, num, sizeof(num)) >= 0
+                   ? wdn_arena_strdup(a, wdn_str_from_cstr(num))
+                   : NULL;
+    else
+        return;
+    n = wdn_arena_strdup(a, name);
+    if (copy && n) {
+        out->claims[out->n_claims].name = n;
+        out->claims[out->n_claims].value = copy;
+        out->n_claims++;
+    }
+}
+
+/* Copies the token's scopes and claims (as text) into the request's arena for later checks:
+ * strings, numbers and booleans, and those inside arrays; objects and null are left out. */
 static void export_auth(const struct wdn_jwt *j, struct wdn_arena *a, struct wdn_pipeline_out *out)
 {
-    size_t ns = wdn_jwt_scope_count(j);
-    const json_t *claims = wdn_jwt_claims(j);
-    const char *key;
-    json_t *v;
+    size_t ns = wdn_jwt_scope_count(j), nc = wdn_jwt_claim_count(j);
+    struct wdn_jwt_claim c, e;
 
     out->scopes = ns ? wdn_arena_alloc(a, ns * sizeof(*out->scopes)) : NULL;
     for (size_t i = 0; out->scopes && i < ns; i++) {
@@ -322,45 +343,31 @@ static void export_auth(const struct wdn_jwt *j, struct wdn_arena *a, struct wdn
             out->scopes[out->n_scopes++] = s;
     }
     out->claims = wdn_arena_alloc(a, WDN_PIPELINE_MAX_CLAIMS * sizeof(*out->claims));
-    if (out->claims == NULL || !json_is_object(claims))
+    if (out->claims == NULL)
         return;
-    json_object_foreach ((json_t *)claims, key, v) {
-        size_t n = json_is_array(v) ? json_array_size(v) : 1;
-        for (size_t i = 0; i < n && out->n_claims < WDN_PIPELINE_MAX_CLAIMS; i++) {
-            json_t *e = json_is_array(v) ? json_array_get(v, i) : v;
-            char *text = NULL, *copy;
-            if (json_is_string(e))
-                copy = wdn_arena_strdup(a, wdn_str_from_cstr(json_string_value(e)));
-            else if (json_is_number(e) || json_is_boolean(e)) {
-                text = json_dumps(e, JSON_ENCODE_ANY | JSON_COMPACT);
-                copy = text ? wdn_arena_strdup(a, wdn_str_from_cstr(text)) : NULL;
-                free(text);
-            } else
-                continue;
-            char *name = wdn_arena_strdup(a, wdn_str_from_cstr(key));
-            if (copy && name) {
-                out->claims[out->n_claims].name = name;
-                out->claims[out->n_claims].value = copy;
-                out->n_claims++;
-            }
+    for (size_t i = 0; i < nc && wdn_jwt_claim_at(j, i, &c); i++) {
+        if (c.kind != WDN_JWT_CLAIM_ARRAY) {
+            if (out->n_claims < WDN_PIPELINE_MAX_CLAIMS)
+                export_claim(&c, c.name, a, out);
+            continue;
         }
+        for (size_t k = 0;
+             out->n_claims < WDN_PIPELINE_MAX_CLAIMS && wdn_jwt_claim_elem(j, &c, k, &e); k++)
+            export_claim(&e, c.name, a, out);
     }
 }
 
 /* True when "aud" (a string or an array) contains resource exactly (RFC 8707). */
 static bool aud_has(const struct wdn_jwt *j, const char *resource)
 {
-    const json_t *aud = json_object_get(wdn_jwt_claims(j), "aud"), *v;
-    size_t i;
+    struct wdn_jwt_claim aud, v;
 
-    if (json_is_string(aud))
-        return strcmp(json_string_value(aud), resource) == 0;
-    if (!json_is_array(aud))
+    if (!wdn_jwt_claim_get(j, "aud", &aud))
         return false;
-    json_array_foreach (aud, i, v) {
-        if (i >= WDN_JWT_MAX_AUDIENCES)
-            break;
-        if (json_is_string(v) && strcmp(json_string_value(v), resource) == 0)
+    if (aud.kind == WDN_JWT_CLAIM_STRING)
+        return strcmp(aud.text.p, resource) == 0;
+    for (size_t i = 0; i < WDN_JWT_MAX_AUDIENCES && wdn_jwt_claim_elem(j, &aud, i, &v); i++) {
+        if (v.kind == WDN_JWT_CLAIM_STRING && strcmp(v.text.p, resource) == 0)
             return true;
     }
     return false;

@@ -538,6 +538,37 @@ static void test_upstream_silent_timeout(void **state)
     raw_case(*state, NULL, false, WDN_ETIMEOUT, WDN_ETIMEOUT, 0, 300);
 }
 
+/* The response wait is measured from when the connection is up, not cut short by the connect
+ * timeout the connection's timer was armed with first (the timer is re-armed lazily: issue
+ * 20), and it still ends in a timeout while the upstream stays silent. */
+static void test_response_wait_outlasts_connect_timeout(void **state)
+{
+    struct fixture *f = *state;
+    struct raw_up u = {.reply = NULL, .hold_ms = 1500};
+    struct wdn_http_pool *pool;
+    struct wdn_http_exchange *x;
+    struct result r;
+    uint64_t t0;
+
+    raw_up_start(&u);
+    struct wdn_http_pool_config pc = {
+        .host = "127.0.0.1", .port = u.port, .connect_timeout_ms = 100, .response_timeout_ms = 600};
+    result_init(&r);
+    assert_int_equal(wdn_http_pool_new(&f->loop, &pc, &pool), 0);
+    struct wdn_http_client_request rq = get("/");
+    uv_update_time(&f->loop);
+    t0 = uv_now(&f->loop);
+    assert_int_equal(wdn_http_exchange_start(pool, &rq, &cbs, &r, &x), 0);
+    run_until(&f->loop, &r);
+    assert_true(r.done);
+    assert_int_equal(r.status, WDN_ETIMEOUT);
+    assert_int_equal(r.heads, 0);
+    /* Loop time: the timeout fired once the response deadline passed, not at 100 ms. */
+    assert_true(uv_now(&f->loop) - t0 >= 600);
+    wdn_http_pool_free(pool);
+    raw_up_stop(&u);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -556,6 +587,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_upstream_until_close, setup, teardown),
         cmocka_unit_test_setup_teardown(test_complete_response_then_close, setup, teardown),
         cmocka_unit_test_setup_teardown(test_upstream_silent_timeout, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_response_wait_outlasts_connect_timeout, setup,
+                                        teardown),
     };
     signal(SIGPIPE, SIG_IGN);
     return cmocka_run_group_tests(tests, NULL, NULL);
