@@ -161,7 +161,7 @@ static char *endpoint_path(const struct wdn_res_mcpserver *m)
     char *path;
 
     p = p ? strchr(p + 3, '/') : NULL;
-    path = strdup(p && p[1] ? p : "/mcp");
+    path = wdn__sc_strdup(p && p[1] ? p : "/mcp");
     if (path && strchr(path, '?'))
         *strchr(path, '?') = '\0';
     for (size_t n = path ? strlen(path) : 0; n > 1 && path[n - 1] == '/';)
@@ -188,7 +188,7 @@ static int compile_mcp(struct wdn_sidecar *sc, const struct wdn_resources *set,
     rc = wdn_tool_policy_compile(found, &c->mcp, d);
     if (rc)
         return rc;
-    c->mcp_name = strdup(found->metadata.name);
+    c->mcp_name = wdn__sc_strdup(found->metadata.name);
     c->mcp_path = endpoint_path(found);
     return c->mcp_name && c->mcp_path ? 0 : WDN_ENOMEM;
 }
@@ -199,14 +199,14 @@ static int compile_mcp_routes(const struct wdn_resources *set, struct wdn__sc_cf
 {
     if (set->n_mcpservers == 0)
         return 0;
-    c->mcp_routes = calloc(set->n_mcpservers, sizeof(*c->mcp_routes));
+    c->mcp_routes = wdn__sc_calloc(set->n_mcpservers, sizeof(*c->mcp_routes));
     if (c->mcp_routes == NULL)
         return WDN_ENOMEM;
     for (size_t i = 0; i < set->n_mcpservers; i++) {
         const struct wdn_res_mcpserver *m = set->mcpservers[i];
         struct wdn__sc_mcp_route *r = &c->mcp_routes[c->n_mcp_routes++];
-        r->name = strdup(m->metadata.name);
-        r->app_id = strdup(m->spec.app_id ? m->spec.app_id : "");
+        r->name = wdn__sc_strdup(m->metadata.name);
+        r->app_id = wdn__sc_strdup(m->spec.app_id ? m->spec.app_id : "");
         r->path = endpoint_path(m);
         if (r->name == NULL || r->app_id == NULL || r->path == NULL)
             return WDN_ENOMEM;
@@ -218,7 +218,7 @@ int wdn__sc_cfg_build(struct wdn_sidecar *sc, struct wdn__sc_cfg **out, struct w
 {
     struct wdn_resources *set = wdn_resources_new();
     const struct wdn_res_configuration *conf = NULL;
-    struct wdn__sc_cfg *c = calloc(1, sizeof(*c));
+    struct wdn__sc_cfg *c = wdn__sc_calloc(1, sizeof(*c));
     char name[WDN_RES_MAX_NAME + 1];
     char path[WDN_MAX_PATH];
     int rc = WDN_ENOMEM;
@@ -287,8 +287,8 @@ int wdn__sc_cfg_build(struct wdn_sidecar *sc, struct wdn__sc_cfg **out, struct w
     if (rc)
         goto out;
     rc = WDN_ENOMEM;
-    c->config_name = strdup(name);
-    c->components = calloc(set->n_components + 1, sizeof(*c->components));
+    c->config_name = wdn__sc_strdup(name);
+    c->components = wdn__sc_calloc(set->n_components + 1, sizeof(*c->components));
     if (!c->config_name || !c->components)
         goto out;
     for (size_t i = 0; i < set->n_components; i++) {
@@ -296,9 +296,9 @@ int wdn__sc_cfg_build(struct wdn_sidecar *sc, struct wdn__sc_cfg **out, struct w
         struct wdn__sc_component *dst = &c->components[c->n_components];
         if (!wdn_resources_component_in_scope(comp, sc->app_id))
             continue;
-        dst->name = strdup(comp->metadata.name);
-        dst->type = strdup(comp->spec.type);
-        dst->version = strdup(comp->spec.version ? comp->spec.version : "v1");
+        dst->name = wdn__sc_strdup(comp->metadata.name);
+        dst->type = wdn__sc_strdup(comp->spec.type);
+        dst->version = wdn__sc_strdup(comp->spec.version ? comp->spec.version : "v1");
         c->n_components++;
         if (!dst->name || !dst->type || !dst->version)
             goto out;

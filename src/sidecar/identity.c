@@ -23,6 +23,7 @@
 #include <openssl/x509v3.h>
 
 #include "base/error.h"
+#include "base/fault.h"
 #include "base/file.h"
 #include "base/log.h"
 #include "base/str.h"
@@ -180,13 +181,13 @@ static int no_passphrase(char *buf, int size, int rwflag, void *u)
 static BIO *bio_of(const struct wdn_buf *b)
 {
     struct wdn_str s = wdn_buf_str(b);
-    return BIO_new_mem_buf(s.p, (int)s.len);
+    return WDN_FAULT_OR(WDN_FAULT_CRYPTO, NULL, BIO_new_mem_buf(s.p, (int)s.len));
 }
 
 /* Every PEM certificate in b, in order. At least one, at most max; else NULL. */
 static STACK_OF(X509) * read_certs(const struct wdn_buf *b, size_t max)
 {
-    STACK_OF(X509) *sk = sk_X509_new_null();
+    STACK_OF(X509) *sk = WDN_FAULT_OR(WDN_FAULT_CRYPTO, NULL, sk_X509_new_null());
     BIO *bio = bio_of(b);
     X509 *x;
 
@@ -210,24 +211,30 @@ fail:
     return NULL;
 }
 
-static void digest_of(const struct cert_files *f, unsigned char out[32])
+/* The SHA-256 of the three files (what a reload compares); 0, or -1 when OpenSSL failed. */
+static int digest_of(const struct cert_files *f, unsigned char out[32])
 {
-    EVP_MD_CTX *c = EVP_MD_CTX_new();
+    EVP_MD_CTX *c = WDN_FAULT_OR(WDN_FAULT_CRYPTO, NULL, EVP_MD_CTX_new());
     const struct wdn_buf *parts[3] = {&f->crt, &f->key, &f->ca};
     unsigned len = 32;
+    int rc = -1;
 
-    if (c == NULL || EVP_DigestInit_ex(c, EVP_sha256(), NULL) != 1)
+    if (c == NULL ||
+        WDN_FAULT_OR(WDN_FAULT_CRYPTO, 0, EVP_DigestInit_ex(c, EVP_sha256(), NULL)) != 1)
         goto out;
     for (int i = 0; i < 3; i++) {
         struct wdn_str s = wdn_buf_str(parts[i]);
         uint64_t n = s.len;
         /* Lengths first, so bytes cannot move from one file to the next unnoticed. */
-        if (EVP_DigestUpdate(c, &n, sizeof(n)) != 1 || EVP_DigestUpdate(c, s.p, s.len) != 1)
+        if (WDN_FAULT_OR(WDN_FAULT_CRYPTO, 0, EVP_DigestUpdate(c, &n, sizeof(n))) != 1 ||
+            EVP_DigestUpdate(c, s.p, s.len) != 1)
             goto out;
     }
-    EVP_DigestFinal_ex(c, out, &len);
+    if (WDN_FAULT_OR(WDN_FAULT_CRYPTO, 0, EVP_DigestFinal_ex(c, out, &len)) == 1)
+        rc = 0;
 out:
     EVP_MD_CTX_free(c);
+    return rc;
 }
 
 static void serial_hex(X509 *x, char *buf, size_t cap)
@@ -274,8 +281,9 @@ static int check_set(struct wdn_sidecar *sc, X509 *leaf, STACK_OF(X509) * chain,
                      "(its extendedKeyUsage needs serverAuth and clientAuth)");
         goto out;
     }
-    vc = X509_STORE_CTX_new();
-    if (vc == NULL || X509_STORE_CTX_init(vc, store, leaf, chain) != 1) {
+    vc = WDN_FAULT_OR(WDN_FAULT_CRYPTO, NULL, X509_STORE_CTX_new());
+    if (vc == NULL ||
+        WDN_FAULT_OR(WDN_FAULT_CRYPTO, 0, X509_STORE_CTX_init(vc, store, leaf, chain)) != 1) {
         rc = wdn_diag_set(d, WDN_ENOMEM, "--cert-dir: out of memory");
         goto out;
     }
@@ -317,7 +325,10 @@ static int load_set(struct wdn_sidecar *sc, const unsigned char *unchanged,
         rc = read_file(sc->cert_dir, "ca.crt", &f.ca, d);
     if (rc)
         goto out;
-    digest_of(&f, digest);
+    if (digest_of(&f, digest) != 0) {
+        rc = wdn_diag_set(d, WDN_ENOMEM, "--cert-dir: out of memory");
+        goto out;
+    }
     if (unchanged != NULL && memcmp(digest, unchanged, 32) == 0) {
         rc = 1;
         goto out;
@@ -345,14 +356,14 @@ static int load_set(struct wdn_sidecar *sc, const unsigned char *unchanged,
         goto out;
     }
     leaf = sk_X509_value(crts, 0);
-    chain = sk_X509_new_null();
-    store = X509_STORE_new();
+    chain = WDN_FAULT_OR(WDN_FAULT_CRYPTO, NULL, sk_X509_new_null());
+    store = WDN_FAULT_OR(WDN_FAULT_CRYPTO, NULL, X509_STORE_new());
     if (chain == NULL || store == NULL) {
         rc = wdn_diag_set(d, WDN_ENOMEM, "--cert-dir: out of memory");
         goto out;
     }
     for (int i = 1; i < sk_X509_num(crts); i++)
-        if (sk_X509_push(chain, sk_X509_value(crts, i)) <= 0) {
+        if (WDN_FAULT_OR(WDN_FAULT_CRYPTO, 0, sk_X509_push(chain, sk_X509_value(crts, i))) <= 0) {
             rc = wdn_diag_set(d, WDN_ENOMEM, "--cert-dir: out of memory");
             goto out;
         }

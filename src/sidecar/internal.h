@@ -68,6 +68,11 @@ struct wdn__sc_cfg *wdn__sc_cfg_get(struct wdn_sidecar *sc);
 void wdn__sc_cfg_release(struct wdn__sc_cfg *cfg);
 /** Installs cfg as current (takes the caller's reference), releasing the previous one. */
 void wdn__sc_cfg_install(struct wdn_sidecar *sc, struct wdn__sc_cfg *cfg);
+/** strdup (NULL for NULL) and calloc for what the sidecar keeps from its options and builds at
+ * start and reload (alloc.c): each a fault site (src/base/fault.h) for the out-of-memory tests
+ * (test_sidecar_faults). */
+char *wdn__sc_strdup(const char *s);
+void *wdn__sc_calloc(size_t n, size_t size);
 /** Starts watching the sources on the main loop (reload on change). */
 int wdn__sc_watch_start(struct wdn_sidecar *sc);
 void wdn__sc_watch_stop(struct wdn_sidecar *sc);

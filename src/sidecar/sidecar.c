@@ -20,14 +20,15 @@
 #include "project/store.h"
 #include "sidecar/internal.h"
 
-static char *dup_or_null(const char *s)
+/* An option given (not empty) whose copy failed. */
+static bool lost(const char *given, const char *kept)
 {
-    return s ? strdup(s) : NULL;
+    return given && *given && !kept;
 }
 
 int wdn_sidecar_new(const struct wdn_sidecar_opts *o, struct wdn_sidecar **out, struct wdn_diag *d)
 {
-    struct wdn_sidecar *sc = calloc(1, sizeof(*sc));
+    struct wdn_sidecar *sc = wdn__sc_calloc(1, sizeof(*sc));
     struct wdn__sc_cfg *cfg = NULL;
     int rc = WDN_ENOMEM;
 
@@ -54,32 +55,39 @@ int wdn_sidecar_new(const struct wdn_sidecar_opts *o, struct wdn_sidecar **out, 
         rc = wdn_diag_set(d, WDN_ELIMIT, "DAPR_API_TOKEN is too long");
         goto out;
     }
-    sc->app_id = strdup(o->app_id);
+    sc->app_id = wdn__sc_strdup(o->app_id);
     sc->app_port = o->app_port;
-    sc->app_address = strdup(o->app_address ? o->app_address : "127.0.0.1");
-    sc->listen_address = strdup(o->listen_address ? o->listen_address : "127.0.0.1");
-    sc->internal_address = strdup(o->internal_address ? o->internal_address : "127.0.0.1");
+    sc->app_address = wdn__sc_strdup(o->app_address ? o->app_address : "127.0.0.1");
+    sc->listen_address = wdn__sc_strdup(o->listen_address ? o->listen_address : "127.0.0.1");
+    sc->internal_address = wdn__sc_strdup(o->internal_address ? o->internal_address : "127.0.0.1");
     sc->http_port = o->http_port;
     sc->internal_port = o->internal_port;
     sc->metrics_port = o->metrics_port;
-    sc->config = dup_or_null(o->config);
-    sc->project = dup_or_null(o->project);
-    sc->api_token = o->api_token && *o->api_token ? strdup(o->api_token) : NULL;
-    sc->app_api_token = o->app_api_token && *o->app_api_token ? strdup(o->app_api_token) : NULL;
+    sc->config = wdn__sc_strdup(o->config);
+    sc->project = wdn__sc_strdup(o->project);
+    sc->api_token = o->api_token && *o->api_token ? wdn__sc_strdup(o->api_token) : NULL;
+    sc->app_api_token =
+        o->app_api_token && *o->app_api_token ? wdn__sc_strdup(o->app_api_token) : NULL;
     sc->workers = o->workers;
     sc->handle_signals = o->handle_signals;
-    sc->ca_dir = dup_or_null(o->ca_dir);
+    sc->ca_dir = wdn__sc_strdup(o->ca_dir);
     if (o->cert_dir && o->ca_dir) {
         rc = wdn_diag_set(d, WDN_EINVAL,
                           "--cert-dir and --ca-dir cannot be used together: --cert-dir takes "
                           "certificates issued elsewhere, --ca-dir issues them from a local CA");
         goto out;
     }
-    sc->cert_dir = dup_or_null(o->cert_dir);
-    sc->trust_domain = strdup(o->trust_domain ? o->trust_domain : WDN_PKI_DEFAULT_TRUST_DOMAIN);
-    sc->ns = strdup(o->ns ? o->ns : WDN_PKI_DEFAULT_NAMESPACE);
-    sc->spiffe_id = malloc(WDN_SPIFFE_MAX_ID_BYTES + 1);
-    if (!sc->trust_domain || !sc->ns || !sc->spiffe_id || (o->cert_dir && !sc->cert_dir))
+    sc->cert_dir = wdn__sc_strdup(o->cert_dir);
+    sc->trust_domain =
+        wdn__sc_strdup(o->trust_domain ? o->trust_domain : WDN_PKI_DEFAULT_TRUST_DOMAIN);
+    sc->ns = wdn__sc_strdup(o->ns ? o->ns : WDN_PKI_DEFAULT_NAMESPACE);
+    sc->spiffe_id = wdn__sc_calloc(1, WDN_SPIFFE_MAX_ID_BYTES + 1);
+    /* A copy that failed must not turn a protection off (no API token, no Configuration,
+     * another CA) or reach the SPIFFE ID below: refuse to start. */
+    if (!sc->app_id || !sc->trust_domain || !sc->ns || !sc->spiffe_id ||
+        lost(o->cert_dir, sc->cert_dir) || lost(o->config, sc->config) ||
+        lost(o->project, sc->project) || lost(o->ca_dir, sc->ca_dir) ||
+        lost(o->api_token, sc->api_token) || lost(o->app_api_token, sc->app_api_token))
         goto out;
     rc = wdn_pki_spiffe_format(sc->spiffe_id, WDN_SPIFFE_MAX_ID_BYTES + 1, sc->trust_domain, sc->ns,
                                sc->app_id, d);
@@ -93,7 +101,7 @@ int wdn_sidecar_new(const struct wdn_sidecar_opts *o, struct wdn_sidecar **out, 
         rc = wdn__sc_dns_template_check(o->peer_dns, sc->ns, d);
         if (rc)
             goto out;
-        sc->peer_dns = strdup(o->peer_dns);
+        sc->peer_dns = wdn__sc_strdup(o->peer_dns);
         rc = WDN_ENOMEM;
         if (sc->peer_dns == NULL)
             goto out;
@@ -109,7 +117,7 @@ int wdn_sidecar_new(const struct wdn_sidecar_opts *o, struct wdn_sidecar **out, 
     if (!sc->app_id || !sc->app_address || !sc->listen_address || !sc->internal_address || !sc->reg)
         goto out;
     for (size_t i = 0; i < o->n_resources_paths && i < WDN_SIDECAR_MAX_RESOURCE_PATHS; i++) {
-        sc->resources_paths[i] = strdup(o->resources_paths[i]);
+        sc->resources_paths[i] = wdn__sc_strdup(o->resources_paths[i]);
         if (sc->resources_paths[i] == NULL)
             goto out;
         sc->n_resources_paths++;
