@@ -17,6 +17,9 @@ SECS=${2:-10}
 CONNS=${3:-50}
 ROUNDS=${4:-3}
 UPPER=${UPPER:-1}
+# The sidecars' HTTP worker threads: 1 as in every recorded run (the sidecar's own default is one
+# per core; SIDECAR_WORKERS=2 measures that on this 2-core machine).
+SIDECAR_WORKERS=${SIDECAR_WORKERS:-1}
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 NODE_DIR="$SRC/tests/interop/mcp"
 TMP=$(mktemp -d /tmp/wdn-bench-mcp-XXXXXX)
@@ -90,7 +93,7 @@ spec:
     - name: bearer
       type: middleware.http.bearer
 YAML
-"$BIN/warden" sidecar --app-id mcp-server --app-port "$APP" --http-port 0 --workers 1 \
+"$BIN/warden" sidecar --app-id mcp-server --app-port "$APP" --http-port 0 --workers "$SIDECAR_WORKERS" \
     --resources-path "$TMP/res" --config auth --ca-dir "$TMP/ca" --log-level warn \
     >"$TMP/sidecar.out" 2>"$TMP/sidecar.err" &
 SC_PID=$!
@@ -100,7 +103,7 @@ if [ "$UPPER" = 1 ]; then
     HELLO=$(free_port)
     "$BIN/hello-server" --listen "127.0.0.1:$HELLO" --workers 1 >/dev/null 2>&1 &
     PIDS="$PIDS $!"
-    "$BIN/warden" sidecar --app-id hello --app-port "$HELLO" --http-port 0 --workers 1 \
+    "$BIN/warden" sidecar --app-id hello --app-port "$HELLO" --http-port 0 --workers "$SIDECAR_WORKERS" \
         --resources-path "$TMP/res" --config auth --ca-dir "$TMP/ca2" --log-level warn \
         >"$TMP/sidecar2.out" 2>"$TMP/sidecar2.err" &
     PIDS="$PIDS $!"
@@ -135,7 +138,7 @@ for u in "$C_URL" "$TS_URL" ${U_URL:-}; do
     [ "$(probe "$u")" = 401 ] || echo "warning: $u answered a request without a token"
 done
 
-echo "== tools/call, wrk -t1 -c$CONNS -d${SECS}s --latency, $ROUNDS rounds each, interleaved, niced"
+echo "== tools/call, wrk -t1 -c$CONNS -d${SECS}s --latency, $ROUNDS rounds each, interleaved, niced, sidecar --workers $SIDECAR_WORKERS"
 echo "   load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 run() { # NAME URL
     wrk -t1 -c"$CONNS" -d"${SECS}s" --latency -s "$NODE_DIR/bench-tools-call.lua" \

@@ -225,6 +225,23 @@ static int compile_map(struct comp *c, const char *k, const json_t *v, int depth
     return 0;
 }
 
+/* The match context (match and depth limits) every pattern of the schema runs with, made with
+ * the first pattern: a schema without one never calls into PCRE2, whose pages then stay out of
+ * the process's RSS (docs/benchmarks/mcp.md). */
+static int want_matcher(struct comp *c)
+{
+    struct wdn_mcp_schema *s = c->s;
+
+    if (s->mctx != NULL)
+        return 0;
+    s->mctx = pcre2_match_context_create(NULL);
+    if (s->mctx == NULL)
+        return WDN_ENOMEM;
+    pcre2_set_match_limit(s->mctx, WDN_MCP_SCHEMA_MATCH_LIMIT);
+    pcre2_set_depth_limit(s->mctx, WDN_MCP_SCHEMA_DEPTH_LIMIT);
+    return 0;
+}
+
 static int compile_patterns(struct comp *c, const json_t *v, int depth, struct spattern **out,
                             size_t *n)
 {
@@ -240,6 +257,8 @@ static int compile_patterns(struct comp *c, const json_t *v, int depth, struct s
     *n = 0;
     json_object_foreach ((json_t *)v, src, sub) {
         struct spattern *p = &(*out)[*n];
+        if ((rc = want_matcher(c)) < 0)
+            return rc;
         p->re = wdn__mcp_pattern_compile(src, strlen(src), c->err, c->cap);
         if (p->re == NULL)
             return WDN_EINVAL;
@@ -330,8 +349,12 @@ static int kw_unique(struct comp *c, int ni, const char *k, const json_t *v, int
 
 static int kw_pattern(struct comp *c, int ni, const char *k, const json_t *v, int depth)
 {
+    int rc;
+
     if (!json_is_string(v))
         return errf(c, WDN_EINVAL, "pattern must be a string");
+    if ((rc = want_matcher(c)) < 0)
+        return rc;
     c->s->nodes[ni].pattern =
         wdn__mcp_pattern_compile(json_string_value(v), json_string_length(v), c->err, c->cap);
     return c->s->nodes[ni].pattern != NULL ? 0 : WDN_EINVAL;
@@ -657,11 +680,6 @@ struct wdn_mcp_schema *wdn_mcp_schema_compile(const json_t *schema, int *rcp, ch
         goto fail;
     c.s = s;
     s->doc = json_incref((json_t *)schema);
-    s->mctx = pcre2_match_context_create(NULL);
-    if (s->mctx == NULL)
-        goto fail;
-    pcre2_set_match_limit(s->mctx, WDN_MCP_SCHEMA_MATCH_LIMIT);
-    pcre2_set_depth_limit(s->mctx, WDN_MCP_SCHEMA_DEPTH_LIMIT);
     if ((rc = compile(&c, schema, 0)) < 0)
         goto fail;
     /* References last: every $anchor is known by now. Resolving may compile more nodes, which

@@ -86,7 +86,8 @@ struct wdn_mcp_schema {
     json_t *doc; /* one reference to the document every pointer above is borrowed from */
     struct snode *nodes;
     size_t n, cap;
-    pcre2_match_context *mctx; /* the match and depth limits every match runs with */
+    pcre2_match_context *mctx; /* the match and depth limits every match runs with (made with
+                                * the first pattern: NULL in a schema without one) */
 };
 
 /** Asserts format f on a string (n bytes). */
