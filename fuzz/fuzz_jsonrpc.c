@@ -1,8 +1,12 @@
 /* libFuzzer target: JSON-RPC message parsing and the MCP server's POST path on arbitrary bodies. */
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "base/buf.h"
+#include "base/limits.h"
+#include "mcp/jsonrpc_int.h"
 #include "warden/mcp.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -136,6 +140,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (srv == NULL)
         srv = make_server();
     if (wdn_jsonrpc_parse((const char *)data, size, &root, &f) == 0) {
+        /* The answer writer against jansson: what it writes reads back as the same value. */
+        struct wdn_buf b;
+        wdn_buf_init(&b, 2 * (size_t)WDN_JSONRPC_MAX_BYTES);
+        if (wdn__mcp_json_write(&b, root) == 0) {
+            json_t *back = json_loadb(b.data, b.len, JSON_ALLOW_NUL, NULL);
+            if (back == NULL || !json_equal(back, root))
+                abort();
+            json_decref(back);
+        }
+        wdn_buf_reset(&b);
         if (json_is_array(root)) {
             size_t i;
             for (i = 0; i < json_array_size(root); i++)

@@ -247,5 +247,8 @@
 /* Memory (issue 20): a server worker that served no request for this long after some load hands
  * malloc's free pages back to the kernel (malloc_trim): a past load's buffers leave the RSS. */
 #define WDN_HTTP_IDLE_TRIM_MS 1000
+/* Nesting of a JSON answer the MCP server writes (a tool's structured content included): deeper,
+ * or a cycle, answers 500 (mcp/jsonrpc.c wdn__mcp_json_write). */
+#define WDN_MCP_ANSWER_MAX_DEPTH 256
 
 #endif

@@ -8,6 +8,7 @@
 #include "base/json_scan.h"
 #include "base/limits.h"
 #include "base/str.h"
+#include "mcp/jsonrpc_int.h"
 
 static void fault_set(struct wdn_jsonrpc_fault *f, int code, json_t *id, const char *msg)
 {
@@ -232,4 +233,73 @@ bool wdn_mcp_version_supported(const char *v)
 bool wdn_mcp_version_is_modern(const char *v)
 {
     return v != NULL && strcmp(v, WDN_MCP_V2026_07_28) == 0;
+}
+
+/* ---- Writing ------------------------------------------------------------------------------ */
+
+static int write_value(struct wdn_buf *b, const json_t *v, int depth)
+{
+    char num[32], *end;
+    bool first = true;
+    void *it;
+    int rc;
+
+    switch (json_typeof(v)) {
+    case JSON_OBJECT:
+        if (depth >= WDN_MCP_ANSWER_MAX_DEPTH)
+            return WDN_ELIMIT;
+        if ((rc = wdn_buf_append(b, "{", 1)) != 0)
+            return rc;
+        for (it = json_object_iter((json_t *)v); it != NULL;
+             it = json_object_iter_next((json_t *)v, it)) {
+            struct wdn_str k = {json_object_iter_key(it), json_object_iter_key_len(it)};
+            if ((!first && (rc = wdn_buf_append(b, ",", 1)) != 0) ||
+                (rc = wdn_buf_append_json_str(b, k)) != 0 ||
+                (rc = wdn_buf_append(b, ":", 1)) != 0 ||
+                (rc = write_value(b, json_object_iter_value(it), depth + 1)) != 0)
+                return rc;
+            first = false;
+        }
+        return wdn_buf_append(b, "}", 1);
+    case JSON_ARRAY:
+        if (depth >= WDN_MCP_ANSWER_MAX_DEPTH)
+            return WDN_ELIMIT;
+        if ((rc = wdn_buf_append(b, "[", 1)) != 0)
+            return rc;
+        for (size_t i = 0; i < json_array_size(v); i++) {
+            if ((i > 0 && (rc = wdn_buf_append(b, ",", 1)) != 0) ||
+                (rc = write_value(b, json_array_get(v, i), depth + 1)) != 0)
+                return rc;
+        }
+        return wdn_buf_append(b, "]", 1);
+    case JSON_STRING:
+        return wdn_buf_append_json_str(
+            b, (struct wdn_str){json_string_value(v), json_string_length(v)});
+    case JSON_INTEGER: {
+        json_int_t x = json_integer_value(v);
+        end = num;
+        if (x < 0)
+            *end++ = '-';
+        end = wdn_u64_write(end, x < 0 ? 0 - (uint64_t)x : (uint64_t)x);
+        return wdn_buf_append(b, num, (size_t)(end - num));
+    }
+    case JSON_REAL: {
+        /* jansson's own shortest form (precision 17, ".0" added, exponent trimmed). */
+        size_t n = json_dumpb(v, num, sizeof(num), JSON_ENCODE_ANY | JSON_COMPACT);
+        if (n == 0 || n > sizeof(num))
+            return WDN_ENOMEM;
+        return wdn_buf_append(b, num, n);
+    }
+    case JSON_TRUE:
+        return wdn_buf_append(b, "true", 4);
+    case JSON_FALSE:
+        return wdn_buf_append(b, "false", 5);
+    default:
+        return wdn_buf_append(b, "null", 4);
+    }
+}
+
+int wdn__mcp_json_write(struct wdn_buf *b, const json_t *v)
+{
+    return write_value(b, v, 0);
 }

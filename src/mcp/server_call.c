@@ -10,6 +10,7 @@
 #include "base/clock.h"
 #include "base/error.h"
 #include "base/limits.h"
+#include "mcp/jsonrpc_int.h"
 #include "mcp/server_int.h"
 
 /* ---------------------------------------------------------------------------------------- */
@@ -46,35 +47,32 @@ void wdn__mcp_ex_body(struct exchange *ex, const char *p, size_t n)
         ex->dead = true;
 }
 
-/* Frames one JSON-RPC message as an SSE event. */
+/* Frames one JSON-RPC message as an SSE event (JSON escapes every newline: one data line). */
 int wdn__mcp_sse_frame(struct wdn_buf *b, const json_t *msg)
 {
-    char *s = json_dumps(msg, JSON_COMPACT);
     int rc;
 
-    if (s == NULL)
-        return WDN_ENOMEM;
-    rc = wdn_buf_printf(b, "event: message\ndata: %s\n\n", s);
-    free(s);
-    return rc;
+    if ((rc = wdn_buf_append(b, "event: message\ndata: ", 21)) != 0 ||
+        (rc = wdn__mcp_json_write(b, msg)) != 0)
+        return rc;
+    return wdn_buf_append(b, "\n\n", 2);
 }
 
-/* Sends a whole JSON body with a status, the way every HTTP-level error is answered. */
+/* Sends a whole JSON body with a status, the way every HTTP-level error is answered. An answer
+ * that cannot be written (nested deeper than WDN_MCP_ANSWER_MAX_DEPTH, over the size an answer
+ * may have, no memory) is a 500 without a body. */
 void wdn__mcp_ex_json(struct exchange *ex, int status, const json_t *doc)
 {
-    /* Most answers fit on the stack; only a large one is dumped to the heap. */
-    char stack[2048], *s = stack;
-    size_t n = json_dumpb(doc, stack, sizeof(stack), JSON_COMPACT);
+    struct wdn_buf b;
 
-    if (n > sizeof(stack)) {
-        s = json_dumps(doc, JSON_COMPACT);
-        n = s != NULL ? strlen(s) : 0;
+    wdn_buf_init(&b, 2 * (size_t)WDN_JSONRPC_MAX_BYTES);
+    if (wdn__mcp_json_write(&b, doc) != 0) {
+        wdn__mcp_ex_head(ex, 500, NULL, NULL);
+    } else {
+        wdn__mcp_ex_head(ex, status, "application/json", NULL);
+        wdn__mcp_ex_body(ex, b.data, b.len);
     }
-    wdn__mcp_ex_head(ex, status, "application/json", NULL);
-    if (s != NULL && n > 0)
-        wdn__mcp_ex_body(ex, s, n);
-    if (s != stack)
-        free(s);
+    wdn_buf_reset(&b);
 }
 
 void wdn__mcp_ex_error(struct exchange *ex, int status, json_t *id, int code, const char *msg,

@@ -7,8 +7,10 @@
 
 #include <cmocka.h>
 
+#include "base/buf.h"
 #include "base/error.h"
 #include "base/limits.h"
+#include "mcp/jsonrpc_int.h"
 #include "warden/mcp.h"
 
 static json_t *parse_ok(const char *s)
@@ -187,6 +189,88 @@ static void test_builders(void **state)
     assert_null(wdn_jsonrpc_make_result(NULL, NULL));
 }
 
+/* The answer writer: compact JSON in the object's key order, the same value as jansson's. */
+static void expect_written(const json_t *v, const char *want)
+{
+    struct wdn_buf b;
+
+    wdn_buf_init(&b, 1 << 20);
+    assert_int_equal(wdn__mcp_json_write(&b, v), 0);
+    assert_int_equal(b.len, strlen(want));
+    assert_memory_equal(b.data, want, b.len);
+    wdn_buf_reset(&b);
+}
+
+static void test_write(void **state)
+{
+    json_t *v, *inner, *back;
+    struct wdn_buf b;
+    char *s;
+    (void)state;
+
+    v = json_pack("{s:s,s:i,s:{s:[{s:s,s:s}],s:b}}", "jsonrpc", "2.0", "id", 1, "result",
+                  "content", "type", "text", "text", "5", "isError", 0);
+    expect_written(v, "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"content\":[{\"type\":"
+                      "\"text\",\"text\":\"5\"}],\"isError\":false}}");
+    s = json_dumps(v, JSON_COMPACT); /* byte for byte what jansson writes here */
+    expect_written(v, s);
+    free(s);
+    json_decref(v);
+    v = json_array();
+    expect_written(v, "[]");
+    json_decref(v);
+    v = json_pack("{s:{},s:[],s:n,s:b,s:I,s:I,s:I}", "o", "a", "n", "t", 1, "z", (json_int_t)0,
+                  "min", (json_int_t)INT64_MIN, "max", (json_int_t)INT64_MAX);
+    expect_written(v, "{\"o\":{},\"a\":[],\"n\":null,\"t\":true,\"z\":0,"
+                      "\"min\":-9223372036854775808,\"max\":9223372036854775807}");
+    json_decref(v);
+    /* Reals as jansson writes them. */
+    v = json_pack("[f,f,f,f,f]", 1.5, 0.1, 1e100, -2.0, 123456789012345678.0);
+    s = json_dumps(v, JSON_COMPACT);
+    expect_written(v, s);
+    free(s);
+    json_decref(v);
+    /* Strings: quotes, backslashes, control bytes, a NUL, UTF-8 and a key that needs escaping. */
+    v = json_object();
+    json_object_set_new(v, "k\"\\", json_stringn("a\"b\\c\n\t\x01\0d\xc3\xa9\xe2\x82\xac/", 16));
+    expect_written(v, "{\"k\\\"\\\\\":\"a\\\"b\\\\c\\u000a\\u0009\\u0001\\u0000d\xc3\xa9\xe2\x82\xac/\"}");
+    wdn_buf_init(&b, 1 << 20);
+    assert_int_equal(wdn__mcp_json_write(&b, v), 0);
+    back = json_loadb(b.data, b.len, JSON_ALLOW_NUL, NULL);
+    assert_non_null(back);
+    assert_true(json_equal(back, v));
+    json_decref(back);
+    wdn_buf_reset(&b);
+    json_decref(v);
+    /* Too deep, and a cycle (which jansson's own dump refuses too): WDN_ELIMIT. */
+    v = json_array();
+    inner = v;
+    for (int i = 0; i < WDN_MCP_ANSWER_MAX_DEPTH; i++) {
+        json_t *next = json_array();
+        json_array_append_new(inner, next);
+        inner = next;
+    }
+    wdn_buf_init(&b, 1 << 20);
+    assert_int_equal(wdn__mcp_json_write(&b, v), WDN_ELIMIT);
+    wdn_buf_reset(&b);
+    json_decref(v);
+    v = json_object(); /* v -> [v]: jansson refuses only a value set into itself */
+    inner = json_array();
+    assert_int_equal(json_object_set_new(v, "loop", inner), 0);
+    assert_int_equal(json_array_append(inner, v), 0);
+    wdn_buf_init(&b, 1 << 20);
+    assert_int_equal(wdn__mcp_json_write(&b, v), WDN_ELIMIT);
+    wdn_buf_reset(&b);
+    json_array_clear(inner);
+    json_decref(v);
+    /* Over the buffer's bound. */
+    v = json_pack("{s:s}", "text", "0123456789");
+    wdn_buf_init(&b, 8);
+    assert_int_equal(wdn__mcp_json_write(&b, v), WDN_ELIMIT);
+    wdn_buf_reset(&b);
+    json_decref(v);
+}
+
 static void test_versions(void **state)
 {
     (void)state;
@@ -326,6 +410,7 @@ int main(void)
         cmocka_unit_test(test_classify_kinds),
         cmocka_unit_test(test_classify_invalid),
         cmocka_unit_test(test_builders),
+        cmocka_unit_test(test_write),
         cmocka_unit_test(test_versions),
         cmocka_unit_test(test_schema),
         cmocka_unit_test(test_schema_refs),
