@@ -1,4 +1,4 @@
-/* Tracing for apps built on libwarden: a tracer exports spans over OTLP/HTTP (JSON) to any
+/* Tracing for apps built on libwarden: a tracer exports spans over OTLP/HTTP (protobuf) to any
  * OpenTelemetry receiver. Give one to an MCP server (wdn_mcp_server_set_tracer) and every
  * JSON-RPC method it handles becomes a span, continuing the caller's trace from the request's
  * params._meta.traceparent (SEP-414) or, without one, from its HTTP traceparent header. */
