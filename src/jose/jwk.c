@@ -12,6 +12,7 @@
 
 #include "base/base64.h"
 #include "base/error.h"
+#include "base/fault.h"
 #include "base/json_scan.h"
 #include "base/limits.h"
 #include "jose/crypto.h"
@@ -40,12 +41,15 @@ static int b64_member(json_t *o, const char *name, unsigned char *buf, size_t ca
 
 static EVP_PKEY *fromdata(const char *type, OSSL_PARAM_BLD *bld)
 {
-    OSSL_PARAM *params = OSSL_PARAM_BLD_to_param(bld);
-    EVP_PKEY_CTX *pc = EVP_PKEY_CTX_new_from_name(NULL, type, NULL);
+    OSSL_PARAM *params = WDN_FAULT_OR(WDN_FAULT_CRYPTO, NULL, OSSL_PARAM_BLD_to_param(bld));
+    EVP_PKEY_CTX *pc =
+        WDN_FAULT_OR(WDN_FAULT_CRYPTO, NULL, EVP_PKEY_CTX_new_from_name(NULL, type, NULL));
     EVP_PKEY *pkey = NULL;
 
-    if (params == NULL || pc == NULL || EVP_PKEY_fromdata_init(pc) <= 0 ||
-        EVP_PKEY_fromdata(pc, &pkey, EVP_PKEY_PUBLIC_KEY, params) <= 0) {
+    if (params == NULL || pc == NULL ||
+        WDN_FAULT_OR(WDN_FAULT_CRYPTO, 0, EVP_PKEY_fromdata_init(pc)) <= 0 ||
+        WDN_FAULT_OR(WDN_FAULT_CRYPTO, 0,
+                     EVP_PKEY_fromdata(pc, &pkey, EVP_PKEY_PUBLIC_KEY, params)) <= 0) {
         EVP_PKEY_free(pkey);
         pkey = NULL;
     }
@@ -57,14 +61,16 @@ static EVP_PKEY *fromdata(const char *type, OSSL_PARAM_BLD *bld)
 static EVP_PKEY *rsa_from_ne(const unsigned char *n, size_t nlen, const unsigned char *e,
                              size_t elen)
 {
-    OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
-    BIGNUM *bn = BN_bin2bn(n, (int)nlen, NULL), *be = BN_bin2bn(e, (int)elen, NULL);
+    OSSL_PARAM_BLD *bld = WDN_FAULT_OR(WDN_FAULT_CRYPTO, NULL, OSSL_PARAM_BLD_new());
+    BIGNUM *bn = WDN_FAULT_OR(WDN_FAULT_CRYPTO, NULL, BN_bin2bn(n, (int)nlen, NULL));
+    BIGNUM *be = WDN_FAULT_OR(WDN_FAULT_CRYPTO, NULL, BN_bin2bn(e, (int)elen, NULL));
     EVP_PKEY *pkey = NULL;
 
     if (bld == NULL || bn == NULL || be == NULL)
         goto out;
-    if (!OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, bn) ||
-        !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, be))
+    if (!WDN_FAULT_OR(WDN_FAULT_CRYPTO, 0,
+                      OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, bn)) ||
+        !WDN_FAULT_OR(WDN_FAULT_CRYPTO, 0, OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, be)))
         goto out;
     pkey = fromdata("RSA", bld);
 out:
@@ -107,7 +113,7 @@ size_t wdn__jose_ec_coord(EVP_PKEY *pkey, enum wdn_jose_alg *alg)
 static EVP_PKEY *ec_from_xy(const char *group, const unsigned char *x, const unsigned char *y,
                             size_t coord)
 {
-    OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
+    OSSL_PARAM_BLD *bld = WDN_FAULT_OR(WDN_FAULT_CRYPTO, NULL, OSSL_PARAM_BLD_new());
     unsigned char pt[1 + 2 * 66];
     EVP_PKEY *pkey = NULL;
 
@@ -115,8 +121,11 @@ static EVP_PKEY *ec_from_xy(const char *group, const unsigned char *x, const uns
     memcpy(pt + 1, x, coord);
     memcpy(pt + 1 + coord, y, coord);
     if (bld == NULL ||
-        !OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, group, 0) ||
-        !OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pt, 1 + 2 * coord))
+        !WDN_FAULT_OR(WDN_FAULT_CRYPTO, 0,
+                      OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, group, 0)) ||
+        !WDN_FAULT_OR(WDN_FAULT_CRYPTO, 0,
+                      OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pt,
+                                                       1 + 2 * coord)))
         goto out;
     pkey = fromdata("EC", bld);
 out:
@@ -141,17 +150,17 @@ static EVP_PKEY *x5c_key(json_t *jwk)
     first = json_array_get(arr, 0);
     if (!json_is_string(first))
         goto out;
-    der = malloc(WDN_JWK_MAX_X5C_BYTES);
+    der = WDN_FAULT_OR(WDN_FAULT_ALLOC, NULL, malloc(WDN_JWK_MAX_X5C_BYTES));
     if (der == NULL)
         goto out;
     if (wdn_b64std_decode((struct wdn_str){json_string_value(first), json_string_length(first)},
                           der, WDN_JWK_MAX_X5C_BYTES, &len) != 0)
         goto out;
     p = der;
-    cert = d2i_X509(NULL, &p, (long)len);
+    cert = WDN_FAULT_OR(WDN_FAULT_CRYPTO, NULL, d2i_X509(NULL, &p, (long)len));
     if (cert == NULL || p != der + len)
         goto out;
-    pkey = X509_get_pubkey(cert);
+    pkey = WDN_FAULT_OR(WDN_FAULT_CRYPTO, NULL, X509_get_pubkey(cert));
 out:
     X509_free(cert);
     free(der);
@@ -160,8 +169,9 @@ out:
 
 static bool public_check(EVP_PKEY *pkey)
 {
-    EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
-    bool ok = c != NULL && EVP_PKEY_public_check(c) == 1;
+    EVP_PKEY_CTX *c =
+        WDN_FAULT_OR(WDN_FAULT_CRYPTO, NULL, EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL));
+    bool ok = c != NULL && WDN_FAULT_OR(WDN_FAULT_CRYPTO, 0, EVP_PKEY_public_check(c)) == 1;
 
     EVP_PKEY_CTX_free(c);
     return ok;
@@ -256,7 +266,8 @@ static enum skip parse_key(json_t *jwk, struct wdn_jwk *k)
             goto skip;
         if (b64_member(jwk, "x", b, sizeof(b), &blen) != 0 || blen != 32)
             goto skip;
-        pkey = EVP_PKEY_new_raw_public_key_ex(NULL, "ED25519", NULL, b, 32);
+        pkey = WDN_FAULT_OR(WDN_FAULT_CRYPTO, NULL,
+                            EVP_PKEY_new_raw_public_key_ex(NULL, "ED25519", NULL, b, 32));
         if (pkey == NULL)
             goto skip;
         k->kty = WDN_JWK_OKP;
@@ -279,7 +290,7 @@ static enum skip parse_key(json_t *jwk, struct wdn_jwk *k)
     if (wdn__jose_thumbprint(pkey, k->tp) != 0)
         goto skip;
     k->kid_len = kid ? json_string_length(kid) : 0;
-    k->kid = malloc(k->kid_len + 1);
+    k->kid = WDN_FAULT_OR(WDN_FAULT_ALLOC, NULL, malloc(k->kid_len + 1));
     if (k->kid == NULL)
         goto skip;
     memcpy(k->kid, kid ? json_string_value(kid) : "", k->kid_len + 1);
@@ -319,7 +330,8 @@ static json_t *load_json(struct wdn_str s, size_t max, struct wdn_diag *d)
 
 static struct wdn_jwks *from_array(json_t *arr, size_t count, struct wdn_diag *d)
 {
-    struct wdn_jwks *s = calloc(1, sizeof(*s) + count * sizeof(struct wdn_jwk));
+    struct wdn_jwks *s =
+        WDN_FAULT_OR(WDN_FAULT_ALLOC, NULL, calloc(1, sizeof(*s) + count * sizeof(struct wdn_jwk)));
     json_t *v;
     size_t i;
 
@@ -466,7 +478,7 @@ static int set_bn(json_t *o, const char *name, EVP_PKEY *pkey, const char *param
     unsigned char buf[WDN_JWK_MAX_RSA_BITS / 8];
     int n, rc = -1;
 
-    if (!EVP_PKEY_get_bn_param(pkey, param, &bn))
+    if (!WDN_FAULT_OR(WDN_FAULT_CRYPTO, 0, EVP_PKEY_get_bn_param(pkey, param, &bn)))
         goto out;
     if (pad > 0)
         n = BN_bn2binpad(bn, buf, pad);
@@ -504,7 +516,8 @@ json_t *wdn__jose_public_members(EVP_PKEY *pkey)
     } else if (!bad && id == EVP_PKEY_ED25519) {
         unsigned char raw[32];
         size_t len = sizeof(raw);
-        bad |= !EVP_PKEY_get_raw_public_key(pkey, raw, &len) || len != 32;
+        bad |= !WDN_FAULT_OR(WDN_FAULT_CRYPTO, 0, EVP_PKEY_get_raw_public_key(pkey, raw, &len)) ||
+               len != 32;
         bad |= json_object_set_new(o, "kty", json_string("OKP"));
         bad |= json_object_set_new(o, "crv", json_string("Ed25519"));
         bad |= !bad && set_b64(o, "x", raw, 32);

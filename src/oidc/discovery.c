@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "base/fault.h"
 #include "base/limits.h"
 #include "oauth2/discovery.h"
 #include "oauth2/metadata.h"
@@ -66,7 +67,7 @@ int wdn_oidc_discovery_parse(struct wdn_str doc, const char *issuer, char **jwks
         return rc;
     if (m.jwks_uri == NULL || !wdn_oidc_is_https_url(m.jwks_uri))
         rc = wdn_diag_set(d, WDN_EPARSE, "the discovery document has no https 'jwks_uri'");
-    else if ((*jwks_uri = strdup(m.jwks_uri)) == NULL)
+    else if ((*jwks_uri = WDN_FAULT_OR(WDN_FAULT_ALLOC, NULL, strdup(m.jwks_uri))) == NULL)
         rc = wdn_diag_set(d, WDN_ENOMEM, "out of memory");
     wdn_oauth2_asm_reset(&m);
     return rc;

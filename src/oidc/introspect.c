@@ -25,6 +25,7 @@
 #include "base/buf.h"
 #include "base/clock.h"
 #include "base/error.h"
+#include "base/fault.h"
 #include "base/limits.h"
 #include "base/json_scan.h"
 #include "http/fetch.h"
@@ -347,12 +348,12 @@ static void *run(void *arg)
 
 static char **dup_list(const char *const *l, size_t n, bool *bad)
 {
-    char **out = n ? calloc(n, sizeof(char *)) : NULL;
+    char **out = n ? WDN_FAULT_OR(WDN_FAULT_ALLOC, NULL, calloc(n, sizeof(char *))) : NULL;
 
     if (n && out == NULL)
         *bad = true;
     for (size_t i = 0; out && i < n; i++)
-        if ((out[i] = strdup(l[i] ? l[i] : "")) == NULL)
+        if ((out[i] = WDN_FAULT_OR(WDN_FAULT_ALLOC, NULL, strdup(l[i] ? l[i] : ""))) == NULL)
             *bad = true;
     return out;
 }
@@ -375,7 +376,7 @@ int wdn_introspect_auth_header(struct wdn_buf *out, const char *client_id,
 struct wdn_introspector *wdn_introspector_new(const struct wdn_introspect_config *c,
                                               struct wdn_diag *d)
 {
-    struct wdn_introspector *in = calloc(1, sizeof(*in));
+    struct wdn_introspector *in = WDN_FAULT_OR(WDN_FAULT_ALLOC, NULL, calloc(1, sizeof(*in)));
     struct wdn_buf auth;
     bool bad = false;
 
@@ -404,10 +405,10 @@ struct wdn_introspector *wdn_introspector_new(const struct wdn_introspect_config
         wdn_diag_set(d, WDN_ECONFIG, "the introspection client credentials are too long");
         goto fail;
     }
-    in->url = strdup(c->url);
-    in->issuer = strdup(c->issuer);
-    in->ca_file = c->ca_file ? strdup(c->ca_file) : NULL;
-    in->auth_header = strdup(wdn_buf_cstr(&auth));
+    in->url = WDN_FAULT_OR(WDN_FAULT_ALLOC, NULL, strdup(c->url));
+    in->issuer = WDN_FAULT_OR(WDN_FAULT_ALLOC, NULL, strdup(c->issuer));
+    in->ca_file = c->ca_file ? WDN_FAULT_OR(WDN_FAULT_ALLOC, NULL, strdup(c->ca_file)) : NULL;
+    in->auth_header = WDN_FAULT_OR(WDN_FAULT_ALLOC, NULL, strdup(wdn_buf_cstr(&auth)));
     in->audiences = dup_list(c->audiences, c->n_audiences, &bad);
     in->n_audiences = c->n_audiences;
     in->scopes = dup_list(c->required_scopes, c->n_required_scopes, &bad);
@@ -433,7 +434,8 @@ struct wdn_introspector *wdn_introspector_new(const struct wdn_introspect_config
         wdn_diag_set(d, WDN_ENOMEM, "out of memory");
         goto fail;
     }
-    in->threads = calloc(c->threads ? c->threads : 2, sizeof(pthread_t));
+    in->threads =
+        WDN_FAULT_OR(WDN_FAULT_ALLOC, NULL, calloc(c->threads ? c->threads : 2, sizeof(pthread_t)));
     if (in->threads == NULL) {
         wdn_diag_set(d, WDN_ENOMEM, "out of memory");
         goto fail;
@@ -542,7 +544,8 @@ enum wdn_introspect_state wdn_introspect(struct wdn_introspector *in, struct wdn
                 return st;
             }
         }
-        if (in->n_pending >= in->max_pending || (j = malloc(sizeof(*j) + token.len)) == NULL) {
+        if (in->n_pending >= in->max_pending ||
+            (j = WDN_FAULT_OR(WDN_FAULT_ALLOC, NULL, malloc(sizeof(*j) + token.len))) == NULL) {
             in->busy++;
             pthread_mutex_unlock(&in->mu);
             return WDN_INTROSPECT_UNAVAILABLE;

@@ -24,6 +24,7 @@
 
 #include "base/clock.h"
 #include "base/error.h"
+#include "base/fault.h"
 #include "base/limits.h"
 #include "jose/crypto.h"
 #include "oidc/discovery.h"
@@ -241,7 +242,7 @@ static char *dup_or_null(const char *s, bool *bad)
 
     if (s == NULL)
         return NULL;
-    r = strdup(s);
+    r = WDN_FAULT_OR(WDN_FAULT_ALLOC, NULL, strdup(s));
     if (r == NULL)
         *bad = true;
     return r;
@@ -249,7 +250,7 @@ static char *dup_or_null(const char *s, bool *bad)
 
 struct wdn__oidc_keys *wdn__oidc_keys_new(const struct wdn__oidc_keys_config *c, struct wdn_diag *d)
 {
-    struct wdn__oidc_keys *k = calloc(1, sizeof(*k));
+    struct wdn__oidc_keys *k = WDN_FAULT_OR(WDN_FAULT_ALLOC, NULL, calloc(1, sizeof(*k)));
     pthread_condattr_t ca;
     bool bad = false;
 
@@ -300,8 +301,8 @@ struct wdn__oidc_keys *wdn__oidc_keys_new(const struct wdn__oidc_keys_config *c,
             wdn_diag_set(d, WDN_ECONFIG, "jwksURL must be an https URL");
             goto fail;
         }
-        k->jwks_url = strdup(c->jwks_url);
-        k->jwks_uri = strdup(c->jwks_url);
+        k->jwks_url = WDN_FAULT_OR(WDN_FAULT_ALLOC, NULL, strdup(c->jwks_url));
+        k->jwks_uri = WDN_FAULT_OR(WDN_FAULT_ALLOC, NULL, strdup(c->jwks_url));
         if (k->jwks_url == NULL || k->jwks_uri == NULL) {
             wdn_diag_set(d, WDN_ENOMEM, "out of memory");
             goto fail;
@@ -360,11 +361,6 @@ void wdn__oidc_keys_want_refetch(struct wdn__oidc_keys *k)
     k->refetch_kid++;
     pthread_cond_signal(&k->wake);
     pthread_mutex_unlock(&k->mu);
-}
-
-bool wdn__oidc_keys_remote(const struct wdn__oidc_keys *k)
-{
-    return k->remote;
 }
 
 enum wdn_oidc_status wdn__oidc_keys_status(struct wdn__oidc_keys *k)

@@ -43,8 +43,6 @@ struct wdn_jwks *wdn__oidc_keys_get(struct wdn__oidc_keys *k);
  * already pending. No-op for static sources.
  */
 void wdn__oidc_keys_want_refetch(struct wdn__oidc_keys *k);
-/** True for a source that fetches (not a static JWKS). */
-bool wdn__oidc_keys_remote(const struct wdn__oidc_keys *k);
 enum wdn_oidc_status wdn__oidc_keys_status(struct wdn__oidc_keys *k);
 /** Adds this source's counters (fetches, refetches, keys, loaded_at: the oldest) to out. */
 void wdn__oidc_keys_stats(struct wdn__oidc_keys *k, struct wdn_oidc_stats *out);

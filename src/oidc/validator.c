@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "base/error.h"
+#include "base/fault.h"
 #include "base/limits.h"
 #include "jose/crypto.h"
 #include "oidc/keys.h"
@@ -75,13 +76,13 @@ static char **dup_list(const char *const *l, size_t n, bool *bad)
 
     if (n == 0)
         return NULL;
-    out = calloc(n, sizeof(char *));
+    out = WDN_FAULT_OR(WDN_FAULT_ALLOC, NULL, calloc(n, sizeof(char *)));
     if (out == NULL) {
         *bad = true;
         return NULL;
     }
     for (size_t i = 0; i < n; i++) {
-        out[i] = l[i] ? strdup(l[i]) : NULL;
+        out[i] = l[i] ? WDN_FAULT_OR(WDN_FAULT_ALLOC, NULL, strdup(l[i])) : NULL;
         if (out[i] == NULL)
             *bad = true;
     }
@@ -115,11 +116,11 @@ static int source_for(struct wdn_oidc_validator *v, const struct wdn_oidc_issuer
     int n;
 
     if (e->jwks_json)
-        n = asprintf(&id, "json:%s", e->jwks_json);
+        n = WDN_FAULT_OR(WDN_FAULT_ALLOC, -1, asprintf(&id, "json:%s", e->jwks_json));
     else if (e->jwks_url)
-        n = asprintf(&id, "url:%s", e->jwks_url);
+        n = WDN_FAULT_OR(WDN_FAULT_ALLOC, -1, asprintf(&id, "url:%s", e->jwks_url));
     else
-        n = asprintf(&id, "discovery:%s", disc);
+        n = WDN_FAULT_OR(WDN_FAULT_ALLOC, -1, asprintf(&id, "discovery:%s", disc));
     if (n < 0)
         return wdn_diag_set(d, WDN_ENOMEM, "out of memory");
     for (size_t i = 0; i < v->n_sources; i++) {
@@ -173,7 +174,7 @@ static int add_issuer(struct wdn_oidc_validator *v, const struct wdn_oidc_issuer
         if (e->audiences[i] == NULL || e->audiences[i][0] == '\0')
             return wdn_diag_set(d, WDN_ECONFIG, "audiences must not be empty");
     t = &v->iss[v->n_iss];
-    t->issuer = strdup(e->issuer);
+    t->issuer = WDN_FAULT_OR(WDN_FAULT_ALLOC, NULL, strdup(e->issuer));
     t->audiences = dup_list(e->audiences, e->n_audiences, &bad);
     t->n_audiences = e->n_audiences;
     v->n_iss++; /* freed with the validator from here on */
@@ -197,7 +198,7 @@ static int add_issuer(struct wdn_oidc_validator *v, const struct wdn_oidc_issuer
 struct wdn_oidc_validator *wdn_oidc_validator_new(const struct wdn_oidc_config *c,
                                                   struct wdn_diag *d)
 {
-    struct wdn_oidc_validator *v = calloc(1, sizeof(*v));
+    struct wdn_oidc_validator *v = WDN_FAULT_OR(WDN_FAULT_ALLOC, NULL, calloc(1, sizeof(*v)));
     struct wdn_oidc_issuer single;
     const struct wdn_oidc_issuer *list = c->issuers;
     size_t n = c->n_issuers;

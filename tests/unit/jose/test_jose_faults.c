@@ -16,6 +16,10 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "base/base64.h"
 #include "base/buf.h"
 #include "base/diag.h"
 #include "base/error.h"
@@ -25,6 +29,7 @@
 #include "jose/jwk.h"
 #include "jose/jwt.h"
 #include "jose/sign.h"
+#include "../support/certs.h"
 #include "../support/faultjson.h"
 
 #define NOW 1700000000
@@ -423,6 +428,129 @@ static void test_jwks_export_alloc_failure(void **state)
     free(s);
 }
 
+/* One key's JWKS imported while OpenSSL or an allocation fails: the result is no key set (out of
+ * memory) or a set that skipped the key, never a half-imported key; a token the key signed is
+ * then refused, and the clean import verifies it. */
+static void sweep_jwks_import(const char *doc, const char *tok, const char *what)
+{
+    static const enum wdn_fault_site sites[] = {WDN_FAULT_CRYPTO, WDN_FAULT_ALLOC};
+
+    for (size_t c = 0; c < 2; c++) {
+        unsigned n;
+
+        for (n = 1;; n++) {
+            struct wdn_diag d;
+            struct wdn_jwks *ks;
+
+            wdn_diag_clear(&d);
+            wdn_fault_arm(sites[c], n);
+            ks = wdn_jwks_parse(wdn_str_from_cstr(doc), &d);
+            wdn_fault_disarm();
+            if (!wdn_fault_fired()) {
+                assert_non_null(ks);
+                assert_int_equal(wdn_jwks_count(ks), 1);
+                assert_reason(wdn_jwt_verify(ks, &rules, wdn_str_from_cstr(tok), NOW, NULL),
+                              WDN_JWT_OK);
+                wdn_jwks_release(ks);
+                break;
+            }
+            if (ks == NULL) {
+                /* Our allocations say so; jansson reports its own as a document it could not
+                 * parse. Either way no key set. */
+                assert_true(d.code == WDN_ENOMEM || d.code == WDN_EPARSE);
+                continue;
+            }
+            assert_int_equal(wdn_jwks_count(ks), 0);
+            assert_int_equal(wdn_jwks_skipped(ks), 1);
+            assert_reason(wdn_jwt_verify(ks, &rules, wdn_str_from_cstr(tok), NOW, NULL),
+                          WDN_JWT_UNKNOWN_KID);
+            wdn_jwks_release(ks);
+        }
+        if (n - 1 < 2)
+            fail_msg("%s: only %u %s sites failed in turn", what, n - 1,
+                     c == 0 ? "OpenSSL" : "allocation");
+    }
+}
+
+static void test_jwks_import_failures(void **state)
+{
+    const struct wdn_jose_key *ks[] = {rsa, ec, ed};
+    char tok[WDN_JWT_MAX_TOKEN_BYTES];
+
+    for (size_t i = 0; i < 3; i++) {
+        char *jwk = wdn_jose_key_public_jwk(ks[i]), doc[4096];
+
+        snprintf(doc, sizeof(doc), "{\"keys\":[%s]}", jwk);
+        free(jwk);
+        sign_into(ks[i], tok, sizeof(tok));
+        sweep_jwks_import(doc, tok, wdn_jose_key_kid(ks[i]));
+    }
+}
+
+/* The same for an RSA key published only as a certificate (x5c). */
+static void test_jwks_import_x5c_failures(void **state)
+{
+    EVP_PKEY *key = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+    struct certs_spec spec = {.cn = "x5c", .not_before_secs = -60, .not_after_secs = 3600};
+    X509 *cert;
+    unsigned char *der = NULL;
+    char b64[4096], doc[4600], tok[WDN_JWT_MAX_TOKEN_BYTES];
+    struct wdn_jose_key *signer;
+    BIO *bio = BIO_new(BIO_s_mem());
+    char *p;
+    long plen;
+    size_t len = 0;
+    int dlen;
+
+    assert_non_null(key);
+    cert = certs_make(key, &spec, NULL, NULL);
+    assert_non_null(cert);
+    dlen = i2d_X509(cert, &der);
+    assert_true(dlen > 0);
+    assert_int_equal(wdn_b64std_encode(der, (size_t)dlen, b64, sizeof(b64), &len), 0);
+    snprintf(doc, sizeof(doc), "{\"keys\":[{\"kty\":\"RSA\",\"kid\":\"x5c1\",\"x5c\":[\"%.*s\"]}]}",
+             (int)len, b64);
+    /* The signer: the same key as a warden key handle (through PEM). */
+    assert_true(PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL) == 1);
+    plen = BIO_get_mem_data(bio, &p);
+    signer = wdn_jose_key_from_pem((struct wdn_str){p, (size_t)plen}, WDN_JOSE_RS256, "x5c1", NULL);
+    assert_non_null(signer);
+    sign_into(signer, tok, sizeof(tok));
+    sweep_jwks_import(doc, tok, "x5c");
+    wdn_jose_key_free(signer);
+    BIO_free(bio);
+    OPENSSL_free(der);
+    X509_free(cert);
+    EVP_PKEY_free(key);
+}
+
+/* One JWK (not a set) imported while allocations fail: no key, and a reason. */
+static void test_jwk_import_alloc_failure(void **state)
+{
+    char *jwk = wdn_jose_key_public_jwk(ec);
+    unsigned n;
+
+    for (n = 1;; n++) {
+        struct wdn_diag d;
+        struct wdn_jwks *ks;
+
+        wdn_diag_clear(&d);
+        wdn_fault_arm(WDN_FAULT_ALLOC, n);
+        ks = wdn_jwks_parse_jwk(wdn_str_from_cstr(jwk), &d);
+        wdn_fault_disarm();
+        if (!wdn_fault_fired()) {
+            assert_int_equal(wdn_jwks_count(ks), 1);
+            wdn_jwks_release(ks);
+            break;
+        }
+        assert_null(ks);
+        if (d.code != WDN_ENOMEM && d.code != WDN_EPARSE && d.code != WDN_EUNSUPPORTED)
+            fail_msg("allocation %u: %d %s", n, d.code, d.msg);
+    }
+    assert_true(n - 1 >= 3);
+    free(jwk);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -435,6 +563,9 @@ int main(void)
         cmocka_unit_test(test_key_generate_failures),
         cmocka_unit_test(test_pem_failures),
         cmocka_unit_test(test_jwks_export_alloc_failure),
+        cmocka_unit_test(test_jwks_import_failures),
+        cmocka_unit_test(test_jwks_import_x5c_failures),
+        cmocka_unit_test(test_jwk_import_alloc_failure),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
