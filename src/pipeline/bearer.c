@@ -13,6 +13,7 @@
 #include "base/buf.h"
 #include "base/clock.h"
 #include "base/error.h"
+#include "base/fault.h"
 #include "base/limits.h"
 #include "http/fetch.h"
 #include "jose/jwt.h"
@@ -56,7 +57,7 @@ static int at_component(const struct wdn_res_component *c, struct wdn_diag *d)
 static int bearer_create(const struct wdn_res_component *c, struct wdn__mw **out,
                          struct wdn_diag *d)
 {
-    struct bearer *b = calloc(1, sizeof(*b));
+    struct bearer *b = WDN_FAULT_OR(WDN_FAULT_ALLOC, NULL, calloc(1, sizeof(*b)));
     const char *ca;
     int rc;
 
@@ -123,7 +124,7 @@ out:
 
 static int bearer_check(const struct wdn_res_component *c, struct wdn_diag *d)
 {
-    struct bearer *b = calloc(1, sizeof(*b));
+    struct bearer *b = WDN_FAULT_OR(WDN_FAULT_ALLOC, NULL, calloc(1, sizeof(*b)));
     int rc;
 
     if (b == NULL)

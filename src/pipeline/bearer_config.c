@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "base/fault.h"
 #include "jose/jwk.h"
 #include "oidc/discovery.h"
 #include "pipeline/bearer.h"
@@ -21,13 +22,13 @@ const char *wdn__bearer_strdup(struct bearer *b, const char *s)
         return NULL;
     if (b->n_pool == b->cap_pool) {
         size_t cap = b->cap_pool ? 2 * b->cap_pool : 32;
-        char **p = realloc(b->pool, cap * sizeof(*p));
+        char **p = WDN_FAULT_OR(WDN_FAULT_ALLOC, NULL, realloc(b->pool, cap * sizeof(*p)));
         if (p == NULL)
             return NULL;
         b->pool = p;
         b->cap_pool = cap;
     }
-    c = strdup(s);
+    c = WDN_FAULT_OR(WDN_FAULT_ALLOC, NULL, strdup(s));
     if (c != NULL)
         b->pool[b->n_pool++] = c;
     return c;
@@ -160,13 +161,14 @@ static bool http_url(const char *v)
 
 static int parse_claims(struct bearer *b, const char *spec)
 {
-    char *copy = strdup(spec), *p, *save = NULL;
+    char *copy = WDN_FAULT_OR(WDN_FAULT_ALLOC, NULL, strdup(spec)), *p, *save = NULL;
     int rc = WDN_EINVAL;
 
     if (copy == NULL)
         return WDN_ENOMEM;
     if (b->claims == NULL)
-        b->claims = calloc(WDN_PIPELINE_MAX_EDITS, sizeof(*b->claims));
+        b->claims =
+            WDN_FAULT_OR(WDN_FAULT_ALLOC, NULL, calloc(WDN_PIPELINE_MAX_EDITS, sizeof(*b->claims)));
     if (b->claims == NULL) {
         rc = WDN_ENOMEM;
         goto out;
@@ -192,8 +194,8 @@ static int parse_claims(struct bearer *b, const char *spec)
         for (const char *h = hdr; *h; h++)
             if (!is_token_char(*h))
                 goto out;
-        b->claims[b->n_claims].claim = strdup(claim);
-        b->claims[b->n_claims].header = strdup(hdr);
+        b->claims[b->n_claims].claim = WDN_FAULT_OR(WDN_FAULT_ALLOC, NULL, strdup(claim));
+        b->claims[b->n_claims].header = WDN_FAULT_OR(WDN_FAULT_ALLOC, NULL, strdup(hdr));
         if (!b->claims[b->n_claims].claim || !b->claims[b->n_claims].header) {
             b->n_claims++;
             rc = WDN_ENOMEM;

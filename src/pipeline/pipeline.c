@@ -10,6 +10,7 @@
 
 #include "base/buf.h"
 #include "base/error.h"
+#include "base/fault.h"
 #include "base/limits.h"
 #include "pipeline/internal.h"
 
@@ -53,6 +54,15 @@ static const struct wdn__mw_type *type_of(const char *type)
     return NULL;
 }
 
+/* Out of memory is said in words too, wherever it happened (an allocation that failed before
+ * any message was written leaves d empty otherwise). */
+static int oom_said(int rc, struct wdn_diag *d)
+{
+    if (rc == WDN_ENOMEM && d != NULL && d->code != WDN_ENOMEM)
+        wdn_diag_set(d, rc, "out of memory");
+    return rc;
+}
+
 int wdn_pipeline_check_component(const struct wdn_res_component *c, struct wdn_diag *d)
 {
     const struct wdn__mw_type *vt = type_of(c->spec.type);
@@ -69,7 +79,7 @@ int wdn_pipeline_check_component(const struct wdn_res_component *c, struct wdn_d
                                "component '%s': middleware type '%s' is not supported by warden "
                                "(supported: middleware.http.bearer)",
                                c->metadata.name, c->spec.type ? c->spec.type : "");
-    return vt->check(c, d);
+    return oom_said(vt->check(c, d), d);
 }
 
 void wdn__mw_ref(struct wdn__mw *m)
@@ -201,7 +211,8 @@ static int build_resource(struct wdn_pipeline *p)
     }
     if (!p->has_res)
         return 0;
-    p->res_lists = calloc(n_iss + n_sc + 1, sizeof(*p->res_lists));
+    p->res_lists =
+        WDN_FAULT_OR(WDN_FAULT_ALLOC, NULL, calloc(n_iss + n_sc + 1, sizeof(*p->res_lists)));
     if (p->res_lists == NULL)
         return WDN_ENOMEM;
     iss = p->res_lists;
@@ -298,9 +309,9 @@ static int instance_for(const struct wdn_res_component *c, struct wdn_mw_registr
         goto out;
     m->vt = vt;
     atomic_init(&m->refs, 1);
-    m->name = strdup(c->metadata.name);
-    m->ctype = strdup(c->spec.type);
-    m->fingerprint = strdup(wdn_buf_cstr(&fp));
+    m->name = WDN_FAULT_OR(WDN_FAULT_ALLOC, NULL, strdup(c->metadata.name));
+    m->ctype = WDN_FAULT_OR(WDN_FAULT_ALLOC, NULL, strdup(c->spec.type));
+    m->fingerprint = WDN_FAULT_OR(WDN_FAULT_ALLOC, NULL, strdup(wdn_buf_cstr(&fp)));
     if (!m->name || !m->ctype || !m->fingerprint) {
         wdn__mw_unref(m);
         rc = WDN_ENOMEM;
@@ -329,7 +340,8 @@ int wdn_pipeline_build(const struct wdn_res_pipeline *spec, const struct wdn_res
     *out = NULL;
     if (spec == NULL || spec->n_handlers == 0)
         goto out;
-    p = calloc(1, sizeof(*p) + spec->n_handlers * sizeof(p->mw[0]));
+    p = WDN_FAULT_OR(WDN_FAULT_ALLOC, NULL,
+                     calloc(1, sizeof(*p) + spec->n_handlers * sizeof(p->mw[0])));
     if (p == NULL) {
         rc = WDN_ENOMEM;
         goto out;
@@ -374,7 +386,7 @@ int wdn_pipeline_build(const struct wdn_res_pipeline *spec, const struct wdn_res
     p = NULL;
 out:
     wdn_pipeline_free(p);
-    return rc;
+    return oom_said(rc, d);
 }
 
 void wdn_pipeline_free(struct wdn_pipeline *p)

@@ -92,9 +92,10 @@ static int auth0(struct bearer *b, struct bearer_issuer *o, char *why, size_t ca
     const char *iss = o->issuer, *path = "";
     char host[256];
 
-    if (strncmp(iss, "https://", 8) != 0 && strstr(iss, "://") == NULL)
-        iss = fmt(b, "https://%s", iss);
-    if (iss == NULL || !https_host(iss, host, sizeof(host), &path) || (*path && strcmp(path, "/")))
+    if (strncmp(iss, "https://", 8) != 0 && strstr(iss, "://") == NULL &&
+        (iss = fmt(b, "https://%s", iss)) == NULL)
+        return WDN_ENOMEM;
+    if (!https_host(iss, host, sizeof(host), &path) || (*path && strcmp(path, "/")))
         return why_fmt(why, cap,
                        "profile auth0: issuer must be your Auth0 domain, e.g. "
                        "https://tenant.us.auth0.com/ (got '%s')",
@@ -152,12 +153,14 @@ static int entra(struct bearer *b, const struct bearer_issuer *in, struct bearer
     /* Audiences in both forms. */
     for (size_t i = 0, n0 = in->n_aud; i < n0; i++) {
         const char *a = in->audiences[i], *other = NULL;
-        if (is_guid(a, strlen(a)))
-            other = fmt(b, "api://%s", a);
-        else if (strncmp(a, "api://", 6) == 0 && is_guid(a + 6, strlen(a + 6)))
+        if (is_guid(a, strlen(a))) {
+            if ((other = fmt(b, "api://%s", a)) == NULL)
+                return WDN_ENOMEM; /* never a narrower audience list than configured */
+        } else if (strncmp(a, "api://", 6) == 0 && is_guid(a + 6, strlen(a + 6))) {
             other = a + 6;
-        if (other == NULL)
+        } else {
             continue;
+        }
         if (v2.n_aud >= WDN_JWT_MAX_AUDIENCES)
             return why_fmt(why, cap, "too many audiences");
         v2.audiences[v2.n_aud++] = other;

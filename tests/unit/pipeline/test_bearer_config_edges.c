@@ -132,7 +132,8 @@ static void release(struct bearer *b)
 #define ISS "  - name: issuer\n    value: https://as.test/\n"
 #define AUD "  - name: audience\n    value: api\n"
 
-/* ---- single fields ---------------------------------------------------------------------------- */
+/* ---- single fields ----------------------------------------------------------------------------
+ */
 
 static void test_duration_and_size_refusals(void **state)
 {
@@ -253,8 +254,9 @@ static void test_urls(void **state)
     b = configured(ISS AUD "  - name: resource\n    value: http://127.0.0.1:3500/mcp\n");
     assert_string_equal(b->resource, "http://127.0.0.1:3500/mcp");
     release(b);
-    snprintf(meta, sizeof(meta), ISS AUD "  - name: jwksURL\n    value: \"\"\n"
-                                         "  - name: jwks\n    value: '%s'\n",
+    snprintf(meta, sizeof(meta),
+             ISS AUD "  - name: jwksURL\n    value: \"\"\n"
+                     "  - name: jwks\n    value: '%s'\n",
              jwks);
     b = configured(meta);
     assert_null(b->iss[0].jwks_url);
@@ -266,9 +268,10 @@ static void test_urls(void **state)
 
 static void test_introspection_rules(void **state)
 {
-    static const char intro[] = "  - name: introspectionURL\n    value: https://as.test/introspect\n"
-                                "  - name: introspectionClientID\n    value: rs\n"
-                                "  - name: introspectionClientSecret\n    value: s3cret\n";
+    static const char intro[] =
+        "  - name: introspectionURL\n    value: https://as.test/introspect\n"
+        "  - name: introspectionClientID\n    value: rs\n"
+        "  - name: introspectionClientSecret\n    value: s3cret\n";
     char meta[4096];
     struct wdn_diag d;
     struct bearer *b;
@@ -417,8 +420,7 @@ static void test_profile_refusals(void **state)
     struct wdn_diag d;
 
     (void)state;
-    refused("  - name: profile\n    value: auth0\n" AUD,
-            "profile auth0 needs the issuer", &d);
+    refused("  - name: profile\n    value: auth0\n" AUD, "profile auth0 needs the issuer", &d);
     refused("  - name: profile\n    value: auth0\n  - name: issuer\n    value: "
             "https://t.auth0.com/api\n" AUD,
             "profile auth0: issuer must be your Auth0 domain", &d);
@@ -451,19 +453,24 @@ static void test_profile_refusals(void **state)
     static const struct {
         const char *profile, *issuer, *want;
     } bad[] = {
-        {"keycloak", "http://kc.test/realms/a", "profile keycloak: issuer must be the realm's https"},
+        {"keycloak", "http://kc.test/realms/a",
+         "profile keycloak: issuer must be the realm's https"},
         {"keycloak", "https://u@kc.test/realms/a", "profile keycloak: issuer must be the realm's"},
         {"keycloak", "https://kc.test/realms/a/b", "profile keycloak: issuer must end in /realms/"},
         {"keycloak", "https://kc.test/x/realms/a", "profile keycloak: issuer must end in /realms/"},
-        {"keycloak", "https://kc.test/realms/a?x=1", "profile keycloak: issuer must end in /realms/"},
+        {"keycloak", "https://kc.test/realms/a?x=1",
+         "profile keycloak: issuer must end in /realms/"},
         {"keycloak", "https://kc.test/realms/", "profile keycloak: issuer must end in /realms/"},
-        {"okta", "http://x.okta.com/oauth2/default", "profile okta: issuer must be a custom "
-                                                     "authorization server, e.g."},
-        {"okta", "https://x.okta.com/oauth2/", "profile okta: issuer must be a custom "
-                                               "authorization server https://<org>.okta.com"},
+        {"okta", "http://x.okta.com/oauth2/default",
+         "profile okta: issuer must be a custom "
+         "authorization server, e.g."},
+        {"okta", "https://x.okta.com/oauth2/",
+         "profile okta: issuer must be a custom "
+         "authorization server https://<org>.okta.com"},
         {"okta", "https://x.okta.com/oauth2/a/b", "(\"default\" is built in)"},
-        {"google", "https://evil.example", "profile google: issuer must be "
-                                           "https://accounts.google.com or left out"},
+        {"google", "https://evil.example",
+         "profile google: issuer must be "
+         "https://accounts.google.com or left out"},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         snprintf(meta, sizeof(meta),

@@ -71,15 +71,16 @@ static struct wdn_resources *load(const char *extra)
     char *doc = NULL;
     struct wdn_resources *set;
 
-    assert_true(asprintf(&doc,
-                         "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: bearer\n"
-                         "spec:\n  type: middleware.http.bearer\n  version: v1\n  metadata:\n"
-                         "  - name: issuer\n    value: https://as.test/\n"
-                         "  - name: jwks\n    value: '%s'\n%s"
-                         "---\napiVersion: dapr.io/v1alpha1\nkind: Configuration\nmetadata:\n"
-                         "  name: cfg\nspec:\n  appHttpPipeline:\n    handlers:\n"
-                         "    - name: bearer\n      type: middleware.http.bearer\n",
-                         jwks, extra) > 0);
+    assert_true(
+        asprintf(&doc,
+                 "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: bearer\n"
+                 "spec:\n  type: middleware.http.bearer\n  version: v1\n  metadata:\n"
+                 "  - name: issuer\n    value: https://as.test/\n"
+                 "  - name: jwks\n    value: '%s'\n%s"
+                 "---\napiVersion: dapr.io/v1alpha1\nkind: Configuration\nmetadata:\n"
+                 "  name: cfg\nspec:\n  appHttpPipeline:\n    handlers:\n"
+                 "    - name: bearer\n      type: middleware.http.bearer\n",
+                 jwks, extra) > 0);
     set = load_doc(doc);
     free(doc);
     return set;
@@ -188,8 +189,7 @@ static void test_challenge_metadata_url(void **state)
 static void test_resource_audience_forms(void **state)
 {
     static const char res[] = "http://127.0.0.1:3500/v1.0/mcp/w";
-    struct wdn_resources *set =
-        load("  - name: requireResourceAudience\n    value: \"true\"\n");
+    struct wdn_resources *set = load("  - name: requireResourceAudience\n    value: \"true\"\n");
     struct wdn_pipeline_req rq = {.resource = res};
     struct wdn_pipeline *p = NULL;
     struct wdn_pipeline_out o;
@@ -372,7 +372,8 @@ static void test_two_handlers_merged(void **state)
     assert_string_equal(o.handler, "second");
     assert_int_equal(o.jwt_reason, WDN_JWT_WRONG_AUDIENCE);
     free(t);
-    t = token(",\"aud\":[\"api\",\"https://other.test/mcp\"],\"sub\":\"u\",\"scope\":\"read write\"");
+    t = token(
+        ",\"aud\":[\"api\",\"https://other.test/mcp\"],\"sub\":\"u\",\"scope\":\"read write\"");
     assert_int_equal(run(p, t, &rq, &a, &o), 0);
     assert_null(o.handler);
     free(t);
