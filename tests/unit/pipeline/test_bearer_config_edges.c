@@ -19,20 +19,16 @@
 #include "base/error.h"
 #include "base/limits.h"
 #include "jose/crypto.h"
-#include "jose/sign.h"
 #include "pipeline/bearer.h"
 #include "pipeline/pipeline.h"
+#include "../support/bearerdoc.h"
 
 static char *jwks; /* one usable public key, JSON */
 
 static int setup(void **state)
 {
-    struct wdn_jose_key *k = wdn_jose_key_generate(WDN_JOSE_ES256, 0, "k1", NULL);
-    const struct wdn_jose_key *keys[1] = {k};
-
     (void)state;
-    jwks = k ? wdn_jose_jwks_export(keys, 1) : NULL;
-    wdn_jose_key_free(k);
+    jwks = bd_jwks();
     return jwks ? 0 : -1;
 }
 
@@ -57,28 +53,7 @@ static char *json_dumps_string_for_test(const char *s)
 
 static struct wdn_resources *load(const char *meta)
 {
-    struct wdn_resources *set = wdn_resources_new();
-    char *doc = NULL;
-    size_t n;
-    FILE *f = open_memstream(&doc, &n);
-
-    fprintf(f,
-            "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: bearer\nspec:\n"
-            "  type: middleware.http.bearer\n  version: v1\n  metadata:\n%s"
-            "---\napiVersion: dapr.io/v1alpha1\nkind: Configuration\nmetadata:\n  name: cfg\n"
-            "spec:\n  appHttpPipeline:\n    handlers:\n    - name: bearer\n"
-            "      type: middleware.http.bearer\n",
-            meta);
-    fclose(f);
-    wdn_resources_load_buffer(set, "c.yaml", NULL, doc, n);
-    free(doc);
-    if (set->n_errors) {
-        char buf[1200];
-        for (size_t i = 0; i < set->n_msgs; i++)
-            print_error("%s\n", wdn_resources_msg_format(&set->msgs[i], buf, sizeof(buf)));
-        fail_msg("the loader refused the metadata");
-    }
-    return set;
+    return bd_load("c.yaml", meta);
 }
 
 /* Both paths refuse meta with a message holding want, at a line of the Component; the
@@ -86,15 +61,12 @@ static struct wdn_resources *load(const char *meta)
 static void refused(const char *meta, const char *want, struct wdn_diag *d)
 {
     struct wdn_resources *set = load(meta);
-    const struct wdn_res_configuration *cfg = wdn_resources_find_configuration(set, "cfg");
     struct wdn_pipeline *p = NULL;
     struct wdn_diag db;
 
     wdn_diag_clear(d);
-    wdn_diag_clear(&db);
     assert_int_equal(wdn_pipeline_check_component(set->components[0], d), WDN_ECONFIG);
-    assert_int_equal(wdn_pipeline_build(&cfg->spec.app_http_pipeline, set, "app", NULL, &p, &db),
-                     WDN_ECONFIG);
+    assert_int_equal(bd_build(set, "app", NULL, &p, &db), WDN_ECONFIG);
     assert_null(p);
     if (strstr(d->msg, want) == NULL)
         fail_msg("got '%s', expected '%s'", d->msg, want);

@@ -23,6 +23,7 @@
 #include "jose/jwt.h"
 #include "jose/sign.h"
 #include "pipeline/pipeline.h"
+#include "../support/bearerdoc.h"
 
 static struct wdn_jose_key *ka, *kb, *krs, *kb_impostor;
 static char *jwks_a, *jwks_b, *jwks_rs;
@@ -60,31 +61,12 @@ static int teardown(void **state)
 /* A bearer Component with metadata lines meta (each "name: value" pair pre-formatted). */
 static struct wdn_resources *load(const char *meta)
 {
-    struct wdn_resources *set = wdn_resources_new();
-    char *doc = NULL;
-    size_t n;
-    FILE *f = open_memstream(&doc, &n);
-
-    fprintf(f,
-            "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: bearer\nspec:\n"
-            "  type: middleware.http.bearer\n  version: v1\n  metadata:\n%s"
-            "---\napiVersion: dapr.io/v1alpha1\nkind: Configuration\nmetadata:\n  name: cfg\n"
-            "spec:\n  appHttpPipeline:\n    handlers:\n    - name: bearer\n"
-            "      type: middleware.http.bearer\n",
-            meta);
-    fclose(f);
-    wdn_resources_load_buffer(set, "t.yaml", NULL, doc, n);
-    free(doc);
-    assert_int_equal(set->n_errors, 0);
-    return set;
+    return bd_load("t.yaml", meta);
 }
 
 static int build(struct wdn_resources *set, struct wdn_pipeline **p, struct wdn_diag *d)
 {
-    const struct wdn_res_configuration *cfg = wdn_resources_find_configuration(set, "cfg");
-    assert_non_null(cfg);
-    wdn_diag_clear(d);
-    return wdn_pipeline_build(&cfg->spec.app_http_pipeline, set, "app", NULL, p, d);
+    return bd_build(set, "app", NULL, p, d);
 }
 
 /* check (warden check/apply) and build (the sidecar) agree; returns the build's code. */
@@ -154,16 +136,7 @@ static int run(struct wdn_pipeline *p, const char *tok, const struct req *r,
     return o->status;
 }
 
-static const char *hdr(const struct wdn_pipeline_out *o, const char *name)
-{
-    static char buf[4096];
-    for (size_t i = 0; i < o->nheaders; i++)
-        if (wdn_str_eq_case_cstr(o->headers[i].name, name)) {
-            snprintf(buf, sizeof(buf), "%.*s", WDN_STR_FMT(o->headers[i].value));
-            return buf;
-        }
-    return NULL;
-}
+#define hdr bd_header
 
 /* Two issuers in `issuers`, each with its own keys and audience. */
 static void test_several_issuers(void **state)

@@ -21,6 +21,7 @@
 #include "jose/jwt.h"
 #include "jose/sign.h"
 #include "pipeline/pipeline.h"
+#include "../support/bearerdoc.h"
 
 static struct wdn_jose_key *key, *other_key;
 static char *jwks_json;
@@ -119,16 +120,7 @@ static void run(struct wdn_pipeline *p, const char *auth, const char *query, str
     assert_int_equal(wdn_pipeline_run(p, &rq, out), 0);
 }
 
-static const char *hdr(const struct wdn_pipeline_out *o, const char *name)
-{
-    static char buf[4096];
-    for (size_t i = 0; i < o->nheaders; i++)
-        if (wdn_str_eq_case_cstr(o->headers[i].name, name)) {
-            snprintf(buf, sizeof(buf), "%.*s", WDN_STR_FMT(o->headers[i].value));
-            return buf;
-        }
-    return NULL;
-}
+#define hdr bd_header
 
 static void test_bearer_answers(void **state)
 {

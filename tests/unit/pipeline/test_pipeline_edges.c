@@ -5,7 +5,7 @@
  * not, the count is bounded); two bearer handlers in one pipeline (their resource facts merged,
  * issuers and scopes once); handlers whose component has another version or an unsupported
  * type; metadata names too long or too far from any field for a suggestion, an item without a
- * name; and the sidecar refusing introspection credentials it cannot send. */
+ * name. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,26 +17,21 @@
 #include <cmocka.h>
 
 #include "base/arena.h"
-#include "base/buf.h"
 #include "base/clock.h"
 #include "base/error.h"
 #include "base/limits.h"
 #include "jose/crypto.h"
 #include "jose/jwt.h"
-#include "jose/sign.h"
 #include "pipeline/pipeline.h"
+#include "../support/bearerdoc.h"
 
 static struct wdn_jose_key *key;
 static char *jwks;
 
 static int setup(void **state)
 {
-    const struct wdn_jose_key *keys[1];
-
     (void)state;
-    key = wdn_jose_key_generate(WDN_JOSE_ES256, 0, "k1", NULL);
-    keys[0] = key;
-    jwks = key ? wdn_jose_jwks_export(keys, 1) : NULL;
+    jwks = bd_es256(&key);
     return jwks ? 0 : -1;
 }
 
@@ -64,88 +59,39 @@ static struct wdn_resources *load_doc(const char *doc)
     return set;
 }
 
-/* One bearer Component "bearer" with inline keys, issuer https://as.test/, the extra metadata
- * lines, and a Configuration "cfg" running it. */
+/* The bearer Component with inline keys, issuer https://as.test/ and the extra metadata. */
 static struct wdn_resources *load(const char *extra)
 {
-    char *doc = NULL;
+    char *meta = NULL;
     struct wdn_resources *set;
 
-    assert_true(
-        asprintf(&doc,
-                 "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: bearer\n"
-                 "spec:\n  type: middleware.http.bearer\n  version: v1\n  metadata:\n"
-                 "  - name: issuer\n    value: https://as.test/\n"
-                 "  - name: jwks\n    value: '%s'\n%s"
-                 "---\napiVersion: dapr.io/v1alpha1\nkind: Configuration\nmetadata:\n"
-                 "  name: cfg\nspec:\n  appHttpPipeline:\n    handlers:\n"
-                 "    - name: bearer\n      type: middleware.http.bearer\n",
-                 jwks, extra) > 0);
-    set = load_doc(doc);
-    free(doc);
+    assert_true(asprintf(&meta,
+                         "  - name: issuer\n    value: https://as.test/\n"
+                         "  - name: jwks\n    value: '%s'\n%s",
+                         jwks, extra) > 0);
+    set = bd_load("p.yaml", meta);
+    free(meta);
     return set;
 }
 
 static int build(struct wdn_resources *set, const char *app, struct wdn_pipeline **p,
                  struct wdn_diag *d)
 {
-    const struct wdn_res_configuration *cfg = wdn_resources_find_configuration(set, "cfg");
-
-    assert_non_null(cfg);
-    wdn_diag_clear(d);
-    return wdn_pipeline_build(&cfg->spec.app_http_pipeline, set, app, NULL, p, d);
+    return bd_build(set, app, NULL, p, d);
 }
 
 static char *token(const char *claims_tail)
 {
     char claims[16384];
-    struct wdn_buf b;
     int64_t now = wdn_clock_unix();
 
     snprintf(claims, sizeof(claims), "{\"iss\":\"https://as.test/\",\"iat\":%lld,\"exp\":%lld%s}",
              (long long)now, (long long)now + 600, claims_tail);
-    wdn_buf_init(&b, 1 << 16);
-    assert_int_equal(wdn_jws_sign(key, wdn_str_from_cstr(claims), NULL, &b), 0);
-    return wdn_buf_cstr(&b);
+    return bd_sign(key, claims);
 }
 
-/* Runs p: tok NULL = no Authorization header. */
-static int run(struct wdn_pipeline *p, const char *tok, const struct wdn_pipeline_req *tmpl,
-               struct wdn_arena *a, struct wdn_pipeline_out *o)
-{
-    struct wdn_http_request head;
-    struct wdn_pipeline_req rq = {0};
-    char auth[20000];
-
-    if (tmpl)
-        rq = *tmpl;
-    rq.head = &head;
-    rq.arena = a;
-    memset(&head, 0, sizeof(head));
-    head.method = WDN_STR("POST");
-    head.path = WDN_STR("/mcp");
-    head.query = (struct wdn_str){"", 0};
-    if (tok) {
-        snprintf(auth, sizeof(auth), "Bearer %s", tok);
-        head.headers[0].name = WDN_STR("Authorization");
-        head.headers[0].value = wdn_str_from_cstr(auth);
-        head.nheaders = 1;
-    }
-    assert_int_equal(wdn_pipeline_run(p, &rq, o), 0);
-    return o->status;
-}
-
-static const char *hdr(const struct wdn_pipeline_out *o, const char *name)
-{
-    static char buf[4096];
-
-    for (size_t i = 0; i < o->nheaders; i++)
-        if (wdn_str_eq_case_cstr(o->headers[i].name, name)) {
-            snprintf(buf, sizeof(buf), "%.*s", WDN_STR_FMT(o->headers[i].value));
-            return buf;
-        }
-    return NULL;
-}
+#define run bd_run
+#define hdr bd_header
 
 /* ---- the bearer's answers ---------------------------------------------------------------- */
 
@@ -275,37 +221,6 @@ static void test_exported_claims(void **state)
     wdn_pipeline_free(p);
     wdn_resources_free(set);
     wdn_arena_reset(&a);
-}
-
-/* Introspection credentials longer than an Authorization header may carry: the sidecar refuses
- * the component (never runs it without introspection), naming it and its place. */
-static void test_introspection_credentials_too_long(void **state)
-{
-    char *extra = NULL, *secret = malloc(6001);
-    struct wdn_resources *set;
-    struct wdn_pipeline *p = NULL;
-    struct wdn_diag d;
-
-    (void)state;
-    assert_non_null(secret);
-    memset(secret, 's', 6000);
-    secret[6000] = '\0';
-    assert_true(asprintf(&extra,
-                         "  - name: audience\n    value: api\n"
-                         "  - name: introspectionURL\n    value: https://as.test/introspect\n"
-                         "  - name: introspectionClientID\n    value: rs\n"
-                         "  - name: introspectionClientSecret\n    value: %s\n",
-                         secret) > 0);
-    set = load(extra);
-    assert_int_equal(build(set, "app", &p, &d), WDN_ECONFIG);
-    assert_null(p);
-    assert_string_equal(d.msg,
-                        "component \"bearer\": the introspection client credentials are too long");
-    assert_string_equal(d.file, "p.yaml");
-    assert_int_equal(d.line, 1);
-    wdn_resources_free(set);
-    free(extra);
-    free(secret);
 }
 
 /* ---- the pipeline core -------------------------------------------------------------------- */
@@ -486,7 +401,6 @@ int main(void)
         cmocka_unit_test(test_challenge_metadata_url),
         cmocka_unit_test(test_resource_audience_forms),
         cmocka_unit_test(test_exported_claims),
-        cmocka_unit_test(test_introspection_credentials_too_long),
         cmocka_unit_test(test_two_handlers_merged),
         cmocka_unit_test(test_handler_refusals),
         cmocka_unit_test(test_metadata_names),

@@ -17,19 +17,15 @@
 #include "base/error.h"
 #include "base/fault.h"
 #include "jose/crypto.h"
-#include "jose/sign.h"
 #include "pipeline/pipeline.h"
+#include "../support/bearerdoc.h"
 
 static char *jwks;
 
 static int setup(void **state)
 {
-    struct wdn_jose_key *k = wdn_jose_key_generate(WDN_JOSE_ES256, 0, "k1", NULL);
-    const struct wdn_jose_key *keys[1] = {k};
-
     (void)state;
-    jwks = k ? wdn_jose_jwks_export(keys, 1) : NULL;
-    wdn_jose_key_free(k);
+    jwks = bd_jwks();
     return jwks ? 0 : -1;
 }
 
@@ -46,14 +42,12 @@ static int teardown(void **state)
  * building starts no fetch (a key thread allocating while a fault is armed would take it). */
 static struct wdn_resources *load_rich(void)
 {
-    struct wdn_resources *set = wdn_resources_new();
-    char *doc = NULL;
+    struct wdn_resources *set;
+    char *meta = NULL;
 
     assert_true(
         asprintf(
-            &doc,
-            "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: bearer\n"
-            "spec:\n  type: middleware.http.bearer\n  version: v1\n  metadata:\n"
+            &meta,
             "  - {name: issuer, value: 'https://as.test/'}\n"
             "  - {name: audience, value: 'api, urn:api'}\n"
             "  - {name: jwks, value: '%1$s'}\n"
@@ -74,14 +68,10 @@ static struct wdn_resources *load_rich(void)
             "        \"jwks\": %1$s},\n"
             "       {\"profile\": \"okta\", \"issuer\": \"https://x.okta.com/oauth2/default\",\n"
             "        \"jwks\": %1$s},\n"
-            "       {\"profile\": \"auth0\", \"issuer\": \"t.auth0.com\", \"jwks\": %1$s}]\n"
-            "---\napiVersion: dapr.io/v1alpha1\nkind: Configuration\nmetadata:\n  name: cfg\n"
-            "spec:\n  appHttpPipeline:\n    handlers:\n    - name: bearer\n"
-            "      type: middleware.http.bearer\n",
+            "       {\"profile\": \"auth0\", \"issuer\": \"t.auth0.com\", \"jwks\": %1$s}]\n",
             jwks) > 0);
-    wdn_resources_load_buffer(set, "f.yaml", NULL, doc, strlen(doc));
-    free(doc);
-    assert_int_equal(set->n_errors, 0);
+    set = bd_load("f.yaml", meta);
+    free(meta);
     return set;
 }
 
@@ -128,7 +118,6 @@ static void test_check_under_allocation_failures(void **state)
 static void test_build_under_allocation_failures(void **state)
 {
     struct wdn_resources *set = load_rich();
-    const struct wdn_res_configuration *cfg = wdn_resources_find_configuration(set, "cfg");
     struct wdn_mw_registry *reg = wdn_mw_registry_new();
     struct wdn_pipeline *p;
     struct wdn_pipeline_resource res;
@@ -142,7 +131,7 @@ static void test_build_under_allocation_failures(void **state)
         p = NULL;
         wdn_diag_clear(&d);
         wdn_fault_arm(WDN_FAULT_ALLOC, n);
-        rc = wdn_pipeline_build(&cfg->spec.app_http_pipeline, set, "app", reg, &p, &d);
+        rc = bd_build(set, "app", reg, &p, &d);
         wdn_fault_disarm();
         if (!wdn_fault_fired())
             break;
