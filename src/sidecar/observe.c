@@ -201,7 +201,9 @@ struct wdn__sc_obs {
     bool ended;
     int forward; /* index of the forward span, or -1 */
     size_t nspans;
-    struct wdn_span *spans; /* OBS_MAX_SPANS in the arena when recording, else NULL */
+    /* Each in the request's arena when it starts (~800 bytes each: three fit beside the
+     * request's other arena use, where six at once took a block of their own per request). */
+    struct wdn_span *spans[OBS_MAX_SPANS];
 };
 
 static struct wdn_str header(struct wdn_http_req *req, const char *name)
@@ -237,37 +239,43 @@ void wdn__sc_obs_begin(struct wdn__sc_rq *rq, const struct wdn__sc_cfg *cfg, str
     wdn_trace_ctx_child(o->has_parent ? &parent : NULL, t ? t->rate : 0.0001, &o->ctx);
     if (t == NULL || t->tracer == NULL || !(o->ctx.flags & WDN_TRACE_FLAG_SAMPLED))
         return;
-    o->spans = wdn_arena_alloc(a, OBS_MAX_SPANS * sizeof(*o->spans));
-    if (o->spans == NULL)
+    struct wdn_span *in = wdn_arena_alloc(a, sizeof(*in));
+    if (in == NULL)
         return;
     o->tracing = tracing_ref(t);
-    wdn_span_start(&o->spans[0], &o->ctx, o->has_parent ? o->parent_id : NULL, WDN_SPAN_SERVER,
-                   "ingress");
+    wdn_span_start(in, &o->ctx, o->has_parent ? o->parent_id : NULL, WDN_SPAN_SERVER, "ingress");
+    o->spans[0] = in;
     o->nspans = 1;
-    wdn_span_attr_str(&o->spans[0], "http.request.method", head->method);
-    wdn_span_attr_str(&o->spans[0], "url.path", head->path);
-    wdn_span_attr_str(&o->spans[0], "warden.port",
+    wdn_span_attr_str(in, "http.request.method", head->method);
+    wdn_span_attr_str(in, "url.path", head->path);
+    wdn_span_attr_str(in, "warden.port",
                       rq->port == WDN__SC_PORT_API ? WDN_STR("api") : WDN_STR("internal"));
     if (o->caller)
-        wdn_span_attr_str(&o->spans[0], "warden.caller", caller);
+        wdn_span_attr_str(in, "warden.caller", caller);
 }
 
 /* A new span under the ingress span, or -1. */
-static int child_span(struct wdn__sc_obs *o, enum wdn_span_kind kind, const char *name)
+static int child_span(struct wdn__sc_rq *rq, enum wdn_span_kind kind, const char *name)
 {
+    struct wdn__sc_obs *o = rq->obs;
     struct wdn_trace_ctx c;
+    struct wdn_span *s;
 
     if (o == NULL || o->tracing == NULL || o->ended || o->nspans >= OBS_MAX_SPANS)
         return -1;
+    s = wdn_arena_alloc(wdn_http_req_arena(rq->req), sizeof(*s));
+    if (s == NULL)
+        return -1;
     c = o->ctx;
     wdn_trace_random_id(c.span_id, sizeof(c.span_id));
-    wdn_span_start(&o->spans[o->nspans], &c, o->ctx.span_id, kind, name);
+    wdn_span_start(s, &c, o->ctx.span_id, kind, name);
+    o->spans[o->nspans] = s;
     return (int)o->nspans++;
 }
 
 int wdn__sc_obs_step(struct wdn__sc_rq *rq, const char *name)
 {
-    return child_span(rq->obs, WDN_SPAN_INTERNAL, name);
+    return child_span(rq, WDN_SPAN_INTERNAL, name);
 }
 
 void wdn__sc_obs_step_end(struct wdn__sc_rq *rq, int step, bool allowed, const char *reason)
@@ -276,7 +284,7 @@ void wdn__sc_obs_step_end(struct wdn__sc_rq *rq, int step, bool allowed, const c
 
     if (step < 0 || rq->obs == NULL || rq->obs->ended)
         return;
-    s = &rq->obs->spans[step];
+    s = rq->obs->spans[step];
     wdn_span_attr_str(s, "warden.decision", allowed ? WDN_STR("allow") : WDN_STR("deny"));
     if (reason)
         wdn_span_attr_str(s, "warden.reason", wdn_str_from_cstr(reason));
@@ -297,12 +305,12 @@ int wdn__sc_obs_headers(struct wdn__sc_rq *rq, struct wdn_http_hdrs *h, const ch
         return 0;
     }
     next = o->ctx;
-    int f = o->forward < 0 ? child_span(o, WDN_SPAN_CLIENT, "forward") : o->forward;
+    int f = o->forward < 0 ? child_span(rq, WDN_SPAN_CLIENT, "forward") : o->forward;
     if (f >= 0) {
         o->forward = f;
-        memcpy(next.span_id, o->spans[f].span_id, 8);
-        wdn_span_attr_str(&o->spans[f], "warden.target", wdn_str_from_cstr(target));
-        wdn_span_attr_str(&o->spans[f], "warden.target_kind",
+        memcpy(next.span_id, o->spans[f]->span_id, 8);
+        wdn_span_attr_str(o->spans[f], "warden.target", wdn_str_from_cstr(target));
+        wdn_span_attr_str(o->spans[f], "warden.target_kind",
                           to_app ? WDN_STR("app") : WDN_STR("sidecar"));
     }
     tp = wdn_arena_alloc(wdn_http_req_arena(rq->req), WDN_TRACEPARENT_LEN + 1);
@@ -340,17 +348,16 @@ void wdn__sc_obs_end(struct wdn__sc_rq *rq, int status)
     if (o->tracing == NULL)
         return;
     if (o->forward >= 0) {
-        wdn_span_attr_int(&o->spans[o->forward], "http.response.status_code", o->status);
-        wdn_span_end(&o->spans[o->forward],
+        wdn_span_attr_int(o->spans[o->forward], "http.response.status_code", o->status);
+        wdn_span_end(o->spans[o->forward],
                      o->status >= 500 || o->status == 0 ? WDN_SPAN_ERROR : WDN_SPAN_UNSET);
     }
     for (size_t i = 1; i < o->nspans; i++)
-        if (o->spans[i].end_ns == 0)
-            wdn_span_end(&o->spans[i], WDN_SPAN_UNSET);
-    wdn_span_attr_int(&o->spans[0], "http.response.status_code", o->status);
-    wdn_span_end(&o->spans[0],
-                 o->status >= 500 || o->status == 0 ? WDN_SPAN_ERROR : WDN_SPAN_UNSET);
-    wdn_tracer_submit(o->tracing->tracer, o->spans, o->nspans);
+        if (o->spans[i]->end_ns == 0)
+            wdn_span_end(o->spans[i], WDN_SPAN_UNSET);
+    wdn_span_attr_int(o->spans[0], "http.response.status_code", o->status);
+    wdn_span_end(o->spans[0], o->status >= 500 || o->status == 0 ? WDN_SPAN_ERROR : WDN_SPAN_UNSET);
+    wdn_tracer_submit_each(o->tracing->tracer, (const struct wdn_span *const *)o->spans, o->nspans);
     wdn__sc_tracing_release(o->tracing);
     o->tracing = NULL;
 }

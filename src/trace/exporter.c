@@ -240,16 +240,19 @@ int wdn_trace_exporter_new(const struct wdn_trace_exporter_opts *opts,
     return 0;
 }
 
-void wdn_trace_exporter_submit(struct wdn_trace_exporter *e, const struct wdn_span *spans, size_t n)
+/* Queues n spans, spans[i] or *each[i]. */
+static void submit(struct wdn_trace_exporter *e, const struct wdn_span *spans,
+                   const struct wdn_span *const *each, size_t n)
 {
     size_t fit = 0;
 
     pthread_mutex_lock(&e->mu);
     for (; fit < n; fit++) {
-        char *w = wdn_ring_push(&e->ring, packed_size(&spans[fit]));
+        const struct wdn_span *s = each ? each[fit] : &spans[fit];
+        char *w = wdn_ring_push(&e->ring, packed_size(s));
         if (w == NULL)
             break;
-        pack(w, &spans[fit]);
+        pack(w, s);
     }
     if (e->ring.count >= e->batch_max && e->ring.count - fit < e->batch_max)
         pthread_cond_signal(&e->wake);
@@ -257,6 +260,17 @@ void wdn_trace_exporter_submit(struct wdn_trace_exporter *e, const struct wdn_sp
     atomic_fetch_add_explicit(&e->submitted, fit, memory_order_relaxed);
     if (fit < n)
         atomic_fetch_add_explicit(&e->dropped, n - fit, memory_order_relaxed);
+}
+
+void wdn_trace_exporter_submit(struct wdn_trace_exporter *e, const struct wdn_span *spans, size_t n)
+{
+    submit(e, spans, NULL, n);
+}
+
+void wdn_trace_exporter_submit_each(struct wdn_trace_exporter *e,
+                                    const struct wdn_span *const *spans, size_t n)
+{
+    submit(e, NULL, spans, n);
 }
 
 void wdn_trace_exporter_stats(struct wdn_trace_exporter *e, struct wdn_trace_stats *out)

@@ -116,6 +116,9 @@ int wdn_trace_exporter_new(const struct wdn_trace_exporter_opts *opts,
  */
 void wdn_trace_exporter_submit(struct wdn_trace_exporter *e, const struct wdn_span *spans,
                                size_t n);
+/** As wdn_trace_exporter_submit, for spans that are not side by side: spans[i] points to each. */
+void wdn_trace_exporter_submit_each(struct wdn_trace_exporter *e,
+                                    const struct wdn_span *const *spans, size_t n);
 
 /** Reads the counters (any thread). */
 void wdn_trace_exporter_stats(struct wdn_trace_exporter *e, struct wdn_trace_stats *out);
@@ -142,6 +145,8 @@ struct wdn_tracer *wdn_tracer_new_scope(const struct wdn_tracer_config *cfg, con
 double wdn_tracer_rate(const struct wdn_tracer *t);
 /** Queues finished spans for export (as wdn_trace_exporter_submit); NULL: nothing. */
 void wdn_tracer_submit(struct wdn_tracer *t, const struct wdn_span *spans, size_t n);
+/** As wdn_tracer_submit, spans[i] pointing to each span. */
+void wdn_tracer_submit_each(struct wdn_tracer *t, const struct wdn_span *const *spans, size_t n);
 /** The exporter's counters (zeros for NULL). */
 void wdn_tracer_stats(struct wdn_tracer *t, struct wdn_trace_stats *out);
 

@@ -117,6 +117,12 @@ void wdn_tracer_submit(struct wdn_tracer *t, const struct wdn_span *spans, size_
         wdn_trace_exporter_submit(t->exp, spans, n);
 }
 
+void wdn_tracer_submit_each(struct wdn_tracer *t, const struct wdn_span *const *spans, size_t n)
+{
+    if (t)
+        wdn_trace_exporter_submit_each(t->exp, spans, n);
+}
+
 void wdn_tracer_stats(struct wdn_tracer *t, struct wdn_trace_stats *out)
 {
     if (t)
