@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "base/error.h"
+#include "base/limits.h"
 #include "base/log.h"
 #include "jose/crypto.h"
 #include "sidecar/sidecar.h"
@@ -194,6 +195,45 @@ static void test_cert_dir_refusals(void **state)
     }
     assert_int_equal(sidecar_new(p, &sc, &d), WDN_ECONFIG);
     assert_non_null(strstr(d.msg, "--cert-dir: tls.key holds no unencrypted PEM private key"));
+
+    /* Limits: a path too long for the files, a file larger than the limit, more
+     * intermediates than WDN_SIDECAR_MAX_CERT_CHAIN. */
+    {
+        char longdir[WDN_MAX_PATH + 32], f[600];
+        FILE *fp;
+        memset(longdir, 'd', sizeof(longdir) - 1);
+        longdir[0] = '/';
+        longdir[sizeof(longdir) - 1] = '\0';
+        assert_int_equal(sidecar_new(longdir, &sc, &d), WDN_ELIMIT);
+        if (strncmp(d.msg, "--cert-dir: the path /ddd", 25) != 0) /* ends "is too long" */
+            fail_msg("%s", d.msg);
+        p = write_set("files", good, key, ca);
+        snprintf(f, sizeof(f), "%s/ca.crt", p);
+        fp = fopen(f, "a");
+        assert_non_null(fp);
+        for (unsigned i = 0; i < WDN_SIDECAR_MAX_CERT_FILE_BYTES / 64 + 1; i++)
+            fputs("# padding padding padding padding padding padding padding paddin\n", fp);
+        fclose(fp);
+        assert_int_equal(sidecar_new(p, &sc, &d), WDN_ELIMIT);
+        assert_non_null(strstr(d.msg, "ca.crt is larger than"));
+        p = write_set("files", good, key, ca);
+        snprintf(f, sizeof(f), "%s/tls.crt", p);
+        for (int i = 0; i < WDN_SIDECAR_MAX_CERT_CHAIN + 1; i++)
+            assert_int_equal(certs_write(f, 1, ca, NULL), 0);
+        assert_int_equal(sidecar_new(p, &sc, &d), WDN_ECONFIG);
+        assert_non_null(strstr(d.msg, "tls.crt holds no PEM certificate (or more than 8 after"));
+    }
+    /* The same CA twice in the bundle is harmless. */
+    p = write_set("files", good, key, ca);
+    {
+        char f[600];
+        snprintf(f, sizeof(f), "%s/ca.crt", p);
+        assert_int_equal(certs_write(f, 1, ca, NULL), 0);
+    }
+    logcap_mark();
+    assert_int_equal(sidecar_new(p, &sc, &d), 0);
+    assert_true(logcap_wait(" chain=0 trusted=2", 1000));
+    wdn_sidecar_free(sc);
 
     /* The same good set starts. */
     p = write_set("files", good, key, ca);

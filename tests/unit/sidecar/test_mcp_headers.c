@@ -161,12 +161,31 @@ static void test_filter_sse_trailing_retry(void **state)
                   "retry: 2500\n\n");
 }
 
+/* The step-up challenge's scope list is cut at a scope boundary when it does not fit: the first
+ * scopes still say what to ask for, and no scope is ever cut in half. */
+static void test_scope_list_cut(void **state)
+{
+    const char *base[] = {"openid"};
+    const char *need[] = {"weather:read", "weather:write", "openid", "admin"};
+    struct wdn__sc_mcp_req r = {.base_scopes = base, .n_base_scopes = 1};
+    char list[32];
+
+    (void)state;
+    wdn__sc_mcp_scope_list(&r, need, 4, list, sizeof(list));
+    assert_string_equal(list, "openid weather:read"); /* "weather:write" would not fit */
+    wdn__sc_mcp_scope_list(&r, need, 4, list, 8);
+    assert_string_equal(list, "openid");
+    wdn__sc_mcp_scope_list(&r, need, 4, list, 4);
+    assert_string_equal(list, "");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_named_methods),
         cmocka_unit_test(test_unnamed_messages),
         cmocka_unit_test(test_filter_sse_trailing_retry),
+        cmocka_unit_test(test_scope_list_cut),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -581,6 +581,27 @@ static void test_mcp_body_refusals(void **state)
     assert_int_equal(atomic_load(&app_count), before + 1);
 }
 
+/* The tools/list answer is filtered to the caller's grants; an answer the filter cannot read
+ * (here the app's plain text) is refused, never passed on unfiltered, and logged. */
+static void test_unreadable_tools_list_refused(void **state)
+{
+    struct resp r;
+
+    (void)state;
+    logcap_mark();
+    http(f.api,
+         "POST /v1.0/invoke/app/method/mcp HTTP/1.1\r\nHost: x\r\n"
+         "Content-Type: application/json\r\nContent-Length: 46\r\n\r\n"
+         "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/list\"}",
+         &r);
+    assert_int_equal(r.status, 502);
+    /* (the body is followed by the answer to the helper's trailing "Connection: close" line) */
+    assert_non_null(strstr(r.body, "{\"errorCode\":\"ERR_DIRECT_INVOKE\",\"message\":\"failed to "
+                                   "invoke, id: app, err: app channel: protocol violation\"}"));
+    assert_null(strstr(r.raw, "app says hi"));
+    assert_true(logcap_wait("mcpserver=tools the tools/list answer could not be read (", 10000));
+}
+
 /* ---- Protected resource metadata (RFC 9728) ------------------------------------------------ */
 
 #define PRM "/.well-known/oauth-protected-resource"
@@ -652,6 +673,7 @@ int main(void)
         cmocka_unit_test(test_app_id_percent_decoding),
         cmocka_unit_test(test_api_route_refusals),
         cmocka_unit_test(test_mcp_body_refusals),
+        cmocka_unit_test(test_unreadable_tools_list_refused),
         cmocka_unit_test(test_metadata_root_form),
         cmocka_unit_test(test_metadata_for_peer_refusals),
     };

@@ -22,6 +22,7 @@
 #include "project/store.h"
 #include "sidecar/internal.h"
 #include "../support/logcap.h"
+#include "../support/testnet.h"
 #include "../support/testsc.h"
 
 static char dir[] = "/tmp/wdn-sc-start-XXXXXX";
@@ -387,6 +388,111 @@ static void test_project_binding(void **state)
     logcap_mark();
     refused(&o, WDN_ECONFIG, "configuration 'missing' not found in project bind");
     assert_true(logcap_wait("configuration 'missing' not found in project bind", 5000));
+
+    /* A binding that cannot be read is refused too, never taken as "no Configuration". */
+    char path[600];
+    FILE *fp;
+    assert_int_equal(wdn_store_appid_path("bind", "app", path, sizeof(path)), 0);
+    fp = fopen(path, "w");
+    assert_non_null(fp);
+    fputs("{not json", fp);
+    fclose(fp);
+    struct wdn_sidecar *bad = NULL;
+    assert_int_not_equal(wdn_sidecar_new(&o, &bad, &d), 0);
+    assert_null(bad);
+    assert_non_null(strstr(d.msg, "reading the binding of app ID 'app': "));
+}
+
+/* A resources path that does not exist is refused at start (a typo must not start a sidecar
+ * without the policies it was meant to load). */
+static void test_missing_resources_path(void **state)
+{
+    struct wdn_sidecar_opts o = {.app_id = "app", .metrics_port = -1};
+    struct wdn_sidecar *sc = NULL;
+    struct wdn_diag d;
+    char res[600];
+
+    (void)state;
+    snprintf(res, sizeof(res), "%s/no-such-folder", dir);
+    o.resources_paths[0] = res;
+    o.n_resources_paths = 1;
+    assert_int_not_equal(wdn_sidecar_new(&o, &sc, &d), 0);
+    assert_null(sc);
+    assert_string_equal(d.file, res);
+    assert_non_null(strstr(d.msg, "cannot read: No such file or directory"));
+}
+
+/* Reload watches: a folder named twice is watched once, a --config file through its folder
+ * (atomic writers replace it by a rename), one named without a folder through the working
+ * directory; a change reloads. */
+static void test_watched_config_files(void **state)
+{
+    struct wdn_sidecar_opts o = {.app_id = "app", .metrics_port = -1, .workers = 1};
+    char cwd[600], ca[600], why[300], path[600];
+    struct testsc r1, r2;
+    FILE *fp;
+
+    (void)state;
+    assert_non_null(getcwd(cwd, sizeof(cwd)));
+    snprintf(path, sizeof(path), "%s/watch", dir);
+    assert_int_equal(mkdir(path, 0700), 0);
+    assert_int_equal(chdir(path), 0);
+    assert_int_equal(mkdir("res", 0700), 0);
+    assert_int_equal(mkdir("empty", 0700), 0);
+    fp = fopen("res/cfg.yaml", "w");
+    assert_non_null(fp);
+    fputs("apiVersion: dapr.io/v1alpha1\nkind: Configuration\nmetadata: {name: one}\nspec: {}\n",
+          fp);
+    fclose(fp);
+    fp = fopen("top.yaml", "w");
+    assert_non_null(fp);
+    fputs("apiVersion: dapr.io/v1alpha1\nkind: Configuration\nmetadata: {name: top}\nspec: {}\n",
+          fp);
+    fclose(fp);
+    snprintf(ca, sizeof(ca), "%s/watch-ca", dir);
+    o.ca_dir = ca;
+    o.resources_paths[0] = "empty";
+    o.resources_paths[1] = "empty";
+    o.n_resources_paths = 2;
+    o.config = "res/cfg.yaml";
+    if (testsc_start(&r1, &o, why, sizeof(why)) != 0)
+        fail_msg("%s", why);
+    o.n_resources_paths = 0;
+    o.config = "top.yaml";
+    o.metrics_port = 0;
+    if (testsc_start(&r2, &o, why, sizeof(why)) != 0)
+        fail_msg("%s", why);
+    {
+        /* The metrics port serves /metrics only. */
+        char raw[2048];
+        int fd = testnet_connect(wdn_sidecar_metrics_port(r2.sc), 20000), closed;
+        const char *req = "GET /secrets HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+        assert_true(fd >= 0);
+        assert_int_equal(testnet_send_all(fd, req, strlen(req)), 0);
+        testnet_recv_until_close(fd, raw, sizeof(raw), &closed);
+        close(fd);
+        assert_non_null(strstr(raw, "HTTP/1.1 404 "));
+        assert_non_null(strstr(raw, "\r\n\r\nNot Found\n"));
+    }
+    logcap_mark();
+    fp = fopen("res/cfg.yaml", "w");
+    assert_non_null(fp);
+    fputs("apiVersion: dapr.io/v1alpha1\nkind: Configuration\nmetadata: {name: two}\nspec: {}\n",
+          fp);
+    fclose(fp);
+    fp = fopen("top.yaml.tmp", "w");
+    assert_non_null(fp);
+    fputs("apiVersion: dapr.io/v1alpha1\nkind: Configuration\nmetadata: {name: top2}\nspec: {}\n",
+          fp);
+    fclose(fp);
+    assert_int_equal(rename("top.yaml.tmp", "top.yaml"), 0); /* an atomic writer */
+    if (!logcap_wait("configuration reloaded generation=2 config=two", 60000))
+        fail_msg("no reload of res/cfg.yaml");
+    if (!logcap_wait("configuration reloaded generation=2 config=top2", 60000))
+        fail_msg("no reload of top.yaml");
+    assert_int_equal(testsc_stop(&r2), 0);
+    assert_int_equal(testsc_stop(&r1), 0);
+    assert_int_equal(chdir(cwd), 0);
 }
 
 /* The listeners: an address this machine does not have refuses the run, saying which port and
@@ -411,6 +517,17 @@ static void test_listen_addresses(void **state)
     assert_false(wdn_sidecar_ready(sc));
     wdn_sidecar_free(sc);
 
+    /* A wildcard address stands for its family's loopback in the origin. */
+    static const char *const wild[][2] = {{"0.0.0.0", "http://127.0.0.1"}, {"::", "http://[::1]"}};
+    for (int i = 0; i < 2; i++) {
+        o.listen_address = wild[i][0];
+        if (testsc_start(&r, &o, why, sizeof(why)) != 0)
+            fail_msg("%s", why);
+        snprintf(want, sizeof(want), "%s:%d", wild[i][1], wdn_sidecar_http_port(r.sc));
+        assert_string_equal(r.sc->api_origin, want);
+        assert_int_equal(testsc_stop(&r), 0);
+    }
+
     o.listen_address = "::1";
     o.internal_address = "::1";
     if (testsc_start(&r, &o, why, sizeof(why)) != 0)
@@ -432,6 +549,8 @@ int main(void)
         cmocka_unit_test(test_too_many_errors),
         cmocka_unit_test(test_project_binding),
         cmocka_unit_test(test_listen_addresses),
+        cmocka_unit_test(test_missing_resources_path),
+        cmocka_unit_test(test_watched_config_files),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
