@@ -438,6 +438,16 @@ if [ -n "${PROFILE:-}" ]; then
             callgrind_annotate "$OUT/callgrind-$w.out" 2>/dev/null | head -50 > "$OUT/callgrind-$w-self.txt"
             tot=$(awk '/^totals:/ {t = $2} END {print t + 0}' "$OUT/callgrind-$w.out")
             echo "== callgrind, $w: $n requests ($(echo "$c0 $c1" | awk '{print $4 - $2}') verified), $tot instructions, $(echo "$tot $n" | awk '{printf "%.0f", $1 / $2}') per request"
+            # Heap allocations per request: the calls to malloc, calloc and realloc the dump
+            # records (function names are compressed: "(id) name" the first time, "(id)" after).
+            awk -v n="$n" '
+                /^c?fn=\(/ { id = $0; sub(/^c?fn=/, "", id); nm = id; sub(/\).*/, ")", id)
+                             sub(/^\([0-9]+\) ?/, "", nm); if (nm != "") name[id] = nm
+                             if ($0 ~ /^cfn=/) callee = name[id] }
+                /^calls=/ { c = $0; sub(/^calls=/, "", c); split(c, a, " ")
+                            if (callee ~ /^(malloc|calloc|realloc)$/) k[callee] += a[1] }
+                END { printf "   allocations per request:"
+                      for (f in k) printf " %s %.2f", f, k[f] / n; printf "\n" }' "$OUT/callgrind-$w.out"
             ;;
         esac
     done

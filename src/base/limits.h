@@ -251,4 +251,9 @@
  * or a cycle, answers 500 (mcp/jsonrpc.c wdn__mcp_json_write). */
 #define WDN_MCP_ANSWER_MAX_DEPTH 256
 
+/* A request's arena block (src/http/conn.c): a proxied request's header copy (struct
+ * wdn_http_hdrs, 4.2 KB) and the rest of what the sidecar keeps per request fit in one block, so
+ * a request costs one allocation there (4096 needed two: issue 20). */
+#define WDN_HTTP_REQ_ARENA_BLOCK_BYTES 8192
+
 #endif

@@ -103,11 +103,26 @@ static void conn_close(struct wdn__http_conn *c)
     }
 }
 
+/* The connection's timer is armed lazily, like the client's (client_pool.c): c->deadline is
+ * when the current wait (timer_mode) ends, and the uv timer, armed for c->armed <= deadline, is
+ * restarted only for an earlier deadline; one that fires before the deadline re-arms for the
+ * rest. A kept-alive connection's idle wait, its response write and idle again cost no timer
+ * restart in the steady state (there were two starts and two stops per request: issue 20). */
 static void on_timer(uv_timer_t *t)
 {
     struct wdn__http_conn *c = t->data;
     struct wdn_http_req *r = &c->req;
+    uint64_t now = uv_now(&c->w->loop);
 
+    c->armed = 0;
+    if (c->deadline == 0)
+        return; /* the wait it was armed for is over (T_NONE) */
+    if (now < c->deadline) {
+        c->armed = c->deadline;
+        uv_timer_start(&c->timer, on_timer, c->deadline - now, 0);
+        return;
+    }
+    c->deadline = 0;
     if (c->timer_mode == T_READ && r->owned && r->body_cb && !r->body_reported) {
         /* A body that stopped arriving: the handler hears WDN_ETIMEOUT and may answer 408;
          * the connection closes after that answer. */
@@ -120,15 +135,25 @@ static void on_timer(uv_timer_t *t)
     conn_close(c);
 }
 
+/* The current wait ends ms from now. */
+static void conn_arm(struct wdn__http_conn *c, uint64_t ms)
+{
+    c->deadline = uv_now(&c->w->loop) + ms;
+    if (c->armed == 0 || c->deadline < c->armed) {
+        c->armed = c->deadline;
+        uv_timer_start(&c->timer, on_timer, ms, 0);
+    }
+}
+
 static void timer_set(struct wdn__http_conn *c, int mode, uint64_t ms)
 {
     if (c->timer_mode == mode)
         return;
     c->timer_mode = mode;
     if (mode == T_NONE)
-        uv_timer_stop(&c->timer);
+        c->deadline = 0;
     else
-        uv_timer_start(&c->timer, on_timer, ms, 0);
+        conn_arm(c, ms);
 }
 
 static void on_shutdown(uv_shutdown_t *s, int status)
@@ -164,7 +189,7 @@ static void on_write(struct wdn__http_wreq *wr, int status)
 
     c->writes_pending--;
     if (c->timer_mode == T_WRITE && c->writes_pending > 0 && !c->closing && status >= 0)
-        uv_timer_start(&c->timer, on_timer, c->w->srv->cfg.read_timeout_ms, 0);
+        conn_arm(c, c->w->srv->cfg.read_timeout_ms);
     if (wr->cb && wr->req_gen == r->gen && r->owned)
         wr->cb(r, status < 0 ? WDN_ECLOSED : 0, wr->ud);
     wreq_put(c->w, wr);
@@ -564,7 +589,7 @@ static void on_tx_read(struct wdn__http_transport *tx, ssize_t n)
     c->rlen += (size_t)n;
     if (c->timer_mode == T_READ) {
         c->timer_mode = T_NONE;
-        uv_timer_stop(&c->timer);
+        c->deadline = 0;
     }
     wdn__http_conn_process(c);
 }
@@ -603,7 +628,7 @@ void wdn__http_conn_accept(struct wdn_http_worker *w)
     c->timer.data = c;
     c->handles_open = 2;
     c->req.c = c;
-    wdn_arena_init(&c->req.arena, 4096, 0);
+    wdn_arena_init(&c->req.arena, WDN_HTTP_REQ_ARENA_BLOCK_BYTES, 0);
     wdn_buf_init(&c->req.all, WDN_HTTP_MAX_BODY_BYTES);
     c->next = w->conns;
     if (w->conns)

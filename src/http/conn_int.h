@@ -63,6 +63,8 @@ struct wdn__http_conn {
     struct wdn__http_transport tx; /* first: the transport's callbacks cast back to us */
     uv_tcp_t tcp;
     uv_timer_t timer;
+    uint64_t deadline; /* loop time the current wait (timer_mode) ends; 0: none */
+    uint64_t armed;    /* loop time the timer fires (<= deadline); 0: not armed */
     uv_shutdown_t shutdown;
     struct wdn_http_worker *w;
     struct wdn__http_conn *prev, *next;
