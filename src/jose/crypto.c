@@ -77,12 +77,6 @@ const EVP_MD *wdn__jose_md(enum wdn_jose_alg alg)
     }
 }
 
-size_t wdn__jose_md_len(enum wdn_jose_alg alg)
-{
-    const EVP_MD *md = wdn__jose_md(alg);
-    return md ? (size_t)EVP_MD_get_size(md) : 0;
-}
-
 uint64_t wdn__jose_next_id(void)
 {
     return atomic_fetch_add(&next_id, 1);

@@ -31,8 +31,6 @@ struct wdn_jwks {
 
 /** The digest an algorithm hashes with (fetched once), or NULL for EdDSA. */
 const EVP_MD *wdn__jose_md(enum wdn_jose_alg alg);
-/** Digest length in bytes for alg's hash (32/48/64), 0 for EdDSA. */
-size_t wdn__jose_md_len(enum wdn_jose_alg alg);
 /**
  * Verifies sig over the signing input with key k and algorithm alg, which the caller has
  * already checked k allows and whose signature length it has checked. 0 when valid,
