@@ -499,7 +499,8 @@ static int split_scopes(struct serve *S)
     return WDN_CLI_OK;
 }
 
-/* Clients: the file's, then the flags', else the generated one kept in the state folder. */
+/* Clients: the file's, then the flags' (read before anything is written, so that a usage error
+ * leaves no state behind and answers at once). */
 static int collect_clients(struct serve *S)
 {
     struct serve_opts *o = S->o;
@@ -540,6 +541,14 @@ static int collect_clients(struct serve *S)
                                                                    .scopes = S->scopes,
                                                                    .nscopes = S->nscopes};
     }
+    return WDN_CLI_OK;
+}
+
+/* Without any client, the generated one kept in the state folder (made by then). */
+static int finish_clients(struct serve *S)
+{
+    struct serve_opts *o = S->o;
+
     if (S->nclients == 0) {
         if (wdn_issuer_generated_client(S->dir, S->gen_id, S->gen_secret, sizeof(S->gen_id))) {
             wdn_cli_err("issuer", "cannot keep the generated client in %s", S->dir);
@@ -670,6 +679,8 @@ static int serve(struct serve_opts *o)
     rc = serve_flags(&S);
     if (rc == WDN_CLI_OK)
         rc = split_scopes(&S);
+    if (rc == WDN_CLI_OK)
+        rc = collect_clients(&S);
     if (rc != WDN_CLI_OK)
         goto out;
     rc = WDN_CLI_FAIL;
@@ -680,7 +691,7 @@ static int serve(struct serve_opts *o)
         wdn_cli_err("issuer", "keys in %s: %s", S.dir, d.msg);
         goto out;
     }
-    rc = collect_clients(&S);
+    rc = finish_clients(&S);
     if (rc != WDN_CLI_OK)
         goto out;
     S.cfg.issuer.state_dir = S.dir;

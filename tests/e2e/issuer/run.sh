@@ -243,7 +243,11 @@ expect_eq "state files are 0600" "$(stat -c %a "$S2/clients.json" "$S2/consents.
 
 # ---- usage errors ---------------------------------------------------------------------------
 timeout 10 "$W" issuer --port 0 --alg HS256 >/dev/null 2>&1; expect_eq "--alg HS256 is refused" "$?" "2"
-timeout 10 "$W" issuer --port 0 --client nocolon >/dev/null 2>&1; expect_eq "--client without a secret" "$?" "2"
+timeout 10 "$W" issuer --port 0 --client nocolon --state "$E2E_TMP/usage-state" >/dev/null 2>&1
+expect_eq "--client without a secret" "$?" "2"
+# A usage error is found before anything is written (it made a signing key first: under load
+# that took longer than this test's 10 s).
+expect_eq "no state written on a usage error" "$(ls -A "$E2E_TMP/usage-state" 2>/dev/null | wc -l)" "0"
 timeout 10 "$W" issuer --port 0 --project nope >/dev/null 2>&1; expect_eq "unknown project" "$?" "1"
 printf 'clients:\n  - id: a\n    colour: red\n' >"$E2E_TMP/bad.yaml"
 out=$(timeout 10 "$W" issuer --port 0 --clients "$E2E_TMP/bad.yaml" --http 2>&1); rc=$?
