@@ -5,6 +5,7 @@
  * scanner (jansson's verdict, no tree; issue 20) into one block the verified token keeps. */
 #include "jose/jwt.h"
 
+#include <malloc.h>
 #include <math.h>
 #include <openssl/err.h>
 #include <stdlib.h>
@@ -409,7 +410,9 @@ static struct wdn_jwt *claims_read(const unsigned char *p, size_t n, enum wdn_jw
     j->pool = (char *)(j->items + n_items);
     wdn__claims_fill(p, n, &pl, j->items, j->pool);
     j->n_members = (uint32_t)pl.n_members;
-    j->mem = chunk(size);
+    /* What the allocator really gave (glibc may hand out a chunk up to 31 bytes larger than the
+     * request rather than split off a remainder too small to use). */
+    j->mem = chunk(malloc_usable_size(j));
     collect_scopes(j, cap);
     return j;
 }
