@@ -188,7 +188,8 @@ static int add_arg(json_t *args, json_t *tool, const char *kv)
             if (type != NULL && strcmp(type, "string") != 0 && strcmp(type, "object") != 0 &&
                 strcmp(type, "array") != 0) {
                 json_decref(val);
-                wdn_cli_err("mcp", "--arg %s wants a %s, not '%s'", key, type, v);
+                wdn_cli_err("mcp", "--arg %s wants %s %s, not '%s'", key,
+                            strcmp(type, "integer") == 0 ? "an" : "a", type, v);
                 return WDN_CLI_USAGE;
             }
             json_decref(val);
@@ -506,7 +507,9 @@ int wdn_cli_mcp(int argc, char **argv)
         }
         if ((strcmp(verb, "list") == 0) != (npos == 3)) {
             wdn_cli_err("mcp", "%s %s needs %s", group, verb,
-                        strcmp(verb, "list") == 0 ? "a URL only" : "a URL and a name");
+                        strcmp(verb, "list") == 0     ? "a URL only"
+                        : strcmp(group, "resources") == 0 ? "a URL and a URI"
+                                                          : "a URL and a name");
             return WDN_CLI_USAGE;
         }
         url = pos[2];

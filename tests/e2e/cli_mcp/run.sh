@@ -60,7 +60,7 @@ expect_eq "--json with --arg added" "$rc:$out" "0:42"
 out=$($W mcp tools call "$Q" echo --arg message=42); rc=$?
 expect_eq "a string argument stays text even when it looks like a number" "$rc:$out" "0:Echo: 42"
 out=$($W mcp tools call "$Q" add --arg a=x --arg b=3 2>&1); rc=$?
-expect_eq "an argument of the wrong type: usage error" "$rc:$out" "2:warden mcp: --arg a wants a integer, not 'x'"
+expect_eq "an argument of the wrong type: usage error" "$rc:$out" "2:warden mcp: --arg a wants an integer, not 'x'"
 out=$($W mcp tools call "$Q" add --arg a=1.5 --arg b=1 2>&1); rc=$?
 expect_eq "a fraction for an integer: usage error" "$rc" "2"
 out=$($W mcp tools call "$Q" add --arg novalue 2>&1); rc=$?
@@ -119,6 +119,7 @@ usage() { # NAME EXPECTED-MESSAGE ARGS...
 usage "unknown command" "unknown subcommand 'frob': use tools, resources, prompts, ping or logout (see 'warden mcp --help')" frob
 usage "unknown subcommand" "unknown subcommand 'tools frob': use tools list or tools call" tools frob "$U"
 usage "tools call without a name" "tools call needs a URL and a name" tools call "$U"
+usage "resources read without a URI" "resources read needs a URL and a URI" resources read "$U"
 usage "not an http URL" "'ftp://x' is not an http(s) URL of an MCP endpoint" tools list ftp://x
 usage "-o other than json" "-o takes json" tools list "$U" -o yaml
 usage "--timeout out of range" "--timeout wants seconds (1-86400)" tools list "$U" --timeout 0

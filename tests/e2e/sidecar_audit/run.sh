@@ -86,13 +86,19 @@ expect_eq "access control deny -> 403" "$(status "http://127.0.0.1:$CH/v1.0/invo
 for i in $(seq 12); do
     curl -s -o /dev/null -X POST "$U" -H "$A" -H "$J" -H "Authorization: Bearer $TOK" -d "$(call echo '{"message":"hi"}')"
 done
-# Records are written by a thread of their own: wait until the last one is there.
-n=0
-for i in $(seq 100); do
-    n=$("$BIN/warden" audit query audit/srv.log* --tool echo --kind tool_call 2>/dev/null | wc -l)
-    [ "$n" -ge 12 ] && break
-    sleep 0.1
-done
+# Records are written by a thread of their own: wait (bounded by time, not tries) until the
+# records a check reads are there.
+wait_count() { # N 'FILE-PATTERN' QUERY-ARGS... (the pattern expanded each time: files rotate)
+    want=$1; pat=$2; shift 2
+    end=$(($(date +%s) + 30))
+    # shellcheck disable=SC2086
+    while [ "$("$BIN/warden" audit query $pat "$@" 2>/dev/null | wc -l)" -lt "$want" ] &&
+        [ "$(date +%s)" -lt "$end" ]; do
+        sleep 0.1
+    done
+}
+wait_count 12 'audit/srv.log*' --tool echo --kind tool_call
+n=$("$BIN/warden" audit query audit/srv.log* --tool echo --kind tool_call 2>/dev/null | wc -l)
 expect_eq "a tool_call record per forwarded call" "$n" 12
 
 # A 2025-03-26 batch: one record per tools/call in it. Allowed: each call's tool_policy and
@@ -108,12 +114,9 @@ expect_eq "granted batch -> 200" "$(status "$U" -X POST -H "$A" -H "$J" -H "Auth
     -H "traceparent: 00-$T1-00f067aa0ba902b7-01" -d "$(batch 10 add '{"a":1,"b":1}' echo '{"message":"batch"}')")" 200
 expect_eq "refused batch -> 403" "$(status "$U" -X POST -H "$A" -H "$J" -H "Authorization: Bearer $TOK" \
     -H "traceparent: 00-$T2-00f067aa0ba902b7-01" -d "$(batch 20 add '{"a":1,"b":1}' admin_reset '{}' echo '{}')")" 403
-n=0
-for i in $(seq 100); do
-    n=$("$BIN/warden" audit query audit/srv.log* --trace-id "$T1" --kind tool_call 2>/dev/null | wc -l)
-    [ "$n" -ge 2 ] && break
-    sleep 0.1
-done
+wait_count 2 'audit/srv.log*' --trace-id "$T1" --kind tool_call
+wait_count 3 'audit/srv.log*' --trace-id "$T2" --kind tool_policy
+wait_count 1 audit/cli.log --kind api_token --decision allow
 b1=$("$BIN/warden" audit query audit/srv.log* --trace-id "$T1" 2>/dev/null)
 expect_eq "granted batch: a tool_policy record per call" "$(printf '%s\n' "$b1" | grep -c '"kind":"tool_policy","decision":"allow","reason":"granted"')" 2
 expect_eq "granted batch: a tool_call record per call" "$(printf '%s\n' "$b1" | grep -c '"kind":"tool_call","decision":"allow","reason":"forwarded"')" 2
