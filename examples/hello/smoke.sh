@@ -13,14 +13,18 @@ spid=$!
 "$proxy" --listen "127.0.0.1:$pp" --upstream "127.0.0.1:$ps" --workers 2 &
 ppid=$!
 trap 'kill -KILL $spid $ppid 2>/dev/null || true' EXIT
+# Both up: the server answers, and the proxy answers with the server's 200 (curl -f: a 502 from a
+# proxy whose upstream is not listening yet is not "up"). Bounded by time, not tries.
 ok=0
-for _ in $(seq 1 100); do
-    if curl -s -m 2 "http://127.0.0.1:$pp/x" >/dev/null 2>&1; then ok=1; break; fi
+end=$(($(date +%s) + 30))
+while [ "$(date +%s)" -lt "$end" ]; do
+    if curl -sf -m 2 "http://127.0.0.1:$ps/x" >/dev/null 2>&1 &&
+        curl -sf -m 2 "http://127.0.0.1:$pp/x" >/dev/null 2>&1; then ok=1; break; fi
     sleep 0.05
 done
-[ "$ok" = 1 ] || { echo "smoke: servers did not come up" >&2; exit 1; }
-direct=$(curl -s -m 5 "http://127.0.0.1:$ps/a")
-proxied=$(curl -s -m 5 -d 'body' "http://127.0.0.1:$pp/b")
+[ "$ok" = 1 ] || { echo "smoke: servers did not come up in 30 s" >&2; exit 1; }
+direct=$(curl -s -m 5 "http://127.0.0.1:$ps/a") || echo "smoke: direct request failed ($?)" >&2
+proxied=$(curl -s -m 5 -d 'body' "http://127.0.0.1:$pp/b") || echo "smoke: proxied request failed ($?)" >&2
 [ "$direct" = '{"message":"hello"}' ] || { echo "smoke: direct: $direct" >&2; exit 1; }
 [ "$proxied" = '{"message":"hello"}' ] || { echo "smoke: proxied: $proxied" >&2; exit 1; }
 kill -TERM "$ppid"

@@ -31,7 +31,8 @@ enum wdn_fault_site {
     WDN_FAULT_SITE_COUNT
 };
 
-#ifdef WDN_FAULT_INJECTION
+/* Declared in every build, though fault.c is built only with WDN_FAULT (only tests call these
+ * directly), so that tools reading fault.c without that build's flags (make lint) see them. */
 
 /** Fails the nth call (1 = the next one) at a site of class `site` from now on, once; any other
  * armed class is disarmed, and the fired flag and call count are cleared. */
@@ -48,6 +49,8 @@ unsigned wdn_fault_calls(void);
 
 /** The hook a call site asks: true when this call must fail. Use WDN_FAULT(). */
 bool wdn__fault_hit(enum wdn_fault_site site);
+
+#ifdef WDN_FAULT_INJECTION
 
 #define WDN_FAULT(site) wdn__fault_hit(site)
 
