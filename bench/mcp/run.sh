@@ -22,6 +22,12 @@ UPPER=${UPPER:-1}
 SIDECAR_WORKERS=${SIDECAR_WORKERS:-1}
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 NODE_DIR="$SRC/tests/interop/mcp"
+# The TypeScript server needs the SDK and jose from npm: without them every TypeScript round
+# would print an empty rate and the ratios 0.0x (as a fresh clone did).
+if [ ! -d "$NODE_DIR/node_modules/@modelcontextprotocol" ] || [ ! -d "$NODE_DIR/node_modules/jose" ]; then
+    echo "bench/mcp: run \`(cd tests/interop/mcp && npm ci)\` first (or \`make check\`, whose interop-mcp-setup test does it)" >&2
+    exit 1
+fi
 TMP=$(mktemp -d /tmp/wdn-bench-mcp-XXXXXX)
 PIDS=""
 cleanup() {
