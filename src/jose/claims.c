@@ -16,8 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/buf.h"
 #include "base/error.h"
 #include "base/limits.h"
+#include "base/str.h"
 #include "jose/jwt.h"
 
 /* A member name seen in an object, for the duplicate check: which object, the FNV-1a hash of
@@ -77,16 +79,10 @@ static int hex4(const unsigned char *p)
     int v = 0;
 
     for (int k = 0; k < 4; k++) {
-        unsigned char c = p[k];
-        v <<= 4;
-        if (c >= '0' && c <= '9')
-            v += c - '0';
-        else if (c >= 'a' && c <= 'f')
-            v += c - 'a' + 10;
-        else if (c >= 'A' && c <= 'F')
-            v += c - 'A' + 10;
-        else
+        int h = wdn_hex_value(p[k]);
+        if (h < 0)
             return -1;
+        v = (v << 4) | h;
     }
     return v;
 }
@@ -113,36 +109,6 @@ static size_t utf8_put(uint32_t cp, unsigned char *b)
     b[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
     b[3] = (unsigned char)(0x80 | (cp & 0x3F));
     return 4;
-}
-
-/* Length of the well-formed UTF-8 sequence at p (at most avail bytes), 0 when not one. */
-static size_t utf8_len(const unsigned char *p, size_t avail)
-{
-    unsigned char c = p[0];
-    size_t len;
-    uint32_t cp, min;
-
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xC2 && c <= 0xDF) {
-        len = 2, cp = c & 0x1F, min = 0x80;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        len = 3, cp = c & 0x0F, min = 0x800;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        len = 4, cp = c & 0x07, min = 0x10000;
-    } else {
-        return 0;
-    }
-    if (len > avail)
-        return 0;
-    for (size_t k = 1; k < len; k++) {
-        if ((p[k] & 0xC0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (p[k] & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return len;
 }
 
 /* One escape at p (p[0] == '\\', validated by read_string): its decoded bytes into b, the
@@ -284,7 +250,7 @@ static bool read_string(struct scan *s, struct str_tok *t, bool key)
             esc = true;
             i += used;
         } else {
-            size_t len = utf8_len(p + i, n - i);
+            size_t len = wdn_utf8_seq_len(p + i, n - i);
             if (len == 0)
                 return false;
             i += len;
