@@ -26,8 +26,8 @@
 #include "sidecar/sidecar.h"
 #include "../support/certs.h"
 #include "../support/logcap.h"
+#include "../support/testdir.h"
 
-static char dir[] = "/tmp/wdn-sc-certdir-XXXXXX";
 static EVP_PKEY *ca_key, *other_ca_key;
 static X509 *ca, *other_ca;
 
@@ -40,7 +40,7 @@ static int setup(void **state)
         .cn = "test CA", .ca = 1, .not_before_secs = -600, .not_after_secs = 86400};
 
     (void)state;
-    if (mkdtemp(dir) == NULL)
+    if (testdir_make("sc-certdir") == NULL)
         return -1;
     wdn_log_init("test", WDN_LOG_INFO, false);
     ca_key = certs_key();
@@ -53,17 +53,14 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    char cmd[600];
-
     (void)state;
     logcap_end(true); /* shown by ctest only when a test failed; holds cmocka's messages too */
     X509_free(ca);
     X509_free(other_ca);
     EVP_PKEY_free(ca_key);
     EVP_PKEY_free(other_ca_key);
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
     wdn_jose_thread_cleanup();
-    return system(cmd) == 0 ? 0 : -1;
+    return testdir_remove();
 }
 
 /* A folder dir/name holding tls.crt (leaf signed by issuer), tls.key (key_file's key) and
@@ -73,8 +70,7 @@ static const char *write_set(const char *name, X509 *leaf, EVP_PKEY *key_file, X
     static char path[512];
     char f[600];
 
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    mkdir(path, 0700);
+    testdir_mkdir(name, path, sizeof(path));
     snprintf(f, sizeof(f), "%s/tls.crt", path);
     assert_int_equal(certs_write(f, 0, leaf, NULL), 0);
     snprintf(f, sizeof(f), "%s/tls.key", path);
@@ -247,7 +243,7 @@ static void test_cert_dir_refusals(void **state)
     EVP_PKEY_free(wrong_key);
 }
 
-struct running {
+struct testsc {
     struct wdn_sidecar *sc;
     pthread_t t;
 };
@@ -267,7 +263,7 @@ static void test_cert_dir_expiry(void **state)
     X509 *soon = leaf(key, my_id, "serverAuth,clientAuth", 1800, ca, ca_key);
     /* Valid for the start, expired by the first re-read. */
     X509 *brief = leaf(key, my_id, "serverAuth,clientAuth", 3, ca, ca_key);
-    struct running r[2];
+    struct testsc r[2];
     struct wdn_diag d;
     char soon_dir[512], brief_dir[512];
 
@@ -310,7 +306,7 @@ static void test_cert_dir_reload(void **state)
     X509 *renewed = leaf(key, my_id, "serverAuth,clientAuth", 7200, ca, ca_key);
     X509 *other = leaf(key, "URI:spiffe://public/ns/default/other", "serverAuth,clientAuth", 3600,
                        ca, ca_key);
-    struct running r;
+    struct testsc r;
     struct wdn_diag d;
     char live[512], f[600], away[600];
 
@@ -369,19 +365,19 @@ static void test_ca_rotation(void **state)
 {
     char cadir[700], crt[800], saved[800], blocker[600];
     struct wdn_sidecar_opts o = {.app_id = app_id, .metrics_port = -1, .workers = 1};
-    struct running r;
+    struct testsc r;
     struct wdn_diag d;
 
     (void)state;
     /* Refused at start: the CA folder under a regular file, an unreadable CA. */
-    snprintf(blocker, sizeof(blocker), "%s/blocker", dir);
-    replace_file(dir, "blocker", "a file\n");
+    testdir_path("blocker", blocker, sizeof(blocker));
+    replace_file(testdir(), "blocker", "a file\n");
     snprintf(cadir, sizeof(cadir), "%s/sub/ca", blocker);
     o.ca_dir = cadir;
     assert_int_not_equal(wdn_sidecar_new(&o, &r.sc, &d), 0);
     assert_null(r.sc);
     assert_non_null(strstr(d.msg, "cannot create the CA folder"));
-    snprintf(cadir, sizeof(cadir), "%s/broken-ca", dir);
+    testdir_path("broken-ca", cadir, sizeof(cadir));
     mkdir(cadir, 0700);
     replace_file(cadir, "ca.crt", "not a certificate\n");
     o.ca_dir = cadir;
@@ -389,7 +385,7 @@ static void test_ca_rotation(void **state)
     assert_null(r.sc);
     assert_non_null(strstr(d.msg, "broken-ca/ca.crt holds no PEM certificate"));
 
-    snprintf(cadir, sizeof(cadir), "%s/rot-ca", dir);
+    testdir_path("rot-ca", cadir, sizeof(cadir));
     o.ca_dir = cadir;
     setenv("WARDEN_SIDECAR_ROTATE_MS", "200", 1);
     assert_int_equal(wdn_sidecar_new(&o, &r.sc, &d), 0);

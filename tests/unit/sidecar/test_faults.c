@@ -25,8 +25,7 @@
 #include "sidecar/internal.h"
 #include "../support/certs.h"
 #include "../support/logcap.h"
-
-static char dir[] = "/tmp/wdn-sc-faults-XXXXXX";
+#include "../support/testdir.h"
 
 static const char res_yaml[] = "apiVersion: dapr.io/v1alpha1\n"
                                "kind: Component\n"
@@ -59,39 +58,24 @@ static const char res_yaml[] = "apiVersion: dapr.io/v1alpha1\n"
 static int setup(void **state)
 {
     char path[600];
-    FILE *f;
 
     (void)state;
-    if (mkdtemp(dir) == NULL)
+    if (testdir_make("sc-faults") == NULL)
         return -1;
-    snprintf(path, sizeof(path), "%s/res", dir);
-    mkdir(path, 0700);
-    snprintf(path, sizeof(path), "%s/res/r.yaml", dir);
-    f = fopen(path, "w");
-    if (f == NULL)
-        return -1;
-    fputs(res_yaml, f);
-    fclose(f);
-    snprintf(path, sizeof(path), "%s/peers", dir);
-    f = fopen(path, "w");
-    if (f == NULL)
-        return -1;
-    fputs("other 127.0.0.1:1\n", f);
-    fclose(f);
+    testdir_mkdir("res", path, sizeof(path));
+    testdir_write("res/r.yaml", res_yaml);
+    testdir_write("peers", "other 127.0.0.1:1\n");
     wdn_log_init("test", WDN_LOG_INFO, false);
     return logcap_begin();
 }
 
 static int teardown(void **state)
 {
-    char cmd[600];
-
     (void)state;
     wdn_fault_disarm();
     logcap_end(true);
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
     wdn_jose_thread_cleanup();
-    return system(cmd) == 0 ? 0 : -1;
+    return testdir_remove();
 }
 
 static void test_start_out_of_memory(void **state)
@@ -111,9 +95,9 @@ static void test_start_out_of_memory(void **state)
     int rc;
 
     (void)state;
-    snprintf(res, sizeof(res), "%s/res", dir);
-    snprintf(ca, sizeof(ca), "%s/ca", dir);
-    snprintf(peers, sizeof(peers), "%s/peers", dir);
+    testdir_path("res", res, sizeof(res));
+    testdir_path("ca", ca, sizeof(ca));
+    testdir_path("peers", peers, sizeof(peers));
     o.resources_paths[0] = res;
     o.ca_dir = ca;
     o.peers_file = peers;
@@ -175,7 +159,7 @@ static void test_cert_dir_crypto_failures(void **state)
     other = certs_make(other_key, &ca_spec, NULL, NULL);
     leaf = certs_make(key, &leaf_spec, mid, mid_key);
     assert_true(ca && mid && other && leaf);
-    snprintf(certs, sizeof(certs), "%s/certs", dir);
+    testdir_path("certs", certs, sizeof(certs));
     mkdir(certs, 0700);
     snprintf(f, sizeof(f), "%s/tls.crt", certs);
     assert_int_equal(certs_write(f, 0, leaf, mid, NULL), 0);

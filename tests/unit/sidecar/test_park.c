@@ -18,6 +18,8 @@
 #include <cmocka.h>
 
 #include "../support/childproc.h"
+#include "../support/testapp.h"
+#include "../support/testdir.h"
 #include "../support/testnet.h"
 #include "base/clock.h"
 #include "base/error.h"
@@ -26,25 +28,14 @@
 #include "jose/crypto.h"
 #include "sidecar/internal.h"
 
-static char dir[] = "/tmp/wdn-sc-park-XXXXXX";
 static char ca[600], base[128];
 static struct childproc proc;
 static struct wdn_sidecar *sc;
 static pthread_t runner_t;
-static struct wdn_http_server *app;
 static int api;
 static int last_fd = -1; /* a request left parked at the end */
 
 /* ---- The app and the endpoint ------------------------------------------------------------ */
-
-static int app_on_req(struct wdn_http_handler *self, struct wdn_http_req *req)
-{
-    wdn_http_respond(req, 200, NULL, 0, WDN_STR("app says hi"));
-    return 0;
-}
-
-static struct wdn_http_handler app_handler = {.on_req = app_on_req};
-static struct wdn_http_handler *app_chain[] = {&app_handler};
 
 static long ctl(const char *path, const char *body, char *resp, size_t cap)
 {
@@ -96,38 +87,22 @@ static void *runner(void *arg)
     return (void *)(intptr_t)wdn_sidecar_run(arg, &d);
 }
 
-static void write_file(const char *name, const char *text)
-{
-    char path[700];
-    FILE *f;
-
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-}
-
 static int setup(void **state)
 {
-    struct wdn_http_server_config ac = {
-        .listen = "127.0.0.1:0", .workers = 1, .handlers = app_chain, .nhandlers = 1};
     const char *src = getenv("WDN_SOURCE_DIR");
-    char script[1024], line[64] = "", res[700], cas[700], yaml[2048], answer[256], home[700];
+    char script[1024], line[64] = "", res[700], cas[700], yaml[2048], answer[256];
     struct wdn_diag d;
     int port;
 
-    if (mkdtemp(dir) == NULL)
+    if (testdir_make("sc-park") == NULL)
         return -1;
-    snprintf(home, sizeof(home), "%s/home", dir);
-    setenv("WARDEN_HOME", home, 1);
     wdn_log_init("test", WDN_LOG_ERROR, false);
     snprintf(script, sizeof(script), "%s/tests/unit/oidc/jwks_server.js", src ? src : ".");
-    char *argv[] = {"node", script, dir, NULL};
+    char *argv[] = {"node", script, (char *)testdir(), NULL};
     if (childproc_start_piped(&proc, argv, 20000, line, sizeof(line)) != 0 ||
         sscanf(line, "PORT %d", &port) != 1)
         return -1;
-    snprintf(ca, sizeof(ca), "%s/cert.pem", dir);
+    testdir_path("cert.pem", ca, sizeof(ca));
     snprintf(base, sizeof(base), "https://127.0.0.1:%d", port);
     setenv("WARDEN_CA_FILE", ca, 1); /* the bearer trusts the endpoint's certificate */
     snprintf(answer, sizeof(answer),
@@ -136,9 +111,9 @@ static int setup(void **state)
     if (ctl("/ctl/introspect", answer, NULL, 0) != 200 ||
         ctl("/ctl/introspect-mode", "hold", NULL, 0) != 200)
         return -1;
-    if (wdn_http_server_start(&ac, &app) != 0)
+    if (testapp_start(NULL, 1 << 20) != 0)
         return -1;
-    snprintf(res, sizeof(res), "%s/res", dir);
+    testdir_path("res", res, sizeof(res));
     mkdir(res, 0700);
     snprintf(yaml, sizeof(yaml),
              "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata: {name: opaque}\n"
@@ -152,10 +127,10 @@ static int setup(void **state)
              "spec:\n  appHttpPipeline:\n    handlers:\n"
              "    - {name: opaque, type: middleware.http.bearer}\n",
              base);
-    write_file("res/auth.yaml", yaml);
-    snprintf(cas, sizeof(cas), "%s/ca", dir);
+    testdir_write("res/auth.yaml", yaml);
+    testdir_path("ca", cas, sizeof(cas));
     struct wdn_sidecar_opts o = {.app_id = "app",
-                                 .app_port = wdn_http_server_port(app),
+                                 .app_port = testapp_port(),
                                  .metrics_port = -1,
                                  .workers = 1,
                                  .ca_dir = cas,
@@ -176,7 +151,6 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    char cmd[700];
     void *ret;
 
     wdn_sidecar_stop(sc);
@@ -184,10 +158,9 @@ static int teardown(void **state)
     wdn_sidecar_free(sc);
     if (last_fd >= 0)
         close(last_fd);
-    wdn_http_server_free(app);
+    testapp_stop();
     childproc_stop(&proc);
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    if (system(cmd) != 0)
+    if (testdir_remove() != 0)
         return -1;
     wdn_jose_thread_cleanup();
     return 0;

@@ -24,64 +24,15 @@
 #include "sidecar/internal.h"
 #include "../support/certs.h"
 #include "../support/logcap.h"
+#include "../support/testapp.h"
+#include "../support/testdir.h"
+#include "../support/testapp.h"
+#include "../support/testdir.h"
 #include "../support/testnet.h"
 #include "../support/testsc.h"
 #include "../support/tlsclient.h"
 
-/* ---- A counting app ------------------------------------------------------------------------ */
-
-static atomic_int app_count;
-
-static void app_answer(struct wdn_http_req *req, int status, struct wdn_str body, void *ud)
-{
-    (void)body;
-    (void)ud;
-    if (status == 0)
-        atomic_fetch_add(&app_count, 1);
-    wdn_http_respond(req, 200, NULL, 0, WDN_STR("app says hi"));
-}
-
-static int app_on_req(struct wdn_http_handler *self, struct wdn_http_req *req)
-{
-    (void)self;
-    return wdn_http_req_read_all(req, 1 << 20, app_answer, NULL) == 0 ? 0 : WDN_EIO;
-}
-
-static struct wdn_http_handler app_handler = {.on_req = app_on_req};
-static struct wdn_http_handler *app_chain[] = {&app_handler};
-
 /* ---- Sidecars ------------------------------------------------------------------------------ */
-
-static char dir[] = "/tmp/wdn-sc-refuse-XXXXXX";
-
-#define running testsc /* tests/unit/support/testsc.h */
-
-static void start(struct testsc *r, struct wdn_sidecar_opts *o)
-{
-    char why[300];
-
-    if (testsc_start(r, o, why, sizeof(why)) != 0)
-        fail_msg("%s", why);
-    assert_true(wdn_sidecar_http_port(r->sc) > 0);
-    assert_int_equal(testnet_wait_port(wdn_sidecar_http_port(r->sc), 10000), 0);
-}
-
-static void stop(struct testsc *r)
-{
-    testsc_stop(r);
-}
-
-static void write_file(const char *name, const char *text)
-{
-    char path[512];
-    FILE *f;
-
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-}
 
 /* "app": access control (allow by default) and an MCP tool policy on its /mcp path. */
 static const char app_res[] = "apiVersion: dapr.io/v1alpha1\n"
@@ -133,8 +84,7 @@ static const char front_res[] =
     "    - {name: bearer, type: middleware.http.bearer}\n";
 
 struct fx {
-    struct wdn_http_server *app;
-    struct running app_sc, front;
+    struct testsc app_sc, front;
     int api, internal, front_api;
     struct wdn_pki_cert *ca; /* the CA both sidecars trust (dir/ca) */
 };
@@ -143,30 +93,28 @@ static struct fx f;
 
 static int setup(void **state)
 {
-    struct wdn_http_server_config ac = {
-        .listen = "127.0.0.1:0", .workers = 1, .handlers = app_chain, .nhandlers = 1};
     char res[600], fres[600], ca[600], peers[600], text[128];
     struct wdn_diag d;
 
-    if (mkdtemp(dir) == NULL)
+    if (testdir_make("sc-refuse") == NULL)
         return -1;
     wdn_log_init("test", WDN_LOG_INFO, false);
-    if (logcap_begin() != 0 || wdn_http_server_start(&ac, &f.app) != 0)
+    if (logcap_begin() != 0 || testapp_start(NULL, 1 << 20) != 0)
         return -1;
-    snprintf(res, sizeof(res), "%s/res", dir);
-    snprintf(fres, sizeof(fres), "%s/fres", dir);
-    snprintf(ca, sizeof(ca), "%s/ca", dir);
-    snprintf(peers, sizeof(peers), "%s/peers", dir);
+    testdir_path("res", res, sizeof(res));
+    testdir_path("fres", fres, sizeof(fres));
+    testdir_path("ca", ca, sizeof(ca));
+    testdir_path("peers", peers, sizeof(peers));
     mkdir(res, 0700);
     mkdir(fres, 0700);
-    write_file("res/app.yaml", app_res);
-    write_file("fres/front.yaml", front_res);
+    testdir_write("res/app.yaml", app_res);
+    testdir_write("fres/front.yaml", front_res);
     f.internal = testnet_free_port();
     snprintf(text, sizeof(text), "app 127.0.0.1:%d\n", f.internal);
-    write_file("peers", text);
+    testdir_write("peers", text);
 
     struct wdn_sidecar_opts o = {.app_id = "app",
-                                 .app_port = wdn_http_server_port(f.app),
+                                 .app_port = testapp_port(),
                                  .internal_port = f.internal,
                                  .metrics_port = -1,
                                  .workers = 1,
@@ -174,7 +122,7 @@ static int setup(void **state)
                                  .config = "acl",
                                  .resources_paths = {res},
                                  .n_resources_paths = 1};
-    start(&f.app_sc, &o);
+    testsc_up(&f.app_sc, &o);
     struct wdn_sidecar_opts of = {.app_id = "front",
                                   .metrics_port = -1,
                                   .workers = 1,
@@ -183,7 +131,7 @@ static int setup(void **state)
                                   .peers_file = peers,
                                   .resources_paths = {fres},
                                   .n_resources_paths = 1};
-    start(&f.front, &of);
+    testsc_up(&f.front, &of);
     f.api = wdn_sidecar_http_port(f.app_sc.sc);
     f.front_api = wdn_sidecar_http_port(f.front.sc);
     f.ca = wdn_pki_ca_load(ca, &d);
@@ -195,16 +143,13 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    char cmd[600];
-
     (void)state;
-    stop(&f.front);
-    stop(&f.app_sc);
-    wdn_http_server_free(f.app);
+    testsc_stop(&f.front);
+    testsc_stop(&f.app_sc);
+    testapp_stop();
     wdn_pki_cert_free(f.ca);
     logcap_end(true); /* shown by ctest only when a test failed; holds cmocka's messages too */
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    if (system(cmd) != 0)
+    if (testdir_remove() != 0)
         return -1;
     wdn_jose_thread_cleanup();
     return 0;
@@ -212,35 +157,7 @@ static int teardown(void **state)
 
 /* ---- Plain HTTP to the API ports ----------------------------------------------------------- */
 
-struct resp {
-    int status;
-    char raw[1 << 15];
-    const char *body;
-};
-
-static void parse_resp(struct resp *r)
-{
-    r->status = 0;
-    sscanf(r->raw, "HTTP/1.1 %d", &r->status);
-    r->body = strstr(r->raw, "\r\n\r\n");
-    r->body = r->body ? r->body + 4 : "";
-}
-
-static void http(int port, const char *head, struct resp *r)
-{
-    char req[1 << 14];
-    int fd = testnet_connect(port, 20000), closed;
-    int n = snprintf(req, sizeof(req), "%sConnection: close\r\n\r\n", head);
-
-    assert_true(fd >= 0);
-    assert_true(n > 0 && (size_t)n < sizeof(req));
-    assert_int_equal(testnet_send_all(fd, req, (size_t)n), 0);
-    testnet_recv_until_close(fd, r->raw, sizeof(r->raw), &closed);
-    close(fd);
-    parse_resp(r);
-}
-
-static uint64_t requests(struct running *r, int port, int status)
+static uint64_t requests(struct testsc *r, int port, int status)
 {
     return atomic_load(&r->sc->m.requests[port][status]);
 }
@@ -264,7 +181,7 @@ static X509 *client_cert(EVP_PKEY *key, const char *san, long not_after, X509 *i
 
 /* One request on the internal port with cert/key; the answer parsed into r, or -1 when the TLS
  * layer refused the certificate (no HTTP answer at all). */
-static long internal_req(X509 *cert, EVP_PKEY *key, const char *target, struct resp *r)
+static long internal_req(X509 *cert, EVP_PKEY *key, const char *target, struct testresp *r)
 {
     char req[1024];
     long n;
@@ -272,7 +189,7 @@ static long internal_req(X509 *cert, EVP_PKEY *key, const char *target, struct r
     snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: app\r\nConnection: close\r\n\r\n", target);
     n = tlsclient_request(f.internal, f.ca->cert, cert, key, req, r->raw, sizeof(r->raw), 20000);
     if (n > 0)
-        parse_resp(r);
+        testapp_parse(r);
     return n;
 }
 
@@ -286,9 +203,9 @@ static void test_internal_no_spiffe_identity(void **state)
                           "URI:https://public/ns/default/front",     /* not spiffe */
                           "URI:spiffe://public/ns/default/fr%6Ent"}; /* encoded */
     EVP_PKEY *key = certs_key();
-    int before = atomic_load(&app_count);
+    int before = testapp_count();
     uint64_t denied = requests(&f.app_sc, WDN__SC_PORT_INTERNAL, 403);
-    struct resp r;
+    struct testresp r;
 
     (void)state;
     for (size_t i = 0; i < sizeof(sans) / sizeof(sans[0]); i++) {
@@ -303,7 +220,7 @@ static void test_internal_no_spiffe_identity(void **state)
         assert_true(logcap_wait("reason=no_spiffe_identity status=403", 10000));
         X509_free(cert);
     }
-    assert_int_equal(atomic_load(&app_count), before);
+    assert_int_equal(testapp_count(), before);
     assert_int_equal(requests(&f.app_sc, WDN__SC_PORT_INTERNAL, 403),
                      denied + sizeof(sans) / sizeof(sans[0]));
     EVP_PKEY_free(key);
@@ -320,15 +237,15 @@ static void test_internal_untrusted_certificates(void **state)
     X509 *foreign =
         client_cert(key, "URI:spiffe://public/ns/default/front", 3600, other, other_key);
     X509 *expired = client_cert(key, "URI:spiffe://public/ns/default/front", -60, NULL, NULL);
-    int before = atomic_load(&app_count);
-    struct resp r;
+    int before = testapp_count();
+    struct testresp r;
 
     (void)state;
     assert_non_null(other);
     assert_int_equal(internal_req(foreign, key, "/v1.0/invoke/app/method/hello", &r), -1);
     assert_int_equal(internal_req(expired, key, "/v1.0/invoke/app/method/hello", &r), -1);
     assert_int_equal(internal_req(NULL, NULL, "/v1.0/invoke/app/method/hello", &r), -1);
-    assert_int_equal(atomic_load(&app_count), before);
+    assert_int_equal(testapp_count(), before);
     X509_free(other);
     X509_free(foreign);
     X509_free(expired);
@@ -342,8 +259,8 @@ static void test_internal_wrong_app_id(void **state)
 {
     EVP_PKEY *key = certs_key();
     X509 *cert = client_cert(key, "URI:spiffe://public/ns/default/front", 3600, NULL, NULL);
-    int before = atomic_load(&app_count);
-    struct resp r;
+    int before = testapp_count();
+    struct testresp r;
 
     (void)state;
     assert_true(internal_req(cert, key, "/v1.0/invoke/other/method/hello", &r) > 0);
@@ -359,12 +276,12 @@ static void test_internal_wrong_app_id(void **state)
                              &r) > 0);
     assert_int_equal(r.status, 404);
     assert_string_equal(r.body, "404 page not found\n");
-    assert_int_equal(atomic_load(&app_count), before);
+    assert_int_equal(testapp_count(), before);
     /* The same certificate, the right app ID: through to the app. */
     assert_true(internal_req(cert, key, "/v1.0/invoke/app/method/hello", &r) > 0);
     assert_int_equal(r.status, 200);
     assert_string_equal(r.body, "app says hi");
-    assert_int_equal(atomic_load(&app_count), before + 1);
+    assert_int_equal(testapp_count(), before + 1);
     X509_free(cert);
     EVP_PKEY_free(key);
 }
@@ -375,35 +292,35 @@ static void test_internal_wrong_app_id(void **state)
  * invocation, whichever app it names. */
 static void test_http_pipeline_refusal(void **state)
 {
-    int before = atomic_load(&app_count);
+    int before = testapp_count();
     uint64_t missing = atomic_load(&f.front.sc->m.auth_failures[WDN_MW_MISSING_TOKEN]);
     uint64_t invalid = atomic_load(&f.front.sc->m.auth_failures[WDN_MW_INVALID_TOKEN]);
-    struct resp r;
+    struct testresp r;
 
     (void)state;
     logcap_mark();
-    http(f.front_api,
-         "POST /v1.0/invoke/app/method/hello HTTP/1.1\r\nHost: x\r\n"
-         "Content-Length: 0\r\n",
-         &r);
+    testapp_http(f.front_api,
+                 "POST /v1.0/invoke/app/method/hello HTTP/1.1\r\nHost: x\r\n"
+                 "Content-Length: 0\r\n",
+                 NULL, &r);
     assert_int_equal(r.status, 401);
     assert_non_null(strstr(r.raw, "WWW-Authenticate: Bearer"));
     assert_null(strstr(r.raw, "invalid_token"));
     assert_true(logcap_wait("pipeline=httpPipeline handler=bearer reason=missing_token status=401 "
                             "method=POST path=/v1.0/invoke/app/method/hello",
                             10000));
-    http(f.front_api,
-         "GET /v1.0/invoke/app/method/hello HTTP/1.1\r\nHost: x\r\n"
-         "Authorization: Bearer not.a.jwt\r\n",
-         &r);
+    testapp_http(f.front_api,
+                 "GET /v1.0/invoke/app/method/hello HTTP/1.1\r\nHost: x\r\n"
+                 "Authorization: Bearer not.a.jwt\r\n",
+                 NULL, &r);
     assert_int_equal(r.status, 401);
     assert_non_null(strstr(r.raw, "WWW-Authenticate: Bearer error=\"invalid_token\""));
     assert_true(
         logcap_wait("pipeline=httpPipeline handler=bearer reason=invalid_token check=", 10000));
     /* Even a request for the sidecar's own metadata goes through the pipeline. */
-    http(f.front_api, "GET /v1.0/metadata HTTP/1.1\r\nHost: x\r\n", &r);
+    testapp_http(f.front_api, "GET /v1.0/metadata HTTP/1.1\r\nHost: x\r\n", NULL, &r);
     assert_int_equal(r.status, 401);
-    assert_int_equal(atomic_load(&app_count), before);
+    assert_int_equal(testapp_count(), before);
     assert_int_equal(atomic_load(&f.front.sc->m.auth_failures[WDN_MW_MISSING_TOKEN]), missing + 2);
     assert_int_equal(atomic_load(&f.front.sc->m.auth_failures[WDN_MW_INVALID_TOKEN]), invalid + 1);
     assert_true(requests(&f.front, WDN__SC_PORT_API, 401) >= 3);
@@ -414,26 +331,26 @@ static void test_http_pipeline_refusal(void **state)
 static void test_method_path_not_normalisable(void **state)
 {
     const char *paths[] = {"x/../mcp", "%2Fmcp", "mc%2fp", "a%5Cmcp", "m%zzcp", "mcp%0A", "%"};
-    int before = atomic_load(&app_count);
+    int before = testapp_count();
     char head[256];
-    struct resp r;
+    struct testresp r;
 
     (void)state;
     for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
         snprintf(head, sizeof(head),
                  "POST /v1.0/invoke/app/method/%s HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n",
                  paths[i]);
-        http(f.api, head, &r);
+        testapp_http(f.api, head, NULL, &r);
         if (r.status != 400)
             fail_msg("method %s: status %d, expected 400", paths[i], r.status);
         assert_string_equal(r.body, "{\"errorCode\":\"ERR_DIRECT_INVOKE\",\"message\":\"the method "
                                     "path cannot be normalised safely\"}");
     }
-    assert_int_equal(atomic_load(&app_count), before);
+    assert_int_equal(testapp_count(), before);
     /* A path that normalises is forwarded (a plain one is not MCP at all). */
-    http(f.api, "GET /v1.0/invoke/app/method/./hello HTTP/1.1\r\nHost: x\r\n", &r);
+    testapp_http(f.api, "GET /v1.0/invoke/app/method/./hello HTTP/1.1\r\nHost: x\r\n", NULL, &r);
     assert_int_equal(r.status, 200);
-    assert_int_equal(atomic_load(&app_count), before + 1);
+    assert_int_equal(testapp_count(), before + 1);
 }
 
 /* Through a peer: the callee's access control cannot evaluate such a path either, and refuses
@@ -443,8 +360,8 @@ static void test_acl_refuses_unnormalisable_path(void **state)
     EVP_PKEY *key = certs_key();
     X509 *cert = client_cert(key, "URI:spiffe://public/ns/default/front", 3600, NULL, NULL);
     uint64_t invalid = atomic_load(&f.app_sc.sc->m.acl[0][WDN_ACL_BY_INVALID]);
-    int before = atomic_load(&app_count);
-    struct resp r;
+    int before = testapp_count();
+    struct testresp r;
 
     (void)state;
     logcap_mark();
@@ -453,7 +370,7 @@ static void test_acl_refuses_unnormalisable_path(void **state)
     assert_non_null(strstr(r.body, "PermissionDenied"));
     assert_true(logcap_wait("acl=\"operation refused by normalisation\"", 10000));
     assert_int_equal(atomic_load(&f.app_sc.sc->m.acl[0][WDN_ACL_BY_INVALID]), invalid + 1);
-    assert_int_equal(atomic_load(&app_count), before);
+    assert_int_equal(testapp_count(), before);
     X509_free(cert);
     EVP_PKEY_free(key);
 }
@@ -463,15 +380,15 @@ static void test_acl_refuses_unnormalisable_path(void **state)
 static void test_app_id_percent_decoding(void **state)
 {
     const char *bad[] = {"ap%zz", "ap%7", "ap%", "%", "a%2Fb", "ap%00p", "app.", ".default"};
-    int before = atomic_load(&app_count);
+    int before = testapp_count();
     char head[512], longid[300];
-    struct resp r;
+    struct testresp r;
 
     (void)state;
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         snprintf(head, sizeof(head), "GET /v1.0/invoke/%s/method/x HTTP/1.1\r\nHost: x\r\n",
                  bad[i]);
-        http(f.api, head, &r);
+        testapp_http(f.api, head, NULL, &r);
         if (r.status != 400)
             fail_msg("app id %s: status %d, expected 400", bad[i], r.status);
         assert_string_equal(r.body,
@@ -481,18 +398,19 @@ static void test_app_id_percent_decoding(void **state)
     memset(longid, 'a', sizeof(longid) - 1);
     longid[sizeof(longid) - 1] = '\0';
     snprintf(head, sizeof(head), "GET /v1.0/invoke/%s/method/x HTTP/1.1\r\nHost: x\r\n", longid);
-    http(f.api, head, &r);
+    testapp_http(f.api, head, NULL, &r);
     assert_int_equal(r.status, 400);
     /* The same checks on the dapr-app-id header form. */
-    http(f.api, "GET /x HTTP/1.1\r\nHost: x\r\ndapr-app-id: ap%zz\r\n", &r);
+    testapp_http(f.api, "GET /x HTTP/1.1\r\nHost: x\r\ndapr-app-id: ap%zz\r\n", NULL, &r);
     assert_int_equal(r.status, 400);
-    assert_int_equal(atomic_load(&app_count), before);
+    assert_int_equal(testapp_count(), before);
     /* A valid escape decodes to the app's own ID. */
-    http(f.api, "GET /v1.0/invoke/%61pp/method/x HTTP/1.1\r\nHost: x\r\n", &r);
+    testapp_http(f.api, "GET /v1.0/invoke/%61pp/method/x HTTP/1.1\r\nHost: x\r\n", NULL, &r);
     assert_int_equal(r.status, 200);
-    http(f.api, "GET /v1.0/invoke/app%2Edefault/method/x HTTP/1.1\r\nHost: x\r\n", &r);
+    testapp_http(f.api, "GET /v1.0/invoke/app%2Edefault/method/x HTTP/1.1\r\nHost: x\r\n", NULL,
+                 &r);
     assert_int_equal(r.status, 200);
-    assert_int_equal(atomic_load(&app_count), before + 2);
+    assert_int_equal(testapp_count(), before + 2);
 }
 
 /* What the API port answers for routes it does not serve: an MCP server name it does not know
@@ -525,23 +443,23 @@ static void test_api_route_refusals(void **state)
         {"POST /v1.0/metadata HTTP/1.1\r\nContent-Length: 0\r\n", 405, "Method Not Allowed"},
         {"PUT /v1.0/healthz HTTP/1.1\r\nContent-Length: 0\r\n", 405, "Method Not Allowed"},
     };
-    int before = atomic_load(&app_count);
+    int before = testapp_count();
     char head[512];
-    struct resp r;
+    struct testresp r;
 
     (void)state;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         snprintf(head, sizeof(head), "%sHost: x\r\n", cases[i].head);
-        http(f.api, head, &r);
+        testapp_http(f.api, head, NULL, &r);
         if (r.status != cases[i].status || strcmp(r.body, cases[i].body) != 0)
             fail_msg("%s: %d %s", cases[i].head, r.status, r.body);
     }
-    assert_int_equal(atomic_load(&app_count), before);
+    assert_int_equal(testapp_count(), before);
     /* The header form: the whole path is the method, leading slashes dropped. */
-    http(f.api, "GET //hello HTTP/1.1\r\nHost: x\r\ndapr-app-id: app\r\n", &r);
+    testapp_http(f.api, "GET //hello HTTP/1.1\r\nHost: x\r\ndapr-app-id: app\r\n", NULL, &r);
     assert_int_equal(r.status, 200);
     assert_string_equal(r.body, "app says hi");
-    assert_int_equal(atomic_load(&app_count), before + 1);
+    assert_int_equal(testapp_count(), before + 1);
 }
 
 /* ---- The MCP guard's request body ---------------------------------------------------------- */
@@ -551,49 +469,50 @@ static void test_api_route_refusals(void **state)
  * neither reaches the app. */
 static void test_mcp_body_refusals(void **state)
 {
-    int before = atomic_load(&app_count);
+    int before = testapp_count();
     char head[512];
-    struct resp r;
+    struct testresp r;
 
     (void)state;
     snprintf(head, sizeof(head),
              "POST /v1.0/invoke/app/method/mcp HTTP/1.1\r\nHost: x\r\n"
              "Content-Type: application/json\r\nContent-Length: %u\r\n",
              WDN_JSONRPC_MAX_BYTES + 1);
-    http(f.api, head, &r);
+    testapp_http(f.api, head, NULL, &r);
     assert_int_equal(r.status, 413);
     assert_string_equal(r.body, "{\"errorCode\":\"ERR_DIRECT_INVOKE\",\"message\":\"request body "
                                 "too large\"}");
-    http(f.api,
-         "POST /v1.0/invoke/app/method/mcp HTTP/1.1\r\nHost: x\r\n"
-         "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
-         "zz\r\n{}\r\n0\r\n",
-         &r);
+    testapp_http(f.api,
+                 "POST /v1.0/invoke/app/method/mcp HTTP/1.1\r\nHost: x\r\n"
+                 "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+                 "zz\r\n{}\r\n0\r\n",
+                 NULL, &r);
     assert_int_equal(r.status, 400);
-    assert_int_equal(atomic_load(&app_count), before);
+    assert_int_equal(testapp_count(), before);
     /* The same path with a message the policy allows reaches the app. */
-    http(f.api,
-         "POST /v1.0/invoke/app/method/mcp HTTP/1.1\r\nHost: x\r\n"
-         "Content-Type: application/json\r\nContent-Length: 70\r\n\r\n"
-         "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"add\"}}",
-         &r);
+    testapp_http(
+        f.api,
+        "POST /v1.0/invoke/app/method/mcp HTTP/1.1\r\nHost: x\r\n"
+        "Content-Type: application/json\r\nContent-Length: 70\r\n\r\n"
+        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"add\"}}",
+        NULL, &r);
     assert_int_equal(r.status, 200);
-    assert_int_equal(atomic_load(&app_count), before + 1);
+    assert_int_equal(testapp_count(), before + 1);
 }
 
 /* The tools/list answer is filtered to the caller's grants; an answer the filter cannot read
  * (here the app's plain text) is refused, never passed on unfiltered, and logged. */
 static void test_unreadable_tools_list_refused(void **state)
 {
-    struct resp r;
+    struct testresp r;
 
     (void)state;
     logcap_mark();
-    http(f.api,
-         "POST /v1.0/invoke/app/method/mcp HTTP/1.1\r\nHost: x\r\n"
-         "Content-Type: application/json\r\nContent-Length: 46\r\n\r\n"
-         "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/list\"}",
-         &r);
+    testapp_http(f.api,
+                 "POST /v1.0/invoke/app/method/mcp HTTP/1.1\r\nHost: x\r\n"
+                 "Content-Type: application/json\r\nContent-Length: 46\r\n\r\n"
+                 "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/list\"}",
+                 NULL, &r);
     assert_int_equal(r.status, 502);
     /* (the body is followed by the answer to the helper's trailing "Connection: close" line) */
     assert_non_null(strstr(r.body, "{\"errorCode\":\"ERR_DIRECT_INVOKE\",\"message\":\"failed to "
@@ -612,10 +531,10 @@ static void test_unreadable_tools_list_refused(void **state)
 static void test_metadata_root_form(void **state)
 {
     char want[512];
-    struct resp r;
+    struct testresp r;
 
     (void)state;
-    http(f.front_api, "GET " PRM " HTTP/1.1\r\nHost: front.test\r\n", &r);
+    testapp_http(f.front_api, "GET " PRM " HTTP/1.1\r\nHost: front.test\r\n", NULL, &r);
     assert_int_equal(r.status, 200);
     /* The resource is the port's own origin, never taken from the Host header. */
     snprintf(want, sizeof(want),
@@ -624,13 +543,13 @@ static void test_metadata_root_form(void **state)
              f.front_api);
     assert_string_equal(r.body, want);
     assert_non_null(strstr(r.raw, "Access-Control-Allow-Origin: *"));
-    http(f.api, "GET " PRM " HTTP/1.1\r\nHost: x\r\n", &r);
+    testapp_http(f.api, "GET " PRM " HTTP/1.1\r\nHost: x\r\n", NULL, &r);
     assert_int_equal(r.status, 404);
     assert_string_equal(r.body, "404 page not found\n");
-    http(f.api, "GET " PRM "/ HTTP/1.1\r\nHost: x\r\n", &r);
+    testapp_http(f.api, "GET " PRM "/ HTTP/1.1\r\nHost: x\r\n", NULL, &r);
     assert_int_equal(r.status, 404);
     /* Only GET, HEAD and the CORS preflight. */
-    http(f.front_api, "DELETE " PRM " HTTP/1.1\r\nHost: x\r\n", &r);
+    testapp_http(f.front_api, "DELETE " PRM " HTTP/1.1\r\nHost: x\r\n", NULL, &r);
     assert_int_equal(r.status, 405);
     assert_non_null(strstr(r.raw, "Allow: GET, HEAD, OPTIONS"));
 }
@@ -642,7 +561,7 @@ static void test_metadata_for_peer_refusals(void **state)
     EVP_PKEY *key = certs_key();
     X509 *cert = client_cert(key, "URI:spiffe://public/ns/default/front", 3600, NULL, NULL);
     char req[512];
-    struct resp r;
+    struct testresp r;
     long n;
 
     (void)state;
@@ -651,7 +570,7 @@ static void test_metadata_for_peer_refusals(void **state)
              "Content-Length: 0\r\nConnection: close\r\n\r\n");
     n = tlsclient_request(f.internal, f.ca->cert, cert, key, req, r.raw, sizeof(r.raw), 20000);
     assert_true(n > 0);
-    parse_resp(&r);
+    testapp_parse(&r);
     assert_int_equal(r.status, 405);
     assert_string_equal(r.body, "Method Not Allowed");
     assert_true(internal_req(cert, key, PRM "/v1.0/invoke/app/method/a/../mcp", &r) > 0);

@@ -26,32 +26,24 @@
 #include "project/store.h"
 #include "sidecar/internal.h"
 #include "../support/logcap.h"
+#include "../support/testdir.h"
 #include "../support/testnet.h"
 #include "../support/testsc.h"
 
-static char dir[] = "/tmp/wdn-sc-registry-XXXXXX";
-
 static int setup(void **state)
 {
-    char home[600];
-
     (void)state;
-    if (mkdtemp(dir) == NULL)
+    if (testdir_make("sc-registry") == NULL)
         return -1;
-    snprintf(home, sizeof(home), "%s/home", dir);
-    setenv("WARDEN_HOME", home, 1);
     wdn_log_init("test", WDN_LOG_INFO, false);
     return logcap_begin();
 }
 
 static int teardown(void **state)
 {
-    char cmd[600];
-
     (void)state;
     logcap_end(true);
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    if (system(cmd) != 0)
+    if (testdir_remove() != 0)
         return -1;
     wdn_jose_thread_cleanup();
     return 0;

@@ -23,6 +23,8 @@
 #include "base/log.h"
 #include "jose/crypto.h"
 #include "sidecar/internal.h"
+#include "../support/testapp.h"
+#include "../support/testdir.h"
 #include "../support/testnet.h"
 #include "../support/testsc.h"
 
@@ -42,30 +44,16 @@ static const char *dead(void)
 
 /* ---- The app: answers with the size and a checksum of the body it got ------------------- */
 
-static void app_answer(struct wdn_http_req *req, int status, struct wdn_str body, void *ud)
+static void app_answer(struct wdn_http_req *req, struct wdn_str body)
 {
     char out[128];
     uint32_t h = 2166136261u; /* FNV-1a */
 
-    (void)ud;
-    if (status != 0) {
-        wdn_http_respond(req, 400, NULL, 0, WDN_STR("bad body"));
-        return;
-    }
     for (size_t i = 0; i < body.len; i++)
         h = (h ^ (unsigned char)body.p[i]) * 16777619u;
     snprintf(out, sizeof(out), "n=%zu sum=%08x", body.len, h);
     wdn_http_respond(req, 200, NULL, 0, wdn_str_from_cstr(out));
 }
-
-static int app_on_req(struct wdn_http_handler *self, struct wdn_http_req *req)
-{
-    (void)self;
-    return wdn_http_req_read_all(req, 8 << 20, app_answer, NULL) == 0 ? 0 : WDN_EIO;
-}
-
-static struct wdn_http_handler app_handler = {.on_req = app_on_req};
-static struct wdn_http_handler *app_chain[] = {&app_handler};
 
 static char *expected(const char *body, size_t len)
 {
@@ -80,28 +68,8 @@ static char *expected(const char *body, size_t len)
 
 /* ---- Sidecars ---------------------------------------------------------------------------- */
 
-static char dir[] = "/tmp/wdn-sc-failover-XXXXXX";
-
-#define running testsc /* tests/unit/support/testsc.h */
-
-static void start(struct testsc *r, struct wdn_sidecar_opts *o)
-{
-    char why[300];
-
-    if (testsc_start(r, o, why, sizeof(why)) != 0)
-        fail_msg("%s", why);
-    assert_true(wdn_sidecar_http_port(r->sc) > 0);
-    assert_int_equal(testnet_wait_port(wdn_sidecar_http_port(r->sc), 10000), 0);
-}
-
-static void stop(struct testsc *r)
-{
-    testsc_stop(r);
-}
-
 struct fx {
-    struct wdn_http_server *app;
-    struct running callee, caller;
+    struct testsc callee, caller;
     int port; /* the callee's internal port, on LIVE */
     int api;  /* the caller's API port */
 };
@@ -110,32 +78,28 @@ static int setup(void **state)
 {
     static struct fx f;
     static char tmpl[64];
-    struct wdn_http_server_config ac = {
-        .listen = "127.0.0.1:0", .workers = 1, .handlers = app_chain, .nhandlers = 1};
-    char home[600], ca[600];
+    char ca[600];
 
-    if (mkdtemp(dir) == NULL)
+    if (testdir_make("sc-failover") == NULL)
         return -1;
-    snprintf(home, sizeof(home), "%s/home", dir);
-    setenv("WARDEN_HOME", home, 1);
     wdn_log_init("test", WDN_LOG_ERROR, false);
-    if (wdn_http_server_start(&ac, &f.app) != 0)
+    if (testapp_start(app_answer, 8 << 20) != 0)
         return -1;
-    snprintf(ca, sizeof(ca), "%s/ca", dir);
+    testdir_path("ca", ca, sizeof(ca));
     f.port = testnet_free_port();
     snprintf(tmpl, sizeof(tmpl), "{app-id}:%d", f.port);
     struct wdn_sidecar_opts o = {.app_id = APP,
-                                 .app_port = wdn_http_server_port(f.app),
+                                 .app_port = testapp_port(),
                                  .internal_address = LIVE,
                                  .internal_port = f.port,
                                  .metrics_port = -1,
                                  .workers = 1,
                                  .ca_dir = ca};
-    start(&f.callee, &o);
+    testsc_up(&f.callee, &o);
     /* Two workers: the address cache is shared, the connection pools are not. */
     struct wdn_sidecar_opts oc = {
         .app_id = "caller", .metrics_port = -1, .workers = 2, .ca_dir = ca, .peer_dns = tmpl};
-    start(&f.caller, &oc);
+    testsc_up(&f.caller, &oc);
     f.api = wdn_sidecar_http_port(f.caller.sc);
     *state = &f;
     return 0;
@@ -144,13 +108,10 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fx *f = *state;
-    char cmd[600];
-
-    stop(&f->caller);
-    stop(&f->callee);
-    wdn_http_server_free(f->app);
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    if (system(cmd) != 0)
+    testsc_stop(&f->caller);
+    testsc_stop(&f->callee);
+    testapp_stop();
+    if (testdir_remove() != 0)
         return -1;
     wdn_jose_thread_cleanup();
     return 0;
@@ -185,16 +146,10 @@ static void dead_first(struct fx *f)
 
 /* ---- A raw HTTP client ------------------------------------------------------------------- */
 
-struct resp {
-    int status;
-    char raw[1 << 16];
-    const char *body;
-};
-
 /* Sends head (request line and headers, "\r\n" each, without the blank line) plus
  * "Connection: close", then the body parts; reads the answer until the server closes. */
 static void http(int port, const char *head, const char *const *parts, const size_t *lens,
-                 size_t nparts, struct resp *r)
+                 size_t nparts, struct testresp *r)
 {
     char h[2048];
     int fd = testnet_connect(port, 30000), closed, n;
@@ -225,7 +180,7 @@ static void http(int port, const char *head, const char *const *parts, const siz
 static void test_refused_goes_on(void **state)
 {
     struct fx *f = *state;
-    struct resp r;
+    struct testresp r;
     char d[WDN_SIDECAR_MAX_HOST_BYTES + 1];
 
     dead_first(f);
@@ -251,7 +206,7 @@ static void test_refused_with_body(void **state)
     static char big[300000];
     const char *parts[3];
     size_t lens[3];
-    struct resp r;
+    struct testresp r;
     char head[512];
 
     for (size_t i = 0; i < sizeof(big); i++)
@@ -294,7 +249,7 @@ static void test_every_address_refuses(void **state)
 {
     struct fx *f = *state;
     const char *d1 = dead(), *d2 = dead();
-    struct resp r;
+    struct testresp r;
 
     addresses(f, d1, d2, NULL);
     http(f->api, "GET " URL " HTTP/1.1\r\nHost: x\r\n", NULL, NULL, 0, &r);

@@ -24,36 +24,19 @@
 #include "project/project.h"
 #include "project/store.h"
 #include "sidecar/internal.h"
-
-static char dir[] = "/tmp/wdn-sc-unit-XXXXXX";
-
-static void write_file(const char *name, const char *text)
-{
-    char path[512];
-    FILE *f;
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-}
+#include "../support/testdir.h"
 
 static int setup(void **state)
 {
-    char home[600];
-    if (mkdtemp(dir) == NULL)
+    if (testdir_make("sc-unit") == NULL)
         return -1;
-    snprintf(home, sizeof(home), "%s/home", dir);
-    setenv("WARDEN_HOME", home, 1);
     wdn_log_init("test", WDN_LOG_ERROR, false);
     return 0;
 }
 
 static int teardown(void **state)
 {
-    char cmd[600];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    if (system(cmd) != 0)
+    if (testdir_remove() != 0)
         return -1;
     wdn_jose_thread_cleanup();
     return 0;
@@ -82,8 +65,8 @@ static void test_peers(void **state)
     struct wdn_diag d;
     char path[512];
 
-    write_file("peers", "# static map\nmcp-server 127.0.0.1:4001\n\nweather [::1]:4002 # v6\n");
-    snprintf(path, sizeof(path), "%s/peers", dir);
+    testdir_write("peers", "# static map\nmcp-server 127.0.0.1:4001\n\nweather [::1]:4002 # v6\n");
+    testdir_path("peers", path, sizeof(path));
     assert_int_equal(wdn__sc_peers_load(sc, path, &d), 0);
     assert_int_equal(sc->n_static, 2);
     assert_int_equal(wdn__sc_resolve(sc, "mcp-server", &p), 0);
@@ -102,16 +85,16 @@ static void test_peers(void **state)
     bare_free(sc);
 
     sc = bare();
-    write_file("peers-bad", "ok 127.0.0.1:1\nbad-line-without-address\n");
-    snprintf(path, sizeof(path), "%s/peers-bad", dir);
+    testdir_write("peers-bad", "ok 127.0.0.1:1\nbad-line-without-address\n");
+    testdir_path("peers-bad", path, sizeof(path));
     wdn_diag_clear(&d);
     assert_int_equal(wdn__sc_peers_load(sc, path, &d), WDN_ECONFIG);
     assert_int_equal(d.line, 2);
     bare_free(sc);
 
     sc = bare();
-    write_file("peers-port", "a 127.0.0.1:99999\n");
-    snprintf(path, sizeof(path), "%s/peers-port", dir);
+    testdir_write("peers-port", "a 127.0.0.1:99999\n");
+    testdir_path("peers-port", path, sizeof(path));
     assert_int_equal(wdn__sc_peers_load(sc, path, &d), WDN_ECONFIG);
     bare_free(sc);
 }
@@ -157,9 +140,9 @@ static void test_refuses_missing_handler(void **state)
     struct wdn_diag d;
     char res[512];
 
-    snprintf(res, sizeof(res), "%s/res", dir);
+    testdir_path("res", res, sizeof(res));
     assert_int_equal(mkdir(res, 0700), 0);
-    write_file("res/cfg.yaml", cfg_yaml);
+    testdir_write("res/cfg.yaml", cfg_yaml);
     o.resources_paths[0] = res;
     o.n_resources_paths = 1;
     o.config = "cfg";
@@ -188,7 +171,7 @@ static void test_start_stop(void **state)
     void *ret;
     char ca[512];
 
-    snprintf(ca, sizeof(ca), "%s/ca", dir);
+    testdir_path("ca", ca, sizeof(ca));
     o.ca_dir = ca;
     assert_int_equal(wdn_sidecar_new(&o, &sc, &d), 0);
     assert_int_equal(pthread_create(&t, NULL, runner, sc), 0);
@@ -203,7 +186,7 @@ static void test_start_stop(void **state)
     wdn_sidecar_free(sc);
     /* The CA was created once and is reused. */
     assert_int_equal(access("/dev/null", F_OK), 0);
-    snprintf(ca, sizeof(ca), "%s/ca/ca.crt", dir);
+    testdir_path("ca/ca.crt", ca, sizeof(ca));
     assert_int_equal(access(ca, F_OK), 0);
 }
 
@@ -301,18 +284,18 @@ static void test_healthy_waits_for_keys(void **state)
     int port = 0, st;
 
     (void)state;
-    snprintf(res, sizeof(res), "%s/res-keys", dir);
+    testdir_path("res-keys", res, sizeof(res));
     assert_int_equal(mkdir(res, 0700), 0);
     /* Port 1 on loopback refuses: the key set never loads. */
-    write_file("res-keys/bearer.yaml",
-               "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: bearer\n"
-               "spec:\n  type: middleware.http.bearer\n  version: v1\n  metadata:\n"
-               "  - name: issuer\n    value: https://127.0.0.1:1/\n"
-               "  - name: audience\n    value: api\n");
-    write_file("res-keys/keys.yaml",
-               "apiVersion: dapr.io/v1alpha1\nkind: Configuration\nmetadata:\n  name: keys\n"
-               "spec:\n  appHttpPipeline:\n    handlers:\n    - name: bearer\n"
-               "      type: middleware.http.bearer\n");
+    testdir_write("res-keys/bearer.yaml",
+                  "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: bearer\n"
+                  "spec:\n  type: middleware.http.bearer\n  version: v1\n  metadata:\n"
+                  "  - name: issuer\n    value: https://127.0.0.1:1/\n"
+                  "  - name: audience\n    value: api\n");
+    testdir_write("res-keys/keys.yaml",
+                  "apiVersion: dapr.io/v1alpha1\nkind: Configuration\nmetadata:\n  name: keys\n"
+                  "spec:\n  appHttpPipeline:\n    handlers:\n    - name: bearer\n"
+                  "      type: middleware.http.bearer\n");
     o.resources_paths[0] = res;
     o.n_resources_paths = 1;
     assert_int_equal(wdn_sidecar_new(&o, &sc, &d), 0);

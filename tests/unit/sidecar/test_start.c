@@ -22,52 +22,24 @@
 #include "project/store.h"
 #include "sidecar/internal.h"
 #include "../support/logcap.h"
+#include "../support/testdir.h"
 #include "../support/testnet.h"
 #include "../support/testsc.h"
 
-static char dir[] = "/tmp/wdn-sc-start-XXXXXX";
-
-static void write_file(const char *name, const char *text)
-{
-    char path[512];
-    FILE *f;
-
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-}
-
-/* dir/name as a new folder; its path in out. */
-static const char *folder(const char *name, char *out, size_t cap)
-{
-    snprintf(out, cap, "%s/%s", dir, name);
-    assert_int_equal(mkdir(out, 0700), 0);
-    return out;
-}
-
 static int setup(void **state)
 {
-    char home[600];
-
     (void)state;
-    if (mkdtemp(dir) == NULL)
+    if (testdir_make("sc-start") == NULL)
         return -1;
-    snprintf(home, sizeof(home), "%s/home", dir);
-    setenv("WARDEN_HOME", home, 1);
     wdn_log_init("test", WDN_LOG_INFO, false);
     return logcap_begin();
 }
 
 static int teardown(void **state)
 {
-    char cmd[600];
-
     (void)state;
     logcap_end(true); /* shown by ctest only when a test failed */
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    if (system(cmd) != 0)
+    if (testdir_remove() != 0)
         return -1;
     wdn_jose_thread_cleanup();
     return 0;
@@ -93,8 +65,8 @@ static void test_option_refusals(void **state)
     char ca[512], certs[512], token[WDN_SIDECAR_MAX_API_TOKEN + 2];
 
     (void)state;
-    snprintf(ca, sizeof(ca), "%s/ca", dir);
-    snprintf(certs, sizeof(certs), "%s/certs", dir);
+    testdir_path("ca", ca, sizeof(ca));
+    testdir_path("certs", certs, sizeof(certs));
     struct wdn_sidecar_opts o = {.app_id = "app", .metrics_port = -1, .ca_dir = ca};
 
     o.app_protocol = "grpc";
@@ -123,7 +95,7 @@ static void test_option_refusals(void **state)
         /* One entry more than WDN_SIDECAR_MAX_PEERS: refused at that line. */
         char path[600];
         FILE *fp;
-        snprintf(path, sizeof(path), "%s/many-peers", dir);
+        testdir_path("many-peers", path, sizeof(path));
         fp = fopen(path, "w");
         assert_non_null(fp);
         for (int i = 0; i <= WDN_SIDECAR_MAX_PEERS; i++)
@@ -162,8 +134,8 @@ static void test_config_file_without_configuration(void **state)
     struct wdn_diag d;
 
     (void)state;
-    folder("cfgfile", res, sizeof(res));
-    write_file("cfgfile/mcp.yaml", mcp_only_yaml);
+    testdir_mkdir("cfgfile", res, sizeof(res));
+    testdir_write("cfgfile/mcp.yaml", mcp_only_yaml);
     snprintf(file, sizeof(file), "%s/mcp.yaml", res);
     o.config = file;
     logcap_mark();
@@ -175,8 +147,8 @@ static void test_config_file_without_configuration(void **state)
     assert_true(logcap_wait("no Configuration in this file", 5000));
 
     /* The same file with a Configuration in it is taken, by its name. */
-    write_file("cfgfile/config.yaml", "apiVersion: dapr.io/v1alpha1\nkind: Configuration\n"
-                                      "metadata: {name: from-file}\nspec: {}\n");
+    testdir_write("cfgfile/config.yaml", "apiVersion: dapr.io/v1alpha1\nkind: Configuration\n"
+                                         "metadata: {name: from-file}\nspec: {}\n");
     snprintf(file, sizeof(file), "%s/config.yaml", res);
     o.config = file;
     assert_int_equal(wdn_sidecar_new(&o, &sc, &d), 0);
@@ -205,11 +177,11 @@ static void test_two_mcpservers_for_one_app(void **state)
     struct wdn_diag d;
 
     (void)state;
-    folder("twomcp", res, sizeof(res));
+    testdir_mkdir("twomcp", res, sizeof(res));
     snprintf(text, sizeof(text), mcp_yaml, "first", "app", "http://127.0.0.1:1/mcp");
-    write_file("twomcp/a.yaml", text);
+    testdir_write("twomcp/a.yaml", text);
     snprintf(text, sizeof(text), mcp_yaml, "second", "app", "http://127.0.0.1:1/other");
-    write_file("twomcp/b.yaml", text);
+    testdir_write("twomcp/b.yaml", text);
     o.resources_paths[0] = res;
     o.n_resources_paths = 1;
     logcap_mark();
@@ -227,7 +199,7 @@ static void test_two_mcpservers_for_one_app(void **state)
     assert_null(sc);
     /* One MCPServer left: taken. */
     snprintf(text, sizeof(text), mcp_yaml, "second", "caller", "http://127.0.0.1:1/other");
-    write_file("twomcp/b.yaml", text);
+    testdir_write("twomcp/b.yaml", text);
     o.app_id = "app";
     assert_int_equal(wdn_sidecar_new(&o, &sc, &d), 0);
     struct wdn__sc_cfg *c = wdn__sc_cfg_get(sc);
@@ -258,10 +230,10 @@ static void test_mcp_endpoint_path(void **state)
         struct wdn_diag d;
 
         snprintf(name, sizeof(name), "ep%zu", i);
-        folder(name, res, sizeof(res));
+        testdir_mkdir(name, res, sizeof(res));
         snprintf(text, sizeof(text), mcp_yaml, "guard", "app", cases[i].url);
         snprintf(name, sizeof(name), "ep%zu/m.yaml", i);
-        write_file(name, text);
+        testdir_write(name, text);
         o.resources_paths[0] = res;
         o.n_resources_paths = 1;
         if (wdn_sidecar_new(&o, &sc, &d) != 0)
@@ -320,9 +292,9 @@ static void test_configuration_checks(void **state)
         struct wdn_diag d;
 
         snprintf(name, sizeof(name), "check%zu", i);
-        folder(name, res, sizeof(res));
+        testdir_mkdir(name, res, sizeof(res));
         snprintf(name, sizeof(name), "check%zu/r.yaml", i);
-        write_file(name, cases[i].yaml);
+        testdir_write(name, cases[i].yaml);
         o.resources_paths[0] = res;
         o.n_resources_paths = 1;
         logcap_mark();
@@ -347,11 +319,11 @@ static void test_too_many_errors(void **state)
     struct wdn_diag d;
 
     (void)state;
-    folder("many", res, sizeof(res));
+    testdir_mkdir("many", res, sizeof(res));
     for (int i = 0; i < WDN_RES_MAX_ERRORS + 5; i++) {
         snprintf(name, sizeof(name), "many/c%03d.yaml", i);
-        write_file(name, "apiVersion: dapr.io/v1alpha1\nkind: Component\n"
-                         "metadata: {name: 'Not_A_Name'}\nspec: {}\n");
+        testdir_write(name, "apiVersion: dapr.io/v1alpha1\nkind: Component\n"
+                            "metadata: {name: 'Not_A_Name'}\nspec: {}\n");
     }
     o.resources_paths[0] = res;
     o.n_resources_paths = 1;
@@ -413,7 +385,7 @@ static void test_missing_resources_path(void **state)
     char res[600];
 
     (void)state;
-    snprintf(res, sizeof(res), "%s/no-such-folder", dir);
+    testdir_path("no-such-folder", res, sizeof(res));
     o.resources_paths[0] = res;
     o.n_resources_paths = 1;
     assert_int_not_equal(wdn_sidecar_new(&o, &sc, &d), 0);
@@ -434,7 +406,7 @@ static void test_watched_config_files(void **state)
 
     (void)state;
     assert_non_null(getcwd(cwd, sizeof(cwd)));
-    snprintf(path, sizeof(path), "%s/watch", dir);
+    testdir_path("watch", path, sizeof(path));
     assert_int_equal(mkdir(path, 0700), 0);
     assert_int_equal(chdir(path), 0);
     assert_int_equal(mkdir("res", 0700), 0);
@@ -449,7 +421,7 @@ static void test_watched_config_files(void **state)
     fputs("apiVersion: dapr.io/v1alpha1\nkind: Configuration\nmetadata: {name: top}\nspec: {}\n",
           fp);
     fclose(fp);
-    snprintf(ca, sizeof(ca), "%s/watch-ca", dir);
+    testdir_path("watch-ca", ca, sizeof(ca));
     o.ca_dir = ca;
     o.resources_paths[0] = "empty";
     o.resources_paths[1] = "empty";
@@ -507,7 +479,7 @@ static void test_listen_addresses(void **state)
     char ca[512], why[300], want[128];
 
     (void)state;
-    snprintf(ca, sizeof(ca), "%s/listen-ca", dir);
+    testdir_path("listen-ca", ca, sizeof(ca));
     o.ca_dir = ca;
     o.listen_address = "192.0.2.1"; /* TEST-NET-1: on no interface here */
     assert_int_equal(wdn_sidecar_new(&o, &sc, &d), 0);

@@ -1,9 +1,13 @@
 /* A sidecar on a thread of its own, for unit tests (testsc.h). */
 #include "testsc.h"
 
+#include <setjmp.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <unistd.h>
+
+#include <cmocka.h>
 
 #include "base/clock.h"
 
@@ -36,6 +40,14 @@ int testsc_start(struct testsc *r, const struct wdn_sidecar_opts *o, char *why, 
         usleep(10000);
     }
     return 0;
+}
+
+void testsc_up(struct testsc *r, const struct wdn_sidecar_opts *o)
+{
+    char why[300];
+
+    if (testsc_start(r, o, why, sizeof(why)) != 0)
+        fail_msg("%s", why);
 }
 
 int testsc_stop(struct testsc *r)

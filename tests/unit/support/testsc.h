@@ -16,6 +16,9 @@ struct testsc {
 /* 0 once the sidecar runs and is ready (at most 60 s); else -1 and why. */
 int testsc_start(struct testsc *r, const struct wdn_sidecar_opts *o, char *why, size_t cap);
 
+/* testsc_start, failing the test (cmocka) with why when the sidecar does not come up. */
+void testsc_up(struct testsc *r, const struct wdn_sidecar_opts *o);
+
 /* Stops, joins and frees it; wdn_sidecar_run's result. */
 int testsc_stop(struct testsc *r);
 
