@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <yaml.h>
 
@@ -70,10 +71,18 @@ struct wdn__res_ctx {
 };
 
 /* The set's private part. */
+/* A file read into the set, by device and inode (the same file under any path). */
+struct wdn__res_file_id {
+    dev_t dev;
+    ino_t ino;
+};
+
 struct wdn__res_priv {
     struct wdn_arena arena;
     size_t cap_components, cap_configurations, cap_mcpservers, cap_runfiles, cap_msgs;
     size_t n_resources;
+    struct wdn__res_file_id *files; /* every file read, so that none is read twice */
+    size_t n_files, cap_files;
 };
 
 /* Messages (errors go through these so that the cap and the counters stay right). */

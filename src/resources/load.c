@@ -45,6 +45,7 @@ void wdn_resources_free(struct wdn_resources *set)
     free(set->mcpservers);
     free(set->runfiles);
     free(set->msgs);
+    free(priv->files);
     free(priv);
     free(set);
 }
@@ -435,13 +436,47 @@ static int read_file(struct wdn_resources *set, const char *path, struct wdn_buf
     return rc ? WDN_ECONFIG : 0;
 }
 
+/* Whether the file at path was read into the set already (a folder named twice, a --config
+ * file inside a --resources-path folder, "./res" and "res"); if not, remembers it. A file is
+ * read once: its resources would otherwise be refused as second ones of the same name. */
+static int seen_before(struct wdn_resources *set, const char *path, bool *seen)
+{
+    struct wdn__res_priv *priv = set->priv;
+    struct stat st;
+
+    *seen = false;
+    if (stat(path, &st) != 0)
+        return 0; /* read_file says why */
+    for (size_t i = 0; i < priv->n_files; i++)
+        if (priv->files[i].dev == st.st_dev && priv->files[i].ino == st.st_ino) {
+            *seen = true;
+            return 0;
+        }
+    if (priv->n_files == priv->cap_files) {
+        size_t cap = priv->cap_files ? priv->cap_files * 2 : 16;
+        struct wdn__res_file_id *f = realloc(priv->files, cap * sizeof(*f));
+        if (f == NULL)
+            return WDN_ENOMEM;
+        priv->files = f;
+        priv->cap_files = cap;
+    }
+    priv->files[priv->n_files].dev = st.st_dev;
+    priv->files[priv->n_files].ino = st.st_ino;
+    priv->n_files++;
+    return 0;
+}
+
 static int load_file(struct wdn_resources *set, const char *path)
 {
     char *dircopy = NULL, *abs = NULL;
     struct wdn_buf data;
     const char *base;
+    bool seen;
     int rc;
 
+    rc = seen_before(set, path, &seen);
+    if (rc || seen)
+        return rc;
     rc = read_file(set, path, &data);
     if (rc)
         return rc;

@@ -85,6 +85,16 @@ static bool is_file(const char *p)
     return stat(p, &st) == 0 && S_ISREG(st.st_mode);
 }
 
+/* Whether paths a and b name the same file (device and inode). */
+static bool same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    if (strcmp(a, b) == 0)
+        return true;
+    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+           sa.st_ino == sb.st_ino;
+}
+
 /* Logs every message of the set; fills d with the first error. */
 static void report(const struct wdn_resources *set, struct wdn_diag *d)
 {
@@ -122,8 +132,10 @@ static int pick_config(struct wdn_sidecar *sc, struct wdn_resources *set,
         rc = wdn_resources_load_path(set, sc->config);
         if (rc)
             return rc;
+        /* The set reads a file once: one inside --resources-path keeps the path it was read
+         * by there ("res/./cfg.yaml" for --config res/cfg.yaml), hence device and inode. */
         for (size_t i = 0; i < set->n_configurations; i++)
-            if (strcmp(set->configurations[i]->pos.file, sc->config) == 0)
+            if (same_file(set->configurations[i]->pos.file, sc->config))
                 *out = set->configurations[i];
         if (*out == NULL)
             return wdn_diag_set_at(d, WDN_ECONFIG, sc->config, 0, 0,

@@ -158,7 +158,9 @@ static int read_file(const char *dir, const char *name, struct wdn_buf *out, str
     int rc;
 
     if (wdn_fmt(path, sizeof(path), "%s/%s", dir, name) != 0)
-        return wdn_diag_set(d, WDN_ELIMIT, "--cert-dir: the path %s/%s is too long", dir, name);
+        /* The reason first: a path this long fills the message. */
+        return wdn_diag_set(d, WDN_ELIMIT, "--cert-dir: path longer than %u bytes: %s/%s",
+                            (unsigned)WDN_MAX_PATH, dir, name);
     rc = wdn_file_read(path, WDN_SIDECAR_MAX_CERT_FILE_BYTES, out);
     if (rc == WDN_ELIMIT)
         return wdn_diag_set(d, rc, "--cert-dir: %s is larger than %u bytes", path,

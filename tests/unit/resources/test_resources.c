@@ -848,6 +848,32 @@ static void test_folder(void **state)
     /* a.yaml before b.yml */
     snprintf(p, sizeof(p), "%s/a.yaml", root);
     assert_string_equal(set->components[0]->pos.file, p);
+
+    /* A file is read once, however many paths lead to it: the folder again under another
+     * spelling, one of its files by name, a hard link. Nothing is "a second Component". */
+    snprintf(p, sizeof(p), "%s/./", root);
+    assert_int_equal(wdn_resources_load_path(set, p), 0);
+    snprintf(p, sizeof(p), "%s/b.yml", root);
+    assert_int_equal(wdn_resources_load_path(set, p), 0);
+    char link_path[512];
+    snprintf(link_path, sizeof(link_path), "%s/link.yaml", root);
+    assert_int_equal(link(p, link_path), 0);
+    assert_int_equal(wdn_resources_load_path(set, link_path), 0);
+    assert_int_equal(wdn_resources_validate(set, "mcp-server"), 0);
+    assert_string_equal(messages(set), "");
+    assert_int_equal(set->n_components, 1);
+    assert_int_equal(set->n_configurations, 1);
+    assert_int_equal(unlink(link_path), 0);
+    wdn_resources_free(set);
+
+    /* Two different files with the same resource are still refused. */
+    set = wdn_resources_new();
+    snprintf(p, sizeof(p), "%s/c.yaml", root);
+    copy_file(vec_path("bearer-component.envsubst.yaml"), p);
+    assert_int_equal(wdn_resources_load_path(set, root), 0);
+    assert_int_equal(wdn_resources_validate(set, "mcp-server"), WDN_ECONFIG);
+    assert_non_null(strstr(messages(set), "a second Component named"));
+    assert_int_equal(unlink(p), 0);
     wdn_resources_free(set);
 
     set = wdn_resources_new();

@@ -156,6 +156,18 @@ static void test_config_file_without_configuration(void **state)
     assert_string_equal(c->config_name, "from-file");
     wdn__sc_cfg_release(c);
     wdn_sidecar_free(sc);
+
+    /* The same file also inside --resources-path (the folder spelled another way) is read
+     * once: not refused as "a second Configuration named from-file" at its own line. */
+    char spelled[700];
+    snprintf(spelled, sizeof(spelled), "%s/./", res);
+    o.resources_paths[0] = spelled;
+    o.n_resources_paths = 1;
+    assert_int_equal(wdn_sidecar_new(&o, &sc, &d), 0);
+    c = wdn__sc_cfg_get(sc);
+    assert_string_equal(c->config_name, "from-file");
+    wdn__sc_cfg_release(c);
+    wdn_sidecar_free(sc);
 }
 
 static const char mcp_yaml[] = "apiVersion: warden.dev/v1alpha1\n"
