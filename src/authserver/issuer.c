@@ -12,6 +12,7 @@
 
 #include "authserver/as_int.h"
 #include "base/error.h"
+#include "base/json_dump.h"
 #include "base/limits.h"
 #include "oauth2/form.h"
 
@@ -388,7 +389,7 @@ int wdn__as_add_header(struct wdn_issuer_response *resp, const char *name, const
 
 int wdn__as_set_json(struct wdn_issuer_response *resp, json_t *obj)
 {
-    char *text = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
+    char *text = obj ? wdn_json_dumps(obj, JSON_COMPACT) : NULL;
     int rc = text ? wdn_buf_append_cstr(&resp->body, text) : WDN_ENOMEM;
 
     if (text) {

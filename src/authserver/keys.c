@@ -28,6 +28,7 @@
 #include "authserver/issuer.h"
 #include "base/error.h"
 #include "base/file.h"
+#include "base/json_dump.h"
 #include "base/str.h"
 #include "project/project.h"
 
@@ -99,7 +100,7 @@ static int write_manifest(const char *dir, json_t *keys, struct wdn_diag *d)
 {
     char path[WDN_MAX_PATH];
     json_t *root = json_pack("{sO}", "keys", keys);
-    char *text = root ? json_dumps(root, JSON_INDENT(2)) : NULL;
+    char *text = root ? wdn_json_dumps(root, JSON_INDENT(2)) : NULL;
     int rc = WDN_ENOMEM;
 
     if (text == NULL)

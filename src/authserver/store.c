@@ -18,6 +18,7 @@
 #include "base/error.h"
 #include "base/file.h"
 #include "base/base64.h"
+#include "base/json_dump.h"
 #include "project/project.h"
 
 static int mkdir_p(const char *dir, struct wdn_diag *d)
@@ -102,7 +103,7 @@ int wdn__as_read_json(const char *dir, const char *name, size_t max, json_t **ou
 int wdn__as_write_json(const char *dir, const char *name, json_t *root, struct wdn_diag *d)
 {
     char path[WDN_MAX_PATH];
-    char *text = json_dumps(root, JSON_INDENT(1) | JSON_SORT_KEYS);
+    char *text = wdn_json_dumps(root, JSON_INDENT(1) | JSON_SORT_KEYS);
     int rc = WDN_ENOMEM;
 
     if (text == NULL)

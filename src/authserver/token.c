@@ -11,6 +11,7 @@
 
 #include "authserver/as_int.h"
 #include "base/error.h"
+#include "base/json_dump.h"
 #include "base/limits.h"
 #include "base/base64.h"
 #include "jose/sign.h"
@@ -364,7 +365,7 @@ int wdn__as_mint_token(struct wdn_issuer *iss, const struct wdn__as_mint *m, int
         goto out;
     if (m->scope && *m->scope && json_object_set_new(claims, "scope", json_string(m->scope)) != 0)
         goto out;
-    text = json_dumps(claims, JSON_COMPACT);
+    text = wdn_json_dumps(claims, JSON_COMPACT);
     if (text == NULL)
         goto out;
     wdn__as_refresh_keys(iss);

@@ -16,6 +16,7 @@
 #include <jansson.h>
 
 #include "base/error.h"
+#include "base/json_dump.h"
 #include "base/limits.h"
 #include "cli/args.h"
 #include "cli/cli.h"
@@ -106,7 +107,7 @@ static void on_notify(void *ud, const char *method, json_t *params)
         fprintf(stderr, "%s%s\n", msg != NULL ? " " : "", msg != NULL ? msg : "");
     } else if (strcmp(method, "notifications/message") == 0) {
         json_t *data = json_object_get(params, "data");
-        char *text = json_is_string(data) ? NULL : json_dumps(data, JSON_COMPACT | JSON_ENCODE_ANY);
+        char *text = json_is_string(data) ? NULL : wdn_json_dumps(data, JSON_COMPACT | JSON_ENCODE_ANY);
         fprintf(stderr, "%s: %s\n",
                 json_string_value(json_object_get(params, "level"))
                     ? json_string_value(json_object_get(params, "level"))
@@ -202,7 +203,7 @@ static int add_arg(json_t *args, json_t *tool, const char *kv)
 
 static void print_json(json_t *j)
 {
-    char *s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
+    char *s = wdn_json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
 
     if (s != NULL)
         printf("%s\n", s);
@@ -408,7 +409,7 @@ static int run_verb(struct wdn_mcp_client *c, const struct opts *o, const char *
             /* Prompt arguments are strings (MCP): numbers given on the command line too. */
             json_object_foreach (args, key, v) {
                 if (!json_is_string(v)) {
-                    char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+                    char *s = wdn_json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
                     json_object_set_new(args, key, json_string(s ? s : ""));
                     free(s);
                 }

@@ -10,6 +10,7 @@
 
 #include "base/buf.h"
 #include "base/error.h"
+#include "base/json_dump.h"
 #include "cli/args.h"
 #include "cli/cli.h"
 #include "cli/output.h"
@@ -123,7 +124,7 @@ static void yaml_list(struct wdn_buf *y, json_t *a)
     json_t *v;
     wdn_buf_append_cstr(y, "[");
     json_array_foreach (a, i, v) {
-        char *q = json_dumps(v, JSON_ENCODE_ANY);
+        char *q = wdn_json_dumps(v, JSON_ENCODE_ANY);
         wdn_buf_printf(y, "%s%s", i ? ", " : "", q ? q : "\"\"");
         free(q);
     }
@@ -158,7 +159,7 @@ static int server_yaml(const struct server *s, struct wdn_buf *y)
             wdn_buf_append_cstr(y, "\n");
         }
         if (json_object_size(r->claims)) {
-            char *q = json_dumps(r->claims, JSON_COMPACT | JSON_SORT_KEYS);
+            char *q = wdn_json_dumps(r->claims, JSON_COMPACT | JSON_SORT_KEYS);
             wdn_buf_printf(y, "    requireClaims: %s\n", q ? q : "{}");
             free(q);
         }

@@ -1,6 +1,7 @@
 /* Record output. YAML is written by hand: every string is emitted as a JSON-style double-quoted
  * scalar, which is valid YAML whatever the string holds. Stored resources (YAML text) are shown
  * as JSON through libyaml's document API with the YAML 1.2 core schema's plain scalars. */
+#include "base/json_dump.h"
 #include "cli/output.h"
 
 #include <errno.h>
@@ -20,7 +21,7 @@ static void print_yaml_object(json_t *o, const char *first_prefix, const char *p
     int first = 1;
 
     json_object_foreach (o, key, v) {
-        char *s = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+        char *s = wdn_json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
         printf("%s%s: %s\n", first ? first_prefix : prefix, key, s ? s : "null");
         free(s);
         first = 0;
@@ -72,7 +73,7 @@ void wdn_cli_print_records(json_t *rows, int fmt, const char *const *cols,
 
     if (fmt == WDN_CLI_OUT_JSON) {
         json_t *what = single ? json_array_get(rows, 0) : rows;
-        char *s = json_dumps(what ? what : json_null(), JSON_INDENT(2) | JSON_ENCODE_ANY);
+        char *s = wdn_json_dumps(what ? what : json_null(), JSON_INDENT(2) | JSON_ENCODE_ANY);
         printf("%s\n", s ? s : "null");
         free(s);
         return;
@@ -208,7 +209,7 @@ int wdn_cli_print_resource(const char *yaml, size_t len, int fmt)
         return 0;
     }
     j = wdn_cli_yaml_to_json(yaml, len);
-    s = j ? json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+    s = j ? wdn_json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
     json_decref(j);
     if (s == NULL)
         return -1;

@@ -10,6 +10,7 @@
 #include "base/base64.h"
 #include "base/diag.h"
 #include "base/error.h"
+#include "base/json_dump.h"
 #include "base/limits.h"
 #include "cli/cli.h"
 #include "http/fetch.h"
@@ -52,7 +53,7 @@ static int print_part(struct wdn_str part)
     j = json_loadb((const char *)buf, n, 0, &jerr);
     if (j == NULL)
         return -1;
-    char *s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    char *s = wdn_json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     json_decref(j);
     if (s == NULL)
         return -1;

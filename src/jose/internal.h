@@ -49,12 +49,5 @@ json_t *wdn__jose_public_members(EVP_PKEY *pkey);
 int wdn__jose_thumbprint(EVP_PKEY *pkey, unsigned char out[32]);
 /** The ECDSA coordinate size of an EC key's group (32/48/66), 0 when not a supported curve. */
 size_t wdn__jose_ec_coord(EVP_PKEY *pkey, enum wdn_jose_alg *alg);
-/**
- * json_dumps(o, flags), checked: jansson 2.14 drops an object key it cannot find memory for and
- * still returns the text (dump.c ignores dump_string's result), so under memory pressure it can
- * return malformed JSON (`{"alg":"ES256",:"k1"}`). The text is parsed back and compared with o;
- * NULL (out of memory) unless it says exactly o. Caller frees.
- */
-char *wdn__jose_dumps(const json_t *o, size_t flags);
 
 #endif

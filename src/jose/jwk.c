@@ -1,5 +1,6 @@
 /* JWK and JWKS parsing (RFC 7517, RFC 7518 section 6, RFC 8037): every usable key becomes a
  * checked EVP_PKEY once, at load time, so that verification only looks keys up. */
+#include "base/json_dump.h"
 #include "jose/jwk.h"
 
 #include <stdlib.h>
@@ -531,19 +532,6 @@ json_t *wdn__jose_public_members(EVP_PKEY *pkey)
     return o;
 }
 
-char *wdn__jose_dumps(const json_t *o, size_t flags)
-{
-    char *s = json_dumps(o, flags);
-    json_t *back = s ? json_loads(s, 0, NULL) : NULL;
-
-    if (!json_equal(back, (json_t *)o)) {
-        free(s);
-        s = NULL;
-    }
-    json_decref(back);
-    return s;
-}
-
 int wdn__jose_thumbprint(EVP_PKEY *pkey, unsigned char out[32])
 {
     json_t *o = wdn__jose_public_members(pkey);
@@ -553,7 +541,7 @@ int wdn__jose_thumbprint(EVP_PKEY *pkey, unsigned char out[32])
     if (o == NULL)
         goto out;
     /* RFC 7638 section 3: required members only, sorted, no whitespace. */
-    s = wdn__jose_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+    s = wdn_json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
     if (s == NULL) {
         rc = WDN_ENOMEM;
         goto out;

@@ -3,6 +3,7 @@
  * token), then the signature, and only then is the payload read and its claims checked, so
  * that only authenticated payloads are parsed. The payload is read by claims.c's strict
  * scanner (jansson's verdict, no tree; issue 20) into one block the verified token keeps. */
+#include "base/json_dump.h"
 #include "jose/jwt.h"
 
 #include <malloc.h>
@@ -572,7 +573,7 @@ enum wdn_jwt_reason wdn_jwt_from_claims(json_t *claims, const struct wdn_jwt_rul
         return WDN_JWT_MALFORMED;
     }
     /* One representation of claims: the tree is written out and read like a payload. */
-    text = json_dumps(claims, JSON_COMPACT);
+    text = wdn_json_dumps(claims, JSON_COMPACT);
     json_decref(claims);
     if (text == NULL)
         return WDN_JWT_INTERNAL;
@@ -756,7 +757,7 @@ char *wdn_jwt_claim_json(const struct wdn_jwt *j, const char *name)
 {
     const struct wdn__claim_item *it = member(j, name);
     json_t *v = it ? item_json(j, it, true) : NULL;
-    char *s = v ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+    char *s = v ? wdn_json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
 
     json_decref(v);
     return s;

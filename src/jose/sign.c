@@ -1,5 +1,6 @@
 /* Signing side of JOSE: key generation, PEM storage with owner-only permissions, compact JWS
  * signing and public JWK export. Not on any request path. */
+#include "base/json_dump.h"
 #include "jose/sign.h"
 
 #include <stdio.h>
@@ -328,7 +329,7 @@ int wdn_jws_sign(const struct wdn_jose_key *k, struct wdn_str claims, const char
         json_object_set_new(h, "kid", json_string(k->kid)) != 0 ||
         json_object_set_new(h, "typ", json_string(typ ? typ : "JWT")) != 0)
         goto out;
-    hs = wdn__jose_dumps(h, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    hs = wdn_json_dumps(h, JSON_COMPACT | JSON_PRESERVE_ORDER);
     if (hs == NULL)
         goto out;
     rc = wdn_jws_sign_raw(k, wdn_str_from_cstr(hs), claims, out);
@@ -356,7 +357,7 @@ static json_t *public_jwk(const struct wdn_jose_key *k)
 char *wdn_jose_key_public_jwk(const struct wdn_jose_key *k)
 {
     json_t *o = public_jwk(k);
-    char *s = o ? wdn__jose_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    char *s = o ? wdn_json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 
     json_decref(o);
     return s;
@@ -376,7 +377,7 @@ char *wdn_jose_jwks_export(const struct wdn_jose_key *const *keys, size_t n)
     }
     if (json_object_set(root, "keys", arr) != 0)
         goto out;
-    s = wdn__jose_dumps(root, JSON_COMPACT);
+    s = wdn_json_dumps(root, JSON_COMPACT);
 out:
     json_decref(arr);
     json_decref(root);

@@ -1,5 +1,6 @@
 /* The app host of include/warden/app.h: routes whose handlers run on libuv's pool, the MCP
  * endpoint through http_adapter.c, and outbound calls through http/fetch.h. */
+#include "base/json_dump.h"
 #include "warden/app.h"
 
 #include <stdio.h>
@@ -344,7 +345,7 @@ int wdn_app_respond(struct wdn_app_req *req, int status, const char *content_typ
 
 int wdn_app_respond_json(struct wdn_app_req *req, int status, const json_t *doc)
 {
-    char *s = json_dumps(doc, JSON_COMPACT);
+    char *s = wdn_json_dumps(doc, JSON_COMPACT);
     int rc;
 
     if (s == NULL)

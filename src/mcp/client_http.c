@@ -14,6 +14,7 @@
 #include "base/buf.h"
 #include "base/clock.h"
 #include "base/error.h"
+#include "base/json_dump.h"
 #include "base/limits.h"
 #include "base/str.h"
 #include "http/fetch.h"
@@ -578,7 +579,7 @@ int wdn__mcp_post(struct wdn_mcp_client *c, bool main_exchange, json_t *msg, jso
         x.stop = &c->task_stop;
     if (response != NULL)
         *response = NULL;
-    body = json_dumps(msg, JSON_COMPACT);
+    body = wdn_json_dumps(msg, JSON_COMPACT);
     if (body == NULL) {
         wdn__mcp_err_set(err, WDN_ENOMEM, 0, 0, "out of memory");
         goto out;

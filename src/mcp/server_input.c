@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "base/error.h"
+#include "base/json_dump.h"
 #include "base/limits.h"
 #include "base/str.h"
 #include "base/base64.h"
@@ -150,7 +151,7 @@ static void args_digest(const struct wdn_mcp_call *call, char *out, size_t cap)
 {
     unsigned char md[32];
     unsigned int mdlen = sizeof(md);
-    char *js = json_dumps(call->args ? call->args : json_null(),
+    char *js = wdn_json_dumps(call->args ? call->args : json_null(),
                           JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
     size_t len;
 
@@ -178,7 +179,7 @@ static char *seal(const struct wdn_mcp_call *call)
                   "n", call->name ? call->name : "", "d", digest, "e",
                   (json_int_t)(wall_ms() + WDN_MCP_STATE_TTL_MS), "s", call->state_out, "a",
                   call->answers);
-    js = p != NULL ? json_dumps(p, JSON_COMPACT) : NULL;
+    js = p != NULL ? wdn_json_dumps(p, JSON_COMPACT) : NULL;
     json_decref(p);
     if (js == NULL || (n = strlen(js)) > WDN_MCP_MAX_STATE_BYTES)
         goto out;

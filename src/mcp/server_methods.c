@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "base/json_dump.h"
 #include "base/limits.h"
 #include "base/str.h"
 #include "base/base64.h"
@@ -252,7 +253,7 @@ json_t *wdn__mcp_tool_result(struct tool *t, struct wdn_mcp_call *call, int rc, 
     }
     /* Structured content also goes out as text for clients that predate it. */
     if (call->structured != NULL && json_array_size(call->content) == 0) {
-        char *s = json_dumps(call->structured, JSON_COMPACT);
+        char *s = wdn_json_dumps(call->structured, JSON_COMPACT);
         if (s != NULL)
             wdn_mcp_call_text(call, s);
         free(s);

@@ -8,6 +8,7 @@
 #include "base/buf.h"
 #include "base/clock.h"
 #include "base/error.h"
+#include "base/json_dump.h"
 #include "base/limits.h"
 #include "mcp/server_int.h"
 
@@ -161,7 +162,7 @@ void wdn__mcp_rs_emit(struct wdn_mcp_server *srv, struct rstream *rs, const json
 
     if (rs->ended)
         return;
-    js = json_dumps(msg, JSON_COMPACT);
+    js = wdn_json_dumps(msg, JSON_COMPACT);
     if (js == NULL)
         return;
     cap = strlen(js) + 80;

@@ -2,6 +2,7 @@
  * its registered private key, a DPoP proof binds a token to an ephemeral one (a stolen token
  * is useless without it). Both are short-lived and unique (a fresh jti each), so a captured one
  * cannot be replayed for long. */
+#include "base/json_dump.h"
 #include "oauth2/assertion.h"
 
 #include <stdlib.h>
@@ -39,7 +40,7 @@ int wdn_oauth2_client_assertion(const struct wdn_jose_key *key, const char *clie
         return rc;
     claims = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I}", "iss", client_id, "sub", client_id, "aud",
                        audience, "jti", jti, "iat", (json_int_t)now, "exp", (json_int_t)now + 60);
-    s = claims != NULL ? json_dumps(claims, JSON_COMPACT) : NULL;
+    s = claims != NULL ? wdn_json_dumps(claims, JSON_COMPACT) : NULL;
     json_decref(claims);
     if (s == NULL)
         return WDN_ENOMEM;
@@ -97,8 +98,8 @@ int wdn_oauth2_dpop_proof(const struct wdn_jose_key *key, const char *method, co
     }
     if (nonce != NULL && nonce[0] != '\0')
         json_object_set_new(claims, "nonce", json_string(nonce));
-    hs = json_dumps(header, JSON_COMPACT);
-    cs = json_dumps(claims, JSON_COMPACT);
+    hs = wdn_json_dumps(header, JSON_COMPACT);
+    cs = wdn_json_dumps(claims, JSON_COMPACT);
     if (hs == NULL || cs == NULL)
         goto out;
     rc = wdn_jws_sign_raw(key, wdn_str_from_cstr(hs), wdn_str_from_cstr(cs), out);

@@ -1,6 +1,7 @@
 /* Dynamic client registration. The registration endpoint was named by a metadata document, so
  * the request goes under the same URL rules as every other discovered URL, and the answer is
  * bounded and checked before the client uses what it says. */
+#include "base/json_dump.h"
 #include "oauth2/register.h"
 
 #include <stdlib.h>
@@ -185,7 +186,7 @@ int wdn_oauth2_register(const struct wdn_oauth2_reg_req *r, struct wdn_oauth2_re
     if ((rc = wdn_oauth2_url_allowed(r->net, r->as->registration_endpoint, d)) != 0)
         return rc;
     body = request_body(r);
-    text = body != NULL ? json_dumps(body, JSON_COMPACT) : NULL;
+    text = body != NULL ? wdn_json_dumps(body, JSON_COMPACT) : NULL;
     json_decref(body);
     if (text == NULL)
         return wdn_diag_set(d, WDN_ENOMEM, "out of memory");

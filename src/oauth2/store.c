@@ -1,5 +1,6 @@
 /* The OAuth client's files. Tokens are secrets: the directory is created 0700, files 0600 from
  * the start (written to a temporary name and renamed), and the buffers that held them are wiped. */
+#include "base/json_dump.h"
 #include "oauth2/store.h"
 
 #include <stdio.h>
@@ -69,7 +70,7 @@ int wdn_oauth2_store_put(const char *dir, const char *kind, const char *key, jso
     if ((rc = path_for(dir, kind, key, path, sizeof(path))) != 0)
         return rc;
     json_object_set_new(obj, "key", json_string(key));
-    text = json_dumps(obj, JSON_COMPACT);
+    text = wdn_json_dumps(obj, JSON_COMPACT);
     json_object_del(obj, "key");
     if (text == NULL)
         return WDN_ENOMEM;

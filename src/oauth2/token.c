@@ -1,6 +1,7 @@
 /* Token endpoint requests. The client secret only ever goes to the token endpoint the caller
  * names, in the Authorization header (Basic) or the body (post, JSON), never both; every buffer
  * that held it is wiped before it is freed. */
+#include "base/json_dump.h"
 #include "oauth2/token.h"
 
 #include <stdio.h>
@@ -40,7 +41,7 @@ static int build(const struct wdn_oauth2_token_req *r, struct wdn_buf *body, str
             json_object_set_new(o, p[0], json_string(p[1]));
         json_object_set_new(o, "client_id", json_string(r->client_id));
         json_object_set_new(o, "client_secret", json_string(r->client_secret));
-        s = json_dumps(o, JSON_COMPACT);
+        s = wdn_json_dumps(o, JSON_COMPACT);
         json_decref(o);
         if (s == NULL)
             return WDN_ENOMEM;

@@ -10,6 +10,7 @@
 
 #include "base/error.h"
 #include "base/fault.h"
+#include "base/json_dump.h"
 #include "jose/jwk.h"
 #include "oidc/discovery.h"
 #include "pipeline/bearer.h"
@@ -353,7 +354,7 @@ static int set_issuers(void *conf, const char *v, char *why, size_t cap)
             }
             sub[0] = '\0';
             if (strcmp(key, "jwks") == 0 && json_is_object(val)) {
-                char *text = json_dumps(val, JSON_COMPACT);
+                char *text = wdn_json_dumps(val, JSON_COMPACT);
                 rc = text ? put_jwks(b, d, text, sub, sizeof(sub)) : WDN_ENOMEM;
                 free(text);
             } else if (strcmp(key, "audience") == 0 && json_is_array(val)) {

@@ -1,5 +1,6 @@
 /* Resources, app ID bindings and the sidecar registry, as files in a project folder. Bindings
  * and registry entries are small JSON objects; resources keep the YAML text the user applied. */
+#include "base/json_dump.h"
 #include "project/store.h"
 
 #include <errno.h>
@@ -162,7 +163,7 @@ static int read_json(const char *path, json_t **out)
 
 static int write_json(const char *path, json_t *o, enum wdn_store_change *change)
 {
-    char *s = json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS);
+    char *s = wdn_json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS);
     int rc;
 
     if (s == NULL)

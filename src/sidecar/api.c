@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "base/json_dump.h"
 #include "base/log.h"
 #include "sidecar/internal.h"
 
@@ -84,7 +85,7 @@ static void metadata(struct wdn__sc_rq *rq, struct wdn__sc_cfg *cfg)
     json_object_set_new(o, "appConnectionProperties",
                         json_pack("{s:i, s:s, s:s}", "port", sc->app_port, "protocol", "http",
                                   "channelAddress", sc->app_address));
-    s = json_dumps(o, JSON_COMPACT);
+    s = wdn_json_dumps(o, JSON_COMPACT);
     if (s)
         wdn__sc_respond(rq, 200, &wdn__sc_json_ct, 1, wdn_str_from_cstr(s));
     else

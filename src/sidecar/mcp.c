@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "base/json_dump.h"
 #include "base/log.h"
 #include "mcp/sse.h"
 #include "sidecar/internal.h"
@@ -23,7 +24,7 @@
 static int jsonrpc_error(struct wdn_buf *out, json_t *id, int code, const char *msg)
 {
     json_t *e = wdn_jsonrpc_make_error(id, code, msg, NULL);
-    char *s = e ? json_dumps(e, JSON_COMPACT) : NULL;
+    char *s = e ? wdn_json_dumps(e, JSON_COMPACT) : NULL;
     int rc = s ? wdn_buf_append_cstr(out, s) : WDN_ENOMEM;
 
     free(s);
@@ -272,7 +273,7 @@ static int filter_json(const struct filter *f, const char *p, size_t len, struct
     if (rc)
         return rc;
     if (filter_doc(f, root)) {
-        s = json_dumps(root, JSON_COMPACT);
+        s = wdn_json_dumps(root, JSON_COMPACT);
         rc = s ? wdn_buf_append_cstr(out, s) : WDN_ENOMEM;
         *changed = true;
     }
@@ -540,7 +541,7 @@ static void no_grant(struct mcp_ctx *m)
     wdn_fmt(msg, sizeof(msg), "insufficient scope: '%s' needs the scopes '%s'", m->r.caller,
             v.scope);
     e = wdn_jsonrpc_make_error(NULL, -32003, msg, NULL);
-    s = e ? json_dumps(e, JSON_COMPACT) : NULL;
+    s = e ? wdn_json_dumps(e, JSON_COMPACT) : NULL;
     refuse(m->rq, 403, v.scope, s ? wdn_str_from_cstr(s) : WDN_STR("{}"));
     free(s);
     json_decref(e);

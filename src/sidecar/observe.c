@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "base/json_dump.h"
 #include "base/log.h"
 #include "http/fetch.h"
 #include "sidecar/internal.h"
@@ -459,7 +460,7 @@ static void collect_calls(struct wdn__sc_obs *o, struct wdn_arena *a, json_t *ro
         if (c->tool == NULL)
             return;
         json_t *args = json_object_get(params, "arguments");
-        char *s = args ? json_dumps(args, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) : NULL;
+        char *s = args ? wdn_json_dumps(args, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) : NULL;
         c->args = wdn_arena_strdup(a, wdn_str_from_cstr(s ? s : "{}"));
         free(s);
         o->ncalls++;

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "base/json_dump.h"
 #include "base/json_scan.h"
 #include "base/log.h"
 #include "sidecar/internal.h"
@@ -101,7 +102,7 @@ static char *document(const struct facts *f, const char *resource, const char *n
     json_object_set_new(o, "bearer_methods_supported", json_pack("[s]", "header"));
     if (name)
         json_object_set_new(o, "resource_name", json_string(name));
-    s = json_dumps(o, JSON_COMPACT);
+    s = wdn_json_dumps(o, JSON_COMPACT);
     json_decref(o);
     return s;
 }
@@ -153,7 +154,7 @@ static int complete(void *ud, struct wdn_str ctype, struct wdn_str body, struct 
         json_object_set_new(o, "resource", json_string(r->resource));
     if (!json_is_string(json_object_get(o, "resource_name")))
         json_object_set_new(o, "resource_name", json_string(r->name));
-    s = json_dumps(o, JSON_COMPACT);
+    s = wdn_json_dumps(o, JSON_COMPACT);
     rc = s ? wdn_buf_append_cstr(out, s) : WDN_ENOMEM;
     free(s);
 out:

@@ -9,6 +9,7 @@
 
 #include "base/clock.h"
 #include "base/error.h"
+#include "base/json_dump.h"
 #include "sidecar/internal.h"
 
 const struct wdn_http_header wdn__sc_json_ct = {{"Content-Type", 12}, {"application/json", 16}};
@@ -51,7 +52,7 @@ void wdn__sc_plain(struct wdn__sc_rq *rq, int status, const char *text)
 int wdn__sc_error_json(struct wdn_buf *out, const char *code, const char *msg)
 {
     json_t *o = json_pack("{s:s, s:s}", "errorCode", code, "message", msg);
-    char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    char *s = o ? wdn_json_dumps(o, JSON_COMPACT) : NULL;
     int rc = s ? wdn_buf_append_cstr(out, s) : WDN_ENOMEM;
 
     free(s);

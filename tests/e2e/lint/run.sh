@@ -32,9 +32,14 @@ printf '#include "mcp/server.h"\n' > "$TMP/src/base/up.c"
 printf '#include "base/str.h"\n' > "$TMP/src/newmod/x.c"
 printf '#include "warden/error.h"\n#include "base/error.h"\n' > "$TMP/include/warden/pub.h"
 i=0; while [ $i -lt 901 ]; do echo ";"; i=$((i + 1)); done > "$TMP/src/mcp/big.c"
+mkdir -p "$TMP/examples/x"
+printf 'char *a = json_dumps(o, 0);\nchar *b = wdn_json_dumps(o, 0);\n' > "$TMP/src/mcp/dump.c"
+printf 'char *a = json_dumps(o, 0);\n' > "$TMP/src/base/json_dump.c"
+printf 'char *a = json_dumps(o, 0);\n' > "$TMP/examples/x/ex.c"
 
 out=$(cd "$TMP" && LINT_ROOT="$TMP" sh "$SRC/scripts/lint" src/http/bad.c src/mcp/ok.c \
-    src/base/up.c src/newmod/x.c include/warden/pub.h src/mcp/big.c 2>&1)
+    src/base/up.c src/newmod/x.c include/warden/pub.h src/mcp/big.c src/mcp/dump.c \
+    src/base/json_dump.c examples/x/ex.c 2>&1)
 rc=$?
 echo "$out" | sed 's/^/#   /'
 [ $rc -eq 1 ] && ok "findings exit 1" || not_ok "findings exit 1 (got $rc)"
@@ -59,6 +64,10 @@ expect 1 "src/newmod/x.c: module src/newmod is not in the module order" "a new m
 expect 1 "pub.h:2: #include \"base/error.h\": a public header includes only warden/" \
     "public headers stand alone"
 expect 1 "src/mcp/big.c: 901 lines, over 900" "a file over 900 lines"
+expect 1 "dump.c:1: json_dumps() can lose a key" "json_dumps in src/ (wdn_json_dumps checks it)"
+expect 0 "dump.c:2:" "wdn_json_dumps is fine"
+expect 0 "json_dump.c:1:" "base/json_dump.c is where json_dumps is checked"
+expect 0 "ex.c:" "the examples use the public API only"
 
 # The real tree is clean (what CI's make lint checks first).
 if out=$(sh "$SRC/scripts/lint" 2>&1); then

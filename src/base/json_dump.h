@@ -1,0 +1,19 @@
+/* Writing a jansson value out as text, with no silent loss under memory pressure. */
+#ifndef WDN_BASE_JSON_DUMP_H
+#define WDN_BASE_JSON_DUMP_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+/**
+ * json_dumps(o, flags), or NULL when it cannot say exactly o. jansson 2.14's dumper ignores a
+ * failed append of an object key and still returns the text (dump.c ignores dump_string's
+ * result), so when an allocation fails it can return valid-looking JSON that lost a key
+ * (`{"iss":"x","":1}` for `{"iss":"x","exp":1}`: a token without its expiry) or malformed
+ * JSON. The text is parsed back and compared with o; NULL (out of memory) unless it says
+ * exactly o. Caller frees. Use it for every text that is stored, signed or sent.
+ */
+char *wdn_json_dumps(const json_t *o, size_t flags);
+
+#endif
