@@ -186,7 +186,11 @@ fi
 start base
 start trace0
 start trace1
-start audit --audit-log "$TMP/audit/app.log"
+# The log lives outside the resources folder: the sidecar watches that folder, and a log written
+# there made it reload its configuration ~15 times a second during the audit slot (each write
+# restarted the 50 ms debounce timer; each reload read and checked the YAML again, rebuilt the
+# pipeline and published a new generation, on the sidecar's main thread).
+start audit --audit-log "$TMP/audit-log/app.log"
 for v in $VARIANTS; do
     u="http://127.0.0.1:$(port_of "$TMP/$v.out" http)/v1.0/invoke/app/method/mcp"
     code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TOK" "$u")
@@ -244,7 +248,7 @@ echo "median CPU-per-request ratio to base, sidecar + app + collector:" \
 # What the recording sidecars did meanwhile (nothing lost is part of the result).
 for v in trace1 audit; do
     curl -s "http://127.0.0.1:$(port_of "$TMP/$v.out" metrics)/metrics" |
-        grep -E '^warden_(trace_spans_total|trace_export_failures_total|audit_records_total|audit_dropped_total)' |
+        grep -E '^warden_(trace_spans_total|trace_export_failures_total|audit_records_total|audit_dropped_total|config_reloads_total)' |
         sed "s/^/$v: /"
 done
-"$BIN/warden" audit verify "$TMP/audit/app.log"* | sed 's/^/audit: /'
+"$BIN/warden" audit verify "$TMP/audit-log/app.log"* | sed 's/^/audit: /'
