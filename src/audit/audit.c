@@ -336,6 +336,28 @@ void wdn_audit_stats(struct wdn_audit *a, struct wdn_audit_stats *out)
     out->rotations = atomic_load(&a->rotations);
 }
 
+bool wdn_audit_is_log_name(const struct wdn_audit *a, const char *name)
+{
+    const char *base, *p;
+    size_t n;
+
+    if (a == NULL || name == NULL || a->sink.type != WDN__AUDIT_FILE)
+        return false;
+    base = strrchr(a->sink.path, '/');
+    base = base ? base + 1 : a->sink.path;
+    n = strlen(base);
+    if (strncmp(name, base, n) != 0)
+        return false;
+    if (name[n] == '\0')
+        return true;
+    if (name[n] != '.' || name[n + 1] == '\0')
+        return false;
+    for (p = name + n + 1; *p; p++)
+        if (*p < '0' || *p > '9')
+            return false;
+    return true;
+}
+
 int wdn_audit_flush(struct wdn_audit *a, unsigned timeout_ms)
 {
     struct timespec until;

@@ -100,6 +100,13 @@ void wdn_audit_emit(struct wdn_audit *a, const struct wdn_audit_event *ev);
 /** Reads the counters (any thread). */
 void wdn_audit_stats(struct wdn_audit *a, struct wdn_audit_stats *out);
 
+/**
+ * True when name (a file name within a folder, no slash) is the log's file or one of its
+ * rotations (FILE.1, FILE.2, ...): a folder watcher can tell the log's own writes from the
+ * files it watches. False for stdout and syslog, and for a NULL log or name.
+ */
+bool wdn_audit_is_log_name(const struct wdn_audit *a, const char *name);
+
 /** Waits until every record queued so far was written (or failed), at most timeout_ms.
  * 0 or WDN_ETIMEOUT. */
 int wdn_audit_flush(struct wdn_audit *a, unsigned timeout_ms);

@@ -368,6 +368,10 @@ static void on_fs_event(uv_fs_event_t *h, const char *filename, int events, int 
 {
     struct wdn_sidecar *sc = h->data;
 
+    /* An audit log kept in a watched folder changes after every batch: were its writes taken
+     * for edits, the sidecar would reload as often as records are written. */
+    if (wdn__sc_audit_is_log(sc, filename))
+        return;
     /* Editors and atomic writers produce bursts of events: reload once things are quiet. */
     uv_timer_start(&sc->debounce, reload, WDN_SIDECAR_RELOAD_DEBOUNCE_MS, 0);
 }

@@ -587,6 +587,9 @@ void wdn__sc_obs_status(struct wdn__sc_rq *rq, int status);
 void wdn__sc_obs_end(struct wdn__sc_rq *rq, int status);
 /** True when the sidecar writes audit records. */
 bool wdn__sc_audit_on(const struct wdn__sc_rq *rq);
+/** True when name (a file in a watched folder) is the sidecar's audit log or a rotation of it:
+ * its writes are no change of configuration. */
+bool wdn__sc_audit_is_log(const struct wdn_sidecar *sc, const char *name);
 /** Writes an audit record of ev, with this request's configuration generation, trace ID,
  * caller and (when ev has none) HTTP method and path filled in. */
 void wdn__sc_audit(struct wdn__sc_rq *rq, struct wdn_audit_event *ev);

@@ -370,6 +370,11 @@ bool wdn__sc_audit_on(const struct wdn__sc_rq *rq)
     return rq->sc->audit != NULL;
 }
 
+bool wdn__sc_audit_is_log(const struct wdn_sidecar *sc, const char *name)
+{
+    return wdn_audit_is_log_name(sc->audit, name);
+}
+
 void wdn__sc_audit(struct wdn__sc_rq *rq, struct wdn_audit_event *ev)
 {
     struct wdn__sc_obs *o = rq->obs;

@@ -27,8 +27,9 @@ PS=$(free_port)
 PC=$(free_port)
 PF=$(free_port)
 PW=$(free_port)
-printf 'mcp-server 127.0.0.1:%s\nmcp-client 127.0.0.1:%s\nfull 127.0.0.1:%s\nslow 127.0.0.1:%s\n' \
-    "$PS" "$PC" "$PF" "$PW" > peers
+PI=$(free_port)
+printf 'mcp-server 127.0.0.1:%s\nmcp-client 127.0.0.1:%s\nfull 127.0.0.1:%s\nslow 127.0.0.1:%s\ninres 127.0.0.1:%s\n' \
+    "$PS" "$PC" "$PF" "$PW" "$PI" > peers
 mkdir res audit
 AUTH0_DOMAIN="127.0.0.1:$IPORT" AUTH0_AUDIENCE="https://api.test/" \
     envsubst < "$VEC/bearer-component.yaml" > res/bearer-component.yaml
@@ -226,4 +227,24 @@ kill -TERM "$PID_slow"
 wait "$PID_slow"
 expect_eq "slow sink: clean exit (the writer is given up on)" "$?" 0
 exec 7<&-
+
+# A log kept in the folder of the sidecar's resources, which the sidecar watches: the log's
+# writes and rotations are no change of configuration (each batch used to make it reload).
+mkdir res3
+cp res2/acl.yaml res3/
+start_sidecar inres --app-id inres --app-port "$APORT" --http-port 0 --metrics-port 0 \
+    --internal-port "$PI" --peers peers --resources-path res3 --config acl \
+    --ca-dir "$E2E_TMP/ca" --audit-log "$E2E_TMP/res3/app.log" --audit-max-size 4096 || exit 1
+for i in $(seq 20); do
+    curl -s -o /dev/null "http://127.0.0.1:$CH/v1.0/invoke/inres/method/x" -H "$A"
+done
+wait_count 20 'res3/app.log*' --kind access_control
+expect_eq "log in the resources folder: every record written" \
+    "$("$BIN/warden" audit query res3/app.log* --kind access_control 2>/dev/null | wc -l)" 20
+[ "$(ls res3/app.log* | wc -l)" -ge 2 ] && ok "log in the resources folder: rotated" ||
+    not_ok "log in the resources folder: rotated" "$(ls res3)"
+sleep 1 # a reload would follow 50 ms (WDN_SIDECAR_RELOAD_DEBOUNCE_MS) after the last write
+met=$(curl -s "http://127.0.0.1:$(sc_port inres metrics)/metrics")
+expect_contains "log in the resources folder: no reload" "$met" 'warden_config_reloads_total{result="ok"} 0'
+expect_contains "log in the resources folder: first generation" "$met" 'warden_config_generation 1'
 e2e_done

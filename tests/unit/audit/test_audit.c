@@ -759,6 +759,33 @@ static void test_queue_wraps(void **state)
     unlink(path);
 }
 
+/* A folder watcher asks whether a name it saw is the log's own (its writes, its rotations). */
+static void test_log_name(void **state)
+{
+    char path[300];
+    struct wdn_audit *a, *out;
+    struct wdn_diag d;
+    struct wdn_audit_opts o = {.sink = "stdout", .app_id = "x"};
+
+    path_of(path, sizeof(path), "app.log");
+    a = open_log(path, 0, 0);
+    assert_true(wdn_audit_is_log_name(a, "app.log"));
+    assert_true(wdn_audit_is_log_name(a, "app.log.1"));
+    assert_true(wdn_audit_is_log_name(a, "app.log.12"));
+    assert_false(wdn_audit_is_log_name(a, "app.log."));
+    assert_false(wdn_audit_is_log_name(a, "app.log.1x"));
+    assert_false(wdn_audit_is_log_name(a, "app.log.yaml"));
+    assert_false(wdn_audit_is_log_name(a, "app.lo"));
+    assert_false(wdn_audit_is_log_name(a, "bearer.yaml"));
+    assert_false(wdn_audit_is_log_name(a, NULL));
+    assert_false(wdn_audit_is_log_name(NULL, "app.log"));
+    wdn_audit_close(a);
+    unlink(path);
+    assert_int_equal(wdn_audit_open(&o, &out, &d), 0);
+    assert_false(wdn_audit_is_log_name(out, "stdout"));
+    wdn_audit_close(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -771,6 +798,7 @@ int main(void)
         cmocka_unit_test(test_disk_full_then_space),
         cmocka_unit_test(test_slow_sink),
         cmocka_unit_test(test_queue_wraps),
+        cmocka_unit_test(test_log_name),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
