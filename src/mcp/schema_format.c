@@ -124,7 +124,7 @@ static bool duration(const char *p, size_t n)
 {
     const char *units = "YMD";
     size_t i = 1;
-    bool any = false, time = false;
+    bool time = false;
 
     if (n < 3 || p[0] != 'P')
         return false;
@@ -146,10 +146,11 @@ static bool duration(const char *p, size_t n)
         if (i == start || i == n || (u = strchr(units, p[i])) == NULL || p[i] == '\0')
             return false;
         units = u + 1; /* components in order, each once */
-        any = true;
         i++;
     }
-    return any && (!time || p[n - 1] != 'T');
+    /* The loop only ends after a number and its unit (a T needs something after it): never
+     * empty, never on a T. */
+    return true;
 }
 
 static bool hostname(const char *p, size_t n)
