@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "base/fault.h"
 #include "base/limits.h"
 #include "base/num.h"
 #include "mcp/schema_int.h"
@@ -158,7 +159,8 @@ static int node_new(struct comp *c, const json_t *src)
         return errf(c, WDN_ELIMIT, "schema has more than %d subschemas", WDN_MCP_SCHEMA_MAX_NODES);
     if (s->n == s->cap) {
         size_t cap = s->cap ? 2 * s->cap : 16;
-        struct snode *nn = realloc(s->nodes, cap * sizeof(*nn));
+        struct snode *nn =
+            WDN_FAULT_OR(WDN_FAULT_ALLOC, NULL, realloc(s->nodes, cap * sizeof(*nn)));
         if (nn == NULL)
             return WDN_ENOMEM;
         s->nodes = nn;
@@ -185,7 +187,7 @@ static int compile_list(struct comp *c, const char *k, const json_t *v, int dept
 
     if (!json_is_array(v) || json_array_size(v) == 0)
         return errf(c, WDN_EINVAL, "%s must be a non-empty array", k);
-    idx = calloc(json_array_size(v), sizeof(*idx));
+    idx = WDN_FAULT_OR(WDN_FAULT_ALLOC, NULL, calloc(json_array_size(v), sizeof(*idx)));
     if (idx == NULL)
         return WDN_ENOMEM;
     for (i = 0; i < json_array_size(v); i++) {
@@ -211,7 +213,7 @@ static int compile_map(struct comp *c, const char *k, const json_t *v, int depth
 
     if (!json_is_object(v))
         return errf(c, WDN_EINVAL, "%s must be an object", k);
-    *out = calloc(json_object_size(v) + 1, sizeof(**out));
+    *out = WDN_FAULT_OR(WDN_FAULT_ALLOC, NULL, calloc(json_object_size(v) + 1, sizeof(**out)));
     if (*out == NULL)
         return WDN_ENOMEM;
     *n = 0;
@@ -234,7 +236,7 @@ static int want_matcher(struct comp *c)
 
     if (s->mctx != NULL)
         return 0;
-    s->mctx = pcre2_match_context_create(NULL);
+    s->mctx = WDN_FAULT_OR(WDN_FAULT_ALLOC, NULL, pcre2_match_context_create(NULL));
     if (s->mctx == NULL)
         return WDN_ENOMEM;
     pcre2_set_match_limit(s->mctx, WDN_MCP_SCHEMA_MATCH_LIMIT);
@@ -251,7 +253,7 @@ static int compile_patterns(struct comp *c, const json_t *v, int depth, struct s
 
     if (!json_is_object(v))
         return errf(c, WDN_EINVAL, "patternProperties must be an object");
-    *out = calloc(json_object_size(v) + 1, sizeof(**out));
+    *out = WDN_FAULT_OR(WDN_FAULT_ALLOC, NULL, calloc(json_object_size(v) + 1, sizeof(**out)));
     if (*out == NULL)
         return WDN_ENOMEM;
     *n = 0;
@@ -259,9 +261,9 @@ static int compile_patterns(struct comp *c, const json_t *v, int depth, struct s
         struct spattern *p = &(*out)[*n];
         if ((rc = want_matcher(c)) < 0)
             return rc;
-        p->re = wdn__mcp_pattern_compile(src, strlen(src), c->err, c->cap);
+        p->re = wdn__mcp_pattern_compile(src, strlen(src), &rc, c->err, c->cap);
         if (p->re == NULL)
-            return WDN_EINVAL;
+            return rc;
         (*n)++;
         if ((rc = compile(c, sub, depth + 1)) < 0)
             return rc;
@@ -279,7 +281,8 @@ static int add_anchor(struct comp *c, const char *name, int node)
             return errf(c, WDN_EINVAL, "duplicate $anchor \"%.64s\"", name);
     if (c->nanchors == c->anchors_cap) {
         size_t cap = c->anchors_cap ? 2 * c->anchors_cap : 8;
-        struct anchor *a = realloc(c->anchors, cap * sizeof(*a));
+        struct anchor *a =
+            WDN_FAULT_OR(WDN_FAULT_ALLOC, NULL, realloc(c->anchors, cap * sizeof(*a)));
         if (a == NULL)
             return WDN_ENOMEM;
         c->anchors = a;
@@ -356,8 +359,8 @@ static int kw_pattern(struct comp *c, int ni, const char *k, const json_t *v, in
     if ((rc = want_matcher(c)) < 0)
         return rc;
     c->s->nodes[ni].pattern =
-        wdn__mcp_pattern_compile(json_string_value(v), json_string_length(v), c->err, c->cap);
-    return c->s->nodes[ni].pattern != NULL ? 0 : WDN_EINVAL;
+        wdn__mcp_pattern_compile(json_string_value(v), json_string_length(v), &rc, c->err, c->cap);
+    return c->s->nodes[ni].pattern != NULL ? 0 : rc;
 }
 
 static int kw_format(struct comp *c, int ni, const char *k, const json_t *v, int depth)
@@ -675,7 +678,7 @@ struct wdn_mcp_schema *wdn_mcp_schema_compile(const json_t *schema, int *rcp, ch
 
     if (err != NULL && errcap > 0)
         err[0] = '\0';
-    s = calloc(1, sizeof(*s));
+    s = WDN_FAULT_OR(WDN_FAULT_ALLOC, NULL, calloc(1, sizeof(*s)));
     if (s == NULL)
         goto fail;
     c.s = s;

@@ -8,26 +8,32 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "base/fault.h"
 #include "base/limits.h"
 #include "mcp/schema_int.h"
 
 /* ---- patterns -------------------------------------------------------------------------------- */
 
-pcre2_code *wdn__mcp_pattern_compile(const char *src, size_t n, char *err, size_t cap)
+pcre2_code *wdn__mcp_pattern_compile(const char *src, size_t n, int *rc, char *err, size_t cap)
 {
     pcre2_compile_context *cc;
     pcre2_code *re = NULL;
     PCRE2_SIZE off;
     int code;
 
+    if (rc != NULL)
+        *rc = WDN_EINVAL;
     if (n > WDN_MCP_SCHEMA_MAX_PATTERN) {
         if (err != NULL && cap > 0)
             snprintf(err, cap, "pattern longer than %d bytes", WDN_MCP_SCHEMA_MAX_PATTERN);
         return NULL;
     }
-    cc = pcre2_compile_context_create(NULL);
-    if (cc == NULL)
+    cc = WDN_FAULT_OR(WDN_FAULT_ALLOC, NULL, pcre2_compile_context_create(NULL));
+    if (cc == NULL) {
+        if (rc != NULL)
+            *rc = WDN_ENOMEM;
         return NULL;
+    }
     /* ECMA-262 semantics where PCRE2 differs: \uXXXX and \u{...} escapes, $ only at the end. */
     pcre2_set_compile_extra_options(cc, PCRE2_EXTRA_ALT_BSUX);
     pcre2_set_max_pattern_length(cc, WDN_MCP_SCHEMA_MAX_PATTERN);
@@ -43,19 +49,24 @@ pcre2_code *wdn__mcp_pattern_compile(const char *src, size_t n, char *err, size_
     return re;
 }
 
-bool wdn__mcp_pattern_match(const struct wdn_mcp_schema *s, const pcre2_code *re, const char *p,
-                            size_t n)
+int wdn__mcp_pattern_match(const struct wdn_mcp_schema *s, const pcre2_code *re, const char *p,
+                           size_t n)
 {
-    pcre2_match_data *md = pcre2_match_data_create(1, NULL);
+    pcre2_match_data *md = WDN_FAULT_OR(WDN_FAULT_ALLOC, NULL, pcre2_match_data_create(1, NULL));
     int rc;
 
     if (md == NULL)
-        return false;
+        return WDN_ENOMEM;
     /* jansson strings are valid UTF-8 already. A match that reaches the match or depth limit
-     * (catastrophic backtracking) returns an error: the value fails, the server goes on. */
+     * (catastrophic backtracking) returns an error: the instance is refused, the server goes
+     * on (schema_validate.c). */
     rc = pcre2_match(re, (PCRE2_SPTR)p, n, 0, PCRE2_NO_UTF_CHECK, md, s->mctx);
     pcre2_match_data_free(md);
-    return rc >= 0;
+    if (rc >= 0)
+        return 1;
+    if (rc == PCRE2_ERROR_NOMATCH)
+        return 0;
+    return rc == PCRE2_ERROR_NOMEMORY ? WDN_ENOMEM : WDN_ELIMIT;
 }
 
 /* ---- small parsers ----------------------------------------------------------------------------
@@ -344,7 +355,7 @@ bool wdn__mcp_format_ok(const struct wdn_mcp_schema *s, int f, const char *p, si
     case F_RELATIVE_JSON_POINTER:
         return relative_json_pointer(p, n);
     case F_REGEX:
-        re = wdn__mcp_pattern_compile(p, n, NULL, 0);
+        re = wdn__mcp_pattern_compile(p, n, NULL, NULL, 0);
         pcre2_code_free(re);
         return re != NULL;
     default:

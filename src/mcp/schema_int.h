@@ -92,10 +92,14 @@ struct wdn_mcp_schema {
 
 /** Asserts format f on a string (n bytes). */
 bool wdn__mcp_format_ok(const struct wdn_mcp_schema *s, int f, const char *p, size_t n);
-/** Matches re against the string; false when it does not match or hits a limit (fail closed). */
-bool wdn__mcp_pattern_match(const struct wdn_mcp_schema *s, const pcre2_code *re, const char *p,
-                            size_t n);
-/** Compiles an ECMA-262 pattern with PCRE2 (UTF, \u escapes, $ only at the end), or NULL. */
-pcre2_code *wdn__mcp_pattern_compile(const char *src, size_t n, char *err, size_t cap);
+/** Matches re against the string: 1 when it matches, 0 when it does not, WDN_ELIMIT when PCRE2
+ * gave up (match, depth or heap limit: catastrophic backtracking) or WDN_ENOMEM. A caller must
+ * not read an error as "no match": inside not, if, anyOf or oneOf that would accept a value. */
+int wdn__mcp_pattern_match(const struct wdn_mcp_schema *s, const pcre2_code *re, const char *p,
+                           size_t n);
+/** Compiles an ECMA-262 pattern with PCRE2 (UTF, \u escapes, $ only at the end), or NULL with
+ * *rc (when rc is not NULL) WDN_ENOMEM or WDN_EINVAL (an invalid or too long pattern, said in
+ * err). */
+pcre2_code *wdn__mcp_pattern_compile(const char *src, size_t n, int *rc, char *err, size_t cap);
 
 #endif

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "base/fault.h"
 #include "base/limits.h"
 #include "base/num.h"
 #include "mcp/schema_int.h"
@@ -29,10 +30,23 @@ struct ann {
     size_t nmatched;
 };
 
+/*
+ * What stopped the instance from being decided: a pattern that reached PCRE2's limits, a
+ * reference loop, out of memory. Such a failure refuses the whole instance whatever the context:
+ * read as a plain failure inside not, if, anyOf, oneOf or contains, it would let a value through
+ * (a property name that makes a patternProperties pattern backtrack catastrophically would
+ * escape that property's schema).
+ */
+struct undecided {
+    int code;      /* 0, WDN_ELIMIT or WDN_ENOMEM */
+    char msg[320]; /* a location cut to 200 bytes, ": ", what */
+};
+
 struct vctx {
     const struct wdn_mcp_schema *s;
     char *err; /* NULL while trying alternatives (anyOf, oneOf, not, if) */
     size_t cap;
+    struct undecided *u; /* shared by the quiet copies */
 };
 
 /* "/a/0/b" from the chain (cut short when it does not fit). */
@@ -70,6 +84,28 @@ static int fail(const struct vctx *c, const struct seg *at, const char *fmt, ...
         snprintf(c->err, c->cap, "%s: %s", where[0] ? where : "/", what);
     }
     return WDN_EINVAL;
+}
+
+/* Records the first undecided failure (with where it happened, even while trying alternatives)
+ * and returns its code, which fails this subschema too. */
+static int undecided(const struct vctx *c, const struct seg *at, int code, const char *what)
+{
+    char where[200];
+
+    if (c->u->code == 0) {
+        path_str(at, where, sizeof(where));
+        c->u->code = code;
+        snprintf(c->u->msg, sizeof(c->u->msg), "%s: %s", where[0] ? where : "/", what);
+    }
+    return code;
+}
+
+static int pattern_undecided(const struct vctx *c, const struct seg *at, int code)
+{
+    return undecided(c, at, code,
+                     code == WDN_ENOMEM
+                         ? "out of memory"
+                         : "a pattern reached its match limit (too costly to match)");
 }
 
 static const char *type_name(const json_t *x)
@@ -187,37 +223,46 @@ static void ann_free(struct ann *a)
     memset(a, 0, sizeof(*a));
 }
 
-static void ann_prop(struct ann *a, const char *k)
+/* Annotations that cannot be recorded would make unevaluated* stricter here but looser under
+ * not: out of memory is undecided. */
+static int ann_prop(const struct vctx *c, const struct seg *at, struct ann *a, const char *k)
 {
     if (a == NULL)
-        return;
+        return 0;
     if (a->props == NULL)
         a->props = json_object();
-    if (a->props != NULL)
-        json_object_set_new(a->props, k, json_true());
+    if (a->props == NULL || json_object_set_new(a->props, k, json_true()) != 0)
+        return undecided(c, at, WDN_ENOMEM, "out of memory");
+    return 0;
 }
 
-static void ann_merge(struct ann *into, const struct ann *from)
+static int ann_merge(const struct vctx *c, const struct seg *at, struct ann *into,
+                     const struct ann *from)
 {
     size_t i;
 
     if (into == NULL)
-        return;
+        return 0;
     if (from->props != NULL) {
         if (into->props == NULL)
             into->props = json_object();
-        if (into->props != NULL)
-            json_object_update(into->props, from->props);
+        if (into->props == NULL || json_object_update(into->props, from->props) != 0)
+            return undecided(c, at, WDN_ENOMEM, "out of memory");
     }
     if (from->items > into->items)
         into->items = from->items;
     into->all_items |= from->all_items;
     if (from->matched != NULL) {
-        if (into->matched == NULL && (into->matched = calloc(from->nmatched, 1)) != NULL)
+        if (into->matched == NULL) {
+            into->matched = WDN_FAULT_OR(WDN_FAULT_ALLOC, NULL, calloc(from->nmatched, 1));
+            if (into->matched == NULL)
+                return undecided(c, at, WDN_ENOMEM, "out of memory");
             into->nmatched = from->nmatched;
-        for (i = 0; into->matched != NULL && i < from->nmatched && i < into->nmatched; i++)
+        }
+        for (i = 0; i < from->nmatched && i < into->nmatched; i++)
             into->matched[i] |= from->matched[i];
     }
+    return 0;
 }
 
 /* ---- validation ----------------------------------------------------------------------------- */
@@ -229,7 +274,7 @@ static int v(const struct vctx *c, int ni, const json_t *x, const struct seg *at
 static bool passes(const struct vctx *c, int ni, const json_t *x, const struct seg *at, int depth,
                    struct ann *a)
 {
-    struct vctx quiet = {c->s, NULL, 0};
+    struct vctx quiet = {c->s, NULL, 0, c->u};
 
     return v(&quiet, ni, x, at, depth, a) == 0;
 }
@@ -250,7 +295,7 @@ static int v_number(const struct vctx *c, const struct snode *n, const json_t *x
     if (n->has_mult) {
         q = d / n->mult;
         r = isfinite(q) ? q - wdn_floor(q) : 0.5; /* how far above the integer below */
-        if (r > 1e-9 && r < 1.0 - 1e-9) /* not within 1e-9 of an integer */
+        if (r > 1e-9 && r < 1.0 - 1e-9)           /* not within 1e-9 of an integer */
             return fail(c, at, "must be a multiple of %g", n->mult);
     }
     return 0;
@@ -261,6 +306,7 @@ static int v_string(const struct vctx *c, const struct snode *n, const json_t *x
 {
     const char *p = json_string_value(x);
     size_t len = json_string_length(x), cps;
+    int m;
 
     if (n->min_len > 0 || n->max_len != NO_LIMIT) {
         cps = utf8_len(p, len);
@@ -269,8 +315,8 @@ static int v_string(const struct vctx *c, const struct snode *n, const json_t *x
         if (cps > n->max_len)
             return fail(c, at, "longer than %zu characters", n->max_len);
     }
-    if (n->pattern != NULL && !wdn__mcp_pattern_match(c->s, n->pattern, p, len))
-        return fail(c, at, "does not match the pattern");
+    if (n->pattern != NULL && (m = wdn__mcp_pattern_match(c->s, n->pattern, p, len)) != 1)
+        return m < 0 ? pattern_undecided(c, at, m) : fail(c, at, "does not match the pattern");
     if (n->format != F_NONE && !wdn__mcp_format_ok(c->s, n->format, p, len))
         return fail(c, at, "not a valid %s", json_string_value(json_object_get(n->src, "format")));
     return 0;
@@ -309,7 +355,10 @@ static int v_array(const struct vctx *c, const struct snode *n, const json_t *x,
             a->all_items = true;
     }
     if (n->contains != NO_NODE) {
-        unsigned char *m = a != NULL && len > 0 ? calloc(len, 1) : NULL;
+        unsigned char *m =
+            a != NULL && len > 0 ? WDN_FAULT_OR(WDN_FAULT_ALLOC, NULL, calloc(len, 1)) : NULL;
+        if (a != NULL && len > 0 && m == NULL)
+            return undecided(c, at, WDN_ENOMEM, "out of memory");
         for (i = 0; i < len; i++) {
             sub.idx = i;
             if (passes(c, n->contains, json_array_get(x, i), &sub, depth + 1, NULL)) {
@@ -318,10 +367,16 @@ static int v_array(const struct vctx *c, const struct snode *n, const json_t *x,
                     m[i] = 1;
             }
         }
+        if (c->u->code != 0) {
+            free(m);
+            return c->u->code;
+        }
         if (m != NULL) {
             struct ann tmp = {NULL, 0, false, m, len};
-            ann_merge(a, &tmp);
+            rc = ann_merge(c, at, a, &tmp);
             free(m);
+            if (rc != 0)
+                return rc;
         }
         if (hits < n->min_contains)
             return fail(c, at, "fewer than %zu items match contains", n->min_contains);
@@ -338,7 +393,7 @@ static int v_object(const struct vctx *c, const struct snode *n, const json_t *x
     struct seg sub = {at, NULL, 0};
     const char *k;
     json_t *pv;
-    int rc;
+    int rc, m;
 
     if (size < n->min_props)
         return fail(c, at, "too few properties");
@@ -372,7 +427,9 @@ static int v_object(const struct vctx *c, const struct snode *n, const json_t *x
             }
         }
         for (i = 0; i < n->npprops; i++) {
-            if (wdn__mcp_pattern_match(c->s, n->pprops[i].re, k, strlen(k))) {
+            if ((m = wdn__mcp_pattern_match(c->s, n->pprops[i].re, k, strlen(k))) < 0)
+                return pattern_undecided(c, &sub, m);
+            if (m == 1) {
                 seen = true;
                 if ((rc = v(c, n->pprops[i].node, pv, &sub, depth + 1, NULL)) != 0)
                     return rc;
@@ -385,14 +442,16 @@ static int v_object(const struct vctx *c, const struct snode *n, const json_t *x
                 return rc;
             seen = true;
         }
-        if (seen)
-            ann_prop(a, k);
+        if (seen && (rc = ann_prop(c, at, a, k)) != 0)
+            return rc;
         if (n->property_names != NO_NODE) {
             json_t *name = json_string(k);
-            rc = name != NULL ? v(c, n->property_names, name, at, depth + 1, NULL) : WDN_ENOMEM;
+            if (name == NULL)
+                return undecided(c, at, WDN_ENOMEM, "out of memory");
+            rc = v(c, n->property_names, name, at, depth + 1, NULL);
             json_decref(name);
             if (rc != 0)
-                return rc == WDN_ENOMEM ? rc : fail(c, at, "property name \"%s\" not allowed", k);
+                return fail(c, at, "property name \"%s\" not allowed", k);
         }
     }
     for (i = 0; i < n->ndep_schemas; i++)
@@ -421,9 +480,11 @@ static int v_applicators(const struct vctx *c, const struct snode *n, const json
             struct ann t = {0};
             if (passes(c, n->any_of[i], x, at, depth + 1, a != NULL ? &t : NULL)) {
                 ok = true;
-                ann_merge(a, &t);
+                ann_merge(c, at, a, &t);
             }
             ann_free(&t);
+            if (c->u->code != 0)
+                return c->u->code;
         }
         if (!ok)
             return fail(c, at, "matches none of anyOf");
@@ -434,23 +495,34 @@ static int v_applicators(const struct vctx *c, const struct snode *n, const json
             struct ann t = {0};
             if (passes(c, n->one_of[i], x, at, depth + 1, a != NULL ? &t : NULL)) {
                 matches++;
-                ann_merge(&keep, &t);
+                ann_merge(c, at, &keep, &t);
             }
             ann_free(&t);
         }
-        if (matches == 1)
-            ann_merge(a, &keep);
+        if (matches == 1 && c->u->code == 0)
+            ann_merge(c, at, a, &keep);
         ann_free(&keep);
+        if (c->u->code != 0)
+            return c->u->code;
         if (matches != 1)
             return fail(c, at, "must match exactly one of oneOf");
     }
-    if (n->not_ != NO_NODE && passes(c, n->not_, x, at, depth + 1, NULL))
-        return fail(c, at, "matches a forbidden schema");
+    if (n->not_ != NO_NODE) {
+        ok = passes(c, n->not_, x, at, depth + 1, NULL);
+        if (c->u->code != 0)
+            return c->u->code;
+        if (ok)
+            return fail(c, at, "matches a forbidden schema");
+    }
     if (n->if_ != NO_NODE) {
         struct ann t = {0};
-        if (passes(c, n->if_, x, at, depth + 1, a != NULL ? &t : NULL)) {
-            ann_merge(a, &t);
-            rc = n->then_ != NO_NODE ? v(c, n->then_, x, at, depth + 1, a) : 0;
+        ok = passes(c, n->if_, x, at, depth + 1, a != NULL ? &t : NULL);
+        if (c->u->code != 0) {
+            rc = c->u->code;
+        } else if (ok) {
+            rc = ann_merge(c, at, a, &t);
+            if (rc == 0 && n->then_ != NO_NODE)
+                rc = v(c, n->then_, x, at, depth + 1, a);
         } else {
             rc = n->else_ != NO_NODE ? v(c, n->else_, x, at, depth + 1, a) : 0;
         }
@@ -479,7 +551,8 @@ static int v_unevaluated(const struct vctx *c, const struct snode *n, const json
                 return fail(c, at, "unexpected property \"%s\"", k);
             if ((rc = v(c, n->uneval_props, pv, &sub, depth + 1, NULL)) != 0)
                 return rc;
-            ann_prop(a, k);
+            if ((rc = ann_prop(c, at, a, k)) != 0)
+                return rc;
         }
     }
     if (n->uneval_items != NO_NODE && json_is_array(x) && !a->all_items) {
@@ -508,7 +581,7 @@ static int v(const struct vctx *c, int ni, const json_t *x, const struct seg *at
 
     /* Reference loops that make no progress in the instance end here. */
     if (depth > 4 * WDN_JSON_MAX_DEPTH)
-        return fail(c, at, "nested too deeply");
+        return undecided(c, at, WDN_ELIMIT, "nested too deeply");
     if (n->bool_v == 1)
         return 0;
     if (n->bool_v == 0)
@@ -554,12 +627,21 @@ out:
 int wdn_mcp_schema_match(const struct wdn_mcp_schema *s, const json_t *instance, char *err,
                          size_t errcap)
 {
-    struct vctx c = {s, err, errcap};
+    struct undecided u = {0};
+    struct vctx c = {s, err, errcap, &u};
     struct seg root = {NULL, NULL, 0};
+    int rc;
 
     if (err != NULL && errcap > 0)
         err[0] = '\0';
     if (s == NULL || instance == NULL)
         return WDN_EINVAL;
-    return v(&c, 0, instance, &root, 0, NULL);
+    rc = v(&c, 0, instance, &root, 0, NULL);
+    if (u.code != 0) {
+        /* Refused whatever the subschemas around it made of the failure. */
+        if (err != NULL && errcap > 0)
+            snprintf(err, errcap, "%s", u.msg);
+        return u.code == WDN_ENOMEM ? WDN_ENOMEM : WDN_EINVAL;
+    }
+    return rc;
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "base/fault.h"
 #include "base/limits.h"
 #include "mcp/server_int.h"
 
@@ -23,9 +24,11 @@ const char *wdn__mcp_static_version(const char *v)
     return NULL;
 }
 
+/* Every copy the server keeps goes through here: a fault site (base/fault.h) for the sweeps of
+ * test_mcp_faults. */
 static char *xstrdup(const char *s)
 {
-    return s != NULL ? strdup(s) : NULL;
+    return s != NULL ? WDN_FAULT_OR(WDN_FAULT_ALLOC, NULL, strdup(s)) : NULL;
 }
 
 static char **dup_list(const char *const *list)
@@ -37,11 +40,11 @@ static char **dup_list(const char *const *list)
         return NULL;
     while (list[n] != NULL)
         n++;
-    out = calloc(n + 1, sizeof(*out));
+    out = WDN_FAULT_OR(WDN_FAULT_ALLOC, NULL, calloc(n + 1, sizeof(*out)));
     if (out == NULL)
         return NULL;
     for (i = 0; i < n; i++) {
-        out[i] = strdup(list[i]);
+        out[i] = xstrdup(list[i]);
         if (out[i] == NULL) {
             while (i > 0)
                 free(out[--i]);
@@ -67,7 +70,7 @@ struct wdn_mcp_server *wdn_mcp_server_new(const struct wdn_mcp_server_config *cf
 
     if (cfg == NULL || cfg->name == NULL || cfg->version == NULL)
         return NULL;
-    srv = calloc(1, sizeof(*srv));
+    srv = WDN_FAULT_OR(WDN_FAULT_ALLOC, NULL, calloc(1, sizeof(*srv)));
     if (srv == NULL)
         return NULL;
     pthread_mutex_init(&srv->mu, NULL);
@@ -188,10 +191,12 @@ static int set_str(json_t *o, const char *k, const char *v)
     return json_object_set_new(o, k, json_string(v)) == 0 ? 0 : WDN_ENOMEM;
 }
 
-static json_t *load_schema(const char *text, int *rc)
+/* A JSON object from a registration's text, or NULL (not JSON, not an object, a duplicate key;
+ * jansson reports a failed allocation while parsing as a syntax error, so that is WDN_EINVAL too).
+ */
+static json_t *load_object(const char *text, int *rc)
 {
-    json_error_t jerr;
-    json_t *s = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *s = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
 
     if (s == NULL || !json_is_object(s)) {
         json_decref(s);
@@ -275,7 +280,7 @@ int wdn_mcp_server_add_tool(struct wdn_mcp_server *srv, const struct wdn_mcp_too
     for (i = 0; i < srv->ntools; i++)
         if (strcmp(srv->tools[i].name, t->name) == 0)
             goto out;
-    in = load_schema(t->input_schema ? t->input_schema : "{\"type\":\"object\"}", &rc);
+    in = load_object(t->input_schema ? t->input_schema : "{\"type\":\"object\"}", &rc);
     if (in == NULL)
         goto out;
     rc = WDN_EINVAL;
@@ -283,14 +288,10 @@ int wdn_mcp_server_add_tool(struct wdn_mcp_server *srv, const struct wdn_mcp_too
     if (!json_is_string(json_object_get(in, "type")) ||
         strcmp(json_string_value(json_object_get(in, "type")), "object") != 0)
         goto out;
-    if (t->output_schema != NULL && (outs = load_schema(t->output_schema, &rc)) == NULL)
+    if (t->output_schema != NULL && (outs = load_object(t->output_schema, &rc)) == NULL)
         goto out;
-    if (t->annotations != NULL) {
-        ann = json_loads(t->annotations, JSON_REJECT_DUPLICATES, NULL);
-        rc = WDN_EINVAL;
-        if (!json_is_object(ann))
-            goto out;
-    }
+    if (t->annotations != NULL && (ann = load_object(t->annotations, &rc)) == NULL)
+        goto out;
     rc = WDN_ENOMEM;
     def = json_object();
     if (def == NULL || set_str(def, "name", t->name) || set_str(def, "title", t->title) ||
@@ -300,7 +301,7 @@ int wdn_mcp_server_add_tool(struct wdn_mcp_server *srv, const struct wdn_mcp_too
         (ann && json_object_set(def, "annotations", ann) != 0))
         goto out;
     slot = &srv->tools[srv->ntools];
-    slot->name = strdup(t->name);
+    slot->name = xstrdup(t->name);
     if (slot->name == NULL)
         goto out;
     slot->def = def;
@@ -401,6 +402,9 @@ int wdn_mcp_server_add_prompt(struct wdn_mcp_server *srv, const struct wdn_mcp_p
 
     if (p == NULL || p->name == NULL || p->get == NULL || (p->nargs > 0 && p->args == NULL))
         goto out;
+    for (i = 0; i < p->nargs; i++)
+        if (p->args[i].name == NULL)
+            goto out; /* a caller's mistake, not a lack of memory */
     rc = WDN_ELIMIT;
     if (srv->nprompts >= WDN_MCP_MAX_TOOLS)
         goto out;
@@ -416,7 +420,7 @@ int wdn_mcp_server_add_prompt(struct wdn_mcp_server *srv, const struct wdn_mcp_p
         goto out;
     for (i = 0; i < p->nargs; i++) {
         json_t *a = json_object();
-        if (a == NULL || json_array_append_new(args, a) != 0 || p->args[i].name == NULL ||
+        if (a == NULL || json_array_append_new(args, a) != 0 ||
             set_str(a, "name", p->args[i].name) ||
             set_str(a, "description", p->args[i].description) ||
             json_object_set_new(a, "required", json_boolean(p->args[i].required)) != 0)
@@ -425,7 +429,7 @@ int wdn_mcp_server_add_prompt(struct wdn_mcp_server *srv, const struct wdn_mcp_p
     if (json_object_set(def, "arguments", args) != 0)
         goto out;
     slot = &srv->prompts[srv->nprompts];
-    slot->name = strdup(p->name);
+    slot->name = xstrdup(p->name);
     if (slot->name == NULL)
         goto out;
     slot->def = def;

@@ -627,6 +627,53 @@ static void unevaluated(void **state)
     OK("{\"unevaluatedProperties\":false,\"unevaluatedItems\":false}", "\"s\"");
 }
 
+/*
+ * A pattern that gives up (PCRE2's match limit: catastrophic backtracking) decides nothing: the
+ * instance is refused wherever the pattern sits. Read as "no match", it let values through:
+ * under not, if or anyOf the failure turned into a pass, and a property name that made a
+ * patternProperties pattern give up escaped that property's schema (accepted before the fix).
+ */
+static void undecided_patterns(void **state)
+{
+    /* (a+)+b backtracks exponentially before a+c matches: the key matches the pattern. */
+    const char *re = "^(?:(a+)+b|a+c)$";
+    const char *limit = "a pattern reached its match limit (too costly to match)";
+    char key[64], s[256], x[256], want[160];
+
+    memset(key, 'a', 40);
+    strcpy(key + 40, "c");
+    /* A short key is decided as usual. */
+    snprintf(s, sizeof(s), "{\"patternProperties\":{\"%s\":{\"type\":\"number\"}}}", re);
+    BAD(s, "{\"aaac\":\"str\"}", "/aaac: expected number, got string");
+    snprintf(x, sizeof(x), "{\"%s\":\"str\"}", key);
+    snprintf(want, sizeof(want), "/%s: %s", key, limit);
+    BAD(s, x, want);
+    snprintf(x, sizeof(x), "\"%s\"", key);
+    snprintf(want, sizeof(want), "/: %s", limit);
+    snprintf(s, sizeof(s), "{\"not\":{\"pattern\":\"%s\"}}", re);
+    BAD(s, "\"aaac\"", "/: matches a forbidden schema");
+    BAD(s, x, want);
+    snprintf(s, sizeof(s), "{\"if\":{\"pattern\":\"%s\"},\"then\":false}", re);
+    BAD(s, x, want);
+    snprintf(s, sizeof(s), "{\"anyOf\":[{\"pattern\":\"%s\"},{\"maxLength\":1}]}", re);
+    BAD(s, x, want);
+    snprintf(s, sizeof(s), "{\"oneOf\":[{\"pattern\":\"%s\"},{\"minLength\":1}]}", re);
+    BAD(s, x, want);
+    snprintf(s, sizeof(s), "{\"pattern\":\"%s\"}", re);
+    BAD(s, x, want);
+    snprintf(s, sizeof(s), "{\"contains\":{\"pattern\":\"%s\"},\"minContains\":0}", re);
+    snprintf(x, sizeof(x), "[\"%s\"]", key);
+    snprintf(want, sizeof(want), "/0: %s", limit);
+    BAD(s, x, want);
+    snprintf(s, sizeof(s), "{\"propertyNames\":{\"not\":{\"pattern\":\"%s\"}}}", re);
+    snprintf(x, sizeof(x), "{\"%s\":1}", key);
+    snprintf(want, sizeof(want), "/: %s", limit);
+    BAD(s, x, want);
+    /* A reference loop that makes no progress in the instance is undecided too. */
+    BAD("{\"$defs\":{\"a\":{\"not\":{\"$ref\":\"#/$defs/a\"}}},\"$ref\":\"#/$defs/a\"}", "1",
+        "/: nested too deeply");
+}
+
 /* The error text: a long path is cut, never overflowing; no error buffer is fine too. */
 static void error_text(void **state)
 {
@@ -698,6 +745,7 @@ int main(void)
         cmocka_unit_test(arrays),
         cmocka_unit_test(applicators),
         cmocka_unit_test(unevaluated),
+        cmocka_unit_test(undecided_patterns),
         cmocka_unit_test(error_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
