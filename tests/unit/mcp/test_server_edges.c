@@ -764,6 +764,365 @@ static void param_headers(void **state)
     wdn_mcp_server_free(srv);
 }
 
+/* ---- methods: what each refuses ------------------------------------------------------------ */
+
+/* A stateless 2025-06-18 request: method and params text (NULL: none). */
+static void rpc(struct wdn_mcp_server *srv, const char *method, const char *params,
+                struct mr_answer *a)
+{
+    const char *const lines[] = {ACCEPT, CTYPE, PV_LEGACY, NULL};
+    char body[4096];
+
+    if (params != NULL)
+        snprintf(body, sizeof(body),
+                 "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"%s\",\"params\":%s}", method, params);
+    else
+        snprintf(body, sizeof(body), "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"%s\"}", method);
+    mr_post(srv, lines, body, a);
+}
+
+static json_t *result(struct mr_answer *a)
+{
+    if (json_object_get(a->msg, "result") == NULL)
+        fail_msg("no result: %s", a->body);
+    return json_object_get(a->msg, "result");
+}
+
+static int completions_asked;
+
+static int complete_many(const char *ref, const char *arg, const char *value, json_t *values,
+                         void *ud)
+{
+    char v[32];
+    int i;
+
+    completions_asked++;
+    if (strcmp(value, "fail") == 0)
+        return WDN_EIO;
+    for (i = 0; i < 150; i++) {
+        snprintf(v, sizeof(v), "%s-%s-%d", ref, value, i);
+        json_array_append_new(values, json_string(v));
+    }
+    return 0;
+}
+
+static int p_fail(struct wdn_mcp_call *call, json_t *args, json_t **messages, void *ud)
+{
+    return WDN_EIO;
+}
+
+static int p_nothing(struct wdn_mcp_call *call, json_t *args, json_t **messages, void *ud)
+{
+    *messages = json_object(); /* not an array */
+    return 0;
+}
+
+static int p_hello(struct wdn_mcp_call *call, json_t *args, json_t **messages, void *ud)
+{
+    *messages = json_pack("[{s:s, s:{s:s, s:s}}]", "role", "user", "content", "type", "text",
+                          "text", json_string_value(json_object_get(args, "who")));
+    return 0;
+}
+
+static int r_fail(struct wdn_mcp_call *call, const char *uri, json_t *contents, void *ud)
+{
+    return strstr(uri, "gone") != NULL ? WDN_ENOTFOUND : WDN_EIO;
+}
+
+static int t_structured(struct wdn_mcp_call *call, json_t *args, void *ud)
+{
+    const char *how = json_string_value(json_object_get(args, "how"));
+
+    if (strcmp(how, "none") == 0)
+        return wdn_mcp_call_text(call, "no structure");
+    if (strcmp(how, "wrong") == 0)
+        return wdn_mcp_call_structured(call, json_pack("{s:s}", "n", "not a number"));
+    if (strcmp(how, "fail") == 0)
+        return WDN_EIO;
+    if (strcmp(how, "failmsg") == 0) {
+        wdn_mcp_call_fail(call, -32050, "custom failure");
+        return 0;
+    }
+    return wdn_mcp_call_structured(call, json_pack("{s:i}", "n", 4));
+}
+
+static struct wdn_mcp_server *methods_server(void)
+{
+    struct wdn_mcp_server_config cfg = {.name = "m",
+                                        .version = "2",
+                                        .title = "Methods",
+                                        .instructions = "be brief",
+                                        .stateless = true,
+                                        .page_size = 2};
+    struct wdn_mcp_prompt_arg who[] = {{"who", NULL, true}};
+    struct wdn_mcp_prompt hello = {
+        .name = "hello", .description = "greets", .args = who, .nargs = 1, .get = p_hello};
+    struct wdn_mcp_prompt fail = {.name = "fail", .get = p_fail};
+    struct wdn_mcp_prompt nothing = {.name = "nothing", .get = p_nothing};
+    struct wdn_mcp_resource r = {.uri_template = "test://{id}/x", .name = "r", .read = r_fail};
+    struct wdn_mcp_tool st = {
+        .name = "st",
+        .input_schema = "{\"type\":\"object\",\"properties\":{\"how\":{\"type\":\"string\"}},"
+                        "\"required\":[\"how\"]}",
+        .output_schema = "{\"type\":\"object\",\"properties\":{\"n\":{\"type\":\"integer\"}},"
+                         "\"required\":[\"n\"]}",
+        .fn = t_structured};
+    struct wdn_mcp_server *srv = wdn_mcp_server_new(&cfg);
+    char name[16];
+    int i;
+
+    assert_non_null(srv);
+    assert_int_equal(wdn_mcp_server_add_prompt(srv, &hello), 0);
+    assert_int_equal(wdn_mcp_server_add_prompt(srv, &fail), 0);
+    assert_int_equal(wdn_mcp_server_add_prompt(srv, &nothing), 0);
+    assert_int_equal(wdn_mcp_server_add_resource(srv, &r), 0);
+    assert_int_equal(wdn_mcp_server_add_tool(srv, &st), 0);
+    for (i = 0; i < 4; i++) {
+        struct wdn_mcp_tool t = {.name = name, .fn = t_echo};
+        snprintf(name, sizeof(name), "t%d", i);
+        assert_int_equal(wdn_mcp_server_add_tool(srv, &t), 0);
+    }
+    wdn_mcp_server_set_completer(srv, complete_many, NULL);
+    return srv;
+}
+
+#define RPC_REFUSED(srv, method, params, code, msg)                                                \
+    do {                                                                                           \
+        struct mr_answer a_;                                                                       \
+        rpc(srv, method, params, &a_);                                                             \
+        refused_as(&a_, 200, code, msg);                                                           \
+    } while (0)
+
+static void initialize_and_discover(void **state)
+{
+    struct wdn_mcp_server *srv = methods_server();
+    const char *const discover[] = {ACCEPT, CTYPE, PV_MODERN, "Mcp-Method: server/discover", NULL};
+    struct mr_answer a;
+    json_t *r;
+
+    RPC_REFUSED(srv, "initialize", "{\"capabilities\":{}}", WDN_JSONRPC_INVALID_PARAMS,
+                "Invalid params: protocolVersion is required");
+    rpc(srv, "initialize", "{\"protocolVersion\":\"2025-06-18\",\"capabilities\":{}}", &a);
+    r = result(&a);
+    assert_string_equal(json_string_value(json_object_get(r, "protocolVersion")), "2025-06-18");
+    assert_string_equal(json_string_value(json_object_get(r, "instructions")), "be brief");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(r, "serverInfo"), "title")), "Methods");
+    assert_non_null(json_object_get(json_object_get(r, "capabilities"), "completions"));
+    assert_non_null(json_object_get(json_object_get(r, "capabilities"), "prompts"));
+    mr_free(&a);
+    /* A version of another era, or an unknown one, gets the newest of the initialize era. */
+    rpc(srv, "initialize", "{\"protocolVersion\":\"2026-07-28\",\"capabilities\":{}}", &a);
+    assert_string_equal(json_string_value(json_object_get(result(&a), "protocolVersion")),
+                        WDN_MCP_LATEST_LEGACY);
+    mr_free(&a);
+    rpc(srv, "initialize", "{\"protocolVersion\":\"1999-01-01\",\"capabilities\":{}}", &a);
+    assert_string_equal(json_string_value(json_object_get(result(&a), "protocolVersion")),
+                        WDN_MCP_LATEST_LEGACY);
+    mr_free(&a);
+    mr_post(srv, discover,
+            "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"server/discover\",\"params\":{" META "}}",
+            &a);
+    r = result(&a);
+    assert_string_equal(json_string_value(json_object_get(r, "instructions")), "be brief");
+    assert_int_equal(json_array_size(json_object_get(r, "supportedVersions")), 4);
+    mr_free(&a);
+    wdn_mcp_server_free(srv);
+}
+
+static void pagination(void **state)
+{
+    struct wdn_mcp_server *srv = methods_server();
+    static const char *const bad[] = {
+        "{\"cursor\":5}",
+        "{\"cursor\":\"!!\"}",
+        "{\"cursor\":\"cA\"}",   /* "p" alone */
+        "{\"cursor\":\"cDA\"}",  /* "p0" */
+        "{\"cursor\":\"cDAx\"}", /* "p01" */
+        "{\"cursor\":\"cXg\"}",  /* "px" */
+        "{\"cursor\":\"cDF4\"}", /* "p1x" */
+        "{\"cursor\":\"cDk\"}",  /* "p9": past the end */
+        "{\"cursor\":\"eDE\"}",  /* "x1" */
+        "{\"cursor\":\"cDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDEyMzQ1Njc4OTAxMjM0NTY3ODkw"
+        "MTIzNDU2Nzg5MDEyMzQ1Njc4OTA\"}",
+    };
+    char params[128];
+    const char *cursor;
+    struct mr_answer a;
+    json_t *r;
+    size_t i, seen = 0;
+
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        RPC_REFUSED(srv, "tools/list", bad[i], WDN_JSONRPC_INVALID_PARAMS,
+                    "Invalid params: invalid cursor");
+    /* Five tools, two per page, each page's cursor leading to the next. */
+    snprintf(params, sizeof(params), "{\"cursor\":null}");
+    for (i = 0; i < 5; i++) {
+        rpc(srv, "tools/list", params, &a);
+        r = result(&a);
+        seen += json_array_size(json_object_get(r, "tools"));
+        cursor = json_string_value(json_object_get(r, "nextCursor"));
+        if (cursor == NULL) {
+            mr_free(&a);
+            break;
+        }
+        snprintf(params, sizeof(params), "{\"cursor\":\"%s\"}", cursor);
+        mr_free(&a);
+    }
+    assert_int_equal(i, 2);
+    assert_int_equal(seen, 5);
+    wdn_mcp_server_free(srv);
+}
+
+static void tool_calls(void **state)
+{
+    struct wdn_mcp_server *srv = methods_server();
+    struct mr_answer a;
+    json_t *r;
+
+    RPC_REFUSED(srv, "tools/call", "{\"name\":5}", WDN_JSONRPC_INVALID_PARAMS,
+                "Invalid params: name must be a string");
+    RPC_REFUSED(srv, "tools/call", "{}", WDN_JSONRPC_INVALID_PARAMS,
+                "Invalid params: name must be a string");
+    RPC_REFUSED(srv, "tools/call", "{\"name\":\"nope\"}", WDN_JSONRPC_INVALID_PARAMS,
+                "Unknown tool: nope");
+    RPC_REFUSED(srv, "tools/call", "{\"name\":\"t0\",\"arguments\":[1]}",
+                WDN_JSONRPC_INVALID_PARAMS, "Invalid params: arguments must be an object");
+    /* null arguments are no arguments. */
+    rpc(srv, "tools/call", "{\"name\":\"t0\",\"arguments\":null}", &a);
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(json_object_get(result(&a), "content"), 0), "text")),
+                        "{}");
+    mr_free(&a);
+    /* Invalid arguments are a tool error the model can read (SEP-1303). */
+    rpc(srv, "tools/call", "{\"name\":\"st\",\"arguments\":{}}", &a);
+    r = result(&a);
+    assert_true(json_is_true(json_object_get(r, "isError")));
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(json_object_get(r, "content"), 0), "text")),
+                        "Invalid arguments for tool st: /: missing required property \"how\"");
+    mr_free(&a);
+    /* Output schemas: structured content required and checked; echoed as text. */
+    RPC_REFUSED(srv, "tools/call", "{\"name\":\"st\",\"arguments\":{\"how\":\"none\"}}",
+                WDN_JSONRPC_INTERNAL_ERROR,
+                "Tool st has an output schema but returned no structured content");
+    RPC_REFUSED(srv, "tools/call", "{\"name\":\"st\",\"arguments\":{\"how\":\"wrong\"}}",
+                WDN_JSONRPC_INTERNAL_ERROR,
+                "Tool st returned invalid structured content: /n: expected integer, got string");
+    rpc(srv, "tools/call", "{\"name\":\"st\",\"arguments\":{\"how\":\"ok\"}}", &a);
+    r = result(&a);
+    assert_int_equal(
+        json_integer_value(json_object_get(json_object_get(r, "structuredContent"), "n")), 4);
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(json_object_get(r, "content"), 0), "text")),
+                        "{\"n\":4}");
+    mr_free(&a);
+    /* A failing handler: an isError result naming the failure (no structure needed then). */
+    rpc(srv, "tools/call", "{\"name\":\"st\",\"arguments\":{\"how\":\"fail\"}}", &a);
+    r = result(&a);
+    assert_true(json_is_true(json_object_get(r, "isError")));
+    assert_non_null(strstr(json_string_value(json_object_get(
+                               json_array_get(json_object_get(r, "content"), 0), "text")),
+                           "Tool st failed: "));
+    mr_free(&a);
+    /* wdn_mcp_call_fail: a JSON-RPC error of the handler's choosing. */
+    RPC_REFUSED(srv, "tools/call", "{\"name\":\"st\",\"arguments\":{\"how\":\"failmsg\"}}", -32050,
+                "custom failure");
+    wdn_mcp_server_free(srv);
+}
+
+static void prompts_and_resources(void **state)
+{
+    struct wdn_mcp_server *srv = methods_server();
+    struct mr_answer a;
+    json_t *r;
+
+    RPC_REFUSED(srv, "prompts/get", "{\"name\":[]}", WDN_JSONRPC_INVALID_PARAMS,
+                "Invalid params: name must be a string");
+    RPC_REFUSED(srv, "prompts/get", "{\"name\":\"nope\"}", WDN_JSONRPC_INVALID_PARAMS,
+                "Unknown prompt: nope");
+    RPC_REFUSED(srv, "prompts/get", "{\"name\":\"hello\",\"arguments\":\"x\"}",
+                WDN_JSONRPC_INVALID_PARAMS, "Invalid params: arguments must be an object");
+    RPC_REFUSED(srv, "prompts/get", "{\"name\":\"hello\",\"arguments\":{\"who\":1}}",
+                WDN_JSONRPC_INVALID_PARAMS, "Invalid params: argument who must be a string");
+    RPC_REFUSED(srv, "prompts/get", "{\"name\":\"hello\"}", WDN_JSONRPC_INVALID_PARAMS,
+                "Invalid params: missing required argument who");
+    RPC_REFUSED(srv, "prompts/get", "{\"name\":\"fail\"}", WDN_JSONRPC_INTERNAL_ERROR,
+                "Internal error: input/output error");
+    RPC_REFUSED(srv, "prompts/get", "{\"name\":\"nothing\"}", WDN_JSONRPC_INTERNAL_ERROR,
+                "Internal error: prompt produced no messages");
+    rpc(srv, "prompts/get", "{\"name\":\"hello\",\"arguments\":{\"who\":\"Ada\"}}", &a);
+    r = result(&a);
+    assert_string_equal(json_string_value(json_object_get(r, "description")), "greets");
+    assert_int_equal(json_array_size(json_object_get(r, "messages")), 1);
+    mr_free(&a);
+
+    RPC_REFUSED(srv, "resources/read", "{\"uri\":1}", WDN_JSONRPC_INVALID_PARAMS,
+                "Invalid params: uri must be a string");
+    RPC_REFUSED(srv, "resources/read", "{\"uri\":\"test://a/y\"}", WDN_MCP_ERR_RESOURCE_NOT_FOUND,
+                "Resource not found");
+    RPC_REFUSED(srv, "resources/read", "{\"uri\":\"test://a/b/x\"}", WDN_MCP_ERR_RESOURCE_NOT_FOUND,
+                "Resource not found"); /* {id} is one segment */
+    RPC_REFUSED(srv, "resources/read", "{\"uri\":\"test:///x\"}", WDN_MCP_ERR_RESOURCE_NOT_FOUND,
+                "Resource not found"); /* {id} is not empty */
+    RPC_REFUSED(srv, "resources/read", "{\"uri\":\"test://gone/x\"}",
+                WDN_MCP_ERR_RESOURCE_NOT_FOUND, "Resource not found");
+    RPC_REFUSED(srv, "resources/read", "{\"uri\":\"test://a/x\"}", WDN_JSONRPC_INTERNAL_ERROR,
+                "Internal error: input/output error");
+    RPC_REFUSED(srv, "resources/subscribe", "{}", WDN_JSONRPC_INVALID_PARAMS,
+                "Invalid params: uri must be a string");
+    rpc(srv, "resources/subscribe", "{\"uri\":\"test://a/x\"}", &a);
+    assert_int_equal(json_object_size(result(&a)), 0); /* stateless: acknowledged */
+    mr_free(&a);
+    RPC_REFUSED(srv, "logging/setLevel", "{\"level\":\"loud\"}", WDN_JSONRPC_INVALID_PARAMS,
+                "Invalid params: unknown log level");
+    RPC_REFUSED(srv, "logging/setLevel", "{}", WDN_JSONRPC_INVALID_PARAMS,
+                "Invalid params: unknown log level");
+    rpc(srv, "logging/setLevel", "{\"level\":\"error\"}", &a);
+    assert_non_null(result(&a));
+    mr_free(&a);
+    wdn_mcp_server_free(srv);
+}
+
+static void completion(void **state)
+{
+    struct wdn_mcp_server *srv = methods_server();
+    const char *need = "Invalid params: ref.type, argument.name and argument.value are required";
+    struct mr_answer a;
+    json_t *c;
+
+    RPC_REFUSED(srv, "completion/complete", "{}", WDN_JSONRPC_INVALID_PARAMS, need);
+    RPC_REFUSED(
+        srv, "completion/complete",
+        "{\"ref\":{\"type\":\"ref/prompt\",\"name\":\"hello\"},\"argument\":{\"name\":\"who\"}}",
+        WDN_JSONRPC_INVALID_PARAMS, need);
+    RPC_REFUSED(srv, "completion/complete",
+                "{\"ref\":{\"type\":\"ref/tool\",\"name\":\"t0\"},"
+                "\"argument\":{\"name\":\"a\",\"value\":\"b\"}}",
+                WDN_JSONRPC_INVALID_PARAMS, "Invalid params: bad ref");
+    RPC_REFUSED(
+        srv, "completion/complete",
+        "{\"ref\":{\"type\":\"ref/resource\"},\"argument\":{\"name\":\"a\",\"value\":\"b\"}}",
+        WDN_JSONRPC_INVALID_PARAMS, "Invalid params: bad ref");
+    RPC_REFUSED(srv, "completion/complete",
+                "{\"ref\":{\"type\":\"ref/prompt\",\"name\":\"hello\"},"
+                "\"argument\":{\"name\":\"who\",\"value\":\"fail\"}}",
+                WDN_JSONRPC_INTERNAL_ERROR, "Internal error: completion failed");
+    /* At most 100 values; the total says how many there were. */
+    rpc(srv, "completion/complete",
+        "{\"ref\":{\"type\":\"ref/resource\",\"uri\":\"test://{id}/x\"},"
+        "\"argument\":{\"name\":\"id\",\"value\":\"v\"}}",
+        &a);
+    c = json_object_get(result(&a), "completion");
+    assert_int_equal(json_array_size(json_object_get(c, "values")), 100);
+    assert_int_equal(json_integer_value(json_object_get(c, "total")), 150);
+    assert_true(json_is_true(json_object_get(c, "hasMore")));
+    assert_string_equal(json_string_value(json_array_get(json_object_get(c, "values"), 0)),
+                        "test://{id}/x-v-0");
+    mr_free(&a);
+    wdn_mcp_server_free(srv);
+}
+
 /* ---- registration ---------------------------------------------------------------------------- */
 
 static int add_tool(struct wdn_mcp_server *srv, const char *name, const char *in, const char *out,
@@ -973,6 +1332,11 @@ int main(void)
         cmocka_unit_test(modern_meta),
         cmocka_unit_test(modern_body_shapes),
         cmocka_unit_test(param_headers),
+        cmocka_unit_test(initialize_and_discover),
+        cmocka_unit_test(pagination),
+        cmocka_unit_test(tool_calls),
+        cmocka_unit_test(prompts_and_resources),
+        cmocka_unit_test(completion),
         cmocka_unit_test(tool_registration),
         cmocka_unit_test(resource_and_prompt_registration),
         cmocka_unit_test(tool_limit),
