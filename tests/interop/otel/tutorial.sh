@@ -114,7 +114,15 @@ OUT=$(curl -s -m 120 -X POST "http://127.0.0.1:$CP/run")
 case "$OUT" in
 *'"add_result":"5","weather_alert":"Severe thunderstorm warning until 6 PM CDT","errors":[]'*)
     ok "the tutorial's JSON through traced sidecars" ;;
-*) not_ok "the tutorial's JSON" "actual: $OUT" "$(tail -30 "$T/run.log")" ;;
+*)
+    # Every sidecar's and app's failure lines first (a 502's cause is in one of them), then the
+    # end of the log; and no waiting for a trace that cannot be whole (ctest's timeout would
+    # cut the report short).
+    not_ok "the tutorial's JSON" "actual: $OUT" \
+        "$(grep -E 'level=(error|warn)|invoke failed|refused|cannot' "$T/run.log" | head -40)" \
+        "$(tail -30 "$T/run.log")"
+    exit 1 ;; # the trap stops dev run
+
 esac
 
 # Spans leave in batches (at the latest a second after they end): wait until the trace is whole.
