@@ -97,10 +97,18 @@ int wdn__sse_feed(struct wdn__sse_parser *p, const char *buf, size_t n, wdn__sse
     size_t i = 0, start;
     int rc;
 
-    if (!p->bom_done && n > 0) {
-        if (n >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0)
-            i = 3;
-        p->bom_done = true;
+    /* A UTF-8 BOM at the very start is skipped, also when the first reads cut it. Bytes that
+     * began like one but were not are the start of the first line. */
+    while (!p->bom_done && i < n) {
+        static const char bom[] = "\xEF\xBB\xBF";
+        if (buf[i] != bom[p->bom_seen]) {
+            p->bom_done = true;
+            if (p->bom_seen > 0 && (rc = wdn_buf_append(&p->line, bom, p->bom_seen)) != 0)
+                return rc;
+            break;
+        }
+        i++;
+        p->bom_done = ++p->bom_seen == 3;
     }
     if (p->last_cr && i < n && buf[i] == '\n')
         i++;

@@ -22,9 +22,10 @@ struct wdn__sse_parser {
     char event[64];
     char id[256];
     bool data_seen;
-    bool last_cr;  /* the previous chunk ended in CR: a leading LF belongs to it */
-    bool bom_done; /* a UTF-8 BOM at the very start is skipped once */
-    long retry_ms; /* the last "retry:" field (ASCII digits only), -1 when none came */
+    bool last_cr;           /* the previous chunk ended in CR: a leading LF belongs to it */
+    bool bom_done;          /* a UTF-8 BOM at the very start is skipped once */
+    unsigned char bom_seen; /* bytes of that BOM seen so far (it may come in pieces) */
+    long retry_ms;          /* the last "retry:" field (ASCII digits only), -1 when none came */
 };
 
 /** Prepares an empty parser; events may be up to max_event bytes. */

@@ -15,6 +15,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "base/error.h"
@@ -416,12 +420,109 @@ static void connect_refusals(void **state)
     clear_proxy_env();
 }
 
+/* ---- a raw TCP peer: reads what comes first, answers reply (may be ""), closes ---- */
+
+struct raw {
+    int lfd, port;
+    const char *reply;
+    pthread_t th;
+};
+
+static void *raw_main(void *arg)
+{
+    struct raw *r = arg;
+    struct timeval tv = {2, 0};
+    char buf[4096];
+    int fd;
+
+    while ((fd = accept(r->lfd, NULL, NULL)) >= 0) {
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+        if (recv(fd, buf, sizeof(buf), 0) > 0)
+            send_str(fd, r->reply);
+        close(fd);
+    }
+    return NULL;
+}
+
+static void raw_start(struct raw *r, const char *reply)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    socklen_t len = sizeof(a);
+
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    r->reply = reply;
+    r->lfd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(r->lfd >= 0);
+    assert_int_equal(bind(r->lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(listen(r->lfd, 8), 0);
+    assert_int_equal(getsockname(r->lfd, (struct sockaddr *)&a, &len), 0);
+    r->port = ntohs(a.sin_port);
+    assert_int_equal(pthread_create(&r->th, NULL, raw_main, r), 0);
+}
+
+static void raw_stop(struct raw *r)
+{
+    shutdown(r->lfd, SHUT_RDWR); /* ends the accept */
+    pthread_join(r->th, NULL);
+    close(r->lfd);
+}
+
+/* TLS with a peer that does not speak it: refused with WDN_ETLS, said. */
+static void tls_peers(void **state)
+{
+    struct wdn_fetch_request req = {.timeout_ms = 10000};
+    struct wdn_fetch_response r;
+    struct wdn_diag d = {0};
+    struct raw plain, gone;
+    char u[96];
+
+    raw_start(&plain, "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
+    snprintf(u, sizeof(u), "https://127.0.0.1:%d/", plain.port);
+    req.url = u;
+    assert_int_equal(wdn_fetch(&req, &r, &d), WDN_ETLS);
+    assert_non_null(strstr(d.msg, "TLS handshake failed"));
+    wdn_fetch_response_reset(&r);
+    raw_stop(&plain);
+    raw_start(&gone, "");
+    snprintf(u, sizeof(u), "https://127.0.0.1:%d/", gone.port);
+    assert_int_equal(wdn_fetch(&req, &r, &d), WDN_ETLS);
+    assert_non_null(strstr(d.msg, "closed the connection during the TLS handshake"));
+    wdn_fetch_response_reset(&r);
+    raw_stop(&gone);
+}
+
+/* A server that stops reading and closes while a large body is still being sent. */
+static void body_cut_off(void **state)
+{
+    size_t n = 32u << 20;
+    char *body = malloc(n);
+    struct wdn_fetch_request req = {.url = U("/"), .method = "POST", .timeout_ms = 30000};
+    struct wdn_fetch_response r;
+    struct wdn_diag d = {0};
+    int rc;
+
+    assert_non_null(body);
+    memset(body, 'b', n);
+    req.body = body;
+    req.body_len = n;
+    rc = wdn_fetch(&req, &r, &d);
+    /* Lost while sending, or (when the kernel took it all) closed with no answer. */
+    if (rc != WDN_ECONNRESET ||
+        (strstr(d.msg, "connection lost while sending the request") == NULL &&
+         strstr(d.msg, "closed the connection without a response") == NULL &&
+         strstr(d.msg, "connection reset") == NULL))
+        fail_msg("got %d \"%s\"", rc, d.msg);
+    wdn_fetch_response_reset(&r);
+    free(body);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(refused_before_sending), cmocka_unit_test(request_head),
         cmocka_unit_test(bad_responses),          cmocka_unit_test(streaming),
-        cmocka_unit_test(connect_refusals),
+        cmocka_unit_test(connect_refusals),       cmocka_unit_test(tls_peers),
+        cmocka_unit_test(body_cut_off),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
