@@ -24,6 +24,7 @@
 #define CTYPE "Content-Type: application/json"
 #define PV_LEGACY "MCP-Protocol-Version: 2025-06-18"
 #define PV_MODERN "MCP-Protocol-Version: 2026-07-28"
+#define PV_LEGACY_1125 "MCP-Protocol-Version: 2025-11-25"
 
 static const char *const list_body = "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"tools/list\"}";
 
@@ -1123,6 +1124,150 @@ static void completion(void **state)
     wdn_mcp_server_free(srv);
 }
 
+/* ---- resumable streams: Last-Event-ID ----------------------------------------------------- */
+
+static void last_event_id(void **state)
+{
+    struct wdn_mcp_server_config cfg = {
+        .name = "r", .version = "1", .resumable = true, .sse_responses = true};
+    struct wdn_mcp_tool geo = {.name = "geo", .input_schema = geo_schema, .fn = t_echo};
+    struct wdn_mcp_server *srv = wdn_mcp_server_new(&cfg);
+    const char *init = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{"
+                       "\"protocolVersion\":\"2025-11-25\",\"capabilities\":{},"
+                       "\"clientInfo\":{\"name\":\"t\",\"version\":\"1\"}}}";
+    const char *const plain[] = {ACCEPT, CTYPE, NULL};
+    static const char *const bad[] = {
+        "",
+        "abc",
+        "1",
+        "1-",
+        "-1",
+        "1--2",
+        "1-x",
+        "1-2-3",
+        "+1-1",
+        "123456789012345678901-1",                    /* 21 digits */
+        "18446744073709551616-1",                     /* 2^64 */
+        "1-18446744073709551616",                     /* 2^64 */
+        "12345678901234567890-123456789012345678901", /* 42 bytes */
+        "99-0",                                       /* no such stream */
+    };
+    char sid_line[160], last_line[160], stream_id[64];
+    const char *const with_sid[] = {ACCEPT, CTYPE, PV_LEGACY_1125, sid_line, NULL};
+    const char *const get[] = {"Accept: text/event-stream", sid_line, last_line, NULL};
+    const char *const get_two[] = {"Accept: text/event-stream", sid_line, last_line, last_line,
+                                   NULL};
+    struct mr_answer a;
+    const char *idp;
+    size_t i;
+
+    assert_non_null(srv);
+    assert_int_equal(wdn_mcp_server_add_tool(srv, &geo), 0);
+    mr_post(srv, plain, init, &a);
+    assert_int_equal(a.status, 200);
+    snprintf(sid_line, sizeof(sid_line), "Mcp-Session-Id: %s", mr_header(&a, "Mcp-Session-Id"));
+    mr_free(&a);
+    /* A call answered on a resumable stream: events carry "<stream>-<seq>" ids. */
+    mr_post(srv, with_sid,
+            "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\",\"params\":{\"name\":\"geo\","
+            "\"arguments\":{\"region\":\"eu\"}}}",
+            &a);
+    assert_int_equal(a.status, 200);
+    idp = strstr(a.body, "id: ");
+    assert_non_null(idp);
+    snprintf(stream_id, sizeof(stream_id), "%.*s", (int)strcspn(idp + 4, "-"), idp + 4);
+    mr_free(&a);
+    /* Resuming after the priming event replays the answer. */
+    snprintf(last_line, sizeof(last_line), "Last-Event-ID: %s-0", stream_id);
+    mr_send(srv, "GET", "/mcp", get, NULL, 0, &a);
+    assert_int_equal(a.status, 200);
+    assert_non_null(strstr(a.body, "{\\\"region\\\":\\\"eu\\\"}"));
+    mr_free(&a);
+    /* Twice the header, or an id that names nothing: 400, nothing replayed. */
+    mr_send(srv, "GET", "/mcp", get_two, NULL, 0, &a);
+    refused_as(&a, 400, WDN_MCP_ERR_TRANSPORT, "Bad Request: duplicate Last-Event-ID");
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        snprintf(last_line, sizeof(last_line), "Last-Event-ID: %s", bad[i]);
+        mr_send(srv, "GET", "/mcp", get, NULL, 0, &a);
+        if (a.status != 400 ||
+            strcmp(mr_error_message(&a), "Bad Request: unknown or expired Last-Event-ID") != 0)
+            fail_msg("Last-Event-ID \"%s\": %d %s", bad[i], a.status, a.body);
+        mr_free(&a);
+    }
+    /* A sequence number past what the stream sent. */
+    snprintf(last_line, sizeof(last_line), "Last-Event-ID: %s-999", stream_id);
+    mr_send(srv, "GET", "/mcp", get, NULL, 0, &a);
+    refused_as(&a, 400, WDN_MCP_ERR_TRANSPORT,
+               "Bad Request: events after Last-Event-ID are no longer available");
+    wdn_mcp_server_free(srv);
+}
+
+/* ---- the helpers a handler calls ------------------------------------------------------------ */
+
+/* Checks what each helper refuses from inside a handler, then logs and reports progress. */
+static int t_helpers(struct wdn_mcp_call *call, json_t *args, void *ud)
+{
+    char err[64] = "x";
+    json_t *res = NULL;
+
+    assert_int_equal(wdn_mcp_call_content(call, NULL), WDN_ENOMEM);
+    assert_int_equal(wdn_mcp_call_content(call, json_array()), WDN_EINVAL);
+    assert_int_equal(wdn_mcp_call_structured(call, json_string("no")), WDN_EINVAL);
+    assert_int_equal(wdn_mcp_call_log(call, (enum wdn_mcp_log_level)99, NULL, json_string("d")),
+                     WDN_EINVAL);
+    assert_int_equal(wdn_mcp_call_log(call, WDN_MCP_LOG_INFO, NULL, NULL), WDN_EINVAL);
+    assert_string_equal(wdn_mcp_call_version(call), "2025-06-18");
+    /* A stateless server knows nothing of the client's capabilities: not held against it. */
+    assert_int_equal(wdn_mcp_call_require_capability(call, "sampling"), 0);
+    /* ... and cannot send it requests (no session to carry them). */
+    assert_int_equal(
+        wdn_mcp_call_request(call, "roots/list", json_object(), 1000, &res, err, sizeof(err)),
+        WDN_ESTATE);
+    assert_string_equal(err, "");
+    assert_null(res);
+    assert_int_equal(wdn_mcp_call_progress(call, 1, 4, "a quarter"), 0);
+    assert_int_equal(wdn_mcp_call_progress(call, 2, 0, NULL), 0);
+    assert_int_equal(wdn_mcp_call_log(call, WDN_MCP_LOG_WARNING, "edges", json_string("careful")),
+                     0);
+    return wdn_mcp_call_text(call, "done");
+}
+
+static void call_helpers(void **state)
+{
+    struct wdn_mcp_server *srv = server();
+    struct wdn_mcp_tool t = {.name = "helpers", .fn = t_helpers};
+    struct mr_answer a;
+
+    assert_int_equal(wdn_mcp_server_add_tool(srv, &t), 0);
+    /* With a progress token: the answer becomes a stream of the notifications, then the result. */
+    rpc(srv, "tools/call", "{\"name\":\"helpers\",\"_meta\":{\"progressToken\":\"tok\"}}", &a);
+    assert_int_equal(a.status, 200);
+    assert_non_null(strstr(a.body, "event: message\ndata: "));
+    assert_non_null(strstr(a.body, "\"method\":\"notifications/progress\""));
+    assert_non_null(strstr(a.body, "\"progressToken\":\"tok\""));
+    assert_non_null(strstr(a.body, "\"total\":4"));
+    assert_non_null(strstr(a.body, "\"message\":\"a quarter\""));
+    assert_non_null(strstr(a.body, "\"method\":\"notifications/message\""));
+    assert_non_null(strstr(a.body, "\"logger\":\"edges\""));
+    assert_string_equal(
+        json_string_value(json_object_get(
+            json_array_get(json_object_get(json_object_get(a.msg, "result"), "content"), 0),
+            "text")),
+        "done");
+    mr_free(&a);
+    /* Without one, progress is a no-op; the log still goes out. */
+    rpc(srv, "tools/call", "{\"name\":\"helpers\"}", &a);
+    assert_null(strstr(a.body, "notifications/progress"));
+    mr_free(&a);
+    /* A log level set for the stateless server filters what is below it. */
+    rpc(srv, "logging/setLevel", "{\"level\":\"error\"}", &a);
+    mr_free(&a);
+    rpc(srv, "tools/call", "{\"name\":\"helpers\"}", &a);
+    assert_null(strstr(a.body, "notifications/message"));
+    mr_free(&a);
+    wdn_mcp_server_free(srv);
+}
+
 /* ---- registration ---------------------------------------------------------------------------- */
 
 static int add_tool(struct wdn_mcp_server *srv, const char *name, const char *in, const char *out,
@@ -1337,6 +1482,8 @@ int main(void)
         cmocka_unit_test(tool_calls),
         cmocka_unit_test(prompts_and_resources),
         cmocka_unit_test(completion),
+        cmocka_unit_test(call_helpers),
+        cmocka_unit_test(last_event_id),
         cmocka_unit_test(tool_registration),
         cmocka_unit_test(resource_and_prompt_registration),
         cmocka_unit_test(tool_limit),
