@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/fault.h"
+
 struct wdn_arena_block {
     struct wdn_arena_block *next;
     size_t used;
@@ -39,7 +41,7 @@ void *wdn_arena_alloc(struct wdn_arena *a, size_t n)
     struct wdn_arena_block *b = a->head;
     size_t need = (n + align - 1) & ~(align - 1);
 
-    if (need < n)
+    if (need < n || WDN_FAULT(WDN_FAULT_ARENA))
         return NULL;
     if (a->max_total && (need > a->max_total || a->total > a->max_total - need))
         return NULL;

@@ -28,6 +28,9 @@
 enum wdn_fault_site {
     WDN_FAULT_ALLOC,  /* our own malloc/calloc/realloc calls */
     WDN_FAULT_CRYPTO, /* OpenSSL calls that can fail internally (context new/init, digest) */
+    WDN_FAULT_ARENA,  /* wdn_arena_alloc (base/arena.c): a request's allocations, as when its
+                         arena reaches its limit; a class of its own, so that the ALLOC sweeps
+                         count what they always counted */
     WDN_FAULT_SITE_COUNT
 };
 

@@ -279,12 +279,15 @@ static bool token_in_query(struct wdn_str q)
     return false;
 }
 
-/* A claim's value as header text, or NULL when absent or unsafe in a header. */
-static char *claim_value(const struct wdn_jwt *j, const char *name, struct wdn_arena *a)
+/* A claim's value as header text into *v: NULL when absent or unsafe in a header (the header is
+ * then left out). 0, or WDN_ENOMEM when the copy could not be made. */
+static int claim_value(const struct wdn_jwt *j, const char *name, struct wdn_arena *a, char **v)
 {
     const char *s = wdn_jwt_claim_string(j, name);
-    char *json = NULL, *out = NULL;
+    char *json = NULL;
+    int rc = 0;
 
+    *v = NULL;
     if (s == NULL) {
         json = wdn_jwt_claim_json(j, name);
         s = json;
@@ -294,10 +297,11 @@ static char *claim_value(const struct wdn_jwt *j, const char *name, struct wdn_a
     for (const char *p = s; *p; p++)
         if ((unsigned char)*p < 0x20 || *p == 0x7f)
             goto out;
-    out = wdn_arena_strdup(a, wdn_str_from_cstr(s));
+    *v = wdn_arena_strdup(a, wdn_str_from_cstr(s));
+    rc = *v ? 0 : WDN_ENOMEM;
 out:
     free(json);
-    return out;
+    return rc;
 }
 
 /* A string claim of the verified token, copied into the arena, or NULL. */
@@ -476,7 +480,12 @@ static int bearer_run(struct wdn__mw *m, const struct wdn_pipeline_req *rq,
     if (b->strip_token && out->nremove < WDN_PIPELINE_MAX_EDITS)
         out->remove[out->nremove++] = WDN_STR("Authorization");
     for (size_t i = 0; i < b->n_claims && out->nadd < WDN_PIPELINE_MAX_EDITS; i++) {
-        char *v = claim_value(jwt, b->claims[i].claim, rq->arena);
+        char *v;
+        if (claim_value(jwt, b->claims[i].claim, rq->arena, &v) != 0) {
+            /* Never on without a header the app may read the caller's identity from. */
+            deny(out, 500, WDN_MW_INTERNAL, (struct wdn_str){NULL, 0});
+            goto out;
+        }
         if (v == NULL)
             continue;
         out->add[out->nadd].name = wdn_str_from_cstr(b->claims[i].header);

@@ -11,12 +11,6 @@
 #include "base/log.h"
 #include "sidecar/internal.h"
 
-static struct wdn_str dup_str(struct wdn_http_req *req, const char *s)
-{
-    char *p = wdn_arena_strdup(wdn_http_req_arena(req), wdn_str_from_cstr(s));
-    return p ? wdn_str_from_cstr(p) : (struct wdn_str){"", 0};
-}
-
 /* The MCP proxy endpoint: /v1.0/mcp/<name> goes to the app of the MCPServer called <name>, on
  * the path of its endpoint URL, exactly as /v1.0/invoke/<app>/method/<path> would (so the
  * server's sidecar applies its access control and MCP policy to this caller). The route's
@@ -48,16 +42,16 @@ static void invoke_mcp(struct wdn__sc_rq *rq, struct wdn__sc_cfg *cfg,
         wdn__sc_error(rq, 404, "ERR_MCP_SERVER_NOT_FOUND", msg);
         return;
     }
-    struct wdn_str app = dup_str(rq->req, r->app_id);
-    struct wdn_str method = dup_str(rq->req, r->path + 1);
-    if (app.len == 0 || method.len == 0) {
+    char *app = wdn__sc_rq_strdup(rq->req, r->app_id);
+    char *method = wdn__sc_rq_strdup(rq->req, r->path + 1);
+    if (app == NULL || method == NULL) {
         wdn__sc_error(rq, 500, "ERR_DIRECT_INVOKE", "out of memory");
         return;
     }
-    if (strcmp(app.p, sc->app_id) == 0)
-        wdn__sc_invoke_app(rq, cfg, sc->app_id, method, po);
+    if (strcmp(app, sc->app_id) == 0)
+        wdn__sc_invoke_app(rq, cfg, sc->app_id, wdn_str_from_cstr(method), po);
     else
-        wdn__sc_invoke_remote(rq, cfg, app.p, method, po);
+        wdn__sc_invoke_remote(rq, cfg, app, wdn_str_from_cstr(method), po);
 }
 
 static void metadata(struct wdn__sc_rq *rq, struct wdn__sc_cfg *cfg)
@@ -133,10 +127,15 @@ static void invoke(struct wdn__sc_rq *rq, struct wdn__sc_cfg *cfg,
         wdn__sc_error(rq, 400, "ERR_DIRECT_INVOKE", "invalid app id");
         return;
     }
-    if (strcmp(idbuf, sc->app_id) == 0)
+    if (strcmp(idbuf, sc->app_id) == 0) {
         wdn__sc_invoke_app(rq, cfg, sc->app_id, method, po);
+        return;
+    }
+    char *app = wdn__sc_rq_strdup(rq->req, idbuf);
+    if (app == NULL)
+        wdn__sc_error(rq, 500, "ERR_DIRECT_INVOKE", "out of memory");
     else
-        wdn__sc_invoke_remote(rq, cfg, dup_str(rq->req, idbuf).p, method, po);
+        wdn__sc_invoke_remote(rq, cfg, app, method, po);
 }
 
 /* After the API token: the httpPipeline, then the route. Runs again when a parked request is

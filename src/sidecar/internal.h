@@ -73,6 +73,9 @@ void wdn__sc_cfg_install(struct wdn_sidecar *sc, struct wdn__sc_cfg *cfg);
  * (test_sidecar_faults). */
 char *wdn__sc_strdup(const char *s);
 void *wdn__sc_calloc(size_t n, size_t size);
+/** A copy of s in the request's arena, or NULL when the arena has no room (the request is then
+ * refused: a header or route is never sent on empty). */
+char *wdn__sc_rq_strdup(struct wdn_http_req *req, const char *s);
 /** Starts watching the sources on the main loop (reload on change). */
 int wdn__sc_watch_start(struct wdn_sidecar *sc);
 void wdn__sc_watch_stop(struct wdn_sidecar *sc);

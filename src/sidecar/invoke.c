@@ -10,10 +10,13 @@
 #include "base/log.h"
 #include "sidecar/internal.h"
 
-static struct wdn_str dup_str(struct wdn_http_req *req, const char *s)
+/* Adds name with a copy of value in the request's arena. 0, WDN_ENOMEM (never an empty value in
+ * place of an identity) or WDN_ELIMIT. */
+static int add_copy(struct wdn_http_req *req, struct wdn_http_hdrs *h, const char *name,
+                    const char *value)
 {
-    char *p = wdn_arena_strdup(wdn_http_req_arena(req), wdn_str_from_cstr(s));
-    return p ? wdn_str_from_cstr(p) : (struct wdn_str){"", 0};
+    char *p = wdn__sc_rq_strdup(req, value);
+    return p ? wdn_http_hdrs_add(h, wdn_str_from_cstr(name), wdn_str_from_cstr(p)) : WDN_ENOMEM;
 }
 
 /* Headers a caller may never set: the sidecars own them. */
@@ -218,13 +221,13 @@ void wdn__sc_invoke_app(struct wdn__sc_rq *rq, struct wdn__sc_cfg *cfg, const ch
     if (rc == 0)
         rc = apply_edits(h, &po);
     if (rc == 0)
-        rc = wdn_http_hdrs_add(h, WDN_STR("dapr-caller-app-id"), dup_str(req, caller));
+        rc = add_copy(req, h, "dapr-caller-app-id", caller);
     if (rc == 0)
-        rc = wdn_http_hdrs_add(h, WDN_STR("dapr-callee-app-id"), dup_str(req, sc->app_id));
+        rc = add_copy(req, h, "dapr-callee-app-id", sc->app_id);
     if (rc == 0)
         rc = wdn__sc_obs_headers(rq, h, sc->app_id, true);
     if (rc == 0 && sc->app_api_token)
-        rc = wdn_http_hdrs_add(h, WDN_STR("dapr-api-token"), dup_str(req, sc->app_api_token));
+        rc = add_copy(req, h, "dapr-api-token", sc->app_api_token);
     if (rc == 0)
         rc = wdn_http_client_pool(cl, &pc, &fwd.pool);
     fwd.target = wdn_str_from_cstr(target);
@@ -282,6 +285,7 @@ void wdn__sc_invoke_remote(struct wdn__sc_rq *rq, const struct wdn__sc_cfg *cfg,
     struct wdn_http_hdrs *h;
     struct wdn_str q = query_suffix(head);
     struct wdn_buf t;
+    char *target;
     int rc;
 
     if (wdn__sc_peer_pool(rq, app_id, &peer, &fwd.pool) != 0)
@@ -290,22 +294,22 @@ void wdn__sc_invoke_remote(struct wdn__sc_rq *rq, const struct wdn__sc_cfg *cfg,
     wdn_buf_init(&t, WDN_HTTP_MAX_LINE_BYTES);
     rc = wdn_buf_printf(&t, "/v1.0/invoke/%s/method/%.*s%.*s", app_id, WDN_STR_FMT(method),
                         WDN_STR_FMT(q));
-    if (h == NULL || rc) {
-        wdn_buf_reset(&t);
+    target = rc == 0 ? wdn__sc_rq_strdup(req, wdn_buf_cstr(&t)) : NULL;
+    wdn_buf_reset(&t);
+    if (h == NULL || target == NULL) {
         wdn__sc_error(rq, rc == WDN_ELIMIT ? 414 : 500, "ERR_DIRECT_INVOKE",
                       "failed to invoke: the request could not be built");
         return;
     }
-    fwd.target = dup_str(req, wdn_buf_cstr(&t));
+    fwd.target = wdn_str_from_cstr(target);
     fwd.headers = h;
-    wdn_buf_reset(&t);
     rc = base_headers(head, h, true);
     if (rc == 0 && ingress)
         rc = apply_edits(h, ingress);
     if (rc == 0)
-        rc = wdn_http_hdrs_add(h, WDN_STR("dapr-caller-app-id"), dup_str(req, sc->app_id));
+        rc = add_copy(req, h, "dapr-caller-app-id", sc->app_id);
     if (rc == 0)
-        rc = wdn_http_hdrs_add(h, WDN_STR("dapr-callee-app-id"), dup_str(req, app_id));
+        rc = add_copy(req, h, "dapr-callee-app-id", app_id);
     if (rc == 0)
         rc = wdn__sc_obs_headers(rq, h, app_id, false);
     if (rc == 0 && (res = wdn__sc_request_resource(rq, cfg)) != NULL)

@@ -286,6 +286,59 @@ static void test_internal_wrong_app_id(void **state)
     EVP_PKEY_free(key);
 }
 
+/* The decision lines follow the log level: at debug an allowed peer leaves its access decision;
+ * at warn a refusal leaves no line (info) while its metric still counts it, and back at info the
+ * same refusal is logged again. */
+static void test_log_levels(void **state)
+{
+    EVP_PKEY *key = certs_key();
+    X509 *cert = client_cert(key, "URI:spiffe://public/ns/default/front", 3600, NULL, NULL);
+    X509 *nameless = client_cert(key, "DNS:front", 3600, NULL, NULL);
+    uint64_t denied = requests(&f.app_sc, WDN__SC_PORT_INTERNAL, 403);
+    uint64_t missing = atomic_load(&f.front.sc->m.auth_failures[WDN_MW_MISSING_TOKEN]);
+    const char *rm = "POST /v1.0/invoke/app/method/mcp HTTP/1.1\r\nHost: x\r\n"
+                     "Content-Type: application/json\r\n";
+    const char *rm_body =
+        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"rm\"}}";
+    struct testresp r;
+
+    (void)state;
+    logcap_mark();
+    wdn_log_level = WDN_LOG_DEBUG;
+    assert_true(internal_req(cert, key, "/v1.0/invoke/app/method/hello", &r) > 0);
+    assert_int_equal(r.status, 200);
+    assert_true(logcap_wait("decision=allow acl=\"", 10000));
+    assert_true(logcap_wait(" caller=front verb=GET", 10000));
+
+    logcap_mark();
+    wdn_log_level = WDN_LOG_WARN;
+    assert_true(internal_req(nameless, key, "/v1.0/invoke/app/method/hello", &r) > 0);
+    assert_int_equal(r.status, 403);
+    testapp_http(f.front_api, "GET /v1.0/invoke/app/method/hello HTTP/1.1\r\nHost: x\r\n", NULL,
+                 &r);
+    assert_int_equal(r.status, 401);
+    testapp_http(f.api, rm, rm_body, &r);
+    assert_int_equal(r.status, 403);
+    wdn_log_level = WDN_LOG_INFO;
+    assert_int_equal(requests(&f.app_sc, WDN__SC_PORT_INTERNAL, 403), denied + 1);
+    assert_int_equal(atomic_load(&f.front.sc->m.auth_failures[WDN_MW_MISSING_TOKEN]), missing + 1);
+    /* The same three at info: each logged (and only these, not the ones at warn). */
+    assert_true(internal_req(nameless, key, "/v1.0/invoke/app/method/hello", &r) > 0);
+    testapp_http(f.front_api, "GET /v1.0/invoke/app/method/hello HTTP/1.1\r\nHost: x\r\n", NULL,
+                 &r);
+    testapp_http(f.api, rm, rm_body, &r);
+    assert_true(logcap_wait("reason=no_spiffe_identity status=403", 10000));
+    assert_true(logcap_wait("handler=bearer reason=missing_token status=401", 10000));
+    assert_true(logcap_wait("tool=\"rm\" reason=", 10000));
+    assert_int_equal(logcap_count("reason=no_spiffe_identity status=403"), 1);
+    assert_int_equal(logcap_count("handler=bearer reason=missing_token status=401"), 1);
+    assert_int_equal(logcap_count("tool=\"rm\" reason="), 1);
+    assert_int_equal(logcap_count("decision=allow"), 0);
+    X509_free(cert);
+    X509_free(nameless);
+    EVP_PKEY_free(key);
+}
+
 /* ---- The API port -------------------------------------------------------------------------- */
 
 /* The httpPipeline runs before routing: a request without a usable token never reaches the
@@ -586,6 +639,7 @@ int main(void)
         cmocka_unit_test(test_internal_no_spiffe_identity),
         cmocka_unit_test(test_internal_untrusted_certificates),
         cmocka_unit_test(test_internal_wrong_app_id),
+        cmocka_unit_test(test_log_levels),
         cmocka_unit_test(test_http_pipeline_refusal),
         cmocka_unit_test(test_method_path_not_normalisable),
         cmocka_unit_test(test_acl_refuses_unnormalisable_path),

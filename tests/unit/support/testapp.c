@@ -106,7 +106,7 @@ void testapp_parse(struct testresp *r)
 void testapp_http(int port, const char *head, const char *body, struct testresp *r)
 {
     static char req[1 << 17]; /* the tests call from one thread */
-    int fd = testnet_connect(port, 30000), closed, n;
+    int fd = testnet_connect(port, 30000), n;
 
     assert_true(fd >= 0);
     if (body == NULL)
@@ -118,7 +118,8 @@ void testapp_http(int port, const char *head, const char *body, struct testresp 
                      strlen(body), body);
     assert_true(n > 0 && (size_t)n < sizeof(req));
     assert_int_equal(testnet_send_all(fd, req, (size_t)n), 0);
-    testnet_recv_until_close(fd, r->raw, sizeof(r->raw), &closed);
+    r->closed = 0;
+    testnet_recv_until_close(fd, r->raw, sizeof(r->raw), &r->closed);
     close(fd);
     testapp_parse(r);
 }

@@ -30,6 +30,7 @@ void testapp_stop(void);
 /** An answer as the raw client read it. */
 struct testresp {
     int status; /* 0 when no status line came */
+    int closed; /* 1 when the server closed the connection (0: the read timed out) */
     char raw[1 << 17];
     const char *body; /* after the header block ("" when none) */
 };

@@ -46,12 +46,17 @@ const char *testdir_mkdir(const char *rel, char *out, size_t cap)
 
 void testdir_write(const char *rel, const char *text)
 {
-    char path[1024];
-    FILE *f = fopen(testdir_path(rel, path, sizeof(path)), "w");
+    char path[1024], tmp[1100];
+    FILE *f;
 
+    /* Whole or not at all: a sidecar watching the folder never reads it half written. */
+    testdir_path(rel, path, sizeof(path));
+    snprintf(tmp, sizeof(tmp), "%s.tmp~", path);
+    f = fopen(tmp, "w");
     assert_non_null(f);
     assert_true(fputs(text, f) >= 0);
     assert_int_equal(fclose(f), 0);
+    assert_int_equal(rename(tmp, path), 0);
 }
 
 int testdir_remove(void)

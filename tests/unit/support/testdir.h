@@ -15,7 +15,8 @@ const char *testdir_path(const char *rel, char *out, size_t cap);
 /** Makes the folder testdir()/rel (it may exist already); its path into out; fails the test
  * when it cannot. */
 const char *testdir_mkdir(const char *rel, char *out, size_t cap);
-/** Writes text to testdir()/rel (replacing it); fails the test when it cannot. */
+/** Writes text to testdir()/rel (replacing it at once: a new file renamed over it); fails the
+ * test when it cannot. */
 void testdir_write(const char *rel, const char *text);
 /** Removes the folder and everything in it. 0 or -1. */
 int testdir_remove(void);
