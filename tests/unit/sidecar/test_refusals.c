@@ -633,6 +633,29 @@ static void test_metadata_for_peer_refusals(void **state)
     EVP_PKEY_free(key);
 }
 
+/* HEAD answers as GET does, without the body; a route to another app behind this port's own
+ * bearer is answered here (the ingress guards it) rather than asked of the app's sidecar. */
+static void test_metadata_head_and_ingress_route(void **state)
+{
+    char want[512];
+    struct testresp r;
+
+    (void)state;
+    testapp_http(f.front_api, "HEAD " PRM " HTTP/1.1\r\nHost: x\r\n", NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body, "");
+    assert_non_null(strstr(r.raw, "Access-Control-Allow-Origin: *"));
+    testapp_http(f.front_api, "GET " PRM "/v1.0/invoke/app/method/x HTTP/1.1\r\nHost: x\r\n", NULL,
+                 &r);
+    assert_int_equal(r.status, 200);
+    snprintf(want, sizeof(want),
+             "{\"resource\":\"http://127.0.0.1:%d/v1.0/invoke/app/method/x\","
+             "\"authorization_servers\":[\"https://issuer.test/\"]",
+             f.front_api);
+    if (strncmp(r.body, want, strlen(want)) != 0)
+        fail_msg("expected %s... got %s", want, r.body);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -648,6 +671,7 @@ int main(void)
         cmocka_unit_test(test_mcp_body_refusals),
         cmocka_unit_test(test_unreadable_tools_list_refused),
         cmocka_unit_test(test_metadata_root_form),
+        cmocka_unit_test(test_metadata_head_and_ingress_route),
         cmocka_unit_test(test_metadata_for_peer_refusals),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

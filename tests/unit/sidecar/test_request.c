@@ -23,6 +23,8 @@
 #include "base/clock.h"
 #include "jose/crypto.h"
 #include "jose/sign.h"
+#include "http/tls.h"
+#include "pki/pki.h"
 #include "sidecar/internal.h"
 #include "../support/testapp.h"
 #include "../support/testdir.h"
@@ -34,9 +36,42 @@
 static const struct wdn_http_header json_ct = {{"Content-Type", 12}, {"application/json", 16}};
 static const struct wdn_http_header sse_ct = {{"Content-Type", 12}, {"text/event-stream", 17}};
 
+/* A tools/list answered as a stream of several events (x-sse: stream): a comment, retry and id
+ * fields, a notification spread over two data lines, the list (with caching hints), an event
+ * without data, a batch holding an empty list and one already private, an unfinished event. */
+static const char sse_stream[] =
+    ": warming up\n"
+    "retry: 2500\n"
+    "id: 7\n"
+    "data: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\",\n"
+    "data: \"params\":{\"progress\":1}}\n"
+    "\n"
+    "id: 7\n"
+    "data: {\"jsonrpc\":\"2.0\",\"id\":2,\"result\":{\"tools\":[{\"name\":\"add\"},"
+    "{\"name\":\"rm\"}],\"cacheScope\":\"shared\",\"ttlMs\":1000}}\n"
+    "\n"
+    "event: ping\n"
+    "data\n"
+    "\n"
+    "id: 8\n"
+    "data: [{\"jsonrpc\":\"2.0\",\"id\":3,\"result\":{\"tools\":[],\"ttlMs\":5}},"
+    "{\"jsonrpc\":\"2.0\",\"id\":4,\"result\":{\"tools\":[{\"name\":\"rm\"}],"
+    "\"cacheScope\":\"private\"}}]\n"
+    "\n"
+    "data: {\"unfinished\":true}\n";
+
 static void app_answer(struct wdn_http_req *req, struct wdn_str body)
 {
     const struct wdn_http_request *h = wdn_http_req_head(req);
+    const struct wdn_http_header *ch = wdn_http_req_header(req, WDN_STR("x-challenge"));
+
+    if (ch) { /* refuses with that challenge, 401 or the x-status asked for */
+        const struct wdn_http_header *st = wdn_http_req_header(req, WDN_STR("x-status"));
+        struct wdn_http_header www = {WDN_STR("WWW-Authenticate"), ch->value};
+        wdn_http_respond(req, st && wdn_str_eq_cstr(st->value, "403") ? 403 : 401, &www, 1,
+                         WDN_STR("refused"));
+        return;
+    }
 
     if (wdn_str_has_prefix(h->path, WDN_STR("/mcp"))) {
         bool sse = wdn_http_req_header(req, WDN_STR("x-sse")) != NULL;
@@ -45,7 +80,10 @@ static void app_answer(struct wdn_http_req *req, struct wdn_str body)
             "{\"name\":\"rm\"},{\"name\":\"echo\"}]}}";
         char sbuf[512];
         if (wdn_str_index(body, 't') >= 0 && strstr(body.p, "tools/list") != NULL) {
-            if (sse) {
+            const struct wdn_http_header *x = wdn_http_req_header(req, WDN_STR("x-sse"));
+            if (sse && wdn_str_eq_cstr(x->value, "stream")) {
+                wdn_http_respond(req, 200, &sse_ct, 1, wdn_str_from_cstr(sse_stream));
+            } else if (sse) {
                 snprintf(sbuf, sizeof(sbuf), "id: 1\ndata: %s\n\n", list);
                 wdn_http_respond(req, 200, &sse_ct, 1, wdn_str_from_cstr(sbuf));
             } else {
@@ -125,6 +163,20 @@ static const char guarded_res[] =
     "  - {callers: ['*'], tools: [add], action: allow}\n"
     "  - {callers: ['*'], tools: ['get_*'], action: allow, requireScopes: ['weather:read']}\n";
 
+/* The internal port of an app "fake" that no sidecar serves: a TLS server with a workload
+ * certificate of the project's CA for "fake", answering the metadata request with fake_doc. */
+static int fake_port;
+static const char *fake_doc;
+
+static int fake_on_req(struct wdn_http_handler *self, struct wdn_http_req *req)
+{
+    static const struct wdn_http_header ct = {{"Content-Type", 12}, {"application/json", 16}};
+
+    (void)self;
+    wdn_http_respond(req, 200, &ct, 1, wdn_str_from_cstr(fake_doc));
+    return 0;
+}
+
 /* The key the guarded app's bearer trusts (tokens for the step-up cases). */
 static struct wdn_jose_key *key;
 
@@ -156,6 +208,8 @@ static int setup(void **state)
     char res[600], gres[600], ca[600], peers[600], text[256];
     int internal = testnet_free_port(), internal2 = testnet_free_port();
 
+    fake_port = testnet_free_port();
+
     if (testdir_make("None") == NULL)
         return -1;
     wdn_log_init("test", WDN_LOG_ERROR, false);
@@ -166,7 +220,8 @@ static int setup(void **state)
     testdir_path("peers", peers, sizeof(peers));
     mkdir(res, 0700);
     testdir_write("res/callee.yaml", callee_res);
-    snprintf(text, sizeof(text), "app 127.0.0.1:%d\nguarded 127.0.0.1:%d\n", internal, internal2);
+    snprintf(text, sizeof(text), "app 127.0.0.1:%d\nguarded 127.0.0.1:%d\nfake 127.0.0.1:%d\n",
+             internal, internal2, fake_port);
     testdir_write("peers", text);
     testdir_path("gres", gres, sizeof(gres));
     mkdir(gres, 0700);
@@ -489,11 +544,13 @@ static void test_step_up_union(void **state)
              token("openid"));
     testapp_http(f->guarded_api, head, call("get_weather"), &r);
     assert_int_equal(r.status, 403);
-    snprintf(want, sizeof(want),
-             "WWW-Authenticate: Bearer error=\"insufficient_scope\", scope=\"openid weather:read\", "
-             "resource_metadata=\"http://127.0.0.1:%d" "/.well-known/oauth-protected-resource"
-             "/v1.0/mcp/weather\"\r\n",
-             f->guarded_api);
+    snprintf(
+        want, sizeof(want),
+        "WWW-Authenticate: Bearer error=\"insufficient_scope\", scope=\"openid weather:read\", "
+        "resource_metadata=\"http://127.0.0.1:%d"
+        "/.well-known/oauth-protected-resource"
+        "/v1.0/mcp/weather\"\r\n",
+        f->guarded_api);
     if (strstr(r.raw, want) == NULL)
         fail_msg("want '%s' in:\n%s", want, r.raw);
     assert_non_null(strstr(r.body, "needs the scopes 'openid weather:read'"));
@@ -505,11 +562,13 @@ static void test_step_up_union(void **state)
              token("openid"));
     testapp_http(f->caller_api, head, call("get_weather"), &r);
     assert_int_equal(r.status, 403);
-    snprintf(want, sizeof(want),
-             "WWW-Authenticate: Bearer error=\"insufficient_scope\", scope=\"openid weather:read\", "
-             "resource_metadata=\"http://127.0.0.1:%d" "/.well-known/oauth-protected-resource"
-             "/v1.0/invoke/guarded/method/mcp\"\r\n",
-             f->caller_api);
+    snprintf(
+        want, sizeof(want),
+        "WWW-Authenticate: Bearer error=\"insufficient_scope\", scope=\"openid weather:read\", "
+        "resource_metadata=\"http://127.0.0.1:%d"
+        "/.well-known/oauth-protected-resource"
+        "/v1.0/invoke/guarded/method/mcp\"\r\n",
+        f->caller_api);
     if (strstr(r.raw, want) == NULL)
         fail_msg("want '%s' in:\n%s", want, r.raw);
     assert_int_equal(testapp_count(), before);
@@ -625,8 +684,7 @@ static void test_metadata_from_peer(void **state)
     assert_int_equal(r.status, 401);
     /* (The bearer names its required scopes first: MCP 2025-11-25's scope on a 401.) */
     snprintf(want, sizeof(want),
-             "resource_metadata=\"http://127.0.0.1:%d" PRM "/v1.0/mcp/weather\"",
-             f->guarded_api);
+             "resource_metadata=\"http://127.0.0.1:%d" PRM "/v1.0/mcp/weather\"", f->guarded_api);
     assert_non_null(strstr(r.raw, "WWW-Authenticate: Bearer "));
     assert_non_null(strstr(r.raw, want));
 }
@@ -711,6 +769,189 @@ static void test_metrics(void **state)
     assert_true(atomic_load(&sc->m.acl[0][WDN_ACL_BY_OPERATION]) >= 1);
 }
 
+/* Corners of the API port's routing: HEAD on healthz; the dapr-app-id header form with a bare
+ * "/" (the app gets "/") and with an API path (not an invocation: a plain 404); an unknown MCP
+ * proxy name echoed only when it could be a resource name. */
+static void test_api_route_corners(void **state)
+{
+    struct fx *f = *state;
+    char head[1024], name[300];
+    struct testresp r;
+    int before = testapp_count();
+
+    testapp_http(f->api, "HEAD /v1.0/healthz HTTP/1.1\r\nHost: x\r\n", NULL, &r);
+    assert_int_equal(r.status, 204);
+    testapp_http(f->api, "GET / HTTP/1.1\r\nHost: x\r\n" TOKEN "dapr-app-id: app\r\n", NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(testapp_count(), before + 1);
+    assert_non_null(strstr(testapp_last(), "GET /\n"));
+    testapp_http(f->api, "GET /v1.0/other HTTP/1.1\r\nHost: x\r\n" TOKEN "dapr-app-id: app\r\n",
+                 NULL, &r);
+    assert_int_equal(r.status, 404);
+    assert_string_equal(r.body, "404 page not found\n");
+    testapp_http(f->api, "GET /v1.0/mcp/a.b-9 HTTP/1.1\r\nHost: x\r\n" TOKEN, NULL, &r);
+    assert_int_equal(r.status, 404);
+    assert_string_equal(r.body, "{\"errorCode\":\"ERR_MCP_SERVER_NOT_FOUND\",\"message\":\"no MCP "
+                                "server named 'a.b-9'\"}");
+    testapp_http(f->api, "GET /v1.0/mcp/Tools HTTP/1.1\r\nHost: x\r\n" TOKEN, NULL, &r);
+    assert_int_equal(r.status, 404);
+    assert_string_equal(r.body, "{\"errorCode\":\"ERR_MCP_SERVER_NOT_FOUND\",\"message\":\"no MCP "
+                                "server with that name\"}");
+    memset(name, 'a', sizeof(name) - 1);
+    name[sizeof(name) - 1] = '\0';
+    snprintf(head, sizeof(head), "GET /v1.0/mcp/%s HTTP/1.1\r\nHost: x\r\n" TOKEN, name);
+    testapp_http(f->api, head, NULL, &r);
+    assert_int_equal(r.status, 404);
+    assert_non_null(strstr(r.body, "no MCP server with that name"));
+    assert_int_equal(testapp_count(), before + 1);
+}
+
+/* ---- Challenges from behind a peer -------------------------------------------------------- */
+
+/* A Bearer challenge that comes back from another app's sidecar (401 or 403) is pointed at this
+ * sidecar's metadata document, where the client reached it (RFC 9728 section 5.1); any other
+ * scheme and a challenge that names its metadata already are passed on as they are. */
+static void test_peer_challenges_point_here(void **state)
+{
+    struct fx *f = *state;
+    static const struct {
+        const char *challenge, *path; /* path under /v1.0/invoke/app/method/ */
+        bool pointed;
+    } cases[] = {
+        {"Bearer realm=\"app\"", "auth", true},
+        {"Bearer", "auth", true},
+        {"bearer error=\"insufficient_scope\"", "auth", true},
+        {"Basic realm=\"app\"", "auth", false},
+        {"Bearerx realm=\"app\"", "auth", false},
+        {"Bear", "auth", false},
+        {"Bearer resource_metadata=\"https://as.example/m\"", "auth", false},
+    };
+    char head[1024], want[512];
+    struct testresp r;
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        for (int status = 401; status <= 403; status += 2) {
+            snprintf(head, sizeof(head),
+                     "GET /v1.0/invoke/app/method/%s HTTP/1.1\r\nHost: x\r\nx-challenge: %s\r\n"
+                     "x-status: %d\r\n",
+                     cases[i].path, cases[i].challenge, status);
+            testapp_http(f->caller_api, head, NULL, &r);
+            if (r.status != status)
+                fail_msg("%s (%d): %s", cases[i].challenge, status, r.raw);
+            if (cases[i].pointed)
+                snprintf(want, sizeof(want),
+                         "WWW-Authenticate: %s%sresource_metadata=\"http://127.0.0.1:%d/"
+                         ".well-known/oauth-protected-resource/v1.0/invoke/app/method/%s\"\r\n",
+                         cases[i].challenge, strchr(cases[i].challenge, ' ') ? ", " : " ",
+                         f->caller_api, cases[i].path);
+            else
+                snprintf(want, sizeof(want), "WWW-Authenticate: %s\r\n", cases[i].challenge);
+            if (strstr(r.raw, want) == NULL)
+                fail_msg("%s (%d): expected %s in %s", cases[i].challenge, status, want, r.raw);
+        }
+    }
+}
+
+/* A streamed tools/list is rewritten event by event: fields sent when they change, a message
+ * without tools passed on line by line, every list filtered to the grants and marked private
+ * where it carries caching hints (a batch too), comments and an unfinished event dropped. */
+static void test_mcp_sse_stream_filtered(void **state)
+{
+    struct fx *f = *state;
+    struct testresp r;
+
+    testapp_http(f->api,
+                 "POST /v1.0/invoke/app/method/mcp HTTP/1.1\r\nHost: x\r\n" TOKEN
+                 "x-sse: stream\r\nContent-Type: application/json\r\n",
+                 "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/list\"}", &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(
+        r.body,
+        "event: message\nid: 7\nretry: 2500\n"
+        "data: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\",\n"
+        "data: \"params\":{\"progress\":1}}\n\n"
+        "event: message\n"
+        "data: {\"jsonrpc\":\"2.0\",\"id\":2,\"result\":{\"tools\":[{\"name\":\"add\"}],"
+        "\"cacheScope\":\"private\",\"ttlMs\":1000}}\n\n"
+        "event: ping\ndata:\n\n"
+        "event: message\nid: 8\n"
+        "data: [{\"jsonrpc\":\"2.0\",\"id\":3,\"result\":{\"tools\":[],\"ttlMs\":5,"
+        "\"cacheScope\":\"private\"}},{\"jsonrpc\":\"2.0\",\"id\":4,\"result\":{\"tools\":[],"
+        "\"cacheScope\":\"private\"}}]\n\n");
+}
+
+/* The metadata of an app behind another sidecar is that sidecar's document, completed here with
+ * where the client reached it: a document that names its resource keeps it; one too large, too
+ * deep or not a JSON object is refused rather than passed on. */
+static void test_metadata_from_peer_checked(void **state)
+{
+    static struct wdn_http_handler h = {.on_req = fake_on_req};
+    static struct wdn_http_handler *chain[] = {&h};
+    struct fx *f = *state;
+    char ca_dir[600], listen[64], want[512], big[WDN_PRM_MAX_BYTES + 64], deep[200];
+    struct wdn_diag d;
+    struct wdn_pki_cert *ca, *wl;
+    struct wdn_tls_ctx *tls;
+    struct wdn_http_server *srv;
+    struct testresp r;
+    const char *get = "GET /.well-known/oauth-protected-resource/v1.0/invoke/fake/method/mcp "
+                      "HTTP/1.1\r\nHost: x\r\n";
+
+    testdir_path("ca", ca_dir, sizeof(ca_dir));
+    ca = wdn_pki_ca_load(ca_dir, &d);
+    assert_non_null(ca);
+    wl = wdn_pki_issue_workload(ca, &(struct wdn_pki_workload_opts){.app_id = "fake"}, &d);
+    assert_non_null(wl);
+    tls = wdn_tls_ctx_new(&(struct wdn_tls_config){.server = true,
+                                                   .cert = wl->cert,
+                                                   .key = wl->key,
+                                                   .ca = ca->cert,
+                                                   .verify = WDN_TLS_VERIFY_REQUIRED},
+                          &d);
+    assert_non_null(tls);
+    snprintf(listen, sizeof(listen), "127.0.0.1:%d", fake_port);
+    assert_int_equal(
+        wdn_http_server_start(
+            &(struct wdn_http_server_config){
+                .listen = listen, .workers = 1, .handlers = chain, .nhandlers = 1, .tls = tls},
+            &srv),
+        0);
+
+    fake_doc = "{\"authorization_servers\":[\"https://as.test/\"]}";
+    testapp_http(f->caller_api, get, NULL, &r);
+    assert_int_equal(r.status, 200);
+    snprintf(want, sizeof(want),
+             "{\"authorization_servers\":[\"https://as.test/\"],\"resource\":"
+             "\"http://127.0.0.1:%d/v1.0/invoke/fake/method/mcp\",\"resource_name\":\"fake\"}",
+             f->caller_api);
+    assert_string_equal(r.body, want);
+    assert_non_null(strstr(r.raw, "Access-Control-Allow-Origin: *"));
+
+    fake_doc = "{\"resource\":\"https://api.test/mcp\",\"resource_name\":\"Weather\"}";
+    testapp_http(f->caller_api, get, NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body, fake_doc);
+
+    memset(big, ' ', sizeof(big) - 1);
+    big[0] = '{';
+    big[sizeof(big) - 2] = '}';
+    big[sizeof(big) - 1] = '\0';
+    memset(deep, '[', sizeof(deep) - 1);
+    deep[sizeof(deep) - 1] = '\0';
+    const char *bad[] = {"[\"not an object\"]", "{\"resource\":", big, deep};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        fake_doc = bad[i];
+        testapp_http(f->caller_api, get, NULL, &r);
+        if (r.status != 502)
+            fail_msg("document %zu: %d %s", i, r.status, r.raw);
+        assert_null(strstr(r.body, "not an object"));
+    }
+    wdn_http_server_free(srv);
+    wdn_tls_ctx_free(tls);
+    wdn_pki_cert_free(wl);
+    wdn_pki_cert_free(ca);
+}
+
 /* ---- An app that is down ------------------------------------------------------------------ */
 
 static void test_app_down(void **state)
@@ -748,6 +989,10 @@ int main(void)
         cmocka_unit_test(test_peer),
         cmocka_unit_test(test_caller_parse),
         cmocka_unit_test(test_metrics),
+        cmocka_unit_test(test_mcp_sse_stream_filtered),
+        cmocka_unit_test(test_metadata_from_peer_checked),
+        cmocka_unit_test(test_api_route_corners),
+        cmocka_unit_test(test_peer_challenges_point_here),
         cmocka_unit_test(test_app_down),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

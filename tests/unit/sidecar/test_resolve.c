@@ -186,6 +186,82 @@ static void test_peers_names_and_order(void **state)
     unlink(path);
 }
 
+/* A --peers file line that is not 'app-id host:port' is refused with its line number, whatever
+ * part is wrong; comments and blank lines are skipped; past WDN_SIDECAR_MAX_PEERS entries the
+ * file is refused as too long. */
+static void test_peers_file_refusals(void **state)
+{
+    static const char *const bad[] = {
+        "a\n",                /* no address */
+        "a 10.0.0.1\n",       /* no port */
+        "a :80\n",            /* no host */
+        "a []:80\n",          /* empty brackets */
+        "a 10.0.0.1:x80\n",   /* port not a number */
+        "a 10.0.0.1:80x\n",   /* trailing text */
+        "a 10.0.0.1:0\n",     /* port out of range */
+        "a 10.0.0.1:65536\n", /* port out of range */
+        "a.b 10.0.0.1:80\n",  /* not an app ID */
+        "a bad!host:80\n",    /* not a DNS name */
+    };
+    char path[] = "/tmp/wdn-sc-peers-XXXXXX", longhost[400], buf[700];
+    struct wdn_sidecar *sc;
+    struct wdn_diag d;
+    int fd = mkstemp(path);
+    FILE *f;
+
+    (void)state;
+    assert_true(fd >= 0);
+    close(fd);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        sc = bare(NULL);
+        f = fopen(path, "w");
+        fprintf(f, "# peers\n\nok 10.0.0.2:1 # fine\n%s", bad[i]);
+        fclose(f);
+        wdn_diag_clear(&d);
+        if (wdn__sc_peers_load(sc, path, &d) != WDN_ECONFIG)
+            fail_msg("%s: accepted", bad[i]);
+        assert_int_equal(d.line, 4);
+        assert_non_null(strstr(wdn_diag_format(&d, buf, sizeof(buf)),
+                               "expected 'app-id host:port' (host: an IPv4 or [IPv6] address or "
+                               "a DNS name; port 1..65535)"));
+        assert_int_equal(sc->n_static, 1);
+        bare_free(sc);
+    }
+    /* A host longer than an address can be. */
+    memset(longhost, 'h', sizeof(longhost) - 1);
+    longhost[sizeof(longhost) - 1] = '\0';
+    sc = bare(NULL);
+    f = fopen(path, "w");
+    fprintf(f, "a %.290s:80\n", longhost);
+    fclose(f);
+    assert_int_equal(wdn__sc_peers_load(sc, path, &d), WDN_ECONFIG);
+    bare_free(sc);
+    /* As many entries as allowed, then one more. */
+    sc = bare(NULL);
+    f = fopen(path, "w");
+    for (int i = 0; i < WDN_SIDECAR_MAX_PEERS; i++)
+        fprintf(f, "p%d 10.0.%d.%d:80\n", i, i / 250, i % 250 + 1);
+    fclose(f);
+    assert_int_equal(wdn__sc_peers_load(sc, path, &d), 0);
+    assert_int_equal(sc->n_static, WDN_SIDECAR_MAX_PEERS);
+    bare_free(sc);
+    sc = bare(NULL);
+    f = fopen(path, "a");
+    fputs("extra 10.9.9.9:80\n", f);
+    fclose(f);
+    wdn_diag_clear(&d);
+    assert_int_equal(wdn__sc_peers_load(sc, path, &d), WDN_ELIMIT);
+    assert_int_equal(d.line, WDN_SIDECAR_MAX_PEERS + 1);
+    assert_string_equal(d.msg, "too many peers");
+    bare_free(sc);
+    /* A file that is not there. */
+    unlink(path);
+    sc = bare(NULL);
+    assert_int_equal(wdn__sc_peers_load(sc, path, &d), WDN_EIO);
+    assert_non_null(strstr(d.msg, "cannot open peers file /tmp/wdn-sc-peers-"));
+    bare_free(sc);
+}
+
 /* Runs the loop until the lookup has answered (at most 5 s). */
 static void run_until_resolved(struct wdn_sidecar *sc, const char *app_id, const char *want)
 {
@@ -400,10 +476,15 @@ static void test_cache_bounds(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_dns_label),       cmocka_unit_test(test_template_check),
-        cmocka_unit_test(test_template_expand), cmocka_unit_test(test_peers_names_and_order),
-        cmocka_unit_test(test_address_cache),   cmocka_unit_test(test_failover_order),
-        cmocka_unit_test(test_forget_names_address), cmocka_unit_test(test_refresh_keeps_current),
+        cmocka_unit_test(test_dns_label),
+        cmocka_unit_test(test_template_check),
+        cmocka_unit_test(test_template_expand),
+        cmocka_unit_test(test_peers_names_and_order),
+        cmocka_unit_test(test_peers_file_refusals),
+        cmocka_unit_test(test_address_cache),
+        cmocka_unit_test(test_failover_order),
+        cmocka_unit_test(test_forget_names_address),
+        cmocka_unit_test(test_refresh_keeps_current),
         cmocka_unit_test(test_cache_bounds),
     };
     wdn_log_init("test", WDN_LOG_ERROR, false);

@@ -224,8 +224,8 @@ static void test_refused_with_body(void **state)
     parts[1] = "9\r\n, chunked\r\n0\r\n\r\n";
     lens[0] = strlen(parts[0]);
     lens[1] = strlen(parts[1]);
-    http(f->api, "POST " URL " HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n", parts,
-         lens, 2, &r);
+    http(f->api, "POST " URL " HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n", parts, lens,
+         2, &r);
     assert_int_equal(r.status, 200);
     assert_string_equal(r.body, expected("hello, chunked", 14));
 

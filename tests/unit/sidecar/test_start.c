@@ -51,7 +51,8 @@ static void refused(const struct wdn_sidecar_opts *o, int rc, const char *msg)
     struct wdn_sidecar *sc = (struct wdn_sidecar *)&sc; /* overwritten with NULL */
     struct wdn_diag d;
 
-    assert_int_equal(wdn_sidecar_new(o, &sc, &d), rc);
+    if (wdn_sidecar_new(o, &sc, &d) != rc)
+        fail_msg("expected %s, got %s: %s", wdn_errname(rc), wdn_errname(d.code), d.msg);
     assert_null(sc);
     assert_int_equal(d.code, rc);
     if (strstr(d.msg, msg) == NULL)
@@ -439,8 +440,13 @@ static void test_watched_config_files(void **state)
     o.resources_paths[1] = "empty";
     o.n_resources_paths = 2;
     o.config = "res/cfg.yaml";
+    logcap_mark();
+    wdn_log_level = WDN_LOG_DEBUG; /* each folder watched once, the file's by its folder */
     if (testsc_start(&r1, &o, why, sizeof(why)) != 0)
         fail_msg("%s", why);
+    wdn_log_level = WDN_LOG_INFO;
+    assert_int_equal(logcap_count("watching empty"), 1);
+    assert_int_equal(logcap_count("watching res"), 1);
     o.n_resources_paths = 0;
     o.config = "top.yaml";
     o.metrics_port = 0;
@@ -522,10 +528,51 @@ static void test_listen_addresses(void **state)
     assert_int_equal(testsc_stop(&r), 0);
 }
 
+/* The CA folder: by default $WARDEN_HOME/ca, made at the first start; a folder that cannot be
+ * made, a lock that cannot be taken and a new CA that cannot be saved each refuse the start,
+ * saying where. Also the rotation period from WARDEN_SIDECAR_ROTATE_MS, below 100 ms ignored. */
+static void test_ca_folder(void **state)
+{
+    char dir[700], want[800], crt[800];
+    struct wdn_sidecar_opts o = {.app_id = "app", .metrics_port = -1};
+    struct wdn_sidecar *sc;
+    struct wdn_diag d;
+
+    (void)state;
+    logcap_mark();
+    setenv("WARDEN_SIDECAR_ROTATE_MS", "50", 1);
+    assert_int_equal(wdn_sidecar_new(&o, &sc, &d), 0);
+    unsetenv("WARDEN_SIDECAR_ROTATE_MS");
+    assert_int_equal(sc->rotate_ms, 12ull * 3600 * 1000);
+    wdn_sidecar_free(sc);
+    testdir_path("home/ca", dir, sizeof(dir));
+    snprintf(want, sizeof(want), "created the CA in %s", dir);
+    assert_true(logcap_wait(want, 1000));
+    snprintf(crt, sizeof(crt), "%s/ca.crt", dir);
+    assert_int_equal(access(crt, R_OK), 0);
+
+    testdir_write("blocker", "a file\n");
+    testdir_path("blocker/ca", dir, sizeof(dir));
+    o.ca_dir = dir;
+    snprintf(want, sizeof(want), "cannot create the CA folder %s", dir);
+    refused(&o, WDN_ESYS, want);
+
+    testdir_mkdir("lockca", dir, sizeof(dir));
+    testdir_mkdir("lockca/.lock", crt, sizeof(crt));
+    snprintf(want, sizeof(want), "cannot lock %s/.lock: Is a directory", dir);
+    refused(&o, WDN_EIO, want);
+
+    testdir_mkdir("saveca", dir, sizeof(dir));
+    testdir_mkdir("saveca/ca.key", crt, sizeof(crt));
+    snprintf(want, sizeof(want), "PKI: cannot write %s/ca.key", dir);
+    refused(&o, WDN_ESYS, want);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_option_refusals),
+        cmocka_unit_test(test_ca_folder),
         cmocka_unit_test(test_config_file_without_configuration),
         cmocka_unit_test(test_two_mcpservers_for_one_app),
         cmocka_unit_test(test_mcp_endpoint_path),

@@ -69,23 +69,29 @@ static struct wdn_jose_key *key;
 static struct testsc sc;
 static int api;
 
-/* A token of the bearer's issuer for "guarded", for sub, with these scopes. */
-static const char *token(const char *sub, const char *scope)
+/* A token of the bearer's issuer for aud, for sub, with these scopes. */
+static const char *token_for(const char *aud, const char *sub, const char *scope)
 {
     static char out[2048];
-    char claims[512];
+    char claims[1024];
     struct wdn_buf b;
     long now = (long)wdn_clock_unix();
 
     snprintf(claims, sizeof(claims),
-             "{\"iss\":\"https://issuer.test/\",\"sub\":\"%s\",\"aud\":\"guarded\","
+             "{\"iss\":\"https://issuer.test/\",\"sub\":\"%s\",\"aud\":\"%s\","
              "\"iat\":%ld,\"exp\":%ld,\"scope\":\"%s\"}",
-             sub, now, now + 600, scope);
+             sub, aud, now, now + 600, scope);
     wdn_buf_init(&b, sizeof(out) - 1);
     assert_int_equal(wdn_jws_sign(key, wdn_str_from_cstr(claims), NULL, &b), 0);
     snprintf(out, sizeof(out), "%s", wdn_buf_cstr(&b));
     wdn_buf_reset(&b);
     return out;
+}
+
+/* A token for "guarded". */
+static const char *token(const char *sub, const char *scope)
+{
+    return token_for("guarded", sub, scope);
 }
 
 static int setup(void **state)
@@ -173,8 +179,8 @@ static void test_claims_forwarded_token_stripped(void **state)
     assert_int_equal(testapp_count(), before + 1);
 }
 
-#define CALL_ADMIN                                                                                \
-    "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":"             \
+#define CALL_ADMIN                                                                                 \
+    "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":"                \
     "\"admin_reset\"}}"
 
 /* Every grant of the MCP server needs the scope admin: a token without it is not refused as an
@@ -275,6 +281,120 @@ static void test_allow_decisions_logged_at_debug(void **state)
                             10000));
 }
 
+/* requireResourceAudience without a configured resource (RFC 8707): a token is accepted only
+ * for the resource the client reached, this sidecar's own URL of the route (never the Host
+ * header): not another route's, not a plain audience. */
+static void test_audience_bound_to_route(void **state)
+{
+    static char yaml[2048];
+    char res[600], ca[600], head[4096], aud[256];
+    struct testsc bound;
+    struct testresp r;
+    int port, before = testapp_count();
+    char *jwk = wdn_jose_key_public_jwk(key);
+
+    (void)state;
+    assert_non_null(jwk);
+    snprintf(yaml, sizeof(yaml),
+             "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata: {name: bound}\n"
+             "spec:\n  type: middleware.http.bearer\n  version: v1\n  metadata:\n"
+             "  - {name: issuer, value: 'https://issuer.test/'}\n"
+             "  - {name: requireResourceAudience, value: 'true'}\n"
+             "  - {name: jwks, value: '{\"keys\":[%s]}'}\n"
+             "---\napiVersion: dapr.io/v1alpha1\nkind: Configuration\nmetadata: {name: bound}\n"
+             "spec:\n  appHttpPipeline:\n    handlers:\n"
+             "    - {name: bound, type: middleware.http.bearer}\n",
+             jwk);
+    free(jwk);
+    testdir_mkdir("bres", res, sizeof(res));
+    testdir_write("bres/bound.yaml", yaml);
+    testdir_path("ca", ca, sizeof(ca));
+    struct wdn_sidecar_opts o = {.app_id = "bound",
+                                 .app_port = testapp_port(),
+                                 .metrics_port = -1,
+                                 .workers = 1,
+                                 .ca_dir = ca,
+                                 .config = "bound",
+                                 .resources_paths = {res},
+                                 .n_resources_paths = 1};
+    testsc_up(&bound, &o);
+    port = wdn_sidecar_http_port(bound.sc);
+    snprintf(aud, sizeof(aud), "http://127.0.0.1:%d/v1.0/invoke/bound/method/hello", port);
+
+    snprintf(head, sizeof(head),
+             "GET /v1.0/invoke/bound/method/hello HTTP/1.1\r\nHost: evil.test\r\n"
+             "Authorization: Bearer %s\r\n",
+             token_for(aud, "carol", "openid"));
+    testapp_http(port, head, NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(testapp_count(), before + 1);
+    /* The same token on another route, and a token for a plain audience. */
+    snprintf(head, sizeof(head),
+             "GET /v1.0/invoke/bound/method/other HTTP/1.1\r\nHost: x\r\n"
+             "Authorization: Bearer %s\r\n",
+             token_for(aud, "carol", "openid"));
+    testapp_http(port, head, NULL, &r);
+    assert_int_equal(r.status, 401);
+    assert_non_null(strstr(r.raw, "WWW-Authenticate: Bearer error=\"invalid_token\""));
+    snprintf(head, sizeof(head),
+             "GET /v1.0/invoke/bound/method/hello HTTP/1.1\r\nHost: x\r\n"
+             "Authorization: Bearer %s\r\n",
+             token_for("bound", "carol", "openid"));
+    testapp_http(port, head, NULL, &r);
+    assert_int_equal(r.status, 401);
+    assert_int_equal(testapp_count(), before + 1);
+    testsc_stop(&bound);
+}
+
+/* An issuer whose key set cannot be fetched does not keep the sidecar unhealthy for ever: it is
+ * ready after WDN_SIDECAR_READY_KEYS_MS and says why, the failed fetch is logged, and the
+ * requests its bearer protects get 503 (never through to the app) until the keys load. */
+static void test_issuer_down(void **state)
+{
+    char res[600], ca[600], yaml[1024], head[4096];
+    struct testsc down;
+    struct testresp r;
+    int before = testapp_count();
+
+    (void)state;
+    snprintf(yaml, sizeof(yaml),
+             "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata: {name: down}\n"
+             "spec:\n  type: middleware.http.bearer\n  version: v1\n  metadata:\n"
+             "  - {name: issuer, value: 'https://issuer.test/'}\n"
+             "  - {name: audience, value: guarded}\n"
+             "  - {name: jwksURL, value: 'https://127.0.0.1:%d/jwks'}\n"
+             "---\napiVersion: dapr.io/v1alpha1\nkind: Configuration\nmetadata: {name: down}\n"
+             "spec:\n  appHttpPipeline:\n    handlers:\n"
+             "    - {name: down, type: middleware.http.bearer}\n",
+             testnet_free_port());
+    testdir_mkdir("dres", res, sizeof(res));
+    testdir_write("dres/down.yaml", yaml);
+    testdir_path("ca", ca, sizeof(ca));
+    struct wdn_sidecar_opts o = {.app_id = "down",
+                                 .app_port = testapp_port(),
+                                 .metrics_port = -1,
+                                 .workers = 1,
+                                 .ca_dir = ca,
+                                 .config = "down",
+                                 .resources_paths = {res},
+                                 .n_resources_paths = 1};
+    logcap_mark();
+    testsc_up(&down, &o); /* ready only once the wait for keys has run out */
+    assert_true(logcap_wait("no key set loaded after 10 s: healthy anyway; requests the bearer "
+                            "middleware protects get 503 until the keys load",
+                            1000));
+    assert_true(logcap_wait("jwks refresh failed component=down error=\"", 30000));
+    assert_true(logcap_wait("(protected requests get 503 until it loads)", 1000));
+    snprintf(head, sizeof(head),
+             "GET /v1.0/invoke/down/method/hello HTTP/1.1\r\nHost: x\r\n"
+             "Authorization: Bearer %s\r\n",
+             token("carol", "openid"));
+    testapp_http(wdn_sidecar_http_port(down.sc), head, NULL, &r);
+    assert_int_equal(r.status, 503);
+    assert_int_equal(testapp_count(), before);
+    testsc_stop(&down);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -282,6 +402,8 @@ int main(void)
         cmocka_unit_test(test_scope_only_grant_steps_up),
         cmocka_unit_test(test_challenge_points_at_metadata),
         cmocka_unit_test(test_allow_decisions_logged_at_debug),
+        cmocka_unit_test(test_audience_bound_to_route),
+        cmocka_unit_test(test_issuer_down),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
