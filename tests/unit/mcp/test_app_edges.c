@@ -139,6 +139,57 @@ static void fetch_refusals(void **state)
     wdn_app_fetch_reset(&resp);
 }
 
+/* The MCP endpoint behind the app's HTTP adapter: a body that is no JSON is answered at once
+ * (-32700), another path is not the endpoint; a route's body over max_body gets 413. */
+static void mcp_endpoint(void **state)
+{
+    struct wdn_app_config cfg = {.max_body = 256};
+    struct wdn_mcp_server_config mc = {.name = "m", .version = "1", .stateless = true};
+    struct wdn_mcp_server *srv = wdn_mcp_server_new(&mc);
+    struct wdn_app *app = wdn_app_new(&cfg);
+    const char *const h[] = {"Accept: application/json, text/event-stream",
+                             "Content-Type: application/json", "MCP-Protocol-Version: 2025-06-18",
+                             NULL};
+    struct wdn_app_response resp;
+    struct wdn_app_fetch f = {.method = "POST", .headers = h};
+    char url[96], big[600];
+
+    assert_non_null(srv);
+    assert_non_null(app);
+    assert_int_equal(wdn_app_mcp(app, "/mcp", srv, false), 0);
+    assert_int_equal(wdn_app_route(app, "POST", "/route", r_ok, NULL), 0);
+    assert_int_equal(wdn_app_start(app), 0);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/mcp", wdn_app_port(app));
+    f.url = url;
+    f.body = "{not json";
+    f.body_len = strlen(f.body);
+    assert_int_equal(wdn_app_fetch(&f, &resp, NULL, 0), 0);
+    assert_int_equal(resp.status, 400);
+    assert_non_null(strstr(resp.body, "-32700"));
+    wdn_app_fetch_reset(&resp);
+    /* max_body is the routes' limit: past it a route's request gets 413. */
+    memset(big, ' ', sizeof(big));
+    f.body = big;
+    f.body_len = sizeof(big);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/route", wdn_app_port(app));
+    assert_int_equal(wdn_app_fetch(&f, &resp, NULL, 0), 0);
+    assert_int_equal(resp.status, 413);
+    wdn_app_fetch_reset(&resp);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/mcp", wdn_app_port(app));
+    /* A well-formed call still works, and a neighbouring path is not the endpoint. */
+    f.body = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}";
+    f.body_len = strlen(f.body);
+    assert_int_equal(wdn_app_fetch(&f, &resp, NULL, 0), 0);
+    assert_int_equal(resp.status, 200);
+    wdn_app_fetch_reset(&resp);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/mcpx", wdn_app_port(app));
+    assert_int_equal(wdn_app_fetch(&f, &resp, NULL, 0), 0);
+    assert_int_equal(resp.status, 404);
+    wdn_app_fetch_reset(&resp);
+    wdn_app_free(app);
+    wdn_mcp_server_free(srv);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -146,6 +197,7 @@ int main(void)
         cmocka_unit_test(answers),
         cmocka_unit_test(ipv6_host),
         cmocka_unit_test(fetch_refusals),
+        cmocka_unit_test(mcp_endpoint),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -29,6 +29,8 @@ enum mode {
     M_SSE_EMPTY,       /* 200 SSE: a notification, no response, no event id */
     M_SSE_RESUME_JSON, /* 200 SSE with an event id, no response; the resume GET answers JSON */
     M_404,             /* 404: the session is gone */
+    M_RESULT_NUMBER,   /* 200, a response whose result is not an object */
+    M_TOOLS,           /* tools/list names a tool with x-mcp-header mappings */
 };
 
 static struct {
@@ -67,6 +69,23 @@ static void serve(void *ud, const struct fakehttp_req *req)
     } else if (strcmp(req->method, "GET") == 0) {
         /* A resume (Last-Event-ID): answered with plain JSON, not a stream. */
         fakehttp_respond(req, 200, "Content-Type: application/json\r\n", "{}");
+    } else if (method != NULL && strcmp(method, "server/discover") == 0) {
+        snprintf(
+            body, sizeof(body),
+            "{\"jsonrpc\":\"2.0\",\"id\":%lld,\"result\":{\"supportedVersions\":[\"2026-07-28\"],"
+            "\"capabilities\":{\"tools\":{}},\"serverInfo\":{\"name\":\"s\",\"version\":\"1\"}}}",
+            (long long)id);
+        reply_json(req, 200, NULL, body);
+    } else if (method != NULL && strcmp(method, "tools/list") == 0 && mode == M_TOOLS) {
+        /* A tool without a name (left out by the client) and one with header mappings. */
+        snprintf(body, sizeof(body),
+                 "{\"jsonrpc\":\"2.0\",\"id\":%lld,\"result\":{\"tools\":[{\"inputSchema\":{}},"
+                 "{\"name\":\"t\",\"inputSchema\":{\"type\":\"object\",\"properties\":{"
+                 "\"a\":{\"type\":\"string\",\"x-mcp-header\":\"A\"},"
+                 "\"n\":{\"type\":\"integer\",\"x-mcp-header\":\"N\"},"
+                 "\"b\":{\"type\":\"boolean\",\"x-mcp-header\":\"B\"}}}}]}}",
+                 (long long)id);
+        reply_json(req, 200, NULL, body);
     } else if (method != NULL && strcmp(method, "initialize") == 0) {
         snprintf(head, sizeof(head), "Mcp-Session-Id: %s\r\n", S.session);
         snprintf(
@@ -102,6 +121,10 @@ static void serve(void *ud, const struct fakehttp_req *req)
                  strlen(ev));
         if (write(req->fd, head, strlen(head)) < 0 || write(req->fd, ev, strlen(ev)) < 0)
             fprintf(stderr, "write failed\n");
+    } else if (mode == M_RESULT_NUMBER) {
+        snprintf(body, sizeof(body), "{\"jsonrpc\":\"2.0\",\"id\":%lld,\"result\":5}",
+                 (long long)id);
+        reply_json(req, 200, NULL, body);
     } else if (mode == M_404) {
         fakehttp_respond(req, 404, NULL, "");
     } else {
@@ -162,6 +185,7 @@ static void bad_answers(void **state)
 {
     struct wdn_mcp_error err = {0};
     struct wdn_mcp_client *c = connected("abc123", &err);
+    json_t *res = NULL;
     char sid[64];
 
     /* The session id is echoed on the next request. */
@@ -188,6 +212,17 @@ static void bad_answers(void **state)
     assert_non_null(fakehttp_header(&(struct fakehttp_req){.head = S.last_head}, "Last-Event-ID",
                                     sid, sizeof(sid)));
     assert_string_equal(sid, "7-1");
+    /* A result that is not an object. */
+    assert_int_equal(request_in(c, M_RESULT_NUMBER, &err), WDN_EPROTO);
+    assert_string_equal(err.message, "response without a result object");
+    /* params must be an object: refused before anything is sent. */
+    assert_int_equal(wdn_mcp_client_request(c, "tools/list", json_array(), &res, &err), WDN_EINVAL);
+    assert_string_equal(err.message, "params must be an object");
+    assert_null(res);
+    /* What the server said of itself at initialize. */
+    assert_string_equal(json_string_value(json_object_get(
+                            json_object_get(wdn_mcp_client_server_info(c), "serverInfo"), "name")),
+                        "s");
     /* The session is gone. */
     assert_int_equal(request_in(c, M_404, &err), WDN_EHTTP_STATUS);
     assert_int_equal(err.http_status, 404);
@@ -232,6 +267,14 @@ static void requests_not_built(void **state)
     cfg.url = "ftp://example.com/mcp";
     assert_null(wdn_mcp_client_new(&cfg, &err));
     cfg.url = url;
+    /* Capabilities must be a JSON object; header lines must not hold control characters. */
+    cfg.capabilities = "[1]";
+    assert_null(wdn_mcp_client_new(&cfg, &err));
+    assert_string_equal(err.message, "capabilities must be a JSON object");
+    cfg.capabilities = "{\"roots\":{}}";
+    cfg.extra_headers = (const char *const[]){"X-A: a\x01b", NULL};
+    assert_null(wdn_mcp_client_new(&cfg, &err));
+    assert_int_equal(err.code, WDN_EINVAL);
     /* A header line without a colon is refused when the client is made. */
     cfg.extra_headers = no_colon;
     assert_null(wdn_mcp_client_new(&cfg, &err));
@@ -280,13 +323,53 @@ static void trace_context(void **state)
     wdn_mcp_client_free(c);
 }
 
+/* 2026-07-28: arguments mapped with x-mcp-header travel as Mcp-Param-* headers, encoded. */
+static void param_headers(void **state)
+{
+    struct wdn_mcp_client_config cfg = {
+        .url = url, .protocol_version = "2026-07-28", .timeout_ms = 10000};
+    struct wdn_mcp_error err = {0};
+    struct wdn_mcp_client *c;
+    json_t *tools = NULL, *res = NULL;
+    char v[128];
+    const struct fakehttp_req seen = {.head = S.last_head};
+
+    S.mode = M_TOOLS;
+    c = wdn_mcp_client_new(&cfg, &err);
+    assert_non_null(c);
+    assert_int_equal(wdn_mcp_client_connect(c, &err), 0);
+    assert_int_equal(wdn_mcp_client_list_tools(c, &tools, &err), 0);
+    assert_int_equal(json_array_size(tools), 1); /* the nameless one is left out */
+    json_decref(tools);
+    /* Listed again: the mapping is replaced, not added twice. */
+    assert_int_equal(wdn_mcp_client_list_tools(c, &tools, &err), 0);
+    json_decref(tools);
+    S.mode = M_OK;
+    assert_int_equal(
+        wdn_mcp_client_call_tool(
+            c, "t", json_pack("{s:s, s:f, s:b}", "a", "=?x", "n", 42.0, "b", 1), &res, &err),
+        0);
+    json_decref(res);
+    /* A value that could be read as encoded is encoded; 42.0 goes as 42; booleans as words. */
+    assert_string_equal(fakehttp_header(&seen, "Mcp-Param-A", v, sizeof(v)), "=?base64?PT94?=");
+    assert_string_equal(fakehttp_header(&seen, "Mcp-Param-N", v, sizeof(v)), "42");
+    assert_string_equal(fakehttp_header(&seen, "Mcp-Param-B", v, sizeof(v)), "true");
+    /* A value with edge spaces is encoded too; a fraction for an integer is not sent. */
+    assert_int_equal(
+        wdn_mcp_client_call_tool(c, "t", json_pack("{s:s, s:f}", "a", " x", "n", 1.5), &res, &err),
+        0);
+    json_decref(res);
+    assert_string_equal(fakehttp_header(&seen, "Mcp-Param-A", v, sizeof(v)), "=?base64?IHg=?=");
+    assert_null(fakehttp_header(&seen, "Mcp-Param-N", v, sizeof(v)));
+    wdn_mcp_client_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(bad_answers),
-        cmocka_unit_test(session_id_refused),
-        cmocka_unit_test(requests_not_built),
-        cmocka_unit_test(trace_context),
+        cmocka_unit_test(bad_answers),        cmocka_unit_test(session_id_refused),
+        cmocka_unit_test(requests_not_built), cmocka_unit_test(trace_context),
+        cmocka_unit_test(param_headers),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
