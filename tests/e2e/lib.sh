@@ -48,9 +48,9 @@ expect_contains() {
 expect_not_contains() {
     case "$2" in *"$3"*) not_ok "$1" "expected not to contain: $3" "actual: $2" ;; *) ok "$1" ;; esac
 }
-# free_port: a free TCP port on 127.0.0.1
+# free_port: a free TCP port on 127.0.0.1, below the ephemeral range (free-port.js says why)
 free_port() {
-    node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
+    node "${WDN_SOURCE_DIR:?the tests set WDN_SOURCE_DIR}/tests/e2e/free-port.js"
 }
 # wait_http URL [SECONDS]: until the URL answers at all
 wait_http() {

@@ -31,7 +31,7 @@ cleanup() {
 trap cleanup EXIT INT TERM
 ok() { PASS=$((PASS + 1)); echo "ok - $1"; }
 not_ok() { FAIL=$((FAIL + 1)); echo "not ok - $1"; shift; for l in "$@"; do echo "    $l"; done; }
-free_port() { node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
+free_port() { node "$HERE/../../e2e/free-port.js"; }
 
 sh "$HERE/setup.sh" || exit $?
 
