@@ -1,5 +1,6 @@
 /* The blocking HTTP/1.1 client: one request per connection (fetch_conn.c connects and moves
- * the bytes, through TLS for https), http_proxy/https_proxy support with CONNECT tunnels, and
+ * the bytes, through TLS for https) unless the caller keeps one (struct wdn_fetch_keep),
+ * http_proxy/https_proxy support with CONNECT tunnels, and
  * the strict parser of http/parser.h for the response. Redirects are never followed: a
  * token or key URL that redirects elsewhere is a configuration error to surface, not to hide,
  * and following one could carry a token to another host. */
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <poll.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -133,7 +135,8 @@ static int build_head(struct wdn__fetch_xfer *x, const struct wdn_fetch_request 
         rc = rc || put_proxy_auth(b, proxy);
     if (req->body != NULL)
         rc = rc || wdn_buf_printf(b, "Content-Length: %zu\r\n", req->body_len);
-    rc = rc || wdn_buf_append_cstr(b, "Connection: close\r\n\r\n");
+    rc = rc ||
+         wdn_buf_append_cstr(b, req->keep && proxy == NULL ? "\r\n" : "Connection: close\r\n\r\n");
     if (rc != 0)
         return wdn__fetch_fail(x, WDN_ELIMIT, "request headers too large");
     return 0;
@@ -147,6 +150,7 @@ struct rd {
     size_t cap;      /* allocated */
     size_t head_cap; /* most head bytes accepted */
     size_t have;     /* bytes in buf */
+    bool extra;      /* bytes came after the response's end: the connection cannot be reused */
 };
 
 /* Reads until a final (non-1xx) response head parsed; leaves its bytes at the front of r->buf
@@ -230,8 +234,10 @@ static int read_body_length(struct wdn__fetch_xfer *x, struct rd *r, struct sink
     if (length > s->max)
         return wdn__fetch_fail(x, WDN_ELIMIT, "response body of %llu bytes is larger than %zu",
                                (unsigned long long)length, s->max);
-    if (n > left)
+    if (n > left) {
         n = (size_t)left;
+        r->extra = true;
+    }
     rc = deliver(x, s, r->buf + off, n);
     left -= n;
     while (rc == 0 && left > 0) {
@@ -242,8 +248,10 @@ static int read_body_length(struct wdn__fetch_xfer *x, struct rd *r, struct sink
             return wdn__fetch_fail(x, WDN_ECONNRESET,
                                    "the server closed the connection after %llu of %llu body bytes",
                                    (unsigned long long)(length - left), (unsigned long long)length);
-        if (n > left)
+        if (n > left) {
             n = (size_t)left;
+            r->extra = true;
+        }
         rc = deliver(x, s, r->buf, n);
         left -= n;
     }
@@ -273,8 +281,10 @@ static int read_body_chunked(struct wdn__fetch_xfer *x, struct rd *r, struct sin
             rc = deliver(x, s, data.p, data.len);
             if (rc != 0)
                 return rc;
-            if (d == 1)
+            if (d == 1) {
+                r->extra = used < len;
                 return 0;
+            }
             if (used == 0)
                 break;
             p += used;
@@ -389,6 +399,22 @@ out:
 
 /* ---------------------------------------------------------------------------------------- */
 
+/* Sends the request head and body over x's connection; the head waits for the body (MSG_MORE)
+ * so that both leave in as few packets as the sizes allow. */
+static int send_head_body(struct wdn__fetch_xfer *x, const struct wdn_fetch_request *req,
+                          const struct wdn_buf *head)
+{
+    bool body = req->body != NULL && req->body_len > 0;
+    int rc;
+
+    x->more = body;
+    rc = wdn__fetch_write(x, head->data, head->len);
+    x->more = false;
+    if (rc == 0 && body)
+        rc = wdn__fetch_write(x, req->body, req->body_len);
+    return rc;
+}
+
 /* Connects (through the proxy, with TLS when the URL says so) and sends the request head and
  * body. */
 static int send_request(struct wdn__fetch_xfer *x, const struct wdn_fetch_request *req,
@@ -402,19 +428,21 @@ static int send_request(struct wdn__fetch_xfer *x, const struct wdn_fetch_reques
     if (rc == 0 && u->tls)
         rc = wdn__fetch_tls_start(x, u, req->ca_file);
     if (rc == 0)
-        rc = wdn__fetch_write(x, head->data, head->len);
-    if (rc == 0 && req->body != NULL && req->body_len > 0)
-        rc = wdn__fetch_write(x, req->body, req->body_len);
+        rc = send_head_body(x, req, head);
     return rc;
 }
 
-/* Reads the response head, lets the caller look at it, and streams the body into s. */
+/* Reads the response head, lets the caller look at it, and streams the body into s. *reuse:
+ * the connection may carry the next request (keep-alive, and the body was read to its end). */
 static int receive(struct wdn__fetch_xfer *x, const struct wdn_fetch_callbacks *cb, struct rd *r,
-                   struct sink *s, long *status)
+                   struct sink *s, long *status, bool *reuse)
 {
     struct wdn_http_response res;
     size_t head_len = 0;
-    int rc = read_head(x, r, wdn_str_from_cstr(x->method), &res, &head_len);
+    int rc;
+
+    *reuse = false;
+    rc = read_head(x, r, wdn_str_from_cstr(x->method), &res, &head_len);
 
     if (rc != 0)
         return rc;
@@ -428,9 +456,11 @@ static int receive(struct wdn__fetch_xfer *x, const struct wdn_fetch_callbacks *
                        ? 0
                        : wdn__fetch_fail(x, hr, "the response was refused: %s", wdn_strerror(hr));
     }
+    *reuse = res.keep_alive && res.version_minor >= 1 && res.body != WDN_HTTP_BODY_UNTIL_CLOSE;
     switch (res.body) {
     case WDN_HTTP_BODY_NONE:
         rc = 0;
+        r->extra = r->have > head_len;
         break;
     case WDN_HTTP_BODY_LENGTH:
         rc = read_body_length(x, r, s, head_len, res.content_length);
@@ -442,7 +472,114 @@ static int receive(struct wdn__fetch_xfer *x, const struct wdn_fetch_callbacks *
         rc = read_body_close(x, r, s, head_len);
         break;
     }
+    if (rc != 0 || r->extra)
+        *reuse = false;
     return rc == STOPPED ? 0 : rc;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Kept connections                                                                           */
+
+struct wdn_fetch_keep {
+    int fd; /* -1: none */
+    struct wdn_tls *tls;
+    struct wdn_tls_ctx *tls_ctx;
+    bool tls_on;
+    uint16_t port;
+    char host[WDN_FETCH_MAX_HOST_BYTES + 1];
+    char *ca_file; /* what the TLS peer was verified against; NULL: the system's */
+};
+
+struct wdn_fetch_keep *wdn_fetch_keep_new(void)
+{
+    struct wdn_fetch_keep *k = calloc(1, sizeof(*k));
+
+    if (k)
+        k->fd = -1;
+    return k;
+}
+
+static void keep_drop(struct wdn_fetch_keep *k)
+{
+    wdn_tls_free(k->tls);
+    wdn_tls_ctx_free(k->tls_ctx);
+    if (k->fd >= 0)
+        close(k->fd);
+    free(k->ca_file);
+    k->fd = -1;
+    k->tls = NULL;
+    k->tls_ctx = NULL;
+    k->ca_file = NULL;
+}
+
+void wdn_fetch_keep_free(struct wdn_fetch_keep *k)
+{
+    if (k == NULL)
+        return;
+    keep_drop(k);
+    free(k);
+}
+
+static bool same_file(const char *a, const char *b)
+{
+    return a == NULL ? b == NULL : b != NULL && strcmp(a, b) == 0;
+}
+
+/* Moves the kept connection into x when it goes where u does and is still open: nothing to
+ * read on an idle connection but its end (the server closed it) or bytes nobody asked for. */
+static bool keep_take(struct wdn_fetch_keep *k, struct wdn__fetch_xfer *x,
+                      const struct wdn__fetch_url *u, const char *ca_file)
+{
+    struct pollfd p;
+
+    if (k == NULL || k->fd < 0)
+        return false;
+    p = (struct pollfd){k->fd, POLLIN, 0};
+    if (k->tls_on != u->tls || k->port != u->port || strcmp(k->host, u->host) != 0 ||
+        !same_file(k->ca_file, ca_file) || poll(&p, 1, 0) != 0) {
+        keep_drop(k);
+        return false;
+    }
+    x->fd = k->fd;
+    x->tls = k->tls;
+    x->tls_ctx = k->tls_ctx;
+    k->fd = -1;
+    k->tls = NULL;
+    k->tls_ctx = NULL;
+    free(k->ca_file);
+    k->ca_file = NULL;
+    return true;
+}
+
+/* Keeps x's connection in k for the next request (x no longer owns it). */
+static void keep_put(struct wdn_fetch_keep *k, struct wdn__fetch_xfer *x,
+                     const struct wdn__fetch_url *u, const char *ca_file)
+{
+    keep_drop(k);
+    if (ca_file && (k->ca_file = strdup(ca_file)) == NULL)
+        return; /* out of memory: the connection is closed as without keep-alive */
+    k->fd = x->fd;
+    k->tls = x->tls;
+    k->tls_ctx = x->tls_ctx;
+    k->tls_on = u->tls;
+    k->port = u->port;
+    memcpy(k->host, u->host, sizeof(k->host));
+    x->fd = -1;
+    x->tls = NULL;
+    x->tls_ctx = NULL;
+}
+
+/* Closes x's connection (a kept one that failed) so that the transfer can start over. */
+static void xfer_reset_conn(struct wdn__fetch_xfer *x)
+{
+    wdn_tls_free(x->tls);
+    wdn_tls_ctx_free(x->tls_ctx);
+    if (x->fd >= 0)
+        close(x->fd);
+    x->fd = -1;
+    x->tls = NULL;
+    x->tls_ctx = NULL;
+    x->sock_eof = x->tls_unclean_eof = false;
 }
 
 int wdn_fetch_stream(const struct wdn_fetch_request *req, const struct wdn_fetch_callbacks *cb,
@@ -451,7 +588,7 @@ int wdn_fetch_stream(const struct wdn_fetch_request *req, const struct wdn_fetch
     struct wdn__fetch_xfer x;
     struct wdn__fetch_url u, proxy;
     struct wdn_buf head;
-    struct rd r = {NULL, 0, 0, 0};
+    struct rd r = {NULL, 0, 0, 0, false};
     struct sink s = {cb, 0, 0};
     bool use_proxy = false;
     long timeout = req->timeout_ms > 0 ? req->timeout_ms : WDN_FETCH_DEFAULT_TIMEOUT_MS;
@@ -496,9 +633,25 @@ int wdn_fetch_stream(const struct wdn_fetch_request *req, const struct wdn_fetch
         rc = wdn__fetch_fail(&x, WDN_ENOMEM, "out of memory");
         goto out;
     }
-    rc = send_request(&x, req, &u, use_proxy ? &proxy : NULL, &head, &r, connect_ms);
-    if (rc == 0)
-        rc = receive(&x, cb, &r, &s, status);
+    struct wdn_fetch_keep *keep = use_proxy ? NULL : req->keep;
+    bool reuse = false, fresh = true;
+    if (keep_take(keep, &x, &u, req->ca_file)) {
+        rc = send_head_body(&x, req, &head);
+        if (rc == 0)
+            rc = receive(&x, cb, &r, &s, status, &reuse);
+        /* The server closed the kept connection before a byte of answer (an idle timeout that
+         * crossed our request): once more, on a new connection. */
+        fresh = rc != 0 && r.have == 0 && s.total == 0 && rc != WDN_ECANCELED && rc != WDN_ETIMEOUT;
+        if (fresh)
+            xfer_reset_conn(&x);
+    }
+    if (fresh) {
+        rc = send_request(&x, req, &u, use_proxy ? &proxy : NULL, &head, &r, connect_ms);
+        if (rc == 0)
+            rc = receive(&x, cb, &r, &s, status, &reuse);
+    }
+    if (rc == 0 && reuse && keep != NULL)
+        keep_put(keep, &x, &u, req->ca_file);
 out:
     wdn_tls_free(x.tls);
     wdn_tls_ctx_free(x.tls_ctx);

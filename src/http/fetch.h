@@ -1,7 +1,8 @@
 /* Blocking outbound HTTP(S)/1.1 requests over plain sockets and OpenSSL, for calls that are not
  * on the proxy data path: token endpoints, discovery documents, JWKS, the MCP client. Callers
- * run them off the event loop. One request per connection; redirects are never followed;
- * responses are parsed by the strict parser of http/parser.h. See docs/fetch.md. */
+ * run them off the event loop. One request per connection, unless the caller keeps one
+ * (struct wdn_fetch_keep: a thread that sends many requests to one place); redirects are never
+ * followed; responses are parsed by the strict parser of http/parser.h. See docs/fetch.md. */
 #ifndef WDN_HTTP_FETCH_H
 #define WDN_HTTP_FETCH_H
 
@@ -12,6 +13,17 @@
 #include "base/buf.h"
 #include "base/diag.h"
 #include "http/parser.h"
+
+/**
+ * A connection kept open between requests to the same origin (HTTP/1.1 keep-alive), for a
+ * caller that sends many requests to one place from one thread (the span exporter). Used by one
+ * call at a time; wdn_fetch_keep_free closes it.
+ */
+struct wdn_fetch_keep;
+/** A holder with no connection yet; NULL when out of memory. */
+struct wdn_fetch_keep *wdn_fetch_keep_new(void);
+/** Closes the kept connection, if any, and frees the holder. NULL is fine. */
+void wdn_fetch_keep_free(struct wdn_fetch_keep *k);
 
 /** What to send. Every pointer is borrowed for the duration of the call. Zero fields take the
  * defaults named here, so `{.url = u}` is a complete GET. */
@@ -44,6 +56,12 @@ struct wdn_fetch_request {
     atomic_bool *stop;       /* when set, becomes true to abandon the transfer: the call
                                 returns WDN_ECANCELED within WDN_FETCH_POLL_SLICE_MS of a
                                 wait (name resolution itself is not interruptible) */
+    /* NULL: one connection per request (Connection: close). Else the request goes over the
+     * connection kept there when it is to the same scheme, host, port and CA file and still
+     * open (no proxy), and the connection is kept there after a response that allows it
+     * (HTTP/1.1, no Connection: close, a framed body read to its end). A kept connection the
+     * server closed before answering is replaced once. */
+    struct wdn_fetch_keep *keep;
 };
 
 /** What came back. Owned by the caller: wdn_fetch_response_reset frees it. */

@@ -230,7 +230,7 @@ int wdn__fetch_raw_send(struct wdn__fetch_xfer *x, const char *p, size_t len)
 
         if (rc != 0)
             return wait_fail(x, rc, "sending the request");
-        n = send(x->fd, p, len, MSG_NOSIGNAL);
+        n = send(x->fd, p, len, MSG_NOSIGNAL | (x->more ? MSG_MORE : 0));
         if (n > 0) {
             p += n;
             len -= (size_t)n;

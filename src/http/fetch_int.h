@@ -82,6 +82,7 @@ struct wdn__fetch_xfer {
     bool sock_eof;
     bool tls_unclean_eof;
     bool public_only; /* connect only to public addresses (wdn_fetch_request.public_only) */
+    bool more;        /* more bytes follow at once (the body after the head): MSG_MORE */
 };
 
 /** Records a failure in x->diag as "METHOD URL: message" and returns code. */

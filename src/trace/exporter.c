@@ -62,6 +62,7 @@ struct wdn_trace_exporter {
     atomic_int last_error;
     atomic_long last_status;
     struct wdn_buf body;
+    struct wdn_fetch_keep *keep; /* the connection to the receiver, kept between batches */
 };
 
 static void deadline_after(struct timespec *ts, unsigned ms)
@@ -119,6 +120,7 @@ static void export_batch(struct wdn_trace_exporter *e, const struct wdn_span *sp
         .ca_file = e->ca_file,
         .max_response = 65536,
         .no_proxy_env = true,
+        .keep = e->keep,
     };
     rc = wdn_fetch(&req, &resp, NULL);
     if (rc == 0 && resp.status >= 200 && resp.status < 300) {
@@ -215,10 +217,13 @@ int wdn_trace_exporter_new(const struct wdn_trace_exporter_opts *opts,
                                wdn_ring_cost(PACKED_HEAD + sizeof(((struct wdn_span *)0)->attrs) +
                                              WDN_TRACE_ATTR_BYTES));
     e->batch = malloc(e->batch_max * sizeof(*e->batch));
+    /* One connection for every batch, as long as the receiver keeps it open: a connection
+     * per batch cost both ends more than the batch's bytes did. */
+    e->keep = wdn_fetch_keep_new();
     /* A span with full attributes encodes to at most about 1.5 KB (a sidecar's to ~150 B). */
     wdn_buf_init(&e->body, e->batch_max * 4096 + 4096);
     if (rc != 0 || e->url == NULL || e->service == NULL || e->scope == NULL ||
-        (opts->ca_file && e->ca_file == NULL) || e->batch == NULL) {
+        (opts->ca_file && e->ca_file == NULL) || e->batch == NULL || e->keep == NULL) {
         wdn_trace_exporter_free(e);
         return wdn_diag_set(d, WDN_ENOMEM, "out of memory");
     }
@@ -321,6 +326,7 @@ void wdn_trace_exporter_free(struct wdn_trace_exporter *e)
         pthread_cond_destroy(&e->done);
     }
     wdn_buf_reset(&e->body);
+    wdn_fetch_keep_free(e->keep);
     wdn_ring_free(&e->ring);
     free(e->batch);
     free(e->url);

@@ -371,6 +371,45 @@ char *otlp_pb_to_json(const unsigned char *p, size_t n)
     return out;
 }
 
+/* Reads one request on c and answers it. false when none came (the client closed) or the
+ * answer closes the connection. */
+static bool serve_one(struct receiver *r, int c)
+{
+    size_t head_len = 0, total = 0;
+    char *req = read_request(r, c, &head_len, &total);
+
+    if (req == NULL)
+        return false;
+    pthread_mutex_lock(&r->mu);
+    if (r->n < RECEIVER_MAX_BODIES) {
+        sscanf(req, "%*s %63s", r->paths[r->n]);
+        header_value(req, "\r\ncontent-type:", r->ctypes[r->n], sizeof(r->ctypes[0]));
+        if (strcmp(r->ctypes[r->n], "application/x-protobuf") == 0)
+            r->bodies[r->n] =
+                otlp_pb_to_json((const unsigned char *)req + head_len, total - head_len);
+        else
+            r->bodies[r->n] = strdup(req + head_len);
+        header_value(req, "\r\ntraceparent:", r->tparents[r->n], sizeof(r->tparents[0]));
+        header_value(req, "\r\ntracestate:", r->tstates[r->n], sizeof(r->tstates[0]));
+        r->n++;
+    }
+    pthread_mutex_unlock(&r->mu);
+    while (atomic_load(&r->hang) && !atomic_load(&r->stop))
+        sleep_ms(20);
+    char resp[512];
+    const char *body = r->reply ? r->reply : "{}";
+    bool keep = atomic_load(&r->keep_alive);
+    int k =
+        snprintf(resp, sizeof(resp),
+                 "HTTP/1.1 %d X\r\nContent-Type: application/json\r\n"
+                 "Content-Length: %zu\r\n%s\r\n%s",
+                 atomic_load(&r->status), strlen(body), keep ? "" : "Connection: close\r\n", body);
+    ssize_t w = write(c, resp, (size_t)k);
+    (void)w;
+    free(req);
+    return keep;
+}
+
 static void *serve(void *arg)
 {
     struct receiver *r = arg;
@@ -382,34 +421,15 @@ static void *serve(void *arg)
         int c = accept(r->fd, NULL, NULL);
         if (c < 0)
             continue;
-        size_t head_len = 0, total = 0;
-        char *req = read_request(r, c, &head_len, &total);
-        if (req) {
-            pthread_mutex_lock(&r->mu);
-            if (r->n < RECEIVER_MAX_BODIES) {
-                sscanf(req, "%*s %63s", r->paths[r->n]);
-                header_value(req, "\r\ncontent-type:", r->ctypes[r->n], sizeof(r->ctypes[0]));
-                if (strcmp(r->ctypes[r->n], "application/x-protobuf") == 0)
-                    r->bodies[r->n] =
-                        otlp_pb_to_json((const unsigned char *)req + head_len, total - head_len);
-                else
-                    r->bodies[r->n] = strdup(req + head_len);
-                header_value(req, "\r\ntraceparent:", r->tparents[r->n], sizeof(r->tparents[0]));
-                header_value(req, "\r\ntracestate:", r->tstates[r->n], sizeof(r->tstates[0]));
-                r->n++;
+        pthread_mutex_lock(&r->mu);
+        r->conns++;
+        pthread_mutex_unlock(&r->mu);
+        while (serve_one(r, c)) {
+            if (atomic_load(&r->close_kept)) {
+                size_t head_len, total;
+                free(read_request(r, c, &head_len, &total));
+                break;
             }
-            pthread_mutex_unlock(&r->mu);
-            while (atomic_load(&r->hang) && !atomic_load(&r->stop))
-                sleep_ms(20);
-            char resp[512];
-            const char *body = r->reply ? r->reply : "{}";
-            int k = snprintf(resp, sizeof(resp),
-                             "HTTP/1.1 %d X\r\nContent-Type: application/json\r\n"
-                             "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
-                             atomic_load(&r->status), strlen(body), body);
-            ssize_t w = write(c, resp, (size_t)k);
-            (void)w;
-            free(req);
         }
         close(c);
     }
@@ -431,6 +451,14 @@ int receiver_start(struct receiver *r)
     r->port = ntohs(a.sin_port);
     pthread_mutex_init(&r->mu, NULL);
     return pthread_create(&r->thread, NULL, serve, r) == 0 ? 0 : -1;
+}
+
+size_t receiver_conns(struct receiver *r)
+{
+    pthread_mutex_lock(&r->mu);
+    size_t n = r->conns;
+    pthread_mutex_unlock(&r->mu);
+    return n;
 }
 
 size_t receiver_count(struct receiver *r)

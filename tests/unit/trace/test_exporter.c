@@ -275,6 +275,58 @@ static void test_exporter_failures(void **state)
     wdn_trace_exporter_free(e);
 }
 
+/* One connection for every batch while the receiver keeps it; one per batch when it answers
+ * "Connection: close"; a kept connection the receiver closes when the next request comes (an
+ * idle timeout crossing it) costs no export: it goes again on a new connection. */
+static void test_exporter_keep_alive(void **state)
+{
+    struct receiver r;
+    struct wdn_trace_exporter *e;
+    struct wdn_trace_stats st;
+    struct wdn_span s[4];
+    char url[128];
+
+    assert_int_equal(receiver_start(&r), 0);
+    atomic_store(&r.keep_alive, true);
+    url_of(&r, url, sizeof(url));
+    struct wdn_trace_exporter_opts o = {.url = url, .service_name = "svc", .flush_ms = 60000};
+    assert_int_equal(wdn_trace_exporter_new(&o, &e, NULL), 0);
+    for (int i = 0; i < 4; i++) {
+        make_span(&s[i], NULL, "x");
+        wdn_span_end(&s[i], WDN_SPAN_OK);
+    }
+    for (int i = 0; i < 3; i++) {
+        wdn_trace_exporter_submit(e, s, 4);
+        assert_int_equal(wdn_trace_exporter_flush(e, 30000), 0);
+    }
+    assert_int_equal(receiver_count(&r), 3);
+    assert_int_equal(receiver_conns(&r), 1);
+    /* "Connection: close": the kept connection serves one more, then one per export. */
+    atomic_store(&r.keep_alive, false);
+    for (int i = 0; i < 2; i++) {
+        wdn_trace_exporter_submit(e, s, 4);
+        assert_int_equal(wdn_trace_exporter_flush(e, 30000), 0);
+    }
+    assert_int_equal(receiver_count(&r), 5);
+    assert_int_equal(receiver_conns(&r), 2);
+    /* Kept, but closed unanswered when the next request comes on it. */
+    atomic_store(&r.keep_alive, true);
+    atomic_store(&r.close_kept, true);
+    for (int i = 0; i < 3; i++) {
+        wdn_trace_exporter_submit(e, s, 4);
+        assert_int_equal(wdn_trace_exporter_flush(e, 30000), 0);
+    }
+    wdn_trace_exporter_stats(e, &st);
+    assert_int_equal(st.exported, 32);
+    assert_int_equal(st.failed_exports, 0);
+    assert_int_equal(receiver_count(&r), 8);
+    assert_int_equal(receiver_conns(&r), 5);
+    for (size_t i = 0; i < receiver_count(&r); i++)
+        assert_int_equal(count_spans(r.bodies[i]), 4);
+    wdn_trace_exporter_free(e);
+    receiver_stop(&r);
+}
+
 /* A receiver that never answers holds the exporter's thread; submitting goes on at once and
  * drops what does not fit. (Without the bounded queue this test would hang, not fail.) */
 static void test_exporter_stalled_receiver(void **state)
@@ -397,6 +449,7 @@ int main(void)
         cmocka_unit_test(test_exporter_failures),
         cmocka_unit_test(test_exporter_stalled_receiver),
         cmocka_unit_test(test_exporter_packs_spans),
+        cmocka_unit_test(test_exporter_keep_alive),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
