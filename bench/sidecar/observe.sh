@@ -176,8 +176,9 @@ if [ "${MODE:-}" = ir ]; then
         eval "ir_$v=$per; irq_$v=$perq"
         echo "$v: $per instructions/request, $perq in the request's threads"
     done
-    awk -v b="$ir_base" -v t0="$ir_trace0" -v t1="$ir_trace1" -v a="$ir_audit" \
-        -v qb="$irq_base" -v q0="$irq_trace0" -v q1="$irq_trace1" -v qa="$irq_audit" \
+    # A variant left out of VARIANTS shows as 0.
+    awk -v b="${ir_base:-1}" -v t0="${ir_trace0:-0}" -v t1="${ir_trace1:-0}" -v a="${ir_audit:-0}" \
+        -v qb="${irq_base:-1}" -v q0="${irq_trace0:-0}" -v q1="${irq_trace1:-0}" -v qa="${irq_audit:-0}" \
         'BEGIN {printf "ratio to base, all threads: trace0 %.3f, trace1 %.3f, audit %.3f\n", t0 / b, t1 / b, a / b
                 printf "ratio to base, request threads: trace0 %.3f, trace1 %.3f, audit %.3f\n", q0 / qb, q1 / qb, qa / qb}'
     exit 0
