@@ -169,6 +169,24 @@ static void test_config_file_without_configuration(void **state)
     assert_string_equal(c->config_name, "from-file");
     wdn__sc_cfg_release(c);
     wdn_sidecar_free(sc);
+
+    /* A --config file outside a folder that holds another Configuration: the file's own is the
+     * one applied (not the folder's, though both are loaded). */
+    char other[512], outside[600];
+    testdir_mkdir("cfgother", other, sizeof(other));
+    testdir_write("cfgother/folder.yaml", "apiVersion: dapr.io/v1alpha1\nkind: Configuration\n"
+                                          "metadata: {name: from-folder}\nspec: {}\n");
+    testdir_write("outside.yaml", "apiVersion: dapr.io/v1alpha1\nkind: Configuration\n"
+                                  "metadata: {name: from-outside}\nspec: {}\n");
+    snprintf(outside, sizeof(outside), "%s/../outside.yaml", other);
+    o.resources_paths[0] = other;
+    o.config = outside;
+    assert_int_equal(wdn_sidecar_new(&o, &sc, &d), 0);
+    c = wdn__sc_cfg_get(sc);
+    assert_string_equal(c->config_name, "from-outside");
+    wdn__sc_cfg_release(c);
+    wdn_sidecar_free(sc);
+    o.n_resources_paths = 0;
 }
 
 static const char mcp_yaml[] = "apiVersion: warden.dev/v1alpha1\n"
