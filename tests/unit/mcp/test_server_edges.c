@@ -1202,6 +1202,78 @@ static void last_event_id(void **state)
     wdn_mcp_server_free(srv);
 }
 
+/* ---- standalone GET streams --------------------------------------------------------------- */
+
+/* A new session of 2025-06-18 on srv: its "Mcp-Session-Id: ..." line into line. */
+static void new_session(struct wdn_mcp_server *srv, char *line, size_t cap)
+{
+    const char *init = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{"
+                       "\"protocolVersion\":\"2025-06-18\",\"capabilities\":{},"
+                       "\"clientInfo\":{\"name\":\"t\",\"version\":\"1\"}}}";
+    const char *const plain[] = {ACCEPT, CTYPE, NULL};
+    struct mr_answer a;
+
+    mr_post(srv, plain, init, &a);
+    assert_int_equal(a.status, 200);
+    snprintf(line, cap, "Mcp-Session-Id: %s", mr_header(&a, "Mcp-Session-Id"));
+    mr_free(&a);
+}
+
+static void get_streams(void **state)
+{
+    struct wdn_mcp_server *srv = server_with(NULL, NULL, false, "/mcp");
+    char sid[160], sid2[160];
+    const char *const get[] = {"Accept: text/event-stream", sid, NULL};
+    const char *const get2[] = {"Accept: text/event-stream", sid2, NULL};
+    const char *const post[] = {ACCEPT, CTYPE, PV_LEGACY, sid, NULL};
+    struct mr_stream *s1, *s2;
+    struct mr_answer a;
+
+    new_session(srv, sid, sizeof(sid));
+    s1 = mr_open(srv, get, &a);
+    assert_non_null(s1);
+    assert_int_equal(a.status, 200);
+    assert_string_equal(mr_header(&a, "Content-Type"), "text/event-stream");
+    mr_free(&a);
+    /* One GET stream per session. */
+    assert_null(mr_open(srv, get, &a));
+    refused_as(&a, 409, WDN_MCP_ERR_TRANSPORT,
+               "Conflict: only one SSE stream is allowed per session");
+    /* Notifications reach it: a broadcast, and an update of a subscribed resource only. */
+    assert_int_equal(wdn_mcp_server_broadcast(srv, "notifications/tools/list_changed", NULL), 1);
+    assert_true(mr_stream_has(s1, "notifications/tools/list_changed"));
+    mr_post(srv, post,
+            "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"resources/subscribe\",\"params\":{"
+            "\"uri\":\"file:///a\"}}",
+            &a);
+    assert_int_equal(a.status, 200);
+    mr_free(&a);
+    assert_int_equal(wdn_mcp_server_resource_updated(srv, "file:///b"), 0);
+    assert_int_equal(wdn_mcp_server_resource_updated(srv, "file:///a"), 1);
+    assert_true(mr_stream_has(s1, "\"uri\":\"file:///a\""));
+    mr_post(srv, post,
+            "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"resources/unsubscribe\",\"params\":{"
+            "\"uri\":\"file:///a\"}}",
+            &a);
+    mr_free(&a);
+    assert_int_equal(wdn_mcp_server_resource_updated(srv, "file:///a"), 0);
+    /* Ending the session ends its stream. */
+    mr_send(srv, "DELETE", "/mcp", post, NULL, 0, &a);
+    assert_int_equal(a.status, 200);
+    mr_free(&a);
+    assert_true(mr_stream_ended(s1));
+    assert_int_equal(wdn_mcp_server_broadcast(srv, "notifications/tools/list_changed", NULL), 0);
+    mr_stream_close(srv, s1);
+    /* Freeing the server ends the streams still open. */
+    new_session(srv, sid2, sizeof(sid2));
+    s2 = mr_open(srv, get2, &a);
+    assert_non_null(s2);
+    mr_free(&a);
+    wdn_mcp_server_free(srv);
+    assert_true(mr_stream_ended(s2));
+    mr_stream_close(NULL, s2);
+}
+
 /* ---- the helpers a handler calls ------------------------------------------------------------ */
 
 /* Checks what each helper refuses from inside a handler, then logs and reports progress. */
@@ -1484,6 +1556,7 @@ int main(void)
         cmocka_unit_test(completion),
         cmocka_unit_test(call_helpers),
         cmocka_unit_test(last_event_id),
+        cmocka_unit_test(get_streams),
         cmocka_unit_test(tool_registration),
         cmocka_unit_test(resource_and_prompt_registration),
         cmocka_unit_test(tool_limit),

@@ -1,12 +1,14 @@
 /* One HTTP exchange with the MCP server core, captured (mcpreq.h). */
 #include "mcpreq.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "base/buf.h"
 
@@ -131,4 +133,90 @@ void mr_free(struct mr_answer *a)
     free(a->body);
     json_decref(a->msg);
     memset(a, 0, sizeof(*a));
+}
+
+struct mr_stream {
+    struct cap c;
+    struct mr_answer a;
+    struct wdn_mcp_stream *st;
+    atomic_bool ended;
+};
+
+static void stream_end(void *ud)
+{
+    struct mr_stream *s = (struct mr_stream *)((char *)ud - offsetof(struct mr_stream, c));
+
+    atomic_store(&s->ended, true);
+}
+
+struct mr_stream *mr_open(struct wdn_mcp_server *srv, const char *const *headers,
+                          struct mr_answer *a)
+{
+    struct mr_stream *s = calloc(1, sizeof(*s));
+    struct wdn_mcp_hdr h[MR_MAX_HEADERS];
+    struct wdn_mcp_http_request r;
+    struct wdn_mcp_http_out out;
+    size_t n = 0;
+
+    memset(a, 0, sizeof(*a));
+    if (s == NULL)
+        return NULL;
+    for (; headers != NULL && headers[n] != NULL && n < MR_MAX_HEADERS; n++) {
+        const char *colon = strchr(headers[n], ':');
+        h[n].name = headers[n];
+        h[n].name_len = colon != NULL ? (size_t)(colon - headers[n]) : strlen(headers[n]);
+        h[n].value = colon != NULL ? colon + 1 : "";
+        h[n].value_len = strlen(h[n].value);
+    }
+    memset(&r, 0, sizeof(r));
+    r.method = "GET";
+    r.target = "/mcp";
+    r.headers = h;
+    r.nheaders = n;
+    s->c.a = &s->a;
+    wdn_buf_init(&s->c.body, 1 << 20);
+    pthread_mutex_init(&s->c.mu, NULL);
+    out = (struct wdn_mcp_http_out){cap_head, cap_body, stream_end, &s->c};
+    s->a.rc = wdn_mcp_server_handle(srv, &r, &out, &s->st);
+    *a = s->a;
+    a->body = NULL;
+    a->msg = NULL;
+    if (s->st == NULL) {
+        const char *b = wdn_buf_cstr(&s->c.body);
+        a->body = strdup(b != NULL ? b : "");
+        a->msg = body_json(a->body);
+        mr_stream_close(NULL, s);
+        return NULL;
+    }
+    a->streamed = true;
+    a->body = strdup("");
+    return s;
+}
+
+bool mr_stream_has(struct mr_stream *s, const char *needle)
+{
+    const char *b;
+    bool has;
+
+    pthread_mutex_lock(&s->c.mu);
+    b = wdn_buf_cstr(&s->c.body);
+    has = b != NULL && strstr(b, needle) != NULL;
+    pthread_mutex_unlock(&s->c.mu);
+    return has;
+}
+
+bool mr_stream_ended(struct mr_stream *s)
+{
+    return atomic_load(&s->ended);
+}
+
+void mr_stream_close(struct wdn_mcp_server *srv, struct mr_stream *s)
+{
+    if (s == NULL)
+        return;
+    if (srv != NULL && s->st != NULL)
+        wdn_mcp_server_stream_close(srv, s->st, &s->c);
+    wdn_buf_reset(&s->c.body);
+    pthread_mutex_destroy(&s->c.mu);
+    free(s);
 }

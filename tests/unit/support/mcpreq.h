@@ -44,4 +44,20 @@ const char *mr_error_message(const struct mr_answer *a);
 /** Frees what the answer holds. */
 void mr_free(struct mr_answer *a);
 
+/** A stream the server keeps open (a GET stream), captured on the heap. */
+struct mr_stream;
+
+/**
+ * A GET of /mcp with the headers whose stream stays open: NULL when the server did not keep one
+ * (then *a holds the answer). The answer's head is in *a either way.
+ */
+struct mr_stream *mr_open(struct wdn_mcp_server *srv, const char *const *headers,
+                          struct mr_answer *a);
+/** Whether the body written so far holds needle. */
+bool mr_stream_has(struct mr_stream *s, const char *needle);
+/** Whether the server ended the stream (its end callback ran). */
+bool mr_stream_ended(struct mr_stream *s);
+/** Closes the stream on srv's side (srv NULL: the server is gone already) and frees it. */
+void mr_stream_close(struct wdn_mcp_server *srv, struct mr_stream *s);
+
 #endif
