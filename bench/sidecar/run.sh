@@ -31,8 +31,13 @@ wait_ready() { # FILE
     while [ $i -lt 100 ] && ! grep -q 'ready:' "$1" 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
 }
 port_of() { sed -n "s/.* $2-port=\([0-9-]*\).*/\1/p" "$1"; }
-cpu_ticks() { # PID of the `timeout` wrapper: utime+stime of the sidecar, in clock ticks
-    awk '{print $14 + $15}' "/proc/$(pgrep -P "$1" | head -1)/stat"
+cpu_ns() { # PID...: CPU time of these processes and their children (every thread), in ns, from
+    # the scheduler's own accounting (/proc/PID/task/TID/schedstat), finer than clock ticks
+    for p in "$@"; do for c in $p $(pgrep -P "$p"); do cat /proc/"$c"/task/*/schedstat; done; done \
+        2>/dev/null | awk '{t += $1} END {printf "%.0f", t}'
+}
+cores() { # NS0 NS1: cores used over the SECS of a run
+    echo "$1 $2 $SECS" | awk '{printf "%.3f", ($2 - $1) / 1e9 / $3}'
 }
 rss() { # PID of the `timeout` wrapper: the sidecar is its child. RSS, private (USS) and PSS.
     awk '/^Rss:/ {r=$2} /^Pss:/ {p=$2} /^Private_(Clean|Dirty):/ {u+=$2}
@@ -108,8 +113,11 @@ http {
     }
 }
 NGINX
-nginx -c "$TMP/nginx.conf" -p "$TMP/nginx" -g 'daemon on;' 2>/dev/null || echo "nginx failed to start"
+# In the foreground of this script's session, like the sidecars: `daemon on` calls setsid(), and
+# with the kernel's autogroup scheduling (on here) that gives nginx a CPU share of its own.
+nginx -c "$TMP/nginx.conf" -p "$TMP/nginx" -g 'daemon off;' 2>/dev/null &
 sleep 0.3
+[ -s "$TMP/nginx.pid" ] || { sleep 1; [ -s "$TMP/nginx.pid" ] || echo "nginx failed to start"; }
 U="http://127.0.0.1:$H/v1.0/invoke/app/method/mcp"
 code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TOK" "$U")
 [ "$code" = 200 ] || echo "warning: the token was refused ($code)"
@@ -220,9 +228,12 @@ http {
     }
 }
 NGINX
-nginx -c "$TMP/ngb.conf" -p "$TMP/ngb" -g 'daemon on;' || echo "nginx B failed to start"
-nginx -c "$TMP/nga.conf" -p "$TMP/nga" -g 'daemon on;' || echo "nginx A failed to start"
+nginx -c "$TMP/ngb.conf" -p "$TMP/ngb" -g 'daemon off;' &
+nginx -c "$TMP/nga.conf" -p "$TMP/nga" -g 'daemon off;' &
 sleep 0.3
+for f in nga ngb; do
+    [ -s "$TMP/$f.pid" ] || { sleep 1; [ -s "$TMP/$f.pid" ] || echo "nginx $f failed to start"; }
+done
 N="http://127.0.0.1:$NA/mcp"
 code=$(curl -s -o /dev/null -w '%{http_code}' "$N")
 [ "$code" = 200 ] || echo "warning: invocation through two nginx answered $code"
@@ -242,17 +253,21 @@ pin_all() {
 # Warm-up: connections and TLS sessions are set up once, as in steady state.
 "$BIN/wdn-fixedrate" -u "$V" -r 1000 -c 16 -d 2 >/dev/null
 "$BIN/wdn-fixedrate" -u "$N" -r 1000 -c 16 -d 2 >/dev/null
-hz=$(getconf CLK_TCK)
+NGA=$(cat "$TMP/nga.pid")
+NGB=$(cat "$TMP/ngb.pid")
 latency_rounds() { # LABEL TASKSET-PREFIX...
     label=$1
     shift
     for round in 1 2 3; do
         echo "[$label] direct:        $("$@" "$BIN/wdn-fixedrate" -u "http://127.0.0.1:$APP/mcp" -r 1000 -c 16 -d "$SECS")"
+        na0=$(cpu_ns $NGA); nb0=$(cpu_ns $NGB)
         echo "[$label] two nginx:     $("$@" "$BIN/wdn-fixedrate" -u "$N" -r 1000 -c 16 -d "$SECS")"
-        a0=$(cpu_ticks $APID); b0=$(cpu_ticks $BPID)
+        na1=$(cpu_ns $NGA); nb1=$(cpu_ns $NGB)
+        a0=$(cpu_ns $APID); b0=$(cpu_ns $BPID)
         echo "[$label] two sidecars:  $("$@" "$BIN/wdn-fixedrate" -u "$V" -r 1000 -c 16 -d "$SECS")"
-        a1=$(cpu_ticks $APID); b1=$(cpu_ticks $BPID)
-        echo "  CPU per sidecar at 1000 req/s: caller $(echo "($a1 - $a0) / $hz / $SECS" | bc -l | cut -c1-5) cores, callee $(echo "($b1 - $b0) / $hz / $SECS" | bc -l | cut -c1-5) cores"
+        a1=$(cpu_ns $APID); b1=$(cpu_ns $BPID)
+        echo "  CPU per sidecar at 1000 req/s: caller $(cores $a0 $a1) cores, callee $(cores $b0 $b1) cores"
+        echo "  CPU per nginx at 1000 req/s (same round): A $(cores $na0 $na1) cores, B $(cores $nb0 $nb1) cores"
     done
 }
 latency_rounds "any CPU" env

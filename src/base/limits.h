@@ -256,4 +256,8 @@
  * a request costs one allocation there (4096 needed two: issue 20). */
 #define WDN_HTTP_REQ_ARENA_BLOCK_BYTES 8192
 
+/* The largest plaintext of one TLS record (RFC 8446 section 5.1): the pieces of one write that
+ * fit (a response head and a small body) are sealed as one record (src/http/transport.c). */
+#define WDN_TLS_RECORD_PLAIN_BYTES 16384
+
 #endif

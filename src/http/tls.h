@@ -12,7 +12,8 @@
  *              read: call wdn_tls_read until WDN_EAGAIN first)
  *   read_cb:   wdn_tls_in_commit(t, nread);                   (or wdn_tls_feed(t, base, nread))
  *              for (;;) { n = wdn_tls_read(t, plain, cap);
- *                         n > 0: hand plain[0..n) to the HTTP parser;
+ *                         n > 0: hand plain[0..n) to the HTTP parser, then break
+ *                                if !wdn_tls_has_buffered_input(t) (a read would say EAGAIN);
  *                         WDN_EAGAIN: break (need more ciphertext);
  *                         WDN_EEOF: the peer sent close_notify; WDN_ETLS: fatal, see
  *                         wdn_tls_error(t); break }
@@ -34,7 +35,7 @@
  * Memory and copies (per connection):
  * - No fixed buffers: the ciphertext input buffer is allocated on demand (up to
  *   WDN_TLS_IN_BUF_BYTES per libuv read, more only if wdn_tls_feed is handed a larger piece)
- *   and freed whenever it drains; OpenSSL's own record buffers are released when idle
+ *   and freed whenever it drains (a read that empties it frees it); OpenSSL's own record buffers are released when idle
  *   (SSL_MODE_RELEASE_BUFFERS). An idle keep-alive connection holds only the SSL object.
  * - Input: libuv reads straight into the engine's buffer (in_space/in_commit); OpenSSL copies
  *   one record at a time into its record buffer, decrypts in place and copies the plaintext

@@ -104,6 +104,15 @@ static void bio_method_init(void)
     bio_method = m;
 }
 
+/* OpenSSL's SSL_get_error reads this thread's error queue, so it must be empty before each
+ * I/O call. OpenSSL 3's ERR_clear_error walks every slot of the queue (two frees each) even when
+ * it is empty; peeking first costs a fraction of that on the common path, where nothing failed. */
+static void err_queue_clear(void)
+{
+    if (ERR_peek_error() != 0)
+        ERR_clear_error();
+}
+
 /* Appends the first OpenSSL error (and the verification error, if any) to a diag message. */
 static struct wdn_tls *tls_new(struct wdn_tls_ctx *ctx)
 {
@@ -318,9 +327,11 @@ int wdn_tls_read(struct wdn_tls *t, void *buf, size_t cap)
         return WDN_ETLS;
     if (cap > INT_MAX)
         cap = INT_MAX;
-    ERR_clear_error();
-    if (SSL_read_ex(t->ssl, buf, cap, &got) == 1)
+    err_queue_clear();
+    if (SSL_read_ex(t->ssl, buf, cap, &got) == 1) {
+        in_release_if_empty(t);
         return (int)got;
+    }
     switch (SSL_get_error(t->ssl, 0)) {
     case SSL_ERROR_WANT_READ:
         in_release_if_empty(t);
@@ -351,7 +362,7 @@ int wdn_tls_write(struct wdn_tls *t, const void *data, size_t n)
         return WDN_EAGAIN;
     if (n > WDN_TLS_WRITE_CHUNK_BYTES)
         n = WDN_TLS_WRITE_CHUNK_BYTES;
-    ERR_clear_error();
+    err_queue_clear();
     if (SSL_write_ex(t->ssl, data, n, &done) == 1)
         return (int)done;
     switch (SSL_get_error(t->ssl, 0)) {
@@ -410,7 +421,7 @@ int wdn_tls_handshake(struct wdn_tls *t)
 
     if (t->failed)
         return WDN_ETLS;
-    ERR_clear_error();
+    err_queue_clear();
     if (SSL_do_handshake(t->ssl) == 1)
         return 0;
     switch (SSL_get_error(t->ssl, 0)) {

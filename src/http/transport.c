@@ -13,6 +13,9 @@
 /* This thread's queue for writes that complete at once (wdn__http_tx_defer_bind). */
 static _Thread_local struct wdn__http_tx_defer *bound;
 
+/* Small pieces of one TLS write gathered into one record (the largest plaintext of a record). */
+static _Thread_local char tls_gather[WDN_TLS_RECORD_PLAIN_BYTES];
+
 /* A write of ciphertext produced outside an HTTP write (handshake, close_notify, or an early
  * flush while encrypting a large write). */
 struct flush_req {
@@ -126,6 +129,10 @@ static void tls_pump(struct wdn__http_transport *tx)
         n = wdn_tls_read(tx->tls, base, len);
         if (n > 0) {
             tx->cbs->read(tx, n);
+            /* Nothing left in the engine: another read would only say so, at the cost of a
+             * record-layer call per read event. */
+            if (!tx->closing && !wdn_tls_has_buffered_input(tx->tls))
+                break;
             continue;
         }
         tls_flush(tx);
@@ -205,12 +212,17 @@ void wdn__http_tx_read_start(struct wdn__http_transport *tx)
     if (tx->closing)
         return;
     if (tx->tls) {
-        /* Plaintext may already wait in the engine from before the pause. */
+        bool was_reading = tx->reading;
         if (!tx->reading) {
             tx->reading = true;
             uv_read_start((uv_stream_t *)tx->tcp, tls_alloc, tls_read);
         }
-        tls_pump(tx);
+        /* Plaintext may already wait in the engine from before the pause. A connection that
+         * kept reading, past its handshake, with nothing buffered (a kept-alive connection
+         * going back to its pool) has nothing to pump: asking OpenSSL costs a record-layer
+         * call per request. */
+        if (!was_reading || !tx->ready_sent || wdn_tls_has_buffered_input(tx->tls))
+            tls_pump(tx);
         return;
     }
     if (!tx->reading) {
@@ -355,7 +367,7 @@ queue:
 int wdn__http_tx_write(struct wdn__http_transport *tx, struct wdn__http_wreq *wr, uv_buf_t *bufs,
                        unsigned n, void (*done)(struct wdn__http_wreq *wr, int status))
 {
-    uv_buf_t out;
+    uv_buf_t out, one;
     char *data = NULL;
     size_t len = 0;
 
@@ -365,8 +377,26 @@ int wdn__http_tx_write(struct wdn__http_transport *tx, struct wdn__http_wreq *wr
         return WDN_ECLOSED;
     if (tx->tls == NULL)
         return send_bufs(tx, wr, bufs, n);
-    /* TLS: encrypt everything now (so the caller's bytes are free once done runs), sending
-     * early whenever the engine's output reaches its high-water mark. */
+    /* TLS: a head and a small body (or a chunk and its framing) become one record instead of
+     * one each: every record costs a seal on this side and an open on the other. */
+    if (n > 1) {
+        size_t total = 0;
+        for (unsigned i = 0; i < n; i++)
+            total += bufs[i].len;
+        if (total <= sizeof(tls_gather)) {
+            size_t off = 0;
+            for (unsigned i = 0; i < n; i++) {
+                if (bufs[i].len > 0)
+                    memcpy(tls_gather + off, bufs[i].base, bufs[i].len);
+                off += bufs[i].len;
+            }
+            one = uv_buf_init(tls_gather, (unsigned)total);
+            bufs = &one;
+            n = 1;
+        }
+    }
+    /* Encrypt everything now (so the caller's bytes are free once done runs), sending early
+     * whenever the engine's output reaches its high-water mark. */
     for (unsigned i = 0; i < n; i++) {
         const char *p = bufs[i].base;
         size_t left = bufs[i].len;

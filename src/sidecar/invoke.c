@@ -292,8 +292,16 @@ void wdn__sc_invoke_remote(struct wdn__sc_rq *rq, const struct wdn__sc_cfg *cfg,
         return; /* answered */
     h = wdn_arena_alloc(wdn_http_req_arena(req), sizeof(*h));
     wdn_buf_init(&t, WDN_HTTP_MAX_LINE_BYTES);
-    rc = wdn_buf_printf(&t, "/v1.0/invoke/%s/method/%.*s%.*s", app_id, WDN_STR_FMT(method),
-                        WDN_STR_FMT(q));
+    /* Appended piece by piece: a printf per request is measurable at this path's cost. */
+    rc = wdn_buf_append_cstr(&t, "/v1.0/invoke/");
+    if (rc == 0)
+        rc = wdn_buf_append_cstr(&t, app_id);
+    if (rc == 0)
+        rc = wdn_buf_append_cstr(&t, "/method/");
+    if (rc == 0)
+        rc = wdn_buf_append(&t, method.p, method.len);
+    if (rc == 0)
+        rc = wdn_buf_append(&t, q.p, q.len);
     target = rc == 0 ? wdn__sc_rq_strdup(req, wdn_buf_cstr(&t)) : NULL;
     wdn_buf_reset(&t);
     if (h == NULL || target == NULL) {

@@ -14,8 +14,10 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <unistd.h>
 
 #include <openssl/evp.h>
+#include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
@@ -29,6 +31,7 @@
 #include "http/server.h"
 #include "http/tls.h"
 #include "test_server_util.h"
+#include "../support/testnet.h"
 
 #define SPIFFE_CALLER "spiffe://public/ns/default/caller"
 
@@ -119,7 +122,36 @@ static int whoami(struct wdn_http_handler *self, struct wdn_http_req *req)
     return 0;
 }
 
-static struct wdn_http_handler who = {.on_req = whoami};
+/* GET /size/N: a streamed response of N bytes (resp_start + a borrowed resp_write), the way
+ * the proxy answers with an upstream's response: the head and the body are two pieces of one
+ * write. Any other path: whoami. */
+static char pattern[70000];
+
+static void sized_written(struct wdn_http_req *req, int status, void *ud)
+{
+    wdn_http_resp_end(req);
+}
+
+static int sized_or_whoami(struct wdn_http_handler *self, struct wdn_http_req *req)
+{
+    struct wdn_str path = wdn_http_req_head(req)->path;
+    size_t n = 0;
+
+    if (!wdn_str_has_prefix(path, WDN_STR("/size/")))
+        return whoami(self, req);
+    for (size_t i = 6; i < path.len; i++)
+        n = n * 10 + (size_t)(path.p[i] - '0');
+    if (n > sizeof(pattern))
+        n = sizeof(pattern);
+    for (size_t i = 0; i < sizeof(pattern); i++)
+        pattern[i] = (char)('a' + i % 26);
+    wdn_http_resp_start(req, 200, &text, 1, n);
+    if (n == 0 || wdn_http_resp_write(req, (struct wdn_str){pattern, n}, sized_written, NULL) != 0)
+        wdn_http_resp_end(req);
+    return 0;
+}
+
+static struct wdn_http_handler who = {.on_req = sized_or_whoami};
 static struct wdn_http_handler *chain[] = {&who};
 
 struct fixture {
@@ -504,6 +536,85 @@ static void test_reset_in_handshake_retried(void **state)
     cutter_stop(&c);
 }
 
+/* ---- One record for a head and a small body ----------------------------------------------- */
+
+static int records_in;
+
+static void count_records(int write_p, int version, int content_type, const void *buf, size_t len,
+                          SSL *ssl, void *arg)
+{
+    if (!write_p && content_type == SSL3_RT_HEADER)
+        records_in++;
+}
+
+/* Sends GET /size/n on ssl and reads the whole response; returns the body's length, checks its
+ * bytes against the pattern. */
+static size_t sized_exchange(SSL *ssl, size_t n)
+{
+    static char buf[80000];
+    char req[64];
+    size_t got = 0, body_at = 0, want = 0;
+    long deadline = tu_now_ms() + 10000;
+
+    snprintf(req, sizeof(req), "GET /size/%zu HTTP/1.1\r\nHost: a\r\n\r\n", n);
+    assert_true(SSL_write(ssl, req, (int)strlen(req)) > 0);
+    while (tu_now_ms() < deadline) {
+        int k = SSL_read(ssl, buf + got, (int)(sizeof(buf) - 1 - got));
+        assert_true(k > 0);
+        got += (size_t)k;
+        buf[got] = '\0';
+        if (body_at == 0) {
+            char *end = strstr(buf, "\r\n\r\n"), *cl = strstr(buf, "Content-Length: ");
+            if (end == NULL)
+                continue;
+            assert_non_null(cl);
+            body_at = (size_t)(end + 4 - buf);
+            want = strtoul(cl + 16, NULL, 10);
+        }
+        if (got - body_at >= want)
+            break;
+    }
+    assert_int_equal(got - body_at, want);
+    assert_memory_equal(buf + body_at, pattern, want);
+    return want;
+}
+
+/* A streamed response's head and a body that fit in one TLS record go out as one record (each
+ * record costs a seal here and an open at the client); larger ones arrive whole in several. */
+static void test_head_and_small_body_one_record(void **state)
+{
+    struct fixture *f = *state;
+    static const size_t sizes[] = {1, 20, 4000, 16000, 16384, 16385, 40000, 70000};
+    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+    SSL *ssl;
+    int fd;
+
+    assert_non_null(ctx);
+    X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx), f->pki.ca);
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+    assert_int_equal(SSL_CTX_use_certificate(ctx, f->pki.cli), 1);
+    assert_int_equal(SSL_CTX_use_PrivateKey(ctx, f->pki.cli_key), 1);
+    fd = testnet_connect(f->port, 10000);
+    assert_true(fd >= 0);
+    ssl = SSL_new(ctx);
+    assert_int_equal(SSL_set_fd(ssl, fd), 1);
+    assert_int_equal(SSL_connect(ssl), 1);
+    /* The first exchange also carries the server's session ticket: not counted. */
+    assert_int_equal(sized_exchange(ssl, 1), 1);
+    SSL_set_msg_callback(ssl, count_records);
+    for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+        records_in = 0;
+        assert_int_equal(sized_exchange(ssl, sizes[i]), sizes[i]);
+        if (sizes[i] <= 16000)
+            assert_int_equal(records_in, 1);
+        else
+            assert_true(records_in >= 2);
+    }
+    SSL_free(ssl);
+    close(fd);
+    SSL_CTX_free(ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -514,6 +625,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_proxy_to_tls_upstream, setup, teardown),
         cmocka_unit_test_setup_teardown(test_set_tls_retires_old_connections, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reset_in_handshake_retried, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_head_and_small_body_one_record, setup, teardown),
     };
     signal(SIGPIPE, SIG_IGN);
     return cmocka_run_group_tests(tests, NULL, NULL);
