@@ -76,12 +76,13 @@ int wdn_http_hdrs_end_to_end(const struct wdn_http_header *in, size_t n, struct 
     int rc = 0;
 
     for (size_t i = 0; i < n; i++)
-        has_connection = has_connection || wdn_str_eq_case_cstr(in[i].name, "connection");
+        has_connection = has_connection || wdn_str_eq_case(in[i].name, WDN_STR("connection"));
     out->n = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
         struct wdn_str name = in[i].name;
-        if (wdn_http_is_hop_by_hop(name) || wdn_str_eq_case_cstr(name, "content-length") ||
-            wdn_str_eq_case_cstr(name, "transfer-encoding") || wdn_str_eq_case_cstr(name, "expect"))
+        /* Hop-by-hop (Transfer-Encoding among them), and the framing the proxy sets itself. */
+        if (wdn_http_is_hop_by_hop(name) || wdn_str_eq_case(name, WDN_STR("content-length")) ||
+            wdn_str_eq_case(name, WDN_STR("expect")))
             continue;
         if (has_connection && named_by_connection(in, n, name))
             continue;

@@ -20,24 +20,44 @@ static int add_copy(struct wdn_http_req *req, struct wdn_http_hdrs *h, const cha
 }
 
 /* Headers a caller may never set: the sidecars own them. */
-static const char *const sidecar_owned[] = {
-    "dapr-api-token",        "dapr-app-id", "dapr-caller-app-id",    "dapr-callee-app-id",
-    "dapr-caller-namespace", "host",        WDN__SC_RESOURCE_HEADER,
+#define NAME(lit) {(lit), sizeof(lit) - 1}
+static const struct wdn_str sidecar_owned[] = {
+    NAME("dapr-api-token"),        NAME("dapr-app-id"), NAME("dapr-caller-app-id"),
+    NAME("dapr-callee-app-id"),    NAME("dapr-caller-namespace"), NAME("host"),
+    NAME(WDN__SC_RESOURCE_HEADER),
 };
+static const struct wdn_str trace_headers[] = {NAME("traceparent"), NAME("tracestate")};
+#undef NAME
 
-/* The forwarded header list: end-to-end headers of the request, minus what the sidecars own. */
+static bool listed(struct wdn_str name, const struct wdn_str *list, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (wdn_str_eq_case(name, list[i]))
+            return true;
+    }
+    return false;
+}
+
+/* The forwarded header list: end-to-end headers of the request, minus what the sidecars own
+ * (and the trace context when asked), in one pass over the list. */
 static int base_headers(const struct wdn_http_request *head, struct wdn_http_hdrs *h,
                         bool strip_trace)
 {
     int rc = wdn_http_hdrs_end_to_end(head->headers, head->nheaders, h);
+    size_t j = 0;
 
-    for (size_t i = 0; rc == 0 && i < sizeof(sidecar_owned) / sizeof(sidecar_owned[0]); i++)
-        wdn_http_hdrs_remove(h, wdn_str_from_cstr(sidecar_owned[i]));
-    if (strip_trace) {
-        wdn_http_hdrs_remove(h, WDN_STR("traceparent"));
-        wdn_http_hdrs_remove(h, WDN_STR("tracestate"));
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < h->n; i++) {
+        struct wdn_str name = h->v[i].name;
+        if (listed(name, sidecar_owned, sizeof(sidecar_owned) / sizeof(sidecar_owned[0])) ||
+            (strip_trace &&
+             listed(name, trace_headers, sizeof(trace_headers) / sizeof(trace_headers[0]))))
+            continue;
+        h->v[j++] = h->v[i];
     }
-    return rc;
+    h->n = j;
+    return 0;
 }
 
 static int apply_edits(struct wdn_http_hdrs *h, const struct wdn_pipeline_out *po)
