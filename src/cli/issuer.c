@@ -717,12 +717,19 @@ int wdn_cli_issuer(int argc, char **argv)
     size_t npos = 0;
     const char *pos[1];
 
-    if (argc > 1 && strcmp(argv[1], "rotate") == 0)
+    /* The subcommand's argv[0] names it in messages: `warden issuer rotate: ...`. */
+    if (argc > 1 && strcmp(argv[1], "rotate") == 0) {
+        argv[1] = (char *)"issuer rotate";
         return rotate_cmd(argc - 1, argv + 1);
-    if (argc > 1 && strcmp(argv[1], "user") == 0)
+    }
+    if (argc > 1 && strcmp(argv[1], "user") == 0) {
+        argv[1] = (char *)"issuer user";
         return user_cmd(argc - 1, argv + 1);
-    if (argc > 1 && strcmp(argv[1], "client") == 0)
+    }
+    if (argc > 1 && strcmp(argv[1], "client") == 0) {
+        argv[1] = (char *)"issuer client";
         return client_cmd(argc - 1, argv + 1);
+    }
     const struct wdn_cli_opt opts[] = {
         {"port", 0, &o.port, NULL, NULL, NULL, 0},
         {"address", 0, &o.address, NULL, NULL, NULL, 0},

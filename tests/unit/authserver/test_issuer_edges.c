@@ -810,6 +810,98 @@ static void test_authorize_without_resources(void **state)
     iss = saved;
 }
 
+/* ---- The --clients file ------------------------------------------------------------------- */
+
+/* Each refusal names the file, the line and the column of the node at fault. */
+static void test_clients_file_refusals(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *yaml, *msg;
+    } cases[] = {
+        {"clients: [", "c.yaml:2:1: did not find expected node content"},
+        {"- a\n", "c.yaml:1:1: the file must be a mapping with a 'clients' list"},
+        {"clients: []\nother: 1\n", "c.yaml:2:1: unknown key 'other' (expected clients)"},
+        {"clients: {}\n", "c.yaml:1:10: 'clients' must be a non-empty list"},
+        {"clients: []\n", "'clients' must be a non-empty list"},
+        {"clients:\n  - just-a-string\n",
+         "c.yaml:2:5: a client must be a mapping with id, secret, audiences, scopes"},
+        {"clients:\n  - {[a]: b}\n", "keys must be strings"},
+        {"clients:\n  - {id: [a], secret: s, audiences: a}\n",
+         "'id' must be given once, as a string"},
+        {"clients:\n  - {id: a, id: b, secret: s, audiences: a}\n",
+         "'id' must be given once, as a string"},
+        {"clients:\n  - {id: a, secret: {x: 1}, audiences: a}\n",
+         "'secret' must be given once, as a string"},
+        {"clients:\n  - {id: a, secret: s, audiences: {x: 1}}\n",
+         "audiences must be a list of strings"},
+        {"clients:\n  - {id: a, secret: s, audiences: [a, [b]]}\n",
+         "audiences must be a list of strings"},
+        {"clients:\n  - {id: a, secret: s, audiences: a, scopes: {x: 1}}\n",
+         "scopes must be a list of strings"},
+        {"clients:\n  - {id: a, secret: s, audiences: a, colour: blue}\n",
+         "unknown key 'colour' (expected id, secret, audiences, scopes)"},
+        {"clients:\n  - {id: a, secret: s}\n",
+         "c.yaml:2:5: a client needs id, secret and at least one audience"},
+        {"clients:\n  - {id: a, audiences: x}\n", "a client needs id, secret"},
+        {"clients:\n  - {secret: s, audiences: x}\n", "a client needs id, secret"},
+    };
+    struct wdn_diag d;
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        d = (struct wdn_diag){0};
+        struct wdn_issuer_clients *l =
+            wdn_issuer_clients_parse(wdn_str_from_cstr(cases[i].yaml), "c.yaml", &d);
+        char where[600];
+        wdn_fmt(where, sizeof(where), "%s:%u:%u: %s", d.file, d.line, d.col, d.msg);
+        if (l != NULL || d.code != WDN_ECONFIG || strstr(where, cases[i].msg) == NULL)
+            fail_msg("%s: %d '%s', expected '%s'", cases[i].yaml, d.code, where, cases[i].msg);
+    }
+
+    /* Too many audiences, scopes (one string split on spaces counts each) and clients. */
+    struct wdn_buf b;
+    wdn_buf_init(&b, 1 << 20);
+    wdn_buf_append_cstr(&b, "clients:\n  - id: a\n    secret: s\n    audiences: [");
+    for (int i = 0; i <= WDN_ISSUER_MAX_AUDIENCES; i++)
+        wdn_buf_printf(&b, "%saud%d", i ? ", " : "", i);
+    wdn_buf_append_cstr(&b, "]\n");
+    assert_null(wdn_issuer_clients_parse((struct wdn_str){b.data, b.len}, "c.yaml", &d));
+    assert_non_null(strstr(d.msg, "too many audiences"));
+    wdn_buf_reset(&b);
+    wdn_buf_init(&b, 1 << 20);
+    wdn_buf_append_cstr(&b, "clients:\n  - id: a\n    secret: s\n    audiences: x\n    scopes: \"");
+    for (int i = 0; i <= WDN_ISSUER_MAX_SCOPES; i++)
+        wdn_buf_printf(&b, "%ss%d", i ? "  " : "", i);
+    wdn_buf_append_cstr(&b, "\"\n");
+    assert_null(wdn_issuer_clients_parse((struct wdn_str){b.data, b.len}, "c.yaml", &d));
+    assert_non_null(strstr(d.msg, "too many scopes"));
+    wdn_buf_reset(&b);
+    wdn_buf_init(&b, 1 << 20);
+    wdn_buf_append_cstr(&b, "clients:\n");
+    for (int i = 0; i <= WDN_ISSUER_MAX_CLIENTS; i++)
+        wdn_buf_printf(&b, "  - {id: c%d, secret: s, audiences: a}\n", i);
+    assert_null(wdn_issuer_clients_parse((struct wdn_str){b.data, b.len}, "c.yaml", &d));
+    assert_non_null(strstr(d.msg, "too many clients"));
+    wdn_buf_reset(&b);
+
+    /* Accepted: singular keys, a scope string split on spaces, an audience given alone. */
+    const char *ok = "clients:\n  - id: svc\n    secret: s3cret\n    audience: https://api.test/\n"
+                     "    scope: \"read  write\"\n";
+    struct wdn_issuer_clients *l = wdn_issuer_clients_parse(wdn_str_from_cstr(ok), "c.yaml", &d);
+    size_t n;
+    assert_non_null(l);
+    const struct wdn_issuer_client_cfg *c = wdn_issuer_clients_items(l, &n);
+    assert_int_equal(n, 1);
+    assert_string_equal(c[0].id, "svc");
+    assert_int_equal(c[0].naudiences, 1);
+    assert_int_equal(c[0].nscopes, 2);
+    assert_string_equal(c[0].scopes[1], "write");
+    wdn_issuer_clients_free(l);
+    /* A file that cannot be read says which. */
+    assert_null(wdn_issuer_clients_load("/nonexistent/clients.yaml", &d));
+    assert_non_null(strstr(d.msg, "cannot read /nonexistent/clients.yaml"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -823,6 +915,7 @@ int main(void)
         cmocka_unit_test(test_authorize_redirected_errors),
         cmocka_unit_test(test_authorize_page_errors),
         cmocka_unit_test(test_authorize_without_resources),
+        cmocka_unit_test(test_clients_file_refusals),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
