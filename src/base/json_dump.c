@@ -3,16 +3,22 @@
 
 #include <stdlib.h>
 
+#include "base/fault.h"
+
 char *wdn_json_dumps(const json_t *o, size_t flags)
 {
-    char *s = o ? json_dumps(o, flags) : NULL;
-    /* JSON_ENCODE_ANY's scalars read back only with JSON_DECODE_ANY. */
-    json_t *back = s ? json_loads(s, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL) : NULL;
+    /* json_dumpb writes through a callback that cannot fail (it copies into the caller's buffer,
+     * or only counts), so no key is dropped as json_dumps drops one; its own allocations (cycle
+     * detection, sorted keys) failing make it return 0. Two passes, no text read back: jansson's
+     * lexer writes past its buffer when an allocation fails inside a string. */
+    size_t n = o ? json_dumpb(o, NULL, 0, flags) : 0;
+    char *s = n ? WDN_FAULT_OR(WDN_FAULT_ALLOC, NULL, malloc(n + 1)) : NULL;
 
-    if (back == NULL || !json_equal(back, (json_t *)o)) {
+    if (s != NULL && json_dumpb(o, s, n, flags) != n) {
         free(s);
         s = NULL;
     }
-    json_decref(back);
+    if (s != NULL)
+        s[n] = '\0';
     return s;
 }

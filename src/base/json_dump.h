@@ -11,8 +11,9 @@
  * failed append of an object key and still returns the text (dump.c ignores dump_string's
  * result), so when an allocation fails it can return valid-looking JSON that lost a key
  * (`{"iss":"x","":1}` for `{"iss":"x","exp":1}`: a token without its expiry) or malformed
- * JSON. The text is parsed back and compared with o; NULL (out of memory) unless it says
- * exactly o. Caller frees. Use it for every text that is stored, signed or sent.
+ * JSON. This one writes with json_dumpb (a size pass, then into a buffer of that size), which
+ * cannot lose a key; NULL when out of memory. Caller frees. Use it for every text that is
+ * stored, signed or sent.
  */
 char *wdn_json_dumps(const json_t *o, size_t flags);
 

@@ -153,4 +153,30 @@ out=$("$W" dev --help 2>/dev/null); rc=$?
 expect_eq "dev --help exits 0" "$rc" "0"
 expect_contains "dev --help prints the usage" "$out" "Usage: warden dev run -f RUNFILE"
 
+# ---- warden check, status, the resource commands ----
+run "check -f with an empty value" 2 "warden check: -f needs a file, a folder or '-'" \
+    "$W" check -f ""
+run "check --file= of a missing file" 1 "/nonexistent: cannot read: No such file or directory" \
+    "$W" check --file=/nonexistent
+run "status -o of an unknown format" 2 "warden status: -o must be table, json or yaml, not 'xml'" \
+    "$W" status -o xml --project p1
+run "status of a missing project" 1 \
+    "warden status: project 'nope' does not exist (create it with 'warden project create nope')" \
+    "$W" status --project nope
+expect_eq "status -o json of a project without apps" "$("$W" status --project p1 -o json 2>&1)" "[]"
+run "component get of an unknown name" 1 "warden component: component 'nope' not found in project 'p1'" \
+    "$W" component get nope --project p1
+run "component delete of an unknown name" 1 "component 'nope' not found in project 'p1'" \
+    "$W" component delete nope --project p1 --yes
+run "configuration get of an unknown name" 1 \
+    "warden configuration: configuration 'nope' not found in project 'p1'" \
+    "$W" configuration get nope --project p1
+run "component: no subcommand" 2 "warden component: missing subcommand: get, list or delete" \
+    "$W" component
+run "component: unknown subcommand" 2 "warden component: unknown subcommand 'frob'" \
+    "$W" component frob
+run "project use without a name" 2 "warden project: use needs a NAME" "$W" project use
+run "an argument after -- is still counted" 2 "warden appid: unexpected argument 'extra'" \
+    "$W" appid list --project p1 -- extra
+
 e2e_done

@@ -902,6 +902,157 @@ static void test_clients_file_refusals(void **state)
     assert_non_null(strstr(d.msg, "cannot read /nonexistent/clients.yaml"));
 }
 
+/* ---- The sign-in and consent forms --------------------------------------------------------- */
+
+/* A POST of a form to path with cookie; the response in r. */
+static void post_form(const char *path, const char *content_type, const char *cookie,
+                      const char *body, bool too_large, struct wdn_issuer_response *r)
+{
+    struct wdn_issuer_request req = {.method = WDN_STR("POST"),
+                                     .path = wdn_str_from_cstr(path),
+                                     .content_type = wdn_str_from_cstr(content_type),
+                                     .cookie = wdn_str_from_cstr(cookie),
+                                     .body = wdn_str_from_cstr(body),
+                                     .body_too_large = too_large,
+                                     .peer = "192.0.2.9"};
+    assert_int_equal(wdn_issuer_handle(iss, &req, NOW, r), 0);
+}
+
+/* The value of the page's hidden input name into out. */
+static void hidden(const struct wdn_issuer_response *r, const char *name, char *out, size_t cap)
+{
+    char pat[64];
+    snprintf(pat, sizeof(pat), "name=\"%s\" value=\"", name);
+    const char *p = strstr(r->body.data, pat);
+    assert_non_null(p);
+    p += strlen(pat);
+    snprintf(out, cap, "%.*s", (int)strcspn(p, "\""), p);
+}
+
+static void expect_form_page(struct wdn_issuer_response *r, int status, const char *text)
+{
+    if (r->status != status || r->body.data == NULL || strstr(r->body.data, text) == NULL)
+        fail_msg("expected %d with '%s', got %d", status, text, r->status);
+    assert_null(wdn_issuer_response_header(r, "Location"));
+    wdn_issuer_response_reset(r);
+}
+
+static void test_signin_form_refusals(void **state)
+{
+    (void)state;
+    struct wdn_issuer_response r;
+    char cookie[256], csrf[64], rid[64], body[512];
+    const char *form = "application/x-www-form-urlencoded";
+    char *q = query_with("app", NULL);
+
+    /* A fresh browser: the sign-in page, its session cookie and hidden fields. */
+    authorize(q, &r);
+    free(q);
+    assert_int_equal(r.status, 200);
+    const char *set = wdn_issuer_response_header(&r, "Set-Cookie");
+    assert_non_null(set);
+    snprintf(cookie, sizeof(cookie), "%.*s", (int)strcspn(set, ";"), set);
+    hidden(&r, "csrf", csrf, sizeof(csrf));
+    hidden(&r, "rid", rid, sizeof(rid));
+    wdn_issuer_response_reset(&r);
+
+    post_form("/authorize/sign-in", form, cookie, "", true, &r);
+    expect_form_page(&r, 413, "The form is too large.");
+    snprintf(body, sizeof(body), "csrf=%s&rid=%s&username=alice&password=x", csrf, rid);
+    post_form("/authorize/sign-in", "text/plain", cookie, body, false, &r);
+    expect_form_page(&r, 400, "The form is malformed.");
+    post_form("/authorize/sign-in", form, cookie, "csrf=a&csrf=b", false, &r);
+    expect_form_page(&r, 400, "The form is malformed.");
+    /* Another browser's cookie, or none: the CSRF token does not match. */
+    post_form("/authorize/sign-in", form, "", body, false, &r);
+    expect_form_page(&r, 403, "This form has expired");
+    /* A request id this session never had. */
+    snprintf(body, sizeof(body), "csrf=%s&rid=nope&username=alice&password=x", csrf);
+    post_form("/authorize/sign-in", form, cookie, body, false, &r);
+    expect_form_page(&r, 400, "This sign-in has expired");
+    /* A user name that cannot be one, or none: asked again, nothing checked. */
+    snprintf(body, sizeof(body), "csrf=%s&rid=%s&username=a+b&password=x", csrf, rid);
+    post_form("/authorize/sign-in", form, cookie, body, false, &r);
+    expect_form_page(&r, 400, "Enter your user name and password.");
+    snprintf(body, sizeof(body), "csrf=%s&rid=%s&password=x", csrf, rid);
+    post_form("/authorize/sign-in", form, cookie, body, false, &r);
+    expect_form_page(&r, 400, "Enter your user name and password.");
+    /* Consent from a session nobody signed in to is no consent. */
+    snprintf(body, sizeof(body), "csrf=%s&rid=%s&decision=allow", csrf, rid);
+    post_form("/authorize/consent", form, cookie, body, false, &r);
+    expect_form_page(&r, 400, "This sign-in has expired");
+    post_form("/authorize/consent", form, cookie, "", true, &r);
+    expect_form_page(&r, 413, "The form is too large.");
+}
+
+/* ---- Client authentication at the token endpoint ------------------------------------------- */
+
+static json_t *token_call(const char *auth, bool repeated, const char *body, int *status)
+{
+    struct wdn_issuer_request req = {.method = WDN_STR("POST"),
+                                     .path = WDN_STR("/oauth/token"),
+                                     .content_type = WDN_STR("application/x-www-form-urlencoded"),
+                                     .authorization = wdn_str_from_cstr(auth),
+                                     .has_authorization = auth != NULL,
+                                     .repeated_auth_header = repeated,
+                                     .body = wdn_str_from_cstr(body),
+                                     .peer = "192.0.2.1"};
+    struct wdn_issuer_response r;
+    assert_int_equal(wdn_issuer_handle(iss, &req, NOW, &r), 0);
+    *status = r.status;
+    json_t *j = json_loadb(r.body.data, r.body.len, 0, NULL);
+    assert_non_null(j);
+    wdn_issuer_response_reset(&r);
+    return j;
+}
+
+static void test_token_client_auth_refusals(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *auth;
+        bool repeated;
+        const char *body;
+        int status;
+        const char *error, *msg;
+    } cases[] = {
+        /* "id:" / ":secret" / "idsecret" / not base64 / another scheme */
+        {"Basic aWQ6", false, "grant_type=client_credentials", 401, "invalid_client",
+         "not usable HTTP Basic"},
+        {"Basic OnNlY3JldA==", false, "grant_type=client_credentials", 401, "invalid_client",
+         "not usable HTTP Basic"},
+        {"Basic aWRzZWNyZXQ=", false, "grant_type=client_credentials", 401, "invalid_client",
+         "not usable HTTP Basic"},
+        {"Basic !!!", false, "grant_type=client_credentials", 401, "invalid_client",
+         "not usable HTTP Basic"},
+        {"Bearer abc", false, "grant_type=client_credentials", 401, "invalid_client",
+         "not usable HTTP Basic"},
+        {"Basic", false, "grant_type=client_credentials", 401, "invalid_client",
+         "not usable HTTP Basic"},
+        {"Basic aWQ6c2VjcmV0", true, "grant_type=client_credentials", 400, "invalid_request",
+         "Authorization is repeated"},
+        {"Basic aWQ6c2VjcmV0", false, "grant_type=client_credentials&client_secret=s", 400,
+         "invalid_request", "use one client authentication method"},
+        {"Basic aWQ6c2VjcmV0", false, "grant_type=client_credentials&client_id=other", 400,
+         "invalid_request", "use one client authentication method"},
+        /* well-formed, but nobody */
+        {"basic aWQ6c2VjcmV0", false, "grant_type=client_credentials", 401, "invalid_client",
+         "client authentication failed"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        int status;
+        json_t *j = token_call(cases[i].auth, cases[i].repeated, cases[i].body, &status);
+        const char *e = json_string_value(json_object_get(j, "error"));
+        const char *m = json_string_value(json_object_get(j, "error_description"));
+        if (status != cases[i].status || e == NULL || strcmp(e, cases[i].error) != 0 || m == NULL ||
+            strstr(m, cases[i].msg) == NULL)
+            fail_msg("%s: %d %s '%s', expected %d %s '%s'", cases[i].auth, status, e ? e : "(none)",
+                     m ? m : "", cases[i].status, cases[i].error, cases[i].msg);
+        assert_null(json_object_get(j, "access_token"));
+        json_decref(j);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -916,6 +1067,8 @@ int main(void)
         cmocka_unit_test(test_authorize_page_errors),
         cmocka_unit_test(test_authorize_without_resources),
         cmocka_unit_test(test_clients_file_refusals),
+        cmocka_unit_test(test_signin_form_refusals),
+        cmocka_unit_test(test_token_client_auth_refusals),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

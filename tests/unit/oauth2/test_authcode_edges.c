@@ -11,6 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -18,6 +22,7 @@
 #include "oauth2/authcode.h"
 #include "oauth2/discovery.h"
 #include "oauth2/form.h"
+#include "oauth2/loopback.h"
 #include "oauth2/metadata.h"
 #include "../support/fakehttp.h"
 
@@ -192,12 +197,73 @@ static void test_servers_refused(void **state)
     wdn_oauth2_authcode_reset(&out);
 }
 
+/* Sends raw bytes to 127.0.0.1:port; the status code of the answer, or -1 when the connection
+ * closed without one. */
+static int raw_request(int port, const char *bytes)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    char buf[256] = "";
+    int fd = socket(AF_INET, SOCK_STREAM, 0), status = -1;
+    ssize_t n, got = 0;
+
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_true(fd >= 0);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_true(send(fd, bytes, strlen(bytes), 0) >= 0);
+    shutdown(fd, SHUT_WR);
+    while ((n = recv(fd, buf + got, sizeof(buf) - 1 - (size_t)got, 0)) > 0)
+        got += n;
+    close(fd);
+    buf[got] = '\0';
+    if (strncmp(buf, "HTTP/1.1 ", 9) == 0)
+        status = atoi(buf + 9);
+    return status;
+}
+
+/* The listener answers only a GET of its own path: other paths and methods get 404, garbage is
+ * dropped, and none of them ends the wait. */
+static void test_loopback_listener(void **state)
+{
+    (void)state;
+    struct wdn_oauth2_loopback *l = NULL;
+    char actual[256], *query = NULL;
+    struct wdn_diag d;
+
+    assert_false(wdn_oauth2_redirect_ok("https://127.0.0.1/cb"));
+    assert_false(wdn_oauth2_redirect_ok("http://example.com/cb"));
+    assert_false(wdn_oauth2_redirect_ok("http://127.0.0.1/cb#f"));
+    assert_true(wdn_oauth2_redirect_ok("http://localhost:8080/cb"));
+    assert_int_equal(
+        wdn_oauth2_loopback_start("http://example.com/cb", &l, actual, sizeof(actual), &d),
+        WDN_EINVAL);
+    assert_non_null(strstr(d.msg, "is not a loopback http URI"));
+
+    assert_int_equal(
+        wdn_oauth2_loopback_start("http://127.0.0.1/cb?x=1", &l, actual, sizeof(actual), &d), 0);
+    int port = atoi(strrchr(actual, ':') + 1);
+    assert_true(port > 0);
+    assert_non_null(strstr(actual, "/cb?x=1"));
+    /* Nothing arrived yet: a short wait times out. */
+    assert_int_equal(wdn_oauth2_loopback_wait(l, 200, &query, &d), WDN_ETIMEOUT);
+    assert_int_equal(raw_request(port, "GET /other?code=x HTTP/1.1\r\nHost: h\r\n\r\n"), 404);
+    assert_int_equal(raw_request(port, "POST /cb?code=x HTTP/1.1\r\nHost: h\r\n"
+                                       "Content-Length: 0\r\n\r\n"),
+                     404);
+    assert_int_equal(raw_request(port, "\x01\x02 nonsense\r\n\r\n"), -1);
+    assert_int_equal(raw_request(port, "GET /cb?code=c9&state=s HTTP/1.1\r\nHost: h\r\n\r\n"), 200);
+    assert_int_equal(wdn_oauth2_loopback_wait(l, 30000, &query, &d), 0);
+    assert_string_equal(query, "code=c9&state=s");
+    free(query);
+    wdn_oauth2_loopback_free(l);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_response_refusals),
         cmocka_unit_test(test_response_accepted),
         cmocka_unit_test(test_servers_refused),
+        cmocka_unit_test(test_loopback_listener),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

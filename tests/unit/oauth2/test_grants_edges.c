@@ -15,7 +15,9 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "base/base64.h"
 #include "base/error.h"
+#include "jose/sign.h"
 #include "oauth2/client.h"
 #include "oauth2/discovery.h"
 #include "oauth2/metadata.h"
@@ -23,13 +25,23 @@
 #include "oauth2/token.h"
 #include "../support/fakehttp.h"
 
-/* The next answer of the scripted server, and what it saw. */
+/* The next answer of the scripted server (or, when seq is set, the calls-th of a sequence of
+ * answers with extra header lines), and what it saw last. */
+struct scripted {
+    int status;
+    const char *headers;
+    const char *body;
+};
 static struct {
     int status;
     const char *body;
+    const struct scripted *seq;
+    size_t nseq;
+    int calls;
     char seen_body[4096];
     char seen_type[128];
     char seen_auth[512];
+    char seen_dpop[2][2048];
 } srv;
 
 static void handler(void *ud, const struct fakehttp_req *req)
@@ -40,6 +52,16 @@ static void handler(void *ud, const struct fakehttp_req *req)
         srv.seen_type[0] = '\0';
     if (fakehttp_header(req, "Authorization", srv.seen_auth, sizeof(srv.seen_auth)) == NULL)
         srv.seen_auth[0] = '\0';
+    if (srv.seq != NULL) {
+        size_t i = (size_t)srv.calls < srv.nseq ? (size_t)srv.calls : srv.nseq - 1;
+        if (srv.calls < 2 && fakehttp_header(req, "DPoP", srv.seen_dpop[srv.calls],
+                                             sizeof(srv.seen_dpop[0])) == NULL)
+            srv.seen_dpop[srv.calls][0] = '\0';
+        srv.calls++;
+        fakehttp_respond(req, srv.seq[i].status, srv.seq[i].headers, srv.seq[i].body);
+        return;
+    }
+    srv.calls++;
     fakehttp_respond(req, srv.status, NULL, srv.body);
 }
 
@@ -354,6 +376,124 @@ static void test_token_answers(void **state)
     wdn_oauth2_tokens_reset(&t);
 }
 
+/* The claims of a compact JWS (caller decrefs), or NULL. */
+static json_t *jws_claims(const char *jws)
+{
+    const char *p = strchr(jws, '.'), *e = p ? strchr(p + 1, '.') : NULL;
+    unsigned char buf[2048];
+    size_t n;
+    if (e == NULL ||
+        wdn_b64url_decode((struct wdn_str){p + 1, (size_t)(e - p - 1)}, buf, sizeof(buf), &n) != 0)
+        return NULL;
+    return json_loadb((const char *)buf, n, 0, NULL);
+}
+
+/* private_key_jwt: a signed assertion for the issuer instead of a secret; without a key or an
+ * audience nothing is sent (covered above). */
+static void test_token_private_key_jwt(void **state)
+{
+    (void)state;
+    struct wdn_diag d;
+    struct wdn_jose_key *key = wdn_jose_key_generate(WDN_JOSE_ES256, 0, "k1", &d);
+    static const char *const params[] = {"grant_type", "client_credentials", NULL};
+    const struct wdn_oauth2_token_req r = {.net = &net,
+                                           .token_endpoint = tok_url,
+                                           .auth = WDN_OAUTH2_AUTH_PRIVATE_KEY_JWT,
+                                           .client_id = "cid",
+                                           .client_key = key,
+                                           .assertion_audience = "https://as.test",
+                                           .params = params};
+    struct wdn_oauth2_tokens t;
+    char v[2048];
+
+    assert_non_null(key);
+    srv.seq = NULL;
+    srv.status = 200;
+    srv.body = "{\"access_token\":\"at\",\"token_type\":\"Bearer\"}";
+    assert_int_equal(wdn_oauth2_token_request(&r, &t, &d), 0);
+    wdn_oauth2_tokens_reset(&t);
+    assert_string_equal(srv.seen_auth, "");
+    assert_non_null(fakehttp_form(srv.seen_body, "client_assertion_type", v, sizeof(v)));
+    assert_string_equal(v, "urn:ietf:params:oauth:client-assertion-type:jwt-bearer");
+    assert_non_null(fakehttp_form(srv.seen_body, "client_assertion", v, sizeof(v)));
+    json_t *c = jws_claims(v);
+    assert_non_null(c);
+    assert_string_equal(json_string_value(json_object_get(c, "iss")), "cid");
+    assert_string_equal(json_string_value(json_object_get(c, "sub")), "cid");
+    assert_string_equal(json_string_value(json_object_get(c, "aud")), "https://as.test");
+    json_decref(c);
+    wdn_jose_key_free(key);
+}
+
+/* RFC 9449 8: use_dpop_nonce is retried once with the server's nonce, never more. */
+static void test_token_dpop_nonce(void **state)
+{
+    (void)state;
+    struct wdn_diag d;
+    struct wdn_jose_key *key = wdn_jose_key_generate(WDN_JOSE_ES256, 0, "dk", &d);
+    static const char *const params[] = {"grant_type", "client_credentials", NULL};
+    char nonce[WDN_OAUTH2_NONCE_MAX] = "";
+    const struct wdn_oauth2_token_req r = {.net = &net,
+                                           .token_endpoint = tok_url,
+                                           .auth = WDN_OAUTH2_AUTH_NONE,
+                                           .client_id = "cid",
+                                           .params = params,
+                                           .dpop_key = key,
+                                           .dpop_nonce = nonce};
+    static const struct scripted once[] = {
+        {400, "DPoP-Nonce: n-1\r\n", "{\"error\":\"use_dpop_nonce\"}"},
+        {200, NULL, "{\"access_token\":\"at\",\"token_type\":\"DPoP\"}"}};
+    static const struct scripted always[] = {
+        {400, "DPoP-Nonce: n-2\r\n", "{\"error\":\"use_dpop_nonce\"}"}};
+    static const struct scripted no_nonce[] = {{400, NULL, "{\"error\":\"use_dpop_nonce\"}"}};
+    struct wdn_oauth2_tokens t;
+
+    assert_non_null(key);
+    srv.seq = once;
+    srv.nseq = 2;
+    srv.calls = 0;
+    assert_int_equal(wdn_oauth2_token_request(&r, &t, &d), 0);
+    assert_int_equal(srv.calls, 2);
+    assert_string_equal(t.token_type, "DPoP");
+    assert_string_equal(nonce, "n-1");
+    json_t *p0 = jws_claims(srv.seen_dpop[0]), *p1 = jws_claims(srv.seen_dpop[1]);
+    assert_non_null(p0);
+    assert_non_null(p1);
+    assert_null(json_object_get(p0, "nonce"));
+    assert_string_equal(json_string_value(json_object_get(p1, "nonce")), "n-1");
+    assert_string_equal(json_string_value(json_object_get(p1, "htm")), "POST");
+    json_decref(p0);
+    json_decref(p1);
+    wdn_oauth2_tokens_reset(&t);
+
+    /* A server that keeps asking: the second refusal is the answer. */
+    srv.seq = always;
+    srv.nseq = 1;
+    srv.calls = 0;
+    assert_int_equal(wdn_oauth2_token_request(&r, &t, &d), WDN_EAUTH);
+    assert_int_equal(srv.calls, 2);
+    assert_string_equal(t.error, "use_dpop_nonce");
+    assert_null(t.access_token);
+    assert_string_equal(nonce, "n-2");
+    /* No nonce given: nothing to retry with. */
+    srv.seq = no_nonce;
+    srv.calls = 0;
+    assert_int_equal(wdn_oauth2_token_request(&r, &t, &d), WDN_EAUTH);
+    assert_int_equal(srv.calls, 1);
+    srv.seq = NULL;
+    wdn_jose_key_free(key);
+
+    /* A token endpoint the rules do not allow (plain http off loopback) is never contacted. */
+    const struct wdn_oauth2_token_req far = {.net = &net,
+                                             .token_endpoint = "http://as.example/token",
+                                             .auth = WDN_OAUTH2_AUTH_NONE,
+                                             .client_id = "cid",
+                                             .params = params};
+    srv.calls = 0;
+    assert_int_not_equal(wdn_oauth2_token_request(&far, &t, &d), 0);
+    assert_int_equal(srv.calls, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -362,6 +502,8 @@ int main(void)
         cmocka_unit_test(test_pick_auth),
         cmocka_unit_test(test_token_refusals),
         cmocka_unit_test(test_token_answers),
+        cmocka_unit_test(test_token_private_key_jwt),
+        cmocka_unit_test(test_token_dpop_nonce),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -18,6 +18,7 @@
 
 #include "base/error.h"
 #include "project/project.h"
+#include "project/store.h"
 
 static char home[64];
 
@@ -255,12 +256,108 @@ static void test_list_dir(void **state)
     assert_int_not_equal(wdn_project_list_dir(path, "yaml", collect, out), 0);
 }
 
+/* The store turns names into file names: anything that could leave its folder is refused. */
+static void test_store_names_and_changes(void **state)
+{
+    (void)state;
+    struct wdn_diag d;
+    char long_name[300], path[512], hash1[WDN_STORE_STATE_LEN], hash2[WDN_STORE_STATE_LEN];
+    enum wdn_store_change ch;
+    struct wdn_buf b;
+
+    assert_int_equal(wdn_project_create("store", &d), 0);
+    memset(long_name, 'n', 254);
+    long_name[254] = '\0';
+    static const char *const bad[] = {"",    "../escape", ".hidden",    "a/b",
+                                      "a b", "a\\b",      "caf\xc3\xa9"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        if (wdn_store_put_resource("store", "component", bad[i], "x", 1, &ch) != WDN_EINVAL)
+            fail_msg("name '%s' accepted", bad[i]);
+    assert_int_equal(wdn_store_put_resource("store", "component", long_name, "x", 1, &ch),
+                     WDN_EINVAL);
+    long_name[253] = '\0';
+    assert_int_equal(wdn_store_resource_path("store", "component", long_name, path, sizeof(path)),
+                     0);
+    assert_int_equal(wdn_store_resource_path("store", "component", "../x", path, sizeof(path)),
+                     WDN_EINVAL);
+    assert_int_equal(wdn_store_get_resource("store", "component", "../x", &b), WDN_EINVAL);
+    wdn_buf_reset(&b);
+    assert_int_equal(wdn_store_delete_resource("store", "component", "../x"), WDN_EINVAL);
+
+    /* created, unchanged, configured: what `warden apply` prints for each. */
+    assert_int_equal(wdn_store_put_resource("store", "component", "Auth_1.x", "a: 1\n", 5, &ch), 0);
+    assert_string_equal(wdn_store_change_name(ch), "created");
+    assert_int_equal(wdn_store_put_resource("store", "component", "Auth_1.x", "a: 1\n", 5, &ch), 0);
+    assert_string_equal(wdn_store_change_name(ch), "unchanged");
+    assert_int_equal(wdn_store_put_resource("store", "component", "Auth_1.x", "a: 2\n", 5, &ch), 0);
+    assert_string_equal(wdn_store_change_name(ch), "configured");
+    assert_int_equal(wdn_store_get_resource("store", "component", "Auth_1.x", &b), 0);
+    assert_int_equal(b.len, 5);
+    assert_memory_equal(b.data, "a: 2\n", 5);
+    wdn_buf_reset(&b);
+    assert_int_equal(wdn_store_get_resource("store", "component", "missing", &b), WDN_ENOTFOUND);
+    wdn_buf_reset(&b);
+    assert_int_equal(wdn_store_delete_resource("store", "component", "missing"), WDN_ENOTFOUND);
+    assert_int_equal(wdn_store_resources_dir("store", path, sizeof(path)), 0);
+    assert_non_null(strstr(path, "/projects/store/resources"));
+
+    /* The state hash changes with a resource and with the app's binding, and needs its room. */
+    assert_int_equal(wdn_store_state_hash("store", "svc", hash1, sizeof(hash1)), 0);
+    assert_int_equal(strlen(hash1), 64);
+    assert_int_equal(wdn_store_state_hash("store", "svc", hash2, sizeof(hash2)), 0);
+    assert_string_equal(hash1, hash2);
+    assert_int_equal(wdn_store_put_resource("store", "component", "Auth_1.x", "a: 3\n", 5, &ch), 0);
+    assert_int_equal(wdn_store_state_hash("store", "svc", hash2, sizeof(hash2)), 0);
+    assert_string_not_equal(hash1, hash2);
+    struct wdn_store_appid a = {.app_id = "svc", .app_config = "cfg"};
+    assert_int_equal(wdn_store_put_appid("store", &a, &ch), 0);
+    assert_string_equal(wdn_store_change_name(ch), "created");
+    assert_int_equal(wdn_store_state_hash("store", "svc", hash1, sizeof(hash1)), 0);
+    assert_string_not_equal(hash1, hash2);
+    assert_int_equal(wdn_store_state_hash("store", "svc", hash1, WDN_STORE_STATE_LEN - 1),
+                     WDN_ELIMIT);
+
+    /* A binding file that is not a JSON object is refused, not half read. */
+    assert_int_equal(wdn_store_appid_path("store", "svc", path, sizeof(path)), 0);
+    write_file(path, "[\"svc\"]\n");
+    assert_int_equal(wdn_store_get_appid("store", "svc", &a), WDN_EPARSE);
+    write_file(path, "{not json");
+    assert_int_equal(wdn_store_get_appid("store", "svc", &a), WDN_EPARSE);
+    assert_int_equal(wdn_store_get_appid("store", "nobody", &a), WDN_ENOTFOUND);
+}
+
+/* A sidecar's registry entry is removed only by the sidecar it names. */
+static void test_store_sidecar_entry(void **state)
+{
+    (void)state;
+    struct wdn_diag d;
+    struct wdn_store_sidecar s = {.app_id = "svc", .internal_addr = "127.0.0.1:1", .pid = 0};
+    struct wdn_store_sidecar got;
+
+    assert_int_equal(wdn_project_create("reg", &d), 0);
+    s.pid = (long)getpid();
+    assert_int_equal(wdn_store_put_sidecar("reg", &s), 0);
+    assert_int_equal(wdn_store_get_sidecar("reg", "svc", &got), 0);
+    assert_int_equal(got.pid, s.pid);
+    /* Another pid (a newer sidecar took the name): kept. */
+    assert_int_equal(wdn_store_remove_sidecar("reg", "svc", s.pid + 1), 0);
+    assert_int_equal(wdn_store_get_sidecar("reg", "svc", &got), 0);
+    assert_int_equal(wdn_store_remove_sidecar("reg", "svc", s.pid), 0);
+    assert_int_equal(wdn_store_get_sidecar("reg", "svc", &got), WDN_ENOTFOUND);
+    assert_int_equal(wdn_store_remove_sidecar("reg", "svc", s.pid), WDN_ENOTFOUND);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_home),      cmocka_unit_test(test_names),
-        cmocka_unit_test(test_resolve),   cmocka_unit_test(test_lock_holder),
-        cmocka_unit_test(test_pid_alive), cmocka_unit_test(test_list_dir),
+        cmocka_unit_test(test_home),
+        cmocka_unit_test(test_names),
+        cmocka_unit_test(test_resolve),
+        cmocka_unit_test(test_lock_holder),
+        cmocka_unit_test(test_pid_alive),
+        cmocka_unit_test(test_list_dir),
+        cmocka_unit_test(test_store_names_and_changes),
+        cmocka_unit_test(test_store_sidecar_entry),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
