@@ -48,6 +48,20 @@ run "issuer --client without an id" 2 "--client wants ID:SECRET" \
     "$W" issuer --port 0 --client :secret --state "$S"
 run "issuer --client without a secret after the colon" 2 "--client wants ID:SECRET" \
     "$W" issuer --port 0 --client id: --state "$S"
+run "issuer --address that is not an IPv4 address" 2 \
+    "warden issuer: --address wants an IPv4 address, not 'localhost'" \
+    "$W" issuer --port 0 --address localhost --state "$S"
+run "issuer --host starting with '-'" 2 \
+    "warden issuer: --host wants a DNS name or an IPv4 address, not '-bad'" \
+    "$W" issuer --port 0 --host -bad --state "$S"
+run "issuer --host with '_'" 2 "not 'a_b'" "$W" issuer --port 0 --host a_b --state "$S"
+run "issuer --host ending with '.'" 2 "not 'a.'" "$W" issuer --port 0 --host a. --state "$S"
+printf 'clients:\n  - {id: a}\n' >"$E2E_TMP/clients.yaml"
+run "issuer --clients: the file's error with file:line:col" 1 \
+    "clients.yaml:2:5: a client needs id, secret and at least one audience" \
+    "$W" issuer --port 0 --clients "$E2E_TMP/clients.yaml" --state "$S"
+run "issuer --clients of a missing file" 1 "cannot read /nonexistent/clients.yaml" \
+    "$W" issuer --port 0 --clients /nonexistent/clients.yaml --state "$S"
 expect_eq "issuer: nothing was created by refused commands" "$(ls "$S" 2>/dev/null | wc -l)" "0"
 
 # ---- warden issuer rotate / user / client: forms and refusals ----

@@ -16,10 +16,10 @@
 
 #include "authserver/as_int.h"
 #include "authserver/issuer.h"
-#include "base/base64.h"
 #include "base/error.h"
 #include "base/fault.h"
 #include "../support/faultjson.h"
+#include "../support/jwsparts.h"
 
 #define ISS "https://issuer.test/"
 #define NOW 1800000000
@@ -102,18 +102,6 @@ static void put_back_clients(void)
     fclose(f);
 }
 
-/* The claims of a compact JWS (caller decrefs), or NULL when they are not JSON. */
-static json_t *claims_of(const char *jws)
-{
-    const char *p = strchr(jws, '.'), *e = p ? strchr(p + 1, '.') : NULL;
-    unsigned char buf[4096];
-    size_t n;
-    if (e == NULL ||
-        wdn_b64url_decode((struct wdn_str){p + 1, (size_t)(e - p - 1)}, buf, sizeof(buf), &n) != 0)
-        return NULL;
-    return json_loadb((const char *)buf, n, 0, NULL);
-}
-
 /* Runs one request with the nth allocation failing; checks the answer is whole or a refusal. */
 static bool run_once(const struct call *c, unsigned nth, int *status)
 {
@@ -149,7 +137,7 @@ static bool run_once(const struct call *c, unsigned nth, int *status)
         /* A token's claims are whole too: what was signed is what was meant. */
         const char *at = json_string_value(json_object_get(j, "access_token"));
         if (at != NULL) {
-            json_t *claims = claims_of(at);
+            json_t *claims = jwsparts_json(at, 1);
             if (claims == NULL || !json_is_string(json_object_get(claims, "aud")) ||
                 !json_is_string(json_object_get(claims, "iss")) ||
                 !json_is_string(json_object_get(claims, "sub")))

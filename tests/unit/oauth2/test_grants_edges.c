@@ -15,7 +15,6 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "base/base64.h"
 #include "base/error.h"
 #include "jose/sign.h"
 #include "oauth2/client.h"
@@ -24,6 +23,7 @@
 #include "oauth2/register.h"
 #include "oauth2/token.h"
 #include "../support/fakehttp.h"
+#include "../support/jwsparts.h"
 
 /* The next answer of the scripted server (or, when seq is set, the calls-th of a sequence of
  * answers with extra header lines), and what it saw last. */
@@ -376,18 +376,6 @@ static void test_token_answers(void **state)
     wdn_oauth2_tokens_reset(&t);
 }
 
-/* The claims of a compact JWS (caller decrefs), or NULL. */
-static json_t *jws_claims(const char *jws)
-{
-    const char *p = strchr(jws, '.'), *e = p ? strchr(p + 1, '.') : NULL;
-    unsigned char buf[2048];
-    size_t n;
-    if (e == NULL ||
-        wdn_b64url_decode((struct wdn_str){p + 1, (size_t)(e - p - 1)}, buf, sizeof(buf), &n) != 0)
-        return NULL;
-    return json_loadb((const char *)buf, n, 0, NULL);
-}
-
 /* private_key_jwt: a signed assertion for the issuer instead of a secret; without a key or an
  * audience nothing is sent (covered above). */
 static void test_token_private_key_jwt(void **state)
@@ -416,7 +404,7 @@ static void test_token_private_key_jwt(void **state)
     assert_non_null(fakehttp_form(srv.seen_body, "client_assertion_type", v, sizeof(v)));
     assert_string_equal(v, "urn:ietf:params:oauth:client-assertion-type:jwt-bearer");
     assert_non_null(fakehttp_form(srv.seen_body, "client_assertion", v, sizeof(v)));
-    json_t *c = jws_claims(v);
+    json_t *c = jwsparts_json(v, 1);
     assert_non_null(c);
     assert_string_equal(json_string_value(json_object_get(c, "iss")), "cid");
     assert_string_equal(json_string_value(json_object_get(c, "sub")), "cid");
@@ -456,7 +444,7 @@ static void test_token_dpop_nonce(void **state)
     assert_int_equal(srv.calls, 2);
     assert_string_equal(t.token_type, "DPoP");
     assert_string_equal(nonce, "n-1");
-    json_t *p0 = jws_claims(srv.seen_dpop[0]), *p1 = jws_claims(srv.seen_dpop[1]);
+    json_t *p0 = jwsparts_json(srv.seen_dpop[0], 1), *p1 = jwsparts_json(srv.seen_dpop[1], 1);
     assert_non_null(p0);
     assert_non_null(p1);
     assert_null(json_object_get(p0, "nonce"));

@@ -16,6 +16,7 @@
 #include "base/buf.h"
 #include "base/error.h"
 #include "base/limits.h"
+#include "oauth2/discovery.h"
 #include "oauth2/metadata.h"
 
 #define RES "https://h/mcp"
@@ -336,12 +337,43 @@ static void test_scope_has_and_urls(void **state)
     assert_false(wdn_oauth2_same_origin("not a url", "https://h/a"));
 }
 
+/* Where a client may go next, from the server URL the user gave: fail closed when it cannot
+ * tell (a URL that does not parse: public destinations only), IPv6 literals read without their
+ * brackets, and a user's own configuration trusted for any http(s) URL. */
+static void test_net_edges(void **state)
+{
+    (void)state;
+    struct wdn_oauth2_net net;
+    struct wdn_diag d;
+
+    wdn_oauth2_net_for("not a url", "/ca.pem", 0, &net);
+    assert_true(net.public_only);
+    assert_false(net.loopback_http);
+    assert_string_equal(net.ca_file, "/ca.pem");
+    assert_int_equal(net.timeout_ms, 10000);
+    wdn_oauth2_net_for("https://[fd00::1]:8443/mcp", NULL, 2500, &net);
+    assert_false(net.public_only); /* a private (ULA) server */
+    assert_int_equal(net.timeout_ms, 2500);
+    wdn_oauth2_net_for("https://[2606:4700:4700::1111]/mcp", NULL, 0, &net);
+    assert_true(net.public_only);
+    wdn_oauth2_net_for("http://[::1]:9/mcp", NULL, 0, &net);
+    assert_true(net.loopback_http);
+    assert_false(net.public_only);
+    /* A URL from the user's configuration: any http(s) URL, never another scheme. */
+    const struct wdn_oauth2_net mine = {.user_chosen = true};
+    assert_int_equal(wdn_oauth2_url_allowed(&mine, "http://as.example/token", &d), 0);
+    assert_int_equal(wdn_oauth2_url_allowed(&mine, "ftp://as.example/token", &d), WDN_EINVAL);
+    const struct wdn_oauth2_net strict = {0};
+    assert_int_equal(wdn_oauth2_url_allowed(&strict, "http://127.0.0.1/token", &d), WDN_EPERM);
+    assert_non_null(strstr(d.msg, "refusing http://127.0.0.1: a URL a server chose must be https"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_prm_refusals),       cmocka_unit_test(test_prm_limits_and_fields),
         cmocka_unit_test(test_asm_refusals),       cmocka_unit_test(test_asm_lists_and_defaults),
-        cmocka_unit_test(test_scope_has_and_urls),
+        cmocka_unit_test(test_scope_has_and_urls), cmocka_unit_test(test_net_edges),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
