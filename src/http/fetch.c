@@ -499,16 +499,24 @@ struct wdn_fetch_keep *wdn_fetch_keep_new(void)
     return k;
 }
 
+/* Closes one connection (its TLS engine, the engine's context and the socket; any of them may
+ * be absent) and leaves the three fields empty. The one way both the kept connection and a
+ * transfer's close theirs. */
+static void conn_close(int *fd, struct wdn_tls **tls, struct wdn_tls_ctx **tls_ctx)
+{
+    wdn_tls_free(*tls);
+    wdn_tls_ctx_free(*tls_ctx);
+    if (*fd >= 0)
+        close(*fd);
+    *fd = -1;
+    *tls = NULL;
+    *tls_ctx = NULL;
+}
+
 static void keep_drop(struct wdn_fetch_keep *k)
 {
-    wdn_tls_free(k->tls);
-    wdn_tls_ctx_free(k->tls_ctx);
-    if (k->fd >= 0)
-        close(k->fd);
+    conn_close(&k->fd, &k->tls, &k->tls_ctx);
     free(k->ca_file);
-    k->fd = -1;
-    k->tls = NULL;
-    k->tls_ctx = NULL;
     k->ca_file = NULL;
 }
 
@@ -520,7 +528,9 @@ void wdn_fetch_keep_free(struct wdn_fetch_keep *k)
     free(k);
 }
 
-static bool same_file(const char *a, const char *b)
+/* Whether two CA file settings are the same text (NULL, the system's CAs, only equals NULL).
+ * Compares the names as given, not the files they lead to. */
+static bool same_text_or_both_null(const char *a, const char *b)
 {
     return a == NULL ? b == NULL : b != NULL && strcmp(a, b) == 0;
 }
@@ -536,7 +546,7 @@ static bool keep_take(struct wdn_fetch_keep *k, struct wdn__fetch_xfer *x,
         return false;
     p = (struct pollfd){k->fd, POLLIN, 0};
     if (k->tls_on != u->tls || k->port != u->port || strcmp(k->host, u->host) != 0 ||
-        !same_file(k->ca_file, ca_file) || poll(&p, 1, 0) != 0) {
+        !same_text_or_both_null(k->ca_file, ca_file) || poll(&p, 1, 0) != 0) {
         keep_drop(k);
         return false;
     }
@@ -572,13 +582,7 @@ static void keep_put(struct wdn_fetch_keep *k, struct wdn__fetch_xfer *x,
 /* Closes x's connection (a kept one that failed) so that the transfer can start over. */
 static void xfer_reset_conn(struct wdn__fetch_xfer *x)
 {
-    wdn_tls_free(x->tls);
-    wdn_tls_ctx_free(x->tls_ctx);
-    if (x->fd >= 0)
-        close(x->fd);
-    x->fd = -1;
-    x->tls = NULL;
-    x->tls_ctx = NULL;
+    conn_close(&x->fd, &x->tls, &x->tls_ctx);
     x->sock_eof = x->tls_unclean_eof = false;
 }
 
@@ -653,11 +657,8 @@ int wdn_fetch_stream(const struct wdn_fetch_request *req, const struct wdn_fetch
     if (rc == 0 && reuse && keep != NULL)
         keep_put(keep, &x, &u, req->ca_file);
 out:
-    wdn_tls_free(x.tls);
-    wdn_tls_ctx_free(x.tls_ctx);
+    conn_close(&x.fd, &x.tls, &x.tls_ctx);
     ERR_clear_error();
-    if (x.fd >= 0)
-        close(x.fd);
     if (head.data != NULL)
         OPENSSL_cleanse(head.data, head.cap);
     wdn_buf_reset(&head);
