@@ -28,23 +28,9 @@ if [ ! -d "$NODE_DIR/node_modules/@modelcontextprotocol" ] || [ ! -d "$NODE_DIR/
     echo "bench/mcp: run \`(cd tests/interop/mcp && npm ci)\` first (or \`make check\`, whose interop-mcp-setup test does it)" >&2
     exit 1
 fi
-TMP=$(mktemp -d /tmp/wdn-bench-mcp-XXXXXX)
-PIDS=""
-cleanup() {
-    for p in $PIDS; do kill "$p" 2>/dev/null; done
-    sleep 0.3
-    rm -rf "$TMP"
-}
-trap cleanup EXIT INT TERM
+. "$SRC/bench/lib.sh"
+bench_tmp mcp
 renice -n 10 $$ >/dev/null 2>&1 || true
-export WARDEN_HOME="$TMP/home"
-free_port() {
-    node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
-}
-wait_ready() { # FILE
-    i=0
-    while [ $i -lt 100 ] && ! grep -q 'ready:' "$1" 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
-}
 wait_port() { # PORT
     i=0
     while [ $i -lt 100 ] && ! node -e "require('net').connect($1,'127.0.0.1').on('connect',()=>process.exit(0)).on('error',()=>process.exit(1))" 2>/dev/null; do
@@ -52,19 +38,11 @@ wait_port() { # PORT
         i=$((i + 1))
     done
 }
-port_of() { sed -n "s/.* $2-port=\([0-9-]*\).*/\1/p" "$1"; }
-rss_of() { # PID: RSS, private (USS) and PSS
-    awk '/^Rss:/ {r=$2} /^Pss:/ {p=$2} /^Private_(Clean|Dirty):/ {u+=$2}
-         END {printf "%d kB (private %d kB, PSS %d kB)", r, u, p}' "/proc/$1/smaps_rollup"
-}
 rss_kb() { awk '/^Rss:/ {print $2}' "/proc/$1/smaps_rollup"; }
 
 # The fixed ES256 key set and token of the fuzz seeds (iss https://issuer.test/, aud fuzz, valid
 # until 2100), as bench/sidecar/run.sh uses them.
-JWKS=$(awk '/const char \*jwks =/ {f=1; next} f {print; if (/;[[:space:]]*$/) exit}' \
-        "$SRC/fuzz/fuzz_pipeline_bearer.c" | sed -e 's/^[[:space:]]*"//' -e 's/";*[[:space:]]*$//' |
-    tr -d '\n' | sed 's/\\"/"/g')
-TOK=$(sed -n 's/^Bearer \(.*\)$/\1/p' "$SRC/fuzz/corpus/pipeline_bearer/valid")
+bench_fuzz_keys
 
 APP=$(free_port)
 # APP_ACCESS_LOG=0: no access-log line (a write to stderr) per request, as the TS server logs none.
@@ -73,32 +51,7 @@ MCP_PID=$!
 PIDS="$PIDS $MCP_PID"
 
 mkdir -p "$TMP/res"
-cat > "$TMP/res/bearer.yaml" <<YAML
-apiVersion: dapr.io/v1alpha1
-kind: Component
-metadata:
-  name: bearer
-spec:
-  type: middleware.http.bearer
-  version: v1
-  metadata:
-  - name: issuer
-    value: "https://issuer.test/"
-  - name: audience
-    value: fuzz
-  - name: jwks
-    value: '$JWKS'
----
-apiVersion: dapr.io/v1alpha1
-kind: Configuration
-metadata:
-  name: auth
-spec:
-  appHttpPipeline:
-    handlers:
-    - name: bearer
-      type: middleware.http.bearer
-YAML
+bench_bearer_yaml https://issuer.test/ fuzz jwks "$JWKS" > "$TMP/res/bearer.yaml"
 "$BIN/warden" sidecar --app-id mcp-server --app-port "$APP" --http-port 0 --workers "$SIDECAR_WORKERS" \
     --resources-path "$TMP/res" --config auth --ca-dir "$TMP/ca" --log-level warn \
     >"$TMP/sidecar.out" 2>"$TMP/sidecar.err" &

@@ -50,20 +50,11 @@ for b in warden hello-server wdn-mint; do
     [ -x "$BIN/$b" ] || { echo "bench/peers: $BIN/$b is missing (run make)" >&2; exit 1; }
 done
 
-TMP=$(mktemp -d /tmp/wdn-bench-peers-XXXXXX)
+. "$SRC/bench/lib.sh"
+CLEANUP_WAIT=0.5
+bench_tmp peers
 # nginx and Apache workers run as unprivileged users and read their files from here.
 chmod 755 "$TMP"
-PIDS=""
-cleanup() {
-    for p in $PIDS; do kill "$p" 2>/dev/null; done
-    sleep 0.5
-    rm -rf "$TMP"
-}
-trap cleanup EXIT INT TERM
-export WARDEN_HOME="$TMP/home"
-free_port() {
-    node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
-}
 wait_for() { # CMD...: polls up to 20 s
     i=0
     while [ $i -lt 200 ] && ! "$@" >/dev/null 2>&1; do sleep 0.1; i=$((i + 1)); done
@@ -73,10 +64,7 @@ status_of() { # URL [HEADER]
     else curl -s -o /dev/null -w '%{http_code}' "$1"; fi
 }
 is_200() { [ "$(status_of "$@")" = 200 ]; }
-rss() { # PID: RSS, private (USS) and PSS of the process
-    awk '/^Rss:/ {r=$2} /^Pss:/ {p=$2} /^Private_(Clean|Dirty):/ {u+=$2}
-         END {printf "RSS %d kB (private %d kB, PSS %d kB)", r, u, p}' "/proc/$1/smaps_rollup"
-}
+rss() { echo "RSS $(rss_of "$1")"; } # PID: RSS, private (USS) and PSS of the process
 
 APP=$(free_port); JW=$(free_port); NG=$(free_port); HP=$(free_port); AP=$(free_port)
 ISS="https://127.0.0.1:$JW/"
@@ -158,32 +146,7 @@ ROOT_nginx=$!
 
 # ---- warden sidecar, bearer middleware (jwksURL over HTTPS) ---------------------------------
 mkdir -p "$TMP/res"
-cat > "$TMP/res/bearer.yaml" <<YAML
-apiVersion: dapr.io/v1alpha1
-kind: Component
-metadata:
-  name: bearer
-spec:
-  type: middleware.http.bearer
-  version: v1
-  metadata:
-  - name: issuer
-    value: "$ISS"
-  - name: audience
-    value: "$AUD"
-  - name: jwksURL
-    value: "https://127.0.0.1:$JW/jwks.json"
----
-apiVersion: dapr.io/v1alpha1
-kind: Configuration
-metadata:
-  name: auth
-spec:
-  appHttpPipeline:
-    handlers:
-    - name: bearer
-      type: middleware.http.bearer
-YAML
+bench_bearer_yaml "$ISS" "$AUD" jwksURL "https://127.0.0.1:$JW/jwks.json" > "$TMP/res/bearer.yaml"
 VG=""
 if [ "${PROFILE:-}" = callgrind ]; then
     VG="valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file=$OUT/callgrind.out.%p"

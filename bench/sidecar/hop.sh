@@ -17,22 +17,9 @@ ROUNDS=${ROUNDS:-3}
 SECS=${SECS:-5}
 RATE=${RATE:-1000}
 FIRST=$(cd "$1" && pwd)
-TMP=$(mktemp -d /tmp/wdn-bench-hop-XXXXXX)
-PIDS=""
-cleanup() {
-    for p in $PIDS; do kill "$p" 2>/dev/null; done
-    sleep 0.3
-    rm -rf "$TMP"
-}
-trap cleanup EXIT INT TERM
-export WARDEN_HOME="$TMP/home"
-free_port() {
-    node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
-}
-wait_ready() { # FILE
-    i=0
-    while [ $i -lt 600 ] && ! grep -q 'ready:' "$1" 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
-}
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
+. "$SRC/bench/lib.sh"
+bench_tmp hop
 cpu_ns() { # PID: CPU time of every thread, in ns
     cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{t += $1} END {printf "%.0f", t}'
 }
@@ -63,9 +50,9 @@ for b in "$@"; do
         >"$D/a.out" 2>"$D/a.err" &
     PIDS="$PIDS $!"
     echo $! > "$D/caller"
-    wait_ready "$D/a.out"
-    wait_ready "$D/b.out"
-    h=$(sed -n 's/.* http-port=\([0-9-]*\).*/\1/p' "$D/a.out")
+    wait_ready "$D/a.out" 60 # under callgrind
+    wait_ready "$D/b.out" 60
+    h=$(port_of "$D/a.out" http)
     echo "http://127.0.0.1:$h/v1.0/invoke/callee/method/mcp" > "$D/url"
     echo "$b" > "$D/name"
     code=$(curl -s -o /dev/null -w '%{http_code}' "$(cat "$D/url")")

@@ -11,26 +11,9 @@ SECS=${2:-10}
 PARTS=${PARTS:-123} # PARTS=2 runs only the latency part
 want() { case "$PARTS" in *"$1"*) return 0 ;; esac; return 1; }
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
-TMP=$(mktemp -d /tmp/wdn-bench-sc-XXXXXX)
-PIDS=""
-cleanup() {
-    for p in $PIDS; do kill "$p" 2>/dev/null; done
-    for f in "$TMP/nginx.pid" "$TMP/nga.pid" "$TMP/ngb.pid"; do
-        [ -f "$f" ] && kill "$(cat "$f" 2>/dev/null)" 2>/dev/null
-    done
-    sleep 0.3
-    rm -rf "$TMP"
-}
-trap cleanup EXIT INT TERM
-export WARDEN_HOME="$TMP/home"
-free_port() {
-    node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
-}
-wait_ready() { # FILE
-    i=0
-    while [ $i -lt 100 ] && ! grep -q 'ready:' "$1" 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
-}
-port_of() { sed -n "s/.* $2-port=\([0-9-]*\).*/\1/p" "$1"; }
+. "$SRC/bench/lib.sh"
+bench_tmp sc
+PIDFILES="$TMP/nginx.pid $TMP/nga.pid $TMP/ngb.pid"
 cpu_ns() { # PID...: CPU time of these processes and their children (every thread), in ns, from
     # the scheduler's own accounting (/proc/PID/task/TID/schedstat), finer than clock ticks
     for p in "$@"; do for c in $p $(pgrep -P "$p"); do cat /proc/"$c"/task/*/schedstat; done; done \
@@ -40,49 +23,18 @@ cores() { # NS0 NS1: cores used over the SECS of a run
     echo "$1 $2 $SECS" | awk '{printf "%.3f", ($2 - $1) / 1e9 / $3}'
 }
 rss() { # PID of the `timeout` wrapper: the sidecar is its child. RSS, private (USS) and PSS.
-    awk '/^Rss:/ {r=$2} /^Pss:/ {p=$2} /^Private_(Clean|Dirty):/ {u+=$2}
-         END {printf "RSS %d kB (private %d kB, PSS %d kB)", r, u, p}' \
-        "/proc/$(pgrep -P "$1" | head -1)/smaps_rollup"
+    echo "RSS $(rss_of "$(pgrep -P "$1" | head -1)")"
 }
 
 # A fixed ES256 key set and a token valid until 2100 (the fuzz seeds' key, iss/aud below).
-# The C string literal may span several lines (clang-format): join its pieces, then unescape.
-JWKS=$(awk '/const char \*jwks =/ {f=1; next} f {print; if (/;[[:space:]]*$/) exit}' \
-        "$SRC/fuzz/fuzz_pipeline_bearer.c" | sed -e 's/^[[:space:]]*"//' -e 's/";*[[:space:]]*$//' |
-    tr -d '\n' | sed 's/\\"/"/g')
-TOK=$(sed -n 's/^Bearer \(.*\)$/\1/p' "$SRC/fuzz/corpus/pipeline_bearer/valid")
+bench_fuzz_keys
 
 APP=$(free_port)
 timeout 900 "$BIN/hello-server" --listen "127.0.0.1:$APP" --workers 1 &
 PIDS="$PIDS $!"
 
 mkdir -p "$TMP/res"
-cat > "$TMP/res/bearer.yaml" <<YAML
-apiVersion: dapr.io/v1alpha1
-kind: Component
-metadata:
-  name: bearer
-spec:
-  type: middleware.http.bearer
-  version: v1
-  metadata:
-  - name: issuer
-    value: "https://issuer.test/"
-  - name: audience
-    value: fuzz
-  - name: jwks
-    value: '$JWKS'
----
-apiVersion: dapr.io/v1alpha1
-kind: Configuration
-metadata:
-  name: auth
-spec:
-  appHttpPipeline:
-    handlers:
-    - name: bearer
-      type: middleware.http.bearer
-YAML
+bench_bearer_yaml https://issuer.test/ fuzz jwks "$JWKS" > "$TMP/res/bearer.yaml"
 
 if want 1; then
 echo "== 1. throughput, wrk -t1 -c32 -d${SECS}s, every server with one worker"
