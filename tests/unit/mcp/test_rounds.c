@@ -17,102 +17,32 @@
 #include "base/buf.h"
 #include "base/error.h"
 #include "base/limits.h"
+#include "support/mcpreq.h"
 #include "warden/mcp.h"
 
-/* ---- a capturing output and requests ------------------------------------------------------ */
+/* ---- requests (captured by support/mcpreq) ------------------------------------------------ */
 
-struct cap {
-    int status;
-    char session[128];
-    struct wdn_buf body;
-    pthread_mutex_t mu;
-};
-
-static int cap_head(void *ud, int status, const struct wdn_mcp_out_header *h, size_t n)
-{
-    struct cap *c = ud;
-    size_t i;
-
-    c->status = status;
-    for (i = 0; i < n; i++)
-        if (strcasecmp(h[i].name, "Mcp-Session-Id") == 0)
-            snprintf(c->session, sizeof(c->session), "%s", h[i].value);
-    return 0;
-}
-
-static int cap_body(void *ud, const char *p, size_t n)
-{
-    struct cap *c = ud;
-    int rc;
-
-    pthread_mutex_lock(&c->mu);
-    rc = wdn_buf_append(&c->body, p, n);
-    pthread_mutex_unlock(&c->mu);
-    return rc;
-}
-
-static void cap_init(struct cap *c)
-{
-    memset(c, 0, sizeof(*c));
-    wdn_buf_init(&c->body, 1 << 20);
-    pthread_mutex_init(&c->mu, NULL);
-}
-
-static void cap_free(struct cap *c)
-{
-    wdn_buf_reset(&c->body);
-    pthread_mutex_destroy(&c->mu);
-}
-
-/* The JSON body, or for SSE the data of the last event. */
-static json_t *cap_json(struct cap *c)
-{
-    const char *s = wdn_buf_cstr(&c->body), *last, *p;
-
-    if (s == NULL)
-        return NULL;
-    if ((last = strstr(s, "data: ")) != NULL) {
-        while ((p = strstr(last + 1, "data: ")) != NULL)
-            last = p;
-        return json_loads(last + 6, JSON_DISABLE_EOF_CHECK, NULL);
-    }
-    return json_loads(s, 0, NULL);
-}
-
+/* POSTs body to /mcp with the header lines; the answer must be complete (handled, no stream left
+ * open). Returns the JSON-RPC message (owned; NULL when none), the status and the session id
+ * (into session_out, 128 bytes). */
 static json_t *post(struct wdn_mcp_server *srv, const char *const *lines, const char *body,
                     int *status, char *session_out)
 {
-    struct wdn_mcp_hdr h[16];
-    struct wdn_mcp_http_request r;
-    struct cap c;
-    struct wdn_mcp_http_out out = {cap_head, cap_body, NULL, &c};
-    struct wdn_mcp_stream *st = NULL;
+    struct mr_answer a;
+    const char *sid;
     json_t *j;
-    size_t n = 0;
 
-    for (; lines[n] != NULL; n++) {
-        const char *colon = strchr(lines[n], ':');
-        h[n].name = lines[n];
-        h[n].name_len = (size_t)(colon - lines[n]);
-        h[n].value = colon + 1;
-        h[n].value_len = strlen(colon + 1);
-    }
-    memset(&r, 0, sizeof(r));
-    r.method = "POST";
-    r.target = "/mcp";
-    r.headers = h;
-    r.nheaders = n;
-    r.body = body;
-    r.body_len = strlen(body);
-    cap_init(&c);
-    assert_int_equal(wdn_mcp_server_handle(srv, &r, &out, &st), 0);
-    assert_null(st);
+    mr_post(srv, lines, body, &a);
+    assert_int_equal(a.rc, 0);
+    assert_false(a.streamed);
     if (status != NULL)
-        *status = c.status;
-    if (session_out != NULL)
-        strcpy(session_out, c.session);
-    j = cap_json(&c);
-    cap_free(&c);
+        *status = a.status;
+    if (session_out != NULL) {
+        sid = mr_header(&a, "Mcp-Session-Id");
+        snprintf(session_out, 128, "%s", sid != NULL ? sid : "");
+    }
+    j = json_incref(a.msg);
+    mr_free(&a);
     return j;
 }
 

@@ -10,139 +10,24 @@
 
 #include <cmocka.h>
 
-#include "base/buf.h"
 #include "base/error.h"
+#include "support/mcpreq.h"
 #include "warden/mcp.h"
 
-/* ---- a capturing HTTP output ---- */
-
-struct cap {
-    int status;
-    int heads;
-    int ended;
-    size_t nh;
-    char hname[8][64];
-    char hval[8][160];
-    struct wdn_buf body;
-    pthread_mutex_t mu;
-};
-
-static int cap_head(void *ud, int status, const struct wdn_mcp_out_header *h, size_t n)
-{
-    struct cap *c = ud;
-    size_t i;
-
-    c->status = status;
-    c->heads++;
-    for (i = 0; i < n && i < 8; i++) {
-        snprintf(c->hname[i], sizeof(c->hname[i]), "%s", h[i].name);
-        snprintf(c->hval[i], sizeof(c->hval[i]), "%s", h[i].value);
-    }
-    c->nh = n;
-    return 0;
-}
-
-static int cap_body(void *ud, const char *p, size_t n)
-{
-    struct cap *c = ud;
-    int rc;
-
-    pthread_mutex_lock(&c->mu);
-    rc = wdn_buf_append(&c->body, p, n);
-    pthread_mutex_unlock(&c->mu);
-    return rc;
-}
-
-static void cap_end(void *ud)
-{
-    ((struct cap *)ud)->ended++;
-}
-
-static void cap_init(struct cap *c)
-{
-    memset(c, 0, sizeof(*c));
-    wdn_buf_init(&c->body, 1 << 20);
-    pthread_mutex_init(&c->mu, NULL);
-}
-
-static void cap_free(struct cap *c)
-{
-    wdn_buf_reset(&c->body);
-    pthread_mutex_destroy(&c->mu);
-}
-
-static const char *cap_header(const struct cap *c, const char *name)
-{
-    size_t i;
-
-    for (i = 0; i < c->nh; i++)
-        if (strcasecmp(c->hname[i], name) == 0)
-            return c->hval[i];
-    return NULL;
-}
-
-/* The JSON body, or for SSE the data of the last event. */
-static json_t *cap_json(struct cap *c)
-{
-    const char *s = wdn_buf_cstr(&c->body);
-    const char *last;
-
-    if (s == NULL)
-        return NULL;
-    if ((last = strstr(s, "data: ")) != NULL) {
-        const char *p;
-        while ((p = strstr(last + 1, "data: ")) != NULL)
-            last = p;
-        return json_loads(last + 6, JSON_DISABLE_EOF_CHECK, NULL);
-    }
-    return json_loads(s, 0, NULL);
-}
-
-/* ---- requests ---- */
+/* ---- requests (captured by support/mcpreq) ---- */
 
 #define ACCEPT_BOTH "Accept: application/json, text/event-stream"
 #define CT_JSON "Content-Type: application/json"
 
-static struct wdn_mcp_hdr hdrs[16];
-
-static size_t make_headers(const char *const *lines)
-{
-    size_t n = 0;
-
-    for (; lines != NULL && *lines != NULL && n < 16; lines++, n++) {
-        const char *colon = strchr(*lines, ':');
-        hdrs[n].name = *lines;
-        hdrs[n].name_len = (size_t)(colon - *lines);
-        hdrs[n].value = colon + 1;
-        hdrs[n].value_len = strlen(colon + 1);
-    }
-    return n;
-}
-
-static struct wdn_mcp_stream *do_req_stream(struct wdn_mcp_server *srv, const char *method,
-                                            const char *const *headers, const char *body,
-                                            struct cap *c)
-{
-    struct wdn_mcp_http_request r;
-    struct wdn_mcp_http_out out = {cap_head, cap_body, cap_end, c};
-    struct wdn_mcp_stream *st = NULL;
-
-    memset(&r, 0, sizeof(r));
-    r.method = method;
-    r.target = "/mcp";
-    r.nheaders = make_headers(headers);
-    r.headers = hdrs;
-    r.body = body;
-    r.body_len = body ? strlen(body) : 0;
-    assert_int_equal(wdn_mcp_server_handle(srv, &r, &out, &st), 0);
-    assert_int_equal(c->heads, 1);
-    return st;
-}
-
+/* One exchange with /mcp whose answer is complete: handled (0), one head, no stream left open.
+ * Fills *c (free with mr_free). */
 static void do_req(struct wdn_mcp_server *srv, const char *method, const char *const *headers,
-                   const char *body, struct cap *c)
+                   const char *body, struct mr_answer *c)
 {
-    assert_null(do_req_stream(srv, method, headers, body, c));
+    mr_send(srv, method, "/mcp", headers, body, body ? strlen(body) : 0, c);
+    assert_int_equal(c->rc, 0);
+    assert_int_equal(c->heads, 1);
+    assert_false(c->streamed);
 }
 
 /* ---- a server with tools, resources and prompts ---- */
@@ -274,24 +159,23 @@ static void open_session(struct wdn_mcp_server *srv, const char *version, char *
 {
     const char *h[] = {ACCEPT_BOTH, CT_JSON, NULL};
     char body[512];
-    struct cap c;
+    struct mr_answer c;
 
     snprintf(body, sizeof(body),
              "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":"
              "{\"protocolVersion\":\"%s\",\"capabilities\":{},\"clientInfo\":{\"name\":\"t\","
              "\"version\":\"1\"}}}",
              version);
-    cap_init(&c);
     do_req(srv, "POST", h, body, &c);
     assert_int_equal(c.status, 200);
-    assert_non_null(cap_header(&c, "Mcp-Session-Id"));
-    snprintf(sid, cap, "Mcp-Session-Id: %s", cap_header(&c, "Mcp-Session-Id"));
-    cap_free(&c);
+    assert_non_null(mr_header(&c, "Mcp-Session-Id"));
+    snprintf(sid, cap, "Mcp-Session-Id: %s", mr_header(&c, "Mcp-Session-Id"));
+    mr_free(&c);
 }
 
 /* Posts body within a session and returns the parsed answer. */
 static json_t *post(struct wdn_mcp_server *srv, const char *sid, const char *version,
-                    const char *body, struct cap *c)
+                    const char *body, struct mr_answer *c)
 {
     char pv[64];
     const char *h[] = {ACCEPT_BOTH, CT_JSON, sid, pv, NULL};
@@ -301,9 +185,8 @@ static json_t *post(struct wdn_mcp_server *srv, const char *sid, const char *ver
         h[2] = pv;
         h[3] = NULL;
     }
-    cap_init(c);
     do_req(srv, "POST", h, body, c);
-    return cap_json(c);
+    return json_incref(c->msg);
 }
 
 /* ---- tests ---- */
@@ -312,20 +195,19 @@ static void test_initialize_session(void **state)
 {
     struct wdn_mcp_server *srv = make_server(false);
     const char *h[] = {ACCEPT_BOTH, CT_JSON, NULL};
-    struct cap c, c2;
+    struct mr_answer c, c2;
     json_t *j;
     const char *sid;
     (void)state;
 
-    cap_init(&c);
     do_req(srv, "POST", h, INIT_BODY("2025-06-18"), &c);
     assert_int_equal(c.status, 200);
-    assert_string_equal(cap_header(&c, "Content-Type"), "application/json");
-    sid = cap_header(&c, "Mcp-Session-Id");
+    assert_string_equal(mr_header(&c, "Content-Type"), "application/json");
+    sid = mr_header(&c, "Mcp-Session-Id");
     assert_non_null(sid);
     assert_int_equal(strlen(sid), 64);
     assert_int_equal(strspn(sid, "0123456789abcdef"), 64);
-    j = cap_json(&c);
+    j = json_incref(c.msg);
     assert_string_equal(
         json_string_value(json_object_get(json_object_get(j, "result"), "protocolVersion")),
         "2025-06-18");
@@ -339,18 +221,17 @@ static void test_initialize_session(void **state)
     json_decref(j);
 
     /* A second session gets a different random id. */
-    cap_init(&c2);
     do_req(srv, "POST", h, INIT_BODY("1999-01-01"), &c2);
-    assert_string_not_equal(cap_header(&c2, "Mcp-Session-Id"), sid);
+    assert_string_not_equal(mr_header(&c2, "Mcp-Session-Id"), sid);
     /* An unknown version is answered with the latest, not an error. */
-    j = cap_json(&c2);
+    j = json_incref(c2.msg);
     assert_string_equal(
         json_string_value(json_object_get(json_object_get(j, "result"), "protocolVersion")),
         "2025-11-25");
     json_decref(j);
     assert_int_equal(wdn_mcp_server_session_count(srv), 2);
-    cap_free(&c);
-    cap_free(&c2);
+    mr_free(&c);
+    mr_free(&c2);
     wdn_mcp_server_free(srv);
 }
 
@@ -361,52 +242,48 @@ static void test_session_rules(void **state)
     const char *h_nosid[] = {ACCEPT_BOTH, CT_JSON, NULL};
     const char *h_badsid[] = {ACCEPT_BOTH, CT_JSON, "Mcp-Session-Id: deadbeef", NULL};
     char sid[128];
-    struct cap c;
+    struct mr_answer c;
     json_t *j;
     (void)state;
 
     open_session(srv, "2025-11-25", sid, sizeof(sid));
-    cap_init(&c);
     do_req(srv, "POST", h_nosid, list, &c);
     assert_int_equal(c.status, 400);
-    cap_free(&c);
-    cap_init(&c);
+    mr_free(&c);
     do_req(srv, "POST", h_badsid, list, &c);
     assert_int_equal(c.status, 404);
-    j = cap_json(&c);
+    j = json_incref(c.msg);
     assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "error"), "code")),
                      -32001);
     json_decref(j);
-    cap_free(&c);
+    mr_free(&c);
 
     j = post(srv, sid, "2025-11-25", list, &c);
     assert_int_equal(c.status, 200);
     assert_int_equal(json_array_size(json_object_get(json_object_get(j, "result"), "tools")), 5);
     json_decref(j);
-    cap_free(&c);
+    mr_free(&c);
 
     /* Re-initialize inside a session is refused. */
     j = post(srv, sid, "2025-11-25", INIT_BODY("2025-11-25"), &c);
     assert_int_equal(c.status, 400);
     json_decref(j);
-    cap_free(&c);
+    mr_free(&c);
 
     /* DELETE ends the session; afterwards the id is unknown (404). */
     {
         const char *h[] = {sid, NULL};
-        cap_init(&c);
         do_req(srv, "DELETE", h, NULL, &c);
         assert_int_equal(c.status, 200);
-        cap_free(&c);
-        cap_init(&c);
+        mr_free(&c);
         do_req(srv, "DELETE", h, NULL, &c);
         assert_int_equal(c.status, 404);
-        cap_free(&c);
+        mr_free(&c);
     }
     j = post(srv, sid, "2025-11-25", list, &c);
     assert_int_equal(c.status, 404);
     json_decref(j);
-    cap_free(&c);
+    mr_free(&c);
     wdn_mcp_server_free(srv);
 }
 
@@ -421,37 +298,30 @@ static void test_accept_and_content_type(void **state)
     const char *bad_ct[] = {ACCEPT_BOTH, "Content-Type: text/plain", NULL};
     const char *no_ct[] = {ACCEPT_BOTH, NULL};
     const char *ct_params[] = {ACCEPT_BOTH, "content-type: Application/JSON; charset=utf-8", NULL};
-    struct cap c;
+    struct mr_answer c;
     (void)state;
 
-    cap_init(&c);
     do_req(srv, "POST", only_json, ping, &c);
     assert_int_equal(c.status, 406);
-    cap_free(&c);
-    cap_init(&c);
+    mr_free(&c);
     do_req(srv, "POST", none, ping, &c);
     assert_int_equal(c.status, 406);
-    cap_free(&c);
-    cap_init(&c);
+    mr_free(&c);
     do_req(srv, "POST", q0, ping, &c);
     assert_int_equal(c.status, 406);
-    cap_free(&c);
-    cap_init(&c);
+    mr_free(&c);
     do_req(srv, "POST", wild, ping, &c);
     assert_int_equal(c.status, 200);
-    cap_free(&c);
-    cap_init(&c);
+    mr_free(&c);
     do_req(srv, "POST", bad_ct, ping, &c);
     assert_int_equal(c.status, 415);
-    cap_free(&c);
-    cap_init(&c);
+    mr_free(&c);
     do_req(srv, "POST", no_ct, ping, &c);
     assert_int_equal(c.status, 415);
-    cap_free(&c);
-    cap_init(&c);
+    mr_free(&c);
     do_req(srv, "POST", ct_params, ping, &c);
     assert_int_equal(c.status, 200);
-    cap_free(&c);
+    mr_free(&c);
     wdn_mcp_server_free(srv);
 }
 
@@ -467,41 +337,33 @@ static void test_origin_and_host(void **state)
                         "Origin: http://localhost:3000", NULL};
     const char *ok6[] = {ACCEPT_BOTH, CT_JSON, "Host: [::1]:8000", NULL};
     const char *two_hosts[] = {ACCEPT_BOTH, CT_JSON, "Host: localhost", "Host: evil.com", NULL};
-    struct cap c;
+    struct mr_answer c;
     (void)state;
 
-    cap_init(&c);
     do_req(srv, "POST", evil_origin, ping, &c);
     assert_int_equal(c.status, 403);
-    cap_free(&c);
-    cap_init(&c);
+    mr_free(&c);
     do_req(srv, "POST", null_origin, ping, &c);
     assert_int_equal(c.status, 403);
-    cap_free(&c);
-    cap_init(&c);
+    mr_free(&c);
     do_req(srv, "POST", evil_host, ping, &c);
     assert_int_equal(c.status, 403);
-    cap_free(&c);
-    cap_init(&c);
+    mr_free(&c);
     do_req(srv, "POST", tricky_host, ping, &c);
     assert_int_equal(c.status, 403);
-    cap_free(&c);
-    cap_init(&c);
+    mr_free(&c);
     do_req(srv, "POST", two_hosts, ping, &c);
     assert_int_equal(c.status, 403);
-    cap_free(&c);
-    cap_init(&c);
+    mr_free(&c);
     do_req(srv, "GET", evil_host, NULL, &c);
     assert_int_equal(c.status, 403);
-    cap_free(&c);
-    cap_init(&c);
+    mr_free(&c);
     do_req(srv, "POST", ok, ping, &c);
     assert_int_equal(c.status, 200);
-    cap_free(&c);
-    cap_init(&c);
+    mr_free(&c);
     do_req(srv, "POST", ok6, ping, &c);
     assert_int_equal(c.status, 200);
-    cap_free(&c);
+    mr_free(&c);
     wdn_mcp_server_free(srv);
 
     /* Configured hosts and origins replace the loopback defaults. */
@@ -517,14 +379,12 @@ static void test_origin_and_host(void **state)
                             "Origin: https://app.example", NULL};
         const char *h2[] = {ACCEPT_BOTH, CT_JSON, "Host: localhost", NULL};
         srv = wdn_mcp_server_new(&cfg);
-        cap_init(&c);
         do_req(srv, "POST", h1, ping, &c);
         assert_int_equal(c.status, 200);
-        cap_free(&c);
-        cap_init(&c);
+        mr_free(&c);
         do_req(srv, "POST", h2, ping, &c);
         assert_int_equal(c.status, 403);
-        cap_free(&c);
+        mr_free(&c);
         wdn_mcp_server_free(srv);
     }
 }
@@ -532,44 +392,31 @@ static void test_origin_and_host(void **state)
 static void test_methods_and_paths(void **state)
 {
     struct wdn_mcp_server *srv = make_server(true);
-    struct wdn_mcp_http_request r;
-    struct cap c;
-    struct wdn_mcp_http_out out = {cap_head, cap_body, cap_end, &c};
-    struct wdn_mcp_stream *st;
+    struct mr_answer c;
     const char *h[] = {ACCEPT_BOTH, CT_JSON, NULL};
+    const char *ping = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}";
     (void)state;
 
-    cap_init(&c);
     do_req(srv, "PUT", h, "{}", &c);
     assert_int_equal(c.status, 405);
-    assert_string_equal(cap_header(&c, "Allow"), "POST");
-    cap_free(&c);
+    assert_string_equal(mr_header(&c, "Allow"), "POST");
+    mr_free(&c);
     /* Stateless: no GET stream, no DELETE. */
-    cap_init(&c);
     do_req(srv, "GET", h, NULL, &c);
     assert_int_equal(c.status, 405);
-    cap_free(&c);
-    cap_init(&c);
+    mr_free(&c);
     do_req(srv, "DELETE", h, NULL, &c);
     assert_int_equal(c.status, 405);
-    cap_free(&c);
+    mr_free(&c);
 
-    cap_init(&c);
-    memset(&r, 0, sizeof(r));
-    r.method = "POST";
-    r.target = "/other";
-    assert_int_equal(wdn_mcp_server_handle(srv, &r, &out, &st), 0);
+    mr_send(srv, "POST", "/other", NULL, NULL, 0, &c);
+    assert_int_equal(c.rc, 0);
     assert_int_equal(c.status, 404);
-    cap_free(&c);
-    cap_init(&c);
-    r.target = "/mcp?x=1";
-    r.headers = hdrs;
-    r.nheaders = make_headers(h);
-    r.body = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}";
-    r.body_len = strlen(r.body);
-    assert_int_equal(wdn_mcp_server_handle(srv, &r, &out, &st), 0);
+    mr_free(&c);
+    mr_send(srv, "POST", "/mcp?x=1", h, ping, strlen(ping), &c);
+    assert_int_equal(c.rc, 0);
     assert_int_equal(c.status, 200);
-    cap_free(&c);
+    mr_free(&c);
     wdn_mcp_server_free(srv);
 }
 
@@ -577,7 +424,7 @@ static void test_notifications_get_202(void **state)
 {
     struct wdn_mcp_server *srv = make_server(false);
     char sid[128];
-    struct cap c;
+    struct mr_answer c;
     json_t *j;
     (void)state;
 
@@ -585,14 +432,14 @@ static void test_notifications_get_202(void **state)
     j = post(srv, sid, "2025-11-25",
              "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}", &c);
     assert_int_equal(c.status, 202);
-    assert_int_equal(c.body.len, 0);
+    assert_string_equal(c.body, "");
     assert_null(j);
-    cap_free(&c);
+    mr_free(&c);
     /* A response from the client (to a server request) is accepted the same way. */
     j = post(srv, sid, "2025-11-25", "{\"jsonrpc\":\"2.0\",\"id\":\"s1\",\"result\":{}}", &c);
     assert_int_equal(c.status, 202);
-    assert_int_equal(c.body.len, 0);
-    cap_free(&c);
+    assert_string_equal(c.body, "");
+    mr_free(&c);
     wdn_mcp_server_free(srv);
 }
 
@@ -601,7 +448,7 @@ static void test_protocol_version_header(void **state)
     struct wdn_mcp_server *srv = make_server(false);
     const char *ping = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}";
     char sid[128];
-    struct cap c;
+    struct mr_answer c;
     json_t *j;
     (void)state;
 
@@ -613,19 +460,19 @@ static void test_protocol_version_header(void **state)
     assert_non_null(
         json_object_get(json_object_get(json_object_get(j, "error"), "data"), "supported"));
     json_decref(j);
-    cap_free(&c);
+    mr_free(&c);
     /* Any supported version is accepted, not only the negotiated one. */
     j = post(srv, sid, "2025-03-26", ping, &c);
     assert_int_equal(c.status, 200);
     json_decref(j);
-    cap_free(&c);
+    mr_free(&c);
     wdn_mcp_server_free(srv);
 }
 
 static void test_parse_and_invalid(void **state)
 {
     struct wdn_mcp_server *srv = make_server(true);
-    struct cap c;
+    struct mr_answer c;
     json_t *j;
     (void)state;
 
@@ -635,20 +482,20 @@ static void test_parse_and_invalid(void **state)
                      -32700);
     assert_true(json_is_null(json_object_get(j, "id")));
     json_decref(j);
-    cap_free(&c);
+    mr_free(&c);
     j = post(srv, NULL, "2025-11-25", "{\"jsonrpc\":\"2.0\",\"id\":null,\"method\":\"ping\"}", &c);
     assert_int_equal(c.status, 400);
     assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "error"), "code")),
                      -32600);
     json_decref(j);
-    cap_free(&c);
+    mr_free(&c);
     j = post(srv, NULL, "2025-11-25", "{\"jsonrpc\":\"2.0\",\"id\":\"x\",\"method\":\"nope\"}", &c);
     assert_int_equal(c.status, 200);
     assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "error"), "code")),
                      -32601);
     assert_string_equal(json_string_value(json_object_get(j, "id")), "x");
     json_decref(j);
-    cap_free(&c);
+    mr_free(&c);
     wdn_mcp_server_free(srv);
 }
 
@@ -659,7 +506,7 @@ static void test_batches(void **state)
                         "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"},"
                         "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/list\"},"
                         "{\"jsonrpc\":\"2.0\",\"id\":null,\"method\":\"ping\"}]";
-    struct cap c;
+    struct mr_answer c;
     json_t *j;
     (void)state;
 
@@ -674,23 +521,23 @@ static void test_batches(void **state)
         json_integer_value(json_object_get(json_object_get(json_array_get(j, 2), "error"), "code")),
         -32600);
     json_decref(j);
-    cap_free(&c);
+    mr_free(&c);
     j = post(srv, NULL, "2025-06-18", batch, &c);
     assert_int_equal(c.status, 400);
     json_decref(j);
-    cap_free(&c);
+    mr_free(&c);
     j = post(srv, NULL, "2025-03-26", "[{\"jsonrpc\":\"2.0\",\"method\":\"notifications/x\"}]", &c);
     assert_int_equal(c.status, 202);
-    cap_free(&c);
+    mr_free(&c);
     j = post(srv, NULL, "2025-03-26", "[]", &c);
     assert_int_equal(c.status, 400);
     json_decref(j);
-    cap_free(&c);
+    mr_free(&c);
     wdn_mcp_server_free(srv);
 }
 
 static json_t *call_tool(struct wdn_mcp_server *srv, const char *name, const char *args,
-                         struct cap *c)
+                         struct mr_answer *c)
 {
     char body[512];
 
@@ -710,7 +557,7 @@ static const char *result_text(json_t *j)
 static void test_tools_call(void **state)
 {
     struct wdn_mcp_server *srv = make_server(true);
-    struct cap c;
+    struct mr_answer c;
     json_t *j;
     (void)state;
 
@@ -719,14 +566,14 @@ static void test_tools_call(void **state)
     assert_string_equal(result_text(j), "5");
     assert_null(json_object_get(json_object_get(j, "result"), "isError"));
     json_decref(j);
-    cap_free(&c);
+    mr_free(&c);
 
     j = call_tool(srv, "add", "{\"a\":2,\"b\":\"x\"}", &c);
     assert_true(json_is_true(json_object_get(json_object_get(j, "result"), "isError")));
     assert_string_equal(result_text(j), "Invalid arguments for tool add: /b: expected number, got "
                                         "string");
     json_decref(j);
-    cap_free(&c);
+    mr_free(&c);
 
     j = call_tool(srv, "nope", "{}", &c);
     assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "error"), "code")),
@@ -734,13 +581,13 @@ static void test_tools_call(void **state)
     assert_string_equal(json_string_value(json_object_get(json_object_get(j, "error"), "message")),
                         "Unknown tool: nope");
     json_decref(j);
-    cap_free(&c);
+    mr_free(&c);
 
     j = call_tool(srv, "fail", "{}", &c);
     assert_true(json_is_true(json_object_get(json_object_get(j, "result"), "isError")));
     assert_string_equal(result_text(j), "Tool fail failed: connection refused");
     json_decref(j);
-    cap_free(&c);
+    mr_free(&c);
 
     j = call_tool(srv, "structured", "{}", &c);
     assert_int_equal(
@@ -749,20 +596,20 @@ static void test_tools_call(void **state)
         3);
     assert_string_equal(result_text(j), "{\"sum\":3}");
     json_decref(j);
-    cap_free(&c);
+    mr_free(&c);
     /* Output that violates the declared schema is a server bug: -32603. */
     j = call_tool(srv, "structured", "{\"bad\":\"str\"}", &c);
     assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "error"), "code")),
                      -32603);
     json_decref(j);
-    cap_free(&c);
+    mr_free(&c);
 
     j = post(srv, NULL, "2025-11-25",
              "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"tools/call\",\"params\":{}}", &c);
     assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "error"), "code")),
                      -32602);
     json_decref(j);
-    cap_free(&c);
+    mr_free(&c);
     wdn_mcp_server_free(srv);
 }
 
@@ -770,7 +617,7 @@ static void test_progress_streams_sse(void **state)
 {
     struct wdn_mcp_server *srv = make_server(false);
     char sid[128];
-    struct cap c;
+    struct mr_answer c;
     json_t *j;
     const char *body;
     (void)state;
@@ -782,14 +629,14 @@ static void test_progress_streams_sse(void **state)
              &c);
     assert_non_null(json_object_get(j, "result"));
     json_decref(j);
-    cap_free(&c);
+    mr_free(&c);
     j = post(srv, sid, "2025-11-25",
              "{\"jsonrpc\":\"2.0\",\"id\":10,\"method\":\"tools/call\",\"params\":{\"name\":"
              "\"progress\",\"_meta\":{\"progressToken\":\"tok\"}}}",
              &c);
     assert_int_equal(c.status, 200);
-    assert_string_equal(cap_header(&c, "Content-Type"), "text/event-stream");
-    body = wdn_buf_cstr(&c.body);
+    assert_string_equal(mr_header(&c, "Content-Type"), "text/event-stream");
+    body = c.body;
     assert_non_null(strstr(body, "\"method\":\"notifications/progress\""));
     assert_non_null(strstr(body, "\"progressToken\":\"tok\""));
     assert_non_null(strstr(body, "error line"));
@@ -799,7 +646,7 @@ static void test_progress_streams_sse(void **state)
     assert_int_equal(json_integer_value(json_object_get(j, "id")), 10);
     assert_string_equal(result_text(j), "done");
     json_decref(j);
-    cap_free(&c);
+    mr_free(&c);
 
     j = post(srv, sid, "2025-11-25",
              "{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"logging/setLevel\",\"params\":"
@@ -808,7 +655,7 @@ static void test_progress_streams_sse(void **state)
     assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "error"), "code")),
                      -32602);
     json_decref(j);
-    cap_free(&c);
+    mr_free(&c);
     wdn_mcp_server_free(srv);
 }
 
@@ -819,81 +666,78 @@ static void test_get_stream_and_broadcast(void **state)
     const char *h_noacc[] = {"Accept: application/json", sid, NULL};
     const char *h_nosid[] = {"Accept: text/event-stream", NULL};
     const char *h[] = {"Accept: text/event-stream", sid, NULL};
-    struct wdn_mcp_stream *st, *st2;
-    struct cap c, c2;
+    struct mr_stream *st, *st2;
+    struct mr_answer c, c2;
     (void)state;
 
     open_session(srv, "2025-11-25", sid, sizeof(sid));
-    cap_init(&c);
     do_req(srv, "GET", h_noacc, NULL, &c);
     assert_int_equal(c.status, 406);
-    cap_free(&c);
-    cap_init(&c);
+    mr_free(&c);
     do_req(srv, "GET", h_nosid, NULL, &c);
     assert_int_equal(c.status, 400);
-    cap_free(&c);
+    mr_free(&c);
 
-    cap_init(&c);
-    st = do_req_stream(srv, "GET", h, NULL, &c);
+    st = mr_open(srv, h, &c);
     assert_non_null(st);
+    assert_int_equal(c.heads, 1);
     assert_int_equal(c.status, 200);
-    assert_string_equal(cap_header(&c, "Content-Type"), "text/event-stream");
-    cap_init(&c2);
-    st2 = do_req_stream(srv, "GET", h, NULL, &c2);
+    assert_string_equal(mr_header(&c, "Content-Type"), "text/event-stream");
+    mr_free(&c);
+    st2 = mr_open(srv, h, &c2);
     assert_null(st2);
+    assert_int_equal(c2.heads, 1);
     assert_int_equal(c2.status, 409);
-    cap_free(&c2);
+    mr_free(&c2);
 
     assert_int_equal(wdn_mcp_server_broadcast(srv, "notifications/tools/list_changed", NULL), 1);
-    assert_non_null(strstr(wdn_buf_cstr(&c.body), "notifications/tools/list_changed"));
-    assert_non_null(strstr(wdn_buf_cstr(&c.body), "event: message\ndata: {"));
+    assert_true(mr_stream_has(st, "notifications/tools/list_changed"));
+    assert_true(mr_stream_has(st, "event: message\ndata: {"));
 
     /* Subscriptions route resource updates to this session's stream only. */
     assert_int_equal(wdn_mcp_server_resource_updated(srv, "test://static"), 0);
     {
-        struct cap cs;
+        struct mr_answer cs;
         json_t *j = post(srv, sid, "2025-11-25",
                          "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"resources/subscribe\","
                          "\"params\":{\"uri\":\"test://static\"}}",
                          &cs);
         assert_non_null(json_object_get(j, "result"));
         json_decref(j);
-        cap_free(&cs);
+        mr_free(&cs);
         assert_int_equal(wdn_mcp_server_resource_updated(srv, "test://static"), 1);
         assert_int_equal(wdn_mcp_server_resource_updated(srv, "test://other"), 0);
-        assert_non_null(strstr(wdn_buf_cstr(&c.body), "notifications/resources/updated"));
+        assert_true(mr_stream_has(st, "notifications/resources/updated"));
         j = post(srv, sid, "2025-11-25",
                  "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"resources/unsubscribe\","
                  "\"params\":{\"uri\":\"test://static\"}}",
                  &cs);
         json_decref(j);
-        cap_free(&cs);
+        mr_free(&cs);
         assert_int_equal(wdn_mcp_server_resource_updated(srv, "test://static"), 0);
     }
     /* The client goes away: the stream is forgotten, a new GET may open one. */
-    wdn_mcp_server_stream_close(srv, st, &c);
+    mr_stream_close(srv, st);
     assert_int_equal(wdn_mcp_server_broadcast(srv, "notifications/tools/list_changed", NULL), 0);
-    cap_free(&c);
-    cap_init(&c);
-    st = do_req_stream(srv, "GET", h, NULL, &c);
+    st = mr_open(srv, h, &c);
     assert_non_null(st);
+    mr_free(&c);
     /* DELETE closes the session's stream through end. */
     {
         const char *hd[] = {sid, NULL};
-        cap_init(&c2);
         do_req(srv, "DELETE", hd, NULL, &c2);
         assert_int_equal(c2.status, 200);
-        cap_free(&c2);
+        mr_free(&c2);
     }
-    assert_int_equal(c.ended, 1);
-    cap_free(&c);
+    assert_int_equal(mr_stream_end_count(st), 1);
+    mr_stream_close(NULL, st); /* ended by the server: only the capture is freed */
     wdn_mcp_server_free(srv);
 }
 
 static void test_resources_prompts_completion(void **state)
 {
     struct wdn_mcp_server *srv = make_server(true);
-    struct cap c;
+    struct mr_answer c;
     json_t *j;
     (void)state;
 
@@ -902,7 +746,7 @@ static void test_resources_prompts_completion(void **state)
     assert_int_equal(json_array_size(json_object_get(json_object_get(j, "result"), "resources")),
                      1);
     json_decref(j);
-    cap_free(&c);
+    mr_free(&c);
     j = post(srv, NULL, "2025-11-25",
              "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"resources/templates/list\"}", &c);
     assert_string_equal(
@@ -911,7 +755,7 @@ static void test_resources_prompts_completion(void **state)
             "uriTemplate")),
         "test://items/{id}");
     json_decref(j);
-    cap_free(&c);
+    mr_free(&c);
     j = post(srv, NULL, "2025-11-25",
              "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"resources/read\",\"params\":{\"uri\":"
              "\"test://items/42\"}}",
@@ -921,7 +765,7 @@ static void test_resources_prompts_completion(void **state)
             json_array_get(json_object_get(json_object_get(j, "result"), "contents"), 0), "uri")),
         "test://items/42");
     json_decref(j);
-    cap_free(&c);
+    mr_free(&c);
     j = post(srv, NULL, "2025-11-25",
              "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"resources/read\",\"params\":{\"uri\":"
              "\"test://nothing\"}}",
@@ -929,7 +773,7 @@ static void test_resources_prompts_completion(void **state)
     assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "error"), "code")),
                      -32002);
     json_decref(j);
-    cap_free(&c);
+    mr_free(&c);
     j = post(srv, NULL, "2025-11-25",
              "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"resources/read\",\"params\":{\"uri\":"
              "\"test://items/missing\"}}",
@@ -937,7 +781,7 @@ static void test_resources_prompts_completion(void **state)
     assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "error"), "code")),
                      -32002);
     json_decref(j);
-    cap_free(&c);
+    mr_free(&c);
     j = post(srv, NULL, "2025-11-25",
              "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"prompts/get\",\"params\":{\"name\":"
              "\"ask\"}}",
@@ -945,7 +789,7 @@ static void test_resources_prompts_completion(void **state)
     assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "error"), "code")),
                      -32602);
     json_decref(j);
-    cap_free(&c);
+    mr_free(&c);
     j = post(srv, NULL, "2025-11-25",
              "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"prompts/get\",\"params\":{\"name\":"
              "\"ask\",\"arguments\":{\"topic\":\"rain\"}}}",
@@ -958,7 +802,7 @@ static void test_resources_prompts_completion(void **state)
             "text")),
         "rain");
     json_decref(j);
-    cap_free(&c);
+    mr_free(&c);
     j = post(srv, NULL, "2025-11-25",
              "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"completion/complete\",\"params\":{\"ref\":"
              "{\"type\":\"ref/prompt\",\"name\":\"ask\"},\"argument\":{\"name\":\"topic\","
@@ -970,12 +814,12 @@ static void test_resources_prompts_completion(void **state)
             0)),
         "weather");
     json_decref(j);
-    cap_free(&c);
+    mr_free(&c);
     wdn_mcp_server_free(srv);
 }
 
 static json_t *post_modern(struct wdn_mcp_server *srv, const char *const *extra, const char *body,
-                           struct cap *c)
+                           struct mr_answer *c)
 {
     const char *h[10] = {ACCEPT_BOTH, CT_JSON, "MCP-Protocol-Version: 2026-07-28"};
     size_t n = 3;
@@ -983,9 +827,8 @@ static json_t *post_modern(struct wdn_mcp_server *srv, const char *const *extra,
     for (; extra != NULL && *extra != NULL && n < 9; extra++)
         h[n++] = *extra;
     h[n] = NULL;
-    cap_init(c);
     do_req(srv, "POST", h, body, c);
-    return cap_json(c);
+    return json_incref(c->msg);
 }
 
 #define META                                                                                       \
@@ -1004,26 +847,26 @@ static void test_modern_stateless(void **state)
     const char *m_call_wrong[] = {"Mcp-Method: tools/call", "Mcp-Name: echo", NULL};
     const char *m_call_noname[] = {"Mcp-Method: tools/call", NULL};
     const char *m_wrong_method[] = {"Mcp-Method: tools/list", "Mcp-Name: add", NULL};
-    struct cap c;
+    struct mr_answer c;
     json_t *j;
     (void)state;
 
     /* Works without initialize or a session, even on a server that has sessions. */
     j = post_modern(srv, m_disc, disc, &c);
     assert_int_equal(c.status, 200);
-    assert_null(cap_header(&c, "Mcp-Session-Id"));
+    assert_null(mr_header(&c, "Mcp-Session-Id"));
     assert_int_equal(
         json_array_size(json_object_get(json_object_get(j, "result"), "supportedVersions")), 4);
     assert_string_equal(
         json_string_value(json_object_get(json_object_get(j, "result"), "resultType")), "complete");
     json_decref(j);
-    cap_free(&c);
+    mr_free(&c);
 
     j = post_modern(srv, m_call, call, &c);
     assert_int_equal(c.status, 200);
     assert_string_equal(result_text(j), "2");
     json_decref(j);
-    cap_free(&c);
+    mr_free(&c);
 
     j = post_modern(srv, NULL, call, &c);
     assert_int_equal(c.status, 400);
@@ -1031,19 +874,19 @@ static void test_modern_stateless(void **state)
                      -32020);
     assert_int_equal(json_integer_value(json_object_get(j, "id")), 3);
     json_decref(j);
-    cap_free(&c);
+    mr_free(&c);
     j = post_modern(srv, m_call_wrong, call, &c);
     assert_int_equal(c.status, 400);
     json_decref(j);
-    cap_free(&c);
+    mr_free(&c);
     j = post_modern(srv, m_call_noname, call, &c);
     assert_int_equal(c.status, 400);
     json_decref(j);
-    cap_free(&c);
+    mr_free(&c);
     j = post_modern(srv, m_wrong_method, call, &c);
     assert_int_equal(c.status, 400);
     json_decref(j);
-    cap_free(&c);
+    mr_free(&c);
 
     /* _meta must carry the same version as the header. */
     {
@@ -1053,14 +896,14 @@ static void test_modern_stateless(void **state)
         assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "error"), "code")),
                          -32602);
         json_decref(j);
-        cap_free(&c);
+        mr_free(&c);
         j = post_modern(srv, m,
                         "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"tools/list\",\"params\":{"
                         "\"_meta\":{\"io.modelcontextprotocol/protocolVersion\":\"2025-11-25\"}}}",
                         &c);
         assert_int_equal(c.status, 400);
         json_decref(j);
-        cap_free(&c);
+        mr_free(&c);
     }
     /* Unknown methods are 404 with -32601; ping is gone in this version. */
     {
@@ -1071,7 +914,7 @@ static void test_modern_stateless(void **state)
         assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "error"), "code")),
                          -32601);
         json_decref(j);
-        cap_free(&c);
+        mr_free(&c);
     }
     {
         const char *m[] = {"Mcp-Method: logging/setLevel", NULL};
@@ -1081,7 +924,7 @@ static void test_modern_stateless(void **state)
                         &c);
         assert_int_equal(c.status, 404);
         json_decref(j);
-        cap_free(&c);
+        mr_free(&c);
     }
     /* Lists carry caching hints. */
     {
@@ -1097,7 +940,7 @@ static void test_modern_stateless(void **state)
             json_string_value(json_object_get(json_object_get(j, "result"), "cacheScope")),
             "private");
         json_decref(j);
-        cap_free(&c);
+        mr_free(&c);
     }
     /* Batches, GET and DELETE do not exist in this version. */
     j = post_modern(srv, m_disc,
@@ -1106,17 +949,15 @@ static void test_modern_stateless(void **state)
                     &c);
     assert_int_equal(c.status, 400);
     json_decref(j);
-    cap_free(&c);
+    mr_free(&c);
     {
         const char *h[] = {"Accept: text/event-stream", "MCP-Protocol-Version: 2026-07-28", NULL};
-        cap_init(&c);
         do_req(srv, "GET", h, NULL, &c);
         assert_int_equal(c.status, 405);
-        cap_free(&c);
-        cap_init(&c);
+        mr_free(&c);
         do_req(srv, "DELETE", h, NULL, &c);
         assert_int_equal(c.status, 405);
-        cap_free(&c);
+        mr_free(&c);
     }
     {
         const char *m[] = {"Mcp-Method: notifications/cancelled", NULL};
@@ -1125,14 +966,14 @@ static void test_modern_stateless(void **state)
                         "{\"requestId\":1}}",
                         &c);
         assert_int_equal(c.status, 202);
-        cap_free(&c);
+        mr_free(&c);
         j = post_modern(srv, NULL,
                         "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\",\"params\":"
                         "{\"requestId\":1}}",
                         &c);
         assert_int_equal(c.status, 400);
         json_decref(j);
-        cap_free(&c);
+        mr_free(&c);
     }
     assert_int_equal(wdn_mcp_server_session_count(srv), 0);
     wdn_mcp_server_free(srv);
@@ -1171,7 +1012,7 @@ static void test_modern_param_headers(void **state)
     const char *wrong_n[] = {"Mcp-Method: tools/call", "Mcp-Name: sql",
                              "Mcp-Param-Region: us-west1", "Mcp-Param-N: 43", NULL};
     const char *const *bad[] = {badpad, missing, wrong, wrong_n};
-    struct cap c;
+    struct mr_answer c;
     json_t *j;
     size_t i;
     (void)state;
@@ -1181,18 +1022,18 @@ static void test_modern_param_headers(void **state)
     assert_int_equal(c.status, 200);
     assert_string_equal(result_text(j), "ok");
     json_decref(j);
-    cap_free(&c);
+    mr_free(&c);
     j = post_modern(srv, b64, body, &c);
     assert_int_equal(c.status, 200);
     json_decref(j);
-    cap_free(&c);
+    mr_free(&c);
     for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         j = post_modern(srv, bad[i], body, &c);
         assert_int_equal(c.status, 400);
         assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "error"), "code")),
                          -32020);
         json_decref(j);
-        cap_free(&c);
+        mr_free(&c);
     }
     /* Annotations that cannot be mirrored safely refuse the tool. */
     t.name = "bad1";
@@ -1228,7 +1069,7 @@ static void test_required_capability(void **state)
                        "\"name\":\"s\"}}";
     const char *m[] = {"Mcp-Method: tools/call", "Mcp-Name: s", NULL};
     char sid[128];
-    struct cap c;
+    struct mr_answer c;
     json_t *j;
     (void)state;
 
@@ -1243,20 +1084,19 @@ static void test_required_capability(void **state)
                                         "requiredCapabilities"),
                         "sampling"));
     json_decref(j);
-    cap_free(&c);
+    mr_free(&c);
     /* initialize with sampling: allowed. */
-    cap_init(&c);
     do_req(srv, "POST", h,
            "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{"
            "\"protocolVersion\":\"2025-11-25\",\"capabilities\":{\"sampling\":{}},"
            "\"clientInfo\":{\"name\":\"t\",\"version\":\"1\"}}}",
            &c);
-    snprintf(sid, sizeof(sid), "Mcp-Session-Id: %s", cap_header(&c, "Mcp-Session-Id"));
-    cap_free(&c);
+    snprintf(sid, sizeof(sid), "Mcp-Session-Id: %s", mr_header(&c, "Mcp-Session-Id"));
+    mr_free(&c);
     j = post(srv, sid, "2025-11-25", call, &c);
     assert_string_equal(result_text(j), "ok");
     json_decref(j);
-    cap_free(&c);
+    mr_free(&c);
     /* 2026-07-28: the capabilities of this request's _meta count; HTTP 400. */
     j = post_modern(srv, m,
                     "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"tools/call\",\"params\":{"
@@ -1267,7 +1107,7 @@ static void test_required_capability(void **state)
                      -32021);
     assert_int_equal(json_integer_value(json_object_get(j, "id")), 3);
     json_decref(j);
-    cap_free(&c);
+    mr_free(&c);
     wdn_mcp_server_free(srv);
 }
 
@@ -1279,7 +1119,7 @@ struct canceller {
 static void *cancel_thread(void *arg)
 {
     struct canceller *k = arg;
-    struct cap c;
+    struct mr_answer c;
     json_t *j;
 
     usleep(50000);
@@ -1288,7 +1128,7 @@ static void *cancel_thread(void *arg)
              "{\"requestId\":\"slow\",\"reason\":\"user\"}}",
              &c);
     json_decref(j);
-    cap_free(&c);
+    mr_free(&c);
     return NULL;
 }
 
@@ -1298,7 +1138,7 @@ static void test_cancellation(void **state)
     char sid[128];
     struct canceller k = {srv, sid};
     pthread_t th;
-    struct cap c;
+    struct mr_answer c;
     json_t *j;
     (void)state;
 
@@ -1311,7 +1151,7 @@ static void test_cancellation(void **state)
     pthread_join(th, NULL);
     assert_string_equal(result_text(j), "cancelled");
     json_decref(j);
-    cap_free(&c);
+    mr_free(&c);
     wdn_mcp_server_free(srv);
 }
 

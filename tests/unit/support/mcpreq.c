@@ -24,6 +24,7 @@ static int cap_head(void *ud, int status, const struct wdn_mcp_out_header *h, si
     size_t i;
 
     c->a->status = status;
+    c->a->heads++;
     for (i = 0; i < n && i < MR_MAX_HEADERS; i++) {
         snprintf(c->a->hname[i], sizeof(c->a->hname[i]), "%s", h[i].name);
         snprintf(c->a->hval[i], sizeof(c->a->hval[i]), "%s", h[i].value);
@@ -58,6 +59,30 @@ static json_t *body_json(const char *s)
     return json_loads(s, 0, NULL);
 }
 
+/* Fills r with the request: the "Name: value" lines (NULL-terminated, at most MR_MAX_HEADERS)
+ * parsed into h, which must outlive r. */
+static void make_request(struct wdn_mcp_http_request *r, struct wdn_mcp_hdr *h, const char *method,
+                         const char *target, const char *const *headers, const char *body,
+                         size_t body_len)
+{
+    size_t n = 0;
+
+    for (; headers != NULL && headers[n] != NULL && n < MR_MAX_HEADERS; n++) {
+        const char *colon = strchr(headers[n], ':');
+        h[n].name = headers[n];
+        h[n].name_len = colon != NULL ? (size_t)(colon - headers[n]) : strlen(headers[n]);
+        h[n].value = colon != NULL ? colon + 1 : "";
+        h[n].value_len = strlen(h[n].value);
+    }
+    memset(r, 0, sizeof(*r));
+    r->method = method;
+    r->target = target;
+    r->headers = h;
+    r->nheaders = n;
+    r->body = body;
+    r->body_len = body_len;
+}
+
 void mr_send(struct wdn_mcp_server *srv, const char *method, const char *target,
              const char *const *headers, const char *body, size_t body_len, struct mr_answer *a)
 {
@@ -67,23 +92,9 @@ void mr_send(struct wdn_mcp_server *srv, const char *method, const char *target,
     struct wdn_mcp_http_out out = {cap_head, cap_body, NULL, &c};
     struct wdn_mcp_stream *st = NULL;
     const char *s;
-    size_t n = 0;
 
     memset(a, 0, sizeof(*a));
-    for (; headers != NULL && headers[n] != NULL && n < MR_MAX_HEADERS; n++) {
-        const char *colon = strchr(headers[n], ':');
-        h[n].name = headers[n];
-        h[n].name_len = colon != NULL ? (size_t)(colon - headers[n]) : strlen(headers[n]);
-        h[n].value = colon != NULL ? colon + 1 : "";
-        h[n].value_len = strlen(h[n].value);
-    }
-    memset(&r, 0, sizeof(r));
-    r.method = method;
-    r.target = target;
-    r.headers = h;
-    r.nheaders = n;
-    r.body = body;
-    r.body_len = body_len;
+    make_request(&r, h, method, target, headers, body, body_len);
     c.a = a;
     wdn_buf_init(&c.body, 1 << 20);
     pthread_mutex_init(&c.mu, NULL);
@@ -139,14 +150,14 @@ struct mr_stream {
     struct cap c;
     struct mr_answer a;
     struct wdn_mcp_stream *st;
-    atomic_bool ended;
+    atomic_int ends;
 };
 
 static void stream_end(void *ud)
 {
     struct mr_stream *s = (struct mr_stream *)((char *)ud - offsetof(struct mr_stream, c));
 
-    atomic_store(&s->ended, true);
+    atomic_fetch_add(&s->ends, 1);
 }
 
 struct mr_stream *mr_open(struct wdn_mcp_server *srv, const char *const *headers,
@@ -156,23 +167,11 @@ struct mr_stream *mr_open(struct wdn_mcp_server *srv, const char *const *headers
     struct wdn_mcp_hdr h[MR_MAX_HEADERS];
     struct wdn_mcp_http_request r;
     struct wdn_mcp_http_out out;
-    size_t n = 0;
 
     memset(a, 0, sizeof(*a));
     if (s == NULL)
         return NULL;
-    for (; headers != NULL && headers[n] != NULL && n < MR_MAX_HEADERS; n++) {
-        const char *colon = strchr(headers[n], ':');
-        h[n].name = headers[n];
-        h[n].name_len = colon != NULL ? (size_t)(colon - headers[n]) : strlen(headers[n]);
-        h[n].value = colon != NULL ? colon + 1 : "";
-        h[n].value_len = strlen(h[n].value);
-    }
-    memset(&r, 0, sizeof(r));
-    r.method = "GET";
-    r.target = "/mcp";
-    r.headers = h;
-    r.nheaders = n;
+    make_request(&r, h, "GET", "/mcp", headers, NULL, 0);
     s->c.a = &s->a;
     wdn_buf_init(&s->c.body, 1 << 20);
     pthread_mutex_init(&s->c.mu, NULL);
@@ -207,7 +206,12 @@ bool mr_stream_has(struct mr_stream *s, const char *needle)
 
 bool mr_stream_ended(struct mr_stream *s)
 {
-    return atomic_load(&s->ended);
+    return atomic_load(&s->ends) > 0;
+}
+
+int mr_stream_end_count(struct mr_stream *s)
+{
+    return atomic_load(&s->ends);
 }
 
 void mr_stream_close(struct wdn_mcp_server *srv, struct mr_stream *s)

@@ -15,6 +15,7 @@
 struct mr_answer {
     int rc;     /* wdn_mcp_server_handle's return */
     int status; /* the HTTP status */
+    int heads;  /* how many times the server wrote a head (a correct exchange: once) */
     size_t nh;
     char hname[MR_MAX_HEADERS][64];
     char hval[MR_MAX_HEADERS][256];
@@ -57,6 +58,8 @@ struct mr_stream *mr_open(struct wdn_mcp_server *srv, const char *const *headers
 bool mr_stream_has(struct mr_stream *s, const char *needle);
 /** Whether the server ended the stream (its end callback ran). */
 bool mr_stream_ended(struct mr_stream *s);
+/** How many times the server's end callback ran for the stream (a correct end: once). */
+int mr_stream_end_count(struct mr_stream *s);
 /** Closes the stream on srv's side (srv NULL: the server is gone already) and frees it. */
 void mr_stream_close(struct wdn_mcp_server *srv, struct mr_stream *s);
 
