@@ -1,6 +1,7 @@
 #!/bin/sh
 # What tracing and audit records cost the sidecar (issue 17; docs/benchmarks/observe.md).
 # Usage: bench/sidecar/observe.sh BIN [SECONDS] [ROUNDS]   (BIN: a Release build's bin folder)
+#        VARIANTS="base audit" bench/sidecar/observe.sh BIN ...   only these (base always first)
 #        MODE=ir bench/sidecar/observe.sh BIN [N]   instructions per request (valgrind)
 #
 # Four sidecars run side by side, identical but for what they record, each with one worker and
@@ -12,7 +13,11 @@
 #   audit    --audit-log FILE: a bearer "allow" record per request, hash-chained, to a file
 # wrk (-t1 -c32) drives each for SECONDS in turn, ROUNDS times, so that the machine's other load
 # falls on all four alike; every round prints requests/s and each variant's ratio to base in
-# that round, and the end prints the median ratio. Beside throughput it prints the sidecar's CPU
+# that round, and the end prints the median ratio. Short slots and many rounds (2 s x 30, the
+# default) measure better than long ones on a VM whose speed drifts: the same base sidecar gives
+# 35-57 k req/s from one 10 s slot to the next, and a pair of adjacent 2 s slots shares the drift
+# (docs/benchmarks/observe.md, session 5). Each round also prints the share of time both CPUs
+# were idle during each slot (/proc/stat), which is where recording's cost shows first. Beside throughput it prints the sidecar's CPU
 # time per request (utime + stime of all its threads, exporter and audit writer included, from
 # /proc): on a machine other work shares, that is the steadier measure of what recording costs.
 # MODE=ir counts instructions instead (valgrind's callgrind, every thread of the sidecar, user
@@ -22,8 +27,8 @@
 # exporter, whose work runs beside the requests on another core when one is free).
 set -u
 BIN=$(cd "$1" && pwd)
-SECS=${2:-10}
-ROUNDS=${3:-5}
+SECS=${2:-2}
+ROUNDS=${3:-30}
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 TMP=$(mktemp -d /tmp/wdn-bench-obs-XXXXXX)
 [ -n "${KEEP_TMP:-}" ] && echo "tmp: $TMP" >&2
@@ -117,6 +122,12 @@ start() { # NAME [sidecar flags...]
     wait_ready "$TMP/$name.out"
 }
 VARIANTS=${VARIANTS:-base trace0 trace1 audit}
+case " $VARIANTS " in
+*" base "*) ;;
+*) echo "VARIANTS must include base (the ratios are to it)" >&2; exit 2 ;;
+esac
+# A variant left out of VARIANTS shows as 0 in the ratios.
+for v in base trace0 trace1 audit; do eval "rps_$v=0; us_$v=0; all_$v=0; idle_$v=0"; done
 config base
 config ca
 config trace0 0
@@ -184,38 +195,64 @@ if [ "${MODE:-}" = ir ]; then
     exit 0
 fi
 
-start base
-start trace0
-start trace1
-# The log lives outside the resources folder: the sidecar watches that folder, and a log written
-# there made it reload its configuration ~15 times a second during the audit slot (each write
-# restarted the 50 ms debounce timer; each reload read and checked the YAML again, rebuilt the
-# pipeline and published a new generation, on the sidecar's main thread).
-start audit --audit-log "$TMP/audit-log/app.log"
-for v in $VARIANTS; do
-    u="http://127.0.0.1:$(port_of "$TMP/$v.out" http)/v1.0/invoke/app/method/mcp"
+# start_variant NAME: that variant's sidecar. The audit log lives outside the resources folder:
+# the sidecar watches that folder, and a log written there made it reload its configuration ~15
+# times a second during the audit slot (each write restarted the 50 ms debounce timer; each reload
+# read and checked the YAML again, rebuilt the pipeline and published a new generation, on the
+# sidecar's main thread). Every round starts its own sidecars (the audit one continues the same
+# log and chain) and begins one variant further on: no variant's figure depends on one process's
+# luck (heap layout, where the scheduler put it) or on always following the same variant.
+start_variant() {
+    case $1 in
+    audit) start audit --audit-log "$TMP/audit-log/app.log" ;;
+    *) start "$1" ;;
+    esac
+    u="http://127.0.0.1:$(port_of "$TMP/$1.out" http)/v1.0/invoke/app/method/mcp"
     code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TOK" "$u")
-    [ "$code" = 200 ] || echo "warning: $v answered $code"
-done
+    [ "$code" = 200 ] || echo "warning: $1 answered $code"
+    # A second of load before it is measured: its heap, queues and connections in use, as in a
+    # sidecar that has been serving for a while.
+    wrk -t1 -c32 -d1s -H "Authorization: Bearer $TOK" "$u" > /dev/null
+}
+# stop_variant NAME: adds what its sidecar counted to the run's totals, then stops it.
+stop_variant() {
+    pid=$(eval echo "\$PID_$1")
+    curl -s "http://127.0.0.1:$(port_of "$TMP/$1.out" metrics)/metrics" |
+        grep -E '^warden_(trace_spans_total|trace_export_failures_total|audit_records_total|audit_dropped_total|config_reloads_total)' |
+        sed "s/^/$1: /" >> "$TMP/counters"
+    kill "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+}
+: > "$TMP/counters"
 
 HZ=$(getconf CLK_TCK)
+NCPU=$(getconf _NPROCESSORS_ONLN)
+idle_ticks() { awk '/^cpu / {print $5; exit}' /proc/stat; }
 echo "== requests/s and sidecar CPU us/request, one sidecar (bearer, cached token), wrk -t1 -c32 -d${SECS}s, $ROUNDS rounds"
-echo "round: base trace0 trace1 audit (req/s) | sidecar CPU us/req | sidecar + app + collector CPU us/req" \
-    "| trace0/base trace1/base audit/base (req/s) | (sidecar CPU/req) | (all CPU/req)"
+echo "round: $VARIANTS (req/s) | sidecar CPU us/req | sidecar + app + collector CPU us/req" \
+    "| trace0/base trace1/base audit/base (req/s) | (sidecar CPU/req) | (all CPU/req) | CPUs idle % ($VARIANTS)"
 : > "$TMP/ratios"
 r=1
+NV=$(echo $VARIANTS | wc -w)
 while [ $r -le "$ROUNDS" ]; do
     line=""
     cpus=""
     alls=""
-    for v in $VARIANTS; do
+    idles=""
+    for v in $VARIANTS; do start_variant "$v"; done
+    # Each round begins one variant further on, so no variant always follows the same one.
+    k=$(( (r - 1) % NV ))
+    order="$(echo $VARIANTS | tr ' ' '\n' | tail -n +$((k + 1)) | tr '\n' ' ')$(echo $VARIANTS | tr ' ' '\n' | head -n $k | tr '\n' ' ')"
+    for v in $order; do
         u="http://127.0.0.1:$(port_of "$TMP/$v.out" http)/v1.0/invoke/app/method/mcp"
         pid=$(eval echo "\$PID_$v")
         c0=$(cpu_ticks "$pid")
         o0=$(($(cpu_ticks "$PID_APP") + $(cpu_ticks "$PID_SINK")))
+        i0=$(idle_ticks)
         wrk -t1 -c32 -d"${SECS}s" -H "Authorization: Bearer $TOK" "$u" > "$TMP/wrk.out"
         c1=$(cpu_ticks "$pid")
         o1=$(($(cpu_ticks "$PID_APP") + $(cpu_ticks "$PID_SINK")))
+        i1=$(idle_ticks)
         rps=$(awk '/Requests\/sec/ {print $2}' "$TMP/wrk.out")
         if grep -q 'Non-2xx' "$TMP/wrk.out"; then
             echo "warning: $v: $(grep 'Non-2xx' "$TMP/wrk.out")"
@@ -223,17 +260,22 @@ while [ $r -le "$ROUNDS" ]; do
         n=$(awk '/requests in/ {print $1}' "$TMP/wrk.out")
         us=$(awk -v d=$((c1 - c0)) -v hz="$HZ" -v n="$n" 'BEGIN {printf "%.1f", d * 1e6 / hz / n}')
         all=$(awk -v d=$((c1 - c0 + o1 - o0)) -v hz="$HZ" -v n="$n" 'BEGIN {printf "%.1f", d * 1e6 / hz / n}')
-        line="$line $rps"
-        cpus="$cpus $us"
-        alls="$alls $all"
-        eval "rps_$v=$rps; us_$v=$us; all_$v=$all"
+        idle=$(awk -v d=$((i1 - i0)) -v hz="$HZ" -v s="$SECS" -v n="$NCPU" 'BEGIN {printf "%.0f", d * 100 / hz / s / n}')
+        eval "rps_$v=$rps; us_$v=$us; all_$v=$all; idle_$v=$idle"
+    done
+    for v in $VARIANTS; do
+        stop_variant "$v"
+        line="$line $(eval echo "\$rps_$v")"
+        cpus="$cpus $(eval echo "\$us_$v")"
+        alls="$alls $(eval echo "\$all_$v")"
+        idles="$idles $(eval echo "\$idle_$v")"
     done
     ratios=$(awk -v b="$rps_base" -v t0="$rps_trace0" -v t1="$rps_trace1" -v a="$rps_audit" \
         -v cb="$us_base" -v c0="$us_trace0" -v c1="$us_trace1" -v ca="$us_audit" \
         -v sb="$all_base" -v s0="$all_trace0" -v s1="$all_trace1" -v sa="$all_audit" \
         'BEGIN {printf "%.3f %.3f %.3f %.3f %.3f %.3f %.3f %.3f %.3f", t0 / b, t1 / b, a / b,
                 c0 / cb, c1 / cb, ca / cb, s0 / sb, s1 / sb, sa / sb}')
-    echo "$r:$line |$cpus |$alls | $ratios"
+    echo "$r:$line |$cpus |$alls | $ratios |$idles"
     echo "$ratios" >> "$TMP/ratios"
     r=$((r + 1))
 done
@@ -246,10 +288,9 @@ echo "median CPU-per-request ratio to base, sidecar + app + collector:" \
     "trace0 $(cut -d' ' -f7 "$TMP/ratios" | median)," \
     "trace1 $(cut -d' ' -f8 "$TMP/ratios" | median), audit $(cut -d' ' -f9 "$TMP/ratios" | median)"
 
-# What the recording sidecars did meanwhile (nothing lost is part of the result).
-for v in trace1 audit; do
-    curl -s "http://127.0.0.1:$(port_of "$TMP/$v.out" metrics)/metrics" |
-        grep -E '^warden_(trace_spans_total|trace_export_failures_total|audit_records_total|audit_dropped_total|config_reloads_total)' |
-        sed "s/^/$v: /"
-done
+# What the recording sidecars did meanwhile, summed over the rounds (nothing lost is part of the
+# result).
+grep -E '^(trace1|audit): ' "$TMP/counters" |
+    awk '{v[$1 " " $2] += $3; if (!(($1 " " $2) in seen)) {seen[$1 " " $2] = 1; k[++n] = $1 " " $2}}
+         END {for (i = 1; i <= n; i++) print k[i], v[k[i]]}'
 "$BIN/warden" audit verify "$TMP/audit-log/app.log"* | sed 's/^/audit: /'
