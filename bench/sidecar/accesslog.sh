@@ -14,17 +14,9 @@ set -u
 BIN=$(cd "$1" && pwd)
 SECS=${2:-2}
 ROUNDS=${3:-30}
-TMP=$(mktemp -d /tmp/wdn-bench-alog-XXXXXX)
-PIDS=""
-cleanup() {
-    for p in $PIDS; do kill "$p" 2>/dev/null; done
-    sleep 0.3
-    rm -rf "$TMP"
-}
-trap cleanup EXIT INT TERM
-free_port() {
-    node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
-}
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
+. "$SRC/bench/lib.sh"
+bench_tmp alog
 for t in nginx wrk node; do
     command -v $t >/dev/null || { echo "accesslog.sh needs $t" >&2; exit 2; }
 done

@@ -30,30 +30,12 @@ BIN=$(cd "$1" && pwd)
 SECS=${2:-2}
 ROUNDS=${3:-30}
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
-TMP=$(mktemp -d /tmp/wdn-bench-obs-XXXXXX)
+. "$SRC/bench/lib.sh"
+bench_tmp obs
 [ -n "${KEEP_TMP:-}" ] && echo "tmp: $TMP" >&2
-PIDS=""
-cleanup() {
-    for p in $PIDS; do kill "$p" 2>/dev/null; done
-    sleep 0.3
-    rm -rf "$TMP"
-}
-trap cleanup EXIT INT TERM
-export WARDEN_HOME="$TMP/home"
-free_port() {
-    node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
-}
-wait_ready() { # FILE
-    i=0
-    while [ $i -lt 100 ] && ! grep -q 'ready:' "$1" 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
-}
-port_of() { sed -n "s/.* $2-port=\([0-9-]*\).*/\1/p" "$1"; }
 
 # The fixed ES256 key set and token of the fuzz seeds (as bench/sidecar/run.sh).
-JWKS=$(awk '/const char \*jwks =/ {f=1; next} f {print; if (/;[[:space:]]*$/) exit}' \
-        "$SRC/fuzz/fuzz_pipeline_bearer.c" | sed -e 's/^[[:space:]]*"//' -e 's/";*[[:space:]]*$//' |
-    tr -d '\n' | sed 's/\\"/"/g')
-TOK=$(sed -n 's/^Bearer \(.*\)$/\1/p' "$SRC/fuzz/corpus/pipeline_bearer/valid")
+bench_fuzz_keys
 
 APP=$(free_port)
 SINK=$(free_port)
@@ -78,32 +60,7 @@ PID_SINK=$(child_of "$TSINK")
 # config NAME [TRACING-RATE]: a Configuration with the bearer pipeline (and spec.tracing).
 config() {
     mkdir -p "$TMP/$1"
-    cat > "$TMP/$1/res.yaml" <<YAML
-apiVersion: dapr.io/v1alpha1
-kind: Component
-metadata:
-  name: bearer
-spec:
-  type: middleware.http.bearer
-  version: v1
-  metadata:
-  - name: issuer
-    value: "https://issuer.test/"
-  - name: audience
-    value: fuzz
-  - name: jwks
-    value: '$JWKS'
----
-apiVersion: dapr.io/v1alpha1
-kind: Configuration
-metadata:
-  name: auth
-spec:
-  appHttpPipeline:
-    handlers:
-    - name: bearer
-      type: middleware.http.bearer
-YAML
+    bench_bearer_yaml https://issuer.test/ fuzz jwks "$JWKS" > "$TMP/$1/res.yaml"
     if [ $# -ge 2 ]; then
         printf '  tracing:\n    samplingRate: "%s"\n    otel:\n      endpointAddress: "127.0.0.1:%s"\n      protocol: http\n' \
             "$2" "$SINK" >> "$TMP/$1/res.yaml"
