@@ -7,6 +7,7 @@
  * configuration generation). Every function does nothing when its feature is off, so the
  * request path calls them without conditions. This file calls no other file of src/sidecar. */
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -132,10 +133,12 @@ void wdn__sc_obs_housekeeping(struct wdn_sidecar *sc, bool final)
         struct wdn_trace_stats st;
         wdn_tracer_stats(cur->tracer, &st);
         if (st.failed_exports > cur->failures_logged) {
-            wdn_log_warn("tracing: %llu span export(s) to %s failed (last: %s%s%ld)",
+            char http[32] = "";
+            if (st.last_status)
+                snprintf(http, sizeof(http), ", HTTP %ld", st.last_status);
+            wdn_log_warn("tracing: %llu span export(s) to %s failed (last: %s%s)",
                          (unsigned long long)(st.failed_exports - cur->failures_logged), cur->url,
-                         wdn_strerror(st.last_error), st.last_status ? ", HTTP " : "",
-                         st.last_status);
+                         wdn_strerror(st.last_error), http);
             cur->failures_logged = st.failed_exports;
         }
     }

@@ -426,8 +426,9 @@ static void test_reload(void **state)
     assert_true(logcap_wait("configuration reloaded generation=", 30000));
     call(api, "GET /v1.0/invoke/app/method/hello", "", NULL, &r);
     assert_int_equal(r.status, 200);
-    snprintf(want, sizeof(want), "span export(s) to http://127.0.0.1:%d/v1/traces failed", dead);
-    assert_true(logcap_wait(want, 60000));
+    snprintf(want, sizeof(want), "span export(s) to http://127.0.0.1:%d/v1/traces failed (last: %s)",
+             dead, wdn_strerror(WDN_ECONNREFUSED));
+    assert_true(logcap_wait(want, 60000)); /* no HTTP status: none was answered */
 
     /* A receiver that answers 500: its status is in the line. */
     logcap_mark();
