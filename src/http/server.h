@@ -209,8 +209,11 @@ typedef void (*wdn_http_write_cb)(struct wdn_http_req *req, int status, void *ud
 /**
  * Writes a piece of the body and sends it at once (one chunk when chunked), so an SSE event
  * reaches the client without waiting. With cb NULL the data is copied; with cb the data is
- * borrowed until cb runs (zero copy); cb runs iff this returns 0. Writes beyond content_length,
- * or any body for HEAD/204/304, are WDN_EINVAL. WDN_EBUSY when more than
+ * borrowed until the write completes (zero copy), and cb runs then, once, if this returned 0 and
+ * the request is still the caller's: after wdn_http_resp_end, wdn_http_resp_abort or a close
+ * has released it, a write completing later runs no callback (req and ud may be gone by then), so
+ * borrowed data must belong to something that outlives the connection's writes. Writes beyond
+ * content_length, or any body for HEAD/204/304, are WDN_EINVAL. WDN_EBUSY when more than
  * WDN_HTTP_MAX_WRITE_QUEUE_BYTES wait unsent (a client that does not read: use the callback to
  * pace writes). A client that accepts nothing for read_timeout_ms is disconnected. 0,
  * WDN_ECLOSED, WDN_ESTATE (not started or already ended).
