@@ -40,10 +40,12 @@ int wdn__http_parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t
     const char *colon, *hs, *he;
     char *end;
     long port;
+    bool bracketed;
 
     if (s == NULL)
         return WDN_EINVAL;
-    if (s[0] == '[') {
+    bracketed = s[0] == '[';
+    if (bracketed) {
         he = strchr(s, ']');
         if (he == NULL || he[1] != ':')
             return WDN_EINVAL;
@@ -65,17 +67,19 @@ int wdn__http_parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t
     if (errno || *end != '\0' || end == colon + 1 || port < 0 || port > 65535)
         return WDN_EINVAL;
     memset(ss, 0, sizeof(*ss));
-    if (strcmp(host, "localhost") == 0)
+    if (strcmp(host, "localhost") == 0 && !bracketed)
         memcpy(host, "127.0.0.1", sizeof("127.0.0.1"));
     struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
     struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
-    if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
+    /* Brackets hold an IPv6 literal and only that (RFC 3986 host syntax): "[127.0.0.1]:80" and
+     * an unbracketed "::1:80", whose port cannot be told from the address, are refused. */
+    if (!bracketed && inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
         a4->sin_family = AF_INET;
         a4->sin_port = htons((uint16_t)port);
         *sslen = sizeof(*a4);
         return 0;
     }
-    if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
+    if (bracketed && inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
         a6->sin6_family = AF_INET6;
         a6->sin6_port = htons((uint16_t)port);
         *sslen = sizeof(*a6);

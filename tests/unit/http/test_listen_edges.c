@@ -48,6 +48,10 @@ static void malformed(void **state)
         "[::1",             /* no closing bracket */
         "[::1]0",           /* no colon after the bracket */
         "[]:0",             /* empty IPv6 host */
+        "[127.0.0.1]:0",    /* brackets hold IPv6 only */
+        "[localhost]:0",    /* likewise */
+        "::1:0",            /* IPv6 without brackets: where does the port start? */
+        "::0",              /* likewise */
         "example.com:0",    /* a name, not an address */
         "256.0.0.1:0",      /* not an IPv4 address */
         "127.0.0.1:99999999999999999999",
