@@ -5,14 +5,17 @@
 # Nothing here runs on its own; each function says what it sets or prints.
 
 # Makes TMP (/tmp/wdn-bench-NAME-XXXXXX) and an empty PIDS, and sets a trap that, on exit or a
-# signal, kills every pid in PIDS and in the files named in PIDFILES (a server that writes its
+# signal (HUP, INT, PIPE, TERM), kills every pid in PIDS and in the files named in PIDFILES (a server that writes its
 # own, like nginx), waits CLEANUP_WAIT seconds (0.3) for them to go and removes TMP. WARDEN_HOME
 # points into TMP so that no run touches the user's own.
 bench_tmp() { # NAME
     TMP=$(mktemp -d "/tmp/wdn-bench-$1-XXXXXX")
     PIDS=""
     PIDFILES=""
-    trap bench_cleanup EXIT INT TERM
+    # A signal ends the script (its EXIT trap cleans up once); SIGPIPE too: a run piped into
+    # `head` left its servers behind before.
+    trap bench_cleanup EXIT
+    trap 'exit 1' HUP INT PIPE TERM
     export WARDEN_HOME="$TMP/home"
 }
 bench_cleanup() {
