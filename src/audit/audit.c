@@ -301,16 +301,18 @@ int wdn_audit_open(const struct wdn_audit_opts *o, struct wdn_audit **out, struc
 void wdn_audit_emit(struct wdn_audit *a, const struct wdn_audit_event *ev)
 {
     struct wdn__audit_entry *e = NULL;
+    struct wdn__audit_prep prep;
     uint64_t now;
     size_t size;
 
     if (a == NULL)
         return;
     now = wdn_trace_now_ns();
-    size = wdn__audit_entry_size(ev, a->record_args);
+    /* Everything that reads the event is done before the lock: under it, one copy. */
+    size = wdn__audit_entry_prepare(ev, a->record_args, &prep);
     pthread_mutex_lock(&a->mu);
     if (!a->stop && (e = wdn_ring_push(&a->ring, size)) != NULL) {
-        wdn__audit_entry_fill(e, ev, a->record_args, now);
+        wdn__audit_entry_fill(e, ev, &prep, a->record_args, now);
         a->enqueued++;
         if (a->ring.count == 1 || a->ring.count == a->wake_at)
             pthread_cond_signal(&a->wake);

@@ -54,18 +54,28 @@ struct wdn__audit_entry {
      WDN_AUDIT_MAX_ARGS_BYTES + 8)
 
 /**
- * The bytes ev takes as an entry (its header and strings), with strings cut to their limits.
- * Request thread; no allocation, no formatting.
+ * An event read once for its entry, before the queue's lock is taken: its strings cut to their
+ * limits, whether any was cut, the hash of arguments too long to queue, and the entry's size.
  */
-size_t wdn__audit_entry_size(const struct wdn_audit_event *ev, bool record_args);
+struct wdn__audit_prep {
+    struct wdn_str s[WDN__AUDIT_S_COUNT]; /* what the entry keeps of each string */
+    bool cut;                             /* a string was cut (or arguments hashed, not kept) */
+    bool args_hashed;                     /* args_sha256 holds the hash of arguments too long */
+    uint8_t args_sha256[32];
+    size_t size; /* the entry's bytes: its header and strings */
+};
 
 /**
- * Fills the entry at e (wdn__audit_entry_size(ev) bytes of queue memory) with ev: copies of its
- * fields and strings, cut to their limits. Only arguments longer than WDN_AUDIT_MAX_ARGS_BYTES
- * are hashed here (rare: their bytes would not fit an entry); the writer hashes the others.
+ * Reads ev for its entry into p (request thread, outside the queue's lock): no allocation, no
+ * formatting; only arguments longer than WDN_AUDIT_MAX_ARGS_BYTES are hashed here (rare: their
+ * bytes would not fit an entry); the writer hashes the others. Returns p->size.
  */
+size_t wdn__audit_entry_prepare(const struct wdn_audit_event *ev, bool record_args,
+                                struct wdn__audit_prep *p);
+
+/** Fills the entry at e (p->size bytes of queue memory) from ev and what prepare read of it. */
 void wdn__audit_entry_fill(struct wdn__audit_entry *e, const struct wdn_audit_event *ev,
-                           bool record_args, uint64_t time_ns);
+                           const struct wdn__audit_prep *p, bool record_args, uint64_t time_ns);
 
 /** The bytes of entry e's record line at most (exact when the quick bound passes a record's
  * limit, so that a long line is only refused when it really is too long). */

@@ -77,21 +77,33 @@ static size_t args_kept(struct wdn_str args, bool record_args)
     return record_args ? cut_len(args, WDN_AUDIT_MAX_ARGS_BYTES) : 0;
 }
 
-size_t wdn__audit_entry_size(const struct wdn_audit_event *ev, bool record_args)
+size_t wdn__audit_entry_prepare(const struct wdn_audit_event *ev, bool record_args,
+                                struct wdn__audit_prep *p)
 {
-    struct wdn_str s[WDN__AUDIT_S_COUNT];
     size_t n = sizeof(struct wdn__audit_entry);
 
-    event_strs(ev, s);
-    for (int i = 0; i < WDN__AUDIT_S_ARGS; i++)
-        n += cut_len(s[i], WDN_AUDIT_MAX_FIELD_BYTES);
-    return n + args_kept(ev->args, record_args);
+    event_strs(ev, p->s);
+    p->cut = false;
+    for (int i = 0; i < WDN__AUDIT_S_ARGS; i++) {
+        size_t k = cut_len(p->s[i], WDN_AUDIT_MAX_FIELD_BYTES);
+        p->cut |= k < p->s[i].len;
+        p->s[i].len = k;
+        n += k;
+    }
+    p->args_hashed = false;
+    if (ev->args.len > WDN_AUDIT_MAX_ARGS_BYTES) {
+        /* Too long to queue: hashed here (the hash covers all of them, as always). */
+        p->args_hashed = wdn_jose_sha256(ev->args.p, ev->args.len, p->args_sha256) == 0;
+        p->cut |= record_args;
+    }
+    p->s[WDN__AUDIT_S_ARGS].len = args_kept(ev->args, record_args);
+    p->size = n + p->s[WDN__AUDIT_S_ARGS].len;
+    return p->size;
 }
 
 void wdn__audit_entry_fill(struct wdn__audit_entry *e, const struct wdn_audit_event *ev,
-                           bool record_args, uint64_t time_ns)
+                           const struct wdn__audit_prep *p, bool record_args, uint64_t time_ns)
 {
-    struct wdn_str s[WDN__AUDIT_S_COUNT];
     char *w = (char *)(e + 1);
 
     memset(e, 0, sizeof(*e));
@@ -101,27 +113,21 @@ void wdn__audit_entry_fill(struct wdn__audit_entry *e, const struct wdn_audit_ev
     e->time_ns = time_ns;
     e->generation = ev->generation;
     e->record_args = record_args;
+    e->cut = p->cut;
     if (ev->trace_id) {
         memcpy(e->trace_id, ev->trace_id, 16);
         e->has_trace = true;
     }
-    event_strs(ev, s);
-    for (int i = 0; i < WDN__AUDIT_S_ARGS; i++) {
-        size_t n = cut_len(s[i], WDN_AUDIT_MAX_FIELD_BYTES);
-        e->cut |= n < s[i].len;
-        e->len[i] = (uint32_t)n;
-        if (n)
-            memcpy(w, s[i].p, n);
-        w += n;
+    if (p->args_hashed) {
+        memcpy(e->args_sha256, p->args_sha256, sizeof(e->args_sha256));
+        e->args_hashed = true;
     }
-    if (ev->args.len > WDN_AUDIT_MAX_ARGS_BYTES) {
-        /* Too long to queue: hashed here (the hash covers all of them, as always). */
-        e->args_hashed = wdn_jose_sha256(ev->args.p, ev->args.len, e->args_sha256) == 0;
-        e->cut |= record_args;
+    for (int i = 0; i < WDN__AUDIT_S_COUNT; i++) {
+        e->len[i] = (uint32_t)p->s[i].len;
+        if (p->s[i].len)
+            memcpy(w, p->s[i].p, p->s[i].len);
+        w += p->s[i].len;
     }
-    e->len[WDN__AUDIT_S_ARGS] = (uint32_t)args_kept(ev->args, record_args);
-    if (e->len[WDN__AUDIT_S_ARGS])
-        memcpy(w, ev->args.p, e->len[WDN__AUDIT_S_ARGS]);
 }
 
 /* ---- The writer thread: an entry into its line ---------------------------------------------- */
