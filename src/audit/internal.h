@@ -55,25 +55,26 @@ struct wdn__audit_entry {
 
 /**
  * An event read once for its entry, before the queue's lock is taken: its strings cut to their
- * limits, whether any was cut, the hash of arguments too long to queue, and the entry's size.
+ * limits, whether any was cut, and the hash of arguments too long to queue.
  */
 struct wdn__audit_prep {
     struct wdn_str s[WDN__AUDIT_S_COUNT]; /* what the entry keeps of each string */
     bool cut;                             /* a string was cut (or arguments hashed, not kept) */
     bool args_hashed;                     /* args_sha256 holds the hash of arguments too long */
     uint8_t args_sha256[32];
-    size_t size; /* the entry's bytes: its header and strings */
 };
 
 /**
  * Reads ev for its entry into p (request thread, outside the queue's lock): no allocation, no
  * formatting; only arguments longer than WDN_AUDIT_MAX_ARGS_BYTES are hashed here (rare: their
- * bytes would not fit an entry); the writer hashes the others. Returns p->size.
+ * bytes would not fit an entry); the writer hashes the others. Returns the entry's size (its
+ * header and strings).
  */
 size_t wdn__audit_entry_prepare(const struct wdn_audit_event *ev, bool record_args,
                                 struct wdn__audit_prep *p);
 
-/** Fills the entry at e (p->size bytes of queue memory) from ev and what prepare read of it. */
+/** Fills the entry at e (the size prepare returned, in queue memory) from ev and what prepare
+ * read of it. */
 void wdn__audit_entry_fill(struct wdn__audit_entry *e, const struct wdn_audit_event *ev,
                            const struct wdn__audit_prep *p, bool record_args, uint64_t time_ns);
 

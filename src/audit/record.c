@@ -97,8 +97,7 @@ size_t wdn__audit_entry_prepare(const struct wdn_audit_event *ev, bool record_ar
         p->cut |= record_args;
     }
     p->s[WDN__AUDIT_S_ARGS].len = args_kept(ev->args, record_args);
-    p->size = n + p->s[WDN__AUDIT_S_ARGS].len;
-    return p->size;
+    return n + p->s[WDN__AUDIT_S_ARGS].len;
 }
 
 void wdn__audit_entry_fill(struct wdn__audit_entry *e, const struct wdn_audit_event *ev,

@@ -7,13 +7,13 @@
  * configuration generation). Every function does nothing when its feature is off, so the
  * request path calls them without conditions. This file calls no other file of src/sidecar. */
 #include <jansson.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/error.h"
 #include "base/json_dump.h"
 #include "base/log.h"
+#include "base/str.h"
 #include "http/fetch.h"
 #include "sidecar/internal.h"
 #include "trace/span.h"
@@ -135,7 +135,7 @@ void wdn__sc_obs_housekeeping(struct wdn_sidecar *sc, bool final)
         if (st.failed_exports > cur->failures_logged) {
             char http[32] = "";
             if (st.last_status)
-                snprintf(http, sizeof(http), ", HTTP %ld", st.last_status);
+                wdn_fmt(http, sizeof(http), ", HTTP %ld", st.last_status);
             wdn_log_warn("tracing: %llu span export(s) to %s failed (last: %s%s)",
                          (unsigned long long)(st.failed_exports - cur->failures_logged), cur->url,
                          wdn_strerror(st.last_error), http);
